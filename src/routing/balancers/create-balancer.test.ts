@@ -1,0 +1,38 @@
+import { describe, it, expect } from 'vitest';
+import type { BalancerCandidate, Strategy } from '../balancer.js';
+import { createBalancer } from './create-balancer.js';
+import { LeastLatencyBalancer } from './least-latency.js';
+import { PriorityBalancer } from './priority.js';
+import { RoundRobinBalancer } from './round-robin.js';
+import { WeightedBalancer } from './weighted.js';
+
+const candidates: readonly BalancerCandidate[] = [
+  { index: 0, weight: 1, priority: 1, latencyMs: () => 10 },
+  { index: 1, weight: 1, priority: 0, latencyMs: () => 20 },
+];
+
+describe('createBalancer', () => {
+  it('builds the balancer for each strategy', () => {
+    expect(createBalancer('round_robin')).toBeInstanceOf(RoundRobinBalancer);
+    expect(createBalancer('weighted')).toBeInstanceOf(WeightedBalancer);
+    expect(createBalancer('least_latency')).toBeInstanceOf(LeastLatencyBalancer);
+    expect(createBalancer('priority')).toBeInstanceOf(PriorityBalancer);
+  });
+
+  it('passes the random source to the strategies that draw', () => {
+    expect(createBalancer('weighted', () => 0).pick(candidates)?.index).toBe(0);
+    expect(createBalancer('weighted', () => 0.99).pick(candidates)?.index).toBe(1);
+    expect(createBalancer('priority', () => 0).pick(candidates)?.index).toBe(1);
+  });
+
+  it('returns a fresh balancer each time, so round-robin state is per alias', () => {
+    const a = createBalancer('round_robin');
+    const b = createBalancer('round_robin');
+    expect(a.pick(candidates)?.index).toBe(0);
+    expect(b.pick(candidates)?.index).toBe(0);
+  });
+
+  it('throws a RangeError for a strategy outside the union', () => {
+    expect(() => createBalancer('random' as Strategy)).toThrow(RangeError);
+  });
+});
