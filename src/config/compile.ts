@@ -1,0 +1,86 @@
+import type { Clock } from '../clock.js';
+import type { GatewayEvents } from '../observability/events.js';
+import { adapterFor, genAiProviderName } from '../providers/registry.js';
+import { CircuitBreaker } from '../resilience/breaker.js';
+import type { Strategy } from '../routing/balancer.js';
+import { createBalancer } from '../routing/balancers/create-balancer.js';
+import { LatencyTracker } from '../routing/latency-tracker.js';
+import type { RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
+import type { UpstreamPools } from '../upstream/pools.js';
+import type { GatewayConfig } from './load.js';
+
+export interface CompileDeps {
+  readonly clock: Clock;
+  readonly events: GatewayEvents;
+  readonly pools: UpstreamPools;
+  /** Overrides `routing.strategy` (the note's `router_strategy`); per-alias strategies still win. */
+  readonly defaultStrategy?: Strategy;
+  readonly random?: () => number;
+}
+
+/** Config → runtime objects: deployments with pools and breakers, aliases with balancers. */
+export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deployments: Map<string, RuntimeDeployment>; models: Map<string, RuntimeModel> } {
+  const deployments = new Map<string, RuntimeDeployment>();
+  for (const [name, d] of Object.entries(config.deployments)) {
+    const url = new URL(d.baseUrl);
+    const o = d.timeouts ?? {};
+    const timeouts = {
+      connectMs: o.connectMs ?? config.timeouts.connectMs,
+      firstByteMs: o.firstByteMs ?? config.timeouts.firstByteMs,
+      idleMs: o.idleMs ?? config.timeouts.idleMs,
+    };
+    const secure = url.protocol === 'https:';
+    deployments.set(name, {
+      name,
+      provider: d.provider,
+      genAiProvider: genAiProviderName(d.provider),
+      adapter: adapterFor(d.provider),
+      endpoint: {
+        pool: deps.pools.get(url.origin, { connections: d.maxConnections, connectTimeoutMs: timeouts.connectMs }),
+        apiKey: d.apiKey,
+        firstByteTimeoutMs: timeouts.firstByteMs,
+        idleTimeoutMs: timeouts.idleMs,
+      },
+      basePath: url.pathname.replace(/\/+$/, ''),
+      serverAddress: url.hostname,
+      serverPort: url.port ? Number(url.port) : secure ? 443 : 80,
+      breaker: new CircuitBreaker(
+        config.circuitBreaker,
+        deps.clock,
+        (t) => deps.events.breakerTransition({ deployment: name, from: t.from, to: t.to, reason: t.reason }),
+        deps.random,
+      ),
+      cooldownUntilMs: 0,
+    });
+  }
+
+  const models = new Map<string, RuntimeModel>();
+  for (const [alias, m] of Object.entries(config.models)) {
+    const targets: RuntimeTarget[] = m.targets.map((t, index) => {
+      const deployment = deployments.get(t.deployment);
+      if (!deployment) throw new Error(`models.${alias}.targets[${index}]: unknown deployment ${t.deployment}`);
+      const latency = new LatencyTracker();
+      return {
+        index,
+        alias,
+        deployment,
+        upstreamModel: t.model,
+        targetInfo: { upstreamModel: t.model, basePath: deployment.basePath },
+        weight: t.weight,
+        priority: t.priority,
+        latency,
+        latencyMs: () => latency.averageMs,
+      };
+    });
+    const strategy = m.strategy ?? deps.defaultStrategy ?? config.routing.strategy;
+    models.set(alias, {
+      alias,
+      targets,
+      balancer: createBalancer(strategy, deps.random),
+      fallbacks: m.fallbacks,
+      defaultOutputReserve: m.defaultOutputReserve,
+      ownedBy: m.ownedBy,
+    });
+  }
+  return { deployments, models };
+}

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, envRefPattern, type DeploymentConfig, type ParsedConfig, type TenantConfig } from './schema.js';
+import { Secret } from './secret.js';
+
+/** One problem in a config file, with the path of the offending value. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The config could not be used; `issues` lists every problem found, not just the first. */
+export class ConfigError extends Error {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[], source = 'config') {
+    super(`${source} is invalid:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export type ResolvedDeployment = Omit<DeploymentConfig, 'apiKey'> & { readonly apiKey: Secret | undefined };
+export type ResolvedTenant = Omit<TenantConfig, 'keys'> & {
+  /** SHA-256 hex digests of the tenant's keys; plain keys never outlive loading. */
+  readonly keyDigests: readonly string[];
+};
+
+/** A validated, env-resolved, deeply frozen configuration, ready to compile. */
+export type GatewayConfig = Readonly<
+  Omit<ParsedConfig, 'deployments' | 'tenants'> & {
+    deployments: Readonly<Record<string, ResolvedDeployment>>;
+    tenants: Readonly<Record<string, ResolvedTenant>>;
+  }
+>;
+
+/** Reads a YAML (or JSON) config file; throws ConfigError listing every problem with its path. */
+export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<GatewayConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `cannot read ${path}: ${(err as Error).message}` }], path);
+  }
+  return parseConfigText(text, env, path);
+}
+
+/** Parses YAML text into a GatewayConfig; throws ConfigError. */
+export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env, source = 'config'): GatewayConfig {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '', message: e.message.split('\n')[0] ?? e.message })),
+      source,
+    );
+  }
+  return resolveConfig(doc.toJS({ maxAliasCount: 100 }), env, source);
+}
+
+/** Validates a config object (as from YAML) and resolves env references; throws ConfigError. */
+export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): GatewayConfig {
+  const result = configSchema.safeParse(input);
+  if (!result.success) throw new ConfigError(zodIssues(result.error), source);
+  const parsed = result.data;
+  const issues = [...crossReferenceIssues(parsed)];
+  const deployments: Record<string, ResolvedDeployment> = {};
+  for (const [id, d] of Object.entries(parsed.deployments)) {
+    const { apiKey, ...rest } = d;
+    deployments[id] = { ...rest, apiKey: apiKey === undefined ? undefined : resolveSecret(apiKey, env, `deployments.${id}.apiKey`, issues) };
+  }
+  const tenants: Record<string, ResolvedTenant> = {};
+  const seenDigests = new Map<string, string>();
+  for (const [id, t] of Object.entries(parsed.tenants)) {
+    const { keys, ...rest } = t;
+    const keyDigests = keys.map((k, i) => {
+      const path = `tenants.${id}.keys[${i}]`;
+      const digest = typeof k === 'string' ? sha256Hex(resolveSecret(k, env, path, issues)?.reveal() ?? '') : k.sha256;
+      const other = seenDigests.get(digest);
+      if (other !== undefined) issues.push({ path, message: `the same key is also given at ${other}` });
+      seenDigests.set(digest, path);
+      return digest;
+    });
+    tenants[id] = { ...rest, keyDigests };
+  }
+  if (issues.length > 0) throw new ConfigError(issues, source);
+  return deepFreeze({ ...parsed, deployments, tenants });
+}
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+function resolveSecret(value: string, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): Secret | undefined {
+  const match = envRefPattern.exec(value);
+  if (!match) return new Secret(value);
+  const name = match[1] as string;
+  const resolved = env[name];
+  if (resolved === undefined || resolved === '') {
+    issues.push({ path, message: `environment variable ${name} is not set` });
+    return undefined;
+  }
+  return new Secret(resolved);
+}
+
+function* crossReferenceIssues(c: ParsedConfig): Generator<ConfigIssue> {
+  for (const [alias, m] of Object.entries(c.models)) {
+    for (const [i, t] of m.targets.entries()) {
+      if (!Object.hasOwn(c.deployments, t.deployment)) {
+        yield { path: `models.${alias}.targets[${i}].deployment`, message: `no deployment named "${t.deployment}"` };
+      }
+    }
+    for (const [i, f] of m.fallbacks.entries()) {
+      if (!Object.hasOwn(c.models, f)) yield { path: `models.${alias}.fallbacks[${i}]`, message: `no model named "${f}"` };
+      else if (f === alias) yield { path: `models.${alias}.fallbacks[${i}]`, message: 'a model cannot fall back to itself' };
+    }
+  }
+  for (const [id, t] of Object.entries(c.tenants)) {
+    for (const [i, m] of t.models.entries()) {
+      if (m !== '*' && !Object.hasOwn(c.models, m)) yield { path: `tenants.${id}.models[${i}]`, message: `no model named "${m}"` };
+    }
+    for (const m of Object.keys(t.modelLimits ?? {})) {
+      if (!Object.hasOwn(c.models, m)) yield { path: `tenants.${id}.modelLimits.${m}`, message: `no model named "${m}"` };
+    }
+  }
+}
+
+function zodIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return { path: formatPath(issue.path), message: `unknown key(s): ${issue.keys.join(', ')}` };
+    }
+    return { path: formatPath(issue.path), message: issue.message };
+  });
+}
+
+/** `['models','gpt-mini','targets',1,'weight']` → `models.gpt-mini.targets[1].weight`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !(value instanceof Secret) && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,188 @@
+import { z } from 'zod';
+
+/**
+ * The configuration schema: the only source of config types. Every object is strict (unknown
+ * keys are errors) and every default is written here, so docs/configuration.md can list them.
+ */
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 ASCII letters, digits or . _ : - (starting with a letter or digit)');
+
+/** `${env:NAME}`: secrets are referenced, never written in the file. */
+export const envRefPattern = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/;
+const envRef = z.string().regex(envRefPattern, 'must be an environment reference such as ${env:OPENAI_API_KEY}');
+
+const positiveMs = z.number().int().positive();
+
+const timeoutsSchema = z
+  .object({
+    /** TCP (and TLS) connect timeout for upstream connections. */
+    connectMs: positiveMs.default(5_000),
+    /** Time from sending the request until the upstream's response headers arrive. */
+    firstByteMs: positiveMs.default(60_000),
+    /** Longest silence between two chunks of an upstream body. */
+    idleMs: positiveMs.default(60_000),
+    /** One deadline for the whole request, retries and backoff included. */
+    totalMs: positiveMs.default(600_000),
+  })
+  .strict();
+
+const partialTimeouts = z
+  .object({ connectMs: positiveMs, firstByteMs: positiveMs, idleMs: positiveMs, totalMs: positiveMs })
+  .partial()
+  .strict();
+
+const retrySchema = z
+  .object({
+    /** Attempts per model alias, the first one included (1 = no retries). */
+    maxAttempts: z.number().int().min(1).max(10).default(3),
+    /** Full-jitter exponential backoff between attempts on the same deployment. */
+    baseDelayMs: z.number().int().min(0).default(250),
+    maxDelayMs: z.number().int().min(0).default(4_000),
+    /** Longest upstream `Retry-After` the gateway will wait out (if it also fits the deadline). */
+    maxRetryAfterMs: z.number().int().min(0).default(60_000),
+    /** Cooldown for a deployment that answered 429 without a usable `Retry-After`. */
+    defaultCooldownMs: z.number().int().min(0).default(5_000),
+    /** Retry budget: concurrent retries ≤ max(minConcurrent, budgetPercent% of active requests). */
+    budgetPercent: z.number().min(0).max(100).default(20),
+    budgetMinConcurrent: z.number().int().min(0).default(3),
+  })
+  .strict();
+
+const breakerSchema = z
+  .object({
+    failureThreshold: z.number().int().min(1).default(3),
+    openMs: positiveMs.default(30_000),
+    maxOpenMs: positiveMs.default(300_000),
+    jitterRatio: z.number().min(0).max(1).default(0.2),
+    halfOpenProbes: z.number().int().min(1).max(3).default(1),
+    probeTimeoutMs: positiveMs.default(30_000),
+  })
+  .strict();
+
+const deploymentSchema = z
+  .object({
+    /** Wire protocol: `openai` (OpenAI, Azure's /openai/v1, any compatible server), `vllm` (same protocol), `triton`. */
+    provider: z.enum(['openai', 'vllm', 'triton']),
+    /** Base URL including any path prefix, e.g. https://api.openai.com/v1 or http://triton:8000. */
+    baseUrl: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL')
+      .refine((u) => !/[?#]/.test(u), 'must not contain a query or fragment'),
+    /** Sent as `Authorization: Bearer …`; must reference the environment. */
+    apiKey: envRef.optional(),
+    /** Keep-alive connections kept open to this deployment's origin. */
+    maxConnections: z.number().int().min(1).max(10_000).default(64),
+    timeouts: partialTimeouts.optional(),
+  })
+  .strict();
+
+const targetSchema = z
+  .object({
+    deployment: name,
+    /** The model name the upstream knows. */
+    model: z.string().min(1).max(256),
+    weight: z.number().positive().default(1),
+    priority: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+const strategySchema = z.enum(['round_robin', 'weighted', 'least_latency', 'priority']);
+
+const modelSchema = z
+  .object({
+    targets: z.array(targetSchema).min(1),
+    /** Overrides `routing.strategy` for this alias. */
+    strategy: strategySchema.optional(),
+    /** Aliases tried in order once every target of this one has failed. */
+    fallbacks: z.array(name).default([]),
+    /** Output tokens reserved against a token limit when the request sets no max_tokens. */
+    defaultOutputReserve: z.number().int().min(0).default(1024),
+    /** Shown in /v1/models. */
+    ownedBy: z.string().max(64).default('llm-gateway'),
+  })
+  .strict();
+
+const bucketSchema = z
+  .object({
+    capacity: z.number().positive(),
+    refillPerSecond: z.number().positive(),
+  })
+  .strict();
+
+const limitsSchema = z
+  .object({
+    /** Request token bucket per tenant and model. */
+    requests: bucketSchema.optional(),
+    /** LLM-token bucket per tenant and model (prompt + completion tokens). */
+    tokens: bucketSchema.optional(),
+  })
+  .strict();
+
+const tenantKeySchema = z.union([
+  z.string().min(1),
+  z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters') }).strict(),
+]);
+
+const tenantSchema = z
+  .object({
+    /** Bearer keys: plain (or `${env:…}`), or `{sha256: <hex digest>}` so the file holds no key. */
+    keys: z.array(tenantKeySchema).min(1),
+    /** Model aliases this tenant may use; `["*"]` for all. */
+    models: z.array(z.string().min(1)).min(1).default(['*']),
+    /** Limits applied to each model separately. */
+    limits: limitsSchema.optional(),
+    /** Per-model overrides of `limits`. */
+    modelLimits: z.record(name, limitsSchema).optional(),
+  })
+  .strict();
+
+const serverSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65_535).default(8080),
+    bodyLimitBytes: z.number().int().positive().default(10 * 1024 * 1024),
+    /** Time allowed to receive request headers (slowloris guard). */
+    headersTimeoutMs: positiveMs.default(15_000),
+    /** Time allowed to receive the whole request; does not limit long responses. */
+    requestTimeoutMs: positiveMs.default(60_000),
+    /** Keep longer than your load balancer's idle timeout. */
+    keepAliveTimeoutMs: positiveMs.default(65_000),
+    maxHeaderBytes: z.number().int().positive().default(16 * 1024),
+  })
+  .strict();
+
+const loggingSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** `auto`: pretty lines on a terminal, JSON otherwise. */
+    format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    server: serverSchema.default(serverSchema.parse({})),
+    logging: loggingSchema.default(loggingSchema.parse({})),
+    routing: z.object({ strategy: strategySchema.default('round_robin') }).strict().default({ strategy: 'round_robin' }),
+    retry: retrySchema.default(retrySchema.parse({})),
+    timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+    circuitBreaker: breakerSchema.default(breakerSchema.parse({})),
+    deployments: z.record(name, deploymentSchema),
+    models: z.record(name, modelSchema),
+    tenants: z.record(name, tenantSchema).default({}),
+  })
+  .strict();
+
+/** The config as written (defaults applied, env references not yet resolved). */
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type DeploymentConfig = ParsedConfig['deployments'][string];
+export type ModelConfig = ParsedConfig['models'][string];
+export type TenantConfig = ParsedConfig['tenants'][string];
+export type LimitsConfig = z.output<typeof limitsSchema>;
+export type TimeoutsConfig = z.output<typeof timeoutsSchema>;
+export type RetryConfig = z.output<typeof retrySchema>;
+export type BreakerConfig = z.output<typeof breakerSchema>;

@@ -1,0 +1,141 @@
+/**
+ * The error catalog: every error the gateway can return, by stable code. Codes are part of the
+ * public API (docs/errors.md lists them and a test keeps the two in step): never rename one.
+ */
+export type OpenAiErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'server_error'
+  | 'timeout_error';
+
+export interface CatalogEntry {
+  /** HTTP status. Upstream client errors (`upstream_client_error`) keep the upstream's status instead. */
+  readonly status: number;
+  readonly type: OpenAiErrorType;
+  /** Whether an SDK should retry this on its own; sent as `x-should-retry`. */
+  readonly shouldRetry: boolean;
+  /** One line for docs/errors.md. */
+  readonly description: string;
+}
+
+export const errorCatalog = {
+  invalid_json: {
+    status: 400,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: 'The body is not valid JSON, is nested too deeply, or is not a JSON object.',
+  },
+  unsupported_media_type: {
+    status: 400,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: 'The request body is not sent as `Content-Type: application/json`.',
+  },
+  invalid_request: {
+    status: 400,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: 'A field is missing, has the wrong type or is out of range; `param` names it.',
+  },
+  unsupported_parameter: {
+    status: 400,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: 'The request uses a parameter the gateway refuses (such as `api_base`) or that the serving provider cannot honour; `param` names it.',
+  },
+  missing_api_key: {
+    status: 401,
+    type: 'authentication_error',
+    shouldRetry: false,
+    description: 'No `Authorization: Bearer <key>` header was sent.',
+  },
+  invalid_api_key: {
+    status: 401,
+    type: 'authentication_error',
+    shouldRetry: false,
+    description: 'The key is malformed or belongs to no tenant. The message never repeats the key.',
+  },
+  model_not_allowed: {
+    status: 403,
+    type: 'permission_error',
+    shouldRetry: false,
+    description: "The model exists but is not in this tenant's allow-list.",
+  },
+  model_not_found: {
+    status: 404,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: 'No model alias with this name is configured.',
+  },
+  not_found: {
+    status: 404,
+    type: 'not_found_error',
+    shouldRetry: false,
+    description: 'No such route.',
+  },
+  method_not_allowed: {
+    status: 405,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: 'The route exists but not for this HTTP method.',
+  },
+  request_too_large: {
+    status: 413,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: 'The body is larger than `server.bodyLimitBytes`. The connection is closed.',
+  },
+  rate_limit_exceeded: {
+    status: 429,
+    type: 'rate_limit_error',
+    shouldRetry: true,
+    description: "The tenant's request or token limit for this model is spent. `Retry-After` and `retry-after-ms` say when to come back.",
+  },
+  upstream_rate_limited: {
+    status: 429,
+    type: 'rate_limit_error',
+    shouldRetry: false,
+    description: 'Every deployment that could serve the model is rate limited by its provider for longer than the request may wait. `Retry-After` is passed on.',
+  },
+  upstream_client_error: {
+    status: 400,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: "The provider rejected the request (its 4xx status is kept, e.g. a context-length 400); the provider's message is passed on with secrets scrubbed.",
+  },
+  upstream_error: {
+    status: 502,
+    type: 'server_error',
+    shouldRetry: false,
+    description: 'Every attempt failed (5xx, connection refused or reset, malformed response); the gateway already retried.',
+  },
+  upstream_timeout: {
+    status: 504,
+    type: 'timeout_error',
+    shouldRetry: false,
+    description: 'The upstream did not answer, or stalled mid-stream, within the configured timeouts or the request deadline.',
+  },
+  no_available_deployment: {
+    status: 503,
+    type: 'server_error',
+    shouldRetry: false,
+    description: "Every deployment of the model (and of its fallbacks) has an open circuit breaker or is cooling down. `Retry-After` says when the first one is probed again.",
+  },
+  shutting_down: {
+    status: 503,
+    type: 'server_error',
+    shouldRetry: true,
+    description: 'The gateway is draining before it stops; another replica should take the request.',
+  },
+  internal_error: {
+    status: 500,
+    type: 'server_error',
+    shouldRetry: true,
+    description: 'A bug in the gateway. The message is generic; the log line with the same request id has the detail.',
+  },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof errorCatalog;

@@ -1,0 +1,42 @@
+import sjson from 'secure-json-parse';
+import { GatewayError } from '../errors/gateway-error.js';
+
+/** Deepest nesting a request body may have (reliability.md §4); deeper bodies are refused before parsing. */
+export const maxJsonDepth = 64;
+
+/**
+ * Parses a request body once at the edge. Refuses deep nesting before JSON.parse sees it (so no
+ * recursion in later code can overflow) and `__proto__` / `constructor.prototype` keys (S-04).
+ */
+export function parseJsonBody(text: string): unknown {
+  if (text.length === 0) throw new GatewayError('invalid_json', 'The request body is empty; send a JSON object.');
+  if (exceedsDepth(text, maxJsonDepth)) {
+    throw new GatewayError('invalid_json', `The request body is nested deeper than ${maxJsonDepth} levels.`);
+  }
+  try {
+    return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    const detail = err instanceof SyntaxError ? err.message : 'forbidden key such as __proto__';
+    throw new GatewayError('invalid_json', `The request body is not valid JSON (${detail}).`);
+  }
+}
+
+/** True when brackets outside strings nest deeper than `max`. Linear, no recursion. */
+export function exceedsDepth(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 123 || c === 91) {
+      if (++depth > max) return true;
+    } else if (c === 125 || c === 93) {
+      depth--;
+    }
+  }
+  return false;
+}

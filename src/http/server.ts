@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Clock } from '../clock.js';
+import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
+import { handleChat, type ChatPipeline } from '../pipeline/handle-chat.js';
+import type { ChatReply } from '../pipeline/reply.js';
+import { ClientGoneError } from '../resilience/abort-reasons.js';
+import type { Router } from '../routing/router.js';
+import { errorBody, errorHeaders } from './error-response.js';
+import { parseJsonBody } from './json-body.js';
+import { SseWriter, sseHeaders } from './sse-writer.js';
+
+export interface HttpLimits {
+  readonly bodyLimitBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+  /** A streaming client that reads nothing for this long is disconnected. */
+  readonly stallTimeoutMs: number;
+}
+
+/** What the HTTP edge needs from the runtime; it holds no logic of its own. */
+export interface HttpDeps {
+  readonly limits: HttpLimits;
+  readonly clock: Clock;
+  readonly chat: ChatPipeline;
+  readonly auth: Authenticator;
+  readonly router: Router;
+  readonly metrics: { readonly contentType: string; text(): Promise<string> };
+  readonly isReady: () => boolean;
+  /** Unix seconds shown as `created` in /v1/models. */
+  readonly startedAtSeconds: number;
+  /** Called with unexpected errors (already turned into a generic 500 for the client). */
+  readonly onInternalError: (err: unknown, requestId: string) => void;
+}
+
+const knownPaths = new Set(['/health', '/ready', '/metrics', '/v1/models', '/v1/chat/completions']);
+
+/** Builds the Fastify app: the only module (with its siblings in http/) that knows the framework. */
+export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const { limits } = deps;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: limits.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    serverFactory: (handler) => createNodeServer(handler, limits),
+    return503OnClosing: true,
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-gateway-request-id', request.id);
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => sendError(reply, edgeError(err, request, deps)));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const error = knownPaths.has(path)
+      ? new GatewayError('method_not_allowed', `${request.method} is not allowed on ${path}.`)
+      : new GatewayError('not_found', 'Unknown route. The gateway serves /v1/chat/completions, /v1/models, /health, /ready and /metrics.');
+    sendError(reply, error);
+  });
+
+  app.get('/health', async (_request, reply) => reply.send({ status: 'ok' }));
+  app.get('/ready', async (_request, reply) => (deps.isReady() ? reply.send({ status: 'ready' }) : reply.code(503).send({ status: 'draining' })));
+  app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.text()));
+
+  app.get('/v1/models', async (request, reply) => {
+    const principal = deps.auth.authenticate(request.headers.authorization);
+    const data = deps.router.models
+      .filter((m) => principal.mayUse(m.alias))
+      .map((m) => ({ id: m.alias, object: 'model', created: deps.startedAtSeconds, owned_by: m.ownedBy }));
+    return reply.send({ object: 'list', data });
+  });
+
+  app.post('/v1/chat/completions', async (request, reply) => {
+    const controller = new AbortController();
+    const res = reply.raw;
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort(new ClientGoneError());
+    });
+    await handleChat(
+      deps.chat,
+      { requestId: request.id, authorization: request.headers.authorization, body: request.body, signal: controller.signal, startMs: deps.clock.nowMs() },
+      fastifyChatReply(reply, request.id, limits.stallTimeoutMs),
+    );
+    if (!reply.sent) {
+      // The client left before we answered: nothing to send, release the socket.
+      reply.hijack();
+      res.destroy();
+    }
+  });
+
+  return app;
+}
+
+function createNodeServer(handler: (req: IncomingMessage, res: ServerResponse) => void, limits: HttpLimits): Server {
+  const server = createServer({ maxHeaderSize: limits.maxHeaderBytes, insecureHTTPParser: false }, handler);
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.maxHeadersCount = 200;
+  return server;
+}
+
+function fastifyChatReply(reply: FastifyReply, requestId: string, stallTimeoutMs: number): ChatReply {
+  return {
+    json: (status, body, headers) => {
+      void reply.code(status).headers(headers).type('application/json').send(JSON.stringify(body));
+    },
+    error: (err, headers) => sendError(reply, err, headers),
+    openStream: (headers) => {
+      reply.hijack();
+      reply.raw.writeHead(200, { ...headers, ...sseHeaders, 'x-gateway-request-id': requestId });
+      return new SseWriter(reply.raw, stallTimeoutMs);
+    },
+  };
+}
+
+function sendError(reply: FastifyReply, err: GatewayError, extra: Readonly<Record<string, string>> = {}): void {
+  if (reply.sent || reply.raw.headersSent) return;
+  void reply.code(err.status).headers(errorHeaders(err, extra)).send(errorBody(err));
+}
+
+/** Maps framework and parser errors to catalog errors; anything unexpected is logged and made generic. */
+function edgeError(err: FastifyError, request: FastifyRequest, deps: HttpDeps): GatewayError {
+  if (err instanceof GatewayError) return err;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatewayError('request_too_large', `The request body is larger than ${deps.limits.bodyLimitBytes} bytes.`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new GatewayError('unsupported_media_type', 'Send the request body as JSON with "Content-Type: application/json".');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new GatewayError('invalid_json', 'The request body is empty or its length does not match Content-Length.');
+    default:
+      break;
+  }
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return new GatewayError('invalid_json', 'The request could not be read.');
+  }
+  deps.onInternalError(err, request.id);
+  return toGatewayError(err);
+}

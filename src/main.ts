@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { createGateway } from './app.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import { runDemo } from './demo/run-demo.js';
+import { runFakeUpstreamCli } from './testing/fake-upstream/cli.js';
+import { version } from './version.js';
+
+const usage = `llm-gateway ${version}
+
+Usage:
+  llm-gateway serve --config FILE [--host H] [--port P]   run the gateway
+  llm-gateway demo                                        run the self-contained demo (no network, no keys)
+  llm-gateway check-config FILE                           validate a config file; exit 1 listing every problem
+  llm-gateway fake-upstream --dialect openai|triton [--host H] [--port P]
+                                                          run a protocol-faithful fake provider
+  llm-gateway --version | --help
+`;
+
+/** CLI entry: parses arguments and runs one command; exit codes 0 ok, 1 failure, 2 usage. */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'demo':
+      return runDemo();
+    case 'check-config':
+      return checkConfig(rest);
+    case 'fake-upstream':
+      return fakeUpstream(rest);
+    case '--version':
+    case '-v':
+      process.stdout.write(`${version}\n`);
+      return 0;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(usage);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command: ${command}\n\n${usage}`);
+      return 2;
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, host: { type: 'string' }, port: { type: 'string', short: 'p' } } });
+  if (!values.config) {
+    process.stderr.write('serve needs --config FILE\n');
+    return 2;
+  }
+  const config = await loadConfig(values.config);
+  const gateway = createGateway(config);
+  const address = await gateway.listen({
+    ...(values.host ? { host: values.host } : {}),
+    ...(values.port ? { port: parsePort(values.port) } : {}),
+  });
+  gateway.logger.info({ url: address.url, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      gateway.logger.info({ signal }, 'shutting down');
+      void gateway.close().then(resolve, resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}
+
+async function checkConfig(args: string[]): Promise<number> {
+  const file = args[0];
+  if (!file) {
+    process.stderr.write('check-config needs a FILE\n');
+    return 2;
+  }
+  const config = await loadConfig(file);
+  process.stdout.write(`${file}: OK (${Object.keys(config.deployments).length} deployments, ${Object.keys(config.models).length} models, ${Object.keys(config.tenants).length} tenants)\n`);
+  return 0;
+}
+
+async function fakeUpstream(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { dialect: { type: 'string', default: 'openai' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' } } });
+  if (values.dialect !== 'openai' && values.dialect !== 'triton') {
+    process.stderr.write('--dialect must be openai or triton\n');
+    return 2;
+  }
+  const fake = await runFakeUpstreamCli({ dialect: values.dialect, host: values.host, port: parsePort(values.port) });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await fake.close();
+  return 0;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`invalid port: ${value}`);
+  return port;
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exitCode = 1;
+    } else if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`llm-gateway: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

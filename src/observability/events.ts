@@ -1,0 +1,136 @@
+import type { UsageRecord } from '../api/chat-types.js';
+import type { BreakerState } from '../resilience/breaker.js';
+
+/**
+ * Typed events the flow emits; metrics, logs and the demo subscribe to them. Nothing in the
+ * flow calls a metric or a logger directly.
+ */
+
+/** How one upstream attempt ended (a closed vocabulary: it becomes a metric label). */
+export type AttemptOutcome =
+  | 'success'
+  | 'rate_limited'
+  | 'client_error'
+  | 'server_error'
+  | 'timeout'
+  | 'connect_error'
+  | 'reset'
+  | 'protocol_error'
+  | 'aborted';
+
+/** How a gateway request ended (observability.md's closed vocabulary). */
+export type RequestOutcome =
+  | 'success'
+  | 'client_error'
+  | 'auth_error'
+  | 'rate_limited'
+  | 'upstream_error'
+  | 'timeout'
+  | 'client_disconnect'
+  | 'no_available_target'
+  | 'internal_error';
+
+export interface AttemptEvent {
+  readonly requestId: string;
+  readonly alias: string;
+  readonly deployment: string;
+  readonly genAiProvider: string;
+  readonly upstreamModel: string;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly operation: 'chat';
+  /** 1-based number of this attempt within the request. */
+  readonly attempt: number;
+  readonly outcome: AttemptOutcome;
+  readonly status: number | undefined;
+  readonly durationMs: number;
+}
+
+export interface StreamFinishedEvent {
+  readonly requestId: string;
+  readonly alias: string;
+  readonly deployment: string;
+  readonly genAiProvider: string;
+  readonly upstreamModel: string;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  /** Upstream time to first chunk, from the start of the attempt. */
+  readonly timeToFirstChunkMs: number;
+  /** Gaps between consecutive chunks after the first. */
+  readonly chunkGapsMs: readonly number[];
+}
+
+export interface RequestFinishedEvent {
+  readonly requestId: string;
+  readonly route: string;
+  readonly tenant: string | undefined;
+  /** The configured alias asked for, or "unknown" (never the raw client string). */
+  readonly model: string;
+  /** The alias that actually served (differs after a fallback). */
+  readonly servedModel: string | undefined;
+  readonly deployment: string | undefined;
+  readonly attempts: number;
+  readonly status: number;
+  readonly outcome: RequestOutcome;
+  readonly errorCode: string | undefined;
+  readonly stream: boolean;
+  readonly durationMs: number;
+  /** Time to first byte sent to the client (streams). */
+  readonly timeToFirstTokenMs: number | undefined;
+  /** Time spent waiting on upstreams (all attempts and backoff excluded from overhead). */
+  readonly upstreamMs: number;
+  readonly usage: UsageRecord | undefined;
+  /** The upstream that served the request, for per-provider token metrics. */
+  readonly upstream: UpstreamLabels | undefined;
+}
+
+/** Labels that identify the upstream side of a call (all from configuration). */
+export interface UpstreamLabels {
+  readonly genAiProvider: string;
+  readonly upstreamModel: string;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+}
+
+export interface GatewayEvents {
+  attemptFinished(e: AttemptEvent): void;
+  streamFinished(e: StreamFinishedEvent): void;
+  retry(e: { readonly requestId: string; readonly alias: string; readonly fromDeployment: string; readonly reason: AttemptOutcome; readonly delayMs: number }): void;
+  retryBudgetExhausted(e: { readonly requestId: string; readonly alias: string }): void;
+  fallback(e: { readonly requestId: string; readonly from: string; readonly to: string }): void;
+  cooldown(e: { readonly deployment: string; readonly durationMs: number }): void;
+  breakerTransition(e: { readonly deployment: string; readonly from: BreakerState; readonly to: BreakerState; readonly reason: string }): void;
+  rateLimitDecision(e: { readonly tenant: string; readonly model: string; readonly kind: 'requests' | 'tokens'; readonly allowed: boolean }): void;
+  usageEstimated(e: { readonly model: string }): void;
+  requestFinished(e: RequestFinishedEvent): void;
+}
+
+/** Calls every sink for each event; a sink that throws is isolated from the others and from the flow. */
+export function fanOut(sinks: ReadonlyArray<Partial<GatewayEvents>>, onSinkError: (err: unknown) => void): GatewayEvents {
+  const names: Array<keyof GatewayEvents> = [
+    'attemptFinished',
+    'streamFinished',
+    'retry',
+    'retryBudgetExhausted',
+    'fallback',
+    'cooldown',
+    'breakerTransition',
+    'rateLimitDecision',
+    'usageEstimated',
+    'requestFinished',
+  ];
+  const out = {} as Record<keyof GatewayEvents, (e: never) => void>;
+  for (const name of names) {
+    const handlers = sinks.map((s) => s[name]?.bind(s)).filter((h): h is (e: never) => void => h !== undefined);
+    out[name] = (e: never) => {
+      for (const h of handlers) {
+        try {
+          h(e);
+        } catch (err) {
+          onSinkError(err);
+        }
+      }
+    };
+  }
+  return out as unknown as GatewayEvents;
+}

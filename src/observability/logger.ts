@@ -1,0 +1,29 @@
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+export interface LoggerOptions {
+  readonly level: string;
+  readonly format: LogFormat;
+  /** Where lines go; defaults to stdout. */
+  readonly destination?: NodeJS.WritableStream;
+}
+
+/**
+ * Structured JSON logs, or human-readable lines on a terminal. Log calls pass allow-listed
+ * fields only; the redaction list is a second guard in case a header object ever slips in.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const destination = options.destination ?? process.stdout;
+  const usePretty = options.format === 'pretty' || (options.format === 'auto' && (destination as { isTTY?: boolean }).isTTY === true);
+  const base = {
+    level: options.level,
+    base: { service: 'llm-gateway' },
+    redact: { paths: ['authorization', '*.authorization', 'apiKey', '*.apiKey', 'api-key', 'x-api-key', 'cookie'], censor: '[redacted]' },
+  };
+  if (usePretty) {
+    return pino(base, pretty({ destination, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }));
+  }
+  return pino(base, destination);
+}

@@ -1,0 +1,160 @@
+import type { Dispatcher } from 'undici';
+import type { ChatChunk, ChatCompletion, ChatRequest, UsageRecord } from '../api/chat-types.js';
+import type { Clock } from '../clock.js';
+import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
+import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../providers/types.js';
+import { classifyStatus, classifyThrown, type AttemptFailure } from '../resilience/classify.js';
+import type { AttemptResult } from '../resilience/execute.js';
+import { parseRetryAfterMs } from '../resilience/retry-after.js';
+import type { RuntimeTarget } from '../routing/runtime-types.js';
+import { readBodyText, sendUpstream } from '../upstream/send.js';
+import { translateBody } from './stream-body.js';
+
+/** Largest upstream JSON body we will buffer (a completion, or an error body). */
+const maxUpstreamBodyBytes = 32 * 1024 * 1024;
+const maxErrorBodyBytes = 64 * 1024;
+
+export interface AttemptDeps {
+  readonly clock: Clock;
+  readonly events: GatewayEvents;
+}
+
+export interface AttemptInput {
+  readonly requestId: string;
+  readonly request: ChatRequest;
+  readonly signal: AbortSignal;
+  readonly responseContext: ResponseContext;
+  /** Adds this attempt's upstream wait to the request's total. */
+  readonly addUpstreamMs: (ms: number) => void;
+}
+
+export interface JsonValue {
+  readonly completion: ChatCompletion;
+  readonly usage: UsageRecord;
+}
+
+/** A stream that passed its commit point: its first chunks and the rest still to read. */
+export interface StreamValue {
+  readonly first: readonly ChatChunk[];
+  /** True when the first step already ended the stream. */
+  readonly done: boolean;
+  readonly rest: AsyncGenerator<StreamStep, void, undefined>;
+  readonly translator: StreamTranslator;
+  /** Monotonic ms when the attempt started and when its first chunk arrived. */
+  readonly startedMs: number;
+  readonly firstChunkMs: number;
+}
+
+/** One non-streaming attempt: send, read the whole body, translate. Never throws for upstream failures. */
+export async function jsonAttempt(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput): Promise<AttemptResult<JsonValue>> {
+  const started = deps.clock.nowMs();
+  const d = target.deployment;
+  try {
+    const res = await sendUpstream(d.endpoint, d.adapter.chatRequest(input.request, target.targetInfo), input.signal);
+    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, await statusFailure(deps, target, res));
+    const text = await readBodyText(res.body, maxUpstreamBodyBytes);
+    const value = d.adapter.chatResponse(parseJson(text), input.responseContext);
+    finished(deps, target, n, input, started, 'success', res.statusCode);
+    target.latency.record(deps.clock.nowMs() - started);
+    return { ok: true, value };
+  } catch (err) {
+    return fail(deps, target, n, input, started, classifyThrown(err, input.signal, d.name));
+  }
+}
+
+/**
+ * One streaming attempt, up to the commit point: resolves once the first chunk is translated,
+ * so a provider that fails at once (bad status, error-only stream, early reset) can still be
+ * retried or failed over (F-14).
+ */
+export async function streamAttempt(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput): Promise<AttemptResult<StreamValue>> {
+  const started = deps.clock.nowMs();
+  const d = target.deployment;
+  let rest: AsyncGenerator<StreamStep, void, undefined> | undefined;
+  try {
+    const res = await sendUpstream(d.endpoint, d.adapter.chatRequest(input.request, target.targetInfo), input.signal);
+    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, await statusFailure(deps, target, res));
+    const translator = d.adapter.chatStream(input.responseContext);
+    rest = translateBody(res.body, translator);
+    const first: ChatChunk[] = [];
+    for (;;) {
+      const next = await rest.next();
+      if (next.done) throw new UpstreamProtocolError('stream ended without any event');
+      const step = next.value;
+      if (step.error) {
+        await rest.return(undefined);
+        const failure = classifyStatus(500, step.error, undefined, d.name);
+        return fail(deps, target, n, input, started, failure);
+      }
+      first.push(...step.chunks);
+      if (first.length > 0 || step.done) {
+        const firstChunkMs = deps.clock.nowMs();
+        finished(deps, target, n, input, started, 'success', res.statusCode);
+        target.latency.record(firstChunkMs - started);
+        return { ok: true, value: { first, done: step.done, rest, translator, startedMs: started, firstChunkMs } };
+      }
+    }
+  } catch (err) {
+    await rest?.return(undefined).catch(() => undefined);
+    return fail(deps, target, n, input, started, classifyThrown(err, input.signal, d.name));
+  }
+}
+
+async function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: Dispatcher.ResponseData): Promise<AttemptFailure> {
+  let body: unknown = '';
+  try {
+    const text = await readBodyText(res.body, maxErrorBodyBytes);
+    body = parseJsonOrText(text);
+  } catch {
+    // An unreadable error body still has a status worth reporting.
+  }
+  const info = target.deployment.adapter.errorInfo(res.statusCode, body);
+  const retryAfterMs = parseRetryAfterMs((name) => headerValue(res.headers, name), deps.clock.wallMs());
+  return classifyStatus(res.statusCode, info, retryAfterMs, target.deployment.name);
+}
+
+function fail<T>(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput, started: number, failure: AttemptFailure): AttemptResult<T> {
+  finished(deps, target, n, input, started, failure.outcome, undefined);
+  return { ok: false, failure };
+}
+
+function finished(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput, started: number, outcome: AttemptOutcome, status: number | undefined): void {
+  const durationMs = deps.clock.nowMs() - started;
+  input.addUpstreamMs(durationMs);
+  const d = target.deployment;
+  deps.events.attemptFinished({
+    requestId: input.requestId,
+    alias: target.alias,
+    deployment: d.name,
+    genAiProvider: d.genAiProvider,
+    upstreamModel: target.upstreamModel,
+    serverAddress: d.serverAddress,
+    serverPort: d.serverPort,
+    operation: 'chat',
+    attempt: n,
+    outcome,
+    status,
+    durationMs,
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UpstreamProtocolError('response body is not JSON');
+  }
+}
+
+function parseJsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function headerValue(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,174 @@
+import type { ChatRequest } from '../api/chat-types.js';
+import { parseChatRequest } from '../api/parse-chat.js';
+import { estimatePromptTokens } from '../api/token-estimate.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Clock } from '../clock.js';
+import type { TimeoutsConfig } from '../config/schema.js';
+import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
+import type { GatewayEvents } from '../observability/events.js';
+import type { ResponseContext } from '../providers/types.js';
+import { ClientGoneError, DeadlineExceededError } from '../resilience/abort-reasons.js';
+import { classifyThrown } from '../resilience/classify.js';
+import { ExecuteError, type Executor } from '../resilience/execute.js';
+import type { RetryBudget } from '../resilience/retry-budget.js';
+import type { Router } from '../routing/router.js';
+import type { RuntimeTarget } from '../routing/runtime-types.js';
+import type { Admission, Ticket } from './admission.js';
+import { jsonAttempt, streamAttempt, type AttemptDeps, type AttemptInput, type StreamValue } from './attempt.js';
+import type { ChatReply, RequestContext, StreamWriter } from './reply.js';
+import { outcomeForError, RequestRecord } from './request-record.js';
+
+/** Everything the chat flow needs, built once by the composition root. */
+export interface ChatPipeline {
+  readonly clock: Clock;
+  readonly events: GatewayEvents;
+  readonly auth: Authenticator;
+  readonly router: Router;
+  readonly admission: Admission;
+  readonly executor: Executor;
+  readonly budget: RetryBudget;
+  readonly timeouts: TimeoutsConfig;
+  readonly newCompletionId: () => string;
+}
+
+/**
+ * POST /v1/chat/completions, top to bottom: auth → validate → route → admit → execute the plan
+ * (retries and fallbacks happen in there, before the commit point) → reply. Never throws: every
+ * request ends in exactly one outcome, recorded once in `finally`.
+ */
+export async function handleChat(p: ChatPipeline, ctx: RequestContext, reply: ChatReply): Promise<void> {
+  const record = new RequestRecord(ctx.requestId, '/v1/chat/completions', ctx.startMs, p.clock);
+  const deadline = withDeadline(ctx.signal, p.timeouts.totalMs);
+  const headers: Record<string, string> = {};
+  let ticket: Ticket | undefined;
+  p.budget.requestStarted();
+  try {
+    const principal = p.auth.authenticate(ctx.authorization);
+    record.tenant = principal.tenant;
+    const request = parseChatRequest(ctx.body);
+    record.stream = request.stream;
+    const model = p.router.find(request.model);
+    record.model = model.alias;
+    p.router.authorize(model, principal);
+    const promptTokens = estimatePromptTokens(request.messages);
+    ticket = await p.admission.admit(principal, model, request, promptTokens);
+    Object.assign(headers, ticket.headers);
+
+    const input = (alias: string): AttemptInput => ({
+      requestId: ctx.requestId,
+      request,
+      signal: deadline.signal,
+      responseContext: responseContext(p, request, alias, promptTokens),
+      addUpstreamMs: (ms) => (record.upstreamMs += ms),
+    });
+    const deps: AttemptDeps = { clock: p.clock, events: p.events };
+    const plan = p.router.plan(model);
+    const run = { requestId: ctx.requestId, plan, signal: deadline.signal, deadlineMs: ctx.startMs + p.timeouts.totalMs };
+
+    if (!request.stream) {
+      const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, t, n, input(t.alias)) });
+      served(record, headers, done.target, done.attempts);
+      record.usage = done.value.usage;
+      reply.json(200, done.value.completion, headers);
+      record.succeed(200);
+    } else {
+      const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, t, n, input(t.alias)) });
+      served(record, headers, done.target, done.attempts);
+      await pumpStream(done.value, reply.openStream(headers), record, deadline.signal, done.target.deployment.name);
+    }
+  } catch (err) {
+    failBeforeCommit(err, record, reply, headers, ctx.signal);
+  } finally {
+    deadline.dispose();
+    p.budget.requestFinished();
+    if (record.usage?.estimated) p.events.usageEstimated({ model: record.servedModel ?? record.model });
+    ticket?.settle(record.usage);
+    p.events.requestFinished(record.toEvent());
+  }
+}
+
+/** After the commit point: forward chunks until [DONE]; a failure becomes one in-band error event. */
+async function pumpStream(value: StreamValue, writer: StreamWriter, record: RequestRecord, signal: AbortSignal, deployment: string): Promise<void> {
+  record.succeed(200);
+  try {
+    record.markFirstToken();
+    await writer.write(value.first);
+    let done = value.done;
+    while (!done) {
+      const next = await value.rest.next();
+      if (next.done) break;
+      const step = next.value;
+      if (step.chunks.length > 0) await writer.write(step.chunks);
+      if (step.error) {
+        writer.fail(new GatewayError('upstream_error', `Deployment '${deployment}' reported an error mid-stream: ${step.error.message}`));
+        record.outcome = 'upstream_error';
+        return;
+      }
+      done = step.done;
+    }
+    writer.done();
+  } catch (err) {
+    const f = classifyThrown(err, signal, deployment);
+    record.outcome = f.outcome === 'aborted' ? 'client_disconnect' : f.outcome === 'timeout' ? 'timeout' : 'upstream_error';
+    record.errorCode = f.error.code;
+    writer.fail(f.error);
+  } finally {
+    record.usage = value.translator.usage();
+    await value.rest.return(undefined).catch(() => undefined);
+  }
+}
+
+function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply, headers: Record<string, string>, clientSignal: AbortSignal): void {
+  const attemptOutcome = err instanceof ExecuteError ? err.outcome : undefined;
+  const error = err instanceof ExecuteError ? err.error : toGatewayError(err);
+  if (err instanceof ExecuteError) {
+    record.attempts = err.attempts;
+    headers['x-gateway-attempts'] = String(err.attempts);
+  }
+  if (clientSignal.aborted) {
+    // Nobody is listening: record the disconnect, send nothing (F-20, F-21).
+    record.failWith(error, 'client_disconnect');
+    record.status = 499;
+    return;
+  }
+  record.failWith(error, outcomeForError(error, attemptOutcome));
+  reply.error(error, headers);
+}
+
+function served(record: RequestRecord, headers: Record<string, string>, target: RuntimeTarget, attempts: number): void {
+  const d = target.deployment;
+  record.servedModel = target.alias;
+  record.deployment = d.name;
+  record.attempts = attempts;
+  record.upstream = { genAiProvider: d.genAiProvider, upstreamModel: target.upstreamModel, serverAddress: d.serverAddress, serverPort: d.serverPort };
+  headers['x-gateway-provider'] = d.name;
+  headers['x-gateway-model'] = target.alias;
+  headers['x-gateway-attempts'] = String(attempts);
+}
+
+function responseContext(p: ChatPipeline, request: ChatRequest, alias: string, promptTokens: number): ResponseContext {
+  return {
+    id: p.newCompletionId(),
+    created: Math.floor(p.clock.wallMs() / 1000),
+    model: alias,
+    includeUsage: request.includeUsage,
+    promptTokensEstimate: promptTokens,
+  };
+}
+
+/** The request's own signal: aborted by the client's disconnect or by the overall deadline. */
+function withDeadline(clientSignal: AbortSignal, totalMs: number): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onClientGone = (): void => controller.abort(clientSignal.reason instanceof Error ? clientSignal.reason : new ClientGoneError());
+  if (clientSignal.aborted) onClientGone();
+  else clientSignal.addEventListener('abort', onClientGone, { once: true });
+  const timer = setTimeout(() => controller.abort(new DeadlineExceededError(totalMs)), totalMs);
+  timer.unref();
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      clientSignal.removeEventListener('abort', onClientGone);
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { ChatChunk } from '../api/chat-types.js';
+import type { GatewayError } from '../errors/gateway-error.js';
+
+/**
+ * How the pipeline answers, without knowing the web framework. `http/` implements it over a
+ * Node response; tests may implement it in memory.
+ */
+export interface ChatReply {
+  /** Sends a complete JSON response. */
+  json(status: number, body: unknown, headers: Readonly<Record<string, string>>): void;
+  /** Sends an error response; only valid before anything else was sent. */
+  error(err: GatewayError, headers: Readonly<Record<string, string>>): void;
+  /** Commits a 200 `text/event-stream` response (the commit point) and returns its writer. */
+  openStream(headers: Readonly<Record<string, string>>): StreamWriter;
+}
+
+export interface StreamWriter {
+  /**
+   * Writes chunks as SSE events, respecting back-pressure: resolves once the socket can take
+   * more, rejects if the client went away or stopped reading for longer than the stall timeout.
+   */
+  write(chunks: readonly ChatChunk[]): Promise<void>;
+  /** Ends a committed stream with one error event and no `[DONE]`. */
+  fail(err: GatewayError): void;
+  /** Ends the stream with `data: [DONE]`. */
+  done(): void;
+}
+
+/** What the edge hands the pipeline for one request. */
+export interface RequestContext {
+  readonly requestId: string;
+  /** The `Authorization` header, as sent. */
+  readonly authorization: string | undefined;
+  /** The JSON body, parsed once at the edge. */
+  readonly body: unknown;
+  /** Aborted (with ClientGoneError) when the client disconnects before the response is complete. */
+  readonly signal: AbortSignal;
+  /** Monotonic ms when the request arrived. */
+  readonly startMs: number;
+}

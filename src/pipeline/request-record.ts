@@ -1,0 +1,94 @@
+import type { UsageRecord } from '../api/chat-types.js';
+import type { Clock } from '../clock.js';
+import type { GatewayError } from '../errors/gateway-error.js';
+import type { AttemptOutcome, RequestFinishedEvent, RequestOutcome, UpstreamLabels } from '../observability/events.js';
+
+/** Collects what the request log line and metrics need while a request moves through the flow. */
+export class RequestRecord {
+  tenant: string | undefined;
+  model = 'unknown';
+  servedModel: string | undefined;
+  deployment: string | undefined;
+  attempts = 0;
+  stream = false;
+  status = 0;
+  outcome: RequestOutcome = 'internal_error';
+  errorCode: string | undefined;
+  timeToFirstTokenMs: number | undefined;
+  upstreamMs = 0;
+  usage: UsageRecord | undefined;
+  upstream: UpstreamLabels | undefined;
+
+  constructor(
+    readonly requestId: string,
+    readonly route: string,
+    private readonly startMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Records a response that ended well. */
+  succeed(status: number): void {
+    this.status = status;
+    this.outcome = 'success';
+  }
+
+  /** Records the error the client got (or would have got, had it stayed). */
+  failWith(err: GatewayError, outcome: RequestOutcome): void {
+    this.status = err.status;
+    this.outcome = outcome;
+    this.errorCode = err.code;
+  }
+
+  markFirstToken(): void {
+    this.timeToFirstTokenMs ??= this.clock.nowMs() - this.startMs;
+  }
+
+  toEvent(): RequestFinishedEvent {
+    return {
+      requestId: this.requestId,
+      route: this.route,
+      tenant: this.tenant,
+      model: this.model,
+      servedModel: this.servedModel,
+      deployment: this.deployment,
+      attempts: this.attempts,
+      status: this.status,
+      outcome: this.outcome,
+      errorCode: this.errorCode,
+      stream: this.stream,
+      durationMs: this.clock.nowMs() - this.startMs,
+      timeToFirstTokenMs: this.timeToFirstTokenMs,
+      upstreamMs: this.upstreamMs,
+      usage: this.usage,
+      upstream: this.upstream,
+    };
+  }
+}
+
+/** The request outcome implied by the error a client gets. */
+export function outcomeForError(err: GatewayError, attemptOutcome?: AttemptOutcome | 'no_target'): RequestOutcome {
+  if (attemptOutcome === 'aborted') return 'client_disconnect';
+  if (attemptOutcome === 'no_target') return 'no_available_target';
+  switch (err.code) {
+    case 'missing_api_key':
+    case 'invalid_api_key':
+    case 'model_not_allowed':
+      return 'auth_error';
+    case 'rate_limit_exceeded':
+    case 'upstream_rate_limited':
+      return 'rate_limited';
+    case 'upstream_timeout':
+      return 'timeout';
+    case 'no_available_deployment':
+      return 'no_available_target';
+    case 'upstream_error':
+    case 'upstream_client_error':
+      return 'upstream_error';
+    case 'internal_error':
+      return 'internal_error';
+    case 'shutting_down':
+      return 'no_available_target';
+    default:
+      return 'client_error';
+  }
+}

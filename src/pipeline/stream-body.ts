@@ -1,0 +1,38 @@
+import type { Dispatcher } from 'undici';
+import type { ChatChunk } from '../api/chat-types.js';
+import type { StreamStep, StreamTranslator } from '../providers/types.js';
+import { SseDecoder } from '../upstream/sse-decoder.js';
+
+/**
+ * Bytes → SSE events → translated steps. Steps from one network read are merged, so one
+ * upstream packet becomes one client write. Stops after a step that is done or carries an
+ * error; throws what the body or the translator throws (timeouts, resets, protocol errors).
+ */
+export async function* translateBody(body: Dispatcher.ResponseData['body'], translator: StreamTranslator): AsyncGenerator<StreamStep, void, undefined> {
+  const decoder = new SseDecoder();
+  for await (const buf of body) {
+    const step = merge(translator, decoder.push(buf as Uint8Array));
+    if (step) {
+      yield step;
+      if (step.done || step.error) return;
+    }
+  }
+  const tail = merge(translator, decoder.end());
+  if (tail) {
+    yield tail;
+    if (tail.done || tail.error) return;
+  }
+  yield translator.onEnd();
+}
+
+function merge(translator: StreamTranslator, events: ReturnType<SseDecoder['push']>): StreamStep | undefined {
+  if (events.length === 0) return undefined;
+  if (events.length === 1) return translator.onEvent(events[0] as (typeof events)[number]);
+  const chunks: ChatChunk[] = [];
+  for (const event of events) {
+    const step = translator.onEvent(event);
+    chunks.push(...step.chunks);
+    if (step.done || step.error) return step.error ? { chunks, done: step.done, error: step.error } : { chunks, done: step.done };
+  }
+  return { chunks, done: false };
+}

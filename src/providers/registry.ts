@@ -1,0 +1,29 @@
+import { openAiAdapter } from './openai/adapter.js';
+import { tritonAdapter } from './triton/adapter.js';
+import type { ProviderAdapter } from './types.js';
+
+/** The provider names configuration accepts. */
+export type ProviderName = 'openai' | 'vllm' | 'triton';
+
+/** The adapter for a configured provider (vLLM speaks OpenAI's protocol). */
+export function adapterFor(provider: ProviderName): ProviderAdapter {
+  switch (provider) {
+    case 'openai':
+    case 'vllm':
+      return openAiAdapter;
+    case 'triton':
+      return tritonAdapter;
+  }
+}
+
+/** `gen_ai.provider.name` per observability.md: well-known values, or the engine's name. */
+export function genAiProviderName(provider: ProviderName): string {
+  switch (provider) {
+    case 'openai':
+      return 'openai';
+    case 'vllm':
+      return 'vllm';
+    case 'triton':
+      return 'triton';
+  }
+}

@@ -1,0 +1,134 @@
+import type { ChatCompletion, ChatRequest, UsageRecord } from '../../api/chat-types.js';
+import { estimateTextTokens } from '../../api/token-estimate.js';
+import { GatewayError } from '../../errors/gateway-error.js';
+import { scrubSecrets } from '../../errors/scrub.js';
+import type { SseEvent } from '../../upstream/sse-event.js';
+import { contentChunk, errorTypeForStatus, finishChunk, roleChunk, toOpenAiUsage, usageChunk } from '../chunks.js';
+import {
+  UpstreamProtocolError,
+  type ProviderAdapter,
+  type ResponseContext,
+  type StreamStep,
+  type StreamTranslator,
+  type TargetInfo,
+  type UpstreamCall,
+  type UpstreamErrorInfo,
+} from '../types.js';
+import { renderPrompt } from './prompt.js';
+
+/** OpenAI request fields with a direct TensorRT-LLM / Triton generate equivalent (same names). */
+const passedThrough = ['temperature', 'top_p', 'presence_penalty', 'frequency_penalty', 'seed'] as const;
+
+/** Fields Triton's generate extension cannot honour: refused with a 400 naming them, never dropped. */
+const refused = ['tools', 'tool_choice', 'functions', 'function_call', 'response_format', 'logprobs', 'top_logprobs', 'logit_bias', 'audio', 'modalities', 'prediction'] as const;
+
+/**
+ * NVIDIA Triton's generate / generate_stream extension (TensorRT-LLM ensembles and BLS models).
+ * The protocol carries text only and reports no usage, so usage is estimated and marked so.
+ */
+export const tritonAdapter: ProviderAdapter = {
+  dialect: 'triton',
+
+  chatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall {
+    const b = request.body;
+    for (const field of refused) {
+      if (b[field] !== undefined && b[field] !== null && b[field] !== false) {
+        throw new GatewayError('unsupported_parameter', `The '${field}' parameter is not supported by Triton deployments.`, { param: field });
+      }
+    }
+    if (request.n > 1) {
+      throw new GatewayError('unsupported_parameter', "Triton deployments return one choice; 'n' must be 1.", { param: 'n' });
+    }
+    const body: Record<string, unknown> = { text_input: renderPrompt(request.messages) };
+    if (request.maxOutputTokens !== undefined) body.max_tokens = request.maxOutputTokens;
+    for (const field of passedThrough) if (typeof b[field] === 'number') body[field] = b[field];
+    if (b.stop !== undefined && b.stop !== null) body.stop_words = typeof b.stop === 'string' ? [b.stop] : b.stop;
+    if (request.stream) body.stream = true;
+    const model = encodeURIComponent(target.upstreamModel);
+    return {
+      method: 'POST',
+      path: `${target.basePath}/v2/models/${model}/${request.stream ? 'generate_stream' : 'generate'}`,
+      headers: { 'content-type': 'application/json', accept: request.stream ? 'text/event-stream' : 'application/json' },
+      body: JSON.stringify(body),
+    };
+  },
+
+  chatResponse(body: unknown, ctx: ResponseContext) {
+    const text = textOutput(body);
+    const usage = estimatedUsage(ctx, text);
+    const completion: ChatCompletion = {
+      id: ctx.id,
+      object: 'chat.completion',
+      created: ctx.created,
+      model: ctx.model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage: toOpenAiUsage(usage),
+    };
+    return { completion, usage };
+  },
+
+  chatStream(ctx: ResponseContext): StreamTranslator {
+    return new TritonStreamTranslator(ctx);
+  },
+
+  errorInfo(status: number, body: unknown): UpstreamErrorInfo {
+    const raw = isObject(body) && typeof body.error === 'string' ? body.error : typeof body === 'string' && body ? body : `upstream answered ${status}`;
+    return { message: scrubSecrets(raw), type: errorTypeForStatus(status), code: null, param: null };
+  },
+};
+
+/** Triton streams end when the response ends (no [DONE]); each event's text_output is a delta. */
+class TritonStreamTranslator implements StreamTranslator {
+  readonly #ctx: ResponseContext;
+  #text = '';
+  #started = false;
+
+  constructor(ctx: ResponseContext) {
+    this.#ctx = ctx;
+  }
+
+  onEvent(event: SseEvent): StreamStep {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(event.data);
+    } catch {
+      throw new UpstreamProtocolError('stream event is not JSON');
+    }
+    if (isObject(parsed) && parsed.error !== undefined) {
+      return { chunks: [], done: false, error: tritonAdapter.errorInfo(500, parsed) };
+    }
+    const delta = textOutput(parsed);
+    this.#text += delta;
+    if (!this.#started) {
+      this.#started = true;
+      return { chunks: [roleChunk(this.#ctx, delta)], done: false };
+    }
+    return { chunks: delta ? [contentChunk(this.#ctx, delta)] : [], done: false };
+  }
+
+  onEnd(): StreamStep {
+    const chunks = this.#started ? [] : [roleChunk(this.#ctx, '')];
+    chunks.push(finishChunk(this.#ctx, 'stop'));
+    if (this.#ctx.includeUsage) chunks.push(usageChunk(this.#ctx, this.usage()));
+    return { chunks, done: true };
+  }
+
+  usage(): UsageRecord {
+    return estimatedUsage(this.#ctx, this.#text);
+  }
+}
+
+function textOutput(body: unknown): string {
+  if (!isObject(body) || typeof body.text_output !== 'string') {
+    throw new UpstreamProtocolError('Triton response without a text_output string');
+  }
+  return body.text_output;
+}
+
+function estimatedUsage(ctx: ResponseContext, text: string): UsageRecord {
+  return { promptTokens: ctx.promptTokensEstimate, completionTokens: estimateTextTokens(text), cachedTokens: 0, reasoningTokens: 0, estimated: true };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,114 @@
+import { GatewayError } from '../errors/gateway-error.js';
+import type { AttemptOutcome } from '../observability/events.js';
+import { UpstreamProtocolError, type UpstreamErrorInfo } from '../providers/types.js';
+import { ClientGoneError, DeadlineExceededError } from './abort-reasons.js';
+
+/**
+ * How one failed attempt should be treated (reliability.md §4 "Retry on"): whether another
+ * attempt may help, whether it says something about the deployment's health, and the error
+ * the client gets if this is where we stop.
+ */
+export interface AttemptFailure {
+  readonly outcome: AttemptOutcome;
+  readonly retryable: boolean;
+  readonly countsForBreaker: boolean;
+  /** The provider's requested wait (429/503 `Retry-After`), in ms. */
+  readonly retryAfterMs: number | undefined;
+  readonly error: GatewayError;
+}
+
+/** Classifies an upstream HTTP error status. */
+export function classifyStatus(status: number, info: UpstreamErrorInfo, retryAfterMs: number | undefined, deployment: string): AttemptFailure {
+  if (status === 429) {
+    return {
+      outcome: 'rate_limited',
+      retryable: true,
+      countsForBreaker: false,
+      retryAfterMs,
+      error: new GatewayError('upstream_rate_limited', `The provider is rate limiting requests for this model: ${info.message}`, retryAfterMs === undefined ? {} : { retryAfterMs }),
+    };
+  }
+  if (status === 408 || status >= 500) {
+    const timeout = status === 408 || status === 504;
+    return {
+      outcome: timeout ? 'timeout' : 'server_error',
+      retryable: true,
+      countsForBreaker: true,
+      retryAfterMs,
+      error: new GatewayError(timeout ? 'upstream_timeout' : 'upstream_error', `Deployment '${deployment}' answered ${status}: ${info.message}`),
+    };
+  }
+  if (status === 401 || status === 403) {
+    // The provider refused *our* credentials: not the client's fault, so not a 401/403 for them.
+    return {
+      outcome: 'client_error',
+      retryable: false,
+      countsForBreaker: false,
+      retryAfterMs: undefined,
+      error: new GatewayError('upstream_error', `Deployment '${deployment}' rejected the gateway's credentials (${status}); an operator must fix its configuration.`),
+    };
+  }
+  return {
+    outcome: 'client_error',
+    retryable: false,
+    countsForBreaker: false,
+    retryAfterMs: undefined,
+    error: new GatewayError('upstream_client_error', info.message, {
+      status: status >= 400 && status < 500 ? status : 502,
+      type: info.type,
+      param: info.param,
+      ...(info.code === null ? {} : { publicCode: info.code }),
+    }),
+  };
+}
+
+/** Classifies an exception thrown while calling an upstream or reading its body. */
+export function classifyThrown(err: unknown, signal: AbortSignal, deployment: string): AttemptFailure {
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof DeadlineExceededError) {
+      return failure('timeout', false, false, new GatewayError('upstream_timeout', `The request did not complete within its ${reason.timeoutMs} ms deadline.`));
+    }
+    const gone = reason instanceof ClientGoneError ? reason : new ClientGoneError();
+    return failure('aborted', false, false, new GatewayError('internal_error', gone.message));
+  }
+  if (err instanceof UpstreamProtocolError) {
+    return failure('protocol_error', true, true, new GatewayError('upstream_error', `Deployment '${deployment}' sent an invalid response: ${err.message}.`));
+  }
+  const code = errorCode(err);
+  switch (code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return failure('timeout', true, true, new GatewayError('upstream_timeout', `Deployment '${deployment}' did not answer in time.`));
+    case 'UND_ERR_BODY_TIMEOUT':
+      return failure('timeout', true, true, new GatewayError('upstream_timeout', `Deployment '${deployment}' stalled while sending its response.`));
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return failure('connect_error', true, true, new GatewayError('upstream_error', `Could not connect to deployment '${deployment}'.`));
+    case 'UND_ERR_SOCKET':
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_CLOSED':
+      return failure('reset', true, true, new GatewayError('upstream_error', `Deployment '${deployment}' closed the connection unexpectedly.`));
+    default:
+      return failure('protocol_error', true, true, new GatewayError('upstream_error', `The call to deployment '${deployment}' failed.`, { cause: err }));
+  }
+}
+
+function failure(outcome: AttemptOutcome, retryable: boolean, countsForBreaker: boolean, error: GatewayError): AttemptFailure {
+  return { outcome, retryable, countsForBreaker, retryAfterMs: undefined, error };
+}
+
+/** undici errors carry `code`; system errors may be wrapped in `cause`. */
+function errorCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 3 && e; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,208 @@
+import { sleep, type Clock } from '../clock.js';
+import type { RetryConfig } from '../config/schema.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
+import type { RoutePlan, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
+import { backoffDelayMs } from './backoff.js';
+import type { BreakerPermit } from './breaker.js';
+import { classifyThrown, type AttemptFailure } from './classify.js';
+import type { RetryBudget } from './retry-budget.js';
+
+export type AttemptResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly failure: AttemptFailure };
+
+export interface ExecuteInput<T> {
+  readonly requestId: string;
+  readonly plan: RoutePlan;
+  /** Aborted when the client goes away or the deadline passes. */
+  readonly signal: AbortSignal;
+  /** Monotonic instant by which the whole request must be done. */
+  readonly deadlineMs: number;
+  /** Runs one attempt against a target; must not throw for upstream failures (return them). */
+  readonly attempt: (target: RuntimeTarget, attemptNumber: number) => Promise<AttemptResult<T>>;
+}
+
+export interface Executed<T> {
+  readonly value: T;
+  readonly target: RuntimeTarget;
+  readonly attempts: number;
+}
+
+/** Every attempt failed, or none could be made; `error` is what the client gets. */
+export class ExecuteError extends Error {
+  constructor(
+    readonly error: GatewayError,
+    readonly attempts: number,
+    readonly outcome: AttemptOutcome | 'no_target',
+  ) {
+    super(error.message);
+    this.name = 'ExecuteError';
+  }
+}
+
+export interface ExecutorDeps {
+  readonly clock: Clock;
+  readonly retry: RetryConfig;
+  readonly budget: RetryBudget;
+  readonly events: GatewayEvents;
+  readonly random?: () => number;
+}
+
+interface Picked {
+  readonly target: RuntimeTarget;
+  readonly permit: BreakerPermit;
+}
+
+/**
+ * Runs a route plan: the alias's targets first (each retry prefers a deployment not yet tried),
+ * then each fallback alias. Bounded three ways: attempts per alias, one deadline that includes
+ * backoff, and the shared retry budget. Open breakers and 429 cooldowns are skipped.
+ */
+export class Executor {
+  readonly #d: ExecutorDeps;
+
+  constructor(deps: ExecutorDeps) {
+    this.#d = deps;
+  }
+
+  async run<T>(input: ExecuteInput<T>): Promise<Executed<T>> {
+    let attempts = 0;
+    let last: { failure: AttemptFailure; target: RuntimeTarget } | undefined;
+    try {
+      for (const [gi, group] of input.plan.groups.entries()) {
+        if (gi > 0) this.#d.events.fallback({ requestId: input.requestId, from: input.plan.groups[gi - 1]?.alias ?? '', to: group.alias });
+        const tried = new Set<RuntimeTarget>();
+        for (let n = 0; n < this.#d.retry.maxAttempts; n++) {
+          let picked = await this.#pickOrWait(group, tried, input);
+          if (!picked) break;
+          const isRetry = attempts > 0;
+          if (isRetry) {
+            picked = await this.#prepareRetry(picked, group, tried, last, n, input);
+            if (!picked) throw new ExecuteError(last?.failure.error ?? noTarget(input.plan, this.#d.clock), attempts, last?.failure.outcome ?? 'no_target');
+          }
+          attempts++;
+          tried.add(picked.target);
+          let result: AttemptResult<T>;
+          try {
+            result = await input.attempt(picked.target, attempts);
+          } finally {
+            if (isRetry) this.#d.budget.retryFinished();
+          }
+          if (result.ok) {
+            picked.permit.success();
+            return { value: result.value, target: picked.target, attempts };
+          }
+          last = { failure: result.failure, target: picked.target };
+          this.#settleFailure(picked, result.failure);
+          if (!result.failure.retryable) throw new ExecuteError(result.failure.error, attempts, result.failure.outcome);
+        }
+      }
+    } catch (err) {
+      if (err instanceof ExecuteError) throw err;
+      // Only aborts (client gone, deadline) reach here: they interrupt waits and sleeps.
+      const f = classifyThrown(err, input.signal, last?.target.deployment.name ?? '');
+      throw new ExecuteError(f.error, attempts, f.outcome);
+    }
+    if (last) throw new ExecuteError(last.failure.error, attempts, last.failure.outcome);
+    throw new ExecuteError(noTarget(input.plan, this.#d.clock), 0, 'no_target');
+  }
+
+  /** Picks a target; if every target is only cooling down and the wait fits, waits for the first. */
+  async #pickOrWait<T>(group: RuntimeModel, tried: ReadonlySet<RuntimeTarget>, input: ExecuteInput<T>): Promise<Picked | undefined> {
+    input.signal.throwIfAborted();
+    const picked = this.#pick(group, tried);
+    if (picked) return picked;
+    const now = this.#d.clock.nowMs();
+    let earliest = Infinity;
+    for (const t of group.targets) {
+      if (t.deployment.breaker.state !== 'open' && t.deployment.cooldownUntilMs > now) earliest = Math.min(earliest, t.deployment.cooldownUntilMs);
+    }
+    const waitMs = earliest - now;
+    if (!Number.isFinite(waitMs) || waitMs > this.#d.retry.maxRetryAfterMs || now + waitMs >= input.deadlineMs) return undefined;
+    await sleep(waitMs, input.signal);
+    return this.#pick(group, tried);
+  }
+
+  #pick(group: RuntimeModel, tried: ReadonlySet<RuntimeTarget>): Picked | undefined {
+    const now = this.#d.clock.nowMs();
+    const available = group.targets.filter((t) => t.deployment.cooldownUntilMs <= now && t.deployment.breaker.state !== 'open');
+    const untried = available.filter((t) => !tried.has(t));
+    let candidates = untried.length > 0 ? untried : available;
+    while (candidates.length > 0) {
+      const target = group.balancer.pick(candidates);
+      if (!target) return undefined;
+      const permit = target.deployment.breaker.tryAcquire();
+      if (permit) return { target, permit };
+      // Half-open with its probe slots taken: route elsewhere rather than wait.
+      candidates = candidates.filter((c) => c !== target);
+    }
+    return undefined;
+  }
+
+  /**
+   * Takes a retry-budget slot and waits the backoff. Returns the target to use (re-picked after
+   * a backoff, since health may have changed while we slept), or undefined to stop: budget
+   * spent, deadline too close, or nothing left to pick.
+   */
+  async #prepareRetry<T>(
+    picked: Picked,
+    group: RuntimeModel,
+    tried: ReadonlySet<RuntimeTarget>,
+    last: { failure: AttemptFailure; target: RuntimeTarget } | undefined,
+    n: number,
+    input: ExecuteInput<T>,
+  ): Promise<Picked | undefined> {
+    if (!this.#d.budget.tryStartRetry()) {
+      picked.permit.release();
+      this.#d.events.retryBudgetExhausted({ requestId: input.requestId, alias: picked.target.alias });
+      return undefined;
+    }
+    // Another deployment gets the retry at once; the same one gets a jittered backoff, unless
+    // it was a 429 whose Retry-After we already waited out.
+    const sameTarget = last?.target === picked.target;
+    const delayMs = sameTarget && last?.failure.outcome !== 'rate_limited' ? backoffDelayMs(this.#d.retry, Math.max(0, n - 1), this.#d.random) : 0;
+    this.#d.events.retry({ requestId: input.requestId, alias: picked.target.alias, fromDeployment: last?.target.deployment.name ?? '', reason: last?.failure.outcome ?? 'server_error', delayMs });
+    if (delayMs <= 0) return picked;
+    // Never sleep holding a breaker permit: a half-open probe slot would time out while we wait.
+    picked.permit.release();
+    const repicked = this.#d.clock.nowMs() + delayMs < input.deadlineMs ? await this.#sleepThenPick(delayMs, group, tried, input) : undefined;
+    if (!repicked) this.#d.budget.retryFinished();
+    return repicked;
+  }
+
+  async #sleepThenPick<T>(delayMs: number, group: RuntimeModel, tried: ReadonlySet<RuntimeTarget>, input: ExecuteInput<T>): Promise<Picked | undefined> {
+    try {
+      await sleep(delayMs, input.signal);
+    } catch (err) {
+      this.#d.budget.retryFinished();
+      throw err;
+    }
+    return this.#pick(group, tried);
+  }
+
+  #settleFailure(picked: Picked, f: AttemptFailure): void {
+    if (f.countsForBreaker) picked.permit.failure();
+    else picked.permit.release();
+    if (f.outcome === 'rate_limited') {
+      const ms = f.retryAfterMs ?? this.#d.retry.defaultCooldownMs;
+      const d = picked.target.deployment;
+      d.cooldownUntilMs = Math.max(d.cooldownUntilMs, this.#d.clock.nowMs() + ms);
+      this.#d.events.cooldown({ deployment: d.name, durationMs: ms });
+    }
+  }
+}
+
+/** 503 when nothing could be tried: every breaker open or cooling down (F-17: fail fast, no busy loop). */
+function noTarget(plan: RoutePlan, clock: Clock): GatewayError {
+  const now = clock.nowMs();
+  let waitMs = Infinity;
+  for (const group of plan.groups) {
+    for (const t of group.targets) {
+      const d = t.deployment;
+      waitMs = Math.min(waitMs, Math.max(d.breaker.retryAfterMs(), d.cooldownUntilMs - now, 0));
+    }
+  }
+  const alias = plan.groups[0]?.alias ?? 'unknown';
+  return new GatewayError('no_available_deployment', `No deployment of '${alias}' is available right now (circuit open or cooling down).`, {
+    retryAfterMs: Number.isFinite(waitMs) ? Math.max(1000, waitMs) : 1000,
+  });
+}

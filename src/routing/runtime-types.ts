@@ -1,0 +1,46 @@
+import type { ProviderName } from '../providers/registry.js';
+import type { ProviderAdapter, TargetInfo } from '../providers/types.js';
+import type { CircuitBreaker } from '../resilience/breaker.js';
+import type { UpstreamEndpoint } from '../upstream/send.js';
+import type { Balancer, BalancerCandidate } from './balancer.js';
+import type { LatencyTracker } from './latency-tracker.js';
+
+/** A configured upstream deployment, compiled: adapter, connection pool, breaker, cooldown. */
+export interface RuntimeDeployment {
+  readonly name: string;
+  readonly provider: ProviderName;
+  /** `gen_ai.provider.name` for metrics. */
+  readonly genAiProvider: string;
+  readonly adapter: ProviderAdapter;
+  readonly endpoint: UpstreamEndpoint;
+  readonly basePath: string;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly breaker: CircuitBreaker;
+  /** Monotonic ms until which the deployment is skipped after a provider 429 (0 = not cooling). */
+  cooldownUntilMs: number;
+}
+
+/** One target of a model alias: a deployment plus the model name the upstream knows. */
+export interface RuntimeTarget extends BalancerCandidate {
+  readonly alias: string;
+  readonly deployment: RuntimeDeployment;
+  readonly upstreamModel: string;
+  readonly targetInfo: TargetInfo;
+  readonly latency: LatencyTracker;
+}
+
+/** A model alias, compiled. */
+export interface RuntimeModel {
+  readonly alias: string;
+  readonly targets: readonly RuntimeTarget[];
+  readonly balancer: Balancer;
+  readonly fallbacks: readonly string[];
+  readonly defaultOutputReserve: number;
+  readonly ownedBy: string;
+}
+
+/** The ordered groups to try for one request: the alias, then its fallbacks. */
+export interface RoutePlan {
+  readonly groups: readonly RuntimeModel[];
+}
