@@ -1,0 +1,270 @@
+import { decodeSegment } from './exchange.js';
+import type { Answer, DialectContext, FakeDialect, FakeRequest } from './exchange.js';
+import { countWords, defaultReply, embeddingVector, float32Base64, splitPieces, truncateWords } from './reply.js';
+
+/** OpenAI's error body: all four keys, `param` and `code` nullable (protocols.md §1.6). */
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** Dimension of the fake's embedding vectors when the request does not ask for one. */
+export const FAKE_EMBEDDING_DIMENSIONS = 16;
+
+const STATUS_ERRORS: Record<number, { type: string; code: string | null; message: string }> = {
+  400: { type: 'invalid_request_error', code: null, message: 'Bad request.' },
+  401: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' },
+  403: { type: 'invalid_request_error', code: null, message: 'You are not allowed to sample from this model.' },
+  404: { type: 'invalid_request_error', code: 'model_not_found', message: 'The model does not exist.' },
+  429: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached for requests.' },
+  500: { type: 'server_error', code: null, message: 'The server had an error while processing your request.' },
+  503: { type: 'server_error', code: null, message: 'The engine is currently overloaded, please try again later.' },
+};
+
+/**
+ * Builds an OpenAI error body. Type and code default from the status table above; unknown
+ * statuses get `server_error` (5xx) or `invalid_request_error`, with a null code.
+ */
+export function openAiError(
+  status: number,
+  message?: string,
+  param: string | null = null,
+  code?: string | null,
+): OpenAiErrorBody {
+  const known = STATUS_ERRORS[status];
+  const type = known?.type ?? (status >= 500 ? 'server_error' : 'invalid_request_error');
+  const text = message ?? known?.message ?? `HTTP ${status}`;
+  return { error: { message: text, type, param, code: code === undefined ? (known?.code ?? null) : code } };
+}
+
+function errorAnswer(status: number, message: string, param: string | null, code: string | null): Answer {
+  return { kind: 'json', status, body: openAiError(status, message, param, code) };
+}
+
+function badRequest(message: string, param: string, code: string): Answer {
+  return errorAnswer(400, message, param, code);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The text of a message's `content`: a string, or the text parts of an array. */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part) => (isRecord(part) && typeof part['text'] === 'string' ? part['text'] : ''))
+    .join(' ');
+}
+
+/** Validates `model` (and the model list); returns an error answer or undefined. */
+function checkModel(body: Record<string, unknown>, context: DialectContext): Answer | undefined {
+  const model = body['model'];
+  if (model === undefined) return badRequest("Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
+  if (typeof model !== 'string' || model === '') {
+    return badRequest("Invalid type for 'model': expected a non-empty string.", 'model', 'invalid_type');
+  }
+  if (context.models !== undefined && !context.models.includes(model)) {
+    const message = `The model \`${model}\` does not exist or you do not have access to it.`;
+    return errorAnswer(404, message, null, 'model_not_found');
+  }
+  return undefined;
+}
+
+function checkMessages(messages: unknown): Answer | undefined {
+  if (messages === undefined) {
+    return badRequest("Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
+  }
+  if (!Array.isArray(messages)) return badRequest("Invalid type for 'messages': expected an array.", 'messages', 'invalid_type');
+  if (messages.length === 0) {
+    return badRequest("Invalid 'messages': empty array. Expected at least 1 message.", 'messages', 'empty_array');
+  }
+  const bad = messages.findIndex((m) => !isRecord(m) || typeof m['role'] !== 'string');
+  if (bad < 0) return undefined;
+  return badRequest(`Invalid 'messages[${bad}]': expected an object with a string 'role'.`, `messages[${bad}]`, 'invalid_type');
+}
+
+interface ChatPlan {
+  id: string;
+  model: string;
+  created: number;
+  pieces: string[];
+  finishReason: 'stop' | 'length';
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+function planChat(
+  body: Record<string, unknown>,
+  messages: Array<Record<string, unknown>>,
+  context: DialectContext,
+): ChatPlan {
+  const lastUser = messages.filter((m) => m['role'] === 'user').at(-1);
+  let text = context.behaviour.reply ?? defaultReply(context.fakeName, contentText(lastUser?.['content']));
+  let finishReason: ChatPlan['finishReason'] = 'stop';
+  const maxTokens = body['max_completion_tokens'] ?? body['max_tokens'];
+  if (typeof maxTokens === 'number' && Number.isInteger(maxTokens) && maxTokens > 0) {
+    const cut = truncateWords(text, maxTokens);
+    text = cut.text;
+    if (cut.truncated) finishReason = 'length';
+  }
+  // Deterministic stand-in for a tokenizer: words plus 3 per message for the chat framing.
+  const promptTokens = messages.reduce((sum, m) => sum + countWords(contentText(m['content'])) + 3, 0);
+  const completionTokens = countWords(text);
+  return {
+    id: `chatcmpl-fake-${context.sequence}`,
+    model: String(body['model']),
+    created: context.nowSeconds,
+    pieces: splitPieces(text, context.behaviour.chunks),
+    finishReason,
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    },
+  };
+}
+
+function chatCompletion(plan: ChatPlan): Answer {
+  const body = {
+    id: plan.id,
+    object: 'chat.completion',
+    created: plan.created,
+    model: plan.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: plan.pieces.join(''), refusal: null },
+        logprobs: null,
+        finish_reason: plan.finishReason,
+      },
+    ],
+    usage: plan.usage,
+    system_fingerprint: 'fp_fake',
+  };
+  return { kind: 'json', status: 200, body };
+}
+
+function chatStream(plan: ChatPlan, includeUsage: boolean): Answer {
+  const frame = (choices: unknown[], usage?: ChatPlan['usage'] | null): string => {
+    const chunk = {
+      id: plan.id,
+      object: 'chat.completion.chunk',
+      created: plan.created,
+      model: plan.model,
+      system_fingerprint: 'fp_fake',
+      choices,
+    };
+    // With include_usage every chunk carries `usage` (null until the last), as OpenAI sends it.
+    return `data: ${JSON.stringify(includeUsage ? { ...chunk, usage: usage ?? null } : chunk)}\n\n`;
+  };
+  const choice = (delta: object, finishReason: string | null): object => ({
+    index: 0,
+    delta,
+    logprobs: null,
+    finish_reason: finishReason,
+  });
+  const events = [
+    frame([choice({ role: 'assistant', content: '' }, null)]),
+    ...plan.pieces.map((piece) => frame([choice({ content: piece }, null)])),
+    frame([choice({}, plan.finishReason)]),
+  ];
+  if (includeUsage) events.push(frame([], plan.usage));
+  events.push('data: [DONE]\n\n');
+  return { kind: 'stream', contentType: 'text/event-stream', events };
+}
+
+function chat(body: Record<string, unknown>, context: DialectContext): Answer {
+  const invalid = checkModel(body, context) ?? checkMessages(body['messages']);
+  if (invalid !== undefined) return invalid;
+  const plan = planChat(body, body['messages'] as Array<Record<string, unknown>>, context);
+  if (body['stream'] !== true) return chatCompletion(plan);
+  const streamOptions = body['stream_options'];
+  return chatStream(plan, isRecord(streamOptions) && streamOptions['include_usage'] === true);
+}
+
+/** The texts to embed, or undefined when `input` has none of the four accepted shapes. */
+function embeddingInputs(input: unknown): string[] | undefined {
+  if (typeof input === 'string') return [input];
+  if (!Array.isArray(input) || input.length === 0) return undefined;
+  if (input.every((item) => typeof item === 'string')) return input as string[];
+  // Token ids: one array of ids, or an array of them; each id list becomes one text.
+  if (input.every((item) => typeof item === 'number')) return [input.join(' ')];
+  if (input.every((item) => Array.isArray(item) && item.every((id) => typeof id === 'number'))) {
+    return (input as number[][]).map((ids) => ids.join(' '));
+  }
+  return undefined;
+}
+
+function embeddings(body: Record<string, unknown>, context: DialectContext): Answer {
+  const invalid = checkModel(body, context);
+  if (invalid !== undefined) return invalid;
+  const inputs = embeddingInputs(body['input']);
+  if (inputs === undefined) {
+    return badRequest("Invalid 'input': expected a string, an array of strings or token arrays.", 'input', 'invalid_type');
+  }
+  const dimensions = body['dimensions'] ?? FAKE_EMBEDDING_DIMENSIONS;
+  if (typeof dimensions !== 'number' || !Number.isInteger(dimensions) || dimensions < 1 || dimensions > 4096) {
+    return badRequest("Invalid 'dimensions': expected an integer from 1 to 4096.", 'dimensions', 'invalid_value');
+  }
+  const base64 = body['encoding_format'] === 'base64';
+  const data = inputs.map((text, index) => {
+    const vector = embeddingVector(text, dimensions);
+    return { object: 'embedding', index, embedding: base64 ? float32Base64(vector) : vector };
+  });
+  const promptTokens = inputs.reduce((sum, text) => sum + countWords(text), 0);
+  const usage = { prompt_tokens: promptTokens, total_tokens: promptTokens };
+  return { kind: 'json', status: 200, body: { object: 'list', data, model: body['model'], usage } };
+}
+
+function modelEntry(id: string, created: number): object {
+  return { id, object: 'model', created, owned_by: 'fake-upstream' };
+}
+
+function models(path: string, context: DialectContext): Answer {
+  const known = context.models ?? ['fake-model'];
+  if (path === '/v1/models') {
+    const data = known.map((id) => modelEntry(id, context.nowSeconds));
+    return { kind: 'json', status: 200, body: { object: 'list', data } };
+  }
+  const id = decodeSegment(path.slice('/v1/models/'.length));
+  if (context.models !== undefined && !known.includes(id)) {
+    return errorAnswer(404, `The model '${id}' does not exist`, 'model', 'model_not_found');
+  }
+  return { kind: 'json', status: 200, body: modelEntry(id, context.nowSeconds) };
+}
+
+const POST_ROUTES = new Map([
+  ['/v1/chat/completions', chat],
+  ['/v1/embeddings', embeddings],
+]);
+
+function authorized(request: FakeRequest, apiKey: string | undefined): boolean {
+  return apiKey === undefined || request.headers.authorization === `Bearer ${apiKey}`;
+}
+
+function route(request: FakeRequest, context: DialectContext): Answer {
+  const { method, path } = request;
+  // vLLM's health route: outside /v1 and never authenticated (protocols.md §3).
+  if (method === 'GET' && path === '/health') return { kind: 'empty', status: 200 };
+  if (!authorized(request, context.apiKey)) {
+    return errorAnswer(401, 'Incorrect API key provided.', null, 'invalid_api_key');
+  }
+  if (method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/'))) return models(path, context);
+  const handler = method === 'POST' ? POST_ROUTES.get(path) : undefined;
+  if (handler === undefined) return errorAnswer(404, `Invalid URL (${method} ${path})`, null, null);
+  if (!isRecord(request.body)) {
+    return errorAnswer(400, 'We could not parse the JSON body of your request. Expected a JSON object.', null, null);
+  }
+  return handler(request.body, context);
+}
+
+/** The OpenAI dialect (also what vLLM speaks): chat completions, embeddings, models. */
+export const openAiDialect: FakeDialect = {
+  name: 'openai',
+  basePath: '/v1',
+  isInference: (method, path) => method === 'POST' && POST_ROUTES.has(path),
+  answer: route,
+  errorBody: (status, message) => openAiError(status, message),
+  errorEvent: (message) => `data: ${JSON.stringify(openAiError(500, message))}\n\n`,
+  commonHeaders: (context) => ({ 'x-request-id': `req_fake_${context.sequence}` }),
+};
