@@ -5,6 +5,7 @@ import type { Principal } from './principal.js';
 
 /** RFC 6750 b64token, bounded: anything else (spaces, non-ASCII, homoglyphs, 10 KB tokens) is refused. */
 const bearerPattern = /^Bearer ([A-Za-z0-9._~+/-]{1,512}=*)$/i;
+// Kept in step with tenantKeyPattern in config/schema.ts, so every configured key can log in.
 
 /**
  * Maps `Authorization: Bearer <key>` to a tenant. Keys are looked up by SHA-256 digest, so the
@@ -40,6 +41,7 @@ function makePrincipal(name: string, t: ResolvedTenant): Principal {
   return {
     tenant: name,
     mayUse: (alias) => all || allowed.has(alias),
-    limitsFor: (alias) => t.modelLimits?.[alias] ?? t.limits,
+    // Own properties only: an alias named like an Object.prototype member must not match one.
+    limitsFor: (alias) => (t.modelLimits && Object.hasOwn(t.modelLimits, alias) ? t.modelLimits[alias] : undefined) ?? t.limits,
   };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, envRefPattern, type DeploymentConfig, type ParsedConfig, type TenantConfig } from './schema.js';
+import { configSchema, envRefPattern, tenantKeyPattern, type DeploymentConfig, type ParsedConfig, type TenantConfig } from './schema.js';
 import { Secret } from './secret.js';
 
 /** One problem in a config file, with the path of the offending value. */
@@ -49,14 +49,21 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
 
 /** Parses YAML text into a GatewayConfig; throws ConfigError. */
 export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.env, source = 'config'): GatewayConfig {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '', message: e.message.split('\n')[0] ?? e.message })),
       source,
     );
   }
-  return resolveConfig(doc.toJS({ maxAliasCount: 100 }), env, source);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Alias bombs and aliases to unknown anchors throw here; they are config errors too.
+    throw new ConfigError([{ path: '', message: (err as Error).message }], source);
+  }
+  return resolveConfig(value, env, source);
 }
 
 /** Validates a config object (as from YAML) and resolves env references; throws ConfigError. */
@@ -74,14 +81,16 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
   const seenDigests = new Map<string, string>();
   for (const [id, t] of Object.entries(parsed.tenants)) {
     const { keys, ...rest } = t;
-    const keyDigests = keys.map((k, i) => {
+    const keyDigests: string[] = [];
+    for (const [i, k] of keys.entries()) {
       const path = `tenants.${id}.keys[${i}]`;
-      const digest = typeof k === 'string' ? sha256Hex(resolveSecret(k, env, path, issues)?.reveal() ?? '') : k.sha256;
+      const digest = typeof k === 'string' ? keyDigest(k, env, path, issues) : k.sha256;
+      if (digest === undefined) continue;
       const other = seenDigests.get(digest);
       if (other !== undefined) issues.push({ path, message: `the same key is also given at ${other}` });
       seenDigests.set(digest, path);
-      return digest;
-    });
+      keyDigests.push(digest);
+    }
     tenants[id] = { ...rest, keyDigests };
   }
   if (issues.length > 0) throw new ConfigError(issues, source);
@@ -90,6 +99,17 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
 
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+/** Digest of a plain or env-referenced tenant key; undefined (with an issue) if it cannot be used. */
+function keyDigest(value: string, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): string | undefined {
+  const key = resolveSecret(value, env, path, issues)?.reveal();
+  if (key === undefined) return undefined;
+  if (!tenantKeyPattern.test(key)) {
+    issues.push({ path, message: 'a key must be 1-512 characters of A-Z a-z 0-9 . _ ~ + / - (optionally ending in =), as clients send it in "Authorization: Bearer <key>"' });
+    return undefined;
+  }
+  return sha256Hex(key);
 }
 
 function resolveSecret(value: string, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): Secret | undefined {
@@ -127,11 +147,11 @@ function* crossReferenceIssues(c: ParsedConfig): Generator<ConfigIssue> {
 }
 
 function zodIssues(error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return { path: formatPath(issue.path), message: `unknown key(s): ${issue.keys.join(', ')}` };
+      return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown key "${key}"` }));
     }
-    return { path: formatPath(issue.path), message: issue.message };
+    return [{ path: formatPath(issue.path), message: issue.message }];
   });
 }
 

@@ -11,6 +11,9 @@ const name = z
 
 /** `${env:NAME}`: secrets are referenced, never written in the file. */
 export const envRefPattern = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/;
+/** What a client can send as `Authorization: Bearer <key>` (RFC 6750 b64token, bounded). */
+export const tenantKeyPattern = /^[A-Za-z0-9._~+/-]{1,512}=*$/;
+
 const envRef = z.string().regex(envRefPattern, 'must be an environment reference such as ${env:OPENAI_API_KEY}');
 
 const positiveMs = z.number().int().positive();

@@ -5,10 +5,11 @@
 export function formatResetDuration(ms: number): string {
   const total = Math.max(0, Math.ceil(ms));
   if (total < 1000) return `${total}ms`;
-  const seconds = total / 1000;
-  if (seconds < 60) return `${Number(seconds.toFixed(3))}s`;
-  const minutes = Math.floor(seconds / 60);
-  const rest = Math.round(seconds - minutes * 60);
-  if (minutes < 60) return `${minutes}m${rest}s`;
-  return `${Math.floor(minutes / 60)}h${minutes % 60}m${rest}s`;
+  if (total < 60_000) return `${Number((total / 1000).toFixed(3))}s`;
+  // Round to whole seconds before splitting, so 119.6 s is "2m0s", never "1m60s".
+  const wholeSeconds = Math.round(total / 1000);
+  const hours = Math.floor(wholeSeconds / 3600);
+  const minutes = Math.floor((wholeSeconds % 3600) / 60);
+  const seconds = wholeSeconds % 60;
+  return hours > 0 ? `${hours}h${minutes}m${seconds}s` : `${minutes}m${seconds}s`;
 }

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { resolveConfig, sha256Hex } from '../config/load.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import { Authenticator } from './authenticator.js';
+
+const hashedKey = 'sk-hashed-key-0001';
+
+const config = resolveConfig(
+  {
+    deployments: { d: { provider: 'openai', baseUrl: 'http://127.0.0.1:1/v1' } },
+    models: {
+      'gpt-mini': { targets: [{ deployment: 'd', model: 'm' }] },
+      llama: { targets: [{ deployment: 'd', model: 'm' }] },
+      big: { targets: [{ deployment: 'd', model: 'm' }] },
+    },
+    tenants: {
+      acme: {
+        keys: ['sk-acme-1', 'sk-acme-2'],
+        models: ['gpt-mini', 'llama'],
+        limits: { requests: { capacity: 10, refillPerSecond: 1 } },
+        modelLimits: { llama: { tokens: { capacity: 500, refillPerSecond: 5 } } },
+      },
+      beta: { keys: [{ sha256: sha256Hex(hashedKey) }, '${env:BETA_KEY}'] },
+      gamma: { keys: ['gamma.key_with~all+chars/ok='], models: ['*'] },
+    },
+  },
+  { BETA_KEY: 'beta-from-env-9' },
+);
+
+const auth = new Authenticator(config.tenants);
+
+function errorOf(header: string | undefined): GatewayError {
+  try {
+    auth.authenticate(header);
+  } catch (err) {
+    expect(err).toBeInstanceOf(GatewayError);
+    return err as GatewayError;
+  }
+  throw new Error('expected a GatewayError');
+}
+
+describe('Authenticator.authenticate: valid keys', () => {
+  it.each([
+    { header: 'Bearer sk-acme-1', tenant: 'acme' },
+    { header: 'Bearer sk-acme-2', tenant: 'acme' },
+    { header: 'bearer sk-acme-1', tenant: 'acme' },
+    { header: 'BEARER sk-acme-1', tenant: 'acme' },
+    { header: `Bearer ${hashedKey}`, tenant: 'beta' },
+    { header: 'Bearer beta-from-env-9', tenant: 'beta' },
+    { header: 'Bearer gamma.key_with~all+chars/ok=', tenant: 'gamma' },
+  ])('$header → $tenant', ({ header, tenant }) => {
+    expect(auth.authenticate(header).tenant).toBe(tenant);
+  });
+});
+
+describe('Authenticator.authenticate: refusals', () => {
+  it.each([undefined, ''])('missing header %j → missing_api_key 401', (header) => {
+    const err = errorOf(header);
+    expect(err.code).toBe('missing_api_key');
+    expect(err.status).toBe(401);
+    expect(err.type).toBe('authentication_error');
+  });
+
+  const tenKb = `sk-${'a'.repeat(10 * 1024)}`;
+  it.each([
+    { name: 'wrong scheme Basic', header: 'Basic sk-acme-1', token: 'sk-acme-1' },
+    { name: 'wrong scheme Token', header: 'Token sk-acme-1', token: 'sk-acme-1' },
+    { name: 'no scheme (the bare key)', header: 'sk-acme-1', token: 'sk-acme-1' },
+    { name: 'scheme only', header: 'Bearer', token: 'Bearer' },
+    { name: 'empty token', header: 'Bearer ', token: 'Bearer ' },
+    { name: 'two spaces', header: 'Bearer  sk-acme-1', token: 'sk-acme-1' },
+    { name: 'trailing space', header: 'Bearer sk-acme-1 ', token: 'sk-acme-1' },
+    { name: 'leading space', header: ' Bearer sk-acme-1', token: 'sk-acme-1' },
+    { name: 'space inside', header: 'Bearer sk-acme -1', token: 'sk-acme -1' },
+    { name: 'tab separator', header: 'Bearer\tsk-acme-1', token: 'sk-acme-1' },
+    { name: 'non-ASCII', header: 'Bearer sk-äcme-1', token: 'sk-äcme-1' },
+    { name: 'Cyrillic homoglyph', header: 'Bearer sk-\u0430cme-1', token: 'sk-\u0430cme-1' },
+    { name: 'zero-width space', header: 'Bearer sk-acme\u200b-1', token: 'sk-acme\u200b-1' },
+    { name: 'newline', header: 'Bearer sk-acme-1\n', token: 'sk-acme-1' },
+    { name: '10 KB token', header: `Bearer ${tenKb}`, token: tenKb },
+    { name: 'unknown key', header: 'Bearer sk-unknown-key-42', token: 'sk-unknown-key-42' },
+    { name: 'a configured key with a suffix', header: 'Bearer sk-acme-1x', token: 'sk-acme-1x' },
+    { name: 'a configured key, truncated', header: 'Bearer sk-acme-', token: 'sk-acme-' },
+    { name: 'the sha256 digest itself', header: `Bearer ${sha256Hex(hashedKey)}`, token: sha256Hex(hashedKey) },
+    { name: 'the env reference text', header: 'Bearer ${env:BETA_KEY}', token: '${env:BETA_KEY}' },
+  ])('$name → invalid_api_key 401 without echoing the token', ({ header, token }) => {
+    const err = errorOf(header);
+    expect(err.code).toBe('invalid_api_key');
+    expect(err.status).toBe(401);
+    expect(err.type).toBe('authentication_error');
+    expect(err.message).not.toContain(token);
+    expect(JSON.stringify(err.toBody())).not.toContain(token);
+  });
+});
+
+describe('Principal', () => {
+  const acme = auth.authenticate('Bearer sk-acme-1');
+  const beta = auth.authenticate('Bearer beta-from-env-9');
+  const gamma = auth.authenticate('Bearer gamma.key_with~all+chars/ok=');
+
+  it.each([
+    { who: 'acme', principal: acme, alias: 'gpt-mini', allowed: true },
+    { who: 'acme', principal: acme, alias: 'llama', allowed: true },
+    { who: 'acme', principal: acme, alias: 'big', allowed: false },
+    { who: 'acme', principal: acme, alias: 'unknown', allowed: false },
+    { who: 'acme', principal: acme, alias: '*', allowed: false },
+    { who: 'beta (default ["*"])', principal: beta, alias: 'big', allowed: true },
+    { who: 'gamma (["*"])', principal: gamma, alias: 'llama', allowed: true },
+  ])('$who mayUse($alias) = $allowed', ({ principal, alias, allowed }) => {
+    expect(principal.mayUse(alias)).toBe(allowed);
+  });
+
+  it('limitsFor prefers modelLimits, else falls back to limits', () => {
+    expect(acme.limitsFor('llama')).toEqual({ tokens: { capacity: 500, refillPerSecond: 5 } });
+    expect(acme.limitsFor('gpt-mini')).toEqual({ requests: { capacity: 10, refillPerSecond: 1 } });
+  });
+
+  it('limitsFor is undefined for a tenant without limits', () => {
+    expect(beta.limitsFor('gpt-mini')).toBeUndefined();
+  });
+
+  it('both keys of a tenant give the same principal', () => {
+    expect(auth.authenticate('Bearer sk-acme-2')).toBe(acme);
+  });
+});
+
+describe('Principal.limitsFor with aliases that are Object.prototype names', () => {
+  // Aliases such as "toString" or "constructor" pass the config name rule.
+  const tenantLimits = { requests: { capacity: 1, refillPerSecond: 1 } };
+  const protoConfig = resolveConfig({
+    deployments: { d: { provider: 'openai', baseUrl: 'http://127.0.0.1:1/v1' } },
+    models: {
+      toString: { targets: [{ deployment: 'd', model: 'm' }] },
+      constructor: { targets: [{ deployment: 'd', model: 'm' }] },
+      other: { targets: [{ deployment: 'd', model: 'm' }] },
+    },
+    tenants: {
+      t: { keys: ['sk-proto-1'], limits: tenantLimits, modelLimits: { other: { requests: { capacity: 5, refillPerSecond: 5 } } } },
+    },
+  });
+  const p = new Authenticator(protoConfig.tenants).authenticate('Bearer sk-proto-1');
+
+  it('an ordinary alias without an override gets the tenant limits', () => {
+    expect(p.limitsFor('other')).toEqual({ requests: { capacity: 5, refillPerSecond: 5 } });
+  });
+
+  // BUG (authenticator.ts:43): `t.modelLimits?.[alias]` reads inherited properties, so for the
+  // alias "toString" it returns Object.prototype.toString (a function) instead of falling back to
+  // `t.limits`; Admission then sees no `requests`/`tokens` and applies no limit at all.
+  it.each(['toString', 'constructor'])('alias %s falls back to the tenant limits', (alias) => {
+    expect(p.limitsFor(alias)).toEqual(tenantLimits);
+  });
+});

@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest';
+import { parseChatRequest } from '../api/parse-chat.js';
+import type { UsageRecord } from '../api/chat-types.js';
+import type { Principal } from '../auth/principal.js';
+import { ManualClock } from '../clock.js';
+import type { LimitsConfig } from '../config/schema.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { GatewayEvents } from '../observability/events.js';
+import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
+import { createBalancer } from '../routing/balancers/create-balancer.js';
+import type { RuntimeModel } from '../routing/runtime-types.js';
+import { Admission } from './admission.js';
+
+type Decision = Parameters<GatewayEvents['rateLimitDecision']>[0];
+
+function recordingEvents(decisions: Decision[]): GatewayEvents {
+  const ignore = (): void => undefined;
+  return {
+    attemptFinished: ignore,
+    streamFinished: ignore,
+    retry: ignore,
+    retryBudgetExhausted: ignore,
+    fallback: ignore,
+    cooldown: ignore,
+    breakerTransition: ignore,
+    rateLimitDecision: (e) => decisions.push(e),
+    usageEstimated: ignore,
+    requestFinished: ignore,
+  };
+}
+
+const model: RuntimeModel = {
+  alias: 'gpt-mini',
+  targets: [],
+  balancer: createBalancer('round_robin'),
+  fallbacks: [],
+  defaultOutputReserve: 100,
+  ownedBy: 'test',
+};
+
+function principal(limits: LimitsConfig | undefined, tenant = 'acme'): Principal {
+  return { tenant, mayUse: () => true, limitsFor: () => limits };
+}
+
+function request(extra: Record<string, unknown> = {}) {
+  return parseChatRequest({ model: 'gpt-mini', messages: [{ role: 'user', content: 'x' }], ...extra });
+}
+
+function usage(promptTokens: number, completionTokens: number): UsageRecord {
+  return { promptTokens, completionTokens, cachedTokens: 0, reasoningTokens: 0, estimated: false };
+}
+
+function setup(limits: LimitsConfig | undefined) {
+  const clock = new ManualClock();
+  const limiter = new MemoryRateLimiter(clock);
+  const decisions: Decision[] = [];
+  const admission = new Admission(limiter, recordingEvents(decisions));
+  const who = principal(limits);
+  return { clock, limiter, decisions, admission, who };
+}
+
+async function rejection(p: Promise<unknown>): Promise<GatewayError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(GatewayError);
+    return err as GatewayError;
+  }
+  throw new Error('expected a GatewayError');
+}
+
+/** Lets a fire-and-forget limiter.adjust() settle. */
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+// A refill so slow that ManualClock time never matters unless a test advances it a lot.
+const slow = 1e-6;
+
+describe('Admission: no limits', () => {
+  it.each([undefined, {}])('limits %j → admitted, no headers, settle is a no-op', async (limits) => {
+    const { admission, who, decisions } = setup(limits);
+    for (let i = 0; i < 100; i++) {
+      const t = await admission.admit(who, model, request(), 10);
+      expect(t.headers).toEqual({});
+      t.settle(usage(1, 1));
+    }
+    expect(decisions).toEqual([]);
+  });
+});
+
+describe('Admission: request limit', () => {
+  const limits: LimitsConfig = { requests: { capacity: 2, refillPerSecond: 1 } };
+
+  it('admits up to capacity, then rejects with 429, retryAfterMs and x-ratelimit headers', async () => {
+    const { admission, who, clock, decisions } = setup(limits);
+    const first = await admission.admit(who, model, request(), 10);
+    expect(first.headers).toEqual({
+      'x-ratelimit-limit-requests': '2',
+      'x-ratelimit-remaining-requests': '1',
+      'x-ratelimit-reset-requests': '1s',
+    });
+    const second = await admission.admit(who, model, request(), 10);
+    expect(second.headers['x-ratelimit-remaining-requests']).toBe('0');
+    expect(second.headers['x-ratelimit-reset-requests']).toBe('2s');
+
+    const err = await rejection(admission.admit(who, model, request(), 10));
+    expect(err.code).toBe('rate_limit_exceeded');
+    expect(err.status).toBe(429);
+    expect(err.type).toBe('rate_limit_error');
+    expect(err.retryAfterMs).toBe(1000);
+    expect(err.shouldRetry).toBe(true);
+    expect(err.headers).toEqual({
+      'x-ratelimit-limit-requests': '2',
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-reset-requests': '2s',
+    });
+    expect(decisions.map((d) => d.allowed)).toEqual([true, true, false]);
+    expect(decisions[2]).toEqual({ tenant: 'acme', model: 'gpt-mini', kind: 'requests', allowed: false });
+
+    clock.advance(999);
+    expect((await rejection(admission.admit(who, model, request(), 10))).retryAfterMs).toBe(1);
+    clock.advance(1);
+    await expect(admission.admit(who, model, request(), 10)).resolves.toBeDefined();
+  });
+
+  it('buckets are per tenant and per model', async () => {
+    const { admission, limiter } = setup(limits);
+    const a = principal(limits, 'a');
+    const b = principal(limits, 'b');
+    const other: RuntimeModel = { ...model, alias: 'llama' };
+    void limiter;
+    for (let i = 0; i < 2; i++) await admission.admit(a, model, request(), 1);
+    await expect(admission.admit(a, model, request(), 1)).rejects.toBeInstanceOf(GatewayError);
+    await expect(admission.admit(b, model, request(), 1)).resolves.toBeDefined();
+    await expect(admission.admit(a, other, request(), 1)).resolves.toBeDefined();
+  });
+});
+
+describe('Admission: token reservation', () => {
+  const capacity = 10_000;
+  const limits: LimitsConfig = { tokens: { capacity, refillPerSecond: slow } };
+
+  it.each([
+    { name: 'max_tokens', extra: { max_tokens: 100 }, prompt: 50, reserved: 150 },
+    { name: 'n × max_tokens', extra: { max_tokens: 100, n: 3 }, prompt: 50, reserved: 350 },
+    { name: 'max_completion_tokens preferred', extra: { max_tokens: 100, max_completion_tokens: 40 }, prompt: 50, reserved: 90 },
+    { name: 'defaultOutputReserve without max_tokens', extra: {}, prompt: 50, reserved: 150 },
+    { name: 'n × defaultOutputReserve', extra: { n: 4 }, prompt: 7, reserved: 407 },
+  ])('reserves prompt + n × (max_tokens or defaultOutputReserve): $name', async ({ extra, prompt, reserved }) => {
+    const { admission, who } = setup(limits);
+    const t = await admission.admit(who, model, request(extra), prompt);
+    expect(t.headers['x-ratelimit-limit-tokens']).toBe(String(capacity));
+    expect(t.headers['x-ratelimit-remaining-tokens']).toBe(String(capacity - reserved));
+  });
+
+  it.each([
+    { name: 'refunds the unused part', used: usage(40, 60), next: capacity - 100 - 150 },
+    { name: 'charges an overshoot', used: usage(100, 300), next: capacity - 400 - 150 },
+    { name: 'exact usage changes nothing', used: usage(50, 100), next: capacity - 150 - 150 },
+    { name: 'no usage charges the prompt estimate', used: undefined, next: capacity - 50 - 150 },
+  ])('settle $name (the next request sees it)', async ({ used, next }) => {
+    const { admission, who } = setup(limits);
+    const t = await admission.admit(who, model, request({ max_tokens: 100 }), 50); // reserves 150
+    t.settle(used);
+    await flush();
+    const after = await admission.admit(who, model, request({ max_tokens: 100 }), 50);
+    expect(after.headers['x-ratelimit-remaining-tokens']).toBe(String(next));
+  });
+
+  it('settle twice is a no-op', async () => {
+    const { admission, who } = setup(limits);
+    const t = await admission.admit(who, model, request({ max_tokens: 1000 }), 0); // reserves 1000
+    t.settle(usage(0, 10)); // refund 990
+    t.settle(usage(0, 5000)); // ignored
+    t.settle(undefined); // ignored
+    await flush();
+    const after = await admission.admit(who, model, request({ max_tokens: 1 }), 0);
+    expect(after.headers['x-ratelimit-remaining-tokens']).toBe(String(capacity - 10 - 1));
+  });
+
+  it('a reservation that does not fit now → 429 with the wait until it fits', async () => {
+    const { admission, who } = setup({ tokens: { capacity: 1000, refillPerSecond: 100 } });
+    await admission.admit(who, model, request({ max_tokens: 800 }), 0);
+    const err = await rejection(admission.admit(who, model, request({ max_tokens: 500 }), 0));
+    expect(err.code).toBe('rate_limit_exceeded');
+    expect(err.status).toBe(429);
+    // 200 left, 500 needed, 100 per second → 3 s.
+    expect(err.retryAfterMs).toBe(3000);
+    expect(err.headers?.['x-ratelimit-remaining-tokens']).toBe('200');
+  });
+
+  it.each([
+    { name: 'max_tokens too big', extra: { max_tokens: 2000 }, prompt: 0 },
+    { name: 'n × max_tokens too big', extra: { max_tokens: 400, n: 3 }, prompt: 0 },
+    { name: 'prompt too big', extra: { max_tokens: 1 }, prompt: 1000 },
+    { name: 'default reserve × n too big', extra: { n: 8 }, prompt: 300 },
+  ])('an impossible reservation → invalid_request 400 ($name)', async ({ extra, prompt }) => {
+    const { admission, who } = setup({ tokens: { capacity: 1000, refillPerSecond: 10 } });
+    const err = await rejection(admission.admit(who, model, request(extra), prompt));
+    expect(err.code).toBe('invalid_request');
+    expect(err.status).toBe(400);
+    expect(err.param).toBe('max_tokens');
+    // Nothing was taken: a request that fits still gets the whole bucket.
+    const ok = await admission.admit(who, model, request({ max_tokens: 1000 }), 0);
+    expect(ok.headers['x-ratelimit-remaining-tokens']).toBe('0');
+  });
+
+  it('a reservation exactly at capacity fits', async () => {
+    const { admission, who } = setup({ tokens: { capacity: 1000, refillPerSecond: 10 } });
+    await expect(admission.admit(who, model, request({ max_tokens: 990 }), 10)).resolves.toBeDefined();
+  });
+});
+
+describe('Admission: both limits', () => {
+  const limits: LimitsConfig = {
+    requests: { capacity: 5, refillPerSecond: slow },
+    tokens: { capacity: 1000, refillPerSecond: slow },
+  };
+
+  it('all or nothing: a token rejection does not spend a request', async () => {
+    const { admission, who, decisions } = setup(limits);
+    const first = await admission.admit(who, model, request({ max_tokens: 900 }), 0);
+    expect(first.headers).toMatchObject({
+      'x-ratelimit-limit-requests': '5',
+      'x-ratelimit-remaining-requests': '4',
+      'x-ratelimit-limit-tokens': '1000',
+      'x-ratelimit-remaining-tokens': '100',
+    });
+    const err = await rejection(admission.admit(who, model, request({ max_tokens: 200 }), 0));
+    expect(err.code).toBe('rate_limit_exceeded');
+    expect(err.message).toContain('tokens');
+    expect(decisions.slice(-2)).toEqual([
+      { tenant: 'acme', model: 'gpt-mini', kind: 'requests', allowed: true },
+      { tenant: 'acme', model: 'gpt-mini', kind: 'tokens', allowed: false },
+    ]);
+    const next = await admission.admit(who, model, request({ max_tokens: 50 }), 0);
+    expect(next.headers['x-ratelimit-remaining-requests']).toBe('3');
+    expect(next.headers['x-ratelimit-remaining-tokens']).toBe('50');
+  });
+
+  it('settle only touches the token bucket', async () => {
+    const { admission, who } = setup(limits);
+    const t = await admission.admit(who, model, request({ max_tokens: 500 }), 0);
+    t.settle(usage(0, 100));
+    await flush();
+    const next = await admission.admit(who, model, request({ max_tokens: 1 }), 0);
+    expect(next.headers['x-ratelimit-remaining-requests']).toBe('3');
+    expect(next.headers['x-ratelimit-remaining-tokens']).toBe(String(1000 - 100 - 1));
+  });
+});

@@ -1,0 +1,499 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock, systemClock, type Clock } from '../clock.js';
+import type { RetryConfig } from '../config/schema.js';
+import type { GatewayEvents } from '../observability/events.js';
+import { errorTypeForStatus } from '../providers/chunks.js';
+import { openAiAdapter } from '../providers/openai/adapter.js';
+import { UpstreamProtocolError } from '../providers/types.js';
+import type { Strategy } from '../routing/balancer.js';
+import { createBalancer } from '../routing/balancers/create-balancer.js';
+import { LatencyTracker } from '../routing/latency-tracker.js';
+import type { RoutePlan, RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
+import type { UpstreamEndpoint } from '../upstream/send.js';
+import { ClientGoneError, DeadlineExceededError } from './abort-reasons.js';
+import { backoffDelayMs } from './backoff.js';
+import { CircuitBreaker, defaultBreakerOptions, type BreakerOptions } from './breaker.js';
+import { classifyStatus, classifyThrown } from './classify.js';
+import { ExecuteError, Executor, type AttemptResult } from './execute.js';
+import { RetryBudget } from './retry-budget.js';
+
+// The executor never touches the endpoint (only attempt functions send), so none is built.
+const unusedEndpoint = undefined as unknown as UpstreamEndpoint;
+const half = (): number => 0.5;
+
+type EventLog = Array<{ name: keyof GatewayEvents; e: unknown }>;
+
+function recordingEvents(log: EventLog, on: Partial<GatewayEvents> = {}): GatewayEvents {
+  const names: Array<keyof GatewayEvents> = [
+    'attemptFinished',
+    'streamFinished',
+    'retry',
+    'retryBudgetExhausted',
+    'fallback',
+    'cooldown',
+    'breakerTransition',
+    'rateLimitDecision',
+    'usageEstimated',
+    'requestFinished',
+  ];
+  const out = {} as Record<keyof GatewayEvents, (e: unknown) => void>;
+  for (const name of names) {
+    out[name] = (e: unknown) => {
+      log.push({ name, e });
+      (on[name] as ((e: unknown) => void) | undefined)?.(e);
+    };
+  }
+  return out as unknown as GatewayEvents;
+}
+
+function deployment(name: string, clock: Clock, breaker: Partial<BreakerOptions> = {}): RuntimeDeployment {
+  return {
+    name,
+    provider: 'openai',
+    genAiProvider: 'openai',
+    adapter: openAiAdapter,
+    endpoint: unusedEndpoint,
+    basePath: '/v1',
+    serverAddress: `${name}.example`,
+    serverPort: 443,
+    breaker: new CircuitBreaker({ ...defaultBreakerOptions, jitterRatio: 0, ...breaker }, clock, undefined, half),
+    cooldownUntilMs: 0,
+  };
+}
+
+/** A model alias over deployments; with `priority` the first deployment is always preferred if offered. */
+function model(alias: string, deployments: readonly RuntimeDeployment[], strategy: Strategy = 'priority', fallbacks: string[] = []): RuntimeModel {
+  const targets: RuntimeTarget[] = deployments.map((d, index) => {
+    const latency = new LatencyTracker();
+    return {
+      index,
+      alias,
+      deployment: d,
+      upstreamModel: `${alias}-upstream`,
+      targetInfo: { upstreamModel: `${alias}-upstream`, basePath: d.basePath },
+      weight: 1,
+      priority: index,
+      latency,
+      latencyMs: () => latency.averageMs,
+    };
+  });
+  return { alias, targets, balancer: createBalancer(strategy, half), fallbacks, defaultOutputReserve: 100, ownedBy: 'test' };
+}
+
+const baseRetry: RetryConfig = {
+  maxAttempts: 3,
+  baseDelayMs: 1,
+  maxDelayMs: 4,
+  maxRetryAfterMs: 60_000,
+  defaultCooldownMs: 5_000,
+  budgetPercent: 20,
+  budgetMinConcurrent: 3,
+};
+
+type Step = number | 'ok' | { status: number; retryAfterMs?: number } | { throw: unknown };
+
+/** An attempt function that answers from a script per deployment (default: success). */
+function scripted(script: Record<string, Step[]>) {
+  const calls: Array<{ deployment: string; alias: string; attempt: number }> = [];
+  const attempt = async (target: RuntimeTarget, attemptNumber: number): Promise<AttemptResult<string>> => {
+    const name = target.deployment.name;
+    calls.push({ deployment: name, alias: target.alias, attempt: attemptNumber });
+    const step = script[name]?.shift() ?? 'ok';
+    if (step === 'ok') return { ok: true, value: `served by ${name}` };
+    if (typeof step === 'object' && 'throw' in step) return { ok: false, failure: classifyThrown(step.throw, new AbortController().signal, name) };
+    const status = typeof step === 'number' ? step : step.status;
+    const retryAfterMs = typeof step === 'number' ? undefined : step.retryAfterMs;
+    const info = { message: `status ${status}`, type: errorTypeForStatus(status), code: null, param: null };
+    return { ok: false, failure: classifyStatus(status, info, retryAfterMs, name) };
+  };
+  return { attempt, calls };
+}
+
+interface SetupOptions {
+  retry?: Partial<RetryConfig>;
+  budget?: RetryBudget;
+  clock?: Clock;
+  on?: Partial<GatewayEvents>;
+}
+
+function setup(options: SetupOptions = {}) {
+  const clock = options.clock ?? new ManualClock(1_000);
+  const log: EventLog = [];
+  const budget = options.budget ?? new RetryBudget({ percent: 20, minConcurrent: 3 });
+  const retry = { ...baseRetry, ...options.retry };
+  const executor = new Executor({ clock, retry, budget, events: recordingEvents(log, options.on), random: half });
+  return { clock, log, budget, retry, executor };
+}
+
+function input(plan: RoutePlan, attempt: (t: RuntimeTarget, n: number) => Promise<AttemptResult<string>>, signal = new AbortController().signal, deadlineMs = Infinity) {
+  return { requestId: 'req-1', plan, signal, deadlineMs, attempt };
+}
+
+async function executeError(p: Promise<unknown>): Promise<ExecuteError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ExecuteError);
+    return err as ExecuteError;
+  }
+  throw new Error('expected an ExecuteError');
+}
+
+const eventsNamed = (log: EventLog, name: keyof GatewayEvents): unknown[] => log.filter((l) => l.name === name).map((l) => l.e);
+
+describe('Executor: first attempt', () => {
+  it('returns the value, the target and attempts = 1', async () => {
+    const { executor, clock } = setup();
+    const a = deployment('a', clock);
+    const m = model('gpt-mini', [a, deployment('b', clock)]);
+    const { attempt, calls } = scripted({});
+    const done = await executor.run(input({ groups: [m] }, attempt));
+    expect(done).toEqual({ value: 'served by a', target: m.targets[0], attempts: 1 });
+    expect(calls).toEqual([{ deployment: 'a', alias: 'gpt-mini', attempt: 1 }]);
+  });
+});
+
+describe('Executor: retries', () => {
+  it.each([500, 502, 503, 504, 408, 529, { throw: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) }, { throw: new UpstreamProtocolError('bad') }])(
+    'after %j the second attempt goes to an untried deployment, at once',
+    async (failure) => {
+      const { executor, clock, log } = setup();
+      const m = model('gpt-mini', [deployment('a', clock), deployment('b', clock), deployment('c', clock)]);
+      const { attempt, calls } = scripted({ a: [failure as Step] });
+      const done = await executor.run(input({ groups: [m] }, attempt));
+      // The priority balancer would pick "a" again if it were offered.
+      expect(calls.map((c) => c.deployment)).toEqual(['a', 'b']);
+      expect(calls.map((c) => c.attempt)).toEqual([1, 2]);
+      expect(done.attempts).toBe(2);
+      expect(done.target.deployment.name).toBe('b');
+      expect(eventsNamed(log, 'retry')).toEqual([{ requestId: 'req-1', alias: 'gpt-mini', fromDeployment: 'a', reason: expect.any(String), delayMs: 0 }]);
+    },
+  );
+
+  it('tries every deployment before coming back to one already tried', async () => {
+    const { executor, clock } = setup({ retry: { maxAttempts: 4 } });
+    const m = model('gpt-mini', [deployment('a', clock), deployment('b', clock), deployment('c', clock)]);
+    const { attempt, calls } = scripted({ a: [500, 500], b: [500], c: [500] });
+    await executeError(executor.run(input({ groups: [m] }, attempt)));
+    expect(calls.map((c) => c.deployment)).toEqual(['a', 'b', 'c', 'a']);
+  });
+
+  it.each([400, 401, 403, 404, 422])('a non-retryable %d stops at once (no retry, no fallback)', async (status) => {
+    const { executor, clock, log } = setup();
+    const primary = model('gpt-mini', [deployment('a', clock), deployment('b', clock)], 'priority', ['backup']);
+    const backup = model('backup', [deployment('c', clock)]);
+    const { attempt, calls } = scripted({ a: [status] });
+    const err = await executeError(executor.run(input({ groups: [primary, backup] }, attempt)));
+    expect(calls).toHaveLength(1);
+    expect(err.attempts).toBe(1);
+    expect(err.outcome).toBe('client_error');
+    expect(err.error.code).toBe(status === 401 || status === 403 ? 'upstream_error' : 'upstream_client_error');
+    expect(eventsNamed(log, 'retry')).toEqual([]);
+    expect(eventsNamed(log, 'fallback')).toEqual([]);
+  });
+
+  it('when every attempt fails the last failure is what the client gets', async () => {
+    const { executor, clock } = setup({ retry: { maxAttempts: 2 } });
+    const m = model('gpt-mini', [deployment('a', clock), deployment('b', clock)]);
+    const { attempt } = scripted({ a: [500], b: [504] });
+    const err = await executeError(executor.run(input({ groups: [m] }, attempt)));
+    expect(err.attempts).toBe(2);
+    expect(err.outcome).toBe('timeout');
+    expect(err.error.code).toBe('upstream_timeout');
+    expect(err.error.message).toContain("'b'");
+  });
+});
+
+describe('Executor: fallbacks', () => {
+  it.each([
+    { maxAttempts: 1, primary: ['a'] },
+    { maxAttempts: 2, primary: ['a', 'b'] },
+    { maxAttempts: 3, primary: ['a', 'b', 'a'] },
+  ])('maxAttempts $maxAttempts per alias, then the fallback group with a fallback event', async ({ maxAttempts, primary }) => {
+    const { executor, clock, log } = setup({ retry: { maxAttempts } });
+    const gptMini = model('gpt-mini', [deployment('a', clock), deployment('b', clock)], 'priority', ['backup']);
+    const backup = model('backup', [deployment('c', clock)]);
+    const { attempt, calls } = scripted({ a: [500, 500], b: [500] });
+    const done = await executor.run(input({ groups: [gptMini, backup] }, attempt));
+    expect(calls.map((c) => c.deployment)).toEqual([...primary, 'c']);
+    expect(calls.at(-1)).toEqual({ deployment: 'c', alias: 'backup', attempt: primary.length + 1 });
+    expect(done.target.alias).toBe('backup');
+    expect(done.attempts).toBe(primary.length + 1);
+    expect(eventsNamed(log, 'fallback')).toEqual([{ requestId: 'req-1', from: 'gpt-mini', to: 'backup' }]);
+  });
+
+  it('an alias with nothing available is skipped for its fallback', async () => {
+    const { executor, clock, log } = setup();
+    const a = deployment('a', clock, { failureThreshold: 1 });
+    a.breaker.tryAcquire()?.failure();
+    expect(a.breaker.state).toBe('open');
+    const gptMini = model('gpt-mini', [a], 'priority', ['backup']);
+    const backup = model('backup', [deployment('c', clock)]);
+    const { attempt, calls } = scripted({});
+    const done = await executor.run(input({ groups: [gptMini, backup] }, attempt));
+    expect(calls.map((c) => c.deployment)).toEqual(['c']);
+    expect(done.attempts).toBe(1);
+    expect(eventsNamed(log, 'fallback')).toHaveLength(1);
+  });
+});
+
+describe('Executor: provider 429 cooldown', () => {
+  it.each([
+    { retryAfterMs: 2_000, cooldown: 2_000 },
+    { retryAfterMs: undefined, cooldown: baseRetry.defaultCooldownMs },
+  ])('429 (Retry-After $retryAfterMs) cools the deployment for $cooldown ms and the next pick skips it', async ({ retryAfterMs, cooldown }) => {
+    const clock = new ManualClock(1_000);
+    const { executor, log } = setup({ clock });
+    const a = deployment('a', clock);
+    const m = model('gpt-mini', [a, deployment('b', clock)]);
+    const first = scripted({ a: [retryAfterMs === undefined ? 429 : { status: 429, retryAfterMs }] });
+    const done = await executor.run(input({ groups: [m] }, first.attempt));
+    expect(first.calls.map((c) => c.deployment)).toEqual(['a', 'b']);
+    expect(done.target.deployment.name).toBe('b');
+    expect(a.cooldownUntilMs).toBe(1_000 + cooldown);
+    expect(eventsNamed(log, 'cooldown')).toEqual([{ deployment: 'a', durationMs: cooldown }]);
+    // A 429 says nothing about health.
+    expect(a.breaker.state).toBe('closed');
+
+    // A new request while "a" cools goes straight to "b"...
+    const second = scripted({});
+    await executor.run(input({ groups: [m] }, second.attempt));
+    expect(second.calls.map((c) => c.deployment)).toEqual(['b']);
+    // ...and once the cooldown is over, "a" is preferred again.
+    clock.advance(cooldown);
+    const third = scripted({});
+    await executor.run(input({ groups: [m] }, third.attempt));
+    expect(third.calls.map((c) => c.deployment)).toEqual(['a']);
+  });
+
+  it('a short Retry-After on the only deployment is waited out, then retried without extra backoff', async () => {
+    const { executor, log } = setup({ clock: systemClock });
+    const a = deployment('a', systemClock);
+    const m = model('gpt-mini', [a]);
+    const { attempt, calls } = scripted({ a: [{ status: 429, retryAfterMs: 20 }] });
+    const started = performance.now();
+    const done = await executor.run(input({ groups: [m] }, attempt));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
+    expect(calls.map((c) => c.deployment)).toEqual(['a', 'a']);
+    expect(done.attempts).toBe(2);
+    expect(eventsNamed(log, 'retry')).toEqual([expect.objectContaining({ reason: 'rate_limited', delayMs: 0 })]);
+  });
+
+  it('a cooldown longer than maxRetryAfterMs is not waited: no_available_deployment with its Retry-After', async () => {
+    const clock = new ManualClock(1_000);
+    const { executor } = setup({ clock, retry: { maxRetryAfterMs: 10_000 } });
+    const a = deployment('a', clock);
+    const m = model('gpt-mini', [a]);
+    const { attempt, calls } = scripted({ a: [{ status: 429, retryAfterMs: 30_000 }] });
+    const err = await executeError(executor.run(input({ groups: [m] }, attempt)));
+    expect(calls).toHaveLength(1);
+    // The attempt that was made failed with the provider's 429.
+    expect(err.error.code).toBe('upstream_rate_limited');
+    expect(err.error.retryAfterMs).toBe(30_000);
+    expect(err.attempts).toBe(1);
+  });
+});
+
+describe('Executor: nothing available', () => {
+  it('all breakers open → no_available_deployment 503 with retryAfterMs, no attempt made', async () => {
+    const clock = new ManualClock(1_000);
+    const { executor } = setup({ clock });
+    const deployments = ['a', 'b'].map((n) => deployment(n, clock, { failureThreshold: 1, openMs: 30_000, maxOpenMs: 300_000 }));
+    for (const d of deployments) d.breaker.tryAcquire()?.failure();
+    clock.advance(10_000);
+    const m = model('gpt-mini', deployments);
+    const { attempt, calls } = scripted({});
+    const err = await executeError(executor.run(input({ groups: [m] }, attempt)));
+    expect(calls).toEqual([]);
+    expect(err.attempts).toBe(0);
+    expect(err.outcome).toBe('no_target');
+    expect(err.error.code).toBe('no_available_deployment');
+    expect(err.error.status).toBe(503);
+    expect(err.error.retryAfterMs).toBe(20_000);
+  });
+
+  it('retryAfterMs is the soonest of breakers and cooldowns across all groups, at least 1 s', async () => {
+    const clock = new ManualClock(1_000);
+    const { executor } = setup({ clock, retry: { maxRetryAfterMs: 1 } });
+    const a = deployment('a', clock, { failureThreshold: 1, openMs: 30_000 });
+    a.breaker.tryAcquire()?.failure();
+    const b = deployment('b', clock);
+    b.cooldownUntilMs = clock.nowMs() + 12_000;
+    const c = deployment('c', clock);
+    c.cooldownUntilMs = clock.nowMs() + 400;
+    const primary = model('gpt-mini', [a, b], 'priority', ['backup']);
+    const backup = model('backup', [c]);
+    const { attempt } = scripted({});
+    const err = await executeError(executor.run(input({ groups: [primary] }, attempt)));
+    expect(err.error.retryAfterMs).toBe(12_000);
+    const both = await executeError(executor.run(input({ groups: [primary, backup] }, attempt)));
+    expect(both.error.retryAfterMs).toBe(1_000);
+  });
+
+  it('an empty plan → no_available_deployment', async () => {
+    const { executor } = setup();
+    const err = await executeError(executor.run(input({ groups: [] }, scripted({}).attempt)));
+    expect(err.error.code).toBe('no_available_deployment');
+    expect(err.outcome).toBe('no_target');
+  });
+});
+
+describe('Executor: circuit breakers', () => {
+  it('server errors count toward the breaker; 429 and 4xx do not', async () => {
+    const clock = new ManualClock(1_000);
+    const { executor } = setup({ clock, retry: { maxAttempts: 1 } });
+    const a = deployment('a', clock, { failureThreshold: 2 });
+    const m = model('gpt-mini', [a]);
+    const run = (step: Step) => executor.run(input({ groups: [m] }, scripted({ a: [step] }).attempt)).catch(() => undefined);
+    await run(400);
+    await run(404);
+    await run({ status: 429, retryAfterMs: 0 });
+    expect(a.breaker.state).toBe('closed');
+    await run(500);
+    expect(a.breaker.state).toBe('closed');
+    await run(503);
+    expect(a.breaker.state).toBe('open');
+  });
+
+  it('a success closes the count again', async () => {
+    const clock = new ManualClock(1_000);
+    const { executor } = setup({ clock, retry: { maxAttempts: 1 } });
+    const a = deployment('a', clock, { failureThreshold: 2 });
+    const m = model('gpt-mini', [a]);
+    const run = (step: Step) => executor.run(input({ groups: [m] }, scripted({ a: [step] }).attempt)).catch(() => undefined);
+    await run(500);
+    await run('ok');
+    await run(500);
+    expect(a.breaker.state).toBe('closed');
+  });
+
+  it('a half-open deployment whose probe slot is taken is routed around', async () => {
+    const clock = new ManualClock(1_000);
+    const { executor } = setup({ clock });
+    const a = deployment('a', clock, { failureThreshold: 1, openMs: 100, maxOpenMs: 100 });
+    a.breaker.tryAcquire()?.failure();
+    clock.advance(100);
+    expect(a.breaker.state).toBe('half_open');
+    const probe = a.breaker.tryAcquire();
+    expect(probe).toBeDefined();
+    const m = model('gpt-mini', [a, deployment('b', clock)]);
+    const { attempt, calls } = scripted({});
+    await executor.run(input({ groups: [m] }, attempt));
+    expect(calls.map((c) => c.deployment)).toEqual(['b']);
+  });
+});
+
+describe('Executor: retry budget', () => {
+  it('an exhausted budget stops retrying and returns the last failure', async () => {
+    const budget = new RetryBudget({ percent: 0, minConcurrent: 0 });
+    const { executor, clock, log } = setup({ budget });
+    const a = deployment('a', clock);
+    const m = model('gpt-mini', [a, deployment('b', clock)], 'priority', ['backup']);
+    const backup = model('backup', [deployment('c', clock)]);
+    const { attempt, calls } = scripted({ a: [502] });
+    const err = await executeError(executor.run(input({ groups: [m, backup] }, attempt)));
+    expect(calls.map((c) => c.deployment)).toEqual(['a']);
+    expect(err.attempts).toBe(1);
+    expect(err.outcome).toBe('server_error');
+    expect(err.error.code).toBe('upstream_error');
+    expect(eventsNamed(log, 'retryBudgetExhausted')).toEqual([{ requestId: 'req-1', alias: 'gpt-mini' }]);
+    expect(budget.activeRetries).toBe(0);
+  });
+
+  it('retries give their budget slot back when they finish', async () => {
+    const budget = new RetryBudget({ percent: 0, minConcurrent: 1 });
+    const { executor, clock } = setup({ budget, retry: { maxAttempts: 3 } });
+    const m = model('gpt-mini', [deployment('a', clock), deployment('b', clock), deployment('c', clock)]);
+    const { attempt, calls } = scripted({ a: [500], b: [500] });
+    const done = await executor.run(input({ groups: [m] }, attempt));
+    expect(calls.map((c) => c.deployment)).toEqual(['a', 'b', 'c']);
+    expect(done.attempts).toBe(3);
+    expect(budget.activeRetries).toBe(0);
+  });
+
+  it('the budget slot is held only during the retry attempt', async () => {
+    const budget = new RetryBudget({ percent: 0, minConcurrent: 1 });
+    const { executor, clock } = setup({ budget });
+    const m = model('gpt-mini', [deployment('a', clock), deployment('b', clock)]);
+    const seen: number[] = [];
+    const { attempt } = scripted({ a: [500] });
+    await executor.run(
+      input({ groups: [m] }, async (t, n) => {
+        seen.push(budget.activeRetries);
+        return attempt(t, n);
+      }),
+    );
+    expect(seen).toEqual([0, 1]);
+    expect(budget.activeRetries).toBe(0);
+  });
+});
+
+describe('Executor: backoff', () => {
+  it('backs off only when retrying the same deployment (full jitter, random = 0.5)', async () => {
+    const { executor, clock, log, retry } = setup({ retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 100 } });
+    const m = model('gpt-mini', [deployment('a', clock), deployment('b', clock)]);
+    const { attempt, calls } = scripted({ a: [500, 500], b: [500] });
+    await executor.run(input({ groups: [m] }, attempt));
+    expect(calls.map((c) => c.deployment)).toEqual(['a', 'b', 'a', 'a']);
+    const delays = eventsNamed(log, 'retry').map((e) => (e as { delayMs: number }).delayMs);
+    // a→b: other deployment, no wait. b→a: "a" is not the last target, no wait. a→a: backoff.
+    expect(delays).toEqual([0, 0, backoffDelayMs(retry, 2, half)]);
+    expect(delays[2]).toBe(2); // window 1 × 2^2 = 4, × 0.5
+  });
+
+  it('consecutive retries of a single deployment back off with growing windows', async () => {
+    const { executor, clock, log, retry } = setup({ retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 100 } });
+    // A breaker that stays closed through three failures.
+    const m = model('gpt-mini', [deployment('a', clock, { failureThreshold: 10 })]);
+    const { attempt } = scripted({ a: [500, 500, 500] });
+    await executor.run(input({ groups: [m] }, attempt));
+    const delays = eventsNamed(log, 'retry').map((e) => (e as { delayMs: number }).delayMs);
+    expect(delays).toEqual([0, 1, 2].map((i) => backoffDelayMs(retry, i, half)));
+    expect(delays).toEqual([0.5, 1, 2]);
+  });
+
+  it('a backoff that would pass the deadline stops with the last failure', async () => {
+    const clock = new ManualClock(1_000);
+    const { executor, budget } = setup({ clock, retry: { baseDelayMs: 1_000, maxDelayMs: 1_000 } });
+    const m = model('gpt-mini', [deployment('a', clock)]);
+    const { attempt, calls } = scripted({ a: [503] });
+    const err = await executeError(executor.run(input({ groups: [m] }, attempt, new AbortController().signal, 1_100)));
+    expect(calls).toHaveLength(1);
+    expect(err.error.code).toBe('upstream_error');
+    expect(budget.activeRetries).toBe(0);
+  });
+
+  it.each([
+    { name: 'client gone', reason: new ClientGoneError(), outcome: 'aborted' },
+    { name: 'deadline', reason: new DeadlineExceededError(5_000), outcome: 'timeout' },
+  ])('an abort during backoff ($name) → ExecuteError $outcome, no further attempt', async ({ reason, outcome }) => {
+    const controller = new AbortController();
+    const { executor, clock, budget } = setup({
+      // A backoff long enough that only the abort can end it.
+      retry: { baseDelayMs: 60_000, maxDelayMs: 60_000 },
+      on: { retry: () => setTimeout(() => controller.abort(reason), 5) },
+    });
+    const a = deployment('a', clock);
+    const m = model('gpt-mini', [a]);
+    const { attempt, calls } = scripted({ a: [500] });
+    const started = performance.now();
+    const err = await executeError(executor.run(input({ groups: [m] }, attempt, controller.signal)));
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(err.outcome).toBe(outcome);
+    expect(err.attempts).toBe(1);
+    expect(calls).toHaveLength(1);
+    expect(budget.activeRetries).toBe(0);
+    if (outcome === 'timeout') expect(err.error.code).toBe('upstream_timeout');
+  });
+
+  it('an already aborted signal makes no attempt', async () => {
+    const controller = new AbortController();
+    controller.abort(new ClientGoneError());
+    const { executor, clock } = setup();
+    const { attempt, calls } = scripted({});
+    const err = await executeError(executor.run(input({ groups: [model('gpt-mini', [deployment('a', clock)])] }, attempt, controller.signal)));
+    expect(calls).toEqual([]);
+    expect(err.outcome).toBe('aborted');
+    expect(err.attempts).toBe(0);
+  });
+});
