@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Clock } from '../clock.js';
@@ -47,6 +48,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     bodyLimit: limits.bodyLimitBytes,
     genReqId: () => randomUUID(),
     serverFactory: (handler) => createNodeServer(handler, limits),
+    clientErrorHandler,
     return503OnClosing: true,
   });
 
@@ -103,6 +105,28 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
 
   return app;
+}
+
+/**
+ * Requests Node's HTTP parser rejects (bad framing, a body cut short of its Content-Length, CR
+ * inside a header value) never reach a route, and Fastify's default answer is not in the OpenAI
+ * error shape; answer in the same shape as every other error, then close (S-01, S-11, S-13).
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new GatewayError('invalid_request', 'The request was not received in time.', { status: 408 })
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new GatewayError('invalid_request', 'The request headers are too large.', { status: 431 })
+        : new GatewayError('invalid_request', 'The request is not valid HTTP/1.1.');
+  if (socket.writable) {
+    const body = errorBody(error);
+    const headers = { ...errorHeaders(error), 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+    const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    socket.write(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\n${head}\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 function createNodeServer(handler: (req: IncomingMessage, res: ServerResponse) => void, limits: HttpLimits): Server {

@@ -1,8 +1,9 @@
 import type { Dispatcher } from 'undici';
 import type { ChatChunk, ChatCompletion, ChatRequest, UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
+import { scrubSecrets } from '../errors/scrub.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
-import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../providers/types.js';
+import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator, type UpstreamErrorInfo } from '../providers/types.js';
 import { classifyStatus, classifyThrown, type AttemptFailure } from '../resilience/classify.js';
 import type { AttemptResult } from '../resilience/execute.js';
 import { parseRetryAfterMs } from '../resilience/retry-after.js';
@@ -74,7 +75,7 @@ export async function streamAttempt(deps: AttemptDeps, target: RuntimeTarget, n:
   try {
     const res = await sendUpstream(d.endpoint, d.adapter.chatRequest(input.request, target.targetInfo), input.signal);
     if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, await statusFailure(deps, target, res));
-    const translator = d.adapter.chatStream(input.responseContext);
+    const translator = scrubbingTranslator(d.adapter.chatStream(input.responseContext), target);
     rest = translateBody(res.body, translator);
     const first: ChatChunk[] = [];
     for (;;) {
@@ -108,9 +109,28 @@ async function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: Disp
   } catch {
     // An unreadable error body still has a status worth reporting.
   }
-  const info = target.deployment.adapter.errorInfo(res.statusCode, body);
+  const info = scrubInfo(target.deployment.adapter.errorInfo(res.statusCode, body), target);
   const retryAfterMs = parseRetryAfterMs((name) => headerValue(res.headers, name), deps.clock.wallMs());
   return classifyStatus(res.statusCode, info, retryAfterMs, target.deployment.name);
+}
+
+/**
+ * Adapters scrub key-shaped strings only; an upstream that echoes our key back in an error can
+ * use any key format (Azure, vLLM, Triton), so the deployment's own key is removed exactly (S-18).
+ */
+function scrubInfo(info: UpstreamErrorInfo, target: RuntimeTarget): UpstreamErrorInfo {
+  const key = target.deployment.endpoint.apiKey?.reveal();
+  return key === undefined ? info : { ...info, message: scrubSecrets(info.message, [key]) };
+}
+
+/** The same for errors an upstream sends inside a stream, before or after the commit point. */
+function scrubbingTranslator(translator: StreamTranslator, target: RuntimeTarget): StreamTranslator {
+  const scrub = (step: StreamStep): StreamStep => (step.error ? { ...step, error: scrubInfo(step.error, target) } : step);
+  return {
+    onEvent: (event) => scrub(translator.onEvent(event)),
+    onEnd: () => scrub(translator.onEnd()),
+    usage: () => translator.usage(),
+  };
 }
 
 function fail<T>(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput, started: number, failure: AttemptFailure): AttemptResult<T> {

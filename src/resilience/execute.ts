@@ -119,11 +119,13 @@ export class Executor {
     const waitMs = earliest - now;
     if (!Number.isFinite(waitMs) || waitMs > this.#d.retry.maxRetryAfterMs || now + waitMs >= input.deadlineMs) return undefined;
     await sleep(waitMs, input.signal);
-    return this.#pick(group, tried);
+    // Timers run on libuv's cached loop time and can fire a little before nowMs() reaches the
+    // target; judge availability as of the instant we waited for, or the re-pick still sees the
+    // deployment cooling and the request fails with the 429 it just waited out (F-03).
+    return this.#pick(group, tried, Math.max(this.#d.clock.nowMs(), earliest));
   }
 
-  #pick(group: RuntimeModel, tried: ReadonlySet<RuntimeTarget>): Picked | undefined {
-    const now = this.#d.clock.nowMs();
+  #pick(group: RuntimeModel, tried: ReadonlySet<RuntimeTarget>, now = this.#d.clock.nowMs()): Picked | undefined {
     const available = group.targets.filter((t) => t.deployment.cooldownUntilMs <= now && t.deployment.breaker.state !== 'open');
     const untried = available.filter((t) => !tried.has(t));
     let candidates = untried.length > 0 ? untried : available;
