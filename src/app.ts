@@ -11,7 +11,7 @@ import { logSubscriber } from './observability/log-events.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { Admission } from './pipeline/admission.js';
-import type { ChatPipeline } from './pipeline/handle-chat.js';
+import type { Pipeline } from './pipeline/handle-request.js';
 import { MemoryRateLimiter } from './ratelimit/memory-limiter.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import { Executor } from './resilience/execute.js';
@@ -64,7 +64,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const auth = new Authenticator(config.tenants);
   const router = new Router(models);
   const budget = new RetryBudget({ percent: config.retry.budgetPercent, minConcurrent: config.retry.budgetMinConcurrent });
-  const chat: ChatPipeline = {
+  const pipeline: Pipeline = {
     clock,
     events,
     auth,
@@ -79,7 +79,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const app = buildHttpServer({
     limits: { ...config.server, stallTimeoutMs: config.timeouts.idleMs },
     clock,
-    chat,
+    pipeline,
     auth,
     router,
     metrics,

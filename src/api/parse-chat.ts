@@ -1,21 +1,9 @@
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest } from './chat-types.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { formatPath } from '../config/load.js';
+import { modelName, outputTokens, refuseClientRouting, requestCaps, zodToGatewayError } from './parse-common.js';
 
-/** Limits on what one request may ask for (reliability.md §4, "Limits on input"). */
-export const requestCaps = {
-  maxMessages: 2048,
-  maxChoices: 8,
-  maxOutputTokens: 1_000_000,
-  maxModelNameLength: 256,
-} as const;
-
-/**
- * Fields that would let a client choose where (or with which credentials) we call a provider.
- * They are refused outright rather than ignored, so nobody believes they took effect (S-10).
- */
-const refusedFields = ['api_base', 'base_url', 'api_key', 'api_version', 'custom_llm_provider', 'extra_headers', 'headers'];
+export { requestCaps } from './parse-common.js';
 
 const contentPart = z.looseObject({ type: z.string().min(1) });
 const content = z.union([z.string(), z.array(contentPart)]);
@@ -36,19 +24,13 @@ const message = z.looseObject({
     .optional(),
 });
 
-const tokens = z.number().int().min(1).max(requestCaps.maxOutputTokens);
-
 const chatBody = z.looseObject({
-  model: z
-    .string()
-    .min(1)
-    .max(requestCaps.maxModelNameLength)
-    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  model: modelName,
   messages: z.array(message).min(1).max(requestCaps.maxMessages),
   stream: z.boolean().nullable().optional(),
   stream_options: z.strictObject({ include_usage: z.boolean().optional(), include_obfuscation: z.boolean().optional() }).nullable().optional(),
-  max_tokens: tokens.nullable().optional(),
-  max_completion_tokens: tokens.nullable().optional(),
+  max_tokens: outputTokens.nullable().optional(),
+  max_completion_tokens: outputTokens.nullable().optional(),
   n: z.number().int().min(1).max(requestCaps.maxChoices).nullable().optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
   top_p: z.number().min(0).max(1).nullable().optional(),
@@ -58,16 +40,8 @@ const chatBody = z.looseObject({
 
 /** Validates a parsed JSON body as a chat-completions request; throws GatewayError (400). */
 export function parseChatRequest(body: unknown): ChatRequest {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new GatewayError('invalid_json', 'The request body must be a JSON object.');
-  }
-  for (const field of refusedFields) {
-    if (Object.hasOwn(body, field)) {
-      throw new GatewayError('unsupported_parameter', `The '${field}' parameter is not accepted by this gateway: upstreams and their credentials are chosen by configuration.`, { param: field });
-    }
-  }
-  const result = chatBody.safeParse(body);
-  if (!result.success) throw invalidField(result.error);
+  const result = chatBody.safeParse(refuseClientRouting(body));
+  if (!result.success) throw zodToGatewayError(result.error);
   const b = result.data;
   const stream = b.stream === true;
   if (!stream && b.stream_options != null) {
@@ -82,11 +56,4 @@ export function parseChatRequest(body: unknown): ChatRequest {
     maxOutputTokens: b.max_completion_tokens ?? b.max_tokens ?? undefined,
     n: b.n ?? 1,
   });
-}
-
-function invalidField(error: z.ZodError): GatewayError {
-  const issue = error.issues[0];
-  const param = issue ? formatPath(issue.path) : '';
-  const what = issue?.code === 'invalid_type' && issue.input === undefined ? 'is required' : `is invalid: ${issue?.message ?? 'bad value'}`;
-  return new GatewayError('invalid_request', param ? `'${param}' ${what}.` : `The request ${what}.`, { param: param || null });
 }

@@ -1,12 +1,14 @@
 import type { Clock } from '../clock.js';
 import type { GatewayEvents } from '../observability/events.js';
 import { adapterFor, genAiProviderName } from '../providers/registry.js';
+import type { TargetInfo } from '../providers/types.js';
 import { CircuitBreaker } from '../resilience/breaker.js';
 import type { Strategy } from '../routing/balancer.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
 import { LatencyTracker } from '../routing/latency-tracker.js';
 import type { RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { UpstreamPools } from '../upstream/pools.js';
+import { credentialsFor } from './credentials-for.js';
 import type { GatewayConfig } from './load.js';
 
 export interface CompileDeps {
@@ -37,7 +39,8 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       adapter: adapterFor(d.provider),
       endpoint: {
         pool: deps.pools.get(url.origin, { connections: d.maxConnections, connectTimeoutMs: timeouts.connectMs }),
-        apiKey: d.apiKey,
+        credentials: credentialsFor(name, d, url),
+        secrets: [d.apiKey, d.aws?.accessKeyId, d.aws?.secretAccessKey, d.aws?.sessionToken].filter((s) => s !== undefined),
         firstByteTimeoutMs: timeouts.firstByteMs,
         idleTimeoutMs: timeouts.idleMs,
       },
@@ -65,7 +68,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
         alias,
         deployment,
         upstreamModel: t.model,
-        targetInfo: { upstreamModel: t.model, basePath: deployment.basePath },
+        targetInfo: targetInfo(t.model, deployment.basePath, config.deployments[t.deployment]?.apiVersion),
         weight: t.weight,
         priority: t.priority,
         latency,
@@ -83,4 +86,8 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
     });
   }
   return { deployments, models };
+}
+
+function targetInfo(upstreamModel: string, basePath: string, apiVersion: string | undefined): TargetInfo {
+  return apiVersion === undefined ? { upstreamModel, basePath } : { upstreamModel, basePath, apiVersion };
 }

@@ -22,7 +22,14 @@ export class ConfigError extends Error {
   }
 }
 
-export type ResolvedDeployment = Omit<DeploymentConfig, 'apiKey'> & { readonly apiKey: Secret | undefined };
+export interface ResolvedAws {
+  readonly region: string;
+  readonly accessKeyId: Secret;
+  readonly secretAccessKey: Secret;
+  readonly sessionToken: Secret | undefined;
+}
+
+export type ResolvedDeployment = Omit<DeploymentConfig, 'apiKey' | 'aws'> & { readonly apiKey: Secret | undefined; readonly aws: ResolvedAws | undefined };
 export type ResolvedTenant = Omit<TenantConfig, 'keys'> & {
   /** SHA-256 hex digests of the tenant's keys; plain keys never outlive loading. */
   readonly keyDigests: readonly string[];
@@ -74,8 +81,13 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
   const issues = [...crossReferenceIssues(parsed)];
   const deployments: Record<string, ResolvedDeployment> = {};
   for (const [id, d] of Object.entries(parsed.deployments)) {
-    const { apiKey, ...rest } = d;
-    deployments[id] = { ...rest, apiKey: apiKey === undefined ? undefined : resolveSecret(apiKey, env, `deployments.${id}.apiKey`, issues) };
+    const { apiKey, aws, ...rest } = d;
+    const at = (key: string): string => `deployments.${id}.${key}`;
+    deployments[id] = {
+      ...rest,
+      apiKey: apiKey === undefined ? undefined : resolveSecret(apiKey, env, at('apiKey'), issues),
+      aws: aws === undefined ? undefined : resolveAws(aws, env, at('aws'), issues),
+    };
   }
   const tenants: Record<string, ResolvedTenant> = {};
   const seenDigests = new Map<string, string>();
@@ -110,6 +122,14 @@ function keyDigest(value: string, env: NodeJS.ProcessEnv, path: string, issues: 
     return undefined;
   }
   return sha256Hex(key);
+}
+
+function resolveAws(aws: NonNullable<DeploymentConfig['aws']>, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): ResolvedAws | undefined {
+  const accessKeyId = resolveSecret(aws.accessKeyId, env, `${path}.accessKeyId`, issues);
+  const secretAccessKey = resolveSecret(aws.secretAccessKey, env, `${path}.secretAccessKey`, issues);
+  const sessionToken = aws.sessionToken === undefined ? undefined : resolveSecret(aws.sessionToken, env, `${path}.sessionToken`, issues);
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  return { region: aws.region, accessKeyId, secretAccessKey, sessionToken };
 }
 
 function resolveSecret(value: string, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): Secret | undefined {

@@ -64,10 +64,22 @@ const breakerSchema = z
   })
   .strict();
 
+/** The provider protocols a deployment can speak (docs/providers.md). */
+export const providerNames = ['openai', 'vllm', 'azure', 'triton'] as const;
+
+const awsSchema = z
+  .object({
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1'),
+    accessKeyId: envRef,
+    secretAccessKey: envRef,
+    sessionToken: envRef.optional(),
+  })
+  .strict();
+
 const deploymentSchema = z
   .object({
-    /** Wire protocol: `openai` (OpenAI, Azure's /openai/v1, any compatible server), `vllm` (same protocol), `triton`. */
-    provider: z.enum(['openai', 'vllm', 'triton']),
+    /** Wire protocol: `openai` (OpenAI and any compatible server), `vllm` (same protocol), `azure`, `triton`. */
+    provider: z.enum(providerNames),
     /** Base URL including any path prefix, e.g. https://api.openai.com/v1 or http://triton:8000. */
     baseUrl: z
       .string()
@@ -76,6 +88,10 @@ const deploymentSchema = z
       .refine((u) => !/[?#]/.test(u), 'must not contain a query or fragment'),
     /** Sent as `Authorization: Bearer …`; must reference the environment. */
     apiKey: envRef.optional(),
+    /** Azure OpenAI classic surface: `api-version` to pin; without it the `/openai/v1` surface is used. */
+    apiVersion: z.string().regex(/^[0-9A-Za-z.-]{1,40}$/, 'must look like 2024-10-21').optional(),
+    /** AWS SigV4 signing (Bedrock). */
+    aws: awsSchema.optional(),
     /** Keep-alive connections kept open to this deployment's origin. */
     maxConnections: z.number().int().min(1).max(10_000).default(64),
     timeouts: partialTimeouts.optional(),

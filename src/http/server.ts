@@ -5,7 +5,8 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Clock } from '../clock.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
-import { handleChat, type ChatPipeline } from '../pipeline/handle-chat.js';
+import { handleRequest, type Pipeline } from '../pipeline/handle-request.js';
+import { chatOperation, completionsOperation, embeddingsOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
 import type { ChatReply } from '../pipeline/reply.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
 import type { Router } from '../routing/router.js';
@@ -27,7 +28,7 @@ export interface HttpLimits {
 export interface HttpDeps {
   readonly limits: HttpLimits;
   readonly clock: Clock;
-  readonly chat: ChatPipeline;
+  readonly pipeline: Pipeline;
   readonly auth: Authenticator;
   readonly router: Router;
   readonly metrics: { readonly contentType: string; text(): Promise<string> };
@@ -38,7 +39,7 @@ export interface HttpDeps {
   readonly onInternalError: (err: unknown, requestId: string) => void;
 }
 
-const knownPaths = new Set(['/health', '/ready', '/metrics', '/v1/models', '/v1/chat/completions']);
+const knownPaths = new Set(['/health', '/ready', '/metrics', '/v1/models', '/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
 
 /** Builds the Fastify app: the only module (with its siblings in http/) that knows the framework. */
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
@@ -70,7 +71,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     const path = request.url.split('?')[0] ?? '';
     const error = knownPaths.has(path)
       ? new GatewayError('method_not_allowed', `${request.method} is not allowed on ${path}.`)
-      : new GatewayError('not_found', 'Unknown route. The gateway serves /v1/chat/completions, /v1/models, /health, /ready and /metrics.');
+      : new GatewayError('not_found', 'Unknown route. The gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /health, /ready and /metrics.');
     sendError(reply, error);
   });
 
@@ -86,23 +87,17 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     return reply.send({ object: 'list', data });
   });
 
-  app.post('/v1/chat/completions', async (request, reply) => {
-    const controller = new AbortController();
-    const res = reply.raw;
-    res.on('close', () => {
-      if (!res.writableFinished) controller.abort(new ClientGoneError());
-    });
-    await handleChat(
-      deps.chat,
-      { requestId: request.id, authorization: request.headers.authorization, body: request.body, signal: controller.signal, startMs: deps.clock.nowMs() },
-      fastifyChatReply(reply, request.id, limits.stallTimeoutMs),
-    );
-    if (!reply.sent) {
-      // The client left before we answered: nothing to send, release the socket.
-      reply.hijack();
-      res.destroy();
-    }
+  app.get('/v1/models/:model', async (request, reply) => {
+    const principal = deps.auth.authenticate(request.headers.authorization);
+    const name = (request.params as { model: string }).model;
+    const model = deps.router.find(name);
+    deps.router.authorize(model, principal);
+    return reply.send({ id: model.alias, object: 'model', created: deps.startedAtSeconds, owned_by: model.ownedBy });
   });
+
+  postOperation(app, deps, chatOperation);
+  postOperation(app, deps, completionsOperation);
+  postOperation(app, deps, embeddingsOperation);
 
   return app;
 }
@@ -127,6 +122,28 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
     socket.write(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ''}\r\n${head}\r\n${body}`);
   }
   socket.destroy(err);
+}
+
+/** Registers a POST route that runs the request flow for one operation. */
+function postOperation<Req extends OperationRequest, Res, Chunk>(app: FastifyInstance, deps: HttpDeps, op: Operation<Req, Res, Chunk>): void {
+  app.post(op.route, async (request, reply) => {
+    const controller = new AbortController();
+    const res = reply.raw;
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort(new ClientGoneError());
+    });
+    await handleRequest(
+      deps.pipeline,
+      op,
+      { requestId: request.id, authorization: request.headers.authorization, body: request.body, signal: controller.signal, startMs: deps.clock.nowMs() },
+      fastifyChatReply(reply, request.id, deps.limits.stallTimeoutMs),
+    );
+    if (!reply.sent) {
+      // The client left before we answered: nothing to send, release the socket.
+      reply.hijack();
+      res.destroy();
+    }
+  });
 }
 
 function createNodeServer(handler: (req: IncomingMessage, res: ServerResponse) => void, limits: HttpLimits): Server {

@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import type { ChatChunk } from '../api/chat-types.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { StreamWriter } from '../pipeline/reply.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
@@ -24,7 +23,7 @@ export class SseWriter implements StreamWriter {
     this.#stallTimeoutMs = stallTimeoutMs;
   }
 
-  async write(chunks: readonly ChatChunk[]): Promise<void> {
+  async write(chunks: readonly unknown[]): Promise<void> {
     const res = this.#res;
     if (res.destroyed || res.writableEnded) throw new ClientGoneError();
     let payload = '';

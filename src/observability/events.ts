@@ -38,7 +38,7 @@ export interface AttemptEvent {
   readonly upstreamModel: string;
   readonly serverAddress: string;
   readonly serverPort: number;
-  readonly operation: 'chat';
+  readonly operation: 'chat' | 'text_completion' | 'embeddings';
   /** 1-based number of this attempt within the request. */
   readonly attempt: number;
   readonly outcome: AttemptOutcome;
@@ -63,6 +63,8 @@ export interface StreamFinishedEvent {
 export interface RequestFinishedEvent {
   readonly requestId: string;
   readonly route: string;
+  /** `gen_ai.operation.name`. */
+  readonly operation: 'chat' | 'text_completion' | 'embeddings';
   readonly tenant: string | undefined;
   /** The configured alias asked for, or "unknown" (never the raw client string). */
   readonly model: string;

@@ -10,6 +10,12 @@ import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
 import { Admission } from './admission.js';
+import { chatOperation } from './operations.js';
+
+/** What the pipeline reserves for a chat request: prompt estimate plus n × max output. */
+function tokens(r: ReturnType<typeof request>, m: RuntimeModel, promptTokens: number) {
+  return { promptTokens, outputTokens: chatOperation.outputReserve(r, m) };
+}
 
 type Decision = Parameters<GatewayEvents['rateLimitDecision']>[0];
 
@@ -79,7 +85,7 @@ describe('Admission: no limits', () => {
   it.each([undefined, {}])('limits %j → admitted, no headers, settle is a no-op', async (limits) => {
     const { admission, who, decisions } = setup(limits);
     for (let i = 0; i < 100; i++) {
-      const t = await admission.admit(who, model, request(), 10);
+      const t = await admission.admit(who, model, tokens(request(), model, 10));
       expect(t.headers).toEqual({});
       t.settle(usage(1, 1));
     }
@@ -92,17 +98,17 @@ describe('Admission: request limit', () => {
 
   it('admits up to capacity, then rejects with 429, retryAfterMs and x-ratelimit headers', async () => {
     const { admission, who, clock, decisions } = setup(limits);
-    const first = await admission.admit(who, model, request(), 10);
+    const first = await admission.admit(who, model, tokens(request(), model, 10));
     expect(first.headers).toEqual({
       'x-ratelimit-limit-requests': '2',
       'x-ratelimit-remaining-requests': '1',
       'x-ratelimit-reset-requests': '1s',
     });
-    const second = await admission.admit(who, model, request(), 10);
+    const second = await admission.admit(who, model, tokens(request(), model, 10));
     expect(second.headers['x-ratelimit-remaining-requests']).toBe('0');
     expect(second.headers['x-ratelimit-reset-requests']).toBe('2s');
 
-    const err = await rejection(admission.admit(who, model, request(), 10));
+    const err = await rejection(admission.admit(who, model, tokens(request(), model, 10)));
     expect(err.code).toBe('rate_limit_exceeded');
     expect(err.status).toBe(429);
     expect(err.type).toBe('rate_limit_error');
@@ -117,9 +123,9 @@ describe('Admission: request limit', () => {
     expect(decisions[2]).toEqual({ tenant: 'acme', model: 'gpt-mini', kind: 'requests', allowed: false });
 
     clock.advance(999);
-    expect((await rejection(admission.admit(who, model, request(), 10))).retryAfterMs).toBe(1);
+    expect((await rejection(admission.admit(who, model, tokens(request(), model, 10)))).retryAfterMs).toBe(1);
     clock.advance(1);
-    await expect(admission.admit(who, model, request(), 10)).resolves.toBeDefined();
+    await expect(admission.admit(who, model, tokens(request(), model, 10))).resolves.toBeDefined();
   });
 
   it('buckets are per tenant and per model', async () => {
@@ -128,10 +134,10 @@ describe('Admission: request limit', () => {
     const b = principal(limits, 'b');
     const other: RuntimeModel = { ...model, alias: 'llama' };
     void limiter;
-    for (let i = 0; i < 2; i++) await admission.admit(a, model, request(), 1);
-    await expect(admission.admit(a, model, request(), 1)).rejects.toBeInstanceOf(GatewayError);
-    await expect(admission.admit(b, model, request(), 1)).resolves.toBeDefined();
-    await expect(admission.admit(a, other, request(), 1)).resolves.toBeDefined();
+    for (let i = 0; i < 2; i++) await admission.admit(a, model, tokens(request(), model, 1));
+    await expect(admission.admit(a, model, tokens(request(), model, 1))).rejects.toBeInstanceOf(GatewayError);
+    await expect(admission.admit(b, model, tokens(request(), model, 1))).resolves.toBeDefined();
+    await expect(admission.admit(a, other, tokens(request(), other, 1))).resolves.toBeDefined();
   });
 });
 
@@ -147,7 +153,7 @@ describe('Admission: token reservation', () => {
     { name: 'n × defaultOutputReserve', extra: { n: 4 }, prompt: 7, reserved: 407 },
   ])('reserves prompt + n × (max_tokens or defaultOutputReserve): $name', async ({ extra, prompt, reserved }) => {
     const { admission, who } = setup(limits);
-    const t = await admission.admit(who, model, request(extra), prompt);
+    const t = await admission.admit(who, model, tokens(request(extra), model, prompt));
     expect(t.headers['x-ratelimit-limit-tokens']).toBe(String(capacity));
     expect(t.headers['x-ratelimit-remaining-tokens']).toBe(String(capacity - reserved));
   });
@@ -159,28 +165,28 @@ describe('Admission: token reservation', () => {
     { name: 'no usage charges the prompt estimate', used: undefined, next: capacity - 50 - 150 },
   ])('settle $name (the next request sees it)', async ({ used, next }) => {
     const { admission, who } = setup(limits);
-    const t = await admission.admit(who, model, request({ max_tokens: 100 }), 50); // reserves 150
+    const t = await admission.admit(who, model, tokens(request({ max_tokens: 100 }), model, 50)); // reserves 150
     t.settle(used);
     await flush();
-    const after = await admission.admit(who, model, request({ max_tokens: 100 }), 50);
+    const after = await admission.admit(who, model, tokens(request({ max_tokens: 100 }), model, 50));
     expect(after.headers['x-ratelimit-remaining-tokens']).toBe(String(next));
   });
 
   it('settle twice is a no-op', async () => {
     const { admission, who } = setup(limits);
-    const t = await admission.admit(who, model, request({ max_tokens: 1000 }), 0); // reserves 1000
+    const t = await admission.admit(who, model, tokens(request({ max_tokens: 1000 }), model, 0)); // reserves 1000
     t.settle(usage(0, 10)); // refund 990
     t.settle(usage(0, 5000)); // ignored
     t.settle(undefined); // ignored
     await flush();
-    const after = await admission.admit(who, model, request({ max_tokens: 1 }), 0);
+    const after = await admission.admit(who, model, tokens(request({ max_tokens: 1 }), model, 0));
     expect(after.headers['x-ratelimit-remaining-tokens']).toBe(String(capacity - 10 - 1));
   });
 
   it('a reservation that does not fit now → 429 with the wait until it fits', async () => {
     const { admission, who } = setup({ tokens: { capacity: 1000, refillPerSecond: 100 } });
-    await admission.admit(who, model, request({ max_tokens: 800 }), 0);
-    const err = await rejection(admission.admit(who, model, request({ max_tokens: 500 }), 0));
+    await admission.admit(who, model, tokens(request({ max_tokens: 800 }), model, 0));
+    const err = await rejection(admission.admit(who, model, tokens(request({ max_tokens: 500 }), model, 0)));
     expect(err.code).toBe('rate_limit_exceeded');
     expect(err.status).toBe(429);
     // 200 left, 500 needed, 100 per second → 3 s.
@@ -195,18 +201,18 @@ describe('Admission: token reservation', () => {
     { name: 'default reserve × n too big', extra: { n: 8 }, prompt: 300 },
   ])('an impossible reservation → invalid_request 400 ($name)', async ({ extra, prompt }) => {
     const { admission, who } = setup({ tokens: { capacity: 1000, refillPerSecond: 10 } });
-    const err = await rejection(admission.admit(who, model, request(extra), prompt));
+    const err = await rejection(admission.admit(who, model, tokens(request(extra), model, prompt)));
     expect(err.code).toBe('invalid_request');
     expect(err.status).toBe(400);
     expect(err.param).toBe('max_tokens');
     // Nothing was taken: a request that fits still gets the whole bucket.
-    const ok = await admission.admit(who, model, request({ max_tokens: 1000 }), 0);
+    const ok = await admission.admit(who, model, tokens(request({ max_tokens: 1000 }), model, 0));
     expect(ok.headers['x-ratelimit-remaining-tokens']).toBe('0');
   });
 
   it('a reservation exactly at capacity fits', async () => {
     const { admission, who } = setup({ tokens: { capacity: 1000, refillPerSecond: 10 } });
-    await expect(admission.admit(who, model, request({ max_tokens: 990 }), 10)).resolves.toBeDefined();
+    await expect(admission.admit(who, model, tokens(request({ max_tokens: 990 }), model, 10))).resolves.toBeDefined();
   });
 });
 
@@ -218,31 +224,31 @@ describe('Admission: both limits', () => {
 
   it('all or nothing: a token rejection does not spend a request', async () => {
     const { admission, who, decisions } = setup(limits);
-    const first = await admission.admit(who, model, request({ max_tokens: 900 }), 0);
+    const first = await admission.admit(who, model, tokens(request({ max_tokens: 900 }), model, 0));
     expect(first.headers).toMatchObject({
       'x-ratelimit-limit-requests': '5',
       'x-ratelimit-remaining-requests': '4',
       'x-ratelimit-limit-tokens': '1000',
       'x-ratelimit-remaining-tokens': '100',
     });
-    const err = await rejection(admission.admit(who, model, request({ max_tokens: 200 }), 0));
+    const err = await rejection(admission.admit(who, model, tokens(request({ max_tokens: 200 }), model, 0)));
     expect(err.code).toBe('rate_limit_exceeded');
     expect(err.message).toContain('tokens');
     expect(decisions.slice(-2)).toEqual([
       { tenant: 'acme', model: 'gpt-mini', kind: 'requests', allowed: true },
       { tenant: 'acme', model: 'gpt-mini', kind: 'tokens', allowed: false },
     ]);
-    const next = await admission.admit(who, model, request({ max_tokens: 50 }), 0);
+    const next = await admission.admit(who, model, tokens(request({ max_tokens: 50 }), model, 0));
     expect(next.headers['x-ratelimit-remaining-requests']).toBe('3');
     expect(next.headers['x-ratelimit-remaining-tokens']).toBe('50');
   });
 
   it('settle only touches the token bucket', async () => {
     const { admission, who } = setup(limits);
-    const t = await admission.admit(who, model, request({ max_tokens: 500 }), 0);
+    const t = await admission.admit(who, model, tokens(request({ max_tokens: 500 }), model, 0));
     t.settle(usage(0, 100));
     await flush();
-    const next = await admission.admit(who, model, request({ max_tokens: 1 }), 0);
+    const next = await admission.admit(who, model, tokens(request({ max_tokens: 1 }), model, 0));
     expect(next.headers['x-ratelimit-remaining-requests']).toBe('3');
     expect(next.headers['x-ratelimit-remaining-tokens']).toBe(String(1000 - 100 - 1));
   });

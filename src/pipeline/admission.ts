@@ -1,4 +1,4 @@
-import type { ChatRequest, UsageRecord } from '../api/chat-types.js';
+import type { UsageRecord } from '../api/chat-types.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { GatewayEvents } from '../observability/events.js';
@@ -27,14 +27,18 @@ export class Admission {
     private readonly events: GatewayEvents,
   ) {}
 
-  /** Admits or throws rate_limit_exceeded (429 with Retry-After) / invalid_request (400, can never fit). */
-  async admit(principal: Principal, model: RuntimeModel, request: ChatRequest, promptTokens: number): Promise<Ticket> {
+  /**
+   * Admits or throws rate_limit_exceeded (429 with Retry-After) / invalid_request (400, can never
+   * fit). `outputTokens` is what to reserve for the answer (n × max output, or the model default).
+   */
+  async admit(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
+    const { promptTokens } = tokens;
     const limits = principal.limitsFor(model.alias);
     if (!limits || (!limits.requests && !limits.tokens)) return noLimits;
     const checks: LimitCheck[] = [];
     const base = `${principal.tenant}|${model.alias}`;
     if (limits.requests) checks.push({ key: `${base}|requests`, kind: 'requests', bucket: limits.requests, cost: 1 });
-    const reserved = promptTokens + request.n * (request.maxOutputTokens ?? model.defaultOutputReserve);
+    const reserved = promptTokens + tokens.outputTokens;
     if (limits.tokens) checks.push({ key: `${base}|tokens`, kind: 'tokens', bucket: limits.tokens, cost: reserved });
     const decision = await this.limiter.consume(checks);
     for (const c of checks) {

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { ChatChunk, ChatCompletion, ChatRequest, UsageRecord } from '../api/chat-types.js';
+import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
 import { scrubSecrets } from '../errors/scrub.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
@@ -9,6 +9,7 @@ import type { AttemptResult } from '../resilience/execute.js';
 import { parseRetryAfterMs } from '../resilience/retry-after.js';
 import type { RuntimeTarget } from '../routing/runtime-types.js';
 import { readBodyText, sendUpstream } from '../upstream/send.js';
+import type { Operation, OperationRequest } from './operations.js';
 import { translateBody } from './stream-body.js';
 
 /** Largest upstream JSON body we will buffer (a completion, or an error body). */
@@ -20,44 +21,51 @@ export interface AttemptDeps {
   readonly events: GatewayEvents;
 }
 
-export interface AttemptInput {
+export interface AttemptInput<Req extends OperationRequest> {
   readonly requestId: string;
-  readonly request: ChatRequest;
+  readonly operation: Operation<Req, unknown, unknown>['name'];
+  readonly request: Req;
   readonly signal: AbortSignal;
   readonly responseContext: ResponseContext;
   /** Adds this attempt's upstream wait to the request's total. */
   readonly addUpstreamMs: (ms: number) => void;
 }
 
-export interface JsonValue {
-  readonly completion: ChatCompletion;
+export interface JsonValue<Res> {
+  readonly body: Res;
   readonly usage: UsageRecord;
 }
 
 /** A stream that passed its commit point: its first chunks and the rest still to read. */
-export interface StreamValue {
-  readonly first: readonly ChatChunk[];
+export interface StreamValue<Chunk> {
+  readonly first: readonly Chunk[];
   /** True when the first step already ended the stream. */
   readonly done: boolean;
-  readonly rest: AsyncGenerator<StreamStep, void, undefined>;
-  readonly translator: StreamTranslator;
+  readonly rest: AsyncGenerator<StreamStep<Chunk>, void, undefined>;
+  readonly translator: StreamTranslator<Chunk>;
   /** Monotonic ms when the attempt started and when its first chunk arrived. */
   readonly startedMs: number;
   readonly firstChunkMs: number;
 }
 
 /** One non-streaming attempt: send, read the whole body, translate. Never throws for upstream failures. */
-export async function jsonAttempt(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput): Promise<AttemptResult<JsonValue>> {
+export async function jsonAttempt<Req extends OperationRequest, Res>(
+  deps: AttemptDeps,
+  op: Operation<Req, Res, unknown>,
+  target: RuntimeTarget,
+  n: number,
+  input: AttemptInput<Req>,
+): Promise<AttemptResult<JsonValue<Res>>> {
   const started = deps.clock.nowMs();
   const d = target.deployment;
   try {
-    const res = await sendUpstream(d.endpoint, d.adapter.chatRequest(input.request, target.targetInfo), input.signal);
+    const res = await sendUpstream(d.endpoint, op.upstreamCall(d.adapter, input.request, target.targetInfo), input.signal);
     if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, await statusFailure(deps, target, res));
     const text = await readBodyText(res.body, maxUpstreamBodyBytes);
-    const value = d.adapter.chatResponse(parseJson(text), input.responseContext);
+    const { value, usage } = op.decode(d.adapter, input.request, parseJson(text), input.responseContext);
     finished(deps, target, n, input, started, 'success', res.statusCode);
     target.latency.record(deps.clock.nowMs() - started);
-    return { ok: true, value };
+    return { ok: true, value: { body: value, usage } };
   } catch (err) {
     return fail(deps, target, n, input, started, classifyThrown(err, input.signal, d.name));
   }
@@ -68,16 +76,22 @@ export async function jsonAttempt(deps: AttemptDeps, target: RuntimeTarget, n: n
  * so a provider that fails at once (bad status, error-only stream, early reset) can still be
  * retried or failed over (F-14).
  */
-export async function streamAttempt(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput): Promise<AttemptResult<StreamValue>> {
+export async function streamAttempt<Req extends OperationRequest, Chunk>(
+  deps: AttemptDeps,
+  op: Operation<Req, unknown, Chunk>,
+  target: RuntimeTarget,
+  n: number,
+  input: AttemptInput<Req>,
+): Promise<AttemptResult<StreamValue<Chunk>>> {
   const started = deps.clock.nowMs();
   const d = target.deployment;
-  let rest: AsyncGenerator<StreamStep, void, undefined> | undefined;
+  let rest: AsyncGenerator<StreamStep<Chunk>, void, undefined> | undefined;
   try {
-    const res = await sendUpstream(d.endpoint, d.adapter.chatRequest(input.request, target.targetInfo), input.signal);
+    const res = await sendUpstream(d.endpoint, op.upstreamCall(d.adapter, input.request, target.targetInfo), input.signal);
     if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, await statusFailure(deps, target, res));
-    const translator = scrubbingTranslator(d.adapter.chatStream(input.responseContext), target);
-    rest = translateBody(res.body, translator);
-    const first: ChatChunk[] = [];
+    const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
+    rest = translateBody(res.body, translator, d.adapter.streamFraming);
+    const first: Chunk[] = [];
     for (;;) {
       const next = await rest.next();
       if (next.done) throw new UpstreamProtocolError('stream ended without any event');
@@ -119,13 +133,13 @@ async function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: Disp
  * use any key format (Azure, vLLM, Triton), so the deployment's own key is removed exactly (S-18).
  */
 function scrubInfo(info: UpstreamErrorInfo, target: RuntimeTarget): UpstreamErrorInfo {
-  const key = target.deployment.endpoint.apiKey?.reveal();
-  return key === undefined ? info : { ...info, message: scrubSecrets(info.message, [key]) };
+  const secrets = target.deployment.endpoint.secrets;
+  return secrets.length === 0 ? info : { ...info, message: scrubSecrets(info.message, secrets.map((k) => k.reveal())) };
 }
 
 /** The same for errors an upstream sends inside a stream, before or after the commit point. */
-function scrubbingTranslator(translator: StreamTranslator, target: RuntimeTarget): StreamTranslator {
-  const scrub = (step: StreamStep): StreamStep => (step.error ? { ...step, error: scrubInfo(step.error, target) } : step);
+function scrubbingTranslator<Chunk>(translator: StreamTranslator<Chunk>, target: RuntimeTarget): StreamTranslator<Chunk> {
+  const scrub = (step: StreamStep<Chunk>): StreamStep<Chunk> => (step.error ? { ...step, error: scrubInfo(step.error, target) } : step);
   return {
     onEvent: (event) => scrub(translator.onEvent(event)),
     onEnd: () => scrub(translator.onEnd()),
@@ -133,12 +147,12 @@ function scrubbingTranslator(translator: StreamTranslator, target: RuntimeTarget
   };
 }
 
-function fail<T>(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput, started: number, failure: AttemptFailure): AttemptResult<T> {
+function fail<T>(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure): AttemptResult<T> {
   finished(deps, target, n, input, started, failure.outcome, undefined);
   return { ok: false, failure };
 }
 
-function finished(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput, started: number, outcome: AttemptOutcome, status: number | undefined): void {
+function finished(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, status: number | undefined): void {
   const durationMs = deps.clock.nowMs() - started;
   input.addUpstreamMs(durationMs);
   const d = target.deployment;
@@ -150,7 +164,7 @@ function finished(deps: AttemptDeps, target: RuntimeTarget, n: number, input: At
     upstreamModel: target.upstreamModel,
     serverAddress: d.serverAddress,
     serverPort: d.serverPort,
-    operation: 'chat',
+    operation: input.operation,
     attempt: n,
     outcome,
     status,

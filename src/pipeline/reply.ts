@@ -1,9 +1,8 @@
-import type { ChatChunk } from '../api/chat-types.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 
 /**
- * How the pipeline answers, without knowing the web framework. `http/` implements it over a
- * Node response; tests may implement it in memory.
+ * How the pipeline answers, without knowing the web framework or the API dialect. `http/`
+ * implements it over a Node response, in OpenAI's format or (for /v1/messages) Anthropic's.
  */
 export interface ChatReply {
   /** Sends a complete JSON response. */
@@ -19,7 +18,7 @@ export interface StreamWriter {
    * Writes chunks as SSE events, respecting back-pressure: resolves once the socket can take
    * more, rejects if the client went away or stopped reading for longer than the stall timeout.
    */
-  write(chunks: readonly ChatChunk[]): Promise<void>;
+  write(chunks: readonly unknown[]): Promise<void>;
   /** Ends a committed stream with one error event and no `[DONE]`. */
   fail(err: GatewayError): void;
   /** Ends the stream with `data: [DONE]`. */

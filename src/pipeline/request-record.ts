@@ -22,6 +22,7 @@ export class RequestRecord {
   constructor(
     readonly requestId: string,
     readonly route: string,
+    readonly operation: 'chat' | 'text_completion' | 'embeddings',
     private readonly startMs: number,
     private readonly clock: Clock,
   ) {}
@@ -47,6 +48,7 @@ export class RequestRecord {
     return {
       requestId: this.requestId,
       route: this.route,
+      operation: this.operation,
       tenant: this.tenant,
       model: this.model,
       servedModel: this.servedModel,

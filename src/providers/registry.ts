@@ -1,9 +1,10 @@
-import { openAiAdapter } from './openai/adapter.js';
+import type { providerNames } from '../config/schema.js';
+import { azureAdapter, openAiAdapter } from './openai/adapter.js';
 import { tritonAdapter } from './triton/adapter.js';
 import type { ProviderAdapter } from './types.js';
 
 /** The provider names configuration accepts. */
-export type ProviderName = 'openai' | 'vllm' | 'triton';
+export type ProviderName = (typeof providerNames)[number];
 
 /** The adapter for a configured provider (vLLM speaks OpenAI's protocol). */
 export function adapterFor(provider: ProviderName): ProviderAdapter {
@@ -11,6 +12,8 @@ export function adapterFor(provider: ProviderName): ProviderAdapter {
     case 'openai':
     case 'vllm':
       return openAiAdapter;
+    case 'azure':
+      return azureAdapter;
     case 'triton':
       return tritonAdapter;
   }
@@ -23,6 +26,8 @@ export function genAiProviderName(provider: ProviderName): string {
       return 'openai';
     case 'vllm':
       return 'vllm';
+    case 'azure':
+      return 'azure.ai.openai';
     case 'triton':
       return 'triton';
   }

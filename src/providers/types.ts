@@ -1,9 +1,12 @@
 import type { ChatChunk, ChatCompletion, ChatRequest, UsageRecord } from '../api/chat-types.js';
+import type { CompletionsRequest, TextCompletion } from '../api/completions-types.js';
+import type { EmbeddingsRequest, EmbeddingsResponse } from '../api/embeddings-types.js';
 import type { OpenAiErrorType } from '../errors/catalog.js';
+import type { StreamFraming } from '../upstream/framing.js';
 import type { SseEvent } from '../upstream/sse-event.js';
 
 /** The wire protocols the gateway can speak to an upstream. */
-export type Dialect = 'openai' | 'triton';
+export type Dialect = 'openai' | 'azure' | 'anthropic' | 'gemini' | 'ollama' | 'bedrock' | 'triton';
 
 /** What an adapter needs to know about where a request is going (no secrets in here). */
 export interface TargetInfo {
@@ -11,6 +14,8 @@ export interface TargetInfo {
   readonly upstreamModel: string;
   /** Path prefix of the deployment's base URL, e.g. "/v1" for "https://api.openai.com/v1". */
   readonly basePath: string;
+  /** Provider API version when the deployment pins one (Azure `api-version`). */
+  readonly apiVersion?: string;
 }
 
 /** A description of one upstream HTTP call; `upstream/` adds credentials and sends it. */
@@ -47,9 +52,9 @@ export interface UpstreamErrorInfo {
 }
 
 /** What a translated stream event produced. */
-export interface StreamStep {
+export interface StreamStep<C = ChatChunk> {
   /** Chunks to send to the client, in order (may be empty). */
-  readonly chunks: readonly ChatChunk[];
+  readonly chunks: readonly C[];
   /** True once the upstream signalled a clean end (OpenAI `[DONE]`). */
   readonly done: boolean;
   /** An error the upstream reported inside the stream. */
@@ -58,24 +63,40 @@ export interface StreamStep {
 
 /**
  * Per-request stream translator: owns its state (ids, tool-call indexes, usage) and turns
- * upstream SSE events into OpenAI chunks. Pure: no I/O, no clock.
+ * upstream events (SSE, NDJSON lines or AWS event-stream messages, all decoded to SseEvent)
+ * into OpenAI chunks. Pure: no I/O, no clock.
  */
-export interface StreamTranslator {
+export interface StreamTranslator<C = ChatChunk> {
   /** Translates one upstream event. Throws UpstreamProtocolError on malformed payloads. */
-  onEvent(event: SseEvent): StreamStep;
+  onEvent(event: SseEvent): StreamStep<C>;
   /**
    * Called when the upstream body ended. For protocols that end by closing (Triton) this
    * returns the final chunks; for protocols with an explicit end (OpenAI) an end without it
    * is a truncation and this throws UpstreamProtocolError.
    */
-  onEnd(): StreamStep;
+  onEnd(): StreamStep<C>;
   /** Usage so far: reported by the provider, or estimated from what streamed. */
   usage(): UsageRecord;
 }
 
-/** A provider adapter translates and does nothing else: no network, env, clock or logging. */
+/** Context for an embeddings response. */
+export interface EmbeddingsContext {
+  /** The model name shown to the client (the alias that served the request). */
+  readonly model: string;
+  /** The encoding the client asked for; adapters of float-only providers must encode base64 themselves. */
+  readonly encodingFormat: 'float' | 'base64';
+  readonly promptTokensEstimate: number;
+}
+
+/**
+ * A provider adapter translates and does nothing else: no network, env, clock or logging.
+ * Chat is required; embeddings and legacy completions are optional capabilities (a route whose
+ * capability the serving provider lacks answers 400 naming the provider).
+ */
 export interface ProviderAdapter {
   readonly dialect: Dialect;
+  /** How streamed bodies are framed. */
+  readonly streamFraming: StreamFraming;
   /** Builds the upstream call for a chat request. Throws GatewayError for unsupported parameters. */
   chatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall;
   /** Turns a non-streaming upstream body into our completion. Throws UpstreamProtocolError. */
@@ -84,6 +105,14 @@ export interface ProviderAdapter {
   chatStream(ctx: ResponseContext): StreamTranslator;
   /** Normalises an upstream error body (already parsed as JSON if it was JSON, else a string). */
   errorInfo(status: number, body: unknown): UpstreamErrorInfo;
+
+  embeddingsRequest?(request: EmbeddingsRequest, target: TargetInfo): UpstreamCall;
+  embeddingsResponse?(body: unknown, ctx: EmbeddingsContext): { response: EmbeddingsResponse; usage: UsageRecord };
+
+  /** Legacy `/v1/completions`; its stream chunks are `text_completion` objects. */
+  completionsRequest?(request: CompletionsRequest, target: TargetInfo): UpstreamCall;
+  completionsResponse?(body: unknown, ctx: ResponseContext): { completion: TextCompletion; usage: UsageRecord };
+  completionsStream?(ctx: ResponseContext): StreamTranslator<TextCompletion>;
 }
 
 /** The upstream answered with something that does not follow its protocol. */

@@ -15,6 +15,11 @@ export interface AttemptFailure {
   /** The provider's requested wait (429/503 `Retry-After`), in ms. */
   readonly retryAfterMs: number | undefined;
   readonly error: GatewayError;
+  /**
+   * This target can never serve this request (its provider cannot express a parameter): try
+   * the others, never this one again for this request.
+   */
+  readonly excludeTarget?: boolean;
 }
 
 /** Classifies an upstream HTTP error status. */
@@ -71,6 +76,11 @@ export function classifyThrown(err: unknown, signal: AbortSignal, deployment: st
     }
     const gone = reason instanceof ClientGoneError ? reason : new ClientGoneError();
     return failure('aborted', false, false, new GatewayError('internal_error', gone.message));
+  }
+  if (err instanceof GatewayError) {
+    // Thrown by an adapter before anything was sent: a parameter this provider cannot honour.
+    // Another target (or a fallback alias) may be able to; if none is, the client gets this 400.
+    return { outcome: 'client_error', retryable: true, countsForBreaker: false, retryAfterMs: undefined, error: err, excludeTarget: true };
   }
   if (err instanceof UpstreamProtocolError) {
     return failure('protocol_error', true, true, new GatewayError('upstream_error', `Deployment '${deployment}' sent an invalid response: ${err.message}.`));

@@ -47,6 +47,15 @@ export interface ExecutorDeps {
   readonly random?: () => number;
 }
 
+/** What one request has done with one alias's targets so far. */
+interface GroupState {
+  readonly group: RuntimeModel;
+  /** Targets attempted; a retry prefers the others. */
+  readonly tried: Set<RuntimeTarget>;
+  /** Targets whose provider cannot serve this request at all; never picked again. */
+  readonly refused: Set<RuntimeTarget>;
+}
+
 interface Picked {
   readonly target: RuntimeTarget;
   readonly permit: BreakerPermit;
@@ -70,17 +79,17 @@ export class Executor {
     try {
       for (const [gi, group] of input.plan.groups.entries()) {
         if (gi > 0) this.#d.events.fallback({ requestId: input.requestId, from: input.plan.groups[gi - 1]?.alias ?? '', to: group.alias });
-        const tried = new Set<RuntimeTarget>();
+        const state: GroupState = { group, tried: new Set(), refused: new Set() };
         for (let n = 0; n < this.#d.retry.maxAttempts; n++) {
-          let picked = await this.#pickOrWait(group, tried, input);
+          let picked = await this.#pickOrWait(state, input);
           if (!picked) break;
           const isRetry = attempts > 0;
           if (isRetry) {
-            picked = await this.#prepareRetry(picked, group, tried, last, n, input);
+            picked = await this.#prepareRetry(picked, state, last, n, input);
             if (!picked) throw new ExecuteError(last?.failure.error ?? noTarget(input.plan, this.#d.clock), attempts, last?.failure.outcome ?? 'no_target');
           }
           attempts++;
-          tried.add(picked.target);
+          state.tried.add(picked.target);
           let result: AttemptResult<T>;
           try {
             result = await input.attempt(picked.target, attempts);
@@ -92,6 +101,7 @@ export class Executor {
             return { value: result.value, target: picked.target, attempts };
           }
           last = { failure: result.failure, target: picked.target };
+          if (result.failure.excludeTarget) state.refused.add(picked.target);
           this.#settleFailure(picked, result.failure);
           if (!result.failure.retryable) throw new ExecuteError(result.failure.error, attempts, result.failure.outcome);
         }
@@ -107,14 +117,14 @@ export class Executor {
   }
 
   /** Picks a target; if every target is only cooling down and the wait fits, waits for the first. */
-  async #pickOrWait<T>(group: RuntimeModel, tried: ReadonlySet<RuntimeTarget>, input: ExecuteInput<T>): Promise<Picked | undefined> {
+  async #pickOrWait<T>(state: GroupState, input: ExecuteInput<T>): Promise<Picked | undefined> {
     input.signal.throwIfAborted();
-    const picked = this.#pick(group, tried);
+    const picked = this.#pick(state);
     if (picked) return picked;
     const now = this.#d.clock.nowMs();
     let earliest = Infinity;
-    for (const t of group.targets) {
-      if (t.deployment.breaker.state !== 'open' && t.deployment.cooldownUntilMs > now) earliest = Math.min(earliest, t.deployment.cooldownUntilMs);
+    for (const t of state.group.targets) {
+      if (!state.refused.has(t) && t.deployment.breaker.state !== 'open' && t.deployment.cooldownUntilMs > now) earliest = Math.min(earliest, t.deployment.cooldownUntilMs);
     }
     const waitMs = earliest - now;
     if (!Number.isFinite(waitMs) || waitMs > this.#d.retry.maxRetryAfterMs || now + waitMs >= input.deadlineMs) return undefined;
@@ -122,11 +132,11 @@ export class Executor {
     // Timers run on libuv's cached loop time and can fire a little before nowMs() reaches the
     // target; judge availability as of the instant we waited for, or the re-pick still sees the
     // deployment cooling and the request fails with the 429 it just waited out (F-03).
-    return this.#pick(group, tried, Math.max(this.#d.clock.nowMs(), earliest));
+    return this.#pick(state, Math.max(this.#d.clock.nowMs(), earliest));
   }
 
-  #pick(group: RuntimeModel, tried: ReadonlySet<RuntimeTarget>, now = this.#d.clock.nowMs()): Picked | undefined {
-    const available = group.targets.filter((t) => t.deployment.cooldownUntilMs <= now && t.deployment.breaker.state !== 'open');
+  #pick({ group, tried, refused }: GroupState, now = this.#d.clock.nowMs()): Picked | undefined {
+    const available = group.targets.filter((t) => !refused.has(t) && t.deployment.cooldownUntilMs <= now && t.deployment.breaker.state !== 'open');
     const untried = available.filter((t) => !tried.has(t));
     let candidates = untried.length > 0 ? untried : available;
     while (candidates.length > 0) {
@@ -147,8 +157,7 @@ export class Executor {
    */
   async #prepareRetry<T>(
     picked: Picked,
-    group: RuntimeModel,
-    tried: ReadonlySet<RuntimeTarget>,
+    state: GroupState,
     last: { failure: AttemptFailure; target: RuntimeTarget } | undefined,
     n: number,
     input: ExecuteInput<T>,
@@ -166,19 +175,19 @@ export class Executor {
     if (delayMs <= 0) return picked;
     // Never sleep holding a breaker permit: a half-open probe slot would time out while we wait.
     picked.permit.release();
-    const repicked = this.#d.clock.nowMs() + delayMs < input.deadlineMs ? await this.#sleepThenPick(delayMs, group, tried, input) : undefined;
+    const repicked = this.#d.clock.nowMs() + delayMs < input.deadlineMs ? await this.#sleepThenPick(delayMs, state, input) : undefined;
     if (!repicked) this.#d.budget.retryFinished();
     return repicked;
   }
 
-  async #sleepThenPick<T>(delayMs: number, group: RuntimeModel, tried: ReadonlySet<RuntimeTarget>, input: ExecuteInput<T>): Promise<Picked | undefined> {
+  async #sleepThenPick<T>(delayMs: number, state: GroupState, input: ExecuteInput<T>): Promise<Picked | undefined> {
     try {
       await sleep(delayMs, input.signal);
     } catch (err) {
       this.#d.budget.retryFinished();
       throw err;
     }
-    return this.#pick(group, tried);
+    return this.#pick(state);
   }
 
   #settleFailure(picked: Picked, f: AttemptFailure): void {

@@ -1,12 +1,14 @@
 import type { Dispatcher, Pool } from 'undici';
 import type { Secret } from '../config/secret.js';
 import type { UpstreamCall } from '../providers/types.js';
+import { authorize, type Credentials } from './credentials.js';
 
 /** Where and how to send calls for one deployment; built at compile time. */
 export interface UpstreamEndpoint {
   readonly pool: Pool;
-  /** Adds credentials to the call's headers; the only place a provider key is read. */
-  readonly apiKey: Secret | undefined;
+  readonly credentials: Credentials;
+  /** Every secret this deployment holds, so upstream error text can be scrubbed of them exactly. */
+  readonly secrets: readonly Secret[];
   readonly firstByteTimeoutMs: number;
   readonly idleTimeoutMs: number;
 }
@@ -17,8 +19,11 @@ export interface UpstreamEndpoint {
  * abort reason.
  */
 export function sendUpstream(endpoint: UpstreamEndpoint, call: UpstreamCall, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-  const headers: Record<string, string> = { ...call.headers };
-  if (endpoint.apiKey) headers.authorization = `Bearer ${endpoint.apiKey.reveal()}`;
+  const headers = authorize(endpoint.credentials, call);
+  return headers instanceof Promise ? headers.then((h) => request(endpoint, call, h, signal)) : request(endpoint, call, headers, signal);
+}
+
+function request(endpoint: UpstreamEndpoint, call: UpstreamCall, headers: Record<string, string>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
   return endpoint.pool.request({
     method: call.method,
     path: call.path,

@@ -28,6 +28,7 @@ const refused = ['tools', 'tool_choice', 'functions', 'function_call', 'response
  */
 export const tritonAdapter: ProviderAdapter = {
   dialect: 'triton',
+  streamFraming: 'sse',
 
   chatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall {
     const b = request.body;

@@ -1,6 +1,3 @@
-import type { ChatRequest } from '../api/chat-types.js';
-import { parseChatRequest } from '../api/parse-chat.js';
-import { estimatePromptTokens } from '../api/token-estimate.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Clock } from '../clock.js';
 import type { TimeoutsConfig } from '../config/schema.js';
@@ -15,11 +12,12 @@ import type { Router } from '../routing/router.js';
 import type { RuntimeTarget } from '../routing/runtime-types.js';
 import type { Admission, Ticket } from './admission.js';
 import { jsonAttempt, streamAttempt, type AttemptDeps, type AttemptInput, type StreamValue } from './attempt.js';
+import type { Operation, OperationRequest } from './operations.js';
 import type { ChatReply, RequestContext, StreamWriter } from './reply.js';
 import { outcomeForError, RequestRecord } from './request-record.js';
 
-/** Everything the chat flow needs, built once by the composition root. */
-export interface ChatPipeline {
+/** Everything the request flow needs, built once by the composition root. */
+export interface Pipeline {
   readonly clock: Clock;
   readonly events: GatewayEvents;
   readonly auth: Authenticator;
@@ -32,12 +30,18 @@ export interface ChatPipeline {
 }
 
 /**
- * POST /v1/chat/completions, top to bottom: auth → validate → route → admit → execute the plan
- * (retries and fallbacks happen in there, before the commit point) → reply. Never throws: every
- * request ends in exactly one outcome, recorded once in `finally`.
+ * One API request, top to bottom: auth → validate → route → admit → execute the plan (retries
+ * and fallbacks happen in there, before the commit point) → reply. The same flow serves chat,
+ * legacy completions and embeddings; `op` says how to parse and which adapter capability to
+ * call. Never throws: every request ends in exactly one outcome, recorded once in `finally`.
  */
-export async function handleChat(p: ChatPipeline, ctx: RequestContext, reply: ChatReply): Promise<void> {
-  const record = new RequestRecord(ctx.requestId, '/v1/chat/completions', ctx.startMs, p.clock);
+export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
+  p: Pipeline,
+  op: Operation<Req, Res, Chunk>,
+  ctx: RequestContext,
+  reply: ChatReply,
+): Promise<void> {
+  const record = new RequestRecord(ctx.requestId, op.route, op.name, ctx.startMs, p.clock);
   const deadline = withDeadline(ctx.signal, p.timeouts.totalMs);
   const headers: Record<string, string> = {};
   let ticket: Ticket | undefined;
@@ -45,34 +49,35 @@ export async function handleChat(p: ChatPipeline, ctx: RequestContext, reply: Ch
   try {
     const principal = p.auth.authenticate(ctx.authorization);
     record.tenant = principal.tenant;
-    const request = parseChatRequest(ctx.body);
+    const request = op.parse(ctx.body);
     record.stream = request.stream;
     const model = p.router.find(request.model);
     record.model = model.alias;
     p.router.authorize(model, principal);
-    const promptTokens = estimatePromptTokens(request.messages);
-    ticket = await p.admission.admit(principal, model, request, promptTokens);
+    const promptTokens = op.promptTokens(request);
+    ticket = await p.admission.admit(principal, model, { promptTokens, outputTokens: op.outputReserve(request, model) });
     Object.assign(headers, ticket.headers);
 
-    const input = (alias: string): AttemptInput => ({
+    const input = (alias: string): AttemptInput<Req> => ({
       requestId: ctx.requestId,
+      operation: op.name,
       request,
       signal: deadline.signal,
       responseContext: responseContext(p, request, alias, promptTokens),
-      addUpstreamMs: (ms) => (record.upstreamMs += ms),
+      addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
     });
     const deps: AttemptDeps = { clock: p.clock, events: p.events };
     const plan = p.router.plan(model);
     const run = { requestId: ctx.requestId, plan, signal: deadline.signal, deadlineMs: ctx.startMs + p.timeouts.totalMs };
 
     if (!request.stream) {
-      const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, t, n, input(t.alias)) });
+      const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, t, n, input(t.alias)) });
       served(record, headers, done.target, done.attempts);
       record.usage = done.value.usage;
-      reply.json(200, done.value.completion, headers);
+      reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
-      const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, t, n, input(t.alias)) });
+      const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, t, n, input(t.alias)) });
       served(record, headers, done.target, done.attempts);
       await pumpStream(done.value, reply.openStream(headers), record, deadline.signal, done.target.deployment.name);
     }
@@ -88,7 +93,7 @@ export async function handleChat(p: ChatPipeline, ctx: RequestContext, reply: Ch
 }
 
 /** After the commit point: forward chunks until [DONE]; a failure becomes one in-band error event. */
-async function pumpStream(value: StreamValue, writer: StreamWriter, record: RequestRecord, signal: AbortSignal, deployment: string): Promise<void> {
+async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter, record: RequestRecord, signal: AbortSignal, deployment: string): Promise<void> {
   record.succeed(200);
   try {
     record.markFirstToken();
@@ -146,12 +151,12 @@ function served(record: RequestRecord, headers: Record<string, string>, target: 
   headers['x-gateway-attempts'] = String(attempts);
 }
 
-function responseContext(p: ChatPipeline, request: ChatRequest, alias: string, promptTokens: number): ResponseContext {
+function responseContext(p: Pipeline, request: OperationRequest & { includeUsage?: boolean }, alias: string, promptTokens: number): ResponseContext {
   return {
     id: p.newCompletionId(),
     created: Math.floor(p.clock.wallMs() / 1000),
     model: alias,
-    includeUsage: request.includeUsage,
+    includeUsage: request.includeUsage === true,
     promptTokensEstimate: promptTokens,
   };
 }

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { formatPath } from '../config/load.js';
+import { GatewayError } from '../errors/gateway-error.js';
+
+/** Limits on what one request may ask for (reliability.md §4, "Limits on input"). */
+export const requestCaps = {
+  maxMessages: 2048,
+  maxChoices: 8,
+  maxOutputTokens: 1_000_000,
+  maxModelNameLength: 256,
+} as const;
+
+/**
+ * Model names are printable ASCII: non-ASCII look-alikes (homoglyphs, zero-width characters)
+ * are refused before routing so they can never spoof an allow-list or reach a log line.
+ */
+export const modelName = z
+  .string()
+  .min(1)
+  .max(requestCaps.maxModelNameLength)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+export const outputTokens = z.number().int().min(1).max(requestCaps.maxOutputTokens);
+
+/**
+ * Fields that would let a client choose where (or with which credentials) we call a provider.
+ * They are refused outright rather than ignored, so nobody believes they took effect (S-10).
+ */
+const refusedFields = ['api_base', 'base_url', 'api_key', 'api_version', 'custom_llm_provider', 'extra_headers', 'headers'];
+
+/** Checks the body is a JSON object without client-routing fields; returns it. Throws GatewayError (400). */
+export function refuseClientRouting(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new GatewayError('invalid_json', 'The request body must be a JSON object.');
+  }
+  for (const field of refusedFields) {
+    if (Object.hasOwn(body, field)) {
+      throw new GatewayError('unsupported_parameter', `The '${field}' parameter is not accepted by this gateway: upstreams and their credentials are chosen by configuration.`, { param: field });
+    }
+  }
+  return body as Record<string, unknown>;
+}
+
+/** The first validation issue as a 400 naming the field in `param`. */
+export function zodToGatewayError(error: z.ZodError): GatewayError {
+  const issue = error.issues[0];
+  const param = issue ? formatPath(issue.path) : '';
+  const missing = issue?.code === 'invalid_type' && /received undefined/.test(issue.message);
+  const what = missing ? 'is required' : `is invalid: ${issue?.message ?? 'bad value'}`;
+  return new GatewayError('invalid_request', param ? `'${param}' ${what}.` : `The request ${what}.`, { param: param || null });
+}

@@ -1,0 +1,20 @@
+import type { Credentials } from '../upstream/credentials.js';
+import type { ResolvedDeployment } from './load.js';
+
+/** How each provider authenticates (docs/providers.md); the deployment's secrets go in here. */
+export function credentialsFor(name: string, d: ResolvedDeployment, url: URL): Credentials {
+  switch (d.provider) {
+    case 'azure':
+      return d.apiKey ? { kind: 'header', header: 'api-key', key: d.apiKey } : { kind: 'none' };
+    case 'openai':
+    case 'vllm':
+    case 'triton':
+      return d.apiKey ? { kind: 'bearer', key: d.apiKey } : { kind: 'none' };
+    default:
+      return unreachable(d.provider, name, url);
+  }
+}
+
+function unreachable(provider: never, name: string, url: URL): never {
+  throw new Error(`deployments.${name}: no credential scheme for provider ${String(provider)} at ${url.host}`);
+}

@@ -1,0 +1,87 @@
+import type { ChatChunk, ChatCompletion, ChatRequest, UsageRecord } from '../api/chat-types.js';
+import type { CompletionsRequest, TextCompletion } from '../api/completions-types.js';
+import type { EmbeddingsRequest, EmbeddingsResponse } from '../api/embeddings-types.js';
+import { parseChatRequest } from '../api/parse-chat.js';
+import { parseCompletionsRequest } from '../api/parse-completions.js';
+import { parseEmbeddingsRequest } from '../api/parse-embeddings.js';
+import { estimatePromptTokens, estimateTextTokens } from '../api/token-estimate.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { ProviderAdapter, ResponseContext, StreamTranslator, TargetInfo, UpstreamCall } from '../providers/types.js';
+import type { RuntimeModel } from '../routing/runtime-types.js';
+
+/** What every API request has, whatever its route. */
+export interface OperationRequest {
+  readonly model: string;
+  readonly stream: boolean;
+}
+
+/**
+ * One API operation (chat, legacy completions, embeddings): how to parse it, what to reserve
+ * against token limits, and which adapter capability serves it. The pipeline is the same for all.
+ */
+export interface Operation<Req extends OperationRequest, Res, Chunk> {
+  readonly route: string;
+  /** `gen_ai.operation.name`. */
+  readonly name: 'chat' | 'text_completion' | 'embeddings';
+  parse(body: unknown): Req;
+  promptTokens(request: Req): number;
+  /** Output tokens to reserve against a token limit. */
+  outputReserve(request: Req, model: RuntimeModel): number;
+  /** The upstream call; throws GatewayError(unsupported_parameter) when the provider lacks the capability. */
+  upstreamCall(adapter: ProviderAdapter, request: Req, target: TargetInfo): UpstreamCall;
+  decode(adapter: ProviderAdapter, request: Req, body: unknown, ctx: ResponseContext): { value: Res; usage: UsageRecord };
+  streamTranslator(adapter: ProviderAdapter, ctx: ResponseContext): StreamTranslator<Chunk>;
+}
+
+export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = {
+  route: '/v1/chat/completions',
+  name: 'chat',
+  parse: parseChatRequest,
+  promptTokens: (r) => estimatePromptTokens(r.messages),
+  outputReserve: (r, model) => r.n * (r.maxOutputTokens ?? model.defaultOutputReserve),
+  upstreamCall: (adapter, r, target) => adapter.chatRequest(r, target),
+  decode: (adapter, _r, body, ctx) => {
+    const { completion, usage } = adapter.chatResponse(body, ctx);
+    return { value: completion, usage };
+  },
+  streamTranslator: (adapter, ctx) => adapter.chatStream(ctx),
+};
+
+export const completionsOperation: Operation<CompletionsRequest, TextCompletion, TextCompletion> = {
+  route: '/v1/completions',
+  name: 'text_completion',
+  parse: parseCompletionsRequest,
+  promptTokens: (r) => (r.prompts ? r.prompts.reduce((sum, p) => sum + estimateTextTokens(p), 0) : 0),
+  outputReserve: (r) => r.n * (r.maxOutputTokens ?? 16),
+  upstreamCall: (adapter, r, target) => capability(adapter, adapter.completionsRequest, 'legacy completions').call(adapter, r, target),
+  decode: (adapter, _r, body, ctx) => {
+    const { completion, usage } = capability(adapter, adapter.completionsResponse, 'legacy completions').call(adapter, body, ctx);
+    return { value: completion, usage };
+  },
+  streamTranslator: (adapter, ctx) => capability(adapter, adapter.completionsStream, 'legacy completions').call(adapter, ctx),
+};
+
+export const embeddingsOperation: Operation<EmbeddingsRequest & OperationRequest, EmbeddingsResponse, never> = {
+  route: '/v1/embeddings',
+  name: 'embeddings',
+  parse: (body) => ({ ...parseEmbeddingsRequest(body), stream: false }),
+  promptTokens: (r) => (r.texts ? r.texts.reduce((sum, t) => sum + estimateTextTokens(t), 0) : 0),
+  outputReserve: () => 0,
+  upstreamCall: (adapter, r, target) => capability(adapter, adapter.embeddingsRequest, 'embeddings').call(adapter, r, target),
+  decode: (adapter, r, body, ctx) => {
+    const embeddingsContext = { model: ctx.model, encodingFormat: r.encodingFormat, promptTokensEstimate: ctx.promptTokensEstimate };
+    const { response, usage } = capability(adapter, adapter.embeddingsResponse, 'embeddings').call(adapter, body, embeddingsContext);
+    return { value: response, usage };
+  },
+  streamTranslator: () => {
+    throw new GatewayError('invalid_request', 'Embeddings cannot be streamed.', { param: 'stream' });
+  },
+};
+
+/** The adapter's method for a capability, or a 400 naming what the provider cannot do. */
+function capability<F>(adapter: ProviderAdapter, method: F | undefined, what: string): F {
+  if (method === undefined) {
+    throw new GatewayError('unsupported_parameter', `This model is served by a '${adapter.dialect}' deployment, which does not support ${what}.`, { param: 'model' });
+  }
+  return method;
+}
