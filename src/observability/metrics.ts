@@ -118,12 +118,12 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   requestFinished(e: RequestFinishedEvent): void {
     const statusClass = e.status >= 100 && e.status < 600 ? `${Math.floor(e.status / 100)}xx` : 'none';
     this.#requests.inc({ route: e.route, model: e.model, status_class: statusClass, outcome: e.outcome });
-    this.#serverDuration.observe({ gen_ai_operation_name: 'chat', gen_ai_request_model: e.model, error_type: e.outcome === 'success' ? '' : e.outcome }, e.durationMs / 1000);
+    this.#serverDuration.observe({ gen_ai_operation_name: e.operation, gen_ai_request_model: e.model, error_type: e.outcome === 'success' ? '' : e.outcome }, e.durationMs / 1000);
     this.#overhead.observe({ route: e.route }, Math.max(0, e.durationMs - e.upstreamMs) / 1000);
     if (e.stream && e.timeToFirstTokenMs !== undefined) {
-      this.#serverTtft.observe({ gen_ai_operation_name: 'chat', gen_ai_request_model: e.model }, e.timeToFirstTokenMs / 1000);
+      this.#serverTtft.observe({ gen_ai_operation_name: e.operation, gen_ai_request_model: e.model }, e.timeToFirstTokenMs / 1000);
       const out = e.usage?.completionTokens ?? 0;
-      if (out > 1) this.#serverTpot.observe({ gen_ai_operation_name: 'chat', gen_ai_request_model: e.model }, (e.durationMs - e.timeToFirstTokenMs) / 1000 / (out - 1));
+      if (out > 1) this.#serverTpot.observe({ gen_ai_operation_name: e.operation, gen_ai_request_model: e.model }, (e.durationMs - e.timeToFirstTokenMs) / 1000 / (out - 1));
     }
     if (e.usage && e.servedModel) {
       this.#tokens.inc({ model: e.servedModel, type: 'input' }, e.usage.promptTokens);
@@ -132,7 +132,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     if (e.usage && e.upstream) {
       const u = e.upstream;
       const labels = {
-        gen_ai_operation_name: 'chat',
+        gen_ai_operation_name: e.operation,
         gen_ai_provider_name: u.genAiProvider,
         gen_ai_request_model: u.upstreamModel,
         gen_ai_response_model: u.upstreamModel,
