@@ -93,6 +93,11 @@ export class Executor {
           let result: AttemptResult<T>;
           try {
             result = await input.attempt(picked.target, attempts);
+          } catch (err) {
+            // Attempts report upstream failures as results; a throw is a bug, but it must not
+            // leave a half-open probe slot taken until its timeout.
+            picked.permit.release();
+            throw err;
           } finally {
             if (isRetry) this.#d.budget.retryFinished();
           }
@@ -108,7 +113,8 @@ export class Executor {
       }
     } catch (err) {
       if (err instanceof ExecuteError) throw err;
-      // Only aborts (client gone, deadline) reach here: they interrupt waits and sleeps.
+      // Aborts (client gone, deadline) interrupt waits and sleeps; anything else is a bug that
+      // classifyThrown turns into a generic failure.
       const f = classifyThrown(err, input.signal, last?.target.deployment.name ?? '');
       throw new ExecuteError(f.error, attempts, f.outcome);
     }

@@ -5,7 +5,9 @@ import { SseDecoder } from '../../upstream/sse-decoder.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { FakeUpstream } from './fake-upstream.js';
 import type { FakeUpstreamOptions } from './fake-upstream.js';
-import { FAKE_EMBEDDING_DIMENSIONS } from './openai-dialect.js';
+import type { DialectContext, FakeRequest } from './exchange.js';
+import { FAKE_EMBEDDING_DIMENSIONS, openAiDialect } from './openai-dialect.js';
+import { defaultBehaviour } from './script.js';
 
 const fakes: FakeUpstream[] = [];
 afterEach(async () => {
@@ -195,5 +197,119 @@ describe('openai fake: errors', () => {
     expect(ok.choices[0]?.message.content).toContain('fake-openai');
     // vLLM leaves its health route open.
     expect((await request(fake.baseUrl.replace(/\/v1$/, '/health'))).statusCode).toBe(200);
+  });
+});
+
+describe('openai fake: legacy completions', () => {
+  it('answers in the text_completion shape', async () => {
+    const fake = await start({ behaviour: { reply: 'one two three' } });
+    const res = await post(`${fake.baseUrl}/completions`, { model: 'gpt-3.5-turbo-instruct', prompt: 'Say this is a test' });
+    expect(res.statusCode).toBe(200);
+    const body = (await res.body.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      object: 'text_completion',
+      model: 'gpt-3.5-turbo-instruct',
+      choices: [{ text: 'one two three', index: 0, logprobs: null, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 },
+    });
+    expect(body['id']).toMatch(/^cmpl-/);
+    expect(fake.stats.requests).toBe(1);
+  });
+
+  it('cuts at max_tokens (default 16) and answers one choice per prompt', async () => {
+    const fake = await start({ behaviour: { reply: Array.from({ length: 20 }, (_, i) => `w${i}`).join(' ') } });
+    const res = await post(`${fake.baseUrl}/completions`, { model: 'm', prompt: ['a', 'b'] });
+    const body = (await res.body.json()) as { choices: Array<{ text: string; index: number; finish_reason: string }> };
+    expect(body.choices.map((c) => [c.index, c.text.split(' ').length, c.finish_reason])).toEqual([
+      [0, 16, 'length'],
+      [1, 16, 'length'],
+    ]);
+    const short = await post(`${fake.baseUrl}/completions`, { model: 'm', prompt: 'a', max_tokens: 2 });
+    expect(((await short.body.json()) as { choices: Array<{ text: string }> }).choices[0]?.text).toBe('w0 w1');
+  });
+
+  it('streams text fragments, a usage chunk only when asked, then [DONE]', async () => {
+    const fake = await start({ behaviour: { reply: 'a b c d', chunks: 2 } });
+    const plain = await sseEvents((await post(`${fake.baseUrl}/completions`, { model: 'm', prompt: 'x', stream: true })).body);
+    expect(plain.at(-1)?.data).toBe('[DONE]');
+    const chunks = plain.slice(0, -1).map((e) => JSON.parse(e.data) as { object: string; usage?: unknown; choices: Array<{ text: string; finish_reason: string | null }> });
+    expect(chunks.every((c) => c.object === 'text_completion' && !('usage' in c))).toBe(true);
+    expect(chunks.map((c) => c.choices[0]?.text).join('')).toBe('a b c d');
+    expect(chunks.map((c) => c.choices[0]?.finish_reason)).toEqual([null, 'stop']);
+    const withUsage = await sseEvents(
+      (await post(`${fake.baseUrl}/completions`, { model: 'm', prompt: 'x', stream: true, stream_options: { include_usage: true } })).body,
+    );
+    const last = JSON.parse(withUsage.at(-2)?.data ?? '{}') as Record<string, unknown>;
+    expect(last).toMatchObject({ object: 'text_completion', choices: [], usage: { prompt_tokens: 1, completion_tokens: 4, total_tokens: 5 } });
+  });
+
+  it('decodes with the official SDK', async () => {
+    const fake = await start();
+    const client = new OpenAI({ baseURL: fake.baseUrl, apiKey: 'k', maxRetries: 0 });
+    const result = await client.completions.create({ model: 'm', prompt: 'Hi there' });
+    expect(result.choices[0]?.text).toBe('Hello from fake-openai. You said: Hi there');
+  });
+
+  it('rejects a missing or invalid prompt with param prompt', async () => {
+    const fake = await start();
+    for (const body of [{ model: 'm' }, { model: 'm', prompt: [{}] }]) {
+      const res = await post(`${fake.baseUrl}/completions`, body);
+      expect(res.statusCode).toBe(400);
+      expect(((await res.body.json()) as { error: { param: string } }).error.param).toBe('prompt');
+    }
+  });
+});
+
+describe('openai fake: Azure classic paths', () => {
+  const origin = (fake: FakeUpstream): string => fake.baseUrl.replace(/\/v1$/, '');
+
+  it('serves chat, completions and embeddings under /openai/deployments/{deployment}', async () => {
+    const fake = await start({ apiKey: 'az-key' });
+    const base = `${origin(fake)}/openai/deployments/my-gpt`;
+    const chatRes = await post(`${base}/chat/completions?api-version=2024-10-21`, { messages: chat.messages }, { 'api-key': 'az-key' });
+    expect(chatRes.statusCode).toBe(200);
+    expect(await chatRes.body.json()).toMatchObject({ object: 'chat.completion', model: 'my-gpt' });
+    const text = await post(`${base}/completions?api-version=2024-10-21`, { prompt: 'x' }, { 'api-key': 'az-key' });
+    expect(await text.body.json()).toMatchObject({ object: 'text_completion' });
+    const emb = await post(`${base}/embeddings?api-version=2024-10-21`, { input: 'x', encoding_format: 'float' }, { 'api-key': 'az-key' });
+    expect(((await emb.body.json()) as { data: Array<{ embedding: number[] }> }).data[0]?.embedding).toHaveLength(FAKE_EMBEDDING_DIMENSIONS);
+    expect(fake.received.map((r) => r.path)).toEqual([`/openai/deployments/my-gpt/chat/completions`, `/openai/deployments/my-gpt/completions`, `/openai/deployments/my-gpt/embeddings`]);
+    expect(fake.stats.requests).toBe(3);
+  });
+
+  it('checks api-key (not Bearer) on Azure paths', async () => {
+    const fake = await start({ apiKey: 'az-key' });
+    const url = `${origin(fake)}/openai/deployments/d/chat/completions?api-version=2024-10-21`;
+    const bearer = await post(url, chat, { authorization: 'Bearer az-key' });
+    expect(bearer.statusCode).toBe(401);
+    expect(((await bearer.body.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
+    const wrong = await post(url, chat, { 'api-key': 'nope' });
+    expect(wrong.statusCode).toBe(401);
+    await wrong.body.dump();
+  });
+
+  it('answers 404 in OpenAI shape for unknown Azure routes', async () => {
+    const fake = await start();
+    const res = await post(`${origin(fake)}/openai/deployments/d/images/generations?api-version=2024-10-21`, chat);
+    expect(res.statusCode).toBe(404);
+    const json = (await res.body.json()) as { error: Record<string, unknown> };
+    expect(Object.keys(json.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  });
+
+  it('requires api-version when the request carries its query (dialect level)', () => {
+    const context: DialectContext = {
+      fakeName: 'fake-openai',
+      behaviour: defaultBehaviour,
+      models: undefined,
+      apiKey: undefined,
+      sequence: 1,
+      nowSeconds: 1,
+    };
+    const request = (query: string): FakeRequest =>
+      ({ method: 'POST', path: '/openai/deployments/d/chat/completions', headers: {}, body: chat, query }) as FakeRequest;
+    const missing = openAiDialect.answer(request(''), context);
+    expect(missing).toMatchObject({ kind: 'json', status: 404, body: { error: { type: 'invalid_request_error', param: null } } });
+    const present = openAiDialect.answer(request('api-version=2024-10-21'), context);
+    expect(present).toMatchObject({ kind: 'json', status: 200, body: { object: 'chat.completion', model: 'd' } });
   });
 });

@@ -233,36 +233,170 @@ function models(path: string, context: DialectContext): Answer {
   return { kind: 'json', status: 200, body: modelEntry(id, context.nowSeconds) };
 }
 
-const POST_ROUTES = new Map([
+/** The prompts of a legacy completion, or undefined when `prompt` has none of the four accepted shapes. */
+function completionPrompts(prompt: unknown): string[] | undefined {
+  // Same four shapes as embeddings input (string, strings, token ids, token-id arrays).
+  return embeddingInputs(prompt);
+}
+
+interface TextPlan {
+  id: string;
+  model: string;
+  created: number;
+  choices: Array<{ pieces: string[]; finishReason: 'stop' | 'length' }>;
+  usage: ChatPlan['usage'];
+}
+
+/** OpenAI's default `max_tokens` for legacy completions (protocols.md §1.9). */
+const LEGACY_DEFAULT_MAX_TOKENS = 16;
+
+function planText(body: Record<string, unknown>, prompts: string[], context: DialectContext): TextPlan | Answer {
+  const maxTokens = body['max_tokens'] ?? LEGACY_DEFAULT_MAX_TOKENS;
+  if (maxTokens !== null && (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0)) {
+    return badRequest("Invalid 'max_tokens': expected a non-negative integer.", 'max_tokens', 'invalid_value');
+  }
+  const choices = prompts.map((prompt) => {
+    let text = context.behaviour.reply ?? defaultReply(context.fakeName, prompt);
+    let finishReason: 'stop' | 'length' = 'stop';
+    if (typeof maxTokens === 'number' && maxTokens > 0) {
+      const cut = truncateWords(text, maxTokens);
+      text = cut.text;
+      if (cut.truncated) finishReason = 'length';
+    }
+    return { text, finishReason };
+  });
+  const promptTokens = prompts.reduce((sum, prompt) => sum + countWords(prompt), 0);
+  const completionTokens = choices.reduce((sum, c) => sum + countWords(c.text), 0);
+  return {
+    id: `cmpl-fake-${context.sequence}`,
+    model: String(body['model']),
+    created: context.nowSeconds,
+    choices: choices.map((c) => ({ pieces: splitPieces(c.text, context.behaviour.chunks), finishReason: c.finishReason })),
+    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+  };
+}
+
+function textCompletion(plan: TextPlan): Answer {
+  const choices = plan.choices.map((c, index) => ({ text: c.pieces.join(''), index, logprobs: null, finish_reason: c.finishReason }));
+  const body = { id: plan.id, object: 'text_completion', created: plan.created, model: plan.model, system_fingerprint: 'fp_fake', choices, usage: plan.usage };
+  return { kind: 'json', status: 200, body };
+}
+
+function textStream(plan: TextPlan, includeUsage: boolean): Answer {
+  const frame = (choices: unknown[], usage?: TextPlan['usage'] | null): string => {
+    const chunk = { id: plan.id, object: 'text_completion', created: plan.created, model: plan.model, system_fingerprint: 'fp_fake', choices };
+    return `data: ${JSON.stringify(includeUsage ? { ...chunk, usage: usage ?? null } : chunk)}\n\n`;
+  };
+  const events: string[] = [];
+  plan.choices.forEach((c, index) => {
+    const last = c.pieces.length - 1;
+    // The last text fragment carries the finish reason, as OpenAI's legacy stream does.
+    c.pieces.forEach((piece, i) => {
+      events.push(frame([{ text: piece, index, logprobs: null, finish_reason: i === last ? c.finishReason : null }]));
+    });
+  });
+  if (includeUsage) events.push(frame([], plan.usage));
+  events.push('data: [DONE]\n\n');
+  return { kind: 'stream', contentType: 'text/event-stream', events };
+}
+
+function completions(body: Record<string, unknown>, context: DialectContext): Answer {
+  const invalid = checkModel(body, context);
+  if (invalid !== undefined) return invalid;
+  if (body['prompt'] === undefined) {
+    return badRequest("Missing required parameter: 'prompt'.", 'prompt', 'missing_required_parameter');
+  }
+  const prompts = completionPrompts(body['prompt']);
+  if (prompts === undefined) {
+    return badRequest("Invalid 'prompt': expected a string, an array of strings or token arrays.", 'prompt', 'invalid_type');
+  }
+  const plan = planText(body, prompts, context);
+  if ('kind' in plan) return plan;
+  if (body['stream'] !== true) return textCompletion(plan);
+  const streamOptions = body['stream_options'];
+  return textStream(plan, isRecord(streamOptions) && streamOptions['include_usage'] === true);
+}
+
+type Handler = (body: Record<string, unknown>, context: DialectContext) => Answer;
+
+const POST_ROUTES = new Map<string, Handler>([
   ['/v1/chat/completions', chat],
+  ['/v1/completions', completions],
   ['/v1/embeddings', embeddings],
 ]);
 
-function authorized(request: FakeRequest, apiKey: string | undefined): boolean {
-  return apiKey === undefined || request.headers.authorization === `Bearer ${apiKey}`;
+/** Azure OpenAI's classic surface: the deployment is in the path, `api-version` in the query (protocols.md §5.4). */
+const AZURE_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
+
+/**
+ * The raw query string of a request (without `?`), when the server hands it to the dialect.
+ * FakeRequest has no query today, so this reads an optional `query` (or `url`) property.
+ */
+function queryOf(request: FakeRequest): string | undefined {
+  const extra = request as FakeRequest & { readonly query?: unknown; readonly url?: unknown };
+  if (typeof extra.query === 'string') return extra.query.replace(/^\?/, '');
+  if (typeof extra.url === 'string') return extra.url.includes('?') ? extra.url.slice(extra.url.indexOf('?') + 1) : '';
+  return undefined;
+}
+
+function azureRoute(path: string): { deployment: string; handler: Handler } | undefined {
+  const match = AZURE_PATH.exec(path);
+  if (match === null) return undefined;
+  const handler = POST_ROUTES.get(`/v1/${match[2] ?? ''}`);
+  return handler === undefined ? undefined : { deployment: decodeSegment(match[1] ?? ''), handler };
+}
+
+function authorized(request: FakeRequest, apiKey: string | undefined, azure: boolean): boolean {
+  if (apiKey === undefined) return true;
+  return azure ? request.headers['api-key'] === apiKey : request.headers.authorization === `Bearer ${apiKey}`;
+}
+
+function notFound(method: string, path: string): Answer {
+  return errorAnswer(404, `Invalid URL (${method} ${path})`, null, null);
+}
+
+function azure(request: FakeRequest, context: DialectContext): Answer {
+  const { method, path } = request;
+  const target = method === 'POST' ? azureRoute(path) : undefined;
+  if (target === undefined) return notFound(method, path);
+  const query = queryOf(request);
+  // Without the query (the server did not pass it) the check cannot be made and is skipped.
+  if (query !== undefined && !new URLSearchParams(query).get('api-version')) {
+    return errorAnswer(404, 'Resource not found: the api-version query parameter is required.', null, '404');
+  }
+  if (!isRecord(request.body)) {
+    return errorAnswer(400, 'We could not parse the JSON body of your request. Expected a JSON object.', null, null);
+  }
+  // Azure ignores `model`: the deployment in the path selects it.
+  return target.handler({ ...request.body, model: target.deployment }, context);
 }
 
 function route(request: FakeRequest, context: DialectContext): Answer {
   const { method, path } = request;
   // vLLM's health route: outside /v1 and never authenticated (protocols.md §3).
   if (method === 'GET' && path === '/health') return { kind: 'empty', status: 200 };
-  if (!authorized(request, context.apiKey)) {
+  const isAzure = path.startsWith('/openai/');
+  if (!authorized(request, context.apiKey, isAzure)) {
     return errorAnswer(401, 'Incorrect API key provided.', null, 'invalid_api_key');
   }
+  if (isAzure) return azure(request, context);
   if (method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/'))) return models(path, context);
   const handler = method === 'POST' ? POST_ROUTES.get(path) : undefined;
-  if (handler === undefined) return errorAnswer(404, `Invalid URL (${method} ${path})`, null, null);
+  if (handler === undefined) return notFound(method, path);
   if (!isRecord(request.body)) {
     return errorAnswer(400, 'We could not parse the JSON body of your request. Expected a JSON object.', null, null);
   }
   return handler(request.body, context);
 }
 
-/** The OpenAI dialect (also what vLLM speaks): chat completions, embeddings, models. */
+/**
+ * The OpenAI dialect (also what vLLM speaks): chat completions, legacy completions, embeddings,
+ * models; plus Azure's classic `/openai/deployments/{deployment}/…?api-version=` paths.
+ */
 export const openAiDialect: FakeDialect = {
   name: 'openai',
   basePath: '/v1',
-  isInference: (method, path) => method === 'POST' && POST_ROUTES.has(path),
+  isInference: (method, path) => method === 'POST' && (POST_ROUTES.has(path) || azureRoute(path) !== undefined),
   answer: route,
   errorBody: (status, message) => openAiError(status, message),
   errorEvent: (message) => `data: ${JSON.stringify(openAiError(500, message))}\n\n`,
