@@ -210,7 +210,7 @@ describe('openai fake: legacy completions', () => {
       object: 'text_completion',
       model: 'gpt-3.5-turbo-instruct',
       choices: [{ text: 'one two three', index: 0, logprobs: null, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7 },
+      usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
     });
     expect(body['id']).toMatch(/^cmpl-/);
     expect(fake.stats.requests).toBe(1);
