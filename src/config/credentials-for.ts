@@ -10,6 +10,11 @@ export function credentialsFor(name: string, d: ResolvedDeployment, url: URL): C
     case 'vllm':
     case 'triton':
       return d.apiKey ? { kind: 'bearer', key: d.apiKey } : { kind: 'none' };
+    case 'gemini':
+      return d.apiKey ? { kind: 'header', header: 'x-goog-api-key', key: d.apiKey } : { kind: 'none' };
+    case 'ollama':
+      // Ollama has no auth of its own; a key is for a reverse proxy in front of it.
+      return d.apiKey ? { kind: 'bearer', key: d.apiKey } : { kind: 'none' };
     default:
       return unreachable(d.provider, name, url);
   }

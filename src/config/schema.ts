@@ -65,7 +65,7 @@ const breakerSchema = z
   .strict();
 
 /** The provider protocols a deployment can speak (docs/providers.md). */
-export const providerNames = ['openai', 'vllm', 'azure', 'triton'] as const;
+export const providerNames = ['openai', 'vllm', 'azure', 'triton', 'gemini', 'ollama'] as const;
 
 const awsSchema = z
   .object({
@@ -78,7 +78,7 @@ const awsSchema = z
 
 const deploymentSchema = z
   .object({
-    /** Wire protocol: `openai` (OpenAI and any compatible server), `vllm` (same protocol), `azure`, `triton`. */
+    /** Wire protocol: `openai` (OpenAI and any compatible server), `vllm` (same protocol), `azure`, `triton`, `gemini`, `ollama`. */
     provider: z.enum(providerNames),
     /** Base URL including any path prefix, e.g. https://api.openai.com/v1 or http://triton:8000. */
     baseUrl: z

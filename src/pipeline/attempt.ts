@@ -124,7 +124,7 @@ async function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: Disp
     // An unreadable error body still has a status worth reporting.
   }
   const info = scrubInfo(target.deployment.adapter.errorInfo(res.statusCode, body), target);
-  const retryAfterMs = parseRetryAfterMs((name) => headerValue(res.headers, name), deps.clock.wallMs());
+  const retryAfterMs = parseRetryAfterMs((name) => headerValue(res.headers, name), deps.clock.wallMs()) ?? info.retryAfterMs;
   return classifyStatus(res.statusCode, info, retryAfterMs, target.deployment.name);
 }
 

@@ -1,5 +1,7 @@
 import type { providerNames } from '../config/schema.js';
 import { azureAdapter, openAiAdapter } from './openai/adapter.js';
+import { geminiAdapter } from './gemini/adapter.js';
+import { ollamaAdapter } from './ollama/adapter.js';
 import { tritonAdapter } from './triton/adapter.js';
 import type { ProviderAdapter } from './types.js';
 
@@ -16,6 +18,10 @@ export function adapterFor(provider: ProviderName): ProviderAdapter {
       return azureAdapter;
     case 'triton':
       return tritonAdapter;
+    case 'gemini':
+      return geminiAdapter;
+    case 'ollama':
+      return ollamaAdapter;
   }
 }
 
@@ -30,5 +36,9 @@ export function genAiProviderName(provider: ProviderName): string {
       return 'azure.ai.openai';
     case 'triton':
       return 'triton';
+    case 'gemini':
+      return 'gcp.gemini';
+    case 'ollama':
+      return 'ollama';
   }
 }

@@ -49,6 +49,8 @@ export interface UpstreamErrorInfo {
   /** The provider's error code as a string, when it gave one. */
   readonly code: string | null;
   readonly param: string | null;
+  /** A wait the provider asked for inside its error body (Gemini's RetryInfo), in ms; headers win. */
+  readonly retryAfterMs?: number;
 }
 
 /** What a translated stream event produced. */
