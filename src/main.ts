@@ -12,7 +12,7 @@ Usage:
   llm-gateway serve --config FILE [--host H] [--port P]   run the gateway
   llm-gateway demo                                        run the self-contained demo (no network, no keys)
   llm-gateway check-config FILE                           validate a config file; exit 1 listing every problem
-  llm-gateway fake-upstream --dialect openai|triton [--host H] [--port P]
+  llm-gateway fake-upstream --dialect openai|triton|gemini|ollama [--host H] [--port P]
                                                           run a protocol-faithful fake provider
   llm-gateway --version | --help
 `;
@@ -82,11 +82,13 @@ async function checkConfig(args: string[]): Promise<number> {
 
 async function fakeUpstream(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { dialect: { type: 'string', default: 'openai' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' } } });
-  if (values.dialect !== 'openai' && values.dialect !== 'triton') {
-    process.stderr.write('--dialect must be openai or triton\n');
+  const dialects = ['openai', 'triton', 'gemini', 'ollama'] as const;
+  const dialect = dialects.find((d) => d === values.dialect);
+  if (dialect === undefined) {
+    process.stderr.write(`--dialect must be one of ${dialects.join(', ')}\n`);
     return 2;
   }
-  const fake = await runFakeUpstreamCli({ dialect: values.dialect, host: values.host, port: parsePort(values.port) });
+  const fake = await runFakeUpstreamCli({ dialect, host: values.host, port: parsePort(values.port) });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -85,7 +85,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
 
 /** A deployment entry pointing at a fake (provider follows the fake's dialect). */
 export function deploymentFor(fake: FakeUpstream, extra: Json = {}): Json {
-  return { provider: fake.dialect === 'openai' ? 'openai' : 'triton', baseUrl: fake.baseUrl, ...extra };
+  // Every dialect but OpenAI's is configured under its own name (triton, gemini, ollama…).
+  return { provider: fake.dialect, baseUrl: fake.baseUrl, ...extra };
 }
 
 /** mulberry32: deterministic randomness for the gateway's balancers, jitter and breakers. */

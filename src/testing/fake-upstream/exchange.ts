@@ -10,6 +10,8 @@ export interface FakeRequest {
   readonly method: string;
   /** The path without the query string. */
   readonly path: string;
+  /** The raw query string without `?` ("" when none); Gemini's `alt=sse` and `key=` live here. */
+  readonly query?: string;
   readonly headers: IncomingHttpHeaders;
   /** Parsed JSON; the raw text when it is not JSON; undefined when the body is empty. */
   readonly body: unknown;

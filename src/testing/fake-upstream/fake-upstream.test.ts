@@ -31,6 +31,16 @@ const calls: Record<FakeDialectName, { url(fake: FakeUpstream, stream: boolean):
     body: (stream) => ({ text_input: 'hi', max_tokens: 16, stream }),
     streamEvents: 4,
   },
+  gemini: {
+    url: (fake, stream) => `${fake.baseUrl}/models/gemini-2.5-flash:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`,
+    body: () => ({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
+    streamEvents: 4,
+  },
+  ollama: {
+    url: (fake) => `${fake.baseUrl}/api/chat`,
+    body: (stream) => ({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream }),
+    streamEvents: 5, // 4 pieces, then the done:true line (NDJSON lines, not SSE events)
+  },
 };
 
 function call(fake: FakeUpstream, stream: boolean, signal?: AbortSignal): ReturnType<typeof request> {

@@ -7,6 +7,8 @@ import { openAiDialect } from './openai-dialect.js';
 import { defaultBehaviour, mergeBehaviour, seededRandom } from './script.js';
 import type { Behaviour, FakeDialectName, Fault } from './script.js';
 import { tritonDialect } from './triton-dialect.js';
+import { geminiDialect } from './gemini-dialect.js';
+import { ollamaDialect } from './ollama-dialect.js';
 
 export interface FakeUpstreamOptions {
   dialect: FakeDialectName;
@@ -17,7 +19,7 @@ export interface FakeUpstreamOptions {
   /** Default 0 (any free port). */
   port?: number;
   behaviour?: Partial<Behaviour>;
-  /** OpenAI dialect only: when set, `/v1/*` requires `Authorization: Bearer <apiKey>`. */
+  /** When set, the OpenAI dialect requires `Authorization: Bearer <apiKey>` and the Gemini one `x-goog-api-key` (or `?key=`). */
   apiKey?: string;
   /** When set, other model names get the dialect's unknown-model error. */
   models?: string[];
@@ -40,6 +42,8 @@ export interface ReceivedRequest {
   method: string;
   /** Without the query string. */
   path: string;
+  /** The raw query string without `?`. */
+  query?: string;
   headers: IncomingHttpHeaders;
   /** Parsed JSON; the raw text when it is not JSON; undefined when empty. */
   body: unknown;
@@ -48,7 +52,7 @@ export interface ReceivedRequest {
 /** How many received requests are kept (the oldest are dropped first). */
 export const MAX_RECEIVED = 1000;
 
-const DIALECTS: Record<FakeDialectName, FakeDialect> = { openai: openAiDialect, triton: tritonDialect };
+const DIALECTS: Record<FakeDialectName, FakeDialect> = { openai: openAiDialect, triton: tritonDialect, gemini: geminiDialect, ollama: ollamaDialect };
 
 /** One request in flight, as #handle hands it to #serve. */
 interface Exchange {
@@ -256,7 +260,9 @@ export class FakeUpstream {
   ): Promise<void> {
     const raw = await readBody(req);
     const { method, path } = exchange;
-    const request: FakeRequest = { method, path, headers: req.headers, body: parseBody(raw ?? '') };
+    const url = req.url ?? '/';
+    const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+    const request: FakeRequest = { method, path, query, headers: req.headers, body: parseBody(raw ?? '') };
     this.#record({ ...request });
     const behaviour = this.#behaviour;
     const context: DialectContext = {
