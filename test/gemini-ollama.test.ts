@@ -303,3 +303,23 @@ describe('faults through the Gemini and Ollama dialects', () => {
     expect(h.fakes[0]!.stats.requests).toBe(2);
   });
 });
+
+describe('Gemini credentials', () => {
+  it('S-18: a wrong API key (Gemini says 400 API_KEY_INVALID) is the operator’s problem: 502, not retried, key never echoed', async () => {
+    const h = await startHarness({
+      fakes: [{ dialect: 'gemini', apiKey: GEMINI_KEY }],
+      env: { GEMINI_API_KEY: 'AIzaWrongKey-9876543210' },
+      config: ([fake]) => ({
+        deployments: { d: deploymentFor(fake!, { apiKey: '${env:GEMINI_API_KEY}' }) },
+        models: { chat: { targets: [{ deployment: 'd', model: 'gemini-2.5-flash' }] } },
+      }),
+    });
+    open.push(h);
+    const res = await chat(h.url, chatBody('chat'));
+    expect(res.status).toBe(502);
+    expect(res.json()).toMatchObject({ error: { code: 'upstream_error', type: 'server_error' } });
+    expect(res.text).not.toContain('AIzaWrongKey');
+    expect(h.fakes[0]!.stats.requests).toBe(1);
+    expect(h.fakes[0]!.received[0]!.headers['x-goog-api-key']).toBe('AIzaWrongKey-9876543210');
+  });
+});

@@ -51,6 +51,11 @@ export interface UpstreamErrorInfo {
   readonly param: string | null;
   /** A wait the provider asked for inside its error body (Gemini's RetryInfo), in ms; headers win. */
   readonly retryAfterMs?: number;
+  /**
+   * The provider refused the gateway's own credentials under a status other than 401/403
+   * (Gemini answers a bad API key with 400 API_KEY_INVALID): not the client's fault.
+   */
+  readonly credentialsRejected?: boolean;
 }
 
 /** What a translated stream event produced. */

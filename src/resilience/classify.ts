@@ -43,7 +43,7 @@ export function classifyStatus(status: number, info: UpstreamErrorInfo, retryAft
       error: new GatewayError(timeout ? 'upstream_timeout' : 'upstream_error', `Deployment '${deployment}' answered ${status}: ${info.message}`),
     };
   }
-  if (status === 401 || status === 403) {
+  if (status === 401 || status === 403 || info.credentialsRejected === true) {
     // The provider refused *our* credentials: not the client's fault, so not a 401/403 for them.
     return {
       outcome: 'client_error',

@@ -196,3 +196,31 @@ describe('Gemini embeddings', () => {
     expect(() => geminiAdapter.embeddingsRequest!(parseEmbeddingsRequest({ model: 'alias', input: [1, 2, 3] }), target())).toThrow(GatewayError);
   });
 });
+
+describe('Gemini n > 1 streams', () => {
+  it('each candidate index is its own choice, with its own role chunk and finish', async () => {
+    const event = (parts: object[], finish?: string) =>
+      `data: ${JSON.stringify({
+        candidates: [0, 1].map((index) => ({ content: { parts, role: 'model' }, index, ...(finish ? { finishReason: finish } : {}) })),
+        usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 4, totalTokenCount: 7 },
+      })}\r\n\r\n`;
+    const bytes = Buffer.from(event([{ text: 'a' }]) + event([{ text: 'b' }], 'STOP'));
+    const got = await replay([bytes], geminiAdapter.chatStream(ctx()), 'sse');
+    const byIndex = (i: number) => got.chunks.flatMap((c) => c.choices).filter((c) => c.index === i);
+    for (const i of [0, 1]) {
+      expect(byIndex(i).map((c) => [c.delta, c.finish_reason])).toEqual([
+        [{ role: 'assistant', content: 'a' }, null],
+        [{ content: 'b' }, null],
+        [{}, 'stop'],
+      ]);
+    }
+    expect(got.chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 4 });
+  });
+
+  it('a stream that ends with one of two candidates unfinished is a truncation', async () => {
+    const bytes = Buffer.from(
+      `data: ${JSON.stringify({ candidates: [{ content: { parts: [{ text: 'a' }] }, index: 0, finishReason: 'STOP' }, { content: { parts: [{ text: 'b' }] }, index: 1 }] })}\r\n\r\n`,
+    );
+    expect((await replay([bytes], geminiAdapter.chatStream(ctx()), 'sse')).thrown).toBeInstanceOf(UpstreamProtocolError);
+  });
+});

@@ -20,7 +20,19 @@ export function geminiErrorInfo(status: number, body: unknown): UpstreamErrorInf
   const rpcStatus = inner && typeof inner['status'] === 'string' && /^[A-Z_]{1,64}$/.test(inner['status']) ? inner['status'].toLowerCase() : null;
   const retryAfterMs = inner ? retryDelayMs(inner['details']) : undefined;
   const info: UpstreamErrorInfo = { message: scrubSecrets(raw), type: errorTypeForStatus(status), code: rpcStatus, param: null };
-  return retryAfterMs === undefined ? info : { ...info, retryAfterMs };
+  return {
+    ...info,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    ...(inner && keyRejected(inner['details']) ? { credentialsRejected: true } : {}),
+  };
+}
+
+/** Gemini answers a bad or expired API key with 400 and an ErrorInfo reason, not with 401. */
+function keyRejected(details: unknown): boolean {
+  return (
+    Array.isArray(details) &&
+    details.some((d) => isRecord(d) && d['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo' && (d['reason'] === 'API_KEY_INVALID' || d['reason'] === 'API_KEY_EXPIRED'))
+  );
 }
 
 /** The RetryInfo delay among an RPC error's details, in ms. */

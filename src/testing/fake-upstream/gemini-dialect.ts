@@ -266,7 +266,13 @@ function authorized(request: FakeRequest, apiKey: string | undefined): Answer | 
   if (given === undefined) {
     return errorAnswer(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.");
   }
-  return given === apiKey ? undefined : errorAnswer(400, 'API key not valid. Please pass a valid API key.');
+  if (given === apiKey) return undefined;
+  const body = geminiError(400, 'API key not valid. Please pass a valid API key.');
+  body.error.details = [
+    { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
+    { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: 'API key not valid. Please pass a valid API key.' },
+  ];
+  return { kind: 'json', status: 400, body };
 }
 
 function route(request: FakeRequest, context: DialectContext): Answer {
