@@ -224,3 +224,13 @@ describe('Gemini n > 1 streams', () => {
     expect((await replay([bytes], geminiAdapter.chatStream(ctx()), 'sse')).thrown).toBeInstanceOf(UpstreamProtocolError);
   });
 });
+
+describe('Gemini usage when the provider reports none', () => {
+  it('a stream without usageMetadata: usage estimated from the text and marked estimated', async () => {
+    const bytes = Buffer.from(`data: ${JSON.stringify({ candidates: [{ content: { parts: [{ text: 'twelve chars' }], role: 'model' }, finishReason: 'STOP', index: 0 }] })}\r\n\r\n`);
+    const translator = geminiAdapter.chatStream(ctx());
+    const got = await replay([bytes], translator, 'sse');
+    expect(translator.usage()).toEqual({ promptTokens: 11, completionTokens: 3, cachedTokens: 0, reasoningTokens: 0, estimated: true });
+    expect(got.chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 3 });
+  });
+});

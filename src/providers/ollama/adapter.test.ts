@@ -137,3 +137,15 @@ describe('Ollama errors and embeddings', () => {
     expect(() => ollamaAdapter.embeddingsResponse!({ embeddings: [['x']] }, { model: 'alias', encodingFormat: 'float', promptTokensEstimate: 5 })).toThrow(UpstreamProtocolError);
   });
 });
+
+describe('Ollama usage when the provider reports none', () => {
+  it('a done line without counts: usage estimated from the streamed text and marked estimated', async () => {
+    const lines = [
+      { model: 'm', created_at: '2026-11-25T10:00:00.000000001Z', message: { role: 'assistant', content: 'twelve chars' }, done: false },
+      { model: 'm', created_at: '2026-11-25T10:00:00.000000002Z', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop' },
+    ];
+    const translator = ollamaAdapter.chatStream(ctx());
+    await replay([Buffer.from(lines.map((l) => `${JSON.stringify(l)}\n`).join(''))], translator, 'ndjson');
+    expect(translator.usage()).toEqual({ promptTokens: 11, completionTokens: 3, cachedTokens: 0, reasoningTokens: 0, estimated: true });
+  });
+});
