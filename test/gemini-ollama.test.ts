@@ -323,3 +323,23 @@ describe('Gemini credentials', () => {
     expect(h.fakes[0]!.received[0]!.headers['x-goog-api-key']).toBe('AIzaWrongKey-9876543210');
   });
 });
+
+describe('routing around what a provider cannot carry', () => {
+  it('a parameter Gemini cannot express skips the Gemini deployment and is served by the OpenAI one; never dropped', async () => {
+    const h = await startHarness({
+      fakes: [{ dialect: 'gemini' }, { dialect: 'openai' }],
+      config: ([gemini, openai]) => ({
+        deployments: { g: deploymentFor(gemini!), o: deploymentFor(openai!) },
+        models: { chat: { strategy: 'priority', targets: [{ deployment: 'g', model: 'gemini-2.5-flash', priority: 0 }, { deployment: 'o', model: 'gpt-4o-mini', priority: 1 }] } },
+      }),
+    });
+    open.push(h);
+    const res = await chat(h.url, chatBody('chat', { logit_bias: { '50256': -100 } }));
+    expect(res.status).toBe(200);
+    expect(res.headers['x-gateway-provider']).toBe('o');
+    expect(h.fakes[0]!.stats.requests).toBe(0);
+    expect((h.fakes[1]!.received[0]!.body as Json)['logit_bias']).toEqual({ '50256': -100 });
+    const plain = await chat(h.url, chatBody('chat'));
+    expect(plain.headers['x-gateway-provider']).toBe('g');
+  });
+});
