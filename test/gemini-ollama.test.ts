@@ -294,9 +294,18 @@ describe('faults through the Gemini and Ollama dialects', () => {
     expect(received).toBe(2);
   });
 
-  it.each(['gemini', 'ollama'] as const)('F-14 %s: a 503 before the stream starts is retried before commit → a clean stream', async (dialect) => {
+  it.each(['gemini', 'ollama'] as const)('F-01 %s: a 503 before the stream starts is retried before commit → a clean stream', async (dialect) => {
     const { h } = await setup(dialect);
     h.fakes[0]!.enqueue({ kind: 'status', status: 503 });
+    const res = await chat(h.url, chatBody('chat', { stream: true }));
+    expect(res.status).toBe(200);
+    expect(res.events().at(-1)).toBe('[DONE]');
+    expect(h.fakes[0]!.stats.requests).toBe(2);
+  });
+
+  it.each(['gemini', 'ollama'] as const)('F-14 %s: a 200 whose stream is only an in-band error is retried before commit → a clean stream', async (dialect) => {
+    const { h } = await setup(dialect);
+    h.fakes[0]!.enqueue({ kind: 'error-event', afterChunks: 0 });
     const res = await chat(h.url, chatBody('chat', { stream: true }));
     expect(res.status).toBe(200);
     expect(res.events().at(-1)).toBe('[DONE]');
