@@ -1,4 +1,5 @@
 import type { providerNames } from '../config/schema.js';
+import { bedrockAdapter } from './bedrock/adapter.js';
 import { azureAdapter, openAiAdapter } from './openai/adapter.js';
 import { tritonAdapter } from './triton/adapter.js';
 import type { ProviderAdapter } from './types.js';
@@ -16,6 +17,8 @@ export function adapterFor(provider: ProviderName): ProviderAdapter {
       return azureAdapter;
     case 'triton':
       return tritonAdapter;
+    case 'bedrock':
+      return bedrockAdapter;
   }
 }
 
@@ -30,5 +33,7 @@ export function genAiProviderName(provider: ProviderName): string {
       return 'azure.ai.openai';
     case 'triton':
       return 'triton';
+    case 'bedrock':
+      return 'aws.bedrock';
   }
 }

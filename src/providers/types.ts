@@ -49,7 +49,16 @@ export interface UpstreamErrorInfo {
   /** The provider's error code as a string, when it gave one. */
   readonly code: string | null;
   readonly param: string | null;
+  /**
+   * For an error reported inside a stream: the HTTP status the provider gives the same error as
+   * a plain response (a Bedrock `throttlingException` is a 429), so a failure before the commit
+   * point is classified like one. Absent: treated as a 500.
+   */
+  readonly status?: number;
 }
+
+/** Reads one upstream response header (lower-case name); the first value when repeated. */
+export type HeaderReader = (name: string) => string | undefined;
 
 /** What a translated stream event produced. */
 export interface StreamStep<C = ChatChunk> {
@@ -103,8 +112,12 @@ export interface ProviderAdapter {
   chatResponse(body: unknown, ctx: ResponseContext): { completion: ChatCompletion; usage: UsageRecord };
   /** A new translator for one streaming response. */
   chatStream(ctx: ResponseContext): StreamTranslator;
-  /** Normalises an upstream error body (already parsed as JSON if it was JSON, else a string). */
-  errorInfo(status: number, body: unknown): UpstreamErrorInfo;
+  /**
+   * Normalises an upstream error body (already parsed as JSON if it was JSON, else a string).
+   * `header` reads the response headers, for providers that put the error type there (Bedrock's
+   * `x-amzn-errortype`).
+   */
+  errorInfo(status: number, body: unknown, header?: HeaderReader): UpstreamErrorInfo;
 
   embeddingsRequest?(request: EmbeddingsRequest, target: TargetInfo): UpstreamCall;
   embeddingsResponse?(body: unknown, ctx: EmbeddingsContext): { response: EmbeddingsResponse; usage: UsageRecord };
