@@ -12,7 +12,7 @@ Usage:
   llm-gateway serve --config FILE [--host H] [--port P]   run the gateway
   llm-gateway demo                                        run the self-contained demo (no network, no keys)
   llm-gateway check-config FILE                           validate a config file; exit 1 listing every problem
-  llm-gateway fake-upstream --dialect openai|triton [--host H] [--port P]
+  llm-gateway fake-upstream --dialect openai|triton|bedrock [--host H] [--port P]
                                                           run a protocol-faithful fake provider
   llm-gateway --version | --help
 `;
@@ -82,8 +82,8 @@ async function checkConfig(args: string[]): Promise<number> {
 
 async function fakeUpstream(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { dialect: { type: 'string', default: 'openai' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' } } });
-  if (values.dialect !== 'openai' && values.dialect !== 'triton') {
-    process.stderr.write('--dialect must be openai or triton\n');
+  if (values.dialect !== 'openai' && values.dialect !== 'triton' && values.dialect !== 'bedrock') {
+    process.stderr.write('--dialect must be openai, triton or bedrock\n');
     return 2;
   }
   const fake = await runFakeUpstreamCli({ dialect: values.dialect, host: values.host, port: parsePort(values.port) });

@@ -31,6 +31,12 @@ const calls: Record<FakeDialectName, { url(fake: FakeUpstream, stream: boolean):
     body: (stream) => ({ text_input: 'hi', max_tokens: 16, stream }),
     streamEvents: 4,
   },
+  // Bedrock calls must be SigV4-signed, so its fault tests live in bedrock-dialect.test.ts.
+  bedrock: {
+    url: (fake, stream) => `${fake.baseUrl}/model/m/${stream ? 'converse-stream' : 'converse'}`,
+    body: () => ({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+    streamEvents: 8, // messageStart, 4 deltas, contentBlockStop, messageStop, metadata
+  },
 };
 
 function call(fake: FakeUpstream, stream: boolean, signal?: AbortSignal): ReturnType<typeof request> {
