@@ -20,6 +20,8 @@ export class BedrockStreamTranslator implements StreamTranslator {
   readonly #ctx: ResponseContext;
   /** contentBlockIndex → OpenAI tool_calls index. */
   readonly #toolIndex = new Map<number, number>();
+  /** Tool calls (OpenAI index) that have received argument text. */
+  readonly #toolHasInput = new Set<number>();
   #started = false;
   #stopped = false;
   #reported: UsageRecord | undefined;
@@ -49,12 +51,14 @@ export class BedrockStreamTranslator implements StreamTranslator {
         return this.#step(this.#blockStart(payload));
       case 'contentBlockDelta':
         return this.#step(this.#blockDelta(payload));
+      case 'contentBlockStop':
+        return this.#step(this.#blockStop(payload));
       case 'messageStop':
         return this.#messageStop(payload);
       case 'metadata':
         return this.#metadata(payload);
       default:
-        // contentBlockStop, and events added to the protocol later: nothing to send.
+        // Events added to the protocol later: nothing to send.
         return { chunks: [], done: false };
     }
   }
@@ -104,7 +108,9 @@ export class BedrockStreamTranslator implements StreamTranslator {
       const input = delta.toolUse.input;
       if (typeof input !== 'string') throw new UpstreamProtocolError('toolUse delta input is not a string');
       this.#count(input);
-      return input === '' ? [] : [this.#chunk({ tool_calls: [{ index, function: { arguments: input } }] })];
+      if (input === '') return [];
+      this.#toolHasInput.add(index);
+      return [this.#chunk({ tool_calls: [{ index, function: { arguments: input } }] })];
     }
     if (isObject(delta.reasoningContent)) {
       // Signatures and redacted reasoning are opaque to OpenAI clients; only the text is shown.
@@ -114,6 +120,17 @@ export class BedrockStreamTranslator implements StreamTranslator {
       return [...this.#start(), this.#chunk({ reasoning_content: text })];
     }
     return [];
+  }
+
+  /**
+   * A tool that takes no arguments streams no input (or only ""); OpenAI clients JSON-parse the
+   * arguments, so the call gets "{}" as the non-streamed response does.
+   */
+  #blockStop(payload: Record<string, unknown>): ChatChunk[] {
+    const index = this.#toolIndex.get(blockIndex(payload));
+    if (index === undefined || this.#toolHasInput.has(index)) return [];
+    this.#toolHasInput.add(index);
+    return [this.#chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] })];
   }
 
   #messageStop(payload: Record<string, unknown>): StreamStep {
