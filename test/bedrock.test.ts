@@ -137,6 +137,17 @@ describe('official openai client against a Bedrock deployment', () => {
     expect((err as BadRequestError).message).toMatch(/Bedrock/);
     expect(fake.stats.requests).toBe(0);
   });
+
+  it('embeddings and legacy completions are not offered by Bedrock deployments: 400 naming the model', async () => {
+    const { fake, client } = await setup();
+    const emb = await client.embeddings.create({ model: 'claude', input: 'hello' }).catch((e: unknown) => e);
+    expect(emb).toBeInstanceOf(BadRequestError);
+    expect([(emb as BadRequestError).param, (emb as BadRequestError).code]).toEqual(['model', 'unsupported_parameter']);
+    expect((emb as BadRequestError).message).toMatch(/bedrock/);
+    const legacy = await client.completions.create({ model: 'claude', prompt: 'hello' }).catch((e: unknown) => e);
+    expect(legacy).toBeInstanceOf(BadRequestError);
+    expect(fake.stats.requests).toBe(0);
+  });
 });
 
 describe('Bedrock faults', () => {
