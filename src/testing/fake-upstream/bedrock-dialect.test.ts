@@ -1,10 +1,11 @@
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../config/secret.js';
 import { authorize, awsSigV4 } from '../../upstream/credentials.js';
 import { AwsEventStreamDecoder } from '../../upstream/framing.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { FAKE_AWS_ACCESS_KEY_ID } from './bedrock-dialect.js';
+import { runFakeUpstreamCli } from './cli.js';
 import { FakeUpstream } from './fake-upstream.js';
 import type { FakeUpstreamOptions } from './fake-upstream.js';
 
@@ -166,5 +167,38 @@ describe('fake Bedrock: scripted faults', () => {
     const { events: ev, error } = await events((await send(fake, hello, { stream: true })).body);
     expect(ev).toHaveLength(3);
     expect(error).toBeDefined();
+  });
+
+  it('stall: k frames, then silence with the connection open (the client must time out)', async () => {
+    const fake = await start();
+    fake.enqueue({ kind: 'stall', afterChunks: 2 });
+    const res = await send(fake, hello, { stream: true });
+    const decoder = new AwsEventStreamDecoder();
+    const seen: SseEvent[] = [];
+    const iterator = res.body[Symbol.asyncIterator]();
+    while (seen.length < 2) {
+      const next = await iterator.next();
+      if (next.done) break;
+      seen.push(...decoder.push(next.value as Uint8Array));
+    }
+    expect(seen.map((e) => e.event)).toEqual(['messageStart', 'contentBlockDelta']);
+    const more = await Promise.race([iterator.next().then(() => 'data'), new Promise((r) => setTimeout(() => r('silence'), 100))]);
+    expect(more).toBe('silence');
+    res.body.destroy();
+  });
+});
+
+describe('llm-gateway fake-upstream --dialect bedrock', () => {
+  it('starts a Bedrock fake and prints its base URL', async () => {
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const fake = await runFakeUpstreamCli({ dialect: 'bedrock', host: '127.0.0.1', port: 0 });
+      fakes.push(fake);
+      expect(write).toHaveBeenCalledWith(`fake bedrock upstream listening on ${fake.baseUrl}\n`);
+      expect(fake.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect((await send(fake, hello, { secret: 'any-secret' })).statusCode).toBe(200);
+    } finally {
+      write.mockRestore();
+    }
   });
 });
