@@ -197,7 +197,8 @@ describe('Bedrock faults', () => {
     // Spaced frames, so the first chunk commits the stream before the exception arrives (an
     // exception in the same read as the first chunk is still pre-commit and is retried instead).
     fake.setBehaviour({ chunkIntervalMs: 50 });
-    fake.enqueue({ kind: 'error-event', afterChunks: 2 });
+    // messageStart, two deltas, then the exception (written right after the second delta).
+    fake.enqueue({ kind: 'error-event', afterChunks: 3 });
     const res: HttpResult = await chat(h.url, chatBody('claude', { stream: true }));
     expect(res.status).toBe(200);
     const events = res.events();
@@ -224,9 +225,10 @@ describe('Bedrock faults', () => {
     expect(err).toBeInstanceOf(APIError);
   });
 
-  it('F-14: an exception before any chunk is retried before the commit point → clean stream with [DONE]', async () => {
+  it('F-14: an exception before any content (right after messageStart) is retried before the commit point → clean stream with [DONE]', async () => {
     const { h, fake } = await setup();
-    fake.enqueue({ kind: 'error-event', afterChunks: 0 });
+    fake.setBehaviour({ chunkIntervalMs: 30 });
+    fake.enqueue({ kind: 'error-event', afterChunks: 1 });
     const res = await chat(h.url, chatBody('claude', { stream: true }));
     expect(res.status).toBe(200);
     expect(res.events().at(-1)).toBe('[DONE]');

@@ -217,6 +217,17 @@ describe('ConverseStream framing and edge cases', () => {
     expect(summary(o).finish).toEqual([]);
   });
 
+  it('an exception right after messageStart comes before any chunk, so the attempt can still be retried', () => {
+    const o = replay([frames(start, exceptionFrame('throttlingException', { message: 'slow down' }))]);
+    expect(o.chunks).toEqual([]);
+    expect(o.error).toMatchObject({ status: 429, code: 'ThrottlingException' });
+  });
+
+  it('an empty answer still gets its role chunk, before the finish', () => {
+    const o = replay([frames(start, eventFrame('messageStop', { stopReason: 'end_turn' }), metadata)]);
+    expect(o.chunks.map((c) => c.choices[0]?.delta.role ?? c.choices[0]?.finish_reason ?? 'usage')).toEqual(['assistant', 'stop', 'usage']);
+  });
+
   it('a toolUse delta for a block that never started as a tool is a protocol error', () => {
     const bad = eventFrame('contentBlockDelta', { contentBlockIndex: 3, delta: { toolUse: { input: '{}' } } });
     expect(() => replay([frames(start, bad)])).toThrow(UpstreamProtocolError);

@@ -46,7 +46,9 @@ export class BedrockStreamTranslator implements StreamTranslator {
     if (!isObject(payload)) throw new UpstreamProtocolError(`ConverseStream ${name || 'event'} payload is not an object`);
     switch (name) {
       case 'messageStart':
-        return this.#step(this.#start());
+        // The role chunk waits for the first content: until a chunk reaches the client the
+        // stream is not committed, so an exception right after messageStart can still be retried.
+        return { chunks: [], done: false };
       case 'contentBlockStart':
         return this.#step(this.#blockStart(payload));
       case 'contentBlockDelta':
@@ -76,7 +78,7 @@ export class BedrockStreamTranslator implements StreamTranslator {
     return { chunks, done: false };
   }
 
-  /** The role chunk, once, before anything else (streams with tool calls may have no messageStart). */
+  /** The role chunk, once, before the first content (or the finish, for an empty answer). */
   #start(): ChatChunk[] {
     if (this.#started) return [];
     this.#started = true;
