@@ -134,6 +134,7 @@ describe('Bedrock request translation', () => {
     // "none" without tool history: the tools are simply not offered.
     expect(call({ tools, tool_choice: 'none' }).json.toolConfig).toBeUndefined();
     expect(refused({ tools, tool_choice: 'none', messages }).param).toBe('tool_choice');
+    expect(refused({ messages }).param).toBe('tools');
     expect(refused({ tools: [{ type: 'custom', custom: { name: 'x' } }] }).param).toBe('tools[0]');
     const bad = { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{not json' } }] };
     expect(refused({ tools, messages: [{ role: 'user', content: 'x' }, bad] }).param).toBe('messages[1].tool_calls[0].function.arguments');

@@ -209,6 +209,10 @@ function assistantBlocks(m: ChatMessage, at: string): ConverseContentBlock[] {
 function translateTools(tools: unknown, choice: unknown, messages: readonly ConverseMessage[]): ConverseRequest['toolConfig'] | undefined {
   const hasTools = Array.isArray(tools) && tools.length > 0;
   const toolHistory = messages.some((m) => m.content.some((c) => 'toolUse' in c || 'toolResult' in c));
+  if (toolHistory && !hasTools) {
+    // Converse refuses tool blocks without a toolConfig; say so before a wasted round trip.
+    throw unsupported('tools', "Bedrock deployments need the tool definitions ('tools') whenever the conversation contains tool calls or tool results.");
+  }
   if (choice === 'none') {
     // Converse has no "none": leaving the tools out is the same, unless the history holds tool
     // blocks, which Converse accepts only together with a toolConfig.
