@@ -236,7 +236,7 @@ describe('Bedrock faults', () => {
     expect(fake.stats.requests).toBe(2);
   });
 
-  it('a corrupted event-stream frame before the commit point is a protocol error → retried → 200', async () => {
+  it('a 200 whose body is not an event stream is a protocol error before the commit point → retried → 200', async () => {
     const { h, fake } = await setup();
     fake.enqueue({ kind: 'status', status: 200, body: 'not an event stream', headers: { 'content-type': 'application/vnd.amazon.eventstream' } });
     const res = await chat(h.url, chatBody('claude', { stream: true }));

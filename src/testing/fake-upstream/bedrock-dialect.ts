@@ -36,6 +36,7 @@ function errorType(status: number): string {
 }
 
 function errorHeaders(status: number): Record<string, string> {
+  if (status < 400) return {};
   return { 'x-amzn-errortype': `${errorType(status)}:http://internal.amazon.com/coral/com.amazon.bedrock/` };
 }
 
