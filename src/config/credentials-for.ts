@@ -1,4 +1,4 @@
-import type { Credentials } from '../upstream/credentials.js';
+import { awsSigV4, type Credentials } from '../upstream/credentials.js';
 import type { ResolvedDeployment } from './load.js';
 
 /** How each provider authenticates (docs/providers.md); the deployment's secrets go in here. */
@@ -15,6 +15,11 @@ export function credentialsFor(name: string, d: ResolvedDeployment, url: URL): C
     case 'ollama':
       // Ollama has no auth of its own; a key is for a reverse proxy in front of it.
       return d.apiKey ? { kind: 'bearer', key: d.apiKey } : { kind: 'none' };
+    case 'bedrock':
+      // The signed host is the Host header undici sends: `url.host` keeps a non-default port
+      // (a local fake on http://127.0.0.1:PORT) and drops a default one, as HTTP clients do.
+      if (!d.aws) throw new Error(`deployments.${name}: provider bedrock needs an aws block`);
+      return awsSigV4({ ...d.aws, service: 'bedrock', host: url.host });
     default:
       return unreachable(d.provider, name, url);
   }

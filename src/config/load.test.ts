@@ -194,7 +194,7 @@ describe('several problems are reported at once', () => {
   it('schema problems at different places all appear', () => {
     const c = base();
     c.server = { port: 70_000 };
-    c.deployments['local-vllm'].provider = 'bedrock';
+    c.deployments['local-vllm'].provider = 'no-such-provider';
     c.models.llama.targets = [];
     c.retry = { maxAttempts: 0 };
     expect(paths(issuesOf(c))).toEqual(

@@ -145,6 +145,11 @@ function resolveSecret(value: string, env: NodeJS.ProcessEnv, path: string, issu
 }
 
 function* crossReferenceIssues(c: ParsedConfig): Generator<ConfigIssue> {
+  for (const [id, d] of Object.entries(c.deployments)) {
+    if (d.provider === 'bedrock' && d.aws === undefined) yield { path: `deployments.${id}.aws`, message: 'provider bedrock needs an aws block (region and keys) to sign requests' };
+    if (d.provider !== 'bedrock' && d.aws !== undefined) yield { path: `deployments.${id}.aws`, message: `only provider bedrock signs with AWS keys; provider ${d.provider} does not use them` };
+    if (d.provider === 'bedrock' && d.apiKey !== undefined) yield { path: `deployments.${id}.apiKey`, message: 'provider bedrock signs requests with the aws block; apiKey is not used' };
+  }
   for (const [alias, m] of Object.entries(c.models)) {
     for (const [i, t] of m.targets.entries()) {
       if (!Object.hasOwn(c.deployments, t.deployment)) {

@@ -65,7 +65,7 @@ const breakerSchema = z
   .strict();
 
 /** The provider protocols a deployment can speak (docs/providers.md). */
-export const providerNames = ['openai', 'vllm', 'azure', 'triton', 'gemini', 'ollama'] as const;
+export const providerNames = ['openai', 'vllm', 'azure', 'triton', 'gemini', 'ollama', 'bedrock'] as const;
 
 const awsSchema = z
   .object({
@@ -90,7 +90,7 @@ const deploymentSchema = z
     apiKey: envRef.optional(),
     /** Azure OpenAI classic surface: `api-version` to pin; without it the `/openai/v1` surface is used. */
     apiVersion: z.string().regex(/^[0-9A-Za-z.-]{1,40}$/, 'must look like 2024-10-21').optional(),
-    /** AWS SigV4 signing (Bedrock). */
+    /** AWS SigV4 signing: required for `bedrock`, refused for other providers. */
     aws: awsSchema.optional(),
     /** Keep-alive connections kept open to this deployment's origin. */
     maxConnections: z.number().int().min(1).max(10_000).default(64),

@@ -98,7 +98,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
       const step = next.value;
       if (step.error) {
         await rest.return(undefined);
-        const failure = classifyStatus(500, step.error, undefined, d.name);
+        const failure = classifyStatus(step.error.status ?? 500, step.error, undefined, d.name);
         return fail(deps, target, n, input, started, failure);
       }
       first.push(...step.chunks);
@@ -123,8 +123,9 @@ async function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: Disp
   } catch {
     // An unreadable error body still has a status worth reporting.
   }
-  const info = scrubInfo(target.deployment.adapter.errorInfo(res.statusCode, body), target);
-  const retryAfterMs = parseRetryAfterMs((name) => headerValue(res.headers, name), deps.clock.wallMs()) ?? info.retryAfterMs;
+  const header = (name: string): string | undefined => headerValue(res.headers, name);
+  const info = scrubInfo(target.deployment.adapter.errorInfo(res.statusCode, body, header), target);
+  const retryAfterMs = parseRetryAfterMs(header, deps.clock.wallMs()) ?? info.retryAfterMs;
   return classifyStatus(res.statusCode, info, retryAfterMs, target.deployment.name);
 }
 

@@ -1,4 +1,5 @@
 import type { providerNames } from '../config/schema.js';
+import { bedrockAdapter } from './bedrock/adapter.js';
 import { azureAdapter, openAiAdapter } from './openai/adapter.js';
 import { geminiAdapter } from './gemini/adapter.js';
 import { ollamaAdapter } from './ollama/adapter.js';
@@ -22,6 +23,8 @@ export function adapterFor(provider: ProviderName): ProviderAdapter {
       return geminiAdapter;
     case 'ollama':
       return ollamaAdapter;
+    case 'bedrock':
+      return bedrockAdapter;
   }
 }
 
@@ -40,5 +43,7 @@ export function genAiProviderName(provider: ProviderName): string {
       return 'gcp.gemini';
     case 'ollama':
       return 'ollama';
+    case 'bedrock':
+      return 'aws.bedrock';
   }
 }

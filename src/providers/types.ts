@@ -56,7 +56,16 @@ export interface UpstreamErrorInfo {
    * (Gemini answers a bad API key with 400 API_KEY_INVALID): not the client's fault.
    */
   readonly credentialsRejected?: boolean;
+  /**
+   * For an error reported inside a stream: the HTTP status the provider gives the same error as
+   * a plain response (a Bedrock `throttlingException` is a 429), so a failure before the commit
+   * point is classified like one. Absent: treated as a 500.
+   */
+  readonly status?: number;
 }
+
+/** Reads one upstream response header (lower-case name); the first value when repeated. */
+export type HeaderReader = (name: string) => string | undefined;
 
 /** What a translated stream event produced. */
 export interface StreamStep<C = ChatChunk> {
@@ -110,8 +119,12 @@ export interface ProviderAdapter {
   chatResponse(body: unknown, ctx: ResponseContext): { completion: ChatCompletion; usage: UsageRecord };
   /** A new translator for one streaming response. */
   chatStream(ctx: ResponseContext): StreamTranslator;
-  /** Normalises an upstream error body (already parsed as JSON if it was JSON, else a string). */
-  errorInfo(status: number, body: unknown): UpstreamErrorInfo;
+  /**
+   * Normalises an upstream error body (already parsed as JSON if it was JSON, else a string).
+   * `header` reads the response headers, for providers that put the error type there (Bedrock's
+   * `x-amzn-errortype`).
+   */
+  errorInfo(status: number, body: unknown, header?: HeaderReader): UpstreamErrorInfo;
 
   embeddingsRequest?(request: EmbeddingsRequest, target: TargetInfo): UpstreamCall;
   embeddingsResponse?(body: unknown, ctx: EmbeddingsContext): { response: EmbeddingsResponse; usage: UsageRecord };

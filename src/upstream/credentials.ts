@@ -62,6 +62,9 @@ async function signRequest(credentials: Extract<Credentials, { kind: 'aws-sigv4'
   const [path = '/', query = ''] = call.path.split('?', 2);
   const signed = await credentials.signer.sign({
     method: call.method,
+    // The scheme is not part of a SigV4 signature; the Host header is. So one signer serves
+    // https endpoints and plain-http fakes alike, as long as `host` is what the client sends
+    // (`URL.host`: with a non-default port, without a default one).
     protocol: 'https:',
     hostname: credentials.host,
     path,

@@ -15,14 +15,16 @@ export interface FakeRequest {
   readonly headers: IncomingHttpHeaders;
   /** Parsed JSON; the raw text when it is not JSON; undefined when the body is empty. */
   readonly body: unknown;
+  /** The body exactly as received (what a request signature covers); undefined when too large. */
+  readonly raw?: string;
 }
 
 /** What a dialect wants written; the delivery below adds timing and faults. */
 export type Answer =
   | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
   | { kind: 'empty'; status: number; headers?: Record<string, string> }
-  /** `events` are complete SSE frames (`data: …\n\n`), one per chunk. */
-  | { kind: 'stream'; contentType: string; events: readonly string[]; headers?: Record<string, string> };
+  /** `events` are complete frames, one per chunk: SSE text (`data: …\n\n`) or binary (AWS event-stream messages). */
+  | { kind: 'stream'; contentType: string; events: ReadonlyArray<string | Uint8Array>; headers?: Record<string, string> };
 
 /** What a dialect may use to build an answer; nothing in here does I/O. */
 export interface DialectContext {
@@ -48,8 +50,10 @@ export interface FakeDialect {
   answer(request: FakeRequest, context: DialectContext): Answer;
   /** This dialect's error body for a status, used by `status` faults and `failureRate`. */
   errorBody(status: number, message?: string): unknown;
-  /** One SSE frame carrying an in-band error in this dialect's format. */
-  errorEvent(message: string): string;
+  /** One frame carrying an in-band error in this dialect's format. */
+  errorEvent(message: string): string | Uint8Array;
+  /** Headers that go with this dialect's error bodies (Bedrock's `x-amzn-errortype`). */
+  errorHeaders?(status: number): Record<string, string>;
   /** Headers on every answer (OpenAI's `x-request-id`). */
   commonHeaders(context: DialectContext): Record<string, string>;
 }
@@ -64,7 +68,7 @@ export interface DeliveryControl {
   /** Ends the exchange abruptly on the fake's initiative (not counted as a client abort). */
   destroySocket(): void;
   /** The in-band error frame for `error-event`. */
-  errorEvent(message: string): string;
+  errorEvent(message: string): string | Uint8Array;
 }
 
 /** A percent-decoded path segment; the raw segment when its escapes are malformed. */

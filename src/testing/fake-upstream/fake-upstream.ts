@@ -7,6 +7,7 @@ import { openAiDialect } from './openai-dialect.js';
 import { defaultBehaviour, mergeBehaviour, seededRandom } from './script.js';
 import type { Behaviour, FakeDialectName, Fault } from './script.js';
 import { tritonDialect } from './triton-dialect.js';
+import { bedrockDialect } from './bedrock-dialect.js';
 import { geminiDialect } from './gemini-dialect.js';
 import { ollamaDialect } from './ollama-dialect.js';
 
@@ -19,7 +20,11 @@ export interface FakeUpstreamOptions {
   /** Default 0 (any free port). */
   port?: number;
   behaviour?: Partial<Behaviour>;
-  /** When set, the OpenAI dialect requires `Authorization: Bearer <apiKey>` and the Gemini one `x-goog-api-key` (or `?key=`). */
+  /**
+   * When set, the OpenAI dialect requires `Authorization: Bearer <apiKey>` and the Gemini one
+   * `x-goog-api-key` (or `?key=`). Bedrock dialect: the AWS secret access key; when set, every
+   * SigV4 signature is verified with it.
+   */
   apiKey?: string;
   /** When set, other model names get the dialect's unknown-model error. */
   models?: string[];
@@ -52,7 +57,7 @@ export interface ReceivedRequest {
 /** How many received requests are kept (the oldest are dropped first). */
 export const MAX_RECEIVED = 1000;
 
-const DIALECTS: Record<FakeDialectName, FakeDialect> = { openai: openAiDialect, triton: tritonDialect, gemini: geminiDialect, ollama: ollamaDialect };
+const DIALECTS: Record<FakeDialectName, FakeDialect> = { openai: openAiDialect, triton: tritonDialect, gemini: geminiDialect, ollama: ollamaDialect, bedrock: bedrockDialect };
 
 /** One request in flight, as #handle hands it to #serve. */
 interface Exchange {
@@ -262,8 +267,8 @@ export class FakeUpstream {
     const { method, path } = exchange;
     const url = req.url ?? '/';
     const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
-    const request: FakeRequest = { method, path, query, headers: req.headers, body: parseBody(raw ?? '') };
-    this.#record({ ...request });
+    const request: FakeRequest = { method, path, query, headers: req.headers, body: parseBody(raw ?? ''), ...(raw === undefined ? {} : { raw }) };
+    this.#record({ method, path, query, headers: request.headers, body: request.body });
     const behaviour = this.#behaviour;
     const context: DialectContext = {
       fakeName: this.name,
@@ -302,10 +307,11 @@ export class FakeUpstream {
       kind: 'json',
       status,
       body: dialect.errorBody(status, message),
+      headers: dialect.errorHeaders?.(status) ?? {},
     });
     if (fault?.kind === 'status') {
       const body = fault.body === undefined ? dialect.errorBody(fault.status) : fault.body;
-      const answer: Answer = { kind: 'json', status: fault.status, body, headers: fault.headers ?? {} };
+      const answer: Answer = { kind: 'json', status: fault.status, body, headers: { ...dialect.errorHeaders?.(fault.status), ...fault.headers } };
       return { answer, deliveryFault: undefined };
     }
     if (tooLarge) return { answer: errorAnswer(413, 'Request body too large.'), deliveryFault: undefined };

@@ -4,7 +4,7 @@
  */
 
 /** The wire protocols a fake upstream can speak. */
-export type FakeDialectName = 'openai' | 'triton' | 'gemini' | 'ollama';
+export type FakeDialectName = 'openai' | 'triton' | 'gemini' | 'ollama' | 'bedrock';
 
 /** Normal (non-fault) answers. All durations are milliseconds. */
 export interface Behaviour {
