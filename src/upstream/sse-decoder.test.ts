@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { SseDecoder, SseTooLargeError } from './sse-decoder.js';
 import type { SseEvent } from './sse-event.js';
 
-// Resolved from this file, so it works in any clone that has shared/ beside the repository.
-const FIXTURES = new URL('../../../shared/fixtures/openai-chat-streams/', import.meta.url);
+// Recorded real OpenAI streams, copied into the repository with their license (test/fixtures/README.md).
+const FIXTURES = new URL('../../test/fixtures/openai-chat-streams/', import.meta.url);
 const fixtureNames = readdirSync(FIXTURES).filter((name) => name.endsWith('.sse')).sort();
 
 const encoder = new TextEncoder();

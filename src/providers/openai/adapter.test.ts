@@ -8,8 +8,8 @@ import type { SseEvent } from '../../upstream/sse-event.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type TargetInfo } from '../types.js';
 import { openAiAdapter, openAiErrorInfo } from './adapter.js';
 
-// src/providers/openai/ → ../../../ is the repository root; shared/ sits beside it.
-const FIXTURES = new URL('../../../../shared/fixtures/openai-chat-streams/', import.meta.url);
+// Recorded real OpenAI streams, copied into the repository with their license.
+const FIXTURES = new URL('../../../test/fixtures/openai-chat-streams/', import.meta.url);
 const fixtureNames = readdirSync(FIXTURES).filter((n) => n.endsWith('.sse')).sort();
 
 const target: TargetInfo = { upstreamModel: 'gpt-4o-mini-2024-07-18', basePath: '/v1' };
