@@ -24,7 +24,9 @@ export type Answer =
   | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
   | { kind: 'empty'; status: number; headers?: Record<string, string> }
   /** `events` are complete frames, one per chunk: SSE text (`data: …\n\n`) or binary (AWS event-stream messages). */
-  | { kind: 'stream'; contentType: string; events: ReadonlyArray<string | Uint8Array>; headers?: Record<string, string> };
+  | { kind: 'stream'; contentType: string; events: ReadonlyArray<string | Uint8Array>; headers?: Record<string, string> }
+  /** Bytes written verbatim, `pieceBytes` at a time (a replayed recording). */
+  | { kind: 'raw'; status: number; contentType: string; body: Uint8Array; pieceBytes: number };
 
 /** What a dialect may use to build an answer; nothing in here does I/O. */
 export interface DialectContext {
@@ -194,6 +196,17 @@ async function deliverStream(
   }
 }
 
+async function deliverRaw(res: ServerResponse, answer: Extract<Answer, { kind: 'raw' }>, common: Record<string, string>, control: DeliveryControl, timing: Readonly<Behaviour>): Promise<void> {
+  res.writeHead(answer.status, { 'content-type': answer.contentType, 'cache-control': 'no-cache', ...common });
+  res.flushHeaders();
+  const step = Math.max(1, answer.pieceBytes);
+  for (let at = 0; at < answer.body.length; at += step) {
+    if (at > 0) await wait(timing.chunkIntervalMs, control.signal);
+    await write(res, answer.body.subarray(at, at + step), control.signal);
+  }
+  res.end();
+}
+
 /**
  * Writes an answer honouring the behaviour's stream timing and a delivery fault. Rejects with
  * the signal's reason when the client goes away or the fake closes; the caller swallows that.
@@ -210,5 +223,6 @@ export async function deliver(
 ): Promise<void> {
   const { common, fault, control, timing } = options;
   if (answer.kind === 'stream') await deliverStream(res, answer, common, fault, control, timing);
+  else if (answer.kind === 'raw') await deliverRaw(res, answer, common, control, timing);
   else await deliverWhole(res, answer, common, fault, control);
 }

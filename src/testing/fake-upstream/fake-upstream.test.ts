@@ -111,6 +111,20 @@ for (const dialect of ['openai', 'triton'] as const) {
       expect(await (await call(fake, false)).body.json()).toEqual({ custom: true });
     });
 
+    it('replays recorded bytes verbatim, in pieces, whatever the request asked', async () => {
+      const fake = await start({ dialect });
+      const recorded = 'data: {"a":"é"}\r\n\r\ndata: [DONE]\n\n';
+      fake.enqueue({ kind: 'replay', body: recorded, contentType: 'text/event-stream', pieceBytes: 3 }, { kind: 'replay', body: new Uint8Array([123, 125]), contentType: 'application/json', status: 201 });
+      const first = await call(fake, false);
+      const pieces: Buffer[] = [];
+      for await (const piece of first.body) pieces.push(piece as Buffer);
+      expect([first.statusCode, first.headers['content-type'], Buffer.concat(pieces).toString('utf8')]).toEqual([200, 'text/event-stream', recorded]);
+      const second = await call(fake, true);
+      expect([second.statusCode, await second.body.text()]).toEqual([201, '{}']);
+      expect((await call(fake, false)).statusCode).toBe(200);
+      expect(fake.stats).toEqual({ requests: 3, completed: 3, aborted: 0, faulted: 2 });
+    });
+
     it('resets the connection before headers', async () => {
       const fake = await start({ dialect });
       fake.enqueue({ kind: 'reset-before-headers' });

@@ -314,6 +314,11 @@ export class FakeUpstream {
       const answer: Answer = { kind: 'json', status: fault.status, body, headers: { ...dialect.errorHeaders?.(fault.status), ...fault.headers } };
       return { answer, deliveryFault: undefined };
     }
+    if (fault?.kind === 'replay') {
+      const body = typeof fault.body === 'string' ? Buffer.from(fault.body, 'utf8') : fault.body;
+      const answer: Answer = { kind: 'raw', status: fault.status ?? 200, contentType: fault.contentType, body, pieceBytes: fault.pieceBytes ?? body.length };
+      return { answer, deliveryFault: undefined };
+    }
     if (tooLarge) return { answer: errorAnswer(413, 'Request body too large.'), deliveryFault: undefined };
     const answer = dialect.answer(request, context);
     const kind = fault?.kind;

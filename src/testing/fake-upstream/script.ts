@@ -54,7 +54,13 @@ export type Fault =
    */
   | { kind: 'error-event'; afterChunks: number }
   /** Answer normally, but only after an extra `ms` before the headers. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /**
+   * Answer 200 (or `status`) with these bytes verbatim, whatever the request asked: a recorded
+   * stream or body replayed as the provider sent it. Written in pieces of `pieceBytes` bytes
+   * (default: all at once), each a separate write, `chunkIntervalMs` apart.
+   */
+  | { kind: 'replay'; body: string | Uint8Array; contentType: string; pieceBytes?: number; status?: number };
 
 /** The behaviour of a fake nobody configured: instant, four pieces, never failing. */
 export const defaultBehaviour: Readonly<Behaviour> = Object.freeze({
