@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { warmTokenizer } from './api/token-count.js';
 import { Authenticator } from './auth/authenticator.js';
 import { systemClock, type Clock } from './clock.js';
 import { compileRoutes } from './config/compile.js';
@@ -61,6 +62,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     ...(options.routerStrategy ? { defaultStrategy: options.routerStrategy } : {}),
     ...(options.random ? { random: options.random } : {}),
   });
+  // Providers that report no usage are counted with a tokenizer: load it now, not on a request.
+  if (Object.values(config.deployments).some((d) => d.provider === 'triton')) warmTokenizer();
   const auth = new Authenticator(config.tenants);
   const router = new Router(models);
   const budget = new RetryBudget({ percent: config.retry.budgetPercent, minConcurrent: config.retry.budgetMinConcurrent });

@@ -58,12 +58,13 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     ticket = await p.admission.admit(principal, model, { promptTokens, outputTokens: op.outputReserve(request, model) });
     Object.assign(headers, ticket.headers);
 
+    const countPrompt = op.countPromptTokens && once(() => op.countPromptTokens?.(request) ?? promptTokens);
     const input = (alias: string): AttemptInput<Req> => ({
       requestId: ctx.requestId,
       operation: op.name,
       request,
       signal: deadline.signal,
-      responseContext: responseContext(p, request, alias, promptTokens),
+      responseContext: responseContext(p, request, alias, promptTokens, countPrompt),
       addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
     });
     const deps: AttemptDeps = { clock: p.clock, events: p.events };
@@ -151,14 +152,27 @@ function served(record: RequestRecord, headers: Record<string, string>, target: 
   headers['x-gateway-attempts'] = String(attempts);
 }
 
-function responseContext(p: Pipeline, request: OperationRequest & { includeUsage?: boolean }, alias: string, promptTokens: number): ResponseContext {
+function responseContext(
+  p: Pipeline,
+  request: OperationRequest & { includeUsage?: boolean },
+  alias: string,
+  promptTokens: number,
+  countPromptTokens: (() => number) | undefined,
+): ResponseContext {
   return {
     id: p.newCompletionId(),
     created: Math.floor(p.clock.wallMs() / 1000),
     model: alias,
     includeUsage: request.includeUsage === true,
     promptTokensEstimate: promptTokens,
+    ...(countPromptTokens ? { countPromptTokens } : {}),
   };
+}
+
+/** Runs `fn` on the first call only (a retry or fallback reuses the count). */
+function once(fn: () => number): () => number {
+  let value: number | undefined;
+  return () => (value ??= fn());
 }
 
 /** The request's own signal: aborted by the client's disconnect or by the overall deadline. */

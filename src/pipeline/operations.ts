@@ -4,6 +4,7 @@ import type { EmbeddingsRequest, EmbeddingsResponse } from '../api/embeddings-ty
 import { parseChatRequest } from '../api/parse-chat.js';
 import { parseCompletionsRequest } from '../api/parse-completions.js';
 import { parseEmbeddingsRequest } from '../api/parse-embeddings.js';
+import { countPromptTokens, countTokens } from '../api/token-count.js';
 import { estimatePromptTokens, estimateTextTokens } from '../api/token-estimate.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { ProviderAdapter, ResponseContext, StreamTranslator, TargetInfo, UpstreamCall } from '../providers/types.js';
@@ -25,6 +26,8 @@ export interface Operation<Req extends OperationRequest, Res, Chunk> {
   readonly name: 'chat' | 'text_completion' | 'embeddings';
   parse(body: unknown): Req;
   promptTokens(request: Req): number;
+  /** The prompt counted with the tokenizer, for providers that report no usage (slower; called lazily). */
+  countPromptTokens?(request: Req): number;
   /** Output tokens to reserve against a token limit. */
   outputReserve(request: Req, model: RuntimeModel): number;
   /** The upstream call; throws GatewayError(unsupported_parameter) when the provider lacks the capability. */
@@ -38,6 +41,7 @@ export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = 
   name: 'chat',
   parse: parseChatRequest,
   promptTokens: (r) => estimatePromptTokens(r.messages),
+  countPromptTokens: (r) => countPromptTokens(r.messages),
   outputReserve: (r, model) => r.n * (r.maxOutputTokens ?? model.defaultOutputReserve),
   upstreamCall: (adapter, r, target) => adapter.chatRequest(r, target),
   decode: (adapter, _r, body, ctx) => {
@@ -52,6 +56,7 @@ export const completionsOperation: Operation<CompletionsRequest, TextCompletion,
   name: 'text_completion',
   parse: parseCompletionsRequest,
   promptTokens: (r) => (r.prompts ? r.prompts.reduce((sum, p) => sum + estimateTextTokens(p), 0) : 0),
+  countPromptTokens: (r) => (r.prompts ? r.prompts.reduce((sum, p) => sum + countTokens(p), 0) : 0),
   outputReserve: (r) => r.n * (r.maxOutputTokens ?? 16),
   upstreamCall: (adapter, r, target) => capability(adapter, adapter.completionsRequest, 'legacy completions').call(adapter, r, target),
   decode: (adapter, _r, body, ctx) => {
@@ -66,6 +71,7 @@ export const embeddingsOperation: Operation<EmbeddingsRequest & OperationRequest
   name: 'embeddings',
   parse: (body) => ({ ...parseEmbeddingsRequest(body), stream: false }),
   promptTokens: (r) => (r.texts ? r.texts.reduce((sum, t) => sum + estimateTextTokens(t), 0) : 0),
+  countPromptTokens: (r) => (r.texts ? r.texts.reduce((sum, t) => sum + countTokens(t), 0) : 0),
   outputReserve: () => 0,
   upstreamCall: (adapter, r, target) => capability(adapter, adapter.embeddingsRequest, 'embeddings').call(adapter, r, target),
   decode: (adapter, r, body, ctx) => {

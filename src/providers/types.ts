@@ -40,6 +40,11 @@ export interface ResponseContext {
   readonly includeUsage: boolean;
   /** Estimated prompt tokens, used when the provider reports no usage. */
   readonly promptTokensEstimate: number;
+  /**
+   * Counts the prompt with the tokenizer (memoised). Costs CPU, so only adapters whose provider
+   * reports no usage call it; when absent they use `promptTokensEstimate`.
+   */
+  readonly countPromptTokens?: () => number;
 }
 
 /** A normalised upstream error: what the client may see, with secrets already scrubbed. */

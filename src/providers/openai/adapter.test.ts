@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseChatRequest } from '../../api/parse-chat.js';
 import type { ChatChunk } from '../../api/chat-types.js';
-import { estimateTextTokens } from '../../api/token-estimate.js';
+import { countTokens } from '../../api/token-count.js';
 import { SseDecoder } from '../../upstream/sse-decoder.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type TargetInfo } from '../types.js';
@@ -142,7 +142,29 @@ describe('openAiAdapter.chatResponse', () => {
       expected: { promptTokens: 5, completionTokens: 6, cachedTokens: 0, reasoningTokens: 0, estimated: false },
     },
   ])('extracts usage ($name)', ({ usage, expected }) => {
-    expect(openAiAdapter.chatResponse({ ...upstream, usage }, ctx(false)).usage).toEqual(expected);
+    const { usage: record, completion } = openAiAdapter.chatResponse({ ...upstream, usage }, ctx(false));
+    expect(record).toEqual(expected);
+    // The client's usage always has the cached and reasoning details, whatever the server sent.
+    expect(completion.usage).toMatchObject({
+      prompt_tokens: expected.promptTokens,
+      completion_tokens: expected.completionTokens,
+      prompt_tokens_details: { cached_tokens: expected.cachedTokens },
+      completion_tokens_details: { reasoning_tokens: expected.reasoningTokens },
+    });
+  });
+
+  it('without usage from the server the client gets the estimate, tokenizer-counted prompt included', () => {
+    const body = { ...upstream, usage: undefined };
+    const c = { ...ctx(false, 12), countPromptTokens: () => 40 };
+    const { usage, completion } = openAiAdapter.chatResponse(body, c);
+    expect(usage).toEqual({ promptTokens: 40, completionTokens: countTokens('Hello!'), cachedTokens: 0, reasoningTokens: 0, estimated: true });
+    expect(completion.usage).toEqual({
+      prompt_tokens: 40,
+      completion_tokens: usage.completionTokens,
+      total_tokens: 40 + usage.completionTokens,
+      prompt_tokens_details: { cached_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0 },
+    });
   });
 
   it.each([
@@ -154,7 +176,7 @@ describe('openAiAdapter.chatResponse', () => {
     const body = { ...upstream, usage, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }] };
     expect(openAiAdapter.chatResponse(body, ctx(false, 12)).usage).toEqual({
       promptTokens: 12,
-      completionTokens: estimateTextTokens(text),
+      completionTokens: countTokens(text),
       cachedTokens: 0,
       reasoningTokens: 0,
       estimated: true,
@@ -182,9 +204,14 @@ describe('openAiAdapter stream translator over recorded streams', () => {
       expect(input.at(-1)?.choices).toEqual([]);
     });
 
-    it('includeUsage: output chunks equal input chunks except model', () => {
+    it('includeUsage: output chunks equal input chunks except model and the usage details filled in', () => {
       const { chunks, end, steps } = replay(events, ctx(true));
-      expect(chunks).toEqual(input.map((c) => ({ ...c, model: 'gpt-mini' })));
+      const withDetails = (u: Record<string, any>) => ({
+        ...u,
+        prompt_tokens_details: { ...u.prompt_tokens_details, cached_tokens: u.prompt_tokens_details?.cached_tokens ?? 0 },
+        completion_tokens_details: { ...u.completion_tokens_details, reasoning_tokens: u.completion_tokens_details?.reasoning_tokens ?? 0 },
+      });
+      expect(chunks).toEqual(input.map((c) => ({ ...c, model: 'gpt-mini', ...(c.usage ? { usage: withDetails(c.usage) } : {}) })));
       expect(steps.at(-1)).toEqual({ chunks: [], done: true });
       expect(steps.slice(0, -1).every((s) => !s.done && s.error === undefined)).toBe(true);
       expect(end).toEqual({ chunks: [], done: true });
@@ -256,11 +283,27 @@ describe('openAiAdapter stream translator: synthetic streams', () => {
     for (const c of chunks) expect(Object.hasOwn(c, 'usage')).toBe(false);
   });
 
+  it('a client that asked for usage gets an estimated usage chunk before [DONE] when the server sent none', () => {
+    const { chunks, translator } = replay([dataEvent(content('Hello ')), dataEvent(content('world')), dataEvent('[DONE]')], ctx(true, 11));
+    expect(chunks).toHaveLength(3);
+    expect(chunks[2]).toEqual({
+      id: 'chatcmpl-x',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'gpt-mini',
+      choices: [],
+      usage: { prompt_tokens: 11, completion_tokens: countTokens('Hello world'), total_tokens: 11 + countTokens('Hello world'), prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } },
+    });
+    expect(translator.usage().estimated).toBe(true);
+    // Not asked for: nothing added.
+    expect(replay([dataEvent(content('Hello ')), dataEvent('[DONE]')], ctx(false)).chunks).toHaveLength(1);
+  });
+
   it('without reported usage, usage() is estimated from the streamed text', () => {
     const { translator } = replay([dataEvent(content('Hello ')), dataEvent(content('world, how are you?')), dataEvent('[DONE]')], ctx(true, 11));
     expect(translator.usage()).toEqual({
       promptTokens: 11,
-      completionTokens: estimateTextTokens('Hello world, how are you?'),
+      completionTokens: countTokens('Hello world, how are you?'),
       cachedTokens: 0,
       reasoningTokens: 0,
       estimated: true,

@@ -5,7 +5,7 @@ import { UpstreamProtocolError, type ProviderAdapter, type ResponseContext, type
 import { openAiEmbeddingsRequest, openAiEmbeddingsResponse } from './embeddings.js';
 import { isObject, openAiErrorInfo } from './error.js';
 import { OpenAiStreamTranslator } from './stream.js';
-import { usageRecord } from './usage.js';
+import { normalisedUsage, usageRecord } from './usage.js';
 
 export { openAiErrorInfo } from './error.js';
 
@@ -64,7 +64,9 @@ function openAiCompatibleAdapter(dialect: 'openai' | 'azure'): ProviderAdapter {
       if (!isObject(body) || !Array.isArray(body.choices)) throw new UpstreamProtocolError('chat completion without a choices array');
       const completion = { ...body, model: ctx.model } as ChatCompletion;
       const text = choicesText(completion.choices, (c) => (isObject(c.message) ? c.message.content : undefined));
-      return { completion, usage: usageRecord(completion.usage, ctx.promptTokensEstimate, text) };
+      const usage = usageRecord(body.usage, ctx, text);
+      completion.usage = normalisedUsage(body.usage, usage);
+      return { completion, usage };
     },
 
     chatStream: (ctx) => new OpenAiStreamTranslator(ctx),
@@ -83,7 +85,9 @@ function openAiCompatibleAdapter(dialect: 'openai' | 'azure'): ProviderAdapter {
       if (!isObject(body) || !Array.isArray(body.choices)) throw new UpstreamProtocolError('text completion without a choices array');
       const completion = { ...body, model: ctx.model } as TextCompletion;
       const text = choicesText(completion.choices, (c) => c.text);
-      return { completion, usage: usageRecord(completion.usage, ctx.promptTokensEstimate, text) };
+      const usage = usageRecord(body.usage, ctx, text);
+      completion.usage = normalisedUsage(body.usage, usage);
+      return { completion, usage };
     },
 
     completionsStream: (ctx) => new OpenAiStreamTranslator<TextCompletion>(ctx),

@@ -27,7 +27,7 @@ export function openAiEmbeddingsResponse(body: unknown, ctx: EmbeddingsContext):
     const index = typeof item.index === 'number' ? item.index : i;
     return { object: 'embedding', index, embedding: encode(item.embedding, ctx.encodingFormat) };
   });
-  const usage = usageRecord(body.usage, ctx.promptTokensEstimate, '');
+  const usage = usageRecord(body.usage, ctx, '');
   return {
     response: { object: 'list', data, model: ctx.model, usage: { prompt_tokens: usage.promptTokens, total_tokens: usage.promptTokens } },
     usage,

@@ -1,22 +1,27 @@
-import type { Usage, UsageRecord } from '../../api/chat-types.js';
+import type { UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
+import { toOpenAiUsage } from '../chunks.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { isObject, openAiErrorInfo } from './error.js';
-import { usageRecord } from './usage.js';
+import { normalisedUsage, usageRecord } from './usage.js';
 
 /** Streamed text beyond this is not kept for estimates (the provider's usage is preferred anyway). */
 const maxCountedChars = 1_000_000;
 
 /**
  * OpenAI-protocol stream pass-through, for chat chunks and legacy text-completion chunks alike:
- * rewrites `model` to the alias, records usage, drops the usage-only chunk the gateway asked for
- * when the client did not (S-17), and treats an end without `[DONE]` as a truncation.
+ * rewrites `model` to the alias, records usage and normalises it (cached and reasoning token
+ * details always present), drops the usage-only chunk the gateway asked for when the client did
+ * not (S-17), adds an estimated usage chunk when the client asked for usage and the server sent
+ * none, and treats an end without `[DONE]` as a truncation.
  */
 export class OpenAiStreamTranslator<C> implements StreamTranslator<C> {
   readonly #ctx: ResponseContext;
-  #reported: Usage | undefined;
+  #reported: Record<string, unknown> | undefined;
   #streamedText = '';
   #done = false;
+  /** id, object and created of the last chunk, for a usage chunk we have to add ourselves. */
+  #last: { id: unknown; object: unknown; created: unknown } | undefined;
 
   constructor(ctx: ResponseContext) {
     this.#ctx = ctx;
@@ -25,7 +30,7 @@ export class OpenAiStreamTranslator<C> implements StreamTranslator<C> {
   onEvent(event: SseEvent): StreamStep<C> {
     if (event.data === '[DONE]') {
       this.#done = true;
-      return { chunks: [], done: true };
+      return { chunks: this.#missingUsageChunk(), done: true };
     }
     let parsed: unknown;
     try {
@@ -40,11 +45,14 @@ export class OpenAiStreamTranslator<C> implements StreamTranslator<C> {
     const choices = parsed.choices;
     if (!Array.isArray(choices)) throw new UpstreamProtocolError('stream chunk without a choices array');
     parsed.model = this.#ctx.model;
-    if (isObject(parsed.usage)) this.#reported = parsed.usage as Usage;
+    this.#last = { id: parsed.id, object: parsed.object, created: parsed.created };
+    if (isObject(parsed.usage)) this.#reported = parsed.usage;
     if (!this.#reported) this.#countText(choices);
     if (!this.#ctx.includeUsage) {
       if (choices.length === 0 && parsed.usage) return { chunks: [], done: false };
       delete parsed.usage;
+    } else if (isObject(parsed.usage)) {
+      parsed.usage = normalisedUsage(parsed.usage, usageRecord(parsed.usage, this.#ctx, ''));
     }
     return { chunks: [parsed as C], done: false };
   }
@@ -56,7 +64,14 @@ export class OpenAiStreamTranslator<C> implements StreamTranslator<C> {
 
   usage(): UsageRecord {
     // Only estimate from streamed text when the provider has not reported usage.
-    return usageRecord(this.#reported, this.#ctx.promptTokensEstimate, this.#reported ? '' : this.#streamedText);
+    return usageRecord(this.#reported, this.#ctx, this.#reported ? '' : this.#streamedText);
+  }
+
+  /** A client that asked for usage always gets it, even from a server that ignored stream_options. */
+  #missingUsageChunk(): C[] {
+    if (!this.#ctx.includeUsage || this.#reported !== undefined || this.#last === undefined) return [];
+    const { id, object, created } = this.#last;
+    return [{ id, object, created, model: this.#ctx.model, choices: [], usage: toOpenAiUsage(this.usage()) } as C];
   }
 
   #countText(choices: unknown[]): void {

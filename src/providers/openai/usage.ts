@@ -1,9 +1,17 @@
-import type { UsageRecord } from '../../api/chat-types.js';
-import { estimateTextTokens } from '../../api/token-estimate.js';
+import type { Usage, UsageRecord } from '../../api/chat-types.js';
+import { countTokens } from '../../api/token-count.js';
+import { toOpenAiUsage } from '../chunks.js';
+import type { ResponseContext } from '../types.js';
 import { isObject } from './error.js';
 
-/** OpenAI's `usage` object as our record; estimated from the text when the provider sent none. */
-export function usageRecord(usage: unknown, promptEstimate: number, completionText: string): UsageRecord {
+/** What an estimate of the prompt needs: the cheap admission figure, or a tokenizer count. */
+export type PromptTokens = Pick<ResponseContext, 'promptTokensEstimate' | 'countPromptTokens'>;
+
+/**
+ * OpenAI's `usage` object as our record; when the provider sent none, counted with the
+ * tokenizer (prompt and completion text) and marked estimated.
+ */
+export function usageRecord(usage: unknown, prompt: PromptTokens, completionText: string): UsageRecord {
   if (isObject(usage) && typeof usage.prompt_tokens === 'number') {
     const promptDetails = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
     const completionDetails = isObject(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
@@ -16,5 +24,32 @@ export function usageRecord(usage: unknown, promptEstimate: number, completionTe
       estimated: false,
     };
   }
-  return { promptTokens: promptEstimate, completionTokens: estimateTextTokens(completionText), cachedTokens: 0, reasoningTokens: 0, estimated: true };
+  return {
+    promptTokens: prompt.countPromptTokens?.() ?? prompt.promptTokensEstimate,
+    completionTokens: countTokens(completionText),
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    estimated: true,
+  };
+}
+
+/**
+ * The usage object a client sees: the provider's own (every field it sent is kept) with
+ * `prompt_tokens_details.cached_tokens` and `completion_tokens_details.reasoning_tokens` always
+ * present, so clients read cached and reasoning tokens the same way whatever served the request
+ * (vLLM and older OpenAI-compatible servers omit the details). Without a usable provider usage,
+ * our record (estimated) in OpenAI's shape.
+ */
+export function normalisedUsage(usage: unknown, record: UsageRecord): Usage {
+  if (!isObject(usage) || typeof usage.prompt_tokens !== 'number') return toOpenAiUsage(record);
+  const promptDetails = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
+  const completionDetails = isObject(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
+  return {
+    ...usage,
+    prompt_tokens: usage.prompt_tokens,
+    completion_tokens: typeof usage.completion_tokens === 'number' ? usage.completion_tokens : 0,
+    total_tokens: typeof usage.total_tokens === 'number' ? usage.total_tokens : usage.prompt_tokens + (typeof usage.completion_tokens === 'number' ? usage.completion_tokens : 0),
+    prompt_tokens_details: { ...promptDetails, cached_tokens: record.cachedTokens },
+    completion_tokens_details: { ...completionDetails, reasoning_tokens: record.reasoningTokens },
+  };
 }

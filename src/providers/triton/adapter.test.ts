@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseChatRequest } from '../../api/parse-chat.js';
-import { estimateTextTokens } from '../../api/token-estimate.js';
+import { countTokens } from '../../api/token-count.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { UpstreamProtocolError, type ResponseContext, type TargetInfo } from '../types.js';
@@ -140,7 +140,7 @@ describe('tritonAdapter.chatResponse', () => {
     const c = ctx(false, 21);
     const text = 'Machine learning is a field of AI.';
     const { completion, usage } = tritonAdapter.chatResponse({ model_name: 'ensemble', model_version: '1', text_output: text, sequence_id: 0 }, c);
-    const completionTokens = estimateTextTokens(text);
+    const completionTokens = countTokens(text);
     expect(usage).toEqual({ promptTokens: 21, completionTokens, cachedTokens: 0, reasoningTokens: 0, estimated: true });
     expect(completion).toEqual({
       id: c.id,
@@ -197,7 +197,7 @@ describe('tritonAdapter stream translator', () => {
     const { c, end, t } = run(includeUsage);
     const b = chunkBase(c);
     const text = deltas.join('');
-    const completionTokens = estimateTextTokens(text);
+    const completionTokens = countTokens(text);
     const finish = { ...b, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }] };
     const usageChunk = {
       ...b,

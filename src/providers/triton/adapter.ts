@@ -1,5 +1,5 @@
 import type { ChatCompletion, ChatRequest, UsageRecord } from '../../api/chat-types.js';
-import { estimateTextTokens } from '../../api/token-estimate.js';
+import { countTokens } from '../../api/token-count.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { scrubSecrets } from '../../errors/scrub.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
@@ -83,6 +83,7 @@ class TritonStreamTranslator implements StreamTranslator {
   readonly #ctx: ResponseContext;
   #text = '';
   #started = false;
+  #usage: { text: string; record: UsageRecord } | undefined;
 
   constructor(ctx: ResponseContext) {
     this.#ctx = ctx;
@@ -115,7 +116,9 @@ class TritonStreamTranslator implements StreamTranslator {
   }
 
   usage(): UsageRecord {
-    return estimatedUsage(this.#ctx, this.#text);
+    // Counting costs CPU; the pipeline asks again after onEnd, and the text no longer changes then.
+    if (this.#usage?.text !== this.#text) this.#usage = { text: this.#text, record: estimatedUsage(this.#ctx, this.#text) };
+    return this.#usage.record;
   }
 }
 
@@ -126,8 +129,15 @@ function textOutput(body: unknown): string {
   return body.text_output;
 }
 
+/** Triton reports no usage: both sides are counted with the tokenizer and marked estimated. */
 function estimatedUsage(ctx: ResponseContext, text: string): UsageRecord {
-  return { promptTokens: ctx.promptTokensEstimate, completionTokens: estimateTextTokens(text), cachedTokens: 0, reasoningTokens: 0, estimated: true };
+  return {
+    promptTokens: ctx.countPromptTokens?.() ?? ctx.promptTokensEstimate,
+    completionTokens: countTokens(text),
+    cachedTokens: 0,
+    reasoningTokens: 0,
+    estimated: true,
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
