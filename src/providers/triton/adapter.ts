@@ -20,7 +20,21 @@ import { renderPrompt } from './prompt.js';
 const passedThrough = ['temperature', 'top_p', 'presence_penalty', 'frequency_penalty', 'seed'] as const;
 
 /** Fields Triton's generate extension cannot honour: refused with a 400 naming them, never dropped. */
-const refused = ['tools', 'tool_choice', 'functions', 'function_call', 'response_format', 'logprobs', 'top_logprobs', 'logit_bias', 'audio', 'modalities', 'prediction'] as const;
+const refused = [
+  'tools',
+  'tool_choice',
+  'functions',
+  'function_call',
+  'response_format',
+  'logprobs',
+  'top_logprobs',
+  'logit_bias',
+  'audio',
+  'modalities',
+  'prediction',
+  'web_search_options',
+  'reasoning_effort',
+] as const;
 
 /**
  * NVIDIA Triton's generate / generate_stream extension (TensorRT-LLM ensembles and BLS models).
