@@ -65,7 +65,12 @@ describe.each(['openai', 'azure', 'triton'] as const)('Vercel AI SDK via @ai-sdk
   it('tool call: generateText and streamText return the call with parsed input', async () => {
     const { model, fake } = await setup(provider);
     if (provider === 'triton') {
-      const err = await generateText({ model, prompt: PROMPT, tools: { get_weather: weather }, maxRetries: 0 }).catch((e: unknown) => e);
+      let err: unknown;
+      try {
+        await generateText({ model, prompt: PROMPT, tools: { get_weather: weather }, maxRetries: 0 });
+      } catch (e) {
+        err = e;
+      }
       expect(APICallError.isInstance(err)).toBe(true);
       expect((err as APICallError).statusCode).toBe(400);
       expect((err as APICallError).responseBody).toContain('"param":"tools"');
