@@ -35,7 +35,7 @@ function expectedUsage(provider: Provider): { inputTokens: number; outputTokens:
   return { inputTokens: PROMPT.split(' ').length + 3, outputTokens: REPLY.split(' ').length };
 }
 
-const weather = tool({ description: 'Weather for a city', inputSchema: z.object({ city: z.string() }) });
+const tools = { get_weather: tool({ description: 'Weather for a city', inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => ({ city, sky: 'sunny' }) }) };
 
 describe.each(['openai', 'azure', 'triton'] as const)('Vercel AI SDK via @ai-sdk/openai-compatible, %s deployment', (provider) => {
   it('generateText: text, finish reason and usage', async () => {
@@ -67,7 +67,7 @@ describe.each(['openai', 'azure', 'triton'] as const)('Vercel AI SDK via @ai-sdk
     if (provider === 'triton') {
       let err: unknown;
       try {
-        await generateText({ model, prompt: PROMPT, tools: { get_weather: weather }, maxRetries: 0 });
+        await generateText({ model, prompt: PROMPT, tools, maxRetries: 0 });
       } catch (e) {
         err = e;
       }
@@ -88,13 +88,14 @@ describe.each(['openai', 'azure', 'triton'] as const)('Vercel AI SDK via @ai-sdk
         usage: { prompt_tokens: 40, completion_tokens: 9, total_tokens: 49 },
       },
     });
-    const plain = await generateText({ model, prompt: PROMPT, tools: { get_weather: weather }, maxRetries: 0 });
+    const plain = await generateText({ model, prompt: PROMPT, tools, maxRetries: 0 });
     expect(plain.finishReason).toBe('tool-calls');
     expect(plain.toolCalls.map((c) => ({ id: c.toolCallId, name: c.toolName, input: c.input }))).toEqual([{ id: 'call_1', name: 'get_weather', input: { city: 'Paris' } }]);
+    expect(plain.toolResults.map((r) => r.output)).toEqual([{ city: 'Paris', sky: 'sunny' }]);
     expect(fake.received.at(-1)?.body).toMatchObject({ tools: [{ type: 'function', function: { name: 'get_weather' } }] });
 
     fake.enqueue({ kind: 'replay', body: openAiStreamBytes(ONE_TOOL_CALL), contentType: 'text/event-stream', pieceBytes: 50 });
-    const streamed = streamText({ model, prompt: PROMPT, tools: { get_weather: weather }, maxRetries: 0 });
+    const streamed = streamText({ model, prompt: PROMPT, tools, maxRetries: 0 });
     const calls = await streamed.toolCalls;
     expect(await streamed.finishReason).toBe('tool-calls');
     expect(calls).toHaveLength(1);
