@@ -1,6 +1,6 @@
 /**
  * The Vercel AI SDK (`ai` 6 with `@ai-sdk/openai-compatible` 2, the Node-20 lines) against the
- * running gateway, over openai, azure and triton deployments: generateText, streamText (text
+ * running gateway, over openai, vllm, azure and triton deployments: generateText, streamText (text
  * and usage), and a tool call, where the provider can make one.
  */
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { countPromptTokens, countTokens } from '../src/api/token-count.js';
 import { KEY, type Harness } from './helpers/harness.js';
 import { openAiStreamBytes } from './helpers/recorded.js';
-import { providerHarness, type Provider } from './helpers/providers.js';
+import { PROVIDERS, providerHarness, type Provider } from './helpers/providers.js';
 
 const REPLY = 'Four score and seven years ago';
 const PROMPT = 'Begin a famous speech, please.';
@@ -37,7 +37,7 @@ function expectedUsage(provider: Provider): { inputTokens: number; outputTokens:
 
 const tools = { get_weather: tool({ description: 'Weather for a city', inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => ({ city, sky: 'sunny' }) }) };
 
-describe.each(['openai', 'azure', 'triton'] as const)('Vercel AI SDK via @ai-sdk/openai-compatible, %s deployment', (provider) => {
+describe.each(PROVIDERS)('Vercel AI SDK via @ai-sdk/openai-compatible, %s deployment', (provider) => {
   it('generateText: text, finish reason and usage', async () => {
     const { model } = await setup(provider);
     const result = await generateText({ model, prompt: PROMPT, maxRetries: 0 });

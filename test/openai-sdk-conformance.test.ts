@@ -173,7 +173,7 @@ describe.each(PROVIDERS)('openai SDK, %s deployment: embeddings', (provider) => 
   const input = ['first text', 'second text'];
   const expected = input.map((t) => embeddingVector(t, FAKE_EMBEDDING_DIMENSIONS));
 
-  it.each(['base64 (the SDK default)', 'float'] as const)('%s', async (encoding) => {
+  it.each(['base64 (the SDK default)', 'float'] as const)('embeddings in %s encoding decode to the provider vectors', async (encoding) => {
     const { fake, client } = await setup(provider);
     const call = () => client().embeddings.create({ model: 'chat', input, ...(encoding === 'float' ? { encoding_format: 'float' as const } : {}) });
     if (provider === 'triton') return expectRefused(call, 'model');

@@ -77,7 +77,7 @@ describe.each(OPENAI_PROTOCOL)('%s deployment: parameters are passed through', (
 });
 
 describe('triton deployment: translated or refused with a 400 naming the parameter', () => {
-  it.each(cases)('$name', async ({ extra, triton }) => {
+  it.each(cases)('$name: translated for Triton or refused with a 400 naming it', async ({ extra, triton }) => {
     const h = await start('triton');
     for (const stream of [false, true]) {
       const res = await chat(h.url, chatBody('chat', { ...extra, ...(stream ? { stream: true } : {}) }));
