@@ -117,3 +117,36 @@ describe('Vercel AI recording of a legacy completions stream', () => {
     for (const chunk of chunks) expect(chunk.model).toBe('chat');
   });
 });
+
+/**
+ * Azure OpenAI's stream shape (protocols.md §5.4): a first chunk with `choices: []` and only
+ * `prompt_filter_results` (empty id, object and model), and content-filter results on each choice.
+ * Written from Azure's documented format, not a recording.
+ */
+describe('Azure stream with prompt_filter_results first', () => {
+  const safe = { hate: { filtered: false, severity: 'safe' }, self_harm: { filtered: false, severity: 'safe' }, sexual: { filtered: false, severity: 'safe' }, violence: { filtered: false, severity: 'safe' } };
+  const base = { id: 'chatcmpl-az1', object: 'chat.completion.chunk', created: 1_727_000_000, model: 'gpt-4o-2024-08-06', system_fingerprint: 'fp_az' };
+  const frames = [
+    { choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: safe }] },
+    { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, content_filter_results: {}, finish_reason: null, logprobs: null }], usage: null },
+    { ...base, choices: [{ index: 0, delta: { content: 'Hello' }, content_filter_results: safe, finish_reason: null, logprobs: null }], usage: null },
+    { ...base, choices: [{ index: 0, delta: { content: ' from Azure.' }, content_filter_results: safe, finish_reason: null, logprobs: null }], usage: null },
+    { ...base, choices: [{ index: 0, delta: {}, content_filter_results: {}, finish_reason: 'stop', logprobs: null }], usage: null },
+    { ...base, choices: [], usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 } },
+  ];
+  const sse = `${frames.map((f) => `data: ${JSON.stringify(f)}\n\n`).join('')}data: [DONE]\n\n`;
+
+  it("the openai SDK assembles the text and usage; Azure's prompt-filter chunk is dropped, so every chunk is spec-valid", async () => {
+    h.fakes[0]!.enqueue({ kind: 'replay', body: Buffer.from(sse), contentType: 'text/event-stream', pieceBytes: 13 });
+    const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    const final = await client.chat.completions.stream({ model: 'chat-azure', messages: [{ role: 'user', content: 'hi' }], stream_options: { include_usage: true } }).finalChatCompletion();
+    expect(final.choices[0]?.message.content).toBe('Hello from Azure.');
+    expect(final.usage).toMatchObject({ prompt_tokens: 9, completion_tokens: 4, prompt_tokens_details: { cached_tokens: 0 } });
+
+    const chunks = await replay(sse, { model: 'chat-azure', includeUsage: true });
+    expect(chunks).toHaveLength(frames.length - 1);
+    expect(chunks.some((c) => 'prompt_filter_results' in c)).toBe(false);
+    for (const chunk of chunks) expect(specErrors('CreateChatCompletionStreamResponse', chunk)).toEqual([]);
+    expect(summarise(chunks).choices[0]?.content).toBe('Hello from Azure.');
+  });
+});

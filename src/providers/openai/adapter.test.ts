@@ -299,6 +299,14 @@ describe('openAiAdapter stream translator: synthetic streams', () => {
     expect(replay([dataEvent(content('Hello ')), dataEvent('[DONE]')], ctx(false)).chunks).toHaveLength(1);
   });
 
+  it("Azure's first chunk (choices: [], prompt_filter_results, empty id/object) is dropped", () => {
+    const filter = { choices: [], created: 0, id: '', model: '', object: '', prompt_filter_results: [{ prompt_index: 0, content_filter_results: {} }] };
+    const { chunks } = replay([dataEvent(filter), dataEvent(content('a')), dataEvent('[DONE]')], ctx(true));
+    expect(chunks.map((c) => c.id)).toEqual(['chatcmpl-x', 'chatcmpl-x']);
+    expect(chunks[1]?.choices).toEqual([]);
+    expect(chunks[1]?.usage?.prompt_tokens).toBe(7);
+  });
+
   it('without reported usage, usage() is estimated from the streamed text', () => {
     const { translator } = replay([dataEvent(content('Hello ')), dataEvent(content('world, how are you?')), dataEvent('[DONE]')], ctx(true, 11));
     expect(translator.usage()).toEqual({

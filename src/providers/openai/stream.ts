@@ -11,7 +11,7 @@ const maxCountedChars = 1_000_000;
 /**
  * OpenAI-protocol stream pass-through, for chat chunks and legacy text-completion chunks alike:
  * rewrites `model` to the alias, records usage and normalises it (cached and reasoning token
- * details always present), drops the usage-only chunk the gateway asked for when the client did
+ * details always present), drops Azure's content-less prompt-filter chunk and the usage-only chunk the gateway asked for when the client did
  * not (S-17), adds an estimated usage chunk when the client asked for usage and the server sent
  * none, and treats an end without `[DONE]` as a truncation.
  */
@@ -44,6 +44,10 @@ export class OpenAiStreamTranslator<C> implements StreamTranslator<C> {
     }
     const choices = parsed.choices;
     if (!Array.isArray(choices)) throw new UpstreamProtocolError('stream chunk without a choices array');
+    // Azure opens with `choices: []` and only `prompt_filter_results` (empty id, object and
+    // model): not an OpenAI chunk, and it carries no content (a filtered prompt is a 400 before
+    // any stream), so clients that expect OpenAI's chunks never see it.
+    if (choices.length === 0 && !isObject(parsed.usage)) return { chunks: [], done: false };
     parsed.model = this.#ctx.model;
     this.#last = { id: parsed.id, object: parsed.object, created: parsed.created };
     if (isObject(parsed.usage)) this.#reported = parsed.usage;
