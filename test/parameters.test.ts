@@ -4,20 +4,24 @@
  * silently dropped. What reaches an OpenAI-protocol upstream is checked against the official
  * OpenAI request schema.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Harness } from './helpers/harness.js';
 import { chat, chatBody } from './helpers/harness.js';
 import { specErrors } from './helpers/openai-spec.js';
 import { OPENAI_PROTOCOL, providerHarness, SERVED_MODEL, upstreamChatPath, type Provider } from './helpers/providers.js';
 
-const open: Harness[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((h) => h.close()));
+// One gateway per provider for the whole file: each case only reads what its own request did.
+const harnesses = new Map<Provider, Promise<Harness>>();
+afterAll(async () => {
+  await Promise.all([...harnesses.values()].map(async (h) => (await h).close()));
 });
 
-async function start(provider: Provider): Promise<Harness> {
-  const h = await providerHarness(provider, { reply: 'ok' });
-  open.push(h);
+function start(provider: Provider): Promise<Harness> {
+  let h = harnesses.get(provider);
+  if (h === undefined) {
+    h = providerHarness(provider, { reply: 'ok' });
+    harnesses.set(provider, h);
+  }
   return h;
 }
 
@@ -79,13 +83,14 @@ describe.each(OPENAI_PROTOCOL)('%s deployment: parameters are passed through', (
 describe('triton deployment: translated or refused with a 400 naming the parameter', () => {
   it.each(cases)('$name: translated for Triton or refused with a 400 naming it', async ({ extra, triton }) => {
     const h = await start('triton');
+    const before = h.fakes[0]!.stats.requests;
     for (const stream of [false, true]) {
       const res = await chat(h.url, chatBody('chat', { ...extra, ...(stream ? { stream: true } : {}) }));
       if ('refused' in triton) {
         expect(res.status).toBe(400);
         expect(res.json().error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_parameter', param: triton.refused });
         expect(res.json().error.message).toMatch(/Triton/);
-        expect(h.fakes[0]!.stats.requests).toBe(0);
+        expect(h.fakes[0]!.stats.requests).toBe(before);
       } else {
         expect(res.status).toBe(200);
         const sent = h.fakes[0]!.received.at(-1)!;
