@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { embeddingVector } from '../src/testing/fake-upstream/reply.js';
 import { FAKE_EMBEDDING_DIMENSIONS } from '../src/testing/fake-upstream/openai-dialect.js';
-import { KEY, type Harness } from './helpers/harness.js';
+import { KEY, startHarness, type Harness } from './helpers/harness.js';
 import { openAiStreamBytes } from './helpers/recorded.js';
 import { OPENAI_PROTOCOL, PROVIDERS, providerHarness, type Provider } from './helpers/providers.js';
 
@@ -227,5 +227,32 @@ describe.each(['openai', 'triton'] as const)('openai SDK, %s deployment: error c
     // 1 + (1 refused with 429 and retry-after-ms ≈ 200, then 1 admitted).
     expect(sdk.calls).toBe(3);
     expect(fake.stats.requests).toBe(2);
+  });
+});
+
+describe('openai SDK, Azure OpenAI v1 surface (`/openai/v1`, no api-version, `api-key` header)', () => {
+  it('chat, stream and embeddings reach /openai/v1/… with the deployment in `model`, authenticated by api-key', async () => {
+    const h = await startHarness({
+      fakes: [{ dialect: 'openai', apiKey: 'azure-secret-key', behaviour: { reply: REPLY } }],
+      env: { AZURE_KEY: 'azure-secret-key' },
+      config: ([fake]) => ({
+        deployments: { az: { provider: 'azure', baseUrl: `${fake!.baseUrl.replace(/\/v1$/, '')}/openai/v1`, apiKey: '${env:AZURE_KEY}' } },
+        models: { chat: { targets: [{ deployment: 'az', model: 'my-gpt-4o-deployment' }] } },
+      }),
+    });
+    open.push(h);
+    const fake = h.fakes[0]!;
+    const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: KEY, maxRetries: 0 });
+    expect((await client.chat.completions.create({ model: 'chat', messages })).choices[0]?.message.content).toBe(REPLY);
+    const final = await client.chat.completions.stream({ model: 'chat', messages, stream_options: { include_usage: true } }).finalChatCompletion();
+    expect(final.choices[0]?.message.content).toBe(REPLY);
+    expect(final.usage?.completion_tokens).toBe(REPLY.split(' ').length);
+    expect((await client.embeddings.create({ model: 'chat', input: 'x' })).data[0]?.embedding).toEqual(embeddingVector('x', FAKE_EMBEDDING_DIMENSIONS));
+    expect(fake.received.map((r) => r.path)).toEqual(['/openai/v1/chat/completions', '/openai/v1/chat/completions', '/openai/v1/embeddings']);
+    for (const r of fake.received) {
+      expect(r.headers['api-key']).toBe('azure-secret-key');
+      expect(r.headers.authorization).toBeUndefined();
+      expect((r.body as { model: string }).model).toBe('my-gpt-4o-deployment');
+    }
   });
 });

@@ -339,7 +339,15 @@ function queryOf(request: FakeRequest): string | undefined {
   return undefined;
 }
 
-function azureRoute(path: string): { deployment: string; handler: Handler } | undefined {
+/** Azure OpenAI's v1 surface: OpenAI's paths under `/openai/v1`, `model` names the deployment, no api-version. */
+const AZURE_V1_PATH = /^\/openai\/v1\/(chat\/completions|completions|embeddings)$/;
+
+function azureRoute(path: string): { deployment: string | undefined; handler: Handler } | undefined {
+  const v1 = AZURE_V1_PATH.exec(path);
+  if (v1 !== null) {
+    const handler = POST_ROUTES.get(`/v1/${v1[1] ?? ''}`);
+    return handler === undefined ? undefined : { deployment: undefined, handler };
+  }
   const match = AZURE_PATH.exec(path);
   if (match === null) return undefined;
   const handler = POST_ROUTES.get(`/v1/${match[2] ?? ''}`);
@@ -361,14 +369,14 @@ function azure(request: FakeRequest, context: DialectContext): Answer {
   if (target === undefined) return notFound(method, path);
   const query = queryOf(request);
   // Without the query (the server did not pass it) the check cannot be made and is skipped.
-  if (query !== undefined && !new URLSearchParams(query).get('api-version')) {
+  if (target.deployment !== undefined && query !== undefined && !new URLSearchParams(query).get('api-version')) {
     return errorAnswer(404, 'Resource not found: the api-version query parameter is required.', null, '404');
   }
   if (!isRecord(request.body)) {
     return errorAnswer(400, 'We could not parse the JSON body of your request. Expected a JSON object.', null, null);
   }
-  // Azure ignores `model`: the deployment in the path selects it.
-  return target.handler({ ...request.body, model: target.deployment }, context);
+  // Classic: Azure ignores `model`, the deployment in the path selects it. v1: `model` does.
+  return target.handler(target.deployment === undefined ? request.body : { ...request.body, model: target.deployment }, context);
 }
 
 function route(request: FakeRequest, context: DialectContext): Answer {
