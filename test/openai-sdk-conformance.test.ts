@@ -231,7 +231,7 @@ describe.each(['openai', 'triton'] as const)('openai SDK, %s deployment: error c
 });
 
 describe('openai SDK, Azure OpenAI v1 surface (`/openai/v1`, no api-version, `api-key` header)', () => {
-  it('chat, stream and embeddings reach /openai/v1/… with the deployment in `model`, authenticated by api-key', async () => {
+  it('v1 surface: chat, stream and embeddings reach /openai/v1 with the deployment as model, authenticated by api-key', async () => {
     const h = await startHarness({
       fakes: [{ dialect: 'openai', apiKey: 'azure-secret-key', behaviour: { reply: REPLY } }],
       env: { AZURE_KEY: 'azure-secret-key' },
