@@ -5,7 +5,7 @@
  * encodings, the exception class for each error status, and retries that do not multiply ours.
  * Where a provider cannot do something the SDK must raise BadRequestError naming the parameter.
  */
-import OpenAI, { BadRequestError, ConflictError, InternalServerError, RateLimitError, UnprocessableEntityError, type APIError } from 'openai';
+import OpenAI, { APIError, BadRequestError, ConflictError, InternalServerError, RateLimitError, UnprocessableEntityError } from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -197,6 +197,27 @@ describe.each(['openai', 'triton'] as const)('openai SDK, %s deployment: error c
     expect(err.status).toBe(status);
     expect(err.headers?.get('x-should-retry')).toBe('false');
     expect([sdk.calls, fake.stats.requests]).toEqual([1, 1]);
+  });
+
+  it('504 (upstream timeout) and 503 (every deployment open) → InternalServerError, not retried by the SDK', async () => {
+    const { fake, client, sdk } = await setup(provider, { maxRetries: 2, extraConfig: { timeouts: { firstByteMs: 150 }, retry: { maxAttempts: 3 } } });
+    fake.enqueue(...Array.from({ length: 3 }, () => ({ kind: 'hang' as const })));
+    const timeout = await rejection(() => client().chat.completions.create({ model: 'chat', messages }));
+    expect(timeout).toBeInstanceOf(InternalServerError);
+    expect([timeout.status, timeout.code, timeout.headers?.get('x-should-retry')]).toEqual([504, 'upstream_timeout', 'false']);
+    // Three failures opened the breaker: the next request is refused without an upstream call.
+    const open = await rejection(() => client().chat.completions.create({ model: 'chat', messages }));
+    expect(open).toBeInstanceOf(InternalServerError);
+    expect([open.status, open.code, open.headers?.get('x-should-retry')]).toEqual([503, 'no_available_deployment', 'false']);
+    expect([sdk.calls, fake.stats.requests]).toEqual([2, 3]);
+  });
+
+  it('413 (body over the limit) → APIError with status 413, nothing sent upstream', async () => {
+    const { fake, client } = await setup(provider, { maxRetries: 2, extraConfig: { server: { bodyLimitBytes: 4096 } } });
+    const err = await rejection(() => client().chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(10_000) }] }));
+    expect(err).toBeInstanceOf(APIError);
+    expect([err.status, err.code]).toEqual([413, 'request_too_large']);
+    expect(fake.stats.requests).toBe(0);
   });
 
   it('upstream 500s: the gateway retries (3 attempts), the SDK (maxRetries 2) does not add 6 more', async () => {
