@@ -136,6 +136,17 @@ describe('tritonAdapter.chatRequest: refusals name the param', () => {
 });
 
 describe('tritonAdapter.chatResponse', () => {
+  it('counts the prompt with the tokenizer when the pipeline offers it, once per stream', () => {
+    let calls = 0;
+    const c = { ...ctx(true, 21), countPromptTokens: () => ((calls += 1), 33) };
+    expect(tritonAdapter.chatResponse({ text_output: 'hello world' }, c).usage).toMatchObject({ promptTokens: 33, completionTokens: 2, estimated: true });
+    const t = tritonAdapter.chatStream(c);
+    t.onEvent({ event: undefined, id: undefined, data: JSON.stringify({ text_output: 'hello world' }) });
+    t.onEnd();
+    expect(t.usage()).toMatchObject({ promptTokens: 33, completionTokens: 2 });
+    expect(calls).toBe(2);
+  });
+
   it('turns text_output into a completion with estimated usage', () => {
     const c = ctx(false, 21);
     const text = 'Machine learning is a field of AI.';
