@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { embeddingVector } from '../src/testing/fake-upstream/reply.js';
 import { FAKE_EMBEDDING_DIMENSIONS } from '../src/testing/fake-upstream/openai-dialect.js';
 import { KEY, startHarness, type Harness } from './helpers/harness.js';
-import { openAiStreamBytes } from './helpers/recorded.js';
+import { openAiStreamBytes, vercelJson } from './helpers/recorded.js';
 import { OPENAI_PROTOCOL, PROVIDERS, providerHarness, type Provider } from './helpers/providers.js';
 
 const REPLY = 'The weather tool says it is sunny.';
@@ -182,6 +182,18 @@ describe.each(PROVIDERS)('openai SDK, %s deployment: embeddings', (provider) => 
     expect(res.data.map((d) => d.embedding)).toEqual(expected);
     expect(res.usage.prompt_tokens).toBe(4);
     expect((fake.received.at(-1)?.body as { encoding_format?: string }).encoding_format).toBe(encoding === 'float' ? 'float' : 'base64');
+  });
+});
+
+describe.each(OPENAI_PROTOCOL)('openai SDK, %s deployment: a server that ignores encoding_format', (provider) => {
+  it('recorded float vectors reach the SDK (which asked for base64) as the same float32 values', async () => {
+    const { fake, client } = await setup(provider);
+    const recorded = vercelJson('openai-embedding.json') as { data: Array<{ embedding: number[] }>; usage: { prompt_tokens: number } };
+    fake.enqueue({ kind: 'status', status: 200, body: recorded });
+    const res = await client().embeddings.create({ model: 'chat', input: ['a', 'b'] });
+    expect(res.data.map((d) => d.embedding)).toEqual(recorded.data.map((d) => d.embedding.map((x) => Math.fround(x))));
+    expect(res.usage.prompt_tokens).toBe(recorded.usage.prompt_tokens);
+    expect(res.model).toBe('chat');
   });
 });
 
