@@ -40,6 +40,7 @@ const calls: Record<FakeDialectName, { url(fake: FakeUpstream, stream: boolean):
     url: (fake) => `${fake.baseUrl}/api/chat`,
     body: (stream) => ({ model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream }),
     streamEvents: 5, // 4 pieces, then the done:true line (NDJSON lines, not SSE events)
+  },
   // Bedrock calls must be SigV4-signed, so its fault tests live in bedrock-dialect.test.ts.
   bedrock: {
     url: (fake, stream) => `${fake.baseUrl}/model/m/${stream ? 'converse-stream' : 'converse'}`,
