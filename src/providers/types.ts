@@ -16,6 +16,8 @@ export interface TargetInfo {
   readonly basePath: string;
   /** Provider API version when the deployment pins one (Azure `api-version`). */
   readonly apiVersion?: string;
+  /** Output-token cap to send when the client set none, for providers that require one (Anthropic). */
+  readonly defaultMaxTokens?: number;
 }
 
 /** A description of one upstream HTTP call; `upstream/` adds credentials and sends it. */
