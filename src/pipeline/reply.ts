@@ -21,14 +21,14 @@ export interface StreamWriter {
   write(chunks: readonly unknown[]): Promise<void>;
   /** Ends a committed stream with one error event and no `[DONE]`. */
   fail(err: GatewayError): void;
-  /** Ends the stream with `data: [DONE]`. */
+  /** Ends a complete stream (OpenAI: `data: [DONE]`; Anthropic: nothing after message_stop). */
   done(): void;
 }
 
 /** What the edge hands the pipeline for one request. */
 export interface RequestContext {
   readonly requestId: string;
-  /** The `Authorization` header, as sent. */
+  /** The `Authorization` header, as sent (on `/v1/messages`, an `x-api-key` is passed as a Bearer value). */
   readonly authorization: string | undefined;
   /** The JSON body, parsed once at the edge. */
   readonly body: unknown;

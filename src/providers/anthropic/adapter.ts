@@ -1,28 +1,12 @@
 import type { ChatRequest } from '../../api/chat-types.js';
 import type { ProviderAdapter, ResponseContext, TargetInfo, UpstreamCall } from '../types.js';
 import { anthropicErrorInfo } from './error.js';
-import { toMessagesBody } from './request.js';
+import { NativeMessagesStream, nativeMessagesCall, nativeMessagesResponse } from './passthrough.js';
+import { messagesCall, toMessagesBody } from './request.js';
 import { messageToCompletion } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
-import { defaultAnthropicVersion } from './wire-types.js';
 
-/**
- * The `POST {base}/v1/messages` call for a body already in Anthropic's shape. `anthropic-version`
- * is the deployment's `apiVersion` (default 2023-06-01); credentials (x-api-key, or Bearer for
- * 2026-10-21) are added by upstream/, never here.
- */
-export function messagesCall(body: Record<string, unknown>, target: TargetInfo, stream: boolean): UpstreamCall {
-  return {
-    method: 'POST',
-    path: `${target.basePath}/v1/messages`,
-    headers: {
-      'content-type': 'application/json',
-      accept: stream ? 'text/event-stream' : 'application/json',
-      'anthropic-version': target.apiVersion ?? defaultAnthropicVersion,
-    },
-    body: JSON.stringify(body),
-  };
-}
+export { messagesCall } from './request.js';
 
 /**
  * Anthropic's Messages API (protocols.md §2). Chat only: Anthropic has no embeddings or legacy
@@ -41,4 +25,8 @@ export const anthropicAdapter: ProviderAdapter = {
   chatStream: (ctx: ResponseContext) => new AnthropicStreamTranslator(ctx),
 
   errorInfo: anthropicErrorInfo,
+
+  messagesRequest: nativeMessagesCall,
+  messagesResponse: nativeMessagesResponse,
+  messagesStream: (ctx: ResponseContext) => new NativeMessagesStream(ctx),
 };

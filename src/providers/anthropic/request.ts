@@ -1,7 +1,7 @@
 import type { ChatMessage, ChatRequest, ContentPart } from '../../api/chat-types.js';
 import { GatewayError } from '../../errors/gateway-error.js';
-import type { TargetInfo } from '../types.js';
-import { isObject, type ContentBlock, type MessageParam, type MessagesRequestBody, type TextBlock, type ToolChoice, type ToolDefinition } from './wire-types.js';
+import type { TargetInfo, UpstreamCall } from '../types.js';
+import { defaultAnthropicVersion, isObject, type ContentBlock, type MessageParam, type MessagesRequestBody, type TextBlock, type ToolChoice, type ToolDefinition } from './wire-types.js';
 
 /**
  * OpenAI chat request → Anthropic Messages request (protocols.md §2.6). Every OpenAI field is
@@ -214,4 +214,22 @@ function translateResponseFormat(format: unknown): { type: 'json_schema'; schema
     return { type: 'json_schema', schema: format.json_schema.schema };
   }
   return refuse('response_format', "must be 'text' or 'json_schema' with a schema for Anthropic deployments");
+}
+
+/**
+ * The `POST {base}/v1/messages` call for a body already in Anthropic's shape. `anthropic-version`
+ * is the deployment's `apiVersion` (default 2023-06-01); credentials (x-api-key, or Bearer for
+ * 2026-10-21) are added by upstream/, never here.
+ */
+export function messagesCall(body: Record<string, unknown>, target: TargetInfo, stream: boolean): UpstreamCall {
+  return {
+    method: 'POST',
+    path: `${target.basePath}/v1/messages`,
+    headers: {
+      'content-type': 'application/json',
+      accept: stream ? 'text/event-stream' : 'application/json',
+      'anthropic-version': target.apiVersion ?? defaultAnthropicVersion,
+    },
+    body: JSON.stringify(body),
+  };
 }
