@@ -89,6 +89,7 @@ export class ChatToMessagesStream implements StreamTranslator<AnthropicStreamEve
   #open: Open | undefined;
   #nextIndex = 0;
   #stop: StopReason | undefined;
+  #finished = false;
 
   constructor(inner: StreamTranslator<ChatChunk>, ctx: ResponseContext) {
     this.#inner = inner;
@@ -165,6 +166,8 @@ export class ChatToMessagesStream implements StreamTranslator<AnthropicStreamEve
   }
 
   #finish(out: AnthropicStreamEvent[]): void {
+    if (this.#finished) return;
+    this.#finished = true;
     this.#start(out);
     this.#closeBlock(out);
     out.push({ type: 'message_delta', delta: { stop_reason: this.#stop ?? 'end_turn', stop_sequence: null }, usage: anthropicUsage(this.#inner.usage()) });
