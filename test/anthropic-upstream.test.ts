@@ -114,6 +114,16 @@ describe('openai client → gateway → Anthropic (fake)', () => {
     expect(h.fakes[0]!.stats.requests).toBe(0);
   });
 
+  it('embeddings and legacy completions: Anthropic has neither → 400 naming the provider, nothing sent', async () => {
+    const { h, client } = await setup();
+    const emb = await client.embeddings.create({ model: 'claude', input: 'hi' }).catch((e: unknown) => e);
+    expect(emb).toBeInstanceOf(BadRequestError);
+    expect((emb as BadRequestError).message).toContain("'anthropic'");
+    const legacy = await client.completions.create({ model: 'claude', prompt: 'hi' }).catch((e: unknown) => e);
+    expect(legacy).toBeInstanceOf(BadRequestError);
+    expect(h.fakes[0]!.stats.requests).toBe(0);
+  });
+
   it('provider 529 on every attempt → 503 upstream_overloaded with its Retry-After; 429 → 429', async () => {
     const { h, client } = await setup({ extra: { retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } } });
     h.fakes[0]!.enqueue({ kind: 'status', status: 529, headers: { 'retry-after': '2' } }, { kind: 'status', status: 529, headers: { 'retry-after': '2' } });
