@@ -109,3 +109,10 @@ describe('completionToMessage', () => {
     expect(stopReasonFor(finish)).toBe(stop);
   });
 });
+
+describe('golden translations (OpenAI → Anthropic, for /v1/messages), reviewed and committed under golden/', () => {
+  it.each([PARALLEL_TOOLS, REFUSAL, LENGTH])('%s → Anthropic events', async (name) => {
+    const wire = replay(fixture(name)).map((e) => anthropicSse.frame(e)).join('');
+    await expect(wire).toMatchFileSnapshot(`./golden/${name.slice(0, 8)}.anthropic-events.sse`);
+  });
+});

@@ -55,7 +55,7 @@ function replay(bytes: Buffer, cuts: number[], includeUsage = true): { chunks: C
 
 const streams = [
   { file: 'anthropic-text.chunks.txt', text: "Hello! I'm doing well, thank you for asking. How are you doing today? Is there anything I can help you with?", tools: [], finish: 'stop', usage: { prompt_tokens: 12, completion_tokens: 30 } },
-  { file: 'anthropic-tool-no-args.chunks.txt', text: "I'll update the issue list for you.", tools: [{ id: 'toolu_01QE1WLsSVp5hy5Q3GmGTmjP', name: 'updateIssueList', arguments: '' }], finish: 'tool_calls', usage: { prompt_tokens: 565, completion_tokens: 48 } },
+  { file: 'anthropic-tool-no-args.chunks.txt', text: "I'll update the issue list for you.", tools: [{ id: 'toolu_01QE1WLsSVp5hy5Q3GmGTmjP', name: 'updateIssueList', arguments: '{}' }], finish: 'tool_calls', usage: { prompt_tokens: 565, completion_tokens: 48 } },
   { file: 'anthropic-json-tool.1.chunks.txt', text: '', tools: [{ id: 'toolu_01KFbKqPYSuAKujiL6mTfzYA', name: 'json', arguments: '{"elements": [{"location": "San Francisco", "temperature": 58, "condition": "sunny"}]}' }], finish: 'tool_calls', usage: { prompt_tokens: 849, completion_tokens: 47 } },
   { file: 'anthropic-refusal.chunks.txt', text: '', tools: [], finish: 'content_filter', usage: { prompt_tokens: 18, completion_tokens: 5 } },
   { file: 'anthropic-clear-thinking.1.chunks.txt', text: '925 ÷ 5 = 185', tools: [], finish: 'stop', usage: { prompt_tokens: 69, completion_tokens: 53 } },
@@ -318,5 +318,17 @@ describe('anthropicAdapter.errorInfo', () => {
 
   it('scrubs key-shaped strings from upstream messages', () => {
     expect(anthropicAdapter.errorInfo(401, { type: 'error', error: { type: 'authentication_error', message: 'bad key sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789' } }).message).not.toContain('abcdefghijklmnop');
+  });
+});
+
+describe('golden translations (Anthropic → OpenAI), reviewed and committed under golden/', () => {
+  it.each(streams.map((s) => s.file))('%s → OpenAI chunks', async (file) => {
+    const { chunks } = replay(sseBytes(file), []);
+    await expect(`${JSON.stringify(chunks, null, 1)}\n`).toMatchFileSnapshot(`./golden/${file.replace('.chunks.txt', '.openai-chunks.json')}`);
+  });
+
+  it.each(['anthropic-text.json', 'anthropic-tool-no-args.json', 'anthropic-json-tool.1.json', 'anthropic-refusal.json', 'anthropic-clear-thinking.1.json'])('%s → OpenAI completion', async (file) => {
+    const { completion } = anthropicAdapter.chatResponse(JSON.parse(fixture(file)), ctx());
+    await expect(`${JSON.stringify(completion, null, 1)}\n`).toMatchFileSnapshot(`./golden/${file.replace('.json', '.openai-completion.json')}`);
   });
 });

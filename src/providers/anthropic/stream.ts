@@ -34,6 +34,8 @@ export function parseAnthropicEvent(event: SseEvent): Record<string, unknown> & 
 export class AnthropicStreamTranslator implements StreamTranslator {
   readonly #ctx: ResponseContext;
   readonly #toolIndex = new Map<number, number>();
+  /** OpenAI indexes of tool calls that have received argument text. */
+  readonly #toolArgs = new Set<number>();
   #usage: Record<string, unknown> | undefined;
   #roleSent = false;
   #finish: FinishReason | undefined;
@@ -54,6 +56,8 @@ export class AnthropicStreamTranslator implements StreamTranslator {
         return this.#blockStart(e);
       case 'content_block_delta':
         return this.#blockDelta(e);
+      case 'content_block_stop':
+        return this.#blockStop(e);
       case 'message_delta':
         if (isObject(e.usage)) this.#usage = { ...this.#usage, ...definedOnly(e.usage) };
         this.#finish = finishReasonFor(isObject(e.delta) ? e.delta.stop_reason : undefined);
@@ -64,7 +68,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
       case 'error':
         return { chunks: [], done: false, error: anthropicErrorInfo(500, e) };
       default:
-        // ping, content_block_stop, and event types added after this was written.
+        // ping, and event types added after this was written.
         return none;
     }
   }
@@ -97,6 +101,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     // Streams start tool blocks with `input: {}` and send the arguments as deltas; a block that
     // arrives with its input already filled in is sent whole.
     const input = isObject(block.input) && Object.keys(block.input).length > 0 ? JSON.stringify(block.input) : '';
+    if (input !== '') this.#toolArgs.add(k);
     return { chunks: [...this.#role(), this.#toolChunk({ index: k, id: block.id, type: 'function', function: { name: block.name, arguments: input } })], done: false };
   }
 
@@ -108,6 +113,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
       const k = this.#toolIndex.get(typeof e.index === 'number' ? e.index : -1);
       if (k === undefined) throw new UpstreamProtocolError('input_json_delta for a block that is not a tool_use');
       if (delta.partial_json === '') return none;
+      this.#toolArgs.add(k);
       return { chunks: [this.#toolChunk({ index: k, function: { arguments: delta.partial_json } })], done: false };
     }
     if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string' && delta.thinking !== '') {
@@ -115,6 +121,17 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     }
     // signature_delta, citations_delta and future delta types have no OpenAI equivalent.
     return none;
+  }
+
+  /**
+   * A tool called without arguments streams only `""`; OpenAI sends `{}` then, and clients
+   * JSON.parse the arguments, so `{}` is sent when the block ends without any.
+   */
+  #blockStop(e: Record<string, unknown>): StreamStep {
+    const k = this.#toolIndex.get(typeof e.index === 'number' ? e.index : -1);
+    if (k === undefined || this.#toolArgs.has(k)) return none;
+    this.#toolArgs.add(k);
+    return { chunks: [this.#toolChunk({ index: k, function: { arguments: '{}' } })], done: false };
   }
 
   #content(text: string): StreamStep {
