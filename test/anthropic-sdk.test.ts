@@ -92,6 +92,10 @@ describe.each(lines)('$line → /v1/messages', ({ make, errors }) => {
     expect(streamed).toMatchObject({ stop_reason: 'tool_use', content: [{ type: 'tool_use', name: 'get_weather', input: { city: 'fake-city' } }] });
     // The body reached Anthropic as sent (only the model replaced).
     expect(h.fakes[0]!.received[0]!.body).toEqual({ ...req, model: 'served-model' });
+    expect(h.fakes[0]!.received[0]!.headers['anthropic-beta']).toBeUndefined();
+    // The client's anthropic-beta header is forwarded to Anthropic deployments.
+    await client.messages.create(params, { headers: { 'anthropic-beta': 'context-1m-2025-08-07,files-api-2025-04-14' } });
+    expect(h.fakes[0]!.received.at(-1)!.headers['anthropic-beta']).toBe('context-1m-2025-08-07,files-api-2025-04-14');
   });
 
   it('tool use served by OpenAI: tools and tool results translated, tool_calls come back as tool_use blocks', async () => {

@@ -31,6 +31,18 @@ describe('parseMessagesRequest: validation', () => {
     expect(err.param).toBe(param);
   });
 
+  it('anthropic-beta: a list of beta names is kept (joined when repeated), anything else is a 400', () => {
+    expect(parseMessagesRequest(base, 'a-2025-01-01, b-2025-02-02').betas).toBe('a-2025-01-01, b-2025-02-02');
+    expect(parseMessagesRequest(base, ['a-2025-01-01', 'b']).betas).toBe('a-2025-01-01,b');
+    expect(parseMessagesRequest(base).betas).toBeUndefined();
+    try {
+      parseMessagesRequest(base, 'bad\r\nx-injected: 1');
+      throw new Error('expected a GatewayError');
+    } catch (err) {
+      expect((err as GatewayError).param).toBe('anthropic-beta');
+    }
+  });
+
   it('keeps the validated body as sent for Anthropic deployments', () => {
     const body = { ...base, thinking: { type: 'enabled', budget_tokens: 2048 }, system: [{ type: 'text', text: 'S', cache_control: { type: 'ephemeral' } }] };
     const r = parseMessagesRequest(body);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ContentPart, ToolCall } from './chat-types.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import { modelName, outputTokens, refuseClientRouting, requestCaps, zodToGatewayError } from './parse-common.js';
 
 /**
@@ -19,7 +20,12 @@ export interface MessagesApiRequest {
   readonly native: Readonly<Record<string, unknown>>;
   /** The first parameter the OpenAI form cannot carry, if any. */
   readonly untranslatable: string | undefined;
+  /** The client's `anthropic-beta` header, forwarded to Anthropic deployments only. */
+  readonly betas: string | undefined;
 }
+
+/** Beta names are lower-case tokens with dates, comma-separated (e.g. `context-1m-2025-08-07`). */
+const betaHeader = /^[a-z0-9][a-z0-9._-]{0,127}(\s*,\s*[a-z0-9][a-z0-9._-]{0,127}){0,31}$/;
 
 const block = z.looseObject({ type: z.string().min(1) });
 const textBlock = z.looseObject({ type: z.literal('text'), text: z.string() });
@@ -52,9 +58,13 @@ type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Validates a parsed JSON body as a Messages request; throws GatewayError (400). */
-export function parseMessagesRequest(raw: unknown): MessagesApiRequest {
+export function parseMessagesRequest(raw: unknown, anthropicBeta?: string | string[]): MessagesApiRequest {
   const result = messagesBody.safeParse(refuseClientRouting(raw));
   if (!result.success) throw zodToGatewayError(result.error);
+  const betas = Array.isArray(anthropicBeta) ? anthropicBeta.join(',') : anthropicBeta;
+  if (betas !== undefined && !betaHeader.test(betas)) {
+    throw new GatewayError('invalid_request', "The 'anthropic-beta' header must be a comma-separated list of beta names.", { param: 'anthropic-beta' });
+  }
   const b = result.data;
   const notes: string[] = [];
   const note = (param: string): void => void notes.push(param);
@@ -84,7 +94,7 @@ export function parseMessagesRequest(raw: unknown): MessagesApiRequest {
     maxOutputTokens: b.max_tokens,
     n: 1,
   });
-  return Object.freeze({ model: b.model, stream, includeUsage: true, chat, native: Object.freeze(b), untranslatable: notes[0] });
+  return Object.freeze({ model: b.model, stream, includeUsage: true, chat, native: Object.freeze(b), untranslatable: notes[0], betas });
 }
 
 function chatMessages(b: Body, note: (p: string) => void): ChatMessage[] {

@@ -26,7 +26,8 @@ export interface Operation<Req extends OperationRequest, Res, Chunk> {
   readonly route: string;
   /** `gen_ai.operation.name`. */
   readonly name: 'chat' | 'text_completion' | 'embeddings';
-  parse(body: unknown): Req;
+  /** Validates the body (and any headers the API defines); throws GatewayError (400). */
+  parse(body: unknown, headers: Readonly<Record<string, string | string[] | undefined>>): Req;
   promptTokens(request: Req): number;
   /** Output tokens to reserve against a token limit. */
   outputReserve(request: Req, model: RuntimeModel): number;
@@ -88,11 +89,13 @@ export const embeddingsOperation: Operation<EmbeddingsRequest & OperationRequest
 export const messagesOperation: Operation<MessagesApiRequest, AnthropicMessage, AnthropicStreamEvent> = {
   route: '/v1/messages',
   name: 'chat',
-  parse: parseMessagesRequest,
+  parse: (body, headers) => parseMessagesRequest(body, headers['anthropic-beta']),
   promptTokens: (r) => estimatePromptTokens(r.chat.messages),
   outputReserve: (r) => r.chat.maxOutputTokens ?? 0,
   upstreamCall: (adapter, r, target) => {
-    if (adapter.messagesRequest) return adapter.messagesRequest(r.native, target, r.stream);
+    // Betas only switch Anthropic features on; for other providers any feature they enable
+    // shows up in the body, where it is refused by name.
+    if (adapter.messagesRequest) return adapter.messagesRequest(r.native, target, r.stream, r.betas);
     if (r.untranslatable !== undefined) {
       throw new GatewayError('unsupported_parameter', `'${r.untranslatable}' is Anthropic-only and this model is served by a '${adapter.dialect}' deployment.`, { param: r.untranslatable });
     }

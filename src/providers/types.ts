@@ -141,7 +141,7 @@ export interface ProviderAdapter {
    * Anthropic's Messages API spoken natively, for `/v1/messages`: the client's validated body in,
    * the upstream's message and events out, without a round trip through OpenAI's shape.
    */
-  messagesRequest?(native: Readonly<Record<string, unknown>>, target: TargetInfo, stream: boolean): UpstreamCall;
+  messagesRequest?(native: Readonly<Record<string, unknown>>, target: TargetInfo, stream: boolean, betas: string | undefined): UpstreamCall;
   messagesResponse?(body: unknown, ctx: ResponseContext): { value: AnthropicMessage; usage: UsageRecord };
   messagesStream?(ctx: ResponseContext): StreamTranslator<AnthropicStreamEvent>;
 }

@@ -13,8 +13,11 @@ import { isObject, type AnthropicMessage, type AnthropicStreamEvent, type TextBl
  * nothing Anthropic-only (thinking, citations, cache control, server tools) is lost.
  */
 
-/** The upstream call: the native body with the deployment's model; `system` turns hoisted for 2023-06-01. */
-export function nativeMessagesCall(native: Readonly<Record<string, unknown>>, target: TargetInfo, stream: boolean): UpstreamCall {
+/**
+ * The upstream call: the native body with the deployment's model; `system` turns hoisted for
+ * 2023-06-01; the client's `anthropic-beta` header forwarded.
+ */
+export function nativeMessagesCall(native: Readonly<Record<string, unknown>>, target: TargetInfo, stream: boolean, betas?: string): UpstreamCall {
   const body: Record<string, unknown> = { ...native, model: target.upstreamModel };
   const messages = Array.isArray(native.messages) ? (native.messages as Array<Record<string, unknown>>) : [];
   if (messages.some((m) => m.role === 'system') && target.apiVersion !== '2026-10-21') {
@@ -26,7 +29,8 @@ export function nativeMessagesCall(native: Readonly<Record<string, unknown>>, ta
     body.system = system;
     body.messages = messages.filter((m) => m.role !== 'system');
   }
-  return messagesCall(body, target, stream);
+  const call = messagesCall(body, target, stream);
+  return betas === undefined ? call : { ...call, headers: { ...call.headers, 'anthropic-beta': betas } };
 }
 
 /** The upstream message, as received, with the alias as `model`. */
