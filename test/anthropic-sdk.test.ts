@@ -7,7 +7,7 @@ import type { APIError } from '@anthropic-ai/sdk';
 import Anthropic0137, * as sdk0137 from 'anthropic-sdk-0137';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeDialectName } from '../src/testing/fake-upstream/script.js';
-import { deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
+import { chat, deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
 
 const REPLY = 'one two three four five six';
 const TIGHT_KEY = 'sk-test-tight-0123456789';
@@ -168,5 +168,36 @@ describe.each(lines)('$line → /v1/messages', ({ make, errors }) => {
     expect(err).toBeInstanceOf(errors.APIError);
     expect(String((err as APIError).message)).toMatch(/closed the connection/);
     expect(texts.join('')).toBe('one two ');
+  });
+});
+
+describe('/v1/messages at the edge (raw HTTP)', () => {
+  it('malformed JSON, a missing key and a wrong method answer in Anthropic shape; other routes keep OpenAI shape', async () => {
+    const h = await setup('openai');
+    const bad = await chat(h.url, '{"model":', { path: '/v1/messages' });
+    expect(bad.status).toBe(400);
+    expect(bad.json()).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: expect.any(String) }, request_id: bad.headers['x-gateway-request-id'] });
+    expect(bad.headers['request-id']).toBe(bad.headers['x-gateway-request-id']);
+    const anon = await chat(h.url, params, { path: '/v1/messages', key: null });
+    expect(anon.status).toBe(401);
+    expect(anon.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    const viaHeader = await chat(h.url, params, { path: '/v1/messages', key: null, headers: { 'x-api-key': KEY } });
+    expect(viaHeader.status).toBe(200);
+    const get = await chat(h.url, undefined, { path: '/v1/messages', method: 'GET' });
+    expect(get.status).toBe(405);
+    expect(get.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    const openai = await chat(h.url, '{"model":', {});
+    expect(openai.json()).toMatchObject({ error: { code: 'invalid_json' } });
+  });
+
+  it('an Anthropic stream on the wire: named events, no [DONE], message_stop last', async () => {
+    const h = await setup('triton');
+    const res = await chat(h.url, { ...params, stream: true }, { path: '/v1/messages' });
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    const names = [...res.text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+    expect(names[0]).toBe('message_start');
+    expect(names.slice(-3)).toEqual(['content_block_stop', 'message_delta', 'message_stop']);
+    expect(res.text).not.toContain('[DONE]');
+    expect(res.events().map((d) => (JSON.parse(d) as { type: string }).type)).toEqual(names);
   });
 });
