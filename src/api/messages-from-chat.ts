@@ -1,5 +1,6 @@
 import type { AnthropicMessage, AnthropicStreamEvent, AnthropicUsage, ContentBlock, StopReason } from '../providers/anthropic/wire-types.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../providers/types.js';
+import type { SseEvent } from '../upstream/sse-event.js';
 import type { ChatChunk, ChatCompletion, FinishReason, UsageRecord } from './chat-types.js';
 
 /**
@@ -96,7 +97,7 @@ export class ChatToMessagesStream implements StreamTranslator<AnthropicStreamEve
     this.#ctx = ctx;
   }
 
-  onEvent(event: Parameters<StreamTranslator['onEvent']>[0]): StreamStep<AnthropicStreamEvent> {
+  onEvent(event: SseEvent): StreamStep<AnthropicStreamEvent> {
     return this.#convert(this.#inner.onEvent(event));
   }
 
