@@ -40,7 +40,7 @@ async function setup(dialect: FakeDialectName): Promise<Harness> {
 
 const params = { model: 'claude', max_tokens: 100, system: 'Be brief.', messages: [{ role: 'user' as const, content: 'Count to six.' }] };
 /** Usage each fake reports for `params` (words; the OpenAI fake adds 3 per message; Triton is estimated by the gateway). */
-const expectedUsage: Record<FakeDialectName, { input_tokens: number; output_tokens: number } | undefined> = {
+const expectedUsage: Record<'openai' | 'anthropic' | 'triton', { input_tokens: number; output_tokens: number } | undefined> = {
   openai: { input_tokens: 11, output_tokens: 6 },
   anthropic: { input_tokens: 5, output_tokens: 6 },
   triton: undefined,
