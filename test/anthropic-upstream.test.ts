@@ -4,7 +4,9 @@
  * Anthropic's 429/529 answers.
  */
 import OpenAI, { APIError, BadRequestError, InternalServerError, RateLimitError } from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
 import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { chat, chatBody, deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
 
 const REPLY = 'one two three four five six';
@@ -99,6 +101,31 @@ describe('openai client → gateway → Anthropic (fake)', () => {
         { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: '14 degrees' }] },
       ],
     });
+  });
+
+  it('structured output: parse() with a zod schema goes out as output_config.format and comes back parsed', async () => {
+    const { h, client } = await setup();
+    const Weather = z.object({ city: z.string(), celsius: z.number(), sunny: z.boolean() });
+    const res = await client.chat.completions.parse({ model: 'claude', messages, response_format: zodResponseFormat(Weather, 'weather') });
+    expect(res.choices[0]?.message.parsed).toEqual({ city: 'fake-city', celsius: 1, sunny: true });
+    expect(h.fakes[0]!.received[0]!.body).toMatchObject({ output_config: { format: { type: 'json_schema', schema: { type: 'object', properties: { city: { type: 'string' } } } } } });
+  });
+
+  it('images: a data URL reaches Anthropic as a base64 source, an https URL as a url source', async () => {
+    const { h, client } = await setup();
+    await client.chat.completions.create({
+      model: 'claude',
+      messages: [{ role: 'user', content: [
+        { type: 'text', text: 'Compare these.' },
+        { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+        { type: 'image_url', image_url: { url: 'https://example.com/b.jpg' } },
+      ] }],
+    });
+    expect(h.fakes[0]!.received[0]!.body).toMatchObject({ messages: [{ role: 'user', content: [
+      { type: 'text', text: 'Compare these.' },
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+      { type: 'image', source: { type: 'url', url: 'https://example.com/b.jpg' } },
+    ] }] });
   });
 
   it('parameters Anthropic cannot carry → 400 naming them; no max_tokens and no configured default → 400', async () => {

@@ -10,8 +10,9 @@ import { countWords, defaultReply, splitPieces, truncateWords } from './reply.js
  * Deterministic content: the reply is the behaviour's text (or the default echo). When the
  * request forces a tool (`tool_choice` `any` or `tool`), the answer is one `tool_use` block for
  * the first (or named) tool whose input fills each schema property with a fixed value
- * (strings `"fake-<name>"`, numbers 1, booleans true). Tokens are words; text blocks marked
- * with `cache_control` count as cache reads.
+ * (strings `"fake-<name>"`, numbers 1, booleans true); with `output_config.format` the text is
+ * JSON fitting the schema the same way. Tokens are words; text blocks marked with
+ * `cache_control` count as cache reads; image blocks are accepted and not counted.
  *
  * Stream "chunks" (for faults) are SSE events: message_start is chunk 1, content_block_start
  * chunk 2, ping chunk 3, then the deltas, content_block_stop, message_delta, message_stop.
@@ -101,15 +102,39 @@ function forcedTool(body: Record<string, unknown>): Record<string, unknown> | un
   return undefined;
 }
 
-function fakeInput(tool: Record<string, unknown>): Record<string, unknown> {
-  const schema = isRecord(tool.input_schema) ? tool.input_schema : {};
-  const props = isRecord(schema.properties) ? schema.properties : {};
-  const input: Record<string, unknown> = {};
-  for (const [name, p] of Object.entries(props)) {
-    const type = isRecord(p) ? p.type : undefined;
-    input[name] = type === 'number' || type === 'integer' ? 1 : type === 'boolean' ? true : `fake-${name}`;
+/** A value that fits a JSON schema: strings `"fake-<name>"`, numbers 1, booleans true, one-item arrays, first enum value. */
+function fakeValue(schema: unknown, name: string): unknown {
+  if (!isRecord(schema)) return `fake-${name}`;
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
+  switch (type) {
+    case 'object': {
+      const props = isRecord(schema.properties) ? schema.properties : {};
+      return Object.fromEntries(Object.entries(props).map(([k, p]) => [k, fakeValue(p, k)]));
+    }
+    case 'array':
+      return [fakeValue(schema.items, name)];
+    case 'number':
+    case 'integer':
+      return 1;
+    case 'boolean':
+      return true;
+    case 'null':
+      return null;
+    default:
+      return `fake-${name}`;
   }
-  return input;
+}
+
+function fakeInput(tool: Record<string, unknown>): Record<string, unknown> {
+  const input = fakeValue({ type: 'object', properties: {}, ...(isRecord(tool.input_schema) ? tool.input_schema : {}) }, 'input');
+  return isRecord(input) ? input : {};
+}
+
+/** Native structured output (`output_config.format`): the reply is JSON fitting the schema. */
+function structuredReply(body: Record<string, unknown>): string | undefined {
+  const format = isRecord(body.output_config) ? body.output_config.format : undefined;
+  return isRecord(format) && format.type === 'json_schema' ? JSON.stringify(fakeValue(format.schema, 'output')) : undefined;
 }
 
 /** Splits a string into `n` non-empty character pieces (JSON fragments need not end on tokens). */
@@ -141,7 +166,7 @@ function plan(body: Record<string, unknown>, context: DialectContext): Plan {
     return { id, model, blocks: [block], stopReason: 'tool_use', stopSequence: null, usage };
   }
   const lastUser = messages.filter((m) => m.role === 'user').at(-1);
-  let text = context.behaviour.reply ?? defaultReply(context.fakeName, contentWords(lastUser?.content).text);
+  let text = structuredReply(body) ?? context.behaviour.reply ?? defaultReply(context.fakeName, contentWords(lastUser?.content).text);
   let stopReason: Plan['stopReason'] = 'end_turn';
   let stopSequence: string | null = null;
   for (const s of Array.isArray(body.stop_sequences) ? body.stop_sequences : []) {
