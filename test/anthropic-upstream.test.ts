@@ -167,6 +167,16 @@ describe('openai client → gateway → Anthropic (fake)', () => {
     expect((limited as APIError).message).toContain('rate limit');
   });
 
+  it('S-18: an Anthropic error that echoes the provider key reaches the client scrubbed, status and type kept', async () => {
+    const { h, client } = await setup();
+    h.fakes[0]!.enqueue({ kind: 'status', status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: `prompt too long for key ${PROVIDER_KEY}` } } });
+    const err = await client.chat.completions.create({ model: 'claude', messages }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as APIError).message).toContain('prompt too long');
+    expect(JSON.stringify((err as APIError).error)).not.toContain(PROVIDER_KEY);
+    expect((err as APIError).type).toBe('invalid_request_error');
+  });
+
   it('529 then 200 → retried, 200', async () => {
     const { h, client } = await setup();
     h.fakes[0]!.enqueue({ kind: 'status', status: 529 });
