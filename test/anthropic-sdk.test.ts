@@ -7,7 +7,7 @@ import type { APIError } from '@anthropic-ai/sdk';
 import Anthropic0137, * as sdk0137 from 'anthropic-sdk-0137';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeDialectName } from '../src/testing/fake-upstream/script.js';
-import { chat, deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
+import { chat, deploymentFor, KEY, metric, startHarness, type Harness } from './helpers/harness.js';
 
 const REPLY = 'one two three four five six';
 const TIGHT_KEY = 'sk-test-tight-0123456789';
@@ -60,6 +60,9 @@ describe.each(lines)('$line → /v1/messages', ({ make, errors }) => {
       else expect(data.usage.input_tokens).toBeGreaterThan(0);
       expect(response.headers.get('request-id')).toBe(response.headers.get('x-gateway-request-id'));
       expect(response.headers.get('x-gateway-provider')).toBe('d');
+      // One request on the /v1/messages route, as a chat operation; its usage is accounted.
+      expect(await metric(h.url, 'gateway_requests_total', { route: '/v1/messages', model: 'claude', outcome: 'success' })).toBe(1);
+      expect(await metric(h.url, 'gen_ai_client_token_usage_sum', { gen_ai_operation_name: 'chat', gen_ai_token_type: 'output' })).toBe(data.usage.output_tokens);
     });
 
     it('messages.stream: text events, finalMessage with the usage of message_delta', async () => {

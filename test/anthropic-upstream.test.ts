@@ -7,7 +7,7 @@ import OpenAI, { APIError, BadRequestError, InternalServerError, RateLimitError 
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { chat, chatBody, deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
+import { chat, chatBody, deploymentFor, KEY, metric, startHarness, type Harness } from './helpers/harness.js';
 
 const REPLY = 'one two three four five six';
 const PROVIDER_KEY = 'sk-ant-provider-key-0123456789';
@@ -50,6 +50,7 @@ describe('openai client → gateway → Anthropic (fake)', () => {
     // Words: "Be brief." + "Count to six." = 5 prompt tokens; six words out.
     expect(data.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 6, total_tokens: 11, prompt_tokens_details: { cached_tokens: 0 } });
     expect(response.headers.get('x-gateway-provider')).toBe('a');
+    expect(await metric(h.url, 'gen_ai_client_token_usage_sum', { gen_ai_provider_name: 'anthropic', gen_ai_token_type: 'input' })).toBe(5);
     const sent = h.fakes[0]!.received[0]!;
     expect(sent.path).toBe('/v1/messages');
     expect(sent.headers['x-api-key']).toBe(PROVIDER_KEY);
@@ -198,6 +199,7 @@ describe('openai client → gateway → Anthropic (fake)', () => {
     expect(parsed.at(-1)).toHaveProperty('error');
     expect(parsed.filter((p) => !('error' in p)).map((p) => ((p.choices as Json[])[0]?.delta as Json).content ?? '').join('')).toBe('one two ');
     expect(h.fakes[0]!.stats.requests).toBe(1);
+    expect(await metric(h.url, 'gateway_requests_total', { model: 'claude', outcome: 'upstream_error' })).toBe(1);
   });
 
   it('F-12: the openai client raises APIError for an Anthropic error event after commit', async () => {
