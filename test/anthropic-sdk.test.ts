@@ -174,6 +174,27 @@ describe.each(lines)('$line → /v1/messages', ({ make, errors }) => {
   });
 });
 
+describe('/v1/messages routing by capability', () => {
+  it('an Anthropic-only feature skips an OpenAI target and is served by the alias’s Anthropic target', async () => {
+    const h = await startHarness({
+      fakes: [{ dialect: 'openai', name: 'oa' }, { dialect: 'anthropic', name: 'an', behaviour: { reply: REPLY } }],
+      config: ([oa, an]) => ({
+        deployments: { oa: deploymentFor(oa!), an: deploymentFor(an!) },
+        models: { claude: { strategy: 'priority', targets: [{ deployment: 'oa', model: 'gpt', priority: 0 }, { deployment: 'an', model: 'claude-x', priority: 1 }] } },
+      }),
+    });
+    open.push(h);
+    const client = new Anthropic({ baseURL: h.url, apiKey: KEY, maxRetries: 0 });
+    const plain = await client.messages.create(params).withResponse();
+    expect(plain.response.headers.get('x-gateway-provider')).toBe('oa');
+    const thinking = await client.messages.create({ ...params, max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 } }).withResponse();
+    expect(thinking.response.headers.get('x-gateway-provider')).toBe('an');
+    expect(thinking.data.content).toEqual([{ type: 'text', text: REPLY }]);
+    expect(h.fakes[1]!.received[0]!.body).toMatchObject({ thinking: { type: 'enabled', budget_tokens: 1024 } });
+    expect(h.fakes[0]!.stats.requests).toBe(1);
+  });
+});
+
 describe('/v1/messages at the edge (raw HTTP)', () => {
   it('malformed JSON, a missing key and a wrong method answer in Anthropic shape; other routes keep OpenAI shape', async () => {
     const h = await setup('openai');
