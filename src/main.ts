@@ -12,7 +12,7 @@ Usage:
   llm-gateway serve --config FILE [--host H] [--port P]   run the gateway
   llm-gateway demo                                        run the self-contained demo (no network, no keys)
   llm-gateway check-config FILE                           validate a config file; exit 1 listing every problem
-  llm-gateway fake-upstream --dialect openai|triton|gemini|ollama|bedrock [--host H] [--port P]
+  llm-gateway fake-upstream --dialect openai|triton|gemini|ollama|bedrock|anthropic [--host H] [--port P]
                                                           run a protocol-faithful fake provider
   llm-gateway --version | --help
 `;
@@ -82,7 +82,7 @@ async function checkConfig(args: string[]): Promise<number> {
 
 async function fakeUpstream(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { dialect: { type: 'string', default: 'openai' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' } } });
-  const dialects = ['openai', 'triton', 'gemini', 'ollama', 'bedrock'] as const;
+  const dialects = ['openai', 'triton', 'gemini', 'ollama', 'bedrock', 'anthropic'] as const;
   const dialect = dialects.find((d) => d === values.dialect);
   if (dialect === undefined) {
     process.stderr.write(`--dialect must be one of ${dialects.join(', ')}\n`);

@@ -108,6 +108,8 @@ export interface UsageRecord {
   completionTokens: number;
   cachedTokens: number;
   reasoningTokens: number;
+  /** Prompt tokens written to a provider's prompt cache (Anthropic `cache_creation_input_tokens`); part of promptTokens. */
+  cacheWriteTokens?: number;
   /** True when the provider reported nothing and the gateway estimated. */
   estimated: boolean;
 }

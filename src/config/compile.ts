@@ -68,7 +68,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
         alias,
         deployment,
         upstreamModel: t.model,
-        targetInfo: targetInfo(t.model, deployment.basePath, config.deployments[t.deployment]?.apiVersion),
+        targetInfo: targetInfo(t.model, deployment.basePath, config.deployments[t.deployment]?.apiVersion, t.defaultMaxTokens),
         weight: t.weight,
         priority: t.priority,
         latency,
@@ -88,6 +88,11 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
   return { deployments, models };
 }
 
-function targetInfo(upstreamModel: string, basePath: string, apiVersion: string | undefined): TargetInfo {
-  return apiVersion === undefined ? { upstreamModel, basePath } : { upstreamModel, basePath, apiVersion };
+function targetInfo(upstreamModel: string, basePath: string, apiVersion: string | undefined, defaultMaxTokens: number | undefined): TargetInfo {
+  return {
+    upstreamModel,
+    basePath,
+    ...(apiVersion === undefined ? {} : { apiVersion }),
+    ...(defaultMaxTokens === undefined ? {} : { defaultMaxTokens }),
+  };
 }

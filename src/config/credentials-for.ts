@@ -6,6 +6,10 @@ export function credentialsFor(name: string, d: ResolvedDeployment, url: URL): C
   switch (d.provider) {
     case 'azure':
       return d.apiKey ? { kind: 'header', header: 'api-key', key: d.apiKey } : { kind: 'none' };
+    case 'anthropic':
+      // 2023-06-01 (the default) authenticates with x-api-key; 2026-10-21 with a Bearer token.
+      if (!d.apiKey) return { kind: 'none' };
+      return d.apiVersion === '2026-10-21' ? { kind: 'bearer', key: d.apiKey } : { kind: 'header', header: 'x-api-key', key: d.apiKey };
     case 'openai':
     case 'vllm':
     case 'triton':

@@ -521,3 +521,30 @@ describe('loadConfig', () => {
     expect(c.deployments['openai-main']?.apiKey?.reveal()).toBe(env.OPENAI_API_KEY);
   });
 });
+
+describe('provider anthropic', () => {
+  const anthropic = (extra: Record<string, unknown>): Record<string, any> => {
+    const c = base();
+    c.deployments.claude = { provider: 'anthropic', baseUrl: 'https://api.anthropic.com', apiKey: '${env:OPENAI_API_KEY}', ...extra };
+    c.models.claude = { targets: [{ deployment: 'claude', model: 'claude-sonnet-4-5', defaultMaxTokens: 4096 }] };
+    return c;
+  };
+
+  it('accepts both API versions and a per-target defaultMaxTokens', () => {
+    for (const apiVersion of [undefined, '2023-06-01', '2026-10-21']) {
+      const config = resolveConfig(anthropic(apiVersion === undefined ? {} : { apiVersion }), env);
+      expect(config.deployments.claude?.apiVersion).toBe(apiVersion);
+      expect(config.models.claude?.targets[0]?.defaultMaxTokens).toBe(4096);
+    }
+  });
+
+  it('refuses other anthropic-version values (they would pick the wrong auth scheme)', () => {
+    expect(issuesOf(anthropic({ apiVersion: '2024-01-01' })).map((i) => i.path)).toEqual(['deployments.claude.apiVersion']);
+  });
+
+  it('defaultMaxTokens must be a positive integer', () => {
+    const c = anthropic({});
+    c.models.claude.targets[0].defaultMaxTokens = 0;
+    expect(paths(issuesOf(c))).toEqual(['models.claude.targets[0].defaultMaxTokens']);
+  });
+});

@@ -65,7 +65,7 @@ const breakerSchema = z
   .strict();
 
 /** The provider protocols a deployment can speak (docs/providers.md). */
-export const providerNames = ['openai', 'vllm', 'azure', 'triton', 'gemini', 'ollama', 'bedrock'] as const;
+export const providerNames = ['openai', 'vllm', 'azure', 'triton', 'gemini', 'ollama', 'bedrock', 'anthropic'] as const;
 
 const awsSchema = z
   .object({
@@ -88,7 +88,10 @@ const deploymentSchema = z
       .refine((u) => !/[?#]/.test(u), 'must not contain a query or fragment'),
     /** Sent as `Authorization: Bearer …`; must reference the environment. */
     apiKey: envRef.optional(),
-    /** Azure OpenAI classic surface: `api-version` to pin; without it the `/openai/v1` surface is used. */
+    /**
+     * Azure OpenAI classic surface: `api-version` to pin; without it the `/openai/v1` surface is used.
+     * Anthropic: `anthropic-version`, `2023-06-01` (default, `x-api-key`) or `2026-10-21` (Bearer).
+     */
     apiVersion: z.string().regex(/^[0-9A-Za-z.-]{1,40}$/, 'must look like 2024-10-21').optional(),
     /** AWS SigV4 signing: required for `bedrock`, refused for other providers. */
     aws: awsSchema.optional(),
@@ -96,7 +99,16 @@ const deploymentSchema = z
     maxConnections: z.number().int().min(1).max(10_000).default(64),
     timeouts: partialTimeouts.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    // Anthropic's version also selects the auth scheme, so only the two known ones are accepted.
+    if (d.provider === 'anthropic' && d.apiVersion !== undefined && !anthropicApiVersions.includes(d.apiVersion)) {
+      ctx.addIssue({ code: 'custom', path: ['apiVersion'], message: `must be one of ${anthropicApiVersions.join(', ')} for provider anthropic` });
+    }
+  });
+
+/** `anthropic-version` values a deployment may pin: 2023-06-01 uses `x-api-key`, 2026-10-21 Bearer auth. */
+export const anthropicApiVersions: readonly string[] = ['2023-06-01', '2026-10-21'];
 
 const targetSchema = z
   .object({
@@ -105,6 +117,8 @@ const targetSchema = z
     model: z.string().min(1).max(256),
     weight: z.number().positive().default(1),
     priority: z.number().int().min(0).default(0),
+    /** Output-token cap sent when a request sets none, for providers that require one (Anthropic). */
+    defaultMaxTokens: z.number().int().min(1).max(1_000_000).optional(),
   })
   .strict();
 

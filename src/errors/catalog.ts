@@ -118,6 +118,12 @@ export const errorCatalog = {
     shouldRetry: false,
     description: 'The upstream did not answer, or stalled mid-stream, within the configured timeouts or the request deadline.',
   },
+  upstream_overloaded: {
+    status: 503,
+    type: 'server_error',
+    shouldRetry: false,
+    description: "Every attempt found the provider overloaded (Anthropic's 529 `overloaded_error`); the gateway already retried. The provider's `Retry-After` is passed on when it sent one.",
+  },
   no_available_deployment: {
     status: 503,
     type: 'server_error',

@@ -6,13 +6,13 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Clock } from '../clock.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import { handleRequest, type Pipeline } from '../pipeline/handle-request.js';
-import { chatOperation, completionsOperation, embeddingsOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
+import { chatOperation, completionsOperation, embeddingsOperation, messagesOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
 import type { ChatReply } from '../pipeline/reply.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
 import type { Router } from '../routing/router.js';
-import { errorBody, errorHeaders } from './error-response.js';
+import { errorBody, errorHeaders, surfaceErrorBody, type ErrorSurface } from './error-response.js';
 import { parseJsonBody } from './json-body.js';
-import { SseWriter, sseHeaders } from './sse-writer.js';
+import { anthropicSse, openAiSse, SseWriter, sseHeaders } from './sse-writer.js';
 
 export interface HttpLimits {
   readonly bodyLimitBytes: number;
@@ -39,7 +39,14 @@ export interface HttpDeps {
   readonly onInternalError: (err: unknown, requestId: string) => void;
 }
 
-const knownPaths = new Set(['/health', '/ready', '/metrics', '/v1/models', '/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
+const knownPaths = new Set(['/health', '/ready', '/metrics', '/v1/models', '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/messages']);
+
+/** Anthropic's API surface: its errors, stream framing and auth header. */
+const anthropicPaths = new Set([messagesOperation.route]);
+
+function surfaceOf(url: string): ErrorSurface {
+  return anthropicPaths.has(url.split('?')[0] ?? '') ? 'anthropic' : 'openai';
+}
 
 /** Builds the Fastify app: the only module (with its siblings in http/) that knows the framework. */
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
@@ -66,13 +73,13 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     reply.header('x-gateway-request-id', request.id);
   });
 
-  app.setErrorHandler((err: FastifyError, request, reply) => sendError(reply, edgeError(err, request, deps)));
+  app.setErrorHandler((err: FastifyError, request, reply) => sendError(reply, edgeError(err, request, deps), {}, surfaceOf(request.url), request.id));
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     const error = knownPaths.has(path)
       ? new GatewayError('method_not_allowed', `${request.method} is not allowed on ${path}.`)
-      : new GatewayError('not_found', 'Unknown route. The gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /health, /ready and /metrics.');
-    sendError(reply, error);
+      : new GatewayError('not_found', 'Unknown route. The gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/messages, /v1/models, /health, /ready and /metrics.');
+    sendError(reply, error, {}, surfaceOf(request.url), request.id);
   });
 
   app.get('/health', async (_request, reply) => reply.send({ status: 'ok' }));
@@ -98,6 +105,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   postOperation(app, deps, chatOperation);
   postOperation(app, deps, completionsOperation);
   postOperation(app, deps, embeddingsOperation);
+  postOperation(app, deps, messagesOperation, 'anthropic');
 
   return app;
 }
@@ -125,7 +133,7 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
 }
 
 /** Registers a POST route that runs the request flow for one operation. */
-function postOperation<Req extends OperationRequest, Res, Chunk>(app: FastifyInstance, deps: HttpDeps, op: Operation<Req, Res, Chunk>): void {
+function postOperation<Req extends OperationRequest, Res, Chunk>(app: FastifyInstance, deps: HttpDeps, op: Operation<Req, Res, Chunk>, surface: ErrorSurface = 'openai'): void {
   app.post(op.route, async (request, reply) => {
     const controller = new AbortController();
     const res = reply.raw;
@@ -135,8 +143,8 @@ function postOperation<Req extends OperationRequest, Res, Chunk>(app: FastifyIns
     await handleRequest(
       deps.pipeline,
       op,
-      { requestId: request.id, authorization: request.headers.authorization, body: request.body, signal: controller.signal, startMs: deps.clock.nowMs() },
-      fastifyChatReply(reply, request.id, deps.limits.stallTimeoutMs),
+      { requestId: request.id, authorization: authorizationOf(request, surface), headers: request.headers, body: request.body, signal: controller.signal, startMs: deps.clock.nowMs() },
+      fastifyChatReply(reply, request.id, deps.limits.stallTimeoutMs, surface),
     );
     if (!reply.sent) {
       // The client left before we answered: nothing to send, release the socket.
@@ -155,23 +163,37 @@ function createNodeServer(handler: (req: IncomingMessage, res: ServerResponse) =
   return server;
 }
 
-function fastifyChatReply(reply: FastifyReply, requestId: string, stallTimeoutMs: number): ChatReply {
+/**
+ * The caller's key as an Authorization value. The Anthropic SDKs send `x-api-key` (0.x) or
+ * Bearer (1.x); on Anthropic's surface both are accepted and checked the same way.
+ */
+function authorizationOf(request: FastifyRequest, surface: ErrorSurface): string | undefined {
+  const authorization = request.headers.authorization;
+  if (surface !== 'anthropic' || (authorization !== undefined && authorization !== '')) return authorization;
+  const key = request.headers['x-api-key'];
+  return typeof key === 'string' && key !== '' ? `Bearer ${key}` : authorization;
+}
+
+function fastifyChatReply(reply: FastifyReply, requestId: string, stallTimeoutMs: number, surface: ErrorSurface): ChatReply {
+  // Anthropic clients read the request id from `request-id` (exposed as `_request_id`).
+  const idHeader: Record<string, string> = surface === 'anthropic' ? { 'request-id': requestId } : {};
   return {
     json: (status, body, headers) => {
-      void reply.code(status).headers(headers).type('application/json').send(JSON.stringify(body));
+      void reply.code(status).headers({ ...headers, ...idHeader }).type('application/json').send(JSON.stringify(body));
     },
-    error: (err, headers) => sendError(reply, err, headers),
+    error: (err, headers) => sendError(reply, err, headers, surface, requestId),
     openStream: (headers) => {
       reply.hijack();
-      reply.raw.writeHead(200, { ...headers, ...sseHeaders, 'x-gateway-request-id': requestId });
-      return new SseWriter(reply.raw, stallTimeoutMs);
+      reply.raw.writeHead(200, { ...headers, ...idHeader, ...sseHeaders, 'x-gateway-request-id': requestId });
+      return new SseWriter(reply.raw, stallTimeoutMs, surface === 'anthropic' ? anthropicSse : openAiSse);
     },
   };
 }
 
-function sendError(reply: FastifyReply, err: GatewayError, extra: Readonly<Record<string, string>> = {}): void {
+function sendError(reply: FastifyReply, err: GatewayError, extra: Readonly<Record<string, string>> = {}, surface: ErrorSurface = 'openai', requestId?: string): void {
   if (reply.sent || reply.raw.headersSent) return;
-  void reply.code(err.status).headers(errorHeaders(err, extra)).send(errorBody(err));
+  const headers = surface === 'anthropic' && requestId !== undefined ? { ...errorHeaders(err, extra), 'request-id': requestId } : errorHeaders(err, extra);
+  void reply.code(err.status).headers(headers).send(surfaceErrorBody(err, surface, requestId));
 }
 
 /** Maps framework and parser errors to catalog errors; anything unexpected is logged and made generic. */

@@ -2,6 +2,32 @@ import type { ServerResponse } from 'node:http';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { StreamWriter } from '../pipeline/reply.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
+import { anthropicErrorObject } from './error-response.js';
+
+/** How chunks, errors and the end look on the wire for one API surface. */
+export interface SseFormat {
+  frame(chunk: unknown): string;
+  error(err: GatewayError): string;
+  /** Written after the last chunk of a complete stream. */
+  readonly end: string;
+}
+
+/** OpenAI: `data:` lines only, `data: [DONE]` at the end, errors as `data: {"error":…}`. */
+export const openAiSse: SseFormat = {
+  frame: (chunk) => `data: ${JSON.stringify(chunk)}\n\n`,
+  error: (err) => `data: ${JSON.stringify(err.toBody())}\n\n`,
+  end: 'data: [DONE]\n\n',
+};
+
+/**
+ * Anthropic: every event named (`event:` line repeating the JSON `type`; the Anthropic SDKs drop
+ * unnamed events), no end marker (message_stop is the end), errors as an `error` event.
+ */
+export const anthropicSse: SseFormat = {
+  frame: (chunk) => `event: ${(chunk as { type: string }).type}\ndata: ${JSON.stringify(chunk)}\n\n`,
+  error: (err) => `event: error\ndata: ${JSON.stringify(anthropicErrorObject(err, undefined))}\n\n`,
+  end: '',
+};
 
 /** Headers every SSE response carries (no caching, no proxy buffering). */
 export const sseHeaders = {
@@ -17,17 +43,19 @@ export const sseHeaders = {
 export class SseWriter implements StreamWriter {
   readonly #res: ServerResponse;
   readonly #stallTimeoutMs: number;
+  readonly #format: SseFormat;
 
-  constructor(res: ServerResponse, stallTimeoutMs: number) {
+  constructor(res: ServerResponse, stallTimeoutMs: number, format: SseFormat = openAiSse) {
     this.#res = res;
     this.#stallTimeoutMs = stallTimeoutMs;
+    this.#format = format;
   }
 
   async write(chunks: readonly unknown[]): Promise<void> {
     const res = this.#res;
     if (res.destroyed || res.writableEnded) throw new ClientGoneError();
     let payload = '';
-    for (const chunk of chunks) payload += `data: ${JSON.stringify(chunk)}\n\n`;
+    for (const chunk of chunks) payload += this.#format.frame(chunk);
     if (payload === '' || res.write(payload)) return;
     await this.#drain();
   }
@@ -35,13 +63,13 @@ export class SseWriter implements StreamWriter {
   fail(err: GatewayError): void {
     const res = this.#res;
     if (res.destroyed || res.writableEnded) return;
-    res.end(`data: ${JSON.stringify(err.toBody())}\n\n`);
+    res.end(this.#format.error(err));
   }
 
   done(): void {
     const res = this.#res;
     if (res.destroyed || res.writableEnded) return;
-    res.end('data: [DONE]\n\n');
+    res.end(this.#format.end);
   }
 
   #drain(): Promise<void> {

@@ -49,7 +49,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   try {
     const principal = p.auth.authenticate(ctx.authorization);
     record.tenant = principal.tenant;
-    const request = op.parse(ctx.body);
+    const request = op.parse(ctx.body, ctx.headers ?? {});
     record.stream = request.stream;
     const model = p.router.find(request.model);
     record.model = model.alias;

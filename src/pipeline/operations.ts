@@ -5,6 +5,9 @@ import { parseChatRequest } from '../api/parse-chat.js';
 import { parseCompletionsRequest } from '../api/parse-completions.js';
 import { parseEmbeddingsRequest } from '../api/parse-embeddings.js';
 import { countPromptTokens, countTokens } from '../api/token-count.js';
+import { ChatToMessagesStream, completionToMessage } from '../api/messages-from-chat.js';
+import { parseMessagesRequest, type MessagesApiRequest } from '../api/parse-messages.js';
+import type { AnthropicMessage, AnthropicStreamEvent } from '../providers/anthropic/wire-types.js';
 import { estimatePromptTokens, estimateTextTokens } from '../api/token-estimate.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { ProviderAdapter, ResponseContext, StreamTranslator, TargetInfo, UpstreamCall } from '../providers/types.js';
@@ -24,7 +27,8 @@ export interface Operation<Req extends OperationRequest, Res, Chunk> {
   readonly route: string;
   /** `gen_ai.operation.name`. */
   readonly name: 'chat' | 'text_completion' | 'embeddings';
-  parse(body: unknown): Req;
+  /** Validates the body (and any headers the API defines); throws GatewayError (400). */
+  parse(body: unknown, headers: Readonly<Record<string, string | string[] | undefined>>): Req;
   promptTokens(request: Req): number;
   /** The prompt counted with the tokenizer, for providers that report no usage (slower; called lazily). */
   countPromptTokens?(request: Req): number;
@@ -82,6 +86,34 @@ export const embeddingsOperation: Operation<EmbeddingsRequest & OperationRequest
   streamTranslator: () => {
     throw new GatewayError('invalid_request', 'Embeddings cannot be streamed.', { param: 'stream' });
   },
+};
+
+/**
+ * Anthropic's `POST /v1/messages`, served by any deployment: natively by one that speaks the
+ * Messages API, otherwise through our chat translation and back (protocols.md §2.6–2.8).
+ */
+export const messagesOperation: Operation<MessagesApiRequest, AnthropicMessage, AnthropicStreamEvent> = {
+  route: '/v1/messages',
+  name: 'chat',
+  parse: (body, headers) => parseMessagesRequest(body, headers['anthropic-beta']),
+  promptTokens: (r) => estimatePromptTokens(r.chat.messages),
+  countPromptTokens: (r) => countPromptTokens(r.chat.messages),
+  outputReserve: (r) => r.chat.maxOutputTokens ?? 0,
+  upstreamCall: (adapter, r, target) => {
+    // Betas only switch Anthropic features on; for other providers any feature they enable
+    // shows up in the body, where it is refused by name.
+    if (adapter.messagesRequest) return adapter.messagesRequest(r.native, target, r.stream, r.betas);
+    if (r.untranslatable !== undefined) {
+      throw new GatewayError('unsupported_parameter', `'${r.untranslatable}' is Anthropic-only and this model is served by a '${adapter.dialect}' deployment.`, { param: r.untranslatable });
+    }
+    return adapter.chatRequest(r.chat, target);
+  },
+  decode: (adapter, _r, body, ctx) => {
+    if (adapter.messagesResponse) return adapter.messagesResponse(body, ctx);
+    const { completion, usage } = adapter.chatResponse(body, ctx);
+    return { value: completionToMessage(completion, usage, ctx), usage };
+  },
+  streamTranslator: (adapter, ctx) => (adapter.messagesStream ? adapter.messagesStream(ctx) : new ChatToMessagesStream(adapter.chatStream(ctx), ctx)),
 };
 
 /** The adapter's method for a capability, or a 400 naming what the provider cannot do. */

@@ -21,15 +21,17 @@ export interface StreamWriter {
   write(chunks: readonly unknown[]): Promise<void>;
   /** Ends a committed stream with one error event and no `[DONE]`. */
   fail(err: GatewayError): void;
-  /** Ends the stream with `data: [DONE]`. */
+  /** Ends a complete stream (OpenAI: `data: [DONE]`; Anthropic: nothing after message_stop). */
   done(): void;
 }
 
 /** What the edge hands the pipeline for one request. */
 export interface RequestContext {
   readonly requestId: string;
-  /** The `Authorization` header, as sent. */
+  /** The `Authorization` header, as sent (on `/v1/messages`, an `x-api-key` is passed as a Bearer value). */
   readonly authorization: string | undefined;
+  /** Request headers an operation may read (e.g. `anthropic-beta` on /v1/messages); lower-case names. */
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
   /** The JSON body, parsed once at the edge. */
   readonly body: unknown;
   /** Aborted (with ClientGoneError) when the client disconnects before the response is complete. */

@@ -1,5 +1,6 @@
 import type { providerNames } from '../config/schema.js';
 import { bedrockAdapter } from './bedrock/adapter.js';
+import { anthropicAdapter } from './anthropic/adapter.js';
 import { azureAdapter, openAiAdapter } from './openai/adapter.js';
 import { geminiAdapter } from './gemini/adapter.js';
 import { ollamaAdapter } from './ollama/adapter.js';
@@ -25,6 +26,8 @@ export function adapterFor(provider: ProviderName): ProviderAdapter {
       return ollamaAdapter;
     case 'bedrock':
       return bedrockAdapter;
+    case 'anthropic':
+      return anthropicAdapter;
   }
 }
 
@@ -45,5 +48,7 @@ export function genAiProviderName(provider: ProviderName): string {
       return 'ollama';
     case 'bedrock':
       return 'aws.bedrock';
+    case 'anthropic':
+      return 'anthropic';
   }
 }

@@ -3,6 +3,7 @@ import type { CompletionsRequest, TextCompletion } from '../api/completions-type
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../api/embeddings-types.js';
 import type { OpenAiErrorType } from '../errors/catalog.js';
 import type { StreamFraming } from '../upstream/framing.js';
+import type { AnthropicMessage, AnthropicStreamEvent } from './anthropic/wire-types.js';
 import type { SseEvent } from '../upstream/sse-event.js';
 
 /** The wire protocols the gateway can speak to an upstream. */
@@ -16,6 +17,8 @@ export interface TargetInfo {
   readonly basePath: string;
   /** Provider API version when the deployment pins one (Azure `api-version`). */
   readonly apiVersion?: string;
+  /** Output-token cap to send when the client set none, for providers that require one (Anthropic). */
+  readonly defaultMaxTokens?: number;
 }
 
 /** A description of one upstream HTTP call; `upstream/` adds credentials and sends it. */
@@ -138,6 +141,14 @@ export interface ProviderAdapter {
   completionsRequest?(request: CompletionsRequest, target: TargetInfo): UpstreamCall;
   completionsResponse?(body: unknown, ctx: ResponseContext): { completion: TextCompletion; usage: UsageRecord };
   completionsStream?(ctx: ResponseContext): StreamTranslator<TextCompletion>;
+
+  /**
+   * Anthropic's Messages API spoken natively, for `/v1/messages`: the client's validated body in,
+   * the upstream's message and events out, without a round trip through OpenAI's shape.
+   */
+  messagesRequest?(native: Readonly<Record<string, unknown>>, target: TargetInfo, stream: boolean, betas: string | undefined): UpstreamCall;
+  messagesResponse?(body: unknown, ctx: ResponseContext): { value: AnthropicMessage; usage: UsageRecord };
+  messagesStream?(ctx: ResponseContext): StreamTranslator<AnthropicStreamEvent>;
 }
 
 /** The upstream answered with something that does not follow its protocol. */

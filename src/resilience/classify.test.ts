@@ -20,7 +20,7 @@ describe('classifyStatus', () => {
     { status: 502, outcome: 'server_error', retryable: true, breaker: true, code: 'upstream_error', clientStatus: 502 },
     { status: 503, outcome: 'server_error', retryable: true, breaker: true, code: 'upstream_error', clientStatus: 502 },
     { status: 504, outcome: 'timeout', retryable: true, breaker: true, code: 'upstream_timeout', clientStatus: 504 },
-    { status: 529, outcome: 'server_error', retryable: true, breaker: true, code: 'upstream_error', clientStatus: 502 },
+    { status: 529, outcome: 'server_error', retryable: true, breaker: true, code: 'upstream_overloaded', clientStatus: 503 },
     { status: 400, outcome: 'client_error', retryable: false, breaker: false, code: 'upstream_client_error', clientStatus: 400 },
     { status: 401, outcome: 'client_error', retryable: false, breaker: false, code: 'upstream_error', clientStatus: 502 },
     { status: 403, outcome: 'client_error', retryable: false, breaker: false, code: 'upstream_error', clientStatus: 502 },
@@ -55,6 +55,15 @@ describe('classifyStatus', () => {
     expect(f.retryAfterMs).toBe(2500);
     expect(f.error.retryAfterMs).toBe(2500);
     expect(f.error.type).toBe('rate_limit_error');
+  });
+
+  it("529 (Anthropic's overloaded) → 503 upstream_overloaded keeping the provider's Retry-After", () => {
+    const f = classifyStatus(529, info(529), 3000, deployment);
+    expect(f.retryAfterMs).toBe(3000);
+    expect(f.error.retryAfterMs).toBe(3000);
+    expect(f.error.status).toBe(503);
+    expect(f.error.type).toBe('server_error');
+    expect(classifyStatus(529, info(529), undefined, deployment).error.retryAfterMs).toBeUndefined();
   });
 
   it('429 without Retry-After has none', () => {

@@ -33,6 +33,17 @@ export function classifyStatus(status: number, info: UpstreamErrorInfo, retryAft
       error: new GatewayError('upstream_rate_limited', `The provider is rate limiting requests for this model: ${info.message}`, retryAfterMs === undefined ? {} : { retryAfterMs }),
     };
   }
+  if (status === 529) {
+    // Anthropic's "overloaded": a capacity signal, retried like a 5xx, but the client sees a
+    // 503 (protocols.md §2.7) so its SDK reads it as temporary unavailability.
+    return {
+      outcome: 'server_error',
+      retryable: true,
+      countsForBreaker: true,
+      retryAfterMs,
+      error: new GatewayError('upstream_overloaded', `Deployment '${deployment}' is overloaded: ${info.message}`, retryAfterMs === undefined ? {} : { retryAfterMs }),
+    };
+  }
   if (status === 408 || status >= 500) {
     const timeout = status === 408 || status === 504;
     return {

@@ -84,6 +84,7 @@ describe('tritonAdapter.chatRequest: body', () => {
     { extra: { temperature: 0.7 }, expected: { temperature: 0.7 } },
     { extra: { temperature: 0 }, expected: { temperature: 0 } },
     { extra: { top_p: 0.9, seed: 42, presence_penalty: 0.1, frequency_penalty: -0.2 }, expected: { top_p: 0.9, seed: 42, presence_penalty: 0.1, frequency_penalty: -0.2 } },
+    { extra: { top_k: 40 }, expected: { top_k: 40 } },
     { extra: { temperature: null }, expected: {} },
     { extra: { stop: '\n\n' }, expected: { stop_words: ['\n\n'] } },
     { extra: { stop: ['END', 'User:'] }, expected: { stop_words: ['END', 'User:'] } },

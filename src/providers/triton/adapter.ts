@@ -16,8 +16,11 @@ import {
 } from '../types.js';
 import { renderPrompt } from './prompt.js';
 
-/** OpenAI request fields with a direct TensorRT-LLM / Triton generate equivalent (same names). */
-const passedThrough = ['temperature', 'top_p', 'presence_penalty', 'frequency_penalty', 'seed'] as const;
+/**
+ * OpenAI request fields with a direct TensorRT-LLM / Triton generate equivalent (same names).
+ * `top_k` is not OpenAI's, but vLLM clients and Anthropic's `/v1/messages` send it.
+ */
+const passedThrough = ['temperature', 'top_p', 'top_k', 'presence_penalty', 'frequency_penalty', 'seed'] as const;
 
 /** Fields Triton's generate extension cannot honour: refused with a 400 naming them, never dropped. */
 const refused = [

@@ -2,7 +2,7 @@ import { FakeUpstream } from './fake-upstream.js';
 import type { Behaviour, FakeDialectName } from './script.js';
 
 /**
- * Backs `llm-gateway fake-upstream --dialect openai|triton|gemini|ollama|bedrock --port P`: starts one fake and prints
+ * Backs `llm-gateway fake-upstream --dialect openai|triton|gemini|ollama|bedrock|anthropic --port P`: starts one fake and prints
  * its base URL on stdout. Rejects if the port cannot be bound. The caller owns shutdown
  * (`close()` on SIGINT/SIGTERM).
  */

@@ -47,13 +47,18 @@ const calls: Record<FakeDialectName, { url(fake: FakeUpstream, stream: boolean):
     body: () => ({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
     streamEvents: 8, // messageStart, 4 deltas, contentBlockStop, messageStop, metadata
   },
+  anthropic: {
+    url: (fake) => `${fake.baseUrl}/v1/messages`,
+    body: (stream) => ({ model: 'm', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }], stream }),
+    streamEvents: 10, // message_start, block start, ping, 4 deltas, block stop, message_delta, message_stop
+  },
 };
 
 function call(fake: FakeUpstream, stream: boolean, signal?: AbortSignal): ReturnType<typeof request> {
   const { url, body } = calls[fake.dialect];
   return request(url(fake, stream), {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
     body: JSON.stringify(body(stream)),
     ...(signal === undefined ? {} : { signal }),
   });
@@ -85,7 +90,7 @@ async function until(predicate: () => boolean, timeoutMs = 1000): Promise<void> 
   }
 }
 
-for (const dialect of ['openai', 'triton'] as const) {
+for (const dialect of ['openai', 'triton', 'anthropic'] as const) {
   describe(`${dialect} fake: faults`, () => {
     it('answers a status fault in the dialect error shape, with its headers, then recovers', async () => {
       const fake = await start({ dialect });
@@ -96,6 +101,8 @@ for (const dialect of ['openai', 'triton'] as const) {
       const body = await first.body.json();
       if (dialect === 'openai') {
         expect(body).toMatchObject({ error: { type: 'requests', code: 'rate_limit_exceeded', param: null } });
+      } else if (dialect === 'anthropic') {
+        expect(body).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.any(String) } });
       } else {
         expect(body).toEqual({ error: expect.any(String) });
       }
@@ -174,6 +181,7 @@ for (const dialect of ['openai', 'triton'] as const) {
       expect(events).toHaveLength(3);
       const last = JSON.parse(events[2]?.data ?? '') as { error: unknown };
       if (dialect === 'openai') expect(last.error).toMatchObject({ type: 'server_error', param: null, code: null });
+      else if (dialect === 'anthropic') expect([events[2]?.event, last]).toEqual(['error', { type: 'error', error: { type: 'overloaded_error', message: expect.any(String) } }]);
       else expect(typeof last.error).toBe('string');
       expect(events.some((e) => e.data === '[DONE]')).toBe(false);
       await until(() => fake.stats.completed === 1);

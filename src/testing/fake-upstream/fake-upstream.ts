@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { anthropicDialect } from './anthropic-dialect.js';
 import { deliver, parseBody, readBody, wait } from './exchange.js';
 import type { Answer, DeliveryFault, DialectContext, FakeDialect, FakeRequest } from './exchange.js';
 import { openAiDialect } from './openai-dialect.js';
@@ -23,7 +24,7 @@ export interface FakeUpstreamOptions {
   /**
    * When set, the OpenAI dialect requires `Authorization: Bearer <apiKey>` and the Gemini one
    * `x-goog-api-key` (or `?key=`). Bedrock dialect: the AWS secret access key; when set, every
-   * SigV4 signature is verified with it.
+   * SigV4 signature is verified with it. Anthropic dialect: `x-api-key` or Bearer.
    */
   apiKey?: string;
   /** When set, other model names get the dialect's unknown-model error. */
@@ -57,7 +58,7 @@ export interface ReceivedRequest {
 /** How many received requests are kept (the oldest are dropped first). */
 export const MAX_RECEIVED = 1000;
 
-const DIALECTS: Record<FakeDialectName, FakeDialect> = { openai: openAiDialect, triton: tritonDialect, gemini: geminiDialect, ollama: ollamaDialect, bedrock: bedrockDialect };
+const DIALECTS: Record<FakeDialectName, FakeDialect> = { openai: openAiDialect, triton: tritonDialect, gemini: geminiDialect, ollama: ollamaDialect, bedrock: bedrockDialect, anthropic: anthropicDialect };
 
 /** One request in flight, as #handle hands it to #serve. */
 interface Exchange {

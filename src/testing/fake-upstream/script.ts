@@ -4,7 +4,7 @@
  */
 
 /** The wire protocols a fake upstream can speak. */
-export type FakeDialectName = 'openai' | 'triton' | 'gemini' | 'ollama' | 'bedrock';
+export type FakeDialectName = 'openai' | 'triton' | 'gemini' | 'ollama' | 'bedrock' | 'anthropic';
 
 /** Normal (non-fault) answers. All durations are milliseconds. */
 export interface Behaviour {

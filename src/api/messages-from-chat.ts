@@ -1,0 +1,177 @@
+import type { AnthropicMessage, AnthropicStreamEvent, AnthropicUsage, ContentBlock, StopReason } from '../providers/anthropic/wire-types.js';
+import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../providers/types.js';
+import type { SseEvent } from '../upstream/sse-event.js';
+import type { ChatChunk, ChatCompletion, FinishReason, UsageRecord } from './chat-types.js';
+
+/**
+ * Our (OpenAI-shaped) results → Anthropic's Message and event stream, for `/v1/messages` served
+ * by a non-Anthropic deployment (protocols.md §2.8, reverse direction).
+ */
+
+/** OpenAI `finish_reason` → Anthropic `stop_reason`. OpenAI does not say which stop string matched, so `stop` is `end_turn`. */
+export function stopReasonFor(finish: FinishReason | null | undefined): StopReason {
+  switch (finish) {
+    case 'length':
+      return 'max_tokens';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_use';
+    case 'content_filter':
+      return 'refusal';
+    default:
+      return 'end_turn';
+  }
+}
+
+/** Our usage record in Anthropic's shape: `input_tokens` excludes cache reads and writes. */
+export function anthropicUsage(u: UsageRecord): AnthropicUsage {
+  const write = u.cacheWriteTokens ?? 0;
+  return {
+    input_tokens: Math.max(0, u.promptTokens - u.cachedTokens - write),
+    output_tokens: u.completionTokens,
+    cache_creation_input_tokens: write,
+    cache_read_input_tokens: u.cachedTokens,
+  };
+}
+
+/** `msg_…` id derived from our completion id, so logs and responses can be matched. */
+export function messageId(ctx: ResponseContext): string {
+  return `msg_${ctx.id.replace(/^chatcmpl-/, '')}`;
+}
+
+/** A chat completion → an Anthropic message. Throws UpstreamProtocolError when tool arguments are not a JSON object. */
+export function completionToMessage(completion: ChatCompletion, usage: UsageRecord, ctx: ResponseContext): AnthropicMessage {
+  const choice = completion.choices[0];
+  const content: ContentBlock[] = [];
+  // An OpenAI refusal is the model's answer text; Anthropic carries it as text with stop_reason refusal.
+  const text = choice?.message.content ?? choice?.message.refusal;
+  if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });
+  for (const call of choice?.message.tool_calls ?? []) {
+    content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments) });
+  }
+  return {
+    id: messageId(ctx),
+    type: 'message',
+    role: 'assistant',
+    model: ctx.model,
+    content,
+    stop_reason: stopReasonFor(choice?.finish_reason),
+    stop_sequence: null,
+    usage: anthropicUsage(usage),
+  };
+}
+
+function toolInput(args: string): Record<string, unknown> {
+  if (args.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(args);
+  } catch {
+    throw new UpstreamProtocolError('tool call arguments are not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UpstreamProtocolError('tool call arguments are not a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+type Open = { kind: 'text'; index: number } | { kind: 'tool'; index: number; toolIndex: number };
+
+/**
+ * Wraps a chat stream translator and re-emits its chunks as Anthropic events: message_start with
+ * the first chunk, one content block per text run or tool call (tool `arguments` fragments as
+ * `input_json_delta`), and, when the inner stream ends cleanly, message_delta with the stop
+ * reason and the full usage, then message_stop. Errors pass through untouched.
+ */
+export class ChatToMessagesStream implements StreamTranslator<AnthropicStreamEvent> {
+  readonly #inner: StreamTranslator<ChatChunk>;
+  readonly #ctx: ResponseContext;
+  /** OpenAI tool-call index → Anthropic block index. */
+  readonly #toolBlocks = new Map<number, number>();
+  #started = false;
+  #open: Open | undefined;
+  #nextIndex = 0;
+  #stop: StopReason | undefined;
+  #finished = false;
+
+  constructor(inner: StreamTranslator<ChatChunk>, ctx: ResponseContext) {
+    this.#inner = inner;
+    this.#ctx = ctx;
+  }
+
+  onEvent(event: SseEvent): StreamStep<AnthropicStreamEvent> {
+    return this.#convert(this.#inner.onEvent(event));
+  }
+
+  onEnd(): StreamStep<AnthropicStreamEvent> {
+    return this.#convert(this.#inner.onEnd());
+  }
+
+  usage(): UsageRecord {
+    return this.#inner.usage();
+  }
+
+  #convert(step: StreamStep<ChatChunk>): StreamStep<AnthropicStreamEvent> {
+    const out: AnthropicStreamEvent[] = [];
+    for (const chunk of step.chunks) this.#chunk(chunk, out);
+    if (step.error) return { chunks: out, done: false, error: step.error };
+    if (step.done) this.#finish(out);
+    return { chunks: out, done: step.done };
+  }
+
+  #start(out: AnthropicStreamEvent[]): void {
+    if (this.#started) return;
+    this.#started = true;
+    // Input tokens are not known until the end for OpenAI-protocol upstreams; message_delta
+    // carries the real figures, which the Anthropic SDKs take over message_start's.
+    const message: AnthropicMessage = { id: messageId(this.#ctx), type: 'message', role: 'assistant', model: this.#ctx.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } };
+    out.push({ type: 'message_start', message });
+  }
+
+  #chunk(chunk: ChatChunk, out: AnthropicStreamEvent[]): void {
+    this.#start(out);
+    const choice = chunk.choices.find((c) => c.index === 0);
+    if (!choice) return;
+    const d = choice.delta;
+    const text = typeof d.content === 'string' && d.content !== '' ? d.content : typeof d.refusal === 'string' ? d.refusal : '';
+    if (text !== '') {
+      if (this.#open?.kind !== 'text') this.#openBlock(out, { type: 'text', text: '' }, undefined);
+      out.push({ type: 'content_block_delta', index: (this.#open as Open).index, delta: { type: 'text_delta', text } });
+    }
+    for (const tc of d.tool_calls ?? []) {
+      let index = this.#toolBlocks.get(tc.index);
+      if (index === undefined) {
+        const id = tc.id ?? `toolu_${this.#ctx.id.replace(/^chatcmpl-/, '')}_${tc.index}`;
+        index = this.#openBlock(out, { type: 'tool_use', id, name: tc.function?.name ?? '', input: {} }, tc.index);
+        this.#toolBlocks.set(tc.index, index);
+      }
+      const args = tc.function?.arguments;
+      if (typeof args === 'string' && args !== '') out.push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: args } });
+    }
+    if (choice.finish_reason) {
+      this.#stop = stopReasonFor(choice.finish_reason);
+      this.#closeBlock(out);
+    }
+  }
+
+  #openBlock(out: AnthropicStreamEvent[], block: ContentBlock, toolIndex: number | undefined): number {
+    this.#closeBlock(out);
+    const index = this.#nextIndex++;
+    this.#open = toolIndex === undefined ? { kind: 'text', index } : { kind: 'tool', index, toolIndex };
+    out.push({ type: 'content_block_start', index, content_block: block });
+    return index;
+  }
+
+  #closeBlock(out: AnthropicStreamEvent[]): void {
+    if (!this.#open) return;
+    out.push({ type: 'content_block_stop', index: this.#open.index });
+    this.#open = undefined;
+  }
+
+  #finish(out: AnthropicStreamEvent[]): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#start(out);
+    this.#closeBlock(out);
+    out.push({ type: 'message_delta', delta: { stop_reason: this.#stop ?? 'end_turn', stop_sequence: null }, usage: anthropicUsage(this.#inner.usage()) });
+    out.push({ type: 'message_stop' });
+  }
+}
