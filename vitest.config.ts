@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 20_000,
     // Integration tests bind real sockets on port 0, so files can run in parallel safely.
     pool: 'forks',
+    // Child-process tests run dist/main.js; rebuild it when src/ is newer.
+    globalSetup: ['test/global-setup-build.ts'],
   },
 });

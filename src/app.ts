@@ -1,24 +1,19 @@
-import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { warmTokenizer } from './api/token-count.js';
-import { Authenticator } from './auth/authenticator.js';
 import { systemClock, type Clock } from './clock.js';
-import { compileRoutes } from './config/compile.js';
-import type { GatewayConfig } from './config/load.js';
+import { ConfigError, loadConfig, type GatewayConfig } from './config/load.js';
+import { drainServer, InFlightRequests } from './http/drain.js';
 import { buildHttpServer } from './http/server.js';
+import { RuntimeHolder } from './lifecycle/runtime-holder.js';
+import type { SharedDeps } from './lifecycle/runtime.js';
+import { serverSettingsChanged } from './lifecycle/reload.js';
 import { fanOut, type GatewayEvents } from './observability/events.js';
 import { logSubscriber } from './observability/log-events.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
-import { Admission } from './pipeline/admission.js';
-import type { Pipeline } from './pipeline/handle-request.js';
 import { MemoryRateLimiter } from './ratelimit/memory-limiter.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
-import { Executor } from './resilience/execute.js';
-import { RetryBudget } from './resilience/retry-budget.js';
 import type { Strategy } from './routing/balancer.js';
-import { Router } from './routing/router.js';
 import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
 
@@ -32,6 +27,8 @@ export interface GatewayOptions {
   readonly rateLimiter?: RateLimiter;
   /** Random source for balancers, jitter and breakers (tests make it deterministic). */
   readonly random?: () => number;
+  /** What /metrics serves instead of this gateway's own registry (cluster workers: the group's). */
+  readonly metricsSource?: { readonly contentType: string; text(): Promise<string> };
 }
 
 export interface ListenOptions {
@@ -39,13 +36,42 @@ export interface ListenOptions {
   readonly port?: number;
 }
 
+/** How a reload ended; on failure the previous config keeps serving. */
+export type ReloadResult =
+  | { readonly ok: true; readonly version: number; readonly added: readonly string[]; readonly removed: readonly string[]; readonly rebuilt: readonly string[] }
+  | { readonly ok: false; readonly version: number; readonly error: Error };
+
 export interface Gateway {
   /** Starts serving; resolves with the bound address (port 0 picks a free port). */
   listen(options?: ListenOptions): Promise<{ host: string; port: number; url: string }>;
-  /** Stops accepting connections, waits for in-flight requests, closes upstream pools. */
+  /**
+   * Graceful drain (D-01): readiness fails at once; after `server.drainDelayMs` the listener
+   * stops; in-flight requests and streams get until `server.shutdownGraceMs` (from the call),
+   * then are ended with a `shutting_down` error; then upstream pools close. Idempotent.
+   */
+  shutdown(): Promise<void>;
+  /** `shutdown()` without the readiness delay: for tests and embedding. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Hot reload (D-03): compiles `config` and swaps it in whole; requests in flight finish on the
+   * config they started with. Never throws: a config that fails to compile is reported and the
+   * old one kept. `server.*` settings other than the drain timings need a restart.
+   */
+  reload(config: GatewayConfig): ReloadResult;
+  /**
+   * Reads, validates and resolves (environment included) a config file, then `reload`s it. A
+   * config with errors is rejected with every issue logged, and the old one keeps serving.
+   */
+  reloadFromFile(path: string, env?: NodeJS.ProcessEnv): Promise<ReloadResult>;
+  /** The config version now serving (1 at start, +1 per successful reload). */
+  readonly configVersion: number;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+}
+
+/** The rate limiter the config asks for (the state backend); options.rateLimiter wins. */
+function createRateLimiter(_config: GatewayConfig, clock: Clock, options: GatewayOptions): RateLimiter {
+  return options.rateLimiter ?? new MemoryRateLimiter(clock);
 }
 
 /** The composition root: builds every runtime object from a loaded config. No logic lives here. */
@@ -55,55 +81,89 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments) });
   const events = fanOut([metrics, logSubscriber(logger), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
   const pools = new UpstreamPools();
-  const { models } = compileRoutes(config, {
+  const shared: SharedDeps = {
     clock,
     events,
     pools,
-    ...(options.routerStrategy ? { defaultStrategy: options.routerStrategy } : {}),
+    rateLimiter: createRateLimiter(config, clock, options),
+    ...(options.routerStrategy ? { routerStrategy: options.routerStrategy } : {}),
     ...(options.random ? { random: options.random } : {}),
-  });
-  // Providers that report no usage are counted with a tokenizer: load it now, not on a request.
-  if (Object.values(config.deployments).some((d) => d.provider === 'triton')) warmTokenizer();
-  const auth = new Authenticator(config.tenants);
-  const router = new Router(models);
-  const budget = new RetryBudget({ percent: config.retry.budgetPercent, minConcurrent: config.retry.budgetMinConcurrent });
-  const pipeline: Pipeline = {
-    clock,
-    events,
-    auth,
-    router,
-    admission: new Admission(options.rateLimiter ?? new MemoryRateLimiter(clock), events),
-    executor: new Executor({ clock, retry: config.retry, budget, events, ...(options.random ? { random: options.random } : {}) }),
-    budget,
-    timeouts: config.timeouts,
-    newCompletionId: () => `chatcmpl-${randomUUID().replaceAll('-', '')}`,
   };
+  const holder = new RuntimeHolder(config, shared);
+  events.configReloaded({ result: 'success', initial: true, version: 1, atMs: clock.wallMs(), added: Object.keys(config.deployments), removed: [], rebuilt: [], issues: [] });
+  const inFlight = new InFlightRequests();
   let ready = true;
   const app = buildHttpServer({
     limits: { ...config.server, stallTimeoutMs: config.timeouts.idleMs },
     clock,
-    pipeline,
-    auth,
-    router,
-    metrics,
+    runtime: () => holder.current,
+    acquire: () => holder.acquire(),
+    inFlight,
+    metrics: options.metricsSource ?? metrics,
     isReady: () => ready,
     startedAtSeconds: Math.floor(clock.wallMs() / 1000),
     onInternalError: (err, requestId) => logger.error({ err, requestId }, 'unhandled error'),
   });
 
-  return {
+  let stopping: Promise<void> | undefined;
+  const stop = (delayMs: number): Promise<void> =>
+    (stopping ??= (async () => {
+      ready = false;
+      const { server } = holder.current.config;
+      logger.info({ drainDelayMs: delayMs, shutdownGraceMs: server.shutdownGraceMs, inFlight: inFlight.size }, 'draining: readiness off');
+      if (app.server.listening) {
+        await drainServer(app.server, inFlight, {
+          delayMs,
+          graceMs: server.shutdownGraceMs,
+          onPhase: (phase, fields) => logger.info(fields, `draining: ${phase}`),
+        });
+      }
+      await app.close();
+      await holder.settled();
+      await pools.close();
+    })());
+
+  const rejected = (version: number, error: Error): ReloadResult => {
+    const issues = error instanceof ConfigError ? error.issues : [{ path: '', message: error.message }];
+    events.configReloaded({ result: 'failure', initial: false, version, atMs: clock.wallMs(), added: [], removed: [], rebuilt: [], issues });
+    return { ok: false, version, error };
+  };
+
+  const gateway: Gateway = {
     metrics,
     logger,
+    get configVersion() {
+      return holder.current.version;
+    },
     async listen(listen = {}) {
       await app.listen({ host: listen.host ?? config.server.host, port: listen.port ?? config.server.port });
       const address = app.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       return { host: address.address, port: address.port, url: `http://${host}:${address.port}` };
     },
-    async close() {
-      ready = false;
-      await app.close();
-      await pools.close();
+    shutdown: () => stop(holder.current.config.server.drainDelayMs),
+    close: () => stop(0),
+    reload(next) {
+      const previous = holder.current;
+      try {
+        const swap = holder.swap(next);
+        if (serverSettingsChanged(previous.config, next)) logger.warn('server settings other than drainDelayMs and shutdownGraceMs changed; they apply after a restart');
+        if (next.logging.level !== logger.level) logger.level = next.logging.level;
+        events.configReloaded({ result: 'success', initial: false, version: swap.runtime.version, atMs: clock.wallMs(), added: swap.added, removed: swap.removed, rebuilt: swap.rebuilt, issues: [] });
+        return { ok: true, version: swap.runtime.version, added: swap.added, removed: swap.removed, rebuilt: swap.rebuilt };
+      } catch (err) {
+        return rejected(previous.version, err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+    async reloadFromFile(path, env = process.env) {
+      let next: GatewayConfig;
+      try {
+        next = await loadConfig(path, env);
+      } catch (err) {
+        return rejected(holder.current.version, err instanceof Error ? err : new Error(String(err)));
+      }
+      return gateway.reload(next);
     },
   };
+  return gateway;
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { createGateway } from './app.js';
+import { runPrimary } from './cluster/primary.js';
+import { runWorker } from './cluster/worker.js';
 import { ConfigError, loadConfig } from './config/load.js';
+import { serveProcess } from './lifecycle/serve-process.js';
 import { runDemo } from './demo/run-demo.js';
 import { runFakeUpstreamCli } from './testing/fake-upstream/cli.js';
 import { version } from './version.js';
@@ -9,7 +12,9 @@ import { version } from './version.js';
 const usage = `llm-gateway ${version}
 
 Usage:
-  llm-gateway serve --config FILE [--host H] [--port P]   run the gateway
+  llm-gateway serve --config FILE [--host H] [--port P] [--workers N] [--watch-config]
+                                                          run the gateway (N processes on one port;
+                                                          SIGHUP reloads the config, SIGTERM drains)
   llm-gateway demo                                        run the self-contained demo (no network, no keys)
   llm-gateway check-config FILE                           validate a config file; exit 1 listing every problem
   llm-gateway fake-upstream --dialect openai|triton|gemini|ollama|bedrock|anthropic [--host H] [--port P]
@@ -46,27 +51,36 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, host: { type: 'string' }, port: { type: 'string', short: 'p' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      host: { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      workers: { type: 'string', short: 'w' },
+      'watch-config': { type: 'boolean', default: false },
+    },
+  });
   if (!values.config) {
     process.stderr.write('serve needs --config FILE\n');
     return 2;
   }
-  const config = await loadConfig(values.config);
-  const gateway = createGateway(config);
-  const address = await gateway.listen({
+  const options = {
+    configPath: values.config,
+    watchConfig: values['watch-config'],
     ...(values.host ? { host: values.host } : {}),
     ...(values.port ? { port: parsePort(values.port) } : {}),
-  });
-  gateway.logger.info({ url: address.url, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      gateway.logger.info({ signal }, 'shutting down');
-      void gateway.close().then(resolve, resolve);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  return 0;
+  };
+  const workers = values.workers === undefined ? 1 : parseWorkers(values.workers);
+  if (cluster.isWorker) return runWorker(options);
+  if (workers > 1) return runPrimary({ ...options, workers });
+  return serveProcess(options);
+}
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`invalid --workers: ${value} (1-256)`);
+  return n;
 }
 
 async function checkConfig(args: string[]): Promise<number> {

@@ -9,6 +9,7 @@ import { LatencyTracker } from '../routing/latency-tracker.js';
 import type { RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 import { credentialsFor } from './credentials-for.js';
+import { deploymentFingerprint } from './fingerprint.js';
 import type { GatewayConfig } from './load.js';
 
 export interface CompileDeps {
@@ -18,12 +19,23 @@ export interface CompileDeps {
   /** Overrides `routing.strategy` (the note's `router_strategy`); per-alias strategies still win. */
   readonly defaultStrategy?: Strategy;
   readonly random?: () => number;
+  /**
+   * The runtime being replaced by a hot reload: a deployment whose settings (secrets, effective
+   * timeouts and breaker settings included) are unchanged is carried over as the same object,
+   * so it keeps its breaker state, cooldown and connection pool. Changed ones start fresh.
+   */
+  readonly previous?: { readonly config: GatewayConfig; readonly deployments: ReadonlyMap<string, RuntimeDeployment> };
 }
 
 /** Config → runtime objects: deployments with pools and breakers, aliases with balancers. */
 export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deployments: Map<string, RuntimeDeployment>; models: Map<string, RuntimeModel> } {
   const deployments = new Map<string, RuntimeDeployment>();
   for (const [name, d] of Object.entries(config.deployments)) {
+    const kept = deps.previous?.deployments.get(name);
+    if (kept && deploymentFingerprint(deps.previous!.config, name) === deploymentFingerprint(config, name)) {
+      deployments.set(name, kept);
+      continue;
+    }
     const url = new URL(d.baseUrl);
     const o = d.timeouts ?? {};
     const timeouts = {

@@ -184,6 +184,16 @@ const serverSchema = z
     /** Keep longer than your load balancer's idle timeout. */
     keepAliveTimeoutMs: positiveMs.default(65_000),
     maxHeaderBytes: z.number().int().positive().default(16 * 1024),
+    /**
+     * Drain: after SIGTERM, /ready fails at once but the listener keeps accepting for this long,
+     * so load balancers see the failing probe and stop sending before connections are refused.
+     */
+    drainDelayMs: z.number().int().min(0).default(5_000),
+    /**
+     * Drain: from SIGTERM, how long in-flight requests and streams may run; streams still open
+     * then get one SSE error event (no [DONE]) and other requests a 503, then the process exits.
+     */
+    shutdownGraceMs: positiveMs.default(30_000),
   })
   .strict();
 

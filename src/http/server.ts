@@ -10,6 +10,7 @@ import { chatOperation, completionsOperation, embeddingsOperation, messagesOpera
 import type { ChatReply } from '../pipeline/reply.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
 import type { Router } from '../routing/router.js';
+import type { InFlightRequests } from './drain.js';
 import { errorBody, errorHeaders, surfaceErrorBody, type ErrorSurface } from './error-response.js';
 import { parseJsonBody } from './json-body.js';
 import { anthropicSse, openAiSse, SseWriter, sseHeaders } from './sse-writer.js';
@@ -24,13 +25,23 @@ export interface HttpLimits {
   readonly stallTimeoutMs: number;
 }
 
+/** The parts of one config version the edge uses; a hot reload swaps them whole. */
+export interface HttpRuntime {
+  readonly pipeline: Pipeline;
+  readonly auth: Authenticator;
+  readonly router: Router;
+}
+
 /** What the HTTP edge needs from the runtime; it holds no logic of its own. */
 export interface HttpDeps {
   readonly limits: HttpLimits;
   readonly clock: Clock;
-  readonly pipeline: Pipeline;
-  readonly auth: Authenticator;
-  readonly router: Router;
+  /** The current runtime, for requests that finish at once (/v1/models). */
+  readonly runtime: () => HttpRuntime;
+  /** Takes the current runtime for a request that may run long; `release` when it ends. */
+  readonly acquire: () => { readonly runtime: HttpRuntime; release(): void };
+  /** Accepted requests, for the drain. */
+  readonly inFlight: InFlightRequests;
   readonly metrics: { readonly contentType: string; text(): Promise<string> };
   readonly isReady: () => boolean;
   /** Unix seconds shown as `created` in /v1/models. */
@@ -57,7 +68,9 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     serverFactory: (handler) => createNodeServer(handler, limits),
     clientErrorHandler,
-    return503OnClosing: true,
+    // During a drain, requests that still arrive on open connections are served (with
+    // `Connection: close`) rather than refused; see drain.ts.
+    return503OnClosing: false,
   });
 
   app.removeAllContentTypeParsers();
@@ -70,6 +83,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   });
 
   app.addHook('onRequest', async (request, reply) => {
+    deps.inFlight.track(reply.raw);
     reply.header('x-gateway-request-id', request.id);
   });
 
@@ -87,18 +101,20 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.contentType).send(await deps.metrics.text()));
 
   app.get('/v1/models', async (request, reply) => {
-    const principal = deps.auth.authenticate(request.headers.authorization);
-    const data = deps.router.models
+    const { auth, router } = deps.runtime();
+    const principal = auth.authenticate(request.headers.authorization);
+    const data = router.models
       .filter((m) => principal.mayUse(m.alias))
       .map((m) => ({ id: m.alias, object: 'model', created: deps.startedAtSeconds, owned_by: m.ownedBy }));
     return reply.send({ object: 'list', data });
   });
 
   app.get('/v1/models/:model', async (request, reply) => {
-    const principal = deps.auth.authenticate(request.headers.authorization);
+    const { auth, router } = deps.runtime();
+    const principal = auth.authenticate(request.headers.authorization);
     const name = (request.params as { model: string }).model;
-    const model = deps.router.find(name);
-    deps.router.authorize(model, principal);
+    const model = router.find(name);
+    router.authorize(model, principal);
     return reply.send({ id: model.alias, object: 'model', created: deps.startedAtSeconds, owned_by: model.ownedBy });
   });
 
@@ -140,12 +156,19 @@ function postOperation<Req extends OperationRequest, Res, Chunk>(app: FastifyIns
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(new ClientGoneError());
     });
-    await handleRequest(
-      deps.pipeline,
-      op,
-      { requestId: request.id, authorization: authorizationOf(request, surface), headers: request.headers, body: request.body, signal: controller.signal, startMs: deps.clock.nowMs() },
-      fastifyChatReply(reply, request.id, deps.limits.stallTimeoutMs, surface),
-    );
+    deps.inFlight.attach(res, controller);
+    // The request finishes on the config version it started with, whatever a reload does meanwhile.
+    const lease = deps.acquire();
+    try {
+      await handleRequest(
+        lease.runtime.pipeline,
+        op,
+        { requestId: request.id, authorization: authorizationOf(request, surface), headers: request.headers, body: request.body, signal: controller.signal, startMs: deps.clock.nowMs() },
+        fastifyChatReply(reply, request.id, deps.limits.stallTimeoutMs, surface),
+      );
+    } finally {
+      lease.release();
+    }
     if (!reply.sent) {
       // The client left before we answered: nothing to send, release the socket.
       reply.hijack();

@@ -94,6 +94,23 @@ export interface UpstreamLabels {
   readonly serverPort: number;
 }
 
+/** A config was loaded at start, or a reload was tried (D-03). */
+export interface ConfigReloadEvent {
+  readonly result: 'success' | 'failure';
+  /** The config loaded at start (not counted as a reload). */
+  readonly initial: boolean;
+  /** The version serving after the attempt (unchanged on failure). */
+  readonly version: number;
+  /** Wall-clock ms of the attempt. */
+  readonly atMs: number;
+  /** Deployment names: new, gone, and changed (compiled afresh). */
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly rebuilt: readonly string[];
+  /** Why a reload failed (config paths and messages; never secret values). */
+  readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }>;
+}
+
 export interface GatewayEvents {
   attemptFinished(e: AttemptEvent): void;
   streamFinished(e: StreamFinishedEvent): void;
@@ -105,6 +122,7 @@ export interface GatewayEvents {
   rateLimitDecision(e: { readonly tenant: string; readonly model: string; readonly kind: 'requests' | 'tokens'; readonly allowed: boolean }): void;
   usageEstimated(e: { readonly model: string }): void;
   requestFinished(e: RequestFinishedEvent): void;
+  configReloaded(e: ConfigReloadEvent): void;
 }
 
 /** Calls every sink for each event; a sink that throws is isolated from the others and from the flow. */
@@ -120,6 +138,7 @@ export function fanOut(sinks: ReadonlyArray<Partial<GatewayEvents>>, onSinkError
     'rateLimitDecision',
     'usageEstimated',
     'requestFinished',
+    'configReloaded',
   ];
   const out = {} as Record<keyof GatewayEvents, (e: never) => void>;
   for (const name of names) {

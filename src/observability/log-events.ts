@@ -35,6 +35,11 @@ export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
     retryBudgetExhausted(e): void {
       logger.warn({ requestId: e.requestId, model: e.alias }, 'retry budget exhausted; not retrying');
     },
+    configReloaded(e): void {
+      if (e.initial) return;
+      if (e.result === 'success') logger.info({ configVersion: e.version, added: e.added, removed: e.removed, rebuilt: e.rebuilt }, 'config reloaded');
+      else logger.error({ configVersion: e.version, issues: e.issues }, 'config reload rejected; the previous config keeps serving');
+    },
     cooldown(e): void {
       logger.info({ deployment: e.deployment, durationMs: e.durationMs }, 'deployment cooling down after provider 429');
     },

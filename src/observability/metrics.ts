@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState } from '../resilience/breaker.js';
-import type { AttemptEvent, GatewayEvents, RequestFinishedEvent } from './events.js';
+import type { AttemptEvent, ConfigReloadEvent, GatewayEvents, RequestFinishedEvent } from './events.js';
 
 /** Spec bucket boundaries (observability.md). */
 const durationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
@@ -36,6 +36,9 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #tokens: Counter<'model' | 'type'>;
   readonly #estimated: Counter<'model'>;
   readonly #overhead: Histogram<'route'>;
+  readonly #reloads: Counter<'result'>;
+  readonly #configVersion: Gauge;
+  readonly #configLoadedAt: Gauge;
 
   constructor(options: { version: string; deployments: readonly string[] }) {
     const r = [this.registry];
@@ -57,6 +60,10 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#tokens = new Counter({ name: 'gateway_tokens_total', help: 'Tokens charged for served requests, by model alias and type.', labelNames: ['model', 'type'], registers: r });
     this.#estimated = new Counter({ name: 'gateway_usage_estimated_total', help: 'Requests whose usage the gateway estimated because the provider reported none.', labelNames: ['model'], registers: r });
     this.#overhead = new Histogram({ name: 'gateway_overhead_seconds', help: 'Time spent in the gateway itself, excluding upstream waits.', labelNames: ['route'], buckets: overheadBuckets, registers: r });
+    this.#reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Config reloads tried (SIGHUP, --watch-config or Gateway.reload), by result.', labelNames: ['result'], registers: r });
+    this.#configVersion = new Gauge({ name: 'gateway_config_version', help: 'Version of the config serving: 1 at start, +1 per successful reload.', registers: r, aggregator: 'max' });
+    this.#configLoadedAt = new Gauge({ name: 'gateway_config_last_reload_success_timestamp_seconds', help: 'Unix time the serving config was loaded.', registers: r, aggregator: 'max' });
+    for (const result of ['success', 'failure']) this.#reloads.inc({ result }, 0);
     const info = new Gauge({ name: 'gateway_build_info', help: 'Build information.', labelNames: ['version', 'node_version'], registers: r });
     info.set({ version: options.version, node_version: process.version }, 1);
     for (const d of options.deployments) this.#breakerState.set({ deployment: d }, 0);
@@ -113,6 +120,16 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   usageEstimated(e: Parameters<GatewayEvents['usageEstimated']>[0]): void {
     this.#estimated.inc({ model: e.model });
+  }
+
+  configReloaded(e: ConfigReloadEvent): void {
+    if (!e.initial) this.#reloads.inc({ result: e.result });
+    if (e.result !== 'success') return;
+    this.#configVersion.set(e.version);
+    this.#configLoadedAt.set(Math.floor(e.atMs / 1000));
+    for (const d of e.removed) this.#breakerState.remove({ deployment: d });
+    // New and rebuilt deployments start with a closed breaker.
+    for (const d of [...e.added, ...e.rebuilt]) this.#breakerState.set({ deployment: d }, 0);
   }
 
   requestFinished(e: RequestFinishedEvent): void {

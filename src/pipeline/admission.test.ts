@@ -28,6 +28,7 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     retryBudgetExhausted: ignore,
     fallback: ignore,
     cooldown: ignore,
+    configReloaded: ignore,
     breakerTransition: ignore,
     rateLimitDecision: (e) => decisions.push(e),
     usageEstimated: ignore,

@@ -4,7 +4,7 @@ import type { TimeoutsConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import type { GatewayEvents } from '../observability/events.js';
 import type { ResponseContext } from '../providers/types.js';
-import { ClientGoneError, DeadlineExceededError } from '../resilience/abort-reasons.js';
+import { ClientGoneError, DeadlineExceededError, ShuttingDownError } from '../resilience/abort-reasons.js';
 import { classifyThrown } from '../resilience/classify.js';
 import { ExecuteError, type Executor } from '../resilience/execute.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
@@ -115,7 +115,7 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
     writer.done();
   } catch (err) {
     const f = classifyThrown(err, signal, deployment);
-    record.outcome = f.outcome === 'aborted' ? 'client_disconnect' : f.outcome === 'timeout' ? 'timeout' : 'upstream_error';
+    record.outcome = f.error.code === 'shutting_down' ? outcomeForError(f.error) : f.outcome === 'aborted' ? 'client_disconnect' : f.outcome === 'timeout' ? 'timeout' : 'upstream_error';
     record.errorCode = f.error.code;
     writer.fail(f.error);
   } finally {
@@ -130,6 +130,12 @@ function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply,
   if (err instanceof ExecuteError) {
     record.attempts = err.attempts;
     headers['x-gateway-attempts'] = String(err.attempts);
+  }
+  if (clientSignal.reason instanceof ShuttingDownError) {
+    // Aborted by the drain at its grace deadline: the client is still there and gets a 503.
+    record.failWith(error, outcomeForError(error));
+    reply.error(error, headers);
+    return;
   }
   if (clientSignal.aborted) {
     // Nobody is listening: record the disconnect, send nothing (F-20, F-21).

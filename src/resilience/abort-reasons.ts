@@ -15,3 +15,11 @@ export class DeadlineExceededError extends Error {
     this.name = 'DeadlineExceededError';
   }
 }
+
+/** The gateway is shutting down and its grace period ended before this request did. */
+export class ShuttingDownError extends Error {
+  constructor() {
+    super('the gateway is shutting down');
+    this.name = 'ShuttingDownError';
+  }
+}

@@ -1,7 +1,7 @@
 import { GatewayError } from '../errors/gateway-error.js';
 import type { AttemptOutcome } from '../observability/events.js';
 import { UpstreamProtocolError, type UpstreamErrorInfo } from '../providers/types.js';
-import { ClientGoneError, DeadlineExceededError } from './abort-reasons.js';
+import { ClientGoneError, DeadlineExceededError, ShuttingDownError } from './abort-reasons.js';
 
 /**
  * How one failed attempt should be treated (reliability.md §4 "Retry on"): whether another
@@ -84,6 +84,10 @@ export function classifyThrown(err: unknown, signal: AbortSignal, deployment: st
     const reason: unknown = signal.reason;
     if (reason instanceof DeadlineExceededError) {
       return failure('timeout', false, false, new GatewayError('upstream_timeout', `The request did not complete within its ${reason.timeoutMs} ms deadline.`));
+    }
+    if (reason instanceof ShuttingDownError) {
+      // We stopped it ourselves at the end of the drain grace period (D-01): not the provider's fault.
+      return failure('aborted', false, false, new GatewayError('shutting_down', 'The gateway is shutting down and its grace period ended before this request completed. Retry it.'));
     }
     const gone = reason instanceof ClientGoneError ? reason : new ClientGoneError();
     return failure('aborted', false, false, new GatewayError('internal_error', gone.message));

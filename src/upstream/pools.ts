@@ -6,15 +6,18 @@ export interface PoolOptions {
 }
 
 /**
- * Keep-alive connection pools, one per upstream origin, shared by every deployment on that
- * origin. Created at compile time so the request path never builds one.
+ * Keep-alive connection pools, one per upstream origin and pool options, shared by every
+ * deployment on that origin with the same options. Created at compile time so the request path
+ * never builds one; a hot reload gets the same pool back for an unchanged origin.
  */
 export class UpstreamPools {
   readonly #pools = new Map<string, Pool>();
 
-  /** The pool for `origin` (scheme://host:port), created on first use with these options. */
+  /** The pool for `origin` (scheme://host:port) with these options, created on first use. */
   get(origin: string, options: PoolOptions): Pool {
-    let pool = this.#pools.get(origin);
+    // Options are part of the key so that a reload changing maxConnections gets a new pool.
+    const key = `${origin} ${options.connections} ${options.connectTimeoutMs}`;
+    let pool = this.#pools.get(key);
     if (!pool) {
       pool = new Pool(origin, {
         connections: options.connections,
@@ -23,9 +26,28 @@ export class UpstreamPools {
         keepAliveTimeout: 4_000,
         keepAliveMaxTimeout: 600_000,
       });
-      this.#pools.set(origin, pool);
+      this.#pools.set(key, pool);
     }
     return pool;
+  }
+
+  /** Pools currently open. */
+  get size(): number {
+    return this.#pools.size;
+  }
+
+  /**
+   * Closes every pool not in `keep` (after a reload, once no request uses the old runtime):
+   * undici's close lets requests still queued on a pool finish first.
+   */
+  async closeUnused(keep: ReadonlySet<Pool>): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const [key, pool] of this.#pools) {
+      if (keep.has(pool)) continue;
+      this.#pools.delete(key);
+      closing.push(pool.close());
+    }
+    await Promise.all(closing);
   }
 
   /** Closes every pool, waiting for in-flight requests; used on shutdown. */

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
+import { describeRateLimiterContract } from '../ratelimit/limiter-contract.js';
+import { IpcRateLimiter, limiterHandlers } from './ipc-limiter.js';
+import { RpcClient, RpcUnavailableError, serveRpc, type MessageChannel } from './rpc.js';
+
+/**
+ * Two ends of an in-process channel that behaves like cluster IPC: asynchronous delivery and
+ * JSON serialisation (Infinity and NaN arrive as null, undefined fields vanish).
+ */
+function channelPair(): [MessageChannel, MessageChannel] {
+  const handlers: [Set<(m: unknown) => void>, Set<(m: unknown) => void>] = [new Set(), new Set()];
+  const end = (mine: 0 | 1): MessageChannel => ({
+    send: (message) => {
+      const copy: unknown = JSON.parse(JSON.stringify(message));
+      setImmediate(() => {
+        for (const h of handlers[mine === 0 ? 1 : 0]) h(copy);
+      });
+    },
+    onMessage: (handler) => {
+      handlers[mine].add(handler);
+      return () => handlers[mine].delete(handler);
+    },
+  });
+  return [end(0), end(1)];
+}
+
+describeRateLimiterContract('IpcRateLimiter (worker) over a MemoryRateLimiter (primary)', (clock) => {
+  const [worker, primary] = channelPair();
+  serveRpc(primary, limiterHandlers(new MemoryRateLimiter(clock)));
+  return new IpcRateLimiter(new RpcClient(worker, 2_000));
+});
+
+describe('RpcClient', () => {
+  it('rejects with RpcUnavailableError when nobody answers in time', async () => {
+    const [worker] = channelPair();
+    const limiter = new IpcRateLimiter(new RpcClient(worker, 30));
+    await expect(limiter.consume([{ key: 'k', kind: 'requests', bucket: { capacity: 1, refillPerSecond: 1 }, cost: 1 }])).rejects.toBeInstanceOf(RpcUnavailableError);
+  });
+
+  it('answers an unknown method with an error, and ignores messages that are not its own', async () => {
+    const [worker, primary] = channelPair();
+    serveRpc(primary, {});
+    primary.send({ type: 'prom-client:getMetricsReq', requestId: 1 });
+    await expect(new RpcClient(worker, 1_000).call('nope', null)).rejects.toThrow('unknown method nope');
+  });
+});

@@ -1,0 +1,129 @@
+import cluster, { type Worker } from 'node:cluster';
+import { watch } from 'node:fs';
+import { AggregatorRegistry } from 'prom-client';
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../observability/logger.js';
+import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
+import { limiterHandlers } from './ipc-limiter.js';
+import { serveRpc, type MessageChannel } from './rpc.js';
+
+export interface PrimaryOptions {
+  readonly configPath: string;
+  readonly workers: number;
+  readonly watchConfig?: boolean;
+}
+
+// Crash-restart backoff: doubles per quick crash from 100 ms up to 10 s; a worker that lived
+// this long counts as healthy again.
+const RESTART_BASE_MS = 100;
+const RESTART_MAX_MS = 10_000;
+const HEALTHY_AFTER_MS = 10_000;
+const WATCH_DEBOUNCE_MS = 200;
+
+function workerChannel(worker: Worker): MessageChannel {
+  return {
+    send: (message) => {
+      if (!worker.isConnected()) throw new Error('worker disconnected');
+      worker.send(message as object);
+    },
+    onMessage: (handler) => {
+      worker.on('message', handler);
+      return () => worker.off('message', handler);
+    },
+  };
+}
+
+/**
+ * The primary of `serve --workers N` (node:cluster): forks N workers sharing one port, serves
+ * their rate-limit decisions from one in-memory limiter (exact across workers) and aggregates
+ * their metrics for /metrics. Restarts a crashed worker with backoff; forwards SIGHUP (and, with
+ * --watch-config, file changes) as SIGHUP and SIGTERM/SIGINT as SIGTERM; resolves 0 once every
+ * worker has drained and exited 0. A second SIGTERM/SIGINT kills the workers and exits 1.
+ */
+export async function runPrimary(options: PrimaryOptions): Promise<number> {
+  // Fail fast, with every issue listed, before forking anything.
+  const config = await loadConfig(options.configPath);
+  const logger = createLogger({ level: config.logging.level, format: config.logging.format });
+  const limiter = new MemoryRateLimiter();
+  const aggregator = new AggregatorRegistry();
+  const handlers = { ...limiterHandlers(limiter), metrics: async () => aggregator.clusterMetrics() };
+  cluster.setupPrimary({ exec: process.argv[1] ?? '', args: process.argv.slice(2) });
+
+  const live = new Set<Worker>();
+  const quickCrashes = new Map<number, number>();
+  let stopping = false;
+  let failedExits = 0;
+  let listening = 0;
+  let onAllExited: (() => void) | undefined;
+
+  const fork = (slot: number): void => {
+    const worker = cluster.fork({ LLM_GATEWAY_WORKER_SLOT: String(slot) });
+    const startedAt = performance.now();
+    live.add(worker);
+    serveRpc(workerChannel(worker), handlers);
+    worker.on('message', (m: unknown) => {
+      if ((m as { tag?: unknown } | null)?.tag !== 'llm-gateway:listening') return;
+      listening++;
+      if (listening === options.workers) logger.info({ workers: options.workers, pid: process.pid }, 'all workers listening');
+    });
+    worker.on('exit', (code, signal) => {
+      live.delete(worker);
+      if (stopping) {
+        if (code !== 0) failedExits++;
+        logger.info({ worker: worker.id, pid: worker.process.pid, code, signal }, 'worker exited');
+        if (live.size === 0) onAllExited?.();
+        return;
+      }
+      const lived = performance.now() - startedAt;
+      const crashes = lived >= HEALTHY_AFTER_MS ? 0 : (quickCrashes.get(slot) ?? 0) + 1;
+      quickCrashes.set(slot, crashes);
+      const delayMs = crashes === 0 ? 0 : Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (crashes - 1));
+      logger.error({ worker: worker.id, pid: worker.process.pid, code, signal, restartInMs: delayMs }, 'worker died; restarting');
+      setTimeout(() => {
+        if (!stopping) fork(slot);
+      }, delayMs);
+    });
+  };
+
+  for (let slot = 0; slot < options.workers; slot++) fork(slot);
+  logger.info({ workers: options.workers, pid: process.pid }, 'llm-gateway primary started');
+
+  const forward = (signal: NodeJS.Signals): void => {
+    for (const worker of live) worker.process.kill(signal);
+  };
+  const onHup = (): void => {
+    logger.info({ workers: live.size }, 'SIGHUP: workers reload the config');
+    forward('SIGHUP');
+  };
+  process.on('SIGHUP', onHup);
+  const watcher = options.watchConfig
+    ? (() => {
+        let timer: NodeJS.Timeout | undefined;
+        return watch(options.configPath, () => {
+          clearTimeout(timer);
+          timer = setTimeout(onHup, WATCH_DEBOUNCE_MS);
+        });
+      })()
+    : undefined;
+
+  await new Promise<void>((resolve) => {
+    onAllExited = resolve;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second stop request: killing workers');
+        forward('SIGKILL');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal, workers: live.size }, 'shutting down: workers drain');
+      if (live.size === 0) resolve();
+      forward('SIGTERM');
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+  process.off('SIGHUP', onHup);
+  watcher?.close();
+  logger.info({ failedExits }, 'all workers exited');
+  return failedExits === 0 ? 0 : 1;
+}

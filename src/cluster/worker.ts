@@ -1,0 +1,54 @@
+import { AggregatorRegistry } from 'prom-client';
+import { serveProcess, type ServeOptions } from '../lifecycle/serve-process.js';
+import { IpcRateLimiter } from './ipc-limiter.js';
+import { RpcClient, type MessageChannel } from './rpc.js';
+
+// A limiter decision or metrics scrape the primary has not answered by then has failed.
+const LIMITER_TIMEOUT_MS = 2_000;
+const METRICS_TIMEOUT_MS = 6_000;
+
+/** A worker's end of the cluster IPC channel. */
+function processChannel(): MessageChannel {
+  return {
+    send: (message) => {
+      if (!process.send || !process.connected) throw new Error('IPC channel closed');
+      process.send(message as object);
+    },
+    onMessage: (handler) => {
+      process.on('message', handler);
+      return () => process.off('message', handler);
+    },
+  };
+}
+
+/**
+ * One worker of `serve --workers N`: a normal gateway whose rate limiter and /metrics live in
+ * the primary (so limits are exact and metrics cover the whole group). Stops like a single
+ * process on SIGTERM (the primary forwards it), and also when the primary goes away.
+ */
+export async function runWorker(options: Omit<ServeOptions, 'gateway' | 'onListening' | 'stopRequested' | 'ignoreSigint'>): Promise<number> {
+  const channel = processChannel();
+  const limiterRpc = new RpcClient(channel, LIMITER_TIMEOUT_MS);
+  const metricsRpc = new RpcClient(channel, METRICS_TIMEOUT_MS);
+  // Constructing one makes prom-client answer the primary's metric requests from this worker.
+  new AggregatorRegistry();
+  const contentType = AggregatorRegistry.PROMETHEUS_CONTENT_TYPE;
+  const code = await serveProcess({
+    ...options,
+    // The primary watches the file and forwards SIGHUP.
+    watchConfig: false,
+    ignoreSigint: true,
+    gateway: {
+      rateLimiter: new IpcRateLimiter(limiterRpc),
+      metricsSource: { contentType, text: async () => String(await metricsRpc.call('metrics', null)) },
+    },
+    onListening: (gateway) => {
+      AggregatorRegistry.setRegistries([gateway.metrics.registry]);
+      channel.send({ tag: 'llm-gateway:listening' });
+    },
+    stopRequested: new Promise<void>((resolve) => process.once('disconnect', resolve)),
+  });
+  // The IPC channel would keep the process alive.
+  if (process.connected) process.disconnect();
+  return code;
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'undici';
+import { warmTokenizer } from '../api/token-count.js';
+import { Authenticator } from '../auth/authenticator.js';
+import type { Clock } from '../clock.js';
+import { compileRoutes } from '../config/compile.js';
+import type { GatewayConfig } from '../config/load.js';
+import type { GatewayEvents } from '../observability/events.js';
+import { Admission } from '../pipeline/admission.js';
+import type { Pipeline } from '../pipeline/handle-request.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
+import { Executor } from '../resilience/execute.js';
+import { RetryBudget } from '../resilience/retry-budget.js';
+import type { Strategy } from '../routing/balancer.js';
+import { Router } from '../routing/router.js';
+import type { RuntimeDeployment } from '../routing/runtime-types.js';
+import type { UpstreamPools } from '../upstream/pools.js';
+
+/** What lives for the whole process and is shared by every config version. */
+export interface SharedDeps {
+  readonly clock: Clock;
+  readonly events: GatewayEvents;
+  readonly pools: UpstreamPools;
+  /** Limiter state outlives reloads: a reload must not hand every tenant a fresh bucket. */
+  readonly rateLimiter: RateLimiter;
+  readonly routerStrategy?: Strategy;
+  readonly random?: () => number;
+}
+
+/**
+ * Everything compiled from one config version. A request takes the runtime current when it
+ * arrives and finishes on it, even if a reload swaps in another meanwhile.
+ */
+export interface Runtime {
+  readonly version: number;
+  readonly config: GatewayConfig;
+  readonly pipeline: Pipeline;
+  readonly auth: Authenticator;
+  readonly router: Router;
+  readonly deployments: ReadonlyMap<string, RuntimeDeployment>;
+  /** The upstream pools this runtime's deployments use. */
+  readonly pools: ReadonlySet<Pool>;
+}
+
+/** Compiles a config into a runtime; `previous` lets unchanged deployments carry over (see CompileDeps). Throws on a compile bug. */
+export function buildRuntime(config: GatewayConfig, version: number, shared: SharedDeps, previous?: Runtime): Runtime {
+  const { clock, events } = shared;
+  // Providers that report no usage are counted with a tokenizer: load it now (at start, or at
+  // the reload that adds the first such deployment), not on a request. Loaded once per process.
+  if (Object.values(config.deployments).some((d) => d.provider === 'triton')) warmTokenizer();
+  const { deployments, models } = compileRoutes(config, {
+    clock,
+    events,
+    pools: shared.pools,
+    ...(shared.routerStrategy ? { defaultStrategy: shared.routerStrategy } : {}),
+    ...(shared.random ? { random: shared.random } : {}),
+    ...(previous ? { previous: { config: previous.config, deployments: previous.deployments } } : {}),
+  });
+  const auth = new Authenticator(config.tenants);
+  const router = new Router(models);
+  const sameBudget = previous && previous.config.retry.budgetPercent === config.retry.budgetPercent && previous.config.retry.budgetMinConcurrent === config.retry.budgetMinConcurrent;
+  // The retry budget counts active requests across versions, so it is kept while its settings are.
+  const budget = sameBudget ? previous.pipeline.budget : new RetryBudget({ percent: config.retry.budgetPercent, minConcurrent: config.retry.budgetMinConcurrent });
+  const pipeline: Pipeline = {
+    clock,
+    events,
+    auth,
+    router,
+    admission: new Admission(shared.rateLimiter, events),
+    executor: new Executor({ clock, retry: config.retry, budget, events, ...(shared.random ? { random: shared.random } : {}) }),
+    budget,
+    timeouts: config.timeouts,
+    newCompletionId: () => `chatcmpl-${randomUUID().replaceAll('-', '')}`,
+  };
+  const pools = new Set<Pool>();
+  for (const d of deployments.values()) pools.add(d.endpoint.pool);
+  return { version, config, pipeline, auth, router, deployments, pools };
+}

@@ -1,0 +1,91 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { createGateway, type Gateway, type GatewayOptions, type ReloadResult } from '../app.js';
+import { loadConfig } from '../config/load.js';
+
+export interface ServeOptions {
+  readonly configPath: string;
+  readonly host?: string;
+  readonly port?: number;
+  /** Reload when the config file changes, as well as on SIGHUP. */
+  readonly watchConfig?: boolean;
+  /** Extra gateway options (cluster workers pass their IPC limiter and metrics source). */
+  readonly gateway?: GatewayOptions;
+  /** Called once listening (cluster workers tell the primary). */
+  readonly onListening?: (gateway: Gateway, url: string) => void;
+  /** Resolves when something other than a signal asks this process to stop (primary gone). */
+  readonly stopRequested?: Promise<void>;
+  /**
+   * Cluster workers ignore SIGINT: Ctrl-C reaches the whole process group, and the primary
+   * decides (it forwards SIGTERM).
+   */
+  readonly ignoreSigint?: boolean;
+}
+
+// Editors save in several steps (truncate, write, rename); one reload after they settle.
+const WATCH_DEBOUNCE_MS = 200;
+
+/**
+ * `llm-gateway serve` in one process: listen, reload on SIGHUP (and file changes when asked),
+ * drain on SIGTERM/SIGINT and resolve 0 once drained. A second SIGTERM/SIGINT during the
+ * drain exits at once with 1. Rejects with ConfigError when the initial config is invalid.
+ */
+export async function serveProcess(options: ServeOptions): Promise<number> {
+  const config = await loadConfig(options.configPath);
+  const gateway = createGateway(config, options.gateway);
+  const address = await gateway.listen({
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
+  const { logger } = gateway;
+  logger.info({ url: address.url, pid: process.pid, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
+  options.onListening?.(gateway, address.url);
+
+  // Reloads run one at a time, in order: a burst of signals or file events cannot interleave.
+  let reloading: Promise<ReloadResult | undefined> = Promise.resolve(undefined);
+  const reload = (trigger: string): void => {
+    reloading = reloading.then(() => {
+      logger.info({ trigger, file: options.configPath }, 'reloading config');
+      return gateway.reloadFromFile(options.configPath);
+    });
+  };
+  const onHup = (): void => reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  let watcher: FSWatcher | undefined;
+  if (options.watchConfig) {
+    let timer: NodeJS.Timeout | undefined;
+    watcher = watch(options.configPath, () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => reload('file change'), WATCH_DEBOUNCE_MS);
+    });
+    watcher.on('error', (err) => logger.error({ err }, 'config watch failed; SIGHUP still reloads'));
+  }
+
+  let finished = false;
+  await new Promise<void>((resolve) => {
+    let signalled = false;
+    const stop = (reason: string): void => {
+      if (finished) return;
+      if (signalled) {
+        logger.warn({ reason }, 'second stop request during drain: exiting now');
+        process.exit(1);
+      }
+      signalled = true;
+      logger.info({ reason }, 'shutting down');
+      void gateway.shutdown().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => {
+      if (!options.ignoreSigint) stop('SIGINT');
+    });
+    void options.stopRequested?.then(() => stop('primary gone'));
+  });
+  finished = true;
+  process.off('SIGHUP', onHup);
+  watcher?.close();
+  await reloading;
+  logger.info('drained; exiting');
+  return 0;
+}
