@@ -48,6 +48,11 @@ const defaults: Json = {
   tenants: { main: { keys: [KEY], models: ['*'] } },
 };
 
+/** The harness defaults with `config` deep-merged over them, validated and resolved (for reloads). */
+export function harnessConfig(config: Json, env: NodeJS.ProcessEnv = {}): ReturnType<typeof resolveConfig> {
+  return resolveConfig(deepMerge(defaults, config), env);
+}
+
 /** Starts the fakes, then a gateway configured from `options.config(fakes)`. */
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const fakes: FakeUpstream[] = [];

@@ -145,6 +145,11 @@ export class FakeUpstream {
     return (this.#server.address() as AddressInfo).port;
   }
 
+  /** TCP connections currently open to the fake (keep-alive ones included). */
+  get openConnections(): number {
+    return this.#sockets.size;
+  }
+
   /** The current normal behaviour. */
   get behaviour(): Readonly<Behaviour> {
     return this.#behaviour;
