@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import { serveProcess, type ServeOptions } from '../lifecycle/serve-process.js';
 import { IpcRateLimiter } from './ipc-limiter.js';
@@ -38,6 +39,7 @@ export async function runWorker(options: Omit<ServeOptions, 'gateway' | 'onListe
     // The primary watches the file and forwards SIGHUP.
     watchConfig: false,
     ignoreSigint: true,
+    logBindings: { worker: Number(process.env.LLM_GATEWAY_WORKER_SLOT ?? cluster.worker?.id ?? 0) },
     gateway: {
       rateLimiter: new IpcRateLimiter(limiterRpc),
       metricsSource: { contentType, text: async () => String(await metricsRpc.call('metrics', null)) },

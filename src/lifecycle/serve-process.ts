@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { createGateway, type Gateway, type GatewayOptions, type ReloadResult } from '../app.js';
 import { loadConfig } from '../config/load.js';
+import { createLogger } from '../observability/logger.js';
 
 export interface ServeOptions {
   readonly configPath: string;
@@ -8,6 +9,8 @@ export interface ServeOptions {
   readonly port?: number;
   /** Reload when the config file changes, as well as on SIGHUP. */
   readonly watchConfig?: boolean;
+  /** Fields every log line carries (cluster workers: their slot). */
+  readonly logBindings?: Readonly<Record<string, unknown>>;
   /** Extra gateway options (cluster workers pass their IPC limiter and metrics source). */
   readonly gateway?: GatewayOptions;
   /** Called once listening (cluster workers tell the primary). */
@@ -31,20 +34,21 @@ const WATCH_DEBOUNCE_MS = 200;
  */
 export async function serveProcess(options: ServeOptions): Promise<number> {
   const config = await loadConfig(options.configPath);
-  const gateway = createGateway(config, options.gateway);
+  const logger = options.logBindings ? createLogger({ level: config.logging.level, format: config.logging.format }).child(options.logBindings) : undefined;
+  const gateway = createGateway(config, { ...options.gateway, ...(logger ? { logger } : {}) });
   const address = await gateway.listen({
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
   });
-  const { logger } = gateway;
-  logger.info({ url: address.url, pid: process.pid, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
+  const log = gateway.logger;
+  log.info({ url: address.url, pid: process.pid, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
   options.onListening?.(gateway, address.url);
 
   // Reloads run one at a time, in order: a burst of signals or file events cannot interleave.
   let reloading: Promise<ReloadResult | undefined> = Promise.resolve(undefined);
   const reload = (trigger: string): void => {
     reloading = reloading.then(() => {
-      logger.info({ trigger, file: options.configPath }, 'reloading config');
+      log.info({ trigger, file: options.configPath }, 'reloading config');
       return gateway.reloadFromFile(options.configPath);
     });
   };
@@ -57,7 +61,7 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
       clearTimeout(timer);
       timer = setTimeout(() => reload('file change'), WATCH_DEBOUNCE_MS);
     });
-    watcher.on('error', (err) => logger.error({ err }, 'config watch failed; SIGHUP still reloads'));
+    watcher.on('error', (err) => log.error({ err }, 'config watch failed; SIGHUP still reloads'));
   }
 
   let finished = false;
@@ -66,13 +70,13 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
     const stop = (reason: string): void => {
       if (finished) return;
       if (signalled) {
-        logger.warn({ reason }, 'second stop request during drain: exiting now');
+        log.warn({ reason }, 'second stop request during drain: exiting now');
         process.exit(1);
       }
       signalled = true;
-      logger.info({ reason }, 'shutting down');
+      log.info({ reason }, 'shutting down');
       void gateway.shutdown().then(resolve, (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
+        log.error({ err }, 'shutdown failed');
         resolve();
       });
     };
@@ -86,6 +90,6 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
   process.off('SIGHUP', onHup);
   watcher?.close();
   await reloading;
-  logger.info('drained; exiting');
+  log.info('drained; exiting');
   return 0;
 }

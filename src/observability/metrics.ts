@@ -54,7 +54,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#retryBudget = new Counter({ name: 'gateway_retry_budget_exhausted_total', help: 'Retries refused because the retry budget was spent.', labelNames: ['model'], registers: r });
     this.#fallbacks = new Counter({ name: 'gateway_fallbacks_total', help: 'Fallbacks from one model alias to the next.', labelNames: ['from', 'to'], registers: r });
     this.#cooldowns = new Counter({ name: 'gateway_deployment_cooldowns_total', help: 'Times a deployment was put in cooldown after a provider 429.', labelNames: ['deployment'], registers: r });
-    this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r });
+    this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r, aggregator: 'max' });
     this.#breakerTransitions = new Counter({ name: 'gateway_circuit_breaker_transitions_total', help: 'Circuit breaker state changes.', labelNames: ['deployment', 'from', 'to'], registers: r });
     this.#rateLimit = new Counter({ name: 'gateway_ratelimit_decisions_total', help: 'Rate-limit decisions by model, limit and result.', labelNames: ['model', 'limit', 'result'], registers: r });
     this.#tokens = new Counter({ name: 'gateway_tokens_total', help: 'Tokens charged for served requests, by model alias and type.', labelNames: ['model', 'type'], registers: r });
@@ -64,7 +64,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#configVersion = new Gauge({ name: 'gateway_config_version', help: 'Version of the config serving: 1 at start, +1 per successful reload.', registers: r, aggregator: 'max' });
     this.#configLoadedAt = new Gauge({ name: 'gateway_config_last_reload_success_timestamp_seconds', help: 'Unix time the serving config was loaded.', registers: r, aggregator: 'max' });
     for (const result of ['success', 'failure']) this.#reloads.inc({ result }, 0);
-    const info = new Gauge({ name: 'gateway_build_info', help: 'Build information.', labelNames: ['version', 'node_version'], registers: r });
+    const info = new Gauge({ name: 'gateway_build_info', help: 'Build information.', labelNames: ['version', 'node_version'], registers: r, aggregator: 'max' });
     info.set({ version: options.version, node_version: process.version }, 1);
     for (const d of options.deployments) this.#breakerState.set({ deployment: d }, 0);
   }
