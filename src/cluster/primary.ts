@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
-import { watch } from 'node:fs';
 import { AggregatorRegistry } from 'prom-client';
 import { loadConfig } from '../config/load.js';
+import { watchConfigFile } from '../lifecycle/watch-config.js';
 import { createLogger } from '../observability/logger.js';
 import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { limiterHandlers } from './ipc-limiter.js';
@@ -18,7 +18,6 @@ export interface PrimaryOptions {
 const RESTART_BASE_MS = 100;
 const RESTART_MAX_MS = 10_000;
 const HEALTHY_AFTER_MS = 10_000;
-const WATCH_DEBOUNCE_MS = 200;
 
 function workerChannel(worker: Worker): MessageChannel {
   return {
@@ -96,15 +95,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     forward('SIGHUP');
   };
   process.on('SIGHUP', onHup);
-  const watcher = options.watchConfig
-    ? (() => {
-        let timer: NodeJS.Timeout | undefined;
-        return watch(options.configPath, () => {
-          clearTimeout(timer);
-          timer = setTimeout(onHup, WATCH_DEBOUNCE_MS);
-        });
-      })()
-    : undefined;
+  const unwatch = options.watchConfig ? await watchConfigFile(options.configPath, onHup, (err) => logger.error({ err }, 'config watch failed; SIGHUP still reloads')) : undefined;
 
   await new Promise<void>((resolve) => {
     onAllExited = resolve;
@@ -123,7 +114,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
   });
   process.off('SIGHUP', onHup);
-  watcher?.close();
+  unwatch?.();
   logger.info({ failedExits }, 'all workers exited');
   return failedExits === 0 ? 0 : 1;
 }

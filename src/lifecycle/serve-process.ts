@@ -1,7 +1,7 @@
-import { watch, type FSWatcher } from 'node:fs';
 import { createGateway, type Gateway, type GatewayOptions, type ReloadResult } from '../app.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
+import { watchConfigFile } from './watch-config.js';
 
 export interface ServeOptions {
   readonly configPath: string;
@@ -23,9 +23,6 @@ export interface ServeOptions {
    */
   readonly ignoreSigint?: boolean;
 }
-
-// Editors save in several steps (truncate, write, rename); one reload after they settle.
-const WATCH_DEBOUNCE_MS = 200;
 
 /**
  * `llm-gateway serve` in one process: listen, reload on SIGHUP (and file changes when asked),
@@ -54,15 +51,9 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
   };
   const onHup = (): void => reload('SIGHUP');
   process.on('SIGHUP', onHup);
-  let watcher: FSWatcher | undefined;
-  if (options.watchConfig) {
-    let timer: NodeJS.Timeout | undefined;
-    watcher = watch(options.configPath, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => reload('file change'), WATCH_DEBOUNCE_MS);
-    });
-    watcher.on('error', (err) => log.error({ err }, 'config watch failed; SIGHUP still reloads'));
-  }
+  const unwatch = options.watchConfig
+    ? await watchConfigFile(options.configPath, () => reload('file change'), (err) => log.error({ err }, 'config watch failed; SIGHUP still reloads'))
+    : undefined;
 
   let finished = false;
   await new Promise<void>((resolve) => {
@@ -88,7 +79,7 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
   });
   finished = true;
   process.off('SIGHUP', onHup);
-  watcher?.close();
+  unwatch?.();
   await reloading;
   log.info('drained; exiting');
   return 0;
