@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
+import type { GatewayConfig } from '../config/load.js';
 import { serveProcess, type ServeOptions } from '../lifecycle/serve-process.js';
 import { IpcRateLimiter } from './ipc-limiter.js';
 import { RpcClient, type MessageChannel } from './rpc.js';
@@ -7,6 +8,15 @@ import { RpcClient, type MessageChannel } from './rpc.js';
 // A limiter decision or metrics scrape the primary has not answered by then has failed.
 const LIMITER_TIMEOUT_MS = 2_000;
 const METRICS_TIMEOUT_MS = 6_000;
+
+/**
+ * With the in-memory state backend (the only one so far) the limiter lives in the primary, so
+ * limits are exact across workers. A shared external backend (Redis) would be used by each
+ * worker directly instead: return false for it.
+ */
+function limitsLiveInPrimary(_config: GatewayConfig): boolean {
+  return true;
+}
 
 /** A worker's end of the cluster IPC channel. */
 function processChannel(): MessageChannel {
@@ -40,10 +50,10 @@ export async function runWorker(options: Omit<ServeOptions, 'gateway' | 'onListe
     watchConfig: false,
     ignoreSigint: true,
     logBindings: { worker: Number(process.env.LLM_GATEWAY_WORKER_SLOT ?? cluster.worker?.id ?? 0) },
-    gateway: {
-      rateLimiter: new IpcRateLimiter(limiterRpc),
+    gateway: (config) => ({
+      ...(limitsLiveInPrimary(config) ? { rateLimiter: new IpcRateLimiter(limiterRpc) } : {}),
       metricsSource: { contentType, text: async () => String(await metricsRpc.call('metrics', null)) },
-    },
+    }),
     onListening: (gateway) => {
       AggregatorRegistry.setRegistries([gateway.metrics.registry]);
       channel.send({ tag: 'llm-gateway:listening' });

@@ -134,7 +134,7 @@ export const errorCatalog = {
     status: 503,
     type: 'server_error',
     shouldRetry: true,
-    description: 'The gateway is draining before it stops; another replica should take the request.',
+    description: 'The gateway is shutting down and the request had not finished when `server.shutdownGraceMs` ran out (a stream gets it as its one error event); retry it, another replica will take it.',
   },
   internal_error: {
     status: 500,

@@ -1,5 +1,5 @@
 import { createGateway, type Gateway, type GatewayOptions, type ReloadResult } from '../app.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type GatewayConfig } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { watchConfigFile } from './watch-config.js';
 
@@ -11,8 +11,8 @@ export interface ServeOptions {
   readonly watchConfig?: boolean;
   /** Fields every log line carries (cluster workers: their slot). */
   readonly logBindings?: Readonly<Record<string, unknown>>;
-  /** Extra gateway options (cluster workers pass their IPC limiter and metrics source). */
-  readonly gateway?: GatewayOptions;
+  /** Extra gateway options for the loaded config (cluster workers: their IPC limiter, metrics source). */
+  readonly gateway?: (config: GatewayConfig) => GatewayOptions;
   /** Called once listening (cluster workers tell the primary). */
   readonly onListening?: (gateway: Gateway, url: string) => void;
   /** Resolves when something other than a signal asks this process to stop (primary gone). */
@@ -32,7 +32,7 @@ export interface ServeOptions {
 export async function serveProcess(options: ServeOptions): Promise<number> {
   const config = await loadConfig(options.configPath);
   const logger = options.logBindings ? createLogger({ level: config.logging.level, format: config.logging.format }).child(options.logBindings) : undefined;
-  const gateway = createGateway(config, { ...options.gateway, ...(logger ? { logger } : {}) });
+  const gateway = createGateway(config, { ...options.gateway?.(config), ...(logger ? { logger } : {}) });
   const address = await gateway.listen({
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
