@@ -1,4 +1,4 @@
-export { createGateway, type Gateway, type GatewayOptions, type ListenOptions } from './app.js';
+export { createGateway, type Gateway, type GatewayOptions, type ListenOptions, type ReloadResult } from './app.js';
 export { loadConfig, parseConfigText, resolveConfig, ConfigError, type ConfigIssue, type GatewayConfig } from './config/load.js';
 export type { ConfigInput } from './config/schema.js';
 export { errorCatalog, type ErrorCode } from './errors/catalog.js';

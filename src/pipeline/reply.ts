@@ -34,7 +34,10 @@ export interface RequestContext {
   readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
   /** The JSON body, parsed once at the edge. */
   readonly body: unknown;
-  /** Aborted (with ClientGoneError) when the client disconnects before the response is complete. */
+  /**
+   * Aborted with ClientGoneError when the client disconnects before the response is complete,
+   * or with ShuttingDownError when a drain's grace period ends (the client then gets an answer).
+   */
   readonly signal: AbortSignal;
   /** Monotonic ms when the request arrived. */
   readonly startMs: number;
