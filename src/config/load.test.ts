@@ -78,6 +78,8 @@ describe('parseConfigText: a valid minimal config', () => {
       requestTimeoutMs: 60_000,
       keepAliveTimeoutMs: 65_000,
       maxHeaderBytes: 16 * 1024,
+      drainDelayMs: 5_000,
+      shutdownGraceMs: 30_000,
     });
     expect(c.logging).toEqual({ level: 'info', format: 'auto' });
     expect(c.routing).toEqual({ strategy: 'round_robin' });
