@@ -84,9 +84,6 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     });
   };
 
-  for (let slot = 0; slot < options.workers; slot++) fork(slot);
-  logger.info({ workers: options.workers, pid: process.pid }, 'llm-gateway primary started');
-
   const forward = (signal: NodeJS.Signals): void => {
     for (const worker of live) worker.process.kill(signal);
   };
@@ -97,7 +94,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   process.on('SIGHUP', onHup);
   const unwatch = options.watchConfig ? await watchConfigFile(options.configPath, onHup, (err) => logger.error({ err }, 'config watch failed; SIGHUP still reloads')) : undefined;
 
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     onAllExited = resolve;
     const stop = (signal: string): void => {
       if (stopping) {
@@ -113,6 +110,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
+
+  // Handlers first, then the workers, so a signal at any time after this is handled.
+  for (let slot = 0; slot < options.workers; slot++) fork(slot);
+  logger.info({ workers: options.workers, pid: process.pid }, 'llm-gateway primary started');
+  await stopped;
   process.off('SIGHUP', onHup);
   unwatch?.();
   logger.info({ failedExits }, 'all workers exited');

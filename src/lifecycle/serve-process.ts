@@ -33,14 +33,10 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
   const config = await loadConfig(options.configPath);
   const logger = options.logBindings ? createLogger({ level: config.logging.level, format: config.logging.format }).child(options.logBindings) : undefined;
   const gateway = createGateway(config, { ...options.gateway?.(config), ...(logger ? { logger } : {}) });
-  const address = await gateway.listen({
-    ...(options.host !== undefined ? { host: options.host } : {}),
-    ...(options.port !== undefined ? { port: options.port } : {}),
-  });
   const log = gateway.logger;
-  log.info({ url: address.url, pid: process.pid, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
-  options.onListening?.(gateway, address.url);
 
+  // Signal handlers and the file watch are in place before the "listening" line, so whoever
+  // waits for that line can signal or edit the file at once.
   // Reloads run one at a time, in order: a burst of signals or file events cannot interleave.
   let reloading: Promise<ReloadResult | undefined> = Promise.resolve(undefined);
   const reload = (trigger: string): void => {
@@ -56,7 +52,7 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
     : undefined;
 
   let finished = false;
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     let signalled = false;
     const stop = (reason: string): void => {
       if (finished) return;
@@ -77,6 +73,15 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
     });
     void options.stopRequested?.then(() => stop('primary gone'));
   });
+
+  const address = await gateway.listen({
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
+  log.info({ url: address.url, pid: process.pid, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
+  options.onListening?.(gateway, address.url);
+
+  await stopped;
   finished = true;
   process.off('SIGHUP', onHup);
   unwatch?.();
