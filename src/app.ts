@@ -13,12 +13,12 @@ import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { Admission } from './pipeline/admission.js';
 import type { Pipeline } from './pipeline/handle-request.js';
-import { MemoryRateLimiter } from './ratelimit/memory-limiter.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import { Executor } from './resilience/execute.js';
 import { RetryBudget } from './resilience/retry-budget.js';
 import type { Strategy } from './routing/balancer.js';
 import { Router } from './routing/router.js';
+import { createSharedState } from './state/create-state.js';
 import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
 
@@ -64,6 +64,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   });
   // Providers that report no usage are counted with a tokenizer: load it now, not on a request.
   if (Object.values(config.deployments).some((d) => d.provider === 'triton')) warmTokenizer();
+  const state = createSharedState(config.state, { clock, events, deployments: Object.keys(config.deployments) });
   const auth = new Authenticator(config.tenants);
   const router = new Router(models);
   const budget = new RetryBudget({ percent: config.retry.budgetPercent, minConcurrent: config.retry.budgetMinConcurrent });
@@ -72,8 +73,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     events,
     auth,
     router,
-    admission: new Admission(options.rateLimiter ?? new MemoryRateLimiter(clock), events),
-    executor: new Executor({ clock, retry: config.retry, budget, events, ...(options.random ? { random: options.random } : {}) }),
+    admission: new Admission(options.rateLimiter ?? state.limiter, events, { concurrency: state.concurrency, failureMode: config.state.failureMode }),
+    executor: new Executor({ clock, retry: config.retry, budget, events, cooldowns: state.cooldowns, ...(options.random ? { random: options.random } : {}) }),
     budget,
     timeouts: config.timeouts,
     newCompletionId: () => `chatcmpl-${randomUUID().replaceAll('-', '')}`,
@@ -95,6 +96,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     metrics,
     logger,
     async listen(listen = {}) {
+      await state.start();
       await app.listen({ host: listen.host ?? config.server.host, port: listen.port ?? config.server.port });
       const address = app.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -104,6 +106,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       ready = false;
       await app.close();
       await pools.close();
+      await state.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { createGateway } from './app.js';
+import { offsetClock, systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { runDemo } from './demo/run-demo.js';
 import { runFakeUpstreamCli } from './testing/fake-upstream/cli.js';
@@ -52,7 +53,7 @@ async function serve(args: string[]): Promise<number> {
     return 2;
   }
   const config = await loadConfig(values.config);
-  const gateway = createGateway(config);
+  const gateway = createGateway(config, clockOptions(process.env));
   const address = await gateway.listen({
     ...(values.host ? { host: values.host } : {}),
     ...(values.port ? { port: parsePort(values.port) } : {}),
@@ -67,6 +68,19 @@ async function serve(args: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   return 0;
+}
+
+/**
+ * LLM_GATEWAY_TEST_CLOCK_OFFSET_MS (test-only, undocumented for users): shifts this process's
+ * clock so a multi-process test can skew one replica (L-05, R-07). Limits on Redis read Redis's
+ * clock, so the skew must change nothing.
+ */
+function clockOptions(env: NodeJS.ProcessEnv): { clock?: Clock } {
+  const raw = env.LLM_GATEWAY_TEST_CLOCK_OFFSET_MS;
+  if (raw === undefined || raw === '') return {};
+  const offset = Number(raw);
+  if (!Number.isFinite(offset)) throw new UsageError(`LLM_GATEWAY_TEST_CLOCK_OFFSET_MS must be a number of ms, got ${raw}`);
+  return { clock: offsetClock(systemClock, offset) };
 }
 
 async function checkConfig(args: string[]): Promise<number> {

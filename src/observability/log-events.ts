@@ -35,6 +35,10 @@ export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
     retryBudgetExhausted(e): void {
       logger.warn({ requestId: e.requestId, model: e.alias }, 'retry budget exhausted; not retrying');
     },
+    stateBreakerTransition(e): void {
+      // Operators need to know limits are running on local fallbacks (or refusing).
+      logger.warn({ from: e.from, to: e.to }, 'shared state (Redis) breaker state change');
+    },
     cooldown(e): void {
       logger.info({ deployment: e.deployment, durationMs: e.durationMs }, 'deployment cooling down after provider 429');
     },

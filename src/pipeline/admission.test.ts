@@ -30,6 +30,9 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     cooldown: ignore,
     breakerTransition: ignore,
     rateLimitDecision: (e) => decisions.push(e),
+    rateLimitDegraded: ignore,
+    stateError: ignore,
+    stateBreakerTransition: ignore,
     usageEstimated: ignore,
     requestFinished: ignore,
   };
