@@ -1,13 +1,12 @@
 /**
  * Real gateway processes for multi-replica tests (L-05): `node <build>/main.js serve`. The
  * processes must run the code under test: dist/ is used when it is newer than every source file
- * (`npm ci` and `npm run build` make it so, as in CI); otherwise the sources are compiled into a
- * private temporary directory (never over dist/, which someone may be using), which takes a
- * while on a busy machine. Each process is stopped by its own pid.
+ * (`npm ci` and `npm run build` make it so, as in CI); otherwise the sources are compiled
+ * incrementally into node_modules/.cache (never over dist/, which someone may be using): slow
+ * the first time on a busy machine, quick after that. Each process is stopped by its own pid.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
@@ -21,20 +20,22 @@ export interface Build {
   remove(): void;
 }
 
-/** dist/ when it is up to date with src/, else a fresh build in a temporary directory. */
+/** dist/ when it is up to date with src/, else an incremental build in node_modules/.cache. */
 export function buildGateway(): Build {
   const distMain = join(ROOT, 'dist', 'main.js');
   if (existsSync(distMain) && statSync(distMain).mtimeMs > newestSource(join(ROOT, 'src'))) {
     return { dir: join(ROOT, 'dist'), main: distMain, remove: () => undefined };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'llm-gateway-build-'));
+  // Inside node_modules, so the build resolves the repository's packages by walking up.
+  const dir = join(ROOT, 'node_modules', '.cache', 'llm-gateway-test-build');
+  mkdirSync(dir, { recursive: true });
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const out = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist'), '--declaration', 'false', '--sourceMap', 'false'], { encoding: 'utf8' });
+  const args = ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist'), '--declaration', 'false', '--sourceMap', 'false', '--incremental', '--tsBuildInfoFile', join(dir, 'tsbuildinfo')];
+  const out = spawnSync(process.execPath, [tsc, ...args], { encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`build failed:\n${out.stdout}\n${out.stderr}`);
-  // ESM scope and version for the build, and the repository's packages.
+  // ESM scope for the build, and the version src/version.ts reads from ../package.json.
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', version: '0.0.0-test' }));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  return { dir, main: join(dir, 'dist', 'main.js'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, main: join(dir, 'dist', 'main.js'), remove: () => undefined };
 }
 
 function newestSource(dir: string): number {
