@@ -38,6 +38,8 @@ export class RedisCooldowns extends MemoryCooldowns {
       void this.#subscriber.subscribe(this.#channel).catch(() => undefined);
       void this.#sync();
     });
+    // Whichever connection is ready last triggers the sync that counts.
+    redis.client.on('ready', () => void this.#sync());
   }
 
   override start(deployment: string, ms: number): void {
@@ -58,6 +60,7 @@ export class RedisCooldowns extends MemoryCooldowns {
 
   /** Cooldowns set while this replica was away (or before it started). */
   async #sync(): Promise<void> {
+    if (this.#redis.client.status !== 'ready') return;
     await Promise.all(
       this.#deployments.map(async (d) => {
         const ttl = await this.#redis.call((c) => c.pttl(this.#key(d))).catch(() => -1);

@@ -73,11 +73,13 @@ export interface OwnRedis {
   restart(): Promise<void>;
 }
 
-export async function startRedisServer(): Promise<OwnRedis> {
+/** `extraArgs`: more redis-server options (a cluster node needs a few). */
+export async function startRedisServer(extraArgs: readonly string[] = []): Promise<OwnRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
-    child = spawn(REDIS_SERVER_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], { stdio: 'ignore' });
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extraArgs.map((a) => a.replaceAll('{port}', String(port)))];
+    child = spawn(REDIS_SERVER_BIN, args, { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       if (await ping(port)) return;
       await new Promise((r) => setTimeout(r, 50));
