@@ -23,8 +23,8 @@ export async function sharedRedisAvailable(): Promise<boolean> {
   return ok;
 }
 
-export async function ping(port: number): Promise<boolean> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+export async function ping(port: number, password?: string): Promise<boolean> {
+  const client = new Redis({ host: '127.0.0.1', port, ...(password ? { password } : {}), lazyConnect: true, connectTimeout: 500, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -73,15 +73,15 @@ export interface OwnRedis {
   restart(): Promise<void>;
 }
 
-/** `extraArgs`: more redis-server options (a cluster node needs a few). */
-export async function startRedisServer(extraArgs: readonly string[] = []): Promise<OwnRedis> {
+/** `extraArgs`: more redis-server options (a cluster node needs a few); `password` for --requirepass. */
+export async function startRedisServer(extraArgs: readonly string[] = [], password?: string): Promise<OwnRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extraArgs.map((a) => a.replaceAll('{port}', String(port)))];
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...(password ? ['--requirepass', password] : []), ...extraArgs.map((a) => a.replaceAll('{port}', String(port)))];
     child = spawn(REDIS_SERVER_BIN, args, { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
-      if (await ping(port)) return;
+      if (await ping(port, password)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`redis-server on port ${port} did not start`);
