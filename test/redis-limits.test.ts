@@ -115,7 +115,7 @@ describe.skipIf(!available)('token and concurrency limits on Redis', () => {
     // Each failed request was charged what it used (prompt estimate, plus what was streamed),
     // never zero and never its whole reservation: the 4 × 500-token output reservations are back.
     const used = await spent(`${prefix}rl:{main|m}|tokens`, CAPACITY);
-    expect(used).toBeGreaterThanOrEqual(4 * estimate);
+    expect(used).toBeGreaterThanOrEqual(4 * estimate - 0.01); // minus the refill (0.001/s) meanwhile
     expect(used).toBeLessThan(4 * estimate + 4 * 50);
   });
 
