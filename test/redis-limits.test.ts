@@ -112,10 +112,11 @@ describe.skipIf(!available)('token and concurrency limits on Redis', () => {
       held = (await admin?.zcard(slotKey)) ?? -1;
     }
     expect(held).toBe(0);
-    // Each failed request was charged what it used (prompt estimate, plus what was streamed),
-    // never zero and never its whole reservation: the 4 × 500-token output reservations are back.
+    // Each failed request was charged what it used, never its whole reservation: the 5xx its
+    // prompt estimate, each cut stream its counted prompt plus what was streamed. So the four
+    // 500-token output reservations are all back, and nothing was charged zero.
     const used = await spent(`${prefix}rl:{main|m}|tokens`, CAPACITY);
-    expect(used).toBeGreaterThanOrEqual(4 * estimate - 0.01); // minus the refill (0.001/s) meanwhile
+    expect(used).toBeGreaterThanOrEqual(estimate + 3 - 0.01); // minus the refill (0.001/s) meanwhile
     expect(used).toBeLessThan(4 * estimate + 4 * 50);
   });
 
