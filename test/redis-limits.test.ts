@@ -37,7 +37,7 @@ async function spent(key: string, capacity: number): Promise<number> {
   return t === null || t === undefined ? 0 : capacity - Number(t);
 }
 
-const promptEstimate = (body: Json): number => chatOperation.promptTokens(chatOperation.parse(body));
+const promptEstimate = (body: Json): number => chatOperation.promptTokens(chatOperation.parse(body, {}));
 
 describe.skipIf(!available)('token and concurrency limits on Redis', () => {
   it('L-06: concurrent reservations: charged ≤ capacity + Σ(actual − reserved)⁺, and the counter ends at the sum of real usage', async () => {
