@@ -11,9 +11,9 @@ import { fanOut, type GatewayEvents } from './observability/events.js';
 import { logSubscriber } from './observability/log-events.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
-import { MemoryRateLimiter } from './ratelimit/memory-limiter.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import type { Strategy } from './routing/balancer.js';
+import { createSharedState } from './state/create-state.js';
 import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
 
@@ -69,11 +69,6 @@ export interface Gateway {
   readonly logger: Logger;
 }
 
-/** The rate limiter the config asks for (the state backend); options.rateLimiter wins. */
-function createRateLimiter(_config: GatewayConfig, clock: Clock, options: GatewayOptions): RateLimiter {
-  return options.rateLimiter ?? new MemoryRateLimiter(clock);
-}
-
 /** The composition root: builds every runtime object from a loaded config. No logic lives here. */
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
   const clock = options.clock ?? systemClock;
@@ -81,11 +76,16 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments) });
   const events = fanOut([metrics, logSubscriber(logger), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
   const pools = new UpstreamPools();
+  // The state backend (memory or Redis) lives for the whole process: a reload keeps it, and
+  // changes under `state` need a restart.
+  const state = createSharedState(config.state, { clock, events, deployments: Object.keys(config.deployments) });
   const shared: SharedDeps = {
     clock,
     events,
     pools,
-    rateLimiter: createRateLimiter(config, clock, options),
+    rateLimiter: options.rateLimiter ?? state.limiter,
+    concurrency: state.concurrency,
+    cooldowns: state.cooldowns,
     ...(options.routerStrategy ? { routerStrategy: options.routerStrategy } : {}),
     ...(options.random ? { random: options.random } : {}),
   };
@@ -121,6 +121,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await app.close();
       await holder.settled();
       await pools.close();
+      await state.close();
     })());
 
   const rejected = (version: number, error: Error): ReloadResult => {
@@ -136,6 +137,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       return holder.current.version;
     },
     async listen(listen = {}) {
+      await state.start();
       await app.listen({ host: listen.host ?? config.server.host, port: listen.port ?? config.server.port });
       const address = app.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

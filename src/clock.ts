@@ -15,6 +15,14 @@ export const systemClock: Clock = {
   wallMs: () => Date.now(),
 };
 
+/**
+ * `clock` shifted by `offsetMs` (monotonic and wall time alike). Test-only: it lets a test run
+ * one replica with a skewed clock (L-05/R-07) to show that shared limits ignore replica clocks.
+ */
+export function offsetClock(clock: Clock, offsetMs: number): Clock {
+  return { nowMs: () => clock.nowMs() + offsetMs, wallMs: () => clock.wallMs() + offsetMs };
+}
+
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
   #now: number;

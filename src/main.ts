@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+import { offsetClock, systemClock, type Clock } from './clock.js';
 import { runPrimary } from './cluster/primary.js';
 import { runWorker } from './cluster/worker.js';
 import { ConfigError, loadConfig } from './config/load.js';
@@ -72,15 +73,30 @@ async function serve(args: string[]): Promise<number> {
     ...(values.port ? { port: parsePort(values.port) } : {}),
   };
   const workers = values.workers === undefined ? 1 : parseWorkers(values.workers);
-  if (cluster.isWorker) return runWorker(options);
+  // Tests only: an offset clock (R-07, one replica's clock 30 s ahead).
+  const clock = clockOptions(process.env);
+  if (cluster.isWorker) return runWorker({ ...options, extra: clock });
   if (workers > 1) return runPrimary({ ...options, workers });
-  return serveProcess(options);
+  return serveProcess({ ...options, gateway: () => clock });
 }
 
 function parseWorkers(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`invalid --workers: ${value} (1-256)`);
   return n;
+}
+
+/**
+ * LLM_GATEWAY_TEST_CLOCK_OFFSET_MS (test-only, undocumented for users): shifts this process's
+ * clock so a multi-process test can skew one replica (L-05, R-07). Limits on Redis read Redis's
+ * clock, so the skew must change nothing.
+ */
+function clockOptions(env: NodeJS.ProcessEnv): { clock?: Clock } {
+  const raw = env.LLM_GATEWAY_TEST_CLOCK_OFFSET_MS;
+  if (raw === undefined || raw === '') return {};
+  const offset = Number(raw);
+  if (!Number.isFinite(offset)) throw new UsageError(`LLM_GATEWAY_TEST_CLOCK_OFFSET_MS must be a number of ms, got ${raw}`);
+  return { clock: offsetClock(systemClock, offset) };
 }
 
 async function checkConfig(args: string[]): Promise<number> {

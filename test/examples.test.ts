@@ -6,10 +6,13 @@ import { loadConfig } from '../src/config/load.js';
 const EXAMPLES = new URL('../examples/', import.meta.url);
 const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml')).sort();
 
-/** Every `${env:NAME}` the file references, set to a dummy value. */
+/** Every `${env:NAME}` the file references, set to a dummy value (a Redis URL for REDIS_URL names). */
 function dummyEnv(text: string): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const m of text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)) env[m[1] as string] = `dummy-${m[1]}`;
+  for (const m of text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
+    const name = m[1] as string;
+    env[name] = name.endsWith('REDIS_URL') ? 'redis://dummy:6379' : `dummy-${name}`;
+  }
   return env;
 }
 

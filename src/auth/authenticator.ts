@@ -43,5 +43,6 @@ function makePrincipal(name: string, t: ResolvedTenant): Principal {
     mayUse: (alias) => all || allowed.has(alias),
     // Own properties only: an alias named like an Object.prototype member must not match one.
     limitsFor: (alias) => (t.modelLimits && Object.hasOwn(t.modelLimits, alias) ? t.modelLimits[alias] : undefined) ?? t.limits,
+    ...(t.concurrency ? { concurrency: t.concurrency } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { LimitsConfig } from '../config/schema.js';
+import type { ConcurrencyConfig, LimitsConfig } from '../config/schema.js';
 
 /** Who is calling: a configured tenant, its model allow-list and its limits. */
 export interface Principal {
@@ -7,4 +7,6 @@ export interface Principal {
   mayUse(alias: string): boolean;
   /** The limits for one model alias (per-model override, else the tenant default). */
   limitsFor(alias: string): LimitsConfig | undefined;
+  /** In-flight requests allowed to this tenant, all models together. */
+  readonly concurrency?: ConcurrencyConfig;
 }

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
+import type { GatewayOptions } from '../app.js';
 import type { GatewayConfig } from '../config/load.js';
 import { serveProcess, type ServeOptions } from '../lifecycle/serve-process.js';
 import { IpcRateLimiter } from './ipc-limiter.js';
@@ -10,12 +11,11 @@ const LIMITER_TIMEOUT_MS = 2_000;
 const METRICS_TIMEOUT_MS = 6_000;
 
 /**
- * With the in-memory state backend (the only one so far) the limiter lives in the primary, so
- * limits are exact across workers. A shared external backend (Redis) would be used by each
- * worker directly instead: return false for it.
+ * With the in-memory state backend the rate limiter lives in the primary, so limits are exact
+ * across workers; with Redis every worker uses Redis directly, like any replica.
  */
-function limitsLiveInPrimary(_config: GatewayConfig): boolean {
-  return true;
+function limitsLiveInPrimary(config: GatewayConfig): boolean {
+  return config.state.backend === 'memory';
 }
 
 /** A worker's end of the cluster IPC channel. */
@@ -37,7 +37,7 @@ function processChannel(): MessageChannel {
  * the primary (so limits are exact and metrics cover the whole group). Stops like a single
  * process on SIGTERM (the primary forwards it), and also when the primary goes away.
  */
-export async function runWorker(options: Omit<ServeOptions, 'gateway' | 'onListening' | 'stopRequested' | 'ignoreSigint'>): Promise<number> {
+export async function runWorker(options: Omit<ServeOptions, 'gateway' | 'onListening' | 'stopRequested' | 'ignoreSigint'> & { readonly extra?: GatewayOptions }): Promise<number> {
   const channel = processChannel();
   const limiterRpc = new RpcClient(channel, LIMITER_TIMEOUT_MS);
   const metricsRpc = new RpcClient(channel, METRICS_TIMEOUT_MS);
@@ -51,6 +51,7 @@ export async function runWorker(options: Omit<ServeOptions, 'gateway' | 'onListe
     ignoreSigint: true,
     logBindings: { worker: Number(process.env.LLM_GATEWAY_WORKER_SLOT ?? cluster.worker?.id ?? 0) },
     gateway: (config) => ({
+      ...options.extra,
       ...(limitsLiveInPrimary(config) ? { rateLimiter: new IpcRateLimiter(limiterRpc) } : {}),
       metricsSource: { contentType, text: async () => String(await metricsRpc.call('metrics', null)) },
     }),

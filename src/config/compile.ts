@@ -65,7 +65,6 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
         (t) => deps.events.breakerTransition({ deployment: name, from: t.from, to: t.to, reason: t.reason }),
         deps.random,
       ),
-      cooldownUntilMs: 0,
     });
   }
 

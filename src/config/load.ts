@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, envRefPattern, tenantKeyPattern, type DeploymentConfig, type ParsedConfig, type TenantConfig } from './schema.js';
+import { configSchema, envRefPattern, tenantKeyPattern, type DeploymentConfig, type ParsedConfig, type RedisConfig, type StateConfig, type TenantConfig } from './schema.js';
 import { Secret } from './secret.js';
 
 /** One problem in a config file, with the path of the offending value. */
@@ -35,11 +35,16 @@ export type ResolvedTenant = Omit<TenantConfig, 'keys'> & {
   readonly keyDigests: readonly string[];
 };
 
+/** The Redis URL may carry a password, so it is a Secret like a provider key. */
+export type ResolvedRedis = Omit<RedisConfig, 'url'> & { readonly url: Secret };
+export type ResolvedState = Omit<StateConfig, 'redis'> & { readonly redis: ResolvedRedis | undefined };
+
 /** A validated, env-resolved, deeply frozen configuration, ready to compile. */
 export type GatewayConfig = Readonly<
-  Omit<ParsedConfig, 'deployments' | 'tenants'> & {
+  Omit<ParsedConfig, 'deployments' | 'tenants' | 'state'> & {
     deployments: Readonly<Record<string, ResolvedDeployment>>;
     tenants: Readonly<Record<string, ResolvedTenant>>;
+    state: ResolvedState;
   }
 >;
 
@@ -105,8 +110,15 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
     }
     tenants[id] = { ...rest, keyDigests };
   }
+  const { redis, ...stateRest } = parsed.state;
+  let redisUrl = redis === undefined ? undefined : resolveSecret(redis.url, env, 'state.redis.url', issues);
+  if (redisUrl && !/^rediss?:\/\/\S+$/.test(redisUrl.reveal())) {
+    issues.push({ path: 'state.redis.url', message: 'must resolve to a redis:// or rediss:// URL' });
+    redisUrl = undefined;
+  }
+  const state: ResolvedState = { ...stateRest, redis: redis && redisUrl ? { ...redis, url: redisUrl } : undefined };
   if (issues.length > 0) throw new ConfigError(issues, source);
-  return deepFreeze({ ...parsed, deployments, tenants });
+  return deepFreeze({ ...parsed, deployments, tenants, state });
 }
 
 export function sha256Hex(value: string): string {

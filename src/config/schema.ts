@@ -138,10 +138,24 @@ const modelSchema = z
   })
   .strict();
 
+/** What a limit does while the shared state backend (Redis) cannot be reached. */
+const failureModeSchema = z.enum(['open', 'closed']);
+
 const bucketSchema = z
   .object({
     capacity: z.number().positive(),
     refillPerSecond: z.number().positive(),
+    /** Overrides `state.failureMode` for this limit. */
+    failureMode: failureModeSchema.optional(),
+  })
+  .strict();
+
+const concurrencySchema = z
+  .object({
+    /** Requests of this tenant in flight at once, across every replica. */
+    maxInFlight: z.number().int().min(1),
+    /** Overrides `state.failureMode` for this limit. */
+    failureMode: failureModeSchema.optional(),
   })
   .strict();
 
@@ -169,6 +183,8 @@ const tenantSchema = z
     limits: limitsSchema.optional(),
     /** Per-model overrides of `limits`. */
     modelLimits: z.record(name, limitsSchema).optional(),
+    /** In-flight requests of this tenant, all models together. */
+    concurrency: concurrencySchema.optional(),
   })
   .strict();
 
@@ -205,6 +221,52 @@ const loggingSchema = z
   })
   .strict();
 
+/** `redis://[user:password@]host:port[/db]`, `rediss://…`, or an `${env:NAME}` holding one. */
+const redisUrl = z
+  .string()
+  .refine((u) => envRefPattern.test(u) || /^rediss?:\/\/[^\s]+$/.test(u), 'must be a redis:// or rediss:// URL, or an environment reference such as ${env:REDIS_URL}');
+
+const redisBreakerSchema = z
+  .object({
+    /** Consecutive failed Redis calls (timeouts, connection errors) that open the breaker. */
+    failureThreshold: z.number().int().min(1).default(3),
+    /** How long Redis is not even tried once the breaker opens; grows with repeated openings. */
+    openMs: positiveMs.default(1_000),
+    maxOpenMs: positiveMs.default(10_000),
+  })
+  .strict();
+
+const redisSchema = z
+  .object({
+    url: redisUrl,
+    /** `standalone`, or `cluster` (url names one seed node; keys carry hash tags so each script stays in one slot). */
+    mode: z.enum(['standalone', 'cluster']).default('standalone'),
+    /** Prefix of every key and channel, so several gateways (or tests) can share one Redis. */
+    keyPrefix: z.string().regex(/^[A-Za-z0-9._:-]{0,64}$/, 'must be 0-64 ASCII letters, digits or . _ : -').default('llmgw:'),
+    /** A Redis call that takes longer fails (and counts against the breaker); keep it tight. */
+    commandTimeoutMs: positiveMs.default(50),
+    connectTimeoutMs: positiveMs.default(1_000),
+    /** Longest wait between reconnection attempts (backoff starts at 50 ms). */
+    maxReconnectDelayMs: positiveMs.default(2_000),
+    breaker: redisBreakerSchema.default(redisBreakerSchema.parse({})),
+  })
+  .strict();
+
+const stateSchema = z
+  .object({
+    /** Where limits and cooldowns live: `memory` (one process) or `redis` (shared by replicas). */
+    backend: z.enum(['memory', 'redis']).default('memory'),
+    redis: redisSchema.optional(),
+    /** Default failure mode of every limit while Redis is unavailable. */
+    failureMode: failureModeSchema.default('open'),
+    /** Replicas sharing the limits: a fail-open replica enforces limit ÷ this locally. */
+    expectedReplicas: z.number().int().min(1).max(10_000).default(1),
+    /** Concurrency slots are leases renewed while held; a crashed replica's slots expire after this. */
+    leaseMs: positiveMs.min(1_000).default(30_000),
+  })
+  .strict()
+  .refine((s) => s.backend !== 'redis' || s.redis !== undefined, { message: 'backend redis needs state.redis.url', path: ['redis'] });
+
 export const configSchema = z
   .object({
     server: serverSchema.default(serverSchema.parse({})),
@@ -216,6 +278,7 @@ export const configSchema = z
     deployments: z.record(name, deploymentSchema),
     models: z.record(name, modelSchema),
     tenants: z.record(name, tenantSchema).default({}),
+    state: stateSchema.default(stateSchema.parse({})),
   })
   .strict();
 
@@ -229,3 +292,7 @@ export type LimitsConfig = z.output<typeof limitsSchema>;
 export type TimeoutsConfig = z.output<typeof timeoutsSchema>;
 export type RetryConfig = z.output<typeof retrySchema>;
 export type BreakerConfig = z.output<typeof breakerSchema>;
+export type StateConfig = z.output<typeof stateSchema>;
+export type RedisConfig = z.output<typeof redisSchema>;
+export type FailureMode = z.output<typeof failureModeSchema>;
+export type ConcurrencyConfig = z.output<typeof concurrencySchema>;

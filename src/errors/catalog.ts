@@ -94,6 +94,18 @@ export const errorCatalog = {
     shouldRetry: true,
     description: "The tenant's request or token limit for this model is spent. `Retry-After` and `retry-after-ms` say when to come back.",
   },
+  concurrency_limit_exceeded: {
+    status: 429,
+    type: 'rate_limit_error',
+    shouldRetry: true,
+    description: "The tenant already has as many requests in flight as `tenants.<name>.concurrency.maxInFlight` allows. `Retry-After` is 1 s: a slot frees as soon as one of them ends.",
+  },
+  rate_limit_unavailable: {
+    status: 503,
+    type: 'server_error',
+    shouldRetry: true,
+    description: 'A limit with `failureMode: closed` cannot be checked because the shared state backend (Redis) is unavailable. `Retry-After` says when the gateway tries Redis again. Requests without limits are not affected.',
+  },
   upstream_rate_limited: {
     status: 429,
     type: 'rate_limit_error',

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
 import { resolveConfig } from '../config/load.js';
 import { fanOut } from '../observability/events.js';
+import { MemoryConcurrencyLimiter } from '../ratelimit/concurrency.js';
 import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
+import { MemoryCooldowns } from '../routing/cooldowns.js';
 import { UpstreamPools } from '../upstream/pools.js';
 import { RuntimeHolder } from './runtime-holder.js';
 
@@ -17,7 +19,7 @@ function config(deployments: Record<string, string>, extra: Record<string, unkno
 function holder(initial: ReturnType<typeof config>) {
   const clock = new ManualClock();
   const pools = new UpstreamPools();
-  const h = new RuntimeHolder(initial, { clock, events: fanOut([], () => undefined), pools, rateLimiter: new MemoryRateLimiter(clock) });
+  const h = new RuntimeHolder(initial, { clock, events: fanOut([], () => undefined), pools, rateLimiter: new MemoryRateLimiter(clock), concurrency: new MemoryConcurrencyLimiter(), cooldowns: new MemoryCooldowns(clock) });
   return { h, pools };
 }
 

@@ -8,10 +8,12 @@ import type { GatewayConfig } from '../config/load.js';
 import type { GatewayEvents } from '../observability/events.js';
 import { Admission } from '../pipeline/admission.js';
 import type { Pipeline } from '../pipeline/handle-request.js';
+import type { ConcurrencyLimiter } from '../ratelimit/concurrency.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import { Executor } from '../resilience/execute.js';
 import { RetryBudget } from '../resilience/retry-budget.js';
 import type { Strategy } from '../routing/balancer.js';
+import type { Cooldowns } from '../routing/cooldowns.js';
 import { Router } from '../routing/router.js';
 import type { RuntimeDeployment } from '../routing/runtime-types.js';
 import type { UpstreamPools } from '../upstream/pools.js';
@@ -23,6 +25,8 @@ export interface SharedDeps {
   readonly pools: UpstreamPools;
   /** Limiter state outlives reloads: a reload must not hand every tenant a fresh bucket. */
   readonly rateLimiter: RateLimiter;
+  readonly concurrency: ConcurrencyLimiter;
+  readonly cooldowns: Cooldowns;
   readonly routerStrategy?: Strategy;
   readonly random?: () => number;
 }
@@ -66,8 +70,8 @@ export function buildRuntime(config: GatewayConfig, version: number, shared: Sha
     events,
     auth,
     router,
-    admission: new Admission(shared.rateLimiter, events),
-    executor: new Executor({ clock, retry: config.retry, budget, events, ...(shared.random ? { random: shared.random } : {}) }),
+    admission: new Admission(shared.rateLimiter, events, { concurrency: shared.concurrency, failureMode: config.state.failureMode }),
+    executor: new Executor({ clock, retry: config.retry, budget, events, cooldowns: shared.cooldowns, ...(shared.random ? { random: shared.random } : {}) }),
     budget,
     timeouts: config.timeouts,
     newCompletionId: () => `chatcmpl-${randomUUID().replaceAll('-', '')}`,

@@ -110,6 +110,8 @@ export interface ConfigReloadEvent {
   /** Why a reload failed (config paths and messages; never secret values). */
   readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }>;
 }
+/** Which limit an admission event concerns (a closed vocabulary: it becomes a metric label). */
+export type LimitEventKind = 'requests' | 'tokens' | 'concurrency';
 
 export interface GatewayEvents {
   attemptFinished(e: AttemptEvent): void;
@@ -119,7 +121,12 @@ export interface GatewayEvents {
   fallback(e: { readonly requestId: string; readonly from: string; readonly to: string }): void;
   cooldown(e: { readonly deployment: string; readonly durationMs: number }): void;
   breakerTransition(e: { readonly deployment: string; readonly from: BreakerState; readonly to: BreakerState; readonly reason: string }): void;
-  rateLimitDecision(e: { readonly tenant: string; readonly model: string; readonly kind: 'requests' | 'tokens'; readonly allowed: boolean }): void;
+  rateLimitDecision(e: { readonly tenant: string; readonly model: string; readonly kind: LimitEventKind; readonly allowed: boolean }): void;
+  /** Shared state was unavailable: the limit was decided by its failure mode (`open`: locally, `closed`: refused). */
+  rateLimitDegraded(e: { readonly tenant: string; readonly model: string; readonly kind: LimitEventKind; readonly mode: 'open' | 'closed' }): void;
+  /** A shared-state (Redis) call failed, or was not tried because the Redis breaker is open. */
+  stateError(e: { readonly reason: 'timeout' | 'connection' | 'breaker_open' | 'error' }): void;
+  stateBreakerTransition(e: { readonly from: BreakerState; readonly to: BreakerState }): void;
   usageEstimated(e: { readonly model: string }): void;
   requestFinished(e: RequestFinishedEvent): void;
   configReloaded(e: ConfigReloadEvent): void;
@@ -136,6 +143,9 @@ export function fanOut(sinks: ReadonlyArray<Partial<GatewayEvents>>, onSinkError
     'cooldown',
     'breakerTransition',
     'rateLimitDecision',
+    'rateLimitDegraded',
+    'stateError',
+    'stateBreakerTransition',
     'usageEstimated',
     'requestFinished',
     'configReloaded',

@@ -40,6 +40,10 @@ export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
       if (e.result === 'success') logger.info({ configVersion: e.version, added: e.added, removed: e.removed, rebuilt: e.rebuilt }, 'config reloaded');
       else logger.error({ configVersion: e.version, issues: e.issues }, 'config reload rejected; the previous config keeps serving');
     },
+    stateBreakerTransition(e): void {
+      // Operators need to know limits are running on local fallbacks (or refusing).
+      logger.warn({ from: e.from, to: e.to }, 'shared state (Redis) breaker state change');
+    },
     cooldown(e): void {
       logger.info({ deployment: e.deployment, durationMs: e.durationMs }, 'deployment cooling down after provider 429');
     },

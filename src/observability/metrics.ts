@@ -33,6 +33,10 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #breakerState: Gauge<'deployment'>;
   readonly #breakerTransitions: Counter<'deployment' | 'from' | 'to'>;
   readonly #rateLimit: Counter<'model' | 'limit' | 'result'>;
+  readonly #failOpen: Counter<'model' | 'limit'>;
+  readonly #failClosed: Counter<'model' | 'limit'>;
+  readonly #stateErrors: Counter<'reason'>;
+  readonly #stateBreaker: Gauge;
   readonly #tokens: Counter<'model' | 'type'>;
   readonly #estimated: Counter<'model'>;
   readonly #overhead: Histogram<'route'>;
@@ -57,6 +61,11 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r, aggregator: 'max' });
     this.#breakerTransitions = new Counter({ name: 'gateway_circuit_breaker_transitions_total', help: 'Circuit breaker state changes.', labelNames: ['deployment', 'from', 'to'], registers: r });
     this.#rateLimit = new Counter({ name: 'gateway_ratelimit_decisions_total', help: 'Rate-limit decisions by model, limit and result.', labelNames: ['model', 'limit', 'result'], registers: r });
+    this.#failOpen = new Counter({ name: 'gateway_ratelimit_failopen_total', help: 'Limit decisions made by the local fallback because shared state (Redis) was unavailable.', labelNames: ['model', 'limit'], registers: r });
+    this.#failClosed = new Counter({ name: 'gateway_ratelimit_failclosed_total', help: 'Requests refused because shared state was unavailable and the limit is fail-closed.', labelNames: ['model', 'limit'], registers: r });
+    this.#stateErrors = new Counter({ name: 'gateway_state_errors_total', help: 'Shared-state (Redis) calls that failed, or were not tried because its breaker is open.', labelNames: ['reason'], registers: r });
+    this.#stateBreaker = new Gauge({ name: 'gateway_state_breaker_state', help: 'Breaker around Redis: 0 closed, 1 open, 2 half-open.', registers: r });
+    this.#stateBreaker.set(0);
     this.#tokens = new Counter({ name: 'gateway_tokens_total', help: 'Tokens charged for served requests, by model alias and type.', labelNames: ['model', 'type'], registers: r });
     this.#estimated = new Counter({ name: 'gateway_usage_estimated_total', help: 'Requests whose usage the gateway estimated because the provider reported none.', labelNames: ['model'], registers: r });
     this.#overhead = new Histogram({ name: 'gateway_overhead_seconds', help: 'Time spent in the gateway itself, excluding upstream waits.', labelNames: ['route'], buckets: overheadBuckets, registers: r });
@@ -116,6 +125,18 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   rateLimitDecision(e: Parameters<GatewayEvents['rateLimitDecision']>[0]): void {
     this.#rateLimit.inc({ model: e.model, limit: e.kind, result: e.allowed ? 'allowed' : 'rejected' });
+  }
+
+  rateLimitDegraded(e: Parameters<GatewayEvents['rateLimitDegraded']>[0]): void {
+    (e.mode === 'open' ? this.#failOpen : this.#failClosed).inc({ model: e.model, limit: e.kind });
+  }
+
+  stateError(e: Parameters<GatewayEvents['stateError']>[0]): void {
+    this.#stateErrors.inc({ reason: e.reason });
+  }
+
+  stateBreakerTransition(e: Parameters<GatewayEvents['stateBreakerTransition']>[0]): void {
+    this.#stateBreaker.set(breakerStateValue[e.to]);
   }
 
   usageEstimated(e: Parameters<GatewayEvents['usageEstimated']>[0]): void {

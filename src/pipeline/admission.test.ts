@@ -6,6 +6,7 @@ import { ManualClock } from '../clock.js';
 import type { LimitsConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { GatewayEvents } from '../observability/events.js';
+import { MemoryConcurrencyLimiter } from '../ratelimit/concurrency.js';
 import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
@@ -31,6 +32,9 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     configReloaded: ignore,
     breakerTransition: ignore,
     rateLimitDecision: (e) => decisions.push(e),
+    rateLimitDegraded: ignore,
+    stateError: ignore,
+    stateBreakerTransition: ignore,
     usageEstimated: ignore,
     requestFinished: ignore,
   };
@@ -252,5 +256,39 @@ describe('Admission: both limits', () => {
     const next = await admission.admit(who, model, tokens(request({ max_tokens: 1 }), model, 0));
     expect(next.headers['x-ratelimit-remaining-requests']).toBe('3');
     expect(next.headers['x-ratelimit-remaining-tokens']).toBe(String(1000 - 100 - 1));
+  });
+});
+
+describe('Admission: concurrency slots', () => {
+  function concurrent(limits: LimitsConfig | undefined, maxInFlight: number) {
+    const clock = new ManualClock();
+    const slots = new MemoryConcurrencyLimiter();
+    const decisions: Decision[] = [];
+    const admission = new Admission(new MemoryRateLimiter(clock), recordingEvents(decisions), { concurrency: slots });
+    const who: Principal = { ...principal(limits), concurrency: { maxInFlight } };
+    return { slots, decisions, admission, who };
+  }
+  const reserve = { promptTokens: 10, outputTokens: 10 };
+
+  it('holds a slot until settle (once), and refuses beyond maxInFlight with 429 concurrency_limit_exceeded', async () => {
+    const { slots, decisions, admission, who } = concurrent(undefined, 2);
+    const a = await admission.admit(who, model, reserve);
+    await admission.admit(who, model, reserve);
+    const err = await rejection(admission.admit(who, model, reserve));
+    expect(err).toMatchObject({ code: 'concurrency_limit_exceeded', status: 429, retryAfterMs: 1000 });
+    expect(slots.inFlight('acme')).toBe(2);
+    a.settle(undefined);
+    a.settle(undefined);
+    expect(slots.inFlight('acme')).toBe(1);
+    expect(decisions.filter((d) => d.kind === 'concurrency').map((d) => d.allowed)).toEqual([true, true, false]);
+  });
+
+  it('gives the slot back when the buckets refuse the request, and takes no tokens when no slot is free', async () => {
+    const { slots, admission, who } = concurrent({ requests: { capacity: 1, refillPerSecond: 0.001 } }, 1);
+    const first = await admission.admit(who, model, reserve);
+    expect((await rejection(admission.admit(who, model, reserve))).code).toBe('concurrency_limit_exceeded');
+    first.settle(undefined);
+    expect((await rejection(admission.admit(who, model, reserve))).code).toBe('rate_limit_exceeded');
+    expect(slots.inFlight('acme')).toBe(0);
   });
 });

@@ -2,16 +2,29 @@ import type { UsageRecord } from '../api/chat-types.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { GatewayEvents } from '../observability/events.js';
-import type { BucketSpec, BucketState, LimitCheck, RateLimiter } from '../ratelimit/limiter.js';
+import { MemoryConcurrencyLimiter, type ConcurrencyLimiter, type Lease } from '../ratelimit/concurrency.js';
+import { LimitUnavailableError } from '../ratelimit/fallback-limiter.js';
+import type { BucketSpec, BucketState, FailureMode, LimitCheck, LimitDecision, RateLimiter } from '../ratelimit/limiter.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
 import { formatResetDuration } from './rate-limit-headers.js';
 
-/** An admitted request's hold on its limits; `settle` reconciles the token reservation once. */
+/**
+ * An admitted request's hold on its limits; `settle` reconciles the token reservation and gives
+ * the concurrency slot back, once (the request flow calls it in its `finally`, so on every exit
+ * path: success, error, client disconnect, stream cut mid-way).
+ */
 export interface Ticket {
   /** `x-ratelimit-*` headers describing the buckets after admission. */
   readonly headers: Readonly<Record<string, string>>;
   /** Charges actual usage against the token reservation (refunding or adding the difference). */
   settle(usage: UsageRecord | undefined): void;
+}
+
+export interface AdmissionOptions {
+  /** Per-tenant in-flight slots; default in memory (one process). */
+  readonly concurrency?: ConcurrencyLimiter;
+  /** Failure mode of limits that set none (`state.failureMode`). */
+  readonly failureMode?: FailureMode;
 }
 
 const noLimits: Ticket = { headers: {}, settle: () => undefined };
@@ -22,27 +35,78 @@ const noLimits: Ticket = { headers: {}, settle: () => undefined };
  * usage when the request ends (reliability.md "Reserve, then reconcile").
  */
 export class Admission {
+  readonly #concurrency: ConcurrencyLimiter;
+  readonly #failureMode: FailureMode;
+
   constructor(
     private readonly limiter: RateLimiter,
     private readonly events: GatewayEvents,
-  ) {}
+    options: AdmissionOptions = {},
+  ) {
+    this.#concurrency = options.concurrency ?? new MemoryConcurrencyLimiter();
+    this.#failureMode = options.failureMode ?? 'open';
+  }
 
   /**
    * Admits or throws rate_limit_exceeded (429 with Retry-After) / invalid_request (400, can never
    * fit). `outputTokens` is what to reserve for the answer (n × max output, or the model default).
    */
   async admit(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
-    const { promptTokens } = tokens;
     const limits = principal.limitsFor(model.alias);
-    if (!limits || (!limits.requests && !limits.tokens)) return noLimits;
+    const hasBuckets = limits !== undefined && (limits.requests !== undefined || limits.tokens !== undefined);
+    if (!hasBuckets && !principal.concurrency) return noLimits;
+    // The slot first: a request refused by its buckets must not have held one, and one refused
+    // for lack of a slot must not have spent tokens.
+    const lease = await this.#acquireSlot(principal, model);
+    try {
+      const ticket = hasBuckets ? await this.#consume(principal, model, tokens) : { headers: {}, settle: () => undefined };
+      if (!lease) return ticket;
+      return { headers: ticket.headers, settle: once((usage) => { lease.release(); ticket.settle(usage); }) };
+    } catch (err) {
+      lease?.release();
+      throw err;
+    }
+  }
+
+  async #acquireSlot(principal: Principal, model: RuntimeModel): Promise<Lease | undefined> {
+    const limit = principal.concurrency;
+    if (!limit) return undefined;
+    const at = { tenant: principal.tenant, model: model.alias, kind: 'concurrency' } as const;
+    const mode = limit.failureMode ?? this.#failureMode;
+    let acquired;
+    try {
+      acquired = await this.#concurrency.acquire(principal.tenant, limit.maxInFlight, mode);
+    } catch (err) {
+      throw this.#unavailable(err, at);
+    }
+    if (acquired.degraded) this.events.rateLimitDegraded({ ...at, mode: 'open' });
+    this.events.rateLimitDecision({ ...at, allowed: acquired.lease !== undefined });
+    if (!acquired.lease) {
+      throw new GatewayError('concurrency_limit_exceeded', `Too many requests in flight for this key (limit ${limit.maxInFlight}). Retry when one of them has finished.`, {
+        retryAfterMs: 1000,
+        type: 'rate_limit_error',
+      });
+    }
+    return acquired.lease;
+  }
+
+  async #consume(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
+    const { promptTokens } = tokens;
+    const limits = principal.limitsFor(model.alias) ?? {};
     const checks: LimitCheck[] = [];
     const base = `${principal.tenant}|${model.alias}`;
-    if (limits.requests) checks.push({ key: `${base}|requests`, kind: 'requests', bucket: limits.requests, cost: 1 });
+    if (limits.requests) checks.push({ key: `${base}|requests`, kind: 'requests', bucket: limits.requests, cost: 1, failureMode: limits.requests.failureMode ?? this.#failureMode });
     const reserved = promptTokens + tokens.outputTokens;
-    if (limits.tokens) checks.push({ key: `${base}|tokens`, kind: 'tokens', bucket: limits.tokens, cost: reserved });
-    const decision = await this.limiter.consume(checks);
+    if (limits.tokens) checks.push({ key: `${base}|tokens`, kind: 'tokens', bucket: limits.tokens, cost: reserved, failureMode: limits.tokens.failureMode ?? this.#failureMode });
+    let decision: LimitDecision;
+    try {
+      decision = await this.limiter.consume(checks);
+    } catch (err) {
+      throw this.#unavailable(err, { tenant: principal.tenant, model: model.alias, kind: err instanceof LimitUnavailableError ? err.kind : 'requests' });
+    }
     for (const c of checks) {
       const allowed = decision.allowed || decision.rejectedBy !== c.kind;
+      if (decision.degraded) this.events.rateLimitDegraded({ tenant: principal.tenant, model: model.alias, kind: c.kind, mode: 'open' });
       this.events.rateLimitDecision({ tenant: principal.tenant, model: model.alias, kind: c.kind, allowed });
     }
     const headers = rateLimitHeaders(decision.states);
@@ -59,6 +123,15 @@ export class Admission {
     const tokenBucket = limits.tokens;
     if (!tokenBucket) return { headers, settle: () => undefined };
     return { headers, settle: once((usage) => this.#reconcile(`${base}|tokens`, tokenBucket, reserved, promptTokens, usage)) };
+  }
+
+  /** A fail-closed limit could not be checked: 503 rate_limit_unavailable. Other errors pass. */
+  #unavailable(err: unknown, at: { tenant: string; model: string; kind: 'requests' | 'tokens' | 'concurrency' }): unknown {
+    if (!(err instanceof LimitUnavailableError)) return err;
+    this.events.rateLimitDegraded({ ...at, kind: err.kind, mode: 'closed' });
+    return new GatewayError('rate_limit_unavailable', `The ${err.kind} limit for '${at.model}' cannot be checked right now, and this limit refuses requests rather than admit them unchecked. Retry after the time given in Retry-After.`, {
+      retryAfterMs: Math.max(1000, err.retryAfterMs),
+    });
   }
 
   #reconcile(key: string, bucket: BucketSpec, reserved: number, promptTokens: number, usage: UsageRecord | undefined): void {

@@ -77,6 +77,8 @@ export function outcomeForError(err: GatewayError, attemptOutcome?: AttemptOutco
     case 'model_not_allowed':
       return 'auth_error';
     case 'rate_limit_exceeded':
+    case 'concurrency_limit_exceeded':
+    case 'rate_limit_unavailable': // admission refused: a fail-closed limit could not be checked
     case 'upstream_rate_limited':
       return 'rate_limited';
     case 'upstream_timeout':

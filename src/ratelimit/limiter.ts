@@ -19,7 +19,12 @@ export interface LimitCheck {
   readonly bucket: BucketSpec;
   /** How much to take (1 for requests; the token reservation for tokens). */
   readonly cost: number;
+  /** What the check does while shared state is unavailable (FallbackRateLimiter); default open. */
+  readonly failureMode?: FailureMode;
 }
+
+/** `open`: admit against a per-replica local fallback; `closed`: refuse. */
+export type FailureMode = 'open' | 'closed';
 
 export interface BucketState {
   readonly kind: LimitKind;
@@ -40,6 +45,8 @@ export interface LimitDecision {
   readonly impossible: boolean;
   /** The state of every checked bucket, in check order, for response headers. */
   readonly states: readonly BucketState[];
+  /** True when shared state was unavailable and a local fallback decided (fail-open). */
+  readonly degraded?: boolean;
 }
 
 export interface RateLimiter {

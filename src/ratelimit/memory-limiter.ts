@@ -164,7 +164,8 @@ function bucketState(kind: LimitKind, spec: BucketSpec, tokens: number): BucketS
   };
 }
 
-function validateSpec(spec: BucketSpec): void {
+/** Throws RangeError unless capacity and refillPerSecond are finite and > 0. */
+export function validateSpec(spec: BucketSpec): void {
   const ok = (n: number): boolean => Number.isFinite(n) && n > 0;
   if (!ok(spec.capacity) || !ok(spec.refillPerSecond)) {
     throw new RangeError(
@@ -174,7 +175,8 @@ function validateSpec(spec: BucketSpec): void {
   }
 }
 
-function validateCheck(check: LimitCheck): void {
+/** Throws RangeError for an invalid spec or a cost that is not finite and ≥ 0. */
+export function validateCheck(check: LimitCheck): void {
   validateSpec(check.bucket);
   if (!(Number.isFinite(check.cost) && check.cost >= 0)) {
     throw new RangeError(`limit cost must be finite and ≥ 0, got ${check.cost}`);

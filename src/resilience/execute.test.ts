@@ -8,6 +8,7 @@ import { UpstreamProtocolError } from '../providers/types.js';
 import type { Strategy } from '../routing/balancer.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
 import { LatencyTracker } from '../routing/latency-tracker.js';
+import { MemoryCooldowns } from '../routing/cooldowns.js';
 import type { RoutePlan, RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { UpstreamEndpoint } from '../upstream/send.js';
 import { ClientGoneError, DeadlineExceededError } from './abort-reasons.js';
@@ -57,7 +58,6 @@ function deployment(name: string, clock: Clock, breaker: Partial<BreakerOptions>
     serverAddress: `${name}.example`,
     serverPort: 443,
     breaker: new CircuitBreaker({ ...defaultBreakerOptions, jitterRatio: 0, ...breaker }, clock, undefined, half),
-    cooldownUntilMs: 0,
   };
 }
 
@@ -121,8 +121,9 @@ function setup(options: SetupOptions = {}) {
   const log: EventLog = [];
   const budget = options.budget ?? new RetryBudget({ percent: 20, minConcurrent: 3 });
   const retry = { ...baseRetry, ...options.retry };
-  const executor = new Executor({ clock, retry, budget, events: recordingEvents(log, options.on), random: half });
-  return { clock, log, budget, retry, executor };
+  const cooldowns = new MemoryCooldowns(clock);
+  const executor = new Executor({ clock, retry, budget, events: recordingEvents(log, options.on), random: half, cooldowns });
+  return { clock, log, budget, retry, executor, cooldowns };
 }
 
 function input(plan: RoutePlan, attempt: (t: RuntimeTarget, n: number) => Promise<AttemptResult<string>>, signal = new AbortController().signal, deadlineMs = Infinity) {
@@ -243,14 +244,14 @@ describe('Executor: provider 429 cooldown', () => {
     { retryAfterMs: undefined, cooldown: baseRetry.defaultCooldownMs },
   ])('429 (Retry-After $retryAfterMs) cools the deployment for $cooldown ms and the next pick skips it', async ({ retryAfterMs, cooldown }) => {
     const clock = new ManualClock(1_000);
-    const { executor, log } = setup({ clock });
+    const { executor, log, cooldowns } = setup({ clock });
     const a = deployment('a', clock);
     const m = model('gpt-mini', [a, deployment('b', clock)]);
     const first = scripted({ a: [retryAfterMs === undefined ? 429 : { status: 429, retryAfterMs }] });
     const done = await executor.run(input({ groups: [m] }, first.attempt));
     expect(first.calls.map((c) => c.deployment)).toEqual(['a', 'b']);
     expect(done.target.deployment.name).toBe('b');
-    expect(a.cooldownUntilMs).toBe(1_000 + cooldown);
+    expect(cooldowns.untilMs('a')).toBe(1_000 + cooldown);
     expect(eventsNamed(log, 'cooldown')).toEqual([{ deployment: 'a', durationMs: cooldown }]);
     // A 429 says nothing about health.
     expect(a.breaker.state).toBe('closed');
@@ -314,13 +315,13 @@ describe('Executor: nothing available', () => {
 
   it('retryAfterMs is the soonest of breakers and cooldowns across all groups, at least 1 s', async () => {
     const clock = new ManualClock(1_000);
-    const { executor } = setup({ clock, retry: { maxRetryAfterMs: 1 } });
+    const { executor, cooldowns } = setup({ clock, retry: { maxRetryAfterMs: 1 } });
     const a = deployment('a', clock, { failureThreshold: 1, openMs: 30_000 });
     a.breaker.tryAcquire()?.failure();
     const b = deployment('b', clock);
-    b.cooldownUntilMs = clock.nowMs() + 12_000;
+    cooldowns.start('b', 12_000);
     const c = deployment('c', clock);
-    c.cooldownUntilMs = clock.nowMs() + 400;
+    cooldowns.start('c', 400);
     const primary = model('gpt-mini', [a, b], 'priority', ['backup']);
     const backup = model('backup', [c]);
     const { attempt } = scripted({});

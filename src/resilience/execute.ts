@@ -2,6 +2,7 @@ import { sleep, type Clock } from '../clock.js';
 import type { RetryConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
+import { MemoryCooldowns, type Cooldowns } from '../routing/cooldowns.js';
 import type { RoutePlan, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import { backoffDelayMs } from './backoff.js';
 import type { BreakerPermit } from './breaker.js';
@@ -45,6 +46,8 @@ export interface ExecutorDeps {
   readonly budget: RetryBudget;
   readonly events: GatewayEvents;
   readonly random?: () => number;
+  /** Provider-429 cooldowns (shared across replicas with Redis); default in memory. */
+  readonly cooldowns?: Cooldowns;
 }
 
 /** What one request has done with one alias's targets so far. */
@@ -68,9 +71,11 @@ interface Picked {
  */
 export class Executor {
   readonly #d: ExecutorDeps;
+  readonly #cooldowns: Cooldowns;
 
   constructor(deps: ExecutorDeps) {
     this.#d = deps;
+    this.#cooldowns = deps.cooldowns ?? new MemoryCooldowns(deps.clock);
   }
 
   async run<T>(input: ExecuteInput<T>): Promise<Executed<T>> {
@@ -86,7 +91,7 @@ export class Executor {
           const isRetry = attempts > 0;
           if (isRetry) {
             picked = await this.#prepareRetry(picked, state, last, n, input);
-            if (!picked) throw new ExecuteError(last?.failure.error ?? noTarget(input.plan, this.#d.clock), attempts, last?.failure.outcome ?? 'no_target');
+            if (!picked) throw new ExecuteError(last?.failure.error ?? noTarget(input.plan, this.#d.clock, this.#cooldowns), attempts, last?.failure.outcome ?? 'no_target');
           }
           attempts++;
           state.tried.add(picked.target);
@@ -119,7 +124,7 @@ export class Executor {
       throw new ExecuteError(f.error, attempts, f.outcome);
     }
     if (last) throw new ExecuteError(last.failure.error, attempts, last.failure.outcome);
-    throw new ExecuteError(noTarget(input.plan, this.#d.clock), 0, 'no_target');
+    throw new ExecuteError(noTarget(input.plan, this.#d.clock, this.#cooldowns), 0, 'no_target');
   }
 
   /** Picks a target; if every target is only cooling down and the wait fits, waits for the first. */
@@ -130,7 +135,7 @@ export class Executor {
     const now = this.#d.clock.nowMs();
     let earliest = Infinity;
     for (const t of state.group.targets) {
-      if (!state.refused.has(t) && t.deployment.breaker.state !== 'open' && t.deployment.cooldownUntilMs > now) earliest = Math.min(earliest, t.deployment.cooldownUntilMs);
+      if (!state.refused.has(t) && t.deployment.breaker.state !== 'open' && this.#cooldowns.untilMs(t.deployment.name) > now) earliest = Math.min(earliest, this.#cooldowns.untilMs(t.deployment.name));
     }
     const waitMs = earliest - now;
     if (!Number.isFinite(waitMs) || waitMs > this.#d.retry.maxRetryAfterMs || now + waitMs >= input.deadlineMs) return undefined;
@@ -142,7 +147,7 @@ export class Executor {
   }
 
   #pick({ group, tried, refused }: GroupState, now = this.#d.clock.nowMs()): Picked | undefined {
-    const available = group.targets.filter((t) => !refused.has(t) && t.deployment.cooldownUntilMs <= now && t.deployment.breaker.state !== 'open');
+    const available = group.targets.filter((t) => !refused.has(t) && this.#cooldowns.untilMs(t.deployment.name) <= now && t.deployment.breaker.state !== 'open');
     const untried = available.filter((t) => !tried.has(t));
     let candidates = untried.length > 0 ? untried : available;
     while (candidates.length > 0) {
@@ -202,20 +207,20 @@ export class Executor {
     if (f.outcome === 'rate_limited') {
       const ms = f.retryAfterMs ?? this.#d.retry.defaultCooldownMs;
       const d = picked.target.deployment;
-      d.cooldownUntilMs = Math.max(d.cooldownUntilMs, this.#d.clock.nowMs() + ms);
+      this.#cooldowns.start(d.name, ms);
       this.#d.events.cooldown({ deployment: d.name, durationMs: ms });
     }
   }
 }
 
 /** 503 when nothing could be tried: every breaker open or cooling down (F-17: fail fast, no busy loop). */
-function noTarget(plan: RoutePlan, clock: Clock): GatewayError {
+function noTarget(plan: RoutePlan, clock: Clock, cooldowns: Cooldowns): GatewayError {
   const now = clock.nowMs();
   let waitMs = Infinity;
   for (const group of plan.groups) {
     for (const t of group.targets) {
       const d = t.deployment;
-      waitMs = Math.min(waitMs, Math.max(d.breaker.retryAfterMs(), d.cooldownUntilMs - now, 0));
+      waitMs = Math.min(waitMs, Math.max(d.breaker.retryAfterMs(), cooldowns.untilMs(d.name) - now, 0));
     }
   }
   const alias = plan.groups[0]?.alias ?? 'unknown';

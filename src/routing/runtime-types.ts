@@ -5,7 +5,7 @@ import type { UpstreamEndpoint } from '../upstream/send.js';
 import type { Balancer, BalancerCandidate } from './balancer.js';
 import type { LatencyTracker } from './latency-tracker.js';
 
-/** A configured upstream deployment, compiled: adapter, connection pool, breaker, cooldown. */
+/** A configured upstream deployment, compiled: adapter, connection pool, breaker (cooldowns: routing/cooldowns.ts). */
 export interface RuntimeDeployment {
   readonly name: string;
   readonly provider: ProviderName;
@@ -17,8 +17,6 @@ export interface RuntimeDeployment {
   readonly serverAddress: string;
   readonly serverPort: number;
   readonly breaker: CircuitBreaker;
-  /** Monotonic ms until which the deployment is skipped after a provider 429 (0 = not cooling). */
-  cooldownUntilMs: number;
 }
 
 /** One target of a model alias: a deployment plus the model name the upstream knows. */

@@ -1,0 +1,63 @@
+/**
+ * Builds the state a gateway shares with its other replicas, from `state` in the config:
+ * `memory` keeps everything in this process; `redis` keeps limits and cooldowns in Redis, each
+ * limit behind its failure mode (fallback-limiter.ts, concurrency.ts).
+ */
+import type { Clock } from '../clock.js';
+import type { ResolvedState } from '../config/load.js';
+import type { GatewayEvents } from '../observability/events.js';
+import { FallbackConcurrencyLimiter, MemoryConcurrencyLimiter, type ConcurrencyLimiter } from '../ratelimit/concurrency.js';
+import { FallbackRateLimiter } from '../ratelimit/fallback-limiter.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
+import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
+import { MemoryCooldowns, type Cooldowns } from '../routing/cooldowns.js';
+import { RedisConcurrencyLimiter } from './redis-concurrency.js';
+import { RedisConnection } from './redis-connection.js';
+import { RedisCooldowns } from './redis-cooldowns.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
+
+export interface SharedState {
+  readonly limiter: RateLimiter;
+  readonly concurrency: ConcurrencyLimiter;
+  readonly cooldowns: Cooldowns;
+  /** Waits (at most the connect timeout) for the backend; the gateway serves either way. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StateDeps {
+  readonly clock: Clock;
+  readonly events: GatewayEvents;
+  /** Configured deployment names (cooldowns are shared only for these). */
+  readonly deployments: readonly string[];
+}
+
+export function createSharedState(state: ResolvedState, deps: StateDeps): SharedState {
+  if (state.backend === 'memory' || state.redis === undefined) {
+    return {
+      limiter: new MemoryRateLimiter(deps.clock),
+      concurrency: new MemoryConcurrencyLimiter(),
+      cooldowns: new MemoryCooldowns(deps.clock),
+      start: async () => undefined,
+      close: async () => undefined,
+    };
+  }
+  const redisConfig = state.redis;
+  const connection = new RedisConnection(redisConfig, deps.clock, {
+    onFailure: (reason) => deps.events.stateError({ reason }),
+    onBreakerTransition: (from, to) => deps.events.stateBreakerTransition({ from, to }),
+  });
+  const cooldowns = new RedisCooldowns(connection, deps.clock, deps.deployments);
+  return {
+    limiter: new FallbackRateLimiter(new RedisRateLimiter(connection), { expectedReplicas: state.expectedReplicas, local: new MemoryRateLimiter(deps.clock) }),
+    concurrency: new FallbackConcurrencyLimiter(new RedisConcurrencyLimiter(connection, state.leaseMs), state.expectedReplicas),
+    cooldowns,
+    start: async () => {
+      await connection.waitReady(redisConfig.connectTimeoutMs);
+    },
+    close: async () => {
+      await cooldowns.close();
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Shared cooldowns (reliability.md: when a provider answers 429 with a retry-after, every
+ * replica stops sending to that deployment until it passes). A cooldown is a key
+ * `<prefix>cd:{deployment}` whose TTL is the cooldown, plus a message on `<prefix>cooldowns` so
+ * other replicas learn it at once; a replica that (re)connects reads the keys' TTLs. Reads stay
+ * local and synchronous (the executor's pick), so Redis trouble never slows routing: at worst a
+ * replica only knows its own cooldowns, as without Redis.
+ */
+import { Cluster } from 'ioredis';
+import type { Clock } from '../clock.js';
+import { MemoryCooldowns } from '../routing/cooldowns.js';
+import { luaScript, type RedisClient, type RedisConnection } from './redis-connection.js';
+
+// Sets the cooldown unless a longer one is already stored, and tells the other replicas.
+const startScript = luaScript(`
+local ms = tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) >= ms then return 0 end
+redis.call('SET', KEYS[1], '1', 'PX', ms)
+redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' ' .. ARGV[1])
+return 1
+`);
+
+export class RedisCooldowns extends MemoryCooldowns {
+  readonly #redis: RedisConnection;
+  readonly #deployments: readonly string[];
+  readonly #channel: string;
+  readonly #subscriber: RedisClient;
+
+  constructor(redis: RedisConnection, clock: Clock, deployments: readonly string[]) {
+    super(clock);
+    this.#redis = redis;
+    this.#deployments = deployments;
+    this.#channel = `${redis.keyPrefix}cooldowns`;
+    this.#subscriber = redis.client instanceof Cluster ? redis.client.duplicate() : redis.client.duplicate();
+    this.#subscriber.on('error', () => undefined);
+    this.#subscriber.on('message', (_channel: string, message: string) => this.#heard(message));
+    this.#subscriber.on('ready', () => {
+      void this.#subscriber.subscribe(this.#channel).catch(() => undefined);
+      void this.#sync();
+    });
+    // Whichever connection is ready last triggers the sync that counts.
+    redis.client.on('ready', () => void this.#sync());
+  }
+
+  override start(deployment: string, ms: number): void {
+    super.start(deployment, ms);
+    const whole = Math.max(1, Math.ceil(ms));
+    void this.#redis.evalScript(startScript, [this.#key(deployment)], [whole, this.#channel, deployment]).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.#subscriber.disconnect();
+  }
+
+  #heard(message: string): void {
+    const [deployment, ms] = message.split(' ');
+    const value = Number(ms);
+    if (deployment && this.#deployments.includes(deployment) && Number.isFinite(value) && value > 0) this.extend(deployment, value);
+  }
+
+  /** Cooldowns set while this replica was away (or before it started). */
+  async #sync(): Promise<void> {
+    if (this.#redis.client.status !== 'ready') return;
+    await Promise.all(
+      this.#deployments.map(async (d) => {
+        const ttl = await this.#redis.call((c) => c.pttl(this.#key(d))).catch(() => -1);
+        if (ttl > 0) this.extend(d, ttl);
+      }),
+    );
+  }
+
+  #key(deployment: string): string {
+    return `${this.#redis.keyPrefix}cd:{${deployment}}`;
+  }
+}

@@ -1,0 +1,26 @@
+/** Why a shared-state call failed: a closed vocabulary, used as a metric label. */
+export type StateFailureReason = 'timeout' | 'connection' | 'breaker_open' | 'error';
+
+/**
+ * The shared state backend (Redis) could not answer in time. Limits then apply their failure
+ * mode (open: local fallback; closed: refuse); nothing else in the request flow depends on it.
+ */
+export class StateUnavailableError extends Error {
+  constructor(
+    readonly reason: StateFailureReason,
+    /** Whole ms until the backend is tried again (the Redis breaker's open period), ≥ 0. */
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`shared state unavailable (${reason})`, options);
+    this.name = 'StateUnavailableError';
+  }
+}
+
+/** Classifies an ioredis failure without ever echoing its message (it may name hosts). */
+export function reasonFor(err: unknown): StateFailureReason {
+  const message = err instanceof Error ? err.message : '';
+  if (/timed out/i.test(message)) return 'timeout';
+  if (/ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|closed|writeable|ready|Connection|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/i.test(message)) return 'connection';
+  return 'error';
+}
