@@ -7,6 +7,8 @@
 //   npm run bench -- --quick      smoke run (≈ 1 min): shorter steps, fewer rates, 500 streams
 //   options: --targets direct,floor,ours,portkey   --phases max,latency,stream,open-streams
 //            --no-build   --no-report   --streams N
+//            --baseline DIR   also run the gateway built in DIR (a copy of an older dist/) as
+//                             target 'baseline', interleaved with 'ours': an A/B for one change
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -23,6 +25,7 @@ const { values: opts } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'no-report': { type: 'boolean', default: false },
     streams: { type: 'string' },
+    baseline: { type: 'string' },
     phases: { type: 'string', default: 'max,latency,stream,open-streams' },
   },
 });
@@ -111,16 +114,8 @@ async function startTargets(ports) {
     const { port } = await firstJsonLine(child);
     out.push({ name: 'floor', label: 'floor (plain node:http pass-through)', url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('floor', ports), notes: 'no features; one upstream' });
   }
-  if (selected.includes('ours')) {
-    const dir = mkdtempSync(join(tmpdir(), 'llm-gateway-bench-'));
-    const configFile = join(dir, 'gateway.yaml');
-    writeFileSync(configFile, JSON.stringify(gatewayConfig(ports, { maxConnections: Math.max(1024, plan.openStreams) }), null, 2));
-    const port = await freePort();
-    const child = spawnNode([...probeImport, join(root, 'dist', 'main.js'), 'serve', '--config', configFile, '--port', String(port)], { cpu: GATEWAY_CPU, ipc: true, env: { BENCH_UPSTREAM_KEY: upstreamKey } });
-    const stderr = drain(child);
-    await waitForHttp(`http://127.0.0.1:${port}/health`, 30_000, stderr);
-    out.push({ name: 'ours', label: 'llm-gateway (this repo)', url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('ours', ports), notes: 'auth (100 tenants), rate limits, metrics, JSON access log, 3 deployments round-robin' });
-  }
+  if (selected.includes('ours')) out.push(await startOurs('ours', join(root, 'dist', 'main.js'), ports, 'auth (100 tenants), rate limits, metrics, JSON access log, 3 deployments round-robin'));
+  if (opts.baseline) out.push(await startOurs('baseline', resolve(opts.baseline, 'main.js'), ports, 'the same gateway built from an earlier commit'));
   if (selected.includes('portkey')) {
     const port = await freePort();
     const entry = join(benchDir, 'portkey', 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
@@ -130,6 +125,17 @@ async function startTargets(ports) {
     out.push({ name: 'portkey', label: `Portkey ${portkeyVersion()}`, url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('portkey', ports), notes: 'x-portkey-config load-balancing the 3 upstreams; no auth or rate limits (not in the open-source gateway)' });
   }
   return out;
+}
+
+async function startOurs(name, entry, ports, notes) {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-gateway-bench-'));
+  const configFile = join(dir, 'gateway.yaml');
+  writeFileSync(configFile, JSON.stringify(gatewayConfig(ports, { maxConnections: Math.max(1024, plan.openStreams) }), null, 2));
+  const port = await freePort();
+  const child = spawnNode([...probeImport, entry, 'serve', '--config', configFile, '--port', String(port)], { cpu: GATEWAY_CPU, ipc: true, env: { BENCH_UPSTREAM_KEY: upstreamKey } });
+  const stderr = drain(child);
+  await waitForHttp(`http://127.0.0.1:${port}/health`, 30_000, stderr);
+  return { name, label: name === 'ours' ? 'llm-gateway (this repo)' : `llm-gateway (${opts.baseline})`, url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('ours', ports), notes };
 }
 
 /** One JSON and one streaming request through each target, checked, before anything is measured. */

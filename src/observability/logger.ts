@@ -25,5 +25,10 @@ export function createLogger(options: LoggerOptions): Logger {
   if (usePretty) {
     return pino(base, pretty({ destination, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }));
   }
-  return pino(base, destination);
+  // process.stdout is synchronous on a pipe (the usual case in a container): one write syscall
+  // per access-log line on the event loop was ~10 % of the gateway's CPU under load, and one
+  // asynchronous write per line still ~6 %. Lines are batched into 4 KB writes and flushed at
+  // least every 250 ms (so a quiet gateway's lines are never held longer), and pino flushes the
+  // rest synchronously on exit.
+  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 }));
 }
