@@ -118,9 +118,9 @@ export class LabelledHistogram<L extends string> extends Labelled<HistogramChild
       let acc = 0;
       this.buckets.forEach((le, i) => {
         acc += child.counts[i] as number;
-        out.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le }, value: acc });
+        out.push({ metricName: `${this.name}_bucket`, labels: { le, ...labels }, value: acc });
       });
-      out.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: '+Inf' }, value: child.count });
+      out.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf', ...labels }, value: child.count });
       out.push({ metricName: `${this.name}_sum`, labels, value: child.sum });
       out.push({ metricName: `${this.name}_count`, labels, value: child.count });
     }

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState } from '../resilience/breaker.js';
 import type { AttemptEvent, GatewayEvents, RequestFinishedEvent } from './events.js';
@@ -70,6 +71,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#tokens = new LabelledCounter('gateway_tokens_total', 'Tokens charged for served requests, by model alias and type.', ['model', 'type'], reg);
     this.#estimated = new Counter({ name: 'gateway_usage_estimated_total', help: 'Requests whose usage the gateway estimated because the provider reported none.', labelNames: ['model'], registers: r });
     this.#overhead = new LabelledHistogram('gateway_overhead_seconds', 'Time spent in the gateway itself, excluding upstream waits.', ['route'], overheadBuckets, reg);
+    eventLoopDelayGauge(r);
     const info = new Gauge({ name: 'gateway_build_info', help: 'Build information.', labelNames: ['version', 'node_version'], registers: r });
     info.set({ version: options.version, node_version: process.version }, 1);
     for (const d of options.deployments) this.#breakerState.set({ deployment: d }, 0);
@@ -135,7 +137,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     const statusClass = e.status >= 100 && e.status < 600 ? `${Math.floor(e.status / 100)}xx` : 'none';
     this.#requests.labels(e.route, e.model, statusClass, e.outcome).inc();
     this.#serverDuration.labels(e.operation, e.model, e.outcome === 'success' ? '' : e.outcome).observe(e.durationMs / 1000);
-    this.#overhead.labels(e.route).observe(Math.max(0, e.durationMs - e.upstreamMs) / 1000);
+    this.#overhead.labels(e.route).observe(Math.max(0, overheadMs(e)) / 1000);
     if (e.stream && e.timeToFirstTokenMs !== undefined) {
       this.#serverTtft.labels(e.operation, e.model).observe(e.timeToFirstTokenMs / 1000);
       const out = e.usage?.completionTokens ?? 0;
@@ -152,4 +154,42 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
       this.#clientTokens.labels(e.operation, u.genAiProvider, u.upstreamModel, u.upstreamModel, '', u.serverAddress, port, 'output').observe(e.usage.completionTokens);
     }
   }
+}
+
+/**
+ * Time the gateway itself spent on a request: its duration minus upstream waits. A stream's
+ * duration is mostly the upstream generating, and only the wait for its first chunk is recorded
+ * as upstream time, so a stream's overhead is counted up to its first chunk reaching the client.
+ */
+export function overheadMs(e: RequestFinishedEvent): number {
+  if (e.stream && e.timeToFirstTokenMs !== undefined) return e.timeToFirstTokenMs - e.upstreamMs;
+  return e.durationMs - e.upstreamMs;
+}
+
+/**
+ * `gateway_event_loop_delay_seconds{quantile}`: how late the event loop ran timers since the
+ * previous scrape (perf_hooks.monitorEventLoopDelay, 10 ms resolution). Every request waits this
+ * long on top of the gateway's own overhead, so it is the first place to look when
+ * gateway_overhead_seconds grows.
+ */
+function eventLoopDelayGauge(registers: Registry[]): void {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const quantiles: Array<[string, () => number]> = [
+    ['0.5', () => delay.percentile(50)],
+    ['0.99', () => delay.percentile(99)],
+    ['1', () => delay.max],
+  ];
+  new Gauge({
+    name: 'gateway_event_loop_delay_seconds',
+    help: 'Event-loop delay since the previous scrape (quantile 1 is the maximum).',
+    labelNames: ['quantile'],
+    registers,
+    collect() {
+      // No samples yet (fresh process or two scrapes within 10 ms): report 0, not NaN.
+      const empty = delay.count === 0;
+      for (const [q, read] of quantiles) this.set({ quantile: q }, empty ? 0 : read() / 1e9);
+      delay.reset();
+    },
+  });
 }
