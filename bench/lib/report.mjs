@@ -66,7 +66,7 @@ export function evaluateGoals(results) {
   const a99 = added(results, 'ours', 1000, 'p99');
   const check = (value, ok) => ({ value, met: value === undefined ? undefined : ok });
   const byId = {
-    throughput: check(ours === undefined ? undefined : `${fmtInt(ours)} req/s = ${ratio(ours, portkey)} Portkey, ${ratio(ours, floor)} floor`, ours !== undefined && (portkey === undefined || ours >= 10 * portkey) && (floor === undefined || ours > floor)),
+    throughput: check(ours === undefined || portkey === undefined || floor === undefined ? undefined : `${fmtInt(ours)} req/s = ${ratio(ours, portkey)} Portkey, ${ratio(ours, floor)} floor`, ours >= 10 * portkey && ours > floor),
     'p50-1000': check(a50 === undefined ? undefined : fmtUs(a50), a50 <= 200 && at1000 && !at1000.saturated),
     'p99-1000': check(a99 === undefined ? undefined : fmtUs(a99), a99 <= 1000 && at1000 && !at1000.saturated),
     ttfb: check(ttfb === undefined ? undefined : fmtUs(ttfb), ttfb <= 1000),
