@@ -7,11 +7,12 @@
 //   npm run bench -- --quick      smoke run (≈ 1 min): shorter steps, fewer rates, 500 streams
 //   options: --targets direct,floor,ours,portkey   --phases max,latency,stream,open-streams
 //            --no-build   --no-report   --streams N
+//            --report-from FILE   re-render docs/performance.md from a saved raw results file
 //            --baseline DIR   also run the gateway built in DIR (a copy of an older dist/) as
 //                             target 'baseline', interleaved with 'ours': an A/B for one change
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,9 +27,18 @@ const { values: opts } = parseArgs({
     'no-report': { type: 'boolean', default: false },
     streams: { type: 'string' },
     baseline: { type: 'string' },
+    'report-from': { type: 'string' },
     phases: { type: 'string', default: 'max,latency,stream,open-streams' },
   },
 });
+
+if (opts['report-from']) {
+  const { renderReport, renderSvg, renderConsoleTable } = await import('./lib/report.mjs');
+  const saved = JSON.parse(readFileSync(opts['report-from'], 'utf8'));
+  writeReport(saved, renderReport, renderSvg);
+  process.stdout.write(`${renderConsoleTable(saved)}\n`);
+  process.exit(0);
+}
 
 // Install the bench's own dependencies (and Portkey's) on a fresh clone; never the root's.
 for (const dir of [benchDir, join(benchDir, 'portkey')]) {
@@ -88,16 +98,13 @@ try {
   if (phases.includes('open-streams')) results.phases.openStreams = await phaseOpenStreams(targets.filter((t) => t.child));
   results.phases.peakAll = await memorySnapshot(targets);
   results.finishedAt = new Date().toISOString();
+  results.machine.loadAvgEnd = loadavg()[0];
 
   mkdirSync(join(benchDir, 'results'), { recursive: true });
   writeFileSync(join(benchDir, 'results', 'latest.raw.json'), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\n${renderConsoleTable(results)}\n`);
   if (!opts['no-report']) {
-    // The profile analysis is prose kept in bench/analysis.md; every number is generated.
-    const analysisFile = join(benchDir, 'analysis.md');
-    writeFileSync(join(root, 'docs', 'performance.md'), renderReport(results, existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : ''));
-    writeFileSync(join(root, 'docs', 'performance-latency.svg'), renderSvg(results));
-    process.stdout.write('wrote docs/performance.md and docs/performance-latency.svg\n');
+    writeReport(results, renderReport, renderSvg);
   }
 } finally {
   clearTimeout(hardStop);
@@ -253,7 +260,15 @@ function portkeyVersion() {
 
 function machine() {
   const hono = JSON.parse(readFileSync(join(benchDir, 'portkey', 'node_modules', '@hono', 'node-server', 'package.json'), 'utf8')).version;
-  return { cpuModel: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, platform: `${process.platform} ${process.arch}`, honoNodeServer: hono, autocannon: JSON.parse(readFileSync(join(benchDir, 'node_modules', 'autocannon', 'package.json'), 'utf8')).version };
+  return { cpuModel: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), loadAvgStart: loadavg()[0], node: process.version, platform: `${process.platform} ${process.arch}`, honoNodeServer: hono, autocannon: JSON.parse(readFileSync(join(benchDir, 'node_modules', 'autocannon', 'package.json'), 'utf8')).version };
+}
+
+function writeReport(res, renderReport, renderSvg) {
+  // The profile analysis is prose kept in bench/analysis.md; every number is generated.
+  const analysisFile = join(benchDir, 'analysis.md');
+  writeFileSync(join(root, 'docs', 'performance.md'), renderReport(res, existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : ''));
+  writeFileSync(join(root, 'docs', 'performance-latency.svg'), renderSvg(res));
+  process.stdout.write('wrote docs/performance.md and docs/performance-latency.svg\n');
 }
 
 function log(s) {

@@ -179,7 +179,7 @@ export function renderReport(results, notes = '') {
 # Performance
 
 Measured ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC with \`${command}\`${results.quick ? ' (the quick smoke run: short steps, treat as indicative only)' : ''}.
-Machine: ${m.cores} cores, ${m.cpuModel}, ${m.platform}, Node ${m.node}. Pinning: ${results.pinning}.
+Machine: ${m.cores} cores, ${m.cpuModel}, ${m.platform}, Node ${m.node}. Pinning: ${results.pinning}.${m.loadAvgStart === undefined ? '' : `\n1-minute load average ${m.loadAvgStart.toFixed(1)} at the start and ${(m.loadAvgEnd ?? Number.NaN).toFixed(1)} at the end${m.loadAvgStart > m.cores ? ': **the machine was shared with other work, so absolute numbers are inflated and only the same-run ratios mean much**' : ''}.`}
 Load generators: autocannon ${m.autocannon} (closed loop) and bench/lib/load-open.mjs (open loop, undici).
 
 Every number below comes from one run in which the targets took turns, phase by phase and step

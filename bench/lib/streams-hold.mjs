@@ -1,7 +1,8 @@
 // Opens `count` concurrent streaming requests (the fake sends their chunks 500 ms apart, so they
 // stay open ~10 s), prints {"open":n} once every stream has delivered its first chunk (or after
 // openTimeoutMs), then waits for them to end and prints the final tally.
-//   node streams-hold.mjs '<json spec>'   spec: { url, path, count, body, headerSets, openTimeoutMs }
+//   node streams-hold.mjs '<json spec>'   spec: { url, path, count, body, headerSets, openTimeoutMs, closeTimeoutMs }
+// Streams that neither completed nor failed by the deadline count as errors.
 import { Pool } from 'undici';
 
 const spec = JSON.parse(process.argv[2]);
@@ -40,9 +41,11 @@ for (let i = 0; i < spec.count; i += 250) {
   await new Promise((r) => setTimeout(r, 30));
 }
 const timer = setTimeout(announce, spec.openTimeoutMs ?? 20_000);
-await Promise.all(all);
+// Streams last ~10 s once open; give up on stragglers after closeTimeoutMs so the phase is bounded.
+await Promise.race([Promise.all(all), new Promise((r) => setTimeout(r, (spec.openTimeoutMs ?? 20_000) + (spec.closeTimeoutMs ?? 25_000)))]);
 clearTimeout(timer);
 announce();
+errors += spec.count - completed - errors;
 process.stdout.write(`${JSON.stringify({ open, completed, errors })}\n`);
 await pool.destroy().catch(() => undefined);
 process.exit(0);

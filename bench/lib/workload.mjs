@@ -12,7 +12,7 @@ export const chatPath = '/v1/chat/completions';
 export const chatBody = JSON.stringify({
   model: alias,
   messages: [
-    { role: 'system', content: 'You are a concise assistant for an infrastructure team.' },
+    { role: 'system', content: 'You are a concise assistant for a team.' },
     { role: 'user', content: 'In two short sentences, why does connection pooling lower the latency of calls to an upstream?' },
   ],
   max_tokens: 64,
