@@ -213,11 +213,11 @@ async function phaseOpenStreams(targets) {
     const before = await probe(t.child, 'memory');
     let atOpen;
     let final;
-    await runJsonChild([lib('streams-hold.mjs'), JSON.stringify({ url: t.url, path: chatPath, count: plan.openStreams, body: holdBody, headerSets: t.headerSets, openTimeoutMs: 30_000 })], {
+    await runJsonChild([lib('streams-hold.mjs'), JSON.stringify({ url: t.url, path: chatPath, count: plan.openStreams, body: holdBody, headerSets: t.headerSets, openTimeoutMs: 30_000, holdMs: 2000 })], {
       cpu: LOAD_CPU,
-      timeoutMs: 90_000,
+      timeoutMs: 60_000,
       onLine: (line) => {
-        if ('completed' in line) final = line;
+        if ('errors' in line) final = line;
         else atOpen = probe(t.child, 'memory').then((m) => ({ ...m, open: line.open }));
       },
     });
@@ -225,7 +225,6 @@ async function phaseOpenStreams(targets) {
     out[t.name] = {
       requested: plan.openStreams,
       open: open?.open ?? 0,
-      completed: final?.completed ?? 0,
       errors: final?.errors ?? plan.openStreams,
       rssBefore: before.rss,
       rssOpen: open?.rss,

@@ -153,7 +153,7 @@ function streamTable(results) {
 function memoryTable(results) {
   const o = results.phases.openStreams ?? {};
   return mdTable(
-    ['target', 'peak RSS, request phases', 'peak RSS, whole run', 'streams open at once', 'RSS / open stream', 'V8 heap / open stream', 'stream errors'],
+    ['target', 'peak RSS, request phases', 'peak RSS, whole run', 'streams open at once', 'RSS / open stream', 'V8 heap / open stream', 'not opened'],
     present(results)
       .filter((n) => n !== 'direct')
       .map((n) => {
@@ -232,8 +232,8 @@ ${streamTable(results)}
 ${memoryTable(results)}
 
 Open streams: ${results.plan.openStreams.toLocaleString('en-US')} streaming requests opened at once (chunks 500 ms apart, so they
-stay open ~10 s); RSS and V8 heap are read when every stream has delivered its first chunk,
-minus the same just before.
+stay open); RSS and V8 heap are read when every stream has delivered its first chunk (or after
+30 s), minus the same just before; then the client disconnects them all.
 
 ${notes ? `## Analysis\n\n${notes.trim()}\n` : ''}`;
 }
