@@ -54,6 +54,8 @@ describe('benchmark report', () => {
     const judged = Object.fromEntries(evaluateGoals(slower).map((g) => [g.id, g]));
     expect(judged.throughput?.met).toBe(false);
     expect(judged.cpu?.met).toBe(false);
+    const noisy = { ...results, phases: { ...results.phases, stream: { ...results.phases.stream, ours: { ...results.phases.stream.ours, ttfbUs: lat(100, 200) } } } };
+    expect(Object.fromEntries(evaluateGoals(noisy).map((g) => [g.id, g])).ttfb?.met).toBeUndefined();
   });
 
   it('writes the tables, the command, the machine and the chart link', () => {
