@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { upstream: { type: 'string' }, port: { type: 'string', default: '0' } } });
 const upstream = new URL(values.upstream);
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+const agent = new Agent({ keepAlive: true }); // no socket cap, like any default agent
 
 function readAll(stream, done) {
   const parts = [];
