@@ -279,6 +279,19 @@ describe('F-07..F-09: connect failures, resets, first-byte timeouts', () => {
     expect(await metric(h.url, 'gateway_requests_total', { outcome: 'timeout', status_class: '5xx' })).toBe(1);
   });
 
+  it('the request deadline (timeouts.totalMs) ends a hanging request with 504 upstream_timeout, not as a client disconnect', async () => {
+    const h = await fleet(1, { retry: { maxAttempts: 1 }, timeouts: { totalMs: 300, firstByteMs: 10_000 } });
+    const fake = h.fakes[0]!;
+    fake.enqueue({ kind: 'hang' });
+    const res = await chat(h.url, chatBody('m'));
+    expect(res.status).toBe(504);
+    expectOpenAiError(res.json(), 'upstream_timeout', 'timeout_error');
+    expect(res.json().error.message).toContain('300 ms deadline');
+    await fake.waitForAborts(1, 1_000);
+    expect(await metric(h.url, 'gateway_requests_total', { outcome: 'timeout', status_class: '5xx' })).toBe(1);
+    expect(await metric(h.url, 'gateway_requests_total', { outcome: 'client_disconnect' })).toBe(0);
+  });
+
   it('F-09: a hang followed by a healthy answer → retried after the timeout, 200', async () => {
     const h = await fleet(1, { timeouts: { firstByteMs: 300 } });
     const fake = h.fakes[0]!;

@@ -11,6 +11,24 @@ export interface LoggerOptions {
 }
 
 /**
+ * Where a secret could sit if a header or config object slipped into a log call. Explicit paths
+ * only: pino's wildcard paths (`*.authorization`) walk every field of every line and doubled the
+ * cost of the access-log line (15 → 32 µs a line measured on the shared bench machine).
+ */
+export const redactPaths = [
+  'authorization',
+  'apiKey',
+  'api-key',
+  'x-api-key',
+  'cookie',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["api-key"]',
+  'headers["x-api-key"]',
+  'deployment.apiKey',
+];
+
+/**
  * Structured JSON logs, or human-readable lines on a terminal. Log calls pass allow-listed
  * fields only; the redaction list is a second guard in case a header object ever slips in.
  */
@@ -20,10 +38,15 @@ export function createLogger(options: LoggerOptions): Logger {
   const base = {
     level: options.level,
     base: { service: 'llm-gateway' },
-    redact: { paths: ['authorization', '*.authorization', 'apiKey', '*.apiKey', 'api-key', 'x-api-key', 'cookie'], censor: '[redacted]' },
+    redact: { paths: redactPaths, censor: '[redacted]' },
   };
   if (usePretty) {
     return pino(base, pretty({ destination, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }));
   }
-  return pino(base, destination);
+  // process.stdout is synchronous on a pipe (the usual case in a container): one write syscall
+  // per access-log line on the event loop was ~10 % of the gateway's CPU under load, and one
+  // asynchronous write per line still ~6 %. Lines are batched into 4 KB writes and flushed at
+  // least every 250 ms (so a quiet gateway's lines are never held longer), and pino flushes the
+  // rest synchronously on exit.
+  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 }));
 }

@@ -1,6 +1,8 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState } from '../resilience/breaker.js';
 import type { AttemptEvent, ConfigReloadEvent, GatewayEvents, RequestFinishedEvent } from './events.js';
+import { LabelledCounter, LabelledHistogram } from './labelled-metrics.js';
 
 /** Spec bucket boundaries (observability.md). */
 const durationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
@@ -19,27 +21,29 @@ const clientLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_r
  */
 export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly registry = new Registry();
-  readonly #clientDuration: Histogram<(typeof clientLabels)[number]>;
-  readonly #clientTokens: Histogram<(typeof clientLabels)[number] | 'gen_ai_token_type'>;
-  readonly #serverDuration: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model' | 'error_type'>;
-  readonly #serverTtft: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
-  readonly #serverTpot: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
-  readonly #requests: Counter<'route' | 'model' | 'status_class' | 'outcome'>;
-  readonly #attempts: Counter<'deployment' | 'outcome'>;
+  // The instruments every request touches are LabelledHistogram/LabelledCounter (cheap label
+  // lookups); the rare ones stay plain prom-client.
+  readonly #clientDuration: LabelledHistogram<(typeof clientLabels)[number]>;
+  readonly #clientTokens: LabelledHistogram<(typeof clientLabels)[number] | 'gen_ai_token_type'>;
+  readonly #serverDuration: LabelledHistogram<'gen_ai_operation_name' | 'gen_ai_request_model' | 'error_type'>;
+  readonly #serverTtft: LabelledHistogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
+  readonly #serverTpot: LabelledHistogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
+  readonly #requests: LabelledCounter<'route' | 'model' | 'status_class' | 'outcome'>;
+  readonly #attempts: LabelledCounter<'deployment' | 'outcome'>;
   readonly #retries: Counter<'model' | 'reason'>;
   readonly #retryBudget: Counter<'model'>;
   readonly #fallbacks: Counter<'from' | 'to'>;
   readonly #cooldowns: Counter<'deployment'>;
   readonly #breakerState: Gauge<'deployment'>;
   readonly #breakerTransitions: Counter<'deployment' | 'from' | 'to'>;
-  readonly #rateLimit: Counter<'model' | 'limit' | 'result'>;
+  readonly #rateLimit: LabelledCounter<'model' | 'limit' | 'result'>;
   readonly #failOpen: Counter<'model' | 'limit'>;
   readonly #failClosed: Counter<'model' | 'limit'>;
   readonly #stateErrors: Counter<'reason'>;
   readonly #stateBreaker: Gauge;
-  readonly #tokens: Counter<'model' | 'type'>;
+  readonly #tokens: LabelledCounter<'model' | 'type'>;
   readonly #estimated: Counter<'model'>;
-  readonly #overhead: Histogram<'route'>;
+  readonly #overhead: LabelledHistogram<'route'>;
   readonly #reloads: Counter<'result'>;
   readonly #configVersion: Gauge;
   readonly #configLoadedAt: Gauge;
@@ -47,33 +51,36 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   constructor(options: { version: string; deployments: readonly string[] }) {
     const r = [this.registry];
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
-    this.#clientDuration = new Histogram({ name: 'gen_ai_client_operation_duration_seconds', help: 'Duration of upstream (provider) calls.', labelNames: clientLabels, buckets: durationBuckets, registers: r });
-    this.#clientTokens = new Histogram({ name: 'gen_ai_client_token_usage', help: 'Tokens per upstream call, by token type.', labelNames: [...clientLabels, 'gen_ai_token_type'], buckets: tokenBuckets, registers: r });
-    this.#serverDuration = new Histogram({ name: 'gen_ai_server_request_duration_seconds', help: 'Duration of gateway requests as the client sees them.', labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type'], buckets: durationBuckets, registers: r });
-    this.#serverTtft = new Histogram({ name: 'gen_ai_server_time_to_first_token_seconds', help: 'Time to the first streamed chunk sent to the client.', labelNames: ['gen_ai_operation_name', 'gen_ai_request_model'], buckets: ttftBuckets, registers: r });
-    this.#serverTpot = new Histogram({ name: 'gen_ai_server_time_per_output_token_seconds', help: 'Streams: (duration - TTFT) / (output tokens - 1).', labelNames: ['gen_ai_operation_name', 'gen_ai_request_model'], buckets: tpotBuckets, registers: r });
-    this.#requests = new Counter({ name: 'gateway_requests_total', help: 'Gateway requests by outcome.', labelNames: ['route', 'model', 'status_class', 'outcome'], registers: r });
-    this.#attempts = new Counter({ name: 'gateway_upstream_attempts_total', help: 'Upstream attempts by deployment and result.', labelNames: ['deployment', 'outcome'], registers: r });
+    const reg = this.registry;
+    this.#clientDuration = new LabelledHistogram('gen_ai_client_operation_duration_seconds', 'Duration of upstream (provider) calls.', clientLabels, durationBuckets, reg);
+    this.#clientTokens = new LabelledHistogram('gen_ai_client_token_usage', 'Tokens per upstream call, by token type.', [...clientLabels, 'gen_ai_token_type'], tokenBuckets, reg);
+    this.#serverDuration = new LabelledHistogram('gen_ai_server_request_duration_seconds', 'Duration of gateway requests as the client sees them.', ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type'], durationBuckets, reg);
+    this.#serverTtft = new LabelledHistogram('gen_ai_server_time_to_first_token_seconds', 'Time to the first streamed chunk sent to the client.', ['gen_ai_operation_name', 'gen_ai_request_model'], ttftBuckets, reg);
+    this.#serverTpot = new LabelledHistogram('gen_ai_server_time_per_output_token_seconds', 'Streams: (duration - TTFT) / (output tokens - 1).', ['gen_ai_operation_name', 'gen_ai_request_model'], tpotBuckets, reg);
+    this.#requests = new LabelledCounter('gateway_requests_total', 'Gateway requests by outcome.', ['route', 'model', 'status_class', 'outcome'], reg);
+    this.#attempts = new LabelledCounter('gateway_upstream_attempts_total', 'Upstream attempts by deployment and result.', ['deployment', 'outcome'], reg);
     this.#retries = new Counter({ name: 'gateway_retries_total', help: 'Retries started, by model alias and the failure that caused them.', labelNames: ['model', 'reason'], registers: r });
     this.#retryBudget = new Counter({ name: 'gateway_retry_budget_exhausted_total', help: 'Retries refused because the retry budget was spent.', labelNames: ['model'], registers: r });
     this.#fallbacks = new Counter({ name: 'gateway_fallbacks_total', help: 'Fallbacks from one model alias to the next.', labelNames: ['from', 'to'], registers: r });
     this.#cooldowns = new Counter({ name: 'gateway_deployment_cooldowns_total', help: 'Times a deployment was put in cooldown after a provider 429.', labelNames: ['deployment'], registers: r });
     this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r, aggregator: 'max' });
     this.#breakerTransitions = new Counter({ name: 'gateway_circuit_breaker_transitions_total', help: 'Circuit breaker state changes.', labelNames: ['deployment', 'from', 'to'], registers: r });
-    this.#rateLimit = new Counter({ name: 'gateway_ratelimit_decisions_total', help: 'Rate-limit decisions by model, limit and result.', labelNames: ['model', 'limit', 'result'], registers: r });
+    this.#rateLimit = new LabelledCounter('gateway_ratelimit_decisions_total', 'Rate-limit decisions by model, limit and result.', ['model', 'limit', 'result'], reg);
     this.#failOpen = new Counter({ name: 'gateway_ratelimit_failopen_total', help: 'Limit decisions made by the local fallback because shared state (Redis) was unavailable.', labelNames: ['model', 'limit'], registers: r });
     this.#failClosed = new Counter({ name: 'gateway_ratelimit_failclosed_total', help: 'Requests refused because shared state was unavailable and the limit is fail-closed.', labelNames: ['model', 'limit'], registers: r });
     this.#stateErrors = new Counter({ name: 'gateway_state_errors_total', help: 'Shared-state (Redis) calls that failed, or were not tried because its breaker is open.', labelNames: ['reason'], registers: r });
     this.#stateBreaker = new Gauge({ name: 'gateway_state_breaker_state', help: 'Breaker around Redis: 0 closed, 1 open, 2 half-open.', registers: r });
     this.#stateBreaker.set(0);
-    this.#tokens = new Counter({ name: 'gateway_tokens_total', help: 'Tokens charged for served requests, by model alias and type.', labelNames: ['model', 'type'], registers: r });
+    this.#tokens = new LabelledCounter('gateway_tokens_total', 'Tokens charged for served requests, by model alias and type.', ['model', 'type'], reg);
     this.#estimated = new Counter({ name: 'gateway_usage_estimated_total', help: 'Requests whose usage the gateway estimated because the provider reported none.', labelNames: ['model'], registers: r });
-    this.#overhead = new Histogram({ name: 'gateway_overhead_seconds', help: 'Time spent in the gateway itself, excluding upstream waits.', labelNames: ['route'], buckets: overheadBuckets, registers: r });
+    this.#overhead = new LabelledHistogram('gateway_overhead_seconds', 'Time spent in the gateway itself, excluding upstream waits.', ['route'], overheadBuckets, reg);
+    eventLoopDelayGauge(r);
     this.#reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Config reloads tried (SIGHUP, --watch-config or Gateway.reload), by result.', labelNames: ['result'], registers: r });
     this.#configVersion = new Gauge({ name: 'gateway_config_version', help: 'Version of the config serving: 1 at start, +1 per successful reload.', registers: r, aggregator: 'max' });
     this.#configLoadedAt = new Gauge({ name: 'gateway_config_last_reload_success_timestamp_seconds', help: 'Unix time the serving config was loaded.', registers: r, aggregator: 'max' });
     for (const result of ['success', 'failure']) this.#reloads.inc({ result }, 0);
     const info = new Gauge({ name: 'gateway_build_info', help: 'Build information.', labelNames: ['version', 'node_version'], registers: r, aggregator: 'max' });
+
     info.set({ version: options.version, node_version: process.version }, 1);
     for (const d of options.deployments) this.#breakerState.set({ deployment: d }, 0);
   }
@@ -87,19 +94,10 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   }
 
   attemptFinished(e: AttemptEvent): void {
-    this.#attempts.inc({ deployment: e.deployment, outcome: e.outcome });
-    this.#clientDuration.observe(
-      {
-        gen_ai_operation_name: e.operation,
-        gen_ai_provider_name: e.genAiProvider,
-        gen_ai_request_model: e.upstreamModel,
-        gen_ai_response_model: e.upstreamModel,
-        error_type: e.outcome === 'success' ? '' : e.outcome,
-        server_address: e.serverAddress,
-        server_port: String(e.serverPort),
-      },
-      e.durationMs / 1000,
-    );
+    this.#attempts.labels(e.deployment, e.outcome).inc();
+    this.#clientDuration
+      .labels(e.operation, e.genAiProvider, e.upstreamModel, e.upstreamModel, e.outcome === 'success' ? '' : e.outcome, e.serverAddress, String(e.serverPort))
+      .observe(e.durationMs / 1000);
   }
 
   retry(e: Parameters<GatewayEvents['retry']>[0]): void {
@@ -124,7 +122,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   }
 
   rateLimitDecision(e: Parameters<GatewayEvents['rateLimitDecision']>[0]): void {
-    this.#rateLimit.inc({ model: e.model, limit: e.kind, result: e.allowed ? 'allowed' : 'rejected' });
+    this.#rateLimit.labels(e.model, e.kind, e.allowed ? 'allowed' : 'rejected').inc();
   }
 
   rateLimitDegraded(e: Parameters<GatewayEvents['rateLimitDegraded']>[0]): void {
@@ -155,31 +153,61 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   requestFinished(e: RequestFinishedEvent): void {
     const statusClass = e.status >= 100 && e.status < 600 ? `${Math.floor(e.status / 100)}xx` : 'none';
-    this.#requests.inc({ route: e.route, model: e.model, status_class: statusClass, outcome: e.outcome });
-    this.#serverDuration.observe({ gen_ai_operation_name: e.operation, gen_ai_request_model: e.model, error_type: e.outcome === 'success' ? '' : e.outcome }, e.durationMs / 1000);
-    this.#overhead.observe({ route: e.route }, Math.max(0, e.durationMs - e.upstreamMs) / 1000);
+    this.#requests.labels(e.route, e.model, statusClass, e.outcome).inc();
+    this.#serverDuration.labels(e.operation, e.model, e.outcome === 'success' ? '' : e.outcome).observe(e.durationMs / 1000);
+    this.#overhead.labels(e.route).observe(Math.max(0, overheadMs(e)) / 1000);
     if (e.stream && e.timeToFirstTokenMs !== undefined) {
-      this.#serverTtft.observe({ gen_ai_operation_name: e.operation, gen_ai_request_model: e.model }, e.timeToFirstTokenMs / 1000);
+      this.#serverTtft.labels(e.operation, e.model).observe(e.timeToFirstTokenMs / 1000);
       const out = e.usage?.completionTokens ?? 0;
-      if (out > 1) this.#serverTpot.observe({ gen_ai_operation_name: e.operation, gen_ai_request_model: e.model }, (e.durationMs - e.timeToFirstTokenMs) / 1000 / (out - 1));
+      if (out > 1) this.#serverTpot.labels(e.operation, e.model).observe((e.durationMs - e.timeToFirstTokenMs) / 1000 / (out - 1));
     }
     if (e.usage && e.servedModel) {
-      this.#tokens.inc({ model: e.servedModel, type: 'input' }, e.usage.promptTokens);
-      this.#tokens.inc({ model: e.servedModel, type: 'output' }, e.usage.completionTokens);
+      this.#tokens.labels(e.servedModel, 'input').inc(e.usage.promptTokens);
+      this.#tokens.labels(e.servedModel, 'output').inc(e.usage.completionTokens);
     }
     if (e.usage && e.upstream) {
       const u = e.upstream;
-      const labels = {
-        gen_ai_operation_name: e.operation,
-        gen_ai_provider_name: u.genAiProvider,
-        gen_ai_request_model: u.upstreamModel,
-        gen_ai_response_model: u.upstreamModel,
-        error_type: '',
-        server_address: u.serverAddress,
-        server_port: String(u.serverPort),
-      };
-      this.#clientTokens.observe({ ...labels, gen_ai_token_type: 'input' }, e.usage.promptTokens);
-      this.#clientTokens.observe({ ...labels, gen_ai_token_type: 'output' }, e.usage.completionTokens);
+      const port = String(u.serverPort);
+      this.#clientTokens.labels(e.operation, u.genAiProvider, u.upstreamModel, u.upstreamModel, '', u.serverAddress, port, 'input').observe(e.usage.promptTokens);
+      this.#clientTokens.labels(e.operation, u.genAiProvider, u.upstreamModel, u.upstreamModel, '', u.serverAddress, port, 'output').observe(e.usage.completionTokens);
     }
   }
+}
+
+/**
+ * Time the gateway itself spent on a request: its duration minus upstream waits. A stream's
+ * duration is mostly the upstream generating, and only the wait for its first chunk is recorded
+ * as upstream time, so a stream's overhead is counted up to its first chunk reaching the client.
+ */
+export function overheadMs(e: RequestFinishedEvent): number {
+  if (e.stream && e.timeToFirstTokenMs !== undefined) return e.timeToFirstTokenMs - e.upstreamMs;
+  return e.durationMs - e.upstreamMs;
+}
+
+/**
+ * `gateway_event_loop_delay_seconds{quantile}`: how late the event loop ran timers since the
+ * previous scrape (perf_hooks.monitorEventLoopDelay, 10 ms resolution). Every request waits this
+ * long on top of the gateway's own overhead, so it is the first place to look when
+ * gateway_overhead_seconds grows.
+ */
+function eventLoopDelayGauge(registers: Registry[]): void {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const quantiles: Array<[string, () => number]> = [
+    ['0.5', () => delay.percentile(50)],
+    ['0.99', () => delay.percentile(99)],
+    ['1', () => delay.max],
+  ];
+  new Gauge({
+    name: 'gateway_event_loop_delay_seconds',
+    help: 'Event-loop delay since the previous scrape (quantile 1 is the maximum).',
+    labelNames: ['quantile'],
+    registers,
+    collect() {
+      // No samples yet (fresh process or two scrapes within 10 ms): report 0, not NaN.
+      const empty = delay.count === 0;
+      for (const [q, read] of quantiles) this.set({ quantile: q }, empty ? 0 : read() / 1e9);
+      delay.reset();
+    },
+  });
 }

@@ -42,7 +42,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   reply: ChatReply,
 ): Promise<void> {
   const record = new RequestRecord(ctx.requestId, op.route, op.name, ctx.startMs, p.clock);
-  const deadline = withDeadline(ctx.signal, p.timeouts.totalMs);
+  const deadline = withDeadline(ctx, p.timeouts.totalMs);
   const headers: Record<string, string> = {};
   let ticket: Ticket | undefined;
   p.budget.requestStarted();
@@ -137,7 +137,7 @@ function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply,
     reply.error(error, headers);
     return;
   }
-  if (clientSignal.aborted) {
+  if (clientSignal.aborted && !(clientSignal.reason instanceof DeadlineExceededError)) {
     // Nobody is listening: record the disconnect, send nothing (F-20, F-21).
     record.failWith(error, 'client_disconnect');
     record.status = 499;
@@ -182,7 +182,14 @@ function once(fn: () => number): () => number {
 }
 
 /** The request's own signal: aborted by the client's disconnect or by the overall deadline. */
-function withDeadline(clientSignal: AbortSignal, totalMs: number): { signal: AbortSignal; dispose: () => void } {
+function withDeadline(ctx: RequestContext, totalMs: number): { signal: AbortSignal; dispose: () => void } {
+  const shared = ctx.controller;
+  if (shared) {
+    const timer = setTimeout(() => shared.abort(new DeadlineExceededError(totalMs)), totalMs);
+    timer.unref();
+    return { signal: shared.signal, dispose: () => clearTimeout(timer) };
+  }
+  const clientSignal = ctx.signal;
   const controller = new AbortController();
   const onClientGone = (): void => controller.abort(clientSignal.reason instanceof Error ? clientSignal.reason : new ClientGoneError());
   if (clientSignal.aborted) onClientGone();

@@ -39,6 +39,12 @@ export interface RequestContext {
    * or with ShuttingDownError when a drain's grace period ends (the client then gets an answer).
    */
   readonly signal: AbortSignal;
+  /**
+   * The controller behind `signal`, when the edge owns one: the pipeline then arms the request
+   * deadline on it (aborting with DeadlineExceededError) instead of creating a second controller
+   * that follows the first; two per request were a measurable share of the hot path.
+   */
+  readonly controller?: AbortController;
   /** Monotonic ms when the request arrived. */
   readonly startMs: number;
 }

@@ -1,0 +1,17 @@
+// Types for report.mjs, so the TypeScript test can import it.
+export interface GoalResult {
+  readonly id: string;
+  readonly text: string;
+  readonly value: string | undefined;
+  readonly met: boolean | undefined;
+}
+export type BenchResults = Record<string, any>;
+export const goals: ReadonlyArray<{ id: string; text: string }>;
+export function fmtUs(us: number | undefined): string;
+export function fmtBytes(b: number | undefined): string;
+export function stepAt(results: BenchResults, target: string, rate: number): any;
+export function added(results: BenchResults, target: string, rate: number, key: 'p50' | 'p99'): number | undefined;
+export function evaluateGoals(results: BenchResults): GoalResult[];
+export function renderReport(results: BenchResults, notes?: string): string;
+export function renderSvg(results: BenchResults): string;
+export function renderConsoleTable(results: BenchResults): string;

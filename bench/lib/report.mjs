@@ -1,0 +1,321 @@
+// Turns a results object (bench/results/latest.raw.json) into docs/performance.md, the SVG chart
+// and the console table. Pure functions: no I/O, so the report can be unit-tested.
+
+const order = ['direct', 'floor', 'baseline', 'ours', 'portkey'];
+const colors = { direct: '#7f7f7f', floor: '#1f77b4', baseline: '#9467bd', ours: '#2ca02c', portkey: '#d62728' };
+
+export const goals = [
+  { id: 'throughput', text: 'max throughput ≥ 10× Portkey and above the pass-through floor' },
+  { id: 'p50-1000', text: 'added latency p50 ≤ 200 µs at 1,000 req/s' },
+  { id: 'p99-1000', text: 'added latency p99 ≤ 1 ms at 1,000 req/s' },
+  { id: 'ttfb', text: 'added stream time to first byte p50 ≤ 1 ms' },
+  { id: 'cpu', text: '≤ 100 µs CPU per request' },
+  { id: 'alloc', text: '≤ 30 KB allocated per request' },
+  { id: 'rss', text: 'peak RSS ≤ 100 MB under request load' },
+];
+
+export function fmtUs(us) {
+  if (us === undefined || Number.isNaN(us)) return 'n/a';
+  const sign = us < 0 ? '−' : '';
+  const a = Math.abs(us);
+  if (a >= 1_000_000) return `${sign}${(a / 1_000_000).toFixed(2)} s`;
+  if (a >= 1000) return `${sign}${(a / 1000).toFixed(a >= 10_000 ? 1 : 2)} ms`;
+  return `${sign}${Math.round(a)} µs`;
+}
+
+export function fmtBytes(b) {
+  if (b === undefined || Number.isNaN(b)) return 'n/a';
+  if (Math.abs(b) >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(1)} MB`;
+  if (Math.abs(b) >= 1024) return `${(b / 1024).toFixed(1)} KB`;
+  return `${Math.round(b)} B`;
+}
+
+function fmtInt(n) {
+  return n === undefined || Number.isNaN(n) ? 'n/a' : Math.round(n).toLocaleString('en-US');
+}
+
+function ratio(a, b) {
+  return a === undefined || b === undefined || !b ? 'n/a' : `${(a / b).toFixed(a / b >= 10 ? 0 : 2)}×`;
+}
+
+/** The latency step at an offered rate, if the target reached that step. */
+export function stepAt(results, target, rate) {
+  return results.phases.latency?.[target]?.find((s) => s.offered === rate);
+}
+
+/** Percentile of target minus the same percentile of direct at the same offered rate (µs). */
+export function added(results, target, rate, key) {
+  const t = stepAt(results, target, rate);
+  const d = stepAt(results, 'direct', rate);
+  if (!t || !d) return undefined;
+  return t.latencyUs[key] - d.latencyUs[key];
+}
+
+/** Each goal with what was measured for our gateway and whether it holds. */
+export function evaluateGoals(results) {
+  const p = results.phases;
+  const ours = p.max?.ours?.requestsPerSec;
+  const portkey = p.max?.portkey?.requestsPerSec;
+  const floor = p.max?.floor?.requestsPerSec;
+  const at1000 = stepAt(results, 'ours', 1000);
+  const ttfb = p.stream?.ours && p.stream?.direct ? p.stream.ours.ttfbUs.p50 - p.stream.direct.ttfbUs.p50 : undefined;
+  const cpu = p.max?.ours?.cpuUsPerRequest;
+  const alloc = p.max?.ours?.allocBytesPerRequest;
+  const rss = p.peakRequestLoad?.ours?.maxRss;
+  const a50 = added(results, 'ours', 1000, 'p50');
+  const a99 = added(results, 'ours', 1000, 'p99');
+  const check = (value, ok) => ({ value, met: value === undefined ? undefined : ok });
+  const byId = {
+    throughput: check(ours === undefined || portkey === undefined || floor === undefined ? undefined : `${fmtInt(ours)} req/s = ${ratio(ours, portkey)} Portkey, ${ratio(ours, floor)} floor`, ours >= 10 * portkey && ours > floor),
+    'p50-1000': check(a50 === undefined ? undefined : fmtUs(a50), a50 <= 200 && at1000 && !at1000.saturated),
+    'p99-1000': check(a99 === undefined ? undefined : fmtUs(a99), a99 <= 1000 && at1000 && !at1000.saturated),
+    // Through a proxy cannot be faster than direct: a negative difference means the run was noise.
+    ttfb: ttfb !== undefined && ttfb < 0 ? { value: `${fmtUs(ttfb)} (below direct: too noisy to judge)`, met: undefined } : check(ttfb === undefined ? undefined : fmtUs(ttfb), ttfb <= 1000),
+    cpu: check(cpu === undefined ? undefined : fmtUs(cpu), cpu <= 100),
+    alloc: check(alloc === undefined ? undefined : fmtBytes(alloc), alloc <= 30 * 1024),
+    rss: check(rss === undefined ? undefined : fmtBytes(rss), rss <= 100 * 1024 * 1024),
+  };
+  return goals.map((g) => ({ ...g, ...byId[g.id] }));
+}
+
+function present(results) {
+  return order.filter((n) => results.targets[n]);
+}
+
+function mdTable(header, rows) {
+  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function maxTable(results) {
+  const m = results.phases.max ?? {};
+  const pk = m.portkey?.requestsPerSec;
+  const fl = m.floor?.requestsPerSec;
+  return mdTable(
+    ['target', 'req/s', 'vs Portkey', 'vs floor', 'p50', 'p99', 'CPU / req', 'alloc / req', 'errors'],
+    present(results).map((n) => {
+      const r = m[n];
+      if (!r) return [n, 'n/a', '', '', '', '', '', '', ''];
+      return [n, fmtInt(r.requestsPerSec), ratio(r.requestsPerSec, pk), ratio(r.requestsPerSec, fl), fmtUs(r.latencyMs.p50 * 1000), fmtUs(r.latencyMs.p99 * 1000), fmtUs(r.cpuUsPerRequest), fmtBytes(r.allocBytesPerRequest), fmtInt((r.errors ?? 0) + (r.non2xx ?? 0))];
+    }),
+  );
+}
+
+function rates(results) {
+  const set = new Set();
+  for (const steps of Object.values(results.phases.latency ?? {})) for (const s of steps) set.add(s.offered);
+  return [...set].sort((a, b) => a - b);
+}
+
+function latencyTable(results) {
+  const names = present(results);
+  const header = ['offered req/s', ...names.flatMap((n) => (n === 'direct' ? ['direct p50', 'direct p99'] : [`${n} +p50`, `${n} +p99`]))];
+  const rows = rates(results).map((rate) => [
+    fmtInt(rate),
+    ...names.flatMap((n) => {
+      const s = stepAt(results, n, rate);
+      if (!s) return ['—', '—'];
+      const sat = s.saturated ? ` (sat. ${fmtInt(s.achieved)}/s)` : '';
+      if (n === 'direct') return [fmtUs(s.latencyUs.p50), fmtUs(s.latencyUs.p99) + sat];
+      return [fmtUs(added(results, n, rate, 'p50')), fmtUs(added(results, n, rate, 'p99')) + sat];
+    }),
+  ]);
+  return mdTable(header, rows);
+}
+
+function costTable(results) {
+  const names = present(results).filter((n) => n !== 'direct');
+  return mdTable(
+    ['offered req/s', ...names.flatMap((n) => [`${n} CPU/req`, `${n} alloc/req`, `${n} CPU busy`])],
+    rates(results)
+      .filter((r) => r <= 4000)
+      .map((rate) => [
+        fmtInt(rate),
+        ...names.flatMap((n) => {
+          const s = stepAt(results, n, rate);
+          return s ? [fmtUs(s.cpuUsPerRequest), fmtBytes(s.allocBytesPerRequest), s.cpuBusy === undefined ? 'n/a' : `${Math.round(s.cpuBusy * 100)} %`] : ['—', '—', '—'];
+        }),
+      ]),
+  );
+}
+
+function streamTable(results) {
+  const s = results.phases.stream ?? {};
+  const d = s.direct;
+  return mdTable(
+    ['target', 'TTFB p50', 'TTFB p99', 'added TTFB p50', 'total p50', 'total p99', 'CPU / stream', 'alloc / stream', 'errors'],
+    present(results).map((n) => {
+      const r = s[n];
+      if (!r) return [n, 'n/a', '', '', '', '', '', '', ''];
+      return [n, fmtUs(r.ttfbUs.p50), fmtUs(r.ttfbUs.p99), n === 'direct' || !d ? '—' : fmtUs(r.ttfbUs.p50 - d.ttfbUs.p50), fmtUs(r.latencyUs.p50), fmtUs(r.latencyUs.p99), fmtUs(r.cpuUsPerRequest), fmtBytes(r.allocBytesPerRequest), fmtInt(r.errors)];
+    }),
+  );
+}
+
+function memoryTable(results) {
+  const o = results.phases.openStreams ?? {};
+  return mdTable(
+    ['target', 'peak RSS, request phases', 'peak RSS, whole run', 'streams open at once', 'RSS / open stream', 'V8 heap / open stream', 'not opened'],
+    present(results)
+      .filter((n) => n !== 'direct')
+      .map((n) => {
+        const r = o[n];
+        return [n, fmtBytes(results.phases.peakRequestLoad?.[n]?.maxRss), fmtBytes(results.phases.peakAll?.[n]?.maxRss), r ? `${fmtInt(r.open)} / ${fmtInt(r.requested)}` : 'n/a', fmtBytes(r?.bytesPerStream), fmtBytes(r?.heapBytesPerStream), fmtInt(r?.errors)];
+      }),
+  );
+}
+
+function goalTable(results) {
+  return mdTable(
+    ['goal (llm-gateway)', 'measured', 'met'],
+    evaluateGoals(results).map((g) => [g.text, g.value ?? 'not measured', g.met === undefined ? '—' : g.met ? 'yes' : '**no**']),
+  );
+}
+
+/** The whole docs/performance.md. `notes` is the hand-kept analysis kept between runs (below the marker). */
+export function renderReport(results, notes = '') {
+  const m = results.machine;
+  const t = results.targets;
+  const command = results.quick ? 'npm run bench -- --quick' : 'npm run bench';
+  return `<!-- Generated by \`${command}\` (bench/run.mjs). Do not edit by hand: re-run the benchmark. -->
+# Performance
+
+Measured ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC with \`${command}\`${results.quick ? ' (the quick smoke run: short steps, treat as indicative only)' : ''}.
+Machine: ${m.cores} cores, ${m.cpuModel}, ${m.platform}, Node ${m.node}. Pinning: ${results.pinning}.${m.loadAvgStart === undefined ? '' : `\n1-minute load average ${m.loadAvgStart.toFixed(1)} at the start and ${(m.loadAvgEnd ?? Number.NaN).toFixed(1)} at the end${m.loadAvgStart > m.cores ? ': **the machine was shared with other work, so absolute numbers are inflated and only the same-run ratios mean much**' : ''}.`}
+Load generators: autocannon ${m.autocannon} (closed loop) and bench/lib/load-open.mjs (open loop, undici).
+
+Every number below comes from one run in which the targets took turns, phase by phase and step
+by step, so the ratios compare like with like even when the machine is busy.
+
+## Targets
+
+${mdTable(['name', 'what', 'set-up'], present(results).map((n) => [n, t[n].label, t[n].notes]))}
+
+The upstream is a zero-latency fake (bench/lib/fake-upstream.mjs) listening on 3 ports, with a
+~${results.bodyBytes ?? 260}-byte chat request and a ~430-byte completion. Our gateway runs with
+auth on (100 tenants), per-tenant request and token limits on every request, Prometheus metrics,
+its JSON access log (to a pipe) and 3 deployments behind one alias.
+
+## Goals
+
+${goalTable(results)}
+
+## Maximum throughput (${results.plan.connections} connections, closed loop, ${results.plan.maxSeconds} s)
+
+${maxTable(results)}
+
+CPU and allocation per request are measured inside each gateway process (bench/lib/probe.mjs:
+\`process.cpuUsage()\` deltas, and V8 heap growth between GCs from \`v8.GCProfiler\`; Buffer
+memory outside the V8 heap is not counted).
+
+## Latency added at fixed offered rates (open loop)
+
+![latency against offered load](performance-latency.svg)
+
+Latency is measured from when each request was *scheduled*, so queueing in a saturated
+gateway shows up in full. "+p50" is the target's p50 minus the direct p50 at the same rate
+(the same for p99). "sat." marks the step where the target could not keep up (under 95 % of
+the offered rate served, errors, or p99 over 250 ms); higher rates were not tried for it.
+
+${latencyTable(results)}
+
+### Gateway cost per request at each rate
+
+${costTable(results)}
+
+"CPU busy" is the share of one core the gateway process used during the step.
+
+## Streaming (${results.plan.streamRate} streams/s, 20 chunks 1 ms apart, then usage and [DONE])
+
+${streamTable(results)}
+
+## Memory
+
+${memoryTable(results)}
+
+Open streams: ${results.plan.openStreams.toLocaleString('en-US')} streaming requests opened at once (chunks 500 ms apart, so they
+stay open); RSS and V8 heap are read when every stream has delivered its first chunk (or after
+30 s), minus the same just before; then the client disconnects them all.
+
+${notes ? `## Analysis\n\n${notes.trim()}\n` : ''}`;
+}
+
+/** Latency (log µs) against offered load (log req/s): solid p99, dashed p50, per target. */
+export function renderSvg(results) {
+  const W = 760;
+  const H = 440;
+  const L = 70;
+  const R = 150;
+  const T = 40;
+  const B = 50;
+  const all = [];
+  for (const steps of Object.values(results.phases.latency ?? {})) for (const s of steps) all.push(s);
+  const xs = all.map((s) => s.offered);
+  const ys = all.flatMap((s) => [s.latencyUs.p50, s.latencyUs.p99]).filter((v) => v > 0);
+  const x0 = Math.log10(Math.min(...xs, 250));
+  const x1 = Math.log10(Math.max(...xs, 1000));
+  const y0 = Math.floor(Math.log10(Math.min(...ys, 100)));
+  const y1 = Math.ceil(Math.log10(Math.max(...ys, 1000)));
+  const px = (v) => L + ((Math.log10(v) - x0) / (x1 - x0 || 1)) * (W - L - R);
+  const py = (v) => H - B - ((Math.log10(Math.max(v, 1)) - y0) / (y1 - y0 || 1)) * (H - T - B);
+  const parts = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${L}" y="22" font-size="14" font-weight="bold">Latency against offered load (open loop; solid p99, dashed p50)</text>`);
+  for (let e = y0; e <= y1; e++) {
+    const y = py(10 ** e);
+    parts.push(`<line x1="${L}" y1="${y.toFixed(1)}" x2="${W - R}" y2="${y.toFixed(1)}" stroke="#ddd"/>`);
+    parts.push(`<text x="${L - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end">${fmtUs(10 ** e)}</text>`);
+  }
+  for (const r of [...new Set(xs)].sort((a, b) => a - b)) {
+    const x = px(r);
+    parts.push(`<line x1="${x.toFixed(1)}" y1="${T}" x2="${x.toFixed(1)}" y2="${H - B}" stroke="#eee"/>`);
+    parts.push(`<text x="${x.toFixed(1)}" y="${H - B + 16}" text-anchor="middle">${r >= 1000 ? `${r / 1000}k` : r}</text>`);
+  }
+  parts.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">offered load (requests per second, log scale)</text>`);
+  parts.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">latency (log scale)</text>`);
+  let legendY = T + 10;
+  for (const n of present(results)) {
+    const steps = (results.phases.latency?.[n] ?? []).slice().sort((a, b) => a.offered - b.offered);
+    if (steps.length === 0) continue;
+    const c = colors[n];
+    for (const [key, dash] of [['p99', ''], ['p50', ' stroke-dasharray="5 4"']]) {
+      const pts = steps.map((s) => `${px(s.offered).toFixed(1)},${py(s.latencyUs[key]).toFixed(1)}`).join(' ');
+      parts.push(`<polyline points="${pts}" fill="none" stroke="${c}" stroke-width="2"${dash}/>`);
+    }
+    for (const s of steps) {
+      const x = px(s.offered);
+      const y = py(s.latencyUs.p99);
+      parts.push(s.saturated ? `<text x="${x.toFixed(1)}" y="${(y + 4).toFixed(1)}" text-anchor="middle" fill="${c}" font-weight="bold">×</text>` : `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="3" fill="${c}"/>`);
+    }
+    parts.push(`<line x1="${W - R + 15}" y1="${legendY}" x2="${W - R + 40}" y2="${legendY}" stroke="${c}" stroke-width="2"/>`);
+    parts.push(`<text x="${W - R + 46}" y="${legendY + 4}">${n}</text>`);
+    legendY += 20;
+  }
+  parts.push(`<text x="${W - R + 15}" y="${legendY + 10}" fill="#555">× = saturated</text>`);
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+/** A compact side-by-side table for the terminal. */
+export function renderConsoleTable(results) {
+  const names = present(results);
+  const p = results.phases;
+  const rows = [['', ...names]];
+  rows.push(['max req/s (50 conn)', ...names.map((n) => fmtInt(p.max?.[n]?.requestsPerSec))]);
+  rows.push(['CPU / req (max)', ...names.map((n) => fmtUs(p.max?.[n]?.cpuUsPerRequest))]);
+  rows.push(['alloc / req (max)', ...names.map((n) => fmtBytes(p.max?.[n]?.allocBytesPerRequest))]);
+  for (const rate of rates(results)) {
+    rows.push([`${rate}/s p50 | p99`, ...names.map((n) => {
+      const s = stepAt(results, n, rate);
+      return s ? `${fmtUs(s.latencyUs.p50)} | ${fmtUs(s.latencyUs.p99)}${s.saturated ? ' sat' : ''}` : '—';
+    })]);
+  }
+  rows.push(['stream TTFB p50', ...names.map((n) => fmtUs(p.stream?.[n]?.ttfbUs.p50))]);
+  rows.push(['stream total p50', ...names.map((n) => fmtUs(p.stream?.[n]?.latencyUs.p50))]);
+  rows.push(['peak RSS (requests)', ...names.map((n) => fmtBytes(p.peakRequestLoad?.[n]?.maxRss))]);
+  rows.push(['RSS / open stream', ...names.map((n) => fmtBytes(p.openStreams?.[n]?.bytesPerStream))]);
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  const lines = rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  '));
+  const goalLines = evaluateGoals(results).map((g) => `${g.met === undefined ? '-' : g.met ? '✓' : '✗'} ${g.text}: ${g.value ?? 'not measured'}`);
+  return [...lines, '', ...goalLines].join('\n');
+}

@@ -1,0 +1,53 @@
+// Opens `count` concurrent streaming requests (the fake sends their chunks 500 ms apart, so they
+// would stay open ~10 s), prints {"open":n} once every stream has delivered its first chunk (or
+// after openTimeoutMs), keeps them open holdMs more so the parent can read the gateway's memory,
+// then disconnects them all and prints the final tally.
+//   node streams-hold.mjs '<json spec>'   spec: { url, path, count, body, headerSets, openTimeoutMs, holdMs }
+import { Pool } from 'undici';
+
+const spec = JSON.parse(process.argv[2]);
+const pool = new Pool(spec.url, { connections: spec.count, pipelining: 1, keepAliveTimeout: 60_000, connectTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
+let open = 0;
+let failed = 0;
+let announced = false;
+let resolveOpen;
+const allOpen = new Promise((r) => (resolveOpen = r));
+const announce = () => {
+  if (announced) return;
+  announced = true;
+  process.stdout.write(`${JSON.stringify({ open })}\n`);
+  resolveOpen();
+};
+
+async function one(i) {
+  try {
+    const res = await pool.request({ method: 'POST', path: spec.path, headers: spec.headerSets[i % spec.headerSets.length], body: spec.body });
+    if (res.statusCode !== 200) {
+      failed++;
+      await res.body.dump();
+      return;
+    }
+    let first = true;
+    for await (const _chunk of res.body) {
+      if (first) {
+        first = false;
+        if (++open === spec.count) announce();
+      }
+    }
+  } catch {
+    // Disconnected by us at the end, or failed: counted from `open` below.
+  }
+}
+
+// Open in batches so the accept queues are not flooded by thousands of SYNs at once.
+for (let i = 0; i < spec.count; i += 250) {
+  for (let j = i; j < Math.min(spec.count, i + 250); j++) void one(j);
+  await new Promise((r) => setTimeout(r, 30));
+}
+const timer = setTimeout(announce, spec.openTimeoutMs ?? 20_000);
+await allOpen;
+clearTimeout(timer);
+await new Promise((r) => setTimeout(r, spec.holdMs ?? 2000));
+process.stdout.write(`${JSON.stringify({ open, errors: spec.count - open, rejected: failed })}\n`);
+await pool.destroy().catch(() => undefined);
+process.exit(0);

@@ -1,0 +1,70 @@
+// The benchmark's workload: the request bodies, the tenant keys, the gateway config that puts
+// auth, 100 rate-limited tenants, metrics and 3 deployments behind one alias on the hot path,
+// and the equivalent Portkey config (load-balancing over the same 3 upstreams).
+
+export const tenantCount = 100;
+/** The key every deployment sends upstream (the fake ignores it; the gateways must still attach it). */
+export const upstreamKey = 'sk-upstream-bench-0123456789';
+export const alias = 'bench-model';
+export const chatPath = '/v1/chat/completions';
+
+/** ~260-byte non-streaming chat request. */
+export const chatBody = JSON.stringify({
+  model: alias,
+  messages: [
+    { role: 'system', content: 'You are a concise assistant for a team.' },
+    { role: 'user', content: 'In two short sentences, why does connection pooling lower the latency of calls to an upstream?' },
+  ],
+  max_tokens: 64,
+  temperature: 0.2,
+});
+
+export const streamBody = JSON.stringify({ ...JSON.parse(chatBody), stream: true, stream_options: { include_usage: true } });
+
+/** Streams the fake holds open (chunks 500 ms apart): the open-stream memory phase. */
+export const holdBody = JSON.stringify({ ...JSON.parse(streamBody), messages: [{ role: 'user', content: 'bench-hold: keep this stream open' }] });
+
+export function tenantKey(i) {
+  return `sk-bench-tenant-${String(i).padStart(3, '0')}-0123456789abcdef`;
+}
+
+/** Our gateway's config (YAML is JSON): auth, limits that admit everything, 3 deployments. */
+export function gatewayConfig(upstreamPorts, { maxConnections }) {
+  const deployments = {};
+  const targets = [];
+  upstreamPorts.forEach((port, i) => {
+    const name = `upstream-${i + 1}`;
+    deployments[name] = { provider: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: '${env:BENCH_UPSTREAM_KEY}', maxConnections };
+    targets.push({ deployment: name, model: 'bench-upstream-model' });
+  });
+  const tenants = {};
+  for (let i = 0; i < tenantCount; i++) {
+    tenants[`tenant-${i}`] = {
+      keys: [tenantKey(i)],
+      models: [alias],
+      limits: { requests: { capacity: 1_000_000, refillPerSecond: 1_000_000 }, tokens: { capacity: 1_000_000_000, refillPerSecond: 1_000_000_000 } },
+    };
+  }
+  return {
+    server: { host: '127.0.0.1', port: 0 },
+    logging: { level: 'info', format: 'json' },
+    deployments,
+    models: { [alias]: { strategy: 'round_robin', targets } },
+    tenants,
+  };
+}
+
+/** One header set per tenant; every target gets the same rotation (the keys only matter to ours). */
+export function headerSets(kind, upstreamPorts) {
+  const portkeyConfig = JSON.stringify({
+    strategy: { mode: 'loadbalance' },
+    targets: upstreamPorts.map((port, i) => ({ provider: 'openai', api_key: upstreamKey, custom_host: `http://127.0.0.1:${port}/v1`, weight: 1 })),
+  });
+  const sets = [];
+  for (let i = 0; i < tenantCount; i++) {
+    const h = { 'content-type': 'application/json', authorization: `Bearer ${tenantKey(i)}` };
+    if (kind === 'portkey') h['x-portkey-config'] = portkeyConfig;
+    sets.push(h);
+  }
+  return sets;
+}

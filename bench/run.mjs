@@ -1,0 +1,281 @@
+// `npm run bench`: the side-by-side benchmark. Starts a zero-latency fake upstream (3 ports),
+// the pass-through floor, our gateway (built dist/) and Portkey, each gateway pinned to the same
+// core; sends the same load to each in turn, phase by phase and step by step (interleaved, so
+// ratios hold even on a noisy machine); writes docs/performance.md and its SVG chart.
+//
+//   npm run bench                 full run (≈ 6–8 min on 2 cores)
+//   npm run bench -- --quick      smoke run (≈ 1 min): shorter steps, fewer rates, 500 streams
+//   options: --targets direct,floor,ours,portkey   --phases max,latency,stream,open-streams
+//            --no-build   --no-report   --streams N
+//            --report-from FILE   re-render docs/performance.md from a saved raw results file
+//            --baseline DIR   also run the gateway built in DIR (a copy of an older dist/) as
+//                             target 'baseline', interleaved with 'ours': an A/B for one change
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const root = resolve(benchDir, '..');
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    targets: { type: 'string', default: 'direct,floor,ours,portkey' },
+    'no-build': { type: 'boolean', default: false },
+    'no-report': { type: 'boolean', default: false },
+    streams: { type: 'string' },
+    baseline: { type: 'string' },
+    'report-from': { type: 'string' },
+    phases: { type: 'string', default: 'max,latency,stream,open-streams' },
+  },
+});
+
+if (opts['report-from']) {
+  const { renderReport, renderSvg, renderConsoleTable } = await import('./lib/report.mjs');
+  const saved = JSON.parse(readFileSync(opts['report-from'], 'utf8'));
+  writeReport(saved, renderReport, renderSvg);
+  process.stdout.write(`${renderConsoleTable(saved)}\n`);
+  process.exit(0);
+}
+
+// Install the bench's own dependencies (and Portkey's) on a fresh clone; never the root's.
+for (const dir of [benchDir, join(benchDir, 'portkey')]) {
+  if (!existsSync(join(dir, 'node_modules'))) {
+    process.stderr.write(`installing ${dir} (npm ci)…\n`);
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: dir, stdio: 'inherit' });
+  }
+}
+if (!opts['no-build']) {
+  process.stderr.write('building dist/ (npm run build)…\n');
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+}
+
+const { firstJsonLine, freePort, pinning, probe, runJsonChild, spawnNode, stopAll, waitForHttp } = await import('./lib/processes.mjs');
+const { chatBody, chatPath, gatewayConfig, headerSets, holdBody, streamBody, upstreamKey } = await import('./lib/workload.mjs');
+const { renderReport, renderSvg, renderConsoleTable } = await import('./lib/report.mjs');
+
+const quick = opts.quick;
+const plan = {
+  maxSeconds: quick ? 3 : 8,
+  maxWarmupSeconds: quick ? 1 : 2,
+  connections: 50,
+  rates: quick ? [250, 1000, 2000, 4000] : [250, 500, 1000, 2000, 3000, 4000, 6000, 8000, 12000],
+  stepMs: quick ? 1500 : 4000,
+  stepWarmupMs: quick ? 300 : 1000,
+  streamRate: 100,
+  streamMs: quick ? 1500 : 4000,
+  openStreams: Number(opts.streams ?? (quick ? 500 : 5000)),
+};
+const LOAD_CPU = 0;
+const GATEWAY_CPU = 1;
+const selected = opts.targets.split(',');
+const lib = (f) => join(benchDir, 'lib', f);
+const probeImport = ['--import', new URL('./lib/probe.mjs', import.meta.url).href];
+
+// A hard stop so an unattended run can never hang: the whole run is bounded.
+const hardStop = setTimeout(() => {
+  process.stderr.write('bench: hard time limit reached, stopping\n');
+  void stopAll().then(() => process.exit(3));
+}, (quick ? 4 : 14) * 60_000);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => void stopAll().then(() => process.exit(130)));
+
+const results = { startedAt: new Date().toISOString(), quick, plan, pinning, machine: machine(), bodyBytes: Buffer.byteLength(chatBody), targets: {}, phases: {} };
+
+try {
+  const fake = spawnNode([lib('fake-upstream.mjs'), '--ports', '0,0,0', '--chunks', '20', '--gap-ms', '1'], { cpu: LOAD_CPU });
+  const { ports } = await firstJsonLine(fake);
+  const targets = await startTargets(ports);
+  for (const t of targets) await sanityCheck(t);
+  results.targets = Object.fromEntries(targets.map((t) => [t.name, { label: t.label, url: t.url, notes: t.notes }]));
+
+  const phases = opts.phases.split(',');
+  if (phases.includes('max')) results.phases.max = await phaseMax(targets);
+  if (phases.includes('latency')) results.phases.latency = await phaseLatency(targets);
+  if (phases.includes('stream')) results.phases.stream = await phaseStream(targets);
+  results.phases.peakRequestLoad = await memorySnapshot(targets);
+  if (phases.includes('open-streams')) results.phases.openStreams = await phaseOpenStreams(targets.filter((t) => t.child));
+  results.phases.peakAll = await memorySnapshot(targets);
+  results.finishedAt = new Date().toISOString();
+  results.machine.loadAvgEnd = loadavg()[0];
+
+  mkdirSync(join(benchDir, 'results'), { recursive: true });
+  writeFileSync(join(benchDir, 'results', 'latest.raw.json'), `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\n${renderConsoleTable(results)}\n`);
+  if (!opts['no-report']) {
+    writeReport(results, renderReport, renderSvg);
+  }
+} finally {
+  clearTimeout(hardStop);
+  await stopAll();
+}
+
+async function startTargets(ports) {
+  const out = [];
+  if (selected.includes('direct')) {
+    out.push({ name: 'direct', label: 'direct (fake upstream, no proxy)', url: `http://127.0.0.1:${ports[0]}`, headerSets: headerSets('direct', ports), notes: 'the zero-latency fake itself' });
+  }
+  if (selected.includes('floor')) {
+    const child = spawnNode([...probeImport, lib('floor-proxy.mjs'), '--upstream', `http://127.0.0.1:${ports[0]}/v1`], { cpu: GATEWAY_CPU, ipc: true });
+    const { port } = await firstJsonLine(child);
+    out.push({ name: 'floor', label: 'floor (plain node:http pass-through)', url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('floor', ports), notes: 'no features; one upstream' });
+  }
+  if (selected.includes('ours')) out.push(await startOurs('ours', join(root, 'dist', 'main.js'), ports, 'auth (100 tenants), rate limits, metrics, JSON access log, 3 deployments round-robin'));
+  if (opts.baseline) out.push(await startOurs('baseline', resolve(opts.baseline, 'main.js'), ports, 'the same gateway built from an earlier commit'));
+  if (selected.includes('portkey')) {
+    const port = await freePort();
+    const entry = join(benchDir, 'portkey', 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js');
+    const child = spawnNode([...probeImport, entry, `--port=${port}`, '--headless'], { cpu: GATEWAY_CPU, ipc: true, cwd: join(benchDir, 'portkey') });
+    const stderr = drain(child);
+    await waitForHttp(`http://127.0.0.1:${port}/`, 30_000, stderr);
+    out.push({ name: 'portkey', label: `Portkey ${portkeyVersion()}`, url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('portkey', ports), notes: 'x-portkey-config load-balancing the 3 upstreams; no auth or rate limits (not in the open-source gateway)' });
+  }
+  return out;
+}
+
+async function startOurs(name, entry, ports, notes) {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-gateway-bench-'));
+  const configFile = join(dir, 'gateway.yaml');
+  writeFileSync(configFile, JSON.stringify(gatewayConfig(ports, { maxConnections: Math.max(1024, plan.openStreams) }), null, 2));
+  const port = await freePort();
+  const child = spawnNode([...probeImport, entry, 'serve', '--config', configFile, '--port', String(port)], { cpu: GATEWAY_CPU, ipc: true, env: { BENCH_UPSTREAM_KEY: upstreamKey } });
+  const stderr = drain(child);
+  await waitForHttp(`http://127.0.0.1:${port}/health`, 30_000, stderr);
+  return { name, label: name === 'ours' ? 'llm-gateway (this repo)' : `llm-gateway (${opts.baseline})`, url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('ours', ports), notes };
+}
+
+/** One JSON and one streaming request through each target, checked, before anything is measured. */
+async function sanityCheck(t) {
+  const base = { url: t.url, path: chatPath, headerSets: t.headerSets, rate: 20, durationMs: 200, warmupMs: 0, connections: 2 };
+  const json = await runJsonChild([lib('load-open.mjs'), JSON.stringify({ ...base, body: chatBody })], { cpu: LOAD_CPU });
+  const stream = await runJsonChild([lib('load-open.mjs'), JSON.stringify({ ...base, body: streamBody, stream: true })], { cpu: LOAD_CPU });
+  if (json.errors > 0 || stream.errors > 0) throw new Error(`${t.name} failed its sanity check: ${JSON.stringify({ json: json.statusCounts, stream: stream.statusCounts })}`);
+}
+
+async function measured(t, fn) {
+  if (t.child) await probe(t.child, 'start');
+  const load = await fn();
+  const p = t.child ? await probe(t.child, 'stop') : undefined;
+  const served = load.ok ?? load.total ?? 0;
+  return {
+    ...load,
+    ...(p && served > 0 ? { cpuUsPerRequest: p.cpuMicros / served, allocBytesPerRequest: p.allocatedBytes / served, gcMsTotal: p.gcMicros / 1000, rss: p.rss, cpuBusy: p.cpuMicros / 1000 / p.wallMs } : {}),
+  };
+}
+
+async function phaseMax(targets) {
+  log(`phase: max throughput, ${plan.connections} connections, ${plan.maxSeconds} s each`);
+  const out = {};
+  for (const t of targets) {
+    const spec = { url: t.url, path: chatPath, connections: plan.connections, body: chatBody, headerSets: t.headerSets };
+    await runJsonChild([lib('load-max.mjs'), JSON.stringify({ ...spec, durationSec: plan.maxWarmupSeconds })], { cpu: LOAD_CPU });
+    out[t.name] = await measured(t, () => runJsonChild([lib('load-max.mjs'), JSON.stringify({ ...spec, durationSec: plan.maxSeconds })], { cpu: LOAD_CPU }));
+    log(`  ${t.name}: ${Math.round(out[t.name].requestsPerSec)} req/s`);
+  }
+  return out;
+}
+
+async function phaseLatency(targets) {
+  log('phase: latency at fixed offered rates (open loop)');
+  const out = Object.fromEntries(targets.map((t) => [t.name, []]));
+  const saturated = new Set();
+  for (const rate of plan.rates) {
+    for (const t of targets) {
+      if (saturated.has(t.name)) continue;
+      const spec = { url: t.url, path: chatPath, rate, durationMs: plan.stepMs, warmupMs: plan.stepWarmupMs, body: chatBody, headerSets: t.headerSets, connections: 512, drainMs: 3000 };
+      const step = await measured(t, () => runJsonChild([lib('load-open.mjs'), JSON.stringify(spec)], { cpu: LOAD_CPU }));
+      step.saturated = step.achieved < 0.95 * rate || step.errors > 0.005 * step.sent || step.latencyUs.p99 > 250_000;
+      out[t.name].push(step);
+      if (step.saturated) saturated.add(t.name);
+      log(`  ${rate}/s ${t.name}: p50 ${fmtUs(step.latencyUs.p50)} p99 ${fmtUs(step.latencyUs.p99)}${step.saturated ? ' (saturated)' : ''}`);
+    }
+    if (saturated.size === targets.length) break;
+  }
+  return out;
+}
+
+async function phaseStream(targets) {
+  log(`phase: streaming, ${plan.streamRate} streams/s, 20 chunks 1 ms apart`);
+  const out = {};
+  for (const t of targets) {
+    const spec = { url: t.url, path: chatPath, rate: plan.streamRate, durationMs: plan.streamMs, warmupMs: plan.stepWarmupMs, body: streamBody, stream: true, headerSets: t.headerSets, connections: 256 };
+    out[t.name] = await measured(t, () => runJsonChild([lib('load-open.mjs'), JSON.stringify(spec)], { cpu: LOAD_CPU }));
+    log(`  ${t.name}: ttfb p50 ${fmtUs(out[t.name].ttfbUs.p50)} total p50 ${fmtUs(out[t.name].latencyUs.p50)}`);
+  }
+  return out;
+}
+
+async function phaseOpenStreams(targets) {
+  log(`phase: ${plan.openStreams} concurrent open streams`);
+  const out = {};
+  for (const t of targets) {
+    const before = await probe(t.child, 'memory');
+    let atOpen;
+    let final;
+    await runJsonChild([lib('streams-hold.mjs'), JSON.stringify({ url: t.url, path: chatPath, count: plan.openStreams, body: holdBody, headerSets: t.headerSets, openTimeoutMs: 30_000, holdMs: 2000 })], {
+      cpu: LOAD_CPU,
+      timeoutMs: 60_000,
+      onLine: (line) => {
+        if ('errors' in line) final = line;
+        else atOpen = probe(t.child, 'memory').then((m) => ({ ...m, open: line.open }));
+      },
+    });
+    const open = await atOpen;
+    out[t.name] = {
+      requested: plan.openStreams,
+      open: open?.open ?? 0,
+      errors: final?.errors ?? plan.openStreams,
+      rssBefore: before.rss,
+      rssOpen: open?.rss,
+      heapBefore: before.heapUsed,
+      heapOpen: open?.heapUsed,
+      bytesPerStream: open && open.open > 0 ? (open.rss - before.rss) / open.open : undefined,
+      heapBytesPerStream: open && open.open > 0 ? (open.heapUsed - before.heapUsed) / open.open : undefined,
+    };
+    log(`  ${t.name}: ${out[t.name].open} open, ${fmtBytes(out[t.name].bytesPerStream)} RSS per stream`);
+  }
+  return out;
+}
+
+async function memorySnapshot(targets) {
+  const out = {};
+  for (const t of targets) if (t.child) out[t.name] = await probe(t.child, 'memory');
+  return out;
+}
+
+/** Discards a service's stdout/stderr (our gateway's access log goes here, as to a log shipper). */
+function drain(child) {
+  child.stdout.resume();
+  const tail = { text: '' };
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => (tail.text = (tail.text + d).slice(-2000)));
+  return tail;
+}
+
+function portkeyVersion() {
+  return JSON.parse(readFileSync(join(benchDir, 'portkey', 'node_modules', '@portkey-ai', 'gateway', 'package.json'), 'utf8')).version;
+}
+
+function machine() {
+  const hono = JSON.parse(readFileSync(join(benchDir, 'portkey', 'node_modules', '@hono', 'node-server', 'package.json'), 'utf8')).version;
+  return { cpuModel: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), loadAvgStart: loadavg()[0], node: process.version, platform: `${process.platform} ${process.arch}`, honoNodeServer: hono, autocannon: JSON.parse(readFileSync(join(benchDir, 'node_modules', 'autocannon', 'package.json'), 'utf8')).version };
+}
+
+function writeReport(res, renderReport, renderSvg) {
+  // The profile analysis is prose kept in bench/analysis.md; every number is generated.
+  const analysisFile = join(benchDir, 'analysis.md');
+  writeFileSync(join(root, 'docs', 'performance.md'), renderReport(res, existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : ''));
+  writeFileSync(join(root, 'docs', 'performance-latency.svg'), renderSvg(res));
+  process.stdout.write('wrote docs/performance.md and docs/performance-latency.svg\n');
+}
+
+function log(s) {
+  process.stderr.write(`${s}\n`);
+}
+function fmtUs(us) {
+  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`;
+}
+function fmtBytes(b) {
+  return b === undefined ? 'n/a' : b >= 1024 * 1024 ? `${(b / 1024 / 1024).toFixed(1)} MB` : `${(b / 1024).toFixed(1)} KB`;
+}
