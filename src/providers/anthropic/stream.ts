@@ -1,7 +1,7 @@
 import type { ChatChunk, FinishReason, UsageRecord } from '../../api/chat-types.js';
 import { estimateTextTokens } from '../../api/token-estimate.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
-import { contentChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { contentChunk, deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { anthropicErrorInfo } from './error.js';
 import { anthropicUsageRecord, finishReasonFor } from './response.js';
@@ -144,8 +144,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   }
 
   #chunk(delta: ChatChunk['choices'][number]['delta']): ChatChunk {
-    const c = this.#ctx;
-    return { id: c.id, object: 'chat.completion.chunk', created: c.created, model: c.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] };
+    return deltaChunk(this.#ctx, delta);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { ChatChunk, ChunkChoice, UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
-import { finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { bedrockStreamError, isObject } from './error.js';
 import { estimatedUsage, finishReasonFor, usageFrom } from './response.js';
@@ -154,8 +154,7 @@ export class BedrockStreamTranslator implements StreamTranslator {
   }
 
   #chunk(delta: ChunkChoice['delta']): ChatChunk {
-    const ctx = this.#ctx;
-    return { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] };
+    return deltaChunk(this.#ctx, delta);
   }
 
   #count(text: string): void {

@@ -1,6 +1,6 @@
 import type { ChatChunk, ChunkChoice, FinishReason, UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
-import { usageChunk } from '../chunks.js';
+import { deltaChunk, usageChunk } from '../chunks.js';
 import { isRecord } from '../translate-helpers.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { geminiErrorInfo } from './error.js';
@@ -100,7 +100,6 @@ export class GeminiStreamTranslator implements StreamTranslator {
   }
 
   #chunk(index: number, delta: ChunkChoice['delta'], finish: FinishReason | null): ChatChunk {
-    const ctx = this.#ctx;
-    return { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices: [{ index, delta, logprobs: null, finish_reason: finish }] };
+    return deltaChunk(this.#ctx, delta, finish, index);
   }
 }

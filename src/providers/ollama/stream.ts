@@ -1,6 +1,6 @@
-import type { ChatChunk, ChunkChoice, UsageRecord } from '../../api/chat-types.js';
+import type { ChatChunk, UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
-import { contentChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { contentChunk, deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
 import { isRecord } from '../translate-helpers.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { ollamaErrorInfo } from './error.js';
@@ -41,13 +41,13 @@ export class OllamaStreamTranslator implements StreamTranslator {
     if (!this.#started) {
       this.#started = true;
       // OpenAI's first chunk of a reply that only calls tools carries content null.
-      chunks.push(calls.length > 0 && text === '' ? toolChunk(ctx, { role: 'assistant', content: null }) : roleChunk(ctx, text));
+      chunks.push(calls.length > 0 && text === '' ? deltaChunk(ctx, { role: 'assistant', content: null }) : roleChunk(ctx, text));
     } else if (text !== '') {
       chunks.push(contentChunk(ctx, text));
     }
     if (this.#text.length < maxCountedChars) this.#text += text;
     for (const call of calls) {
-      chunks.push(toolChunk(ctx, { tool_calls: [{ index: this.#toolCalls, ...call }] }));
+      chunks.push(deltaChunk(ctx, { tool_calls: [{ index: this.#toolCalls, ...call }] }));
       this.#toolCalls += 1;
     }
     if (!res.done) return { chunks, done: false };
@@ -64,8 +64,4 @@ export class OllamaStreamTranslator implements StreamTranslator {
   usage(): UsageRecord {
     return this.#usage ?? estimatedUsage(this.#ctx, this.#text);
   }
-}
-
-function toolChunk(ctx: ResponseContext, delta: ChunkChoice['delta']): ChatChunk {
-  return { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] };
 }
