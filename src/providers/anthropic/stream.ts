@@ -1,7 +1,7 @@
 import type { ChatChunk, FinishReason, UsageRecord } from '../../api/chat-types.js';
-import { estimateTextTokens } from '../../api/token-estimate.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { contentChunk, deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { estimatedUsage } from '../estimated-usage.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { anthropicErrorInfo } from './error.js';
 import { anthropicUsageRecord, finishReasonFor } from './response.js';
@@ -80,7 +80,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
 
   usage(): UsageRecord {
     if (this.#usage) return anthropicUsageRecord(this.#usage);
-    return { promptTokens: this.#ctx.promptTokensEstimate, completionTokens: estimateTextTokens(this.#text), cachedTokens: 0, reasoningTokens: 0, estimated: true };
+    return estimatedUsage(this.#ctx, this.#text);
   }
 
   #role(): ChatChunk[] {

@@ -1,9 +1,10 @@
 import type { ChatChunk, ChunkChoice, UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { estimatedUsage } from '../estimated-usage.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { bedrockStreamError, isObject } from './error.js';
-import { estimatedUsage, finishReasonFor, usageFrom } from './response.js';
+import { finishReasonFor, usageFrom } from './response.js';
 
 /** Streamed text beyond this is not kept for estimates (Bedrock's own usage is preferred anyway). */
 const maxCountedChars = 1_000_000;

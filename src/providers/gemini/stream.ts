@@ -1,10 +1,11 @@
 import type { ChatChunk, ChunkChoice, FinishReason, UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { deltaChunk, usageChunk } from '../chunks.js';
+import { estimatedUsage } from '../estimated-usage.js';
 import { isRecord } from '../translate-helpers.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { geminiErrorInfo } from './error.js';
-import { answerParts, asGeminiResponse, estimatedUsage, finishReason, toolCallOf, usageFromMetadata } from './response.js';
+import { answerParts, asGeminiResponse, finishReason, toolCallOf, usageFromMetadata } from './response.js';
 import type { GeminiUsageMetadata } from './wire.js';
 
 /** Streamed text beyond this is not kept for estimates (Gemini reports usage anyway). */

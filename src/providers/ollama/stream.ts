@@ -1,10 +1,11 @@
 import type { ChatChunk, UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { contentChunk, deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { estimatedUsage } from '../estimated-usage.js';
 import { isRecord } from '../translate-helpers.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { ollamaErrorInfo } from './error.js';
-import { asOllamaResponse, estimatedUsage, finishReason, toolCalls, usageOf } from './response.js';
+import { asOllamaResponse, finishReason, toolCalls, usageOf } from './response.js';
 
 const maxCountedChars = 1_000_000;
 
