@@ -2,6 +2,7 @@ import type { ChatChunk, FinishReason, UsageRecord } from '../../api/chat-types.
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { contentChunk, deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
 import { estimatedUsage } from '../estimated-usage.js';
+import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { anthropicErrorInfo } from './error.js';
 import { anthropicUsageRecord, finishReasonFor } from './response.js';
@@ -12,12 +13,7 @@ const none: StreamStep = { chunks: [], done: false };
 
 /** Parses one Anthropic SSE event; its `type` is the JSON `type` (which repeats the `event:` name). */
 export function parseAnthropicEvent(event: SseEvent): Record<string, unknown> & { type: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(event.data);
-  } catch {
-    throw new UpstreamProtocolError('stream event is not JSON');
-  }
+  const parsed = parseStreamJson(event.data);
   if (!isObject(parsed)) throw new UpstreamProtocolError('stream event is not a JSON object');
   const type = typeof parsed.type === 'string' ? parsed.type : event.event;
   if (type === undefined) throw new UpstreamProtocolError('stream event without a type');

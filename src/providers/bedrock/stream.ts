@@ -2,6 +2,7 @@ import type { ChatChunk, ChunkChoice, UsageRecord } from '../../api/chat-types.j
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
 import { estimatedUsage } from '../estimated-usage.js';
+import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { bedrockStreamError, isObject } from './error.js';
 import { finishReasonFor, usageFrom } from './response.js';
@@ -38,12 +39,7 @@ export class BedrockStreamTranslator implements StreamTranslator {
     if (name.startsWith('exception:')) {
       return { chunks: [], done: false, error: bedrockStreamError(name.slice('exception:'.length), event.data) };
     }
-    let payload: unknown;
-    try {
-      payload = JSON.parse(event.data);
-    } catch {
-      throw new UpstreamProtocolError(`ConverseStream ${name || 'event'} payload is not JSON`);
-    }
+    const payload = parseStreamJson(event.data, `ConverseStream ${name || 'event'} payload is not JSON`);
     if (!isObject(payload)) throw new UpstreamProtocolError(`ConverseStream ${name || 'event'} payload is not an object`);
     switch (name) {
       case 'messageStart':

@@ -3,6 +3,7 @@ import type { SseEvent } from '../../upstream/sse-event.js';
 import { deltaChunk, usageChunk } from '../chunks.js';
 import { estimatedUsage } from '../estimated-usage.js';
 import { isRecord } from '../translate-helpers.js';
+import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { geminiErrorInfo } from './error.js';
 import { answerParts, asGeminiResponse, finishReason, toolCallOf, usageFromMetadata } from './response.js';
@@ -36,12 +37,7 @@ export class GeminiStreamTranslator implements StreamTranslator {
   }
 
   onEvent(event: SseEvent): StreamStep {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(event.data);
-    } catch {
-      throw new UpstreamProtocolError('stream event is not JSON');
-    }
+    const parsed = parseStreamJson(event.data);
     if (isRecord(parsed) && parsed['error'] !== undefined) {
       const code = isRecord(parsed['error']) && typeof parsed['error']['code'] === 'number' ? parsed['error']['code'] : 500;
       return { chunks: [], done: false, error: geminiErrorInfo(code, parsed) };

@@ -3,6 +3,7 @@ import type { SseEvent } from '../../upstream/sse-event.js';
 import { contentChunk, deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
 import { estimatedUsage } from '../estimated-usage.js';
 import { isRecord } from '../translate-helpers.js';
+import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { ollamaErrorInfo } from './error.js';
 import { asOllamaResponse, finishReason, toolCalls, usageOf } from './response.js';
@@ -27,12 +28,7 @@ export class OllamaStreamTranslator implements StreamTranslator {
   }
 
   onEvent(event: SseEvent): StreamStep {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(event.data);
-    } catch {
-      throw new UpstreamProtocolError('NDJSON line is not JSON');
-    }
+    const parsed = parseStreamJson(event.data, 'NDJSON line is not JSON');
     if (isRecord(parsed) && parsed['error'] !== undefined) return { chunks: [], done: false, error: ollamaErrorInfo(500, parsed) };
     const res = asOllamaResponse(parsed);
     const ctx = this.#ctx;

@@ -4,6 +4,7 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import { scrubSecrets } from '../../errors/scrub.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { contentChunk, errorTypeForStatus, finishChunk, roleChunk, toOpenAiUsage, usageChunk } from '../chunks.js';
+import { parseStreamJson } from '../stream-json.js';
 import {
   UpstreamProtocolError,
   type ProviderAdapter,
@@ -107,12 +108,7 @@ class TritonStreamTranslator implements StreamTranslator {
   }
 
   onEvent(event: SseEvent): StreamStep {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(event.data);
-    } catch {
-      throw new UpstreamProtocolError('stream event is not JSON');
-    }
+    const parsed = parseStreamJson(event.data);
     if (isObject(parsed) && parsed.error !== undefined) {
       return { chunks: [], done: false, error: tritonAdapter.errorInfo(500, parsed) };
     }
