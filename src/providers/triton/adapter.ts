@@ -5,6 +5,7 @@ import { scrubSecrets } from '../../errors/scrub.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { contentChunk, errorTypeForStatus, finishChunk, roleChunk, toOpenAiUsage, usageChunk } from '../chunks.js';
 import { parseStreamJson } from '../stream-json.js';
+import { isRecord } from '../translate-helpers.js';
 import {
   UpstreamProtocolError,
   type ProviderAdapter,
@@ -91,7 +92,7 @@ export const tritonAdapter: ProviderAdapter = {
   },
 
   errorInfo(status: number, body: unknown): UpstreamErrorInfo {
-    const raw = isObject(body) && typeof body.error === 'string' ? body.error : typeof body === 'string' && body ? body : `upstream answered ${status}`;
+    const raw = isRecord(body) && typeof body.error === 'string' ? body.error : typeof body === 'string' && body ? body : `upstream answered ${status}`;
     return { message: scrubSecrets(raw), type: errorTypeForStatus(status), code: null, param: null };
   },
 };
@@ -109,7 +110,7 @@ class TritonStreamTranslator implements StreamTranslator {
 
   onEvent(event: SseEvent): StreamStep {
     const parsed = parseStreamJson(event.data);
-    if (isObject(parsed) && parsed.error !== undefined) {
+    if (isRecord(parsed) && parsed.error !== undefined) {
       return { chunks: [], done: false, error: tritonAdapter.errorInfo(500, parsed) };
     }
     const delta = textOutput(parsed);
@@ -136,7 +137,7 @@ class TritonStreamTranslator implements StreamTranslator {
 }
 
 function textOutput(body: unknown): string {
-  if (!isObject(body) || typeof body.text_output !== 'string') {
+  if (!isRecord(body) || typeof body.text_output !== 'string') {
     throw new UpstreamProtocolError('Triton response without a text_output string');
   }
   return body.text_output;
@@ -151,8 +152,4 @@ function estimatedUsage(ctx: ResponseContext, text: string): UsageRecord {
     reasoningTokens: 0,
     estimated: true,
   };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
