@@ -17,7 +17,10 @@ export function parseAnthropicEvent(event: SseEvent): Record<string, unknown> & 
   if (!isObject(parsed)) throw new UpstreamProtocolError('stream event is not a JSON object');
   const type = typeof parsed.type === 'string' ? parsed.type : event.event;
   if (type === undefined) throw new UpstreamProtocolError('stream event without a type');
-  return { ...parsed, type };
+  // The object is fresh from JSON.parse and ours alone, so it is completed in place rather than
+  // copied once per event; key order (and so the passed-through JSON) is as a copy would have it.
+  parsed.type = type;
+  return parsed as Record<string, unknown> & { type: string };
 }
 
 /**
