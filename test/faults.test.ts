@@ -152,6 +152,22 @@ describe('F-01..F-04: retries, Retry-After and cooldowns', () => {
     expect(await metric(h.url, 'gateway_circuit_breaker_state', { deployment: 'a' })).toBe(0);
   });
 
+  it('F-04: every deployment answers 429 without Retry-After → our 429 carries Retry-After and retry-after-ms from the cooldown', async () => {
+    const h = await fleet(2, { retry: { maxAttempts: 2, defaultCooldownMs: 3_000 } });
+    const [a, b] = h.fakes;
+    a!.enqueue({ kind: 'status', status: 429 });
+    b!.enqueue({ kind: 'status', status: 429 });
+    const res = await chat(h.url, chatBody('m'));
+    expect(res.status).toBe(429);
+    expectOpenAiError(res.json(), 'upstream_rate_limited', 'rate_limit_error');
+    expect(requests([a!, b!])).toEqual([1, 1]);
+    // The earliest cooldown (a's, set first) has a little under 3 s left.
+    expect(res.headers['retry-after']).toBe('3');
+    const ms = Number(res.headers['retry-after-ms']);
+    expect(ms).toBeGreaterThan(2_000);
+    expect(ms).toBeLessThanOrEqual(3_000);
+  });
+
   it('F-04: 429 with Retry-After: 120 and a second deployment → fails over to it; the first stays in cooldown', async () => {
     const h = await fleet(2);
     const [a, b] = h.fakes;
