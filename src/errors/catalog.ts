@@ -50,7 +50,7 @@ export const errorCatalog = {
     status: 401,
     type: 'authentication_error',
     shouldRetry: false,
-    description: 'No `Authorization: Bearer <key>` header was sent.',
+    description: 'No `Authorization: Bearer <key>` header was sent (on `/v1/messages`, neither it nor `x-api-key: <key>`).',
   },
   invalid_api_key: {
     status: 401,

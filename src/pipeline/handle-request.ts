@@ -47,7 +47,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   let ticket: Ticket | undefined;
   p.budget.requestStarted();
   try {
-    const principal = p.auth.authenticate(ctx.authorization);
+    const principal = p.auth.authenticate(ctx.authorization, ctx.acceptsXApiKey);
     record.tenant = principal.tenant;
     const request = op.parse(ctx.body, ctx.headers ?? {});
     record.stream = request.stream;
