@@ -168,6 +168,29 @@ describe('F-01..F-04: retries, Retry-After and cooldowns', () => {
     expect(ms).toBeLessThanOrEqual(3_000);
   });
 
+  it('F-04: a 429 with only OpenAI quota headers → Retry-After from the exhausted limit\'s reset; the provider\'s quota headers are not passed on', async () => {
+    const h = await fleet(1, { retry: { maxAttempts: 1 } });
+    h.fakes[0]!.enqueue({
+      kind: 'status',
+      status: 429,
+      headers: {
+        'x-ratelimit-limit-requests': '10000',
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '7s',
+        'x-ratelimit-limit-tokens': '2000000',
+        'x-ratelimit-remaining-tokens': '1999000',
+        'x-ratelimit-reset-tokens': '6m0s',
+      },
+    });
+    const res = await chat(h.url, chatBody('m'));
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBe('7');
+    expect(Number(res.headers['retry-after-ms'])).toBeGreaterThan(6_000);
+    expect(Number(res.headers['retry-after-ms'])).toBeLessThanOrEqual(7_000);
+    // The gateway's organisation-wide quota is not the tenant's (who has no limits here).
+    for (const name of Object.keys(res.headers)) expect(name).not.toMatch(/^x-ratelimit-/);
+  });
+
   it('F-04: 429 with Retry-After: 120 and a second deployment → fails over to it; the first stays in cooldown', async () => {
     const h = await fleet(2);
     const [a, b] = h.fakes;
