@@ -130,6 +130,11 @@ function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply,
   if (err instanceof ExecuteError) {
     record.attempts = err.attempts;
     headers['x-gateway-attempts'] = String(err.attempts);
+    // Which deployment gave the answer the client is getting: the last one tried.
+    if (err.lastTarget) {
+      headers['x-gateway-provider'] = err.lastTarget.deployment.name;
+      headers['x-gateway-model'] = err.lastTarget.alias;
+    }
   }
   if (clientSignal.aborted && !(clientSignal.reason instanceof DeadlineExceededError)) {
     // Nobody is listening: record the disconnect, send nothing (F-20, F-21).

@@ -34,6 +34,8 @@ export class ExecuteError extends Error {
     readonly error: GatewayError,
     readonly attempts: number,
     readonly outcome: AttemptOutcome | 'no_target',
+    /** The target of the last attempt made, if any (named in the `x-gateway-*` headers). */
+    readonly lastTarget?: RuntimeTarget,
   ) {
     super(error.message);
     this.name = 'ExecuteError';
@@ -81,6 +83,9 @@ export class Executor {
   async run<T>(input: ExecuteInput<T>): Promise<Executed<T>> {
     let attempts = 0;
     let last: { failure: AttemptFailure; target: RuntimeTarget } | undefined;
+    // The target of the attempt under way or last made: an abort can interrupt an attempt
+    // before it becomes `last`.
+    let current: RuntimeTarget | undefined;
     try {
       for (const [gi, group] of input.plan.groups.entries()) {
         if (gi > 0) this.#d.events.fallback({ requestId: input.requestId, from: input.plan.groups[gi - 1]?.alias ?? '', to: group.alias });
@@ -91,10 +96,11 @@ export class Executor {
           const isRetry = attempts > 0;
           if (isRetry) {
             picked = await this.#prepareRetry(picked, state, last, n, input);
-            if (!picked) throw new ExecuteError(last ? finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns) : noTarget(input.plan, this.#d.clock, this.#cooldowns), attempts, last?.failure.outcome ?? 'no_target');
+            if (!picked) throw new ExecuteError(last ? finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns) : noTarget(input.plan, this.#d.clock, this.#cooldowns), attempts, last?.failure.outcome ?? 'no_target', last?.target);
           }
           attempts++;
           state.tried.add(picked.target);
+          current = picked.target;
           let result: AttemptResult<T>;
           try {
             result = await input.attempt(picked.target, attempts);
@@ -113,7 +119,7 @@ export class Executor {
           last = { failure: result.failure, target: picked.target };
           if (result.failure.excludeTarget) state.refused.add(picked.target);
           this.#settleFailure(picked, result.failure);
-          if (!result.failure.retryable) throw new ExecuteError(result.failure.error, attempts, result.failure.outcome);
+          if (!result.failure.retryable) throw new ExecuteError(result.failure.error, attempts, result.failure.outcome, picked.target);
         }
       }
     } catch (err) {
@@ -121,9 +127,9 @@ export class Executor {
       // Aborts (client gone, deadline) interrupt waits and sleeps; anything else is a bug that
       // classifyThrown turns into a generic failure.
       const f = classifyThrown(err, input.signal, last?.target.deployment.name ?? '');
-      throw new ExecuteError(f.error, attempts, f.outcome);
+      throw new ExecuteError(f.error, attempts, f.outcome, current);
     }
-    if (last) throw new ExecuteError(finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns), attempts, last.failure.outcome);
+    if (last) throw new ExecuteError(finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns), attempts, last.failure.outcome, last.target);
     throw new ExecuteError(noTarget(input.plan, this.#d.clock, this.#cooldowns), 0, 'no_target');
   }
 
