@@ -205,6 +205,11 @@ describe('/v1/messages at the edge (raw HTTP)', () => {
     const anon = await chat(h.url, params, { path: '/v1/messages', key: null });
     expect(anon.status).toBe(401);
     expect(anon.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    // The Anthropic SDK sends its key as x-api-key: the message must say that header works here.
+    expect((anon.json() as { error: { message: string } }).error.message).toMatch(/x-api-key/);
+    const openaiAnon = await chat(h.url, { model: 'claude', messages: [{ role: 'user', content: 'hi' }] }, { key: null });
+    expect(openaiAnon.status).toBe(401);
+    expect((openaiAnon.json() as { error: { message: string } }).error.message).not.toMatch(/x-api-key/);
     const viaHeader = await chat(h.url, params, { path: '/v1/messages', key: null, headers: { 'x-api-key': KEY } });
     expect(viaHeader.status).toBe(200);
     const get = await chat(h.url, undefined, { path: '/v1/messages', method: 'GET' });

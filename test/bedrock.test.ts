@@ -171,7 +171,7 @@ describe('Bedrock faults', () => {
     expect(fake.stats.requests).toBe(2);
   });
 
-  it('F-04: throttled on every attempt → 429 RateLimitError with the provider message; the SDK is told not to retry', async () => {
+  it('F-04: throttled on every attempt → 429 RateLimitError with the provider message and a Retry-After from the cooldown; the SDK is told not to retry', async () => {
     const { fake, client } = await setup({ retry: { maxAttempts: 2, defaultCooldownMs: 200 } });
     fake.enqueue({ kind: 'status', status: 429 }, { kind: 'status', status: 429 });
     const err = await client.chat.completions.create({ model: 'claude', messages }).catch((e: unknown) => e);
@@ -179,6 +179,9 @@ describe('Bedrock faults', () => {
     const e = err as RateLimitError;
     expect(e.message).toMatch(/Too many requests/);
     expect(e.headers?.get('x-should-retry')).toBe('false');
+    // Bedrock sends no Retry-After; ours comes from the deployment's cooldown (200 ms → 1 s floor).
+    expect(e.headers?.get('retry-after')).toBe('1');
+    expect(e.headers?.get('retry-after-ms')).toBe('1000');
     expect(fake.stats.requests).toBe(2);
   });
 

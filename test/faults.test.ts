@@ -152,6 +152,45 @@ describe('F-01..F-04: retries, Retry-After and cooldowns', () => {
     expect(await metric(h.url, 'gateway_circuit_breaker_state', { deployment: 'a' })).toBe(0);
   });
 
+  it('F-04: every deployment answers 429 without Retry-After → our 429 carries Retry-After and retry-after-ms from the cooldown', async () => {
+    const h = await fleet(2, { retry: { maxAttempts: 2, defaultCooldownMs: 3_000 } });
+    const [a, b] = h.fakes;
+    a!.enqueue({ kind: 'status', status: 429 });
+    b!.enqueue({ kind: 'status', status: 429 });
+    const res = await chat(h.url, chatBody('m'));
+    expect(res.status).toBe(429);
+    expectOpenAiError(res.json(), 'upstream_rate_limited', 'rate_limit_error');
+    expect(requests([a!, b!])).toEqual([1, 1]);
+    // The earliest cooldown (a's, set first) has a little under 3 s left.
+    expect(res.headers['retry-after']).toBe('3');
+    const ms = Number(res.headers['retry-after-ms']);
+    expect(ms).toBeGreaterThan(2_000);
+    expect(ms).toBeLessThanOrEqual(3_000);
+  });
+
+  it('F-04: a 429 with only OpenAI quota headers → Retry-After from the exhausted limit\'s reset; the provider\'s quota headers are not passed on', async () => {
+    const h = await fleet(1, { retry: { maxAttempts: 1 } });
+    h.fakes[0]!.enqueue({
+      kind: 'status',
+      status: 429,
+      headers: {
+        'x-ratelimit-limit-requests': '10000',
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '7s',
+        'x-ratelimit-limit-tokens': '2000000',
+        'x-ratelimit-remaining-tokens': '1999000',
+        'x-ratelimit-reset-tokens': '6m0s',
+      },
+    });
+    const res = await chat(h.url, chatBody('m'));
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBe('7');
+    expect(Number(res.headers['retry-after-ms'])).toBeGreaterThan(6_000);
+    expect(Number(res.headers['retry-after-ms'])).toBeLessThanOrEqual(7_000);
+    // The gateway's organisation-wide quota is not the tenant's (who has no limits here).
+    for (const name of Object.keys(res.headers)) expect(name).not.toMatch(/^x-ratelimit-/);
+  });
+
   it('F-04: 429 with Retry-After: 120 and a second deployment → fails over to it; the first stays in cooldown', async () => {
     const h = await fleet(2);
     const [a, b] = h.fakes;

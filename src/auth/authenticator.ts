@@ -21,10 +21,15 @@ export class Authenticator {
     }
   }
 
-  /** The principal for an Authorization header; throws missing_api_key or invalid_api_key (401). */
-  authenticate(header: string | undefined): Principal {
+  /**
+   * The principal for an Authorization header; throws missing_api_key or invalid_api_key (401).
+   * `acceptsXApiKey`: the route also takes the key as `x-api-key` (Anthropic's surface, where the
+   * edge has already turned that header into `header`), so a missing key names both ways.
+   */
+  authenticate(header: string | undefined, acceptsXApiKey = false): Principal {
     if (header === undefined || header === '') {
-      throw new GatewayError('missing_api_key', 'You did not provide an API key. Send it as "Authorization: Bearer <key>".');
+      const how = acceptsXApiKey ? '"x-api-key: <key>" or "Authorization: Bearer <key>"' : '"Authorization: Bearer <key>"';
+      throw new GatewayError('missing_api_key', `You did not provide an API key. Send it as ${how}.`);
     }
     const match = bearerPattern.exec(header);
     // Malformed and unknown keys take the same path (hash + lookup) so they cost the same.

@@ -50,7 +50,7 @@ export const errorCatalog = {
     status: 401,
     type: 'authentication_error',
     shouldRetry: false,
-    description: 'No `Authorization: Bearer <key>` header was sent.',
+    description: 'No `Authorization: Bearer <key>` header was sent (on `/v1/messages`, neither it nor `x-api-key: <key>`).',
   },
   invalid_api_key: {
     status: 401,
@@ -110,7 +110,7 @@ export const errorCatalog = {
     status: 429,
     type: 'rate_limit_error',
     shouldRetry: false,
-    description: 'Every deployment that could serve the model is rate limited by its provider for longer than the request may wait. `Retry-After` is passed on.',
+    description: "Every deployment that could serve the model is rate limited by its provider for longer than the request may wait. `Retry-After` says when the first of them leaves its cooldown (the provider's own `Retry-After` where it sent one, else `retry.defaultCooldownMs`; at least 1 s).",
   },
   upstream_client_error: {
     status: 400,

@@ -163,7 +163,7 @@ function postOperation<Req extends OperationRequest, Res, Chunk>(app: FastifyIns
       await handleRequest(
         lease.runtime.pipeline,
         op,
-        { requestId: request.id, authorization: authorizationOf(request, surface), headers: request.headers, body: request.body, signal: controller.signal, controller, startMs: deps.clock.nowMs() },
+        { requestId: request.id, authorization: authorizationOf(request, surface), acceptsXApiKey: surface === 'anthropic', headers: request.headers, body: request.body, signal: controller.signal, controller, startMs: deps.clock.nowMs() },
         fastifyChatReply(reply, request.id, deps.limits.stallTimeoutMs, surface),
       );
     } finally {

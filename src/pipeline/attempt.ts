@@ -6,6 +6,7 @@ import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator, type UpstreamErrorInfo } from '../providers/types.js';
 import { classifyStatus, classifyThrown, type AttemptFailure } from '../resilience/classify.js';
 import type { AttemptResult } from '../resilience/execute.js';
+import { parseRateLimitResetMs } from '../resilience/rate-limit-reset.js';
 import { parseRetryAfterMs } from '../resilience/retry-after.js';
 import type { RuntimeTarget } from '../routing/runtime-types.js';
 import { readBodyText, sendUpstream } from '../upstream/send.js';
@@ -125,7 +126,9 @@ async function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: Disp
   }
   const header = (name: string): string | undefined => headerValue(res.headers, name);
   const info = scrubInfo(target.deployment.adapter.errorInfo(res.statusCode, body, header), target);
-  const retryAfterMs = parseRetryAfterMs(header, deps.clock.wallMs()) ?? info.retryAfterMs;
+  // The provider's wait sets the deployment's cooldown, and through it the Retry-After a client
+  // gets on our 429. Its quota headers themselves are never passed on (docs/errors.md).
+  const retryAfterMs = parseRetryAfterMs(header, deps.clock.wallMs()) ?? info.retryAfterMs ?? (res.statusCode === 429 ? parseRateLimitResetMs(header) : undefined);
   return classifyStatus(res.statusCode, info, retryAfterMs, target.deployment.name);
 }
 

@@ -47,7 +47,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   let ticket: Ticket | undefined;
   p.budget.requestStarted();
   try {
-    const principal = p.auth.authenticate(ctx.authorization);
+    const principal = p.auth.authenticate(ctx.authorization, ctx.acceptsXApiKey);
     record.tenant = principal.tenant;
     const request = op.parse(ctx.body, ctx.headers ?? {});
     record.stream = request.stream;
@@ -130,6 +130,11 @@ function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply,
   if (err instanceof ExecuteError) {
     record.attempts = err.attempts;
     headers['x-gateway-attempts'] = String(err.attempts);
+    // Which deployment gave the answer the client is getting: the last one tried.
+    if (err.lastTarget) {
+      headers['x-gateway-provider'] = err.lastTarget.deployment.name;
+      headers['x-gateway-model'] = err.lastTarget.alias;
+    }
   }
   if (clientSignal.reason instanceof ShuttingDownError) {
     // Aborted by the drain at its grace deadline: the client is still there and gets a 503.

@@ -30,6 +30,8 @@ export interface RequestContext {
   readonly requestId: string;
   /** The `Authorization` header, as sent (on `/v1/messages`, an `x-api-key` is passed as a Bearer value). */
   readonly authorization: string | undefined;
+  /** The route also takes the key as `x-api-key` (`/v1/messages`); only changes the 401 text. */
+  readonly acceptsXApiKey?: boolean;
   /** Request headers an operation may read (e.g. `anthropic-beta` on /v1/messages); lower-case names. */
   readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
   /** The JSON body, parsed once at the edge. */

@@ -1,19 +1,19 @@
-import type { ChatChunk, FinishReason, Usage, UsageRecord } from '../api/chat-types.js';
+import type { ChatChunk, ChunkChoice, FinishReason, Usage, UsageRecord } from '../api/chat-types.js';
 import type { OpenAiErrorType } from '../errors/catalog.js';
 import type { ResponseContext, UpstreamErrorInfo } from './types.js';
 
 /** Builders for the OpenAI chunks that translators of non-OpenAI protocols emit. */
 
 export function roleChunk(ctx: ResponseContext, content: string): ChatChunk {
-  return chunk(ctx, { role: 'assistant', content }, null);
+  return deltaChunk(ctx, { role: 'assistant', content }, null);
 }
 
 export function contentChunk(ctx: ResponseContext, content: string): ChatChunk {
-  return chunk(ctx, { content }, null);
+  return deltaChunk(ctx, { content }, null);
 }
 
 export function finishChunk(ctx: ResponseContext, reason: FinishReason): ChatChunk {
-  return chunk(ctx, {}, reason);
+  return deltaChunk(ctx, {}, reason);
 }
 
 /** The `choices: []` chunk that carries usage, sent only when the client asked for it. */
@@ -21,13 +21,14 @@ export function usageChunk(ctx: ResponseContext, usage: UsageRecord): ChatChunk 
   return { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices: [], usage: toOpenAiUsage(usage) };
 }
 
-function chunk(ctx: ResponseContext, delta: ChatChunk['choices'][number]['delta'], finish: FinishReason | null): ChatChunk {
+/** A chunk with one choice carrying `delta` (a tool-call or reasoning delta, or any other). */
+export function deltaChunk(ctx: ResponseContext, delta: ChunkChoice['delta'], finish: FinishReason | null = null, index = 0): ChatChunk {
   return {
     id: ctx.id,
     object: 'chat.completion.chunk',
     created: ctx.created,
     model: ctx.model,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    choices: [{ index, delta, logprobs: null, finish_reason: finish }],
   };
 }
 

@@ -295,6 +295,35 @@ describe('Executor: provider 429 cooldown', () => {
   });
 });
 
+describe('Executor: the final 429 says when to come back (F-04)', () => {
+  it('429s without Retry-After on every deployment → retryAfterMs is the earliest cooldown left; lastTarget is the last deployment tried', async () => {
+    const clock = new ManualClock(1_000);
+    const { executor } = setup({ clock, retry: { maxAttempts: 2, defaultCooldownMs: 4_000 } });
+    const a = deployment('a', clock);
+    const b = deployment('b', clock);
+    const m = model('gpt-mini', [a, b]);
+    const attempt = async (target: RuntimeTarget): Promise<AttemptResult<string>> => {
+      // Time passes during each attempt, so the two cooldowns end at different instants.
+      clock.advance(500);
+      const info = { message: 'throttled', type: errorTypeForStatus(429), code: null, param: null };
+      return { ok: false, failure: classifyStatus(429, info, undefined, target.deployment.name) };
+    };
+    const err = await executeError(executor.run(input({ groups: [m] }, attempt)));
+    expect(err.error.code).toBe('upstream_rate_limited');
+    // a cooled from 1_500 to 5_500, b from 2_000 to 6_000; it is now 2_000.
+    expect(err.error.retryAfterMs).toBe(3_500);
+    expect(err.lastTarget?.deployment.name).toBe('b');
+  });
+
+  it('a cooldown almost over still asks for at least 1 s', async () => {
+    const clock = new ManualClock(1_000);
+    const { executor } = setup({ clock, retry: { maxAttempts: 1, defaultCooldownMs: 50 } });
+    const { attempt } = scripted({ a: [429] });
+    const err = await executeError(executor.run(input({ groups: [model('gpt-mini', [deployment('a', clock)])] }, attempt)));
+    expect(err.error.retryAfterMs).toBe(1_000);
+  });
+});
+
 describe('Executor: nothing available', () => {
   it('all breakers open → no_available_deployment 503 with retryAfterMs, no attempt made', async () => {
     const clock = new ManualClock(1_000);

@@ -34,6 +34,8 @@ export class ExecuteError extends Error {
     readonly error: GatewayError,
     readonly attempts: number,
     readonly outcome: AttemptOutcome | 'no_target',
+    /** The target of the last attempt made, if any (named in the `x-gateway-*` headers). */
+    readonly lastTarget?: RuntimeTarget,
   ) {
     super(error.message);
     this.name = 'ExecuteError';
@@ -81,6 +83,9 @@ export class Executor {
   async run<T>(input: ExecuteInput<T>): Promise<Executed<T>> {
     let attempts = 0;
     let last: { failure: AttemptFailure; target: RuntimeTarget } | undefined;
+    // The target of the attempt under way or last made: an abort can interrupt an attempt
+    // before it becomes `last`.
+    let current: RuntimeTarget | undefined;
     try {
       for (const [gi, group] of input.plan.groups.entries()) {
         if (gi > 0) this.#d.events.fallback({ requestId: input.requestId, from: input.plan.groups[gi - 1]?.alias ?? '', to: group.alias });
@@ -91,10 +96,11 @@ export class Executor {
           const isRetry = attempts > 0;
           if (isRetry) {
             picked = await this.#prepareRetry(picked, state, last, n, input);
-            if (!picked) throw new ExecuteError(last?.failure.error ?? noTarget(input.plan, this.#d.clock, this.#cooldowns), attempts, last?.failure.outcome ?? 'no_target');
+            if (!picked) throw new ExecuteError(last ? finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns) : noTarget(input.plan, this.#d.clock, this.#cooldowns), attempts, last?.failure.outcome ?? 'no_target', last?.target);
           }
           attempts++;
           state.tried.add(picked.target);
+          current = picked.target;
           let result: AttemptResult<T>;
           try {
             result = await input.attempt(picked.target, attempts);
@@ -113,7 +119,7 @@ export class Executor {
           last = { failure: result.failure, target: picked.target };
           if (result.failure.excludeTarget) state.refused.add(picked.target);
           this.#settleFailure(picked, result.failure);
-          if (!result.failure.retryable) throw new ExecuteError(result.failure.error, attempts, result.failure.outcome);
+          if (!result.failure.retryable) throw new ExecuteError(result.failure.error, attempts, result.failure.outcome, picked.target);
         }
       }
     } catch (err) {
@@ -121,9 +127,9 @@ export class Executor {
       // Aborts (client gone, deadline) interrupt waits and sleeps; anything else is a bug that
       // classifyThrown turns into a generic failure.
       const f = classifyThrown(err, input.signal, last?.target.deployment.name ?? '');
-      throw new ExecuteError(f.error, attempts, f.outcome);
+      throw new ExecuteError(f.error, attempts, f.outcome, current);
     }
-    if (last) throw new ExecuteError(last.failure.error, attempts, last.failure.outcome);
+    if (last) throw new ExecuteError(finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns), attempts, last.failure.outcome, last.target);
     throw new ExecuteError(noTarget(input.plan, this.#d.clock, this.#cooldowns), 0, 'no_target');
   }
 
@@ -213,8 +219,36 @@ export class Executor {
   }
 }
 
-/** 503 when nothing could be tried: every breaker open or cooling down (F-17: fail fast, no busy loop). */
-function noTarget(plan: RoutePlan, clock: Clock, cooldowns: Cooldowns): GatewayError {
+/**
+ * The client's error when the last attempt failed. A 429 we pass on says when to come back even
+ * if the provider did not (Bedrock's ThrottlingException, OpenAI-compatible servers without the
+ * header): the earliest instant any candidate deployment is available again, which already
+ * holds the provider's own Retry-After where it sent one (the cooldown is set from it).
+ */
+function finalError(f: AttemptFailure, plan: RoutePlan, clock: Clock, cooldowns: Cooldowns): GatewayError {
+  if (f.outcome !== 'rate_limited') return f.error;
+  const e = f.error;
+  return new GatewayError(e.code, e.message, {
+    status: e.status,
+    type: e.type,
+    param: e.param,
+    publicCode: e.publicCode,
+    ...(e.headers === undefined ? {} : { headers: e.headers }),
+    retryAfterMs: earliestAvailableMs(plan, clock, cooldowns) ?? e.retryAfterMs ?? MIN_RETRY_AFTER_MS,
+  });
+}
+
+/**
+ * A client told to wait less than a second would mostly meet the same cooldown again, and
+ * `Retry-After` has whole-second resolution anyway.
+ */
+const MIN_RETRY_AFTER_MS = 1000;
+
+/**
+ * Ms until the first of the plan's deployments can be tried again (its breaker admits a call
+ * and its 429 cooldown is over), at least MIN_RETRY_AFTER_MS; undefined for an empty plan.
+ */
+function earliestAvailableMs(plan: RoutePlan, clock: Clock, cooldowns: Cooldowns): number | undefined {
   const now = clock.nowMs();
   let waitMs = Infinity;
   for (const group of plan.groups) {
@@ -223,8 +257,13 @@ function noTarget(plan: RoutePlan, clock: Clock, cooldowns: Cooldowns): GatewayE
       waitMs = Math.min(waitMs, Math.max(d.breaker.retryAfterMs(), cooldowns.untilMs(d.name) - now, 0));
     }
   }
+  return Number.isFinite(waitMs) ? Math.max(MIN_RETRY_AFTER_MS, Math.ceil(waitMs)) : undefined;
+}
+
+/** 503 when nothing could be tried: every breaker open or cooling down (F-17: fail fast, no busy loop). */
+function noTarget(plan: RoutePlan, clock: Clock, cooldowns: Cooldowns): GatewayError {
   const alias = plan.groups[0]?.alias ?? 'unknown';
   return new GatewayError('no_available_deployment', `No deployment of '${alias}' is available right now (circuit open or cooling down).`, {
-    retryAfterMs: Number.isFinite(waitMs) ? Math.max(1000, waitMs) : 1000,
+    retryAfterMs: earliestAvailableMs(plan, clock, cooldowns) ?? MIN_RETRY_AFTER_MS,
   });
 }

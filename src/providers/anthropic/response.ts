@@ -1,6 +1,6 @@
 import type { ChatCompletion, FinishReason, ToolCall, UsageRecord } from '../../api/chat-types.js';
-import { estimateTextTokens } from '../../api/token-estimate.js';
 import { toOpenAiUsage } from '../chunks.js';
+import { estimatedUsage } from '../estimated-usage.js';
 import { UpstreamProtocolError, type ResponseContext } from '../types.js';
 import { isObject, type AnthropicMessage } from './wire-types.js';
 
@@ -64,9 +64,7 @@ export function messageToCompletion(body: unknown, ctx: ResponseContext): { comp
       thinking += block.thinking;
     }
   }
-  const usage = isObject(msg.usage)
-    ? anthropicUsageRecord(msg.usage)
-    : { promptTokens: ctx.promptTokensEstimate, completionTokens: estimateTextTokens(text), cachedTokens: 0, reasoningTokens: 0, estimated: true };
+  const usage = isObject(msg.usage) ? anthropicUsageRecord(msg.usage) : estimatedUsage(ctx, text);
   const message: ChatCompletion['choices'][number]['message'] = { role: 'assistant', content: hasText ? text : null, refusal: null };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   // vLLM's and several gateways' field for reasoning text; OpenAI clients ignore it.

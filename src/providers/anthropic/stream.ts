@@ -1,7 +1,8 @@
 import type { ChatChunk, FinishReason, UsageRecord } from '../../api/chat-types.js';
-import { estimateTextTokens } from '../../api/token-estimate.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
-import { contentChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { contentChunk, deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { estimatedUsage } from '../estimated-usage.js';
+import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { anthropicErrorInfo } from './error.js';
 import { anthropicUsageRecord, finishReasonFor } from './response.js';
@@ -12,16 +13,14 @@ const none: StreamStep = { chunks: [], done: false };
 
 /** Parses one Anthropic SSE event; its `type` is the JSON `type` (which repeats the `event:` name). */
 export function parseAnthropicEvent(event: SseEvent): Record<string, unknown> & { type: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(event.data);
-  } catch {
-    throw new UpstreamProtocolError('stream event is not JSON');
-  }
+  const parsed = parseStreamJson(event.data);
   if (!isObject(parsed)) throw new UpstreamProtocolError('stream event is not a JSON object');
   const type = typeof parsed.type === 'string' ? parsed.type : event.event;
   if (type === undefined) throw new UpstreamProtocolError('stream event without a type');
-  return { ...parsed, type };
+  // The object is fresh from JSON.parse and ours alone, so it is completed in place rather than
+  // copied once per event; key order (and so the passed-through JSON) is as a copy would have it.
+  parsed.type = type;
+  return parsed as Record<string, unknown> & { type: string };
 }
 
 /**
@@ -80,7 +79,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
 
   usage(): UsageRecord {
     if (this.#usage) return anthropicUsageRecord(this.#usage);
-    return { promptTokens: this.#ctx.promptTokensEstimate, completionTokens: estimateTextTokens(this.#text), cachedTokens: 0, reasoningTokens: 0, estimated: true };
+    return estimatedUsage(this.#ctx, this.#text);
   }
 
   #role(): ChatChunk[] {
@@ -144,8 +143,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   }
 
   #chunk(delta: ChatChunk['choices'][number]['delta']): ChatChunk {
-    const c = this.#ctx;
-    return { id: c.id, object: 'chat.completion.chunk', created: c.created, model: c.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] };
+    return deltaChunk(this.#ctx, delta);
   }
 }
 

@@ -137,6 +137,5 @@ export interface AnthropicErrorBody {
   request_id?: string;
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+// The providers' one plain-object check, under the name this provider's code reads.
+export { isRecord as isObject } from '../translate-helpers.js';

@@ -1,6 +1,7 @@
 import { scrubSecrets } from '../../errors/scrub.js';
 import { errorTypeForStatus } from '../chunks.js';
 import type { HeaderReader, UpstreamErrorInfo } from '../types.js';
+import { isRecord as isObject } from '../translate-helpers.js';
 
 /**
  * Bedrock errors (protocols.md §5.3): a JSON body `{"message": …}` and the error type in the
@@ -61,6 +62,5 @@ function errorTypeName(raw: string | undefined): string | undefined {
   return /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(name) ? name : undefined;
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+// The providers' one plain-object check, under the name this provider's code reads.
+export { isObject };

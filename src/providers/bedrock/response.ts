@@ -1,6 +1,6 @@
 import type { ChatCompletion, FinishReason, ToolCall, UsageRecord } from '../../api/chat-types.js';
-import { estimateTextTokens } from '../../api/token-estimate.js';
 import { toOpenAiUsage } from '../chunks.js';
+import { estimatedUsage } from '../estimated-usage.js';
 import { UpstreamProtocolError, type ResponseContext } from '../types.js';
 import { isObject } from './error.js';
 
@@ -37,10 +37,6 @@ export function usageFrom(usage: unknown): UsageRecord | undefined {
     reasoningTokens: 0,
     estimated: false,
   };
-}
-
-export function estimatedUsage(ctx: ResponseContext, completionText: string): UsageRecord {
-  return { promptTokens: ctx.promptTokensEstimate, completionTokens: estimateTextTokens(completionText), cachedTokens: 0, reasoningTokens: 0, estimated: true };
 }
 
 /** A Converse response → our completion. Reasoning text goes to `reasoning_content` (vLLM's field name). */

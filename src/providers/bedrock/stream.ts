@@ -1,9 +1,11 @@
 import type { ChatChunk, ChunkChoice, UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
-import { finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { estimatedUsage } from '../estimated-usage.js';
+import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { bedrockStreamError, isObject } from './error.js';
-import { estimatedUsage, finishReasonFor, usageFrom } from './response.js';
+import { finishReasonFor, usageFrom } from './response.js';
 
 /** Streamed text beyond this is not kept for estimates (Bedrock's own usage is preferred anyway). */
 const maxCountedChars = 1_000_000;
@@ -37,12 +39,7 @@ export class BedrockStreamTranslator implements StreamTranslator {
     if (name.startsWith('exception:')) {
       return { chunks: [], done: false, error: bedrockStreamError(name.slice('exception:'.length), event.data) };
     }
-    let payload: unknown;
-    try {
-      payload = JSON.parse(event.data);
-    } catch {
-      throw new UpstreamProtocolError(`ConverseStream ${name || 'event'} payload is not JSON`);
-    }
+    const payload = parseStreamJson(event.data, `ConverseStream ${name || 'event'} payload is not JSON`);
     if (!isObject(payload)) throw new UpstreamProtocolError(`ConverseStream ${name || 'event'} payload is not an object`);
     switch (name) {
       case 'messageStart':
@@ -154,8 +151,7 @@ export class BedrockStreamTranslator implements StreamTranslator {
   }
 
   #chunk(delta: ChunkChoice['delta']): ChatChunk {
-    const ctx = this.#ctx;
-    return { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] };
+    return deltaChunk(this.#ctx, delta);
   }
 
   #count(text: string): void {

@@ -1,6 +1,6 @@
 import type { ChatCompletion, FinishReason, ToolCall, UsageRecord } from '../../api/chat-types.js';
-import { estimateTextTokens } from '../../api/token-estimate.js';
 import { toOpenAiUsage } from '../chunks.js';
+import { estimatedUsage } from '../estimated-usage.js';
 import { isRecord } from '../translate-helpers.js';
 import { UpstreamProtocolError, type ResponseContext } from '../types.js';
 import { geminiToolCallId } from './tool-call-id.js';
@@ -39,10 +39,6 @@ export function usageFromMetadata(meta: GeminiUsageMetadata | undefined): UsageR
     reasoningTokens: thoughts,
     estimated: false,
   };
-}
-
-export function estimatedUsage(ctx: ResponseContext, text: string): UsageRecord {
-  return { promptTokens: ctx.promptTokensEstimate, completionTokens: estimateTextTokens(text), cachedTokens: 0, reasoningTokens: 0, estimated: true };
 }
 
 /** Validates the shape of one GenerateContentResponse (a whole body or one stream event). */

@@ -1,10 +1,12 @@
 import type { ChatChunk, ChunkChoice, FinishReason, UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
-import { usageChunk } from '../chunks.js';
+import { deltaChunk, usageChunk } from '../chunks.js';
+import { estimatedUsage } from '../estimated-usage.js';
 import { isRecord } from '../translate-helpers.js';
+import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { geminiErrorInfo } from './error.js';
-import { answerParts, asGeminiResponse, estimatedUsage, finishReason, toolCallOf, usageFromMetadata } from './response.js';
+import { answerParts, asGeminiResponse, finishReason, toolCallOf, usageFromMetadata } from './response.js';
 import type { GeminiUsageMetadata } from './wire.js';
 
 /** Streamed text beyond this is not kept for estimates (Gemini reports usage anyway). */
@@ -35,12 +37,7 @@ export class GeminiStreamTranslator implements StreamTranslator {
   }
 
   onEvent(event: SseEvent): StreamStep {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(event.data);
-    } catch {
-      throw new UpstreamProtocolError('stream event is not JSON');
-    }
+    const parsed = parseStreamJson(event.data);
     if (isRecord(parsed) && parsed['error'] !== undefined) {
       const code = isRecord(parsed['error']) && typeof parsed['error']['code'] === 'number' ? parsed['error']['code'] : 500;
       return { chunks: [], done: false, error: geminiErrorInfo(code, parsed) };
@@ -100,7 +97,6 @@ export class GeminiStreamTranslator implements StreamTranslator {
   }
 
   #chunk(index: number, delta: ChunkChoice['delta'], finish: FinishReason | null): ChatChunk {
-    const ctx = this.#ctx;
-    return { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices: [{ index, delta, logprobs: null, finish_reason: finish }] };
+    return deltaChunk(this.#ctx, delta, finish, index);
   }
 }

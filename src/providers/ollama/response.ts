@@ -28,10 +28,6 @@ export function usageOf(res: OllamaChatResponse, ctx: ResponseContext, text: str
   };
 }
 
-export function estimatedUsage(ctx: ResponseContext, text: string): UsageRecord {
-  return { promptTokens: ctx.promptTokensEstimate, completionTokens: estimateTextTokens(text), cachedTokens: 0, reasoningTokens: 0, estimated: true };
-}
-
 /** Validates one `/api/chat` object (a whole body, or one NDJSON line). */
 export function asOllamaResponse(body: unknown): OllamaChatResponse {
   if (!isRecord(body) || typeof body['done'] !== 'boolean') throw new UpstreamProtocolError('Ollama chat response without a boolean done');

@@ -1,10 +1,12 @@
-import type { ChatChunk, ChunkChoice, UsageRecord } from '../../api/chat-types.js';
+import type { ChatChunk, UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
-import { contentChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { contentChunk, deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
+import { estimatedUsage } from '../estimated-usage.js';
 import { isRecord } from '../translate-helpers.js';
+import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { ollamaErrorInfo } from './error.js';
-import { asOllamaResponse, estimatedUsage, finishReason, toolCalls, usageOf } from './response.js';
+import { asOllamaResponse, finishReason, toolCalls, usageOf } from './response.js';
 
 const maxCountedChars = 1_000_000;
 
@@ -26,12 +28,7 @@ export class OllamaStreamTranslator implements StreamTranslator {
   }
 
   onEvent(event: SseEvent): StreamStep {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(event.data);
-    } catch {
-      throw new UpstreamProtocolError('NDJSON line is not JSON');
-    }
+    const parsed = parseStreamJson(event.data, 'NDJSON line is not JSON');
     if (isRecord(parsed) && parsed['error'] !== undefined) return { chunks: [], done: false, error: ollamaErrorInfo(500, parsed) };
     const res = asOllamaResponse(parsed);
     const ctx = this.#ctx;
@@ -41,13 +38,13 @@ export class OllamaStreamTranslator implements StreamTranslator {
     if (!this.#started) {
       this.#started = true;
       // OpenAI's first chunk of a reply that only calls tools carries content null.
-      chunks.push(calls.length > 0 && text === '' ? toolChunk(ctx, { role: 'assistant', content: null }) : roleChunk(ctx, text));
+      chunks.push(calls.length > 0 && text === '' ? deltaChunk(ctx, { role: 'assistant', content: null }) : roleChunk(ctx, text));
     } else if (text !== '') {
       chunks.push(contentChunk(ctx, text));
     }
     if (this.#text.length < maxCountedChars) this.#text += text;
     for (const call of calls) {
-      chunks.push(toolChunk(ctx, { tool_calls: [{ index: this.#toolCalls, ...call }] }));
+      chunks.push(deltaChunk(ctx, { tool_calls: [{ index: this.#toolCalls, ...call }] }));
       this.#toolCalls += 1;
     }
     if (!res.done) return { chunks, done: false };
@@ -64,8 +61,4 @@ export class OllamaStreamTranslator implements StreamTranslator {
   usage(): UsageRecord {
     return this.#usage ?? estimatedUsage(this.#ctx, this.#text);
   }
-}
-
-function toolChunk(ctx: ResponseContext, delta: ChunkChoice['delta']): ChatChunk {
-  return { id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: null }] };
 }

@@ -1,6 +1,7 @@
 import { scrubSecrets } from '../../errors/scrub.js';
 import { errorTypeForStatus } from '../chunks.js';
 import type { UpstreamErrorInfo } from '../types.js';
+import { isRecord as isObject } from '../translate-helpers.js';
 
 /**
  * Normalises OpenAI's `{"error":{...}}`, vLLM's integer `code`, the older flat
@@ -21,6 +22,5 @@ export function openAiErrorInfo(status: number, body: unknown): UpstreamErrorInf
   return { message: scrubSecrets(rawMessage), type: errorTypeForStatus(status), code, param };
 }
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+// The providers' one plain-object check, under the name this provider's code reads.
+export { isObject };

@@ -1,6 +1,7 @@
 import type { UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { toOpenAiUsage } from '../chunks.js';
+import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { isObject, openAiErrorInfo } from './error.js';
 import { normalisedUsage, usageRecord } from './usage.js';
@@ -32,12 +33,7 @@ export class OpenAiStreamTranslator<C> implements StreamTranslator<C> {
       this.#done = true;
       return { chunks: this.#missingUsageChunk(), done: true };
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(event.data);
-    } catch {
-      throw new UpstreamProtocolError('stream event is not JSON');
-    }
+    const parsed = parseStreamJson(event.data);
     if (!isObject(parsed)) throw new UpstreamProtocolError('stream event is not a JSON object');
     if (parsed.error !== undefined && parsed.error !== null) {
       return { chunks: [], done: false, error: openAiErrorInfo(500, parsed) };

@@ -4,6 +4,8 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import { scrubSecrets } from '../../errors/scrub.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { contentChunk, errorTypeForStatus, finishChunk, roleChunk, toOpenAiUsage, usageChunk } from '../chunks.js';
+import { parseStreamJson } from '../stream-json.js';
+import { isRecord } from '../translate-helpers.js';
 import {
   UpstreamProtocolError,
   type ProviderAdapter,
@@ -90,7 +92,7 @@ export const tritonAdapter: ProviderAdapter = {
   },
 
   errorInfo(status: number, body: unknown): UpstreamErrorInfo {
-    const raw = isObject(body) && typeof body.error === 'string' ? body.error : typeof body === 'string' && body ? body : `upstream answered ${status}`;
+    const raw = isRecord(body) && typeof body.error === 'string' ? body.error : typeof body === 'string' && body ? body : `upstream answered ${status}`;
     return { message: scrubSecrets(raw), type: errorTypeForStatus(status), code: null, param: null };
   },
 };
@@ -107,13 +109,8 @@ class TritonStreamTranslator implements StreamTranslator {
   }
 
   onEvent(event: SseEvent): StreamStep {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(event.data);
-    } catch {
-      throw new UpstreamProtocolError('stream event is not JSON');
-    }
-    if (isObject(parsed) && parsed.error !== undefined) {
+    const parsed = parseStreamJson(event.data);
+    if (isRecord(parsed) && parsed.error !== undefined) {
       return { chunks: [], done: false, error: tritonAdapter.errorInfo(500, parsed) };
     }
     const delta = textOutput(parsed);
@@ -140,7 +137,7 @@ class TritonStreamTranslator implements StreamTranslator {
 }
 
 function textOutput(body: unknown): string {
-  if (!isObject(body) || typeof body.text_output !== 'string') {
+  if (!isRecord(body) || typeof body.text_output !== 'string') {
     throw new UpstreamProtocolError('Triton response without a text_output string');
   }
   return body.text_output;
@@ -155,8 +152,4 @@ function estimatedUsage(ctx: ResponseContext, text: string): UsageRecord {
     reasoningTokens: 0,
     estimated: true,
   };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

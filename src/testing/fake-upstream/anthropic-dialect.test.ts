@@ -1,21 +1,12 @@
 import Anthropic, { AuthenticationError, OverloadedError, RateLimitError } from '@anthropic-ai/sdk';
 import Anthropic0137 from 'anthropic-sdk-0137';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AnthropicStreamTranslator } from '../../providers/anthropic/stream.js';
 import { SseDecoder } from '../../upstream/sse-decoder.js';
-import { FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
+import { fakeStarter } from './dialect-test-kit.js';
 
-const fakes: FakeUpstream[] = [];
-afterEach(async () => {
-  await Promise.all(fakes.splice(0).map((f) => f.close()));
-});
-
-async function start(options: Partial<FakeUpstreamOptions> = {}): Promise<FakeUpstream> {
-  const fake = await FakeUpstream.start({ dialect: 'anthropic', ...options });
-  fakes.push(fake);
-  return fake;
-}
+const start = fakeStarter('anthropic');
 
 const REPLY = 'one two three four five';
 const weather = { name: 'get_weather', description: 'Weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' }, days: { type: 'integer' } } } };

@@ -1,17 +1,8 @@
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
+import { describe, expect, it } from 'vitest';
+import { fakeStarter } from './dialect-test-kit.js';
 
-const fakes: FakeUpstream[] = [];
-afterEach(async () => {
-  await Promise.all(fakes.splice(0).map((fake) => fake.close()));
-});
-
-async function start(options: Partial<FakeUpstreamOptions> = {}): Promise<FakeUpstream> {
-  const fake = await FakeUpstream.start({ dialect: 'ollama', ...options });
-  fakes.push(fake);
-  return fake;
-}
+const start = fakeStarter('ollama');
 
 function post(url: string, body: unknown): ReturnType<typeof request> {
   return request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -1,24 +1,15 @@
 import OpenAI from 'openai';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SseDecoder } from '../../upstream/sse-decoder.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
-import { FakeUpstream } from './fake-upstream.js';
-import type { FakeUpstreamOptions } from './fake-upstream.js';
+import { fakeStarter } from './dialect-test-kit.js';
+import type { FakeUpstream } from './fake-upstream.js';
 import type { DialectContext, FakeRequest } from './exchange.js';
 import { FAKE_EMBEDDING_DIMENSIONS, openAiDialect } from './openai-dialect.js';
 import { defaultBehaviour } from './script.js';
 
-const fakes: FakeUpstream[] = [];
-afterEach(async () => {
-  await Promise.all(fakes.splice(0).map((fake) => fake.close()));
-});
-
-async function start(options: Partial<FakeUpstreamOptions> = {}): Promise<FakeUpstream> {
-  const fake = await FakeUpstream.start({ dialect: 'openai', ...options });
-  fakes.push(fake);
-  return fake;
-}
+const start = fakeStarter('openai');
 
 function post(url: string, body: unknown, headers: Record<string, string> = {}): ReturnType<typeof request> {
   return request(url, {

@@ -1,20 +1,10 @@
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SseDecoder } from '../../upstream/sse-decoder.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
-import { FakeUpstream } from './fake-upstream.js';
-import type { FakeUpstreamOptions } from './fake-upstream.js';
+import { fakeStarter } from './dialect-test-kit.js';
 
-const fakes: FakeUpstream[] = [];
-afterEach(async () => {
-  await Promise.all(fakes.splice(0).map((fake) => fake.close()));
-});
-
-async function start(options: Partial<FakeUpstreamOptions> = {}): Promise<FakeUpstream> {
-  const fake = await FakeUpstream.start({ dialect: 'triton', ...options });
-  fakes.push(fake);
-  return fake;
-}
+const start = fakeStarter('triton');
 
 function post(url: string, body: unknown): ReturnType<typeof request> {
   return request(url, {
