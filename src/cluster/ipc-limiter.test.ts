@@ -1,29 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { describeRateLimiterContract } from '../ratelimit/limiter-contract.js';
+import { channelPair } from '../testing/ipc-channel-pair.js';
 import { IpcRateLimiter, limiterHandlers } from './ipc-limiter.js';
-import { RpcClient, RpcUnavailableError, serveRpc, type MessageChannel } from './rpc.js';
-
-/**
- * Two ends of an in-process channel that behaves like cluster IPC: asynchronous delivery and
- * JSON serialisation (Infinity and NaN arrive as null, undefined fields vanish).
- */
-function channelPair(): [MessageChannel, MessageChannel] {
-  const handlers: [Set<(m: unknown) => void>, Set<(m: unknown) => void>] = [new Set(), new Set()];
-  const end = (mine: 0 | 1): MessageChannel => ({
-    send: (message) => {
-      const copy: unknown = JSON.parse(JSON.stringify(message));
-      setImmediate(() => {
-        for (const h of handlers[mine === 0 ? 1 : 0]) h(copy);
-      });
-    },
-    onMessage: (handler) => {
-      handlers[mine].add(handler);
-      return () => handlers[mine].delete(handler);
-    },
-  });
-  return [end(0), end(1)];
-}
+import { RpcClient, RpcUnavailableError, serveRpc } from './rpc.js';
 
 describeRateLimiterContract('IpcRateLimiter (worker) over a MemoryRateLimiter (primary)', (clock) => {
   const [worker, primary] = channelPair();
