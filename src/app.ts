@@ -11,6 +11,7 @@ import { fanOut, type GatewayEvents } from './observability/events.js';
 import { logSubscriber } from './observability/log-events.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
+import type { ConcurrencyLimiter } from './ratelimit/concurrency.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import type { Strategy } from './routing/balancer.js';
 import { createSharedState } from './state/create-state.js';
@@ -25,6 +26,8 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly rateLimiter?: RateLimiter;
+  /** Concurrency slots instead of the state backend's (cluster workers: the primary's). */
+  readonly concurrency?: ConcurrencyLimiter;
   /** Random source for balancers, jitter and breakers (tests make it deterministic). */
   readonly random?: () => number;
   /** What /metrics serves instead of this gateway's own registry (cluster workers: the group's). */
@@ -84,7 +87,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     events,
     pools,
     rateLimiter: options.rateLimiter ?? state.limiter,
-    concurrency: state.concurrency,
+    concurrency: options.concurrency ?? state.concurrency,
     cooldowns: state.cooldowns,
     ...(options.routerStrategy ? { routerStrategy: options.routerStrategy } : {}),
     ...(options.random ? { random: options.random } : {}),

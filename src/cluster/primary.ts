@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { watchConfigFile } from '../lifecycle/watch-config.js';
 import { createLogger } from '../observability/logger.js';
 import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
+import { ConcurrencySlots, concurrencyHandlers } from './ipc-concurrency.js';
 import { limiterHandlers } from './ipc-limiter.js';
 import { serveRpc, type MessageChannel } from './rpc.js';
 
@@ -34,7 +35,8 @@ function workerChannel(worker: Worker): MessageChannel {
 
 /**
  * The primary of `serve --workers N` (node:cluster): forks N workers sharing one port, serves
- * their rate-limit decisions from one in-memory limiter (exact across workers) and aggregates
+ * their rate-limit decisions and concurrency slots from one in-memory limiter and one set of
+ * slots (exact across workers; an exited worker's slots are released) and aggregates
  * their metrics for /metrics. Restarts a crashed worker with backoff; forwards SIGHUP (and, with
  * --watch-config, file changes) as SIGHUP and SIGTERM/SIGINT as SIGTERM; resolves 0 once every
  * worker has drained and exited 0. A second SIGTERM/SIGINT kills the workers and exits 1.
@@ -45,6 +47,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const logger = createLogger({ level: config.logging.level, format: config.logging.format });
   const limiter = new MemoryRateLimiter();
   const aggregator = new AggregatorRegistry();
+  const slots = new ConcurrencySlots();
   const handlers = { ...limiterHandlers(limiter), metrics: async () => aggregator.clusterMetrics() };
   cluster.setupPrimary({ exec: process.argv[1] ?? '', args: process.argv.slice(2) });
 
@@ -59,7 +62,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     const worker = cluster.fork({ LLM_GATEWAY_WORKER_SLOT: String(slot) });
     const startedAt = performance.now();
     live.add(worker);
-    serveRpc(workerChannel(worker), handlers);
+    serveRpc(workerChannel(worker), { ...handlers, ...concurrencyHandlers(slots, String(worker.id)) });
     worker.on('message', (m: unknown) => {
       if ((m as { tag?: unknown } | null)?.tag !== 'llm-gateway:listening') return;
       listening++;
@@ -67,6 +70,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     });
     worker.on('exit', (code, signal) => {
       live.delete(worker);
+      // Its requests are gone with it: their concurrency slots must not stay held.
+      const freed = slots.releaseAll(String(worker.id));
+      if (freed > 0) logger.warn({ worker: worker.id, pid: worker.process.pid, slots: freed }, 'released the concurrency slots of an exited worker');
       if (stopping) {
         if (code !== 0) failedExits++;
         logger.info({ worker: worker.id, pid: worker.process.pid, code, signal }, 'worker exited');

@@ -3,15 +3,17 @@ import { AggregatorRegistry } from 'prom-client';
 import type { GatewayOptions } from '../app.js';
 import type { GatewayConfig } from '../config/load.js';
 import { serveProcess, type ServeOptions } from '../lifecycle/serve-process.js';
+import { IpcConcurrencyLimiter } from './ipc-concurrency.js';
 import { IpcRateLimiter } from './ipc-limiter.js';
 import { RpcClient, type MessageChannel } from './rpc.js';
 
-// A limiter decision or metrics scrape the primary has not answered by then has failed.
+// A limiter decision (or concurrency slot) or metrics scrape the primary has not answered by then has failed.
 const LIMITER_TIMEOUT_MS = 2_000;
 const METRICS_TIMEOUT_MS = 6_000;
 
 /**
- * With the in-memory state backend the rate limiter lives in the primary, so limits are exact
+ * With the in-memory state backend the rate limiter and the concurrency slots live in the
+ * primary, so limits are exact
  * across workers; with Redis every worker uses Redis directly, like any replica.
  */
 function limitsLiveInPrimary(config: GatewayConfig): boolean {
@@ -33,8 +35,8 @@ function processChannel(): MessageChannel {
 }
 
 /**
- * One worker of `serve --workers N`: a normal gateway whose rate limiter and /metrics live in
- * the primary (so limits are exact and metrics cover the whole group). Stops like a single
+ * One worker of `serve --workers N`: a normal gateway whose rate limiter, concurrency slots and
+ * /metrics live in the primary (so limits are exact and metrics cover the whole group). Stops like a single
  * process on SIGTERM (the primary forwards it), and also when the primary goes away.
  */
 export async function runWorker(options: Omit<ServeOptions, 'gateway' | 'onListening' | 'stopRequested' | 'ignoreSigint'> & { readonly extra?: GatewayOptions }): Promise<number> {
@@ -52,7 +54,7 @@ export async function runWorker(options: Omit<ServeOptions, 'gateway' | 'onListe
     logBindings: { worker: Number(process.env.LLM_GATEWAY_WORKER_SLOT ?? cluster.worker?.id ?? 0) },
     gateway: (config) => ({
       ...options.extra,
-      ...(limitsLiveInPrimary(config) ? { rateLimiter: new IpcRateLimiter(limiterRpc) } : {}),
+      ...(limitsLiveInPrimary(config) ? { rateLimiter: new IpcRateLimiter(limiterRpc), concurrency: new IpcConcurrencyLimiter(limiterRpc) } : {}),
       metricsSource: { contentType, text: async () => String(await metricsRpc.call('metrics', null)) },
     }),
     onListening: (gateway) => {
