@@ -1,7 +1,8 @@
 /**
  * `llm-gateway serve --workers 3` (node:cluster) in a child process: L-05 exactness across
- * workers (one limiter in the primary, reached over IPC), /metrics for the whole group, crash
- * restart, SIGHUP forwarding, and a drained exit 0 on SIGTERM.
+ * workers (one limiter in the primary, reached over IPC), concurrency slots exact across workers
+ * (also in the primary), /metrics for the whole group, crash restart, SIGHUP forwarding, and a
+ * drained exit 0 on SIGTERM.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
@@ -10,20 +11,28 @@ import { startChildGateway, type ChildGateway } from './helpers/child-gateway.js
 import { KEY, metricValue } from './helpers/harness.js';
 
 let fake: FakeUpstream;
+// Answers slowly, so that every admitted request stays in flight long enough to be seen.
+let slow: FakeUpstream;
+const SLOW_KEY = 'sk-test-slow-0123456789';
+const SLOW_LATENCY_MS = 1_000;
 let child: ChildGateway;
 let url: string;
 
 beforeAll(async () => {
   fake = await FakeUpstream.start({ dialect: 'openai', behaviour: { latencyMs: 5 } });
+  slow = await FakeUpstream.start({ dialect: 'openai', behaviour: { latencyMs: SLOW_LATENCY_MS } });
   child = startChildGateway({
     args: ['--workers', '3'],
     config: {
       server: { host: '127.0.0.1', port: 0, drainDelayMs: 100, shutdownGraceMs: 5_000 },
       logging: { level: 'info', format: 'json' },
-      deployments: { f: { provider: 'openai', baseUrl: fake.baseUrl } },
-      models: { m: { targets: [{ deployment: 'f', model: 'gpt-x' }] } },
-      // Capacity 100, refill negligible: exactly 100 admissions in the test's lifetime.
-      tenants: { main: { keys: [KEY], limits: { requests: { capacity: 100, refillPerSecond: 0.0001 } } } },
+      deployments: { f: { provider: 'openai', baseUrl: fake.baseUrl }, s: { provider: 'openai', baseUrl: slow.baseUrl } },
+      models: { m: { targets: [{ deployment: 'f', model: 'gpt-x' }] }, slow: { targets: [{ deployment: 's', model: 'gpt-x' }] } },
+      tenants: {
+        // Capacity 100, refill negligible: exactly 100 admissions in the test's lifetime.
+        main: { keys: [KEY], limits: { requests: { capacity: 100, refillPerSecond: 0.0001 } } },
+        narrow: { keys: [SLOW_KEY], concurrency: { maxInFlight: 2 } },
+      },
     },
   });
   await child.waitForLog((l) => l.msg === 'all workers listening', 40_000);
@@ -33,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await child?.cleanup();
   await fake?.close();
+  await slow?.close();
 });
 
 async function scrape(): Promise<string> {
@@ -97,6 +107,46 @@ describe('serve --workers 3', () => {
     }
     expect(fake.stats.requests).toBe(100);
   }, 60_000);
+
+  it('concurrency across workers: 12 concurrent requests, maxInFlight 2 → never more than 2 at the upstream, the rest 429 concurrency_limit_exceeded, and the slots come back', async () => {
+    const inFlight = (): number => slow.stats.requests - slow.stats.completed - slow.stats.aborted;
+    // Each admitted request stays at the upstream for SLOW_LATENCY_MS, so sampling every few
+    // milliseconds cannot miss a third one.
+    let peak = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, inFlight());
+    }, 5);
+    const send = async (): Promise<{ status: number; code: unknown; retryAfter: unknown }> => {
+      const res = await request(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        // One connection per request, so the primary spreads them over the workers.
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${SLOW_KEY}`, connection: 'close' },
+        body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'slowly' }] }),
+      });
+      const body = (await res.body.json()) as { error?: { code?: unknown } };
+      return { status: res.statusCode, code: body.error?.code, retryAfter: res.headers['retry-after'] };
+    };
+    try {
+      const results = await Promise.all(Array.from({ length: 12 }, send));
+      expect(peak).toBe(2);
+      const admitted = results.filter((r) => r.status === 200);
+      const refused = results.filter((r) => r.status !== 200);
+      expect(admitted.length).toBe(slow.stats.requests);
+      expect(admitted.length).toBeGreaterThanOrEqual(2);
+      expect(refused.length).toBe(12 - admitted.length);
+      for (const r of refused) expect(r).toEqual({ status: 429, code: 'concurrency_limit_exceeded', retryAfter: '1' });
+      // Each worker refused some: the slots are shared, not per worker (3 × 2 would admit 6).
+      const refusedBy = new Set(child.logs.filter((l) => l.msg === 'request' && l.tenant === 'narrow' && l.status === 429).map((l) => l.worker));
+      expect(refusedBy.size).toBeGreaterThanOrEqual(2);
+
+      // Every slot was given back: two at once are admitted again.
+      const again = await Promise.all([send(), send()]);
+      expect(again.map((r) => r.status)).toEqual([200, 200]);
+      expect(peak).toBe(2);
+    } finally {
+      clearInterval(sampler);
+    }
+  }, 30_000);
 
   it('forwards SIGHUP to every worker, and on SIGTERM every worker drains and the group exits 0', async () => {
     child.child.kill('SIGHUP');
