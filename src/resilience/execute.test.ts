@@ -223,6 +223,22 @@ describe('Executor: fallbacks', () => {
     expect(eventsNamed(log, 'fallback')).toEqual([{ requestId: 'req-1', from: 'gpt-mini', to: 'backup' }]);
   });
 
+  it('a breaker that opens during the backoff sends the retry to the fallback alias, not to the client', async () => {
+    // Another request trips "a" while this one sleeps before retrying it (seen in the demo).
+    let a: RuntimeDeployment | undefined;
+    const { executor, clock, log, budget } = setup({ retry: { maxAttempts: 3 }, on: { retry: () => a?.breaker.tryAcquire()?.failure() } });
+    a = deployment('a', clock, { failureThreshold: 2 });
+    const gptMini = model('gpt-mini', [a], 'priority', ['backup']);
+    const backup = model('backup', [deployment('c', clock)]);
+    const { attempt, calls } = scripted({ a: [500] });
+    const done = await executor.run(input({ groups: [gptMini, backup] }, attempt));
+    expect(a.breaker.state).toBe('open');
+    expect(calls.map((c) => c.deployment)).toEqual(['a', 'c']);
+    expect(done.target.alias).toBe('backup');
+    expect(eventsNamed(log, 'fallback')).toEqual([{ requestId: 'req-1', from: 'gpt-mini', to: 'backup' }]);
+    expect(budget.activeRetries).toBe(0);
+  });
+
   it('an alias with nothing available is skipped for its fallback', async () => {
     const { executor, clock, log } = setup();
     const a = deployment('a', clock, { failureThreshold: 1 });

@@ -95,7 +95,11 @@ export class Executor {
           if (!picked) break;
           const isRetry = attempts > 0;
           if (isRetry) {
-            picked = await this.#prepareRetry(picked, state, last, n, input);
+            const next = await this.#prepareRetry(picked, state, last, n, input);
+            // Nothing of this alias is left after the backoff (its breaker opened meanwhile):
+            // the fallback aliases still get their turn.
+            if (next === 'alias-exhausted') break;
+            picked = next;
             if (!picked) throw new ExecuteError(last ? finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns) : noTarget(input.plan, this.#d.clock, this.#cooldowns), attempts, last?.failure.outcome ?? 'no_target', last?.target);
           }
           attempts++;
@@ -169,8 +173,9 @@ export class Executor {
 
   /**
    * Takes a retry-budget slot and waits the backoff. Returns the target to use (re-picked after
-   * a backoff, since health may have changed while we slept), or undefined to stop: budget
-   * spent, deadline too close, or nothing left to pick.
+   * a backoff, since health may have changed while we slept); undefined to stop (budget spent,
+   * deadline too close); or 'alias-exhausted' when the re-pick after the backoff found nothing
+   * left in this alias, so the plan moves on to its fallbacks.
    */
   async #prepareRetry<T>(
     picked: Picked,
@@ -178,7 +183,7 @@ export class Executor {
     last: { failure: AttemptFailure; target: RuntimeTarget } | undefined,
     n: number,
     input: ExecuteInput<T>,
-  ): Promise<Picked | undefined> {
+  ): Promise<Picked | 'alias-exhausted' | undefined> {
     if (!this.#d.budget.tryStartRetry()) {
       picked.permit.release();
       this.#d.events.retryBudgetExhausted({ requestId: input.requestId, alias: picked.target.alias });
@@ -192,9 +197,14 @@ export class Executor {
     if (delayMs <= 0) return picked;
     // Never sleep holding a breaker permit: a half-open probe slot would time out while we wait.
     picked.permit.release();
-    const repicked = this.#d.clock.nowMs() + delayMs < input.deadlineMs ? await this.#sleepThenPick(delayMs, state, input) : undefined;
-    if (!repicked) this.#d.budget.retryFinished();
-    return repicked;
+    if (this.#d.clock.nowMs() + delayMs >= input.deadlineMs) {
+      this.#d.budget.retryFinished();
+      return undefined;
+    }
+    const repicked = await this.#sleepThenPick(delayMs, state, input);
+    if (repicked) return repicked;
+    this.#d.budget.retryFinished();
+    return 'alias-exhausted';
   }
 
   async #sleepThenPick<T>(delayMs: number, state: GroupState, input: ExecuteInput<T>): Promise<Picked | undefined> {
