@@ -105,10 +105,11 @@ function summarise(results: DemoResult[], narration: string[]): void {
   for (const line of narration) out(`  ${line}`);
 }
 
-/** An event subscriber that turns retries, fallbacks and breaker changes into sentences. */
+/** An event subscriber that turns retries, spent retry budgets, fallbacks and breaker changes into sentences. */
 function narrator(lines: string[]): Partial<GatewayEvents> {
   return {
     retry: (e) => lines.push(`retry       ${e.alias}: ${e.fromDeployment} failed (${e.reason}), trying again${e.delayMs > 0 ? ` after ${Math.round(e.delayMs)} ms` : ' on another deployment'}`),
+    retryBudgetExhausted: (e) => lines.push(`no retry    ${e.alias}: the retry budget (a share of active requests) is spent, so the error goes to the client`),
     fallback: (e) => lines.push(`fallback    ${e.from} → ${e.to}`),
     breakerTransition: (e) => lines.push(`breaker     ${e.deployment}: ${e.from} → ${e.to} (${e.reason})`),
     cooldown: (e) => lines.push(`cooldown    ${e.deployment} for ${e.durationMs} ms after a provider 429`),
