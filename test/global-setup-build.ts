@@ -1,7 +1,8 @@
 /**
- * Vitest global setup: tests that start `llm-gateway` as a child process (D-01, D-03, L-05 with
- * workers) run dist/main.js, so dist must match src. Builds once per run, and only when some
- * file under src/ is newer than dist/main.js (unit-test runs pay one directory walk).
+ * Vitest global setup: tests that start `llm-gateway` as a child process (D-01, D-03, L-05
+ * with workers and with Redis replicas) run dist/main.js, so dist must match src. Builds once per
+ * run, and only when some file under src/ is newer than dist/main.js (unit-test runs pay one
+ * directory walk).
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeUpstream } from '../src/testing/fake-upstream/fake-upstream.js';
-import { buildGateway, startGatewayProcess, type Build, type GatewayProcess } from './helpers/gateway-process.js';
+import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js';
 import { metric } from './helpers/harness.js';
 import { SHARED_REDIS_URL, sharedRedisAvailable, uniquePrefix } from './helpers/redis.js';
 
@@ -22,14 +22,12 @@ const CLIENTS = 50;
 const KEYS = { plain: 'sk-l05-plain-0123456789', skewed: 'sk-l05-skewed-0123456789' };
 
 describe.skipIf(!available)('L-05 exact request limits across 3 gateway processes on one Redis', () => {
-  let build: Build;
   let fake: FakeUpstream;
   let dir: string;
   const replicas: GatewayProcess[] = [];
   let skewed: GatewayProcess;
 
   beforeAll(async () => {
-    build = buildGateway();
     fake = await FakeUpstream.start({ dialect: 'openai' });
     dir = mkdtempSync(join(tmpdir(), 'llm-gateway-l05-'));
     const config = join(dir, 'gateway.yaml');
@@ -53,11 +51,11 @@ describe.skipIf(!available)('L-05 exact request limits across 3 gateway processe
     );
     const env = { REDIS_URL: SHARED_REDIS_URL };
     const started = await Promise.all([
-      startGatewayProcess(build, config, env),
-      startGatewayProcess(build, config, env),
-      startGatewayProcess(build, config, env),
+      startGatewayProcess(config, env),
+      startGatewayProcess(config, env),
+      startGatewayProcess(config, env),
       // Test-only: this replica's clock runs 30 s ahead (src/main.ts clockOptions).
-      startGatewayProcess(build, config, { ...env, LLM_GATEWAY_TEST_CLOCK_OFFSET_MS: '30000' }),
+      startGatewayProcess(config, { ...env, LLM_GATEWAY_TEST_CLOCK_OFFSET_MS: '30000' }),
     ]);
     replicas.push(...started.slice(0, 3));
     skewed = started[3] as GatewayProcess;
@@ -67,7 +65,6 @@ describe.skipIf(!available)('L-05 exact request limits across 3 gateway processe
     await Promise.all([...replicas, skewed].filter(Boolean).map((r) => r.stop()));
     await fake?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    build?.remove();
   });
 
   async function run(urls: readonly string[], key: string, model: string): Promise<{ statuses: Map<number, number>; missingRetryAfter: number }> {

@@ -1,52 +1,14 @@
 /**
- * Real gateway processes for multi-replica tests (L-05): `node <build>/main.js serve`. The
- * processes must run the code under test: dist/ is used when it is newer than every source file
- * (`npm ci` and `npm run build` make it so, as in CI); otherwise the sources are compiled
- * incrementally into node_modules/.cache (never over dist/, which someone may be using): slow
- * the first time on a busy machine, quick after that. Each process is stopped by its own pid.
+ * Real gateway processes for multi-replica tests (L-05): `node dist/main.js serve`. The vitest
+ * global setup (test/global-setup-build.ts) rebuilds dist/ when src/ is newer, so the processes
+ * run the code under test. Each process is stopped by its own pid.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { freePort } from './redis.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-export interface Build {
-  readonly dir: string;
-  readonly main: string;
-  remove(): void;
-}
-
-/** dist/ when it is up to date with src/, else an incremental build in node_modules/.cache. */
-export function buildGateway(): Build {
-  const distMain = join(ROOT, 'dist', 'main.js');
-  if (existsSync(distMain) && statSync(distMain).mtimeMs > newestSource(join(ROOT, 'src'))) {
-    return { dir: join(ROOT, 'dist'), main: distMain, remove: () => undefined };
-  }
-  // Inside node_modules, so the build resolves the repository's packages by walking up.
-  const dir = join(ROOT, 'node_modules', '.cache', 'llm-gateway-test-build');
-  mkdirSync(dir, { recursive: true });
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const args = ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist'), '--declaration', 'false', '--sourceMap', 'false', '--incremental', '--tsBuildInfoFile', join(dir, 'tsbuildinfo')];
-  const out = spawnSync(process.execPath, [tsc, ...args], { encoding: 'utf8' });
-  if (out.status !== 0) throw new Error(`build failed:\n${out.stdout}\n${out.stderr}`);
-  // ESM scope for the build, and the version src/version.ts reads from ../package.json.
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', version: '0.0.0-test' }));
-  return { dir, main: join(dir, 'dist', 'main.js'), remove: () => undefined };
-}
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
+const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 export interface GatewayProcess {
   readonly url: string;
@@ -57,9 +19,9 @@ export interface GatewayProcess {
 }
 
 /** Starts `serve --config FILE --port <free>` and waits until /ready answers 200. */
-export async function startGatewayProcess(build: Build, configPath: string, env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(configPath: string, env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [build.main, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(port)], {
+  const child: ChildProcess = spawn(process.execPath, [MAIN, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(port)], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
