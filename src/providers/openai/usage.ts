@@ -1,11 +1,9 @@
 import type { Usage, UsageRecord } from '../../api/chat-types.js';
-import { countTokens } from '../../api/token-count.js';
 import { toOpenAiUsage } from '../chunks.js';
-import type { ResponseContext } from '../types.js';
+import { countedUsage, type PromptTokens } from '../estimated-usage.js';
 import { isObject } from './error.js';
 
-/** What an estimate of the prompt needs: the cheap admission figure, or a tokenizer count. */
-export type PromptTokens = Pick<ResponseContext, 'promptTokensEstimate' | 'countPromptTokens'>;
+export type { PromptTokens };
 
 /**
  * OpenAI's `usage` object as our record; when the provider sent none, counted with the
@@ -24,13 +22,7 @@ export function usageRecord(usage: unknown, prompt: PromptTokens, completionText
       estimated: false,
     };
   }
-  return {
-    promptTokens: prompt.countPromptTokens?.() ?? prompt.promptTokensEstimate,
-    completionTokens: countTokens(completionText),
-    cachedTokens: 0,
-    reasoningTokens: 0,
-    estimated: true,
-  };
+  return countedUsage(prompt, completionText);
 }
 
 /**

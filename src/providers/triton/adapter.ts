@@ -1,8 +1,8 @@
 import type { ChatCompletion, ChatRequest, UsageRecord } from '../../api/chat-types.js';
-import { countTokens } from '../../api/token-count.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { scrubSecrets } from '../../errors/scrub.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
+import { countedUsage } from '../estimated-usage.js';
 import { contentChunk, errorTypeForStatus, finishChunk, roleChunk, toOpenAiUsage, usageChunk } from '../chunks.js';
 import { parseStreamJson } from '../stream-json.js';
 import { isRecord } from '../translate-helpers.js';
@@ -75,7 +75,7 @@ export const tritonAdapter: ProviderAdapter = {
 
   chatResponse(body: unknown, ctx: ResponseContext) {
     const text = textOutput(body);
-    const usage = estimatedUsage(ctx, text);
+    const usage = countedUsage(ctx, text);
     const completion: ChatCompletion = {
       id: ctx.id,
       object: 'chat.completion',
@@ -131,7 +131,7 @@ class TritonStreamTranslator implements StreamTranslator {
 
   usage(): UsageRecord {
     // Counting costs CPU; the pipeline asks again after onEnd, and the text no longer changes then.
-    if (this.#usage?.text !== this.#text) this.#usage = { text: this.#text, record: estimatedUsage(this.#ctx, this.#text) };
+    if (this.#usage?.text !== this.#text) this.#usage = { text: this.#text, record: countedUsage(this.#ctx, this.#text) };
     return this.#usage.record;
   }
 }
@@ -143,13 +143,3 @@ function textOutput(body: unknown): string {
   return body.text_output;
 }
 
-/** Triton reports no usage: both sides are counted with the tokenizer and marked estimated. */
-function estimatedUsage(ctx: ResponseContext, text: string): UsageRecord {
-  return {
-    promptTokens: ctx.countPromptTokens?.() ?? ctx.promptTokensEstimate,
-    completionTokens: countTokens(text),
-    cachedTokens: 0,
-    reasoningTokens: 0,
-    estimated: true,
-  };
-}
