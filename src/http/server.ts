@@ -5,15 +5,13 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Clock } from '../clock.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
-import { handleRequest, type Pipeline } from '../pipeline/handle-request.js';
-import { chatOperation, completionsOperation, embeddingsOperation, messagesOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
-import type { ChatReply } from '../pipeline/reply.js';
-import { ClientGoneError } from '../resilience/abort-reasons.js';
+import type { Pipeline } from '../pipeline/handle-request.js';
+import { messagesOperation } from '../pipeline/operations.js';
 import type { Router } from '../routing/router.js';
 import type { InFlightRequests } from './drain.js';
 import { errorBody, errorHeaders, surfaceErrorBody, type ErrorSurface } from './error-response.js';
 import { parseJsonBody } from './json-body.js';
-import { anthropicSse, openAiSse, SseWriter, sseHeaders } from './sse-writer.js';
+import { operationRouteFor, serveOperation } from './operation-routes.js';
 
 export interface HttpLimits {
   readonly bodyLimitBytes: number;
@@ -59,14 +57,23 @@ function surfaceOf(url: string): ErrorSurface {
   return anthropicPaths.has(url.split('?')[0] ?? '') ? 'anthropic' : 'openai';
 }
 
-/** Builds the Fastify app: the only module (with its siblings in http/) that knows the framework. */
+/**
+ * Builds the Fastify app: the only module (with its siblings in http/) that knows the framework.
+ * The API's POST operations are served ahead of it on the same node:http server (operation-routes.ts).
+ */
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const { limits } = deps;
   const app = Fastify({
     logger: false,
     bodyLimit: limits.bodyLimitBytes,
     genReqId: () => randomUUID(),
-    serverFactory: (handler) => createNodeServer(handler, limits),
+    // The API's POST operations skip Fastify (operation-routes.ts); every other request goes to it.
+    serverFactory: (fastifyHandler) =>
+      createNodeServer((req, res) => {
+        const route = operationRouteFor(req.method, req.url);
+        if (route) serveOperation(deps, route, req, res);
+        else fastifyHandler(req, res);
+      }, limits),
     clientErrorHandler,
     // During a drain, requests that still arrive on open connections are served (with
     // `Connection: close`) rather than refused; see drain.ts.
@@ -118,11 +125,6 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     return reply.send({ id: model.alias, object: 'model', created: deps.startedAtSeconds, owned_by: model.ownedBy });
   });
 
-  postOperation(app, deps, chatOperation);
-  postOperation(app, deps, completionsOperation);
-  postOperation(app, deps, embeddingsOperation);
-  postOperation(app, deps, messagesOperation, 'anthropic');
-
   return app;
 }
 
@@ -148,35 +150,6 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.destroy(err);
 }
 
-/** Registers a POST route that runs the request flow for one operation. */
-function postOperation<Req extends OperationRequest, Res, Chunk>(app: FastifyInstance, deps: HttpDeps, op: Operation<Req, Res, Chunk>, surface: ErrorSurface = 'openai'): void {
-  app.post(op.route, async (request, reply) => {
-    const controller = new AbortController();
-    const res = reply.raw;
-    res.on('close', () => {
-      if (!res.writableFinished) controller.abort(new ClientGoneError());
-    });
-    deps.inFlight.attach(res, controller);
-    // The request finishes on the config version it started with, whatever a reload does meanwhile.
-    const lease = deps.acquire();
-    try {
-      await handleRequest(
-        lease.runtime.pipeline,
-        op,
-        { requestId: request.id, authorization: authorizationOf(request, surface), acceptsXApiKey: surface === 'anthropic', headers: request.headers, body: request.body, signal: controller.signal, controller, startMs: deps.clock.nowMs() },
-        fastifyChatReply(reply, request.id, deps.limits.stallTimeoutMs, surface),
-      );
-    } finally {
-      lease.release();
-    }
-    if (!reply.sent) {
-      // The client left before we answered: nothing to send, release the socket.
-      reply.hijack();
-      res.destroy();
-    }
-  });
-}
-
 function createNodeServer(handler: (req: IncomingMessage, res: ServerResponse) => void, limits: HttpLimits): Server {
   const server = createServer({ maxHeaderSize: limits.maxHeaderBytes, insecureHTTPParser: false }, handler);
   server.headersTimeout = limits.headersTimeoutMs;
@@ -184,33 +157,6 @@ function createNodeServer(handler: (req: IncomingMessage, res: ServerResponse) =
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.maxHeadersCount = 200;
   return server;
-}
-
-/**
- * The caller's key as an Authorization value. The Anthropic SDKs send `x-api-key` (0.x) or
- * Bearer (1.x); on Anthropic's surface both are accepted and checked the same way.
- */
-function authorizationOf(request: FastifyRequest, surface: ErrorSurface): string | undefined {
-  const authorization = request.headers.authorization;
-  if (surface !== 'anthropic' || (authorization !== undefined && authorization !== '')) return authorization;
-  const key = request.headers['x-api-key'];
-  return typeof key === 'string' && key !== '' ? `Bearer ${key}` : authorization;
-}
-
-function fastifyChatReply(reply: FastifyReply, requestId: string, stallTimeoutMs: number, surface: ErrorSurface): ChatReply {
-  // Anthropic clients read the request id from `request-id` (exposed as `_request_id`).
-  const idHeader: Record<string, string> = surface === 'anthropic' ? { 'request-id': requestId } : {};
-  return {
-    json: (status, body, headers) => {
-      void reply.code(status).headers({ ...headers, ...idHeader }).type('application/json').send(JSON.stringify(body));
-    },
-    error: (err, headers) => sendError(reply, err, headers, surface, requestId),
-    openStream: (headers) => {
-      reply.hijack();
-      reply.raw.writeHead(200, { ...headers, ...idHeader, ...sseHeaders, 'x-gateway-request-id': requestId });
-      return new SseWriter(reply.raw, stallTimeoutMs, surface === 'anthropic' ? anthropicSse : openAiSse);
-    },
-  };
 }
 
 function sendError(reply: FastifyReply, err: GatewayError, extra: Readonly<Record<string, string>> = {}, surface: ErrorSurface = 'openai', requestId?: string): void {
