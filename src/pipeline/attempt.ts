@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
 import { scrubSecrets } from '../errors/scrub.js';
@@ -9,13 +8,14 @@ import type { AttemptResult } from '../resilience/execute.js';
 import { parseRateLimitResetMs } from '../resilience/rate-limit-reset.js';
 import { parseRetryAfterMs } from '../resilience/retry-after.js';
 import type { RuntimeTarget } from '../routing/runtime-types.js';
-import { readBodyText, sendUpstream } from '../upstream/send.js';
+import { exchangeUpstream, readBodyText, sendUpstream, type BodyLimits, type UpstreamReply } from '../upstream/send.js';
 import type { Operation, OperationRequest } from './operations.js';
 import { translateBody } from './stream-body.js';
 
 /** Largest upstream JSON body we will buffer (a completion, or an error body). */
 const maxUpstreamBodyBytes = 32 * 1024 * 1024;
 const maxErrorBodyBytes = 64 * 1024;
+const bodyLimits: BodyLimits = { maxBytes: maxUpstreamBodyBytes, maxErrorBytes: maxErrorBodyBytes };
 
 export interface AttemptDeps {
   readonly clock: Clock;
@@ -60,10 +60,9 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   const started = deps.clock.nowMs();
   const d = target.deployment;
   try {
-    const res = await sendUpstream(d.endpoint, op.upstreamCall(d.adapter, input.request, target.targetInfo), input.signal);
-    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, await statusFailure(deps, target, res));
-    const text = await readBodyText(res.body, maxUpstreamBodyBytes);
-    const { value, usage } = op.decode(d.adapter, input.request, parseJson(text), input.responseContext);
+    const res = await exchangeUpstream(d.endpoint, op.upstreamCall(d.adapter, input.request, target.targetInfo), input.signal, bodyLimits);
+    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, statusFailure(deps, target, res));
+    const { value, usage } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
     finished(deps, target, n, input, started, 'success', res.statusCode);
     target.latency.record(deps.clock.nowMs() - started);
     return { ok: true, value: { body: value, usage } };
@@ -89,7 +88,11 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
   let rest: AsyncGenerator<StreamStep<Chunk>, void, undefined> | undefined;
   try {
     const res = await sendUpstream(d.endpoint, op.upstreamCall(d.adapter, input.request, target.targetInfo), input.signal);
-    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, await statusFailure(deps, target, res));
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      // An unreadable error body still has a status worth reporting.
+      const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
+      return fail(deps, target, n, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }));
+    }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
     rest = translateBody(res.body, translator, d.adapter.streamFraming);
     const first: Chunk[] = [];
@@ -116,14 +119,8 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
   }
 }
 
-async function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: Dispatcher.ResponseData): Promise<AttemptFailure> {
-  let body: unknown = '';
-  try {
-    const text = await readBodyText(res.body, maxErrorBodyBytes);
-    body = parseJsonOrText(text);
-  } catch {
-    // An unreadable error body still has a status worth reporting.
-  }
+function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: UpstreamReply): AttemptFailure {
+  const body = res.text === undefined ? '' : parseJsonOrText(res.text);
   const header = (name: string): string | undefined => headerValue(res.headers, name);
   const info = scrubInfo(target.deployment.adapter.errorInfo(res.statusCode, body, header), target);
   // The provider's wait sets the deployment's cooldown, and through it the Retry-After a client
@@ -192,7 +189,7 @@ function parseJsonOrText(text: string): unknown {
   }
 }
 
-function headerValue(headers: Dispatcher.ResponseData['headers'], name: string): string | undefined {
+function headerValue(headers: UpstreamReply['headers'], name: string): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
