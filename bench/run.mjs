@@ -1,11 +1,12 @@
 // `npm run bench`: the side-by-side benchmark. Starts a zero-latency fake upstream (3 ports),
 // the pass-through floor, our gateway (built dist/) and Portkey, each gateway pinned to the same
 // core; sends the same load to each in turn, phase by phase and step by step (interleaved, so
-// ratios hold even on a noisy machine); writes docs/performance.md and its SVG chart.
+// ratios hold even on a noisy machine); writes docs/performance.md and its SVG chart. The
+// scaling phase (lib/scaling.mjs) starts its own gateways: `serve --workers 1` and `--workers 2`.
 //
-//   npm run bench                 full run (≈ 6–8 min on 2 cores)
-//   npm run bench -- --quick      smoke run (≈ 1 min): shorter steps, fewer rates, 500 streams
-//   options: --targets direct,floor,ours,portkey   --phases max,latency,stream,open-streams
+//   npm run bench                 full run (≈ 7–9 min on 2 cores)
+//   npm run bench -- --quick      smoke run (≈ 2–3 min): shorter steps, fewer rates, 500 streams
+//   options: --targets direct,floor,ours,portkey   --phases max,latency,stream,open-streams,scaling
 //            --no-build   --no-report   --streams N
 //            --report-from FILE   re-render docs/performance.md from a saved raw results file
 //            --baseline DIR   also run the gateway built in DIR (a copy of an older dist/) as
@@ -28,7 +29,7 @@ const { values: opts } = parseArgs({
     streams: { type: 'string' },
     baseline: { type: 'string' },
     'report-from': { type: 'string' },
-    phases: { type: 'string', default: 'max,latency,stream,open-streams' },
+    phases: { type: 'string', default: 'max,latency,stream,open-streams,scaling' },
   },
 });
 
@@ -52,9 +53,10 @@ if (!opts['no-build']) {
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 }
 
-const { firstJsonLine, freePort, pinning, probe, runJsonChild, spawnNode, stopAll, waitForHttp } = await import('./lib/processes.mjs');
+const { drain, firstJsonLine, freePort, pinning, probe, runJsonChild, spawnNode, stopAll, waitForHttp } = await import('./lib/processes.mjs');
 const { chatBody, chatPath, gatewayConfig, headerSets, holdBody, streamBody, upstreamKey } = await import('./lib/workload.mjs');
 const { renderReport, renderSvg, renderConsoleTable } = await import('./lib/report.mjs');
+const { phaseScaling } = await import('./lib/scaling.mjs');
 
 const quick = opts.quick;
 const plan = {
@@ -78,7 +80,7 @@ const probeImport = ['--import', new URL('./lib/probe.mjs', import.meta.url).hre
 const hardStop = setTimeout(() => {
   process.stderr.write('bench: hard time limit reached, stopping\n');
   void stopAll().then(() => process.exit(3));
-}, (quick ? 4 : 14) * 60_000);
+}, (quick ? 5 : 16) * 60_000);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => void stopAll().then(() => process.exit(130)));
 
 const results = { startedAt: new Date().toISOString(), quick, plan, pinning, machine: machine(), bodyBytes: Buffer.byteLength(chatBody), targets: {}, phases: {} };
@@ -97,6 +99,8 @@ try {
   results.phases.peakRequestLoad = await memorySnapshot(targets);
   if (phases.includes('open-streams')) results.phases.openStreams = await phaseOpenStreams(targets.filter((t) => t.child));
   results.phases.peakAll = await memorySnapshot(targets);
+  // Last: its gateways are separate processes, started and stopped one at a time.
+  if (phases.includes('scaling')) results.phases.scaling = await phaseScaling({ plan, selected, pinnedPorts: ports, gatewayEntry: join(root, 'dist', 'main.js'), log });
   results.finishedAt = new Date().toISOString();
   results.machine.loadAvgEnd = loadavg()[0];
 
@@ -242,15 +246,6 @@ async function memorySnapshot(targets) {
   const out = {};
   for (const t of targets) if (t.child) out[t.name] = await probe(t.child, 'memory');
   return out;
-}
-
-/** Discards a service's stdout/stderr (our gateway's access log goes here, as to a log shipper). */
-function drain(child) {
-  child.stdout.resume();
-  const tail = { text: '' };
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d) => (tail.text = (tail.text + d).slice(-2000)));
-  return tail;
 }
 
 function portkeyVersion() {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { added, evaluateGoals, fmtBytes, fmtUs, renderReport, renderSvg, type BenchResults } from '../bench/lib/report.mjs';
+import { added, evaluateGoals, fmtBytes, fmtUs, renderConsoleTable, renderReport, renderSvg, type BenchResults } from '../bench/lib/report.mjs';
 
 // The benchmark itself is not part of npm test (it takes minutes); its report generator is.
 const lat = (p50: number, p99: number) => ({ count: 100, mean: p50, p50, p90: p99, p99, p999: p99, max: p99 });
@@ -31,6 +31,23 @@ const results: BenchResults = {
     },
     peakRequestLoad: { ours: { maxRss: 80 * 1024 * 1024 }, floor: { maxRss: 60 * 1024 * 1024 }, portkey: { maxRss: 210 * 1024 * 1024 } },
     openStreams: { ours: { requested: 5000, open: 5000, errors: 0, bytesPerStream: 9000, heapBytesPerStream: 4000 } },
+    scaling: {
+      connections: 50,
+      seconds: 8,
+      warmupSeconds: 2,
+      cpuFrom: '/proc',
+      layouts: [
+        { name: 'pinned', short: 'gateway CPU 1, load CPU 0', label: 'gateway on CPU 1' },
+        { name: 'shared', short: 'all on CPUs 0-1', label: 'everything on CPUs 0-1' },
+      ],
+      rows: [
+        { target: 'floor', workers: 1, layout: 'pinned', requestsPerSec: 10000, latencyMs: { p50: 4, p99: 8 }, errors: 0, non2xx: 0, cpuUsPerRequest: 100, cpuCores: 1 },
+        { target: 'ours', workers: 1, layout: 'pinned', requestsPerSec: 12000, latencyMs: { p50: 4, p99: 7 }, errors: 0, non2xx: 0, cpuUsPerRequest: 80, cpuCores: 0.96 },
+        { target: 'ours', workers: 2, layout: 'pinned', requestsPerSec: 9000, latencyMs: { p50: 5, p99: 9 }, errors: 0, non2xx: 0, cpuUsPerRequest: 110, primaryCpuUsPerRequest: 30, cpuCores: 0.99 },
+        { target: 'ours', workers: 1, layout: 'shared', requestsPerSec: 11000, latencyMs: { p50: 4, p99: 8 }, errors: 0, non2xx: 0, cpuUsPerRequest: 85, cpuCores: 0.94 },
+        { target: 'ours', workers: 2, layout: 'shared', requestsPerSec: 16500, latencyMs: { p50: 3, p99: 6 }, errors: 0, non2xx: 2, cpuUsPerRequest: 105, primaryCpuUsPerRequest: 28, cpuCores: 1.73, processesChanged: true },
+      ],
+    },
   },
 };
 
@@ -66,6 +83,19 @@ describe('benchmark report', () => {
     expect(md).toContain('![latency against offered load](performance-latency.svg)');
     expect(md).toContain('(sat. 700/s)');
     expect(md).toContain('## Analysis\n\nThe profile shows X.');
+  });
+
+  it('writes the multi-core scaling table, each ratio against 1 worker in the same pinning', () => {
+    const md = renderReport(results);
+    expect(md).toContain('## Multi-core scaling (`serve --workers N`, 50 connections, closed loop, 8 s)');
+    expect(md).toContain('| floor | — | gateway CPU 1, load CPU 0 | 10,000 | — | 4.00 ms | 8.00 ms | 100 µs | — | 1.00 | 0 |');
+    expect(md).toContain('| ours | 2 | gateway CPU 1, load CPU 0 | 9,000 | 0.75× | 5.00 ms | 9.00 ms | 110 µs | 30 µs | 0.99 | 0 |');
+    expect(md).toContain('| ours | 2 | all on CPUs 0-1 | 16,500 | 1.50× | 3.00 ms | 6.00 ms | 105 µs (a process exited) | 28 µs | 1.73 | 2 |');
+    expect(md).toContain('the best of `--workers 2` (all on CPUs 0-1) served 16,500 req/s, 1.38× one worker on its own core (12,000 req/s)');
+    expect(md).toContain('- **all on CPUs 0-1**: everything on CPUs 0-1.');
+    const without = renderReport({ ...results, phases: { ...results.phases, scaling: undefined } });
+    expect(without).toContain('## Multi-core scaling\n\nNot measured in this run (`--phases scaling`).');
+    expect(renderConsoleTable(results)).toContain('scaling shared ours ×2: 16,500 req/s (1.50× 1 worker), CPU / req 105 µs');
   });
 
   it('draws one p50 and one p99 line per target in the SVG', () => {

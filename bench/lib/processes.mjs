@@ -6,7 +6,8 @@ import { availableParallelism } from 'node:os';
 import { request } from 'node:http';
 
 const started = new Set();
-const canPin = availableParallelism() >= 2 && (await hasTaskset());
+/** Whether processes can be pinned to CPUs (taskset and at least 2 CPUs). */
+export const canPin = availableParallelism() >= 2 && (await hasTaskset());
 
 async function hasTaskset() {
   return new Promise((resolve) => {
@@ -18,7 +19,7 @@ async function hasTaskset() {
 
 export const pinning = canPin ? 'taskset: gateways on CPU 1, fake upstream and load generators on CPU 0' : 'not pinned (taskset or a second CPU is missing)';
 
-/** Spawns `node …args` pinned to `cpu` when possible. `ipc` gives the probe its channel. */
+/** Spawns `node …args` pinned to `cpu` (a taskset CPU list: 1, or 0-1) when possible. `ipc` gives the probe its channel. */
 export function spawnNode(args, { cpu, ipc = false, cwd, env } = {}) {
   const cmd = canPin && cpu !== undefined ? 'taskset' : process.execPath;
   const argv = canPin && cpu !== undefined ? ['-c', String(cpu), process.execPath, ...args] : args;
@@ -135,6 +136,25 @@ export async function waitForHttp(url, timeoutMs = 30_000, stderr = { text: '' }
     if (Date.now() > until) throw new Error(`${url} did not answer within ${timeoutMs} ms\n${stderr.text}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Discards a service's stdout/stderr (our gateway's access log goes here, as to a log shipper); keeps the stderr tail for errors. */
+export function drain(child) {
+  child.stdout.resume();
+  const tail = { text: '' };
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => (tail.text = (tail.text + d).slice(-2000)));
+  return tail;
+}
+
+/** Stops one child (SIGTERM, SIGKILL after `graceMs`) and resolves once it has exited. */
+export async function stopChild(child, graceMs = 5000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** Stops every process this run started (SIGTERM, then SIGKILL after a grace period). */

@@ -164,6 +164,71 @@ function memoryTable(results) {
   );
 }
 
+/** The 1-worker row of our gateway in the same CPU layout: what "vs 1 worker" divides by. */
+function oneWorker(rows, layout) {
+  return rows.find((r) => r.target === 'ours' && r.workers === 1 && r.layout === layout);
+}
+
+function scalingTable(results) {
+  const sc = results.phases.scaling;
+  const short = Object.fromEntries(sc.layouts.map((l) => [l.name, l.short ?? l.name]));
+  return mdTable(
+    ['target', 'workers', 'pinning', 'req/s', 'vs 1 worker', 'p50', 'p99', 'CPU / req (all processes)', 'of which primary', 'CPUs used', 'errors'],
+    sc.rows.map((r) => {
+      const ours = r.target === 'ours';
+      return [
+        r.target,
+        ours ? String(r.workers) : '—',
+        short[r.layout] ?? r.layout,
+        fmtInt(r.requestsPerSec),
+        ours ? ratio(r.requestsPerSec, oneWorker(sc.rows, r.layout)?.requestsPerSec) : '—',
+        fmtUs(r.latencyMs.p50 * 1000),
+        fmtUs(r.latencyMs.p99 * 1000),
+        r.cpuUsPerRequest === undefined ? '—' : fmtUs(r.cpuUsPerRequest) + (r.processesChanged ? ' (a process exited)' : ''),
+        r.primaryCpuUsPerRequest === undefined ? '—' : fmtUs(r.primaryCpuUsPerRequest),
+        r.cpuCores === undefined ? '—' : r.cpuCores.toFixed(2),
+        fmtInt((r.errors ?? 0) + (r.non2xx ?? 0)),
+      ];
+    }),
+  );
+}
+
+/** One sentence: the best 2-worker result against one worker on its own core. */
+function scalingHeadline(results) {
+  const rows = results.phases.scaling.rows;
+  const alone = oneWorker(rows, 'pinned') ?? oneWorker(rows, 'unpinned');
+  const two = rows.filter((r) => r.target === 'ours' && r.workers === 2).sort((a, b) => b.requestsPerSec - a.requestsPerSec)[0];
+  if (!alone || !two) return '';
+  const where = results.phases.scaling.layouts.find((l) => l.name === two.layout)?.short ?? two.layout;
+  return `\nOn this machine the best of \`--workers 2\` (${where}) served ${fmtInt(two.requestsPerSec)} req/s, ${ratio(two.requestsPerSec, alone.requestsPerSec)} one worker on its own core (${fmtInt(alone.requestsPerSec)} req/s).\n`;
+}
+
+function scalingSection(results) {
+  const sc = results.phases.scaling;
+  if (!sc) return '## Multi-core scaling\n\nNot measured in this run (`--phases scaling`).\n';
+  const layouts = sc.layouts.map((l) => `- **${l.short ?? l.name}**: ${l.label}.${l.name === 'pinned' ? ' The 2 workers and their primary share that one core, so their ratio to 1 worker is what the cluster costs at equal CPU, not a speed-up.' : l.name === 'shared' ? ' The only way 2 workers get 2 cores here, at the price of sharing them with the load generator and the fake upstream: the ratio is what a second worker buys on this machine, not what it would buy with a core per worker and others for the load.' : ''}`);
+  return `## Multi-core scaling (\`serve --workers N\`, ${sc.connections} connections, closed loop, ${sc.seconds} s)
+
+${scalingTable(results)}
+${scalingHeadline(results)}
+The load, body and tenants are the maximum-throughput phase's. "1 worker" is \`serve --workers 1\`,
+which runs the plain single-process server (no primary, rate limiter in the process): what runs
+without \`--workers\`. With 2 workers a primary forks them, accepts the connections and hands
+them to the workers in turn, and answers every rate-limit decision (and concurrency slot) over IPC. The machine has
+${results.machine.cores} cores and the load generator and fake upstream need CPU too, so the gateway cannot have a core
+per worker; each row says where its processes ran:
+
+${layouts.join('\n')}
+
+Each row's gateway is started fresh, without the probe, and warmed up for ${sc.warmupSeconds ?? 'n/a'} s per worker.
+CPU per request is the CPU time (user + system, all threads) of every process of the gateway,
+primary included, read from ${sc.cpuFrom ?? 'n/a (no /proc on this system)'} before and after the step, divided by the requests
+served; "CPUs used" is that time over the step's wall time (the load generator's start-up
+included, so it reads slightly low). This is measured from outside for every row, so the
+1-worker numbers differ a little from the probe's in the maximum-throughput table.
+`;
+}
+
 function goalTable(results) {
   return mdTable(
     ['goal (llm-gateway)', 'measured', 'met'],
@@ -236,6 +301,7 @@ Open streams: ${results.plan.openStreams.toLocaleString('en-US')} streaming requ
 stay open); RSS and V8 heap are read when every stream has delivered its first chunk (or after
 30 s), minus the same just before; then the client disconnects them all.
 
+${scalingSection(results)}
 ${notes ? `## Analysis\n\n${notes.trim()}\n` : ''}`;
 }
 
@@ -316,6 +382,8 @@ export function renderConsoleTable(results) {
   rows.push(['RSS / open stream', ...names.map((n) => fmtBytes(p.openStreams?.[n]?.bytesPerStream))]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   const lines = rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  '));
+  const sc = p.scaling?.rows ?? [];
+  const scalingLines = sc.map((r) => `scaling ${r.layout} ${r.target}${r.target === 'ours' ? ` ×${r.workers}` : ''}: ${fmtInt(r.requestsPerSec)} req/s${r.target === 'ours' ? ` (${ratio(r.requestsPerSec, oneWorker(sc, r.layout)?.requestsPerSec)} 1 worker)` : ''}, CPU / req ${fmtUs(r.cpuUsPerRequest)}`);
   const goalLines = evaluateGoals(results).map((g) => `${g.met === undefined ? '-' : g.met ? '✓' : '✗'} ${g.text}: ${g.value ?? 'not measured'}`);
-  return [...lines, '', ...goalLines].join('\n');
+  return [...lines, ...(scalingLines.length > 0 ? ['', ...scalingLines] : []), '', ...goalLines].join('\n');
 }

@@ -46,7 +46,8 @@ export function gatewayConfig(upstreamPorts, { maxConnections }) {
     };
   }
   return {
-    server: { host: '127.0.0.1', port: 0 },
+    // No load balancer in front: stop at once (a --workers primary waits for its workers' drain).
+    server: { host: '127.0.0.1', port: 0, drainDelayMs: 0 },
     logging: { level: 'info', format: 'json' },
     deployments,
     models: { [alias]: { strategy: 'round_robin', targets } },
