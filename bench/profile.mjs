@@ -1,7 +1,9 @@
 // CPU profile of one gateway's hot path under the benchmark's max-throughput load:
-//   node bench/profile.mjs [--target ours|floor|portkey] [--seconds 8] [--stream]
+//   node bench/profile.mjs [--target ours|floor|portkey] [--seconds 8] [--stream] [--alloc]
 // Writes bench/results/<target>.cpuprofile (open it in Chrome DevTools or speedscope for a flame
-// graph) and prints where the self time goes, by function and by package.
+// graph) and prints where the self time goes, by function and by package. With --alloc, a
+// sampling allocation profile instead (garbage included): <target>.heapprofile and the bytes
+// allocated per request, by function and by package.
 import { readFileSync, mkdirSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -9,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { firstJsonLine, freePort, probe, runJsonChild, spawnNode, stopAll, waitForHttp } from './lib/processes.mjs';
 import { chatBody, chatPath, gatewayConfig, headerSets, streamBody, upstreamKey } from './lib/workload.mjs';
-import { summarizeProfile } from './lib/profile-summary.mjs';
+import { summarizeAllocations, summarizeProfile } from './lib/profile-summary.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '..');
-const { values } = parseArgs({ options: { target: { type: 'string', default: 'ours' }, seconds: { type: 'string', default: '8' }, stream: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { target: { type: 'string', default: 'ours' }, seconds: { type: 'string', default: '8' }, stream: { type: 'boolean', default: false }, alloc: { type: 'boolean', default: false } } });
 const profDir = mkdtempSync(join(tmpdir(), 'llm-gateway-prof-'));
 // The probe profiles only the measured window (module loading and warm-up excluded).
 const prof = ['--import', new URL('./lib/probe.mjs', import.meta.url).href];
@@ -44,13 +46,15 @@ try {
   const spec = { url, path: chatPath, connections: 50, durationSec: Number(values.seconds), body: values.stream ? streamBody : chatBody, headerSets: headerSets(values.target, ports) };
   await runJsonChild([join(benchDir, 'lib', 'load-max.mjs'), JSON.stringify({ ...spec, durationSec: 2 })], { cpu: 0 });
   mkdirSync(join(benchDir, 'results'), { recursive: true });
-  const out = join(benchDir, 'results', `${values.target}${values.stream ? '-stream' : ''}.cpuprofile`);
-  await probe(child, 'cpuprof-start');
+  const kind = values.alloc ? 'heapprof' : 'cpuprof';
+  const out = join(benchDir, 'results', `${values.target}${values.stream ? '-stream' : ''}.${values.alloc ? 'heapprofile' : 'cpuprofile'}`);
+  await probe(child, `${kind}-start`);
   const load = await runJsonChild([join(benchDir, 'lib', 'load-max.mjs'), JSON.stringify(spec)], { cpu: 0 });
-  await probe(child, 'cpuprof-stop', 30_000, { file: out });
+  await probe(child, `${kind}-stop`, 30_000, { file: out });
   process.stdout.write(`${values.target}: ${Math.round(load.requestsPerSec)} req/s, ${load.total} requests\n`);
   const profile = JSON.parse(readFileSync(out, 'utf8'));
-  process.stdout.write(`${summarizeProfile(profile, { root, requests: load.total })}\nwrote ${out}\n`);
+  const summary = values.alloc ? summarizeAllocations(profile, { root, requests: load.total }) : summarizeProfile(profile, { root, requests: load.total });
+  process.stdout.write(`${summary}\nwrote ${out}\n`);
 } finally {
   await stopAll();
 }

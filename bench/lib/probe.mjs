@@ -64,11 +64,27 @@ async function cpuprof(cmd, file) {
   return { ok: true, file };
 }
 
+// Allocation profiles of the steady state, garbage included (what drives GC, not what stays):
+// {cmd:'heapprof-start'} then {cmd:'heapprof-stop', file} writes a .heapprofile.
+async function heapprof(cmd, file) {
+  if (cmd === 'heapprof-start') {
+    inspector = new Session();
+    inspector.connect();
+    await post('HeapProfiler.enable');
+    await post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    return { ok: true };
+  }
+  const { profile } = await post('HeapProfiler.stopSampling');
+  inspector.disconnect();
+  writeFileSync(file, JSON.stringify(profile));
+  return { ok: true, file };
+}
+
 if (process.send) {
   process.on('message', (m) => {
     if (!m || typeof m !== 'object' || typeof m.probe !== 'string') return;
-    if (m.probe.startsWith('cpuprof-')) {
-      void cpuprof(m.probe, m.file).then((r) => process.send({ probeReply: m.id, ...r }), (err) => process.send({ probeReply: m.id, ok: false, error: String(err) }));
+    if (m.probe.startsWith('cpuprof-') || m.probe.startsWith('heapprof-')) {
+      void (m.probe.startsWith('cpuprof-') ? cpuprof : heapprof)(m.probe, m.file).then((r) => process.send({ probeReply: m.id, ...r }), (err) => process.send({ probeReply: m.id, ok: false, error: String(err) }));
       return;
     }
     const reply = m.probe === 'start' ? start() : m.probe === 'stop' ? stop() : m.probe === 'memory' ? { ok: true, ...memory() } : { ok: false };

@@ -43,3 +43,31 @@ export function summarizeProfile(profile, { root, requests, top = 30 }) {
   for (const [k, us] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(us)}  ${per(us).padStart(14)}  ${k}`);
   return lines.join('\n');
 }
+
+// Summarises a V8 sampling .heapprofile taken with garbage included: bytes allocated by function
+// (with its caller, since allocation sites are often small helpers) and by package, per request.
+export function summarizeAllocations(profile, { root, requests, top = 30 }) {
+  const fn = new Map();
+  const pkg = new Map();
+  let total = 0;
+  const walk = (node, parent) => {
+    const cf = node.callFrame;
+    const name = `${cf.functionName || '(anonymous)'}  ${bucketFor(cf.url, root)}:${cf.lineNumber + 1}`;
+    if (node.selfSize > 0) {
+      total += node.selfSize;
+      const key = parent ? `${name}  ← ${parent}` : name;
+      fn.set(key, (fn.get(key) ?? 0) + node.selfSize);
+      const b = bucketFor(cf.url, root);
+      pkg.set(b, (pkg.get(b) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children ?? []) walk(child, cf.functionName || '(anonymous)');
+  };
+  walk(profile.head, undefined);
+  const per = (bytes) => (requests ? `${(bytes / requests / 1024).toFixed(2)} KB/req` : '');
+  const pct = (bytes) => `${((bytes / total) * 100).toFixed(1).padStart(5)} %`;
+  const lines = [`sampled ${(total / 1024 / 1024).toFixed(1)} MB${requests ? `, ${per(total)}` : ''}`, '', 'allocated by package / file:'];
+  for (const [k, b] of [...pkg].sort((a, b2) => b2[1] - a[1]).slice(0, top)) lines.push(`  ${pct(b)}  ${per(b).padStart(14)}  ${k}`);
+  lines.push('', 'allocated by function (← caller):');
+  for (const [k, b] of [...fn].sort((a, b2) => b2[1] - a[1]).slice(0, top)) lines.push(`  ${pct(b)}  ${per(b).padStart(14)}  ${k}`);
+  return lines.join('\n');
+}

@@ -1,34 +1,11 @@
 import type { Logger } from 'pino';
-import type { GatewayEvents, RequestFinishedEvent } from './events.js';
+import { accessLogWriter } from './access-log.js';
+import type { GatewayEvents } from './events.js';
 
 /** Writes the one-line-per-request access log and the state changes operators need to see. */
 export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
   return {
-    requestFinished(e: RequestFinishedEvent): void {
-      const level = e.outcome === 'internal_error' ? 'error' : 'info';
-      logger[level](
-        {
-          requestId: e.requestId,
-          route: e.route,
-          tenant: e.tenant,
-          model: e.model,
-          servedModel: e.servedModel,
-          deployment: e.deployment,
-          attempts: e.attempts,
-          status: e.status,
-          outcome: e.outcome,
-          errorCode: e.errorCode,
-          stream: e.stream,
-          durationMs: round(e.durationMs),
-          ttftMs: e.timeToFirstTokenMs === undefined ? undefined : round(e.timeToFirstTokenMs),
-          upstreamMs: round(e.upstreamMs),
-          promptTokens: e.usage?.promptTokens,
-          completionTokens: e.usage?.completionTokens,
-          usageEstimated: e.usage?.estimated,
-        },
-        'request',
-      );
-    },
+    requestFinished: accessLogWriter(logger),
     breakerTransition(e): void {
       logger.warn({ deployment: e.deployment, from: e.from, to: e.to, reason: e.reason }, 'circuit breaker state change');
     },
@@ -48,8 +25,4 @@ export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
       logger.info({ deployment: e.deployment, durationMs: e.durationMs }, 'deployment cooling down after provider 429');
     },
   };
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
 }
