@@ -27,7 +27,7 @@ const event: RequestFinishedEvent = {
   durationMs: 12.3456,
   timeToFirstTokenMs: undefined,
   upstreamMs: 10.001,
-  usage: { promptTokens: 12, completionTokens: 5, estimated: false },
+  usage: { promptTokens: 12, completionTokens: 5, cachedTokens: 0, reasoningTokens: 0, estimated: false },
   upstream: undefined,
 };
 
