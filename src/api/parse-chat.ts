@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest } from './chat-types.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { isCommonValidChat } from './chat-fast-check.js';
 import { modelName, outputTokens, refuseClientRouting, requestCaps, zodToGatewayError } from './parse-common.js';
 
 export { requestCaps } from './parse-common.js';
@@ -24,7 +25,8 @@ const message = z.looseObject({
     .optional(),
 });
 
-const chatBody = z.looseObject({
+/** The chat body's schema; exported for the agreement test of chat-fast-check.ts. */
+export const chatBody = z.looseObject({
   model: modelName,
   messages: z.array(message).min(1).max(requestCaps.maxMessages),
   stream: z.boolean().nullable().optional(),
@@ -38,11 +40,18 @@ const chatBody = z.looseObject({
   user: z.string().max(256).optional(),
 });
 
+type ChatBody = z.infer<typeof chatBody>;
+
+function validated(raw: Record<string, unknown>): ChatBody {
+  const result = chatBody.safeParse(raw);
+  if (!result.success) throw zodToGatewayError(result.error);
+  return result.data;
+}
+
 /** Validates a parsed JSON body as a chat-completions request; throws GatewayError (400). */
 export function parseChatRequest(body: unknown): ChatRequest {
-  const result = chatBody.safeParse(refuseClientRouting(body));
-  if (!result.success) throw zodToGatewayError(result.error);
-  const b = result.data;
+  const raw = refuseClientRouting(body);
+  const b = isCommonValidChat(raw) ? (raw as ChatBody) : validated(raw);
   const stream = b.stream === true;
   if (!stream && b.stream_options != null) {
     throw new GatewayError('invalid_request', "The 'stream_options' parameter is only allowed when 'stream' is true.", { param: 'stream_options' });
