@@ -36,7 +36,8 @@ beforeAll(async () => {
     },
   });
   await child.waitForLog((l) => l.msg === 'all workers listening', 40_000);
-  url = String(child.logs.find((l) => l.msg === 'llm-gateway listening')?.url);
+  // Workers' log lines are batched (up to 250 ms), so a worker's own line can arrive after the primary's.
+  url = String((await child.waitForLog((l) => l.msg === 'llm-gateway listening', 5_000)).url);
 }, 60_000);
 
 afterAll(async () => {
