@@ -31,7 +31,7 @@ export class IpcConcurrencyLimiter implements ConcurrencyLimiter {
   #release(id: string): void {
     // Never throws. If the primary is gone, so are its slots; if it is stuck, this worker's
     // slots come back when the worker exits.
-    void this.rpc.call('concurrency.release', { id }).catch(() => undefined);
+    this.rpc.notify('concurrency.release', { id });
   }
 }
 

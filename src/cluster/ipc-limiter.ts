@@ -1,10 +1,12 @@
 import type { RateLimiter, BucketSpec, LimitCheck, LimitDecision } from '../ratelimit/limiter.js';
+import { validateSpec } from '../ratelimit/memory-limiter.js';
 import type { RpcClient, RpcHandlers } from './rpc.js';
 
 /**
  * The rate limiter of a `--workers N` process group: one MemoryRateLimiter in the primary, and
  * this client in every worker, so limits are exact across workers (L-05) as they would be in
- * one process. A decision costs one IPC round trip. If the primary does not answer within the
+ * one process. A decision costs one IPC round trip (shared with the other calls of the same
+ * event-loop turn, see rpc.ts). If the primary does not answer within the
  * RPC timeout the call rejects and the request fails (500); the primary is local, so that
  * means it is stuck or gone.
  */
@@ -15,8 +17,12 @@ export class IpcRateLimiter implements RateLimiter {
     return (await this.rpc.call('limiter.consume', checks)) as LimitDecision;
   }
 
+  /** One-way: the settlement of a token reservation needs no answer (callers ignore its errors). */
   async adjust(key: string, bucket: BucketSpec, delta: number): Promise<void> {
-    await this.rpc.call('limiter.adjust', { key, bucket, delta });
+    // The primary would refuse these; refuse them here, where the caller can still hear it.
+    validateSpec(bucket);
+    if (!Number.isFinite(delta)) throw new RangeError(`adjust delta must be finite, got ${delta}`);
+    this.rpc.notify('limiter.adjust', { key, bucket, delta });
   }
 }
 
