@@ -23,6 +23,9 @@ export function parseJsonBody(text: string): unknown {
 
 /** True when brackets outside strings nest deeper than `max`. Linear, no recursion. */
 export function exceedsDepth(text: string, max: number): boolean {
+  // Nesting deeper than `max` needs more than `max` opening brackets: most bodies have a handful,
+  // and counting them with indexOf is far cheaper than walking every character below.
+  if (openingBrackets(text, max) <= max) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -39,4 +42,13 @@ export function exceedsDepth(text: string, max: number): boolean {
     }
   }
   return false;
+}
+
+/** Opening brackets in `text` (inside strings too), counted up to `max + 1`. */
+function openingBrackets(text: string, max: number): number {
+  let n = 0;
+  for (const bracket of ['[', '{']) {
+    for (let i = text.indexOf(bracket); i !== -1 && n <= max; i = text.indexOf(bracket, i + 1)) n++;
+  }
+  return n;
 }

@@ -67,18 +67,19 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       responseContext: responseContext(p, request, alias, promptTokens, countPrompt),
       addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
     });
-    const deps: AttemptDeps = { clock: p.clock, events: p.events };
+    // The pipeline carries the clock and events an attempt needs: no per-request deps object.
+    const deps: AttemptDeps = p;
     const plan = p.router.plan(model);
-    const run = { requestId: ctx.requestId, plan, signal: deadline.signal, deadlineMs: ctx.startMs + p.timeouts.totalMs };
+    const deadlineMs = ctx.startMs + p.timeouts.totalMs;
 
     if (!request.stream) {
-      const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, t, n, input(t.alias)) });
+      const done = await p.executor.run({ requestId: ctx.requestId, plan, signal: deadline.signal, deadlineMs, attempt: (t, n) => jsonAttempt(deps, op, t, n, input(t.alias)) });
       served(record, headers, done.target, done.attempts);
       record.usage = done.value.usage;
       reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
-      const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, t, n, input(t.alias)) });
+      const done = await p.executor.run({ requestId: ctx.requestId, plan, signal: deadline.signal, deadlineMs, attempt: (t, n) => streamAttempt(deps, op, t, n, input(t.alias)) });
       served(record, headers, done.target, done.attempts);
       await pumpStream(done.value, reply.openStream(headers), record, deadline.signal, done.target.deployment.name);
     }
