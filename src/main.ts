@@ -2,13 +2,12 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { offsetClock, systemClock, type Clock } from './clock.js';
-import { runPrimary } from './cluster/primary.js';
-import { runWorker } from './cluster/worker.js';
 import { ConfigError, loadConfig } from './config/load.js';
-import { serveProcess } from './lifecycle/serve-process.js';
-import { runDemo } from './demo/run-demo.js';
-import { runFakeUpstreamCli } from './testing/fake-upstream/cli.js';
 import { version } from './version.js';
+
+// Each command imports what it runs when it runs, so a process loads only its own command's
+// code: `serve` never loads the demo or the fake upstreams, and a cluster primary never loads
+// the HTTP server (bench/micro/startup-memory.mjs measures what that saves).
 
 const usage = `llm-gateway ${version}
 
@@ -30,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serve(rest);
     case 'demo':
-      return runDemo();
+      return (await import('./demo/run-demo.js')).runDemo();
     case 'check-config':
       return checkConfig(rest);
     case 'fake-upstream':
@@ -75,9 +74,9 @@ async function serve(args: string[]): Promise<number> {
   const workers = values.workers === undefined ? 1 : parseWorkers(values.workers);
   // Tests only: an offset clock (R-07, one replica's clock 30 s ahead).
   const clock = clockOptions(process.env);
-  if (cluster.isWorker) return runWorker({ ...options, extra: clock });
-  if (workers > 1) return runPrimary({ ...options, workers });
-  return serveProcess({ ...options, gateway: () => clock });
+  if (cluster.isWorker) return (await import('./cluster/worker.js')).runWorker({ ...options, extra: clock });
+  if (workers > 1) return (await import('./cluster/primary.js')).runPrimary({ ...options, workers });
+  return (await import('./lifecycle/serve-process.js')).serveProcess({ ...options, gateway: () => clock });
 }
 
 function parseWorkers(value: string): number {
@@ -118,6 +117,7 @@ async function fakeUpstream(args: string[]): Promise<number> {
     process.stderr.write(`--dialect must be one of ${dialects.join(', ')}\n`);
     return 2;
   }
+  const { runFakeUpstreamCli } = await import('./testing/fake-upstream/cli.js');
   const fake = await runFakeUpstreamCli({ dialect, host: values.host, port: parsePort(values.port) });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

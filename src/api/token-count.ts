@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type { Tiktoken } from 'js-tiktoken/lite';
+import { tiktoken } from '../lazy-packages.js';
 import type { ChatMessage } from './chat-types.js';
 import { messageText } from './token-estimate.js';
 
@@ -18,7 +18,6 @@ import { messageText } from './token-estimate.js';
  * the real figure anyway, so it stays the O(bytes) rule in token-estimate.ts.
  */
 
-const require = createRequire(import.meta.url);
 let encoder: Tiktoken | undefined;
 
 /**
@@ -39,8 +38,7 @@ export function warmTokenizer(): void {
 
 function tokenizer(): Tiktoken {
   if (encoder === undefined) {
-    const { Tiktoken: TiktokenClass } = require('js-tiktoken/lite') as typeof import('js-tiktoken/lite');
-    const ranks = require('js-tiktoken/ranks/cl100k_base') as ConstructorParameters<typeof TiktokenClass>[0];
+    const { Tiktoken: TiktokenClass, ranks } = tiktoken();
     encoder = new TiktokenClass(ranks);
   }
   return encoder;

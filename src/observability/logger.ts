@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { pinoPretty } from '../lazy-packages.js';
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
 
@@ -41,7 +41,7 @@ export function createLogger(options: LoggerOptions): Logger {
     redact: { paths: redactPaths, censor: '[redacted]' },
   };
   if (usePretty) {
-    return pino(base, pretty({ destination, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }));
+    return pino(base, pinoPretty()({ destination, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', sync: true }));
   }
   // process.stdout is synchronous on a pipe (the usual case in a container): one write syscall
   // per access-log line on the event loop was ~10 % of the gateway's CPU under load, and one

@@ -5,9 +5,10 @@
  * Redis costs a request at most one command timeout, and usually nothing at all.
  */
 import { createHash } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { ResolvedRedis } from '../config/load.js';
+import { ioredis } from '../lazy-packages.js';
 import { CircuitBreaker, type BreakerState } from '../resilience/breaker.js';
 import { reasonFor, StateUnavailableError, type StateFailureReason } from './state-errors.js';
 
@@ -120,6 +121,7 @@ export class RedisConnection {
 }
 
 function createClient(config: ResolvedRedis): RedisClient {
+  const { Cluster, Redis } = ioredis();
   const common = {
     // A request never waits for a reconnect: commands fail at once while disconnected…
     enableOfflineQueue: false,

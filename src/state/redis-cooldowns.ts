@@ -6,8 +6,8 @@
  * local and synchronous (the executor's pick), so Redis trouble never slows routing: at worst a
  * replica only knows its own cooldowns, as without Redis.
  */
-import { Cluster } from 'ioredis';
 import type { Clock } from '../clock.js';
+import { ioredis } from '../lazy-packages.js';
 import { MemoryCooldowns } from '../routing/cooldowns.js';
 import { luaScript, type RedisClient, type RedisConnection } from './redis-connection.js';
 
@@ -31,7 +31,8 @@ export class RedisCooldowns extends MemoryCooldowns {
     this.#redis = redis;
     this.#deployments = deployments;
     this.#channel = `${redis.keyPrefix}cooldowns`;
-    this.#subscriber = redis.client instanceof Cluster ? redis.client.duplicate() : redis.client.duplicate();
+    // Narrows the union: the two duplicate() signatures cannot be called through it.
+    this.#subscriber = redis.client instanceof ioredis().Cluster ? redis.client.duplicate() : redis.client.duplicate();
     this.#subscriber.on('error', () => undefined);
     this.#subscriber.on('message', (_channel: string, message: string) => this.#heard(message));
     this.#subscriber.on('ready', () => {

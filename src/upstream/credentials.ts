@@ -1,6 +1,6 @@
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import type { Secret } from '../config/secret.js';
+import { aws } from '../lazy-packages.js';
 import type { UpstreamCall } from '../providers/types.js';
 
 /**
@@ -26,8 +26,13 @@ export interface AwsCredentialConfig {
   readonly host: string;
 }
 
-/** Builds SigV4 credentials; the signer reads the secrets only when signing. */
+/**
+ * Builds SigV4 credentials; the signer reads the secrets only when signing. Called when a
+ * Bedrock deployment is compiled, which is when the AWS packages load (event-stream decoding
+ * included, so a deployment's first stream does not pay for it).
+ */
 export function awsSigV4(config: AwsCredentialConfig): Credentials {
+  const { SignatureV4, Sha256 } = aws();
   const signer = new SignatureV4({
     service: config.service,
     region: config.region,

@@ -1,5 +1,5 @@
-import { EventStreamCodec } from '@smithy/core/event-streams';
-import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import type { EventStreamCodec } from '@smithy/core/event-streams';
+import { aws } from '../lazy-packages.js';
 import { UpstreamProtocolError } from '../providers/types.js';
 import { SseDecoder } from './sse-decoder.js';
 import type { SseEvent } from './sse-event.js';
@@ -66,8 +66,15 @@ function pushLine(events: SseEvent[], raw: string): void {
  * `exception:<type>` for exception messages; `data` is the UTF-8 payload.
  */
 export class AwsEventStreamDecoder implements EventDecoder {
-  readonly #codec = new EventStreamCodec(toUtf8, fromUtf8);
+  readonly #codec: EventStreamCodec;
+  readonly #toUtf8: (bytes: Uint8Array) => string;
   #buffer: Uint8Array = new Uint8Array(0);
+
+  constructor() {
+    const { EventStreamCodec, fromUtf8, toUtf8 } = aws();
+    this.#codec = new EventStreamCodec(toUtf8, fromUtf8);
+    this.#toUtf8 = toUtf8;
+  }
 
   push(bytes: Uint8Array): SseEvent[] {
     this.#buffer = this.#buffer.length === 0 ? bytes : concat(this.#buffer, bytes);
@@ -101,7 +108,7 @@ export class AwsEventStreamDecoder implements EventDecoder {
     };
     const type = header(':message-type');
     const event = type === 'event' ? header(':event-type') : `exception:${header(':exception-type') ?? header(':error-code') ?? 'unknown'}`;
-    return { event, data: toUtf8(message.body), id: undefined };
+    return { event, data: this.#toUtf8(message.body), id: undefined };
   }
 }
 
