@@ -124,6 +124,22 @@ describe('chat completions through an openai-dialect deployment', () => {
   });
 });
 
+describe('upstream connections', () => {
+  it('consecutive streams and completions reuse one upstream connection, and the fake sees every exchange complete', async () => {
+    const h = await twoDialects();
+    const fake = h.fakes[0]!;
+    for (let i = 0; i < 4; i++) {
+      const res = await chat(h.url, chatBody('chat-a', { stream: true, stream_options: { include_usage: true } }));
+      expect(res.status).toBe(200);
+      expect(res.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+      expect((await chat(h.url, chatBody('chat-a'))).status).toBe(200);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.openConnections).toBe(1);
+    expect(fake.stats).toMatchObject({ requests: 8, completed: 8, aborted: 0 });
+  });
+});
+
 describe('chat completions through a triton-dialect deployment', () => {
   it('non-stream: OpenAI shape built from generate, alias in `model`', async () => {
     const h = await twoDialects();

@@ -97,6 +97,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
 /** After the commit point: forward chunks until [DONE]; a failure becomes one in-band error event. */
 async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter, record: RequestRecord, signal: AbortSignal, deployment: string): Promise<void> {
   record.succeed(200);
+  let complete = false;
   try {
     record.markFirstToken();
     await writer.write(value.first);
@@ -114,6 +115,7 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
       done = step.done;
     }
     writer.done();
+    complete = true;
   } catch (err) {
     const f = classifyThrown(err, signal, deployment);
     record.outcome = f.error.code === 'shutting_down' ? outcomeForError(f.error) : f.outcome === 'aborted' ? 'client_disconnect' : f.outcome === 'timeout' ? 'timeout' : 'upstream_error';
@@ -121,7 +123,19 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
     writer.fail(f.error);
   } finally {
     record.usage = value.translator.usage();
-    await value.rest.return(undefined).catch(() => undefined);
+    // A complete stream reads the upstream body to its end in the background (translateBody), so
+    // its connection is reused; the client already has everything. Otherwise the body is cut.
+    if (complete) void readToEnd(value.rest);
+    else await value.rest.return(undefined).catch(() => undefined);
+  }
+}
+
+/** Pulls a finished stream's generator until the upstream body ends; failures only cost the connection. */
+async function readToEnd(rest: AsyncGenerator<unknown, void, undefined>): Promise<void> {
+  try {
+    while (!(await rest.next()).done);
+  } catch {
+    // A reset or idle timeout after the last event: undici drops the connection, nothing else to do.
   }
 }
 

@@ -5,8 +5,14 @@ import type { SseEvent } from '../upstream/sse-event.js';
 
 /**
  * Bytes → events (SSE, NDJSON or AWS event-stream) → translated steps. Steps from one network read are merged, so one
- * upstream packet becomes one client write. Stops after a step that is done or carries an
- * error; throws what the body or the translator throws (timeouts, resets, protocol errors).
+ * upstream packet becomes one client write. Yields nothing after a step that is done or carries
+ * an error; throws what the body or the translator throws (timeouts, resets, protocol errors).
+ *
+ * After the done step (OpenAI's `[DONE]`, Anthropic's `message_stop`, …) the body stream has not
+ * ended yet. Pulled once more, the generator reads the rest and drops it, so the body ends
+ * normally. Returned early instead, the body is destroyed: Node builds an AbortError with its
+ * stack for that (~80 µs per stream in `node bench/profile.mjs --stream`), and if the end of the
+ * chunked body has not arrived by then, undici must close the connection.
  */
 export async function* translateBody<C>(
   body: Dispatcher.ResponseData['body'],
@@ -14,13 +20,17 @@ export async function* translateBody<C>(
   framing: StreamFraming,
 ): AsyncGenerator<StreamStep<C>, void, undefined> {
   const decoder: EventDecoder = createEventDecoder(framing);
+  let finished = false;
   for await (const buf of body) {
+    if (finished) continue;
     const step = merge(translator, decoder.push(buf as Uint8Array));
     if (step) {
       yield step;
-      if (step.done || step.error) return;
+      if (step.error) return;
+      finished = step.done;
     }
   }
+  if (finished) return;
   const tail = merge(translator, decoder.end());
   if (tail) {
     yield tail;
