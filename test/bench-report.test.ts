@@ -85,6 +85,16 @@ describe('benchmark report', () => {
     expect(md).toContain('## Analysis\n\nThe profile shows X.');
   });
 
+  it('says how each target was warmed up before the max window, when the run recorded it', () => {
+    expect(renderReport(results)).not.toContain('warm-up');
+    const warmed = {
+      ...results,
+      plan: { ...results.plan, maxWarmupSeconds: 2, maxWarmupRequests: 5000, maxWarmupCapSeconds: 40 },
+      phases: { ...results.phases, max: { ...results.phases.max, portkey: { ...results.phases.max.portkey, warmup: { requests: 5210, seconds: 16.04 } } } },
+    };
+    expect(renderReport(warmed)).toContain('at least 5,000 requests and 2 s (at most 40 s), so a slow target is not measured while V8 is still optimising it (here: portkey 5,210 in 16.0 s).');
+  });
+
   it('writes the multi-core scaling table, each ratio against 1 worker in the same pinning', () => {
     const md = renderReport(results);
     expect(md).toContain('## Multi-core scaling (`serve --workers N`, 50 connections, closed loop, 8 s)');

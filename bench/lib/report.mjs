@@ -100,6 +100,17 @@ function maxTable(results) {
   );
 }
 
+/** How each target was warmed up before its max-phase window (runs before the warm-up note have none). */
+function warmupNote(results) {
+  const { maxWarmupRequests: n, maxWarmupSeconds: s, maxWarmupCapSeconds: cap } = results.plan;
+  if (!n) return '';
+  const m = results.phases.max ?? {};
+  const done = present(results)
+    .filter((t) => m[t]?.warmup)
+    .map((t) => `${t} ${fmtInt(m[t].warmup.requests)} in ${m[t].warmup.seconds.toFixed(1)} s`);
+  return `Before its window each target got the same load for at least ${fmtInt(n)} requests and ${s} s (at most ${cap} s), so a slow target is not measured while V8 is still optimising it${done.length ? ` (here: ${done.join(', ')})` : ''}.\n\n`;
+}
+
 function rates(results) {
   const set = new Set();
   for (const steps of Object.values(results.phases.latency ?? {})) for (const s of steps) set.add(s.offered);
@@ -268,7 +279,7 @@ ${goalTable(results)}
 
 ${maxTable(results)}
 
-CPU and allocation per request are measured inside each gateway process (bench/lib/probe.mjs:
+${warmupNote(results)}CPU and allocation per request are measured inside each gateway process (bench/lib/probe.mjs:
 \`process.cpuUsage()\` deltas, and V8 heap growth between GCs from \`v8.GCProfiler\`; Buffer
 memory outside the V8 heap is not counted).
 
