@@ -75,7 +75,6 @@ function exchange(endpoint: UpstreamEndpoint, call: UpstreamCall, headers: Recor
     let responseHeaders: IncomingHttpHeaders = {};
     let max = limits.maxBytes;
     let size = 0;
-    let oversized = false;
     const parts: Buffer[] = [];
     const onAbort = (): void => controller?.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
@@ -97,7 +96,6 @@ function exchange(endpoint: UpstreamEndpoint, call: UpstreamCall, headers: Recor
           size += chunk.length;
           if (size > max) {
             // A misbehaving upstream must not exhaust memory: stop reading and drop the connection.
-            oversized = true;
             c.abort(new Error(`upstream body larger than ${max} bytes`));
             return;
           }
@@ -109,8 +107,9 @@ function exchange(endpoint: UpstreamEndpoint, call: UpstreamCall, headers: Recor
         },
         onResponseError(_c, err) {
           settle();
-          // An unreadable error body still has a status worth reporting.
-          if (oversized && max === limits.maxErrorBytes) resolve({ statusCode, headers: responseHeaders, text: undefined });
+          // An error status whose body could not be read (too large, reset, timed out) still has
+          // a status worth reporting; a success body that fails is a failed attempt.
+          if (statusCode !== 0 && (statusCode < 200 || statusCode >= 300)) resolve({ statusCode, headers: responseHeaders, text: undefined });
           else reject(err);
         },
       },

@@ -1,0 +1,70 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exchangeUpstream, type UpstreamEndpoint } from './send.js';
+
+let server: Server;
+let pool: Pool;
+let endpoint: UpstreamEndpoint;
+const limits = { maxBytes: 1024, maxErrorBytes: 256 };
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = req.url ?? '';
+    req.resume();
+    if (path === '/ok') res.writeHead(200, { 'content-type': 'application/json', 'x-echo': 'yes' }).end('{"ok":true}');
+    else if (path === '/error') res.writeHead(429, { 'retry-after': '3' }).end('{"error":{"message":"slow down"}}');
+    else if (path === '/big-error') res.writeHead(500).end('x'.repeat(4096));
+    else if (path === '/big-ok') res.writeHead(200).end('x'.repeat(4096));
+    else if (path === '/reset-error') {
+      res.writeHead(503, { 'content-length': '1000' });
+      res.write('partial');
+      setTimeout(() => res.socket?.destroy(), 20);
+    } else if (path === '/slow') setTimeout(() => res.writeHead(200).end('{}'), 2_000);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  endpoint = { pool, credentials: { kind: 'none' }, secrets: [], firstByteTimeoutMs: 5_000, idleTimeoutMs: 5_000 };
+});
+
+afterAll(async () => {
+  await pool.destroy();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const call = (path: string) => ({ method: 'POST' as const, path, headers: { 'content-type': 'application/json' }, body: '{}' });
+
+describe('exchangeUpstream', () => {
+  it('reads a success body whole, with status and headers', async () => {
+    const reply = await exchangeUpstream(endpoint, call('/ok'), new AbortController().signal, limits);
+    expect(reply).toMatchObject({ statusCode: 200, text: '{"ok":true}' });
+    expect(reply.headers['x-echo']).toBe('yes');
+  });
+
+  it('reads an error body within its limit, headers included', async () => {
+    const reply = await exchangeUpstream(endpoint, call('/error'), new AbortController().signal, limits);
+    expect(reply).toMatchObject({ statusCode: 429, text: '{"error":{"message":"slow down"}}' });
+    expect(reply.headers['retry-after']).toBe('3');
+  });
+
+  it('an error body over its limit, or cut short, still reports the status, without the body', async () => {
+    expect(await exchangeUpstream(endpoint, call('/big-error'), new AbortController().signal, limits)).toMatchObject({ statusCode: 500, text: undefined });
+    expect(await exchangeUpstream(endpoint, call('/reset-error'), new AbortController().signal, limits)).toMatchObject({ statusCode: 503, text: undefined });
+  });
+
+  it('a success body over its limit rejects', async () => {
+    await expect(exchangeUpstream(endpoint, call('/big-ok'), new AbortController().signal, limits)).rejects.toThrow('larger than 1024 bytes');
+  });
+
+  it("rejects with the signal's reason when aborted before or during the call", async () => {
+    const before = new AbortController();
+    before.abort(new Error('gone before'));
+    await expect(exchangeUpstream(endpoint, call('/ok'), before.signal, limits)).rejects.toThrow('gone before');
+    const during = new AbortController();
+    const pending = exchangeUpstream(endpoint, call('/slow'), during.signal, limits);
+    setTimeout(() => during.abort(new Error('gone during')), 50);
+    await expect(pending).rejects.toThrow('gone during');
+  });
+});
