@@ -109,7 +109,10 @@ try {
   results.machine.loadAvgEnd = loadavg()[0];
 
   mkdirSync(join(benchDir, 'results'), { recursive: true });
-  writeFileSync(join(benchDir, 'results', 'latest.raw.json'), `${JSON.stringify(results, null, 2)}\n`);
+  // A partial run (--no-report) must not replace the raw results the published report was
+  // rendered from: `--report-from bench/results/latest.raw.json` re-renders that report.
+  const rawFile = opts['no-report'] ? 'partial.raw.json' : 'latest.raw.json';
+  writeFileSync(join(benchDir, 'results', rawFile), `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\n${renderConsoleTable(results)}\n`);
   if (!opts['no-report']) {
     writeReport(results, renderReport, renderSvg);
