@@ -231,7 +231,7 @@ per worker; each row says where its processes ran:
 
 ${layouts.join('\n')}
 
-Each row's gateway is started fresh, without the probe, and warmed up for ${sc.warmupSeconds ?? 'n/a'} s per worker.
+Each row's gateway is started fresh, without the probe, and warmed up ${sc.warmupRequests ? `with at least ${fmtInt(sc.warmupRequests)} requests and ${sc.warmupSeconds} s of the same load per worker (as the maximum-throughput phase, times the workers)` : `for ${sc.warmupSeconds ?? 'n/a'} s per worker`}.
 CPU per request is the CPU time (user + system, all threads) of every process of the gateway,
 primary included, read from ${sc.cpuFrom ?? 'n/a (no /proc on this system)'} before and after the step, divided by the requests
 served; "CPUs used" is that time over the step's wall time (the load generator's start-up

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { canPin, drain, firstJsonLine, freePort, runJsonChild, spawnNode, stopChild, waitForHttp } from './processes.mjs';
 import { procAvailable, treeCpu } from './proc-cpu.mjs';
+import { warmUp } from './warmup.mjs';
 import { chatBody, chatPath, gatewayConfig, headerSets, upstreamKey } from './workload.mjs';
 
 const lib = (f) => fileURLToPath(new URL(f, import.meta.url));
@@ -63,7 +64,7 @@ export async function phaseScaling({ plan, selected, pinnedPorts, gatewayEntry, 
     }
     if (fake) await stopChild(fake);
   }
-  return { connections: plan.connections, seconds: plan.maxSeconds, warmupSeconds: plan.maxWarmupSeconds, cpuFrom: procAvailable ? '/proc' : undefined, layouts: layouts.map(({ name, short, label }) => ({ name, short, label })), rows };
+  return { connections: plan.connections, seconds: plan.maxSeconds, warmupSeconds: plan.maxWarmupSeconds, warmupRequests: plan.maxWarmupRequests, cpuFrom: procAvailable ? '/proc' : undefined, layouts: layouts.map(({ name, short, label }) => ({ name, short, label })), rows };
 }
 
 async function start(c, layout, ports, gatewayEntry, plan) {
@@ -105,10 +106,11 @@ function logLine(child, text, timeoutMs = 30_000) {
 
 async function measure(server, layout, plan, workers) {
   const spec = { url: server.url, path: chatPath, connections: plan.connections, body: chatBody, headerSets: server.headerSets };
-  // Every process starts cold here: a longer warm-up per worker, so each JIT-compiles the path on
-  // about as many requests as the single process does.
-  const warm = await runJsonChild([lib('load-max.mjs'), JSON.stringify({ ...spec, durationSec: plan.maxWarmupSeconds * workers })], { cpu: layout.loadCpu });
-  if (warm.total > 0 && warm.non2xx + warm.errors >= warm.total) throw new Error(`scaling: every warm-up request to ${server.url} failed`);
+  // Every process starts cold here: the max phase's warm-up (lib/warmup.mjs: at least N requests,
+  // not just seconds) times the number of workers, so each worker JIT-compiles the path on about
+  // as many requests as the single process does before the window.
+  const warm = await warmUp(spec, { minSeconds: plan.maxWarmupSeconds * workers, minRequests: plan.maxWarmupRequests * workers, capSeconds: plan.maxWarmupCapSeconds, cpu: layout.loadCpu });
+  if (warm.requests > 0 && warm.failed >= warm.requests) throw new Error(`scaling: every warm-up request to ${server.url} failed`);
   const pid = server.child && procAvailable ? server.child.pid : undefined;
   const before = pid ? treeCpu(pid) : undefined;
   const t0 = performance.now();
