@@ -7,7 +7,7 @@
  * their answers: each IPC message costs a serialisation, a pipe write and a 'message' event on
  * both sides whatever its size, and with one message per call the primary of a 2-worker
  * gateway spent 220–410 µs of CPU per request on rate-limit round trips under the benchmark's
- * load (bench scaling phase, on a loaded machine); batched, 45–73 µs in a full quiet run. Under load many requests arrive per turn, so one message carries
+ * load (bench scaling phase, on a loaded machine); batched, 43–73 µs in full benchmark runs. Under load many requests arrive per turn, so one message carries
  * many calls; an idle gateway still sends each call at once (the turn ends immediately).
  */
 
