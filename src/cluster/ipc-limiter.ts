@@ -1,5 +1,5 @@
 import type { RateLimiter, BucketSpec, LimitCheck, LimitDecision } from '../ratelimit/limiter.js';
-import { validateSpec } from '../ratelimit/memory-limiter.js';
+import { validateAdjustment } from '../ratelimit/memory-limiter.js';
 import type { RpcClient, RpcHandlers } from './rpc.js';
 
 /**
@@ -20,8 +20,7 @@ export class IpcRateLimiter implements RateLimiter {
   /** One-way: the settlement of a token reservation needs no answer (callers ignore its errors). */
   async adjust(key: string, bucket: BucketSpec, delta: number): Promise<void> {
     // The primary would refuse these; refuse them here, where the caller can still hear it.
-    validateSpec(bucket);
-    if (!Number.isFinite(delta)) throw new RangeError(`adjust delta must be finite, got ${delta}`);
+    validateAdjustment(bucket, delta);
     this.rpc.notify('limiter.adjust', { key, bucket, delta });
   }
 }

@@ -1,6 +1,16 @@
 import sjson from 'secure-json-parse';
 import { GatewayError } from '../errors/gateway-error.js';
 
+/** 413 for a body over the limit; the same words whichever edge (Fastify or operation-routes.ts) refused it. */
+export function bodyTooLarge(limitBytes: number): GatewayError {
+  return new GatewayError('request_too_large', `The request body is larger than ${limitBytes} bytes.`);
+}
+
+/** 400 for a body that is not declared as JSON. */
+export function notJsonMediaType(): GatewayError {
+  return new GatewayError('unsupported_media_type', 'Send the request body as JSON with "Content-Type: application/json".');
+}
+
 /** Deepest nesting a request body may have (reliability.md §4); deeper bodies are refused before parsing. */
 export const maxJsonDepth = 64;
 
@@ -46,9 +56,11 @@ export function exceedsDepth(text: string, max: number): boolean {
 
 /** Opening brackets in `text` (inside strings too), counted up to `max + 1`. */
 function openingBrackets(text: string, max: number): number {
+  return countUpTo(text, '[', max + 1) + countUpTo(text, '{', max + 1);
+}
+
+function countUpTo(text: string, char: string, limit: number): number {
   let n = 0;
-  for (const bracket of ['[', '{']) {
-    for (let i = text.indexOf(bracket); i !== -1 && n <= max; i = text.indexOf(bracket, i + 1)) n++;
-  }
+  for (let i = text.indexOf(char); i !== -1 && n < limit; i = text.indexOf(char, i + 1)) n++;
   return n;
 }

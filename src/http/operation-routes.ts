@@ -6,7 +6,7 @@ import { chatOperation, completionsOperation, embeddingsOperation, messagesOpera
 import type { ChatReply } from '../pipeline/reply.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
 import { errorHeaders, surfaceErrorBody, type ErrorSurface } from './error-response.js';
-import { parseJsonBody } from './json-body.js';
+import { bodyTooLarge, notJsonMediaType, parseJsonBody } from './json-body.js';
 import type { HttpDeps } from './server.js';
 import { anthropicSse, openAiSse, SseWriter, sseHeaders } from './sse-writer.js';
 
@@ -101,11 +101,11 @@ function readJsonBody(req: IncomingMessage, limit: number, done: (err: GatewayEr
   }
   if (contentType === undefined || !isJsonMediaType(contentType)) {
     req.resume();
-    done(new GatewayError('unsupported_media_type', 'Send the request body as JSON with "Content-Type: application/json".'));
+    done(notJsonMediaType());
     return;
   }
   if (declared !== undefined && Number(declared) > limit) {
-    done(tooLarge(limit));
+    done(bodyTooLarge(limit));
     return;
   }
   const parts: Buffer[] = [];
@@ -117,7 +117,7 @@ function readJsonBody(req: IncomingMessage, limit: number, done: (err: GatewayEr
       req.removeListener('data', onData);
       req.removeListener('end', onEnd);
       req.pause();
-      done(tooLarge(limit));
+      done(bodyTooLarge(limit));
       return;
     }
     parts.push(chunk);
@@ -134,10 +134,6 @@ function readJsonBody(req: IncomingMessage, limit: number, done: (err: GatewayEr
   };
   req.on('data', onData);
   req.on('end', onEnd);
-}
-
-function tooLarge(limit: number): GatewayError {
-  return new GatewayError('request_too_large', `The request body is larger than ${limit} bytes.`);
 }
 
 /** `application/json`, case-insensitively, with or without parameters such as a charset. */

@@ -10,7 +10,7 @@ import { messagesOperation } from '../pipeline/operations.js';
 import type { Router } from '../routing/router.js';
 import type { InFlightRequests } from './drain.js';
 import { errorBody, errorHeaders, surfaceErrorBody, type ErrorSurface } from './error-response.js';
-import { parseJsonBody } from './json-body.js';
+import { bodyTooLarge, notJsonMediaType, parseJsonBody } from './json-body.js';
 import { operationRouteFor, serveOperation } from './operation-routes.js';
 
 export interface HttpLimits {
@@ -170,9 +170,9 @@ function edgeError(err: FastifyError, request: FastifyRequest, deps: HttpDeps): 
   if (err instanceof GatewayError) return err;
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new GatewayError('request_too_large', `The request body is larger than ${deps.limits.bodyLimitBytes} bytes.`);
+      return bodyTooLarge(deps.limits.bodyLimitBytes);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new GatewayError('unsupported_media_type', 'Send the request body as JSON with "Content-Type: application/json".');
+      return notJsonMediaType();
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new GatewayError('invalid_json', 'The request body is empty or its length does not match Content-Length.');

@@ -72,8 +72,7 @@ export class MemoryRateLimiter implements RateLimiter {
 
   /** See RateLimiter.adjust: positive `delta` charges (may go into debt), negative refunds. */
   async adjust(key: string, bucket: BucketSpec, delta: number): Promise<void> {
-    validateSpec(bucket);
-    if (!Number.isFinite(delta)) throw new RangeError(`adjust delta must be finite, got ${delta}`);
+    validateAdjustment(bucket, delta);
     const now = this.#clock.nowMs();
     const tokens = Math.min(bucket.capacity, this.#refilled(key, bucket, now) - delta);
     this.#store(key, bucket, tokens, now);
@@ -162,6 +161,12 @@ function bucketState(kind: LimitKind, spec: BucketSpec, tokens: number): BucketS
     remaining: Math.max(0, Math.floor(tokens + EPSILON)),
     resetMs: msUntilAvailable(tokens, spec.capacity, spec),
   };
+}
+
+/** Throws RangeError for what `adjust` refuses: an invalid spec or a non-finite delta. */
+export function validateAdjustment(spec: BucketSpec, delta: number): void {
+  validateSpec(spec);
+  if (!Number.isFinite(delta)) throw new RangeError(`adjust delta must be finite, got ${delta}`);
 }
 
 /** Throws RangeError unless capacity and refillPerSecond are finite and > 0. */
