@@ -1,4 +1,4 @@
-import { requestCaps } from './parse-common.js';
+import { chatBounds, requestCaps } from './parse-common.js';
 
 /**
  * A quick yes for the chat bodies almost every request sends, so they skip zod's generic walk
@@ -16,10 +16,10 @@ export function isCommonValidChat(b: Record<string, unknown>): boolean {
     optional(b.max_tokens, isOutputTokens) &&
     optional(b.max_completion_tokens, isOutputTokens) &&
     optional(b.n, (v) => isIntIn(v, 1, requestCaps.maxChoices)) &&
-    optional(b.temperature, (v) => isNumberIn(v, 0, 2)) &&
-    optional(b.top_p, (v) => isNumberIn(v, 0, 1)) &&
+    optional(b.temperature, (v) => isNumberIn(v, chatBounds.temperature.min, chatBounds.temperature.max)) &&
+    optional(b.top_p, (v) => isNumberIn(v, chatBounds.topP.min, chatBounds.topP.max)) &&
     optional(b.stop, isStop) &&
-    (b.user === undefined || (typeof b.user === 'string' && b.user.length <= 256))
+    (b.user === undefined || (typeof b.user === 'string' && b.user.length <= chatBounds.maxUserLength))
   );
 }
 
@@ -86,5 +86,5 @@ function isOutputTokens(v: unknown): boolean {
 
 function isStop(v: unknown): boolean {
   if (typeof v === 'string') return true;
-  return Array.isArray(v) && v.length <= 4 && v.every((s) => typeof s === 'string');
+  return Array.isArray(v) && v.length <= chatBounds.maxStopSequences && v.every((s) => typeof s === 'string');
 }

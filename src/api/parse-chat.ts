@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ChatMessage, ChatRequest } from './chat-types.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { isCommonValidChat } from './chat-fast-check.js';
-import { modelName, outputTokens, refuseClientRouting, requestCaps, zodToGatewayError } from './parse-common.js';
+import { chatBounds, modelName, outputTokens, refuseClientRouting, requestCaps, zodToGatewayError } from './parse-common.js';
 
 export { requestCaps } from './parse-common.js';
 
@@ -34,10 +34,10 @@ export const chatBody = z.looseObject({
   max_tokens: outputTokens.nullable().optional(),
   max_completion_tokens: outputTokens.nullable().optional(),
   n: z.number().int().min(1).max(requestCaps.maxChoices).nullable().optional(),
-  temperature: z.number().min(0).max(2).nullable().optional(),
-  top_p: z.number().min(0).max(1).nullable().optional(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
-  user: z.string().max(256).optional(),
+  temperature: z.number().min(chatBounds.temperature.min).max(chatBounds.temperature.max).nullable().optional(),
+  top_p: z.number().min(chatBounds.topP.min).max(chatBounds.topP.max).nullable().optional(),
+  stop: z.union([z.string(), z.array(z.string()).max(chatBounds.maxStopSequences)]).nullable().optional(),
+  user: z.string().max(chatBounds.maxUserLength).optional(),
 });
 
 type ChatBody = z.infer<typeof chatBody>;

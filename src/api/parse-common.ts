@@ -10,6 +10,14 @@ export const requestCaps = {
   maxModelNameLength: 256,
 } as const;
 
+/** Bounds of chat parameters, shared by the schema (parse-chat.ts) and its quick check (chat-fast-check.ts). */
+export const chatBounds = {
+  temperature: { min: 0, max: 2 },
+  topP: { min: 0, max: 1 },
+  maxStopSequences: 4,
+  maxUserLength: 256,
+} as const;
+
 /**
  * Model names are printable ASCII: non-ASCII look-alikes (homoglyphs, zero-width characters)
  * are refused before routing so they can never spoof an allow-list or reach a log line.
