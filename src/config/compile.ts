@@ -92,6 +92,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       targets,
       balancer: createBalancer(strategy, deps.random),
       fallbacks: m.fallbacks,
+      fallbackOnUnsupportedParameter: m.fallbackOnUnsupportedParameter,
       defaultOutputReserve: m.defaultOutputReserve,
       ownedBy: m.ownedBy,
     });

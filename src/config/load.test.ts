@@ -111,6 +111,7 @@ describe('parseConfigText: a valid minimal config', () => {
     expect(c.models['gpt-mini']).toEqual({
       targets: [{ deployment: 'openai-main', model: 'gpt-4o-mini', weight: 1, priority: 0 }],
       fallbacks: [],
+      fallbackOnUnsupportedParameter: false,
       defaultOutputReserve: 1024,
       ownedBy: 'llm-gateway',
     });

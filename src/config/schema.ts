@@ -131,6 +131,12 @@ const modelSchema = z
     strategy: strategySchema.optional(),
     /** Aliases tried in order once every target of this one has failed. */
     fallbacks: z.array(name).default([]),
+    /**
+     * Whether a request that no target of this alias can express (a parameter its providers
+     * refuse, e.g. `tools` on Triton) moves on to the fallbacks. Off by default: the client asked
+     * for this model, so it gets the 400 naming the parameter rather than a silent model swap.
+     */
+    fallbackOnUnsupportedParameter: z.boolean().default(false),
     /** Output tokens reserved against a token limit when the request sets no max_tokens. */
     defaultOutputReserve: z.number().int().min(0).default(1024),
     /** Shown in /v1/models. */

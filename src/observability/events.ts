@@ -16,7 +16,9 @@ export type AttemptOutcome =
   | 'connect_error'
   | 'reset'
   | 'protocol_error'
-  | 'aborted';
+  | 'aborted'
+  /** A bug in the gateway (a TypeError in a translator): not the upstream's fault, never retried. */
+  | 'internal';
 
 /** How a gateway request ended (observability.md's closed vocabulary). */
 export type RequestOutcome =
@@ -129,6 +131,8 @@ export interface GatewayEvents {
   stateBreakerTransition(e: { readonly from: BreakerState; readonly to: BreakerState }): void;
   usageEstimated(e: { readonly model: string }): void;
   requestFinished(e: RequestFinishedEvent): void;
+  /** A request hit a bug (an exception that is neither an upstream nor a protocol error); once per request. */
+  internalError(e: { readonly requestId: string; readonly error: unknown }): void;
   configReloaded(e: ConfigReloadEvent): void;
 }
 
@@ -148,6 +152,7 @@ export function fanOut(sinks: ReadonlyArray<Partial<GatewayEvents>>, onSinkError
     'stateBreakerTransition',
     'usageEstimated',
     'requestFinished',
+    'internalError',
     'configReloaded',
   ];
   const out = {} as Record<keyof GatewayEvents, (e: never) => void>;

@@ -6,6 +6,10 @@ import type { GatewayEvents } from './events.js';
 export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
   return {
     requestFinished: accessLogWriter(logger),
+    internalError(e): void {
+      // The client got a generic 500; the cause and its stack are only here (pino's err serializer).
+      logger.error({ requestId: e.requestId, err: e.error }, 'internal error while handling a request');
+    },
     breakerTransition(e): void {
       logger.warn({ deployment: e.deployment, from: e.from, to: e.to, reason: e.reason }, 'circuit breaker state change');
     },

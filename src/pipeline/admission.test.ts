@@ -37,6 +37,7 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     stateBreakerTransition: ignore,
     usageEstimated: ignore,
     requestFinished: ignore,
+    internalError: ignore,
   };
 }
 
@@ -45,6 +46,7 @@ const model: RuntimeModel = {
   targets: [],
   balancer: createBalancer('round_robin'),
   fallbacks: [],
+  fallbackOnUnsupportedParameter: false,
   defaultOutputReserve: 100,
   ownedBy: 'test',
 };

@@ -18,6 +18,12 @@ export interface Ticket {
   readonly headers: Readonly<Record<string, string>>;
   /** Charges actual usage against the token reservation (refunding or adding the difference). */
   settle(usage: UsageRecord | undefined): void;
+  /**
+   * Gives back everything admission took (the request, the token reservation, the slot): the
+   * alias did not serve the request (another alias of its plan did, or this fallback was only
+   * admitted). Settle or refund, once: whichever comes first wins.
+   */
+  refund(): void;
 }
 
 export interface AdmissionOptions {
@@ -27,7 +33,7 @@ export interface AdmissionOptions {
   readonly failureMode?: FailureMode;
 }
 
-const noLimits: Ticket = { headers: {}, settle: () => undefined };
+const noLimits: Ticket = { headers: {}, settle: () => undefined, refund: () => undefined };
 
 /**
  * Admission control: the tenant's request and token buckets for this model, checked together.
@@ -59,13 +65,28 @@ export class Admission {
     // for lack of a slot must not have spent tokens.
     const lease = await this.#acquireSlot(principal, model);
     try {
-      const ticket = hasBuckets ? await this.#consume(principal, model, tokens) : { headers: {}, settle: () => undefined };
+      const ticket = hasBuckets ? await this.#consume(principal, model, tokens) : noLimits;
       if (!lease) return ticket;
-      return { headers: ticket.headers, settle: once((usage) => { lease.release(); ticket.settle(usage); }) };
+      const end = once((usage: UsageRecord | undefined, refund: boolean) => {
+        lease.release();
+        if (refund) ticket.refund();
+        else ticket.settle(usage);
+      });
+      return { headers: ticket.headers, settle: (usage) => end(usage, false), refund: () => end(undefined, true) };
     } catch (err) {
       lease?.release();
       throw err;
     }
+  }
+
+  /**
+   * Admits a request that falls back to `model` against that alias's own buckets (the tenant's
+   * concurrency slot is held once, by the first alias's ticket). Throws like `admit`.
+   */
+  async admitFallback(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
+    const limits = principal.limitsFor(model.alias);
+    if (limits === undefined || (limits.requests === undefined && limits.tokens === undefined)) return noLimits;
+    return this.#consume(principal, model, tokens);
   }
 
   async #acquireSlot(principal: Principal, model: RuntimeModel): Promise<Lease | undefined> {
@@ -120,9 +141,19 @@ export class Admission {
         type: 'rate_limit_error',
       });
     }
-    const tokenBucket = limits.tokens;
-    if (!tokenBucket) return { headers, settle: () => undefined };
-    return { headers, settle: once((usage) => this.#reconcile(`${base}|tokens`, tokenBucket, reserved, promptTokens, usage)) };
+    const end = once((usage: UsageRecord | undefined, refund: boolean) => {
+      if (refund) {
+        if (limits.requests) this.#adjust(`${base}|requests`, limits.requests, -1);
+        if (limits.tokens) this.#adjust(`${base}|tokens`, limits.tokens, -reserved);
+      } else if (limits.tokens) {
+        this.#reconcile(`${base}|tokens`, limits.tokens, reserved, promptTokens, usage);
+      }
+    });
+    return { headers, settle: (usage) => end(usage, false), refund: () => end(undefined, true) };
+  }
+
+  #adjust(key: string, bucket: BucketSpec, delta: number): void {
+    void this.limiter.adjust(key, bucket, delta).catch(() => undefined);
   }
 
   /** A fail-closed limit could not be checked: 503 rate_limit_unavailable. Other errors pass. */
@@ -137,7 +168,7 @@ export class Admission {
   #reconcile(key: string, bucket: BucketSpec, reserved: number, promptTokens: number, usage: UsageRecord | undefined): void {
     // Without any usage we still charge the prompt estimate: never silently zero.
     const actual = usage ? usage.promptTokens + usage.completionTokens : promptTokens;
-    if (actual !== reserved) void this.limiter.adjust(key, bucket, actual - reserved).catch(() => undefined);
+    if (actual !== reserved) this.#adjust(key, bucket, actual - reserved);
   }
 }
 
@@ -151,11 +182,11 @@ function rateLimitHeaders(states: readonly BucketState[]): Record<string, string
   return h;
 }
 
-function once(fn: (usage: UsageRecord | undefined) => void): (usage: UsageRecord | undefined) => void {
+function once(fn: (usage: UsageRecord | undefined, refund: boolean) => void): (usage: UsageRecord | undefined, refund: boolean) => void {
   let called = false;
-  return (usage) => {
+  return (usage, refund) => {
     if (called) return;
     called = true;
-    fn(usage);
+    fn(usage, refund);
   };
 }

@@ -2,7 +2,7 @@ import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
 import { scrubSecrets } from '../errors/scrub.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
-import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator, type UpstreamErrorInfo } from '../providers/types.js';
+import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator, type UpstreamCall, type UpstreamErrorInfo } from '../providers/types.js';
 import { classifyStatus, classifyThrown, type AttemptFailure } from '../resilience/classify.js';
 import type { AttemptResult } from '../resilience/execute.js';
 import { parseRateLimitResetMs } from '../resilience/rate-limit-reset.js';
@@ -28,6 +28,8 @@ export interface AttemptInput<Req extends OperationRequest> {
   readonly request: Req;
   readonly signal: AbortSignal;
   readonly responseContext: ResponseContext;
+  /** The call to send to `target` (built once per target by the pipeline, which checks it first). */
+  readonly upstreamCall: (target: RuntimeTarget) => UpstreamCall;
   /** Adds this attempt's upstream wait to the request's total. */
   readonly addUpstreamMs: (ms: number) => void;
 }
@@ -60,7 +62,7 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   const started = deps.clock.nowMs();
   const d = target.deployment;
   try {
-    const res = await exchangeUpstream(d.endpoint, op.upstreamCall(d.adapter, input.request, target.targetInfo), input.signal, bodyLimits);
+    const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), input.signal, bodyLimits);
     if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, statusFailure(deps, target, res));
     const { value, usage } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
     finished(deps, target, n, input, started, 'success', res.statusCode);
@@ -87,7 +89,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
   const d = target.deployment;
   let rest: AsyncGenerator<StreamStep<Chunk>, void, undefined> | undefined;
   try {
-    const res = await sendUpstream(d.endpoint, op.upstreamCall(d.adapter, input.request, target.targetInfo), input.signal);
+    const res = await sendUpstream(d.endpoint, input.upstreamCall(target), input.signal);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // An unreadable error body still has a status worth reporting.
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);

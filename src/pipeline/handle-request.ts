@@ -3,13 +3,13 @@ import type { Clock } from '../clock.js';
 import type { TimeoutsConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import type { GatewayEvents } from '../observability/events.js';
-import type { ResponseContext } from '../providers/types.js';
+import type { ResponseContext, UpstreamCall } from '../providers/types.js';
 import { ClientGoneError, DeadlineExceededError, ShuttingDownError } from '../resilience/abort-reasons.js';
 import { classifyThrown } from '../resilience/classify.js';
 import { ExecuteError, type Executor } from '../resilience/execute.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
 import type { Router } from '../routing/router.js';
-import type { RuntimeTarget } from '../routing/runtime-types.js';
+import type { RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { Admission, Ticket } from './admission.js';
 import { jsonAttempt, streamAttempt, type AttemptDeps, type AttemptInput, type StreamValue } from './attempt.js';
 import type { Operation, OperationRequest } from './operations.js';
@@ -45,6 +45,8 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   const deadline = withDeadline(ctx, p.timeouts.totalMs);
   const headers: Record<string, string> = {};
   let ticket: Ticket | undefined;
+  // Tickets of fallback aliases the request was admitted to (each against its own limits).
+  let fallbackTickets: Array<{ alias: string; ticket: Ticket }> | undefined;
   p.budget.requestStarted();
   try {
     const principal = p.auth.authenticate(ctx.authorization, ctx.acceptsXApiKey);
@@ -59,27 +61,42 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     Object.assign(headers, ticket.headers);
 
     const countPrompt = op.countPromptTokens && once(() => op.countPromptTokens?.(request) ?? promptTokens);
+    // The upstream call for a target is built once: the refusal check builds it, the attempt
+    // (and a retry on the same target) sends it.
+    let built: { target: RuntimeTarget; call: UpstreamCall } | undefined;
+    const upstreamCall = (t: RuntimeTarget): UpstreamCall => (built?.target === t ? built.call : (built = { target: t, call: op.upstreamCall(t.deployment.adapter, request, t.targetInfo) }).call);
     const input = (alias: string): AttemptInput<Req> => ({
       requestId: ctx.requestId,
       operation: op.name,
       request,
       signal: deadline.signal,
       responseContext: responseContext(p, request, alias, promptTokens, countPrompt),
+      upstreamCall,
       addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
     });
     // The pipeline carries the clock and events an attempt needs: no per-request deps object.
     const deps: AttemptDeps = p;
-    const plan = p.router.plan(model);
-    const deadlineMs = ctx.startMs + p.timeouts.totalMs;
+    const run = {
+      requestId: ctx.requestId,
+      // Only fallbacks this key may use; each is admitted against its own limits when reached.
+      plan: p.router.plan(model, principal),
+      signal: deadline.signal,
+      deadlineMs: ctx.startMs + p.timeouts.totalMs,
+      refusal: (t: RuntimeTarget) => refusalOf(() => upstreamCall(t)),
+      admitFallback: async (group: RuntimeModel) => {
+        const t = await p.admission.admitFallback(principal, group, { promptTokens, outputTokens: op.outputReserve(request, group) });
+        (fallbackTickets ??= []).push({ alias: group.alias, ticket: t });
+      },
+    };
 
     if (!request.stream) {
-      const done = await p.executor.run({ requestId: ctx.requestId, plan, signal: deadline.signal, deadlineMs, attempt: (t, n) => jsonAttempt(deps, op, t, n, input(t.alias)) });
+      const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, t, n, input(t.alias)) });
       served(record, headers, done.target, done.attempts);
       record.usage = done.value.usage;
       reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
-      const done = await p.executor.run({ requestId: ctx.requestId, plan, signal: deadline.signal, deadlineMs, attempt: (t, n) => streamAttempt(deps, op, t, n, input(t.alias)) });
+      const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, t, n, input(t.alias)) });
       served(record, headers, done.target, done.attempts);
       await pumpStream(done.value, reply.openStream(headers), record, deadline.signal, done.target.deployment.name);
     }
@@ -89,8 +106,36 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     deadline.dispose();
     p.budget.requestFinished();
     if (record.usage?.estimated) p.events.usageEstimated({ model: record.servedModel ?? record.model });
-    ticket?.settle(record.usage);
+    endTickets(record, ticket, fallbackTickets);
+    if (record.internalCause !== undefined) p.events.internalError({ requestId: ctx.requestId, error: record.internalCause });
     p.events.requestFinished(record.toEvent());
+  }
+}
+
+/**
+ * Usage is charged to the alias that served; every other alias the request was admitted to gets
+ * back what admission took. When none served, the alias asked for keeps its charge (the prompt
+ * estimate when there is no usage), as a failed request still counts against its limits.
+ */
+function endTickets(record: RequestRecord, first: Ticket | undefined, fallbacks: ReadonlyArray<{ alias: string; ticket: Ticket }> | undefined): void {
+  const servedBy = record.servedModel;
+  if (servedBy === undefined || servedBy === record.model) first?.settle(record.usage);
+  else first?.refund();
+  if (!fallbacks) return;
+  for (const f of fallbacks) {
+    if (f.alias === servedBy) f.ticket.settle(record.usage);
+    else f.ticket.refund();
+  }
+}
+
+/** The 400 an adapter throws for a parameter its provider cannot express; other throws are bugs and pass. */
+function refusalOf(build: () => unknown): GatewayError | undefined {
+  try {
+    build();
+    return undefined;
+  } catch (err) {
+    if (err instanceof GatewayError) return err;
+    throw err;
   }
 }
 
@@ -117,9 +162,16 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
     writer.done();
     complete = true;
   } catch (err) {
+    if (err instanceof ClientGoneError) {
+      // The client left, or stopped reading past the stall timeout (the writer says so before
+      // the request signal may): the client's doing, not the upstream's.
+      record.outcome = 'client_disconnect';
+      return;
+    }
     const f = classifyThrown(err, signal, deployment);
-    record.outcome = f.error.code === 'shutting_down' ? outcomeForError(f.error) : f.outcome === 'aborted' ? 'client_disconnect' : f.outcome === 'timeout' ? 'timeout' : 'upstream_error';
+    record.outcome = f.error.code === 'shutting_down' ? outcomeForError(f.error) : f.outcome === 'aborted' ? 'client_disconnect' : f.outcome === 'timeout' ? 'timeout' : f.outcome === 'internal' ? 'internal_error' : 'upstream_error';
     record.errorCode = f.error.code;
+    if (f.outcome === 'internal') record.internalCause = err;
     writer.fail(f.error);
   } finally {
     record.usage = value.translator.usage();
@@ -142,9 +194,13 @@ async function readToEnd(rest: AsyncGenerator<unknown, void, undefined>): Promis
 function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply, headers: Record<string, string>, clientSignal: AbortSignal): void {
   const attemptOutcome = err instanceof ExecuteError ? err.outcome : undefined;
   const error = err instanceof ExecuteError ? err.error : toGatewayError(err);
+  // A throw that is not a GatewayError is a bug in the flow itself: logged with its stack.
+  if (!(err instanceof ExecuteError) && !(err instanceof GatewayError)) record.internalCause = err;
   if (err instanceof ExecuteError) {
     record.attempts = err.attempts;
-    headers['x-gateway-attempts'] = String(err.attempts);
+    if (err.outcome === 'internal') record.internalCause = err.error.cause ?? err;
+    // No header when nothing was sent upstream (a refusal, nothing available).
+    if (err.attempts > 0) headers['x-gateway-attempts'] = String(err.attempts);
     // Which deployment gave the answer the client is getting: the last one tried.
     if (err.lastTarget) {
       headers['x-gateway-provider'] = err.lastTarget.deployment.name;

@@ -18,6 +18,8 @@ export class RequestRecord {
   upstreamMs = 0;
   usage: UsageRecord | undefined;
   upstream: UpstreamLabels | undefined;
+  /** What a bug threw (outcome internal_error); logged once when the request ends. */
+  internalCause: unknown;
 
   constructor(
     readonly requestId: string,

@@ -97,6 +97,7 @@ export function classifyThrown(err: unknown, signal: AbortSignal, deployment: st
     // Another target (or a fallback alias) may be able to; if none is, the client gets this 400.
     return { outcome: 'client_error', retryable: true, countsForBreaker: false, retryAfterMs: undefined, error: err, excludeTarget: true };
   }
+  if (isProgrammingError(err)) return internalFailure(err);
   if (err instanceof UpstreamProtocolError) {
     return failure('protocol_error', true, true, new GatewayError('upstream_error', `Deployment '${deployment}' sent an invalid response: ${err.message}.`));
   }
@@ -121,6 +122,25 @@ export function classifyThrown(err: unknown, signal: AbortSignal, deployment: st
     default:
       return failure('protocol_error', true, true, new GatewayError('upstream_error', `The call to deployment '${deployment}' failed.`, { cause: err }));
   }
+}
+
+/**
+ * A bug in the gateway, not a fault of the upstream: not retried (it would fail the same way),
+ * not counted against the deployment's breaker, answered 500 with a generic message (the
+ * exception text never reaches the client); the cause travels in `error.cause` to the one log line.
+ */
+export function internalFailure(err: unknown): AttemptFailure {
+  return failure('internal', false, false, new GatewayError('internal_error', 'The gateway failed to handle this request.', { cause: err }));
+}
+
+/**
+ * Exceptions only our own code throws (a TypeError in a translator, a RangeError from a bad
+ * argument). Network and upstream failures carry a `code` (Node, undici) or are our
+ * UpstreamProtocolError, and stay upstream failures.
+ */
+function isProgrammingError(err: unknown): boolean {
+  // A TypeError carrying a network code (fetch's "fetch failed" with an ECONNREFUSED cause) is not one.
+  return (err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError) && errorCode(err) === undefined;
 }
 
 function failure(outcome: AttemptOutcome, retryable: boolean, countsForBreaker: boolean, error: GatewayError): AttemptFailure {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, systemClock, type Clock } from '../clock.js';
 import type { RetryConfig } from '../config/schema.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import type { GatewayEvents } from '../observability/events.js';
 import { errorTypeForStatus } from '../providers/chunks.js';
 import { openAiAdapter } from '../providers/openai/adapter.js';
@@ -77,7 +78,7 @@ function model(alias: string, deployments: readonly RuntimeDeployment[], strateg
       latencyMs: () => latency.averageMs,
     };
   });
-  return { alias, targets, balancer: createBalancer(strategy, half), fallbacks, defaultOutputReserve: 100, ownedBy: 'test' };
+  return { alias, targets, balancer: createBalancer(strategy, half), fallbacks, fallbackOnUnsupportedParameter: false, defaultOutputReserve: 100, ownedBy: 'test' };
 }
 
 const baseRetry: RetryConfig = {
@@ -429,48 +430,219 @@ describe('Executor: circuit breakers', () => {
   });
 });
 
-describe('Executor: retry budget', () => {
-  it('an exhausted budget stops retrying and returns the last failure', async () => {
-    const budget = new RetryBudget({ percent: 0, minConcurrent: 0 });
+describe('Executor: retry budget (spent only by another try on a deployment that failed this request)', () => {
+  const spent = (): RetryBudget => new RetryBudget({ percent: 0, minConcurrent: 0 });
+
+  it('with the budget spent, the alias\'s untried deployment is still tried (the demo\'s gpt-stable)', async () => {
+    const budget = spent();
     const { executor, clock, log } = setup({ budget });
-    const a = deployment('a', clock);
-    const m = model('gpt-mini', [a, deployment('b', clock)], 'priority', ['backup']);
-    const backup = model('backup', [deployment('c', clock)]);
-    const { attempt, calls } = scripted({ a: [502] });
-    const err = await executeError(executor.run(input({ groups: [m, backup] }, attempt)));
-    expect(calls.map((c) => c.deployment)).toEqual(['a']);
-    expect(err.attempts).toBe(1);
-    expect(err.outcome).toBe('server_error');
-    expect(err.error.code).toBe('upstream_error');
-    expect(eventsNamed(log, 'retryBudgetExhausted')).toEqual([{ requestId: 'req-1', alias: 'gpt-mini' }]);
+    const m = model('gpt-stable', [deployment('flaky', clock), deployment('healthy', clock)]);
+    const { attempt, calls } = scripted({ flaky: [500] });
+    const done = await executor.run(input({ groups: [m] }, attempt));
+    expect(calls.map((c) => c.deployment)).toEqual(['flaky', 'healthy']);
+    expect(done.attempts).toBe(2);
+    expect(eventsNamed(log, 'retryBudgetExhausted')).toEqual([]);
     expect(budget.activeRetries).toBe(0);
   });
 
-  it('retries give their budget slot back when they finish', async () => {
+  it('with the budget spent, a healthy fallback alias is still tried', async () => {
+    const { executor, clock } = setup({ budget: spent() });
+    const m = model('gpt-mini', [deployment('a', clock)], 'priority', ['backup']);
+    const backup = model('backup', [deployment('c', clock)]);
+    const { attempt, calls } = scripted({ a: [502] });
+    const done = await executor.run(input({ groups: [m, backup] }, attempt));
+    expect(calls.map((c) => `${c.alias}/${c.deployment}`)).toEqual(['gpt-mini/a', 'backup/c']);
+    expect(done.target.alias).toBe('backup');
+  });
+
+  it('with the budget spent, another try on a failed deployment is refused: the alias gives way to its fallback', async () => {
+    const budget = spent();
+    const { executor, clock, log } = setup({ budget });
+    const m = model('gpt-mini', [deployment('a', clock, { failureThreshold: 10 })], 'priority', ['backup']);
+    const backup = model('backup', [deployment('c', clock, { failureThreshold: 10 })]);
+    const { attempt, calls } = scripted({ a: [502], c: [503] });
+    const err = await executeError(executor.run(input({ groups: [m, backup] }, attempt)));
+    expect(calls.map((c) => c.deployment)).toEqual(['a', 'c']);
+    expect(err.attempts).toBe(2);
+    expect(err.outcome).toBe('server_error');
+    expect(eventsNamed(log, 'retryBudgetExhausted')).toEqual([
+      { requestId: 'req-1', alias: 'gpt-mini' },
+      { requestId: 'req-1', alias: 'backup' },
+    ]);
+    expect(budget.activeRetries).toBe(0);
+  });
+
+  it('broad outage: the spent budget still caps attempts at one per deployment (3, where a free budget makes 6)', async () => {
+    const outage = { a: [500, 500, 500], b: [500, 500, 500], c: [500, 500, 500] };
+    const plan = (clock: Clock): RoutePlan => ({
+      groups: [
+        model('gpt-mini', [deployment('a', clock, { failureThreshold: 10 }), deployment('b', clock, { failureThreshold: 10 })], 'priority', ['backup']),
+        model('backup', [deployment('c', clock, { failureThreshold: 10 })]),
+      ],
+    });
+    const capped = setup({ budget: spent() });
+    const cappedRun = scripted(structuredClone(outage));
+    const err = await executeError(capped.executor.run(input(plan(capped.clock), cappedRun.attempt)));
+    expect(cappedRun.calls.map((c) => c.deployment)).toEqual(['a', 'b', 'c']);
+    expect(err.attempts).toBe(3);
+
+    const free = setup({ budget: new RetryBudget({ percent: 0, minConcurrent: 10 }) });
+    const freeRun = scripted(structuredClone(outage));
+    await executeError(free.executor.run(input(plan(free.clock), freeRun.attempt)));
+    expect(freeRun.calls.map((c) => c.deployment)).toEqual(['a', 'b', 'a', 'c', 'c', 'c']);
+  });
+
+  it('retries on the same deployment give their budget slot back when they finish', async () => {
     const budget = new RetryBudget({ percent: 0, minConcurrent: 1 });
     const { executor, clock } = setup({ budget, retry: { maxAttempts: 3 } });
-    const m = model('gpt-mini', [deployment('a', clock), deployment('b', clock), deployment('c', clock)]);
-    const { attempt, calls } = scripted({ a: [500], b: [500] });
+    const m = model('gpt-mini', [deployment('a', clock, { failureThreshold: 10 })]);
+    const { attempt, calls } = scripted({ a: [500, 500] });
     const done = await executor.run(input({ groups: [m] }, attempt));
-    expect(calls.map((c) => c.deployment)).toEqual(['a', 'b', 'c']);
+    expect(calls.map((c) => c.deployment)).toEqual(['a', 'a', 'a']);
     expect(done.attempts).toBe(3);
     expect(budget.activeRetries).toBe(0);
   });
 
-  it('the budget slot is held only during the retry attempt', async () => {
+  it('the budget slot is held only during a retry on a failed deployment', async () => {
     const budget = new RetryBudget({ percent: 0, minConcurrent: 1 });
     const { executor, clock } = setup({ budget });
-    const m = model('gpt-mini', [deployment('a', clock), deployment('b', clock)]);
+    const m = model('gpt-mini', [deployment('a', clock, { failureThreshold: 10 }), deployment('b', clock)]);
     const seen: number[] = [];
-    const { attempt } = scripted({ a: [500] });
+    const { attempt } = scripted({ a: [500], b: [500] });
     await executor.run(
       input({ groups: [m] }, async (t, n) => {
         seen.push(budget.activeRetries);
         return attempt(t, n);
       }),
     );
-    expect(seen).toEqual([0, 1]);
+    // a (first), b (untried: free), a again (failed before: one slot).
+    expect(seen).toEqual([0, 0, 1]);
     expect(budget.activeRetries).toBe(0);
+  });
+});
+
+describe('Executor: targets that cannot express the request', () => {
+  const refuseOn = (names: string[]) => (t: RuntimeTarget) =>
+    names.includes(t.deployment.name) ? new GatewayError('unsupported_parameter', `'tools' is not supported by ${t.deployment.name}.`, { param: 'tools' }) : undefined;
+
+  it('a refusing target is skipped without an attempt, a budget slot or a breaker outcome, even with maxAttempts 1', async () => {
+    const budget = new RetryBudget({ percent: 0, minConcurrent: 0 });
+    const { executor, clock } = setup({ budget, retry: { maxAttempts: 1 } });
+    const triton = deployment('triton', clock, { failureThreshold: 1 });
+    const m = model('cheap', [triton, deployment('vllm', clock)]);
+    const { attempt, calls } = scripted({});
+    const done = await executor.run({ ...input({ groups: [m] }, attempt), refusal: refuseOn(['triton']) });
+    expect(calls.map((c) => c.deployment)).toEqual(['vllm']);
+    expect(done.attempts).toBe(1);
+    expect(triton.breaker.state).toBe('closed');
+  });
+
+  it('when no target of the alias can express it: the 400 naming the parameter, attempts 0, the fallback never reached', async () => {
+    const { executor, clock, log } = setup();
+    const m = model('cheap', [deployment('triton', clock)], 'priority', ['premium']);
+    const premium = model('premium', [deployment('openai', clock)]);
+    const admitted: string[] = [];
+    const { attempt, calls } = scripted({});
+    const err = await executeError(
+      executor.run({ ...input({ groups: [m, premium] }, attempt), refusal: refuseOn(['triton']), admitFallback: async (g) => void admitted.push(g.alias) }),
+    );
+    expect(calls).toEqual([]);
+    expect(admitted).toEqual([]);
+    expect(err.attempts).toBe(0);
+    expect(err.error.code).toBe('unsupported_parameter');
+    expect(err.error.status).toBe(400);
+    expect(err.error.param).toBe('tools');
+    expect(err.outcome).toBe('client_error');
+    expect(eventsNamed(log, 'fallback')).toEqual([]);
+  });
+
+  it('fallbackOnUnsupportedParameter: true lets the fallback serve it', async () => {
+    const { executor, clock } = setup();
+    const m = { ...model('cheap', [deployment('triton', clock)], 'priority', ['premium']), fallbackOnUnsupportedParameter: true };
+    const premium = model('premium', [deployment('openai', clock)]);
+    const { attempt, calls } = scripted({});
+    const done = await executor.run({ ...input({ groups: [m, premium] }, attempt), refusal: refuseOn(['triton']) });
+    expect(calls.map((c) => c.deployment)).toEqual(['openai']);
+    expect(done.target.alias).toBe('premium');
+    expect(done.attempts).toBe(1);
+  });
+});
+
+describe('Executor: fallback admission', () => {
+  it('each fallback alias is admitted once, just before its first attempt; the first alias never by the executor', async () => {
+    const { executor, clock } = setup({ retry: { maxAttempts: 2 } });
+    const m = model('cheap', [deployment('a', clock)], 'priority', ['premium']);
+    const premium = model('premium', [deployment('b', clock)]);
+    const admitted: string[] = [];
+    const { attempt, calls } = scripted({ a: [500, 500], b: [500] });
+    const done = await executor.run({ ...input({ groups: [m, premium] }, attempt), admitFallback: async (g) => void admitted.push(`${g.alias}@${calls.length}`) });
+    expect(admitted).toEqual(['premium@2']);
+    expect(calls.map((c) => c.deployment)).toEqual(['a', 'a', 'b', 'b']);
+    expect(done.target.alias).toBe('premium');
+  });
+
+  it('a fallback whose limit refuses is skipped; with nothing after it the client gets that 429', async () => {
+    const clock = new ManualClock(1_000);
+    const { executor } = setup({ clock, retry: { maxAttempts: 1 } });
+    const m = model('cheap', [deployment('a', clock)], 'priority', ['premium']);
+    // Half-open with one probe slot: the skipped alias must give the slot back.
+    const b = deployment('b', clock, { failureThreshold: 1, openMs: 100, halfOpenProbes: 1 });
+    b.breaker.tryAcquire()?.failure();
+    clock.advance(100);
+    expect(b.breaker.state).toBe('half_open');
+    const premium = model('premium', [b]);
+    const { attempt, calls } = scripted({ a: [500] });
+    const limit = new GatewayError('rate_limit_exceeded', "Rate limit reached for 'premium'.", { retryAfterMs: 7_000 });
+    const err = await executeError(
+      executor.run({
+        ...input({ groups: [m, premium] }, attempt),
+        admitFallback: async () => {
+          throw limit;
+        },
+      }),
+    );
+    expect(calls.map((c) => c.deployment)).toEqual(['a']);
+    expect(err.error).toBe(limit);
+    expect(err.attempts).toBe(1);
+    // The probe permit taken for the skipped attempt was given back.
+    expect(b.breaker.tryAcquire()).not.toBeUndefined();
+  });
+});
+
+describe('Executor: internal errors', () => {
+  it('an attempt that throws (a bug) → 500 internal_error, not retried, not counted against the breaker', async () => {
+    const { executor, clock } = setup();
+    const a = deployment('a', clock, { failureThreshold: 1 });
+    const m = model('gpt-mini', [a, deployment('b', clock)]);
+    const bug = new TypeError("Cannot read properties of undefined (reading 'choices')");
+    let calls = 0;
+    const err = await executeError(
+      executor.run(
+        input({ groups: [m] }, async () => {
+          calls++;
+          throw bug;
+        }),
+      ),
+    );
+    expect(calls).toBe(1);
+    expect(err.outcome).toBe('internal');
+    expect(err.error.code).toBe('internal_error');
+    expect(err.error.status).toBe(500);
+    expect(err.error.message).not.toContain('choices');
+    expect(err.error.cause).toBe(bug);
+    expect(a.breaker.state).toBe('closed');
+  });
+
+  it('a TypeError returned as a failure from a translator is internal too: no second attempt', async () => {
+    const { executor, clock } = setup();
+    const a = deployment('a', clock, { failureThreshold: 1 });
+    const m = model('gpt-mini', [a, deployment('b', clock)]);
+    const { attempt, calls } = scripted({ a: [{ throw: new TypeError('x is not a function') }] });
+    const err = await executeError(executor.run(input({ groups: [m] }, attempt)));
+    expect(calls.map((c) => c.deployment)).toEqual(['a']);
+    expect(err.outcome).toBe('internal');
+    expect(err.error.status).toBe(500);
+    expect(a.breaker.state).toBe('closed');
   });
 });
 

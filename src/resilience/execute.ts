@@ -3,10 +3,10 @@ import type { RetryConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
 import { MemoryCooldowns, type Cooldowns } from '../routing/cooldowns.js';
-import type { RoutePlan, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
+import type { RoutePlan, RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import { backoffDelayMs } from './backoff.js';
 import type { BreakerPermit } from './breaker.js';
-import { classifyThrown, type AttemptFailure } from './classify.js';
+import { classifyThrown, internalFailure, type AttemptFailure } from './classify.js';
 import type { RetryBudget } from './retry-budget.js';
 
 export type AttemptResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly failure: AttemptFailure };
@@ -20,6 +20,17 @@ export interface ExecuteInput<T> {
   readonly deadlineMs: number;
   /** Runs one attempt against a target; must not throw for upstream failures (return them). */
   readonly attempt: (target: RuntimeTarget, attemptNumber: number) => Promise<AttemptResult<T>>;
+  /**
+   * Why `target` cannot serve this request (its provider cannot express a parameter), checked
+   * before it is attempted. A refused target is skipped: that is not an attempt, takes no retry
+   * budget and tells its breaker nothing.
+   */
+  readonly refusal?: (target: RuntimeTarget) => GatewayError | undefined;
+  /**
+   * Admits the request on a fallback alias just before its first attempt there (the caller
+   * admitted the first alias). A GatewayError thrown (its limit refused) skips the alias.
+   */
+  readonly admitFallback?: (group: RuntimeModel) => Promise<void>;
 }
 
 export interface Executed<T> {
@@ -69,7 +80,9 @@ interface Picked {
 /**
  * Runs a route plan: the alias's targets first (each retry prefers a deployment not yet tried),
  * then each fallback alias. Bounded three ways: attempts per alias, one deadline that includes
- * backoff, and the shared retry budget. Open breakers and 429 cooldowns are skipped.
+ * backoff, and the shared retry budget, which is spent only by another try on a deployment that
+ * already failed this request (moving on to one that has not is never starved by it). Open
+ * breakers, 429 cooldowns and targets that cannot express the request are skipped.
  */
 export class Executor {
   readonly #d: ExecutorDeps;
@@ -83,26 +96,57 @@ export class Executor {
   async run<T>(input: ExecuteInput<T>): Promise<Executed<T>> {
     let attempts = 0;
     let last: { failure: AttemptFailure; target: RuntimeTarget } | undefined;
+    // A fallback alias whose limits refused the request, when nothing was attempted after it:
+    // the client then learns when that limit lets it through (429 with Retry-After).
+    let limited: GatewayError | undefined;
+    // The last target that refused the request (a parameter its provider cannot express).
+    let refusal: { error: GatewayError; target: RuntimeTarget } | undefined;
+    // Deployments that failed an attempt of this request: only another try on one of them is a
+    // retry that needs a budget slot. Allocated on the first failure.
+    let failed: RuntimeDeployment[] | undefined;
     // The target of the attempt under way or last made: an abort can interrupt an attempt
     // before it becomes `last`.
     let current: RuntimeTarget | undefined;
     try {
       for (const [gi, group] of input.plan.groups.entries()) {
-        if (gi > 0) this.#d.events.fallback({ requestId: input.requestId, from: input.plan.groups[gi - 1]?.alias ?? '', to: group.alias });
         const state: GroupState = { group, tried: new Set(), refused: new Set() };
-        for (let n = 0; n < this.#d.retry.maxAttempts; n++) {
+        let admitted = gi === 0;
+        let n = 0;
+        while (n < this.#d.retry.maxAttempts) {
           let picked = await this.#pickOrWait(state, input);
           if (!picked) break;
-          const isRetry = attempts > 0;
-          if (isRetry) {
-            const next = await this.#prepareRetry(picked, state, last, n, input);
-            // Nothing of this alias is left after the backoff (its breaker opened meanwhile):
-            // the fallback aliases still get their turn.
+          const refused = input.refusal?.(picked.target);
+          if (refused) {
+            // Nothing was sent: not an attempt, no budget slot, nothing the breaker should hear.
+            picked.permit.release();
+            state.refused.add(picked.target);
+            refusal = { error: refused, target: picked.target };
+            continue;
+          }
+          if (!admitted) {
+            try {
+              await input.admitFallback?.(group);
+            } catch (err) {
+              picked.permit.release();
+              if (!(err instanceof GatewayError)) throw err;
+              limited = err;
+              break;
+            }
+            admitted = true;
+            this.#d.events.fallback({ requestId: input.requestId, from: current?.alias ?? input.plan.groups[0]?.alias ?? '', to: group.alias });
+          }
+          const budgeted = failed?.includes(picked.target.deployment) === true;
+          if (attempts > 0) {
+            const next = await this.#prepareRetry(picked, state, last, n, input, budgeted);
+            // Nothing of this alias is left (the budget is spent for another try on a deployment
+            // that already failed, or its breaker opened during the backoff): the fallback
+            // aliases still get their turn.
             if (next === 'alias-exhausted') break;
+            if (!next) throw new ExecuteError(last ? finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns) : noTarget(input.plan, this.#d.clock, this.#cooldowns), attempts, last?.failure.outcome ?? 'no_target', last?.target);
             picked = next;
-            if (!picked) throw new ExecuteError(last ? finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns) : noTarget(input.plan, this.#d.clock, this.#cooldowns), attempts, last?.failure.outcome ?? 'no_target', last?.target);
           }
           attempts++;
+          n++;
           state.tried.add(picked.target);
           current = picked.target;
           let result: AttemptResult<T>;
@@ -114,26 +158,35 @@ export class Executor {
             picked.permit.release();
             throw err;
           } finally {
-            if (isRetry) this.#d.budget.retryFinished();
+            if (budgeted) this.#d.budget.retryFinished();
           }
           if (result.ok) {
             picked.permit.success();
             return { value: result.value, target: picked.target, attempts };
           }
           last = { failure: result.failure, target: picked.target };
+          limited = undefined;
+          (failed ??= []).push(picked.target.deployment);
           if (result.failure.excludeTarget) state.refused.add(picked.target);
           this.#settleFailure(picked, result.failure);
           if (!result.failure.retryable) throw new ExecuteError(result.failure.error, attempts, result.failure.outcome, picked.target);
         }
+        if (refusal && state.refused.size === group.targets.length && !group.fallbackOnUnsupportedParameter) {
+          // No target of this alias can express the request: the client asked for this model,
+          // so it learns which parameter is the problem instead of being moved to another one.
+          throw new ExecuteError(last ? finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns) : refusal.error, attempts, last?.failure.outcome ?? 'client_error', last?.target ?? refusal.target);
+        }
       }
     } catch (err) {
       if (err instanceof ExecuteError) throw err;
-      // Aborts (client gone, deadline) interrupt waits and sleeps; anything else is a bug that
-      // classifyThrown turns into a generic failure.
-      const f = classifyThrown(err, input.signal, last?.target.deployment.name ?? '');
+      // Aborts (client gone, deadline) interrupt waits and sleeps; anything else thrown here is
+      // a bug (attempts return upstream failures), answered 500 and logged by the caller.
+      const f = input.signal.aborted ? classifyThrown(err, input.signal, last?.target.deployment.name ?? '') : internalFailure(err);
       throw new ExecuteError(f.error, attempts, f.outcome, current);
     }
+    if (limited) throw new ExecuteError(limited, attempts, 'rate_limited', last?.target);
     if (last) throw new ExecuteError(finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns), attempts, last.failure.outcome, last.target);
+    if (refusal) throw new ExecuteError(refusal.error, 0, 'client_error', refusal.target);
     throw new ExecuteError(noTarget(input.plan, this.#d.clock, this.#cooldowns), 0, 'no_target');
   }
 
@@ -172,10 +225,11 @@ export class Executor {
   }
 
   /**
-   * Takes a retry-budget slot and waits the backoff. Returns the target to use (re-picked after
-   * a backoff, since health may have changed while we slept); undefined to stop (budget spent,
-   * deadline too close); or 'alias-exhausted' when the re-pick after the backoff found nothing
-   * left in this alias, so the plan moves on to its fallbacks.
+   * Takes a retry-budget slot when `budgeted` (another try on a deployment that already failed
+   * this request) and waits the backoff. Returns the target to use (re-picked after a backoff,
+   * since health may have changed while we slept); undefined to stop (deadline too close); or
+   * 'alias-exhausted' when this alias has nothing left to try (budget spent, or the re-pick after
+   * the backoff found nothing), so the plan moves on to its fallbacks.
    */
   async #prepareRetry<T>(
     picked: Picked,
@@ -183,11 +237,12 @@ export class Executor {
     last: { failure: AttemptFailure; target: RuntimeTarget } | undefined,
     n: number,
     input: ExecuteInput<T>,
+    budgeted: boolean,
   ): Promise<Picked | 'alias-exhausted' | undefined> {
-    if (!this.#d.budget.tryStartRetry()) {
+    if (budgeted && !this.#d.budget.tryStartRetry()) {
       picked.permit.release();
       this.#d.events.retryBudgetExhausted({ requestId: input.requestId, alias: picked.target.alias });
-      return undefined;
+      return 'alias-exhausted';
     }
     // Another deployment gets the retry at once; the same one gets a jittered backoff, unless
     // it was a 429 whose Retry-After we already waited out.
@@ -198,20 +253,20 @@ export class Executor {
     // Never sleep holding a breaker permit: a half-open probe slot would time out while we wait.
     picked.permit.release();
     if (this.#d.clock.nowMs() + delayMs >= input.deadlineMs) {
-      this.#d.budget.retryFinished();
+      if (budgeted) this.#d.budget.retryFinished();
       return undefined;
     }
-    const repicked = await this.#sleepThenPick(delayMs, state, input);
+    const repicked = await this.#sleepThenPick(delayMs, state, input, budgeted);
     if (repicked) return repicked;
-    this.#d.budget.retryFinished();
+    if (budgeted) this.#d.budget.retryFinished();
     return 'alias-exhausted';
   }
 
-  async #sleepThenPick<T>(delayMs: number, state: GroupState, input: ExecuteInput<T>): Promise<Picked | undefined> {
+  async #sleepThenPick<T>(delayMs: number, state: GroupState, input: ExecuteInput<T>, budgeted: boolean): Promise<Picked | undefined> {
     try {
       await sleep(delayMs, input.signal);
     } catch (err) {
-      this.#d.budget.retryFinished();
+      if (budgeted) this.#d.budget.retryFinished();
       throw err;
     }
     return this.#pick(state);

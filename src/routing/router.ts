@@ -34,9 +34,15 @@ export class Router {
     }
   }
 
-  /** The alias followed by its fallbacks (depth-first, each alias at most once). */
-  plan(model: RuntimeModel): RoutePlan {
-    return this.#plans.get(model.alias) ?? this.#buildPlan(model);
+  /**
+   * The alias followed by its fallbacks (depth-first, each alias at most once). With a
+   * principal, fallbacks it may not use are left out: a fallback never reaches a model the key
+   * is not allowed (the first alias is the caller's to authorize, with a 403 when refused).
+   */
+  plan(model: RuntimeModel, principal?: Principal): RoutePlan {
+    const plan = this.#plans.get(model.alias) ?? this.#buildPlan(model);
+    if (!principal || plan.groups.every((g, i) => i === 0 || principal.mayUse(g.alias))) return plan;
+    return { groups: plan.groups.filter((g, i) => i === 0 || principal.mayUse(g.alias)) };
   }
 
   #buildPlan(model: RuntimeModel): RoutePlan {

@@ -34,6 +34,8 @@ export interface RuntimeModel {
   readonly targets: readonly RuntimeTarget[];
   readonly balancer: Balancer;
   readonly fallbacks: readonly string[];
+  /** Move on to the fallbacks when no target can express the request (schema.ts). */
+  readonly fallbackOnUnsupportedParameter: boolean;
   readonly defaultOutputReserve: number;
   readonly ownedBy: string;
 }

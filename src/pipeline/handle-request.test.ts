@@ -1,0 +1,200 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Authenticator } from '../auth/authenticator.js';
+import { systemClock } from '../clock.js';
+import { resolveConfig } from '../config/load.js';
+import type { GatewayError } from '../errors/gateway-error.js';
+import { fanOut, type GatewayEvents, type RequestFinishedEvent } from '../observability/events.js';
+import { logSubscriber } from '../observability/log-events.js';
+import { openAiAdapter } from '../providers/openai/adapter.js';
+import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
+import { ClientGoneError } from '../resilience/abort-reasons.js';
+import { CircuitBreaker, defaultBreakerOptions } from '../resilience/breaker.js';
+import { Executor } from '../resilience/execute.js';
+import { RetryBudget } from '../resilience/retry-budget.js';
+import { createBalancer } from '../routing/balancers/create-balancer.js';
+import { LatencyTracker } from '../routing/latency-tracker.js';
+import { Router } from '../routing/router.js';
+import type { RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
+import type { UpstreamEndpoint } from '../upstream/send.js';
+import { Admission } from './admission.js';
+import { handleRequest, type Pipeline } from './handle-request.js';
+import { chatOperation } from './operations.js';
+import type { ChatReply, StreamWriter } from './reply.js';
+
+const KEY = 'sk-handle-request-test-1';
+const config = resolveConfig({
+  deployments: { d: { provider: 'openai', baseUrl: 'http://127.0.0.1:1/v1' } },
+  models: { m: { targets: [{ deployment: 'd', model: 'up' }] } },
+  tenants: { t: { keys: [KEY] } },
+});
+
+function deployment(): RuntimeDeployment {
+  return {
+    name: 'd',
+    provider: 'openai',
+    genAiProvider: 'openai',
+    adapter: openAiAdapter,
+    // Never used: no test here sends anything upstream.
+    endpoint: undefined as unknown as UpstreamEndpoint,
+    basePath: '/v1',
+    serverAddress: '127.0.0.1',
+    serverPort: 1,
+    breaker: new CircuitBreaker({ ...defaultBreakerOptions, failureThreshold: 1 }, systemClock),
+  };
+}
+
+function modelOver(d: RuntimeDeployment): RuntimeModel {
+  const latency = new LatencyTracker();
+  const target: RuntimeTarget = { index: 0, alias: 'm', deployment: d, upstreamModel: 'up', targetInfo: { upstreamModel: 'up', basePath: '/v1' }, weight: 1, priority: 0, latency, latencyMs: () => latency.averageMs };
+  return { alias: 'm', targets: [target], balancer: createBalancer('round_robin'), fallbacks: [], fallbackOnUnsupportedParameter: false, defaultOutputReserve: 16, ownedBy: 'test' };
+}
+
+interface Seen {
+  finished: RequestFinishedEvent[];
+  internal: Array<{ requestId: string; error: unknown }>;
+  logLines: string[];
+}
+
+function pipeline(overrides: Partial<Pipeline> = {}): { p: Pipeline; seen: Seen; d: RuntimeDeployment } {
+  const seen: Seen = { finished: [], internal: [], logLines: [] };
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      seen.logLines.push(chunk.toString());
+      cb();
+    },
+  });
+  const events = fanOut(
+    [logSubscriber(pino({ level: 'info' }, sink)), { requestFinished: (e) => seen.finished.push(e), internalError: (e) => seen.internal.push(e) } satisfies Partial<GatewayEvents>],
+    () => undefined,
+  );
+  const d = deployment();
+  const budget = new RetryBudget({ percent: 20, minConcurrent: 3 });
+  const p: Pipeline = {
+    clock: systemClock,
+    events,
+    auth: new Authenticator(config.tenants),
+    router: new Router(new Map([['m', modelOver(d)]])),
+    admission: new Admission(new MemoryRateLimiter(), events),
+    executor: new Executor({ clock: systemClock, retry: config.retry, budget, events }),
+    budget,
+    timeouts: config.timeouts,
+    newCompletionId: () => 'chatcmpl-test',
+    ...overrides,
+  };
+  return { p, seen, d };
+}
+
+interface Replied {
+  errors: Array<{ err: GatewayError; headers: Readonly<Record<string, string>> }>;
+}
+
+function reply(writer?: StreamWriter): { reply: ChatReply; replied: Replied } {
+  const replied: Replied = { errors: [] };
+  return {
+    replied,
+    reply: {
+      json: () => undefined,
+      error: (err, headers) => void replied.errors.push({ err, headers }),
+      openStream: () => {
+        if (!writer) throw new Error('no stream expected');
+        return writer;
+      },
+    },
+  };
+}
+
+function context(body: unknown) {
+  return { requestId: 'req-42', authorization: `Bearer ${KEY}`, body, signal: new AbortController().signal, startMs: systemClock.nowMs() };
+}
+
+const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
+
+describe('handleRequest: failures that leave a trace (issue 10 §2)', () => {
+  it('a TypeError in a request translator → 500 with a generic message, no x-gateway-attempts, not retried, breaker untouched, cause logged once with request id and stack', async () => {
+    const { p, seen, d } = pipeline();
+    let builds = 0;
+    const op = {
+      ...chatOperation,
+      upstreamCall: () => {
+        builds++;
+        throw new TypeError("Cannot read properties of undefined (reading 'secretish')");
+      },
+    };
+    const { reply: r, replied } = reply();
+    await handleRequest(p, op, context(body), r);
+    expect(builds).toBe(1);
+    expect(replied.errors).toHaveLength(1);
+    const { err, headers } = replied.errors[0]!;
+    expect(err.status).toBe(500);
+    expect(err.code).toBe('internal_error');
+    expect(err.message).not.toContain('secretish');
+    expect(headers['x-gateway-attempts']).toBeUndefined();
+    expect(d.breaker.state).toBe('closed');
+    expect(seen.finished).toMatchObject([{ outcome: 'internal_error', status: 500, attempts: 0 }]);
+    expect(seen.internal).toHaveLength(1);
+    expect(seen.internal[0]!.requestId).toBe('req-42');
+    // The access-log line (outcome internal_error) and exactly one line with the cause.
+    const lines = seen.logLines.map((l) => JSON.parse(l) as { level: number; requestId?: string; outcome?: string; err?: { stack?: string } });
+    expect(lines.filter((l) => l.outcome === 'internal_error')).toHaveLength(1);
+    const logged = lines.filter((l) => l.err !== undefined);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]!.level).toBe(50);
+    expect(logged[0]!.requestId).toBe('req-42');
+    expect(logged[0]!.err?.stack).toMatch(/TypeError: Cannot read properties/);
+  });
+
+  it('an error inside handleRequest itself (a bug while parsing) → 500, and its cause is logged', async () => {
+    const { p, seen } = pipeline();
+    const op = {
+      ...chatOperation,
+      parse: () => {
+        throw new RangeError('bug in the parser');
+      },
+    };
+    const { reply: r, replied } = reply();
+    await handleRequest(p, op, context(body), r);
+    expect(replied.errors.map((e) => e.err.status)).toEqual([500]);
+    expect(replied.errors[0]!.err.message).not.toContain('bug in the parser');
+    expect(seen.finished).toMatchObject([{ outcome: 'internal_error', status: 500 }]);
+    expect(seen.internal).toEqual([{ requestId: 'req-42', error: expect.any(RangeError) }]);
+  });
+
+  it('a client error (400) is not logged as internal', async () => {
+    const { p, seen } = pipeline();
+    const { reply: r, replied } = reply();
+    await handleRequest(p, chatOperation, context({ model: 'm' }), r);
+    expect(replied.errors.map((e) => e.err.status)).toEqual([400]);
+    expect(seen.internal).toEqual([]);
+  });
+
+  it.each([
+    ['stops reading (stall timeout)', 'stall'],
+    ['is gone after the commit point', 'gone'],
+  ])('a streaming client that %s is recorded as client_disconnect, not an upstream failure', async () => {
+    const d = deployment();
+    const model = modelOver(d);
+    async function* rest() {
+      yield { chunks: [{ n: 2 }], done: false };
+      yield { chunks: [{ n: 3 }], done: true };
+    }
+    const value = { first: [{ n: 1 }], done: false, rest: rest(), translator: { onEvent: () => ({ chunks: [], done: false }), onEnd: () => ({ chunks: [], done: true }), usage: () => undefined }, startedMs: 0, firstChunkMs: 0 };
+    const executor = { run: async () => ({ value, target: model.targets[0]!, attempts: 1 }) } as unknown as Executor;
+    const { p, seen } = pipeline({ executor });
+    let writes = 0;
+    const writer: StreamWriter = {
+      // The SseWriter rejects like this when the stall timeout fires or the socket is gone.
+      write: async () => {
+        if (++writes > 1) throw new ClientGoneError();
+      },
+      fail: () => undefined,
+      done: () => undefined,
+    };
+    const { reply: r } = reply(writer);
+    await handleRequest(p, chatOperation, context({ ...body, stream: true }), r);
+    expect(seen.finished).toMatchObject([{ outcome: 'client_disconnect' }]);
+    expect(seen.internal).toEqual([]);
+    expect(d.breaker.state).toBe('closed');
+  });
+});
