@@ -33,14 +33,33 @@ export function parseRetryAfterMs(
 }
 
 /**
+ * Longest wait the gateway ever tells a client (`Retry-After`, `retry-after-ms`,
+ * `x-ratelimit-reset-*`): one hour. A client told longer usually gives up; one that comes back
+ * early meets another 429 with a fresh value. It also keeps every such header a short integer
+ * whatever produced the wait (a bucket deep in debt, a provider's absurd `Retry-After`).
+ */
+export const maxClientWaitMs = 3_600_000;
+
+/** A wait clamped to 0…`maxClientWaitMs`; negative and NaN are 0, Infinity is the cap. */
+export function clampClientWaitMs(ms: number): number {
+  if (!(ms > 0)) return 0;
+  return Math.min(ms, maxClientWaitMs);
+}
+
+/**
  * Renders a wait in ms as a `Retry-After` value in whole seconds: rounded up so clients never
  * come back early, at least "1" for any positive wait, "0" for 0 (and for negative or NaN
- * input); Infinity becomes Number.MAX_SAFE_INTEGER seconds so the header stays numeric.
+ * input); at most `maxClientWaitMs` (Infinity included), so it is always a small integer.
  */
 export function formatRetryAfterSeconds(ms: number): string {
-  if (!(ms > 0)) return '0';
-  if (!Number.isFinite(ms)) return String(Number.MAX_SAFE_INTEGER);
-  return String(Math.max(1, Math.ceil(ms / 1000)));
+  const clamped = clampClientWaitMs(ms);
+  if (clamped === 0) return '0';
+  return String(Math.max(1, Math.ceil(clamped / 1000)));
+}
+
+/** The same wait as a `retry-after-ms` value: whole ms, rounded up, clamped like `formatRetryAfterSeconds`. */
+export function formatRetryAfterMs(ms: number): string {
+  return String(Math.ceil(clampClientWaitMs(ms)));
 }
 
 function parseRetryAfter(value: string | undefined, nowWallMs: number): number | undefined {
