@@ -107,6 +107,15 @@ describe('parseHttpDateMs', () => {
   });
 });
 
+describe('parseRetryAfterMs bounds', () => {
+  it('reads any wait beyond an hour as an hour: seconds, ms and far-future HTTP-dates', () => {
+    expect(parseRetryAfterMs(headers({ 'retry-after': '99999999' }), NOW)).toBe(maxClientWaitMs);
+    expect(parseRetryAfterMs(headers({ 'retry-after-ms': '1000000000000000' }), NOW)).toBe(maxClientWaitMs);
+    expect(parseRetryAfterMs(headers({ 'retry-after': 'Fri, 01 Jan 2100 00:00:00 GMT' }), NOW)).toBe(maxClientWaitMs);
+    expect(parseRetryAfterMs(headers({ 'retry-after': '120' }), NOW)).toBe(120_000);
+  });
+});
+
 describe('formatRetryAfterSeconds', () => {
   it('rounds up to whole seconds with a minimum of 1 for any positive wait', () => {
     expect(formatRetryAfterSeconds(1)).toBe('1');

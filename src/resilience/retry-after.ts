@@ -2,7 +2,7 @@
  * Reading and writing server-requested waits. Providers disagree on the header (OpenAI and
  * Stainless SDKs use `retry-after-ms`, Azure `x-ms-retry-after-ms`, everyone `retry-after`), and
  * values arrive as floats, seconds or HTTP-dates. Anything malformed is ignored rather than
- * guessed at, so the caller falls back to its own backoff (scenario F-05).
+ * guessed at, so the caller falls back to its own backoff (scenario F-05). Waits longer than an hour are read as an hour (`boundedWaitMs`).
  */
 
 // Plain non-negative decimals only: Number() would also accept "", "0x10", "1e3" and " ".
@@ -25,11 +25,22 @@ export function parseRetryAfterMs(
   get: (name: string) => string | undefined,
   nowWallMs: number,
 ): number | undefined {
-  return (
+  return boundedWaitMs(
     parseDecimal(get('retry-after-ms'), 1) ??
-    parseDecimal(get('x-ms-retry-after-ms'), 1) ??
-    parseRetryAfter(get('retry-after'), nowWallMs)
+      parseDecimal(get('x-ms-retry-after-ms'), 1) ??
+      parseRetryAfter(get('retry-after'), nowWallMs),
   );
+}
+
+/**
+ * A wait a provider asked for, as the gateway reads it: undefined unless finite and ≥ 0, and at
+ * most `maxClientWaitMs` (an hour). Every parser of provider waits (these headers, the
+ * `x-ratelimit-reset-*` headers, Gemini's RetryInfo) ends here, so no absurd value travels on;
+ * the deployment cooldown it starts is capped again by `retry.maxCooldownMs`.
+ */
+export function boundedWaitMs(ms: number | undefined): number | undefined {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return undefined;
+  return Math.min(ms, maxClientWaitMs);
 }
 
 /**
