@@ -81,7 +81,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const pools = new UpstreamPools();
   // The state backend (memory or Redis) lives for the whole process: a reload keeps it, and
   // changes under `state` need a restart.
-  const state = createSharedState(config.state, { clock, events, deployments: Object.keys(config.deployments) });
+  const state = createSharedState(config.state, { clock, events, deployments: Object.keys(config.deployments), maxCooldownMs: config.retry.maxCooldownMs });
   const shared: SharedDeps = {
     clock,
     events,

@@ -5,10 +5,16 @@ export interface CompletionsRequest {
   readonly model: string;
   /** The prompt when it is text (string or array of strings); token-id prompts only in `body`. */
   readonly prompts: readonly string[] | undefined;
+  /** How many prompts the request holds (each gets its own choices). */
+  readonly promptCount: number;
+  /** Token ids in token-id prompts (0 for text prompts); each is one prompt token. */
+  readonly promptTokenIds: number;
   readonly stream: boolean;
   readonly includeUsage: boolean;
   readonly maxOutputTokens: number | undefined;
   readonly n: number;
+  /** Completions generated per prompt: `best_of` when larger than `n` (all are billed, `n` returned). */
+  readonly choicesPerPrompt: number;
 }
 
 export interface TextCompletion {

@@ -6,6 +6,8 @@ export interface EmbeddingsRequest {
   readonly model: string;
   /** The inputs as strings; token-id inputs are kept only in `body` for OpenAI-like upstreams. */
   readonly texts: readonly string[] | undefined;
+  /** Token ids in token-id inputs (0 for text); each is one prompt token. */
+  readonly inputTokenIds: number;
   readonly encodingFormat: 'float' | 'base64';
   readonly dimensions: number | undefined;
 }

@@ -8,6 +8,13 @@ export const requestCaps = {
   maxChoices: 8,
   maxOutputTokens: 1_000_000,
   maxModelNameLength: 256,
+  /** Prompts in one `/v1/completions` request or inputs in one `/v1/embeddings` request (OpenAI's own limit). */
+  maxPrompts: 2048,
+  /**
+   * Token ids in all the token-id prompts (or inputs) of one request together: each is reserved
+   * as one token, so this bounds both the validation work and what one request can reserve.
+   */
+  maxPromptTokenIds: 1_000_000,
 } as const;
 
 /** Bounds of chat parameters, shared by the schema (parse-chat.ts) and its quick check (chat-fast-check.ts). */
@@ -47,6 +54,26 @@ export function refuseClientRouting(body: unknown): Record<string, unknown> {
     }
   }
   return body as Record<string, unknown>;
+}
+
+/**
+ * Checks a prompt (or embeddings input) in token-id form against `maxPrompts` and
+ * `maxPromptTokenIds` before the schema walks it, so a huge array costs one length read and
+ * not a validation pass; returns the number of token ids (0 for text). Throws GatewayError (400).
+ * Work is bounded by `maxPrompts`, whatever the input.
+ */
+export function countPromptTokenIds(value: unknown, param: string): number {
+  if (!Array.isArray(value)) return 0;
+  if (value.length > requestCaps.maxPrompts && typeof value[0] !== 'number') {
+    throw new GatewayError('invalid_request', `'${param}' has ${value.length} prompts; at most ${requestCaps.maxPrompts} are allowed.`, { param });
+  }
+  let ids = 0;
+  if (typeof value[0] === 'number') ids = value.length;
+  else if (Array.isArray(value[0])) for (const p of value) ids += Array.isArray(p) ? p.length : 0;
+  if (ids > requestCaps.maxPromptTokenIds) {
+    throw new GatewayError('invalid_request', `'${param}' holds ${ids} token ids; at most ${requestCaps.maxPromptTokenIds} are allowed in one request.`, { param });
+  }
+  return ids;
 }
 
 /** The first validation issue as a 400 naming the field in `param`. */

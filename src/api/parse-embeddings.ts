@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { EmbeddingsRequest } from './embeddings-types.js';
-import { modelName, refuseClientRouting, zodToGatewayError } from './parse-common.js';
+import { countPromptTokenIds, modelName, refuseClientRouting, requestCaps, zodToGatewayError } from './parse-common.js';
 import { GatewayError } from '../errors/gateway-error.js';
 
 /** Most inputs one embeddings request may carry (OpenAI's own limit is 2,048). */
-export const maxEmbeddingInputs = 2048;
+export const maxEmbeddingInputs = requestCaps.maxPrompts;
 
 const tokenIds = z.array(z.number().int().min(0));
 
@@ -24,6 +24,7 @@ const embeddingsBody = z.looseObject({
 /** Validates a parsed JSON body as an embeddings request; throws GatewayError (400). */
 export function parseEmbeddingsRequest(body: unknown): EmbeddingsRequest {
   const object = refuseClientRouting(body);
+  const inputTokenIds = countPromptTokenIds(object.input, 'input');
   const result = embeddingsBody.safeParse(object);
   if (!result.success) throw zodToGatewayError(result.error);
   const b = result.data;
@@ -35,6 +36,7 @@ export function parseEmbeddingsRequest(body: unknown): EmbeddingsRequest {
     body: Object.freeze(b),
     model: b.model,
     texts,
+    inputTokenIds,
     // The OpenAI SDK asks for base64 by default; we answer in whatever the client asked for.
     encodingFormat: b.encoding_format ?? 'float',
     dimensions: b.dimensions,

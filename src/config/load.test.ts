@@ -89,6 +89,7 @@ describe('parseConfigText: a valid minimal config', () => {
       maxDelayMs: 4_000,
       maxRetryAfterMs: 60_000,
       defaultCooldownMs: 5_000,
+      maxCooldownMs: 300_000,
       budgetPercent: 20,
       budgetMinConcurrent: 3,
     });

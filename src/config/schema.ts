@@ -47,6 +47,11 @@ const retrySchema = z
     maxRetryAfterMs: z.number().int().min(0).default(60_000),
     /** Cooldown for a deployment that answered 429 without a usable `Retry-After`. */
     defaultCooldownMs: z.number().int().min(0).default(5_000),
+    /**
+     * Longest cooldown a provider's 429 can start, whatever its `Retry-After`, reset header or
+     * RetryInfo says (`Retry-After: 99999999` once disabled a deployment for three years).
+     */
+    maxCooldownMs: z.number().int().min(1).default(300_000),
     /** Retry budget: concurrent retries ≤ max(minConcurrent, budgetPercent% of active requests). */
     budgetPercent: z.number().min(0).max(100).default(20),
     budgetMinConcurrent: z.number().int().min(0).default(3),

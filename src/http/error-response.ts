@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { GatewayError } from '../errors/gateway-error.js';
-import { formatRetryAfterSeconds } from '../resilience/retry-after.js';
+import { formatRetryAfterMs, formatRetryAfterSeconds } from '../resilience/retry-after.js';
 
 /**
  * The one place errors become responses: OpenAI's error body plus the headers SDKs act on
@@ -10,7 +10,7 @@ export function errorHeaders(err: GatewayError, extra: Readonly<Record<string, s
   const headers: Record<string, string> = { ...extra, ...err.headers, 'content-type': 'application/json', 'x-should-retry': String(err.shouldRetry) };
   if (err.retryAfterMs !== undefined) {
     headers['retry-after'] = formatRetryAfterSeconds(err.retryAfterMs);
-    headers['retry-after-ms'] = String(Math.ceil(err.retryAfterMs));
+    headers['retry-after-ms'] = formatRetryAfterMs(err.retryAfterMs);
   }
   if (err.code === 'request_too_large') headers.connection = 'close';
   return headers;

@@ -15,6 +15,7 @@ import { jsonAttempt, streamAttempt, type AttemptDeps, type AttemptInput, type S
 import type { Operation, OperationRequest } from './operations.js';
 import type { ChatReply, RequestContext, StreamWriter } from './reply.js';
 import { outcomeForError, RequestRecord } from './request-record.js';
+import { saneUsage, type Reservation } from './sane-usage.js';
 
 /** Everything the request flow needs, built once by the composition root. */
 export interface Pipeline {
@@ -47,6 +48,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   let ticket: Ticket | undefined;
   // Tickets of fallback aliases the request was admitted to (each against its own limits).
   let fallbackTickets: Array<{ alias: string; ticket: Ticket }> | undefined;
+  let reserved: Reservation | undefined;
   p.budget.requestStarted();
   try {
     const principal = p.auth.authenticate(ctx.authorization, ctx.acceptsXApiKey);
@@ -57,7 +59,8 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     record.model = model.alias;
     p.router.authorize(model, principal);
     const promptTokens = op.promptTokens(request);
-    ticket = await p.admission.admit(principal, model, { promptTokens, outputTokens: op.outputReserve(request, model) });
+    reserved = { promptTokens, outputTokens: op.outputReserve(request, model) };
+    ticket = await p.admission.admit(principal, model, reserved);
     Object.assign(headers, ticket.headers);
 
     const countPrompt = op.countPromptTokens && once(() => op.countPromptTokens?.(request) ?? promptTokens);
@@ -105,6 +108,8 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   } finally {
     deadline.dispose();
     p.budget.requestFinished();
+    // Provider usage is checked once here, before limits, metrics and logs see it.
+    if (record.usage && reserved) record.usage = saneUsage(record.usage, reserved);
     if (record.usage?.estimated) p.events.usageEstimated({ model: record.servedModel ?? record.model });
     endTickets(record, ticket, fallbackTickets);
     if (record.internalCause !== undefined) p.events.internalError({ requestId: ctx.requestId, error: record.internalCause });

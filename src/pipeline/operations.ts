@@ -8,7 +8,7 @@ import { countPromptTokens, countTokens } from '../api/token-count.js';
 import { ChatToMessagesStream, completionToMessage } from '../api/messages-from-chat.js';
 import { parseMessagesRequest, type MessagesApiRequest } from '../api/parse-messages.js';
 import type { AnthropicMessage, AnthropicStreamEvent } from '../providers/anthropic/wire-types.js';
-import { estimatePromptTokens, estimateTextTokens } from '../api/token-estimate.js';
+import { estimateChatPromptTokens, estimateMessagesPromptTokens, estimateTextTokens } from '../api/token-estimate.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { ProviderAdapter, ResponseContext, StreamTranslator, TargetInfo, UpstreamCall } from '../providers/types.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
@@ -29,10 +29,14 @@ export interface Operation<Req extends OperationRequest, Res, Chunk> {
   readonly name: 'chat' | 'text_completion' | 'embeddings';
   /** Validates the body (and any headers the API defines); throws GatewayError (400). */
   parse(body: unknown, headers: Readonly<Record<string, string | string[] | undefined>>): Req;
+  /**
+   * Prompt tokens to reserve against a token limit: every prompt, schema and content part the
+   * provider will bill, estimated generously (token-estimate.ts); token-id prompts by count.
+   */
   promptTokens(request: Req): number;
   /** The prompt counted with the tokenizer, for providers that report no usage (slower; called lazily). */
   countPromptTokens?(request: Req): number;
-  /** Output tokens to reserve against a token limit. */
+  /** Output tokens to reserve against a token limit: every choice of every prompt at its max output. */
   outputReserve(request: Req, model: RuntimeModel): number;
   /** The upstream call; throws GatewayError(unsupported_parameter) when the provider lacks the capability. */
   upstreamCall(adapter: ProviderAdapter, request: Req, target: TargetInfo): UpstreamCall;
@@ -44,7 +48,7 @@ export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = 
   route: '/v1/chat/completions',
   name: 'chat',
   parse: parseChatRequest,
-  promptTokens: (r) => estimatePromptTokens(r.messages),
+  promptTokens: estimateChatPromptTokens,
   countPromptTokens: (r) => countPromptTokens(r.messages),
   outputReserve: (r, model) => r.n * (r.maxOutputTokens ?? model.defaultOutputReserve),
   upstreamCall: (adapter, r, target) => adapter.chatRequest(r, target),
@@ -59,9 +63,10 @@ export const completionsOperation: Operation<CompletionsRequest, TextCompletion,
   route: '/v1/completions',
   name: 'text_completion',
   parse: parseCompletionsRequest,
-  promptTokens: (r) => (r.prompts ? r.prompts.reduce((sum, p) => sum + estimateTextTokens(p), 0) : 0),
-  countPromptTokens: (r) => (r.prompts ? r.prompts.reduce((sum, p) => sum + countTokens(p), 0) : 0),
-  outputReserve: (r) => r.n * (r.maxOutputTokens ?? 16),
+  promptTokens: (r) => suffixTokens(r) + (r.prompts ? r.prompts.reduce((sum, p) => sum + estimateTextTokens(p), 0) : r.promptTokenIds),
+  countPromptTokens: (r) => suffixTokens(r) + (r.prompts ? r.prompts.reduce((sum, p) => sum + countTokens(p), 0) : r.promptTokenIds),
+  // Each prompt gets its own `best_of` (≥ n) completions, all billed.
+  outputReserve: (r) => r.promptCount * r.choicesPerPrompt * (r.maxOutputTokens ?? 16),
   upstreamCall: (adapter, r, target) => capability(adapter, adapter.completionsRequest, 'legacy completions').call(adapter, r, target),
   decode: (adapter, _r, body, ctx) => {
     const { completion, usage } = capability(adapter, adapter.completionsResponse, 'legacy completions').call(adapter, body, ctx);
@@ -74,8 +79,8 @@ export const embeddingsOperation: Operation<EmbeddingsRequest & OperationRequest
   route: '/v1/embeddings',
   name: 'embeddings',
   parse: (body) => ({ ...parseEmbeddingsRequest(body), stream: false }),
-  promptTokens: (r) => (r.texts ? r.texts.reduce((sum, t) => sum + estimateTextTokens(t), 0) : 0),
-  countPromptTokens: (r) => (r.texts ? r.texts.reduce((sum, t) => sum + countTokens(t), 0) : 0),
+  promptTokens: (r) => (r.texts ? r.texts.reduce((sum, t) => sum + estimateTextTokens(t), 0) : r.inputTokenIds),
+  countPromptTokens: (r) => (r.texts ? r.texts.reduce((sum, t) => sum + countTokens(t), 0) : r.inputTokenIds),
   outputReserve: () => 0,
   upstreamCall: (adapter, r, target) => capability(adapter, adapter.embeddingsRequest, 'embeddings').call(adapter, r, target),
   decode: (adapter, r, body, ctx) => {
@@ -96,7 +101,8 @@ export const messagesOperation: Operation<MessagesApiRequest, AnthropicMessage, 
   route: '/v1/messages',
   name: 'chat',
   parse: (body, headers) => parseMessagesRequest(body, headers['anthropic-beta']),
-  promptTokens: (r) => estimatePromptTokens(r.chat.messages),
+  // The native body, not its chat translation, which leaves out what it cannot express.
+  promptTokens: (r) => estimateMessagesPromptTokens(r.native),
   countPromptTokens: (r) => countPromptTokens(r.chat.messages),
   outputReserve: (r) => r.chat.maxOutputTokens ?? 0,
   upstreamCall: (adapter, r, target) => {
@@ -115,6 +121,12 @@ export const messagesOperation: Operation<MessagesApiRequest, AnthropicMessage, 
   },
   streamTranslator: (adapter, ctx) => (adapter.messagesStream ? adapter.messagesStream(ctx) : new ChatToMessagesStream(adapter.chatStream(ctx), ctx)),
 };
+
+/** The legacy `suffix` (text after the insertion point) is prompt too. */
+function suffixTokens(r: CompletionsRequest): number {
+  const suffix = r.body.suffix;
+  return typeof suffix === 'string' ? estimateTextTokens(suffix) : 0;
+}
 
 /** The adapter's method for a capability, or a 400 naming what the provider cannot do. */
 function capability<F>(adapter: ProviderAdapter, method: F | undefined, what: string): F {

@@ -61,3 +61,11 @@ describe('formatResetDuration', () => {
     }
   });
 });
+
+describe('formatResetDuration bounds', () => {
+  it('renders absurd and non-numeric waits as a short valid duration (a bucket in 1e300 debt)', () => {
+    expect(formatResetDuration(1e302)).toBe('8760h0m0s');
+    expect(formatResetDuration(Infinity)).toBe('8760h0m0s');
+    expect(formatResetDuration(Number.NaN)).toBe('0ms');
+  });
+});

@@ -87,6 +87,7 @@ const baseRetry: RetryConfig = {
   maxDelayMs: 4,
   maxRetryAfterMs: 60_000,
   defaultCooldownMs: 5_000,
+  maxCooldownMs: 300_000,
   budgetPercent: 20,
   budgetMinConcurrent: 3,
 };

@@ -39,3 +39,10 @@ describe('parseRateLimitResetMs', () => {
     expect(parseRateLimitResetMs(from({}))).toBeUndefined();
   });
 });
+
+describe('parseRateLimitResetMs bounds', () => {
+  it('reads a reset beyond an hour as an hour (a cooldown is then capped by retry.maxCooldownMs)', () => {
+    const from = (h: Record<string, string>) => (name: string) => h[name];
+    expect(parseRateLimitResetMs(from({ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '99999h' }))).toBe(3_600_000);
+  });
+});

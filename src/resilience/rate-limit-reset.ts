@@ -7,14 +7,16 @@
  * about this 429, and its (often long) token window would cool the deployment for nothing.
  */
 
+import { boundedWaitMs } from './retry-after.js';
+
 const LIMITS = ['requests', 'tokens'] as const;
 
 // Go-style durations as OpenAI writes them: "1s", "20ms", "6m0s", "1h2m3.5s", "0.5s".
 const DURATION = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?$/;
 
 /**
- * Ms until the longest-waiting exhausted limit resets, or undefined when no exhausted limit
- * states a readable reset. `get(name)` returns the lower-case header `name`. Never throws.
+ * Ms until the longest-waiting exhausted limit resets (at most an hour: `boundedWaitMs`), or
+ * undefined when no exhausted limit states a readable reset. `get(name)` returns the lower-case header `name`. Never throws.
  */
 export function parseRateLimitResetMs(get: (name: string) => string | undefined): number | undefined {
   let waitMs: number | undefined;
@@ -23,7 +25,7 @@ export function parseRateLimitResetMs(get: (name: string) => string | undefined)
     const reset = parseDurationMs(get(`x-ratelimit-reset-${limit}`));
     if (reset !== undefined) waitMs = Math.max(waitMs ?? 0, reset);
   }
-  return waitMs;
+  return boundedWaitMs(waitMs);
 }
 
 /** Ms of a Go-style duration ("6m0s", "20ms"); a bare number is seconds. Undefined if malformed. */

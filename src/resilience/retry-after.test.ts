@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { formatRetryAfterSeconds, parseHttpDateMs, parseRetryAfterMs } from './retry-after.js';
+import { formatRetryAfterMs, formatRetryAfterSeconds, maxClientWaitMs, parseHttpDateMs, parseRetryAfterMs } from './retry-after.js';
 
 // 2023-11-14T22:13:20.000Z
 const NOW = 1_700_000_000_000;
@@ -107,6 +107,15 @@ describe('parseHttpDateMs', () => {
   });
 });
 
+describe('parseRetryAfterMs bounds', () => {
+  it('reads any wait beyond an hour as an hour: seconds, ms and far-future HTTP-dates', () => {
+    expect(parseRetryAfterMs(headers({ 'retry-after': '99999999' }), NOW)).toBe(maxClientWaitMs);
+    expect(parseRetryAfterMs(headers({ 'retry-after-ms': '1000000000000000' }), NOW)).toBe(maxClientWaitMs);
+    expect(parseRetryAfterMs(headers({ 'retry-after': 'Fri, 01 Jan 2100 00:00:00 GMT' }), NOW)).toBe(maxClientWaitMs);
+    expect(parseRetryAfterMs(headers({ 'retry-after': '120' }), NOW)).toBe(120_000);
+  });
+});
+
 describe('formatRetryAfterSeconds', () => {
   it('rounds up to whole seconds with a minimum of 1 for any positive wait', () => {
     expect(formatRetryAfterSeconds(1)).toBe('1');
@@ -125,6 +134,14 @@ describe('formatRetryAfterSeconds', () => {
 
   it('keeps Infinity numeric', () => {
     expect(formatRetryAfterSeconds(Infinity)).toMatch(/^\d+$/);
+  });
+
+  it('never says more than maxClientWaitMs, however large the wait (1e302 ms was "1e+299")', () => {
+    expect(formatRetryAfterSeconds(1e302)).toBe(String(maxClientWaitMs / 1000));
+    expect(formatRetryAfterSeconds(Infinity)).toBe(String(maxClientWaitMs / 1000));
+    expect(formatRetryAfterMs(1e302)).toBe(String(maxClientWaitMs));
+    expect(formatRetryAfterMs(Number.NaN)).toBe('0');
+    expect(formatRetryAfterMs(1.2)).toBe('2');
   });
 
   it('round-trips through parseRetryAfterMs without ever shortening the wait', () => {

@@ -2,7 +2,7 @@
  * Reading and writing server-requested waits. Providers disagree on the header (OpenAI and
  * Stainless SDKs use `retry-after-ms`, Azure `x-ms-retry-after-ms`, everyone `retry-after`), and
  * values arrive as floats, seconds or HTTP-dates. Anything malformed is ignored rather than
- * guessed at, so the caller falls back to its own backoff (scenario F-05).
+ * guessed at, so the caller falls back to its own backoff (scenario F-05). Waits longer than an hour are read as an hour (`boundedWaitMs`).
  */
 
 // Plain non-negative decimals only: Number() would also accept "", "0x10", "1e3" and " ".
@@ -25,22 +25,52 @@ export function parseRetryAfterMs(
   get: (name: string) => string | undefined,
   nowWallMs: number,
 ): number | undefined {
-  return (
+  return boundedWaitMs(
     parseDecimal(get('retry-after-ms'), 1) ??
-    parseDecimal(get('x-ms-retry-after-ms'), 1) ??
-    parseRetryAfter(get('retry-after'), nowWallMs)
+      parseDecimal(get('x-ms-retry-after-ms'), 1) ??
+      parseRetryAfter(get('retry-after'), nowWallMs),
   );
+}
+
+/**
+ * A wait a provider asked for, as the gateway reads it: undefined unless finite and ≥ 0, and at
+ * most `maxClientWaitMs` (an hour). Every parser of provider waits (these headers, the
+ * `x-ratelimit-reset-*` headers, Gemini's RetryInfo) ends here, so no absurd value travels on;
+ * the deployment cooldown it starts is capped again by `retry.maxCooldownMs`.
+ */
+export function boundedWaitMs(ms: number | undefined): number | undefined {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 0) return undefined;
+  return Math.min(ms, maxClientWaitMs);
+}
+
+/**
+ * Longest wait the gateway ever tells a client (`Retry-After`, `retry-after-ms`,
+ * `x-ratelimit-reset-*`): one hour. A client told longer usually gives up; one that comes back
+ * early meets another 429 with a fresh value. It also keeps every such header a short integer
+ * whatever produced the wait (a bucket deep in debt, a provider's absurd `Retry-After`).
+ */
+export const maxClientWaitMs = 3_600_000;
+
+/** A wait clamped to 0…`maxClientWaitMs`; negative and NaN are 0, Infinity is the cap. */
+export function clampClientWaitMs(ms: number): number {
+  if (!(ms > 0)) return 0;
+  return Math.min(ms, maxClientWaitMs);
 }
 
 /**
  * Renders a wait in ms as a `Retry-After` value in whole seconds: rounded up so clients never
  * come back early, at least "1" for any positive wait, "0" for 0 (and for negative or NaN
- * input); Infinity becomes Number.MAX_SAFE_INTEGER seconds so the header stays numeric.
+ * input); at most `maxClientWaitMs` (Infinity included), so it is always a small integer.
  */
 export function formatRetryAfterSeconds(ms: number): string {
-  if (!(ms > 0)) return '0';
-  if (!Number.isFinite(ms)) return String(Number.MAX_SAFE_INTEGER);
-  return String(Math.max(1, Math.ceil(ms / 1000)));
+  const clamped = clampClientWaitMs(ms);
+  if (clamped === 0) return '0';
+  return String(Math.max(1, Math.ceil(clamped / 1000)));
+}
+
+/** The same wait as a `retry-after-ms` value: whole ms, rounded up, clamped like `formatRetryAfterSeconds`. */
+export function formatRetryAfterMs(ms: number): string {
+  return String(Math.ceil(clampClientWaitMs(ms)));
 }
 
 function parseRetryAfter(value: string | undefined, nowWallMs: number): number | undefined {

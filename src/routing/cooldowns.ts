@@ -6,17 +6,27 @@
  */
 import type { Clock } from '../clock.js';
 
+/** Default of `retry.maxCooldownMs`: five minutes. */
+export const defaultMaxCooldownMs = 300_000;
+
 export interface Cooldowns {
   /** Monotonic ms until which `deployment` is skipped; ≤ now means it is not cooling down. */
   untilMs(deployment: string): number;
-  /** The provider said "retry after `ms`": skip `deployment` that long (never shortens one). */
+  /**
+   * The provider said "retry after `ms`": skip `deployment` that long, at most `maxCooldownMs`
+   * (never shortens one; NaN or ≤ 0 starts none).
+   */
   start(deployment: string, ms: number): void;
 }
 
 export class MemoryCooldowns implements Cooldowns {
   readonly #until = new Map<string, number>();
 
-  constructor(protected readonly clock: Clock) {}
+  /** `maxCooldownMs`: `retry.maxCooldownMs`, the longest cooldown any source can set. */
+  constructor(
+    protected readonly clock: Clock,
+    protected readonly maxCooldownMs: number = defaultMaxCooldownMs,
+  ) {}
 
   untilMs(deployment: string): number {
     return this.#until.get(deployment) ?? 0;
@@ -26,9 +36,10 @@ export class MemoryCooldowns implements Cooldowns {
     this.extend(deployment, ms);
   }
 
-  /** Sets the local mirror only (what a cooldown heard from another replica does). */
+  /** Sets the local mirror only (what a cooldown heard from another replica does); capped like `start`. */
   protected extend(deployment: string, ms: number): void {
-    const until = this.clock.nowMs() + ms;
+    if (!(ms > 0)) return;
+    const until = this.clock.nowMs() + Math.min(ms, this.maxCooldownMs);
     if (until > this.untilMs(deployment)) this.#until.set(deployment, until);
   }
 }

@@ -30,6 +30,8 @@ export interface StateDeps {
   readonly events: GatewayEvents;
   /** Configured deployment names (cooldowns are shared only for these). */
   readonly deployments: readonly string[];
+  /** `retry.maxCooldownMs`: the longest cooldown a provider's 429 can start. */
+  readonly maxCooldownMs?: number;
 }
 
 export function createSharedState(state: ResolvedState, deps: StateDeps): SharedState {
@@ -37,7 +39,7 @@ export function createSharedState(state: ResolvedState, deps: StateDeps): Shared
     return {
       limiter: new MemoryRateLimiter(deps.clock),
       concurrency: new MemoryConcurrencyLimiter(),
-      cooldowns: new MemoryCooldowns(deps.clock),
+      cooldowns: new MemoryCooldowns(deps.clock, deps.maxCooldownMs),
       start: async () => undefined,
       close: async () => undefined,
     };
@@ -47,7 +49,7 @@ export function createSharedState(state: ResolvedState, deps: StateDeps): Shared
     onFailure: (reason) => deps.events.stateError({ reason }),
     onBreakerTransition: (from, to) => deps.events.stateBreakerTransition({ from, to }),
   });
-  const cooldowns = new RedisCooldowns(connection, deps.clock, deps.deployments);
+  const cooldowns = new RedisCooldowns(connection, deps.clock, deps.deployments, deps.maxCooldownMs);
   return {
     limiter: new FallbackRateLimiter(new RedisRateLimiter(connection), { expectedReplicas: state.expectedReplicas, local: new MemoryRateLimiter(deps.clock) }),
     concurrency: new FallbackConcurrencyLimiter(new RedisConcurrencyLimiter(connection, state.leaseMs), state.expectedReplicas),

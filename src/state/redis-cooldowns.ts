@@ -11,10 +11,13 @@ import { ioredis } from '../lazy-packages.js';
 import { MemoryCooldowns } from '../routing/cooldowns.js';
 import { luaScript, type RedisClient, type RedisConnection } from './redis-connection.js';
 
-// Sets the cooldown unless a longer one is already stored, and tells the other replicas.
+// Sets the cooldown unless a longer one is already stored, and tells the other replicas. A
+// stored TTL beyond the cap (ARGV[4]: set before the cap existed, or by a replica with a higher
+// one) is replaced, so no key outlives the cap by much, not even across restarts.
 const startScript = luaScript(`
 local ms = tonumber(ARGV[1])
-if redis.call('PTTL', KEYS[1]) >= ms then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl >= ms and ttl <= tonumber(ARGV[4]) then return 0 end
 redis.call('SET', KEYS[1], '1', 'PX', ms)
 redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' ' .. ARGV[1])
 return 1
@@ -26,8 +29,8 @@ export class RedisCooldowns extends MemoryCooldowns {
   readonly #channel: string;
   readonly #subscriber: RedisClient;
 
-  constructor(redis: RedisConnection, clock: Clock, deployments: readonly string[]) {
-    super(clock);
+  constructor(redis: RedisConnection, clock: Clock, deployments: readonly string[], maxCooldownMs?: number) {
+    super(clock, maxCooldownMs);
     this.#redis = redis;
     this.#deployments = deployments;
     this.#channel = `${redis.keyPrefix}cooldowns`;
@@ -44,9 +47,11 @@ export class RedisCooldowns extends MemoryCooldowns {
   }
 
   override start(deployment: string, ms: number): void {
+    if (!(ms > 0)) return;
     super.start(deployment, ms);
-    const whole = Math.max(1, Math.ceil(ms));
-    void this.#redis.evalScript(startScript, [this.#key(deployment)], [whole, this.#channel, deployment]).catch(() => undefined);
+    // The TTL is capped here too: a Redis key would otherwise outlive every restart.
+    const whole = Math.max(1, Math.ceil(Math.min(ms, this.maxCooldownMs)));
+    void this.#redis.evalScript(startScript, [this.#key(deployment)], [whole, this.#channel, deployment, this.maxCooldownMs]).catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -66,6 +71,8 @@ export class RedisCooldowns extends MemoryCooldowns {
       this.#deployments.map(async (d) => {
         const ttl = await this.#redis.call((c) => c.pttl(this.#key(d))).catch(() => -1);
         if (ttl > 0) this.extend(d, ttl);
+        // A key stored before the cap (or by a replica with a higher one) is cut down to it.
+        if (ttl > this.maxCooldownMs) await this.#redis.call((c) => c.pexpire(this.#key(d), this.maxCooldownMs)).catch(() => undefined);
       }),
     );
   }

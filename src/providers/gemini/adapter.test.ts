@@ -173,6 +173,13 @@ describe('Gemini errors', () => {
   it('protobuf Durations', () => {
     expect([durationMs('34.4s'), durationMs('1s'), durationMs('0.250s'), durationMs({ seconds: '2', nanos: 500_000_000 })]).toEqual([34_400, 1_000, 250, 2_500]);
     expect([durationMs('1m'), durationMs('-1s'), durationMs(3), durationMs(undefined)]).toEqual([undefined, undefined, undefined, undefined]);
+    // A negative nanos cannot make a wait negative.
+    expect(durationMs({ seconds: 0, nanos: -5e9 })).toBe(0);
+  });
+
+  it('RetryInfo beyond an hour is read as an hour (a cooldown is then capped by retry.maxCooldownMs)', () => {
+    const info = geminiAdapter.errorInfo(429, { error: { code: 429, message: 'quota', status: 'RESOURCE_EXHAUSTED', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '99999999s' }] } });
+    expect(info.retryAfterMs).toBe(3_600_000);
   });
 });
 

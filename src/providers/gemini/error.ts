@@ -1,4 +1,5 @@
 import { scrubSecrets } from '../../errors/scrub.js';
+import { boundedWaitMs } from '../../resilience/retry-after.js';
 import { errorTypeForStatus } from '../chunks.js';
 import { isRecord } from '../translate-helpers.js';
 import type { UpstreamErrorInfo } from '../types.js';
@@ -40,7 +41,8 @@ export function retryDelayMs(details: unknown): number | undefined {
   if (!Array.isArray(details)) return undefined;
   for (const d of details) {
     if (!isRecord(d) || d['@type'] !== 'type.googleapis.com/google.rpc.RetryInfo') continue;
-    const ms = durationMs(d['retryDelay']);
+    // Bounded like every provider wait: "99999999s" is read as an hour, not three years.
+    const ms = boundedWaitMs(durationMs(d['retryDelay']));
     if (ms !== undefined) return ms;
   }
   return undefined;
@@ -56,7 +58,7 @@ export function durationMs(value: unknown): number | undefined {
   // The object form {seconds, nanos} some client libraries log.
   if (isRecord(value) && (typeof value['seconds'] === 'string' || typeof value['seconds'] === 'number')) {
     const seconds = Number(value['seconds']);
-    const nanos = typeof value['nanos'] === 'number' ? value['nanos'] : 0;
+    const nanos = typeof value['nanos'] === 'number' && value['nanos'] >= 0 && value['nanos'] < 1e9 ? value['nanos'] : 0;
     return Number.isFinite(seconds) && seconds >= 0 ? Math.round(seconds * 1000 + nanos / 1e6) : undefined;
   }
   return undefined;
