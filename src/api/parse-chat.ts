@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ChatMessage, ChatRequest } from './chat-types.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { isCommonValidChat } from './chat-fast-check.js';
+import { chatRemoteMedia } from './remote-media.js';
 import { chatBounds, modelName, outputTokens, refuseClientRouting, requestCaps, zodToGatewayError } from './parse-common.js';
 
 export { requestCaps } from './parse-common.js';
@@ -56,13 +57,16 @@ export function parseChatRequest(body: unknown): ChatRequest {
   if (!stream && b.stream_options != null) {
     throw new GatewayError('invalid_request', "The 'stream_options' parameter is only allowed when 'stream' is true.", { param: 'stream_options' });
   }
+  const messages = b.messages as ChatMessage[];
+  const remoteMediaParam = chatRemoteMedia(messages);
   return Object.freeze({
     body: Object.freeze(b),
     model: b.model,
-    messages: b.messages as ChatMessage[],
+    messages,
     stream,
     includeUsage: stream && b.stream_options?.include_usage === true,
     maxOutputTokens: b.max_completion_tokens ?? b.max_tokens ?? undefined,
     n: b.n ?? 1,
+    ...(remoteMediaParam === undefined ? {} : { remoteMediaParam }),
   });
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ContentPart, ToolCall } from './chat-types.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { messagesRemoteMedia } from './remote-media.js';
 import { modelName, outputTokens, refuseClientRouting, requestCaps, zodToGatewayError } from './parse-common.js';
 
 /**
@@ -85,6 +86,7 @@ export function parseMessagesRequest(raw: unknown, anthropicBeta?: string | stri
   if (b.tool_choice) Object.assign(body, chatToolChoice(b.tool_choice));
   if (isRec(b.output_config)) Object.assign(body, responseFormat(b.output_config, note));
 
+  const remoteMediaParam = messagesRemoteMedia(b.messages);
   const chat: ChatRequest = Object.freeze({
     body: Object.freeze(body),
     model: b.model,
@@ -93,6 +95,8 @@ export function parseMessagesRequest(raw: unknown, anthropicBeta?: string | stri
     includeUsage: stream,
     maxOutputTokens: b.max_tokens,
     n: 1,
+    // Named in this API's terms, whichever dialect the deployment speaks.
+    ...(remoteMediaParam === undefined ? {} : { remoteMediaParam }),
   });
   return Object.freeze({ model: b.model, stream, includeUsage: true, chat, native: Object.freeze(b), untranslatable: notes[0], betas });
 }
