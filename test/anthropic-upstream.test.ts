@@ -113,7 +113,8 @@ describe('openai client → gateway → Anthropic (fake)', () => {
   });
 
   it('images: a data URL reaches Anthropic as a base64 source, an https URL as a url source', async () => {
-    const { h, client } = await setup();
+    // The fake is not api.anthropic.com, so remote media must be allowed explicitly (issue 9 §7).
+    const { h, client } = await setup({ deployment: { allowRemoteMedia: true } });
     await client.chat.completions.create({
       model: 'claude',
       messages: [{ role: 'user', content: [

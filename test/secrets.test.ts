@@ -101,3 +101,54 @@ describe('S-18/S-20: canary provider key and prompt marker', () => {
     for (const r of inference) expect(r.headers.authorization).toBe(`Bearer ${canary}`);
   });
 });
+
+describe('S-18: an upstream that echoes the key encoded or in pieces (issue 9 §7)', () => {
+  it('base64, base64url, hex, URL-encoded, Basic-header and last-20 echoes never reach the client or the access log', async () => {
+    // No sk- shape: only the known value, in its encoded forms, can catch these.
+    const canary = `CANARY${randomBytes(16).toString('hex')}`;
+    const forms: Array<[string, string]> = [
+      ['base64', Buffer.from(canary).toString('base64')],
+      ['base64url', Buffer.from(`${canary}?>`).toString('base64url')],
+      ['basic header', `Basic ${Buffer.from(`user:${canary}`).toString('base64')}`],
+      ['hex', Buffer.from(canary).toString('hex')],
+      ['url-encoded', `https://internal.example/v1?k=${encodeURIComponent(`${canary}/`)}`],
+      ['last 20', `key ending in ${canary.slice(-20)}`],
+    ];
+    const logLines: string[] = [];
+    const h = await startHarness({
+      fakes: [{ dialect: 'openai', apiKey: canary }],
+      env: { CANARY_KEY: canary },
+      logger: pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }),
+      config: ([oa]) => ({
+        deployments: { oa: deploymentFor(oa!, { apiKey: '${env:CANARY_KEY}' }) },
+        models: { a: { targets: [{ deployment: 'oa', model: 'x' }] } },
+        // Every 5xx round below is three failures: keep the breaker closed throughout.
+        circuitBreaker: { failureThreshold: 1000 },
+      }),
+    });
+    open.push(h);
+    const [oa] = h.fakes;
+    const outputs: string[] = [];
+    for (const [name, echoed] of forms) {
+      const body = { error: { message: `${name}: we received ${echoed} and refused it`, type: 'invalid_request_error', param: echoed, code: echoed } };
+      // A 4xx is passed on (message, param, code); a 5xx ends as a 502 after the retries.
+      oa!.enqueue({ kind: 'status', status: 400, body });
+      const bad = await chat(h.url, chatBody('a'));
+      expect(bad.status).toBe(400);
+      // A base64 string's last group mixes the key's last byte with what follows: up to 4
+      // characters may stay behind the redaction, carrying a few bits of the key at most.
+      expect(bad.json().error.message).toMatch(/we received .*\[redacted\]\S{0,4} and refused it$/);
+      oa!.enqueue(...Array.from({ length: 3 }, () => ({ kind: 'status' as const, status: 500, body })));
+      const failed = await chat(h.url, chatBody('a', { stream: true }));
+      expect(failed.status).toBe(502);
+      outputs.push(`${JSON.stringify(bad.headers)}${bad.text}`, `${JSON.stringify(failed.headers)}${failed.text}`);
+      for (const text of [bad.text, failed.text]) expect(text, `${name} reached the client`).not.toContain(echoed.slice(-16));
+    }
+    outputs.push(logLines.join(''));
+    expect(logLines.filter((l) => l.includes('"msg":"request"'))).toHaveLength(forms.length * 2);
+    for (const text of outputs) {
+      for (const [name, echoed] of forms) expect(text.includes(echoed), `${name} leaked`).toBe(false);
+      for (let i = 0; i + 12 <= canary.length; i++) expect(text.includes(canary.slice(i, i + 12)), 'a 12-character piece of the key leaked').toBe(false);
+    }
+  });
+});

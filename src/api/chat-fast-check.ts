@@ -1,4 +1,4 @@
-import { chatBounds, requestCaps } from './parse-common.js';
+import { chatBounds, requestCaps, responseFormatTypes, toolChoiceModes } from './parse-common.js';
 
 /**
  * A quick yes for the chat bodies almost every request sends, so they skip zod's generic walk
@@ -19,8 +19,77 @@ export function isCommonValidChat(b: Record<string, unknown>): boolean {
     optional(b.temperature, (v) => isNumberIn(v, chatBounds.temperature.min, chatBounds.temperature.max)) &&
     optional(b.top_p, (v) => isNumberIn(v, chatBounds.topP.min, chatBounds.topP.max)) &&
     optional(b.stop, isStop) &&
-    (b.user === undefined || (typeof b.user === 'string' && b.user.length <= chatBounds.maxUserLength))
+    (b.user === undefined || (typeof b.user === 'string' && b.user.length <= chatBounds.maxUserLength)) &&
+    optional(b.frequency_penalty, isPenalty) &&
+    optional(b.presence_penalty, isPenalty) &&
+    optional(b.seed, isInteger) &&
+    optional(b.logprobs, isBoolean) &&
+    optional(b.top_logprobs, (v) => isIntIn(v, chatBounds.topLogprobs.min, chatBounds.topLogprobs.max)) &&
+    optional(b.tools, areTools) &&
+    optional(b.tool_choice, isToolChoice) &&
+    optional(b.parallel_tool_calls, isBoolean) &&
+    optional(b.response_format, isResponseFormat) &&
+    optional(b.store, isBoolean) &&
+    optional(b.service_tier, isString) &&
+    optional(b.reasoning_effort, isString) &&
+    optional(b.verbosity, isString) &&
+    optional(b.prompt_cache_key, isString) &&
+    optional(b.safety_identifier, (v) => isString(v) && v.length <= chatBounds.maxSafetyIdentifierLength) &&
+    optional(b.modalities, (v) => Array.isArray(v) && v.every(isString)) &&
+    optional(b.prediction, isObject) &&
+    optional(b.audio, isObject) &&
+    optional(b.web_search_options, isObject) &&
+    // Rare fields with maps and limits of their own: left to the schema.
+    absent(b.logit_bias) &&
+    absent(b.metadata) &&
+    absent(b.functions) &&
+    absent(b.function_call)
   );
+}
+
+const toolChoiceModeSet: ReadonlySet<unknown> = new Set(toolChoiceModes);
+const responseFormatTypeSet: ReadonlySet<unknown> = new Set(responseFormatTypes);
+
+function absent(v: unknown): boolean {
+  return v === undefined || v === null;
+}
+
+function isString(v: unknown): v is string {
+  return typeof v === 'string';
+}
+
+function isInteger(v: unknown): boolean {
+  return typeof v === 'number' && Number.isInteger(v);
+}
+
+function isPenalty(v: unknown): boolean {
+  return isNumberIn(v, chatBounds.penalty.min, chatBounds.penalty.max);
+}
+
+/** `{name: string}` under `key` (a function tool's `function`, a custom tool's `custom`). */
+function hasNamed(v: Record<string, unknown>, key: string): boolean {
+  const inner = v[key];
+  return isObject(inner) && typeof inner.name === 'string';
+}
+
+function isTool(v: unknown): boolean {
+  return isObject(v) && ((v.type === 'function' && hasNamed(v, 'function')) || (v.type === 'custom' && hasNamed(v, 'custom')));
+}
+
+function areTools(v: unknown): boolean {
+  return Array.isArray(v) && v.every(isTool);
+}
+
+function isToolChoice(v: unknown): boolean {
+  if (typeof v === 'string') return toolChoiceModeSet.has(v);
+  if (!isObject(v)) return false;
+  if (v.type === 'allowed_tools') return isObject(v.allowed_tools);
+  return isTool(v);
+}
+
+function isResponseFormat(v: unknown): boolean {
+  if (!isObject(v) || !responseFormatTypeSet.has(v.type)) return false;
+  return v.type !== 'json_schema' || hasNamed(v, 'json_schema');
 }
 
 const roles = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);

@@ -41,6 +41,11 @@ export interface ChatRequest {
   readonly maxOutputTokens: number | undefined;
   /** Number of choices requested (`n`, default 1). */
   readonly n: number;
+  /**
+   * The first content part an upstream would fetch by itself (a non-`data:` URL), named as the
+   * client wrote it; absent when none. Deployments that refuse remote media answer 400 naming it.
+   */
+  readonly remoteMediaParam?: string;
 }
 
 export interface Usage {

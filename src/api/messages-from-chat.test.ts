@@ -78,7 +78,84 @@ describe('ChatToMessagesStream over recorded OpenAI streams', () => {
   });
 });
 
+/** A chat translator that hands out the given chunks, one event each, then ends cleanly. */
+function scripted(chunks: ChatChunk[]): ChatToMessagesStream {
+  let i = 0;
+  const inner = {
+    onEvent: () => ({ chunks: [chunks[i++]!], done: false }),
+    onEnd: () => ({ chunks: [], done: true }),
+    usage: () => ({ promptTokens: 1, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, estimated: false }),
+  };
+  return new ChatToMessagesStream(inner, ctx);
+}
+const delta = (d: Record<string, unknown>, finish: string | null = null): ChatChunk =>
+  ({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: d, finish_reason: finish }] }) as unknown as ChatChunk;
+const tool = (index: number, args: string, head?: { id: string; name: string }) => ({
+  tool_calls: [{ index, ...(head ? { id: head.id, type: 'function' } : {}), function: { ...(head ? { name: head.name } : {}), arguments: args } }],
+});
+function run(chunks: ChatChunk[]): AnthropicStreamEvent[] {
+  const t = scripted(chunks);
+  const out: AnthropicStreamEvent[] = [];
+  for (let i = 0; i < chunks.length; i++) out.push(...t.onEvent({ event: undefined, id: undefined, data: '' }).chunks);
+  out.push(...t.onEnd().chunks);
+  return out;
+}
+/** Every delta and stop names the block that is open at that moment; blocks never overlap. */
+function expectSequentialBlocks(events: AnthropicStreamEvent[]): void {
+  let open: number | undefined;
+  for (const e of events) {
+    if (e.type === 'content_block_start') {
+      expect(open, 'a block started while another was open').toBeUndefined();
+      open = e.index;
+    } else if (e.type === 'content_block_delta') expect(e.index, 'a delta for a block that is not open').toBe(open);
+    else if (e.type === 'content_block_stop') {
+      expect(e.index).toBe(open);
+      open = undefined;
+    }
+  }
+}
+
+describe('ChatToMessagesStream: issue 10 §6 review defects', () => {
+  it('interleaved parallel tool-call fragments never produce events for a stopped block; each call keeps its own arguments', () => {
+    const events = run([
+      delta({ role: 'assistant', content: 'Let me check.' }),
+      delta(tool(0, '{"ci', { id: 'call_a', name: 'weather' })),
+      delta(tool(1, '{"tic', { id: 'call_b', name: 'stock' })),
+      delta(tool(0, 'ty":"Paris"}')),
+      delta({ content: ' (and more text)' }),
+      delta(tool(1, 'ker":"AAPL"}')),
+      delta({}, 'tool_calls'),
+    ]);
+    expectSequentialBlocks(events);
+    const blocks = new Map<number, { block: unknown; json: string; text: string }>();
+    for (const e of events) {
+      if (e.type === 'content_block_start') blocks.set(e.index, { block: e.content_block, json: '', text: '' });
+      if (e.type === 'content_block_delta') {
+        const b = blocks.get(e.index)!;
+        if (e.delta.type === 'input_json_delta') b.json += e.delta.partial_json as string;
+        else b.text += e.delta.text as string;
+      }
+    }
+    const byId = (id: string) => [...blocks.values()].find((b) => (b.block as { id?: string }).id === id)!;
+    expect(JSON.parse(byId('call_a').json)).toEqual({ city: 'Paris' });
+    expect(JSON.parse(byId('call_b').json)).toEqual({ ticker: 'AAPL' });
+    expect(byId('call_b').block).toMatchObject({ type: 'tool_use', name: 'stock' });
+    expect([...blocks.values()].map((b) => b.text).join('')).toBe('Let me check. (and more text)');
+    expect(events.at(-2)).toMatchObject({ delta: { stop_reason: 'tool_use' } });
+  });
+
+  it('a streamed refusal beside an empty content is kept', () => {
+    const events = run([delta({ role: 'assistant', content: '', refusal: "I can't help with that." }), delta({}, 'stop')]);
+    expect(events.flatMap((e) => (e.type === 'content_block_delta' ? [e.delta.text] : []))).toEqual(["I can't help with that."]);
+  });
+});
+
 describe('completionToMessage', () => {
+  it('a refusal beside content "" is kept as the text (issue 10 §6)', () => {
+    const c = { id: 'x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: '', refusal: 'No.' }, logprobs: null, finish_reason: 'stop' }] } as unknown as ChatCompletion;
+    expect(completionToMessage(c, { promptTokens: 1, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, estimated: false }, ctx).content).toEqual([{ type: 'text', text: 'No.' }]);
+  });
+
   const completion = (message: Record<string, unknown>, finish: ChatCompletion['choices'][number]['finish_reason']): ChatCompletion => ({
     id: 'x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, ...message }, logprobs: null, finish_reason: finish }],
   });

@@ -43,9 +43,9 @@ export function messageId(ctx: ResponseContext): string {
 export function completionToMessage(completion: ChatCompletion, usage: UsageRecord, ctx: ResponseContext): AnthropicMessage {
   const choice = completion.choices[0];
   const content: ContentBlock[] = [];
-  // An OpenAI refusal is the model's answer text; Anthropic carries it as text with stop_reason refusal.
-  const text = choice?.message.content ?? choice?.message.refusal;
-  if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });
+  // An OpenAI refusal is the model's answer text; Anthropic carries it as text. An empty
+  // `content` beside a refusal says nothing, so it must not hide the refusal.
+  for (const text of [choice?.message.content, choice?.message.refusal]) if (typeof text === 'string' && text !== '') content.push({ type: 'text', text });
   for (const call of choice?.message.tool_calls ?? []) {
     content.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolInput(call.function.arguments) });
   }
@@ -73,21 +73,32 @@ function toolInput(args: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-type Open = { kind: 'text'; index: number } | { kind: 'tool'; index: number; toolIndex: number };
+/** A block held back because another block is open: Anthropic blocks are strictly one after another. */
+type Pending = { kind: 'text'; text: string } | { kind: 'tool'; toolIndex: number; id: string | undefined; name: string | undefined; args: string };
 
 /**
  * Wraps a chat stream translator and re-emits its chunks as Anthropic events: message_start with
  * the first chunk, one content block per text run or tool call (tool `arguments` fragments as
  * `input_json_delta`), and, when the inner stream ends cleanly, message_delta with the stop
  * reason and the full usage, then message_stop. Errors pass through untouched.
+ *
+ * Anthropic blocks never interleave, while OpenAI's parallel tool calls may (fragments of call 0
+ * after call 1 started). So one block streams live at a time: the first tool call keeps its block
+ * open until the end, and anything else that arrives meanwhile (other calls, text after a call)
+ * is held and emitted, whole and in arrival order, when the stream finishes. No event ever names
+ * a block that was already stopped.
  */
 export class ChatToMessagesStream implements StreamTranslator<AnthropicStreamEvent> {
   readonly #inner: StreamTranslator<ChatChunk>;
   readonly #ctx: ResponseContext;
-  /** OpenAI tool-call index → Anthropic block index. */
-  readonly #toolBlocks = new Map<number, number>();
   #started = false;
-  #open: Open | undefined;
+  /** The block streaming live: its Anthropic index, and the OpenAI tool-call index if a tool. */
+  #open: { index: number; toolIndex: number | undefined } | undefined;
+  readonly #pending: Pending[] = [];
+  /** OpenAI tool-call index → its held entry. */
+  readonly #pendingTools = new Map<number, Pending & { kind: 'tool' }>();
+  /** Whether a tool call has been seen (only the first streams live). */
+  #sawTool = false;
   #nextIndex = 0;
   #stop: StopReason | undefined;
   #finished = false;
@@ -131,33 +142,57 @@ export class ChatToMessagesStream implements StreamTranslator<AnthropicStreamEve
     const choice = chunk.choices.find((c) => c.index === 0);
     if (!choice) return;
     const d = choice.delta;
-    const text = typeof d.content === 'string' && d.content !== '' ? d.content : typeof d.refusal === 'string' ? d.refusal : '';
-    if (text !== '') {
-      if (this.#open?.kind !== 'text') this.#openBlock(out, { type: 'text', text: '' }, undefined);
-      out.push({ type: 'content_block_delta', index: (this.#open as Open).index, delta: { type: 'text_delta', text } });
-    }
-    for (const tc of d.tool_calls ?? []) {
-      let index = this.#toolBlocks.get(tc.index);
-      if (index === undefined) {
-        const id = tc.id ?? `toolu_${this.#ctx.id.replace(/^chatcmpl-/, '')}_${tc.index}`;
-        index = this.#openBlock(out, { type: 'tool_use', id, name: tc.function?.name ?? '', input: {} }, tc.index);
-        this.#toolBlocks.set(tc.index, index);
-      }
-      const args = tc.function?.arguments;
-      if (typeof args === 'string' && args !== '') out.push({ type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: args } });
-    }
-    if (choice.finish_reason) {
-      this.#stop = stopReasonFor(choice.finish_reason);
-      this.#closeBlock(out);
-    }
+    // A refusal is the model's answer text (an empty `content` beside it says nothing).
+    for (const text of [d.content, d.refusal]) if (typeof text === 'string' && text !== '') this.#text(text, out);
+    for (const tc of d.tool_calls ?? []) this.#toolFragment(tc, out);
+    if (choice.finish_reason) this.#stop = stopReasonFor(choice.finish_reason);
   }
 
-  #openBlock(out: AnthropicStreamEvent[], block: ContentBlock, toolIndex: number | undefined): number {
+  #text(text: string, out: AnthropicStreamEvent[]): void {
+    if (this.#open?.toolIndex !== undefined) {
+      // A tool block is live and may still get fragments: hold the text.
+      const last = this.#pending.at(-1);
+      if (last?.kind === 'text') last.text += text;
+      else this.#pending.push({ kind: 'text', text });
+      return;
+    }
+    if (this.#open === undefined) this.#openBlock(out, { type: 'text', text: '' }, undefined);
+    out.push({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'text_delta', text } });
+  }
+
+  #toolFragment(tc: NonNullable<ChatChunk['choices'][number]['delta']['tool_calls']>[number], out: AnthropicStreamEvent[]): void {
+    const args = tc.function?.arguments;
+    if (this.#open?.toolIndex === tc.index) {
+      if (typeof args === 'string' && args !== '') out.push({ type: 'content_block_delta', index: this.#open.index, delta: { type: 'input_json_delta', partial_json: args } });
+      return;
+    }
+    let held = this.#pendingTools.get(tc.index);
+    if (!this.#sawTool) {
+      // The first tool call: close any text block and stream this one live.
+      this.#sawTool = true;
+      this.#openBlock(out, { type: 'tool_use', id: this.#toolId(tc.id, tc.index), name: tc.function?.name ?? '', input: {} }, tc.index);
+      if (typeof args === 'string' && args !== '') out.push({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'input_json_delta', partial_json: args } });
+      return;
+    }
+    if (held === undefined) {
+      held = { kind: 'tool', toolIndex: tc.index, id: undefined, name: undefined, args: '' };
+      this.#pendingTools.set(tc.index, held);
+      this.#pending.push(held);
+    }
+    held.id ??= tc.id;
+    held.name ??= tc.function?.name;
+    if (typeof args === 'string') held.args += args;
+  }
+
+  #toolId(id: string | undefined, toolIndex: number): string {
+    return id ?? `toolu_${this.#ctx.id.replace(/^chatcmpl-/, '')}_${toolIndex}`;
+  }
+
+  #openBlock(out: AnthropicStreamEvent[], block: ContentBlock, toolIndex: number | undefined): void {
     this.#closeBlock(out);
     const index = this.#nextIndex++;
-    this.#open = toolIndex === undefined ? { kind: 'text', index } : { kind: 'tool', index, toolIndex };
+    this.#open = { index, toolIndex };
     out.push({ type: 'content_block_start', index, content_block: block });
-    return index;
   }
 
   #closeBlock(out: AnthropicStreamEvent[]): void {
@@ -171,6 +206,16 @@ export class ChatToMessagesStream implements StreamTranslator<AnthropicStreamEve
     this.#finished = true;
     this.#start(out);
     this.#closeBlock(out);
+    for (const p of this.#pending) {
+      if (p.kind === 'text') {
+        this.#openBlock(out, { type: 'text', text: '' }, undefined);
+        out.push({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'text_delta', text: p.text } });
+      } else {
+        this.#openBlock(out, { type: 'tool_use', id: this.#toolId(p.id, p.toolIndex), name: p.name ?? '', input: {} }, p.toolIndex);
+        if (p.args !== '') out.push({ type: 'content_block_delta', index: this.#open!.index, delta: { type: 'input_json_delta', partial_json: p.args } });
+      }
+      this.#closeBlock(out);
+    }
     out.push({ type: 'message_delta', delta: { stop_reason: this.#stop ?? 'end_turn', stop_sequence: null }, usage: anthropicUsage(this.#inner.usage()) });
     out.push({ type: 'message_stop' });
   }

@@ -23,7 +23,22 @@ export const chatBounds = {
   topP: { min: 0, max: 1 },
   maxStopSequences: 4,
   maxUserLength: 256,
+  /** `frequency_penalty`, `presence_penalty` (OpenAPI: -2..2). */
+  penalty: { min: -2, max: 2 },
+  topLogprobs: { min: 0, max: 20 },
+  /** `logit_bias` values (OpenAI's documented range). */
+  logitBias: { min: -100, max: 100 },
+  /** `metadata` (OpenAPI `Metadata`): at most 16 string pairs. */
+  metadata: { maxKeys: 16, maxKeyLength: 64, maxValueLength: 512 },
+  maxSafetyIdentifierLength: 64,
+  maxFunctions: 128,
 } as const;
+
+/** `tool_choice` and `function_call` as strings (OpenAPI enums). */
+export const toolChoiceModes = ['none', 'auto', 'required'] as const;
+export const functionCallModes = ['none', 'auto'] as const;
+/** `response_format.type` (OpenAPI: text, json_object, json_schema). */
+export const responseFormatTypes = ['text', 'json_object', 'json_schema'] as const;
 
 /**
  * Model names are printable ASCII: non-ASCII look-alikes (homoglyphs, zero-width characters)

@@ -122,3 +122,40 @@ describe('parseMessagesRequest: the OpenAI form', () => {
     expect(parse({ thinking: { type: 'disabled' }, service_tier: 'auto' }).untranslatable).toBeUndefined();
   });
 });
+
+describe('parseMessagesRequest: malformed blocks and tool results (issue 10 §6)', () => {
+  const call = { type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Paris' } };
+  const turn = (assistant: unknown[], user: unknown[]) => ({ ...base, messages: [{ role: 'user', content: 'Go' }, { role: 'assistant', content: assistant }, { role: 'user', content: user }] });
+  const result = (extra: Record<string, unknown>) => ({ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny', ...extra });
+
+  it.each([
+    ['a text block whose text is not a string', { ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 5 }] }] }, 'messages[0].content[0].text'],
+    ['an assistant text block without text', turn([{ type: 'text' }], [result({})]), 'messages[1].content[0].text'],
+    ['a tool_use without an id', turn([{ ...call, id: undefined }], [result({})]), 'messages[1].content[0].id'],
+    ['a tool_use whose input is not an object', turn([{ ...call, input: 'city=Paris' }], [result({})]), 'messages[1].content[0].input'],
+    ['a tool_use whose input is a list', turn([{ ...call, input: [1] }], [result({})]), 'messages[1].content[0].input'],
+    ['a tool_result whose tool_use_id is not a string', turn([call], [result({ tool_use_id: 7 })]), 'messages[2].content[0].tool_use_id'],
+    ['a tool_result whose is_error is not a boolean', turn([call], [result({ is_error: 'yes' })]), 'messages[2].content[0].is_error'],
+    ['a tool_result whose content is a number', turn([call], [result({ content: 3 })]), 'messages[2].content[0].content'],
+    ['an image without a source', { ...base, messages: [{ role: 'user', content: [{ type: 'image' }] }] }, 'messages[0].content[0].source'],
+    ['a base64 image without data', { ...base, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png' } }] }] }, 'messages[0].content[0].source.data'],
+  ])('%s → 400 invalid_request naming it (not "Anthropic-only")', (_name, body, param) => {
+    const err = rejected(body);
+    expect(err.status).toBe(400);
+    expect(err.code).toBe('invalid_request');
+    expect(err.param).toBe(param);
+  });
+
+  it('is_error: true reaches the OpenAI tool message as text the model reads; false and absent leave the text as is', () => {
+    const tools = (extra: Record<string, unknown>) => parseMessagesRequest(turn([call], [result(extra)])).chat.messages.find((m) => m.role === 'tool');
+    expect(tools({ is_error: true })).toEqual({ role: 'tool', tool_call_id: 'toolu_1', content: 'Error: sunny' });
+    expect(tools({ is_error: false })?.content).toBe('sunny');
+    expect(tools({})?.content).toBe('sunny');
+  });
+
+  it('a well-formed tool_use keeps its input; Anthropic-only blocks are still only noted', () => {
+    const r = parseMessagesRequest(turn([call], [result({}), { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBER' } }]));
+    expect(r.chat.messages[1]!.tool_calls?.[0]?.function.arguments).toBe('{"city":"Paris"}');
+    expect(r.untranslatable).toBe('messages[2].content[1].type');
+  });
+});

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ContentPart, ToolCall } from './chat-types.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { messagesRemoteMedia } from './remote-media.js';
 import { modelName, outputTokens, refuseClientRouting, requestCaps, zodToGatewayError } from './parse-common.js';
 
 /**
@@ -85,6 +86,7 @@ export function parseMessagesRequest(raw: unknown, anthropicBeta?: string | stri
   if (b.tool_choice) Object.assign(body, chatToolChoice(b.tool_choice));
   if (isRec(b.output_config)) Object.assign(body, responseFormat(b.output_config, note));
 
+  const remoteMediaParam = messagesRemoteMedia(b.messages);
   const chat: ChatRequest = Object.freeze({
     body: Object.freeze(body),
     model: b.model,
@@ -93,6 +95,8 @@ export function parseMessagesRequest(raw: unknown, anthropicBeta?: string | stri
     includeUsage: stream,
     maxOutputTokens: b.max_tokens,
     n: 1,
+    // Named in this API's terms, whichever dialect the deployment speaks.
+    ...(remoteMediaParam === undefined ? {} : { remoteMediaParam }),
   });
   return Object.freeze({ model: b.model, stream, includeUsage: true, chat, native: Object.freeze(b), untranslatable: notes[0], betas });
 }
@@ -116,7 +120,7 @@ function chatMessages(b: Body, note: (p: string) => void): ChatMessage[] {
     m.content.forEach((blk, j) => {
       const p = `${param}[${j}]`;
       if (blk.type === 'tool_result') out.push(toolMessage(blk, p, note));
-      else if (blk.type === 'text' && typeof blk.text === 'string') parts.push({ type: 'text', text: blk.text });
+      else if (blk.type === 'text') parts.push({ type: 'text', text: textOf(blk, p) });
       else if (blk.type === 'image' && m.role === 'user') parts.push(imagePart(blk, p, note));
       else note(`${p}.type`);
     });
@@ -129,9 +133,14 @@ function assistantMessage(blocks: Rec[], param: string, note: (p: string) => voi
   let text = '';
   const calls: ToolCall[] = [];
   blocks.forEach((blk, j) => {
-    if (blk.type === 'text' && typeof blk.text === 'string') text += blk.text;
-    else if (blk.type === 'tool_use' && typeof blk.id === 'string' && typeof blk.name === 'string') {
-      calls.push({ id: blk.id, type: 'function', function: { name: blk.name, arguments: JSON.stringify(isRec(blk.input) ? blk.input : {}) } });
+    const p = `${param}[${j}]`;
+    if (blk.type === 'text') text += textOf(blk, p);
+    else if (blk.type === 'tool_use') {
+      // Anthropic requires all three; a guess (an empty input, an empty id) would change the call.
+      if (typeof blk.id !== 'string') malformed(`${p}.id`, 'must be a string');
+      if (typeof blk.name !== 'string') malformed(`${p}.name`, 'must be a string');
+      if (!isRec(blk.input)) malformed(`${p}.input`, 'must be an object');
+      calls.push({ id: blk.id, type: 'function', function: { name: blk.name, arguments: JSON.stringify(blk.input) } });
     } else if (blk.type !== 'thinking' && blk.type !== 'redacted_thinking') {
       // Earlier reasoning is Anthropic-only context; other blocks (server tools) cannot be expressed.
       note(`${param}[${j}].type`);
@@ -142,26 +151,53 @@ function assistantMessage(blocks: Rec[], param: string, note: (p: string) => voi
   return m;
 }
 
+/**
+ * Marks a tool result the tool reported as failed (`is_error: true`): OpenAI's tool message has
+ * no such flag, so the model is told in the text, the one channel every provider reads.
+ */
+export const toolErrorPrefix = 'Error: ';
+
 function toolMessage(blk: Rec, param: string, note: (p: string) => void): ChatMessage {
+  if (typeof blk.tool_use_id !== 'string') malformed(`${param}.tool_use_id`, 'must be a string');
+  if (blk.is_error !== undefined && typeof blk.is_error !== 'boolean') malformed(`${param}.is_error`, 'must be a boolean');
   let text = '';
   if (typeof blk.content === 'string') text = blk.content;
   else if (Array.isArray(blk.content)) {
     blk.content.forEach((c: unknown, k) => {
-      if (isRec(c) && c.type === 'text' && typeof c.text === 'string') text += c.text;
-      else note(`${param}.content[${k}].type`);
+      const p = `${param}.content[${k}]`;
+      if (!isRec(c) || typeof c.type !== 'string') malformed(p, 'must be a content block with a type');
+      if (c.type === 'text') text += textOf(c, p);
+      else note(`${p}.type`);
     });
-  }
-  return { role: 'tool', tool_call_id: typeof blk.tool_use_id === 'string' ? blk.tool_use_id : '', content: text };
+  } else if (blk.content !== undefined) malformed(`${param}.content`, 'must be a string or a list of content blocks');
+  return { role: 'tool', tool_call_id: blk.tool_use_id, content: blk.is_error === true ? `${toolErrorPrefix}${text}` : text };
 }
 
 function imagePart(blk: Rec, param: string, note: (p: string) => void): ContentPart {
-  const s = isRec(blk.source) ? blk.source : {};
-  if (s.type === 'base64' && typeof s.media_type === 'string' && typeof s.data === 'string') {
+  if (!isRec(blk.source)) malformed(`${param}.source`, 'must be an object');
+  const s = blk.source;
+  if (s.type === 'base64') {
+    if (typeof s.media_type !== 'string') malformed(`${param}.source.media_type`, 'must be a string');
+    if (typeof s.data !== 'string') malformed(`${param}.source.data`, 'must be a string');
     return { type: 'image_url', image_url: { url: `data:${s.media_type};base64,${s.data}` } };
   }
-  if (s.type === 'url' && typeof s.url === 'string') return { type: 'image_url', image_url: { url: s.url } };
+  if (s.type === 'url') {
+    if (typeof s.url !== 'string') malformed(`${param}.source.url`, 'must be a string');
+    return { type: 'image_url', image_url: { url: s.url } };
+  }
+  // Other sources (`file` ids) exist only at Anthropic.
   note(`${param}.source`);
   return { type: 'text', text: '' };
+}
+
+/** A text block's text; a block of a known type in the wrong shape is the client's error, not an Anthropic-only feature. */
+function textOf(blk: Rec, param: string): string {
+  if (typeof blk.text !== 'string') malformed(`${param}.text`, 'must be a string');
+  return blk.text;
+}
+
+function malformed(param: string, what: string): never {
+  throw new GatewayError('invalid_request', `'${param}' ${what}.`, { param });
 }
 
 function chatTools(tools: Rec[], note: (p: string) => void): Rec[] {

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { GatewayEvents } from '../observability/events.js';
 import { adapterFor, genAiProviderName } from '../providers/registry.js';
+import { refusingRemoteMedia } from '../providers/remote-media.js';
 import type { TargetInfo } from '../providers/types.js';
 import { CircuitBreaker } from '../resilience/breaker.js';
 import type { Strategy } from '../routing/balancer.js';
@@ -11,6 +12,7 @@ import type { UpstreamPools } from '../upstream/pools.js';
 import { credentialsFor } from './credentials-for.js';
 import { deploymentFingerprint } from './fingerprint.js';
 import type { GatewayConfig } from './load.js';
+import { allowsRemoteMedia } from './schema.js';
 
 export interface CompileDeps {
   readonly clock: Clock;
@@ -48,7 +50,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       name,
       provider: d.provider,
       genAiProvider: genAiProviderName(d.provider),
-      adapter: adapterFor(d.provider),
+      adapter: allowsRemoteMedia(d) ? adapterFor(d.provider) : refusingRemoteMedia(adapterFor(d.provider), name),
       endpoint: {
         pool: deps.pools.get(url.origin, { connections: d.maxConnections, connectTimeoutMs: timeouts.connectMs }),
         credentials: credentialsFor(name, d, url),

@@ -103,6 +103,11 @@ const deploymentSchema = z
     /** Keep-alive connections kept open to this deployment's origin. */
     maxConnections: z.number().int().min(1).max(10_000).default(64),
     timeouts: partialTimeouts.optional(),
+    /**
+     * Whether content parts may carry URLs the upstream fetches itself (`image_url` links,
+     * Anthropic `url` sources); `data:` URLs are always allowed. Default: see `allowsRemoteMedia`.
+     */
+    allowRemoteMedia: z.boolean().optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -111,6 +116,33 @@ const deploymentSchema = z
       ctx.addIssue({ code: 'custom', path: ['apiVersion'], message: `must be one of ${anthropicApiVersions.join(', ')} for provider anthropic` });
     }
   });
+
+/** Hosts of the vendors' own services: the only `openai`/`anthropic` base URLs that are not a self-hosted server. */
+const vendorHosts: Readonly<Record<string, string>> = { openai: 'api.openai.com', anthropic: 'api.anthropic.com' };
+
+/**
+ * Whether a deployment accepts remote media URLs: its `allowRemoteMedia`, else the default by
+ * provider. A self-hosted engine fetches URLs from inside the operator's network (SSRF), so
+ * `vllm`, `ollama` and `triton` refuse them, as do `openai` and `anthropic` pointed anywhere but
+ * the vendor's own host (those protocols are spoken by self-hosted servers too). Managed clouds
+ * (`azure`, `gemini`, `bedrock`) fetch, if at all, from the vendor's network: allowed.
+ */
+export function allowsRemoteMedia(d: { readonly provider: (typeof providerNames)[number]; readonly baseUrl: string; readonly allowRemoteMedia?: boolean | undefined }): boolean {
+  if (d.allowRemoteMedia !== undefined) return d.allowRemoteMedia;
+  switch (d.provider) {
+    case 'vllm':
+    case 'ollama':
+    case 'triton':
+      return false;
+    case 'openai':
+    case 'anthropic':
+      return new URL(d.baseUrl).hostname.toLowerCase() === vendorHosts[d.provider];
+    case 'azure':
+    case 'gemini':
+    case 'bedrock':
+      return true;
+  }
+}
 
 /** `anthropic-version` values a deployment may pin: 2023-06-01 uses `x-api-key`, 2026-10-21 Bearer auth. */
 export const anthropicApiVersions: readonly string[] = ['2023-06-01', '2026-10-21'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scrubSecrets } from './scrub.js';
+import { compileScrubber, scrubberFor, scrubSecrets } from './scrub.js';
 
 describe('scrubSecrets: known secrets', () => {
   it.each([
@@ -71,5 +71,75 @@ describe('scrubSecrets: length', () => {
     const out = scrubSecrets(`${'y'.repeat(990)} sk-abcdefghijklmnopqrstuvwxyz`);
     expect(out).not.toContain('sk-abc');
     expect(out).not.toContain('abcdefghij');
+  });
+});
+
+describe('compileScrubber: encoded forms and long pieces of a known secret (issue 9 §7)', () => {
+  // A vLLM/Azure-style key: no sk- shape, so no pattern helps; only the known value can.
+  const key = 'Zq8xVb4TnW2rLm7PdK9sHc3YfJ6gE1uA';
+  const scrub = compileScrubber([key]);
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const b64url = (s: string): string => Buffer.from(s).toString('base64url');
+  it.each([
+    { name: 'raw', leaked: key },
+    { name: 'base64', leaked: b64(key) },
+    { name: 'base64url', leaked: b64url(`${key}??>>`) },
+    { name: 'base64 of user:key (Basic header, offset 1 mod 3)', leaked: b64(`u:${key}`) },
+    { name: 'base64 of ab:key (offset 0 mod 3 after a prefix)', leaked: b64(`ab:${key}`) },
+    { name: 'base64 of x:key (offset 2 mod 3)', leaked: b64(`x:${key}`) },
+    { name: 'hex', leaked: Buffer.from(key).toString('hex') },
+    { name: 'HEX', leaked: Buffer.from(key).toString('hex').toUpperCase() },
+    { name: 'URL-encoded', leaked: encodeURIComponent(`${key}/+=`) },
+    { name: 'last 20 characters', leaked: key.slice(-20) },
+    { name: 'first 12 characters', leaked: key.slice(0, 12) },
+    { name: 'a 12-character piece from the middle', leaked: key.slice(9, 21) },
+    { name: 'upper-cased', leaked: key.toUpperCase() },
+  ])('$name', ({ leaked }) => {
+    const out = scrub(`upstream said: credential "${leaked}" is not valid for this model`);
+    expect(out).toContain('[redacted]');
+    expect(out).toContain('upstream said: credential "');
+    expect(out).toContain('" is not valid for this model');
+    // Nothing of 12 characters or more of the key, in any form, survives.
+    for (let i = 0; i + 12 <= key.length; i++) expect(out).not.toContain(key.slice(i, i + 12));
+    expect(out).not.toContain(b64(key).slice(4, 16));
+  });
+
+  it('a key with URL-special characters, URL-encoded', () => {
+    const special = 'abc+def/ghi=jkl&mno';
+    expect(compileScrubber([special])(`?k=${encodeURIComponent(special)}`)).not.toContain('ghi');
+  });
+
+  it('pieces shorter than 12 characters, and pieces of short secrets, are left (ordinary text survives)', () => {
+    const text = `ends in ${key.slice(-11)}`;
+    expect(scrub(text)).toBe(text);
+    const short = compileScrubber(['shortsecret12']);
+    expect(short('x shortsecret y')).toBe('x shortsecret y');
+    expect(short('x shortsecret12 y')).toBe('x [redacted] y');
+  });
+
+  it('adjacent forms collapse into one [redacted]', () => {
+    expect(scrub(`${key}${key}.`)).toBe('[redacted].');
+  });
+
+  it('bounded work: a 64 KB message is scanned only up to the cap and its length', () => {
+    const text = `${'a'.repeat(64 * 1024)}${key}`;
+    const out = scrub(text);
+    expect(out).toHaveLength(1001);
+    expect(out.endsWith('…')).toBe(true);
+  });
+
+  it('a key cut by the length cap leaves no piece of 12 characters', () => {
+    const text = `${'a'.repeat(990)}${key}`;
+    const out = scrub(text);
+    expect(out).not.toContain(key.slice(0, 12));
+    expect(out).not.toContain(key.slice(0, 10));
+  });
+
+  it('scrubberFor compiles once per secrets list', () => {
+    let reveals = 0;
+    const secrets = [{ reveal: () => (reveals++, key) }];
+    expect(scrubberFor(secrets)(key)).toBe('[redacted]');
+    expect(scrubberFor(secrets)(key)).toBe('[redacted]');
+    expect(reveals).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
-import { scrubSecrets } from '../errors/scrub.js';
+import { scrubberFor } from '../errors/scrub.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator, type UpstreamCall, type UpstreamErrorInfo } from '../providers/types.js';
 import { classifyStatus, classifyThrown, type AttemptFailure } from '../resilience/classify.js';
@@ -133,11 +133,16 @@ function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: UpstreamRe
 
 /**
  * Adapters scrub key-shaped strings only; an upstream that echoes our key back in an error can
- * use any key format (Azure, vLLM, Triton), so the deployment's own key is removed exactly (S-18).
+ * use any key format (Azure, vLLM, Triton) and any encoding (base64 in an echoed Basic header,
+ * URL-encoded in an echoed URL, the last 20 characters in "key ending in …"), so the
+ * deployment's own secrets are removed in those forms too (S-18). `code` and `param` are the
+ * upstream's words as well and reach the client on a 4xx.
  */
 function scrubInfo(info: UpstreamErrorInfo, target: RuntimeTarget): UpstreamErrorInfo {
   const secrets = target.deployment.endpoint.secrets;
-  return secrets.length === 0 ? info : { ...info, message: scrubSecrets(info.message, secrets.map((k) => k.reveal())) };
+  if (secrets.length === 0) return info;
+  const scrub = scrubberFor(secrets);
+  return { ...info, message: scrub(info.message), code: info.code === null ? null : scrub(info.code), param: info.param === null ? null : scrub(info.param) };
 }
 
 /** The same for errors an upstream sends inside a stream, before or after the commit point. */
