@@ -42,7 +42,13 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       connectMs: o.connectMs ?? config.timeouts.connectMs,
       firstByteMs: o.firstByteMs ?? config.timeouts.firstByteMs,
       idleMs: o.idleMs ?? config.timeouts.idleMs,
+      poolQueueMs: o.poolQueueMs ?? config.timeouts.poolQueueMs,
     };
+    const lane = deps.pools.get(name, url.origin, {
+      connections: d.maxConnections,
+      connectTimeoutMs: timeouts.connectMs,
+      maxPerTenant: Math.max(1, Math.floor((d.maxConnections * d.tenantConnectionPercent) / 100)),
+    });
     const secure = url.protocol === 'https:';
     deployments.set(name, {
       name,
@@ -50,11 +56,13 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       genAiProvider: genAiProviderName(d.provider),
       adapter: adapterFor(d.provider),
       endpoint: {
-        pool: deps.pools.get(url.origin, { connections: d.maxConnections, connectTimeoutMs: timeouts.connectMs }),
+        pool: lane.pool,
+        gate: lane.gate,
         credentials: credentialsFor(name, d, url),
         secrets: [d.apiKey, d.aws?.accessKeyId, d.aws?.secretAccessKey, d.aws?.sessionToken].filter((s) => s !== undefined),
         firstByteTimeoutMs: timeouts.firstByteMs,
         idleTimeoutMs: timeouts.idleMs,
+        poolQueueMs: timeouts.poolQueueMs,
       },
       basePath: url.pathname.replace(/\/+$/, ''),
       serverAddress: url.hostname,

@@ -26,13 +26,15 @@ const timeoutsSchema = z
     firstByteMs: positiveMs.default(60_000),
     /** Longest silence between two chunks of an upstream body. */
     idleMs: positiveMs.default(60_000),
+    /** Longest wait for a free connection of a deployment's pool; then 503 `upstream_saturated`. */
+    poolQueueMs: positiveMs.default(5_000),
     /** One deadline for the whole request, retries and backoff included. */
     totalMs: positiveMs.default(600_000),
   })
   .strict();
 
 const partialTimeouts = z
-  .object({ connectMs: positiveMs, firstByteMs: positiveMs, idleMs: positiveMs, totalMs: positiveMs })
+  .object({ connectMs: positiveMs, firstByteMs: positiveMs, idleMs: positiveMs, poolQueueMs: positiveMs, totalMs: positiveMs })
   .partial()
   .strict();
 
@@ -95,8 +97,13 @@ const deploymentSchema = z
     apiVersion: z.string().regex(/^[0-9A-Za-z.-]{1,40}$/, 'must look like 2024-10-21').optional(),
     /** AWS SigV4 signing: required for `bedrock`, refused for other providers. */
     aws: awsSchema.optional(),
-    /** Keep-alive connections kept open to this deployment's origin. */
+    /** Connections this deployment may open (its own pool, not shared with other deployments). */
     maxConnections: z.number().int().min(1).max(10_000).default(64),
+    /**
+     * Share of `maxConnections` one tenant may hold at once (at least one connection), so one
+     * tenant's slow streams leave connections for the others; its further calls wait (`poolQueueMs`).
+     */
+    tenantConnectionPercent: z.number().int().min(1).max(100).default(75),
     timeouts: partialTimeouts.optional(),
   })
   .strict()

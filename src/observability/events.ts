@@ -16,6 +16,8 @@ export type AttemptOutcome =
   | 'connect_error'
   | 'reset'
   | 'protocol_error'
+  /** No connection of the deployment's pool became free in time (nothing was sent). */
+  | 'saturated'
   | 'aborted';
 
 /** How a gateway request ended (observability.md's closed vocabulary). */

@@ -8,7 +8,7 @@ import type { AttemptResult } from '../resilience/execute.js';
 import { parseRateLimitResetMs } from '../resilience/rate-limit-reset.js';
 import { parseRetryAfterMs } from '../resilience/retry-after.js';
 import type { RuntimeTarget } from '../routing/runtime-types.js';
-import { exchangeUpstream, readBodyText, sendUpstream, type BodyLimits, type UpstreamReply } from '../upstream/send.js';
+import { exchangeUpstream, readBodyText, sendUpstream, type BodyLimits, type CallContext, type UpstreamReply } from '../upstream/send.js';
 import type { Operation, OperationRequest } from './operations.js';
 import { translateBody } from './stream-body.js';
 
@@ -27,6 +27,10 @@ export interface AttemptInput<Req extends OperationRequest> {
   readonly operation: Operation<Req, unknown, unknown>['name'];
   readonly request: Req;
   readonly signal: AbortSignal;
+  /** Whose share of a deployment's connections the attempt takes. */
+  readonly tenant: string;
+  /** Monotonic ms when the request's deadline passes: no wait for a connection goes past it. */
+  readonly deadlineMs: number;
   readonly responseContext: ResponseContext;
   /** Adds this attempt's upstream wait to the request's total. */
   readonly addUpstreamMs: (ms: number) => void;
@@ -60,7 +64,7 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   const started = deps.clock.nowMs();
   const d = target.deployment;
   try {
-    const res = await exchangeUpstream(d.endpoint, op.upstreamCall(d.adapter, input.request, target.targetInfo), input.signal, bodyLimits);
+    const res = await exchangeUpstream(d.endpoint, op.upstreamCall(d.adapter, input.request, target.targetInfo), callContext(deps, target, input), bodyLimits);
     if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, statusFailure(deps, target, res));
     const { value, usage } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
     finished(deps, target, n, input, started, 'success', res.statusCode);
@@ -87,7 +91,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
   const d = target.deployment;
   let rest: AsyncGenerator<StreamStep<Chunk>, void, undefined> | undefined;
   try {
-    const res = await sendUpstream(d.endpoint, op.upstreamCall(d.adapter, input.request, target.targetInfo), input.signal);
+    const res = await sendUpstream(d.endpoint, op.upstreamCall(d.adapter, input.request, target.targetInfo), callContext(deps, target, input));
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // An unreadable error body still has a status worth reporting.
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
@@ -117,6 +121,12 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     await rest?.return(undefined).catch(() => undefined);
     return fail(deps, target, n, input, started, classifyThrown(err, input.signal, d.name));
   }
+}
+
+/** The wait for a connection ends at the pool-queue limit or the deadline, whichever is first. */
+function callContext(deps: AttemptDeps, target: RuntimeTarget, input: AttemptInput<OperationRequest>): CallContext {
+  const maxWaitMs = Math.min(target.deployment.endpoint.poolQueueMs, input.deadlineMs - deps.clock.nowMs());
+  return { signal: input.signal, tenant: input.tenant, maxWaitMs };
 }
 
 function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: UpstreamReply): AttemptFailure {

@@ -64,6 +64,8 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       operation: op.name,
       request,
       signal: deadline.signal,
+      tenant: principal.tenant,
+      deadlineMs: ctx.startMs + p.timeouts.totalMs,
       responseContext: responseContext(p, request, alias, promptTokens, countPrompt),
       addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
     });
