@@ -47,6 +47,8 @@ export interface StreamValue<Chunk> {
   /** True when the first step already ended the stream. */
   readonly done: boolean;
   readonly rest: AsyncGenerator<StreamStep<Chunk>, void, undefined>;
+  /** Destroys the upstream body at once, even while `rest` waits for its next read. */
+  readonly cancel: () => void;
   readonly translator: StreamTranslator<Chunk>;
   /** Monotonic ms when the attempt started and when its first chunk arrived. */
   readonly startedMs: number;
@@ -114,7 +116,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
         const firstChunkMs = deps.clock.nowMs();
         finished(deps, target, n, input, started, 'success', res.statusCode);
         target.latency.record(firstChunkMs - started);
-        return { ok: true, value: { first, done: step.done, rest, translator, startedMs: started, firstChunkMs } };
+        return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs } };
       }
     }
   } catch (err) {
