@@ -44,6 +44,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       idleMs: o.idleMs ?? config.timeouts.idleMs,
       poolQueueMs: o.poolQueueMs ?? config.timeouts.poolQueueMs,
     };
+    const firstContentMs = o.firstContentMs ?? config.timeouts.firstContentMs ?? timeouts.firstByteMs;
     const lane = deps.pools.get(name, url.origin, {
       connections: d.maxConnections,
       connectTimeoutMs: timeouts.connectMs,
@@ -62,6 +63,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
         secrets: [d.apiKey, d.aws?.accessKeyId, d.aws?.secretAccessKey, d.aws?.sessionToken].filter((s) => s !== undefined),
         firstByteTimeoutMs: timeouts.firstByteMs,
         idleTimeoutMs: timeouts.idleMs,
+        firstContentTimeoutMs: firstContentMs,
         poolQueueMs: timeouts.poolQueueMs,
       },
       basePath: url.pathname.replace(/\/+$/, ''),

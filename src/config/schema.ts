@@ -24,6 +24,12 @@ const timeoutsSchema = z
     connectMs: positiveMs.default(5_000),
     /** Time from sending the request until the upstream's response headers arrive. */
     firstByteMs: positiveMs.default(60_000),
+    /**
+     * Streams: time from the response headers until the first chunk that carries content, a
+     * tool call or a finish (comments, empty events and role-only chunks do not count). A
+     * retryable failure that counts for the breaker. Unset: the deployment's `firstByteMs`.
+     */
+    firstContentMs: positiveMs.optional(),
     /** Longest silence between two chunks of an upstream body. */
     idleMs: positiveMs.default(60_000),
     /** Longest wait for a free connection of a deployment's pool; then 503 `upstream_saturated`. */
@@ -34,7 +40,7 @@ const timeoutsSchema = z
   .strict();
 
 const partialTimeouts = z
-  .object({ connectMs: positiveMs, firstByteMs: positiveMs, idleMs: positiveMs, poolQueueMs: positiveMs, totalMs: positiveMs })
+  .object({ connectMs: positiveMs, firstByteMs: positiveMs, firstContentMs: positiveMs, idleMs: positiveMs, poolQueueMs: positiveMs, totalMs: positiveMs })
   .partial()
   .strict();
 

@@ -10,6 +10,7 @@ import { parseRetryAfterMs } from '../resilience/retry-after.js';
 import type { RuntimeTarget } from '../routing/runtime-types.js';
 import { exchangeUpstream, readBodyText, sendUpstream, type BodyLimits, type CallContext, type UpstreamReply } from '../upstream/send.js';
 import type { Operation, OperationRequest } from './operations.js';
+import { FirstContentTimeoutError, maxOpeningChunks } from './first-content.js';
 import { translateBody } from './stream-body.js';
 
 /** Largest upstream JSON body we will buffer (a completion, or an error body). */
@@ -78,9 +79,12 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
 }
 
 /**
- * One streaming attempt, up to the commit point: resolves once the first chunk is translated,
- * so a provider that fails at once (bad status, error-only stream, early reset) can still be
- * retried or failed over (F-14).
+ * One streaming attempt, up to the commit point: resolves once the first chunk with content (a
+ * tool call, a finish: `op.hasContent`) is translated, holding back opening chunks (OpenAI's
+ * role-only chunk), so a provider that fails at once (bad status, error-only stream, a reset
+ * right after its role chunk) can still be retried or failed over (F-14). An upstream that
+ * sends no content within `firstContentTimeoutMs` of its headers (only comments or empty
+ * events) fails the attempt like a first-byte timeout: retryable, counted by the breaker.
  */
 export async function streamAttempt<Req extends OperationRequest, Chunk>(
   deps: AttemptDeps,
@@ -101,23 +105,30 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
     rest = translateBody(res.body, translator, d.adapter.streamFraming);
+    const timeoutMs = d.endpoint.firstContentTimeoutMs;
+    // Destroying the body with the error makes the pending read (and so the attempt) fail with it.
+    const timer = setTimeout(() => res.body.destroy(new FirstContentTimeoutError(timeoutMs)), timeoutMs);
     const first: Chunk[] = [];
-    for (;;) {
-      const next = await rest.next();
-      if (next.done) throw new UpstreamProtocolError('stream ended without any event');
-      const step = next.value;
-      if (step.error) {
-        await rest.return(undefined);
-        const failure = classifyStatus(step.error.status ?? 500, step.error, undefined, d.name);
-        return fail(deps, target, n, input, started, failure);
+    try {
+      for (;;) {
+        const next = await rest.next();
+        if (next.done) throw new UpstreamProtocolError('stream ended without any event');
+        const step = next.value;
+        if (step.error) {
+          await rest.return(undefined);
+          const failure = classifyStatus(step.error.status ?? 500, step.error, undefined, d.name);
+          return fail(deps, target, n, input, started, failure);
+        }
+        first.push(...step.chunks);
+        if (step.done || first.length > maxOpeningChunks || step.chunks.some(op.hasContent)) {
+          const firstChunkMs = deps.clock.nowMs();
+          finished(deps, target, n, input, started, 'success', res.statusCode);
+          target.latency.record(firstChunkMs - started);
+          return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs } };
+        }
       }
-      first.push(...step.chunks);
-      if (first.length > 0 || step.done) {
-        const firstChunkMs = deps.clock.nowMs();
-        finished(deps, target, n, input, started, 'success', res.statusCode);
-        target.latency.record(firstChunkMs - started);
-        return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs } };
-      }
+    } finally {
+      clearTimeout(timer);
     }
   } catch (err) {
     await rest?.return(undefined).catch(() => undefined);

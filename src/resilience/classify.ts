@@ -117,6 +117,9 @@ export function classifyThrown(err: unknown, signal: AbortSignal, deployment: st
       return failure('timeout', true, true, new GatewayError('upstream_timeout', `Deployment '${deployment}' did not answer in time.`));
     case 'UND_ERR_BODY_TIMEOUT':
       return failure('timeout', true, true, new GatewayError('upstream_timeout', `Deployment '${deployment}' stalled while sending its response.`));
+    case 'GATEWAY_FIRST_CONTENT_TIMEOUT':
+      // Answered, then sent only comments or empty events: as unhealthy as no answer at all.
+      return failure('timeout', true, true, new GatewayError('upstream_timeout', `Deployment '${deployment}' sent no content in time.`));
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ECONNREFUSED':
     case 'ENOTFOUND':

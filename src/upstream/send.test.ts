@@ -26,7 +26,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  endpoint = { pool, gate: new PoolGate({ capacity: 8, maxPerTenant: 8, maxWaiting: 8 }), credentials: { kind: 'none' }, secrets: [], firstByteTimeoutMs: 5_000, idleTimeoutMs: 5_000, poolQueueMs: 5_000 };
+  endpoint = { pool, gate: new PoolGate({ capacity: 8, maxPerTenant: 8, maxWaiting: 8 }), credentials: { kind: 'none' }, secrets: [], firstByteTimeoutMs: 5_000, idleTimeoutMs: 5_000, firstContentTimeoutMs: 5_000, poolQueueMs: 5_000 };
 });
 
 afterAll(async () => {

@@ -15,6 +15,8 @@ export interface UpstreamEndpoint {
   readonly secrets: readonly Secret[];
   readonly firstByteTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** Streams: from the response headers to the first chunk with content (see attempt.ts). */
+  readonly firstContentTimeoutMs: number;
   /** Longest wait for a slot of `gate`. */
   readonly poolQueueMs: number;
 }
