@@ -50,7 +50,8 @@ export interface Gateway {
   /**
    * Graceful drain (D-01): readiness fails at once; after `server.drainDelayMs` the listener
    * stops; in-flight requests and streams get until `server.shutdownGraceMs` (from the call),
-   * then are ended with a `shutting_down` error; then upstream pools close. Idempotent.
+   * then are ended with a `shutting_down` error; then upstream pools close (destroyed if still
+   * busy after POOL_CLOSE_MS), so the process always exits. Idempotent.
    */
   shutdown(): Promise<void>;
   /** `shutdown()` without the readiness delay: for tests and embedding. Idempotent. */
@@ -71,6 +72,9 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
 }
+
+/** After the drain, how long upstream pools may take to close before they are destroyed. */
+const POOL_CLOSE_MS = 1_000;
 
 /** The composition root: builds every runtime object from a loaded config. No logic lives here. */
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
@@ -122,8 +126,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         });
       }
       await app.close();
-      await holder.settled();
-      await pools.close();
+      // Every request was answered or aborted by now; whatever undici still holds (a call
+      // stuck behind a dead connection) must not keep the process alive: destroyed after a
+      // short close. The reload cleanup is not awaited for the same reason: it closes pools.
+      await pools.close(POOL_CLOSE_MS);
       await state.close();
     })());
 

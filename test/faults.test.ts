@@ -405,16 +405,17 @@ describe('F-11..F-14: failures inside streams', () => {
     expect(after.status).toBe(200);
   });
 
-  it('F-13: an error event after 2 chunks is translated into our single error event', async () => {
+  it('F-13: an error event after 3 chunks is translated into our single error event', async () => {
     const h = await fleet(1);
-    // Spaced chunks, so the first one commits the stream before the error arrives (an error in
-    // the same read as the first chunk is still pre-commit and is retried instead).
+    // Spaced chunks, so the first content chunk (the second, after the role chunk) commits the
+    // stream before the error arrives (an error in the same read as the first content chunk is
+    // still pre-commit and is retried instead).
     h.fakes[0]!.setBehaviour({ chunkIntervalMs: 50 });
-    h.fakes[0]!.enqueue({ kind: 'error-event', afterChunks: 2 });
+    h.fakes[0]!.enqueue({ kind: 'error-event', afterChunks: 3 });
     const res = await chat(h.url, chatBody('m', { stream: true }));
     expect(res.status).toBe(200);
     const { chunks, errors, done } = splitStream(res.events());
-    expect(chunks).toHaveLength(2);
+    expect(chunks).toHaveLength(3);
     expect(errors).toHaveLength(1);
     expect(done).toBe(false);
     const err = expectOpenAiError(errors[0], 'upstream_error', 'server_error');

@@ -44,7 +44,14 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       connectMs: o.connectMs ?? config.timeouts.connectMs,
       firstByteMs: o.firstByteMs ?? config.timeouts.firstByteMs,
       idleMs: o.idleMs ?? config.timeouts.idleMs,
+      poolQueueMs: o.poolQueueMs ?? config.timeouts.poolQueueMs,
     };
+    const firstContentMs = o.firstContentMs ?? config.timeouts.firstContentMs ?? timeouts.firstByteMs;
+    const lane = deps.pools.get(name, url.origin, {
+      connections: d.maxConnections,
+      connectTimeoutMs: timeouts.connectMs,
+      maxPerTenant: Math.max(1, Math.floor((d.maxConnections * d.tenantConnectionPercent) / 100)),
+    });
     const secure = url.protocol === 'https:';
     deployments.set(name, {
       name,
@@ -52,11 +59,14 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       genAiProvider: genAiProviderName(d.provider),
       adapter: allowsRemoteMedia(d) ? adapterFor(d.provider) : refusingRemoteMedia(adapterFor(d.provider), name),
       endpoint: {
-        pool: deps.pools.get(url.origin, { connections: d.maxConnections, connectTimeoutMs: timeouts.connectMs }),
+        pool: lane.pool,
+        gate: lane.gate,
         credentials: credentialsFor(name, d, url),
         secrets: [d.apiKey, d.aws?.accessKeyId, d.aws?.secretAccessKey, d.aws?.sessionToken].filter((s) => s !== undefined),
         firstByteTimeoutMs: timeouts.firstByteMs,
         idleTimeoutMs: timeouts.idleMs,
+        firstContentTimeoutMs: firstContentMs,
+        poolQueueMs: timeouts.poolQueueMs,
       },
       basePath: url.pathname.replace(/\/+$/, ''),
       serverAddress: url.hostname,

@@ -93,7 +93,7 @@ describe('parseConfigText: a valid minimal config', () => {
       budgetPercent: 20,
       budgetMinConcurrent: 3,
     });
-    expect(c.timeouts).toEqual({ connectMs: 5_000, firstByteMs: 60_000, idleMs: 60_000, totalMs: 600_000 });
+    expect(c.timeouts).toEqual({ connectMs: 5_000, firstByteMs: 60_000, idleMs: 60_000, poolQueueMs: 5_000, totalMs: 600_000 });
     expect(c.circuitBreaker).toEqual({
       failureThreshold: 3,
       openMs: 30_000,
@@ -108,6 +108,7 @@ describe('parseConfigText: a valid minimal config', () => {
       baseUrl: 'https://api.openai.com/v1',
       apiKey: undefined,
       maxConnections: 64,
+      tenantConnectionPercent: 75,
     });
     expect(c.models['gpt-mini']).toEqual({
       targets: [{ deployment: 'openai-main', model: 'gpt-4o-mini', weight: 1, priority: 0 }],

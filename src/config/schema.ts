@@ -24,15 +24,23 @@ const timeoutsSchema = z
     connectMs: positiveMs.default(5_000),
     /** Time from sending the request until the upstream's response headers arrive. */
     firstByteMs: positiveMs.default(60_000),
+    /**
+     * Streams: time from the response headers until the first chunk that carries content, a
+     * tool call or a finish (comments, empty events and role-only chunks do not count). A
+     * retryable failure that counts for the breaker. Unset: the deployment's `firstByteMs`.
+     */
+    firstContentMs: positiveMs.optional(),
     /** Longest silence between two chunks of an upstream body. */
     idleMs: positiveMs.default(60_000),
+    /** Longest wait for a free connection of a deployment's pool; then 503 `upstream_saturated`. */
+    poolQueueMs: positiveMs.default(5_000),
     /** One deadline for the whole request, retries and backoff included. */
     totalMs: positiveMs.default(600_000),
   })
   .strict();
 
 const partialTimeouts = z
-  .object({ connectMs: positiveMs, firstByteMs: positiveMs, idleMs: positiveMs, totalMs: positiveMs })
+  .object({ connectMs: positiveMs, firstByteMs: positiveMs, firstContentMs: positiveMs, idleMs: positiveMs, poolQueueMs: positiveMs, totalMs: positiveMs })
   .partial()
   .strict();
 
@@ -100,8 +108,13 @@ const deploymentSchema = z
     apiVersion: z.string().regex(/^[0-9A-Za-z.-]{1,40}$/, 'must look like 2024-10-21').optional(),
     /** AWS SigV4 signing: required for `bedrock`, refused for other providers. */
     aws: awsSchema.optional(),
-    /** Keep-alive connections kept open to this deployment's origin. */
+    /** Connections this deployment may open (its own pool, not shared with other deployments). */
     maxConnections: z.number().int().min(1).max(10_000).default(64),
+    /**
+     * Share of `maxConnections` one tenant may hold at once (at least one connection), so one
+     * tenant's slow streams leave connections for the others; its further calls wait (`poolQueueMs`).
+     */
+    tenantConnectionPercent: z.number().int().min(1).max(100).default(75),
     timeouts: partialTimeouts.optional(),
     /**
      * Whether content parts may carry URLs the upstream fetches itself (`image_url` links,

@@ -142,6 +142,12 @@ export const errorCatalog = {
     shouldRetry: false,
     description: "Every deployment of the model (and of its fallbacks) has an open circuit breaker or is cooling down. `Retry-After` says when the first one is probed again.",
   },
+  upstream_saturated: {
+    status: 503,
+    type: 'server_error',
+    shouldRetry: true,
+    description: "Every connection the gateway may open to the model's deployments is busy (or this tenant holds its share of them, `tenantConnectionPercent`) and none became free within `timeouts.poolQueueMs`; nothing was sent upstream. `Retry-After` is 1 s.",
+  },
   shutting_down: {
     status: 503,
     type: 'server_error',

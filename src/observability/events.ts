@@ -17,6 +17,8 @@ export type AttemptOutcome =
   | 'reset'
   | 'protocol_error'
   | 'aborted'
+  /** No connection of the deployment's pool became free in time (nothing was sent). */
+  | 'saturated'
   /** A bug in the gateway (a TypeError in a translator): not the upstream's fault, never retried. */
   | 'internal';
 

@@ -8,8 +8,9 @@ import type { AttemptResult } from '../resilience/execute.js';
 import { parseRateLimitResetMs } from '../resilience/rate-limit-reset.js';
 import { parseRetryAfterMs } from '../resilience/retry-after.js';
 import type { RuntimeTarget } from '../routing/runtime-types.js';
-import { exchangeUpstream, readBodyText, sendUpstream, type BodyLimits, type UpstreamReply } from '../upstream/send.js';
+import { exchangeUpstream, readBodyText, sendUpstream, type BodyLimits, type CallContext, type UpstreamReply } from '../upstream/send.js';
 import type { Operation, OperationRequest } from './operations.js';
+import { FirstContentTimeoutError, maxOpeningChunks } from './first-content.js';
 import { translateBody } from './stream-body.js';
 
 /** Largest upstream JSON body we will buffer (a completion, or an error body). */
@@ -27,6 +28,10 @@ export interface AttemptInput<Req extends OperationRequest> {
   readonly operation: Operation<Req, unknown, unknown>['name'];
   readonly request: Req;
   readonly signal: AbortSignal;
+  /** Whose share of a deployment's connections the attempt takes. */
+  readonly tenant: string;
+  /** Monotonic ms when the request's deadline passes: no wait for a connection goes past it. */
+  readonly deadlineMs: number;
   readonly responseContext: ResponseContext;
   /** The call to send to `target` (built once per target by the pipeline, which checks it first). */
   readonly upstreamCall: (target: RuntimeTarget) => UpstreamCall;
@@ -45,6 +50,8 @@ export interface StreamValue<Chunk> {
   /** True when the first step already ended the stream. */
   readonly done: boolean;
   readonly rest: AsyncGenerator<StreamStep<Chunk>, void, undefined>;
+  /** Destroys the upstream body at once, even while `rest` waits for its next read. */
+  readonly cancel: () => void;
   readonly translator: StreamTranslator<Chunk>;
   /** Monotonic ms when the attempt started and when its first chunk arrived. */
   readonly startedMs: number;
@@ -62,7 +69,7 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   const started = deps.clock.nowMs();
   const d = target.deployment;
   try {
-    const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), input.signal, bodyLimits);
+    const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, target, input), bodyLimits);
     if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, statusFailure(deps, target, res));
     const { value, usage } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
     finished(deps, target, n, input, started, 'success', res.statusCode);
@@ -74,9 +81,12 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
 }
 
 /**
- * One streaming attempt, up to the commit point: resolves once the first chunk is translated,
- * so a provider that fails at once (bad status, error-only stream, early reset) can still be
- * retried or failed over (F-14).
+ * One streaming attempt, up to the commit point: resolves once the first chunk with content (a
+ * tool call, a finish: `op.hasContent`) is translated, holding back opening chunks (OpenAI's
+ * role-only chunk), so a provider that fails at once (bad status, error-only stream, a reset
+ * right after its role chunk) can still be retried or failed over (F-14). An upstream that
+ * sends no content within `firstContentTimeoutMs` of its headers (only comments or empty
+ * events) fails the attempt like a first-byte timeout: retryable, counted by the breaker.
  */
 export async function streamAttempt<Req extends OperationRequest, Chunk>(
   deps: AttemptDeps,
@@ -89,7 +99,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
   const d = target.deployment;
   let rest: AsyncGenerator<StreamStep<Chunk>, void, undefined> | undefined;
   try {
-    const res = await sendUpstream(d.endpoint, input.upstreamCall(target), input.signal);
+    const res = await sendUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, target, input));
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // An unreadable error body still has a status worth reporting.
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
@@ -97,28 +107,41 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
     rest = translateBody(res.body, translator, d.adapter.streamFraming);
+    const timeoutMs = d.endpoint.firstContentTimeoutMs;
+    // Destroying the body with the error makes the pending read (and so the attempt) fail with it.
+    const timer = setTimeout(() => res.body.destroy(new FirstContentTimeoutError(timeoutMs)), timeoutMs);
     const first: Chunk[] = [];
-    for (;;) {
-      const next = await rest.next();
-      if (next.done) throw new UpstreamProtocolError('stream ended without any event');
-      const step = next.value;
-      if (step.error) {
-        await rest.return(undefined);
-        const failure = classifyStatus(step.error.status ?? 500, step.error, undefined, d.name);
-        return fail(deps, target, n, input, started, failure);
+    try {
+      for (;;) {
+        const next = await rest.next();
+        if (next.done) throw new UpstreamProtocolError('stream ended without any event');
+        const step = next.value;
+        if (step.error) {
+          await rest.return(undefined);
+          const failure = classifyStatus(step.error.status ?? 500, step.error, undefined, d.name);
+          return fail(deps, target, n, input, started, failure);
+        }
+        first.push(...step.chunks);
+        if (step.done || first.length > maxOpeningChunks || step.chunks.some(op.hasContent)) {
+          const firstChunkMs = deps.clock.nowMs();
+          finished(deps, target, n, input, started, 'success', res.statusCode);
+          target.latency.record(firstChunkMs - started);
+          return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs } };
+        }
       }
-      first.push(...step.chunks);
-      if (first.length > 0 || step.done) {
-        const firstChunkMs = deps.clock.nowMs();
-        finished(deps, target, n, input, started, 'success', res.statusCode);
-        target.latency.record(firstChunkMs - started);
-        return { ok: true, value: { first, done: step.done, rest, translator, startedMs: started, firstChunkMs } };
-      }
+    } finally {
+      clearTimeout(timer);
     }
   } catch (err) {
     await rest?.return(undefined).catch(() => undefined);
     return fail(deps, target, n, input, started, classifyThrown(err, input.signal, d.name));
   }
+}
+
+/** The wait for a connection ends at the pool-queue limit or the deadline, whichever is first. */
+function callContext(deps: AttemptDeps, target: RuntimeTarget, input: AttemptInput<OperationRequest>): CallContext {
+  const maxWaitMs = Math.min(target.deployment.endpoint.poolQueueMs, input.deadlineMs - deps.clock.nowMs());
+  return { signal: input.signal, tenant: input.tenant, maxWaitMs };
 }
 
 function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: UpstreamReply): AttemptFailure {

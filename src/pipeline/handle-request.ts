@@ -12,6 +12,7 @@ import type { Router } from '../routing/router.js';
 import type { RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { Admission, Ticket } from './admission.js';
 import { jsonAttempt, streamAttempt, type AttemptDeps, type AttemptInput, type StreamValue } from './attempt.js';
+import { drainAfterDone } from './stream-body.js';
 import type { Operation, OperationRequest } from './operations.js';
 import type { ChatReply, RequestContext, StreamWriter } from './reply.js';
 import { outcomeForError, RequestRecord } from './request-record.js';
@@ -73,6 +74,8 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       operation: op.name,
       request,
       signal: deadline.signal,
+      tenant: principal.tenant,
+      deadlineMs: ctx.startMs + p.timeouts.totalMs,
       responseContext: responseContext(p, request, alias, promptTokens, countPrompt),
       upstreamCall,
       addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
@@ -182,17 +185,25 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
     record.usage = value.translator.usage();
     // A complete stream reads the upstream body to its end in the background (translateBody), so
     // its connection is reused; the client already has everything. Otherwise the body is cut.
-    if (complete) void readToEnd(value.rest);
+    if (complete) void readToEnd(value);
     else await value.rest.return(undefined).catch(() => undefined);
   }
 }
 
-/** Pulls a finished stream's generator until the upstream body ends; failures only cost the connection. */
-async function readToEnd(rest: AsyncGenerator<unknown, void, undefined>): Promise<void> {
+/**
+ * Pulls a finished stream's generator until the upstream body ends, for at most
+ * `drainAfterDone.maxMs` (translateBody bounds the bytes); then the body is destroyed. Failures
+ * only cost the connection.
+ */
+async function readToEnd(value: StreamValue<unknown>): Promise<void> {
+  const timer = setTimeout(value.cancel, drainAfterDone.maxMs);
+  timer.unref();
   try {
-    while (!(await rest.next()).done);
+    while (!(await value.rest.next()).done);
   } catch {
-    // A reset or idle timeout after the last event: undici drops the connection, nothing else to do.
+    // A reset, an idle timeout or our own cancel after the last event: undici drops the connection.
+  } finally {
+    clearTimeout(timer);
   }
 }
 

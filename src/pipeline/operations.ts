@@ -12,6 +12,7 @@ import { estimateChatPromptTokens, estimateMessagesPromptTokens, estimateTextTok
 import { GatewayError } from '../errors/gateway-error.js';
 import type { ProviderAdapter, ResponseContext, StreamTranslator, TargetInfo, UpstreamCall } from '../providers/types.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
+import { chatChunkHasContent, messagesEventHasContent, textChunkHasContent } from './first-content.js';
 
 /** What every API request has, whatever its route. */
 export interface OperationRequest {
@@ -42,6 +43,8 @@ export interface Operation<Req extends OperationRequest, Res, Chunk> {
   upstreamCall(adapter: ProviderAdapter, request: Req, target: TargetInfo): UpstreamCall;
   decode(adapter: ProviderAdapter, request: Req, body: unknown, ctx: ResponseContext): { value: Res; usage: UsageRecord };
   streamTranslator(adapter: ProviderAdapter, ctx: ResponseContext): StreamTranslator<Chunk>;
+  /** Whether a stream chunk commits the stream (first-content.ts): more than an opening chunk. */
+  hasContent(chunk: Chunk): boolean;
 }
 
 export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = {
@@ -57,6 +60,7 @@ export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = 
     return { value: completion, usage };
   },
   streamTranslator: (adapter, ctx) => adapter.chatStream(ctx),
+  hasContent: chatChunkHasContent,
 };
 
 export const completionsOperation: Operation<CompletionsRequest, TextCompletion, TextCompletion> = {
@@ -73,6 +77,7 @@ export const completionsOperation: Operation<CompletionsRequest, TextCompletion,
     return { value: completion, usage };
   },
   streamTranslator: (adapter, ctx) => capability(adapter, adapter.completionsStream, 'legacy completions').call(adapter, ctx),
+  hasContent: textChunkHasContent,
 };
 
 export const embeddingsOperation: Operation<EmbeddingsRequest & OperationRequest, EmbeddingsResponse, never> = {
@@ -91,6 +96,7 @@ export const embeddingsOperation: Operation<EmbeddingsRequest & OperationRequest
   streamTranslator: () => {
     throw new GatewayError('invalid_request', 'Embeddings cannot be streamed.', { param: 'stream' });
   },
+  hasContent: () => true,
 };
 
 /**
@@ -120,6 +126,7 @@ export const messagesOperation: Operation<MessagesApiRequest, AnthropicMessage, 
     return { value: completionToMessage(completion, usage, ctx), usage };
   },
   streamTranslator: (adapter, ctx) => (adapter.messagesStream ? adapter.messagesStream(ctx) : new ChatToMessagesStream(adapter.chatStream(ctx), ctx)),
+  hasContent: messagesEventHasContent,
 };
 
 /** The legacy `suffix` (text after the insertion point) is prompt too. */

@@ -86,6 +86,7 @@ export function outcomeForError(err: GatewayError, attemptOutcome?: AttemptOutco
     case 'upstream_timeout':
       return 'timeout';
     case 'no_available_deployment':
+    case 'upstream_saturated':
       return 'no_available_target';
     case 'upstream_error':
     case 'upstream_client_error':

@@ -4,13 +4,21 @@ import { createEventDecoder, type EventDecoder, type StreamFraming } from '../up
 import type { SseEvent } from '../upstream/sse-event.js';
 
 /**
+ * After the done step, how much more of the body is read (so its connection can be reused)
+ * before it is destroyed instead: an upstream that keeps sending, or goes silent, after its
+ * last event must not hold the connection (and the pool slot) any longer than this.
+ */
+export const drainAfterDone = { maxBytes: 64 * 1024, maxMs: 1_000 } as const;
+
+/**
  * Bytes → events (SSE, NDJSON or AWS event-stream) → translated steps. Steps from one network read are merged, so one
  * upstream packet becomes one client write. Yields nothing after a step that is done or carries
  * an error; throws what the body or the translator throws (timeouts, resets, protocol errors).
  *
  * After the done step (OpenAI's `[DONE]`, Anthropic's `message_stop`, …) the body stream has not
  * ended yet. Pulled once more, the generator reads the rest and drops it, so the body ends
- * normally. Returned early instead, the body is destroyed: Node builds an AbortError with its
+ * normally; past `drainAfterDone.maxBytes` it stops, which destroys the body (the time bound
+ * is the caller's, which destroys the body itself). Returned early instead, the body is destroyed: Node builds an AbortError with its
  * stack for that (~80 µs per stream in `node bench/profile.mjs --stream`), and if the end of the
  * chunked body has not arrived by then, undici must close the connection.
  */
@@ -21,8 +29,13 @@ export async function* translateBody<C>(
 ): AsyncGenerator<StreamStep<C>, void, undefined> {
   const decoder: EventDecoder = createEventDecoder(framing);
   let finished = false;
+  let drained = 0;
   for await (const buf of body) {
-    if (finished) continue;
+    if (finished) {
+      drained += (buf as Uint8Array).length;
+      if (drained > drainAfterDone.maxBytes) return;
+      continue;
+    }
     const step = merge(translator, decoder.push(buf as Uint8Array));
     if (step) {
       yield step;

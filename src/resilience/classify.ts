@@ -103,10 +103,24 @@ export function classifyThrown(err: unknown, signal: AbortSignal, deployment: st
   }
   const code = errorCode(err);
   switch (code) {
+    case 'GATEWAY_POOL_SATURATED':
+      // Nothing was sent: says nothing about the deployment's health. Another deployment of the
+      // alias may have a free connection; this one is not tried again for this request.
+      return {
+        outcome: 'saturated',
+        retryable: true,
+        countsForBreaker: false,
+        retryAfterMs: undefined,
+        excludeTarget: true,
+        error: new GatewayError('upstream_saturated', `Every connection to deployment '${deployment}' is busy; no connection became free in time.`, { retryAfterMs: 1_000 }),
+      };
     case 'UND_ERR_HEADERS_TIMEOUT':
       return failure('timeout', true, true, new GatewayError('upstream_timeout', `Deployment '${deployment}' did not answer in time.`));
     case 'UND_ERR_BODY_TIMEOUT':
       return failure('timeout', true, true, new GatewayError('upstream_timeout', `Deployment '${deployment}' stalled while sending its response.`));
+    case 'GATEWAY_FIRST_CONTENT_TIMEOUT':
+      // Answered, then sent only comments or empty events: as unhealthy as no answer at all.
+      return failure('timeout', true, true, new GatewayError('upstream_timeout', `Deployment '${deployment}' sent no content in time.`));
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ECONNREFUSED':
     case 'ENOTFOUND':

@@ -1,64 +1,100 @@
 import { Pool } from 'undici';
+import { PoolGate } from './pool-gate.js';
 
 export interface PoolOptions {
   readonly connections: number;
   readonly connectTimeoutMs: number;
+  /** Connections one tenant may hold at once (see PoolGate). */
+  readonly maxPerTenant: number;
+}
+
+/** One deployment's connections and the gate every call passes to use one. */
+export interface UpstreamLane {
+  readonly pool: Pool;
+  readonly gate: PoolGate;
 }
 
 /**
- * Keep-alive connection pools, one per upstream origin and pool options, shared by every
- * deployment on that origin with the same options. Created at compile time so the request path
- * never builds one; a hot reload gets the same pool back for an unchanged origin.
+ * Calls that may wait for a connection, per connection: past that a call is refused at once
+ * (`upstream_saturated`) instead of queueing without bound.
+ */
+const WAITING_PER_CONNECTION = 4;
+
+/**
+ * Keep-alive connection pools, one per deployment (not per origin: two deployments on one
+ * origin must not starve each other), each behind a PoolGate. Created at compile time so the
+ * request path never builds one; a hot reload gets the same lane back for an unchanged
+ * deployment, origin and options.
  */
 export class UpstreamPools {
-  readonly #pools = new Map<string, Pool>();
+  readonly #lanes = new Map<string, UpstreamLane>();
+  /** Pools released by a reload whose close is still waiting for their last requests. */
+  readonly #closing = new Set<Pool>();
 
-  /** The pool for `origin` (scheme://host:port) with these options, created on first use. */
-  get(origin: string, options: PoolOptions): Pool {
+  /** The lane for `deployment` at `origin` (scheme://host:port) with these options, created on first use. */
+  get(deployment: string, origin: string, options: PoolOptions): UpstreamLane {
     // Options are part of the key so that a reload changing maxConnections gets a new pool.
-    const key = `${origin} ${options.connections} ${options.connectTimeoutMs}`;
-    let pool = this.#pools.get(key);
-    if (!pool) {
-      pool = new Pool(origin, {
+    const key = `${deployment} ${origin} ${options.connections} ${options.connectTimeoutMs} ${options.maxPerTenant}`;
+    let lane = this.#lanes.get(key);
+    if (!lane) {
+      const pool = new Pool(origin, {
         connections: options.connections,
         connect: { timeout: options.connectTimeoutMs },
         // Upstreams often close idle sockets after ~5 s; reusing one they closed costs a retry.
         keepAliveTimeout: 4_000,
         keepAliveMaxTimeout: 600_000,
       });
-      this.#pools.set(key, pool);
+      const gate = new PoolGate({ capacity: options.connections, maxPerTenant: options.maxPerTenant, maxWaiting: options.connections * WAITING_PER_CONNECTION });
+      lane = { pool, gate };
+      this.#lanes.set(key, lane);
     }
-    return pool;
+    return lane;
   }
 
   /** Pools currently open. */
   get size(): number {
-    return this.#pools.size;
+    return this.#lanes.size;
   }
 
   /**
    * Closes every pool not in `keep` (after a reload, once no request uses the old runtime):
-   * undici's close lets requests still queued on a pool finish first.
+   * undici's close lets requests still running on a pool finish first.
    */
   async closeUnused(keep: ReadonlySet<Pool>): Promise<void> {
     const closing: Promise<void>[] = [];
-    for (const [key, pool] of this.#pools) {
+    for (const [key, { pool }] of this.#lanes) {
       if (keep.has(pool)) continue;
-      this.#pools.delete(key);
-      closing.push(pool.close());
+      this.#lanes.delete(key);
+      this.#closing.add(pool);
+      closing.push(pool.close().finally(() => this.#closing.delete(pool)));
     }
     await Promise.all(closing);
   }
 
-  /** Closes every pool, waiting for in-flight requests; used on shutdown. */
-  async close(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.close()));
-    this.#pools.clear();
+  /**
+   * Shutdown: closes every pool, letting requests still running finish for up to `closeMs`,
+   * then destroys whatever is left (requests undici still holds are aborted), so the process
+   * can always exit. Never rejects.
+   */
+  async close(closeMs: number): Promise<void> {
+    const pools = [...[...this.#lanes.values()].map((l) => l.pool), ...this.#closing];
+    this.#lanes.clear();
+    this.#closing.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), closeMs)));
+    // undici's close() never settles if a queued request never runs, and after destroy() a
+    // pending close stays pending: race it, never await it alone.
+    const closed = Promise.all(pools.map((p) => (p.closed ? undefined : p.close().catch(() => undefined)))).then(() => false);
+    const timedOut = await Promise.race([closed, expired]);
+    clearTimeout(timer);
+    if (timedOut) await Promise.all(pools.map((p) => (p.destroyed ? undefined : p.destroy().catch(() => undefined))));
   }
 
   /** Destroys every pool at once, aborting in-flight requests. */
   async destroy(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
-    this.#pools.clear();
+    const pools = [...[...this.#lanes.values()].map((l) => l.pool), ...this.#closing];
+    this.#lanes.clear();
+    this.#closing.clear();
+    await Promise.all(pools.map((p) => p.destroy()));
   }
 }

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exchangeUpstream, type UpstreamEndpoint } from './send.js';
+import { PoolGate } from './pool-gate.js';
+import { exchangeUpstream, type CallContext, type UpstreamEndpoint } from './send.js';
 
 let server: Server;
 let pool: Pool;
@@ -25,7 +26,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  endpoint = { pool, credentials: { kind: 'none' }, secrets: [], firstByteTimeoutMs: 5_000, idleTimeoutMs: 5_000 };
+  endpoint = { pool, gate: new PoolGate({ capacity: 8, maxPerTenant: 8, maxWaiting: 8 }), credentials: { kind: 'none' }, secrets: [], firstByteTimeoutMs: 5_000, idleTimeoutMs: 5_000, firstContentTimeoutMs: 5_000, poolQueueMs: 5_000 };
 });
 
 afterAll(async () => {
@@ -34,37 +35,54 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
+const ctx = (signal: AbortSignal): CallContext => ({ signal, tenant: 't', maxWaitMs: 5_000 });
 const call = (path: string) => ({ method: 'POST' as const, path, headers: { 'content-type': 'application/json' }, body: '{}' });
 
 describe('exchangeUpstream', () => {
   it('reads a success body whole, with status and headers', async () => {
-    const reply = await exchangeUpstream(endpoint, call('/ok'), new AbortController().signal, limits);
+    const reply = await exchangeUpstream(endpoint, call('/ok'), ctx(new AbortController().signal), limits);
     expect(reply).toMatchObject({ statusCode: 200, text: '{"ok":true}' });
     expect(reply.headers['x-echo']).toBe('yes');
   });
 
   it('reads an error body within its limit, headers included', async () => {
-    const reply = await exchangeUpstream(endpoint, call('/error'), new AbortController().signal, limits);
+    const reply = await exchangeUpstream(endpoint, call('/error'), ctx(new AbortController().signal), limits);
     expect(reply).toMatchObject({ statusCode: 429, text: '{"error":{"message":"slow down"}}' });
     expect(reply.headers['retry-after']).toBe('3');
   });
 
   it('an error body over its limit, or cut short, still reports the status, without the body', async () => {
-    expect(await exchangeUpstream(endpoint, call('/big-error'), new AbortController().signal, limits)).toMatchObject({ statusCode: 500, text: undefined });
-    expect(await exchangeUpstream(endpoint, call('/reset-error'), new AbortController().signal, limits)).toMatchObject({ statusCode: 503, text: undefined });
+    expect(await exchangeUpstream(endpoint, call('/big-error'), ctx(new AbortController().signal), limits)).toMatchObject({ statusCode: 500, text: undefined });
+    expect(await exchangeUpstream(endpoint, call('/reset-error'), ctx(new AbortController().signal), limits)).toMatchObject({ statusCode: 503, text: undefined });
   });
 
   it('a success body over its limit rejects', async () => {
-    await expect(exchangeUpstream(endpoint, call('/big-ok'), new AbortController().signal, limits)).rejects.toThrow('larger than 1024 bytes');
+    await expect(exchangeUpstream(endpoint, call('/big-ok'), ctx(new AbortController().signal), limits)).rejects.toThrow('larger than 1024 bytes');
   });
 
   it("rejects with the signal's reason when aborted before or during the call", async () => {
     const before = new AbortController();
     before.abort(new Error('gone before'));
-    await expect(exchangeUpstream(endpoint, call('/ok'), before.signal, limits)).rejects.toThrow('gone before');
+    await expect(exchangeUpstream(endpoint, call('/ok'), ctx(before.signal), limits)).rejects.toThrow('gone before');
     const during = new AbortController();
-    const pending = exchangeUpstream(endpoint, call('/slow'), during.signal, limits);
+    const pending = exchangeUpstream(endpoint, call('/slow'), ctx(during.signal), limits);
     setTimeout(() => during.abort(new Error('gone during')), 50);
     await expect(pending).rejects.toThrow('gone during');
+  });
+
+  it('a call waiting for a connection slot rejects at once when its signal aborts, and the slot count stays right', async () => {
+    const gate = new PoolGate({ capacity: 1, maxPerTenant: 1, maxWaiting: 4 });
+    const narrow: UpstreamEndpoint = { ...endpoint, gate };
+    const holder = new AbortController();
+    const holding = exchangeUpstream(narrow, call('/slow'), ctx(holder.signal), limits);
+    const waiter = new AbortController();
+    const waiting = exchangeUpstream(narrow, call('/ok'), { signal: waiter.signal, tenant: 'other', maxWaitMs: 60_000 }, limits);
+    expect(gate.waiting).toBe(1);
+    waiter.abort(new Error('client left while queued'));
+    await expect(waiting).rejects.toThrow('client left while queued');
+    expect(gate.waiting).toBe(0);
+    holder.abort(new Error('done'));
+    await expect(holding).rejects.toThrow('done');
+    expect(gate.held).toBe(0);
   });
 });

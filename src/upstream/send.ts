@@ -3,25 +3,85 @@ import type { Dispatcher, Pool } from 'undici';
 import type { Secret } from '../config/secret.js';
 import type { UpstreamCall } from '../providers/types.js';
 import { authorize, type Credentials } from './credentials.js';
+import type { PoolGate, ReleaseSlot } from './pool-gate.js';
 
 /** Where and how to send calls for one deployment; built at compile time. */
 export interface UpstreamEndpoint {
   readonly pool: Pool;
+  /** Every call takes a slot here before it reaches the pool (bounded, fair waits). */
+  readonly gate: PoolGate;
   readonly credentials: Credentials;
   /** Every secret this deployment holds, so upstream error text can be scrubbed of them exactly. */
   readonly secrets: readonly Secret[];
   readonly firstByteTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** Streams: from the response headers to the first chunk with content (see attempt.ts). */
+  readonly firstContentTimeoutMs: number;
+  /** Longest wait for a slot of `gate`. */
+  readonly poolQueueMs: number;
+}
+
+/** Who is calling and how long the call may wait for a connection. */
+export interface CallContext {
+  /** Aborted by the client's disconnect, the request deadline or the drain: ends every wait. */
+  readonly signal: AbortSignal;
+  /** The pool share this call counts against. */
+  readonly tenant: string;
+  /** Longest wait for a connection slot (already capped by the caller to the deadline). */
+  readonly maxWaitMs: number;
 }
 
 /**
  * Sends one upstream call and resolves when the response headers arrive. The body is left
- * unread for the caller. Rejects with undici's errors (connect, timeout, reset) or the signal's
- * abort reason.
+ * unread for the caller; its connection slot is given back when the body closes (read to its
+ * end or destroyed). Rejects with PoolSaturatedError when no connection slot came in time,
+ * with undici's errors (connect, timeout, reset), or with the signal's abort reason, at once.
  */
-export function sendUpstream(endpoint: UpstreamEndpoint, call: UpstreamCall, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-  const headers = authorize(endpoint.credentials, call);
-  return headers instanceof Promise ? headers.then((h) => request(endpoint, call, h, signal)) : request(endpoint, call, headers, signal);
+export async function sendUpstream(endpoint: UpstreamEndpoint, call: UpstreamCall, ctx: CallContext): Promise<Dispatcher.ResponseData> {
+  const release = endpoint.gate.tryAcquire(ctx.tenant) ?? (await endpoint.gate.acquire(ctx.tenant, ctx.signal, ctx.maxWaitMs));
+  let headers: Record<string, string>;
+  try {
+    headers = await authorize(endpoint.credentials, call);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const pending = request(endpoint, call, headers, ctx.signal);
+  // The slot is held as long as undici holds the call, even when the caller stopped waiting.
+  pending.then((res) => releaseOnClose(res.body, release), release);
+  return raceAbort(pending, ctx.signal, (late) => late.body.destroy());
+}
+
+function releaseOnClose(body: Dispatcher.ResponseData['body'], release: ReleaseSlot): void {
+  if (body.closed) release();
+  else body.once('close', release);
+}
+
+/**
+ * `promise`, or the signal's reason as soon as it aborts: undici honours an abort only once
+ * the call is dispatched. A result that arrives after the abort is handed to `dispose`.
+ */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, dispose: (late: T) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const onAbort = (): void => {
+      settled = true;
+      reject(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (settled) dispose(value);
+        else resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!settled) reject(err);
+      },
+    );
+  });
 }
 
 function request(endpoint: UpstreamEndpoint, call: UpstreamCall, headers: Record<string, string>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
@@ -59,14 +119,23 @@ export interface BodyLimits {
  * the dispatch handler below collects the chunks directly, which measured as a large share of
  * undici's cost per request in `node bench/profile.mjs`.
  */
-export function exchangeUpstream(endpoint: UpstreamEndpoint, call: UpstreamCall, signal: AbortSignal, limits: BodyLimits): Promise<UpstreamReply> {
-  const headers = authorize(endpoint.credentials, call);
-  return headers instanceof Promise ? headers.then((h) => exchange(endpoint, call, h, signal, limits)) : exchange(endpoint, call, headers, signal, limits);
+export async function exchangeUpstream(endpoint: UpstreamEndpoint, call: UpstreamCall, ctx: CallContext, limits: BodyLimits): Promise<UpstreamReply> {
+  const release = endpoint.gate.tryAcquire(ctx.tenant) ?? (await endpoint.gate.acquire(ctx.tenant, ctx.signal, ctx.maxWaitMs));
+  let headers: Record<string, string>;
+  try {
+    headers = await authorize(endpoint.credentials, call);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return exchange(endpoint, call, headers, ctx.signal, limits, release);
 }
 
-function exchange(endpoint: UpstreamEndpoint, call: UpstreamCall, headers: Record<string, string>, signal: AbortSignal, limits: BodyLimits): Promise<UpstreamReply> {
+/** The exchange itself; gives the slot back once undici is done with the call. */
+function exchange(endpoint: UpstreamEndpoint, call: UpstreamCall, headers: Record<string, string>, signal: AbortSignal, limits: BodyLimits, release: ReleaseSlot): Promise<UpstreamReply> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
+      release();
       reject(signal.reason);
       return;
     }
@@ -76,9 +145,17 @@ function exchange(endpoint: UpstreamEndpoint, call: UpstreamCall, headers: Recor
     let max = limits.maxBytes;
     let size = 0;
     const parts: Buffer[] = [];
-    const onAbort = (): void => controller?.abort(signal.reason);
+    // Before dispatch undici has no controller to abort: answer the abort at once, and let the
+    // call abort itself when it starts (onRequestStart).
+    const onAbort = (): void => {
+      if (controller) controller.abort(signal.reason);
+      else reject(signal.reason);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
-    const settle = (): void => signal.removeEventListener('abort', onAbort);
+    const settle = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      release();
+    };
 
     endpoint.pool.dispatch(
       { method: call.method as Dispatcher.HttpMethod, path: call.path, headers, body: call.body, headersTimeout: endpoint.firstByteTimeoutMs, bodyTimeout: endpoint.idleTimeoutMs },

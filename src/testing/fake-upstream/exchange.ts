@@ -61,7 +61,7 @@ export interface FakeDialect {
 }
 
 /** The faults that act while an answer is being written. */
-export type DeliveryFault = Extract<Fault, { kind: 'reset-mid-stream' | 'stall' | 'error-event' }>;
+export type DeliveryFault = Extract<Fault, { kind: 'reset-mid-stream' | 'stall' | 'error-event' | 'trickle' }>;
 
 /** The hooks delivery needs from the server. */
 export interface DeliveryControl {
@@ -151,7 +151,7 @@ async function deliverWhole(
   control: DeliveryControl,
 ): Promise<void> {
   const bytes = deliverJson(res, answer, common);
-  if (fault?.kind === 'stall') {
+  if (fault?.kind === 'stall' || fault?.kind === 'trickle') {
     res.flushHeaders();
     return;
   }
@@ -193,6 +193,12 @@ async function deliverStream(
       await write(res, control.errorEvent('The fake upstream failed mid-stream (scripted).'), control.signal);
       res.end();
       return;
+    case 'trickle':
+      // Ends only when the client leaves or the fake closes: the write or the wait rejects.
+      for (;;) {
+        await wait(fault.intervalMs ?? 100, control.signal);
+        await write(res, fault.frame ?? ': keep-alive\n\n', control.signal);
+      }
   }
 }
 

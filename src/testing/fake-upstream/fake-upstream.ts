@@ -328,7 +328,7 @@ export class FakeUpstream {
     if (tooLarge) return { answer: errorAnswer(413, 'Request body too large.'), deliveryFault: undefined };
     const answer = dialect.answer(request, context);
     const kind = fault?.kind;
-    const isDeliveryFault = kind === 'reset-mid-stream' || kind === 'stall' || kind === 'error-event';
+    const isDeliveryFault = kind === 'reset-mid-stream' || kind === 'stall' || kind === 'error-event' || kind === 'trickle';
     if (fault === undefined || !isDeliveryFault) return { answer, deliveryFault: undefined };
     // Whole-body answers have no in-band error; a 500 is the closest thing a client can see.
     if (fault.kind === 'error-event' && answer.kind !== 'stream') {

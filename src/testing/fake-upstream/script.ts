@@ -53,6 +53,12 @@ export type Fault =
    * Non-stream requests have no in-band errors, so they get a 500 in the dialect's shape.
    */
   | { kind: 'error-event'; afterChunks: number }
+  /**
+   * Stream: send k chunks (the whole stream, `[DONE]` included, when k is past its end), then
+   * `frame` (default an SSE comment, `: keep-alive`) every `intervalMs` (default 100) until the
+   * client leaves: a body that never ends but is never silent. Non-stream: headers only.
+   */
+  | { kind: 'trickle'; afterChunks: number; frame?: string; intervalMs?: number }
   /** Answer normally, but only after an extra `ms` before the headers. */
   | { kind: 'delay'; ms: number }
   /**
