@@ -34,10 +34,10 @@ async function send(url: string, stream: boolean): Promise<{ status?: number; te
 
 describe('drain with a request waiting for an upstream connection', () => {
   it('D-01: SIGTERM with a request queued for a busy pool: the process exits 0 within grace + settle + pool close', { timeout: 90_000 }, async () => {
-    // The one connection is held by a finished stream whose upstream body never ends ([DONE],
-    // then a comment every 100 ms); the second request waits for that connection.
+    // The one connection is held by a stream that stalls mid-way (the upstream sends three
+    // chunks, then nothing); the second request waits for that connection.
     fake = await FakeUpstream.start({ dialect: 'openai' });
-    fake.enqueue({ kind: 'trickle', afterChunks: 1_000 });
+    fake.enqueue({ kind: 'stall', afterChunks: 3 });
     const graceMs = 2_000;
     gateway = startChildGateway({
       config: {
@@ -50,9 +50,9 @@ describe('drain with a request waiting for an upstream connection', () => {
       },
     });
     const url = String((await gateway.waitForLog((l) => l.msg === 'llm-gateway listening', 15_000)).url);
-    const first = await send(url, true);
-    expect(first.status, first.error).toBe(200);
-    expect(first.text).toContain('[DONE]');
+    const first = send(url, true);
+    for (let i = 0; i < 200 && fake.stats.requests < 1; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(fake.stats.requests).toBe(1);
     const queued = send(url, false);
     await new Promise((r) => setTimeout(r, 500));
 
@@ -64,7 +64,11 @@ describe('drain with a request waiting for an upstream connection', () => {
     expect(exit, 'process still alive 30 s after SIGTERM').not.toBe('alive');
     expect(exit).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(graceMs - 100);
-    // The queued request got an answer, not a reset: whatever it was, it ended.
+    // Both got an answer, not a reset: the stream its shutting_down event, the queued request
+    // whatever the drain gave it.
+    const held = await first;
+    expect(held.error).toBeUndefined();
+    expect(held.text).not.toContain('[DONE]');
     const second = await queued;
     expect(second.error).toBeUndefined();
     expect([200, 503]).toContain(second.status);

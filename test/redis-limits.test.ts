@@ -89,13 +89,15 @@ describe.skipIf(!available)('token and concurrency limits on Redis', () => {
     const fake = h.fakes[0] as FakeUpstream;
     const body = chatBody('m', { max_tokens: 500 });
     const estimate = promptEstimate(body);
-    // An upstream 500, a stream cut after 2 chunks, an in-band error after 2 chunks, a stall the
-    // client walks away from.
+    // An upstream 500, a stream cut after 2 chunks, an in-band error after 3 chunks (past the
+    // commit point: the fake writes the error right behind the chunk before it, and an error
+    // that arrives with the first content chunk fails the attempt before the client sees
+    // anything), a stall the client walks away from.
     fake.enqueue({ kind: 'status', status: 500 });
     expect((await chat(h.url, body)).status).toBe(502);
     fake.enqueue({ kind: 'reset-mid-stream', afterChunks: 2 });
     expect((await chat(h.url, { ...body, stream: true })).status).toBe(200);
-    fake.enqueue({ kind: 'error-event', afterChunks: 2 });
+    fake.enqueue({ kind: 'error-event', afterChunks: 3 });
     expect((await chat(h.url, { ...body, stream: true })).status).toBe(200);
     fake.enqueue({ kind: 'stall', afterChunks: 2 });
     const controller = new AbortController();
