@@ -15,13 +15,24 @@ export function notJsonMediaType(): GatewayError {
 export const maxJsonDepth = 64;
 
 /**
+ * Most keys one object of a request body may have. No API object needs more (the widest are
+ * tool schemas' `properties`); past it, every later step that copies the body (validation, the
+ * pass-through to OpenAI-protocol upstreams) pays per key: 880k top-level keys in 10 MB stalled
+ * the event loop for 2.7 s (issue 9 §2).
+ */
+export const maxJsonObjectKeys = 10_000;
+
+/**
  * Parses a request body once at the edge. Refuses deep nesting before JSON.parse sees it (so no
- * recursion in later code can overflow) and `__proto__` / `constructor.prototype` keys (S-04).
+ * recursion in later code can overflow), objects wider than maxJsonObjectKeys, and `__proto__` / `constructor.prototype` keys (S-04).
  */
 export function parseJsonBody(text: string): unknown {
   if (text.length === 0) throw new GatewayError('invalid_json', 'The request body is empty; send a JSON object.');
   if (exceedsDepth(text, maxJsonDepth)) {
     throw new GatewayError('invalid_json', `The request body is nested deeper than ${maxJsonDepth} levels.`);
+  }
+  if (hasObjectWiderThan(text, maxJsonObjectKeys)) {
+    throw new GatewayError('invalid_json', `An object in the request body has more than ${maxJsonObjectKeys} keys.`);
   }
   try {
     return sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
@@ -63,4 +74,33 @@ function countUpTo(text: string, char: string, limit: number): number {
   let n = 0;
   for (let i = text.indexOf(char); i !== -1 && n < limit; i = text.indexOf(char, i + 1)) n++;
   return n;
+}
+
+/**
+ * True when one object in `text` has more than `max` keys (colons outside strings at its own
+ * level). Linear; called after the depth check, so the per-level counters stay few.
+ */
+export function hasObjectWiderThan(text: string, max: number): boolean {
+  // An object with more than `max` keys needs more than `max` colons in the text.
+  if (countUpTo(text, ':', max + 1) <= max) return false;
+  const keys: number[] = [];
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 123 || c === 91) {
+      keys.push(0);
+    } else if (c === 125 || c === 93) {
+      keys.pop();
+    } else if (c === 58 && keys.length > 0) {
+      const n = (keys[keys.length - 1] ?? 0) + 1;
+      if (n > max) return true;
+      keys[keys.length - 1] = n;
+    }
+  }
+  return false;
 }

@@ -4,7 +4,7 @@ import type { EmbeddingsRequest, EmbeddingsResponse } from '../api/embeddings-ty
 import { parseChatRequest } from '../api/parse-chat.js';
 import { parseCompletionsRequest } from '../api/parse-completions.js';
 import { parseEmbeddingsRequest } from '../api/parse-embeddings.js';
-import { countPromptTokens, countTokens } from '../api/token-count.js';
+import { countPromptTokens, countTextsTokens } from '../api/token-count.js';
 import { ChatToMessagesStream, completionToMessage } from '../api/messages-from-chat.js';
 import { parseMessagesRequest, type MessagesApiRequest } from '../api/parse-messages.js';
 import type { AnthropicMessage, AnthropicStreamEvent } from '../providers/anthropic/wire-types.js';
@@ -68,7 +68,7 @@ export const completionsOperation: Operation<CompletionsRequest, TextCompletion,
   name: 'text_completion',
   parse: parseCompletionsRequest,
   promptTokens: (r) => suffixTokens(r) + (r.prompts ? r.prompts.reduce((sum, p) => sum + estimateTextTokens(p), 0) : r.promptTokenIds),
-  countPromptTokens: (r) => suffixTokens(r) + (r.prompts ? r.prompts.reduce((sum, p) => sum + countTokens(p), 0) : r.promptTokenIds),
+  countPromptTokens: (r) => suffixTokens(r) + (r.prompts ? countTextsTokens(r.prompts) : r.promptTokenIds),
   // Each prompt gets its own `best_of` (≥ n) completions, all billed.
   outputReserve: (r) => r.promptCount * r.choicesPerPrompt * (r.maxOutputTokens ?? 16),
   upstreamCall: (adapter, r, target) => capability(adapter, adapter.completionsRequest, 'legacy completions').call(adapter, r, target),
@@ -85,7 +85,7 @@ export const embeddingsOperation: Operation<EmbeddingsRequest & OperationRequest
   name: 'embeddings',
   parse: (body) => ({ ...parseEmbeddingsRequest(body), stream: false }),
   promptTokens: (r) => (r.texts ? r.texts.reduce((sum, t) => sum + estimateTextTokens(t), 0) : r.inputTokenIds),
-  countPromptTokens: (r) => (r.texts ? r.texts.reduce((sum, t) => sum + countTokens(t), 0) : r.inputTokenIds),
+  countPromptTokens: (r) => (r.texts ? countTextsTokens(r.texts) : r.inputTokenIds),
   outputReserve: () => 0,
   upstreamCall: (adapter, r, target) => capability(adapter, adapter.embeddingsRequest, 'embeddings').call(adapter, r, target),
   decode: (adapter, r, body, ctx) => {

@@ -1,6 +1,7 @@
 import type { UsageRecord } from '../api/chat-types.js';
 import { countTokens } from '../api/token-count.js';
 import { estimateTextTokens } from '../api/token-estimate.js';
+import type { StreamedText } from './streamed-text.js';
 import type { ResponseContext } from './types.js';
 
 /**
@@ -19,8 +20,10 @@ export type PromptTokens = Pick<ResponseContext, 'promptTokensEstimate' | 'count
 /**
  * Usage for a response whose provider reported none, counted with the tokenizer (prompt when the
  * pipeline offers a count, completion text always) and marked estimated: OpenAI-protocol servers
- * that send no usage, and Triton, which never does.
+ * that send no usage, and Triton, which never does. A stream passes its StreamedText (the start
+ * of its text and its length) rather than all of it.
  */
-export function countedUsage(prompt: PromptTokens, completionText: string): UsageRecord {
-  return { promptTokens: prompt.countPromptTokens?.() ?? prompt.promptTokensEstimate, completionTokens: countTokens(completionText), cachedTokens: 0, reasoningTokens: 0, estimated: true };
+export function countedUsage(prompt: PromptTokens, completion: string | StreamedText): UsageRecord {
+  const completionTokens = typeof completion === 'string' ? countTokens(completion) : completion.countTokens();
+  return { promptTokens: prompt.countPromptTokens?.() ?? prompt.promptTokensEstimate, completionTokens, cachedTokens: 0, reasoningTokens: 0, estimated: true };
 }

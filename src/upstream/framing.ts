@@ -27,31 +27,59 @@ export function createEventDecoder(framing: StreamFraming): EventDecoder {
   }
 }
 
-const maxFrameBytes = 16 * 1024 * 1024;
+/**
+ * Largest NDJSON line or event-stream message, in bytes. A bigger one fails the attempt as an
+ * upstream protocol error (retried on another target while nothing has reached the client): no
+ * provider sends single events anywhere near this, and buffering one is memory held per stream.
+ */
+export const maxFrameBytes = 8 * 1024 * 1024;
 
-/** Newline-delimited JSON (Ollama): one event per non-empty line, data = the line. */
+/** Thrown when one NDJSON line or event-stream message is larger than maxFrameBytes. */
+function frameTooLarge(what: string, bytes: number): UpstreamProtocolError {
+  return new UpstreamProtocolError(`${what} of ${bytes} bytes or more, larger than the ${maxFrameBytes}-byte limit`);
+}
+
+/**
+ * Newline-delimited JSON (Ollama): one event per non-empty line, data = the line. Each read's
+ * text is scanned once; the pieces of an unfinished line are kept in a list and joined once
+ * when its newline arrives (like SseDecoder), so a long line in small reads costs linear time.
+ */
 export class NdjsonDecoder implements EventDecoder {
   readonly #text = new TextDecoder('utf-8');
-  #pending = '';
+  #partial: string[] = [];
+  #partialBytes = 0;
 
   push(bytes: Uint8Array): SseEvent[] {
-    this.#pending += this.#text.decode(bytes, { stream: true });
+    const text = this.#text.decode(bytes, { stream: true });
     const events: SseEvent[] = [];
     let start = 0;
-    for (let nl = this.#pending.indexOf('\n'); nl !== -1; nl = this.#pending.indexOf('\n', start)) {
-      pushLine(events, this.#pending.slice(start, nl));
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      pushLine(events, this.#completed(text.slice(start, nl)));
       start = nl + 1;
     }
-    this.#pending = this.#pending.slice(start);
-    if (this.#pending.length > maxFrameBytes) throw new UpstreamProtocolError('NDJSON line larger than 16 MiB');
+    if (start < text.length) {
+      const rest = text.slice(start);
+      this.#partial.push(rest);
+      this.#partialBytes += Buffer.byteLength(rest, 'utf8');
+      if (this.#partialBytes > maxFrameBytes) throw frameTooLarge('NDJSON line', this.#partialBytes);
+    }
     return events;
   }
 
   end(): SseEvent[] {
     const events: SseEvent[] = [];
-    pushLine(events, this.#pending + this.#text.decode());
-    this.#pending = '';
+    pushLine(events, this.#completed(this.#text.decode()));
     return events;
+  }
+
+  /** The line that `tail` ends: the kept pieces, if any, joined with it. */
+  #completed(tail: string): string {
+    if (this.#partial.length === 0) return tail;
+    this.#partial.push(tail);
+    const line = this.#partial.join('');
+    this.#partial = [];
+    this.#partialBytes = 0;
+    return line;
   }
 }
 
@@ -68,7 +96,13 @@ function pushLine(events: SseEvent[], raw: string): void {
 export class AwsEventStreamDecoder implements EventDecoder {
   readonly #codec: EventStreamCodec;
   readonly #toUtf8: (bytes: Uint8Array) => string;
-  #buffer: Uint8Array = new Uint8Array(0);
+  /**
+   * Reads not yet decoded, in order, and their total length. A message is copied out once, when
+   * all of it has arrived (or not at all when it lies in one read), so a large message in small
+   * reads costs linear time, not a copy of everything buffered on every read.
+   */
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
 
   constructor() {
     const { EventStreamCodec, fromUtf8, toUtf8 } = aws();
@@ -77,21 +111,56 @@ export class AwsEventStreamDecoder implements EventDecoder {
   }
 
   push(bytes: Uint8Array): SseEvent[] {
-    this.#buffer = this.#buffer.length === 0 ? bytes : concat(this.#buffer, bytes);
+    if (bytes.length > 0) {
+      this.#chunks.push(bytes);
+      this.#buffered += bytes.length;
+    }
     const events: SseEvent[] = [];
-    while (this.#buffer.length >= 4) {
-      const view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset, this.#buffer.byteLength);
-      const total = view.getUint32(0);
-      if (total < 16 || total > maxFrameBytes) throw new UpstreamProtocolError(`event-stream message of ${total} bytes`);
-      if (this.#buffer.length < total) break;
-      events.push(this.#decode(this.#buffer.subarray(0, total)));
-      this.#buffer = this.#buffer.subarray(total);
+    while (this.#buffered >= 4) {
+      const prelude = this.#take(4, false);
+      const total = new DataView(prelude.buffer, prelude.byteOffset, 4).getUint32(0);
+      if (total > maxFrameBytes) throw frameTooLarge('event-stream message', total);
+      if (total < 16) throw new UpstreamProtocolError(`event-stream message of ${total} bytes`);
+      if (this.#buffered < total) break;
+      events.push(this.#decode(this.#take(total, true)));
     }
     return events;
   }
 
+  /** The first `length` buffered bytes (a view when they lie in one read), removed when `consume`. */
+  #take(length: number, consume: boolean): Uint8Array {
+    const first = this.#chunks[0] as Uint8Array;
+    let out: Uint8Array;
+    if (first.length >= length) {
+      out = first.subarray(0, length);
+      if (consume) {
+        if (first.length === length) this.#chunks.shift();
+        else this.#chunks[0] = first.subarray(length);
+      }
+    } else {
+      out = new Uint8Array(length);
+      let filled = 0;
+      let used = 0;
+      for (const chunk of this.#chunks) {
+        const n = Math.min(chunk.length, length - filled);
+        out.set(n === chunk.length ? chunk : chunk.subarray(0, n), filled);
+        filled += n;
+        if (filled === length) {
+          if (consume) {
+            this.#chunks = this.#chunks.slice(n === chunk.length ? used + 1 : used);
+            if (n < chunk.length) this.#chunks[0] = chunk.subarray(n);
+          }
+          break;
+        }
+        used += 1;
+      }
+    }
+    if (consume) this.#buffered -= length;
+    return out;
+  }
+
   end(): SseEvent[] {
-    if (this.#buffer.length > 0) throw new UpstreamProtocolError('event stream ended inside a message');
+    if (this.#buffered > 0) throw new UpstreamProtocolError('event stream ended inside a message');
     return [];
   }
 
@@ -110,11 +179,4 @@ export class AwsEventStreamDecoder implements EventDecoder {
     const event = type === 'event' ? header(':event-type') : `exception:${header(':exception-type') ?? header(':error-code') ?? 'unknown'}`;
     return { event, data: this.#toUtf8(message.body), id: undefined };
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

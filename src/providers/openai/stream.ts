@@ -2,12 +2,10 @@ import type { UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { toOpenAiUsage } from '../chunks.js';
 import { parseStreamJson } from '../stream-json.js';
+import { StreamedText } from '../streamed-text.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { isObject, openAiErrorInfo } from './error.js';
 import { normalisedUsage, usageRecord } from './usage.js';
-
-/** Streamed text beyond this is not kept for estimates (the provider's usage is preferred anyway). */
-const maxCountedChars = 1_000_000;
 
 /**
  * OpenAI-protocol stream pass-through, for chat chunks and legacy text-completion chunks alike:
@@ -19,7 +17,7 @@ const maxCountedChars = 1_000_000;
 export class OpenAiStreamTranslator<C> implements StreamTranslator<C> {
   readonly #ctx: ResponseContext;
   #reported: Record<string, unknown> | undefined;
-  #streamedText = '';
+  readonly #streamedText = new StreamedText();
   #done = false;
   /** id, object and created of the last chunk, for a usage chunk we have to add ourselves. */
   #last: { id: unknown; object: unknown; created: unknown } | undefined;
@@ -78,7 +76,7 @@ export class OpenAiStreamTranslator<C> implements StreamTranslator<C> {
     for (const choice of choices) {
       if (!isObject(choice)) continue;
       const delta = isObject(choice.delta) ? choice.delta.content : choice.text;
-      if (typeof delta === 'string' && this.#streamedText.length < maxCountedChars) this.#streamedText += delta;
+      if (typeof delta === 'string') this.#streamedText.add(delta);
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { Usage, UsageRecord } from '../../api/chat-types.js';
 import { toOpenAiUsage } from '../chunks.js';
 import { countedUsage, type PromptTokens } from '../estimated-usage.js';
+import type { StreamedText } from '../streamed-text.js';
 import { isObject } from './error.js';
 
 export type { PromptTokens };
@@ -9,7 +10,7 @@ export type { PromptTokens };
  * OpenAI's `usage` object as our record; when the provider sent none, counted with the
  * tokenizer (prompt and completion text) and marked estimated.
  */
-export function usageRecord(usage: unknown, prompt: PromptTokens, completionText: string): UsageRecord {
+export function usageRecord(usage: unknown, prompt: PromptTokens, completion: string | StreamedText): UsageRecord {
   if (isObject(usage) && typeof usage.prompt_tokens === 'number') {
     const promptDetails = isObject(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
     const completionDetails = isObject(usage.completion_tokens_details) ? usage.completion_tokens_details : {};
@@ -22,7 +23,7 @@ export function usageRecord(usage: unknown, prompt: PromptTokens, completionText
       estimated: false,
     };
   }
-  return countedUsage(prompt, completionText);
+  return countedUsage(prompt, completion);
 }
 
 /**

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { parseChatRequest } from '../../api/parse-chat.js';
 import { countTokens } from '../../api/token-count.js';
@@ -264,5 +266,29 @@ describe('tritonAdapter.errorInfo', () => {
     { status: 500, body: { error: { nested: true } }, message: 'upstream answered 500', type: 'server_error' },
   ])('$status $body', ({ status, body, message, type }) => {
     expect(tritonAdapter.errorInfo(status, body)).toEqual({ message, type, code: null, param: null });
+  });
+});
+
+describe('Triton stream translator memory (issue 9 §2)', () => {
+  it('keeps a bounded start of the streamed text, not all of it: 96 MB streamed, usage still extrapolated to all of it', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const t = tritonAdapter.chatStream(ctx(true));
+    const piece = 'The quick brown fox jumps over the lazy dog. '.repeat(1_456); // ≈ 64 KiB
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const events = 1_500;
+    for (let i = 0; i < events; i++) {
+      // A fresh string per event, as JSON.parse gives the translator.
+      t.onEvent(event(`{"text_output":${JSON.stringify(piece + i)}}`));
+    }
+    gc();
+    const grownBytes = process.memoryUsage().heapUsed - before;
+    // Main kept every delta: ≈ 96 M characters, ≥ 96 MB of heap.
+    expect(grownBytes).toBeLessThan(24 * 1024 * 1024);
+    const usage = t.usage();
+    const perPiece = countTokens(piece);
+    expect(usage.completionTokens).toBeGreaterThan(events * perPiece * 0.95);
+    expect(usage.completionTokens).toBeLessThan(events * perPiece * 1.05);
   });
 });

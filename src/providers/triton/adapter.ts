@@ -5,6 +5,7 @@ import type { SseEvent } from '../../upstream/sse-event.js';
 import { countedUsage } from '../estimated-usage.js';
 import { contentChunk, errorTypeForStatus, finishChunk, roleChunk, toOpenAiUsage, usageChunk } from '../chunks.js';
 import { parseStreamJson } from '../stream-json.js';
+import { StreamedText } from '../streamed-text.js';
 import { isRecord } from '../translate-helpers.js';
 import {
   UpstreamProtocolError,
@@ -100,9 +101,9 @@ export const tritonAdapter: ProviderAdapter = {
 /** Triton streams end when the response ends (no [DONE]); each event's text_output is a delta. */
 class TritonStreamTranslator implements StreamTranslator {
   readonly #ctx: ResponseContext;
-  #text = '';
+  readonly #text = new StreamedText();
   #started = false;
-  #usage: { text: string; record: UsageRecord } | undefined;
+  #usage: { length: number; record: UsageRecord } | undefined;
 
   constructor(ctx: ResponseContext) {
     this.#ctx = ctx;
@@ -114,7 +115,7 @@ class TritonStreamTranslator implements StreamTranslator {
       return { chunks: [], done: false, error: tritonAdapter.errorInfo(500, parsed) };
     }
     const delta = textOutput(parsed);
-    this.#text += delta;
+    this.#text.add(delta);
     if (!this.#started) {
       this.#started = true;
       return { chunks: [roleChunk(this.#ctx, delta)], done: false };
@@ -131,7 +132,7 @@ class TritonStreamTranslator implements StreamTranslator {
 
   usage(): UsageRecord {
     // Counting costs CPU; the pipeline asks again after onEnd, and the text no longer changes then.
-    if (this.#usage?.text !== this.#text) this.#usage = { text: this.#text, record: countedUsage(this.#ctx, this.#text) };
+    if (this.#usage?.length !== this.#text.length) this.#usage = { length: this.#text.length, record: countedUsage(this.#ctx, this.#text) };
     return this.#usage.record;
   }
 }
