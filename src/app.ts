@@ -1,9 +1,12 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type GatewayConfig } from './config/load.js';
 import { drainServer, InFlightRequests } from './http/drain.js';
-import { buildHttpServer } from './http/server.js';
+import { dataPlaneRoutes } from './http/gateway-routes.js';
+import { RouteTable } from './http/routes.js';
+import { createEdgeServer } from './http/server.js';
 import { RuntimeHolder } from './lifecycle/runtime-holder.js';
 import type { SharedDeps } from './lifecycle/runtime.js';
 import { serverSettingsChanged } from './lifecycle/reload.js';
@@ -96,32 +99,35 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   events.configReloaded({ result: 'success', initial: true, version: 1, atMs: clock.wallMs(), added: Object.keys(config.deployments), removed: [], rebuilt: [], issues: [] });
   const inFlight = new InFlightRequests();
   let ready = true;
-  const app = buildHttpServer({
-    limits: { ...config.server, stallTimeoutMs: config.timeouts.idleMs },
-    clock,
-    runtime: () => holder.current,
-    acquire: () => holder.acquire(),
+  const server = createEdgeServer(
+    {
+      limits: { ...config.server, stallTimeoutMs: config.timeouts.idleMs },
+      clock,
+      events,
+      acquire: () => holder.acquire(),
     inFlight,
     metrics: options.metricsSource ?? metrics,
     isReady: () => ready,
     startedAtSeconds: Math.floor(clock.wallMs() / 1000),
-    onInternalError: (err, requestId) => logger.error({ err, requestId }, 'unhandled error'),
-  });
+      onInternalError: (err, requestId) => logger.error({ err, requestId }, 'unhandled error'),
+    },
+    new RouteTable(dataPlaneRoutes({ metrics: true })),
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (delayMs: number): Promise<void> =>
     (stopping ??= (async () => {
       ready = false;
-      const { server } = holder.current.config;
-      logger.info({ drainDelayMs: delayMs, shutdownGraceMs: server.shutdownGraceMs, inFlight: inFlight.size }, 'draining: readiness off');
-      if (app.server.listening) {
-        await drainServer(app.server, inFlight, {
+      const { shutdownGraceMs } = holder.current.config.server;
+      logger.info({ drainDelayMs: delayMs, shutdownGraceMs, inFlight: inFlight.size }, 'draining: readiness off');
+      if (server.listening) {
+        await drainServer(server, inFlight, {
           delayMs,
-          graceMs: server.shutdownGraceMs,
+          graceMs: shutdownGraceMs,
           onPhase: (phase, fields) => logger.info(fields, `draining: ${phase}`),
         });
       }
-      await app.close();
+      await closeServer(server);
       await holder.settled();
       await pools.close();
       await state.close();
@@ -141,8 +147,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     },
     async listen(listen = {}) {
       await state.start();
-      await app.listen({ host: listen.host ?? config.server.host, port: listen.port ?? config.server.port });
-      const address = app.server.address() as AddressInfo;
+      await listenOn(server, listen.host ?? config.server.host, listen.port ?? config.server.port);
+      const address = server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       return { host: address.address, port: address.port, url: `http://${host}:${address.port}` };
     },
@@ -171,4 +177,24 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     },
   };
   return gateway;
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** Stops listening and closes every connection left (after a drain, none are busy). */
+function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
