@@ -89,10 +89,12 @@ export class RequestScope implements ChatReply {
   async runOperation(op: Operation<OperationRequest, unknown, unknown>): Promise<void> {
     const controller = (this.#controller = new AbortController());
     this.deps.inFlight.attach(this.res, controller);
-    this.#pipelineRecords = true;
+    const { pipeline } = this.runtime;
     const surface = this.surface;
+    // From here handleRequest records the outcome (it never throws).
+    this.#pipelineRecords = true;
     await handleRequest(
-      this.runtime.pipeline,
+      pipeline,
       op,
       { requestId: this.requestId, authorization: this.authorization, acceptsXApiKey: surface.acceptsXApiKey, headers: this.req.headers, body: this.body, signal: controller.signal, controller, startMs: this.startMs },
       this,
