@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type GatewayConfig } from './config/load.js';
+import { effectiveMaxConnections, openFilesSoftLimit } from './http/connection-limits.js';
 import { drainServer, InFlightRequests } from './http/drain.js';
 import { dataPlaneRoutes } from './http/gateway-routes.js';
 import { RouteTable } from './http/routes.js';
@@ -99,9 +100,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   events.configReloaded({ result: 'success', initial: true, version: 1, atMs: clock.wallMs(), added: Object.keys(config.deployments), removed: [], rebuilt: [], issues: [] });
   const inFlight = new InFlightRequests();
   let ready = true;
+  const maxConnections = effectiveMaxConnections(config.server.maxConnections, openFilesSoftLimit());
+  if (maxConnections < config.server.maxConnections) {
+    logger.warn({ configured: config.server.maxConnections, applied: maxConnections }, 'server.maxConnections lowered to 75% of the open-files limit (raise ulimit -n to allow more)');
+  }
   const server = createEdgeServer(
     {
-      limits: { ...config.server, stallTimeoutMs: config.timeouts.idleMs },
+      limits: { ...config.server, maxConnections, stallTimeoutMs: config.timeouts.idleMs },
       clock,
       events,
       acquire: () => holder.acquire(),
@@ -113,6 +118,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     },
     new RouteTable(dataPlaneRoutes({ metrics: true })),
   );
+  // After listen, errors are accept() failures (EMFILE/ENFILE when descriptors run out): log them
+  // (at most once a second) instead of crashing on an unhandled 'error' event.
+  let lastAcceptErrorMs = -Infinity;
+  server.on('error', (err) => {
+    if (!server.listening || clock.nowMs() - lastAcceptErrorMs < 1_000) return;
+    lastAcceptErrorMs = clock.nowMs();
+    logger.warn({ err }, 'accepting a connection failed');
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = (delayMs: number): Promise<void> =>

@@ -78,6 +78,8 @@ describe('parseConfigText: a valid minimal config', () => {
       requestTimeoutMs: 60_000,
       keepAliveTimeoutMs: 65_000,
       maxHeaderBytes: 16 * 1024,
+      maxConnections: 10_000,
+      idleConnectionTimeoutMs: 10_000,
       drainDelayMs: 5_000,
       shutdownGraceMs: 30_000,
     });

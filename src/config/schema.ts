@@ -201,6 +201,13 @@ const serverSchema = z
     keepAliveTimeoutMs: positiveMs.default(65_000),
     maxHeaderBytes: z.number().int().positive().default(16 * 1024),
     /**
+     * Open client connections at most; more are closed on accept. Lowered at start to 75 % of the
+     * open-files limit (ulimit -n) when that is smaller, so a flood cannot exhaust descriptors.
+     */
+    maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** A new connection silent this long before its first request is closed (any byte restarts the count). */
+    idleConnectionTimeoutMs: positiveMs.default(10_000),
+    /**
      * Drain: after SIGTERM, /ready fails at once but the listener keeps accepting for this long,
      * so load balancers see the failing probe and stop sending before connections are refused.
      */

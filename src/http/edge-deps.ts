@@ -12,6 +12,10 @@ export interface HttpLimits {
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly maxHeaderBytes: number;
+  /** Open client connections at most (already lowered to fit the open-files limit). */
+  readonly maxConnections: number;
+  /** A new connection silent this long before its first request is closed. */
+  readonly idleConnectionTimeoutMs: number;
   /** A client that reads nothing of its response for this long is disconnected. */
   readonly stallTimeoutMs: number;
 }

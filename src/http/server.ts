@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { GatewayError } from '../errors/gateway-error.js';
 import { readJsonBodyThenRun } from './body-reader.js';
+import { closeSilentConnections, connectionsCheckingIntervalMs, firstRequestArrived } from './connection-limits.js';
 import type { HttpDeps } from './edge-deps.js';
 import { rawHttpError } from './error-response.js';
 import { RequestScope, scopeOf } from './request-scope.js';
@@ -16,16 +17,27 @@ export type { HttpDeps, HttpLimits, HttpRuntime } from './edge-deps.js';
  */
 export function createEdgeServer(deps: HttpDeps, table: RouteTable): Server {
   const { limits } = deps;
-  const server = createServer({ maxHeaderSize: limits.maxHeaderBytes, insecureHTTPParser: false }, (req, res) => handle(deps, table, req, res));
-  server.headersTimeout = limits.headersTimeoutMs;
-  server.requestTimeout = limits.requestTimeoutMs;
-  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      insecureHTTPParser: false,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Slow headers and slow bodies are closed within their timeout + this interval.
+      connectionsCheckingInterval: connectionsCheckingIntervalMs,
+    },
+    (req, res) => handle(deps, table, req, res),
+  );
   server.maxHeadersCount = 200;
+  server.maxConnections = limits.maxConnections;
+  closeSilentConnections(server, limits.idleConnectionTimeoutMs);
   server.on('clientError', onClientError);
   return server;
 }
 
 function handle(deps: HttpDeps, table: RouteTable, req: IncomingMessage, res: ServerResponse): void {
+  firstRequestArrived(req.socket);
   const scope = new RequestScope(deps, req, res);
   const url = req.url ?? '/';
   const q = url.indexOf('?');
