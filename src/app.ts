@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type GatewayConfig } from './config/load.js';
+import { OutputBudget } from './http/body-writer.js';
 import { effectiveMaxConnections, openFilesSoftLimit } from './http/connection-limits.js';
 import { drainServer, InFlightRequests } from './http/drain.js';
 import { dataPlaneRoutes } from './http/gateway-routes.js';
@@ -110,10 +111,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       clock,
       events,
       acquire: () => holder.acquire(),
-    inFlight,
-    metrics: options.metricsSource ?? metrics,
-    isReady: () => ready,
-    startedAtSeconds: Math.floor(clock.wallMs() / 1000),
+      inFlight,
+      outputBudget: new OutputBudget(config.server.maxBytesInFlight),
+      metrics: options.metricsSource ?? metrics,
+      isReady: () => ready,
+      startedAtSeconds: Math.floor(clock.wallMs() / 1000),
       onInternalError: (err, requestId) => logger.error({ err, requestId }, 'unhandled error'),
     },
     new RouteTable(dataPlaneRoutes({ metrics: true })),

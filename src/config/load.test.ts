@@ -79,6 +79,7 @@ describe('parseConfigText: a valid minimal config', () => {
       keepAliveTimeoutMs: 65_000,
       maxHeaderBytes: 16 * 1024,
       maxConnections: 10_000,
+      maxBytesInFlight: 64 * 1024 * 1024,
       idleConnectionTimeoutMs: 10_000,
       drainDelayMs: 5_000,
       shutdownGraceMs: 30_000,

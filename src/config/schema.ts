@@ -205,6 +205,12 @@ const serverSchema = z
      * open-files limit (ulimit -n) when that is smaller, so a flood cannot exhaust descriptors.
      */
     maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+    /**
+     * Response bytes handed to client sockets and not yet taken by the kernel, summed over every
+     * response larger than 64 KiB (written in pieces): a piece that does not fit waits, up to
+     * the stall timeout (timeouts.idleMs), for one that drains.
+     */
+    maxBytesInFlight: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
     /** A new connection silent this long before its first request is closed (any byte restarts the count). */
     idleConnectionTimeoutMs: positiveMs.default(10_000),
     /**

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { GatewayEvents } from '../observability/events.js';
 import type { Pipeline } from '../pipeline/handle-request.js';
 import type { Router } from '../routing/router.js';
+import type { OutputBudget } from './body-writer.js';
 import type { InFlightRequests } from './drain.js';
 
 /** The bounds the edge enforces (config `server.*`; see docs/operations.md "Limits and timeouts"). */
@@ -35,6 +36,8 @@ export interface HttpDeps {
   readonly events: Pick<GatewayEvents, 'requestFinished'>;
   /** Takes the current runtime for one request; `release` when it ends. */
   readonly acquire: () => { readonly runtime: HttpRuntime; release(): void };
+  /** Bytes handed to client sockets and not yet flushed, shared by every response (server.maxBytesInFlight). */
+  readonly outputBudget: OutputBudget;
   /** Accepted requests, for the drain. */
   readonly inFlight: InFlightRequests;
   readonly metrics: { readonly contentType: string; text(): Promise<string> };

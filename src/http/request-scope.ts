@@ -8,6 +8,7 @@ import type { ChatReply, StreamWriter } from '../pipeline/reply.js';
 import { outcomeForError } from '../pipeline/request-record.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
 import type { HttpRuntime, HttpDeps } from './edge-deps.js';
+import { pieceChars, writeInPieces } from './body-writer.js';
 import { errorHeaders, errorPayload } from './error-response.js';
 import { surfaces, type ApiSurface, type Route } from './routes.js';
 import { anthropicSse, openAiSse, SseWriter, sseHeaders } from './sse-writer.js';
@@ -109,23 +110,30 @@ export class RequestScope implements ChatReply {
     this.error(toGatewayError(err), {});
   }
 
-  json(status: number, body: unknown, headers: Readonly<Record<string, string>>): void {
-    this.send(status, { ...headers, 'content-type': jsonType }, JSON.stringify(body));
+  /**
+   * Sends a JSON response. A large body is written in pieces and the returned promise settles
+   * when the kernel has taken the last one; it rejects (WriteStalledError, the request's signal
+   * aborted) when the client stopped reading for the stall timeout, so the pipeline records a
+   * client_disconnect rather than a success.
+   */
+  json(status: number, body: unknown, headers: Readonly<Record<string, string>>): void | Promise<void> {
+    const sent = this.send(status, { ...headers, 'content-type': jsonType }, JSON.stringify(body));
     // A handler's own JSON answer is a success even with a 5xx (/ready while draining); errors go through error().
     if (this.route?.quiet !== true) this.#recordByEdge(status, 'success', undefined);
+    return sent;
   }
 
   error(err: GatewayError, headers: Readonly<Record<string, string>>): void {
     const res = this.res;
     if (res.headersSent || res.destroyed) return;
     const surface = this.surface.errors;
-    this.send(err.status, errorHeaders(err, headers), errorPayload(err, surface, surface === 'anthropic' ? this.requestId : undefined));
+    void this.send(err.status, errorHeaders(err, headers), errorPayload(err, surface, surface === 'anthropic' ? this.requestId : undefined))?.catch(noop);
     this.#recordByEdge(err.status, outcomeForError(err), err.code);
   }
 
   /** A non-JSON body (/metrics). */
   text(status: number, contentType: string, text: string): void {
-    this.send(status, { 'content-type': contentType }, text);
+    void this.send(status, { 'content-type': contentType }, text)?.catch(noop);
     if (this.route?.quiet !== true) this.#recordByEdge(status, 'success', undefined);
   }
 
@@ -137,14 +145,37 @@ export class RequestScope implements ChatReply {
     return new SseWriter(this.res, this.deps.limits.stallTimeoutMs, anthropic ? anthropicSse : openAiSse);
   }
 
-  /** Writes a complete response with the gateway's headers; `headers` is the caller's own object. */
-  send(status: number, headers: Record<string, string>, text: string): void {
+  /**
+   * Writes a complete response with the gateway's headers; `headers` is the caller's own object.
+   * Every response has a write-stall bound (see body-writer.ts): a small body is written at once
+   * and, if the socket could not take it all, the connection is closed when the client reads
+   * nothing for the stall timeout; a large one is written in pieces under the global budget of
+   * bytes in flight, and the returned promise follows it.
+   */
+  send(status: number, headers: Record<string, string>, text: string): void | Promise<void> {
     headers['x-gateway-request-id'] = this.requestId;
     // Anthropic clients read the request id from `request-id` (exposed as `_request_id`).
     if (this.surface.errors === 'anthropic') headers['request-id'] = this.requestId;
     headers['content-length'] = String(Buffer.byteLength(text));
-    this.res.writeHead(status, headers);
-    this.res.end(text);
+    const res = this.res;
+    res.writeHead(status, headers);
+    if (text.length > pieceChars) return this.#sendInPieces(text);
+    res.end(text);
+    // Left in the process because the client's window is full: bound how long it may stay.
+    // Node replaces this socket timeout with keepAliveTimeoutMs once the response is flushed.
+    const socket = res.socket;
+    if (socket !== null && socket.writableLength > 0) socket.setTimeout(this.deps.limits.stallTimeoutMs);
+  }
+
+  async #sendInPieces(text: string): Promise<void> {
+    try {
+      await writeInPieces(this.res, text, this.deps.outputBudget, this.deps.limits.stallTimeoutMs);
+    } catch (err) {
+      // The pipeline must see the client as gone, not a success: abort before it resumes.
+      this.#controller?.abort(err instanceof ClientGoneError ? err : new ClientGoneError());
+      if (!this.res.destroyed) this.res.destroy();
+      throw err;
+    }
   }
 
   /**
@@ -190,6 +221,8 @@ export class RequestScope implements ChatReply {
     this.recordOutcome(499, 'client_disconnect', undefined);
   }
 }
+
+function noop(): void {}
 
 function onResponseClose(this: ServerResponse): void {
   this[scopeOf]?.onClose();
