@@ -6,9 +6,9 @@ import { ConfigError, loadConfig, type GatewayConfig } from './config/load.js';
 import { OutputBudget } from './http/body-writer.js';
 import { effectiveMaxConnections, openFilesSoftLimit } from './http/connection-limits.js';
 import { drainServer, InFlightRequests } from './http/drain.js';
-import { dataPlaneRoutes } from './http/gateway-routes.js';
+import { dataPlaneRoutes, operatorRoutes } from './http/gateway-routes.js';
 import { RouteTable } from './http/routes.js';
-import { createEdgeServer } from './http/server.js';
+import { createEdgeServer, type HttpDeps } from './http/server.js';
 import { RuntimeHolder } from './lifecycle/runtime-holder.js';
 import type { SharedDeps } from './lifecycle/runtime.js';
 import { serverSettingsChanged } from './lifecycle/reload.js';
@@ -50,8 +50,11 @@ export type ReloadResult =
   | { readonly ok: false; readonly version: number; readonly error: Error };
 
 export interface Gateway {
-  /** Starts serving; resolves with the bound address (port 0 picks a free port). */
-  listen(options?: ListenOptions): Promise<{ host: string; port: number; url: string }>;
+  /**
+   * Starts serving; resolves with the bound address (port 0 picks a free port) and, when
+   * `server.metrics.port` is set, the operator listener's URL.
+   */
+  listen(options?: ListenOptions): Promise<{ host: string; port: number; url: string; metricsUrl?: string }>;
   /**
    * Graceful drain (D-01): readiness fails at once; after `server.drainDelayMs` the listener
    * stops; in-flight requests and streams get until `server.shutdownGraceMs` (from the call),
@@ -105,29 +108,33 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   if (maxConnections < config.server.maxConnections) {
     logger.warn({ configured: config.server.maxConnections, applied: maxConnections }, 'server.maxConnections lowered to 75% of the open-files limit (raise ulimit -n to allow more)');
   }
-  const server = createEdgeServer(
-    {
-      limits: { ...config.server, maxConnections, stallTimeoutMs: config.timeouts.idleMs },
-      clock,
-      events,
-      acquire: () => holder.acquire(),
-      inFlight,
-      outputBudget: new OutputBudget(config.server.maxBytesInFlight),
-      metrics: options.metricsSource ?? metrics,
-      isReady: () => ready,
-      startedAtSeconds: Math.floor(clock.wallMs() / 1000),
-      onInternalError: (err, requestId) => logger.error({ err, requestId }, 'unhandled error'),
-    },
-    new RouteTable(dataPlaneRoutes({ metrics: true })),
-  );
+  const edge: HttpDeps = {
+    limits: { ...config.server, maxConnections, stallTimeoutMs: config.timeouts.idleMs },
+    clock,
+    events,
+    acquire: () => holder.acquire(),
+    inFlight,
+    outputBudget: new OutputBudget(config.server.maxBytesInFlight),
+    metrics: options.metricsSource ?? metrics,
+    isReady: () => ready,
+    startedAtSeconds: Math.floor(clock.wallMs() / 1000),
+    onInternalError: (err, requestId) => logger.error({ err, requestId }, 'unhandled error'),
+  };
+  // /metrics on its own listener when configured (never then on the data plane), with an optional bearer.
+  const metricsBearerToken = config.server.metrics.bearerToken?.reveal();
+  const operatorPort = config.server.metrics.port;
+  const server = createEdgeServer(edge, new RouteTable(dataPlaneRoutes({ metrics: operatorPort === undefined, metricsBearerToken })));
+  const operatorServer = operatorPort === undefined ? undefined : createEdgeServer(edge, new RouteTable(operatorRoutes({ metricsBearerToken })));
   // After listen, errors are accept() failures (EMFILE/ENFILE when descriptors run out): log them
   // (at most once a second) instead of crashing on an unhandled 'error' event.
   let lastAcceptErrorMs = -Infinity;
-  server.on('error', (err) => {
-    if (!server.listening || clock.nowMs() - lastAcceptErrorMs < 1_000) return;
-    lastAcceptErrorMs = clock.nowMs();
-    logger.warn({ err }, 'accepting a connection failed');
-  });
+  for (const s of operatorServer ? [server, operatorServer] : [server]) {
+    s.on('error', (err) => {
+      if (!s.listening || clock.nowMs() - lastAcceptErrorMs < 1_000) return;
+      lastAcceptErrorMs = clock.nowMs();
+      logger.warn({ err }, 'accepting a connection failed');
+    });
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (delayMs: number): Promise<void> =>
@@ -143,6 +150,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         });
       }
       await closeServer(server);
+      if (operatorServer) await closeServer(operatorServer);
       await holder.settled();
       await pools.close();
       await state.close();
@@ -164,8 +172,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await state.start();
       await listenOn(server, listen.host ?? config.server.host, listen.port ?? config.server.port);
       const address = server.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return { host: address.address, port: address.port, url: `http://${host}:${address.port}` };
+      if (operatorServer) await listenOn(operatorServer, config.server.metrics.host, operatorPort as number);
+      return { host: address.address, port: address.port, url: urlOf(address), ...(operatorServer ? { metricsUrl: urlOf(operatorServer.address() as AddressInfo) } : {}) };
     },
     shutdown: () => stop(holder.current.config.server.drainDelayMs),
     close: () => stop(0),
@@ -212,4 +220,9 @@ function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+function urlOf(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }

@@ -211,6 +211,19 @@ const serverSchema = z
      * the stall timeout (timeouts.idleMs), for one that drains.
      */
     maxBytesInFlight: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+    /**
+     * A separate operator listener for /metrics (and the admin API to come). Without `port`,
+     * /metrics is served on the data-plane port; with it, only there. `bearerToken` (an env
+     * reference) makes /metrics require `Authorization: Bearer <token>` wherever it is served.
+     */
+    metrics: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).optional(),
+        bearerToken: envRef.optional(),
+      })
+      .strict()
+      .default({ host: '127.0.0.1' }),
     /** A new connection silent this long before its first request is closed (any byte restarts the count). */
     idleConnectionTimeoutMs: positiveMs.default(10_000),
     /**
