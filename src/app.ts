@@ -1,9 +1,14 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError, loadConfig, type GatewayConfig } from './config/load.js';
+import { OutputBudget } from './http/body-writer.js';
+import { effectiveMaxConnections, openFilesSoftLimit } from './http/connection-limits.js';
 import { drainServer, InFlightRequests } from './http/drain.js';
-import { buildHttpServer } from './http/server.js';
+import { dataPlaneRoutes, operatorRoutes } from './http/gateway-routes.js';
+import { RouteTable } from './http/routes.js';
+import { createEdgeServer, type HttpDeps } from './http/server.js';
 import { RuntimeHolder } from './lifecycle/runtime-holder.js';
 import type { SharedDeps } from './lifecycle/runtime.js';
 import { serverSettingsChanged } from './lifecycle/reload.js';
@@ -45,8 +50,11 @@ export type ReloadResult =
   | { readonly ok: false; readonly version: number; readonly error: Error };
 
 export interface Gateway {
-  /** Starts serving; resolves with the bound address (port 0 picks a free port). */
-  listen(options?: ListenOptions): Promise<{ host: string; port: number; url: string }>;
+  /**
+   * Starts serving; resolves with the bound address (port 0 picks a free port) and, when
+   * `server.metrics.port` is set, the operator listener's URL.
+   */
+  listen(options?: ListenOptions): Promise<{ host: string; port: number; url: string; metricsUrl?: string }>;
   /**
    * Graceful drain (D-01): readiness fails at once; after `server.drainDelayMs` the listener
    * stops; in-flight requests and streams get until `server.shutdownGraceMs` (from the call),
@@ -100,32 +108,53 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   events.configReloaded({ result: 'success', initial: true, version: 1, atMs: clock.wallMs(), added: Object.keys(config.deployments), removed: [], rebuilt: [], issues: [] });
   const inFlight = new InFlightRequests();
   let ready = true;
-  const app = buildHttpServer({
-    limits: { ...config.server, stallTimeoutMs: config.timeouts.idleMs },
+  const maxConnections = effectiveMaxConnections(config.server.maxConnections, openFilesSoftLimit());
+  if (maxConnections < config.server.maxConnections) {
+    logger.warn({ configured: config.server.maxConnections, applied: maxConnections }, 'server.maxConnections lowered to 75% of the open-files limit (raise ulimit -n to allow more)');
+  }
+  const edge: HttpDeps = {
+    limits: { ...config.server, maxConnections, stallTimeoutMs: config.timeouts.idleMs },
     clock,
-    runtime: () => holder.current,
+    events,
     acquire: () => holder.acquire(),
     inFlight,
+    outputBudget: new OutputBudget(config.server.maxBytesInFlight),
     metrics: options.metricsSource ?? metrics,
     isReady: () => ready,
     startedAtSeconds: Math.floor(clock.wallMs() / 1000),
     onInternalError: (err, requestId) => logger.error({ err, requestId }, 'unhandled error'),
-  });
+  };
+  // /metrics on its own listener when configured (never then on the data plane), with an optional bearer.
+  const metricsBearerToken = config.server.metrics.bearerToken?.reveal();
+  const operatorPort = config.server.metrics.port;
+  const server = createEdgeServer(edge, new RouteTable(dataPlaneRoutes({ metrics: operatorPort === undefined, metricsBearerToken })));
+  const operatorServer = operatorPort === undefined ? undefined : createEdgeServer(edge, new RouteTable(operatorRoutes({ metricsBearerToken })));
+  // After listen, errors are accept() failures (EMFILE/ENFILE when descriptors run out): log them
+  // (at most once a second) instead of crashing on an unhandled 'error' event.
+  let lastAcceptErrorMs = -Infinity;
+  for (const s of operatorServer ? [server, operatorServer] : [server]) {
+    s.on('error', (err) => {
+      if (!s.listening || clock.nowMs() - lastAcceptErrorMs < 1_000) return;
+      lastAcceptErrorMs = clock.nowMs();
+      logger.warn({ err }, 'accepting a connection failed');
+    });
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (delayMs: number): Promise<void> =>
     (stopping ??= (async () => {
       ready = false;
-      const { server } = holder.current.config;
-      logger.info({ drainDelayMs: delayMs, shutdownGraceMs: server.shutdownGraceMs, inFlight: inFlight.size }, 'draining: readiness off');
-      if (app.server.listening) {
-        await drainServer(app.server, inFlight, {
+      const { shutdownGraceMs } = holder.current.config.server;
+      logger.info({ drainDelayMs: delayMs, shutdownGraceMs, inFlight: inFlight.size }, 'draining: readiness off');
+      if (server.listening) {
+        await drainServer(server, inFlight, {
           delayMs,
-          graceMs: server.shutdownGraceMs,
+          graceMs: shutdownGraceMs,
           onPhase: (phase, fields) => logger.info(fields, `draining: ${phase}`),
         });
       }
-      await app.close();
+      await closeServer(server);
+      if (operatorServer) await closeServer(operatorServer);
       // Every request was answered or aborted by now; whatever undici still holds (a call
       // stuck behind a dead connection) must not keep the process alive: destroyed after a
       // short close. The reload cleanup is not awaited for the same reason: it closes pools.
@@ -147,10 +176,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     },
     async listen(listen = {}) {
       await state.start();
-      await app.listen({ host: listen.host ?? config.server.host, port: listen.port ?? config.server.port });
-      const address = app.server.address() as AddressInfo;
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return { host: address.address, port: address.port, url: `http://${host}:${address.port}` };
+      await listenOn(server, listen.host ?? config.server.host, listen.port ?? config.server.port);
+      const address = server.address() as AddressInfo;
+      if (operatorServer) await listenOn(operatorServer, config.server.metrics.host, operatorPort as number);
+      return { host: address.address, port: address.port, url: urlOf(address), ...(operatorServer ? { metricsUrl: urlOf(operatorServer.address() as AddressInfo) } : {}) };
     },
     shutdown: () => stop(holder.current.config.server.drainDelayMs),
     close: () => stop(0),
@@ -177,4 +206,29 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     },
   };
   return gateway;
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** Stops listening and closes every connection left (after a drain, none are busy). */
+function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function urlOf(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }

@@ -90,10 +90,10 @@ describe('S-18/S-20: canary provider key and prompt marker', () => {
     expect(responses[0]!.text).toContain(marker);
     expect(logs).not.toContain(marker);
     expect(logs).not.toContain('Please repeat');
-    // The logs are not empty: one access line per chat request, with its request id.
+    // The logs are not empty: one access line per request (ten chat requests and the models list), with its request id.
     const requestLines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['msg'] === 'request');
-    expect(requestLines).toHaveLength(10);
-    for (const r of responses.slice(0, 10)) expect(logs).toContain(r.headers['x-gateway-request-id']!);
+    expect(requestLines).toHaveLength(11);
+    for (const r of responses.slice(0, 11)) expect(logs).toContain(r.headers['x-gateway-request-id']!);
 
     // The key did go to the upstreams, as a bearer token, on every inference call.
     const inference = [...oa!.received, ...tr!.received].filter((r) => r.method === 'POST');

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const specifiers = process.argv.length > 2 ? process.argv.slice(2) : [
-  'fastify', 'undici', 'zod', 'prom-client', 'pino', 'yaml',
+  'undici', 'zod', 'prom-client', 'pino', 'yaml',
   'pino-pretty', 'ioredis', '@smithy/signature-v4', '@smithy/core/event-streams', 'js-tiktoken/lite',
   './dist/providers/registry.js', './dist/lifecycle/serve-process.js',
 ];

@@ -78,6 +78,10 @@ describe('parseConfigText: a valid minimal config', () => {
       requestTimeoutMs: 60_000,
       keepAliveTimeoutMs: 65_000,
       maxHeaderBytes: 16 * 1024,
+      maxConnections: 10_000,
+      maxBytesInFlight: 64 * 1024 * 1024,
+      metrics: { host: '127.0.0.1', bearerToken: undefined },
+      idleConnectionTimeoutMs: 10_000,
       drainDelayMs: 5_000,
       shutdownGraceMs: 30_000,
     });

@@ -39,9 +39,15 @@ export type ResolvedTenant = Omit<TenantConfig, 'keys'> & {
 export type ResolvedRedis = Omit<RedisConfig, 'url'> & { readonly url: Secret };
 export type ResolvedState = Omit<StateConfig, 'redis'> & { readonly redis: ResolvedRedis | undefined };
 
+/** The operator listener's settings with its bearer token read from the environment. */
+export type ResolvedServer = Omit<ParsedConfig['server'], 'metrics'> & {
+  readonly metrics: Omit<ParsedConfig['server']['metrics'], 'bearerToken'> & { readonly bearerToken: Secret | undefined };
+};
+
 /** A validated, env-resolved, deeply frozen configuration, ready to compile. */
 export type GatewayConfig = Readonly<
-  Omit<ParsedConfig, 'deployments' | 'tenants' | 'state'> & {
+  Omit<ParsedConfig, 'deployments' | 'tenants' | 'state' | 'server'> & {
+    server: ResolvedServer;
     deployments: Readonly<Record<string, ResolvedDeployment>>;
     tenants: Readonly<Record<string, ResolvedTenant>>;
     state: ResolvedState;
@@ -117,8 +123,13 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
     redisUrl = undefined;
   }
   const state: ResolvedState = { ...stateRest, redis: redis && redisUrl ? { ...redis, url: redisUrl } : undefined };
+  const { bearerToken, ...metricsRest } = parsed.server.metrics;
+  const server: ResolvedServer = {
+    ...parsed.server,
+    metrics: { ...metricsRest, bearerToken: bearerToken === undefined ? undefined : resolveSecret(bearerToken, env, 'server.metrics.bearerToken', issues) },
+  };
   if (issues.length > 0) throw new ConfigError(issues, source);
-  return deepFreeze({ ...parsed, deployments, tenants, state });
+  return deepFreeze({ ...parsed, server, deployments, tenants, state });
 }
 
 export function sha256Hex(value: string): string {

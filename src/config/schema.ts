@@ -257,6 +257,32 @@ const serverSchema = z
     keepAliveTimeoutMs: positiveMs.default(65_000),
     maxHeaderBytes: z.number().int().positive().default(16 * 1024),
     /**
+     * Open client connections at most; more are closed on accept. Lowered at start to 75 % of the
+     * open-files limit (ulimit -n) when that is smaller, so a flood cannot exhaust descriptors.
+     */
+    maxConnections: z.number().int().min(1).max(1_000_000).default(10_000),
+    /**
+     * Response bytes handed to client sockets and not yet taken by the kernel, summed over every
+     * response larger than 64 KiB (written in pieces): a piece that does not fit waits, up to
+     * the stall timeout (timeouts.idleMs), for one that drains.
+     */
+    maxBytesInFlight: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+    /**
+     * A separate operator listener for /metrics (and the admin API to come). Without `port`,
+     * /metrics is served on the data-plane port; with it, only there. `bearerToken` (an env
+     * reference) makes /metrics require `Authorization: Bearer <token>` wherever it is served.
+     */
+    metrics: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).optional(),
+        bearerToken: envRef.optional(),
+      })
+      .strict()
+      .default({ host: '127.0.0.1' }),
+    /** A new connection silent this long before its first request is closed (any byte restarts the count). */
+    idleConnectionTimeoutMs: positiveMs.default(10_000),
+    /**
      * Drain: after SIGTERM, /ready fails at once but the listener keeps accepting for this long,
      * so load balancers see the failing probe and stop sending before connections are refused.
      */

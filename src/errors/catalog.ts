@@ -82,11 +82,23 @@ export const errorCatalog = {
     shouldRetry: false,
     description: 'The route exists but not for this HTTP method.',
   },
+  request_timeout: {
+    status: 408,
+    type: 'invalid_request_error',
+    shouldRetry: true,
+    description: 'The request headers or body did not arrive within `server.headersTimeoutMs` / `server.requestTimeoutMs`. The connection is closed.',
+  },
   request_too_large: {
     status: 413,
     type: 'invalid_request_error',
     shouldRetry: false,
     description: 'The body is larger than `server.bodyLimitBytes`. The connection is closed.',
+  },
+  headers_too_large: {
+    status: 431,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: 'The request headers are larger than `server.maxHeaderBytes`. The connection is closed.',
   },
   rate_limit_exceeded: {
     status: 429,

@@ -1,10 +1,22 @@
-import type { ServerResponse } from 'node:http';
-import { GatewayError } from '../errors/gateway-error.js';
+import { STATUS_CODES } from 'node:http';
+import type { GatewayError } from '../errors/gateway-error.js';
 import { formatRetryAfterMs, formatRetryAfterSeconds } from '../resilience/retry-after.js';
 
 /**
- * The one place errors become responses: OpenAI's error body plus the headers SDKs act on
- * (`x-should-retry` so their retry loop does not multiply ours, `Retry-After`/`retry-after-ms`).
+ * The one place errors become bytes, whatever carries them: a JSON reply (request-scope.ts), an
+ * in-band SSE error event (sse-writer.ts) or a raw HTTP answer written on a socket whose request
+ * Node's parser refused (server.ts). All render from the error catalog through these functions.
+ */
+
+/** The API shape an error is rendered in: OpenAI's everywhere, Anthropic's on `/v1/messages`. */
+export type ErrorSurface = 'openai' | 'anthropic';
+
+/** Codes whose connection is closed after the answer: the rest of the request was not (or cannot be) read. */
+const closesConnection: ReadonlySet<string> = new Set(['request_too_large', 'request_timeout', 'headers_too_large']);
+
+/**
+ * The headers SDKs act on (`x-should-retry` so their retry loop does not multiply ours,
+ * `Retry-After`/`retry-after-ms`), over `extra` (rate-limit headers, gateway headers).
  */
 export function errorHeaders(err: GatewayError, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
   const headers: Record<string, string> = { ...extra, ...err.headers, 'content-type': 'application/json', 'x-should-retry': String(err.shouldRetry) };
@@ -12,16 +24,9 @@ export function errorHeaders(err: GatewayError, extra: Readonly<Record<string, s
     headers['retry-after'] = formatRetryAfterSeconds(err.retryAfterMs);
     headers['retry-after-ms'] = formatRetryAfterMs(err.retryAfterMs);
   }
-  if (err.code === 'request_too_large') headers.connection = 'close';
+  if (closesConnection.has(err.code)) headers.connection = 'close';
   return headers;
 }
-
-export function errorBody(err: GatewayError): string {
-  return JSON.stringify(err.toBody());
-}
-
-/** The API shape an error is rendered in: OpenAI's everywhere, Anthropic's on `/v1/messages`. */
-export type ErrorSurface = 'openai' | 'anthropic';
 
 /**
  * Anthropic's error `type` for one of our errors, by status as Anthropic assigns them
@@ -55,17 +60,21 @@ export function anthropicErrorObject(err: GatewayError, requestId: string | unde
   return { type: 'error', error: { type: anthropicErrorType(err), message: err.message }, ...(requestId === undefined ? {} : { request_id: requestId }) };
 }
 
-/** The body for an error on a surface. */
-export function surfaceErrorBody(err: GatewayError, surface: ErrorSurface, requestId?: string): string {
-  return surface === 'anthropic' ? JSON.stringify(anthropicErrorObject(err, requestId)) : errorBody(err);
+/** The JSON text of an error on a surface: OpenAI's `{"error":{…}}` or Anthropic's object. */
+export function errorPayload(err: GatewayError, surface: ErrorSurface, requestId?: string): string {
+  return surface === 'anthropic' ? JSON.stringify(anthropicErrorObject(err, requestId)) : JSON.stringify(err.toBody());
 }
 
-/** Writes an error on a raw response if nothing was sent yet; otherwise just ends it. */
-export function writeRawError(res: ServerResponse, err: GatewayError, extra: Readonly<Record<string, string>> = {}): void {
-  if (res.headersSent) {
-    if (!res.writableEnded) res.end();
-    return;
-  }
-  res.writeHead(err.status, errorHeaders(err, extra));
-  res.end(errorBody(err));
+/**
+ * A complete HTTP/1.1 error response as bytes for a socket that has no request object to answer
+ * through (Node's parser refused the request). Always `Connection: close`.
+ */
+export function rawHttpError(err: GatewayError, requestId: string | undefined): string {
+  const body = errorPayload(err, 'openai');
+  const headers = errorHeaders(err, requestId === undefined ? {} : { 'x-gateway-request-id': requestId });
+  headers['content-length'] = String(Buffer.byteLength(body));
+  headers.connection = 'close';
+  let head = `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\n`;
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  return `${head}\r\n${body}`;
 }

@@ -1,7 +1,7 @@
 import sjson from 'secure-json-parse';
 import { GatewayError } from '../errors/gateway-error.js';
 
-/** 413 for a body over the limit; the same words whichever edge (Fastify or operation-routes.ts) refused it. */
+/** 413 for a body over the limit; the same words wherever it is refused. */
 export function bodyTooLarge(limitBytes: number): GatewayError {
   return new GatewayError('request_too_large', `The request body is larger than ${limitBytes} bytes.`);
 }

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { StreamWriter } from '../pipeline/reply.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
-import { anthropicErrorObject } from './error-response.js';
+import { errorPayload } from './error-response.js';
 
 /** How chunks, errors and the end look on the wire for one API surface. */
 export interface SseFormat {
@@ -15,7 +15,7 @@ export interface SseFormat {
 /** OpenAI: `data:` lines only, `data: [DONE]` at the end, errors as `data: {"error":…}`. */
 export const openAiSse: SseFormat = {
   frame: (chunk) => `data: ${JSON.stringify(chunk)}\n\n`,
-  error: (err) => `data: ${JSON.stringify(err.toBody())}\n\n`,
+  error: (err) => `data: ${errorPayload(err, 'openai')}\n\n`,
   end: 'data: [DONE]\n\n',
 };
 
@@ -25,7 +25,7 @@ export const openAiSse: SseFormat = {
  */
 export const anthropicSse: SseFormat = {
   frame: (chunk) => `event: ${(chunk as { type: string }).type}\ndata: ${JSON.stringify(chunk)}\n\n`,
-  error: (err) => `event: error\ndata: ${JSON.stringify(anthropicErrorObject(err, undefined))}\n\n`,
+  error: (err) => `event: error\ndata: ${errorPayload(err, 'anthropic')}\n\n`,
   end: '',
 };
 

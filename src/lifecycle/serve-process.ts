@@ -78,7 +78,7 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
   });
-  log.info({ url: address.url, pid: process.pid, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
+  log.info({ url: address.url, ...(address.metricsUrl ? { metricsUrl: address.metricsUrl } : {}), pid: process.pid, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
   options.onListening?.(gateway, address.url);
 
   await stopped;

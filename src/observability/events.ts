@@ -67,8 +67,8 @@ export interface StreamFinishedEvent {
 export interface RequestFinishedEvent {
   readonly requestId: string;
   readonly route: string;
-  /** `gen_ai.operation.name`. */
-  readonly operation: 'chat' | 'text_completion' | 'embeddings';
+  /** `gen_ai.operation.name`; undefined for routes that are no API operation (/health, 404s). */
+  readonly operation: 'chat' | 'text_completion' | 'embeddings' | undefined;
   readonly tenant: string | undefined;
   /** The configured alias asked for, or "unknown" (never the raw client string). */
   readonly model: string;

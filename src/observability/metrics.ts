@@ -154,8 +154,10 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   requestFinished(e: RequestFinishedEvent): void {
     const statusClass = e.status >= 100 && e.status < 600 ? `${Math.floor(e.status / 100)}xx` : 'none';
     this.#requests.labels(e.route, e.model, statusClass, e.outcome).inc();
-    this.#serverDuration.labels(e.operation, e.model, e.outcome === 'success' ? '' : e.outcome).observe(e.durationMs / 1000);
     this.#overhead.labels(e.route).observe(Math.max(0, overheadMs(e)) / 1000);
+    // The GenAI instruments are for API operations; probes and unmatched routes count only above.
+    if (e.operation === undefined) return;
+    this.#serverDuration.labels(e.operation, e.model, e.outcome === 'success' ? '' : e.outcome).observe(e.durationMs / 1000);
     if (e.stream && e.timeToFirstTokenMs !== undefined) {
       this.#serverTtft.labels(e.operation, e.model).observe(e.timeToFirstTokenMs / 1000);
       const out = e.usage?.completionTokens ?? 0;

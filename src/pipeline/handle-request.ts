@@ -99,7 +99,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, t, n, input(t.alias)) });
       served(record, headers, done.target, done.attempts);
       record.usage = done.value.usage;
-      reply.json(200, done.value.body, headers);
+      await reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
       const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, t, n, input(t.alias)) });

@@ -5,8 +5,11 @@ import type { GatewayError } from '../errors/gateway-error.js';
  * implements it over a Node response, in OpenAI's format or (for /v1/messages) Anthropic's.
  */
 export interface ChatReply {
-  /** Sends a complete JSON response. */
-  json(status: number, body: unknown, headers: Readonly<Record<string, string>>): void;
+  /**
+   * Sends a complete JSON response. May return a promise that settles once the body is written
+   * (large bodies), rejecting if the client stopped reading; await it before recording success.
+   */
+  json(status: number, body: unknown, headers: Readonly<Record<string, string>>): void | Promise<void>;
   /** Sends an error response; only valid before anything else was sent. */
   error(err: GatewayError, headers: Readonly<Record<string, string>>): void;
   /** Commits a 200 `text/event-stream` response (the commit point) and returns its writer. */

@@ -27,11 +27,17 @@ export interface ChildGateway {
   cleanup(): Promise<void>;
 }
 
-export function startChildGateway(options: { config: unknown; args?: readonly string[]; env?: NodeJS.ProcessEnv }): ChildGateway {
+export function startChildGateway(options: { config: unknown; args?: readonly string[]; env?: NodeJS.ProcessEnv; openFilesLimit?: number }): ChildGateway {
   const dir = mkdtempSync(join(tmpdir(), 'llm-gateway-test-'));
   const configPath = join(dir, 'config.yaml');
   writeFileSync(configPath, JSON.stringify(options.config, null, 2));
-  const child = spawn(process.execPath, [mainJs, 'serve', '--config', configPath, ...(options.args ?? [])], {
+  const nodeArgs = [mainJs, 'serve', '--config', configPath, ...(options.args ?? [])];
+  // Lowering the soft open-files limit needs no privilege: `ulimit -n N` in a shell, then exec node.
+  const [command, args] =
+    options.openFilesLimit === undefined
+      ? [process.execPath, nodeArgs]
+      : ['/bin/sh', ['-c', `ulimit -n ${Math.floor(options.openFilesLimit)} && exec "$0" "$@"`, process.execPath, ...nodeArgs]];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -29,6 +29,8 @@ export interface HarnessOptions {
 
 export interface Harness {
   readonly url: string;
+  /** The operator listener (`server.metrics.port`), when configured. */
+  readonly metricsUrl?: string;
   /** The client connection pool the HTTP helpers use for this gateway (destroyed on close). */
   readonly client: Dispatcher;
   readonly gateway: Gateway;
@@ -63,7 +65,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       logger: options.logger ?? pino({ level: 'silent' }),
       random: options.random ?? seededRandom(42),
     });
-    const { url } = await gateway.listen({ host: '127.0.0.1', port: 0 });
+    const { url, metricsUrl } = await gateway.listen({ host: '127.0.0.1', port: 0 });
     // A client pool per gateway, destroyed before the gateway closes: Node counts a client
     // socket that was opened but never used as active, and the gateway's close would wait for it.
     const client = new Agent();
@@ -71,6 +73,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     let closing: Promise<void> | undefined;
     return {
       url,
+      ...(metricsUrl === undefined ? {} : { metricsUrl }),
       client,
       gateway,
       fakes,

@@ -1,0 +1,83 @@
+import { timingSafeEqual } from 'node:crypto';
+import { GatewayError } from '../errors/gateway-error.js';
+import { chatOperation, completionsOperation, embeddingsOperation, messagesOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
+import type { RequestScope } from './request-scope.js';
+import { surfaces, type ApiSurface, type Route } from './routes.js';
+
+/**
+ * The gateway's route tables. The data plane serves the API and the probes; /metrics is served
+ * there unless a separate operator listener is configured (`server.metrics.port`), which then
+ * serves it alone. Admin, dashboard, files and responses routes are rows added here.
+ */
+
+export interface RouteOptions {
+  /** Serve /metrics on this table. */
+  readonly metrics: boolean;
+  /** When set, /metrics requires `Authorization: Bearer <token>`. */
+  readonly metricsBearerToken?: string | undefined;
+}
+
+/** The data-plane listener's routes (`server.host`:`server.port`). */
+export function dataPlaneRoutes(options: RouteOptions): Route[] {
+  return [
+    { method: 'POST', ...operation(chatOperation, surfaces.openai) },
+    { method: 'POST', ...operation(completionsOperation, surfaces.openai) },
+    { method: 'POST', ...operation(embeddingsOperation, surfaces.openai) },
+    { method: 'POST', ...operation(messagesOperation, surfaces.anthropic) },
+    { method: 'GET', path: '/v1/models', surface: surfaces.models, handler: listModels },
+    { method: 'GET', path: '/v1/models/{model}', surface: surfaces.models, handler: getModel },
+    { method: 'GET', path: '/health', surface: surfaces.operator, quiet: true, handler: health },
+    { method: 'GET', path: '/ready', surface: surfaces.operator, quiet: true, handler: ready },
+    ...(options.metrics ? operatorRoutes(options) : []),
+  ];
+}
+
+/** The operator listener's routes (`server.metrics`): /metrics now, the admin API later. */
+export function operatorRoutes(options: Pick<RouteOptions, 'metricsBearerToken'>): Route[] {
+  const token = options.metricsBearerToken === undefined ? undefined : Buffer.from(`Bearer ${options.metricsBearerToken}`);
+  return [{ method: 'GET', path: '/metrics', surface: surfaces.operator, quiet: true, handler: (scope) => metrics(scope, token) }];
+}
+
+function operation(op: Operation<OperationRequest, unknown, unknown>, surface: ApiSurface): Omit<Route, 'method'> {
+  return { path: op.route, surface, body: 'json', recordsItself: true, operation: op.name, handler: (scope) => scope.runOperation(op) };
+}
+
+function health(scope: RequestScope): void {
+  scope.json(200, { status: 'ok' }, {});
+}
+
+function ready(scope: RequestScope): void {
+  if (scope.deps.isReady()) scope.json(200, { status: 'ready' }, {});
+  else scope.json(503, { status: 'draining' }, {});
+}
+
+async function metrics(scope: RequestScope, token: Buffer | undefined): Promise<void> {
+  if (token !== undefined && !sameSecret(scope.req.headers.authorization, token)) {
+    throw new GatewayError('invalid_api_key', 'This endpoint needs "Authorization: Bearer <metrics token>".');
+  }
+  const { contentType } = scope.deps.metrics;
+  scope.text(200, contentType, await scope.deps.metrics.text());
+}
+
+function listModels(scope: RequestScope): void {
+  const { auth, router } = scope.runtime;
+  const principal = auth.authenticate(scope.authorization, true);
+  const created = scope.deps.startedAtSeconds;
+  const data = router.models.filter((m) => principal.mayUse(m.alias)).map((m) => ({ id: m.alias, object: 'model', created, owned_by: m.ownedBy }));
+  scope.json(200, { object: 'list', data }, {});
+}
+
+function getModel(scope: RequestScope): void {
+  const { auth, router } = scope.runtime;
+  const principal = auth.authenticate(scope.authorization, true);
+  const model = router.find(scope.params[0] as string);
+  router.authorize(model, principal);
+  scope.json(200, { id: model.alias, object: 'model', created: scope.deps.startedAtSeconds, owned_by: model.ownedBy }, {});
+}
+
+/** Constant-time comparison of a presented Authorization value with the expected one. */
+function sameSecret(presented: string | undefined, expected: Buffer): boolean {
+  if (presented === undefined) return false;
+  const given = Buffer.from(presented);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
