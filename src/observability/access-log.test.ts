@@ -49,6 +49,7 @@ function pinoLine(e: RequestFinishedEvent): Record<string, unknown> {
     durationMs: round(e.durationMs),
     ttftMs: e.timeToFirstTokenMs === undefined ? undefined : round(e.timeToFirstTokenMs),
     upstreamMs: round(e.upstreamMs),
+    ignoredParams: e.ignoredParams?.join(','),
     promptTokens: e.usage?.promptTokens,
     completionTokens: e.usage?.completionTokens,
     usageEstimated: e.usage?.estimated,
@@ -61,7 +62,7 @@ describe('accessLogWriter', () => {
     const theirs = capture();
     const a = createLogger({ level: 'info', format: 'json', destination: ours.stream }).child({ worker: 3 });
     const b = createLogger({ level: 'info', format: 'json', destination: theirs.stream }).child({ worker: 3 });
-    for (const e of [event, { ...event, usage: undefined, tenant: undefined, status: 502, outcome: 'upstream_error' as const, errorCode: 'upstream_error', timeToFirstTokenMs: 3.14159 }]) {
+    for (const e of [event, { ...event, ignoredParams: ['seed', 'store'] }, { ...event, usage: undefined, tenant: undefined, status: 502, outcome: 'upstream_error' as const, errorCode: 'upstream_error', timeToFirstTokenMs: 3.14159 }]) {
       accessLogWriter(a)(e);
       b.info(pinoLine(e), 'request');
     }

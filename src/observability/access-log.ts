@@ -25,6 +25,7 @@ export function accessLogWriter(logger: Logger): (e: RequestFinishedEvent) => vo
     line += str('outcome', e.outcome) + str('errorCode', e.errorCode) + `,"stream":${e.stream}`;
     line += num('durationMs', round(e.durationMs)) + num('ttftMs', e.timeToFirstTokenMs === undefined ? undefined : round(e.timeToFirstTokenMs));
     line += num('upstreamMs', round(e.upstreamMs));
+    if (e.ignoredParams !== undefined) line += str('ignoredParams', e.ignoredParams.join(','));
     if (e.usage) line += num('promptTokens', e.usage.promptTokens) + num('completionTokens', e.usage.completionTokens) + `,"usageEstimated":${e.usage.estimated}`;
     stream.write(`${line},"msg":"request"}\n`);
   };

@@ -86,6 +86,8 @@ export interface RequestFinishedEvent {
   readonly usage: UsageRecord | undefined;
   /** The upstream that served the request, for per-provider token metrics. */
   readonly upstream: UpstreamLabels | undefined;
+  /** OpenAI parameters the serving provider ignored (names from OpenAI's closed list). */
+  readonly ignoredParams?: readonly string[] | undefined;
 }
 
 /** Labels that identify the upstream side of a call (all from configuration). */

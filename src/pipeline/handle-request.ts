@@ -91,13 +91,13 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
 
     if (!request.stream) {
       const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, t, n, input(t.alias)) });
-      served(record, headers, done.target, done.attempts);
+      served(record, headers, done.target, done.attempts, upstreamCall(done.target));
       record.usage = done.value.usage;
       reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
       const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, t, n, input(t.alias)) });
-      served(record, headers, done.target, done.attempts);
+      served(record, headers, done.target, done.attempts, upstreamCall(done.target));
       await pumpStream(done.value, reply.openStream(headers), record, deadline.signal, done.target.deployment.name);
     }
   } catch (err) {
@@ -223,7 +223,7 @@ function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply,
   reply.error(error, headers);
 }
 
-function served(record: RequestRecord, headers: Record<string, string>, target: RuntimeTarget, attempts: number): void {
+function served(record: RequestRecord, headers: Record<string, string>, target: RuntimeTarget, attempts: number, call: UpstreamCall): void {
   const d = target.deployment;
   record.servedModel = target.alias;
   record.deployment = d.name;
@@ -232,6 +232,12 @@ function served(record: RequestRecord, headers: Record<string, string>, target: 
   headers['x-gateway-provider'] = d.name;
   headers['x-gateway-model'] = target.alias;
   headers['x-gateway-attempts'] = String(attempts);
+  // Parameters the serving provider has no equivalent for (its policy in docs/providers.md):
+  // names from OpenAI's closed parameter list, never client text.
+  if (call.ignoredParams !== undefined) {
+    record.ignoredParams = call.ignoredParams;
+    headers['x-gateway-ignored-params'] = call.ignoredParams.join(', ');
+  }
 }
 
 function responseContext(

@@ -10,6 +10,7 @@ import { parseMessagesRequest, type MessagesApiRequest } from '../api/parse-mess
 import type { AnthropicMessage, AnthropicStreamEvent } from '../providers/anthropic/wire-types.js';
 import { estimatePromptTokens, estimateTextTokens } from '../api/token-estimate.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { chatUpstreamCall } from '../providers/parameter-policy.js';
 import type { ProviderAdapter, ResponseContext, StreamTranslator, TargetInfo, UpstreamCall } from '../providers/types.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
 
@@ -47,7 +48,7 @@ export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = 
   promptTokens: (r) => estimatePromptTokens(r.messages),
   countPromptTokens: (r) => countPromptTokens(r.messages),
   outputReserve: (r, model) => r.n * (r.maxOutputTokens ?? model.defaultOutputReserve),
-  upstreamCall: (adapter, r, target) => adapter.chatRequest(r, target),
+  upstreamCall: chatUpstreamCall,
   decode: (adapter, _r, body, ctx) => {
     const { completion, usage } = adapter.chatResponse(body, ctx);
     return { value: completion, usage };
@@ -106,7 +107,7 @@ export const messagesOperation: Operation<MessagesApiRequest, AnthropicMessage, 
     if (r.untranslatable !== undefined) {
       throw new GatewayError('unsupported_parameter', `'${r.untranslatable}' is Anthropic-only and this model is served by a '${adapter.dialect}' deployment.`, { param: r.untranslatable });
     }
-    return adapter.chatRequest(r.chat, target);
+    return chatUpstreamCall(adapter, r.chat, target);
   },
   decode: (adapter, _r, body, ctx) => {
     if (adapter.messagesResponse) return adapter.messagesResponse(body, ctx);

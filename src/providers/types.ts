@@ -5,6 +5,7 @@ import type { OpenAiErrorType } from '../errors/catalog.js';
 import type { StreamFraming } from '../upstream/framing.js';
 import type { AnthropicMessage, AnthropicStreamEvent } from './anthropic/wire-types.js';
 import type { SseEvent } from '../upstream/sse-event.js';
+import type { ParameterPolicy } from './parameter-policy.js';
 
 /** The wire protocols the gateway can speak to an upstream. */
 export type Dialect = 'openai' | 'azure' | 'anthropic' | 'gemini' | 'ollama' | 'bedrock' | 'triton';
@@ -29,6 +30,8 @@ export interface UpstreamCall {
   /** Non-secret headers (content-type, accept). */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** Chat parameters the client set that this provider ignores (its policy says why); absent when none. */
+  readonly ignoredParams?: readonly string[];
 }
 
 /** Context for turning an upstream answer into our response. */
@@ -121,7 +124,15 @@ export interface ProviderAdapter {
   readonly dialect: Dialect;
   /** How streamed bodies are framed. */
   readonly streamFraming: StreamFraming;
-  /** Builds the upstream call for a chat request. Throws GatewayError for unsupported parameters. */
+  /**
+   * What this provider does with each OpenAI chat parameter (translated, ignored, refused),
+   * enforced by `chatUpstreamCall` before `chatRequest` runs.
+   */
+  readonly chatParameters: ParameterPolicy;
+  /**
+   * Builds the upstream call for a chat request whose fields passed `chatParameters`. Throws
+   * GatewayError for values the provider cannot express. Call it through `chatUpstreamCall`.
+   */
   chatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall;
   /** Turns a non-streaming upstream body into our completion. Throws UpstreamProtocolError. */
   chatResponse(body: unknown, ctx: ResponseContext): { completion: ChatCompletion; usage: UsageRecord };

@@ -7,6 +7,7 @@ import { base64ToFloats } from '../embeddings-encoding.js';
 import { UpstreamProtocolError, type ResponseContext, type TargetInfo } from '../types.js';
 import { geminiAdapter } from './adapter.js';
 import { durationMs } from './error.js';
+import { chatUpstreamCall } from '../parameter-policy.js';
 
 const ctx = (includeUsage = true): ResponseContext => ({ id: 'chatcmpl-golden0001', created: 1_700_000_000, model: 'alias', includeUsage, promptTokensEstimate: 11 });
 const target = (upstreamModel = 'gemini-2.5-flash'): TargetInfo => ({ upstreamModel, basePath: '/v1beta' });
@@ -14,7 +15,7 @@ const hi = [{ role: 'user', content: 'Hi' }];
 
 function refusal(body: Record<string, unknown>, model?: string): GatewayError {
   try {
-    geminiAdapter.chatRequest(parseChatRequest({ model: 'alias', messages: hi, ...body }), target(model));
+    chatUpstreamCall(geminiAdapter, parseChatRequest({ model: 'alias', messages: hi, ...body }), target(model));
   } catch (err) {
     expect(err).toBeInstanceOf(GatewayError);
     return err as GatewayError;
@@ -36,7 +37,8 @@ describe('Gemini request translation (golden files)', () => {
   it('parameters Gemini cannot carry are refused with a 400 naming them', () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ logprobs: true }, 'logprobs'],
-      [{ top_logprobs: 2, logprobs: true }, 'logprobs'],
+      // The first refused field in the client's order is named.
+      [{ top_logprobs: 2, logprobs: true }, 'top_logprobs'],
       [{ logit_bias: { '1': 5 } }, 'logit_bias'],
       [{ reasoning_effort: 'low' }, 'reasoning_effort'],
       [{ parallel_tool_calls: false }, 'parallel_tool_calls'],

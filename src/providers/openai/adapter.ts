@@ -4,6 +4,7 @@ import type { EmbeddingsRequest } from '../../api/embeddings-types.js';
 import { UpstreamProtocolError, type ProviderAdapter, type ResponseContext, type TargetInfo, type UpstreamCall } from '../types.js';
 import { openAiEmbeddingsRequest, openAiEmbeddingsResponse } from './embeddings.js';
 import { isObject, openAiErrorInfo } from './error.js';
+import { passThroughParameters } from './parameters.js';
 import { OpenAiStreamTranslator } from './stream.js';
 import { normalisedUsage, usageRecord } from './usage.js';
 
@@ -55,6 +56,7 @@ function openAiCompatibleAdapter(dialect: 'openai' | 'azure'): ProviderAdapter {
   return {
     dialect,
     streamFraming: 'sse',
+    chatParameters: passThroughParameters(dialect === 'azure' ? 'Azure OpenAI' : 'OpenAI'),
 
     chatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall {
       return jsonCall(endpointPath(target, 'chat/completions'), passThroughBody(request.body, request.stream, target.upstreamModel), request.stream);
