@@ -37,7 +37,10 @@ export interface AttemptEvent {
   readonly alias: string;
   readonly deployment: string;
   readonly genAiProvider: string;
+  /** The model configured for the target (`gen_ai.request.model`). */
   readonly upstreamModel: string;
+  /** The model the upstream says answered (`gen_ai.response.model`); the configured one when it says none. */
+  readonly responseModel: string;
   readonly serverAddress: string;
   readonly serverPort: number;
   readonly operation: 'chat' | 'text_completion' | 'embeddings';
@@ -94,6 +97,8 @@ export interface RequestFinishedEvent {
 export interface UpstreamLabels {
   readonly genAiProvider: string;
   readonly upstreamModel: string;
+  /** What the upstream says answered (`gen_ai.response.model`); the configured model when it says none. */
+  readonly responseModel: string;
   readonly serverAddress: string;
   readonly serverPort: number;
 }

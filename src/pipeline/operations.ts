@@ -37,7 +37,8 @@ export interface Operation<Req extends OperationRequest, Res, Chunk> {
   outputReserve(request: Req, model: RuntimeModel): number;
   /** The upstream call; throws GatewayError(unsupported_parameter) when the provider lacks the capability. */
   upstreamCall(adapter: ProviderAdapter, request: Req, target: TargetInfo): UpstreamCall;
-  decode(adapter: ProviderAdapter, request: Req, body: unknown, ctx: ResponseContext): { value: Res; usage: UsageRecord };
+  /** The response for the client, its usage, and the model the upstream says served it (when it says). */
+  decode(adapter: ProviderAdapter, request: Req, body: unknown, ctx: ResponseContext): { value: Res; usage: UsageRecord; upstreamModel?: string | undefined };
   streamTranslator(adapter: ProviderAdapter, ctx: ResponseContext): StreamTranslator<Chunk>;
 }
 
@@ -50,8 +51,8 @@ export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = 
   outputReserve: (r, model) => r.n * (r.maxOutputTokens ?? model.defaultOutputReserve),
   upstreamCall: chatUpstreamCall,
   decode: (adapter, _r, body, ctx) => {
-    const { completion, usage } = adapter.chatResponse(body, ctx);
-    return { value: completion, usage };
+    const { completion, usage, upstreamModel } = adapter.chatResponse(body, ctx);
+    return { value: completion, usage, upstreamModel };
   },
   streamTranslator: (adapter, ctx) => adapter.chatStream(ctx),
 };
@@ -65,8 +66,8 @@ export const completionsOperation: Operation<CompletionsRequest, TextCompletion,
   outputReserve: (r) => r.n * (r.maxOutputTokens ?? 16),
   upstreamCall: (adapter, r, target) => capability(adapter, adapter.completionsRequest, 'legacy completions').call(adapter, r, target),
   decode: (adapter, _r, body, ctx) => {
-    const { completion, usage } = capability(adapter, adapter.completionsResponse, 'legacy completions').call(adapter, body, ctx);
-    return { value: completion, usage };
+    const { completion, usage, upstreamModel } = capability(adapter, adapter.completionsResponse, 'legacy completions').call(adapter, body, ctx);
+    return { value: completion, usage, upstreamModel };
   },
   streamTranslator: (adapter, ctx) => capability(adapter, adapter.completionsStream, 'legacy completions').call(adapter, ctx),
 };
@@ -111,8 +112,8 @@ export const messagesOperation: Operation<MessagesApiRequest, AnthropicMessage, 
   },
   decode: (adapter, _r, body, ctx) => {
     if (adapter.messagesResponse) return adapter.messagesResponse(body, ctx);
-    const { completion, usage } = adapter.chatResponse(body, ctx);
-    return { value: completionToMessage(completion, usage, ctx), usage };
+    const { completion, usage, upstreamModel } = adapter.chatResponse(body, ctx);
+    return { value: completionToMessage(completion, usage, ctx), usage, upstreamModel };
   },
   streamTranslator: (adapter, ctx) => (adapter.messagesStream ? adapter.messagesStream(ctx) : new ChatToMessagesStream(adapter.chatStream(ctx), ctx)),
 };

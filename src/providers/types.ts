@@ -104,6 +104,8 @@ export interface StreamTranslator<C = ChatChunk> {
   onEnd(): StreamStep<C>;
   /** Usage so far: reported by the provider, or estimated from what streamed. */
   usage(): UsageRecord;
+  /** The model the upstream says is serving, once an event said it (see reportedModel); optional. */
+  upstreamModel?(): string | undefined;
 }
 
 /** Context for an embeddings response. */
@@ -134,8 +136,12 @@ export interface ProviderAdapter {
    * GatewayError for values the provider cannot express. Call it through `chatUpstreamCall`.
    */
   chatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall;
-  /** Turns a non-streaming upstream body into our completion. Throws UpstreamProtocolError. */
-  chatResponse(body: unknown, ctx: ResponseContext): { completion: ChatCompletion; usage: UsageRecord };
+  /**
+   * Turns a non-streaming upstream body into our completion (whose `model` is ctx.model, the
+   * alias), with the model the upstream says served it when it says (see reportedModel).
+   * Throws UpstreamProtocolError.
+   */
+  chatResponse(body: unknown, ctx: ResponseContext): { completion: ChatCompletion; usage: UsageRecord; upstreamModel?: string | undefined };
   /** A new translator for one streaming response. */
   chatStream(ctx: ResponseContext): StreamTranslator;
   /**
@@ -150,7 +156,7 @@ export interface ProviderAdapter {
 
   /** Legacy `/v1/completions`; its stream chunks are `text_completion` objects. */
   completionsRequest?(request: CompletionsRequest, target: TargetInfo): UpstreamCall;
-  completionsResponse?(body: unknown, ctx: ResponseContext): { completion: TextCompletion; usage: UsageRecord };
+  completionsResponse?(body: unknown, ctx: ResponseContext): { completion: TextCompletion; usage: UsageRecord; upstreamModel?: string | undefined };
   completionsStream?(ctx: ResponseContext): StreamTranslator<TextCompletion>;
 
   /**

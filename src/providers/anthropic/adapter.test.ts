@@ -339,3 +339,14 @@ describe('golden translations (Anthropic → OpenAI), reviewed and committed und
     await expect(`${JSON.stringify(completion, null, 1)}\n`).toMatchFileSnapshot(`./golden/${file.replace('.json', '.openai-completion.json')}`);
   });
 });
+
+describe('Anthropic model in responses', () => {
+  it('the model Anthropic says answered is reported (JSON and message_start); the client still sees the alias', () => {
+    const message = { type: 'message', id: 'msg_1', role: 'assistant', model: 'claude-sonnet-4-5-20250929', content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } };
+    const json = anthropicAdapter.chatResponse(message, ctx());
+    expect([json.completion.model, json.upstreamModel]).toEqual(['claude', 'claude-sonnet-4-5-20250929']);
+    const t = anthropicAdapter.chatStream(ctx());
+    t.onEvent({ event: 'message_start', id: undefined, data: JSON.stringify({ type: 'message_start', message: { ...message, content: [] } }) });
+    expect(t.upstreamModel?.()).toBe('claude-sonnet-4-5-20250929');
+  });
+});

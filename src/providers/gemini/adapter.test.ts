@@ -73,7 +73,9 @@ describe('Gemini request translation (golden files)', () => {
 describe('Gemini response translation (golden files)', () => {
   it.each(fixtureCases('gemini', 'response', '.gemini.json'))('%s', (name) => {
     const expected = fixtureJson('gemini', `response-${name}.openai.json`);
-    expect(geminiAdapter.chatResponse(fixtureJson('gemini', `response-${name}.gemini.json`), ctx())).toEqual(expected);
+    // The goldens hold what the client gets; the reported modelVersion is checked below.
+    const { completion, usage } = geminiAdapter.chatResponse(fixtureJson('gemini', `response-${name}.gemini.json`), ctx());
+    expect({ completion, usage }).toEqual(expected);
   });
 
   it('recorded responses (vercel/ai): text, tool call and reasoning', () => {
@@ -234,5 +236,16 @@ describe('Gemini usage when the provider reports none', () => {
     const got = await replay([bytes], translator, 'sse');
     expect(translator.usage()).toEqual({ promptTokens: 11, completionTokens: 3, cachedTokens: 0, reasoningTokens: 0, estimated: true });
     expect(got.chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 3 });
+  });
+});
+
+describe('Gemini modelVersion', () => {
+  it('the model Gemini says answered is reported (JSON and stream); the client still sees the alias', () => {
+    const body = { candidates: [{ content: { role: 'model', parts: [{ text: 'hi' }] }, finishReason: 'STOP' }], modelVersion: 'gemini-2.5-flash-001' };
+    const json = geminiAdapter.chatResponse(body, ctx());
+    expect([json.completion.model, json.upstreamModel]).toEqual(['alias', 'gemini-2.5-flash-001']);
+    const t = geminiAdapter.chatStream(ctx());
+    t.onEvent({ event: undefined, id: undefined, data: JSON.stringify(body) });
+    expect(t.upstreamModel?.()).toBe('gemini-2.5-flash-001');
   });
 });
