@@ -13,6 +13,7 @@ import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { MemoryCooldowns, type Cooldowns } from '../routing/cooldowns.js';
 import { RedisConcurrencyLimiter } from './redis-concurrency.js';
 import { RedisConnection } from './redis-connection.js';
+import { ProcessRegistry } from './process-registry.js';
 import { RedisCooldowns } from './redis-cooldowns.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 
@@ -48,14 +49,19 @@ export function createSharedState(state: ResolvedState, deps: StateDeps): Shared
     onBreakerTransition: (from, to) => deps.events.stateBreakerTransition({ from, to }),
   });
   const cooldowns = new RedisCooldowns(connection, deps.clock, deps.deployments);
+  // During an outage each process admits limit ÷ (processes last seen on this Redis).
+  const registry = new ProcessRegistry(connection, state.expectedReplicas);
+  const processes = (): number => registry.processes();
   return {
-    limiter: new FallbackRateLimiter(new RedisRateLimiter(connection), { expectedReplicas: state.expectedReplicas, local: new MemoryRateLimiter(deps.clock) }),
-    concurrency: new FallbackConcurrencyLimiter(new RedisConcurrencyLimiter(connection, state.leaseMs), state.expectedReplicas),
+    limiter: new FallbackRateLimiter(new RedisRateLimiter(connection), { processes, local: new MemoryRateLimiter(deps.clock) }),
+    concurrency: new FallbackConcurrencyLimiter(new RedisConcurrencyLimiter(connection, state.leaseMs), processes),
     cooldowns,
     start: async () => {
       await connection.waitReady(redisConfig.connectTimeoutMs);
+      await registry.start();
     },
     close: async () => {
+      await registry.close();
       await cooldowns.close();
       await connection.close();
     },

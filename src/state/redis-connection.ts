@@ -3,6 +3,9 @@
  * "When Redis is down or slow"): every command has a tight timeout, nothing waits in an offline
  * queue, and a circuit breaker stops calling a Redis that keeps failing, so a slow or dead
  * Redis costs a request at most one command timeout, and usually nothing at all.
+ *
+ * The timeout is measured against this process's event loop (loop-aware-deadline.ts): a loop
+ * that ran late is not a slow Redis, so a busy machine does not open the breaker.
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
@@ -10,6 +13,7 @@ import type { Clock } from '../clock.js';
 import type { ResolvedRedis } from '../config/load.js';
 import { ioredis } from '../lazy-packages.js';
 import { CircuitBreaker, type BreakerState } from '../resilience/breaker.js';
+import { DeadlineExceededError, withDeadline } from './loop-aware-deadline.js';
 import { reasonFor, StateUnavailableError, type StateFailureReason } from './state-errors.js';
 
 export type RedisClient = Redis | Cluster;
@@ -30,16 +34,29 @@ export function luaScript(source: string): LuaScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+/**
+ * However late this process's event loop or Redis runs, a Redis call fails after this many
+ * command timeouts of wall time (200 ms at the default 50 ms): the most a slow or dead Redis
+ * costs a request before the breaker opens.
+ */
+export const MAX_WAIT_TIMEOUTS = 4;
+
 export class RedisConnection {
   readonly client: RedisClient;
   readonly keyPrefix: string;
   readonly #breaker: CircuitBreaker;
   readonly #events: RedisConnectionEvents;
+  readonly #timeoutMs: number;
+  readonly #maxWaitMs: number;
+  /** Calls waiting for the outcome of a timed-out command, woken when the breaker opens. */
+  readonly #awaitingOutcome = new Set<() => void>();
 
   constructor(config: ResolvedRedis, clock: Clock, events: RedisConnectionEvents = {}) {
     this.keyPrefix = config.keyPrefix;
     this.#events = events;
-    this.client = createClient(config);
+    this.#timeoutMs = config.commandTimeoutMs;
+    this.#maxWaitMs = config.commandTimeoutMs * MAX_WAIT_TIMEOUTS;
+    this.client = createClient(config, this.#maxWaitMs);
     // Errors surface through the calls below; without a listener ioredis would log each one.
     this.client.on('error', () => undefined);
     this.#breaker = new CircuitBreaker(
@@ -49,10 +66,13 @@ export class RedisConnection {
         maxOpenMs: Math.max(config.breaker.openMs, config.breaker.maxOpenMs),
         jitterRatio: 0.2,
         halfOpenProbes: 1,
-        probeTimeoutMs: config.commandTimeoutMs * 4,
+        probeTimeoutMs: this.#maxWaitMs * 2,
       },
       clock,
-      (t) => events.onBreakerTransition?.(t.from, t.to),
+      (t) => {
+        events.onBreakerTransition?.(t.from, t.to);
+        if (t.to === 'open') for (const wake of this.#awaitingOutcome) wake();
+      },
     );
   }
 
@@ -63,8 +83,16 @@ export class RedisConnection {
 
   /**
    * Runs one Redis call under the breaker. Rejects with StateUnavailableError when the breaker
-   * is open or the call fails for any reason (timeouts included); never waits longer than the
-   * command timeout.
+   * is open or the call fails; never waits more than MAX_WAIT_TIMEOUTS command timeouts.
+   *
+   * A call with no answer after the command timeout (of event-loop time) is counted as a
+   * timeout (metric), but its outcome is unknown, not negative: on a busy machine the script may
+   * sit behind a descheduled Redis for tens of milliseconds, and every call pipelined on the
+   * connection times out together. Deciding without it would admit from a local share while
+   * Redis is fine. So the call keeps waiting for that answer until it arrives (and is used), the
+   * breaker opens (other calls failed), or MAX_WAIT_TIMEOUTS pass; only then does it count as a
+   * failure against the breaker. Given up, the error's `late` still carries the answer if it
+   * arrives, for reconciliation.
    */
   async call<T>(fn: (client: RedisClient) => Promise<T>): Promise<T> {
     const permit = this.#breaker.tryAcquire();
@@ -72,16 +100,45 @@ export class RedisConnection {
       this.#events.onFailure?.('breaker_open');
       throw new StateUnavailableError('breaker_open', Math.max(1, this.#breaker.retryAfterMs()));
     }
+    const startedAt = performance.now();
+    let arrivedLate: (value: unknown) => void = () => undefined;
+    const late = new Promise<unknown>((resolve) => (arrivedLate = resolve));
+    let failedLate: () => void = () => undefined;
+    const lateFailure = new Promise<void>((resolve) => (failedLate = resolve));
     try {
-      const value = await fn(this.client);
+      const value = await withDeadline(fn(this.client), { timeoutMs: this.#timeoutMs, maxMs: this.#maxWaitMs, onLate: arrivedLate, onLateFailure: failedLate });
       permit.success();
       return value;
     } catch (err) {
-      permit.failure();
       const reason = reasonFor(err);
       this.#events.onFailure?.(reason);
-      throw new StateUnavailableError(reason, Math.max(1, this.#breaker.retryAfterMs()), { cause: err });
+      if (err instanceof DeadlineExceededError) {
+        const outcome = await this.#awaitOutcome(late, lateFailure, this.#maxWaitMs - (performance.now() - startedAt));
+        if (outcome.arrived) {
+          permit.success();
+          return outcome.value as T;
+        }
+      }
+      permit.failure();
+      throw new StateUnavailableError(reason, Math.max(1, this.#breaker.retryAfterMs()), { cause: err, ...(err instanceof DeadlineExceededError ? { late } : {}) });
     }
+  }
+
+  /** Waits for a timed-out call's answer while Redis is not declared unavailable, at most `leftMs`. */
+  #awaitOutcome(late: Promise<unknown>, lateFailure: Promise<void>, leftMs: number): Promise<{ arrived: true; value: unknown } | { arrived: false }> {
+    if (this.#breaker.state === 'open' || leftMs <= 0) return Promise.resolve({ arrived: false });
+    return new Promise((resolve) => {
+      const done = (outcome: { arrived: true; value: unknown } | { arrived: false }): void => {
+        clearTimeout(timer);
+        this.#awaitingOutcome.delete(giveUp);
+        resolve(outcome);
+      };
+      const giveUp = (): void => done({ arrived: false });
+      const timer = setTimeout(giveUp, leftMs);
+      this.#awaitingOutcome.add(giveUp);
+      void late.then((value) => done({ arrived: true, value }));
+      void lateFailure.then(giveUp);
+    });
   }
 
   /** EVALSHA, falling back to EVAL (which caches the script again) on NOSCRIPT. Guarded by `call`. */
@@ -120,7 +177,7 @@ export class RedisConnection {
   }
 }
 
-function createClient(config: ResolvedRedis): RedisClient {
+function createClient(config: ResolvedRedis, maxWaitMs: number): RedisClient {
   const { Cluster, Redis } = ioredis();
   const common = {
     // A request never waits for a reconnect: commands fail at once while disconnected…
@@ -128,7 +185,9 @@ function createClient(config: ResolvedRedis): RedisClient {
     // …and are not retried behind the caller's back.
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    commandTimeout: config.commandTimeoutMs,
+    // The real deadline is RedisConnection.call's; this backstop only frees the pending command
+    // (a black-holed socket would otherwise keep it) once nobody waits for it any more.
+    commandTimeout: maxWaitMs + config.commandTimeoutMs,
     connectTimeout: config.connectTimeoutMs,
     // Reconnect forever, backing off from 50 ms to the configured cap.
     retryStrategy: (times: number) => Math.min(config.maxReconnectDelayMs, 50 * 2 ** Math.min(times, 10)),
