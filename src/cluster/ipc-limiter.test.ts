@@ -75,3 +75,20 @@ describe('workerLimiters: a primary that does not answer is an unavailable state
     await expect(concurrency.acquire('t', 4, 'closed')).rejects.toBeInstanceOf(LimitUnavailableError);
   });
 });
+
+describe('two RpcClients on one channel (a worker’s limiter and /metrics clients)', () => {
+  it('each gets its own answers, though both number their calls from 1', async () => {
+    const [worker, primary] = channelPair();
+    serveRpc(primary, {
+      echo: async (p) => ({ echoed: p }),
+      metrics: async () => 'metrics text',
+    });
+    const a = new RpcClient(worker, 2_000);
+    const b = new RpcClient(worker, 2_000);
+    for (let round = 0; round < 3; round++) {
+      const [fromA, fromB] = await Promise.all([a.call('echo', round), b.call('metrics', null)]);
+      expect(fromA).toEqual({ echoed: round });
+      expect(fromB).toBe('metrics text');
+    }
+  });
+});
