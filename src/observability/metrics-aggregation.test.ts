@@ -25,7 +25,7 @@ describe('metrics across workers', () => {
     expect(value(text, 'gateway_state_breaker_state')).toBe(1);
     expect(value(text, 'gateway_build_info{version="t",node_version="' + process.version + '"}')).toBe(1);
     // No gateway gauge is summed.
-    const gauges = (await workers[0]?.registry.getMetricsAsJSON())?.filter((m) => m.type === 'gauge' && m.name.startsWith('gateway_')) ?? [];
+    const gauges = (await workers[0]?.registry.getMetricsAsJSON())?.filter((m) => String(m.type) === 'gauge' && m.name.startsWith('gateway_')) ?? [];
     expect(gauges.length).toBeGreaterThan(3);
     for (const g of gauges) expect([g.name, g.aggregator]).not.toEqual([g.name, 'sum']);
   });
