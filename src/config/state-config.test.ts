@@ -28,7 +28,7 @@ describe('state config', () => {
       url: undefined,
       mode: 'standalone',
       keyPrefix: 'llmgw:',
-      commandTimeoutMs: 50,
+      stallMs: 500,
       connectTimeoutMs: 1_000,
       maxReconnectDelayMs: 2_000,
       breaker: { failureThreshold: 3, openMs: 1_000, maxOpenMs: 10_000 },

@@ -1,11 +1,14 @@
 /**
  * The one Redis connection of a gateway process, and the guard around it (reliability.md,
- * "When Redis is down or slow"): every command has a tight timeout, nothing waits in an offline
- * queue, and a circuit breaker stops calling a Redis that keeps failing, so a slow or dead
- * Redis costs a request at most one command timeout, and usually nothing at all.
- *
- * The timeout is measured against this process's event loop (loop-aware-deadline.ts): a loop
- * that ran late is not a slow Redis, so a busy machine does not open the breaker.
+ * "When Redis is down or slow"). A slow Redis is not a dead Redis: a command waits for its reply
+ * as long as the connection is alive, and the connection is judged as a whole
+ * (liveness-watch.ts): it is dead when it closes or errors, or when commands are waiting and no
+ * reply at all has arrived for `stallMs` of this process's event-loop time. That one event opens
+ * the Redis breaker at once; every waiting command then fails (its limit follows its failure
+ * mode, and its reply, should it come after all, is handed over for reconciliation), and while
+ * the breaker is open no command is sent or waits. So a dead or stalled Redis costs a request at
+ * most `stallMs` (the requests in flight when it stalls), and nothing once the breaker is open.
+ * Nothing waits in an offline queue.
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
@@ -13,7 +16,7 @@ import type { Clock } from '../clock.js';
 import type { ResolvedRedis } from '../config/load.js';
 import { ioredis } from '../lazy-packages.js';
 import { CircuitBreaker, type BreakerState } from '../resilience/breaker.js';
-import { DeadlineExceededError, withDeadline } from './loop-aware-deadline.js';
+import { LivenessWatch } from './liveness-watch.js';
 import { reasonFor, StateUnavailableError, type StateFailureReason } from './state-errors.js';
 
 export type RedisClient = Redis | Cluster;
@@ -35,44 +38,51 @@ export function luaScript(source: string): LuaScript {
 }
 
 /**
- * However late this process's event loop or Redis runs, a Redis call fails after this many
- * command timeouts of wall time (200 ms at the default 50 ms): the most a slow or dead Redis
- * costs a request before the breaker opens.
+ * A socket that has received nothing for this long while commands wait is destroyed and
+ * reconnected (ioredis `socketTimeout`): a black-holed connection (peer gone without a reset)
+ * would otherwise stall every half-open probe forever. Long, because replies that come after a
+ * stall are still wanted (reconciliation) and are lost with the socket.
  */
-export const MAX_WAIT_TIMEOUTS = 4;
+export const DEAD_SOCKET_MS = 10_000;
+
+/** Why the connection was declared unavailable: shown to each waiting call as its failure reason. */
+type Outage = Extract<StateFailureReason, 'timeout' | 'connection'>;
 
 export class RedisConnection {
   readonly client: RedisClient;
   readonly keyPrefix: string;
   readonly #breaker: CircuitBreaker;
   readonly #events: RedisConnectionEvents;
-  readonly #timeoutMs: number;
-  readonly #maxWaitMs: number;
-  /** Calls waiting for the outcome of a timed-out command, woken when the breaker opens. */
-  readonly #awaitingOutcome = new Set<() => void>();
+  readonly #stallMs: number;
+  readonly #watch: LivenessWatch;
+  /** Calls waiting for their reply, failed at once when the connection is declared unavailable. */
+  readonly #waiting = new Set<(outage: Outage) => void>();
+  #closing = false;
 
   constructor(config: ResolvedRedis, clock: Clock, events: RedisConnectionEvents = {}) {
     this.keyPrefix = config.keyPrefix;
     this.#events = events;
-    this.#timeoutMs = config.commandTimeoutMs;
-    this.#maxWaitMs = config.commandTimeoutMs * MAX_WAIT_TIMEOUTS;
-    this.client = createClient(config, this.#maxWaitMs);
-    // Errors surface through the calls below; without a listener ioredis would log each one.
+    this.#stallMs = config.stallMs;
+    this.client = createClient(config);
+    this.#watch = new LivenessWatch({ stallMs: config.stallMs, onStall: () => this.#unavailable('timeout', 'stalled') });
+    // A dropped connection is an outage at once (its waiting commands will never be answered).
+    // Errors otherwise surface through the calls; without a listener ioredis would log each one.
     this.client.on('error', () => undefined);
+    this.client.on('close', () => {
+      if (!this.#closing) this.#unavailable('connection', 'connection closed');
+    });
     this.#breaker = new CircuitBreaker(
       {
+        // Counts only errors Redis answers with (a reply is life, so not an outage by itself).
         failureThreshold: config.breaker.failureThreshold,
         openMs: config.breaker.openMs,
         maxOpenMs: Math.max(config.breaker.openMs, config.breaker.maxOpenMs),
         jitterRatio: 0.2,
         halfOpenProbes: 1,
-        probeTimeoutMs: this.#maxWaitMs * 2,
+        probeTimeoutMs: config.stallMs * 2,
       },
       clock,
-      (t) => {
-        events.onBreakerTransition?.(t.from, t.to);
-        if (t.to === 'open') for (const wake of this.#awaitingOutcome) wake();
-      },
+      (t) => events.onBreakerTransition?.(t.from, t.to),
     );
   }
 
@@ -83,62 +93,62 @@ export class RedisConnection {
 
   /**
    * Runs one Redis call under the breaker. Rejects with StateUnavailableError when the breaker
-   * is open or the call fails; never waits more than MAX_WAIT_TIMEOUTS command timeouts.
+   * is open, the connection is declared unavailable while the call waits (stall, close), or
+   * the call fails. A call that was sent but not answered carries `late`: its reply, should it
+   * arrive after all, so the caller can reconcile what it decided without it.
    *
-   * A call with no answer after the command timeout (of event-loop time) is counted as a
-   * timeout (metric), but its outcome is unknown, not negative: on a busy machine the script may
-   * sit behind a descheduled Redis for tens of milliseconds, and every call pipelined on the
-   * connection times out together. Deciding without it would admit from a local share while
-   * Redis is fine. So the call keeps waiting for that answer until it arrives (and is used), the
-   * breaker opens (other calls failed), or MAX_WAIT_TIMEOUTS pass; only then does it count as a
-   * failure against the breaker. Given up, the error's `late` still carries the answer if it
-   * arrives, for reconciliation.
+   * A half-open probe waits at most `stallMs` (loop time) for its own reply: it tests whether
+   * Redis is healthy again, and a Redis that still drains old late replies is not.
    */
   async call<T>(fn: (client: RedisClient) => Promise<T>): Promise<T> {
+    const probe = this.#breaker.state === 'half_open';
     const permit = this.#breaker.tryAcquire();
     if (!permit) {
       this.#events.onFailure?.('breaker_open');
       throw new StateUnavailableError('breaker_open', Math.max(1, this.#breaker.retryAfterMs()));
     }
-    const startedAt = performance.now();
-    let arrivedLate: (value: unknown) => void = () => undefined;
-    const late = new Promise<unknown>((resolve) => (arrivedLate = resolve));
-    let failedLate: () => void = () => undefined;
-    const lateFailure = new Promise<void>((resolve) => (failedLate = resolve));
+    const settled = this.#watch.begin();
+    // async: a synchronous throw becomes a rejection like any other failure.
+    const work = (async () => fn(this.client))();
+    void work.then(settled, settled);
+    let stopWaiting: () => void = () => undefined;
+    const outage = new Promise<never>((_, reject) => {
+      const onOutage = (reason: Outage): void => reject(new OutageError(reason));
+      this.#waiting.add(onOutage);
+      let probeTimer: LivenessWatch | undefined;
+      if (probe) {
+        probeTimer = new LivenessWatch({ stallMs: this.#stallMs, onStall: () => onOutage('timeout') });
+        void work.then(probeTimer.begin(), () => undefined);
+      }
+      stopWaiting = () => {
+        this.#waiting.delete(onOutage);
+        probeTimer?.close();
+      };
+    });
     try {
-      const value = await withDeadline(fn(this.client), { timeoutMs: this.#timeoutMs, maxMs: this.#maxWaitMs, onLate: arrivedLate, onLateFailure: failedLate });
+      const value = await Promise.race([work, outage]);
       permit.success();
       return value;
     } catch (err) {
-      const reason = reasonFor(err);
+      const outageReason = err instanceof OutageError ? err.reason : undefined;
+      const reason = outageReason ?? reasonFor(err);
       this.#events.onFailure?.(reason);
-      if (err instanceof DeadlineExceededError) {
-        const outcome = await this.#awaitOutcome(late, lateFailure, this.#maxWaitMs - (performance.now() - startedAt));
-        if (outcome.arrived) {
-          permit.success();
-          return outcome.value as T;
-        }
-      }
+      if (outageReason === undefined && reason === 'connection') this.#unavailable('connection', 'connection error');
+      // A probe that stalled re-opens the breaker; after an outage the permit is stale (no-op).
       permit.failure();
-      throw new StateUnavailableError(reason, Math.max(1, this.#breaker.retryAfterMs()), { cause: err, ...(err instanceof DeadlineExceededError ? { late } : {}) });
+      const late = outageReason === undefined ? undefined : work.then((v) => v as unknown, () => new Promise<never>(() => undefined));
+      throw new StateUnavailableError(reason, Math.max(1, this.#breaker.retryAfterMs()), { cause: err, ...(late ? { late } : {}) });
+    } finally {
+      stopWaiting();
     }
   }
 
-  /** Waits for a timed-out call's answer while Redis is not declared unavailable, at most `leftMs`. */
-  #awaitOutcome(late: Promise<unknown>, lateFailure: Promise<void>, leftMs: number): Promise<{ arrived: true; value: unknown } | { arrived: false }> {
-    if (this.#breaker.state === 'open' || leftMs <= 0) return Promise.resolve({ arrived: false });
-    return new Promise((resolve) => {
-      const done = (outcome: { arrived: true; value: unknown } | { arrived: false }): void => {
-        clearTimeout(timer);
-        this.#awaitingOutcome.delete(giveUp);
-        resolve(outcome);
-      };
-      const giveUp = (): void => done({ arrived: false });
-      const timer = setTimeout(giveUp, leftMs);
-      this.#awaitingOutcome.add(giveUp);
-      void late.then((value) => done({ arrived: true, value }));
-      void lateFailure.then(giveUp);
-    });
+  /** One event opens the breaker and fails every waiting call (no per-command failure counting). */
+  #unavailable(outage: Outage, why: string): void {
+    this.#breaker.trip(why);
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const fail of waiting) fail(outage);
   }
 
   /** EVALSHA, falling back to EVAL (which caches the script again) on NOSCRIPT. Guarded by `call`. */
@@ -173,11 +183,21 @@ export class RedisConnection {
 
   /** Closes the connection without waiting for pending replies (they fail fast instead). */
   async close(): Promise<void> {
+    this.#closing = true;
+    this.#watch.close();
     this.client.disconnect();
   }
 }
 
-function createClient(config: ResolvedRedis, maxWaitMs: number): RedisClient {
+/** Raised inside `call` when the connection was declared unavailable while the call waited. */
+class OutageError extends Error {
+  constructor(readonly reason: Outage) {
+    super(`Redis connection unavailable (${reason})`);
+    this.name = 'OutageError';
+  }
+}
+
+function createClient(config: ResolvedRedis): RedisClient {
   const { Cluster, Redis } = ioredis();
   const common = {
     // A request never waits for a reconnect: commands fail at once while disconnected…
@@ -185,9 +205,9 @@ function createClient(config: ResolvedRedis, maxWaitMs: number): RedisClient {
     // …and are not retried behind the caller's back.
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    // The real deadline is RedisConnection.call's; this backstop only frees the pending command
-    // (a black-holed socket would otherwise keep it) once nobody waits for it any more.
-    commandTimeout: maxWaitMs + config.commandTimeoutMs,
+    // No per-command timeout: liveness is judged by RedisConnection (stallMs); a socket silent
+    // for DEAD_SOCKET_MS while commands wait is reconnected.
+    socketTimeout: DEAD_SOCKET_MS,
     connectTimeout: config.connectTimeoutMs,
     // Reconnect forever, backing off from 50 ms to the configured cap.
     retryStrategy: (times: number) => Math.min(config.maxReconnectDelayMs, 50 * 2 ** Math.min(times, 10)),

@@ -29,6 +29,6 @@ export class StateUnavailableError extends Error {
 export function reasonFor(err: unknown): StateFailureReason {
   const message = err instanceof Error ? err.message : '';
   if (/timed out/i.test(message)) return 'timeout';
-  if (/ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|closed|writeable|ready|Connection|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/i.test(message)) return 'connection';
+  if (/ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|closed|writeable|ready|Connection|LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|max retries per request/i.test(message)) return 'connection';
   return 'error';
 }
