@@ -21,6 +21,8 @@ export interface SharedState {
   readonly limiter: RateLimiter;
   readonly concurrency: ConcurrencyLimiter;
   readonly cooldowns: Cooldowns;
+  /** A reload changed the configured deployments (cooldowns are shared for exactly these). */
+  deploymentsChanged(deployments: readonly string[]): void;
   /** Waits (at most the connect timeout) for the backend; the gateway serves either way. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -29,7 +31,7 @@ export interface SharedState {
 export interface StateDeps {
   readonly clock: Clock;
   readonly events: GatewayEvents;
-  /** Configured deployment names (cooldowns are shared only for these). */
+  /** Configured deployment names at start (cooldowns are shared only for these; see deploymentsChanged). */
   readonly deployments: readonly string[];
 }
 
@@ -39,6 +41,7 @@ export function createSharedState(state: ResolvedState, deps: StateDeps): Shared
       limiter: new MemoryRateLimiter(deps.clock),
       concurrency: new MemoryConcurrencyLimiter(),
       cooldowns: new MemoryCooldowns(deps.clock),
+      deploymentsChanged: () => undefined,
       start: async () => undefined,
       close: async () => undefined,
     };
@@ -56,6 +59,7 @@ export function createSharedState(state: ResolvedState, deps: StateDeps): Shared
     limiter: new FallbackRateLimiter(new RedisRateLimiter(connection), { processes, local: new MemoryRateLimiter(deps.clock) }),
     concurrency: new FallbackConcurrencyLimiter(new RedisConcurrencyLimiter(connection, state.leaseMs), processes),
     cooldowns,
+    deploymentsChanged: (deployments) => cooldowns.track(deployments),
     start: async () => {
       await connection.waitReady(redisConfig.connectTimeoutMs);
       await registry.start();
