@@ -35,6 +35,12 @@ describe('state config', () => {
     });
   });
 
+  it('still loads a config with the deprecated (ignored) commandTimeoutMs', () => {
+    const c = resolveConfig({ ...base, state: { backend: 'redis', redis: { url: 'redis://r:6379', commandTimeoutMs: 50 } } }, {});
+    expect(c.state.redis?.stallMs).toBe(500);
+    expect(issues({ ...base, state: { backend: 'redis', redis: { url: 'redis://r:6379', stallMs: 10 } } })[0]).toMatch(/^state\.redis\.stallMs:/);
+  });
+
   it('reports a missing url, a bad url, an unset variable and a bad failure mode with their paths', () => {
     expect(issues({ ...base, state: { backend: 'redis' } })).toEqual(['state.redis: backend redis needs state.redis.url']);
     expect(issues({ ...base, state: { backend: 'redis', redis: { url: 'http://redis' } } })[0]).toMatch(/^state\.redis\.url: must be a redis:\/\//);

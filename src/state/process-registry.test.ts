@@ -7,7 +7,7 @@ import { RedisConnection } from './redis-connection.js';
 const available = await sharedRedisAvailable();
 
 describe.skipIf(!available)('ProcessRegistry: the local share divides by every live process on the Redis', () => {
-  const settings = redisSettings(SHARED_REDIS_URL, { keyPrefix: uniquePrefix('procs'), commandTimeoutMs: 2_000 });
+  const settings = redisSettings(SHARED_REDIS_URL, { keyPrefix: uniquePrefix('procs') });
   const conns = [0, 1, 2].map(() => new RedisConnection(settings, systemClock));
   afterAll(async () => Promise.all(conns.map((c) => c.close())));
 
