@@ -1,6 +1,6 @@
 /**
  * L-05 on a busy machine (issue 9 §5): three `serve` processes, one of them `--workers 2`, on
- * one Redis, with DEFAULT settings (stallMs 500, breaker, local share), while two
+ * one Redis, with DEFAULT settings (stallMs 300, breaker, local share), while two
  * child processes spin on both cores. Each run sends 1,000 requests at 50 concurrent for a
  * tenant whose limit is 100 with negligible refill: exactly 100 must be admitted.
  *

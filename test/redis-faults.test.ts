@@ -29,7 +29,7 @@ async function ownRedis(): Promise<OwnRedis> {
 
 /**
  * A gateway on `url` with a request limit on `limited` (and none on `free`), with the default
- * liveness bound (stallMs 500: a connection with commands waiting and no reply for that long is
+ * liveness bound (stallMs 300: a connection with commands waiting and no reply for that long is
  * dead); R-03's injected delay is well above it. Short breaker periods keep the tests quick.
  */
 async function gateway(url: string, options: { failureMode?: 'open' | 'closed'; capacity?: number; replicas?: number; redis?: Record<string, unknown> } = {}): Promise<Harness> {
@@ -159,7 +159,7 @@ describe.skipIf(!canRun)('Redis faults', () => {
       expect(res.status).toBe(200);
     }
     // A request waits for Redis only while the connection is alive: the one in flight when it
-    // stalls (no reply for stallMs, 500 ms) and each half-open probe (at most stallMs) wait; all
+    // stalls (no reply for stallMs, 300 ms) and each half-open probe (at most stallMs) wait; all
     // the others find the breaker open and never wait. None waits out Redis's 1,500 ms.
     expect(Math.max(...slowest)).toBeLessThan(1_500);
     const waited = await metric(h.url, 'gateway_state_errors_total', { reason: 'timeout' });
@@ -177,6 +177,29 @@ describe.skipIf(!canRun)('Redis faults', () => {
     const before = await metric(h.url, 'gateway_ratelimit_failopen_total');
     for (let i = 0; i < 5; i++) expect((await chat(h.url, chatBody('limited'))).status).toBe(200);
     expect(await metric(h.url, 'gateway_ratelimit_failopen_total')).toBe(before);
+  });
+
+  it('R-03: Redis 500 ms slow under concurrent load, default stallMs: the breaker opens and later requests do not wait for Redis', async () => {
+    const redis = await ownRedis();
+    const proxy: DelayProxy = await startDelayProxy(redis.port);
+    cleanups.push(() => proxy.close());
+    const h = await gateway(proxy.url, { capacity: 10_000, redis: { breaker: { failureThreshold: 3, openMs: 1_000, maxOpenMs: 1_000 } } });
+    expect((await chat(h.url, chatBody('limited'))).status).toBe(200);
+    proxy.delayMs = 500;
+    const statuses: number[] = [];
+    let next = 0;
+    const client = async (): Promise<void> => {
+      for (let i = next++; i < 160; i = next++) statuses.push((await chat(h.url, chatBody('limited'))).status);
+    };
+    await Promise.all(Array.from({ length: 8 }, client));
+    expect(tally(statuses)).toEqual({ 200: 160 });
+    // A Redis that answers everything 500 ms late is slower than stallMs (300 ms): the calls in
+    // flight fail over once, the breaker opens, and most requests never wait for Redis at all.
+    const waited = await metric(h.url, 'gateway_state_errors_total', { reason: 'timeout' });
+    const refusedAtOnce = await metric(h.url, 'gateway_state_errors_total', { reason: 'breaker_open' });
+    expect(waited).toBeGreaterThan(0);
+    expect(refusedAtOnce).toBeGreaterThan(80);
+    expect(await metric(h.url, 'gateway_ratelimit_failopen_total')).toBeGreaterThanOrEqual(150);
   });
 
   it('R-04: Redis restarted empty: limits resume (one window of over-admission), NOSCRIPT handled', async () => {

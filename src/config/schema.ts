@@ -248,7 +248,7 @@ const redisSchema = z
      * no reply at all has arrived for this long, counting only time this process's event loop was
      * running. A slow reply alone never fails a command (redis-connection.ts).
      */
-    stallMs: positiveMs.min(50).default(500),
+    stallMs: positiveMs.min(50).default(300),
     /** Deprecated, ignored: accepted so that existing configs still load (replaced by stallMs). */
     commandTimeoutMs: positiveMs.optional(),
     connectTimeoutMs: positiveMs.default(1_000),
