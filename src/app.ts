@@ -187,6 +187,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const previous = holder.current;
       try {
         const swap = holder.swap(next);
+        state.deploymentsChanged(Object.keys(next.deployments));
         if (serverSettingsChanged(previous.config, next)) logger.warn('server settings other than drainDelayMs and shutdownGraceMs changed; they apply after a restart');
         if (next.logging.level !== logger.level) logger.level = next.logging.level;
         events.configReloaded({ result: 'success', initial: false, version: swap.runtime.version, atMs: clock.wallMs(), added: swap.added, removed: swap.removed, rebuilt: swap.rebuilt, issues: [] });

@@ -46,7 +46,7 @@ describe.skipIf(!canRun)('R-06 Redis Cluster', () => {
       harnesses.push(
         await startHarness({
           config: () => ({
-            state: { backend: 'redis', redis: { url: `redis://127.0.0.1:${nodes[0]?.port}`, mode: 'cluster', commandTimeoutMs: 1_000 } },
+            state: { backend: 'redis', redis: { url: `redis://127.0.0.1:${nodes[0]?.port}`, mode: 'cluster' } },
             deployments: { hot: deploymentFor(hot), spare: deploymentFor(spare) },
             models: { m: { strategy: 'priority', targets: [{ deployment: 'hot', model: 'up', priority: 0 }, { deployment: 'spare', model: 'up', priority: 1 }] } },
             tenants: {

@@ -28,9 +28,9 @@ async function ownRedis(): Promise<OwnRedis> {
 }
 
 /**
- * A gateway on `url` with a request limit on `limited` (and none on `free`). The command timeout
- * is 300 ms rather than the 50 ms default so that a busy test machine never times out a healthy
- * Redis; R-03's injected delay is well above it.
+ * A gateway on `url` with a request limit on `limited` (and none on `free`), with the default
+ * liveness bound (stallMs 300: a connection with commands waiting and no reply for that long is
+ * dead); R-03's injected delay is well above it. Short breaker periods keep the tests quick.
  */
 async function gateway(url: string, options: { failureMode?: 'open' | 'closed'; capacity?: number; replicas?: number; redis?: Record<string, unknown> } = {}): Promise<Harness> {
   const h = await startHarness({
@@ -38,7 +38,7 @@ async function gateway(url: string, options: { failureMode?: 'open' | 'closed'; 
     config: (fakes) => ({
       state: {
         backend: 'redis',
-        redis: { url, keyPrefix: 'gw:', commandTimeoutMs: 300, maxReconnectDelayMs: 100, breaker: { failureThreshold: 3, openMs: 300, maxOpenMs: 300 }, ...options.redis },
+        redis: { url, keyPrefix: 'gw:', maxReconnectDelayMs: 100, breaker: { failureThreshold: 3, openMs: 300, maxOpenMs: 300 }, ...options.redis },
         expectedReplicas: options.replicas ?? 2,
         failureMode: options.failureMode ?? 'open',
       },
@@ -68,7 +68,7 @@ describe.skipIf(!canRun)('Redis faults', () => {
       env: { REDIS_URL: `redis://:${password}@127.0.0.1:${redis.port}` },
       logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }),
       config: (fakes) => ({
-        state: { backend: 'redis', redis: { url: '${env:REDIS_URL}', commandTimeoutMs: 1_000, breaker: { openMs: 200, maxOpenMs: 200 } } },
+        state: { backend: 'redis', redis: { url: '${env:REDIS_URL}', breaker: { openMs: 200, maxOpenMs: 200 } } },
         deployments: { fake: deploymentFor(fakes[0] as never) },
         models: { limited: { targets: [{ deployment: 'fake', model: 'up' }] } },
         tenants: { main: { keys: [KEY], limits: { requests: { capacity: 2, refillPerSecond: 0.001 } } } },
@@ -158,10 +158,15 @@ describe.skipIf(!canRun)('Redis faults', () => {
       slowest.push(performance.now() - started);
       expect(res.status).toBe(200);
     }
-    // Each call waits at most the 300 ms command timeout (most not even that: the breaker is
-    // open); none waits out Redis's 1,500 ms.
+    // A request waits for Redis only while the connection is alive: the one in flight when it
+    // stalls (no reply for stallMs, 300 ms) and each half-open probe (at most stallMs) wait; all
+    // the others find the breaker open and never wait. None waits out Redis's 1,500 ms.
     expect(Math.max(...slowest)).toBeLessThan(1_500);
-    expect(await metric(h.url, 'gateway_state_errors_total', { reason: 'breaker_open' })).toBeGreaterThan(0);
+    const waited = await metric(h.url, 'gateway_state_errors_total', { reason: 'timeout' });
+    const refusedAtOnce = await metric(h.url, 'gateway_state_errors_total', { reason: 'breaker_open' });
+    expect(waited).toBeGreaterThan(0);
+    expect(refusedAtOnce).toBeGreaterThan(waited); // later requests are not delayed
+    expect(waited + refusedAtOnce).toBeGreaterThanOrEqual(20); // (+ reconciliations of late replies)
     const degraded = await metric(h.url, 'gateway_ratelimit_failopen_total');
     expect(degraded).toBe(20);
     // Fault clears: within one breaker interval (300 ms) plus a probe, decisions are shared again
@@ -172,6 +177,29 @@ describe.skipIf(!canRun)('Redis faults', () => {
     const before = await metric(h.url, 'gateway_ratelimit_failopen_total');
     for (let i = 0; i < 5; i++) expect((await chat(h.url, chatBody('limited'))).status).toBe(200);
     expect(await metric(h.url, 'gateway_ratelimit_failopen_total')).toBe(before);
+  });
+
+  it('R-03: Redis 500 ms slow under concurrent load, default stallMs: the breaker opens and later requests do not wait for Redis', async () => {
+    const redis = await ownRedis();
+    const proxy: DelayProxy = await startDelayProxy(redis.port);
+    cleanups.push(() => proxy.close());
+    const h = await gateway(proxy.url, { capacity: 10_000, redis: { breaker: { failureThreshold: 3, openMs: 1_000, maxOpenMs: 1_000 } } });
+    expect((await chat(h.url, chatBody('limited'))).status).toBe(200);
+    proxy.delayMs = 500;
+    const statuses: number[] = [];
+    let next = 0;
+    const client = async (): Promise<void> => {
+      for (let i = next++; i < 160; i = next++) statuses.push((await chat(h.url, chatBody('limited'))).status);
+    };
+    await Promise.all(Array.from({ length: 8 }, client));
+    expect(tally(statuses)).toEqual({ 200: 160 });
+    // A Redis that answers everything 500 ms late is slower than stallMs (300 ms): the calls in
+    // flight fail over once, the breaker opens, and most requests never wait for Redis at all.
+    const waited = await metric(h.url, 'gateway_state_errors_total', { reason: 'timeout' });
+    const refusedAtOnce = await metric(h.url, 'gateway_state_errors_total', { reason: 'breaker_open' });
+    expect(waited).toBeGreaterThan(0);
+    expect(refusedAtOnce).toBeGreaterThan(80);
+    expect(await metric(h.url, 'gateway_ratelimit_failopen_total')).toBeGreaterThanOrEqual(150);
   });
 
   it('R-04: Redis restarted empty: limits resume (one window of over-admission), NOSCRIPT handled', async () => {

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { chatOperation } from '../src/pipeline/operations.js';
 import { FakeUpstream } from '../src/testing/fake-upstream/fake-upstream.js';
-import { chat, chatBody, deploymentFor, KEY, metric, startHarness, type Harness } from './helpers/harness.js';
+import { chat, chatBody, deploymentFor, harnessConfig, KEY, metric, startHarness, type Harness } from './helpers/harness.js';
 import { adminClient, SHARED_REDIS_URL, sharedRedisAvailable, uniquePrefix } from './helpers/redis.js';
 
 const available = await sharedRedisAvailable();
@@ -25,7 +25,7 @@ type Json = Record<string, unknown>;
 async function replica(prefix: string, config: (fakes: readonly FakeUpstream[]) => Json, fakes: Array<{ dialect: 'openai'; behaviour?: Json }> = [{ dialect: 'openai' }]): Promise<Harness> {
   const h = await startHarness({
     fakes: fakes as never,
-    config: (f) => ({ state: { backend: 'redis', redis: { url: SHARED_REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1_000 } }, ...config(f) }),
+    config: (f) => ({ state: { backend: 'redis', redis: { url: SHARED_REDIS_URL, keyPrefix: prefix } }, ...config(f) }),
   });
   cleanups.push(() => h.close());
   return h;
@@ -160,6 +160,33 @@ describe.skipIf(!available)('token and concurrency limits on Redis', () => {
     expect(first.headers['x-gateway-provider']).toBe('spare');
     expect(await admin?.pttl(`${prefix}cd:{hot}`)).toBeGreaterThan(25_000);
     // Replica b never saw the 429, yet skips "hot" (pub/sub reaches it within milliseconds).
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 5; i++) expect((await chat(b.url, chatBody('m'))).headers['x-gateway-provider']).toBe('spare');
+    expect(hot.stats.requests).toBe(1);
+  });
+
+  it('shared cooldowns for a deployment added by a hot reload (issue 10 §4c): a 429 on it at replica A cools it down on replica B', async () => {
+    const prefix = uniquePrefix('coolreload');
+    const hot = await FakeUpstream.start({ dialect: 'openai' });
+    const spare = await FakeUpstream.start({ dialect: 'openai' });
+    cleanups.push(() => hot.close(), () => spare.close());
+    const before = (): Json => ({
+      deployments: { spare: deploymentFor(spare) },
+      models: { m: { targets: [{ deployment: 'spare', model: 'up' }] } },
+    });
+    // "hot" exists only after the reload, on both replicas.
+    const after = (): Json => ({
+      state: { backend: 'redis', redis: { url: SHARED_REDIS_URL, keyPrefix: prefix } },
+      deployments: { hot: deploymentFor(hot), spare: deploymentFor(spare) },
+      models: { m: { strategy: 'priority', targets: [{ deployment: 'hot', model: 'up', priority: 0 }, { deployment: 'spare', model: 'up', priority: 1 }] } },
+    });
+    const a = await replica(prefix, before, []);
+    const b = await replica(prefix, before, []);
+    for (const r of [a, b]) expect(r.gateway.reload(harnessConfig(after()))).toMatchObject({ ok: true, added: ['hot'] });
+    hot.enqueue({ kind: 'status', status: 429, headers: { 'retry-after': '30' } });
+    const first = await chat(a.url, chatBody('m'));
+    expect(first.headers['x-gateway-provider']).toBe('spare');
+    expect(await admin?.pttl(`${prefix}cd:{hot}`)).toBeGreaterThan(25_000);
     await new Promise((r) => setTimeout(r, 100));
     for (let i = 0; i < 5; i++) expect((await chat(b.url, chatBody('m'))).headers['x-gateway-provider']).toBe('spare');
     expect(hot.stats.requests).toBe(1);

@@ -37,7 +37,7 @@ describe.skipIf(!available)('L-05 exact request limits across 3 gateway processe
       config,
       JSON.stringify({
         logging: { level: 'warn', format: 'json' },
-        state: { backend: 'redis', redis: { url: '${env:REDIS_URL}', keyPrefix: uniquePrefix('l05'), commandTimeoutMs: 1_000 }, expectedReplicas: 3 },
+        state: { backend: 'redis', redis: { url: '${env:REDIS_URL}', keyPrefix: uniquePrefix('l05') }, expectedReplicas: 3 },
         deployments: { fake: { provider: 'openai', baseUrl: fake.baseUrl, maxConnections: 256 } },
         models: {
           'plain-model': { targets: [{ deployment: 'fake', model: 'up-plain' }] },

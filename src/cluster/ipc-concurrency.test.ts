@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { channelPair, type ChannelDelays } from '../testing/ipc-channel-pair.js';
 import { ConcurrencySlots, IpcConcurrencyLimiter, concurrencyHandlers } from './ipc-concurrency.js';
-import { RpcClient, RpcUnavailableError, serveRpc, type RpcHandlers } from './rpc.js';
+import { StateUnavailableError } from '../state/state-errors.js';
+import { RpcClient, serveRpc, type RpcHandlers } from './rpc.js';
 
 /** A primary with one set of slots and a worker connected to it as `owner`. */
 function setup(options: { owner?: string; timeoutMs?: number; delays?: ChannelDelays; slots?: ConcurrencySlots; wrap?: (h: RpcHandlers) => RpcHandlers } = {}): { slots: ConcurrencySlots; limiter: IpcConcurrencyLimiter } {
@@ -64,7 +65,7 @@ describe('IpcConcurrencyLimiter (worker) over ConcurrencySlots (primary)', () =>
   it('a grant that arrives after the worker gave up (timeout) is released, not leaked', async () => {
     // The primary grants at once, but its answers take longer than the worker waits.
     const { slots, limiter } = setup({ timeoutMs: 20, delays: { fromSecondMs: 60 } });
-    await expect(limiter.acquire('t', 1)).rejects.toBeInstanceOf(RpcUnavailableError);
+    await expect(limiter.acquire('t', 1)).rejects.toBeInstanceOf(StateUnavailableError);
     expect(slots.inFlight('t')).toBe(1);
     await eventually(() => slots.inFlight('t') === 0);
   });
@@ -81,14 +82,14 @@ describe('IpcConcurrencyLimiter (worker) over ConcurrencySlots (primary)', () =>
         },
       }),
     });
-    await expect(limiter.acquire('t', 1)).rejects.toBeInstanceOf(RpcUnavailableError);
+    await expect(limiter.acquire('t', 1)).rejects.toBeInstanceOf(StateUnavailableError);
     await sleep(100);
     expect(slots.inFlight('t')).toBe(0);
   });
 
-  it('rejects with RpcUnavailableError when nobody answers in time', async () => {
+  it('rejects with StateUnavailableError (as an unavailable Redis) when nobody answers in time', async () => {
     const [worker] = channelPair();
     const limiter = new IpcConcurrencyLimiter(new RpcClient(worker, 30));
-    await expect(limiter.acquire('t', 1)).rejects.toBeInstanceOf(RpcUnavailableError);
+    await expect(limiter.acquire('t', 1)).rejects.toBeInstanceOf(StateUnavailableError);
   });
 });

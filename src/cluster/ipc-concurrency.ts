@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MemoryConcurrencyLimiter, once, type Acquired, type ConcurrencyLimiter, type Lease } from '../ratelimit/concurrency.js';
+import { primaryCall } from './ipc-limiter.js';
 import type { RpcClient, RpcHandlers } from './rpc.js';
 
 /**
@@ -8,8 +9,9 @@ import type { RpcClient, RpcHandlers } from './rpc.js';
  * exact across workers as it is in one process. The worker names each lease itself, so it can
  * release a lease whose grant it never saw: when an acquire times out, the primary may still
  * grant it later (or already did, and the answer was late), and the release that follows frees
- * that slot. If the primary does not answer in time the request fails (500), as with
- * IpcRateLimiter.
+ * that slot. If the primary does not answer in time the acquire rejects with
+ * StateUnavailableError, as IpcRateLimiter does, and the worker's FallbackConcurrencyLimiter
+ * applies the failure mode.
  */
 export class IpcConcurrencyLimiter implements ConcurrencyLimiter {
   constructor(private readonly rpc: RpcClient) {}
@@ -18,7 +20,7 @@ export class IpcConcurrencyLimiter implements ConcurrencyLimiter {
     const id = randomUUID();
     let granted: unknown;
     try {
-      granted = await this.rpc.call('concurrency.acquire', { id, key, max });
+      granted = await primaryCall(this.rpc, 'concurrency.acquire', { id, key, max });
     } catch (err) {
       // A grant may still arrive (or have been made) after we gave up: give it back.
       this.#release(id);

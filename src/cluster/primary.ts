@@ -59,7 +59,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   let onAllExited: (() => void) | undefined;
 
   const fork = (slot: number): void => {
-    const worker = cluster.fork({ LLM_GATEWAY_WORKER_SLOT: String(slot) });
+    const worker = cluster.fork({ LLM_GATEWAY_WORKER_SLOT: String(slot), LLM_GATEWAY_WORKERS: String(options.workers) });
     const startedAt = performance.now();
     live.add(worker);
     serveRpc(workerChannel(worker), { ...handlers, ...concurrencyHandlers(slots, String(worker.id)) });

@@ -11,6 +11,8 @@
  * many calls; an idle gateway still sends each call at once (the turn ends immediately).
  */
 
+import { randomUUID } from 'node:crypto';
+
 /** One side of a message channel: `process` in a worker, a `Worker` in the primary. */
 export interface MessageChannel {
   send(message: unknown): void;
@@ -32,10 +34,16 @@ interface RpcResponse {
   readonly error?: { readonly name: string; readonly message: string };
 }
 
-/** What travels: every call (or answer) of one event-loop turn. */
+/**
+ * What travels: every call (or answer) of one event-loop turn. `client` names the RpcClient that
+ * made the calls and is echoed on their answers: several clients may share one channel (a
+ * worker's limiter and /metrics clients), and each numbers its calls from 1, so an answer is
+ * only ever matched by the client it names.
+ */
 interface RpcBatch<T> {
   readonly tag: typeof TAG;
   readonly kind: 'calls' | 'answers';
+  readonly client: string;
   readonly items: readonly T[];
 }
 
@@ -46,6 +54,7 @@ class Outbox<T> {
 
   constructor(
     private readonly kind: RpcBatch<T>['kind'],
+    private readonly client: string,
     private readonly send: (batch: RpcBatch<T>) => void,
   ) {}
 
@@ -61,7 +70,7 @@ class Outbox<T> {
     if (this.#items.length === 0) return;
     const items = this.#items;
     this.#items = [];
-    this.send({ tag: TAG, kind: this.kind, items });
+    this.send({ tag: TAG, kind: this.kind, client: this.client, items });
   }
 }
 
@@ -79,14 +88,15 @@ export class RpcClient {
   readonly #timeoutMs: number;
   readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   readonly #outbox: Outbox<RpcRequest>;
+  readonly #name = randomUUID();
   #nextId = 1;
 
   constructor(channel: MessageChannel, timeoutMs: number) {
     this.#channel = channel;
     this.#timeoutMs = timeoutMs;
-    this.#outbox = new Outbox('calls', (batch) => this.#send(batch));
+    this.#outbox = new Outbox('calls', this.#name, (batch) => this.#send(batch));
     channel.onMessage((message) => {
-      if (!isBatch(message, 'answers')) return;
+      if (!isBatch(message, 'answers') || message.client !== this.#name) return;
       for (const answer of message.items as RpcResponse[]) {
         const pending = this.#pending.get(answer.id);
         if (!pending) continue;
@@ -140,15 +150,25 @@ export type RpcHandlers = Readonly<Record<string, (params: unknown) => Promise<u
  * listening.
  */
 export function serveRpc(channel: MessageChannel, handlers: RpcHandlers): () => void {
-  const outbox = new Outbox<RpcResponse>('answers', (batch) => {
-    try {
-      channel.send(batch);
-    } catch {
-      // The worker is gone; nobody is waiting for the answers.
+  // One outbox per calling client, so each batch of answers names the client it belongs to.
+  const outboxes = new Map<string, Outbox<RpcResponse>>();
+  const outboxFor = (client: string): Outbox<RpcResponse> => {
+    let outbox = outboxes.get(client);
+    if (!outbox) {
+      outbox = new Outbox<RpcResponse>('answers', client, (batch) => {
+        try {
+          channel.send(batch);
+        } catch {
+          // The worker is gone; nobody is waiting for the answers.
+        }
+      });
+      outboxes.set(client, outbox);
     }
-  });
+    return outbox;
+  };
   return channel.onMessage((message) => {
     if (!isBatch(message, 'calls')) return;
+    const outbox = outboxFor(message.client);
     for (const call of message.items as RpcRequest[]) serveOne(call, handlers, (answer) => call.id !== 0 && outbox.push(answer));
   });
 }
@@ -166,7 +186,8 @@ function serveOne(call: RpcRequest, handlers: RpcHandlers, answer: (a: RpcRespon
 }
 
 function isBatch(m: unknown, kind: RpcBatch<unknown>['kind']): m is RpcBatch<unknown> {
-  return typeof m === 'object' && m !== null && (m as RpcBatch<unknown>).tag === TAG && (m as RpcBatch<unknown>).kind === kind && Array.isArray((m as RpcBatch<unknown>).items);
+  const b = m as RpcBatch<unknown> | null;
+  return typeof b === 'object' && b !== null && b.tag === TAG && b.kind === kind && typeof b.client === 'string' && Array.isArray(b.items);
 }
 
 function rebuildError(e: { name: string; message: string }): Error {

@@ -3,6 +3,10 @@ import { AggregatorRegistry } from 'prom-client';
 import type { GatewayOptions } from '../app.js';
 import type { GatewayConfig } from '../config/load.js';
 import { serveProcess, type ServeOptions } from '../lifecycle/serve-process.js';
+import { FallbackConcurrencyLimiter, type ConcurrencyLimiter } from '../ratelimit/concurrency.js';
+import { FallbackRateLimiter } from '../ratelimit/fallback-limiter.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
+import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { IpcConcurrencyLimiter } from './ipc-concurrency.js';
 import { IpcRateLimiter } from './ipc-limiter.js';
 import { RpcClient, type MessageChannel } from './rpc.js';
@@ -18,6 +22,19 @@ const METRICS_TIMEOUT_MS = 6_000;
  */
 function limitsLiveInPrimary(config: GatewayConfig): boolean {
   return config.state.backend === 'memory';
+}
+
+/**
+ * A worker's limiters: the primary's, over IPC, behind the same failure modes as Redis. If the
+ * primary does not answer, `open` limits admit against this worker's share (limit ÷ workers)
+ * and `closed` ones answer 503 rate_limit_unavailable; never a 500.
+ */
+export function workerLimiters(rpc: RpcClient, workers: number): { rateLimiter: RateLimiter; concurrency: ConcurrencyLimiter } {
+  const processes = (): number => Math.max(1, workers);
+  return {
+    rateLimiter: new FallbackRateLimiter(new IpcRateLimiter(rpc), { processes, local: new MemoryRateLimiter() }),
+    concurrency: new FallbackConcurrencyLimiter(new IpcConcurrencyLimiter(rpc), processes),
+  };
 }
 
 /** A worker's end of the cluster IPC channel. */
@@ -54,7 +71,7 @@ export async function runWorker(options: Omit<ServeOptions, 'gateway' | 'onListe
     logBindings: { worker: Number(process.env.LLM_GATEWAY_WORKER_SLOT ?? cluster.worker?.id ?? 0) },
     gateway: (config) => ({
       ...options.extra,
-      ...(limitsLiveInPrimary(config) ? { rateLimiter: new IpcRateLimiter(limiterRpc), concurrency: new IpcConcurrencyLimiter(limiterRpc) } : {}),
+      ...(limitsLiveInPrimary(config) ? workerLimiters(limiterRpc, Number(process.env.LLM_GATEWAY_WORKERS ?? 1)) : {}),
       metricsSource: { contentType, text: async () => String(await metricsRpc.call('metrics', null)) },
     }),
     onListening: (gateway) => {

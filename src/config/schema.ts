@@ -325,8 +325,14 @@ const redisSchema = z
     mode: z.enum(['standalone', 'cluster']).default('standalone'),
     /** Prefix of every key and channel, so several gateways (or tests) can share one Redis. */
     keyPrefix: z.string().regex(/^[A-Za-z0-9._:-]{0,64}$/, 'must be 0-64 ASCII letters, digits or . _ : -').default('llmgw:'),
-    /** A Redis call that takes longer fails (and counts against the breaker); keep it tight. */
-    commandTimeoutMs: positiveMs.default(50),
+    /**
+     * The connection is declared dead (Redis breaker opens at once) when commands are waiting and
+     * no reply at all has arrived for this long, counting only time this process's event loop was
+     * running. A slow reply alone never fails a command (redis-connection.ts).
+     */
+    stallMs: positiveMs.min(50).default(300),
+    /** Deprecated, ignored: accepted so that existing configs still load (replaced by stallMs). */
+    commandTimeoutMs: positiveMs.optional(),
     connectTimeoutMs: positiveMs.default(1_000),
     /** Longest wait between reconnection attempts (backoff starts at 50 ms). */
     maxReconnectDelayMs: positiveMs.default(2_000),

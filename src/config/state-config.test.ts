@@ -28,11 +28,17 @@ describe('state config', () => {
       url: undefined,
       mode: 'standalone',
       keyPrefix: 'llmgw:',
-      commandTimeoutMs: 50,
+      stallMs: 300,
       connectTimeoutMs: 1_000,
       maxReconnectDelayMs: 2_000,
       breaker: { failureThreshold: 3, openMs: 1_000, maxOpenMs: 10_000 },
     });
+  });
+
+  it('still loads a config with the deprecated (ignored) commandTimeoutMs', () => {
+    const c = resolveConfig({ ...base, state: { backend: 'redis', redis: { url: 'redis://r:6379', commandTimeoutMs: 50 } } }, {});
+    expect(c.state.redis?.stallMs).toBe(300);
+    expect(issues({ ...base, state: { backend: 'redis', redis: { url: 'redis://r:6379', stallMs: 10 } } })[0]).toMatch(/^state\.redis\.stallMs:/);
   });
 
   it('reports a missing url, a bad url, an unset variable and a bad failure mode with their paths', () => {

@@ -74,10 +74,21 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
     void options.stopRequested?.then(() => stop('primary gone'));
   });
 
-  const address = await gateway.listen({
-    ...(options.host !== undefined ? { host: options.host } : {}),
-    ...(options.port !== undefined ? { port: options.port } : {}),
-  });
+  let address: Awaited<ReturnType<Gateway['listen']>>;
+  try {
+    address = await gateway.listen({
+      ...(options.host !== undefined ? { host: options.host } : {}),
+      ...(options.port !== undefined ? { port: options.port } : {}),
+    });
+  } catch (err) {
+    // Port in use, say. Close what was opened (the Redis connection reconnects forever and
+    // would keep the process alive), so the CLI exits non-zero at once.
+    finished = true;
+    process.off('SIGHUP', onHup);
+    unwatch?.();
+    await gateway.close().catch(() => undefined);
+    throw err;
+  }
   log.info({ url: address.url, ...(address.metricsUrl ? { metricsUrl: address.metricsUrl } : {}), pid: process.pid, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
   options.onListening?.(gateway, address.url);
 

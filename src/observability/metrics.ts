@@ -78,7 +78,9 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#failOpen = new Counter({ name: 'gateway_ratelimit_failopen_total', help: 'Limit decisions made by the local fallback because shared state (Redis) was unavailable.', labelNames: ['model', 'limit'], registers: r });
     this.#failClosed = new Counter({ name: 'gateway_ratelimit_failclosed_total', help: 'Requests refused because shared state was unavailable and the limit is fail-closed.', labelNames: ['model', 'limit'], registers: r });
     this.#stateErrors = new Counter({ name: 'gateway_state_errors_total', help: 'Shared-state (Redis) calls that failed, or were not tried because its breaker is open.', labelNames: ['reason'], registers: r });
-    this.#stateBreaker = new Gauge({ name: 'gateway_state_breaker_state', help: 'Breaker around Redis: 0 closed, 1 open, 2 half-open.', registers: r });
+    // Gauges are not summed across `--workers` (two open breakers are not "2, half-open"): each
+    // says how it combines (prom-client AggregatorRegistry); counters and histograms sum.
+    this.#stateBreaker = new Gauge({ name: 'gateway_state_breaker_state', help: 'Breaker around Redis: 0 closed, 1 open, 2 half-open (with --workers: the highest any worker reports).', registers: r, aggregator: 'max' });
     this.#stateBreaker.set(0);
     this.#tokens = new LabelledCounter('gateway_tokens_total', 'Tokens charged for served requests, by model alias and type.', ['model', 'type'], reg);
     this.#estimated = new Counter({ name: 'gateway_usage_estimated_total', help: 'Requests whose usage the gateway estimated because the provider reported none.', labelNames: ['model'], registers: r });
@@ -226,6 +228,8 @@ function eventLoopDelayGauge(registers: Registry[]): void {
     help: 'Event-loop delay since the previous scrape (quantile 1 is the maximum).',
     labelNames: ['quantile'],
     registers,
+    // With --workers: the worst worker's delay, not the sum of them.
+    aggregator: 'max',
     collect() {
       // No samples yet (fresh process or two scrapes within 10 ms): report 0, not NaN.
       const empty = delay.count === 0;

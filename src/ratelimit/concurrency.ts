@@ -51,14 +51,15 @@ export class MemoryConcurrencyLimiter implements ConcurrencyLimiter {
 
 /**
  * Shared slots with failure modes: while shared state is unavailable, `open` admits against a
- * local share of max ÷ expectedReplicas (at least 1), `closed` refuses with LimitUnavailableError.
+ * local share of max ÷ processes (at least 1), `closed` refuses with LimitUnavailableError.
  */
 export class FallbackConcurrencyLimiter implements ConcurrencyLimiter {
   readonly #local = new MemoryConcurrencyLimiter();
 
   constructor(
     private readonly shared: ConcurrencyLimiter,
-    private readonly expectedReplicas: number,
+    /** How many processes share the limit right now; ≥ 1. */
+    private readonly processes: () => number,
   ) {}
 
   async acquire(key: string, max: number, failureMode: FailureMode = 'open'): Promise<Acquired> {
@@ -67,7 +68,7 @@ export class FallbackConcurrencyLimiter implements ConcurrencyLimiter {
     } catch (err) {
       if (!(err instanceof StateUnavailableError)) throw err;
       if (failureMode === 'closed') throw new LimitUnavailableError('concurrency', err.retryAfterMs);
-      return { lease: this.#local.tryAcquire(key, Math.max(1, Math.floor(max / this.expectedReplicas))), degraded: true };
+      return { lease: this.#local.tryAcquire(key, Math.max(1, Math.floor(max / this.processes()))), degraded: true };
     }
   }
 }

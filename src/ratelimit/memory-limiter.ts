@@ -79,6 +79,13 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#maybeSweep(now);
   }
 
+  /** Sets a bucket to hold `tokens` now (at most its capacity): FallbackRateLimiter seeds its local share. */
+  seed(key: string, bucket: BucketSpec, tokens: number): void {
+    validateSpec(bucket);
+    if (!Number.isFinite(tokens)) throw new RangeError(`seed tokens must be finite, got ${tokens}`);
+    this.#store(key, bucket, Math.min(bucket.capacity, tokens), this.#clock.nowMs());
+  }
+
   #refilled(key: string, spec: BucketSpec, now: number): number {
     const bucket = this.#buckets.get(key);
     if (bucket === undefined) return spec.capacity;

@@ -48,6 +48,21 @@ describe('CircuitBreaker', () => {
     expect(transitions).toEqual([{ from: 'closed', to: 'open', reason: '3 consecutive failures' }]);
   });
 
+  it('trip() opens at once on one decisive event, makes permits in flight stale, and is a no-op while open', () => {
+    const { clock, breaker, transitions } = setup({ openMs: 1_000, maxOpenMs: 1_000 });
+    const inFlight = acquire(breaker);
+    breaker.trip('stalled');
+    expect(breaker.state).toBe('open');
+    breaker.trip('stalled again');
+    inFlight.success(); // settled after the trip: stale, does not close it
+    expect(breaker.state).toBe('open');
+    expect(transitions).toEqual([{ from: 'closed', to: 'open', reason: 'stalled' }]);
+    clock.advance(1_000);
+    expect(breaker.state).toBe('half_open');
+    breaker.trip('probe stalled');
+    expect(breaker.state).toBe('open');
+  });
+
   it('a success resets the consecutive-failure count; release() does neither', () => {
     const { breaker } = setup();
     fail(breaker, 2);

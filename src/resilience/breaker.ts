@@ -132,6 +132,15 @@ export class CircuitBreaker {
     }
   }
 
+  /**
+   * Opens now on one decisive event (a connection found dead), without waiting for
+   * `failureThreshold` calls to fail one by one. No-op while already open.
+   */
+  trip(reason: string): void {
+    this.#advance();
+    if (this.#state !== 'open') this.#open(reason);
+  }
+
   #permit(probeId: number | undefined): BreakerPermit {
     const generation = this.#generation;
     let settled = false;

@@ -13,6 +13,7 @@ import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { MemoryCooldowns, type Cooldowns } from '../routing/cooldowns.js';
 import { RedisConcurrencyLimiter } from './redis-concurrency.js';
 import { RedisConnection } from './redis-connection.js';
+import { ProcessRegistry } from './process-registry.js';
 import { RedisCooldowns } from './redis-cooldowns.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 
@@ -20,6 +21,8 @@ export interface SharedState {
   readonly limiter: RateLimiter;
   readonly concurrency: ConcurrencyLimiter;
   readonly cooldowns: Cooldowns;
+  /** A reload changed the configured deployments (cooldowns are shared for exactly these). */
+  deploymentsChanged(deployments: readonly string[]): void;
   /** Waits (at most the connect timeout) for the backend; the gateway serves either way. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -28,7 +31,7 @@ export interface SharedState {
 export interface StateDeps {
   readonly clock: Clock;
   readonly events: GatewayEvents;
-  /** Configured deployment names (cooldowns are shared only for these). */
+  /** Configured deployment names at start (cooldowns are shared only for these; see deploymentsChanged). */
   readonly deployments: readonly string[];
   /** `retry.maxCooldownMs`: the longest cooldown a provider's 429 can start. */
   readonly maxCooldownMs?: number;
@@ -40,6 +43,7 @@ export function createSharedState(state: ResolvedState, deps: StateDeps): Shared
       limiter: new MemoryRateLimiter(deps.clock),
       concurrency: new MemoryConcurrencyLimiter(),
       cooldowns: new MemoryCooldowns(deps.clock, deps.maxCooldownMs),
+      deploymentsChanged: () => undefined,
       start: async () => undefined,
       close: async () => undefined,
     };
@@ -50,14 +54,20 @@ export function createSharedState(state: ResolvedState, deps: StateDeps): Shared
     onBreakerTransition: (from, to) => deps.events.stateBreakerTransition({ from, to }),
   });
   const cooldowns = new RedisCooldowns(connection, deps.clock, deps.deployments, deps.maxCooldownMs);
+  // During an outage each process admits limit ÷ (processes last seen on this Redis).
+  const registry = new ProcessRegistry(connection, state.expectedReplicas);
+  const processes = (): number => registry.processes();
   return {
-    limiter: new FallbackRateLimiter(new RedisRateLimiter(connection), { expectedReplicas: state.expectedReplicas, local: new MemoryRateLimiter(deps.clock) }),
-    concurrency: new FallbackConcurrencyLimiter(new RedisConcurrencyLimiter(connection, state.leaseMs), state.expectedReplicas),
+    limiter: new FallbackRateLimiter(new RedisRateLimiter(connection), { processes, local: new MemoryRateLimiter(deps.clock) }),
+    concurrency: new FallbackConcurrencyLimiter(new RedisConcurrencyLimiter(connection, state.leaseMs), processes),
     cooldowns,
+    deploymentsChanged: (deployments) => cooldowns.track(deployments),
     start: async () => {
       await connection.waitReady(redisConfig.connectTimeoutMs);
+      await registry.start();
     },
     close: async () => {
+      await registry.close();
       await cooldowns.close();
       await connection.close();
     },

@@ -8,7 +8,7 @@ const available = await sharedRedisAvailable();
 const connections: RedisConnection[] = [];
 
 async function connection(prefix: string): Promise<RedisConnection> {
-  const c = new RedisConnection(redisSettings(SHARED_REDIS_URL, { keyPrefix: prefix, commandTimeoutMs: 2_000 }), systemClock);
+  const c = new RedisConnection(redisSettings(SHARED_REDIS_URL, { keyPrefix: prefix }), systemClock);
   connections.push(c);
   expect(await c.waitReady(2_000)).toBe(true);
   return c;

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { once, type Acquired, type ConcurrencyLimiter } from '../ratelimit/concurrency.js';
 import { luaScript, type RedisConnection } from './redis-connection.js';
+import { StateUnavailableError } from './state-errors.js';
 
 const acquireScript = luaScript(`
 local t = redis.call('TIME')
@@ -35,7 +36,16 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
   async acquire(key: string, max: number): Promise<Acquired> {
     const redisKey = this.redisKey(key);
     const id = randomUUID();
-    const got = await this.redis.evalScript(acquireScript, [redisKey], [id, max, this.leaseMs, 'acquire']);
+    let got: unknown;
+    try {
+      got = await this.redis.evalScript(acquireScript, [redisKey], [id, max, this.leaseMs, 'acquire']);
+    } catch (err) {
+      // A grant that arrives after we gave up holds a slot for nobody: give it back at once.
+      if (err instanceof StateUnavailableError) void err.late?.then((late) => {
+          if (late === 1) void this.redis.call((c) => c.zrem(redisKey, id)).catch(() => undefined);
+        });
+      throw err;
+    }
     if (got !== 1) return { lease: undefined, degraded: false };
     // Renewal failures are ignored: the lease then lapses early, which frees a slot sooner
     // (never later) than the request ends.

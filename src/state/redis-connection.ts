@@ -1,8 +1,14 @@
 /**
  * The one Redis connection of a gateway process, and the guard around it (reliability.md,
- * "When Redis is down or slow"): every command has a tight timeout, nothing waits in an offline
- * queue, and a circuit breaker stops calling a Redis that keeps failing, so a slow or dead
- * Redis costs a request at most one command timeout, and usually nothing at all.
+ * "When Redis is down or slow"). A slow Redis is not a dead Redis: a command waits for its reply
+ * as long as the connection is alive, and the connection is judged as a whole
+ * (liveness-watch.ts): it is dead when it closes or errors, or when commands are waiting and no
+ * reply at all has arrived for `stallMs` of this process's event-loop time. That one event opens
+ * the Redis breaker at once; every waiting command then fails (its limit follows its failure
+ * mode, and its reply, should it come after all, is handed over for reconciliation), and while
+ * the breaker is open no command is sent or waits. So a dead or stalled Redis costs a request at
+ * most `stallMs` (the requests in flight when it stalls), and nothing once the breaker is open.
+ * Nothing waits in an offline queue.
  */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
@@ -10,6 +16,7 @@ import type { Clock } from '../clock.js';
 import type { ResolvedRedis } from '../config/load.js';
 import { ioredis } from '../lazy-packages.js';
 import { CircuitBreaker, type BreakerState } from '../resilience/breaker.js';
+import { LivenessWatch } from './liveness-watch.js';
 import { reasonFor, StateUnavailableError, type StateFailureReason } from './state-errors.js';
 
 export type RedisClient = Redis | Cluster;
@@ -30,26 +37,49 @@ export function luaScript(source: string): LuaScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+/**
+ * A socket that has received nothing for this long while commands wait is destroyed and
+ * reconnected (ioredis `socketTimeout`): a black-holed connection (peer gone without a reset)
+ * would otherwise stall every half-open probe forever. Long, because replies that come after a
+ * stall are still wanted (reconciliation) and are lost with the socket.
+ */
+export const DEAD_SOCKET_MS = 10_000;
+
+/** Why the connection was declared unavailable: shown to each waiting call as its failure reason. */
+type Outage = Extract<StateFailureReason, 'timeout' | 'connection'>;
+
 export class RedisConnection {
   readonly client: RedisClient;
   readonly keyPrefix: string;
   readonly #breaker: CircuitBreaker;
   readonly #events: RedisConnectionEvents;
+  readonly #stallMs: number;
+  readonly #watch: LivenessWatch;
+  /** Calls waiting for their reply, failed at once when the connection is declared unavailable. */
+  readonly #waiting = new Set<(outage: Outage) => void>();
+  #closing = false;
 
   constructor(config: ResolvedRedis, clock: Clock, events: RedisConnectionEvents = {}) {
     this.keyPrefix = config.keyPrefix;
     this.#events = events;
+    this.#stallMs = config.stallMs;
     this.client = createClient(config);
-    // Errors surface through the calls below; without a listener ioredis would log each one.
+    this.#watch = new LivenessWatch({ stallMs: config.stallMs, onStall: () => this.#unavailable('timeout', 'stalled') });
+    // A dropped connection is an outage at once (its waiting commands will never be answered).
+    // Errors otherwise surface through the calls; without a listener ioredis would log each one.
     this.client.on('error', () => undefined);
+    this.client.on('close', () => {
+      if (!this.#closing) this.#unavailable('connection', 'connection closed');
+    });
     this.#breaker = new CircuitBreaker(
       {
+        // Counts only errors Redis answers with (a reply is life, so not an outage by itself).
         failureThreshold: config.breaker.failureThreshold,
         openMs: config.breaker.openMs,
         maxOpenMs: Math.max(config.breaker.openMs, config.breaker.maxOpenMs),
         jitterRatio: 0.2,
         halfOpenProbes: 1,
-        probeTimeoutMs: config.commandTimeoutMs * 4,
+        probeTimeoutMs: config.stallMs * 2,
       },
       clock,
       (t) => events.onBreakerTransition?.(t.from, t.to),
@@ -63,25 +93,62 @@ export class RedisConnection {
 
   /**
    * Runs one Redis call under the breaker. Rejects with StateUnavailableError when the breaker
-   * is open or the call fails for any reason (timeouts included); never waits longer than the
-   * command timeout.
+   * is open, the connection is declared unavailable while the call waits (stall, close), or
+   * the call fails. A call that was sent but not answered carries `late`: its reply, should it
+   * arrive after all, so the caller can reconcile what it decided without it.
+   *
+   * A half-open probe waits at most `stallMs` (loop time) for its own reply: it tests whether
+   * Redis is healthy again, and a Redis that still drains old late replies is not.
    */
   async call<T>(fn: (client: RedisClient) => Promise<T>): Promise<T> {
+    const probe = this.#breaker.state === 'half_open';
     const permit = this.#breaker.tryAcquire();
     if (!permit) {
       this.#events.onFailure?.('breaker_open');
       throw new StateUnavailableError('breaker_open', Math.max(1, this.#breaker.retryAfterMs()));
     }
+    const settled = this.#watch.begin();
+    // async: a synchronous throw becomes a rejection like any other failure.
+    const work = (async () => fn(this.client))();
+    void work.then(settled, settled);
+    let stopWaiting: () => void = () => undefined;
+    const outage = new Promise<never>((_, reject) => {
+      const onOutage = (reason: Outage): void => reject(new OutageError(reason));
+      this.#waiting.add(onOutage);
+      let probeTimer: LivenessWatch | undefined;
+      if (probe) {
+        probeTimer = new LivenessWatch({ stallMs: this.#stallMs, onStall: () => onOutage('timeout') });
+        void work.then(probeTimer.begin(), () => undefined);
+      }
+      stopWaiting = () => {
+        this.#waiting.delete(onOutage);
+        probeTimer?.close();
+      };
+    });
     try {
-      const value = await fn(this.client);
+      const value = await Promise.race([work, outage]);
       permit.success();
       return value;
     } catch (err) {
-      permit.failure();
-      const reason = reasonFor(err);
+      const outageReason = err instanceof OutageError ? err.reason : undefined;
+      const reason = outageReason ?? reasonFor(err);
       this.#events.onFailure?.(reason);
-      throw new StateUnavailableError(reason, Math.max(1, this.#breaker.retryAfterMs()), { cause: err });
+      if (outageReason === undefined && reason === 'connection') this.#unavailable('connection', 'connection error');
+      // A probe that stalled re-opens the breaker; after an outage the permit is stale (no-op).
+      permit.failure();
+      const late = outageReason === undefined ? undefined : work.then((v) => v as unknown, () => new Promise<never>(() => undefined));
+      throw new StateUnavailableError(reason, Math.max(1, this.#breaker.retryAfterMs()), { cause: err, ...(late ? { late } : {}) });
+    } finally {
+      stopWaiting();
     }
+  }
+
+  /** One event opens the breaker and fails every waiting call (no per-command failure counting). */
+  #unavailable(outage: Outage, why: string): void {
+    this.#breaker.trip(why);
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const fail of waiting) fail(outage);
   }
 
   /** EVALSHA, falling back to EVAL (which caches the script again) on NOSCRIPT. Guarded by `call`. */
@@ -116,7 +183,17 @@ export class RedisConnection {
 
   /** Closes the connection without waiting for pending replies (they fail fast instead). */
   async close(): Promise<void> {
+    this.#closing = true;
+    this.#watch.close();
     this.client.disconnect();
+  }
+}
+
+/** Raised inside `call` when the connection was declared unavailable while the call waited. */
+class OutageError extends Error {
+  constructor(readonly reason: Outage) {
+    super(`Redis connection unavailable (${reason})`);
+    this.name = 'OutageError';
   }
 }
 
@@ -128,7 +205,9 @@ function createClient(config: ResolvedRedis): RedisClient {
     // …and are not retried behind the caller's back.
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    commandTimeout: config.commandTimeoutMs,
+    // No per-command timeout: liveness is judged by RedisConnection (stallMs); a socket silent
+    // for DEAD_SOCKET_MS while commands wait is reconnected.
+    socketTimeout: DEAD_SOCKET_MS,
     connectTimeout: config.connectTimeoutMs,
     // Reconnect forever, backing off from 50 ms to the configured cap.
     retryStrategy: (times: number) => Math.min(config.maxReconnectDelayMs, 50 * 2 ** Math.min(times, 10)),

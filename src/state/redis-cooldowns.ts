@@ -25,14 +25,15 @@ return 1
 
 export class RedisCooldowns extends MemoryCooldowns {
   readonly #redis: RedisConnection;
-  readonly #deployments: readonly string[];
+  /** Deployments of the config now serving (a reload changes them): only these are mirrored. */
+  #deployments: ReadonlySet<string>;
   readonly #channel: string;
   readonly #subscriber: RedisClient;
 
   constructor(redis: RedisConnection, clock: Clock, deployments: readonly string[], maxCooldownMs?: number) {
     super(clock, maxCooldownMs);
     this.#redis = redis;
-    this.#deployments = deployments;
+    this.#deployments = new Set(deployments);
     this.#channel = `${redis.keyPrefix}cooldowns`;
     // Narrows the union: the two duplicate() signatures cannot be called through it.
     this.#subscriber = redis.client instanceof ioredis().Cluster ? redis.client.duplicate() : redis.client.duplicate();
@@ -54,6 +55,16 @@ export class RedisCooldowns extends MemoryCooldowns {
     void this.#redis.evalScript(startScript, [this.#key(deployment)], [whole, this.#channel, deployment, this.maxCooldownMs]).catch(() => undefined);
   }
 
+  /**
+   * The deployments of a reloaded config: cooldowns of added ones are shared from now on, and
+   * those already set by other replicas are read at once.
+   */
+  track(deployments: readonly string[]): void {
+    const added = deployments.filter((d) => !this.#deployments.has(d));
+    this.#deployments = new Set(deployments);
+    if (added.length > 0) void this.#sync(added);
+  }
+
   async close(): Promise<void> {
     this.#subscriber.disconnect();
   }
@@ -61,14 +72,14 @@ export class RedisCooldowns extends MemoryCooldowns {
   #heard(message: string): void {
     const [deployment, ms] = message.split(' ');
     const value = Number(ms);
-    if (deployment && this.#deployments.includes(deployment) && Number.isFinite(value) && value > 0) this.extend(deployment, value);
+    if (deployment && this.#deployments.has(deployment) && Number.isFinite(value) && value > 0) this.extend(deployment, value);
   }
 
   /** Cooldowns set while this replica was away (or before it started). */
-  async #sync(): Promise<void> {
+  async #sync(deployments: Iterable<string> = this.#deployments): Promise<void> {
     if (this.#redis.client.status !== 'ready') return;
     await Promise.all(
-      this.#deployments.map(async (d) => {
+      [...deployments].map(async (d) => {
         const ttl = await this.#redis.call((c) => c.pttl(this.#key(d))).catch(() => -1);
         if (ttl > 0) this.extend(d, ttl);
         // A key stored before the cap (or by a replica with a higher one) is cut down to it.

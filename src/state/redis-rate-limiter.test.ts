@@ -7,7 +7,7 @@ import { RedisRateLimiter } from './redis-rate-limiter.js';
 
 const available = await sharedRedisAvailable();
 // Generous timeout: these tests check arithmetic, not latency, on a busy machine.
-const conn = new RedisConnection(redisSettings(SHARED_REDIS_URL, { keyPrefix: uniquePrefix('limiter'), commandTimeoutMs: 2_000 }), systemClock);
+const conn = new RedisConnection(redisSettings(SHARED_REDIS_URL, { keyPrefix: uniquePrefix('limiter') }), systemClock);
 
 /** A limiter on its own, empty key space. */
 function limiterFor(label: string, clock?: ManualClock): RedisRateLimiter {

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import type { BucketSpec, LimitCheck, LimitDecision, RateLimiter } from '../ratelimit/limiter.js';
 import { validateCheck, validateSpec } from '../ratelimit/memory-limiter.js';
 import { luaScript, type RedisConnection } from './redis-connection.js';
+import { StateUnavailableError } from './state-errors.js';
 import { tokenBucketLua } from './token-bucket-script.js';
 
 const script = luaScript(tokenBucketLua);
@@ -60,20 +61,15 @@ export class RedisRateLimiter implements RateLimiter {
       }
       args.push(i, bucket.capacity, bucket.refillPerSecond, cost);
     }
-    const reply = (await this.#redis.evalScript(script, keys, args)) as number[];
-    const [allowed, retryAfterMs, rejected, impossible] = reply;
-    return {
-      allowed: allowed === 1,
-      retryAfterMs: retryAfterMs ?? 0,
-      rejectedBy: rejected ? checks[rejected - 1]?.kind : undefined,
-      impossible: impossible === 1,
-      states: checks.map((c, i) => ({
-        kind: c.kind,
-        limit: c.bucket.capacity,
-        remaining: reply[4 + 2 * i] ?? 0,
-        resetMs: reply[5 + 2 * i] ?? 0,
-      })),
-    };
+    let reply: number[];
+    try {
+      reply = (await this.#redis.evalScript(script, keys, args)) as number[];
+    } catch (err) {
+      // Timed out: if Redis decides after all, say what it decided (FallbackRateLimiter reconciles).
+      if (err instanceof StateUnavailableError && err.late) throw new StateUnavailableError(err.reason, err.retryAfterMs, { cause: err, late: err.late.then((late) => decisionOf(checks, late as number[])) });
+      throw err;
+    }
+    return decisionOf(checks, reply);
   }
 
   async adjust(key: string, bucket: BucketSpec, delta: number): Promise<void> {
@@ -95,4 +91,21 @@ export class RedisRateLimiter implements RateLimiter {
     // JS's shortest round-trip decimal: Lua's tonumber reads back the same double.
     return this.#testClock ? String(this.#testClock.nowMs()) : '';
   }
+}
+
+/** The script's consume reply as a LimitDecision. */
+function decisionOf(checks: readonly LimitCheck[], reply: number[]): LimitDecision {
+  const [allowed, retryAfterMs, rejected, impossible] = reply;
+  return {
+    allowed: allowed === 1,
+    retryAfterMs: retryAfterMs ?? 0,
+    rejectedBy: rejected ? checks[rejected - 1]?.kind : undefined,
+    impossible: impossible === 1,
+    states: checks.map((c, i) => ({
+      kind: c.kind,
+      limit: c.bucket.capacity,
+      remaining: reply[4 + 2 * i] ?? 0,
+      resetMs: reply[5 + 2 * i] ?? 0,
+    })),
+  };
 }

@@ -18,10 +18,14 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `serve --config FILE --port <free>` and waits until /ready answers 200. */
-export async function startGatewayProcess(configPath: string, env: NodeJS.ProcessEnv = {}): Promise<GatewayProcess> {
+/**
+ * Starts `serve --config FILE --port <free> [args…]` and waits until /ready answers 200 (with
+ * `--workers N`, also until the primary logged that every worker listens; needs logging level
+ * info or lower).
+ */
+export async function startGatewayProcess(configPath: string, env: NodeJS.ProcessEnv = {}, args: readonly string[] = []): Promise<GatewayProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [MAIN, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(port)], {
+  const child: ChildProcess = spawn(process.execPath, [MAIN, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(port), ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -35,12 +39,15 @@ export async function startGatewayProcess(configPath: string, env: NodeJS.Proces
     child.kill('SIGKILL');
     await exited;
   };
-  for (let i = 0; i < 200; i++) {
+  // Generous: on a busy machine a `--workers` group takes a while to fork and listen.
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${output}`);
     try {
       const res = await request(`${url}/ready`);
       await res.body.text();
-      if (res.statusCode === 200) return { url, pid: child.pid ?? -1, output: () => output, stop };
+      const workersUp = !args.includes('--workers') || output.includes('all workers listening');
+      if (res.statusCode === 200 && workersUp) return { url, pid: child.pid ?? -1, output: () => output, stop };
     } catch {
       // not listening yet
     }
