@@ -122,7 +122,7 @@ describe('docs/configuration.md agrees with src/config/schema.ts', () => {
     });
 
     it('states the schema default of every key, and which keys are required', () => {
-      const wrong = rows.flatMap((r) => {
+      const wrong = rows.flatMap((r): Array<Record<string, unknown>> => {
         const parts = r.key.split('.');
         const leaf = parts.reduce<JsonSchema | undefined>((node, k) => prop(node, k), schema);
         const parent = parts.slice(0, -1).reduce<JsonSchema | undefined>((node, k) => prop(node, k), schema);
