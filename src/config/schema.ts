@@ -328,7 +328,7 @@ const redisSchema = z
     /** A Redis call that takes longer fails (and counts against the breaker); keep it tight. */
     commandTimeoutMs: positiveMs.default(50),
     connectTimeoutMs: positiveMs.default(1_000),
-    /** Longest wait between reconnection attempts (backoff starts at 50 ms). */
+    /** Longest wait between reconnection attempts (backoff starts at 100 ms and doubles). */
     maxReconnectDelayMs: positiveMs.default(2_000),
     breaker: redisBreakerSchema.default(redisBreakerSchema.parse({})),
   })
