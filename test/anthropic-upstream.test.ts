@@ -132,9 +132,9 @@ describe('openai client → gateway → Anthropic (fake)', () => {
 
   it('parameters Anthropic cannot carry → 400 naming them; no max_tokens and no configured default → 400', async () => {
     const { h, client } = await setup({ target: { defaultMaxTokens: undefined } });
-    const seed = await client.chat.completions.create({ model: 'claude', messages, seed: 1, max_tokens: 10 }).catch((e: unknown) => e);
-    expect(seed).toBeInstanceOf(BadRequestError);
-    expect((seed as BadRequestError).param).toBe('seed');
+    const logprobs = await client.chat.completions.create({ model: 'claude', messages, logprobs: true, max_tokens: 10 }).catch((e: unknown) => e);
+    expect(logprobs).toBeInstanceOf(BadRequestError);
+    expect((logprobs as BadRequestError).param).toBe('logprobs');
     const n = await client.chat.completions.create({ model: 'claude', messages, n: 2, max_tokens: 10 }).catch((e: unknown) => e);
     expect((n as BadRequestError).param).toBe('n');
     const noMax = await client.chat.completions.create({ model: 'claude', messages }).catch((e: unknown) => e);

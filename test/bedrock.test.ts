@@ -131,9 +131,9 @@ describe('official openai client against a Bedrock deployment', () => {
 
   it('a parameter Bedrock cannot carry is a 400 naming it, and nothing is sent upstream', async () => {
     const { fake, client } = await setup();
-    const err = await client.chat.completions.create({ model: 'claude', messages, seed: 7 }).catch((e: unknown) => e);
+    const err = await client.chat.completions.create({ model: 'claude', messages, logprobs: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
-    expect((err as BadRequestError).param).toBe('seed');
+    expect((err as BadRequestError).param).toBe('logprobs');
     expect((err as BadRequestError).message).toMatch(/Bedrock/);
     expect(fake.stats.requests).toBe(0);
   });
@@ -265,7 +265,7 @@ describe('S-18: the AWS secret key never leaves the gateway', () => {
     // Success proves the canary was the signing key (the fake verifies every signature with it).
     expect((await send()).status).toBe(200);
     expect((await send({ stream: true, stream_options: { include_usage: true } })).status).toBe(200);
-    const sdkErr = await client.chat.completions.create({ model: 'claude', messages, seed: 1 }).catch((e: unknown) => e);
+    const sdkErr = await client.chat.completions.create({ model: 'claude', messages, logprobs: true }).catch((e: unknown) => e);
     expect(sdkErr).toBeInstanceOf(BadRequestError);
     const echo = (status: number) => ({ kind: 'status' as const, status, body: { message: `The security token ${canary} is invalid (secret ${canary})` } });
     fake.enqueue(echo(400));

@@ -40,6 +40,7 @@ function pinoLine(e: RequestFinishedEvent): Record<string, unknown> {
     tenant: e.tenant,
     model: e.model,
     servedModel: e.servedModel,
+    upstreamModel: e.upstream?.responseModel,
     deployment: e.deployment,
     attempts: e.attempts,
     status: e.status,
@@ -49,6 +50,7 @@ function pinoLine(e: RequestFinishedEvent): Record<string, unknown> {
     durationMs: round(e.durationMs),
     ttftMs: e.timeToFirstTokenMs === undefined ? undefined : round(e.timeToFirstTokenMs),
     upstreamMs: round(e.upstreamMs),
+    ignoredParams: e.ignoredParams?.join(','),
     promptTokens: e.usage?.promptTokens,
     completionTokens: e.usage?.completionTokens,
     usageEstimated: e.usage?.estimated,
@@ -61,7 +63,8 @@ describe('accessLogWriter', () => {
     const theirs = capture();
     const a = createLogger({ level: 'info', format: 'json', destination: ours.stream }).child({ worker: 3 });
     const b = createLogger({ level: 'info', format: 'json', destination: theirs.stream }).child({ worker: 3 });
-    for (const e of [event, { ...event, usage: undefined, tenant: undefined, status: 502, outcome: 'upstream_error' as const, errorCode: 'upstream_error', timeToFirstTokenMs: 3.14159 }]) {
+    const upstream = { genAiProvider: 'openai', upstreamModel: 'gpt-4o', responseModel: 'gpt-4o-2024-08-06', serverAddress: 'api.openai.com', serverPort: 443 };
+    for (const e of [event, { ...event, ignoredParams: ['seed', 'store'], upstream }, { ...event, usage: undefined, tenant: undefined, status: 502, outcome: 'upstream_error' as const, errorCode: 'upstream_error', timeToFirstTokenMs: 3.14159 }]) {
       accessLogWriter(a)(e);
       b.info(pinoLine(e), 'request');
     }

@@ -20,10 +20,11 @@ export function accessLogWriter(logger: Logger): (e: RequestFinishedEvent) => vo
     if (level < logger.levelVal || stream === undefined) return;
     let line = `{"level":${level},"time":${Date.now()}${bindings}`;
     line += str('requestId', e.requestId) + str('route', e.route) + str('tenant', e.tenant) + str('model', e.model);
-    line += str('servedModel', e.servedModel) + str('deployment', e.deployment) + num('attempts', e.attempts) + num('status', e.status);
+    line += str('servedModel', e.servedModel) + str('upstreamModel', e.upstream?.responseModel) + str('deployment', e.deployment) + num('attempts', e.attempts) + num('status', e.status);
     line += str('outcome', e.outcome) + str('errorCode', e.errorCode) + `,"stream":${e.stream}`;
     line += num('durationMs', round(e.durationMs)) + num('ttftMs', e.timeToFirstTokenMs === undefined ? undefined : round(e.timeToFirstTokenMs));
     line += num('upstreamMs', round(e.upstreamMs));
+    if (e.ignoredParams !== undefined) line += str('ignoredParams', e.ignoredParams.join(','));
     if (e.usage) line += num('promptTokens', e.usage.promptTokens) + num('completionTokens', e.usage.completionTokens) + `,"usageEstimated":${e.usage.estimated}`;
     stream.write(`${line},"msg":"request"}\n`);
   };

@@ -39,7 +39,10 @@ export interface AttemptEvent {
   readonly alias: string;
   readonly deployment: string;
   readonly genAiProvider: string;
+  /** The model configured for the target (`gen_ai.request.model`). */
   readonly upstreamModel: string;
+  /** The model the upstream says answered (`gen_ai.response.model`); the configured one when it says none. */
+  readonly responseModel: string;
   readonly serverAddress: string;
   readonly serverPort: number;
   readonly operation: 'chat' | 'text_completion' | 'embeddings';
@@ -88,12 +91,16 @@ export interface RequestFinishedEvent {
   readonly usage: UsageRecord | undefined;
   /** The upstream that served the request, for per-provider token metrics. */
   readonly upstream: UpstreamLabels | undefined;
+  /** OpenAI parameters the serving provider ignored (names from OpenAI's closed list). */
+  readonly ignoredParams?: readonly string[] | undefined;
 }
 
 /** Labels that identify the upstream side of a call (all from configuration). */
 export interface UpstreamLabels {
   readonly genAiProvider: string;
   readonly upstreamModel: string;
+  /** What the upstream says answered (`gen_ai.response.model`); the configured model when it says none. */
+  readonly responseModel: string;
   readonly serverAddress: string;
   readonly serverPort: number;
 }

@@ -13,6 +13,13 @@ const overheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 
 const breakerStateValue: Record<BreakerState, number> = { closed: 0, open: 1, half_open: 2 };
 
+/**
+ * Distinct `gen_ai.response.model` values kept per configured model: upstreams name the model
+ * that answered (a dated snapshot), which is not from our config, so a misbehaving upstream
+ * that makes up names gets at most this many series per model; later names are "other".
+ */
+export const maxResponseModelsPerModel = 8;
+
 const clientLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'error_type', 'server_address', 'server_port'] as const;
 
 /**
@@ -47,6 +54,8 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #reloads: Counter<'result'>;
   readonly #configVersion: Gauge;
   readonly #configLoadedAt: Gauge;
+  /** Response-model label values seen, per configured model (bounded by maxResponseModelsPerModel). */
+  readonly #responseModels = new Map<string, Set<string>>();
 
   constructor(options: { version: string; deployments: readonly string[] }) {
     const r = [this.registry];
@@ -96,7 +105,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   attemptFinished(e: AttemptEvent): void {
     this.#attempts.labels(e.deployment, e.outcome).inc();
     this.#clientDuration
-      .labels(e.operation, e.genAiProvider, e.upstreamModel, e.upstreamModel, e.outcome === 'success' ? '' : e.outcome, e.serverAddress, String(e.serverPort))
+      .labels(e.operation, e.genAiProvider, e.upstreamModel, this.#responseModel(e.upstreamModel, e.responseModel), e.outcome === 'success' ? '' : e.outcome, e.serverAddress, String(e.serverPort))
       .observe(e.durationMs / 1000);
   }
 
@@ -170,9 +179,21 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     if (e.usage && e.upstream) {
       const u = e.upstream;
       const port = String(u.serverPort);
-      this.#clientTokens.labels(e.operation, u.genAiProvider, u.upstreamModel, u.upstreamModel, '', u.serverAddress, port, 'input').observe(e.usage.promptTokens);
-      this.#clientTokens.labels(e.operation, u.genAiProvider, u.upstreamModel, u.upstreamModel, '', u.serverAddress, port, 'output').observe(e.usage.completionTokens);
+      const answered = this.#responseModel(u.upstreamModel, u.responseModel);
+      this.#clientTokens.labels(e.operation, u.genAiProvider, u.upstreamModel, answered, '', u.serverAddress, port, 'input').observe(e.usage.promptTokens);
+      this.#clientTokens.labels(e.operation, u.genAiProvider, u.upstreamModel, answered, '', u.serverAddress, port, 'output').observe(e.usage.completionTokens);
     }
+  }
+
+  /** The `gen_ai.response.model` label: what the upstream said, within the per-model bound. */
+  #responseModel(requested: string, answered: string): string {
+    if (answered === requested) return answered;
+    let seen = this.#responseModels.get(requested);
+    if (seen === undefined) this.#responseModels.set(requested, (seen = new Set()));
+    if (seen.has(answered)) return answered;
+    if (seen.size >= maxResponseModelsPerModel) return 'other';
+    seen.add(answered);
+    return answered;
   }
 }
 

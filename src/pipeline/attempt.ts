@@ -42,6 +42,8 @@ export interface AttemptInput<Req extends OperationRequest> {
 export interface JsonValue<Res> {
   readonly body: Res;
   readonly usage: UsageRecord;
+  /** The model the upstream says served (reportedModel), when it says. */
+  readonly upstreamModel: string | undefined;
 }
 
 /** A stream that passed its commit point: its first chunks and the rest still to read. */
@@ -71,10 +73,10 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   try {
     const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, target, input), bodyLimits);
     if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, statusFailure(deps, target, res));
-    const { value, usage } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
-    finished(deps, target, n, input, started, 'success', res.statusCode);
+    const { value, usage, upstreamModel } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
+    finished(deps, target, n, input, started, 'success', res.statusCode, upstreamModel);
     target.latency.record(deps.clock.nowMs() - started);
-    return { ok: true, value: { body: value, usage } };
+    return { ok: true, value: { body: value, usage, upstreamModel } };
   } catch (err) {
     return fail(deps, target, n, input, started, classifyThrown(err, input.signal, d.name));
   }
@@ -124,7 +126,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
         first.push(...step.chunks);
         if (step.done || first.length > maxOpeningChunks || step.chunks.some(op.hasContent)) {
           const firstChunkMs = deps.clock.nowMs();
-          finished(deps, target, n, input, started, 'success', res.statusCode);
+          finished(deps, target, n, input, started, 'success', res.statusCode, translator.upstreamModel?.());
           target.latency.record(firstChunkMs - started);
           return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs } };
         }
@@ -175,6 +177,7 @@ function scrubbingTranslator<Chunk>(translator: StreamTranslator<Chunk>, target:
     onEvent: (event) => scrub(translator.onEvent(event)),
     onEnd: () => scrub(translator.onEnd()),
     usage: () => translator.usage(),
+    upstreamModel: () => translator.upstreamModel?.(),
   };
 }
 
@@ -183,7 +186,16 @@ function fail<T>(deps: AttemptDeps, target: RuntimeTarget, n: number, input: Att
   return { ok: false, failure };
 }
 
-function finished(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, status: number | undefined): void {
+function finished(
+  deps: AttemptDeps,
+  target: RuntimeTarget,
+  n: number,
+  input: AttemptInput<OperationRequest>,
+  started: number,
+  outcome: AttemptOutcome,
+  status: number | undefined,
+  responseModel?: string,
+): void {
   const durationMs = deps.clock.nowMs() - started;
   input.addUpstreamMs(durationMs);
   const d = target.deployment;
@@ -193,6 +205,7 @@ function finished(deps: AttemptDeps, target: RuntimeTarget, n: number, input: At
     deployment: d.name,
     genAiProvider: d.genAiProvider,
     upstreamModel: target.upstreamModel,
+    responseModel: responseModel ?? target.upstreamModel,
     serverAddress: d.serverAddress,
     serverPort: d.serverPort,
     operation: input.operation,

@@ -97,13 +97,13 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
 
     if (!request.stream) {
       const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, t, n, input(t.alias)) });
-      served(record, headers, done.target, done.attempts);
+      served(record, headers, done.target, done.attempts, upstreamCall(done.target), done.value.upstreamModel);
       record.usage = done.value.usage;
       await reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
       const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, t, n, input(t.alias)) });
-      served(record, headers, done.target, done.attempts);
+      served(record, headers, done.target, done.attempts, upstreamCall(done.target), done.value.translator.upstreamModel?.());
       await pumpStream(done.value, reply.openStream(headers), record, deadline.signal, done.target.deployment.name);
     }
   } catch (err) {
@@ -239,15 +239,29 @@ function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply,
   reply.error(error, headers);
 }
 
-function served(record: RequestRecord, headers: Record<string, string>, target: RuntimeTarget, attempts: number): void {
+/**
+ * Records and announces what served. The body's `model` stays the alias the client asked for
+ * (clients compare it with what they sent); the model the upstream says answered (a dated
+ * snapshot, Gemini's modelVersion), or else the configured one, is in x-gateway-upstream-model
+ * and is `gen_ai.response.model`.
+ */
+function served(record: RequestRecord, headers: Record<string, string>, target: RuntimeTarget, attempts: number, call: UpstreamCall, reportedModel: string | undefined): void {
   const d = target.deployment;
+  const responseModel = reportedModel ?? target.upstreamModel;
   record.servedModel = target.alias;
   record.deployment = d.name;
   record.attempts = attempts;
-  record.upstream = { genAiProvider: d.genAiProvider, upstreamModel: target.upstreamModel, serverAddress: d.serverAddress, serverPort: d.serverPort };
+  record.upstream = { genAiProvider: d.genAiProvider, upstreamModel: target.upstreamModel, responseModel, serverAddress: d.serverAddress, serverPort: d.serverPort };
   headers['x-gateway-provider'] = d.name;
   headers['x-gateway-model'] = target.alias;
+  headers['x-gateway-upstream-model'] = responseModel;
   headers['x-gateway-attempts'] = String(attempts);
+  // Parameters the serving provider has no equivalent for (its policy in docs/providers.md):
+  // names from OpenAI's closed parameter list, never client text.
+  if (call.ignoredParams !== undefined) {
+    record.ignoredParams = call.ignoredParams;
+    headers['x-gateway-ignored-params'] = call.ignoredParams.join(', ');
+  }
 }
 
 function responseContext(

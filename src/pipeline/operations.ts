@@ -10,6 +10,7 @@ import { parseMessagesRequest, type MessagesApiRequest } from '../api/parse-mess
 import type { AnthropicMessage, AnthropicStreamEvent } from '../providers/anthropic/wire-types.js';
 import { estimateChatPromptTokens, estimateMessagesPromptTokens, estimateTextTokens } from '../api/token-estimate.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { chatUpstreamCall } from '../providers/parameter-policy.js';
 import type { ProviderAdapter, ResponseContext, StreamTranslator, TargetInfo, UpstreamCall } from '../providers/types.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
 import { chatChunkHasContent, messagesEventHasContent, textChunkHasContent } from './first-content.js';
@@ -41,7 +42,8 @@ export interface Operation<Req extends OperationRequest, Res, Chunk> {
   outputReserve(request: Req, model: RuntimeModel): number;
   /** The upstream call; throws GatewayError(unsupported_parameter) when the provider lacks the capability. */
   upstreamCall(adapter: ProviderAdapter, request: Req, target: TargetInfo): UpstreamCall;
-  decode(adapter: ProviderAdapter, request: Req, body: unknown, ctx: ResponseContext): { value: Res; usage: UsageRecord };
+  /** The response for the client, its usage, and the model the upstream says served it (when it says). */
+  decode(adapter: ProviderAdapter, request: Req, body: unknown, ctx: ResponseContext): { value: Res; usage: UsageRecord; upstreamModel?: string | undefined };
   streamTranslator(adapter: ProviderAdapter, ctx: ResponseContext): StreamTranslator<Chunk>;
   /** Whether a stream chunk commits the stream (first-content.ts): more than an opening chunk. */
   hasContent(chunk: Chunk): boolean;
@@ -54,10 +56,10 @@ export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = 
   promptTokens: estimateChatPromptTokens,
   countPromptTokens: (r) => countPromptTokens(r.messages),
   outputReserve: (r, model) => r.n * (r.maxOutputTokens ?? model.defaultOutputReserve),
-  upstreamCall: (adapter, r, target) => adapter.chatRequest(r, target),
+  upstreamCall: chatUpstreamCall,
   decode: (adapter, _r, body, ctx) => {
-    const { completion, usage } = adapter.chatResponse(body, ctx);
-    return { value: completion, usage };
+    const { completion, usage, upstreamModel } = adapter.chatResponse(body, ctx);
+    return { value: completion, usage, upstreamModel };
   },
   streamTranslator: (adapter, ctx) => adapter.chatStream(ctx),
   hasContent: chatChunkHasContent,
@@ -73,8 +75,8 @@ export const completionsOperation: Operation<CompletionsRequest, TextCompletion,
   outputReserve: (r) => r.promptCount * r.choicesPerPrompt * (r.maxOutputTokens ?? 16),
   upstreamCall: (adapter, r, target) => capability(adapter, adapter.completionsRequest, 'legacy completions').call(adapter, r, target),
   decode: (adapter, _r, body, ctx) => {
-    const { completion, usage } = capability(adapter, adapter.completionsResponse, 'legacy completions').call(adapter, body, ctx);
-    return { value: completion, usage };
+    const { completion, usage, upstreamModel } = capability(adapter, adapter.completionsResponse, 'legacy completions').call(adapter, body, ctx);
+    return { value: completion, usage, upstreamModel };
   },
   streamTranslator: (adapter, ctx) => capability(adapter, adapter.completionsStream, 'legacy completions').call(adapter, ctx),
   hasContent: textChunkHasContent,
@@ -118,12 +120,12 @@ export const messagesOperation: Operation<MessagesApiRequest, AnthropicMessage, 
     if (r.untranslatable !== undefined) {
       throw new GatewayError('unsupported_parameter', `'${r.untranslatable}' is Anthropic-only and this model is served by a '${adapter.dialect}' deployment.`, { param: r.untranslatable });
     }
-    return adapter.chatRequest(r.chat, target);
+    return chatUpstreamCall(adapter, r.chat, target);
   },
   decode: (adapter, _r, body, ctx) => {
     if (adapter.messagesResponse) return adapter.messagesResponse(body, ctx);
-    const { completion, usage } = adapter.chatResponse(body, ctx);
-    return { value: completionToMessage(completion, usage, ctx), usage };
+    const { completion, usage, upstreamModel } = adapter.chatResponse(body, ctx);
+    return { value: completionToMessage(completion, usage, ctx), usage, upstreamModel };
   },
   streamTranslator: (adapter, ctx) => (adapter.messagesStream ? adapter.messagesStream(ctx) : new ChatToMessagesStream(adapter.chatStream(ctx), ctx)),
   hasContent: messagesEventHasContent,

@@ -18,6 +18,8 @@ export class RequestRecord {
   upstreamMs = 0;
   usage: UsageRecord | undefined;
   upstream: UpstreamLabels | undefined;
+  /** Chat parameters the serving provider ignored (x-gateway-ignored-params). */
+  ignoredParams: readonly string[] | undefined;
   /** What a bug threw (outcome internal_error); logged once when the request ends. */
   internalCause: unknown;
 
@@ -65,6 +67,7 @@ export class RequestRecord {
       upstreamMs: this.upstreamMs,
       usage: this.usage,
       upstream: this.upstream,
+      ignoredParams: this.ignoredParams,
     };
   }
 }

@@ -2,24 +2,10 @@ import type { ChatMessage, ChatRequest, ContentPart } from '../api/chat-types.js
 import { GatewayError } from '../errors/gateway-error.js';
 
 /**
- * Small pieces shared by the translators of non-OpenAI protocols (Gemini, Ollama): refusing
- * what a protocol cannot carry, reading data URLs, and the tool-call ids those protocols lack.
+ * Small pieces shared by the translators of non-OpenAI protocols (Gemini, Ollama): the 400s for
+ * values a protocol cannot carry, reading data URLs, and the tool-call ids those protocols lack.
  * Pure functions; they throw GatewayError (400) for client input a provider cannot express.
  */
-
-/** True when a request field is present with a value that asks for something (not null/false). */
-export function isSet(value: unknown): boolean {
-  return value !== undefined && value !== null && value !== false;
-}
-
-/** Throws `unsupported_parameter` naming the first of `fields` the request sets. */
-export function refuseFields(body: Readonly<Record<string, unknown>>, fields: readonly string[], provider: string): void {
-  for (const field of fields) {
-    if (isSet(body[field])) {
-      throw new GatewayError('unsupported_parameter', `The '${field}' parameter is not supported by ${provider} deployments.`, { param: field });
-    }
-  }
-}
 
 export function unsupported(param: string, message: string): GatewayError {
   return new GatewayError('unsupported_parameter', message, { param });
@@ -145,11 +131,6 @@ export function stopSequences(body: Readonly<Record<string, unknown>>): string[]
   const stop = body['stop'];
   if (typeof stop === 'string') return [stop];
   return Array.isArray(stop) ? stop.filter((s): s is string => typeof s === 'string') : [];
-}
-
-/** The requested number of choices must be 1 for providers that return one. */
-export function requireSingleChoice(request: ChatRequest, provider: string): void {
-  if (request.n > 1) throw unsupported('n', `${provider} deployments return one choice; 'n' must be 1.`);
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {

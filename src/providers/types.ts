@@ -5,6 +5,7 @@ import type { OpenAiErrorType } from '../errors/catalog.js';
 import type { StreamFraming } from '../upstream/framing.js';
 import type { AnthropicMessage, AnthropicStreamEvent } from './anthropic/wire-types.js';
 import type { SseEvent } from '../upstream/sse-event.js';
+import type { ParameterPolicy } from './parameter-policy.js';
 
 /** The wire protocols the gateway can speak to an upstream. */
 export type Dialect = 'openai' | 'azure' | 'anthropic' | 'gemini' | 'ollama' | 'bedrock' | 'triton';
@@ -29,6 +30,8 @@ export interface UpstreamCall {
   /** Non-secret headers (content-type, accept). */
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** Chat parameters the client set that this provider ignores (its policy says why); absent when none. */
+  readonly ignoredParams?: readonly string[];
 }
 
 /** Context for turning an upstream answer into our response. */
@@ -101,6 +104,8 @@ export interface StreamTranslator<C = ChatChunk> {
   onEnd(): StreamStep<C>;
   /** Usage so far: reported by the provider, or estimated from what streamed. */
   usage(): UsageRecord;
+  /** The model the upstream says is serving, once an event said it (see reportedModel); optional. */
+  upstreamModel?(): string | undefined;
 }
 
 /** Context for an embeddings response. */
@@ -121,10 +126,22 @@ export interface ProviderAdapter {
   readonly dialect: Dialect;
   /** How streamed bodies are framed. */
   readonly streamFraming: StreamFraming;
-  /** Builds the upstream call for a chat request. Throws GatewayError for unsupported parameters. */
+  /**
+   * What this provider does with each OpenAI chat parameter (translated, ignored, refused),
+   * enforced by `chatUpstreamCall` before `chatRequest` runs.
+   */
+  readonly chatParameters: ParameterPolicy;
+  /**
+   * Builds the upstream call for a chat request whose fields passed `chatParameters`. Throws
+   * GatewayError for values the provider cannot express. Call it through `chatUpstreamCall`.
+   */
   chatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall;
-  /** Turns a non-streaming upstream body into our completion. Throws UpstreamProtocolError. */
-  chatResponse(body: unknown, ctx: ResponseContext): { completion: ChatCompletion; usage: UsageRecord };
+  /**
+   * Turns a non-streaming upstream body into our completion (whose `model` is ctx.model, the
+   * alias), with the model the upstream says served it when it says (see reportedModel).
+   * Throws UpstreamProtocolError.
+   */
+  chatResponse(body: unknown, ctx: ResponseContext): { completion: ChatCompletion; usage: UsageRecord; upstreamModel?: string | undefined };
   /** A new translator for one streaming response. */
   chatStream(ctx: ResponseContext): StreamTranslator;
   /**
@@ -139,7 +156,7 @@ export interface ProviderAdapter {
 
   /** Legacy `/v1/completions`; its stream chunks are `text_completion` objects. */
   completionsRequest?(request: CompletionsRequest, target: TargetInfo): UpstreamCall;
-  completionsResponse?(body: unknown, ctx: ResponseContext): { completion: TextCompletion; usage: UsageRecord };
+  completionsResponse?(body: unknown, ctx: ResponseContext): { completion: TextCompletion; usage: UsageRecord; upstreamModel?: string | undefined };
   completionsStream?(ctx: ResponseContext): StreamTranslator<TextCompletion>;
 
   /**

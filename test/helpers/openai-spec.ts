@@ -55,3 +55,25 @@ export function specErrors(schema: SpecSchema, value: unknown): string[] {
   if (validate(value)) return [];
   return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'} ${JSON.stringify(e.params)}`);
 }
+
+/** The property names a spec schema declares, through its `allOf` and `$ref`s (e.g. every chat request parameter). */
+export function specProperties(schema: SpecSchema): string[] {
+  const schemas = doc.components.schemas as Record<string, { $ref?: string; allOf?: unknown[]; properties?: Record<string, unknown> }>;
+  const names = new Set<string>();
+  const seen = new Set<string>();
+  const walk = (node: { $ref?: string; allOf?: unknown[]; properties?: Record<string, unknown> } | undefined): void => {
+    if (node === undefined) return;
+    if (node.$ref !== undefined) {
+      const name = node.$ref.replace('#/components/schemas/', '');
+      if (!seen.has(name)) {
+        seen.add(name);
+        walk(schemas[name]);
+      }
+      return;
+    }
+    for (const key of Object.keys(node.properties ?? {})) names.add(key);
+    for (const part of node.allOf ?? []) walk(part as typeof node);
+  };
+  walk({ $ref: `#/components/schemas/${schema}` });
+  return [...names];
+}

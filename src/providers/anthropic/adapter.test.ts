@@ -7,13 +7,14 @@ import { SseDecoder } from '../../upstream/sse-decoder.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type TargetInfo } from '../types.js';
 import { anthropicAdapter } from './adapter.js';
 import { AnthropicStreamTranslator } from './stream.js';
+import { chatUpstreamCall } from '../parameter-policy.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const target: TargetInfo = { upstreamModel: 'claude-sonnet-4-5', basePath: '' };
 const ctx = (includeUsage = true): ResponseContext => ({ id: 'chatcmpl-gw-1', created: 1_700_000_000, model: 'claude', includeUsage, promptTokensEstimate: 7 });
 
 function call(extra: Record<string, unknown>, t: TargetInfo = target) {
-  return anthropicAdapter.chatRequest(parseChatRequest({ model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }], ...extra }), t);
+  return chatUpstreamCall(anthropicAdapter, parseChatRequest({ model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }], ...extra }), t);
 }
 const bodyOf = (extra: Record<string, unknown>, t?: TargetInfo): Record<string, unknown> => JSON.parse(call(extra, t).body) as Record<string, unknown>;
 
@@ -282,7 +283,6 @@ describe('anthropicAdapter.chatRequest', () => {
   it.each([
     [{ n: 2 }, 'n'],
     [{ logprobs: true }, 'logprobs'],
-    [{ seed: 7 }, 'seed'],
     [{ logit_bias: { '50256': -100 } }, 'logit_bias'],
     [{ presence_penalty: 0.5 }, 'presence_penalty'],
     [{ frequency_penalty: 1 }, 'frequency_penalty'],
@@ -295,6 +295,13 @@ describe('anthropicAdapter.chatRequest', () => {
     expect(err.status).toBe(400);
     expect(err.param).toBe(param);
     expect(err.message).toContain(param.split('[')[0]!);
+  });
+
+  it('seed, store, metadata and prompt-cache hints are ignored and reported on the call, not sent', () => {
+    const c = call({ seed: 7, store: true, metadata: { k: 'v' }, prompt_cache_key: 'p', top_k: 5 });
+    expect(c.ignoredParams).toEqual(['seed', 'store', 'metadata', 'prompt_cache_key']);
+    expect(JSON.parse(c.body)).toMatchObject({ top_k: 5 });
+    expect(JSON.parse(c.body)).not.toHaveProperty('seed');
   });
 
   it('temperature above 1 is refused rather than rescaled; neutral values of unsupported knobs pass', () => {
@@ -330,5 +337,16 @@ describe('golden translations (Anthropic → OpenAI), reviewed and committed und
   it.each(['anthropic-text.json', 'anthropic-tool-no-args.json', 'anthropic-json-tool.1.json', 'anthropic-refusal.json', 'anthropic-clear-thinking.1.json'])('%s → OpenAI completion', async (file) => {
     const { completion } = anthropicAdapter.chatResponse(JSON.parse(fixture(file)), ctx());
     await expect(`${JSON.stringify(completion, null, 1)}\n`).toMatchFileSnapshot(`./golden/${file.replace('.json', '.openai-completion.json')}`);
+  });
+});
+
+describe('Anthropic model in responses', () => {
+  it('the model Anthropic says answered is reported (JSON and message_start); the client still sees the alias', () => {
+    const message = { type: 'message', id: 'msg_1', role: 'assistant', model: 'claude-sonnet-4-5-20250929', content: [{ type: 'text', text: 'hi' }], stop_reason: 'end_turn', usage: { input_tokens: 1, output_tokens: 1 } };
+    const json = anthropicAdapter.chatResponse(message, ctx());
+    expect([json.completion.model, json.upstreamModel]).toEqual(['claude', 'claude-sonnet-4-5-20250929']);
+    const t = anthropicAdapter.chatStream(ctx());
+    t.onEvent({ event: 'message_start', id: undefined, data: JSON.stringify({ type: 'message_start', message: { ...message, content: [] } }) });
+    expect(t.upstreamModel?.()).toBe('claude-sonnet-4-5-20250929');
   });
 });

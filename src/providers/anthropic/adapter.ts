@@ -1,6 +1,7 @@
 import type { ChatRequest } from '../../api/chat-types.js';
 import type { ProviderAdapter, ResponseContext, TargetInfo, UpstreamCall } from '../types.js';
 import { anthropicErrorInfo } from './error.js';
+import { anthropicParameters } from './parameters.js';
 import { NativeMessagesStream, nativeMessagesCall, nativeMessagesResponse } from './passthrough.js';
 import { messagesCall, toMessagesBody } from './request.js';
 import { messageToCompletion } from './response.js';
@@ -15,6 +16,7 @@ export { messagesCall } from './request.js';
 export const anthropicAdapter: ProviderAdapter = {
   dialect: 'anthropic',
   streamFraming: 'sse',
+  chatParameters: anthropicParameters,
 
   chatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall {
     return messagesCall(toMessagesBody(request, target) as Record<string, unknown>, target, request.stream);

@@ -4,19 +4,10 @@ import type { TargetInfo, UpstreamCall } from '../types.js';
 import { defaultAnthropicVersion, isObject, type ContentBlock, type MessageParam, type MessagesRequestBody, type TextBlock, type ToolChoice, type ToolDefinition } from './wire-types.js';
 
 /**
- * OpenAI chat request → Anthropic Messages request (protocols.md §2.6). Every OpenAI field is
- * either translated, known to carry no meaning for the answer (ignored), or refused with a 400
- * naming it: nothing that changes the answer is dropped silently.
+ * OpenAI chat request → Anthropic Messages request (protocols.md §2.6). Which OpenAI fields are
+ * translated, ignored or refused is declared in parameters.ts and checked before this runs; here
+ * only values Anthropic cannot express are refused, with a 400 naming them.
  */
-
-/** Fields handled below or by the pipeline. */
-const translated = new Set([
-  'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop',
-  'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'user', 'safety_identifier', 'n', 'logprobs',
-  'presence_penalty', 'frequency_penalty',
-]);
-/** Fields that do not change the generated answer (OpenAI storage, caching and billing hints). */
-const ignored = new Set(['store', 'metadata', 'prompt_cache_key', 'prompt_cache_retention', 'service_tier']);
 
 function refuse(param: string, why = 'is not supported by Anthropic deployments'): never {
   throw new GatewayError('unsupported_parameter', `The '${param}' parameter ${why}.`, { param });
@@ -29,14 +20,6 @@ function invalid(param: string, message: string): never {
 /** Builds the Messages body; throws GatewayError (400) for what Anthropic cannot express. */
 export function toMessagesBody(request: ChatRequest, target: TargetInfo): MessagesRequestBody {
   const b = request.body;
-  for (const key of Object.keys(b)) {
-    if (!translated.has(key) && !ignored.has(key) && b[key] !== undefined && b[key] !== null) refuse(key);
-  }
-  if (request.n > 1) refuse('n', "must be 1: Anthropic returns one choice");
-  if (b.logprobs === true) refuse('logprobs');
-  for (const p of ['presence_penalty', 'frequency_penalty'] as const) {
-    if (typeof b[p] === 'number' && b[p] !== 0) refuse(p);
-  }
   const maxTokens = request.maxOutputTokens ?? target.defaultMaxTokens;
   if (maxTokens === undefined) {
     invalid('max_tokens', "Anthropic requires 'max_tokens' (or 'max_completion_tokens'), and no default is configured for this model.");
@@ -50,6 +33,7 @@ export function toMessagesBody(request: ChatRequest, target: TargetInfo): Messag
     out.temperature = b.temperature;
   }
   if (typeof b.top_p === 'number') out.top_p = b.top_p;
+  if (typeof b.top_k === 'number') out.top_k = b.top_k;
   if (typeof b.stop === 'string') out.stop_sequences = [b.stop];
   else if (Array.isArray(b.stop) && b.stop.length > 0) out.stop_sequences = b.stop as string[];
   const user = typeof b.safety_identifier === 'string' ? b.safety_identifier : typeof b.user === 'string' ? b.user : undefined;

@@ -1,6 +1,7 @@
 import type { ChatCompletion, FinishReason, ToolCall, UsageRecord } from '../../api/chat-types.js';
 import { toOpenAiUsage } from '../chunks.js';
 import { estimatedUsage } from '../estimated-usage.js';
+import { reportedModel } from '../reported-model.js';
 import { UpstreamProtocolError, type ResponseContext } from '../types.js';
 import { isObject, type AnthropicMessage } from './wire-types.js';
 
@@ -47,7 +48,7 @@ export function asMessage(body: unknown): AnthropicMessage {
 }
 
 /** A complete Anthropic message → an OpenAI chat completion and its usage. */
-export function messageToCompletion(body: unknown, ctx: ResponseContext): { completion: ChatCompletion; usage: UsageRecord } {
+export function messageToCompletion(body: unknown, ctx: ResponseContext): { completion: ChatCompletion; usage: UsageRecord; upstreamModel: string | undefined } {
   const msg = asMessage(body);
   let text = '';
   let thinking = '';
@@ -77,5 +78,5 @@ export function messageToCompletion(body: unknown, ctx: ResponseContext): { comp
     choices: [{ index: 0, message, logprobs: null, finish_reason: finishReasonFor(msg.stop_reason) }],
     usage: toOpenAiUsage(usage),
   };
-  return { completion, usage };
+  return { completion, usage, upstreamModel: reportedModel(msg.model) };
 }

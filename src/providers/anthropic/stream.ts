@@ -2,6 +2,7 @@ import type { ChatChunk, FinishReason, UsageRecord } from '../../api/chat-types.
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { contentChunk, deltaChunk, finishChunk, roleChunk, usageChunk } from '../chunks.js';
 import { estimatedUsage } from '../estimated-usage.js';
+import { reportedModel } from '../reported-model.js';
 import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { anthropicErrorInfo } from './error.js';
@@ -40,6 +41,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   #finish: FinishReason | undefined;
   #done = false;
   #text = '';
+  #upstreamModel: string | undefined;
 
   constructor(ctx: ResponseContext) {
     this.#ctx = ctx;
@@ -50,6 +52,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     switch (e.type) {
       case 'message_start':
         if (isObject(e.message) && isObject(e.message.usage)) this.#usage = { ...e.message.usage };
+        if (isObject(e.message)) this.#upstreamModel = reportedModel(e.message.model);
         return none;
       case 'content_block_start':
         return this.#blockStart(e);
@@ -75,6 +78,10 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   onEnd(): StreamStep {
     if (!this.#done) throw new UpstreamProtocolError('Anthropic stream ended before message_stop');
     return { chunks: [], done: true };
+  }
+
+  upstreamModel(): string | undefined {
+    return this.#upstreamModel;
   }
 
   usage(): UsageRecord {

@@ -5,6 +5,7 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import { converseValidationError } from '../../testing/fake-upstream/bedrock-validate.js';
 import { UpstreamProtocolError, type ResponseContext, type TargetInfo } from '../types.js';
 import { bedrockAdapter } from './adapter.js';
+import { chatUpstreamCall } from '../parameter-policy.js';
 
 const FIXTURES = new URL('./__fixtures__/', import.meta.url);
 const target: TargetInfo = { upstreamModel: 'anthropic.claude-3-5-sonnet-20240620-v1:0', basePath: '' };
@@ -12,7 +13,7 @@ const ctx: ResponseContext = { id: 'chatcmpl-x', created: 1, model: 'alias', inc
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 function call(body: Record<string, unknown>, t: TargetInfo = target) {
-  const c = bedrockAdapter.chatRequest(parseChatRequest({ model: 'alias', messages: [{ role: 'user', content: 'hi' }], ...body }), t);
+  const c = chatUpstreamCall(bedrockAdapter, parseChatRequest({ model: 'alias', messages: [{ role: 'user', content: 'hi' }], ...body }), t);
   return { ...c, json: JSON.parse(c.body) as Record<string, any> };
 }
 
@@ -155,7 +156,6 @@ describe('Bedrock request translation', () => {
     [{ n: 2 }, 'n'],
     [{ logprobs: true }, 'logprobs'],
     [{ top_logprobs: 3 }, 'top_logprobs'],
-    [{ seed: 42 }, 'seed'],
     [{ logit_bias: { '1': 5 } }, 'logit_bias'],
     [{ presence_penalty: 0.5 }, 'presence_penalty'],
     [{ frequency_penalty: 0.5 }, 'frequency_penalty'],
@@ -163,13 +163,17 @@ describe('Bedrock request translation', () => {
     [{ parallel_tool_calls: false }, 'parallel_tool_calls'],
     [{ modalities: ['text', 'audio'] }, 'modalities'],
     [{ audio: { voice: 'alloy', format: 'mp3' } }, 'audio'],
-    [{ prediction: { type: 'content', content: 'x' } }, 'prediction'],
     [{ functions: [{ name: 'f' }] }, 'functions'],
-    [{ service_tier: 'flex' }, 'service_tier'],
   ])('refuses %j with a 400 naming %s and Bedrock', (body, param) => {
     const err = refused(body);
     expect([err.status, err.code, err.param]).toEqual([400, 'unsupported_parameter', param]);
     expect(err.message).toMatch(/Bedrock/);
+  });
+
+  it('ignores what has no Converse equivalent and does not change the answer, and reports it on the call', () => {
+    const c = call({ seed: 42, user: 'u', service_tier: 'flex', prediction: { type: 'content', content: 'x' } });
+    expect(c.ignoredParams).toEqual(['seed', 'user', 'service_tier', 'prediction']);
+    expect(c.json).not.toHaveProperty('seed');
   });
 
   it('accepts the harmless defaults clients send (n: 1, logprobs: false, nulls, parallel_tool_calls: true)', () => {

@@ -1,5 +1,6 @@
 import type { ProviderAdapter } from '../types.js';
 import { bedrockErrorInfo } from './error.js';
+import { bedrockParameters } from './parameters.js';
 import { bedrockChatRequest } from './request.js';
 import { bedrockChatResponse } from './response.js';
 import { BedrockStreamTranslator } from './stream.js';
@@ -12,6 +13,7 @@ import { BedrockStreamTranslator } from './stream.js';
 export const bedrockAdapter: ProviderAdapter = {
   dialect: 'bedrock',
   streamFraming: 'aws-eventstream',
+  chatParameters: bedrockParameters,
   chatRequest: bedrockChatRequest,
   chatResponse: bedrockChatResponse,
   chatStream: (ctx) => new BedrockStreamTranslator(ctx),

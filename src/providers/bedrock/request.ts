@@ -13,33 +13,6 @@ import type {
   ImageFormat,
 } from './wire-types.js';
 
-/** Request fields translated below, or that only describe the call and have nothing to carry. */
-const understood = new Set([
-  'model',
-  'messages',
-  'stream',
-  'stream_options',
-  'max_tokens',
-  'max_completion_tokens',
-  'temperature',
-  'top_p',
-  'stop',
-  'tools',
-  'tool_choice',
-  'response_format',
-  'metadata',
-  'n',
-  'parallel_tool_calls',
-  'logprobs',
-  'modalities',
-  'service_tier',
-  // End-user ids and OpenAI's own storage and caching hints: nothing on Bedrock acts on them.
-  'user',
-  'safety_identifier',
-  'prompt_cache_key',
-  'store',
-]);
-
 function unsupported(param: string, why = `The '${param}' parameter is not supported by Bedrock deployments.`): GatewayError {
   return new GatewayError('unsupported_parameter', why, { param });
 }
@@ -48,28 +21,16 @@ function invalid(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', message, { param });
 }
 
-/** Throws 400 for anything set that Converse cannot express; null counts as not set. */
-function refuseInexpressible(request: ChatRequest): void {
-  const b = request.body;
-  for (const [key, value] of Object.entries(b)) {
-    if (value === undefined || value === null) continue;
-    if (!understood.has(key)) throw unsupported(key);
-  }
-  if (request.n > 1) throw unsupported('n', "Bedrock deployments return one choice; 'n' must be 1.");
-  if (b.logprobs === true) throw unsupported('logprobs');
-  if (b.parallel_tool_calls === false) throw unsupported('parallel_tool_calls', "Bedrock deployments cannot disable parallel tool calls; 'parallel_tool_calls: false' is not supported.");
-  if (Array.isArray(b.modalities) && b.modalities.some((m) => m !== 'text')) throw unsupported('modalities', 'Bedrock deployments answer with text only.');
-  if (b.service_tier !== undefined && b.service_tier !== null && b.service_tier !== 'auto' && b.service_tier !== 'default') throw unsupported('service_tier');
-}
-
 /** The path segment for a model id, inference-profile id or ARN: every reserved character escaped (as the AWS SDK does). */
 export function modelPathSegment(modelId: string): string {
   return encodeURIComponent(modelId).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** Builds the Converse / ConverseStream call for a chat request. Throws GatewayError (400). */
+/**
+ * Builds the Converse / ConverseStream call for a chat request whose fields passed
+ * parameters.ts. Throws GatewayError (400) for values Converse cannot express.
+ */
 export function bedrockChatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall {
-  refuseInexpressible(request);
   const b = request.body;
   const { system, messages } = translateMessages(request.messages);
   const body: ConverseRequest = { messages };

@@ -7,6 +7,7 @@ import { base64ToFloats } from '../embeddings-encoding.js';
 import { UpstreamProtocolError, type ResponseContext, type TargetInfo } from '../types.js';
 import { geminiAdapter } from './adapter.js';
 import { durationMs } from './error.js';
+import { chatUpstreamCall } from '../parameter-policy.js';
 
 const ctx = (includeUsage = true): ResponseContext => ({ id: 'chatcmpl-golden0001', created: 1_700_000_000, model: 'alias', includeUsage, promptTokensEstimate: 11 });
 const target = (upstreamModel = 'gemini-2.5-flash'): TargetInfo => ({ upstreamModel, basePath: '/v1beta' });
@@ -14,7 +15,7 @@ const hi = [{ role: 'user', content: 'Hi' }];
 
 function refusal(body: Record<string, unknown>, model?: string): GatewayError {
   try {
-    geminiAdapter.chatRequest(parseChatRequest({ model: 'alias', messages: hi, ...body }), target(model));
+    chatUpstreamCall(geminiAdapter, parseChatRequest({ model: 'alias', messages: hi, ...body }), target(model));
   } catch (err) {
     expect(err).toBeInstanceOf(GatewayError);
     return err as GatewayError;
@@ -36,7 +37,8 @@ describe('Gemini request translation (golden files)', () => {
   it('parameters Gemini cannot carry are refused with a 400 naming them', () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ logprobs: true }, 'logprobs'],
-      [{ top_logprobs: 2, logprobs: true }, 'logprobs'],
+      // The first refused field in the client's order is named.
+      [{ top_logprobs: 2, logprobs: true }, 'top_logprobs'],
       [{ logit_bias: { '1': 5 } }, 'logit_bias'],
       [{ reasoning_effort: 'low' }, 'reasoning_effort'],
       [{ parallel_tool_calls: false }, 'parallel_tool_calls'],
@@ -71,7 +73,9 @@ describe('Gemini request translation (golden files)', () => {
 describe('Gemini response translation (golden files)', () => {
   it.each(fixtureCases('gemini', 'response', '.gemini.json'))('%s', (name) => {
     const expected = fixtureJson('gemini', `response-${name}.openai.json`);
-    expect(geminiAdapter.chatResponse(fixtureJson('gemini', `response-${name}.gemini.json`), ctx())).toEqual(expected);
+    // The goldens hold what the client gets; the reported modelVersion is checked below.
+    const { completion, usage } = geminiAdapter.chatResponse(fixtureJson('gemini', `response-${name}.gemini.json`), ctx());
+    expect({ completion, usage }).toEqual(expected);
   });
 
   it('recorded responses (vercel/ai): text, tool call and reasoning', () => {
@@ -239,5 +243,16 @@ describe('Gemini usage when the provider reports none', () => {
     const got = await replay([bytes], translator, 'sse');
     expect(translator.usage()).toEqual({ promptTokens: 11, completionTokens: 3, cachedTokens: 0, reasoningTokens: 0, estimated: true });
     expect(got.chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 3 });
+  });
+});
+
+describe('Gemini modelVersion', () => {
+  it('the model Gemini says answered is reported (JSON and stream); the client still sees the alias', () => {
+    const body = { candidates: [{ content: { role: 'model', parts: [{ text: 'hi' }] }, finishReason: 'STOP' }], modelVersion: 'gemini-2.5-flash-001' };
+    const json = geminiAdapter.chatResponse(body, ctx());
+    expect([json.completion.model, json.upstreamModel]).toEqual(['alias', 'gemini-2.5-flash-001']);
+    const t = geminiAdapter.chatStream(ctx());
+    t.onEvent({ event: undefined, id: undefined, data: JSON.stringify(body) });
+    expect(t.upstreamModel?.()).toBe('gemini-2.5-flash-001');
   });
 });

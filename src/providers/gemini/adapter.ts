@@ -1,6 +1,7 @@
 import type { ProviderAdapter } from '../types.js';
 import { geminiEmbeddingsRequest, geminiEmbeddingsResponse } from './embeddings.js';
 import { geminiErrorInfo } from './error.js';
+import { geminiParameters } from './parameters.js';
 import { geminiChatRequest } from './request.js';
 import { geminiChatResponse } from './response.js';
 import { GeminiStreamTranslator } from './stream.js';
@@ -12,6 +13,7 @@ import { GeminiStreamTranslator } from './stream.js';
 export const geminiAdapter: ProviderAdapter = {
   dialect: 'gemini',
   streamFraming: 'sse',
+  chatParameters: geminiParameters,
   chatRequest: geminiChatRequest,
   chatResponse: geminiChatResponse,
   chatStream: (ctx) => new GeminiStreamTranslator(ctx),

@@ -6,7 +6,6 @@ import {
   invalid,
   isRecord,
   parseDataUrl,
-  refuseFields,
   responseFormat,
   stopSequences,
   textOnly,
@@ -21,20 +20,6 @@ import type { GeminiContent, GeminiFunctionCallingConfig, GeminiGenerationConfig
 
 const provider = 'Gemini';
 
-/** OpenAI fields Gemini's generateContent has no way to carry: a 400 naming them, never dropped. */
-const refused = [
-  'logprobs',
-  'top_logprobs',
-  'logit_bias',
-  'functions',
-  'function_call',
-  'audio',
-  'prediction',
-  'web_search_options',
-  'reasoning_effort',
-  'verbosity',
-] as const;
-
 /**
  * Gemini 3 rejects a replayed function call without the thought signature it came with. When the
  * client's history has none (it was not produced through us, or was rebuilt), Google documents
@@ -42,17 +27,12 @@ const refused = [
  */
 export const skipSignature = 'skip_thought_signature_validator';
 
-/** Builds `models/{model}:generateContent` or `:streamGenerateContent?alt=sse`. Throws GatewayError (400). */
+/**
+ * Builds `models/{model}:generateContent` or `:streamGenerateContent?alt=sse` for a request whose
+ * fields passed parameters.ts. Throws GatewayError (400) for values Gemini cannot express.
+ */
 export function geminiChatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall {
   const b = request.body;
-  refuseFields(b, refused, provider);
-  if (b['parallel_tool_calls'] === false) {
-    throw unsupported('parallel_tool_calls', "Gemini deployments cannot disable parallel tool calls; 'parallel_tool_calls: false' is not supported.");
-  }
-  const modalities = b['modalities'];
-  if (Array.isArray(modalities) && modalities.some((m) => m !== 'text')) {
-    throw unsupported('modalities', 'Gemini deployments served through the gateway return text only.');
-  }
   const body: GeminiRequest = { contents: contents(request.messages, /gemini-3/.test(target.upstreamModel)) };
   const system = systemText(request.messages);
   if (system !== undefined) body.systemInstruction = { parts: [{ text: system }] };
@@ -87,6 +67,7 @@ function generationConfig(request: ChatRequest): GeminiGenerationConfig {
   const config: GeminiGenerationConfig = {};
   if (typeof b['temperature'] === 'number') config.temperature = b['temperature'];
   if (typeof b['top_p'] === 'number') config.topP = b['top_p'];
+  if (typeof b['top_k'] === 'number') config.topK = b['top_k'];
   if (request.n > 1) config.candidateCount = request.n;
   if (request.maxOutputTokens !== undefined) config.maxOutputTokens = request.maxOutputTokens;
   const stop = stopSequences(b);

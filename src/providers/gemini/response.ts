@@ -1,6 +1,7 @@
 import type { ChatCompletion, FinishReason, ToolCall, UsageRecord } from '../../api/chat-types.js';
 import { toOpenAiUsage } from '../chunks.js';
 import { estimatedUsage } from '../estimated-usage.js';
+import { reportedModel } from '../reported-model.js';
 import { isRecord } from '../translate-helpers.js';
 import { UpstreamProtocolError, type ResponseContext } from '../types.js';
 import { geminiToolCallId } from './tool-call-id.js';
@@ -72,7 +73,7 @@ export function toolCallOf(part: GeminiPart, ctx: ResponseContext, n: number): T
 }
 
 /** A whole `generateContent` answer as our completion. Throws UpstreamProtocolError. */
-export function geminiChatResponse(body: unknown, ctx: ResponseContext): { completion: ChatCompletion; usage: UsageRecord } {
+export function geminiChatResponse(body: unknown, ctx: ResponseContext): { completion: ChatCompletion; usage: UsageRecord; upstreamModel: string | undefined } {
   const res = asGeminiResponse(body);
   const candidates = res.candidates ?? [];
   let text = '';
@@ -100,5 +101,5 @@ export function geminiChatResponse(body: unknown, ctx: ResponseContext): { compl
   }
   const usage = usageFromMetadata(res.usageMetadata) ?? estimatedUsage(ctx, text);
   const completion: ChatCompletion = { id: ctx.id, object: 'chat.completion', created: ctx.created, model: ctx.model, choices, usage: toOpenAiUsage(usage) };
-  return { completion, usage };
+  return { completion, usage, upstreamModel: reportedModel(res.modelVersion) };
 }

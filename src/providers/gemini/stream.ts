@@ -2,6 +2,7 @@ import type { ChatChunk, ChunkChoice, FinishReason, UsageRecord } from '../../ap
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { deltaChunk, usageChunk } from '../chunks.js';
 import { estimatedUsage } from '../estimated-usage.js';
+import { reportedModel } from '../reported-model.js';
 import { isRecord } from '../translate-helpers.js';
 import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
@@ -31,6 +32,7 @@ export class GeminiStreamTranslator implements StreamTranslator {
   #text = '';
   #calls = 0;
   #blocked = false;
+  #upstreamModel: string | undefined;
 
   constructor(ctx: ResponseContext) {
     this.#ctx = ctx;
@@ -44,6 +46,7 @@ export class GeminiStreamTranslator implements StreamTranslator {
     }
     const res = asGeminiResponse(parsed);
     if (res.usageMetadata !== undefined) this.#usage = res.usageMetadata;
+    this.#upstreamModel ??= reportedModel(res.modelVersion);
     const chunks: ChatChunk[] = [];
     for (const [position, candidate] of (res.candidates ?? []).entries()) {
       const index = candidate.index ?? position;
@@ -86,6 +89,10 @@ export class GeminiStreamTranslator implements StreamTranslator {
     const finished = this.#blocked || (this.#choices.size > 0 && [...this.#choices.values()].every((c) => c.finished));
     if (!finished) throw new UpstreamProtocolError('Gemini stream ended before a finishReason');
     return { chunks: this.#ctx.includeUsage ? [usageChunk(this.#ctx, this.usage())] : [], done: true };
+  }
+
+  upstreamModel(): string | undefined {
+    return this.#upstreamModel;
   }
 
   usage(): UsageRecord {

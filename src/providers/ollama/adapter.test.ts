@@ -6,6 +6,7 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import { base64ToFloats } from '../embeddings-encoding.js';
 import { UpstreamProtocolError, type ResponseContext, type TargetInfo } from '../types.js';
 import { ollamaAdapter } from './adapter.js';
+import { chatUpstreamCall } from '../parameter-policy.js';
 
 const ctx = (includeUsage = true): ResponseContext => ({ id: 'chatcmpl-golden0001', created: 1_700_000_000, model: 'alias', includeUsage, promptTokensEstimate: 11 });
 const target: TargetInfo = { upstreamModel: 'llama3.2-vision:11b', basePath: '' };
@@ -13,7 +14,7 @@ const hi = [{ role: 'user', content: 'Hi' }];
 
 function refusal(body: Record<string, unknown>): GatewayError {
   try {
-    ollamaAdapter.chatRequest(parseChatRequest({ model: 'alias', messages: hi, ...body }), target);
+    chatUpstreamCall(ollamaAdapter, parseChatRequest({ model: 'alias', messages: hi, ...body }), target);
   } catch (err) {
     expect(err).toBeInstanceOf(GatewayError);
     return err as GatewayError;

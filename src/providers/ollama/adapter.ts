@@ -1,6 +1,7 @@
 import type { ProviderAdapter } from '../types.js';
 import { ollamaEmbeddingsRequest, ollamaEmbeddingsResponse } from './embeddings.js';
 import { ollamaErrorInfo } from './error.js';
+import { ollamaParameters } from './parameters.js';
 import { ollamaChatRequest } from './request.js';
 import { ollamaChatResponse } from './response.js';
 import { OllamaStreamTranslator } from './stream.js';
@@ -9,6 +10,7 @@ import { OllamaStreamTranslator } from './stream.js';
 export const ollamaAdapter: ProviderAdapter = {
   dialect: 'ollama',
   streamFraming: 'ndjson',
+  chatParameters: ollamaParameters,
   chatRequest: ollamaChatRequest,
   chatResponse: ollamaChatResponse,
   chatStream: (ctx) => new OllamaStreamTranslator(ctx),

@@ -4,8 +4,6 @@ import {
   functionTools,
   imageUrlOf,
   parseDataUrl,
-  refuseFields,
-  requireSingleChoice,
   responseFormat,
   stopSequences,
   textOnly,
@@ -20,19 +18,12 @@ import type { OllamaChatRequest, OllamaMessage, OllamaOptions } from './wire.js'
 
 const provider = 'Ollama';
 
-/** OpenAI fields `/api/chat` cannot carry: a 400 naming them, never dropped. */
-const refused = ['logprobs', 'top_logprobs', 'logit_bias', 'functions', 'function_call', 'audio', 'prediction', 'web_search_options', 'reasoning_effort', 'verbosity'] as const;
-
-/** Builds `POST /api/chat` with an explicit `stream` (Ollama's default is to stream). Throws GatewayError (400). */
+/**
+ * Builds `POST /api/chat` with an explicit `stream` (Ollama's default is to stream) for a request
+ * whose fields passed parameters.ts. Throws GatewayError (400) for values Ollama cannot express.
+ */
 export function ollamaChatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall {
   const b = request.body;
-  refuseFields(b, refused, provider);
-  requireSingleChoice(request, provider);
-  if (b['parallel_tool_calls'] === false) {
-    throw unsupported('parallel_tool_calls', "Ollama deployments cannot disable parallel tool calls; 'parallel_tool_calls: false' is not supported.");
-  }
-  const modalities = b['modalities'];
-  if (Array.isArray(modalities) && modalities.some((m) => m !== 'text')) throw unsupported('modalities', 'Ollama deployments return text only.');
   const body: OllamaChatRequest = { model: target.upstreamModel, messages: messages(request.messages), stream: request.stream };
   const tools = functionTools(b, provider);
   // Ollama has no tool_choice: "none" is expressed by not offering the tools, "auto" is its only mode.
@@ -59,6 +50,7 @@ function ollamaOptions(request: ChatRequest): OllamaOptions {
   const options: OllamaOptions = {};
   if (typeof b['temperature'] === 'number') options.temperature = b['temperature'];
   if (typeof b['top_p'] === 'number') options.top_p = b['top_p'];
+  if (typeof b['top_k'] === 'number') options.top_k = b['top_k'];
   if (typeof b['seed'] === 'number') options.seed = b['seed'];
   const stop = stopSequences(b);
   if (stop.length > 0) options.stop = stop;

@@ -19,6 +19,7 @@ export interface OllamaMessage {
 export interface OllamaOptions {
   temperature?: number;
   top_p?: number;
+  top_k?: number;
   seed?: number;
   stop?: string[];
   num_predict?: number;

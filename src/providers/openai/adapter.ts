@@ -4,6 +4,8 @@ import type { EmbeddingsRequest } from '../../api/embeddings-types.js';
 import { UpstreamProtocolError, type ProviderAdapter, type ResponseContext, type TargetInfo, type UpstreamCall } from '../types.js';
 import { openAiEmbeddingsRequest, openAiEmbeddingsResponse } from './embeddings.js';
 import { isObject, openAiErrorInfo } from './error.js';
+import { reportedModel } from '../reported-model.js';
+import { passThroughParameters } from './parameters.js';
 import { OpenAiStreamTranslator } from './stream.js';
 import { normalisedUsage, usageRecord } from './usage.js';
 
@@ -55,6 +57,7 @@ function openAiCompatibleAdapter(dialect: 'openai' | 'azure'): ProviderAdapter {
   return {
     dialect,
     streamFraming: 'sse',
+    chatParameters: passThroughParameters(dialect === 'azure' ? 'Azure OpenAI' : 'OpenAI'),
 
     chatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall {
       return jsonCall(endpointPath(target, 'chat/completions'), passThroughBody(request.body, request.stream, target.upstreamModel), request.stream);
@@ -66,7 +69,7 @@ function openAiCompatibleAdapter(dialect: 'openai' | 'azure'): ProviderAdapter {
       const text = choicesText(completion.choices, (c) => (isObject(c.message) ? c.message.content : undefined));
       const usage = usageRecord(body.usage, ctx, text);
       completion.usage = normalisedUsage(body.usage, usage);
-      return { completion, usage };
+      return { completion, usage, upstreamModel: reportedModel(body.model) };
     },
 
     chatStream: (ctx) => new OpenAiStreamTranslator(ctx),
@@ -87,7 +90,7 @@ function openAiCompatibleAdapter(dialect: 'openai' | 'azure'): ProviderAdapter {
       const text = choicesText(completion.choices, (c) => c.text);
       const usage = usageRecord(body.usage, ctx, text);
       completion.usage = normalisedUsage(body.usage, usage);
-      return { completion, usage };
+      return { completion, usage, upstreamModel: reportedModel(body.model) };
     },
 
     completionsStream: (ctx) => new OpenAiStreamTranslator<TextCompletion>(ctx),

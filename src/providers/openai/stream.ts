@@ -1,6 +1,7 @@
 import type { UsageRecord } from '../../api/chat-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { toOpenAiUsage } from '../chunks.js';
+import { reportedModel } from '../reported-model.js';
 import { parseStreamJson } from '../stream-json.js';
 import { StreamedText } from '../streamed-text.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
@@ -19,6 +20,7 @@ export class OpenAiStreamTranslator<C> implements StreamTranslator<C> {
   #reported: Record<string, unknown> | undefined;
   readonly #streamedText = new StreamedText();
   #done = false;
+  #upstreamModel: string | undefined;
   /** id, object and created of the last chunk, for a usage chunk we have to add ourselves. */
   #last: { id: unknown; object: unknown; created: unknown } | undefined;
 
@@ -42,6 +44,8 @@ export class OpenAiStreamTranslator<C> implements StreamTranslator<C> {
     // model): not an OpenAI chunk, and it carries no content (a filtered prompt is a 400 before
     // any stream), so clients that expect OpenAI's chunks never see it.
     if (choices.length === 0 && !isObject(parsed.usage)) return { chunks: [], done: false };
+    // Clients see the alias they asked for; the upstream's own name is kept for the gateway.
+    this.#upstreamModel ??= reportedModel(parsed.model);
     parsed.model = this.#ctx.model;
     this.#last = { id: parsed.id, object: parsed.object, created: parsed.created };
     if (isObject(parsed.usage)) this.#reported = parsed.usage;
@@ -63,6 +67,10 @@ export class OpenAiStreamTranslator<C> implements StreamTranslator<C> {
   usage(): UsageRecord {
     // Only estimate from streamed text when the provider has not reported usage.
     return usageRecord(this.#reported, this.#ctx, this.#reported ? '' : this.#streamedText);
+  }
+
+  upstreamModel(): string | undefined {
+    return this.#upstreamModel;
   }
 
   /** A client that asked for usage always gets it, even from a server that ignored stream_options. */

@@ -7,6 +7,7 @@ import { GatewayError } from '../../errors/gateway-error.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { UpstreamProtocolError, type ResponseContext, type TargetInfo } from '../types.js';
 import { tritonAdapter } from './adapter.js';
+import { chatUpstreamCall } from '../parameter-policy.js';
 
 const target: TargetInfo = { upstreamModel: 'ensemble', basePath: '' };
 const hi = [{ role: 'user', content: 'Hi' }];
@@ -25,7 +26,7 @@ function bodyOf(extra: Record<string, unknown> = {}, t: TargetInfo = target): Re
 
 function refusal(extra: Record<string, unknown>): GatewayError {
   try {
-    tritonAdapter.chatRequest(request(extra), target);
+    chatUpstreamCall(tritonAdapter, request(extra), target);
   } catch (err) {
     expect(err).toBeInstanceOf(GatewayError);
     return err as GatewayError;

@@ -1,5 +1,4 @@
 import type { ChatCompletion, ChatRequest, UsageRecord } from '../../api/chat-types.js';
-import { GatewayError } from '../../errors/gateway-error.js';
 import { scrubSecrets } from '../../errors/scrub.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { countedUsage } from '../estimated-usage.js';
@@ -17,6 +16,7 @@ import {
   type UpstreamCall,
   type UpstreamErrorInfo,
 } from '../types.js';
+import { tritonParameters } from './parameters.js';
 import { renderPrompt } from './prompt.js';
 
 /**
@@ -25,23 +25,6 @@ import { renderPrompt } from './prompt.js';
  */
 const passedThrough = ['temperature', 'top_p', 'top_k', 'presence_penalty', 'frequency_penalty', 'seed'] as const;
 
-/** Fields Triton's generate extension cannot honour: refused with a 400 naming them, never dropped. */
-const refused = [
-  'tools',
-  'tool_choice',
-  'functions',
-  'function_call',
-  'response_format',
-  'logprobs',
-  'top_logprobs',
-  'logit_bias',
-  'audio',
-  'modalities',
-  'prediction',
-  'web_search_options',
-  'reasoning_effort',
-] as const;
-
 /**
  * NVIDIA Triton's generate / generate_stream extension (TensorRT-LLM ensembles and BLS models).
  * The protocol carries text only and reports no usage, so usage is estimated and marked so.
@@ -49,17 +32,10 @@ const refused = [
 export const tritonAdapter: ProviderAdapter = {
   dialect: 'triton',
   streamFraming: 'sse',
+  chatParameters: tritonParameters,
 
   chatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall {
     const b = request.body;
-    for (const field of refused) {
-      if (b[field] !== undefined && b[field] !== null && b[field] !== false) {
-        throw new GatewayError('unsupported_parameter', `The '${field}' parameter is not supported by Triton deployments.`, { param: field });
-      }
-    }
-    if (request.n > 1) {
-      throw new GatewayError('unsupported_parameter', "Triton deployments return one choice; 'n' must be 1.", { param: 'n' });
-    }
     const body: Record<string, unknown> = { text_input: renderPrompt(request.messages) };
     if (request.maxOutputTokens !== undefined) body.max_tokens = request.maxOutputTokens;
     for (const field of passedThrough) if (typeof b[field] === 'number') body[field] = b[field];
