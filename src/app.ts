@@ -122,7 +122,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     metrics: options.metricsSource ?? metrics,
     isReady: () => ready,
     startedAtSeconds: Math.floor(clock.wallMs() / 1000),
-    onInternalError: (err, requestId) => logger.error({ err, requestId }, 'unhandled error'),
+    onInternalError: (err, requestId) => logger.error({ err, requestId }, 'internal error while handling a request'),
   };
   // /metrics on its own listener when configured (never then on the data plane), with an optional bearer.
   const metricsBearerToken = config.server.metrics.bearerToken?.reveal();

@@ -2,8 +2,7 @@ import { chatBounds, requestCaps, responseFormatTypes, toolChoiceModes } from '.
 
 /**
  * A quick yes for the chat bodies almost every request sends, so they skip zod's generic walk
- * (the chat schema's parse was ~3 % of the gateway's CPU and ~2 KB of garbage per request in
- * `node bench/profile.mjs`). It must never say yes to a body the schema in parse-chat.ts
+ * (a visible share of each request's CPU and garbage: bench/analysis.md). It must never say yes to a body the schema in parse-chat.ts
  * refuses; anything unusual (tool calls, unknown shapes, any doubt) answers no and is validated
  * by zod, which also writes the error a client sees. parse-chat.test.ts checks the two agree.
  */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { formatPath } from '../config/load.js';
 import { GatewayError } from '../errors/gateway-error.js';
 
-/** Limits on what one request may ask for (reliability.md §4, "Limits on input"). */
+/** Limits on what one request may ask for: every array and string a request can grow is capped, so the work per request is bounded. */
 export const requestCaps = {
   maxMessages: 2048,
   maxChoices: 8,

@@ -39,11 +39,10 @@ const longRun = new RegExp(`\\S{${maxRun + 1},}|\\s{${maxRun + 1},}|[^\\s\\x00-\
  * loop for 26 s when every message was counted up to its own cap). The texts are cut into
  * windows of `windowChars`, visited in an order that spreads any prefix of it over the whole
  * input; counting stops once `maxCountedChars` characters or `maxEncodeCalls` tokenizer calls are
- * spent, and the rest is extrapolated from the tokens per character counted. Each tokenizer call
- * costs ≈ 20–30 µs of set-up in js-tiktoken (it builds its regexes per call), which is what long
- * runs cut into pieces spend; prose costs ≈ 0.17 µs per character. Measured on one core of the
- * 2-core dev machine: a 10 MB prompt of any shape (prose, one repeated letter, random ASCII, CJK,
- * emoji) costs at most ≈ 8 ms (see token-count.test.ts and bench/micro/event-loop-10mb.mjs).
+ * spent, and the rest is extrapolated from the tokens per character counted. The call cap matters
+ * as much as the character cap: each tokenizer call has a fixed set-up cost in js-tiktoken, so
+ * many short pieces cost more than one long one (numbers in bench/analysis.md;
+ * token-count.test.ts and bench/micro/event-loop-10mb.mjs check the bound).
  */
 export const maxCountedChars = 16 * 1024;
 const maxEncodeCalls = 256;

@@ -5,10 +5,9 @@
  *
  * Calls made in the same turn of the event loop travel together in one message, and so do
  * their answers: each IPC message costs a serialisation, a pipe write and a 'message' event on
- * both sides whatever its size, and with one message per call the primary of a 2-worker
- * gateway spent 220–410 µs of CPU per request on rate-limit round trips under the benchmark's
- * load (bench scaling phase, on a loaded machine); batched, 43–73 µs in full benchmark runs. Under load many requests arrive per turn, so one message carries
- * many calls; an idle gateway still sends each call at once (the turn ends immediately).
+ * both sides whatever its size, so one message per call made the primary the bottleneck
+ * (bench/analysis.md, "Multi-core"). Under load many requests arrive per turn, so one message
+ * carries many calls; an idle gateway still sends each call at once (the turn ends immediately).
  */
 
 import { randomUUID } from 'node:crypto';

@@ -334,7 +334,7 @@ const redisSchema = z
     /** Deprecated, ignored: accepted so that existing configs still load (replaced by stallMs). */
     commandTimeoutMs: positiveMs.optional(),
     connectTimeoutMs: positiveMs.default(1_000),
-    /** Longest wait between reconnection attempts (backoff starts at 50 ms). */
+    /** Longest wait between reconnection attempts (backoff starts at 100 ms and doubles). */
     maxReconnectDelayMs: positiveMs.default(2_000),
     breaker: redisBreakerSchema.default(redisBreakerSchema.parse({})),
   })

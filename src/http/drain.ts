@@ -75,7 +75,7 @@ const IDLE_SWEEP_MS = 50;
 const ABORT_SETTLE_MS = 2_000;
 
 /**
- * The drain sequence (reliability.md §4, D-01), after readiness has been turned off: wait
+ * The drain sequence (scenario D-01; docs/operations.md), after readiness has been turned off: wait
  * `delayMs` still accepting, stop accepting and close idle connections, let in-flight requests
  * finish until `graceMs` from the start, then abort the rest (streams get one error event), and
  * finally close every remaining connection. Never rejects.

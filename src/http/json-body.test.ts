@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors/gateway-error.js';
-import { exceedsDepth, maxJsonDepth, parseJsonBody } from './json-body.js';
+import { exceedsDepth, parseJsonBody } from './json-body.js';
 
 function nestedArrays(depth: number): string {
   return `${'['.repeat(depth)}${']'.repeat(depth)}`;
@@ -23,10 +23,6 @@ function errorOf(text: string): GatewayError {
 }
 
 describe('parseJsonBody: depth limit', () => {
-  it('the limit is 64', () => {
-    expect(maxJsonDepth).toBe(64);
-  });
-
   it.each([
     { name: '64 arrays', text: nestedArrays(64), ok: true },
     { name: '65 arrays', text: nestedArrays(65), ok: false },
@@ -39,7 +35,7 @@ describe('parseJsonBody: depth limit', () => {
     { name: '64 deep twice in a row', text: `[${nestedArrays(63)},${nestedArrays(63)}]`, ok: true },
   ])('$name → ok=$ok', ({ text, ok }) => {
     if (ok) {
-      expect(() => parseJsonBody(text)).not.toThrow();
+      expect(parseJsonBody(text)).toEqual(JSON.parse(text));
     } else {
       const err = errorOf(text);
       expect(err.code).toBe('invalid_json');
@@ -60,7 +56,7 @@ describe('parseJsonBody: depth limit', () => {
   it('closing brackets inside a string cannot hide real depth', () => {
     // If "]]]" inside the string were counted the depth would look like 65 - 100 < 64.
     const text = `[${'['.repeat(63)}"${']'.repeat(100)}"${']'.repeat(63)}]`;
-    expect(() => parseJsonBody(text)).not.toThrow();
+    expect(parseJsonBody(text)).toEqual(JSON.parse(text));
     const deeper = `[${'['.repeat(64)}"${']'.repeat(100)}"${']'.repeat(64)}]`;
     expect(errorOf(deeper).message).toMatch(/nested deeper/);
   });

@@ -11,7 +11,7 @@ export function notJsonMediaType(): GatewayError {
   return new GatewayError('unsupported_media_type', 'Send the request body as JSON with "Content-Type: application/json".');
 }
 
-/** Deepest nesting a request body may have (reliability.md §4); deeper bodies are refused before parsing. */
+/** Deepest nesting a request body may have; deeper bodies are refused before parsing, so no code that walks a body recursively meets hostile depth. */
 export const maxJsonDepth = 64;
 
 /**

@@ -31,7 +31,7 @@ export type RouteHandler = (scope: RequestScope) => void | Promise<void>;
  * (`/v1/models/{model}`) whose values reach the handler as `scope.params` in order.
  *
  * Adding a route (admin, dashboard, files, responses): add a row to the table of the listener it
- * belongs to (gateway-routes.ts: `dataPlaneRoutes` or `adminRoutes`) with its surface, and, for a
+ * belongs to (gateway-routes.ts: `dataPlaneRoutes` or `operatorRoutes`) with its surface, and, for a
  * POST that takes JSON, `body: 'json'` so the edge reads and parses the body (with the body limit)
  * before the handler runs. 404, 405 and `Allow` follow from the table; nothing else changes.
  */

@@ -6,9 +6,8 @@ import type { RequestFinishedEvent } from './events.js';
  * the logger's bindings such as `service` and `worker`, `msg: "request"`), but built directly.
  *
  * Why not `logger.info(fields, 'request')`: pino walks the field object generically, runs the
- * redaction paths and allocates several intermediate strings per line; for this fixed shape that
- * was ~7 KB of garbage and ~12 % of the gateway's allocation per request (`node bench/profile.mjs
- * --alloc`). Every field here is an allow-listed scalar from configuration, the error catalog or
+ * redaction paths and allocates several intermediate strings per line, a large share of the
+ * gateway's garbage per request for this fixed shape (bench/analysis.md). Every field here is an allow-listed scalar from configuration, the error catalog or
  * our own counters, so there is nothing for redaction to find.
  */
 export function accessLogWriter(logger: Logger): (e: RequestFinishedEvent) => void {

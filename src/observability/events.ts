@@ -22,7 +22,7 @@ export type AttemptOutcome =
   /** A bug in the gateway (a TypeError in a translator): not the upstream's fault, never retried. */
   | 'internal';
 
-/** How a gateway request ended (observability.md's closed vocabulary). */
+/** How a gateway request ended (a closed vocabulary: it becomes a metric label and a log field). */
 export type RequestOutcome =
   | 'success'
   | 'client_error'

@@ -12,8 +12,8 @@ export interface LoggerOptions {
 
 /**
  * Where a secret could sit if a header or config object slipped into a log call. Explicit paths
- * only: pino's wildcard paths (`*.authorization`) walk every field of every line and doubled the
- * cost of the access-log line (15 → 32 µs a line measured on the shared bench machine).
+ * only: pino's wildcard paths (`*.authorization`) walk every field of every line, which doubled
+ * the cost of a log line (bench/analysis.md).
  */
 export const redactPaths = [
   'authorization',

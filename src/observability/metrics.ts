@@ -4,7 +4,7 @@ import type { BreakerState } from '../resilience/breaker.js';
 import type { AttemptEvent, ConfigReloadEvent, GatewayEvents, RequestFinishedEvent } from './events.js';
 import { LabelledCounter, LabelledHistogram } from './labelled-metrics.js';
 
-/** Spec bucket boundaries (observability.md). */
+/** The bucket boundaries the OpenTelemetry GenAI semantic conventions specify for each instrument. */
 const durationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 const ttftBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 const tpotBuckets = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5];

@@ -132,7 +132,7 @@ describe('Admission: request limit', () => {
     clock.advance(999);
     expect((await rejection(admission.admit(who, model, tokens(request(), model, 10)))).retryAfterMs).toBe(1);
     clock.advance(1);
-    await expect(admission.admit(who, model, tokens(request(), model, 10))).resolves.toBeDefined();
+    await expect(admission.admit(who, model, tokens(request(), model, 10))).resolves.toMatchObject({ headers: { 'x-ratelimit-remaining-requests': '0' } });
   });
 
   it('buckets are per tenant and per model', async () => {
@@ -143,8 +143,9 @@ describe('Admission: request limit', () => {
     void limiter;
     for (let i = 0; i < 2; i++) await admission.admit(a, model, tokens(request(), model, 1));
     await expect(admission.admit(a, model, tokens(request(), model, 1))).rejects.toBeInstanceOf(GatewayError);
-    await expect(admission.admit(b, model, tokens(request(), model, 1))).resolves.toBeDefined();
-    await expect(admission.admit(a, other, tokens(request(), other, 1))).resolves.toBeDefined();
+    // Each of the other buckets is still full: its first request leaves capacity − 1.
+    await expect(admission.admit(b, model, tokens(request(), model, 1))).resolves.toMatchObject({ headers: { 'x-ratelimit-remaining-requests': '1' } });
+    await expect(admission.admit(a, other, tokens(request(), other, 1))).resolves.toMatchObject({ headers: { 'x-ratelimit-remaining-requests': '1' } });
   });
 });
 
@@ -219,7 +220,7 @@ describe('Admission: token reservation', () => {
 
   it('a reservation exactly at capacity fits', async () => {
     const { admission, who } = setup({ tokens: { capacity: 1000, refillPerSecond: 10 } });
-    await expect(admission.admit(who, model, tokens(request({ max_tokens: 990 }), model, 10))).resolves.toBeDefined();
+    await expect(admission.admit(who, model, tokens(request({ max_tokens: 990 }), model, 10))).resolves.toMatchObject({ headers: { 'x-ratelimit-remaining-tokens': '0' } });
   });
 });
 

@@ -38,7 +38,7 @@ const noLimits: Ticket = { headers: {}, settle: () => undefined, refund: () => u
 /**
  * Admission control: the tenant's request and token buckets for this model, checked together.
  * Tokens are reserved up front (prompt estimate + n × max output) and reconciled with real
- * usage when the request ends (reliability.md "Reserve, then reconcile").
+ * usage when the request ends, so a limit is never spent by requests it has not yet counted.
  */
 export class Admission {
   readonly #concurrency: ConcurrencyLimiter;

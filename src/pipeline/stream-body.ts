@@ -18,9 +18,10 @@ export const drainAfterDone = { maxBytes: 64 * 1024, maxMs: 1_000 } as const;
  * After the done step (OpenAI's `[DONE]`, Anthropic's `message_stop`, …) the body stream has not
  * ended yet. Pulled once more, the generator reads the rest and drops it, so the body ends
  * normally; past `drainAfterDone.maxBytes` it stops, which destroys the body (the time bound
- * is the caller's, which destroys the body itself). Returned early instead, the body is destroyed: Node builds an AbortError with its
- * stack for that (~80 µs per stream in `node bench/profile.mjs --stream`), and if the end of the
- * chunked body has not arrived by then, undici must close the connection.
+ * is the caller's, which destroys the body itself). Returned early instead, the body is
+ * destroyed: Node builds an AbortError with its stack for that (costly per stream,
+ * bench/analysis.md), and if the end of the chunked body has not arrived by then, undici must
+ * close the connection.
  */
 export async function* translateBody<C>(
   body: Dispatcher.ResponseData['body'],

@@ -31,7 +31,7 @@ export function adapterFor(provider: ProviderName): ProviderAdapter {
   }
 }
 
-/** `gen_ai.provider.name` per observability.md: well-known values, or the engine's name. */
+/** `gen_ai.provider.name`: the OpenTelemetry GenAI conventions' well-known value, or the engine's name. */
 export function genAiProviderName(provider: ProviderName): string {
   switch (provider) {
     case 'openai':

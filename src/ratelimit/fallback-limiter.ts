@@ -1,5 +1,5 @@
 /**
- * Failure modes for limits kept in shared state (reliability.md, "When Redis is down or slow").
+ * Failure modes for limits kept in shared state: a Redis that is down or slow never blocks admission.
  * While the shared limiter answers, it decides alone. When it is unavailable, each check's
  * failure mode applies: `open` admits against a local bucket holding limit ÷ processes (every
  * gateway process sharing the limit, workers included: see state/process-registry.ts), so that

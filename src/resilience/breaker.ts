@@ -1,6 +1,6 @@
 /**
- * A per-deployment circuit breaker, local to one process (reliability guide, "Circuit
- * breakers"). It owns no timers: every read advances the state from the injected clock, so
+ * A per-deployment circuit breaker, local to one process (docs/configuration.md,
+ * `circuitBreaker`). It owns no timers: every read advances the state from the injected clock, so
  * nothing keeps the event loop alive, nothing leaks when a deployment is removed, and fake
  * clocks drive it exactly.
  */

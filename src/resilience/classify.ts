@@ -4,7 +4,7 @@ import { UpstreamProtocolError, type UpstreamErrorInfo } from '../providers/type
 import { ClientGoneError, DeadlineExceededError, ShuttingDownError } from './abort-reasons.js';
 
 /**
- * How one failed attempt should be treated (reliability.md §4 "Retry on"): whether another
+ * How one failed attempt should be treated (docs/errors.md has the table): whether another
  * attempt may help, whether it says something about the deployment's health, and the error
  * the client gets if this is where we stop.
  */

@@ -209,7 +209,7 @@ function createClient(config: ResolvedRedis): RedisClient {
     // for DEAD_SOCKET_MS while commands wait is reconnected.
     socketTimeout: DEAD_SOCKET_MS,
     connectTimeout: config.connectTimeoutMs,
-    // Reconnect forever, backing off from 50 ms to the configured cap.
+    // Reconnect forever: ioredis counts attempts from 1, so 100 ms, doubling to the configured cap.
     retryStrategy: (times: number) => Math.min(config.maxReconnectDelayMs, 50 * 2 ** Math.min(times, 10)),
   };
   const url = config.url.reveal();

@@ -1,6 +1,6 @@
 /**
- * Shared cooldowns (reliability.md: when a provider answers 429 with a retry-after, every
- * replica stops sending to that deployment until it passes). A cooldown is a key
+ * Shared cooldowns: when a provider answers 429 with a retry-after, every replica stops
+ * sending to that deployment until it passes. A cooldown is a key
  * `<prefix>cd:{deployment}` whose TTL is the cooldown, plus a message on `<prefix>cooldowns` so
  * other replicas learn it at once; a replica that (re)connects reads the keys' TTLs. Reads stay
  * local and synchronous (the executor's pick), so Redis trouble never slows routing: at worst a

@@ -1,6 +1,7 @@
 /**
  * The RateLimiter on Redis: the same token bucket with debt as MemoryRateLimiter, one atomic
- * Lua script per decision, so N replicas share every bucket exactly (reliability.md promise 4).
+ * Lua script per decision, so N replicas share every bucket exactly (no replica admits on a
+ * count another has not seen).
  */
 import type { Clock } from '../clock.js';
 import type { BucketSpec, LimitCheck, LimitDecision, RateLimiter } from '../ratelimit/limiter.js';

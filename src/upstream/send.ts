@@ -116,8 +116,7 @@ export interface BodyLimits {
  *
  * Why not `pool.request()`: that wraps every body in a Readable stream (plus an AsyncResource
  * and an abort listener of its own) only for us to read it straight back into one string;
- * the dispatch handler below collects the chunks directly, which measured as a large share of
- * undici's cost per request in `node bench/profile.mjs`.
+ * the dispatch handler below collects the chunks directly (bench/analysis.md has the profile).
  */
 export async function exchangeUpstream(endpoint: UpstreamEndpoint, call: UpstreamCall, ctx: CallContext, limits: BodyLimits): Promise<UpstreamReply> {
   const release = endpoint.gate.tryAcquire(ctx.tenant) ?? (await endpoint.gate.acquire(ctx.tenant, ctx.signal, ctx.maxWaitMs));

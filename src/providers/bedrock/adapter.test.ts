@@ -177,7 +177,9 @@ describe('Bedrock request translation', () => {
   });
 
   it('accepts the harmless defaults clients send (n: 1, logprobs: false, nulls, parallel_tool_calls: true)', () => {
-    expect(() => call({ n: 1, logprobs: false, seed: null, temperature: null, parallel_tool_calls: true, stream: false, store: false, service_tier: 'auto' })).not.toThrow();
+    const c = call({ n: 1, logprobs: false, seed: null, temperature: null, parallel_tool_calls: true, stream: false, store: false, service_tier: 'auto' });
+    // They ask for nothing Converse would do differently: the body is the conversation alone.
+    expect(c.json).toEqual({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] });
   });
 });
 
