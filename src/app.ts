@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
-import { ConfigError, loadConfig, type GatewayConfig } from './config/load.js';
+import type { GatewayConfig } from './config/load.js';
 import { OutputBudget } from './http/body-writer.js';
 import { effectiveMaxConnections, openFilesSoftLimit } from './http/connection-limits.js';
 import { drainServer, InFlightRequests } from './http/drain.js';
@@ -11,7 +11,7 @@ import { RouteTable } from './http/routes.js';
 import { createEdgeServer, type HttpDeps } from './http/server.js';
 import { RuntimeHolder } from './lifecycle/runtime-holder.js';
 import type { SharedDeps } from './lifecycle/runtime.js';
-import { serverSettingsChanged } from './lifecycle/reload.js';
+import { createReloader, type ReloadResult } from './lifecycle/reload.js';
 import { fanOut, type GatewayEvents } from './observability/events.js';
 import { logSubscriber } from './observability/log-events.js';
 import { createLogger } from './observability/logger.js';
@@ -37,6 +37,12 @@ export interface GatewayOptions {
   readonly random?: () => number;
   /** What /metrics serves instead of this gateway's own registry (cluster workers: the group's). */
   readonly metricsSource?: { readonly contentType: string; text(): Promise<string> };
+  /**
+   * Build everything, connect nothing (check-config): the state backend is built in memory,
+   * since the Redis one connects as it is built, and `listen()` is refused. Upstream pools
+   * connect only when used, so they are built as for serving.
+   */
+  readonly offline?: boolean;
 }
 
 export interface ListenOptions {
@@ -44,10 +50,7 @@ export interface ListenOptions {
   readonly port?: number;
 }
 
-/** How a reload ended; on failure the previous config keeps serving. */
-export type ReloadResult =
-  | { readonly ok: true; readonly version: number; readonly added: readonly string[]; readonly removed: readonly string[]; readonly rebuilt: readonly string[] }
-  | { readonly ok: false; readonly version: number; readonly error: Error };
+export type { ReloadResult };
 
 export interface Gateway {
   /**
@@ -67,7 +70,9 @@ export interface Gateway {
   /**
    * Hot reload (D-03): compiles `config` and swaps it in whole; requests in flight finish on the
    * config they started with. Never throws: a config that fails to compile is reported and the
-   * old one kept. `server.*` settings other than the drain timings need a restart.
+   * old one kept. Settings read once at start (`server.*` but the drain timings, `state.*` but
+   * `failureMode`, `retry.maxCooldownMs`, the edge's use of `timeouts.idleMs`, `logging.format`)
+   * are not applied: the result's `restartRequired` names each one changed, and a warning is logged.
    */
   reload(config: GatewayConfig): ReloadResult;
   /**
@@ -93,7 +98,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const pools = new UpstreamPools();
   // The state backend (memory or Redis) lives for the whole process: a reload keeps it, and
   // changes under `state` need a restart.
-  const state = createSharedState(config.state, { clock, events, deployments: Object.keys(config.deployments), maxCooldownMs: config.retry.maxCooldownMs });
+  const state = createSharedState(options.offline ? { ...config.state, backend: 'memory' } : config.state, { clock, events, deployments: Object.keys(config.deployments), maxCooldownMs: config.retry.maxCooldownMs });
   const shared: SharedDeps = {
     clock,
     events,
@@ -105,7 +110,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     ...(options.random ? { random: options.random } : {}),
   };
   const holder = new RuntimeHolder(config, shared);
-  events.configReloaded({ result: 'success', initial: true, version: 1, atMs: clock.wallMs(), added: Object.keys(config.deployments), removed: [], rebuilt: [], issues: [] });
+  events.configReloaded({ result: 'success', initial: true, version: 1, atMs: clock.wallMs(), added: Object.keys(config.deployments), removed: [], rebuilt: [], issues: [], restartRequired: [] });
   const inFlight = new InFlightRequests();
   let ready = true;
   const maxConnections = effectiveMaxConnections(config.server.maxConnections, openFilesSoftLimit());
@@ -162,11 +167,16 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await state.close();
     })());
 
-  const rejected = (version: number, error: Error): ReloadResult => {
-    const issues = error instanceof ConfigError ? error.issues : [{ path: '', message: error.message }];
-    events.configReloaded({ result: 'failure', initial: false, version, atMs: clock.wallMs(), added: [], removed: [], rebuilt: [], issues });
-    return { ok: false, version, error };
-  };
+  const reloader = createReloader({
+    holder,
+    events,
+    clock,
+    applyInPlace: (next) => {
+      // Provider-429 cooldowns are shared over Redis for the deployments the serving config has.
+      state.deploymentsChanged(Object.keys(next.deployments));
+      if (next.logging.level !== logger.level) logger.level = next.logging.level;
+    },
+  });
 
   const gateway: Gateway = {
     metrics,
@@ -175,6 +185,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       return holder.current.version;
     },
     async listen(listen = {}) {
+      if (options.offline) throw new Error('an offline gateway (check-config) does not listen');
       await state.start();
       await listenOn(server, listen.host ?? config.server.host, listen.port ?? config.server.port);
       const address = server.address() as AddressInfo;
@@ -183,28 +194,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     },
     shutdown: () => stop(holder.current.config.server.drainDelayMs),
     close: () => stop(0),
-    reload(next) {
-      const previous = holder.current;
-      try {
-        const swap = holder.swap(next);
-        state.deploymentsChanged(Object.keys(next.deployments));
-        if (serverSettingsChanged(previous.config, next)) logger.warn('server settings other than drainDelayMs and shutdownGraceMs changed; they apply after a restart');
-        if (next.logging.level !== logger.level) logger.level = next.logging.level;
-        events.configReloaded({ result: 'success', initial: false, version: swap.runtime.version, atMs: clock.wallMs(), added: swap.added, removed: swap.removed, rebuilt: swap.rebuilt, issues: [] });
-        return { ok: true, version: swap.runtime.version, added: swap.added, removed: swap.removed, rebuilt: swap.rebuilt };
-      } catch (err) {
-        return rejected(previous.version, err instanceof Error ? err : new Error(String(err)));
-      }
-    },
-    async reloadFromFile(path, env = process.env) {
-      let next: GatewayConfig;
-      try {
-        next = await loadConfig(path, env);
-      } catch (err) {
-        return rejected(holder.current.version, err instanceof Error ? err : new Error(String(err)));
-      }
-      return gateway.reload(next);
-    },
+    reload: (next) => reloader.reload(next),
+    reloadFromFile: (path, env) => reloader.reloadFromFile(path, env),
   };
   return gateway;
 }

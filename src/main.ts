@@ -2,7 +2,7 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { offsetClock, systemClock, type Clock } from './clock.js';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError } from './config/load.js';
 import { version } from './version.js';
 
 // Each command imports what it runs when it runs, so a process loads only its own command's
@@ -104,7 +104,8 @@ async function checkConfig(args: string[]): Promise<number> {
     process.stderr.write('check-config needs a FILE\n');
     return 2;
   }
-  const config = await loadConfig(file);
+  // The same load, validation and compile as serve, without listening or connecting.
+  const config = await (await import('./lifecycle/compile-gateway.js')).checkConfigFile(file);
   process.stdout.write(`${file}: OK (${Object.keys(config.deployments).length} deployments, ${Object.keys(config.models).length} models, ${Object.keys(config.tenants).length} tenants)\n`);
   return 0;
 }

@@ -410,7 +410,7 @@ describe('the result', () => {
   it('is deeply frozen', () => {
     const c = base();
     c.tenants.acme.limits = { requests: { capacity: 5, refillPerSecond: 1 } };
-    c.deployments['local-vllm'].timeouts = { totalMs: 1000 };
+    c.deployments['local-vllm'].timeouts = { firstByteMs: 1000 };
     const r = resolveConfig(c, env);
     const objects: unknown[] = [
       r,

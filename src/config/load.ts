@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, envRefPattern, tenantKeyPattern, type DeploymentConfig, type ParsedConfig, type RedisConfig, type StateConfig, type TenantConfig } from './schema.js';
+import { configSchema, envRefPattern, isRedisUrl, tenantKeyPattern, type DeploymentConfig, type ParsedConfig, type RedisConfig, type StateConfig, type TenantConfig } from './schema.js';
 import { Secret } from './secret.js';
 
 /** One problem in a config file, with the path of the offending value. */
@@ -87,9 +87,10 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv = process.e
 /** Validates a config object (as from YAML) and resolves env references; throws ConfigError. */
 export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): GatewayConfig {
   const result = configSchema.safeParse(input);
-  if (!result.success) throw new ConfigError(zodIssues(result.error), source);
+  // Unset variables are reported with the schema's problems, so one run lists everything.
+  if (!result.success) throw new ConfigError([...zodIssues(result.error), ...unsetEnvReferences(input, env)], source);
   const parsed = result.data;
-  const issues = [...crossReferenceIssues(parsed)];
+  const issues: ConfigIssue[] = [];
   const deployments: Record<string, ResolvedDeployment> = {};
   for (const [id, d] of Object.entries(parsed.deployments)) {
     const { apiKey, aws, ...rest } = d;
@@ -118,7 +119,7 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
   }
   const { redis, ...stateRest } = parsed.state;
   let redisUrl = redis === undefined ? undefined : resolveSecret(redis.url, env, 'state.redis.url', issues);
-  if (redisUrl && !/^rediss?:\/\/\S+$/.test(redisUrl.reveal())) {
+  if (redisUrl && !isRedisUrl(redisUrl.reveal())) {
     issues.push({ path: 'state.redis.url', message: 'must resolve to a redis:// or rediss:// URL' });
     redisUrl = undefined;
   }
@@ -167,30 +168,18 @@ function resolveSecret(value: string, env: NodeJS.ProcessEnv, path: string, issu
   return new Secret(resolved);
 }
 
-function* crossReferenceIssues(c: ParsedConfig): Generator<ConfigIssue> {
-  for (const [id, d] of Object.entries(c.deployments)) {
-    if (d.provider === 'bedrock' && d.aws === undefined) yield { path: `deployments.${id}.aws`, message: 'provider bedrock needs an aws block (region and keys) to sign requests' };
-    if (d.provider !== 'bedrock' && d.aws !== undefined) yield { path: `deployments.${id}.aws`, message: `only provider bedrock signs with AWS keys; provider ${d.provider} does not use them` };
-    if (d.provider === 'bedrock' && d.apiKey !== undefined) yield { path: `deployments.${id}.apiKey`, message: 'provider bedrock signs requests with the aws block; apiKey is not used' };
-  }
-  for (const [alias, m] of Object.entries(c.models)) {
-    for (const [i, t] of m.targets.entries()) {
-      if (!Object.hasOwn(c.deployments, t.deployment)) {
-        yield { path: `models.${alias}.targets[${i}].deployment`, message: `no deployment named "${t.deployment}"` };
-      }
-    }
-    for (const [i, f] of m.fallbacks.entries()) {
-      if (!Object.hasOwn(c.models, f)) yield { path: `models.${alias}.fallbacks[${i}]`, message: `no model named "${f}"` };
-      else if (f === alias) yield { path: `models.${alias}.fallbacks[${i}]`, message: 'a model cannot fall back to itself' };
-    }
-  }
-  for (const [id, t] of Object.entries(c.tenants)) {
-    for (const [i, m] of t.models.entries()) {
-      if (m !== '*' && !Object.hasOwn(c.models, m)) yield { path: `tenants.${id}.models[${i}]`, message: `no model named "${m}"` };
-    }
-    for (const m of Object.keys(t.modelLimits ?? {})) {
-      if (!Object.hasOwn(c.models, m)) yield { path: `tenants.${id}.modelLimits.${m}`, message: `no model named "${m}"` };
-    }
+/**
+ * `${env:NAME}` references to unset variables anywhere in a raw config (used when the schema
+ * failed, so the resolution below never ran). Linear in the size of the config.
+ */
+function* unsetEnvReferences(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[] = []): Generator<ConfigIssue> {
+  if (typeof value === 'string') {
+    const name = envRefPattern.exec(value)?.[1];
+    if (name !== undefined && (env[name] === undefined || env[name] === '')) yield { path: formatPath(path), message: `environment variable ${name} is not set` };
+  } else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) yield* unsetEnvReferences(v, env, [...path, i]);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) yield* unsetEnvReferences(v, env, [...path, k]);
   }
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { crossReferenceIssues } from './cross-references.js';
 
 /**
  * The configuration schema: the only source of config types. Every object is strict (unknown
@@ -16,7 +17,18 @@ export const tenantKeyPattern = /^[A-Za-z0-9._~+/-]{1,512}=*$/;
 
 const envRef = z.string().regex(envRefPattern, 'must be an environment reference such as ${env:OPENAI_API_KEY}');
 
-const positiveMs = z.number().int().positive();
+/**
+ * The longest delay Node.js timers accept (2^31 - 1 ms, about 24.8 days): a longer one fires
+ * after 1 ms (setTimeout) or throws (AbortSignal.timeout), so every duration is capped here.
+ */
+export const maxTimerMs = 2_147_483_647;
+/** Default of `retry.maxCooldownMs` (five minutes), also the cap of cooldowns built without a config. */
+export const defaultMaxCooldownMs = 300_000;
+const timerCap = `must be at most ${maxTimerMs} ms (about 24.8 days), the longest timer Node.js can set`;
+
+const positiveMs = z.number().int().positive().max(maxTimerMs, timerCap);
+/** A duration that may be 0 (no wait). */
+const delayMs = z.number().int().min(0).max(maxTimerMs, timerCap);
 
 const timeoutsSchema = z
   .object({
@@ -39,8 +51,22 @@ const timeoutsSchema = z
   })
   .strict();
 
+/**
+ * A deployment's own timeouts: every per-attempt one. `totalMs` is not among them: it is the
+ * deadline of the whole request, across every deployment and fallback it tries, so a value per
+ * deployment has no meaning; it is refused by name rather than accepted and ignored.
+ */
 const partialTimeouts = z
-  .object({ connectMs: positiveMs, firstByteMs: positiveMs, firstContentMs: positiveMs, idleMs: positiveMs, poolQueueMs: positiveMs, totalMs: positiveMs })
+  .object({
+    connectMs: positiveMs,
+    firstByteMs: positiveMs,
+    firstContentMs: positiveMs,
+    idleMs: positiveMs,
+    poolQueueMs: positiveMs,
+    totalMs: z.never({
+      error: 'cannot be set per deployment: timeouts.totalMs is the deadline of the whole request, across every deployment it tries; bound one deployment with firstByteMs, firstContentMs and idleMs',
+    }),
+  })
   .partial()
   .strict();
 
@@ -49,33 +75,53 @@ const retrySchema = z
     /** Attempts per model alias, the first one included (1 = no retries). */
     maxAttempts: z.number().int().min(1).max(10).default(3),
     /** Full-jitter exponential backoff between attempts on the same deployment. */
-    baseDelayMs: z.number().int().min(0).default(250),
-    maxDelayMs: z.number().int().min(0).default(4_000),
+    baseDelayMs: delayMs.default(250),
+    maxDelayMs: delayMs.default(4_000),
     /** Longest upstream `Retry-After` the gateway will wait out (if it also fits the deadline). */
-    maxRetryAfterMs: z.number().int().min(0).default(60_000),
+    maxRetryAfterMs: delayMs.default(60_000),
     /** Cooldown for a deployment that answered 429 without a usable `Retry-After`. */
-    defaultCooldownMs: z.number().int().min(0).default(5_000),
+    defaultCooldownMs: delayMs.default(5_000),
     /**
      * Longest cooldown a provider's 429 can start, whatever its `Retry-After`, reset header or
      * RetryInfo says (`Retry-After: 99999999` once disabled a deployment for three years).
      */
-    maxCooldownMs: z.number().int().min(1).default(300_000),
+    maxCooldownMs: positiveMs.default(defaultMaxCooldownMs),
     /** Retry budget: concurrent retries ≤ max(minConcurrent, budgetPercent% of active requests). */
     budgetPercent: z.number().min(0).max(100).default(20),
     budgetMinConcurrent: z.number().int().min(0).default(3),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.baseDelayMs > r.maxDelayMs) ctx.addIssue({ code: 'custom', path: ['baseDelayMs'], message: `must be ≤ maxDelayMs (${r.maxDelayMs})` });
+  }, whenNumbers('baseDelayMs', 'maxDelayMs'));
 
 const breakerSchema = z
   .object({
     failureThreshold: z.number().int().min(1).default(3),
     openMs: positiveMs.default(30_000),
     maxOpenMs: positiveMs.default(300_000),
-    jitterRatio: z.number().min(0).max(1).default(0.2),
+    /** Each open period is scaled by a random factor in [1 - jitterRatio, 1 + jitterRatio]; below 1 so it never drops to 0. */
+    jitterRatio: z.number().min(0).lt(1, 'must be < 1 (1 could make an open period 0 ms)').default(0.2),
     halfOpenProbes: z.number().int().min(1).max(3).default(1),
     probeTimeoutMs: positiveMs.default(30_000),
   })
-  .strict();
+  .strict()
+  .superRefine(openMsWithinMax, whenNumbers('openMs', 'maxOpenMs'));
+
+/**
+ * Runs a cross-field rule whenever the fields it compares parsed as numbers, even if other
+ * fields of the object failed, so check-config reports it together with everything else.
+ */
+function whenNumbers(...keys: string[]): { when: (payload: { value: unknown }) => boolean } {
+  return {
+    when: ({ value }) => value !== null && typeof value === 'object' && keys.every((k) => typeof (value as Record<string, unknown>)[k] === 'number'),
+  };
+}
+
+/** Cross-field rule of every breaker block: the first open period cannot exceed the longest one. */
+function openMsWithinMax(b: { readonly openMs: number; readonly maxOpenMs: number }, ctx: z.RefinementCtx): void {
+  if (b.openMs > b.maxOpenMs) ctx.addIssue({ code: 'custom', path: ['openMs'], message: `must be ≤ maxOpenMs (${b.maxOpenMs})` });
+}
 
 /** The provider protocols a deployment can speak (docs/providers.md). */
 export const providerNames = ['openai', 'vllm', 'azure', 'triton', 'gemini', 'ollama', 'bedrock', 'anthropic'] as const;
@@ -128,6 +174,9 @@ const deploymentSchema = z
     if (d.provider === 'anthropic' && d.apiVersion !== undefined && !anthropicApiVersions.includes(d.apiVersion)) {
       ctx.addIssue({ code: 'custom', path: ['apiVersion'], message: `must be one of ${anthropicApiVersions.join(', ')} for provider anthropic` });
     }
+    if (d.provider === 'bedrock' && d.aws === undefined) ctx.addIssue({ code: 'custom', path: ['aws'], message: 'provider bedrock needs an aws block (region and keys) to sign requests' });
+    if (d.provider !== 'bedrock' && d.aws !== undefined) ctx.addIssue({ code: 'custom', path: ['aws'], message: `only provider bedrock signs with AWS keys; provider ${d.provider} does not use them` });
+    if (d.provider === 'bedrock' && d.apiKey !== undefined) ctx.addIssue({ code: 'custom', path: ['apiKey'], message: 'provider bedrock signs requests with the aws block; apiKey is not used' });
   });
 
 /** Hosts of the vendors' own services: the only `openai`/`anthropic` base URLs that are not a self-hosted server. */
@@ -279,21 +328,30 @@ const serverSchema = z
         bearerToken: envRef.optional(),
       })
       .strict()
-      .default({ host: '127.0.0.1' }),
+      .prefault({}),
     /** A new connection silent this long before its first request is closed (any byte restarts the count). */
     idleConnectionTimeoutMs: positiveMs.default(10_000),
     /**
      * Drain: after SIGTERM, /ready fails at once but the listener keeps accepting for this long,
      * so load balancers see the failing probe and stop sending before connections are refused.
      */
-    drainDelayMs: z.number().int().min(0).default(5_000),
+    drainDelayMs: delayMs.default(5_000),
     /**
      * Drain: from SIGTERM, how long in-flight requests and streams may run; streams still open
      * then get one SSE error event (no [DONE]) and other requests a 503, then the process exits.
      */
     shutdownGraceMs: positiveMs.default(30_000),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    // Node refuses to create a server whose headers timeout exceeds its request timeout.
+    if (s.headersTimeoutMs > s.requestTimeoutMs) ctx.addIssue({ code: 'custom', path: ['headersTimeoutMs'], message: `must be ≤ requestTimeoutMs (${s.requestTimeoutMs})` });
+    // Read defensively: this rule also runs when other server fields failed.
+    const metricsPort = (s.metrics as { port?: unknown } | undefined)?.port;
+    if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === s.port) {
+      ctx.addIssue({ code: 'custom', path: ['metrics', 'port'], message: `must differ from server.port (${s.port}): the operator listener is a second listener` });
+    }
+  }, whenNumbers('headersTimeoutMs', 'requestTimeoutMs', 'port'));
 
 const loggingSchema = z
   .object({
@@ -306,7 +364,12 @@ const loggingSchema = z
 /** `redis://[user:password@]host:port[/db]`, `rediss://…`, or an `${env:NAME}` holding one. */
 const redisUrl = z
   .string()
-  .refine((u) => envRefPattern.test(u) || /^rediss?:\/\/[^\s]+$/.test(u), 'must be a redis:// or rediss:// URL, or an environment reference such as ${env:REDIS_URL}');
+  .refine((u) => envRefPattern.test(u) || isRedisUrl(u), 'must be a redis:// or rediss:// URL, or an environment reference such as ${env:REDIS_URL}');
+
+/** A URL the Redis client can connect to (the client parses it, and throws on a malformed one). */
+export function isRedisUrl(value: string): boolean {
+  return /^rediss?:\/\/\S+$/.test(value) && URL.canParse(value);
+}
 
 const redisBreakerSchema = z
   .object({
@@ -316,7 +379,8 @@ const redisBreakerSchema = z
     openMs: positiveMs.default(1_000),
     maxOpenMs: positiveMs.default(10_000),
   })
-  .strict();
+  .strict()
+  .superRefine(openMsWithinMax, whenNumbers('openMs', 'maxOpenMs'));
 
 const redisSchema = z
   .object({
@@ -359,7 +423,7 @@ export const configSchema = z
   .object({
     server: serverSchema.default(serverSchema.parse({})),
     logging: loggingSchema.default(loggingSchema.parse({})),
-    routing: z.object({ strategy: strategySchema.default('round_robin') }).strict().default({ strategy: 'round_robin' }),
+    routing: z.object({ strategy: strategySchema.default('round_robin') }).strict().prefault({}),
     retry: retrySchema.default(retrySchema.parse({})),
     timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
     circuitBreaker: breakerSchema.default(breakerSchema.parse({})),
@@ -368,7 +432,14 @@ export const configSchema = z
     tenants: z.record(name, tenantSchema).default({}),
     state: stateSchema.default(stateSchema.parse({})),
   })
-  .strict();
+  .strict()
+  // Runs even when other parts failed, so a reference to an undefined name is reported with them.
+  .superRefine(
+    (c, ctx) => {
+      for (const issue of crossReferenceIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+    },
+    { when: () => true },
+  );
 
 /** The config as written (defaults applied, env references not yet resolved). */
 export type ConfigInput = z.input<typeof configSchema>;

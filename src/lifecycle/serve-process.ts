@@ -1,6 +1,7 @@
-import { createGateway, type Gateway, type GatewayOptions, type ReloadResult } from '../app.js';
+import type { Gateway, GatewayOptions, ReloadResult } from '../app.js';
 import { loadConfig, type GatewayConfig } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
+import { compileGateway } from './compile-gateway.js';
 import { watchConfigFile } from './watch-config.js';
 
 export interface ServeOptions {
@@ -32,7 +33,7 @@ export interface ServeOptions {
 export async function serveProcess(options: ServeOptions): Promise<number> {
   const config = await loadConfig(options.configPath);
   const logger = options.logBindings ? createLogger({ level: config.logging.level, format: config.logging.format }).child(options.logBindings) : undefined;
-  const gateway = createGateway(config, { ...options.gateway?.(config), ...(logger ? { logger } : {}) });
+  const gateway = compileGateway(config, { ...options.gateway?.(config), ...(logger ? { logger } : {}) }, options.configPath);
   const log = gateway.logger;
 
   // Signal handlers and the file watch are in place before the "listening" line, so whoever

@@ -120,6 +120,8 @@ export interface ConfigReloadEvent {
   readonly rebuilt: readonly string[];
   /** Why a reload failed (config paths and messages; never secret values). */
   readonly issues: ReadonlyArray<{ readonly path: string; readonly message: string }>;
+  /** Config paths a successful reload changed but could not apply: read once at start, they wait for a restart. */
+  readonly restartRequired: readonly string[];
 }
 /** Which limit an admission event concerns (a closed vocabulary: it becomes a metric label). */
 export type LimitEventKind = 'requests' | 'tokens' | 'concurrency';

@@ -18,7 +18,9 @@ export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
     },
     configReloaded(e): void {
       if (e.initial) return;
-      if (e.result === 'success') logger.info({ configVersion: e.version, added: e.added, removed: e.removed, rebuilt: e.rebuilt }, 'config reloaded');
+      if (e.result === 'success' && e.restartRequired.length > 0) {
+        logger.warn({ configVersion: e.version, added: e.added, removed: e.removed, rebuilt: e.rebuilt, restartRequired: e.restartRequired }, 'config reloaded; changed settings that apply only after a restart were ignored');
+      } else if (e.result === 'success') logger.info({ configVersion: e.version, added: e.added, removed: e.removed, rebuilt: e.rebuilt }, 'config reloaded');
       else logger.error({ configVersion: e.version, issues: e.issues }, 'config reload rejected; the previous config keeps serving');
     },
     stateBreakerTransition(e): void {

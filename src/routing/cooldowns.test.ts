@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
+import { defaultMaxCooldownMs } from '../config/schema.js';
 import { MemoryCooldowns } from './cooldowns.js';
 
 const clockAt = (nowMs: number): ManualClock => new ManualClock(nowMs);

@@ -5,9 +5,7 @@
  * Circuit breakers, unlike cooldowns, stay local to each replica.
  */
 import type { Clock } from '../clock.js';
-
-/** Default of `retry.maxCooldownMs`: five minutes. */
-export const defaultMaxCooldownMs = 300_000;
+import { defaultMaxCooldownMs } from '../config/schema.js';
 
 export interface Cooldowns {
   /** Monotonic ms until which `deployment` is skipped; ≤ now means it is not cooling down. */
