@@ -106,7 +106,7 @@ function reply(writer?: StreamWriter): { reply: ChatReply; replied: Replied } {
 }
 
 function context(body: unknown) {
-  return { requestId: 'req-42', authorization: `Bearer ${KEY}`, body, signal: new AbortController().signal, startMs: systemClock.nowMs() };
+  return { requestId: 'req-42', authorization: `Bearer ${KEY}`, body, controller: new AbortController(), startMs: systemClock.nowMs() };
 }
 
 const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };

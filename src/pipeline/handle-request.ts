@@ -107,7 +107,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       await pumpStream(done.value, reply.openStream(headers), record, deadline.signal, done.target.deployment.name);
     }
   } catch (err) {
-    failBeforeCommit(err, record, reply, headers, ctx.signal);
+    failBeforeCommit(err, record, reply, headers, ctx.controller.signal);
   } finally {
     deadline.dispose();
     p.budget.requestFinished();
@@ -273,26 +273,10 @@ function once(fn: () => number): () => number {
   return () => (value ??= fn());
 }
 
-/** The request's own signal: aborted by the client's disconnect or by the overall deadline. */
+/** The request's own signal: aborted by the client's disconnect, the drain or the overall deadline. */
 function withDeadline(ctx: RequestContext, totalMs: number): { signal: AbortSignal; dispose: () => void } {
-  const shared = ctx.controller;
-  if (shared) {
-    const timer = setTimeout(() => shared.abort(new DeadlineExceededError(totalMs)), totalMs);
-    timer.unref();
-    return { signal: shared.signal, dispose: () => clearTimeout(timer) };
-  }
-  const clientSignal = ctx.signal;
-  const controller = new AbortController();
-  const onClientGone = (): void => controller.abort(clientSignal.reason instanceof Error ? clientSignal.reason : new ClientGoneError());
-  if (clientSignal.aborted) onClientGone();
-  else clientSignal.addEventListener('abort', onClientGone, { once: true });
+  const controller = ctx.controller;
   const timer = setTimeout(() => controller.abort(new DeadlineExceededError(totalMs)), totalMs);
   timer.unref();
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      clearTimeout(timer);
-      clientSignal.removeEventListener('abort', onClientGone);
-    },
-  };
+  return { signal: controller.signal, dispose: () => clearTimeout(timer) };
 }
