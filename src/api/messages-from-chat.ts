@@ -24,7 +24,7 @@ export function stopReasonFor(finish: FinishReason | null | undefined): StopReas
 }
 
 /** Our usage record in Anthropic's shape: `input_tokens` excludes cache reads and writes. */
-export function anthropicUsage(u: UsageRecord): AnthropicUsage {
+function anthropicUsage(u: UsageRecord): AnthropicUsage {
   const write = u.cacheWriteTokens ?? 0;
   return {
     input_tokens: Math.max(0, u.promptTokens - u.cachedTokens - write),
@@ -35,7 +35,7 @@ export function anthropicUsage(u: UsageRecord): AnthropicUsage {
 }
 
 /** `msg_…` id derived from our completion id, so logs and responses can be matched. */
-export function messageId(ctx: ResponseContext): string {
+function messageId(ctx: ResponseContext): string {
   return `msg_${ctx.id.replace(/^chatcmpl-/, '')}`;
 }
 

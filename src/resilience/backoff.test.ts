@@ -1,5 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { backoffDelayMs, backoffWindowMs, defaultBackoffPolicy } from './backoff.js';
+import { resolveConfig } from '../config/load.js';
+import { backoffDelayMs, backoffWindowMs } from './backoff.js';
+
+// Deployments and models are the only keys without defaults.
+const minimalConfig = {
+  deployments: { d: { provider: 'openai', baseUrl: 'http://127.0.0.1:1/v1' } },
+  models: { m: { targets: [{ deployment: 'd', model: 'up' }] } },
+};
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -68,8 +75,9 @@ describe('backoffDelayMs (full jitter)', () => {
     expect(backoffDelayMs({ baseDelayMs: Number.NaN, maxDelayMs: 100 }, 3, () => 1)).toBe(0);
   });
 
-  it('defaults to base 250 ms and cap 4 s (reliability guide §4)', () => {
-    expect(defaultBackoffPolicy).toEqual({ baseDelayMs: 250, maxDelayMs: 4_000 });
-    expect(backoffWindowMs(defaultBackoffPolicy, 10)).toBe(4_000);
+  it('defaults (from the config schema) to base 250 ms and cap 4 s (reliability guide §4)', () => {
+    const { retry } = resolveConfig(minimalConfig);
+    expect({ baseDelayMs: retry.baseDelayMs, maxDelayMs: retry.maxDelayMs }).toEqual({ baseDelayMs: 250, maxDelayMs: 4_000 });
+    expect(backoffWindowMs(retry, 10)).toBe(4_000);
   });
 });

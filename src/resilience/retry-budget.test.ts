@@ -1,5 +1,12 @@
 import { describe, it, expect } from 'vitest';
-import { RetryBudget, defaultRetryBudgetOptions } from './retry-budget.js';
+import { resolveConfig } from '../config/load.js';
+import { RetryBudget } from './retry-budget.js';
+
+// Deployments and models are the only keys without defaults.
+const minimalConfig = {
+  deployments: { d: { provider: 'openai', baseUrl: 'http://127.0.0.1:1/v1' } },
+  models: { m: { targets: [{ deployment: 'd', model: 'up' }] } },
+};
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -112,8 +119,9 @@ describe('RetryBudget', () => {
     expect(budget.tryStartRetry()).toBe(false);
   });
 
-  it('defaults to 20% with a minimum of 3 (reliability guide §4)', () => {
-    expect(defaultRetryBudgetOptions).toEqual({ percent: 20, minConcurrent: 3 });
+  it('defaults (from the config schema) to 20% with a minimum of 3 (reliability guide §4)', () => {
+    const { retry } = resolveConfig(minimalConfig);
+    expect({ percent: retry.budgetPercent, minConcurrent: retry.budgetMinConcurrent }).toEqual({ percent: 20, minConcurrent: 3 });
   });
 
   it('rejects invalid options with a RangeError', () => {
