@@ -69,14 +69,16 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // (and a retry on the same target) sends it.
     let built: { target: RuntimeTarget; call: UpstreamCall } | undefined;
     const upstreamCall = (t: RuntimeTarget): UpstreamCall => (built?.target === t ? built.call : (built = { target: t, call: op.upstreamCall(t.deployment.adapter, request, t.targetInfo) }).call);
-    const input = (alias: string): AttemptInput<Req> => ({
+    const input = (target: RuntimeTarget, attempt: number): AttemptInput<Req> => ({
+      target,
+      attempt,
       requestId: ctx.requestId,
       operation: op.name,
       request,
       signal: deadline.signal,
       tenant: principal.tenant,
       deadlineMs: ctx.startMs + p.timeouts.totalMs,
-      responseContext: responseContext(p, request, alias, promptTokens, countPrompt),
+      responseContext: responseContext(p, request, target.alias, promptTokens, countPrompt),
       upstreamCall,
       addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
     });
@@ -96,13 +98,13 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     };
 
     if (!request.stream) {
-      const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, t, n, input(t.alias)) });
+      const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, input(t, n)) });
       served(record, headers, done.target, done.attempts);
       record.usage = done.value.usage;
       await reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
-      const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, t, n, input(t.alias)) });
+      const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, input(t, n)) });
       served(record, headers, done.target, done.attempts);
       await pumpStream(done.value, reply.openStream(headers), record, deadline.signal, done.target.deployment.name);
     }
