@@ -2,6 +2,7 @@ import type { AnthropicMessage, AnthropicStreamEvent, AnthropicUsage, ContentBlo
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../providers/types.js';
 import type { SseEvent } from '../upstream/sse-event.js';
 import type { ChatChunk, ChatCompletion, FinishReason, UsageRecord } from './chat-types.js';
+import { parseToolArguments } from './tool-arguments.js';
 
 /**
  * Our (OpenAI-shaped) results → Anthropic's Message and event stream, for `/v1/messages` served
@@ -61,16 +62,11 @@ export function completionToMessage(completion: ChatCompletion, usage: UsageReco
   };
 }
 
+/** An upstream's tool-call arguments as Anthropic's `input` object; anything else is the upstream's fault. */
 function toolInput(args: string): Record<string, unknown> {
-  if (args.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(args);
-  } catch {
-    throw new UpstreamProtocolError('tool call arguments are not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UpstreamProtocolError('tool call arguments are not a JSON object');
-  return parsed as Record<string, unknown>;
+  const parsed = parseToolArguments(args);
+  if (parsed.ok) return parsed.value;
+  throw new UpstreamProtocolError(parsed.reason === 'not_json' ? 'tool call arguments are not valid JSON' : 'tool call arguments are not a JSON object');
 }
 
 /** A block held back because another block is open: Anthropic blocks are strictly one after another. */
