@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { resolveConfig } from '../config/load.js';
 import { backoffDelayMs, backoffWindowMs } from './backoff.js';
+import { seededRandom } from '../testing/seeded-random.js';
 
 // Deployments and models are the only keys without defaults.
 const minimalConfig = {
@@ -8,22 +9,11 @@ const minimalConfig = {
   models: { m: { targets: [{ deployment: 'd', model: 'up' }] } },
 };
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const policy = { baseDelayMs: 100, maxDelayMs: 1_000 };
 
 describe('backoffDelayMs (full jitter)', () => {
   it('stays within [0, min(max, base·2^i)] over many seeded draws', () => {
-    const random = mulberry32(42);
+    const random = seededRandom(42);
     const outOfBounds: string[] = [];
     for (let i = 0; i < 20_000; i++) {
       const retryIndex = i % 8;
@@ -35,7 +25,7 @@ describe('backoffDelayMs (full jitter)', () => {
   });
 
   it('spreads draws across the whole window (full jitter, not equal jitter)', () => {
-    const random = mulberry32(7);
+    const random = seededRandom(7);
     const draws = Array.from({ length: 5_000 }, () => backoffDelayMs(policy, 2, random));
     // Window is [0, 400]: both ends must be visited and the mean must sit near the middle.
     expect(Math.min(...draws)).toBeLessThan(20);

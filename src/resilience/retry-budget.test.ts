@@ -1,23 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import { resolveConfig } from '../config/load.js';
 import { RetryBudget } from './retry-budget.js';
+import { seededRandom } from '../testing/seeded-random.js';
 
 // Deployments and models are the only keys without defaults.
 const minimalConfig = {
   deployments: { d: { provider: 'openai', baseUrl: 'http://127.0.0.1:1/v1' } },
   models: { m: { targets: [{ deployment: 'd', model: 'up' }] } },
 };
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function startRequests(budget: RetryBudget, n: number): void {
   for (let i = 0; i < n; i++) budget.requestStarted();
@@ -69,7 +59,7 @@ describe('RetryBudget', () => {
   });
 
   it('F-19: never exceeds max(min, floor(active × percent / 100)) under a random schedule', () => {
-    const random = mulberry32(2024);
+    const random = seededRandom(2024);
     const budget = new RetryBudget({ percent: 20, minConcurrent: 3 });
     let requests = 0;
     let retries = 0;
