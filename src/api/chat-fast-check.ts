@@ -1,4 +1,5 @@
 import { chatBounds, requestCaps, responseFormatTypes, toolChoiceModes } from './parse-common.js';
+import { isRecord } from '../is-record.js';
 
 /**
  * A quick yes for the chat bodies almost every request sends, so they skip zod's generic walk
@@ -35,9 +36,9 @@ export function isCommonValidChat(b: Record<string, unknown>): boolean {
     optional(b.prompt_cache_key, isString) &&
     optional(b.safety_identifier, (v) => isString(v) && v.length <= chatBounds.maxSafetyIdentifierLength) &&
     optional(b.modalities, (v) => Array.isArray(v) && v.every(isString)) &&
-    optional(b.prediction, isObject) &&
-    optional(b.audio, isObject) &&
-    optional(b.web_search_options, isObject) &&
+    optional(b.prediction, isRecord) &&
+    optional(b.audio, isRecord) &&
+    optional(b.web_search_options, isRecord) &&
     // Rare fields with maps and limits of their own: left to the schema.
     absent(b.logit_bias) &&
     absent(b.metadata) &&
@@ -68,11 +69,11 @@ function isPenalty(v: unknown): boolean {
 /** `{name: string}` under `key` (a function tool's `function`, a custom tool's `custom`). */
 function hasNamed(v: Record<string, unknown>, key: string): boolean {
   const inner = v[key];
-  return isObject(inner) && typeof inner.name === 'string';
+  return isRecord(inner) && typeof inner.name === 'string';
 }
 
 function isTool(v: unknown): boolean {
-  return isObject(v) && ((v.type === 'function' && hasNamed(v, 'function')) || (v.type === 'custom' && hasNamed(v, 'custom')));
+  return isRecord(v) && ((v.type === 'function' && hasNamed(v, 'function')) || (v.type === 'custom' && hasNamed(v, 'custom')));
 }
 
 function areTools(v: unknown): boolean {
@@ -81,13 +82,13 @@ function areTools(v: unknown): boolean {
 
 function isToolChoice(v: unknown): boolean {
   if (typeof v === 'string') return toolChoiceModeSet.has(v);
-  if (!isObject(v)) return false;
-  if (v.type === 'allowed_tools') return isObject(v.allowed_tools);
+  if (!isRecord(v)) return false;
+  if (v.type === 'allowed_tools') return isRecord(v.allowed_tools);
   return isTool(v);
 }
 
 function isResponseFormat(v: unknown): boolean {
-  if (!isObject(v) || !responseFormatTypeSet.has(v.type)) return false;
+  if (!isRecord(v) || !responseFormatTypeSet.has(v.type)) return false;
   return v.type !== 'json_schema' || hasNamed(v, 'json_schema');
 }
 
@@ -103,14 +104,10 @@ function isModelName(v: unknown): boolean {
   return typeof v === 'string' && v.length >= 1 && v.length <= requestCaps.maxModelNameLength && printableAscii.test(v);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function areMessages(v: unknown): boolean {
   if (!Array.isArray(v) || v.length < 1 || v.length > requestCaps.maxMessages) return false;
   for (const m of v) {
-    if (!isObject(m) || typeof m.role !== 'string' || !roles.has(m.role)) return false;
+    if (!isRecord(m) || typeof m.role !== 'string' || !roles.has(m.role)) return false;
     // Tool calls and anything else unusual are left to the schema.
     if (m.tool_calls !== undefined) return false;
     if (!optional(m.content, isContent)) return false;
@@ -123,7 +120,7 @@ function areMessages(v: unknown): boolean {
 function isContent(v: unknown): boolean {
   if (typeof v === 'string') return true;
   if (!Array.isArray(v)) return false;
-  for (const part of v) if (!isObject(part) || typeof part.type !== 'string' || part.type.length === 0) return false;
+  for (const part of v) if (!isRecord(part) || typeof part.type !== 'string' || part.type.length === 0) return false;
   return true;
 }
 
@@ -132,7 +129,7 @@ function isBoolean(v: unknown): boolean {
 }
 
 function isStreamOptions(v: unknown): boolean {
-  if (!isObject(v)) return false;
+  if (!isRecord(v)) return false;
   for (const key in v) {
     if (key !== 'include_usage' && key !== 'include_obfuscation') return false;
     if (typeof v[key] !== 'boolean') return false;

@@ -2,6 +2,7 @@ import type { AnthropicMessage, AnthropicStreamEvent, AnthropicUsage, ContentBlo
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../providers/types.js';
 import type { SseEvent } from '../upstream/sse-event.js';
 import type { ChatChunk, ChatCompletion, FinishReason, UsageRecord } from './chat-types.js';
+import { parseToolArguments } from './tool-arguments.js';
 
 /**
  * Our (OpenAI-shaped) results → Anthropic's Message and event stream, for `/v1/messages` served
@@ -24,7 +25,7 @@ export function stopReasonFor(finish: FinishReason | null | undefined): StopReas
 }
 
 /** Our usage record in Anthropic's shape: `input_tokens` excludes cache reads and writes. */
-export function anthropicUsage(u: UsageRecord): AnthropicUsage {
+function anthropicUsage(u: UsageRecord): AnthropicUsage {
   const write = u.cacheWriteTokens ?? 0;
   return {
     input_tokens: Math.max(0, u.promptTokens - u.cachedTokens - write),
@@ -35,7 +36,7 @@ export function anthropicUsage(u: UsageRecord): AnthropicUsage {
 }
 
 /** `msg_…` id derived from our completion id, so logs and responses can be matched. */
-export function messageId(ctx: ResponseContext): string {
+function messageId(ctx: ResponseContext): string {
   return `msg_${ctx.id.replace(/^chatcmpl-/, '')}`;
 }
 
@@ -61,16 +62,11 @@ export function completionToMessage(completion: ChatCompletion, usage: UsageReco
   };
 }
 
+/** An upstream's tool-call arguments as Anthropic's `input` object; anything else is the upstream's fault. */
 function toolInput(args: string): Record<string, unknown> {
-  if (args.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(args);
-  } catch {
-    throw new UpstreamProtocolError('tool call arguments are not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UpstreamProtocolError('tool call arguments are not a JSON object');
-  return parsed as Record<string, unknown>;
+  const parsed = parseToolArguments(args);
+  if (parsed.ok) return parsed.value;
+  throw new UpstreamProtocolError(parsed.reason === 'not_json' ? 'tool call arguments are not valid JSON' : 'tool call arguments are not a JSON object');
 }
 
 /** A block held back because another block is open: Anthropic blocks are strictly one after another. */

@@ -3,7 +3,7 @@ import type { ChatMessage, ChatRequest } from './chat-types.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { isCommonValidChat } from './chat-fast-check.js';
 import { chatRemoteMedia } from './remote-media.js';
-import { chatBounds, functionCallModes, modelName, outputTokens, refuseClientRouting, requestCaps, responseFormatTypes, toolChoiceModes, zodToGatewayError } from './parse-common.js';
+import { chatBounds, functionCallModes, modelName, outputTokens, refuseClientRouting, requestCaps, toolChoiceModes, zodToGatewayError } from './parse-common.js';
 
 export { requestCaps } from './parse-common.js';
 

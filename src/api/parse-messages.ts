@@ -3,6 +3,7 @@ import type { ChatMessage, ChatRequest, ContentPart, ToolCall } from './chat-typ
 import { GatewayError } from '../errors/gateway-error.js';
 import { messagesRemoteMedia } from './remote-media.js';
 import { modelName, outputTokens, refuseClientRouting, requestCaps, zodToGatewayError } from './parse-common.js';
+import { isRecord } from '../is-record.js';
 
 /**
  * `POST /v1/messages` (Anthropic's Messages API, protocols.md §2.2) → our internal chat request.
@@ -56,7 +57,6 @@ const translatedFields = new Set(['model', 'max_tokens', 'messages', 'system', '
 
 type Body = z.output<typeof messagesBody>;
 type Rec = Record<string, unknown>;
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Validates a parsed JSON body as a Messages request; throws GatewayError (400). */
 export function parseMessagesRequest(raw: unknown, anthropicBeta?: string | string[]): MessagesApiRequest {
@@ -70,7 +70,7 @@ export function parseMessagesRequest(raw: unknown, anthropicBeta?: string | stri
   const notes: string[] = [];
   const note = (param: string): void => void notes.push(param);
   for (const key of Object.keys(b)) if (!translatedFields.has(key) && b[key] !== undefined && b[key] !== null) note(key);
-  if (isRec(b.thinking) && b.thinking.type !== 'disabled') note('thinking');
+  if (isRecord(b.thinking) && b.thinking.type !== 'disabled') note('thinking');
   if (b.service_tier !== undefined && b.service_tier !== 'auto') note('service_tier');
 
   const body: Rec = { model: b.model, max_completion_tokens: b.max_tokens, messages: chatMessages(b, note) };
@@ -84,7 +84,7 @@ export function parseMessagesRequest(raw: unknown, anthropicBeta?: string | stri
   if (typeof b.metadata?.user_id === 'string') body.user = b.metadata.user_id;
   if (b.tools) body.tools = chatTools(b.tools, note);
   if (b.tool_choice) Object.assign(body, chatToolChoice(b.tool_choice));
-  if (isRec(b.output_config)) Object.assign(body, responseFormat(b.output_config, note));
+  if (isRecord(b.output_config)) Object.assign(body, responseFormat(b.output_config, note));
 
   const remoteMediaParam = messagesRemoteMedia(b.messages);
   const chat: ChatRequest = Object.freeze({
@@ -139,7 +139,7 @@ function assistantMessage(blocks: Rec[], param: string, note: (p: string) => voi
       // Anthropic requires all three; a guess (an empty input, an empty id) would change the call.
       if (typeof blk.id !== 'string') malformed(`${p}.id`, 'must be a string');
       if (typeof blk.name !== 'string') malformed(`${p}.name`, 'must be a string');
-      if (!isRec(blk.input)) malformed(`${p}.input`, 'must be an object');
+      if (!isRecord(blk.input)) malformed(`${p}.input`, 'must be an object');
       calls.push({ id: blk.id, type: 'function', function: { name: blk.name, arguments: JSON.stringify(blk.input) } });
     } else if (blk.type !== 'thinking' && blk.type !== 'redacted_thinking') {
       // Earlier reasoning is Anthropic-only context; other blocks (server tools) cannot be expressed.
@@ -165,7 +165,7 @@ function toolMessage(blk: Rec, param: string, note: (p: string) => void): ChatMe
   else if (Array.isArray(blk.content)) {
     blk.content.forEach((c: unknown, k) => {
       const p = `${param}.content[${k}]`;
-      if (!isRec(c) || typeof c.type !== 'string') malformed(p, 'must be a content block with a type');
+      if (!isRecord(c) || typeof c.type !== 'string') malformed(p, 'must be a content block with a type');
       if (c.type === 'text') text += textOf(c, p);
       else note(`${p}.type`);
     });
@@ -174,7 +174,7 @@ function toolMessage(blk: Rec, param: string, note: (p: string) => void): ChatMe
 }
 
 function imagePart(blk: Rec, param: string, note: (p: string) => void): ContentPart {
-  if (!isRec(blk.source)) malformed(`${param}.source`, 'must be an object');
+  if (!isRecord(blk.source)) malformed(`${param}.source`, 'must be an object');
   const s = blk.source;
   if (s.type === 'base64') {
     if (typeof s.media_type !== 'string') malformed(`${param}.source.media_type`, 'must be a string');
@@ -204,7 +204,7 @@ function chatTools(tools: Rec[], note: (p: string) => void): Rec[] {
   return tools.map((t, i) => {
     // Server tools (web search, code execution…) carry a versioned type and run at Anthropic.
     if (t.type !== undefined && t.type !== 'custom') note(`tools[${i}]`);
-    const fn: Rec = { name: t.name, parameters: isRec(t.input_schema) ? t.input_schema : { type: 'object', properties: {} } };
+    const fn: Rec = { name: t.name, parameters: isRecord(t.input_schema) ? t.input_schema : { type: 'object', properties: {} } };
     if (typeof t.description === 'string') fn.description = t.description;
     if (typeof t.strict === 'boolean') fn.strict = t.strict;
     return { type: 'function', function: fn };
@@ -225,7 +225,7 @@ function responseFormat(config: Rec, note: (p: string) => void): Rec {
   for (const key of Object.keys(config)) if (key !== 'format') note(`output_config.${key}`);
   const f = config.format;
   if (f === undefined || f === null) return {};
-  if (isRec(f) && f.type === 'json_schema' && isRec(f.schema)) {
+  if (isRecord(f) && f.type === 'json_schema' && isRecord(f.schema)) {
     return { response_format: { type: 'json_schema', json_schema: { name: 'output', schema: f.schema, strict: true } } };
   }
   note('output_config.format');

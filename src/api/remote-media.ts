@@ -1,4 +1,5 @@
 import type { ChatMessage } from './chat-types.js';
+import { isRecord } from '../is-record.js';
 
 /**
  * Finding content an upstream would fetch by itself. A self-hosted engine (vLLM, Ollama,
@@ -13,9 +14,6 @@ function isRemote(url: string): boolean {
   return !/^[\x00-\x20]*data:/i.test(url);
 }
 
-type Rec = Record<string, unknown>;
-const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /**
  * OpenAI chat content: the first part whose payload (`part[part.type]`) is a URL or holds one in
  * `url` (`image_url`, and vLLM's `audio_url`, `video_url`, `image_url` as a bare string), as
@@ -27,11 +25,11 @@ export function chatRemoteMedia(messages: readonly ChatMessage[]): string | unde
     if (!Array.isArray(content)) continue;
     for (let j = 0; j < content.length; j++) {
       const part: unknown = content[j];
-      if (!isRec(part) || typeof part.type !== 'string' || part.type === 'text') continue;
+      if (!isRecord(part) || typeof part.type !== 'string' || part.type === 'text') continue;
       const payload = Object.hasOwn(part, part.type) ? part[part.type] : undefined;
       const param = `messages[${i}].content[${j}].${part.type}`;
       if (typeof payload === 'string' && isRemote(payload)) return param;
-      if (isRec(payload) && typeof payload.url === 'string' && isRemote(payload.url)) return `${param}.url`;
+      if (isRecord(payload) && typeof payload.url === 'string' && isRemote(payload.url)) return `${param}.url`;
     }
   }
   return undefined;
@@ -46,10 +44,10 @@ export function messagesRemoteMedia(messages: unknown): string | undefined {
   if (!Array.isArray(messages)) return undefined;
   for (let i = 0; i < messages.length; i++) {
     const m: unknown = messages[i];
-    if (!isRec(m) || !Array.isArray(m.content)) continue;
+    if (!isRecord(m) || !Array.isArray(m.content)) continue;
     for (let j = 0; j < m.content.length; j++) {
       const blk: unknown = m.content[j];
-      if (!isRec(blk)) continue;
+      if (!isRecord(blk)) continue;
       const param = `messages[${i}].content[${j}]`;
       if (urlSource(blk)) return `${param}.source.url`;
       if (blk.type === 'tool_result' && Array.isArray(blk.content)) {
@@ -61,6 +59,6 @@ export function messagesRemoteMedia(messages: unknown): string | undefined {
 }
 
 function urlSource(blk: unknown): boolean {
-  if (!isRec(blk) || !isRec(blk.source) || blk.source.type !== 'url') return false;
+  if (!isRecord(blk) || !isRecord(blk.source) || blk.source.type !== 'url') return false;
   return typeof blk.source.url !== 'string' || isRemote(blk.source.url);
 }

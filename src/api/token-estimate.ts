@@ -32,7 +32,7 @@ const imagePartTypes = new Set(['image_url', 'image', 'input_image']);
 const jsonBytesPerToken = 3;
 
 /** Any JSON value by its serialised size (schemas, audio and file parts); 0 for undefined or null. */
-export function estimateJsonTokens(value: unknown): number {
+function estimateJsonTokens(value: unknown): number {
   if (value === undefined || value === null) return 0;
   const json = JSON.stringify(value);
   return json === undefined ? 0 : Math.ceil(Buffer.byteLength(json, 'utf8') / jsonBytesPerToken);
@@ -42,7 +42,7 @@ export function estimateJsonTokens(value: unknown): number {
  * One content part (OpenAI or Anthropic shape): text by its text, images by
  * `imageTokenEstimate`, anything else (audio, files, documents, tool results) by its size.
  */
-export function estimatePartTokens(part: unknown): number {
+function estimatePartTokens(part: unknown): number {
   if (typeof part !== 'object' || part === null) return estimateJsonTokens(part);
   const p = part as Record<string, unknown>;
   if (typeof p.text === 'string' && (p.type === 'text' || p.type === 'input_text')) return estimateTextTokens(p.text);
@@ -51,7 +51,7 @@ export function estimatePartTokens(part: unknown): number {
 }
 
 /** A message's content: a string, or parts each estimated by `estimatePartTokens`. */
-export function estimateContentTokens(content: unknown): number {
+function estimateContentTokens(content: unknown): number {
   if (typeof content === 'string') return estimateTextTokens(content);
   if (!Array.isArray(content)) return estimateJsonTokens(content);
   let total = 0;
@@ -60,7 +60,7 @@ export function estimateContentTokens(content: unknown): number {
 }
 
 /** Prompt estimate: per-message overhead of 3, content tokens, +3 to prime the reply (OpenAI cookbook). */
-export function estimatePromptTokens(messages: readonly ChatMessage[]): number {
+function estimatePromptTokens(messages: readonly ChatMessage[]): number {
   let total = 3;
   for (const m of messages) {
     total += 3 + estimateContentTokens(m.content ?? '');

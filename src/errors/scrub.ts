@@ -145,7 +145,7 @@ function removeKnown(text: string, exactForms: readonly string[], windows: Reado
 function removeKeyShaped(text: string): string {
   let out = text;
   for (const pattern of keyPatterns) {
-    out = out.replace(pattern, (match, prefix: unknown) => (typeof prefix === 'string' && prefix.endsWith('=') ? `${prefix}${redacted}` : redacted));
+    out = out.replace(pattern, (_match, prefix: unknown) => (typeof prefix === 'string' && prefix.endsWith('=') ? `${prefix}${redacted}` : redacted));
   }
   return out;
 }

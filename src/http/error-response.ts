@@ -32,7 +32,7 @@ export function errorHeaders(err: GatewayError, extra: Readonly<Record<string, s
  * Anthropic's error `type` for one of our errors, by status as Anthropic assigns them
  * (protocols.md §2.5), so the Anthropic SDKs raise their usual classes.
  */
-export function anthropicErrorType(err: GatewayError): string {
+function anthropicErrorType(err: GatewayError): string {
   switch (err.status) {
     case 400:
       return 'invalid_request_error';
@@ -56,7 +56,7 @@ export function anthropicErrorType(err: GatewayError): string {
 }
 
 /** Anthropic's error object: `{"type":"error","error":{"type","message"},"request_id"}`. */
-export function anthropicErrorObject(err: GatewayError, requestId: string | undefined): Record<string, unknown> {
+function anthropicErrorObject(err: GatewayError, requestId: string | undefined): Record<string, unknown> {
   return { type: 'error', error: { type: anthropicErrorType(err), message: err.message }, ...(requestId === undefined ? {} : { request_id: requestId }) };
 }
 

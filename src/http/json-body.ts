@@ -80,7 +80,7 @@ function countUpTo(text: string, char: string, limit: number): number {
  * True when one object in `text` has more than `max` keys (colons outside strings at its own
  * level). Linear; called after the depth check, so the per-level counters stay few.
  */
-export function hasObjectWiderThan(text: string, max: number): boolean {
+function hasObjectWiderThan(text: string, max: number): boolean {
   // An object with more than `max` keys needs more than `max` colons in the text.
   if (countUpTo(text, ':', max + 1) <= max) return false;
   const keys: number[] = [];

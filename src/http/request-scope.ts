@@ -97,7 +97,7 @@ export class RequestScope implements ChatReply {
     await handleRequest(
       pipeline,
       op,
-      { requestId: this.requestId, authorization: this.authorization, acceptsXApiKey: surface.acceptsXApiKey, headers: this.req.headers, body: this.body, signal: controller.signal, controller, startMs: this.startMs },
+      { requestId: this.requestId, authorization: this.authorization, acceptsXApiKey: surface.acceptsXApiKey, headers: this.req.headers, body: this.body, controller, startMs: this.startMs },
       this,
     );
     // The client left before we answered: nothing to send, release the socket.

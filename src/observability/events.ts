@@ -53,20 +53,6 @@ export interface AttemptEvent {
   readonly durationMs: number;
 }
 
-export interface StreamFinishedEvent {
-  readonly requestId: string;
-  readonly alias: string;
-  readonly deployment: string;
-  readonly genAiProvider: string;
-  readonly upstreamModel: string;
-  readonly serverAddress: string;
-  readonly serverPort: number;
-  /** Upstream time to first chunk, from the start of the attempt. */
-  readonly timeToFirstChunkMs: number;
-  /** Gaps between consecutive chunks after the first. */
-  readonly chunkGapsMs: readonly number[];
-}
-
 export interface RequestFinishedEvent {
   readonly requestId: string;
   readonly route: string;
@@ -128,7 +114,6 @@ export type LimitEventKind = 'requests' | 'tokens' | 'concurrency';
 
 export interface GatewayEvents {
   attemptFinished(e: AttemptEvent): void;
-  streamFinished(e: StreamFinishedEvent): void;
   retry(e: { readonly requestId: string; readonly alias: string; readonly fromDeployment: string; readonly reason: AttemptOutcome; readonly delayMs: number }): void;
   retryBudgetExhausted(e: { readonly requestId: string; readonly alias: string }): void;
   fallback(e: { readonly requestId: string; readonly from: string; readonly to: string }): void;
@@ -147,27 +132,31 @@ export interface GatewayEvents {
   configReloaded(e: ConfigReloadEvent): void;
 }
 
+// A key for every event, so that adding one to GatewayEvents without listing it here fails to compile.
+const eventNameSet: { readonly [K in keyof GatewayEvents]: true } = {
+  attemptFinished: true,
+  retry: true,
+  retryBudgetExhausted: true,
+  fallback: true,
+  cooldown: true,
+  breakerTransition: true,
+  rateLimitDecision: true,
+  rateLimitDegraded: true,
+  stateError: true,
+  stateBreakerTransition: true,
+  usageEstimated: true,
+  requestFinished: true,
+  internalError: true,
+  configReloaded: true,
+};
+
+/** Every event name of GatewayEvents. */
+export const gatewayEventNames = Object.keys(eventNameSet) as ReadonlyArray<keyof GatewayEvents>;
+
 /** Calls every sink for each event; a sink that throws is isolated from the others and from the flow. */
 export function fanOut(sinks: ReadonlyArray<Partial<GatewayEvents>>, onSinkError: (err: unknown) => void): GatewayEvents {
-  const names: Array<keyof GatewayEvents> = [
-    'attemptFinished',
-    'streamFinished',
-    'retry',
-    'retryBudgetExhausted',
-    'fallback',
-    'cooldown',
-    'breakerTransition',
-    'rateLimitDecision',
-    'rateLimitDegraded',
-    'stateError',
-    'stateBreakerTransition',
-    'usageEstimated',
-    'requestFinished',
-    'internalError',
-    'configReloaded',
-  ];
   const out = {} as Record<keyof GatewayEvents, (e: never) => void>;
-  for (const name of names) {
+  for (const name of gatewayEventNames) {
     const handlers = sinks.map((s) => s[name]?.bind(s)).filter((h): h is (e: never) => void => h !== undefined);
     out[name] = (e: never) => {
       for (const h of handlers) {

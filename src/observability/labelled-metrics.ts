@@ -27,7 +27,10 @@ interface RegistryMetric {
 
 const sep = '\u0001';
 
-abstract class Labelled<Child, L extends string> implements RegistryMetric {
+/** One string per label name, in order: a call with a label missing or extra does not compile. */
+type LabelValues<Names extends readonly string[]> = { readonly [I in keyof Names]: string };
+
+abstract class Labelled<Child, const Names extends readonly string[]> implements RegistryMetric {
   abstract readonly type: 'counter' | 'histogram';
   readonly aggregator = 'sum' as const;
   protected readonly children = new Map<string, { labels: Record<string, string>; child: Child }>();
@@ -35,14 +38,18 @@ abstract class Labelled<Child, L extends string> implements RegistryMetric {
   constructor(
     readonly name: string,
     readonly help: string,
-    protected readonly labelNames: readonly L[],
+    protected readonly labelNames: Names,
     registry: Registry,
   ) {
     registry.registerMetric(this as never);
   }
 
-  /** The child for these label values, given in `labelNames` order. */
-  labels(...values: string[]): Child {
+  /**
+   * The child for these label values, given in `labelNames` order. Positional, not an object
+   * keyed by name: this runs several times per request, and the rest array is the only
+   * allocation (an object would add one, and keyed reads in label order).
+   */
+  labels(...values: LabelValues<Names>): Child {
     const key = values.join(sep);
     let entry = this.children.get(key);
     if (!entry) {
@@ -73,7 +80,7 @@ export class CounterChild {
   }
 }
 
-export class LabelledCounter<L extends string> extends Labelled<CounterChild, L> {
+export class LabelledCounter<const Names extends readonly string[]> extends Labelled<CounterChild, Names> {
   readonly type = 'counter' as const;
   protected create(): CounterChild {
     return new CounterChild();
@@ -104,9 +111,9 @@ export class HistogramChild {
   }
 }
 
-export class LabelledHistogram<L extends string> extends Labelled<HistogramChild, L> {
+export class LabelledHistogram<const Names extends readonly string[]> extends Labelled<HistogramChild, Names> {
   readonly type = 'histogram' as const;
-  constructor(name: string, help: string, labelNames: readonly L[], private readonly buckets: readonly number[], registry: Registry) {
+  constructor(name: string, help: string, labelNames: Names, private readonly buckets: readonly number[], registry: Registry) {
     super(name, help, labelNames, registry);
   }
   protected create(): HistogramChild {

@@ -30,27 +30,27 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly registry = new Registry();
   // The instruments every request touches are LabelledHistogram/LabelledCounter (cheap label
   // lookups); the rare ones stay plain prom-client.
-  readonly #clientDuration: LabelledHistogram<(typeof clientLabels)[number]>;
-  readonly #clientTokens: LabelledHistogram<(typeof clientLabels)[number] | 'gen_ai_token_type'>;
-  readonly #serverDuration: LabelledHistogram<'gen_ai_operation_name' | 'gen_ai_request_model' | 'error_type'>;
-  readonly #serverTtft: LabelledHistogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
-  readonly #serverTpot: LabelledHistogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
-  readonly #requests: LabelledCounter<'route' | 'model' | 'status_class' | 'outcome'>;
-  readonly #attempts: LabelledCounter<'deployment' | 'outcome'>;
+  readonly #clientDuration: LabelledHistogram<typeof clientLabels>;
+  readonly #clientTokens: LabelledHistogram<readonly [...typeof clientLabels, 'gen_ai_token_type']>;
+  readonly #serverDuration: LabelledHistogram<readonly ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type']>;
+  readonly #serverTtft: LabelledHistogram<readonly ['gen_ai_operation_name', 'gen_ai_request_model']>;
+  readonly #serverTpot: LabelledHistogram<readonly ['gen_ai_operation_name', 'gen_ai_request_model']>;
+  readonly #requests: LabelledCounter<readonly ['route', 'model', 'status_class', 'outcome']>;
+  readonly #attempts: LabelledCounter<readonly ['deployment', 'outcome']>;
   readonly #retries: Counter<'model' | 'reason'>;
   readonly #retryBudget: Counter<'model'>;
   readonly #fallbacks: Counter<'from' | 'to'>;
   readonly #cooldowns: Counter<'deployment'>;
   readonly #breakerState: Gauge<'deployment'>;
   readonly #breakerTransitions: Counter<'deployment' | 'from' | 'to'>;
-  readonly #rateLimit: LabelledCounter<'model' | 'limit' | 'result'>;
+  readonly #rateLimit: LabelledCounter<readonly ['model', 'limit', 'result']>;
   readonly #failOpen: Counter<'model' | 'limit'>;
   readonly #failClosed: Counter<'model' | 'limit'>;
   readonly #stateErrors: Counter<'reason'>;
   readonly #stateBreaker: Gauge;
-  readonly #tokens: LabelledCounter<'model' | 'type'>;
+  readonly #tokens: LabelledCounter<readonly ['model', 'type']>;
   readonly #estimated: Counter<'model'>;
-  readonly #overhead: LabelledHistogram<'route'>;
+  readonly #overhead: LabelledHistogram<readonly ['route']>;
   readonly #reloads: Counter<'result'>;
   readonly #configVersion: Gauge;
   readonly #configLoadedAt: Gauge;

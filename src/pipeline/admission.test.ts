@@ -24,7 +24,6 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
   const ignore = (): void => undefined;
   return {
     attemptFinished: ignore,
-    streamFinished: ignore,
     retry: ignore,
     retryBudgetExhausted: ignore,
     fallback: ignore,

@@ -23,7 +23,11 @@ export interface AttemptDeps {
   readonly events: GatewayEvents;
 }
 
+/** One attempt at one target; the pipeline builds it per attempt, so it also carries the target and its number. */
 export interface AttemptInput<Req extends OperationRequest> {
+  readonly target: RuntimeTarget;
+  /** 1-based number of this attempt within the request. */
+  readonly attempt: number;
   readonly requestId: string;
   readonly operation: Operation<Req, unknown, unknown>['name'];
   readonly request: Req;
@@ -33,7 +37,10 @@ export interface AttemptInput<Req extends OperationRequest> {
   /** Monotonic ms when the request's deadline passes: no wait for a connection goes past it. */
   readonly deadlineMs: number;
   readonly responseContext: ResponseContext;
-  /** The call to send to `target` (built once per target by the pipeline, which checks it first). */
+  /**
+   * Builds the call to send to `target` (once per target: the pipeline's refusal check usually
+   * built it already). Called inside the attempt, so a throw is this attempt's failure.
+   */
   readonly upstreamCall: (target: RuntimeTarget) => UpstreamCall;
   /** Adds this attempt's upstream wait to the request's total. */
   readonly addUpstreamMs: (ms: number) => void;
@@ -64,21 +71,20 @@ export interface StreamValue<Chunk> {
 export async function jsonAttempt<Req extends OperationRequest, Res>(
   deps: AttemptDeps,
   op: Operation<Req, Res, unknown>,
-  target: RuntimeTarget,
-  n: number,
   input: AttemptInput<Req>,
 ): Promise<AttemptResult<JsonValue<Res>>> {
   const started = deps.clock.nowMs();
+  const { target } = input;
   const d = target.deployment;
   try {
-    const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, target, input), bodyLimits);
-    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, target, n, input, started, statusFailure(deps, target, res));
+    const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input), bodyLimits);
+    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res));
     const { value, usage, upstreamModel } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
-    finished(deps, target, n, input, started, 'success', res.statusCode, upstreamModel);
+    finished(deps, input, started, 'success', res.statusCode, upstreamModel);
     target.latency.record(deps.clock.nowMs() - started);
     return { ok: true, value: { body: value, usage, upstreamModel } };
   } catch (err) {
-    return fail(deps, target, n, input, started, classifyThrown(err, input.signal, d.name));
+    return fail(deps, input, started, classifyThrown(err, input.signal, d.name));
   }
 }
 
@@ -93,19 +99,18 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
 export async function streamAttempt<Req extends OperationRequest, Chunk>(
   deps: AttemptDeps,
   op: Operation<Req, unknown, Chunk>,
-  target: RuntimeTarget,
-  n: number,
   input: AttemptInput<Req>,
 ): Promise<AttemptResult<StreamValue<Chunk>>> {
   const started = deps.clock.nowMs();
+  const { target } = input;
   const d = target.deployment;
   let rest: AsyncGenerator<StreamStep<Chunk>, void, undefined> | undefined;
   try {
-    const res = await sendUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, target, input));
+    const res = await sendUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input));
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // An unreadable error body still has a status worth reporting.
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
-      return fail(deps, target, n, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }));
+      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }));
     }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
     rest = translateBody(res.body, translator, d.adapter.streamFraming);
@@ -121,12 +126,12 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
         if (step.error) {
           await rest.return(undefined);
           const failure = classifyStatus(step.error.status ?? 500, step.error, undefined, d.name);
-          return fail(deps, target, n, input, started, failure);
+          return fail(deps, input, started, failure);
         }
         first.push(...step.chunks);
         if (step.done || first.length > maxOpeningChunks || step.chunks.some(op.hasContent)) {
           const firstChunkMs = deps.clock.nowMs();
-          finished(deps, target, n, input, started, 'success', res.statusCode, translator.upstreamModel?.());
+          finished(deps, input, started, 'success', res.statusCode, translator.upstreamModel?.());
           target.latency.record(firstChunkMs - started);
           return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs } };
         }
@@ -136,13 +141,13 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     }
   } catch (err) {
     await rest?.return(undefined).catch(() => undefined);
-    return fail(deps, target, n, input, started, classifyThrown(err, input.signal, d.name));
+    return fail(deps, input, started, classifyThrown(err, input.signal, d.name));
   }
 }
 
 /** The wait for a connection ends at the pool-queue limit or the deadline, whichever is first. */
-function callContext(deps: AttemptDeps, target: RuntimeTarget, input: AttemptInput<OperationRequest>): CallContext {
-  const maxWaitMs = Math.min(target.deployment.endpoint.poolQueueMs, input.deadlineMs - deps.clock.nowMs());
+function callContext(deps: AttemptDeps, input: AttemptInput<OperationRequest>): CallContext {
+  const maxWaitMs = Math.min(input.target.deployment.endpoint.poolQueueMs, input.deadlineMs - deps.clock.nowMs());
   return { signal: input.signal, tenant: input.tenant, maxWaitMs };
 }
 
@@ -181,23 +186,15 @@ function scrubbingTranslator<Chunk>(translator: StreamTranslator<Chunk>, target:
   };
 }
 
-function fail<T>(deps: AttemptDeps, target: RuntimeTarget, n: number, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure): AttemptResult<T> {
-  finished(deps, target, n, input, started, failure.outcome, undefined);
+function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure): AttemptResult<T> {
+  finished(deps, input, started, failure.outcome, undefined);
   return { ok: false, failure };
 }
 
-function finished(
-  deps: AttemptDeps,
-  target: RuntimeTarget,
-  n: number,
-  input: AttemptInput<OperationRequest>,
-  started: number,
-  outcome: AttemptOutcome,
-  status: number | undefined,
-  responseModel?: string,
-): void {
+function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, status: number | undefined, responseModel?: string): void {
   const durationMs = deps.clock.nowMs() - started;
   input.addUpstreamMs(durationMs);
+  const { target } = input;
   const d = target.deployment;
   deps.events.attemptFinished({
     requestId: input.requestId,
@@ -209,7 +206,7 @@ function finished(
     serverAddress: d.serverAddress,
     serverPort: d.serverPort,
     operation: input.operation,
-    attempt: n,
+    attempt: input.attempt,
     outcome,
     status,
     durationMs,

@@ -69,14 +69,16 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // (and a retry on the same target) sends it.
     let built: { target: RuntimeTarget; call: UpstreamCall } | undefined;
     const upstreamCall = (t: RuntimeTarget): UpstreamCall => (built?.target === t ? built.call : (built = { target: t, call: op.upstreamCall(t.deployment.adapter, request, t.targetInfo) }).call);
-    const input = (alias: string): AttemptInput<Req> => ({
+    const input = (target: RuntimeTarget, attempt: number): AttemptInput<Req> => ({
+      target,
+      attempt,
       requestId: ctx.requestId,
       operation: op.name,
       request,
       signal: deadline.signal,
       tenant: principal.tenant,
       deadlineMs: ctx.startMs + p.timeouts.totalMs,
-      responseContext: responseContext(p, request, alias, promptTokens, countPrompt),
+      responseContext: responseContext(p, request, target.alias, promptTokens, countPrompt),
       upstreamCall,
       addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
     });
@@ -96,18 +98,18 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     };
 
     if (!request.stream) {
-      const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, t, n, input(t.alias)) });
+      const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, input(t, n)) });
       served(record, headers, done.target, done.attempts, upstreamCall(done.target), done.value.upstreamModel);
       record.usage = done.value.usage;
       await reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
-      const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, t, n, input(t.alias)) });
+      const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, input(t, n)) });
       served(record, headers, done.target, done.attempts, upstreamCall(done.target), done.value.translator.upstreamModel?.());
       await pumpStream(done.value, reply.openStream(headers), record, deadline.signal, done.target.deployment.name);
     }
   } catch (err) {
-    failBeforeCommit(err, record, reply, headers, ctx.signal);
+    failBeforeCommit(err, record, reply, headers, ctx.controller.signal);
   } finally {
     deadline.dispose();
     p.budget.requestFinished();
@@ -287,26 +289,10 @@ function once(fn: () => number): () => number {
   return () => (value ??= fn());
 }
 
-/** The request's own signal: aborted by the client's disconnect or by the overall deadline. */
+/** The request's own signal: aborted by the client's disconnect, the drain or the overall deadline. */
 function withDeadline(ctx: RequestContext, totalMs: number): { signal: AbortSignal; dispose: () => void } {
-  const shared = ctx.controller;
-  if (shared) {
-    const timer = setTimeout(() => shared.abort(new DeadlineExceededError(totalMs)), totalMs);
-    timer.unref();
-    return { signal: shared.signal, dispose: () => clearTimeout(timer) };
-  }
-  const clientSignal = ctx.signal;
-  const controller = new AbortController();
-  const onClientGone = (): void => controller.abort(clientSignal.reason instanceof Error ? clientSignal.reason : new ClientGoneError());
-  if (clientSignal.aborted) onClientGone();
-  else clientSignal.addEventListener('abort', onClientGone, { once: true });
+  const controller = ctx.controller;
   const timer = setTimeout(() => controller.abort(new DeadlineExceededError(totalMs)), totalMs);
   timer.unref();
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      clearTimeout(timer);
-      clientSignal.removeEventListener('abort', onClientGone);
-    },
-  };
+  return { signal: controller.signal, dispose: () => clearTimeout(timer) };
 }

@@ -40,16 +40,13 @@ export interface RequestContext {
   /** The JSON body, parsed once at the edge. */
   readonly body: unknown;
   /**
-   * Aborted with ClientGoneError when the client disconnects before the response is complete,
-   * or with ShuttingDownError when a drain's grace period ends (the client then gets an answer).
+   * The edge's controller for this request, its only one: aborted with ClientGoneError when the
+   * client disconnects before the response is complete, or with ShuttingDownError when a drain's
+   * grace period ends (the client then gets an answer). The pipeline arms the request deadline on
+   * it (DeadlineExceededError) rather than creating a second controller that follows the first:
+   * two per request were a measurable share of the hot path.
    */
-  readonly signal: AbortSignal;
-  /**
-   * The controller behind `signal`, when the edge owns one: the pipeline then arms the request
-   * deadline on it (aborting with DeadlineExceededError) instead of creating a second controller
-   * that follows the first; two per request were a measurable share of the hot path.
-   */
-  readonly controller?: AbortController;
+  readonly controller: AbortController;
   /** Monotonic ms when the request arrived. */
   readonly startMs: number;
 }

@@ -1,6 +1,6 @@
 import type { ChatChunk, ChunkChoice, FinishReason, Usage, UsageRecord } from '../api/chat-types.js';
 import type { OpenAiErrorType } from '../errors/catalog.js';
-import type { ResponseContext, UpstreamErrorInfo } from './types.js';
+import type { ResponseContext } from './types.js';
 
 /** Builders for the OpenAI chunks that translators of non-OpenAI protocols emit. */
 
@@ -51,8 +51,4 @@ export function errorTypeForStatus(status: number): OpenAiErrorType {
   if (status === 429) return 'rate_limit_error';
   if (status >= 500) return 'server_error';
   return 'invalid_request_error';
-}
-
-export function plainErrorInfo(status: number, message: string): UpstreamErrorInfo {
-  return { message, type: errorTypeForStatus(status), code: null, param: null };
 }

@@ -1,5 +1,7 @@
-import type { ChatMessage, ChatRequest, ContentPart } from '../api/chat-types.js';
+import type { ChatMessage, ContentPart } from '../api/chat-types.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { isRecord } from '../is-record.js';
+import { parseToolArguments } from '../api/tool-arguments.js';
 
 /**
  * Small pieces shared by the translators of non-OpenAI protocols (Gemini, Ollama): the 400s for
@@ -38,15 +40,9 @@ export function imageUrlOf(part: ContentPart, at: string): string {
 
 /** Arguments of an OpenAI tool call (a JSON string) as the object other protocols want. */
 export function toolArguments(raw: string, at: string): Record<string, unknown> {
-  if (raw.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw invalid(at, `'${at}' must be a JSON object encoded as a string.`);
-  }
-  if (!isRecord(parsed)) throw invalid(at, `'${at}' must be a JSON object encoded as a string.`);
-  return parsed;
+  const parsed = parseToolArguments(raw);
+  if (!parsed.ok) throw invalid(at, `'${at}' must be a JSON object encoded as a string.`);
+  return parsed.value;
 }
 
 /** Maps each assistant tool-call id to its function name, so tool results can name the function. */
@@ -133,6 +129,5 @@ export function stopSequences(body: Readonly<Record<string, unknown>>): string[]
   return Array.isArray(stop) ? stop.filter((s): s is string => typeof s === 'string') : [];
 }
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+// The plain-object check lives in one place; providers import it from here.
+export { isRecord };

@@ -4,18 +4,8 @@
  */
 import { describe, it, expect } from 'vitest';
 import { ManualClock } from '../clock.js';
+import { seededRandom as mulberry32 } from '../testing/seeded-random.js';
 import type { BucketSpec, LimitCheck, LimitKind, RateLimiter } from './limiter.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function check(
   key: string,

@@ -1,22 +1,19 @@
 import { describe, it, expect } from 'vitest';
-import { backoffDelayMs, backoffWindowMs, defaultBackoffPolicy } from './backoff.js';
+import { resolveConfig } from '../config/load.js';
+import { backoffDelayMs, backoffWindowMs } from './backoff.js';
+import { seededRandom } from '../testing/seeded-random.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deployments and models are the only keys without defaults.
+const minimalConfig = {
+  deployments: { d: { provider: 'openai', baseUrl: 'http://127.0.0.1:1/v1' } },
+  models: { m: { targets: [{ deployment: 'd', model: 'up' }] } },
+};
 
 const policy = { baseDelayMs: 100, maxDelayMs: 1_000 };
 
 describe('backoffDelayMs (full jitter)', () => {
   it('stays within [0, min(max, base·2^i)] over many seeded draws', () => {
-    const random = mulberry32(42);
+    const random = seededRandom(42);
     const outOfBounds: string[] = [];
     for (let i = 0; i < 20_000; i++) {
       const retryIndex = i % 8;
@@ -28,7 +25,7 @@ describe('backoffDelayMs (full jitter)', () => {
   });
 
   it('spreads draws across the whole window (full jitter, not equal jitter)', () => {
-    const random = mulberry32(7);
+    const random = seededRandom(7);
     const draws = Array.from({ length: 5_000 }, () => backoffDelayMs(policy, 2, random));
     // Window is [0, 400]: both ends must be visited and the mean must sit near the middle.
     expect(Math.min(...draws)).toBeLessThan(20);
@@ -68,8 +65,9 @@ describe('backoffDelayMs (full jitter)', () => {
     expect(backoffDelayMs({ baseDelayMs: Number.NaN, maxDelayMs: 100 }, 3, () => 1)).toBe(0);
   });
 
-  it('defaults to base 250 ms and cap 4 s (reliability guide §4)', () => {
-    expect(defaultBackoffPolicy).toEqual({ baseDelayMs: 250, maxDelayMs: 4_000 });
-    expect(backoffWindowMs(defaultBackoffPolicy, 10)).toBe(4_000);
+  it('defaults (from the config schema) to base 250 ms and cap 4 s (reliability guide §4)', () => {
+    const { retry } = resolveConfig(minimalConfig);
+    expect({ baseDelayMs: retry.baseDelayMs, maxDelayMs: retry.maxDelayMs }).toEqual({ baseDelayMs: 250, maxDelayMs: 4_000 });
+    expect(backoffWindowMs(retry, 10)).toBe(4_000);
   });
 });

@@ -11,9 +11,6 @@ export interface BackoffPolicy {
   readonly maxDelayMs: number;
 }
 
-/** Reliability guide §4: base 250 ms, cap 4 s. */
-export const defaultBackoffPolicy: BackoffPolicy = { baseDelayMs: 250, maxDelayMs: 4_000 };
-
 // 2^1023 is the largest finite power of two: clamping the exponent keeps base × 2^n from
 // becoming NaN (0 × Infinity); an overflow to Infinity is then removed by the finite cap.
 const MAX_EXPONENT = 1023;

@@ -7,17 +7,7 @@ import {
   type BreakerPermit,
   type BreakerTransition,
 } from './breaker.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../testing/seeded-random.js';
 
 // random() = 0.5 means zero jitter, so periods are exact unless a test asks otherwise.
 function setup(overrides: Partial<BreakerOptions> = {}, random: () => number = () => 0.5) {
@@ -194,7 +184,7 @@ describe('CircuitBreaker', () => {
   });
 
   it('keeps every jittered open period within ±jitterRatio and uses the whole range', () => {
-    const { breaker, clock } = setup({ openMs: 10_000, jitterRatio: 0.2 }, mulberry32(99));
+    const { breaker, clock } = setup({ openMs: 10_000, jitterRatio: 0.2 }, seededRandom(99));
     const periods: number[] = [];
     for (let i = 0; i < 2_000; i++) {
       fail(breaker, 3);

@@ -236,7 +236,7 @@ export class CircuitBreaker {
 }
 
 /** Throws RangeError naming the first invalid field of `options`; returns nothing otherwise. */
-export function validateBreakerOptions(options: BreakerOptions): void {
+function validateBreakerOptions(options: BreakerOptions): void {
   const fail = (field: keyof BreakerOptions, rule: string): never => {
     throw new RangeError(`breaker ${field} must be ${rule}, got ${String(options[field])}`);
   };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock, systemClock, type Clock } from '../clock.js';
 import type { RetryConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { GatewayEvents } from '../observability/events.js';
+import { gatewayEventNames, type GatewayEvents } from '../observability/events.js';
 import { errorTypeForStatus } from '../providers/chunks.js';
 import { openAiAdapter } from '../providers/openai/adapter.js';
 import { UpstreamProtocolError } from '../providers/types.js';
@@ -26,20 +26,8 @@ const half = (): number => 0.5;
 type EventLog = Array<{ name: keyof GatewayEvents; e: unknown }>;
 
 function recordingEvents(log: EventLog, on: Partial<GatewayEvents> = {}): GatewayEvents {
-  const names: Array<keyof GatewayEvents> = [
-    'attemptFinished',
-    'streamFinished',
-    'retry',
-    'retryBudgetExhausted',
-    'fallback',
-    'cooldown',
-    'breakerTransition',
-    'rateLimitDecision',
-    'usageEstimated',
-    'requestFinished',
-  ];
   const out = {} as Record<keyof GatewayEvents, (e: unknown) => void>;
-  for (const name of names) {
+  for (const name of gatewayEventNames) {
     out[name] = (e: unknown) => {
       log.push({ name, e });
       (on[name] as ((e: unknown) => void) | undefined)?.(e);

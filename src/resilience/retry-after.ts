@@ -52,7 +52,7 @@ export function boundedWaitMs(ms: number | undefined): number | undefined {
 export const maxClientWaitMs = 3_600_000;
 
 /** A wait clamped to 0…`maxClientWaitMs`; negative and NaN are 0, Infinity is the cap. */
-export function clampClientWaitMs(ms: number): number {
+function clampClientWaitMs(ms: number): number {
   if (!(ms > 0)) return 0;
   return Math.min(ms, maxClientWaitMs);
 }

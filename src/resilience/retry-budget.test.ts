@@ -1,16 +1,13 @@
 import { describe, it, expect } from 'vitest';
-import { RetryBudget, defaultRetryBudgetOptions } from './retry-budget.js';
+import { resolveConfig } from '../config/load.js';
+import { RetryBudget } from './retry-budget.js';
+import { seededRandom } from '../testing/seeded-random.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deployments and models are the only keys without defaults.
+const minimalConfig = {
+  deployments: { d: { provider: 'openai', baseUrl: 'http://127.0.0.1:1/v1' } },
+  models: { m: { targets: [{ deployment: 'd', model: 'up' }] } },
+};
 
 function startRequests(budget: RetryBudget, n: number): void {
   for (let i = 0; i < n; i++) budget.requestStarted();
@@ -62,7 +59,7 @@ describe('RetryBudget', () => {
   });
 
   it('F-19: never exceeds max(min, floor(active × percent / 100)) under a random schedule', () => {
-    const random = mulberry32(2024);
+    const random = seededRandom(2024);
     const budget = new RetryBudget({ percent: 20, minConcurrent: 3 });
     let requests = 0;
     let retries = 0;
@@ -112,8 +109,9 @@ describe('RetryBudget', () => {
     expect(budget.tryStartRetry()).toBe(false);
   });
 
-  it('defaults to 20% with a minimum of 3 (reliability guide §4)', () => {
-    expect(defaultRetryBudgetOptions).toEqual({ percent: 20, minConcurrent: 3 });
+  it('defaults (from the config schema) to 20% with a minimum of 3 (reliability guide §4)', () => {
+    const { retry } = resolveConfig(minimalConfig);
+    expect({ percent: retry.budgetPercent, minConcurrent: retry.budgetMinConcurrent }).toEqual({ percent: 20, minConcurrent: 3 });
   });
 
   it('rejects invalid options with a RangeError', () => {

@@ -12,9 +12,6 @@ export interface RetryBudgetOptions {
   readonly minConcurrent: number;
 }
 
-/** Reliability guide §4: 20% of active requests, minimum 3 concurrent. */
-export const defaultRetryBudgetOptions: RetryBudgetOptions = { percent: 20, minConcurrent: 3 };
-
 /**
  * Counts active requests and retries. The caller brackets each client request with
  * requestStarted/requestFinished and each retry attempt (not the first attempt) with a

@@ -16,7 +16,8 @@ describe('MemoryCooldowns', () => {
   it('defaults the cap to five minutes', () => {
     const c = new MemoryCooldowns(clockAt(0));
     c.start('d', Infinity);
-    expect(c.untilMs('d')).toBe(5 * 60_000);
+    expect(c.untilMs('d')).toBe(defaultMaxCooldownMs);
+    expect(defaultMaxCooldownMs).toBe(5 * 60_000);
   });
 
   it('starts nothing for NaN, zero or negative waits, and never shortens a cooldown', () => {

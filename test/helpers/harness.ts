@@ -9,6 +9,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { createGateway, type Gateway } from '../../src/app.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { FakeUpstream, type FakeUpstreamOptions } from '../../src/testing/fake-upstream/fake-upstream.js';
+import { seededRandom } from '../../src/testing/seeded-random.js';
 
 /** The key of the default tenant `main` (allowed every model). */
 export const KEY = 'sk-test-main-0123456789';
@@ -95,18 +96,6 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
 export function deploymentFor(fake: FakeUpstream, extra: Json = {}): Json {
   // Every dialect but OpenAI's is configured under its own name (triton, gemini, ollama…).
   return { provider: fake.dialect, baseUrl: fake.baseUrl, ...extra };
-}
-
-/** mulberry32: deterministic randomness for the gateway's balancers, jitter and breakers. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function isPlainObject(v: unknown): v is Json {

@@ -1,17 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import type { BalancerCandidate } from '../balancer.js';
 import { PriorityBalancer } from './priority.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../testing/seeded-random.js';
 
 function target(index: number, priority: number, weight = 1): BalancerCandidate {
   return Object.freeze({ index, weight, priority, latencyMs: () => undefined });
@@ -23,21 +13,21 @@ describe('PriorityBalancer', () => {
   const tertiary = target(2, 5);
 
   it('always picks the lowest priority value present', () => {
-    const balancer = new PriorityBalancer(mulberry32(1));
+    const balancer = new PriorityBalancer(seededRandom(1));
     for (let i = 0; i < 1_000; i++) {
       expect(balancer.pick([tertiary, secondary, primary])).toBe(primary);
     }
   });
 
   it('falls back to the next level when the preferred target is filtered out', () => {
-    const balancer = new PriorityBalancer(mulberry32(2));
+    const balancer = new PriorityBalancer(seededRandom(2));
     expect(balancer.pick([tertiary, secondary])).toBe(secondary);
     expect(balancer.pick([tertiary])).toBe(tertiary);
     expect(balancer.pick([])).toBeUndefined();
   });
 
   it('breaks ties within a level by weight (1:3)', () => {
-    const balancer = new PriorityBalancer(mulberry32(3));
+    const balancer = new PriorityBalancer(seededRandom(3));
     const light = target(0, 0, 1);
     const heavy = target(1, 0, 3);
     let heavyCount = 0;
@@ -52,7 +42,7 @@ describe('PriorityBalancer', () => {
   });
 
   it('handles negative priorities and ranks NaN last', () => {
-    const balancer = new PriorityBalancer(mulberry32(4));
+    const balancer = new PriorityBalancer(seededRandom(4));
     const negative = target(3, -2);
     const broken = target(4, Number.NaN);
     expect(balancer.pick([broken, primary, negative])).toBe(negative);

@@ -1,17 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import type { BalancerCandidate } from '../balancer.js';
 import { RoundRobinBalancer } from './round-robin.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../testing/seeded-random.js';
 
 function targets(count: number): BalancerCandidate[] {
   return Array.from({ length: count }, (_, index) =>
@@ -46,7 +36,7 @@ describe('RoundRobinBalancer', () => {
 
   it('stays fair among targets when a random target is filtered out on each pick', () => {
     const all = targets(4);
-    const random = mulberry32(11);
+    const random = seededRandom(11);
     const balancer = new RoundRobinBalancer();
     const counts = [0, 0, 0, 0];
     for (let i = 0; i < 20_000; i++) {

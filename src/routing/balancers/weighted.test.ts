@@ -1,17 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import type { BalancerCandidate } from '../balancer.js';
 import { WeightedBalancer } from './weighted.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../testing/seeded-random.js';
 
 function withWeights(...weights: number[]): readonly BalancerCandidate[] {
   return Object.freeze(
@@ -32,7 +22,7 @@ function counts(balancer: WeightedBalancer, candidates: readonly BalancerCandida
 describe('WeightedBalancer', () => {
   it('splits 3:1 weights within tolerance over 20k seeded draws', () => {
     for (const seed of [1, 2, 3]) {
-      const balancer = new WeightedBalancer(mulberry32(seed));
+      const balancer = new WeightedBalancer(seededRandom(seed));
       const [heavy = 0, light = 0] = counts(balancer, withWeights(3, 1), 20_000);
       // σ ≈ 61 picks; ±300 is about 5σ.
       expect(Math.abs(heavy - 15_000)).toBeLessThan(300);
@@ -48,14 +38,14 @@ describe('WeightedBalancer', () => {
 
   it('never picks a zero, negative or NaN weight while a positive one exists', () => {
     const candidates = withWeights(0, 2, -1, Number.NaN, 2);
-    const tally = counts(new WeightedBalancer(mulberry32(5)), candidates, 5_000);
+    const tally = counts(new WeightedBalancer(seededRandom(5)), candidates, 5_000);
     expect([tally[0], tally[2], tally[3]]).toEqual([0, 0, 0]);
     expect(Math.abs((tally[1] ?? 0) - 2_500)).toBeLessThan(250);
   });
 
   it('chooses uniformly when no weight is usable', () => {
     const candidates = withWeights(0, 0, 0, 0);
-    const tally = counts(new WeightedBalancer(mulberry32(8)), candidates, 8_000);
+    const tally = counts(new WeightedBalancer(seededRandom(8)), candidates, 8_000);
     for (const count of tally) expect(Math.abs(count - 2_000)).toBeLessThan(250);
   });
 

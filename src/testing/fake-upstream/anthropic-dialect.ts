@@ -1,5 +1,6 @@
 import type { Answer, DialectContext, FakeDialect, FakeRequest } from './exchange.js';
 import { countWords, defaultReply, splitPieces, truncateWords } from './reply.js';
+import { isRecord } from '../../is-record.js';
 
 /**
  * Anthropic's Messages API as a fake (protocols.md §2): `POST /v1/messages`, JSON or SSE with
@@ -37,7 +38,6 @@ export function anthropicError(status: number, message?: string, requestId = 're
   return { type: 'error', error: { type: known.type, message: message ?? known.message }, request_id: requestId };
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function errorAnswer(status: number, message: string, context: DialectContext): Answer {
   return { kind: 'json', status, body: anthropicError(status, message, requestId(context)) };

@@ -86,8 +86,8 @@ describe('fake Bedrock: Converse and ConverseStream', () => {
     const { events: ev } = await events(res.body);
     const payloads = ev.map((e) => JSON.parse(e.data) as Record<string, any>);
     expect(payloads[1]).toMatchObject({ contentBlockIndex: 0, start: { toolUse: { toolUseId: 'tooluse_fake1', name: 'get_weather' } } });
-    expect(payloads.filter((p, i) => ev[i]?.event === 'contentBlockDelta').map((p) => p.delta.toolUse.input).join('')).toBe('{"city":"Paris"}');
-    expect(payloads.find((p, i) => ev[i]?.event === 'messageStop')).toMatchObject({ stopReason: 'tool_use' });
+    expect(payloads.filter((_p, i) => ev[i]?.event === 'contentBlockDelta').map((p) => p.delta.toolUse.input).join('')).toBe('{"city":"Paris"}');
+    expect(payloads.find((_p, i) => ev[i]?.event === 'messageStop')).toMatchObject({ stopReason: 'tool_use' });
     const followUp = {
       messages: [
         ...hello.messages,

@@ -4,6 +4,7 @@ import { decodeSegment } from './exchange.js';
 import type { Answer, DialectContext, FakeDialect, FakeRequest } from './exchange.js';
 import { countWords, defaultReply, splitPieces, truncateWords } from './reply.js';
 import { parseSigV4, verifySigV4 } from './sigv4-verify.js';
+import { isRecord } from '../../is-record.js';
 
 /**
  * A fake Bedrock runtime speaking Converse and ConverseStream (protocols.md §5.3): SigV4
@@ -45,9 +46,6 @@ function errorAnswer(status: number, message: string, type?: string): Answer {
   return { kind: 'json', status, body: { message }, headers };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const ROUTE = /^\/model\/([^/]+)\/(converse|converse-stream)$/;
 

@@ -1,3 +1,5 @@
+import { isRecord } from '../../is-record.js';
+
 /**
  * The request checks the fake Bedrock applies before answering, modelled on the real service's
  * ValidationException messages: unknown keys are refused (Bedrock's JSON protocol rejects
@@ -6,9 +8,6 @@
  * the real service would refuse should be refused here too.
  */
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const TOP_LEVEL = new Set([
   'messages',

@@ -2,6 +2,7 @@ import { decodeSegment } from './exchange.js';
 import type { Answer, DialectContext, FakeDialect, FakeRequest } from './exchange.js';
 import { countWords, defaultReply, embeddingVector, splitPieces, truncateWords } from './reply.js';
 import { sampleFromSchema } from './schema-sample.js';
+import { isRecord } from '../../is-record.js';
 
 /**
  * Google's Generative Language API (`/v1beta`) as the gateway meets it: `generateContent`,
@@ -67,9 +68,6 @@ const GENERATION_FIELDS = new Set([
   'temperature', 'topP', 'topK', 'seed', 'presencePenalty', 'frequencyPenalty', 'responseLogprobs', 'logprobs', 'thinkingConfig', 'mediaResolution',
 ]);
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function unknownField(obj: Record<string, unknown>, known: ReadonlySet<string>, at: string): Answer | undefined {
   const bad = Object.keys(obj).find((k) => !known.has(k));

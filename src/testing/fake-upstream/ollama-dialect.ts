@@ -1,6 +1,7 @@
 import type { Answer, DialectContext, FakeDialect, FakeRequest } from './exchange.js';
 import { countWords, defaultReply, embeddingVector, splitPieces, truncateWords } from './reply.js';
 import { sampleFromSchema } from './schema-sample.js';
+import { isRecord } from '../../is-record.js';
 
 /**
  * Ollama's native API as the gateway meets it: `POST /api/chat` (NDJSON unless `stream:false`,
@@ -27,9 +28,6 @@ export interface OllamaErrorBody {
 
 const errorAnswer = (status: number, message: string): Answer => ({ kind: 'json', status, body: { error: message } satisfies OllamaErrorBody });
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Go's time.Time JSON with nanoseconds, as Ollama writes `created_at`. */
 function createdAt(context: DialectContext, n: number): string {

@@ -1,6 +1,7 @@
 import { decodeSegment } from './exchange.js';
 import type { Answer, DialectContext, FakeDialect, FakeRequest } from './exchange.js';
 import { countWords, defaultReply, embeddingVector, float32Base64, splitPieces, truncateWords } from './reply.js';
+import { isRecord } from '../../is-record.js';
 
 /** OpenAI's error body: all four keys, `param` and `code` nullable (protocols.md §1.6). */
 export interface OpenAiErrorBody {
@@ -44,9 +45,6 @@ function badRequest(message: string, param: string, code: string): Answer {
   return errorAnswer(400, message, param, code);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The text of a message's `content`: a string, or the text parts of an array. */
 function contentText(content: unknown): string {

@@ -1,3 +1,5 @@
+import { isRecord } from '../../is-record.js';
+
 /**
  * A deterministic JSON value that satisfies a (simple) JSON Schema: what the Gemini and Ollama
  * fakes put in tool-call arguments and structured-output replies, so clients that validate
@@ -56,6 +58,3 @@ function resolveRef(root: unknown, ref: string): unknown {
   return node;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -96,15 +96,3 @@ export function mergeBehaviour(base: Readonly<Behaviour>, patch: Partial<Behavio
   if (!Number.isFinite(merged.seed)) throw new RangeError('seed must be a finite number');
   return merged;
 }
-
-/** A seeded uniform random in [0, 1) (mulberry32): same seed, same sequence, on every platform. */
-export function seededRandom(seed: number): () => number {
-  let state = Math.trunc(seed) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

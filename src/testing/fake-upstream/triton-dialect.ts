@@ -1,6 +1,7 @@
 import { decodeSegment } from './exchange.js';
 import type { Answer, DialectContext, FakeDialect, FakeRequest } from './exchange.js';
 import { defaultReply, splitPieces, truncateWords } from './reply.js';
+import { isRecord } from '../../is-record.js';
 
 /** Triton's error body: a bare string (protocols.md §4.1). */
 export interface TritonErrorBody {
@@ -42,9 +43,6 @@ function errorAnswer(status: number, message: string): Answer {
   return { kind: 'json', status, body: { error: message } satisfies TritonErrorBody };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function unknownModel(model: string): Answer {
   return errorAnswer(400, `Request for unknown model: '${model}' is not found`);
