@@ -3,7 +3,7 @@ import type { CompletionsRequest, TextCompletion } from '../api/completions-type
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../api/embeddings-types.js';
 import type { OpenAiErrorType } from '../errors/catalog.js';
 import type { StreamFraming } from '../upstream/framing.js';
-import type { AnthropicMessage, AnthropicStreamEvent } from './anthropic/wire-types.js';
+import type { AnthropicMessage, AnthropicStreamEvent } from './anthropic/wire.js';
 import type { SseEvent } from '../upstream/sse-event.js';
 import type { ParameterPolicy } from './parameter-policy.js';
 
