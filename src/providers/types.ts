@@ -1,3 +1,4 @@
+// The adapter contract every provider folder implements; the folder template is in README.md beside this file.
 import type { ChatChunk, ChatCompletion, ChatRequest, UsageRecord } from '../api/chat-types.js';
 import type { CompletionsRequest, TextCompletion } from '../api/completions-types.js';
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../api/embeddings-types.js';
