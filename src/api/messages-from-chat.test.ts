@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { anthropicSse } from '../http/sse-writer.js';
 import { AnthropicStreamTranslator } from '../providers/anthropic/stream.js';
-import type { AnthropicStreamEvent } from '../providers/anthropic/wire-types.js';
+import type { AnthropicStreamEvent } from '../providers/anthropic/wire.js';
 import { OpenAiStreamTranslator } from '../providers/openai/stream.js';
 import { UpstreamProtocolError, type ResponseContext } from '../providers/types.js';
 import { SseDecoder } from '../upstream/sse-decoder.js';

@@ -1,4 +1,4 @@
-import type { AnthropicMessage, AnthropicStreamEvent, AnthropicUsage, ContentBlock, StopReason } from '../providers/anthropic/wire-types.js';
+import type { AnthropicMessage, AnthropicStreamEvent, AnthropicUsage, ContentBlock, StopReason } from '../providers/anthropic/wire.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../providers/types.js';
 import type { SseEvent } from '../upstream/sse-event.js';
 import type { ChatChunk, ChatCompletion, FinishReason, UsageRecord } from './chat-types.js';

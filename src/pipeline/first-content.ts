@@ -1,6 +1,6 @@
 import type { ChatChunk } from '../api/chat-types.js';
 import type { TextCompletion } from '../api/completions-types.js';
-import type { AnthropicStreamEvent } from '../providers/anthropic/wire-types.js';
+import type { AnthropicStreamEvent } from '../providers/anthropic/wire.js';
 
 /**
  * The stream commit point (issue 10 §6): a stream is committed to a deployment on its first

@@ -7,7 +7,7 @@ import { parseEmbeddingsRequest } from '../api/parse-embeddings.js';
 import { countPromptTokens, countTextsTokens } from '../api/token-count.js';
 import { ChatToMessagesStream, completionToMessage } from '../api/messages-from-chat.js';
 import { parseMessagesRequest, type MessagesApiRequest } from '../api/parse-messages.js';
-import type { AnthropicMessage, AnthropicStreamEvent } from '../providers/anthropic/wire-types.js';
+import type { AnthropicMessage, AnthropicStreamEvent } from '../providers/anthropic/wire.js';
 import { estimateChatPromptTokens, estimateMessagesPromptTokens, estimateTextTokens } from '../api/token-estimate.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { chatUpstreamCall } from '../providers/parameter-policy.js';

@@ -1,9 +1,10 @@
+// The adapter contract every provider folder implements; the folder template is in README.md beside this file.
 import type { ChatChunk, ChatCompletion, ChatRequest, UsageRecord } from '../api/chat-types.js';
 import type { CompletionsRequest, TextCompletion } from '../api/completions-types.js';
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../api/embeddings-types.js';
 import type { OpenAiErrorType } from '../errors/catalog.js';
 import type { StreamFraming } from '../upstream/framing.js';
-import type { AnthropicMessage, AnthropicStreamEvent } from './anthropic/wire-types.js';
+import type { AnthropicMessage, AnthropicStreamEvent } from './anthropic/wire.js';
 import type { SseEvent } from '../upstream/sse-event.js';
 import type { ParameterPolicy } from './parameter-policy.js';
 

@@ -2,7 +2,7 @@ import type { OpenAiErrorType } from '../../errors/catalog.js';
 import { scrubSecrets } from '../../errors/scrub.js';
 import { errorTypeForStatus } from '../chunks.js';
 import type { UpstreamErrorInfo } from '../types.js';
-import { isObject } from './wire-types.js';
+import { isObject } from './wire.js';
 
 /** Anthropic error `type` → OpenAI error `type` (protocols.md §2.5, §2.7). */
 const openAiTypes: Record<string, OpenAiErrorType> = {

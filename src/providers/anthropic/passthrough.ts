@@ -5,7 +5,7 @@ import { messagesCall } from './request.js';
 import { anthropicErrorInfo } from './error.js';
 import { anthropicUsageRecord, asMessage } from './response.js';
 import { parseAnthropicEvent } from './stream.js';
-import { isObject, type AnthropicMessage, type AnthropicStreamEvent, type TextBlock } from './wire-types.js';
+import { isObject, type AnthropicMessage, type AnthropicStreamEvent, type TextBlock } from './wire.js';
 
 /**
  * `/v1/messages` served by an Anthropic deployment: the client's body goes upstream as sent

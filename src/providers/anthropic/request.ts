@@ -1,7 +1,7 @@
 import type { ChatMessage, ChatRequest, ContentPart } from '../../api/chat-types.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { TargetInfo, UpstreamCall } from '../types.js';
-import { defaultAnthropicVersion, isObject, type ContentBlock, type MessageParam, type MessagesRequestBody, type TextBlock, type ToolChoice, type ToolDefinition } from './wire-types.js';
+import { defaultAnthropicVersion, isObject, type ContentBlock, type MessageParam, type MessagesRequestBody, type TextBlock, type ToolChoice, type ToolDefinition } from './wire.js';
 
 /**
  * OpenAI chat request → Anthropic Messages request (protocols.md §2.6). Which OpenAI fields are

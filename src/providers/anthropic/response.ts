@@ -3,7 +3,7 @@ import { toOpenAiUsage } from '../chunks.js';
 import { estimatedUsage } from '../estimated-usage.js';
 import { reportedModel } from '../reported-model.js';
 import { UpstreamProtocolError, type ResponseContext } from '../types.js';
-import { isObject, type AnthropicMessage } from './wire-types.js';
+import { isObject, type AnthropicMessage } from './wire.js';
 
 /** Anthropic `stop_reason` → OpenAI `finish_reason` (protocols.md §2.7); unknown reasons read as `stop`. */
 export function finishReasonFor(stopReason: unknown): FinishReason {

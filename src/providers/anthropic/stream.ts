@@ -7,7 +7,7 @@ import { parseStreamJson } from '../stream-json.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { anthropicErrorInfo } from './error.js';
 import { anthropicUsageRecord, finishReasonFor } from './response.js';
-import { isObject } from './wire-types.js';
+import { isObject } from './wire.js';
 
 const maxCountedChars = 1_000_000;
 const none: StreamStep = { chunks: [], done: false };

@@ -7,7 +7,7 @@ import { UpstreamProtocolError, type ResponseContext, type TargetInfo } from '..
 import { bedrockAdapter } from './adapter.js';
 import { chatUpstreamCall } from '../parameter-policy.js';
 
-const FIXTURES = new URL('./__fixtures__/', import.meta.url);
+const FIXTURES = new URL('./fixtures/', import.meta.url);
 const target: TargetInfo = { upstreamModel: 'anthropic.claude-3-5-sonnet-20240620-v1:0', basePath: '' };
 const ctx: ResponseContext = { id: 'chatcmpl-x', created: 1, model: 'alias', includeUsage: false, promptTokensEstimate: 9 };
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';

@@ -11,7 +11,7 @@ import type {
   ConverseToolChoice,
   ConverseToolSpec,
   ImageFormat,
-} from './wire-types.js';
+} from './wire.js';
 
 function unsupported(param: string, why = `The '${param}' parameter is not supported by Bedrock deployments.`): GatewayError {
   return new GatewayError('unsupported_parameter', why, { param });

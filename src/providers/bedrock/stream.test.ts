@@ -7,7 +7,7 @@ import type { SseEvent } from '../../upstream/sse-event.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type UpstreamErrorInfo } from '../types.js';
 import { BedrockStreamTranslator } from './stream.js';
 
-const FIXTURES = new URL('./__fixtures__/', import.meta.url);
+const FIXTURES = new URL('./fixtures/', import.meta.url);
 
 const ctx = (includeUsage = true): ResponseContext => ({ id: 'chatcmpl-x', created: 1, model: 'alias', includeUsage, promptTokensEstimate: 7 });
 

@@ -15,8 +15,7 @@ import {
   unsupported,
 } from '../translate-helpers.js';
 import type { TargetInfo, UpstreamCall } from '../types.js';
-import { splitToolCallId } from './tool-call-id.js';
-import type { GeminiContent, GeminiFunctionCallingConfig, GeminiGenerationConfig, GeminiPart, GeminiRequest } from './wire.js';
+import { splitToolCallId, type GeminiContent, type GeminiFunctionCallingConfig, type GeminiGenerationConfig, type GeminiPart, type GeminiRequest } from './wire.js';
 
 const provider = 'Gemini';
 

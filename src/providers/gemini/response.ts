@@ -4,8 +4,7 @@ import { estimatedUsage } from '../estimated-usage.js';
 import { reportedModel } from '../reported-model.js';
 import { isRecord } from '../translate-helpers.js';
 import { UpstreamProtocolError, type ResponseContext } from '../types.js';
-import { geminiToolCallId } from './tool-call-id.js';
-import type { GeminiCandidate, GeminiPart, GeminiResponse, GeminiUsageMetadata } from './wire.js';
+import { geminiToolCallId, type GeminiCandidate, type GeminiPart, type GeminiResponse, type GeminiUsageMetadata } from './wire.js';
 
 /** Gemini `finishReason` → OpenAI `finish_reason` (protocols.md §5.2); function calls win over STOP. */
 export function finishReason(reason: string | undefined, calledTools: boolean): FinishReason {

@@ -3,7 +3,7 @@ import type { Embedding, EmbeddingsRequest, EmbeddingsResponse } from '../../api
 import { base64ToFloats, floatsToBase64 } from '../embeddings-encoding.js';
 import { UpstreamProtocolError, type EmbeddingsContext, type TargetInfo, type UpstreamCall } from '../types.js';
 import { isObject } from './error.js';
-import { usageRecord } from './usage.js';
+import { usageRecord } from './response.js';
 
 /** The client's embeddings body with only `model` replaced. */
 export function openAiEmbeddingsRequest(request: EmbeddingsRequest, target: TargetInfo, path: string): UpstreamCall {

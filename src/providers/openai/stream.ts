@@ -6,7 +6,7 @@ import { parseStreamJson } from '../stream-json.js';
 import { StreamedText } from '../streamed-text.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../types.js';
 import { isObject, openAiErrorInfo } from './error.js';
-import { normalisedUsage, usageRecord } from './usage.js';
+import { normalisedUsage, usageRecord } from './response.js';
 
 /**
  * OpenAI-protocol stream pass-through, for chat chunks and legacy text-completion chunks alike:

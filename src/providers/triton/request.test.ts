@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../api/chat-types.js';
 import { GatewayError } from '../../errors/gateway-error.js';
-import { renderPrompt } from './prompt.js';
+import { renderPrompt } from './request.js';
 
 describe('renderPrompt', () => {
   it.each<{ name: string; messages: ChatMessage[]; prompt: string }>([

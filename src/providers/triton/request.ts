@@ -1,5 +1,6 @@
-import type { ChatMessage } from '../../api/chat-types.js';
+import type { ChatMessage, ChatRequest } from '../../api/chat-types.js';
 import { GatewayError } from '../../errors/gateway-error.js';
+import type { TargetInfo, UpstreamCall } from '../types.js';
 
 const roleLabels: Record<string, string> = {
   system: 'System',
@@ -44,4 +45,26 @@ function textOf(m: ChatMessage, index: number): string {
     out += part.text;
   }
   return out;
+}
+
+/**
+ * OpenAI request fields with a direct TensorRT-LLM / Triton generate equivalent (same names).
+ * `top_k` is not OpenAI's, but vLLM clients and Anthropic's `/v1/messages` send it.
+ */
+const passedThrough = ['temperature', 'top_p', 'top_k', 'presence_penalty', 'frequency_penalty', 'seed'] as const;
+
+export function tritonChatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall {
+  const b = request.body;
+  const body: Record<string, unknown> = { text_input: renderPrompt(request.messages) };
+  if (request.maxOutputTokens !== undefined) body.max_tokens = request.maxOutputTokens;
+  for (const field of passedThrough) if (typeof b[field] === 'number') body[field] = b[field];
+  if (b.stop !== undefined && b.stop !== null) body.stop_words = typeof b.stop === 'string' ? [b.stop] : b.stop;
+  if (request.stream) body.stream = true;
+  const model = encodeURIComponent(target.upstreamModel);
+  return {
+    method: 'POST',
+    path: `${target.basePath}/v2/models/${model}/${request.stream ? 'generate_stream' : 'generate'}`,
+    headers: { 'content-type': 'application/json', accept: request.stream ? 'text/event-stream' : 'application/json' },
+    body: JSON.stringify(body),
+  };
 }

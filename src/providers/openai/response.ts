@@ -1,7 +1,10 @@
-import type { Usage, UsageRecord } from '../../api/chat-types.js';
+import type { ChatCompletion, Usage, UsageRecord } from '../../api/chat-types.js';
+import type { TextCompletion } from '../../api/completions-types.js';
 import { toOpenAiUsage } from '../chunks.js';
 import { countedUsage, type PromptTokens } from '../estimated-usage.js';
+import { reportedModel } from '../reported-model.js';
 import type { StreamedText } from '../streamed-text.js';
+import { UpstreamProtocolError, type ResponseContext } from '../types.js';
 import { isObject } from './error.js';
 
 export type { PromptTokens };
@@ -45,4 +48,32 @@ export function normalisedUsage(usage: unknown, record: UsageRecord): Usage {
     prompt_tokens_details: { ...promptDetails, cached_tokens: record.cachedTokens },
     completion_tokens_details: { ...completionDetails, reasoning_tokens: record.reasoningTokens },
   };
+}
+
+/** Collects the text of every choice, for estimates when a provider reports no usage. */
+function choicesText(choices: unknown[], read: (choice: Record<string, unknown>) => unknown): string {
+  let text = '';
+  for (const choice of choices) {
+    const t = isObject(choice) ? read(choice) : undefined;
+    if (typeof t === 'string') text += t;
+  }
+  return text;
+}
+
+export function openAiChatResponse(body: unknown, ctx: ResponseContext) {
+  if (!isObject(body) || !Array.isArray(body.choices)) throw new UpstreamProtocolError('chat completion without a choices array');
+  const completion = { ...body, model: ctx.model } as ChatCompletion;
+  const text = choicesText(completion.choices, (c) => (isObject(c.message) ? c.message.content : undefined));
+  const usage = usageRecord(body.usage, ctx, text);
+  completion.usage = normalisedUsage(body.usage, usage);
+  return { completion, usage, upstreamModel: reportedModel(body.model) };
+}
+
+export function openAiCompletionsResponse(body: unknown, ctx: ResponseContext) {
+  if (!isObject(body) || !Array.isArray(body.choices)) throw new UpstreamProtocolError('text completion without a choices array');
+  const completion = { ...body, model: ctx.model } as TextCompletion;
+  const text = choicesText(completion.choices, (c) => c.text);
+  const usage = usageRecord(body.usage, ctx, text);
+  completion.usage = normalisedUsage(body.usage, usage);
+  return { completion, usage, upstreamModel: reportedModel(body.model) };
 }
