@@ -3,7 +3,12 @@
  * LuaReplyError naming the script (never a silently wrong decision).
  */
 import { describe, expect, it } from 'vitest';
+import type { LimitCheck } from '../ratelimit/limiter.js';
 import { decodeAcquireReply, decodeBucketReply, decodeCountReply, LuaReplyError } from './lua-replies.js';
+import type { RedisCommands } from './redis-commands.js';
+import { RedisConcurrencyLimiter } from './redis-concurrency.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
+import { StateUnavailableError } from './state-errors.js';
 
 describe('decodeBucketReply', () => {
   it('decodes an admitted consume of two checks', () => {
@@ -61,5 +66,40 @@ describe('decodeCountReply', () => {
 
   it.each([[-1], [1.5], ['3'], [Number.NaN], [null], [[3]]])('throws LuaReplyError on %j', (reply) => {
     expect(() => decodeCountReply('registry', reply)).toThrow(LuaReplyError);
+  });
+});
+
+describe('the features over a RedisCommands whose script replies are malformed', () => {
+  /** All a feature may ask of Redis, faked in a few lines: every script answers `reply`. */
+  const fake = (reply: unknown): RedisCommands => ({
+    keyPrefix: 'fake:',
+    evalScript: async () => reply,
+    zrem: async () => 0,
+    pttl: async () => -2,
+    pexpire: async () => 0,
+    isReady: () => true,
+    onReady: () => undefined,
+    subscribe: () => ({ close: () => undefined }),
+  });
+  const check: LimitCheck = { key: 't|m|requests', kind: 'requests', bucket: { capacity: 10, refillPerSecond: 1 }, cost: 1 };
+
+  it('the rate limiter rejects with LuaReplyError instead of deciding from a short reply', async () => {
+    await expect(new RedisRateLimiter(fake([1, 0])).consume([check])).rejects.toThrow(LuaReplyError);
+    await expect(new RedisRateLimiter(fake([1, 0, 0, 0, 9, 100])).consume([check])).resolves.toMatchObject({ allowed: true, states: [{ remaining: 9, resetMs: 100 }] });
+  });
+
+  it('a malformed reply that comes after a timeout decides nothing: the late decision never settles (no unhandled rejection)', async () => {
+    const timedOut: RedisCommands = { ...fake(undefined), evalScript: async () => Promise.reject(new StateUnavailableError('timeout', 10, { late: Promise.resolve([1]) })) };
+    const err = await new RedisRateLimiter(timedOut).consume([check]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StateUnavailableError);
+    const late = (err as StateUnavailableError).late;
+    expect(late).toBeDefined();
+    // Settling takes microtasks; a macrotask after them shows it never settled.
+    const outcome = await Promise.race([late?.then(() => 'settled', () => 'rejected'), new Promise((r) => setTimeout(() => r('pending'), 20))]);
+    expect(outcome).toBe('pending');
+  });
+
+  it('the concurrency limiter rejects with LuaReplyError instead of granting on "1"', async () => {
+    await expect(new RedisConcurrencyLimiter(fake('1'), 1_000).acquire('acme', 1)).rejects.toThrow(LuaReplyError);
   });
 });
