@@ -10,7 +10,8 @@
  * floor (processes that never reached Redis are not registered, but they admit too).
  */
 import { randomUUID } from 'node:crypto';
-import { luaScript, type RedisConnection } from './redis-connection.js';
+import { decodeCountReply } from './lua-replies.js';
+import { luaScript, type RedisCommands } from './redis-commands.js';
 
 // A process that stops heartbeating (crash, partition) stops counting after HEARTBEAT_TTL_MS.
 export const HEARTBEAT_MS = 5_000;
@@ -26,14 +27,14 @@ return redis.call('ZCARD', KEYS[1])
 `);
 
 export class ProcessRegistry {
-  readonly #redis: RedisConnection;
+  readonly #redis: RedisCommands;
   readonly #key: string;
   readonly #id = randomUUID();
   readonly #floor: number;
   #live: number | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(redis: RedisConnection, expectedReplicas: number) {
+  constructor(redis: RedisCommands, expectedReplicas: number) {
     this.#redis = redis;
     this.#key = `${redis.keyPrefix}procs`;
     this.#floor = expectedReplicas;
@@ -56,10 +57,10 @@ export class ProcessRegistry {
   /** One heartbeat; failures leave the last count in place. */
   async beat(): Promise<void> {
     try {
-      const live = await this.#redis.evalScript(heartbeatScript, [this.#key], [this.#id, HEARTBEAT_TTL_MS]);
-      if (typeof live === 'number' && live >= 1) this.#live = live;
+      const live = decodeCountReply('process registry heartbeat', await this.#redis.evalScript(heartbeatScript, [this.#key], [this.#id, HEARTBEAT_TTL_MS]));
+      if (live >= 1) this.#live = live;
     } catch {
-      // Redis unavailable: keep the last count heard.
+      // Redis unavailable (or a malformed reply): keep the last count heard.
     }
   }
 
@@ -67,6 +68,6 @@ export class ProcessRegistry {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#redis.call((c) => c.zrem(this.#key, this.#id)).catch(() => undefined);
+    await this.#redis.zrem(this.#key, this.#id).catch(() => undefined);
   }
 }

@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { once, type Acquired, type ConcurrencyLimiter } from '../ratelimit/concurrency.js';
-import { luaScript, type RedisConnection } from './redis-connection.js';
+import { decodeAcquireReply, decodeCountReply } from './lua-replies.js';
+import { luaScript, type RedisCommands } from './redis-commands.js';
 import { StateUnavailableError } from './state-errors.js';
 
 const acquireScript = luaScript(`
@@ -25,9 +26,16 @@ redis.call('PEXPIRE', KEYS[1], lease)
 return 1
 `);
 
+// Leases not yet expired, on Redis's clock.
+const inFlightScript = luaScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return redis.call('ZCOUNT', KEYS[1], now, '+inf')
+`);
+
 export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
   constructor(
-    private readonly redis: RedisConnection,
+    private readonly redis: RedisCommands,
     private readonly leaseMs: number,
     private readonly keyPrefix = redis.keyPrefix,
   ) {}
@@ -36,17 +44,17 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
   async acquire(key: string, max: number): Promise<Acquired> {
     const redisKey = this.redisKey(key);
     const id = randomUUID();
-    let got: unknown;
+    let got: boolean;
     try {
-      got = await this.redis.evalScript(acquireScript, [redisKey], [id, max, this.leaseMs, 'acquire']);
+      got = decodeAcquireReply(await this.redis.evalScript(acquireScript, [redisKey], [id, max, this.leaseMs, 'acquire']));
     } catch (err) {
       // A grant that arrives after we gave up holds a slot for nobody: give it back at once.
       if (err instanceof StateUnavailableError) void err.late?.then((late) => {
-          if (late === 1) void this.redis.call((c) => c.zrem(redisKey, id)).catch(() => undefined);
+          if (grantedLate(late)) void this.redis.zrem(redisKey, id).catch(() => undefined);
         });
       throw err;
     }
-    if (got !== 1) return { lease: undefined, degraded: false };
+    if (!got) return { lease: undefined, degraded: false };
     // Renewal failures are ignored: the lease then lapses early, which frees a slot sooner
     // (never later) than the request ends.
     const renew = setInterval(() => {
@@ -56,21 +64,26 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
     const lease = once(() => {
       clearInterval(renew);
       // If Redis is unavailable now, the lease expires on its own after leaseMs.
-      void this.redis.call((c) => c.zrem(redisKey, id)).catch(() => undefined);
+      void this.redis.zrem(redisKey, id).catch(() => undefined);
     });
     return { lease, degraded: false };
   }
 
   /** Slots currently held under `key` (leases not yet expired), for tests and operators. */
   async inFlight(key: string): Promise<number> {
-    return this.redis.call(async (c) => {
-      const t = await c.time();
-      const now = Number(t[0]) * 1000 + Math.floor(Number(t[1]) / 1000);
-      return c.zcount(this.redisKey(key), now, '+inf');
-    });
+    return decodeCountReply('concurrency in-flight', await this.redis.evalScript(inFlightScript, [this.redisKey(key)], []));
   }
 
   redisKey(key: string): string {
     return `${this.keyPrefix}cc:{${key}}`;
+  }
+}
+
+/** Whether a reply that came after we gave up granted a slot (a malformed one is treated as no). */
+function grantedLate(reply: unknown): boolean {
+  try {
+    return decodeAcquireReply(reply);
+  } catch {
+    return false;
   }
 }

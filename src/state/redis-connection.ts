@@ -10,31 +10,22 @@
  * most `stallMs` (the requests in flight when it stalls), and nothing once the breaker is open.
  * Nothing waits in an offline queue.
  */
-import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { ResolvedRedis } from '../config/load.js';
 import { ioredis } from '../lazy-packages.js';
 import { CircuitBreaker, type BreakerState } from '../resilience/breaker.js';
 import { LivenessWatch } from './liveness-watch.js';
+import type { LuaScript, RedisCommands, Subscription, SubscriptionHandlers } from './redis-commands.js';
 import { reasonFor, StateUnavailableError, type StateFailureReason } from './state-errors.js';
 
+/** The ioredis client: seen only here and by `call` (the guard's own tests); features use RedisCommands. */
 export type RedisClient = Redis | Cluster;
 
 export interface RedisConnectionEvents {
   /** A call failed or was refused by the open breaker. */
   readonly onFailure?: (reason: StateFailureReason) => void;
   readonly onBreakerTransition?: (from: BreakerState, to: BreakerState) => void;
-}
-
-/** A Lua script run by SHA, re-sent whole when Redis answers NOSCRIPT (restart, SCRIPT FLUSH). */
-export interface LuaScript {
-  readonly source: string;
-  readonly sha: string;
-}
-
-export function luaScript(source: string): LuaScript {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 /**
@@ -48,8 +39,8 @@ export const DEAD_SOCKET_MS = 10_000;
 /** Why the connection was declared unavailable: shown to each waiting call as its failure reason. */
 type Outage = Extract<StateFailureReason, 'timeout' | 'connection'>;
 
-export class RedisConnection {
-  readonly client: RedisClient;
+export class RedisConnection implements RedisCommands {
+  readonly #client: RedisClient;
   readonly keyPrefix: string;
   readonly #breaker: CircuitBreaker;
   readonly #events: RedisConnectionEvents;
@@ -63,12 +54,12 @@ export class RedisConnection {
     this.keyPrefix = config.keyPrefix;
     this.#events = events;
     this.#stallMs = config.stallMs;
-    this.client = createClient(config);
+    this.#client = createClient(config);
     this.#watch = new LivenessWatch({ stallMs: config.stallMs, onStall: () => this.#unavailable('timeout', 'stalled') });
     // A dropped connection is an outage at once (its waiting commands will never be answered).
     // Errors otherwise surface through the calls; without a listener ioredis would log each one.
-    this.client.on('error', () => undefined);
-    this.client.on('close', () => {
+    this.#client.on('error', () => undefined);
+    this.#client.on('close', () => {
       if (!this.#closing) this.#unavailable('connection', 'connection closed');
     });
     this.#breaker = new CircuitBreaker(
@@ -109,7 +100,7 @@ export class RedisConnection {
     }
     const settled = this.#watch.begin();
     // async: a synchronous throw becomes a rejection like any other failure.
-    const work = (async () => fn(this.client))();
+    const work = (async () => fn(this.#client))();
     void work.then(settled, settled);
     let stopWaiting: () => void = () => undefined;
     const outage = new Promise<never>((_, reject) => {
@@ -163,21 +154,58 @@ export class RedisConnection {
     });
   }
 
+  zrem(key: string, member: string): Promise<number> {
+    return this.call((client) => client.zrem(key, member));
+  }
+
+  pttl(key: string): Promise<number> {
+    return this.call((client) => client.pttl(key));
+  }
+
+  pexpire(key: string, ms: number): Promise<number> {
+    return this.call((client) => client.pexpire(key, ms));
+  }
+
+  isReady(): boolean {
+    return this.#client.status === 'ready';
+  }
+
+  onReady(listener: () => void): void {
+    this.#client.on('ready', listener);
+  }
+
+  /**
+   * A duplicate of the connection, subscribed to `channel` each time it is ready. Not guarded by
+   * the breaker: nothing waits on it (messages are a bonus; missed ones are caught up by the
+   * caller's onReady).
+   */
+  subscribe(channel: string, handlers: SubscriptionHandlers): Subscription {
+    // Narrows the union: the two duplicate() signatures cannot be called through it.
+    const subscriber = this.#client instanceof ioredis().Cluster ? this.#client.duplicate() : this.#client.duplicate();
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (_channel: string, message: string) => handlers.onMessage(message));
+    subscriber.on('ready', () => {
+      void subscriber.subscribe(channel).catch(() => undefined);
+      handlers.onReady();
+    });
+    return { close: () => subscriber.disconnect() };
+  }
+
   /**
    * Resolves once connected, or after `timeoutMs` either way: the gateway starts serving even
    * with Redis down (limits then follow their failure mode). Never rejects.
    */
   async waitReady(timeoutMs: number): Promise<boolean> {
-    if (this.client.status === 'ready') return true;
+    if (this.#client.status === 'ready') return true;
     return new Promise((resolve) => {
       const done = (ok: boolean): void => {
         clearTimeout(timer);
-        this.client.off('ready', onReady);
+        this.#client.off('ready', onReady);
         resolve(ok);
       };
       const onReady = (): void => done(true);
       const timer = setTimeout(() => done(false), timeoutMs);
-      this.client.once('ready', onReady);
+      this.#client.once('ready', onReady);
     });
   }
 
@@ -185,7 +213,7 @@ export class RedisConnection {
   async close(): Promise<void> {
     this.#closing = true;
     this.#watch.close();
-    this.client.disconnect();
+    this.#client.disconnect();
   }
 }
 

@@ -7,9 +7,8 @@
  * replica only knows its own cooldowns, as without Redis.
  */
 import type { Clock } from '../clock.js';
-import { ioredis } from '../lazy-packages.js';
 import { MemoryCooldowns } from '../routing/cooldowns.js';
-import { luaScript, type RedisClient, type RedisConnection } from './redis-connection.js';
+import { luaScript, type RedisCommands, type Subscription } from './redis-commands.js';
 
 // Sets the cooldown unless a longer one is already stored, and tells the other replicas. A
 // stored TTL beyond the cap (ARGV[4]: set before the cap existed, or by a replica with a higher
@@ -24,27 +23,23 @@ return 1
 `);
 
 export class RedisCooldowns extends MemoryCooldowns {
-  readonly #redis: RedisConnection;
+  readonly #redis: RedisCommands;
   /** Deployments of the config now serving (a reload changes them): only these are mirrored. */
   #deployments: ReadonlySet<string>;
   readonly #channel: string;
-  readonly #subscriber: RedisClient;
+  readonly #subscriber: Subscription;
 
-  constructor(redis: RedisConnection, clock: Clock, deployments: readonly string[], maxCooldownMs?: number) {
+  constructor(redis: RedisCommands, clock: Clock, deployments: readonly string[], maxCooldownMs?: number) {
     super(clock, maxCooldownMs);
     this.#redis = redis;
     this.#deployments = new Set(deployments);
     this.#channel = `${redis.keyPrefix}cooldowns`;
-    // Narrows the union: the two duplicate() signatures cannot be called through it.
-    this.#subscriber = redis.client instanceof ioredis().Cluster ? redis.client.duplicate() : redis.client.duplicate();
-    this.#subscriber.on('error', () => undefined);
-    this.#subscriber.on('message', (_channel: string, message: string) => this.#heard(message));
-    this.#subscriber.on('ready', () => {
-      void this.#subscriber.subscribe(this.#channel).catch(() => undefined);
-      void this.#sync();
+    this.#subscriber = redis.subscribe(this.#channel, {
+      onMessage: (message) => this.#heard(message),
+      onReady: () => void this.#sync(),
     });
     // Whichever connection is ready last triggers the sync that counts.
-    redis.client.on('ready', () => void this.#sync());
+    redis.onReady(() => void this.#sync());
   }
 
   override start(deployment: string, ms: number): void {
@@ -66,7 +61,7 @@ export class RedisCooldowns extends MemoryCooldowns {
   }
 
   async close(): Promise<void> {
-    this.#subscriber.disconnect();
+    this.#subscriber.close();
   }
 
   #heard(message: string): void {
@@ -77,13 +72,13 @@ export class RedisCooldowns extends MemoryCooldowns {
 
   /** Cooldowns set while this replica was away (or before it started). */
   async #sync(deployments: Iterable<string> = this.#deployments): Promise<void> {
-    if (this.#redis.client.status !== 'ready') return;
+    if (!this.#redis.isReady()) return;
     await Promise.all(
       [...deployments].map(async (d) => {
-        const ttl = await this.#redis.call((c) => c.pttl(this.#key(d))).catch(() => -1);
+        const ttl = await this.#redis.pttl(this.#key(d)).catch(() => -1);
         if (ttl > 0) this.extend(d, ttl);
         // A key stored before the cap (or by a replica with a higher one) is cut down to it.
-        if (ttl > this.maxCooldownMs) await this.#redis.call((c) => c.pexpire(this.#key(d), this.maxCooldownMs)).catch(() => undefined);
+        if (ttl > this.maxCooldownMs) await this.#redis.pexpire(this.#key(d), this.maxCooldownMs).catch(() => undefined);
       }),
     );
   }

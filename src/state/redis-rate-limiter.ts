@@ -6,7 +6,8 @@
 import type { Clock } from '../clock.js';
 import type { BucketSpec, LimitCheck, LimitDecision, RateLimiter } from '../ratelimit/limiter.js';
 import { validateCheck, validateSpec } from '../ratelimit/memory-limiter.js';
-import { luaScript, type RedisConnection } from './redis-connection.js';
+import { decodeBucketReply, type BucketReply } from './lua-replies.js';
+import { luaScript, type RedisCommands } from './redis-commands.js';
 import { StateUnavailableError } from './state-errors.js';
 import { tokenBucketLua } from './token-bucket-script.js';
 
@@ -38,11 +39,11 @@ export interface RedisRateLimiterOptions {
  * StateUnavailableError when Redis does not answer in time.
  */
 export class RedisRateLimiter implements RateLimiter {
-  readonly #redis: RedisConnection;
+  readonly #redis: RedisCommands;
   readonly #testClock: Clock | undefined;
   readonly #prefix: string;
 
-  constructor(redis: RedisConnection, options: RedisRateLimiterOptions = {}) {
+  constructor(redis: RedisCommands, options: RedisRateLimiterOptions = {}) {
     this.#redis = redis;
     this.#testClock = options.testClock;
     this.#prefix = options.keyPrefix ?? redis.keyPrefix;
@@ -62,15 +63,19 @@ export class RedisRateLimiter implements RateLimiter {
       }
       args.push(i, bucket.capacity, bucket.refillPerSecond, cost);
     }
-    let reply: number[];
+    let reply: unknown;
     try {
-      reply = (await this.#redis.evalScript(script, keys, args)) as number[];
+      reply = await this.#redis.evalScript(script, keys, args);
     } catch (err) {
       // Timed out: if Redis decides after all, say what it decided (FallbackRateLimiter reconciles).
-      if (err instanceof StateUnavailableError && err.late) throw new StateUnavailableError(err.reason, err.retryAfterMs, { cause: err, late: err.late.then((late) => decisionOf(checks, late as number[])) });
+      // A malformed late reply decides nothing: the late promise then never settles, as if none came.
+      if (err instanceof StateUnavailableError && err.late) {
+        const late = err.late.then((r) => decisionOf(checks, decodeBucketReply(r, checks.length))).catch(never);
+        throw new StateUnavailableError(err.reason, err.retryAfterMs, { cause: err, late });
+      }
       throw err;
     }
-    return decisionOf(checks, reply);
+    return decisionOf(checks, decodeBucketReply(reply, checks.length));
   }
 
   async adjust(key: string, bucket: BucketSpec, delta: number): Promise<void> {
@@ -95,18 +100,20 @@ export class RedisRateLimiter implements RateLimiter {
 }
 
 /** The script's consume reply as a LimitDecision. */
-function decisionOf(checks: readonly LimitCheck[], reply: number[]): LimitDecision {
-  const [allowed, retryAfterMs, rejected, impossible] = reply;
+function decisionOf(checks: readonly LimitCheck[], reply: BucketReply): LimitDecision {
   return {
-    allowed: allowed === 1,
-    retryAfterMs: retryAfterMs ?? 0,
-    rejectedBy: rejected ? checks[rejected - 1]?.kind : undefined,
-    impossible: impossible === 1,
+    allowed: reply.allowed,
+    retryAfterMs: reply.retryAfterMs,
+    rejectedBy: reply.rejected ? checks[reply.rejected - 1]?.kind : undefined,
+    impossible: reply.impossible,
     states: checks.map((c, i) => ({
       kind: c.kind,
       limit: c.bucket.capacity,
-      remaining: reply[4 + 2 * i] ?? 0,
-      resetMs: reply[5 + 2 * i] ?? 0,
+      remaining: reply.states[i]?.remaining ?? 0,
+      resetMs: reply.states[i]?.resetMs ?? 0,
     })),
   };
 }
+
+/** A promise that never settles. */
+const never = (): Promise<never> => new Promise<never>(() => undefined);
