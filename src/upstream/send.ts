@@ -38,18 +38,22 @@ export interface CallContext {
  * with undici's errors (connect, timeout, reset), or with the signal's abort reason, at once.
  */
 export async function sendUpstream(endpoint: UpstreamEndpoint, call: UpstreamCall, ctx: CallContext): Promise<Dispatcher.ResponseData> {
-  const release = endpoint.gate.tryAcquire(ctx.tenant) ?? (await endpoint.gate.acquire(ctx.tenant, ctx.signal, ctx.maxWaitMs));
-  let headers: Record<string, string>;
-  try {
-    headers = await authorize(endpoint.credentials, call);
-  } catch (err) {
-    release();
-    throw err;
-  }
+  const { release, headers } = await slotAndHeaders(endpoint, call, ctx);
   const pending = request(endpoint, call, headers, ctx.signal);
   // The slot is held as long as undici holds the call, even when the caller stopped waiting.
   pending.then((res) => releaseOnClose(res.body, release), release);
   return raceAbort(pending, ctx.signal, (late) => late.body.destroy());
+}
+
+/** A connection slot of the deployment's pool, then the call's auth headers; the slot is given back if signing fails. */
+async function slotAndHeaders(endpoint: UpstreamEndpoint, call: UpstreamCall, ctx: CallContext): Promise<{ release: ReleaseSlot; headers: Record<string, string> }> {
+  const release = endpoint.gate.tryAcquire(ctx.tenant) ?? (await endpoint.gate.acquire(ctx.tenant, ctx.signal, ctx.maxWaitMs));
+  try {
+    return { release, headers: await authorize(endpoint.credentials, call) };
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 function releaseOnClose(body: Dispatcher.ResponseData['body'], release: ReleaseSlot): void {
@@ -119,14 +123,7 @@ export interface BodyLimits {
  * the dispatch handler below collects the chunks directly (bench/analysis.md has the profile).
  */
 export async function exchangeUpstream(endpoint: UpstreamEndpoint, call: UpstreamCall, ctx: CallContext, limits: BodyLimits): Promise<UpstreamReply> {
-  const release = endpoint.gate.tryAcquire(ctx.tenant) ?? (await endpoint.gate.acquire(ctx.tenant, ctx.signal, ctx.maxWaitMs));
-  let headers: Record<string, string>;
-  try {
-    headers = await authorize(endpoint.credentials, call);
-  } catch (err) {
-    release();
-    throw err;
-  }
+  const { release, headers } = await slotAndHeaders(endpoint, call, ctx);
   return exchange(endpoint, call, headers, ctx.signal, limits, release);
 }
 
