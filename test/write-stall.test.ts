@@ -58,6 +58,8 @@ describe('write stall', () => {
     expect(recorded).toBe(true);
     expect(requests()).toHaveLength(1);
     expect(requests()[0]).toMatchObject({ outcome: 'client_disconnect', status: 499 });
+    // A client that stops reading is not a bug in the gateway: nothing is logged at error level.
+    expect(raw.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level >= 50)).toEqual([]);
     // The gateway destroyed its side; the paused client sees the close once it looks.
     socket.resume();
     expect(await until(() => closed, 10_000)).toBe(true);

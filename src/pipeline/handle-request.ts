@@ -212,8 +212,10 @@ async function readToEnd(value: StreamValue<unknown>): Promise<void> {
 function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply, headers: Record<string, string>, clientSignal: AbortSignal): void {
   const attemptOutcome = err instanceof ExecuteError ? err.outcome : undefined;
   const error = err instanceof ExecuteError ? err.error : toGatewayError(err);
-  // A throw that is not a GatewayError is a bug in the flow itself: logged with its stack.
-  if (!(err instanceof ExecuteError) && !(err instanceof GatewayError)) record.internalCause = err;
+  // A throw that is not a GatewayError is a bug in the flow itself: logged with its stack. An
+  // abort reason is not (the reply's own write can fail with ClientGoneError when the client
+  // stops reading its JSON answer).
+  if (!(err instanceof ExecuteError) && !(err instanceof GatewayError) && !isAbortReason(err)) record.internalCause = err;
   if (err instanceof ExecuteError) {
     record.attempts = err.attempts;
     if (err.outcome === 'internal') record.internalCause = err.error.cause ?? err;
@@ -247,6 +249,10 @@ function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply,
  * snapshot, Gemini's modelVersion), or else the configured one, is in x-gateway-upstream-model
  * and is `gen_ai.response.model`.
  */
+function isAbortReason(err: unknown): boolean {
+  return err instanceof ClientGoneError || err instanceof DeadlineExceededError || err instanceof ShuttingDownError;
+}
+
 function served(record: RequestRecord, headers: Record<string, string>, target: RuntimeTarget, attempts: number, call: UpstreamCall, reportedModel: string | undefined): void {
   const d = target.deployment;
   const responseModel = reportedModel ?? target.upstreamModel;
