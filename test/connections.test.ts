@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
-import { deploymentFor, get, KEY, startHarness, type Harness } from './helpers/harness.js';
+import { deploymentFor, get, KEY, startHarness, type Harness, pollUntil } from './helpers/harness.js';
 
 const open: Harness[] = [];
 const sockets: Socket[] = [];
@@ -51,20 +51,11 @@ async function openSockets(h: Harness, n: number): Promise<Tracked[]> {
   );
 }
 
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
-
 describe('silent connections', () => {
   it('50 connections that never send a byte are closed after server.idleConnectionTimeoutMs; /health answers', async () => {
     const h = await start({ idleConnectionTimeoutMs: 1_000 });
     const idle = await openSockets(h, 50);
-    const allClosed = await until(() => idle.every((t) => t.closedAtMs !== undefined), 15_000);
+    const allClosed = await pollUntil(() => idle.every((t) => t.closedAtMs !== undefined), 15_000);
     expect(allClosed, `${idle.filter((t) => t.closedAtMs === undefined).length} of 50 still open`).toBe(true);
     // Closed silently: nobody asked anything.
     expect(idle.every((t) => t.received === '')).toBe(true);
@@ -76,7 +67,7 @@ describe('silent connections', () => {
     const h = await start();
     const startedAt = Date.now();
     const idle = await openSockets(h, 5);
-    const allClosed = await until(() => idle.every((t) => t.closedAtMs !== undefined), 30_000);
+    const allClosed = await pollUntil(() => idle.every((t) => t.closedAtMs !== undefined), 30_000);
     expect(allClosed).toBe(true);
     // Not before the default: the timeout is the configured one, not something shorter.
     expect(Math.min(...idle.map((t) => (t.closedAtMs as number) - startedAt))).toBeGreaterThanOrEqual(9_000);
@@ -86,7 +77,7 @@ describe('silent connections', () => {
     const h = await start({ idleConnectionTimeoutMs: 500 });
     const [t] = await openSockets(h, 1);
     t!.socket.write(`GET /health HTTP/1.1\r\nHost: x\r\n\r\n`);
-    await until(() => t!.received.includes('"ok"'), 5_000);
+    await pollUntil(() => t!.received.includes('"ok"'), 5_000);
     // Silent for longer than the first-request timeout: keepAliveTimeoutMs (65 s) applies now.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(t!.closedAtMs).toBeUndefined();
@@ -105,7 +96,7 @@ describe('slow requests are closed within their timeout + 1 s (not Node\'s 30 s 
       i++;
     }, 200);
     try {
-      const allClosed = await until(() => slow.every((t) => t.closedAtMs !== undefined), 12_000);
+      const allClosed = await pollUntil(() => slow.every((t) => t.closedAtMs !== undefined), 12_000);
       expect(allClosed, `still open after ${Date.now() - startedAt} ms`).toBe(true);
     } finally {
       clearInterval(drip);
@@ -118,7 +109,7 @@ describe('slow requests are closed within their timeout + 1 s (not Node\'s 30 s 
     const h = await start({ headersTimeoutMs: 1_500, requestTimeoutMs: 1_500 }, lines);
     const [t] = await openSockets(h, 1);
     t!.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${KEY}\r\nContent-Length: 100\r\n\r\n{"model":`);
-    const closed = await until(() => t!.closedAtMs !== undefined, 12_000);
+    const closed = await pollUntil(() => t!.closedAtMs !== undefined, 12_000);
     expect(closed).toBe(true);
     expect(t!.received).toMatch(/^HTTP\/1\.1 408 [\s\S]*"code":"request_timeout"/);
     const requests = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
@@ -131,7 +122,7 @@ describe('connection cap', () => {
   it('connections beyond server.maxConnections are closed at once; the ones within stay until idle', async () => {
     const h = await start({ maxConnections: 20, idleConnectionTimeoutMs: 60_000 });
     const held = await openSockets(h, 30);
-    await until(() => held.filter((t) => t.closedAtMs !== undefined).length >= 10, 10_000);
+    await pollUntil(() => held.filter((t) => t.closedAtMs !== undefined).length >= 10, 10_000);
     await new Promise((r) => setTimeout(r, 300));
     expect(held.filter((t) => t.closedAtMs === undefined)).toHaveLength(20);
   });

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deploymentFor, dispatcherOption, KEY, metricValue, parseRawResponse, rawHttp, scrapeMetrics, startHarness, type Harness } from './helpers/harness.js';
+import { deploymentFor, dispatcherOption, KEY, metricValue, parseRawResponse, rawHttp, scrapeMetrics, startHarness, type Harness, waitUntil } from './helpers/harness.js';
 
 interface AccessLine {
   readonly msg: string;
@@ -41,15 +41,6 @@ async function send(h: Harness, method: string, path: string, headers: Record<st
   const res = await request(`${h.url}${path}`, { method: method as 'POST', headers, ...(body === undefined ? {} : { body }), ...dispatcherOption(h.url) });
   await res.body.text();
   return { status: res.statusCode, requestId: res.headers['x-gateway-request-id'] as string };
-}
-
-/** Waits (bounded) until `check` holds. */
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const auth = { authorization: `Bearer ${KEY}` };
@@ -91,7 +82,7 @@ describe('requests refused at the edge are recorded once', () => {
     // Let the request reach the edge, then vanish (a reset: the client is not there to read anything).
     await new Promise((r) => setTimeout(r, 200));
     socket.resetAndDestroy();
-    await until(() => lines().length > 0);
+    await waitUntil(() => lines().length > 0);
     const recorded = lines();
     expect(recorded).toHaveLength(1);
     expect(recorded[0]).toMatchObject({ route: '/v1/chat/completions', status: 499, outcome: 'client_disconnect' });
@@ -105,7 +96,7 @@ describe('requests refused at the edge are recorded once', () => {
     const { h, lines } = await start();
     const raw = await rawHttp(h.url, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${KEY}\r\nContent-Length: 100\r\n\r\n{"model":`, { halfClose: true });
     expect(parseRawResponse(raw).status).toBe(400);
-    await until(() => lines().length > 0);
+    await waitUntil(() => lines().length > 0);
     expect(lines()).toHaveLength(1);
     expect(lines()[0]).toMatchObject({ route: '/v1/chat/completions', status: 400, outcome: 'client_error', errorCode: 'invalid_request' });
   });

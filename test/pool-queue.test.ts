@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeUpstream } from '../src/testing/fake-upstream/fake-upstream.js';
-import { chat, chatBody, deploymentFor, get, KEY, startHarness, type Harness, type HttpResult } from './helpers/harness.js';
+import { chat, chatBody, deploymentFor, get, KEY, startHarness, type Harness, type HttpResult, waitUntil } from './helpers/harness.js';
 
 let h: Harness | undefined;
 const clients: AbortController[] = [];
@@ -29,14 +29,6 @@ function answered(url: string, body: Record<string, unknown>, key = KEY): Promis
   return chat(url, body, { key, signal: AbortSignal.timeout(15_000) });
 }
 
-async function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('waiting for an upstream connection', () => {
   it('F-20: a request queued behind a busy connection ends when its client leaves, and frees its concurrency slot at once', async () => {
     h = await startHarness({
@@ -51,7 +43,7 @@ describe('waiting for an upstream connection', () => {
     const [busy] = h.fakes as [FakeUpstream];
     busy.enqueue({ kind: 'hang' });
     void background(h.url, chatBody('m'));
-    await until(() => busy.stats.requests === 1, 10_000);
+    await waitUntil(() => busy.stats.requests === 1, 10_000);
     const leaving = new AbortController();
     const queued = chat(h.url, chatBody('m'), { signal: leaving.signal }).catch((err: unknown) => err);
     await new Promise((r) => setTimeout(r, 300));
@@ -79,7 +71,7 @@ describe('waiting for an upstream connection', () => {
     const [busy] = h.fakes as [FakeUpstream];
     busy.enqueue({ kind: 'hang' });
     void background(h.url, chatBody('m'));
-    await until(() => busy.stats.requests === 1, 10_000);
+    await waitUntil(() => busy.stats.requests === 1, 10_000);
     const res = await answered(h.url, chatBody('m', { stream: true }));
     expect(res.status, res.text).toBe(503);
     expect(res.json().error.code).toBe('upstream_saturated');
@@ -104,7 +96,7 @@ describe('waiting for an upstream connection', () => {
     const [busy, spare] = h.fakes as [FakeUpstream, FakeUpstream];
     busy.enqueue({ kind: 'hang' });
     void background(h.url, chatBody('only'));
-    await until(() => busy.stats.requests === 1, 10_000);
+    await waitUntil(() => busy.stats.requests === 1, 10_000);
     const res = await answered(h.url, chatBody('m'));
     expect(res.status, res.text).toBe(200);
     expect(res.headers['x-gateway-provider']).toBe('spare');
@@ -133,7 +125,7 @@ describe('waiting for an upstream connection', () => {
     fake.setBehaviour({ latencyMs: 120_000 });
     const flood = Array.from({ length: 4 }, () => background(h!.url, chatBody('mx'), keyA));
     // Three reach the upstream (tenant A's share of X's 4 connections, 75%); on a shared pool, four.
-    await until(() => fake.stats.requests >= 3, 10_000);
+    await waitUntil(() => fake.stats.requests >= 3, 10_000);
     await new Promise((r) => setTimeout(r, 300));
     fake.setBehaviour({ latencyMs: 0 });
 

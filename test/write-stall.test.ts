@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutputBudget } from '../src/http/body-writer.js';
-import { chat, chatBody, deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
+import { chat, chatBody, deploymentFor, KEY, startHarness, type Harness, pollUntil } from './helpers/harness.js';
 
 const open: Harness[] = [];
 const sockets: Socket[] = [];
@@ -18,15 +18,6 @@ afterEach(async () => {
 // Larger than what the kernel buffers for a client that never reads (its receive window, 128 KiB
 // here, plus the gateway's send buffer, at most 4 MiB), so the rest stays on the gateway's side.
 const BIG_REPLY = 'abcdefgh'.repeat(1024 * 1024); // 8 MiB of text
-
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
 
 describe('write stall', () => {
   it('a client that never reads an 8 MiB answer is cut after the stall timeout and recorded as client_disconnect', async () => {
@@ -54,7 +45,7 @@ describe('write stall', () => {
     // Never read: pause the socket so the kernel's receive window fills.
     socket.pause();
     const requests = (): Array<Record<string, unknown>> => raw.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
-    const recorded = await until(() => requests().length > 0, 30_000);
+    const recorded = await pollUntil(() => requests().length > 0, 30_000);
     expect(recorded).toBe(true);
     expect(requests()).toHaveLength(1);
     expect(requests()[0]).toMatchObject({ outcome: 'client_disconnect', status: 499 });
@@ -62,7 +53,7 @@ describe('write stall', () => {
     expect(raw.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level >= 50)).toEqual([]);
     // The gateway destroyed its side; the paused client sees the close once it looks.
     socket.resume();
-    expect(await until(() => closed, 10_000)).toBe(true);
+    expect(await pollUntil(() => closed, 10_000)).toBe(true);
     // A reader still gets the whole answer.
     const ok = await chat(h.url, chatBody('m'));
     expect(ok.status).toBe(200);

@@ -270,3 +270,18 @@ export function parseRawResponse(text: string): { status: number; headers: strin
   const head = split < 0 ? text : text.slice(0, split);
   return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), headers: head, body: split < 0 ? '' : text.slice(split + 4) };
 }
+
+/** Polls `check` every 20 ms until it holds; false once `timeoutMs` has passed (a test never hangs on it). */
+export async function pollUntil(check: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+/** Like pollUntil, but throws when the condition is not met in time. */
+export async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  if (!(await pollUntil(check, timeoutMs))) throw new Error(`condition not met within ${timeoutMs} ms`);
+}
