@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { deepMerge } from './helpers/harness.js';
 import { ConfigError, resolveConfig } from '../src/config/load.js';
 import { checkConfigFile, compileGateway } from '../src/lifecycle/compile-gateway.js';
 import { serveProcess } from '../src/lifecycle/serve-process.js';
@@ -61,15 +62,6 @@ const base = (): Record<string, unknown> => ({
   models: { m: { targets: [{ deployment: 'a', model: 'x' }] } },
 });
 
-function merge(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...target };
-  for (const [k, v] of Object.entries(patch)) {
-    const t = out[k];
-    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) && t !== null && typeof t === 'object' ? merge(t as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
-}
-
 const overTimer = 2 ** 31;
 const redis = (over: Record<string, unknown>) => ({ state: { backend: 'redis', redis: over } });
 
@@ -92,7 +84,7 @@ const badValues: ReadonlyArray<{ readonly path: string; readonly patch: Record<s
 
 describe('one config validator (issue 10 §5)', () => {
   it.each(badValues)('$path: check-config refuses it naming the path; serve refuses it with the same message (was: $before)', async ({ path, patch }) => {
-    const file = writeConfig(merge(base(), patch));
+    const file = writeConfig(deepMerge(base(), patch));
     const check = await checkConfigFile(file, {}).then(
       () => undefined,
       (err: unknown) => err,
@@ -109,8 +101,8 @@ describe('one config validator (issue 10 §5)', () => {
 
   it('the CLI: check-config and serve both exit 1 with every problem in one run (field, cross-field, cross-reference, environment), the same text, no stack', async () => {
     let all = base();
-    for (const { patch } of badValues) all = merge(all, patch);
-    all = merge(all, { deployments: { a: { apiKey: '${env:VALIDATOR_UNSET_KEY}' } }, models: { m: { targets: [{ deployment: 'missing', model: 'x' }] } } });
+    for (const { patch } of badValues) all = deepMerge(all, patch);
+    all = deepMerge(all, { deployments: { a: { apiKey: '${env:VALIDATOR_UNSET_KEY}' } }, models: { m: { targets: [{ deployment: 'missing', model: 'x' }] } } });
     const file = writeConfig(all);
     const [check, serve] = await Promise.all([runCli(['check-config', file]), runCli(['serve', '--config', file, '--port', '0'])]);
     expect(check.code, check.stdout + check.stderr).toBe(1);
@@ -138,7 +130,7 @@ describe('one config validator (issue 10 §5)', () => {
     const port = (s: Server): number => (s.address() as { port: number }).port;
     try {
       const file = writeConfig(
-        merge(base(), {
+        deepMerge(base(), {
           deployments: { a: { baseUrl: `http://127.0.0.1:${port(upstream)}/v1` } },
           state: { backend: 'redis', redis: { url: `redis://127.0.0.1:${port(fakeRedis)}` } },
         }),

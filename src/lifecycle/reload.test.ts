@@ -5,6 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { deepMerge } from '../../test/helpers/harness.js';
 import { createGateway, type Gateway } from '../app.js';
 import { resolveConfig } from '../config/load.js';
 import type { ConfigReloadEvent } from '../observability/events.js';
@@ -19,15 +20,6 @@ const base = (): Record<string, unknown> => ({
   models: { m: { targets: [{ deployment: 'a', model: 'x' }] } },
   state: { backend: 'redis', redis: { url: '${env:REDIS_URL}' } },
 });
-
-function merge(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...target };
-  for (const [k, v] of Object.entries(patch)) {
-    const t = out[k];
-    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) && t !== null && typeof t === 'object' ? merge(t as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
-}
 
 /** Every setting read once at start, and a change to it. */
 const capturedAtStart: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
@@ -102,7 +94,7 @@ function start(): { gateway: Gateway; events: ConfigReloadEvent[]; logs: Array<R
 describe('reload of settings read once at start (issue 10 §4)', () => {
   it.each(capturedAtStart)('D-03: a reload changing %s succeeds and names it as needing a restart (result, event, warning)', async (key, patch) => {
     const { gateway, events, logs } = start();
-    const result = gateway.reload(resolveConfig(merge(base(), patch), env));
+    const result = gateway.reload(resolveConfig(deepMerge(base(), patch), env));
     expect(result.ok).toBe(true);
     expect(result.ok && result.restartRequired).toEqual([key]);
     expect(events.at(-1)).toMatchObject({ result: 'success', restartRequired: [key] });
@@ -115,7 +107,7 @@ describe('reload of settings read once at start (issue 10 §4)', () => {
 
   it('D-03: a reload changing only settings it applies names none, and logs "config reloaded" at info', async () => {
     const { gateway, events, logs } = start();
-    const result = gateway.reload(resolveConfig(merge(base(), hot), env));
+    const result = gateway.reload(resolveConfig(deepMerge(base(), hot), env));
     expect(result).toMatchObject({ ok: true, restartRequired: [] });
     expect(events.at(-1)).toMatchObject({ result: 'success', restartRequired: [] });
     await new Promise((r) => setImmediate(r));

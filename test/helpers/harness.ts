@@ -102,7 +102,8 @@ function isPlainObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function deepMerge(base: Json, over: Json): Json {
+/** `over` merged into `base` key by key, objects recursively (arrays and scalars replace). */
+export function deepMerge(base: Json, over: Json): Json {
   const out: Json = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
