@@ -24,7 +24,13 @@ const isCount = (v: number | undefined): boolean => v === undefined || (Number.i
  * `gateway_usage_estimated_total`. `prompt_tokens: 1e300` once put a tenant in debt for ever.
  */
 export function saneUsage(usage: UsageRecord, reserved: Reservation): UsageRecord {
-  const counts = [usage.promptTokens, usage.completionTokens, usage.cachedTokens, usage.reasoningTokens, usage.cacheWriteTokens];
-  if (counts.every(isCount) && usage.promptTokens + usage.completionTokens <= maxUsageTokensPerRequest) return usage;
+  const sane =
+    isCount(usage.promptTokens) &&
+    isCount(usage.completionTokens) &&
+    isCount(usage.cachedTokens) &&
+    isCount(usage.reasoningTokens) &&
+    isCount(usage.cacheWriteTokens) &&
+    usage.promptTokens + usage.completionTokens <= maxUsageTokensPerRequest;
+  if (sane) return usage;
   return { promptTokens: reserved.promptTokens, completionTokens: reserved.outputTokens, cachedTokens: 0, reasoningTokens: 0, estimated: true };
 }
