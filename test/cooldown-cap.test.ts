@@ -70,7 +70,7 @@ describe('provider cooldowns are capped (retry.maxCooldownMs)', () => {
 
   it.skipIf(!redisAvailable)('on Redis the cooldown key TTL is capped too, so it cannot outlive a restart for years', async () => {
     const prefix = uniquePrefix('cdcap');
-    const h = await gateway('openai', { state: { backend: 'redis', redis: { url: SHARED_REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1_000 } } });
+    const h = await gateway('openai', { state: { backend: 'redis', redis: { url: SHARED_REDIS_URL, keyPrefix: prefix } } });
     (h.fakes[0] as FakeUpstream).enqueue({ kind: 'status', status: 429, headers: { 'retry-after': '99999999' } });
     expect((await chat(h.url, chatBody('m'))).status).toBe(429);
     const key = `${prefix}cd:{hot}`;
@@ -89,7 +89,7 @@ describe('provider cooldowns are capped (retry.maxCooldownMs)', () => {
     const prefix = uniquePrefix('cdold');
     const key = `${prefix}cd:{hot}`;
     await admin?.set(key, '1', 'PX', 99_999_999_000);
-    const h = await gateway('openai', { state: { backend: 'redis', redis: { url: SHARED_REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1_000 } } });
+    const h = await gateway('openai', { state: { backend: 'redis', redis: { url: SHARED_REDIS_URL, keyPrefix: prefix } } });
     let ttl = Infinity;
     for (let i = 0; i < 100 && ttl > 300_000; i++) {
       ttl = (await admin?.pttl(key)) ?? -2;

@@ -68,13 +68,19 @@ describe('upstream usage is checked before it is charged', () => {
   });
 
   it('the same in a stream: 1e300 in the usage chunk does not reach the bucket', async () => {
-    const g = await gateway({ capacity: 1_000, refillPerSecond: 0.001 });
+    const capacity = 1_000;
+    const g = await gateway({ capacity, refillPerSecond: 0.001 });
     const fake = g.fakes[0] as FakeUpstream;
     fake.enqueue({ kind: 'replay', body: streamWithUsage({ prompt_tokens: 1e300, completion_tokens: 1, total_tokens: 1e300 }), contentType: 'text/event-stream' });
     const first = await chat(g.url, chatBody('m', { max_tokens: 50, stream: true, stream_options: { include_usage: true } }));
     expect(first.status).toBe(200);
+    const reservedFirst = capacity - Number(first.headers['x-ratelimit-remaining-tokens']);
     const second = await chat(g.url, chatBody('m', { max_tokens: 50 }));
     expect(second.status).toBe(200);
+    // The stream was charged exactly its reservation: neither debt nor a refund.
+    expect(Number(second.headers['x-ratelimit-remaining-tokens'])).toBeGreaterThanOrEqual(capacity - 2 * reservedFirst - 1);
+    expect(Number(second.headers['x-ratelimit-remaining-tokens'])).toBeLessThanOrEqual(capacity - 2 * reservedFirst + 1);
+    expect(await metric(g.url, 'gateway_usage_estimated_total')).toBeGreaterThanOrEqual(1);
   });
 
   it('a 429 from a bucket deep in debt carries Retry-After as a small integer (at most the documented cap)', async () => {
