@@ -58,17 +58,20 @@ export class UpstreamPools {
 
   /**
    * Closes every pool not in `keep` (after a reload, once no request uses the old runtime):
-   * undici's close lets requests still running on a pool finish first.
+   * undici's close lets requests still running on a pool finish first, for up to `closeMs`;
+   * whatever is left then is destroyed, so a call undici never dispatches cannot hold the pool
+   * (and every later reload's cleanup, chained behind this one) forever. Never rejects.
    */
-  async closeUnused(keep: ReadonlySet<Pool>): Promise<void> {
-    const closing: Promise<void>[] = [];
+  async closeUnused(keep: ReadonlySet<Pool>, closeMs = UNUSED_POOL_CLOSE_MS): Promise<void> {
+    const pools: Pool[] = [];
     for (const [key, { pool }] of this.#lanes) {
       if (keep.has(pool)) continue;
       this.#lanes.delete(key);
       this.#closing.add(pool);
-      closing.push(pool.close().finally(() => this.#closing.delete(pool)));
+      pools.push(pool);
     }
-    await Promise.all(closing);
+    await closeWithin(pools, closeMs);
+    for (const pool of pools) this.#closing.delete(pool);
   }
 
   /**
@@ -80,14 +83,7 @@ export class UpstreamPools {
     const pools = [...[...this.#lanes.values()].map((l) => l.pool), ...this.#closing];
     this.#lanes.clear();
     this.#closing.clear();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), closeMs)));
-    // undici's close() never settles if a queued request never runs, and after destroy() a
-    // pending close stays pending: race it, never await it alone.
-    const closed = Promise.all(pools.map((p) => (p.closed ? undefined : p.close().catch(() => undefined)))).then(() => false);
-    const timedOut = await Promise.race([closed, expired]);
-    clearTimeout(timer);
-    if (timedOut) await Promise.all(pools.map((p) => (p.destroyed ? undefined : p.destroy().catch(() => undefined))));
+    await closeWithin(pools, closeMs);
   }
 
   /** Destroys every pool at once, aborting in-flight requests. */
@@ -97,4 +93,19 @@ export class UpstreamPools {
     this.#closing.clear();
     await Promise.all(pools.map((p) => p.destroy()));
   }
+}
+
+/** How long a pool released by a reload may take to finish its last calls before it is destroyed. */
+const UNUSED_POOL_CLOSE_MS = 10_000;
+
+/** Closes `pools`, waiting at most `closeMs`, then destroys what is left. Never rejects. */
+async function closeWithin(pools: readonly Pool[], closeMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), closeMs)));
+  // undici's close() never settles if a queued request never runs, and after destroy() a
+  // pending close stays pending: race it, never await it alone.
+  const closed = Promise.all(pools.map((p) => (p.closed ? undefined : p.close().catch(() => undefined)))).then(() => false);
+  const timedOut = await Promise.race([closed, expired]);
+  clearTimeout(timer);
+  if (timedOut) await Promise.all(pools.map((p) => (p.destroyed ? undefined : p.destroy().catch(() => undefined))));
 }
