@@ -545,6 +545,18 @@ describe('Executor: targets that cannot express the request', () => {
     expect(eventsNamed(log, 'fallback')).toEqual([]);
   });
 
+  it('a target re-picked after a backoff gets its own refusal check (it was cooling down at the first pick)', async () => {
+    const { executor, cooldowns } = setup({ clock: systemClock, retry: { baseDelayMs: 100, maxDelayMs: 100 } });
+    // triton is preferred (priority) but cooling down at first, so a is picked; a fails, and the
+    // retry's backoff (50 ms) outlasts triton's cooldown, so the re-pick after it is triton.
+    const m = model('cheap', [deployment('triton', systemClock), deployment('a', systemClock)]);
+    cooldowns.start('triton', 20);
+    const { attempt, calls } = scripted({ a: [500] });
+    const done = await executor.run({ ...input({ groups: [m] }, attempt), refusal: refuseOn(['triton']) });
+    expect(calls.map((c) => c.deployment)).toEqual(['a', 'a']);
+    expect(done.target.deployment.name).toBe('a');
+  });
+
   it('fallbackOnUnsupportedParameter: true lets the fallback serve it', async () => {
     const { executor, clock } = setup();
     const m = { ...model('cheap', [deployment('triton', clock)], 'priority', ['premium']), fallbackOnUnsupportedParameter: true };

@@ -115,12 +115,9 @@ export class Executor {
         while (n < this.#d.retry.maxAttempts) {
           let picked = await this.#pickOrWait(state, input);
           if (!picked) break;
-          const refused = input.refusal?.(picked.target);
+          const refused = skipIfRefused(picked, state, input);
           if (refused) {
-            // Nothing was sent: not an attempt, no budget slot, nothing the breaker should hear.
-            picked.permit.release();
-            state.refused.add(picked.target);
-            refusal = { error: refused, target: picked.target };
+            refusal = refused;
             continue;
           }
           if (!admitted) {
@@ -143,6 +140,13 @@ export class Executor {
             // aliases still get their turn.
             if (next === 'alias-exhausted') break;
             if (!next) throw new ExecuteError(last ? finalError(last.failure, input.plan, this.#d.clock, this.#cooldowns) : noTarget(input.plan, this.#d.clock, this.#cooldowns), attempts, last?.failure.outcome ?? 'no_target', last?.target);
+            // The backoff re-picks: a different target gets its own refusal check.
+            const refusedNext = next.target === picked.target ? undefined : skipIfRefused(next, state, input);
+            if (refusedNext) {
+              refusal = refusedNext;
+              if (budgeted) this.#d.budget.retryFinished();
+              continue;
+            }
             picked = next;
           }
           attempts++;
@@ -282,6 +286,18 @@ export class Executor {
       this.#d.events.cooldown({ deployment: d.name, durationMs: ms });
     }
   }
+}
+
+/**
+ * Skips a target that cannot express the request (its adapter refuses a parameter): nothing was
+ * sent, so it is not an attempt, takes no budget slot and tells the breaker nothing.
+ */
+function skipIfRefused<T>(picked: Picked, state: GroupState, input: ExecuteInput<T>): { error: GatewayError; target: RuntimeTarget } | undefined {
+  const error = input.refusal?.(picked.target);
+  if (!error) return undefined;
+  picked.permit.release();
+  state.refused.add(picked.target);
+  return { error, target: picked.target };
 }
 
 /**
