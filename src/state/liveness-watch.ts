@@ -89,7 +89,8 @@ export class LivenessWatch {
           this.#onStall();
         }
         if (this.#timer !== timer) return; // onStall may have settled everything
-        if (this.#outstanding > 0) this.#arm();
+        // Re-arm the same timer rather than make a new one per tick while commands are out.
+        if (this.#outstanding > 0) timer.refresh();
         else this.#timer = undefined;
       });
     }, this.#tickMs);
