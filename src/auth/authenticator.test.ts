@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig, sha256Hex } from '../config/load.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { Authenticator } from './authenticator.js';
+import type { Principal } from './principal.js';
 
 const hashedKey = 'sk-hashed-key-0001';
 
@@ -27,7 +28,9 @@ const config = resolveConfig(
   { BETA_KEY: 'beta-from-env-9' },
 );
 
-const auth = new Authenticator(config.tenants);
+const keyAuth = new Authenticator(config.tenants);
+/** Config keys always authenticate synchronously. */
+const auth = { authenticate: (header: string | undefined): Principal => keyAuth.authenticate(header) as Principal };
 
 function errorOf(header: string | undefined): GatewayError {
   try {
@@ -138,7 +141,7 @@ describe('Principal.limitsFor with aliases that are Object.prototype names', () 
       t: { keys: ['sk-proto-1'], limits: tenantLimits, modelLimits: { other: { requests: { capacity: 5, refillPerSecond: 5 } } } },
     },
   });
-  const p = new Authenticator(protoConfig.tenants).authenticate('Bearer sk-proto-1');
+  const p = (new Authenticator(protoConfig.tenants).authenticate('Bearer sk-proto-1') as Principal);
 
   it('an ordinary alias without an override gets the tenant limits', () => {
     expect(p.limitsFor('other')).toEqual({ requests: { capacity: 5, refillPerSecond: 5 } });

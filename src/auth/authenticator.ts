@@ -1,53 +1,154 @@
 import { createHash } from 'node:crypto';
+import type { Clock } from '../clock.js';
 import type { ResolvedTenant } from '../config/load.js';
+import type { ControlSnapshot, StoredKey } from '../control/snapshot.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { Principal } from './principal.js';
+import type { Principal, TokenVerifier, VerifiedIdentity } from './principal.js';
+import { teamDefinition, type TeamDefinition } from './teams.js';
 
 /** RFC 6750 b64token, bounded: anything else (spaces, non-ASCII, homoglyphs, 10 KB tokens) is refused. */
-const bearerPattern = /^Bearer ([A-Za-z0-9._~+/-]{1,512}=*)$/i;
-// Kept in step with tenantKeyPattern in config/schema.ts, so every configured key can log in.
+const bearerPattern = /^Bearer ([A-Za-z0-9._~+/-]{1,8192}=*)$/i;
+/** Our keys are at most 512 characters (tenantKeyPattern in config/schema.ts); longer is a JWT or nothing. */
+const MAX_KEY_CHARS = 512;
+
+/** The live control state (control/sync.ts), when the control plane is on. */
+export interface ControlView {
+  readonly snapshot: ControlSnapshot;
+  /** Notes that a key was used (for `lastUsedAt`, written in batches). */
+  touch(keyId: string): void;
+}
+
+export interface AuthenticatorOptions {
+  readonly control?: ControlView | undefined;
+  readonly identity?: TokenVerifier | undefined;
+  readonly clock?: Clock;
+}
 
 /**
- * Maps `Authorization: Bearer <key>` to a tenant. Keys are looked up by SHA-256 digest, so the
- * time taken does not depend on how much of a stored key matches, and plain keys are never kept.
+ * Maps `Authorization: Bearer <credential>` to a principal. The credential is one of:
+ * - a key from the config file, looked up by SHA-256 digest (the time taken does not depend on
+ *   how much of a stored key matches, and plain keys are never kept);
+ * - a key made through the admin API, looked up the same way in the control plane's in-memory
+ *   snapshot (never a database call);
+ * - a JWT from the company's identity provider, when `identity` is configured: verified once,
+ *   then served from the verifier's cache until it expires.
+ * Returns a principal synchronously except for a JWT not yet in the cache.
  */
 export class Authenticator {
   readonly #byDigest = new Map<string, Principal>();
+  readonly #tenants: Readonly<Record<string, ResolvedTenant>>;
+  readonly #control: ControlView | undefined;
+  readonly #identity: TokenVerifier | undefined;
+  readonly #clock: Clock | undefined;
+  /** Principals of API keys, per snapshot entry: a new snapshot makes new entries, so this never goes stale. */
+  readonly #keyPrincipals = new WeakMap<StoredKey, Principal>();
 
-  constructor(tenants: Readonly<Record<string, ResolvedTenant>>) {
+  constructor(tenants: Readonly<Record<string, ResolvedTenant>>, options: AuthenticatorOptions = {}) {
+    this.#tenants = tenants;
+    this.#control = options.control;
+    this.#identity = options.identity;
+    this.#clock = options.clock;
     for (const [name, t] of Object.entries(tenants)) {
-      const principal = makePrincipal(name, t);
+      const principal = makePrincipal(name, teamDefinition(t), undefined);
       for (const digest of t.keyDigests) this.#byDigest.set(digest, principal);
     }
   }
 
   /**
-   * The principal for an Authorization header; throws missing_api_key or invalid_api_key (401).
+   * The principal for an Authorization header; throws missing_api_key, invalid_api_key,
+   * api_key_expired (401), invalid_token (401) or permission_denied (403).
    * `acceptsXApiKey`: the route also takes the key as `x-api-key` (Anthropic's surface, where the
    * edge has already turned that header into `header`), so a missing key names both ways.
    */
-  authenticate(header: string | undefined, acceptsXApiKey = false): Principal {
+  authenticate(header: string | undefined, acceptsXApiKey = false): Principal | Promise<Principal> {
     if (header === undefined || header === '') {
       const how = acceptsXApiKey ? '"x-api-key: <key>" or "Authorization: Bearer <key>"' : '"Authorization: Bearer <key>"';
       throw new GatewayError('missing_api_key', `You did not provide an API key. Send it as ${how}.`);
     }
     const match = bearerPattern.exec(header);
+    const credential = match?.[1];
+    if (credential !== undefined && credential.length > MAX_KEY_CHARS) {
+      if (this.#identity?.looksLikeJwt(credential)) return this.#fromToken(credential);
+      throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
+    }
     // Malformed and unknown keys take the same path (hash + lookup) so they cost the same.
-    const digest = createHash('sha256').update(match?.[1] ?? header, 'latin1').digest('hex');
+    const digest = createHash('sha256').update(credential ?? header, 'latin1').digest('hex');
     const principal = this.#byDigest.get(digest);
-    if (!match || !principal) throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
+    if (credential !== undefined && principal) return principal;
+    const entry = this.#control?.snapshot.keys.get(digest);
+    if (credential !== undefined && entry) return this.#fromKey(entry.key, entry.retiresAtMs);
+    if (credential !== undefined && this.#identity?.looksLikeJwt(credential)) return this.#fromToken(credential);
+    throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
+  }
+
+  #fromKey(key: StoredKey, retiresAtMs: number | undefined): Principal {
+    const now = this.#clock?.wallMs() ?? Date.now();
+    if (key.expiresAtMs !== undefined && now >= key.expiresAtMs) {
+      throw new GatewayError('api_key_expired', `This API key expired at ${new Date(key.expiresAtMs).toISOString()}. Ask your team admin for a new one.`);
+    }
+    if (retiresAtMs !== undefined && now >= retiresAtMs) {
+      throw new GatewayError('api_key_expired', `This API key was rotated; the old secret stopped working at ${new Date(retiresAtMs).toISOString()}. Use the new one.`);
+    }
+    if (key.role === 'viewer') throw new GatewayError('permission_denied', 'This API key is read-only (role viewer): it can read the admin API but not call models.');
+    let principal = this.#keyPrincipals.get(key);
+    if (!principal) {
+      const team = this.#team(key.team);
+      if (!team) throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
+      principal = makePrincipal(key.team, team, key);
+      this.#keyPrincipals.set(key, principal);
+    }
+    this.#control?.touch(key.id);
     return principal;
+  }
+
+  #fromToken(token: string): Principal | Promise<Principal> {
+    const identity = this.#identity as TokenVerifier;
+    const hit = identity.cached(token);
+    if (hit) return this.#tokenPrincipal(hit);
+    return identity.verify(token).then(
+      (verified) => this.#tokenPrincipal(verified),
+      (err: unknown) => {
+        throw new GatewayError('invalid_token', err instanceof Error ? err.message : 'The token was refused.', { cause: err });
+      },
+    );
+  }
+
+  /** A person from the identity provider calls models as a member of the team their token (or their one membership) names. */
+  #tokenPrincipal(id: VerifiedIdentity): Principal {
+    const user = this.#control?.snapshot.users.get(id.subject);
+    const memberships = user ? [...user.teams.keys()] : [];
+    const teamName = id.team ?? (memberships.length === 1 ? memberships[0] : undefined);
+    if (teamName === undefined) {
+      throw new GatewayError('permission_denied', 'This token names no team (see identity.jwt.claims.team) and its subject belongs to no single team: it cannot call models.');
+    }
+    const teamRole = user?.teams.get(teamName);
+    const canCall = id.roles.some((r) => r !== 'viewer') || (teamRole !== undefined && teamRole !== 'viewer') || user?.role === 'admin';
+    if (!canCall) throw new GatewayError('permission_denied', 'Your role (viewer) can read but not call models.');
+    const team = this.#team(teamName);
+    if (!team) throw new GatewayError('permission_denied', `The team '${teamName}' named by your token does not exist on this gateway.`);
+    return makePrincipal(teamName, team, undefined);
+  }
+
+  /** A team from the config file, else one made through the admin API (the file wins a name clash). */
+  #team(name: string): TeamDefinition | undefined {
+    const tenant = Object.hasOwn(this.#tenants, name) ? this.#tenants[name] : undefined;
+    if (tenant) return teamDefinition(tenant);
+    const stored = this.#control?.snapshot.teams.get(name);
+    return stored ? teamDefinition(stored) : undefined;
   }
 }
 
-function makePrincipal(name: string, t: ResolvedTenant): Principal {
-  const all = t.models.includes('*');
-  const allowed = new Set(t.models);
+function makePrincipal(name: string, team: TeamDefinition, key: StoredKey | undefined): Principal {
+  const keyModels = key?.models ? new Set(key.models) : undefined;
+  const all = team.models.includes('*');
+  const allowed = new Set(team.models);
+  const keyLimits = key?.limits ? { scope: `key:${key.id}`, limits: key.limits } : undefined;
   return {
     tenant: name,
-    mayUse: (alias) => all || allowed.has(alias),
+    mayUse: (alias) => (all || allowed.has(alias)) && (keyModels === undefined || keyModels.has(alias) || keyModels.has('*')),
     // Own properties only: an alias named like an Object.prototype member must not match one.
-    limitsFor: (alias) => (t.modelLimits && Object.hasOwn(t.modelLimits, alias) ? t.modelLimits[alias] : undefined) ?? t.limits,
-    ...(t.concurrency ? { concurrency: t.concurrency } : {}),
+    limitsFor: (alias) => (team.modelLimits && Object.hasOwn(team.modelLimits, alias) ? team.modelLimits[alias] : undefined) ?? team.limits,
+    ...(team.concurrency ? { concurrency: team.concurrency } : {}),
+    ...(keyLimits ? { keyLimits } : {}),
   };
 }

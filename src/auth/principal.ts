@@ -1,12 +1,41 @@
 import type { ConcurrencyConfig, LimitsConfig } from '../config/schema.js';
 
-/** Who is calling: a configured tenant, its model allow-list and its limits. */
+/** Who is calling: a team (a config tenant or one made through the admin API), its model allow-list and its limits. */
 export interface Principal {
   readonly tenant: string;
-  /** Whether this tenant may use the model alias. */
+  /** Whether this caller may use the model alias. */
   mayUse(alias: string): boolean;
-  /** The limits for one model alias (per-model override, else the tenant default). */
+  /** The team's limits for one model alias (per-model override, else the team default). */
   limitsFor(alias: string): LimitsConfig | undefined;
-  /** In-flight requests allowed to this tenant, all models together. */
+  /** In-flight requests allowed to this team, all models together. */
   readonly concurrency?: ConcurrencyConfig;
+  /**
+   * An API key's own limits, enforced in addition to its team's, in buckets of its own
+   * (`scope` names them, e.g. `key:key_3f9c…`).
+   */
+  readonly keyLimits?: { readonly scope: string; readonly limits: LimitsConfig };
+}
+
+/** The roles of docs/access-control.md, from most to least powerful. */
+export const roles = ['admin', 'team_admin', 'member', 'viewer'] as const;
+export type Role = (typeof roles)[number];
+
+/** A JWT access token the identity provider signed, once verified (identity/jwt-verifier.ts). */
+export interface VerifiedIdentity {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly team: string | undefined;
+  readonly roles: readonly Role[];
+  readonly email?: string;
+  readonly expiresAtMs: number;
+}
+
+/** What the authenticator needs from the identity-provider verifier. */
+export interface TokenVerifier {
+  /** Cheap shape test: three base64url segments, bounded length. */
+  looksLikeJwt(token: string): boolean;
+  /** A verified token still valid, from the cache: no crypto, no await. */
+  cached(token: string): VerifiedIdentity | undefined;
+  /** Verifies signature and claims; throws an error with a client-safe message. */
+  verify(token: string): Promise<VerifiedIdentity>;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, envRefPattern, isRedisUrl, tenantKeyPattern, type DeploymentConfig, type ParsedConfig, type RedisConfig, type StateConfig, type TenantConfig } from './schema.js';
+import { configSchema, envRefPattern, isPostgresUrl, isRedisUrl, tenantKeyPattern, type AdminConfig, type DatabaseConfig, type DeploymentConfig, type ParsedConfig, type RedisConfig, type StateConfig, type TenantConfig } from './schema.js';
 import { Secret } from './secret.js';
 
 /** One problem in a config file, with the path of the offending value. */
@@ -37,7 +37,10 @@ export type ResolvedTenant = Omit<TenantConfig, 'keys'> & {
 
 /** The Redis URL may carry a password, so it is a Secret like a provider key. */
 export type ResolvedRedis = Omit<RedisConfig, 'url'> & { readonly url: Secret };
-export type ResolvedState = Omit<StateConfig, 'redis'> & { readonly redis: ResolvedRedis | undefined };
+/** The database URL may carry a password: a Secret. `url` falls back to `DATABASE_URL`. */
+export type ResolvedDatabase = Omit<DatabaseConfig, 'url'> & { readonly url: Secret | undefined };
+export type ResolvedState = Omit<StateConfig, 'redis' | 'database'> & { readonly redis: ResolvedRedis | undefined; readonly database: ResolvedDatabase | undefined };
+export type ResolvedAdmin = Omit<AdminConfig, 'bootstrapKey'> & { readonly bootstrapKey: Secret | undefined };
 
 /** The operator listener's settings with its bearer token read from the environment. */
 export type ResolvedServer = Omit<ParsedConfig['server'], 'metrics'> & {
@@ -46,8 +49,9 @@ export type ResolvedServer = Omit<ParsedConfig['server'], 'metrics'> & {
 
 /** A validated, env-resolved, deeply frozen configuration, ready to compile. */
 export type GatewayConfig = Readonly<
-  Omit<ParsedConfig, 'deployments' | 'tenants' | 'state' | 'server'> & {
+  Omit<ParsedConfig, 'deployments' | 'tenants' | 'state' | 'server' | 'admin'> & {
     server: ResolvedServer;
+    admin: ResolvedAdmin | undefined;
     deployments: Readonly<Record<string, ResolvedDeployment>>;
     tenants: Readonly<Record<string, ResolvedTenant>>;
     state: ResolvedState;
@@ -117,20 +121,59 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
     }
     tenants[id] = { ...rest, keyDigests };
   }
-  const { redis, ...stateRest } = parsed.state;
+  const { redis, database, ...stateRest } = parsed.state;
   let redisUrl = redis === undefined ? undefined : resolveSecret(redis.url, env, 'state.redis.url', issues);
   if (redisUrl && !isRedisUrl(redisUrl.reveal())) {
     issues.push({ path: 'state.redis.url', message: 'must resolve to a redis:// or rediss:// URL' });
     redisUrl = undefined;
   }
-  const state: ResolvedState = { ...stateRest, redis: redis && redisUrl ? { ...redis, url: redisUrl } : undefined };
+  const controlPlane = parsed.admin !== undefined || database !== undefined;
+  const state: ResolvedState = {
+    ...stateRest,
+    redis: redis && redisUrl ? { ...redis, url: redisUrl } : undefined,
+    database: controlPlane ? resolveDatabase(database ?? databaseDefaults(), env, issues) : undefined,
+  };
+  const admin: ResolvedAdmin | undefined = parsed.admin && { ...parsed.admin, bootstrapKey: resolveBootstrapKey(parsed.admin.bootstrapKey, env, issues) };
   const { bearerToken, ...metricsRest } = parsed.server.metrics;
   const server: ResolvedServer = {
     ...parsed.server,
     metrics: { ...metricsRest, bearerToken: bearerToken === undefined ? undefined : resolveSecret(bearerToken, env, 'server.metrics.bearerToken', issues) },
   };
   if (issues.length > 0) throw new ConfigError(issues, source);
-  return deepFreeze({ ...parsed, server, deployments, tenants, state });
+  return deepFreeze({ ...parsed, server, deployments, tenants, state, admin });
+}
+
+/**
+ * The store of a control plane turned on by `admin` alone: every default. The database URL comes
+ * from `state.database.url`, else `DATABASE_URL` (read only when the control plane is on, so an
+ * unrelated variable never connects a gateway that does not use it), else the embedded database.
+ */
+function databaseDefaults(): DatabaseConfig {
+  return configSchema.shape.state.parse({ database: {} }).database as DatabaseConfig;
+}
+
+function resolveDatabase(database: DatabaseConfig, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): ResolvedDatabase {
+  const { url, ...rest } = database;
+  const fromEnv = url === undefined && env.DATABASE_URL ? env.DATABASE_URL : undefined;
+  const source = url ?? fromEnv;
+  const path = url !== undefined ? 'state.database.url' : 'DATABASE_URL';
+  let resolved = source === undefined ? undefined : resolveSecret(source, env, path, issues);
+  if (resolved && !isPostgresUrl(resolved.reveal())) {
+    issues.push({ path, message: 'must resolve to a postgres:// or postgresql:// URL' });
+    resolved = undefined;
+  }
+  return { ...rest, url: resolved };
+}
+
+/** Short bootstrap credentials can be guessed; the admin role deserves at least 32 characters. */
+function resolveBootstrapKey(ref: string | undefined, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): Secret | undefined {
+  if (ref === undefined) return undefined;
+  const key = resolveSecret(ref, env, 'admin.bootstrapKey', issues);
+  if (key && !/^[A-Za-z0-9._~+/-]{32,512}=*$/.test(key.reveal())) {
+    issues.push({ path: 'admin.bootstrapKey', message: 'must resolve to 32-512 characters of A-Z a-z 0-9 . _ ~ + / - (e.g. openssl rand -hex 32)' });
+    return undefined;
+  }
+  return key;
 }
 
 export function sha256Hex(value: string): string {

@@ -6,7 +6,7 @@ import { crossReferenceIssues } from './cross-references.js';
  * keys are errors) and every default is written here, so docs/configuration.md can list them.
  */
 
-const name = z
+export const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 ASCII letters, digits or . _ : - (starting with a letter or digit)');
 
@@ -255,7 +255,7 @@ const bucketSchema = z
   })
   .strict();
 
-const concurrencySchema = z
+export const concurrencySchema = z
   .object({
     /** Requests of this tenant in flight at once, across every replica. */
     maxInFlight: z.number().int().min(1),
@@ -264,7 +264,7 @@ const concurrencySchema = z
   })
   .strict();
 
-const limitsSchema = z
+export const limitsSchema = z
   .object({
     /** Request token bucket per tenant and model. */
     requests: bucketSchema.optional(),
@@ -404,6 +404,40 @@ const redisSchema = z
   })
   .strict();
 
+/** `postgres://user:password@host:port/db` (or `postgresql://`), or an `${env:NAME}` holding one. */
+const postgresUrl = z
+  .string()
+  .refine((u) => envRefPattern.test(u) || isPostgresUrl(u), 'must be a postgres:// or postgresql:// URL, or an environment reference such as ${env:DATABASE_URL}');
+
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\/\S+$/.test(value) && URL.canParse(value);
+}
+
+/**
+ * The control plane's PostgreSQL (keys, teams, users, audit). Used when the control plane is on
+ * (an `admin` block, or this block): with `url` (else the `DATABASE_URL` environment variable) a
+ * server shared by every replica; without either, the embedded database (PGlite) in `dataDir`.
+ */
+const databaseSchema = z
+  .object({
+    url: postgresUrl.optional(),
+    /**
+     * The embedded database's directory, relative to the working directory; `:memory:` for a
+     * throw-away one (tests, the demo). One process at a time: a second is refused.
+     */
+    dataDir: z.string().min(1).default('./llm-gateway-data'),
+    /** Connections to the server for queries (one more listens for changes). */
+    poolSize: z.number().int().min(1).max(100).default(4),
+    connectTimeoutMs: positiveMs.default(2_000),
+    /** Longest any query may run (server-side statement_timeout, and the client's deadline). */
+    statementTimeoutMs: positiveMs.default(5_000),
+    /** Full resync period: the safety net under change notifications (LISTEN/NOTIFY). */
+    resyncMs: positiveMs.min(1_000).default(30_000),
+    /** How often keys' `lastUsedAt` is written, in one batch; a crash loses at most this much of it. */
+    lastUsedFlushMs: positiveMs.min(1_000).default(10_000),
+  })
+  .strict();
+
 const stateSchema = z
   .object({
     /** Where limits and cooldowns live: `memory` (one process) or `redis` (shared by replicas). */
@@ -415,9 +449,29 @@ const stateSchema = z
     expectedReplicas: z.number().int().min(1).max(10_000).default(1),
     /** Concurrency slots are leases renewed while held; a crashed replica's slots expire after this. */
     leaseMs: positiveMs.min(1_000).default(30_000),
+    database: databaseSchema.optional(),
   })
   .strict()
   .refine((s) => s.backend !== 'redis' || s.redis !== undefined, { message: 'backend redis needs state.redis.url', path: ['redis'] });
+
+/**
+ * The admin API (`/admin/v1/`: teams, keys, users, audit). Its presence turns the control plane
+ * on (see `state.database`). Without `port`, served on the data-plane listener.
+ */
+const adminSchema = z
+  .object({
+    /** A listener of its own for the admin API, so it need not be exposed with the data plane. */
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65_535).optional(),
+    /**
+     * A credential with the admin role, from the environment (e.g. `${env:GATEWAY_ADMIN_KEY}`),
+     * for creating the first teams and keys; every use is audited. At least 32 characters.
+     */
+    bootstrapKey: envRef.optional(),
+    /** After `POST /admin/v1/keys/{id}/rotate`, how long the old secret keeps working. */
+    rotationGraceMs: delayMs.default(86_400_000),
+  })
+  .strict();
 
 export const configSchema = z
   .object({
@@ -431,6 +485,7 @@ export const configSchema = z
     models: z.record(name, modelSchema),
     tenants: z.record(name, tenantSchema).default({}),
     state: stateSchema.default(stateSchema.parse({})),
+    admin: adminSchema.optional(),
   })
   .strict()
   // Runs even when other parts failed, so a reference to an undefined name is reported with them.
@@ -455,3 +510,5 @@ export type StateConfig = z.output<typeof stateSchema>;
 export type RedisConfig = z.output<typeof redisSchema>;
 export type FailureMode = z.output<typeof failureModeSchema>;
 export type ConcurrencyConfig = z.output<typeof concurrencySchema>;
+export type DatabaseConfig = z.output<typeof databaseSchema>;
+export type AdminConfig = z.output<typeof adminSchema>;

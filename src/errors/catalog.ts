@@ -58,6 +58,24 @@ export const errorCatalog = {
     shouldRetry: false,
     description: 'The key is malformed or belongs to no tenant. The message never repeats the key.',
   },
+  api_key_expired: {
+    status: 401,
+    type: 'authentication_error',
+    shouldRetry: false,
+    description: 'The key was valid but its `expiresAt` has passed (or, after a rotation, its grace period ended). Ask for a new one.',
+  },
+  invalid_token: {
+    status: 401,
+    type: 'authentication_error',
+    shouldRetry: false,
+    description: "A JWT from the identity provider was refused: expired, not yet valid, wrong issuer or audience, bad signature, an algorithm not allowed, or an unknown signing key; the message says which, never the token.",
+  },
+  permission_denied: {
+    status: 403,
+    type: 'permission_error',
+    shouldRetry: false,
+    description: "The caller's role does not allow this action on this resource (docs/access-control.md), or a read-only key called a model.",
+  },
   model_not_allowed: {
     status: 403,
     type: 'permission_error',
@@ -69,6 +87,18 @@ export const errorCatalog = {
     type: 'invalid_request_error',
     shouldRetry: false,
     description: 'No model alias with this name is configured.',
+  },
+  resource_not_found: {
+    status: 404,
+    type: 'not_found_error',
+    shouldRetry: false,
+    description: 'Admin API: no team, key or user with this name or id (or none the caller may see).',
+  },
+  resource_conflict: {
+    status: 409,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: 'Admin API: a team or user with this name already exists, or the resource is defined in the config file and is read-only (`source: config`).',
   },
   not_found: {
     status: 404,
@@ -159,6 +189,12 @@ export const errorCatalog = {
     type: 'server_error',
     shouldRetry: true,
     description: "Every connection the gateway may open to the model's deployments is busy (or this tenant holds its share of them, `tenantConnectionPercent`) and none became free within `timeouts.poolQueueMs`; nothing was sent upstream. `Retry-After` is 1 s.",
+  },
+  control_plane_unavailable: {
+    status: 503,
+    type: 'server_error',
+    shouldRetry: true,
+    description: 'Admin API: the control-plane database cannot be reached. The data plane keeps serving with the keys it last loaded. `Retry-After` is 5 s.',
   },
   shutting_down: {
     status: 503,

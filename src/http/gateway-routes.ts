@@ -59,17 +59,17 @@ async function metrics(scope: RequestScope, token: Buffer | undefined): Promise<
   scope.text(200, contentType, await scope.deps.metrics.text());
 }
 
-function listModels(scope: RequestScope): void {
+async function listModels(scope: RequestScope): Promise<void> {
   const { auth, router } = scope.runtime;
-  const principal = auth.authenticate(scope.authorization, true);
+  const principal = await auth.authenticate(scope.authorization, true);
   const created = scope.deps.startedAtSeconds;
   const data = router.models.filter((m) => principal.mayUse(m.alias)).map((m) => ({ id: m.alias, object: 'model', created, owned_by: m.ownedBy }));
   scope.json(200, { object: 'list', data }, {});
 }
 
-function getModel(scope: RequestScope): void {
+async function getModel(scope: RequestScope): Promise<void> {
   const { auth, router } = scope.runtime;
-  const principal = auth.authenticate(scope.authorization, true);
+  const principal = await auth.authenticate(scope.authorization, true);
   const model = router.find(scope.params[0] as string);
   router.authorize(model, principal);
   scope.json(200, { id: model.alias, object: 'model', created: scope.deps.startedAtSeconds, owned_by: model.ownedBy }, {});

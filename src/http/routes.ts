@@ -17,6 +17,8 @@ export const surfaces = {
   anthropic: { errors: 'anthropic', acceptsXApiKey: true },
   /** Both vendors' SDKs list models at `/v1/models`: either key header works; errors in OpenAI's shape. */
   models: { errors: 'openai', acceptsXApiKey: true },
+  /** The admin API (/admin/v1/*): API keys, JWTs or the bootstrap credential; errors in OpenAI's shape. */
+  admin: { errors: 'openai', acceptsXApiKey: false },
   /** Probes and scrapes (/health, /ready, /metrics): no tenant key. */
   operator: { errors: 'openai', acceptsXApiKey: false },
 } as const satisfies Record<string, ApiSurface>;
@@ -41,6 +43,8 @@ export interface Route {
   readonly surface: ApiSurface;
   /** `json`: the edge reads the body (limit, media type, parse) into `scope.body` first. */
   readonly body?: 'json';
+  /** A smaller body limit than `server.bodyLimitBytes` for this route (admin bodies are small). */
+  readonly bodyLimitBytes?: number;
   /**
    * The route's own request record (access log and metrics) is written by the handler (the
    * pipeline's operations); otherwise the edge records the request when its response ends.

@@ -61,7 +61,7 @@ function handle(deps: HttpDeps, table: RouteTable, req: IncomingMessage, res: Se
   scope.route = route;
   scope.params = match.params;
   if (route.body === 'json') {
-    readJsonBodyThenRun(scope, deps.limits.bodyLimitBytes);
+    readJsonBodyThenRun(scope, Math.min(route.bodyLimitBytes ?? Infinity, deps.limits.bodyLimitBytes));
     return;
   }
   req.resume();

@@ -1,5 +1,6 @@
 import type { UsageRecord } from '../api/chat-types.js';
 import type { Principal } from '../auth/principal.js';
+import type { LimitsConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { GatewayEvents } from '../observability/events.js';
 import { MemoryConcurrencyLimiter, type ConcurrencyLimiter, type Lease } from '../ratelimit/concurrency.js';
@@ -58,8 +59,7 @@ export class Admission {
    * fit). `outputTokens` is what to reserve for the answer (n × max output, or the model default).
    */
   async admit(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
-    const limits = principal.limitsFor(model.alias);
-    const hasBuckets = limits !== undefined && (limits.requests !== undefined || limits.tokens !== undefined);
+    const hasBuckets = hasAny(principal.limitsFor(model.alias)) || hasAny(principal.keyLimits?.limits);
     if (!hasBuckets && !principal.concurrency) return noLimits;
     // The slot first: a request refused by its buckets must not have held one, and one refused
     // for lack of a slot must not have spent tokens.
@@ -84,8 +84,7 @@ export class Admission {
    * concurrency slot is held once, by the first alias's ticket). Throws like `admit`.
    */
   async admitFallback(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
-    const limits = principal.limitsFor(model.alias);
-    if (limits === undefined || (limits.requests === undefined && limits.tokens === undefined)) return noLimits;
+    if (!hasAny(principal.limitsFor(model.alias)) && !hasAny(principal.keyLimits?.limits)) return noLimits;
     return this.#consume(principal, model, tokens);
   }
 
@@ -113,12 +112,15 @@ export class Admission {
 
   async #consume(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
     const { promptTokens } = tokens;
-    const limits = principal.limitsFor(model.alias) ?? {};
     const checks: LimitCheck[] = [];
-    const base = `${principal.tenant}|${model.alias}`;
-    if (limits.requests) checks.push({ key: `${base}|requests`, kind: 'requests', bucket: limits.requests, cost: 1, failureMode: limits.requests.failureMode ?? this.#failureMode });
     const reserved = promptTokens + tokens.outputTokens;
-    if (limits.tokens) checks.push({ key: `${base}|tokens`, kind: 'tokens', bucket: limits.tokens, cost: reserved, failureMode: limits.tokens.failureMode ?? this.#failureMode });
+    const add = (base: string, limits: LimitsConfig | undefined): void => {
+      if (limits?.requests) checks.push({ key: `${base}|requests`, kind: 'requests', bucket: limits.requests, cost: 1, failureMode: limits.requests.failureMode ?? this.#failureMode });
+      if (limits?.tokens) checks.push({ key: `${base}|tokens`, kind: 'tokens', bucket: limits.tokens, cost: reserved, failureMode: limits.tokens.failureMode ?? this.#failureMode });
+    };
+    add(`${principal.tenant}|${model.alias}`, principal.limitsFor(model.alias));
+    // A key's own limits are checked in the same all-or-nothing call as its team's.
+    if (principal.keyLimits) add(`${principal.keyLimits.scope}|${model.alias}`, principal.keyLimits.limits);
     let decision: LimitDecision;
     try {
       decision = await this.limiter.consume(checks);
@@ -142,11 +144,9 @@ export class Admission {
       });
     }
     const end = once((usage: UsageRecord | undefined, refund: boolean) => {
-      if (refund) {
-        if (limits.requests) this.#adjust(`${base}|requests`, limits.requests, -1);
-        if (limits.tokens) this.#adjust(`${base}|tokens`, limits.tokens, -reserved);
-      } else if (limits.tokens) {
-        this.#reconcile(`${base}|tokens`, limits.tokens, reserved, promptTokens, usage);
+      for (const c of checks) {
+        if (refund) this.#adjust(c.key, c.bucket, -c.cost);
+        else if (c.kind === 'tokens') this.#reconcile(c.key, c.bucket, reserved, promptTokens, usage);
       }
     });
     return { headers, settle: (usage) => end(usage, false), refund: () => end(undefined, true) };
@@ -175,6 +175,9 @@ export class Admission {
 function rateLimitHeaders(states: readonly BucketState[]): Record<string, string> {
   const h: Record<string, string> = {};
   for (const s of states) {
+    // A key's own bucket and its team's share a kind: the headers describe the tighter one.
+    const shown = h[`x-ratelimit-remaining-${s.kind}`];
+    if (shown !== undefined && Number(shown) <= s.remaining) continue;
     h[`x-ratelimit-limit-${s.kind}`] = String(Math.floor(s.limit));
     h[`x-ratelimit-remaining-${s.kind}`] = String(s.remaining);
     h[`x-ratelimit-reset-${s.kind}`] = formatResetDuration(s.resetMs);
@@ -189,4 +192,8 @@ function once(fn: (usage: UsageRecord | undefined, refund: boolean) => void): (u
     called = true;
     fn(usage, refund);
   };
+}
+
+function hasAny(limits: LimitsConfig | undefined): boolean {
+  return limits !== undefined && (limits.requests !== undefined || limits.tokens !== undefined);
 }

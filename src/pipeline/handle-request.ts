@@ -52,7 +52,9 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   let reserved: Reservation | undefined;
   p.budget.requestStarted();
   try {
-    const principal = p.auth.authenticate(ctx.authorization, ctx.acceptsXApiKey);
+    const found = p.auth.authenticate(ctx.authorization, ctx.acceptsXApiKey);
+    // Only a JWT not yet verified needs an await; keys cost no extra turn of the event loop.
+    const principal = found instanceof Promise ? await found : found;
     record.tenant = principal.tenant;
     const request = op.parse(ctx.body, ctx.headers ?? {});
     record.stream = request.stream;

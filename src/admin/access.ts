@@ -1,0 +1,80 @@
+import type { AuditActor } from '../control/audit.js';
+import type { KeyRole } from '../control/snapshot.js';
+
+/**
+ * Who is calling the admin API, and with which roles: `admin` or `viewer` over every team, and
+ * per-team roles (`team_admin`, `member`, `viewer`). docs/access-control.md is the matrix in prose.
+ */
+export interface Actor {
+  readonly audit: AuditActor;
+  readonly globalRole: 'admin' | 'viewer' | undefined;
+  readonly teamRoles: ReadonlyMap<string, KeyRole>;
+}
+
+/** Every action of the admin API. `read` actions list or show; the rest change something. */
+export const actions = [
+  'team.read',
+  'team.create',
+  'team.update',
+  'team.delete',
+  'key.read',
+  'key.write',
+  'user.read',
+  'user.write',
+  'member.write',
+  'audit.read',
+] as const;
+export type Action = (typeof actions)[number];
+
+/** What an action applies to: a team, or (no team) the whole gateway. */
+export interface Resource {
+  readonly team?: string | undefined;
+}
+
+/**
+ * The one authorization function (architecture §8): used by every admin route, and by the data
+ * plane's rule that viewers do not call models. Deny unless a rule allows.
+ *
+ * | action        | admin | viewer | team_admin of T | viewer of T | member of T |
+ * |---------------|-------|--------|-----------------|-------------|-------------|
+ * | team.read     | all   | all    | T               | T           | -           |
+ * | team.create/update/delete | all | - | -          | -           | -           |
+ * | key.read      | all   | all    | T               | T           | -           |
+ * | key.write     | all   | -      | T               | -           | -           |
+ * | user.read     | all   | all    | members of T    | members of T| -           |
+ * | user.write    | all   | -      | -               | -           | -           |
+ * | member.write  | all   | -      | T               | -           | -           |
+ * | audit.read    | all   | all    | -               | -           | -           |
+ *
+ * A team admin changes only their own team's keys and members, and cannot change the team's own
+ * models or limits: that would let them raise their own allowance.
+ */
+export function authorize(actor: Actor, action: Action, resource: Resource = {}): boolean {
+  if (actor.globalRole === 'admin') return true;
+  const read = action.endsWith('.read');
+  if (actor.globalRole === 'viewer' && read) return true;
+  const team = resource.team;
+  const role = team === undefined ? undefined : actor.teamRoles.get(team);
+  switch (action) {
+    case 'team.read':
+    case 'key.read':
+    case 'user.read':
+      return role === 'team_admin' || role === 'viewer';
+    case 'key.write':
+    case 'member.write':
+      return role === 'team_admin';
+    default:
+      return false;
+  }
+}
+
+/**
+ * The teams whose resources the actor may read with `action` (for filtering lists), or `all`.
+ * An empty set means the actor may read none: the list route answers 403.
+ */
+export function readableTeams(actor: Actor, action: 'team.read' | 'key.read' | 'user.read'): 'all' | ReadonlySet<string> {
+  if (actor.globalRole === 'admin' || actor.globalRole === 'viewer') return 'all';
+  const teams = new Set<string>();
+  for (const team of actor.teamRoles.keys()) if (authorize(actor, action, { team })) teams.add(team);
+  return teams;
+}

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { concurrencySchema, limitsSchema, name } from '../config/schema.js';
+
+/**
+ * Request and response bodies of the admin API: validated with these schemas, and described by
+ * them in the OpenAPI document (openapi.ts), so the two cannot drift. Strings are bounded and
+ * refuse control characters (PostgreSQL's jsonb cannot hold U+0000, and none belongs in a name).
+ */
+
+const printable = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+
+const metadata = z
+  .record(printable(64), printable(512))
+  .refine((m) => Object.keys(m).length <= 32, 'at most 32 entries')
+  .describe('Free-form labels (at most 32, keys up to 64 characters, values up to 512).');
+
+const modelList = z.array(printable(256)).min(1).max(1_000).describe('Model aliases, or ["*"] for all.');
+
+const keyRole = z.enum(['team_admin', 'member', 'viewer']);
+const teamRole = keyRole;
+
+export const createTeamBody = z
+  .object({
+    name: name.describe('Unique; the tenant name in metrics and logs.'),
+    models: modelList.default(['*']),
+    limits: limitsSchema.optional(),
+    modelLimits: z.record(name, limitsSchema).optional(),
+    concurrency: concurrencySchema.optional(),
+    metadata: metadata.optional(),
+  })
+  .strict();
+
+export const updateTeamBody = z
+  .object({
+    models: modelList.optional(),
+    limits: limitsSchema.nullable().optional(),
+    modelLimits: z.record(name, limitsSchema).nullable().optional(),
+    concurrency: concurrencySchema.nullable().optional(),
+    metadata: metadata.optional(),
+  })
+  .strict();
+
+export const createKeyBody = z
+  .object({
+    team: name,
+    name: printable(128).optional(),
+    role: keyRole.default('member').describe('`member` calls models; `viewer` reads the admin API; `team_admin` manages its team.'),
+    models: modelList.optional().describe("A subset of the team's models; default: all of them."),
+    limits: limitsSchema.optional().describe("The key's own buckets, enforced as well as the team's."),
+    expiresAt: z.iso.datetime({ offset: true }).optional().describe('After this instant the key is refused (401 api_key_expired).'),
+    metadata: metadata.optional(),
+  })
+  .strict();
+
+export const updateKeyBody = z
+  .object({
+    name: printable(128).nullable().optional(),
+    role: keyRole.optional(),
+    models: modelList.nullable().optional(),
+    limits: limitsSchema.nullable().optional(),
+    expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+    metadata: metadata.optional(),
+  })
+  .strict();
+
+export const rotateKeyBody = z
+  .object({
+    graceMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400_000)
+      .optional()
+      .describe('How long the old secret keeps working; default admin.rotationGraceMs (24 h). 0 ends it at once.'),
+  })
+  .strict();
+
+export const createUserBody = z
+  .object({
+    subject: printable(256).describe("The identity provider's `sub` for this person."),
+    email: printable(320).optional(),
+    role: z.enum(['admin', 'viewer']).nullable().optional().describe('A role over every team; null or absent: team roles only.'),
+  })
+  .strict();
+
+export const updateUserBody = z
+  .object({
+    email: printable(320).nullable().optional(),
+    role: z.enum(['admin', 'viewer']).nullable().optional(),
+  })
+  .strict();
+
+export const setMemberBody = z.object({ role: teamRole }).strict();
+
+// Responses (described in the OpenAPI document; built by the handlers).
+
+const source = z.enum(['api', 'config']).describe('`config`: defined in the config file, read-only here.');
+const timestamp = z.string().describe('RFC 3339');
+
+export const teamView = z.object({
+  name: z.string(),
+  source,
+  models: z.array(z.string()),
+  limits: limitsSchema.nullable(),
+  modelLimits: z.record(z.string(), limitsSchema).nullable(),
+  concurrency: concurrencySchema.nullable(),
+  metadata: z.record(z.string(), z.string()),
+  createdAt: timestamp.nullable(),
+  updatedAt: timestamp.nullable(),
+});
+
+export const keyView = z.object({
+  id: z.string(),
+  source,
+  team: z.string(),
+  name: z.string().nullable(),
+  role: keyRole,
+  prefix: z.string().nullable().describe('The first characters of the secret; the secret itself is shown once, at creation or rotation.'),
+  models: z.array(z.string()).nullable(),
+  limits: limitsSchema.nullable(),
+  metadata: z.record(z.string(), z.string()),
+  expiresAt: timestamp.nullable(),
+  revokedAt: timestamp.nullable(),
+  createdAt: timestamp.nullable(),
+  createdBy: z.string().nullable(),
+  lastUsedAt: timestamp.nullable().describe('Written in batches (state.database.lastUsedFlushMs), so up to that much behind.'),
+});
+
+export const keyWithSecret = keyView.extend({ key: z.string().describe('The secret. Shown only in this response.') });
+
+export const userView = z.object({
+  id: z.string(),
+  subject: z.string(),
+  email: z.string().nullable(),
+  role: z.enum(['admin', 'viewer']).nullable(),
+  teams: z.array(z.object({ team: z.string(), role: teamRole })),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+export const auditEntryView = z.object({
+  seq: z.number().int(),
+  at: timestamp,
+  actor: z.string(),
+  actorType: z.string(),
+  action: z.string(),
+  targetType: z.string().nullable(),
+  targetId: z.string().nullable(),
+  source: z.string().nullable(),
+  requestId: z.string().nullable(),
+  before: z.unknown(),
+  after: z.unknown(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+
+export const verifyView = z.object({
+  ok: z.boolean(),
+  entries: z.number().int(),
+  firstBad: z.object({ seq: z.number().int(), reason: z.string() }).optional(),
+});
+
+export const meView = z.object({
+  actor: z.string(),
+  actorType: z.string(),
+  role: z.enum(['admin', 'viewer']).nullable(),
+  teams: z.array(z.object({ team: z.string(), role: teamRole })),
+});
+
+export const listOf = <T extends z.ZodType>(item: T) => z.object({ object: z.literal('list'), data: z.array(item), nextCursor: z.string().nullable().optional() });

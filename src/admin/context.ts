@@ -1,0 +1,59 @@
+import type { z } from 'zod';
+import type { Clock } from '../clock.js';
+import type { GatewayConfig } from '../config/load.js';
+import type { AuditActor, AuditEvent } from '../control/audit.js';
+import type { SecurityAuditQueue } from '../control/audit-queue.js';
+import type { ControlPlane } from '../control/control-plane.js';
+import type { ControlDb } from '../control/store/store.js';
+import type { HttpMethod } from '../http/routes.js';
+import type { Action, Actor } from './access.js';
+import type { ActorSources } from './actor.js';
+
+/** What every admin route shares: the control plane, how callers are identified, the clock. */
+export interface AdminContext {
+  readonly control: ControlPlane;
+  readonly actors: ActorSources;
+  readonly security: SecurityAuditQueue;
+  readonly clock: Clock;
+  readonly rotationGraceMs: number;
+}
+
+/** One admin call, once its caller is known and its body valid. */
+export interface AdminCall<Body = unknown> {
+  readonly actor: Actor;
+  readonly body: Body;
+  readonly params: readonly string[];
+  readonly query: URLSearchParams;
+  readonly db: ControlDb;
+  readonly ctx: AdminContext;
+  /** The config now serving (its tenants are the read-only `source: config` teams). */
+  readonly config: GatewayConfig;
+  readonly now: Date;
+  /** Fields every audit entry of this call carries. */
+  readonly auditBase: { readonly actor: AuditActor; readonly source: string | undefined; readonly requestId: string };
+  /** Throws permission_denied (and records the denial) unless the actor may. */
+  require(action: Action, team?: string): void;
+  audit(event: Omit<AuditEvent, 'actor' | 'source' | 'requestId'>): AuditEvent;
+}
+
+export interface AdminReply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A row of the admin route table: what the handler does, and what the OpenAPI document says of it. */
+export interface AdminRoute {
+  readonly method: HttpMethod;
+  /** Relative to /admin/v1. */
+  readonly path: string;
+  readonly summary: string;
+  /** The permission checked (documentation; the handler calls `require`). */
+  readonly action: Action | 'any';
+  readonly body?: z.ZodType;
+  readonly query?: Readonly<Record<string, string>>;
+  readonly status: number;
+  readonly response: z.ZodType | 'ndjson';
+  readonly handle: (call: AdminCall<never>) => Promise<AdminReply>;
+}

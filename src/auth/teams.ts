@@ -1,0 +1,18 @@
+import type { ConcurrencyConfig, LimitsConfig } from '../config/schema.js';
+
+/** What a principal needs of a team, whether it comes from the config file or the store. */
+export interface TeamDefinition {
+  readonly models: readonly string[];
+  readonly limits: LimitsConfig | undefined;
+  readonly modelLimits: Readonly<Record<string, LimitsConfig>> | undefined;
+  readonly concurrency: ConcurrencyConfig | undefined;
+}
+
+export function teamDefinition(t: {
+  readonly models: readonly string[];
+  readonly limits?: LimitsConfig | null | undefined;
+  readonly modelLimits?: Readonly<Record<string, LimitsConfig>> | null | undefined;
+  readonly concurrency?: ConcurrencyConfig | null | undefined;
+}): TeamDefinition {
+  return { models: t.models, limits: t.limits ?? undefined, modelLimits: t.modelLimits ?? undefined, concurrency: t.concurrency ?? undefined };
+}

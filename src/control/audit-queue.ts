@@ -1,0 +1,67 @@
+import type { Clock } from '../clock.js';
+import { appendAudit, type AuditEvent } from './audit.js';
+import type { ControlDb } from './store/store.js';
+
+const MAX_PENDING = 1_000;
+const BATCH = 100;
+const FLUSH_MS = 250;
+
+/**
+ * Security events (a refused sign-in, a denied admin call, a use of the bootstrap credential)
+ * come from requests that changed nothing, possibly a flood of them: they are recorded off the
+ * request path, in batches, from a bounded queue. Beyond MAX_PENDING events are dropped and
+ * counted, and the count itself is recorded (`audit.dropped`) once the queue has room again, so
+ * a flood can neither fill memory nor hide that it happened.
+ */
+export class SecurityAuditQueue {
+  #pending: AuditEvent[] = [];
+  #dropped = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: () => ControlDb | undefined,
+    private readonly clock: Clock,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  record(event: AuditEvent): void {
+    if (this.#pending.length >= MAX_PENDING) {
+      this.#dropped++;
+      return;
+    }
+    this.#pending.push(event);
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      void this.flush();
+    }, FLUSH_MS);
+    this.#timer.unref?.();
+  }
+
+  /** Writes what is queued (also at shutdown). Events stay queued while the store is down. */
+  flush(): Promise<void> {
+    return (this.#flushing ??= this.#flush().finally(() => (this.#flushing = undefined)));
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#timer);
+    await this.flush();
+  }
+
+  async #flush(): Promise<void> {
+    const db = this.db();
+    while (db && this.#pending.length > 0) {
+      const batch = this.#pending.slice(0, BATCH);
+      const dropped = this.#dropped;
+      const events = dropped > 0 ? [...batch, { actor: { id: 'gateway', type: 'system' as const }, action: 'audit.dropped', after: { events: dropped } }] : batch;
+      try {
+        await db.transaction((tx) => appendAudit(tx, events, new Date(this.clock.wallMs())));
+      } catch (err) {
+        this.onError(err as Error);
+        return;
+      }
+      this.#pending.splice(0, batch.length);
+      this.#dropped -= dropped;
+    }
+  }
+}

@@ -1,0 +1,169 @@
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle } from 'drizzle-orm/pglite';
+import { changeChannel, type ControlStore } from './store.js';
+import { schema } from './schema.js';
+
+/**
+ * Settings for the embedded server. PostgreSQL's defaults (128 MB of shared buffers) are sized
+ * for a database server; the control plane's tables are small, and a gateway replica should not
+ * hold more memory for them than it needs.
+ */
+export const embeddedSettings = ['shared_buffers = 16MB', 'wal_buffers = 1MB', 'max_connections = 8'];
+
+/** `:memory:`: a throw-away database in a temporary directory, removed at close. */
+export const memoryDataDir = ':memory:';
+
+/**
+ * Opens PGlite on `dataDir` (made from a template when new) and holds a lock file in it, so a
+ * second process pointed at the same directory is refused instead of corrupting it.
+ */
+export async function openEmbeddedStore(dataDir: string): Promise<ControlStore> {
+  const temporary = dataDir === memoryDataDir;
+  const dir = temporary ? await mkdtemp(join(tmpdir(), 'llm-gateway-db-')) : resolve(dataDir);
+  await mkdir(dir, { recursive: true });
+  const unlock = await lockDataDir(dir);
+  let client: PGlite;
+  try {
+    if (!(await exists(join(dir, 'PG_VERSION')))) await copyTemplate(dir);
+    client = await PGlite.create({ dataDir: dir, postgresqlconf: embeddedSettings });
+  } catch (err) {
+    await unlock();
+    if (temporary) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const db = drizzle({ client, schema });
+  let closed = false;
+  const handlers: Array<(payload: string | null) => void> = [];
+  let unlisten: (() => Promise<void>) | undefined;
+  return {
+    kind: 'embedded',
+    db,
+    onChange(handler) {
+      handlers.push(handler);
+      if (handlers.length > 1) return;
+      void client
+        .listen(changeChannel, (payload) => {
+          for (const h of handlers) h(payload);
+        })
+        .then((stop) => (unlisten = stop));
+    },
+    transaction(fn) {
+      return client.transaction(async (tx) =>
+        fn({
+          exec: async (sql) => {
+            await tx.exec(sql);
+          },
+          rows: async <R>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows,
+        }),
+      );
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await unlisten?.().catch(() => undefined);
+      await client.close();
+      await unlock();
+      if (temporary) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An exclusive lock file holding our pid. A lock left by a process that no longer exists (a
+ * crash, kill -9) is taken over; one held by a live process refuses the start.
+ */
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const path = join(dir, 'llm-gateway.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(path, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => unlink(path).catch(() => undefined);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new Error(`the data directory ${dir} is in use by process ${holder}; the embedded database serves one process (use state.database.url for replicas)`);
+      }
+      await unlink(path).catch(() => undefined);
+    }
+  }
+  throw new Error(`cannot lock the data directory ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A new data directory is copied from a template made once per machine and PGlite version. A
+ * fresh initdb inside PGlite takes about 4 s and leaves the process holding some 700 MB; made
+ * in a child process, once, it costs the gateway neither (starting on the copy: ~0.5 s, ~150 MB).
+ */
+async function copyTemplate(dir: string): Promise<void> {
+  const template = join(tmpdir(), `llm-gateway-pglite-${await pgliteVersion()}-template`);
+  if (!(await exists(join(template, 'PG_VERSION')))) {
+    const building = await mkdtemp(`${template}.building-`);
+    try {
+      await runTemplateChild(building);
+      // Atomic: concurrent starts each build their own; the first rename wins, the others find it.
+      await rename(building, template).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+      });
+    } finally {
+      await rm(building, { recursive: true, force: true });
+    }
+  }
+  await cp(template, dir, { recursive: true });
+}
+
+/**
+ * The child is a plain Node process given the PGlite module by absolute URL, so it runs the same
+ * from the build and from the sources under test.
+ */
+function runTemplateChild(dir: string): Promise<void> {
+  const script = `const { PGlite } = await import(process.argv[1]);
+const db = await PGlite.create({ dataDir: process.argv[2], postgresqlconf: JSON.parse(process.argv[3]) });
+await db.close();`;
+  const args = ['--input-type=module', '-e', script, import.meta.resolve('@electric-sql/pglite'), dir, JSON.stringify(embeddedSettings)];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2_000)));
+    // initdb takes ~4 s on a quiet machine; a minute covers a busy one, and the start never hangs.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolvePromise();
+      else reject(new Error(`creating the embedded database failed (${signal ?? `exit ${code}`}): ${stderr.trim()}`));
+    });
+  });
+}
+
+/** The PGlite version names the template: a new version initialises its own. */
+async function pgliteVersion(): Promise<string> {
+  const entry = fileURLToPath(import.meta.resolve('@electric-sql/pglite'));
+  const pkg = JSON.parse(await readFile(join(entry, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}

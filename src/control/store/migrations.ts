@@ -1,0 +1,98 @@
+/**
+ * Versioned migrations, applied in order at start (migrate.ts). Never edit one that has shipped:
+ * its checksum is recorded, and a changed one stops the gateway from starting. Add a new one.
+ * Kept as TypeScript strings so the build ships them with the code (no files to copy).
+ */
+export interface Migration {
+  readonly id: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'control plane: teams, keys, users, audit',
+    sql: `
+CREATE TABLE teams (
+  name text PRIMARY KEY,
+  models jsonb NOT NULL,
+  limits jsonb,
+  model_limits jsonb,
+  concurrency jsonb,
+  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+
+CREATE TABLE api_keys (
+  id text PRIMARY KEY,
+  team text NOT NULL,
+  name text,
+  role text NOT NULL CHECK (role IN ('team_admin', 'member', 'viewer')),
+  models jsonb,
+  limits jsonb,
+  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  prefix text NOT NULL,
+  expires_at timestamptz,
+  revoked_at timestamptz,
+  created_at timestamptz NOT NULL,
+  created_by text NOT NULL,
+  last_used_at timestamptz
+);
+CREATE INDEX api_keys_team_idx ON api_keys (team);
+
+CREATE TABLE api_key_secrets (
+  digest text PRIMARY KEY,
+  key_id text NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+  created_at timestamptz NOT NULL,
+  retires_at timestamptz
+);
+CREATE INDEX api_key_secrets_key_idx ON api_key_secrets (key_id);
+
+CREATE TABLE users (
+  id text PRIMARY KEY,
+  subject text NOT NULL UNIQUE,
+  email text,
+  role text CHECK (role IN ('admin', 'viewer')),
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+
+CREATE TABLE memberships (
+  user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  team text NOT NULL,
+  role text NOT NULL CHECK (role IN ('team_admin', 'member', 'viewer')),
+  PRIMARY KEY (user_id, team)
+);
+CREATE INDEX memberships_team_idx ON memberships (team);
+
+CREATE TABLE audit_log (
+  seq bigint PRIMARY KEY,
+  at timestamptz NOT NULL,
+  actor text NOT NULL,
+  actor_type text NOT NULL,
+  action text NOT NULL,
+  target_type text,
+  target_id text,
+  source text,
+  request_id text,
+  before jsonb,
+  after jsonb,
+  prev_hash text NOT NULL,
+  hash text NOT NULL
+);
+CREATE INDEX audit_log_at_idx ON audit_log (at);
+CREATE INDEX audit_log_actor_idx ON audit_log (actor);
+CREATE INDEX audit_log_target_idx ON audit_log (target_type, target_id);
+
+CREATE TABLE control_state (
+  id integer PRIMARY KEY CHECK (id = 1),
+  version bigint NOT NULL,
+  audit_seq bigint NOT NULL,
+  audit_hash text NOT NULL
+);
+INSERT INTO control_state (id, version, audit_seq, audit_hash) VALUES (1, 1, 0, repeat('0', 64));
+`,
+  },
+];

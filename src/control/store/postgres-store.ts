@@ -1,0 +1,122 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import { changeChannel, type ControlStore } from './store.js';
+import { schema } from './schema.js';
+
+export interface PostgresStoreOptions {
+  readonly url: string;
+  /** Connections for queries (the listener has one more of its own). */
+  readonly poolSize: number;
+  readonly connectTimeoutMs: number;
+  /** Server-side statement_timeout and the client's own query deadline. */
+  readonly statementTimeoutMs: number;
+  /** Reports connection problems (never with the URL: it may hold a password). */
+  readonly onError: (err: Error, where: 'pool' | 'listener') => void;
+}
+
+const LISTEN_RETRY_MIN_MS = 250;
+const LISTEN_RETRY_MAX_MS = 5_000;
+
+/**
+ * A PostgreSQL server through node-postgres: a bounded pool for queries (every connect and query
+ * has a deadline), and one dedicated connection that LISTENs for changes and reconnects with
+ * backoff when it is lost.
+ */
+export function openPostgresStore(options: PostgresStoreOptions): ControlStore {
+  const clientConfig = {
+    connectionString: options.url,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    query_timeout: options.statementTimeoutMs + 1_000,
+    statement_timeout: options.statementTimeoutMs,
+    keepAlive: true,
+    application_name: 'llm-gateway',
+  };
+  const pool = new pg.Pool({ ...clientConfig, max: options.poolSize, idleTimeoutMillis: 10_000 });
+  // An idle connection that the server drops emits 'error' on the pool: unhandled, it would crash the process.
+  pool.on('error', (err) => options.onError(err, 'pool'));
+  const db = drizzle({ client: pool, schema });
+
+  const handlers: Array<(payload: string | null) => void> = [];
+  let closed = false;
+  let listener: pg.Client | undefined;
+  let retryMs = LISTEN_RETRY_MIN_MS;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let everConnected = false;
+
+  const emit = (payload: string | null): void => {
+    for (const h of handlers) h(payload);
+  };
+  const scheduleListen = (): void => {
+    if (closed || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void listen();
+    }, retryMs);
+    retryTimer.unref();
+    retryMs = Math.min(LISTEN_RETRY_MAX_MS, retryMs * 2);
+  };
+  const listen = async (): Promise<void> => {
+    const client = new pg.Client(clientConfig);
+    listener = client;
+    let lost = false;
+    const onLost = (err?: Error): void => {
+      if (lost) return;
+      lost = true;
+      if (err && !closed) options.onError(err, 'listener');
+      client.removeAllListeners('notification');
+      void client.end().catch(() => undefined);
+      scheduleListen();
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    client.on('notification', (n) => {
+      if (n.channel === changeChannel) emit(n.payload ?? '');
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${changeChannel}`);
+      retryMs = LISTEN_RETRY_MIN_MS;
+      // Changes made while no connection listened were not announced to this one.
+      if (everConnected) emit(null);
+      everConnected = true;
+    } catch (err) {
+      onLost(err as Error);
+    }
+  };
+
+  return {
+    kind: 'postgres',
+    db,
+    onChange(handler) {
+      handlers.push(handler);
+      if (handlers.length === 1) void listen();
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await fn({
+          exec: async (sql) => {
+            await client.query(sql);
+          },
+          rows: async (sql, params) => (await client.query(sql, params)).rows,
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+        throw err;
+      } finally {
+        // A connection whose ROLLBACK failed is in an unknown state: destroyed, not reused.
+        client.release(broken);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearTimeout(retryTimer);
+      await Promise.allSettled([listener?.end(), pool.end()]);
+    },
+  };
+}
