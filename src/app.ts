@@ -7,7 +7,7 @@ import { OutputBudget } from './http/body-writer.js';
 import { effectiveMaxConnections, openFilesSoftLimit } from './http/connection-limits.js';
 import { drainServer, InFlightRequests } from './http/drain.js';
 import { dataPlaneRoutes, operatorRoutes } from './http/gateway-routes.js';
-import { RouteTable } from './http/routes.js';
+import { RouteTable, type Route } from './http/routes.js';
 import { createEdgeServer, type HttpDeps } from './http/server.js';
 import { RuntimeHolder } from './lifecycle/runtime-holder.js';
 import type { SharedDeps } from './lifecycle/runtime.js';
@@ -19,6 +19,9 @@ import { GatewayMetrics } from './observability/metrics.js';
 import type { ConcurrencyLimiter } from './ratelimit/concurrency.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import type { Strategy } from './routing/balancer.js';
+import { DeferredVerifier } from './auth/deferred-verifier.js';
+import { loadAdminApi } from './admin/load-admin.js';
+import { ControlPlane } from './control/control-plane.js';
 import { createSharedState } from './state/create-state.js';
 import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
@@ -57,7 +60,7 @@ export interface Gateway {
    * Starts serving; resolves with the bound address (port 0 picks a free port) and, when
    * `server.metrics.port` is set, the operator listener's URL.
    */
-  listen(options?: ListenOptions): Promise<{ host: string; port: number; url: string; metricsUrl?: string }>;
+  listen(options?: ListenOptions): Promise<{ host: string; port: number; url: string; metricsUrl?: string; adminUrl?: string }>;
   /**
    * Graceful drain (D-01): readiness fails at once; after `server.drainDelayMs` the listener
    * stops; in-flight requests and streams get until `server.shutdownGraceMs` (from the call),
@@ -99,7 +102,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   // The state backend (memory or Redis) lives for the whole process: a reload keeps it, and
   // changes under `state` need a restart.
   const state = createSharedState(options.offline ? { ...config.state, backend: 'memory' } : config.state, { clock, events, deployments: Object.keys(config.deployments), maxCooldownMs: config.retry.maxCooldownMs });
+  // The control plane (API keys, teams, users, audit) and company sign-in are loaded by listen(),
+  // and only when configured: a gateway without them loads neither the database drivers nor jose.
+  const control = config.state.database && !options.offline ? new ControlPlane(config.state.database, { clock, logger }) : undefined;
+  const identity = config.identity ? new DeferredVerifier() : undefined;
   const shared: SharedDeps = {
+    ...(control ? { control } : {}),
+    ...(identity ? { identity } : {}),
     clock,
     events,
     pools,
@@ -125,25 +134,33 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     inFlight,
     outputBudget: new OutputBudget(config.server.maxBytesInFlight),
     metrics: options.metricsSource ?? metrics,
-    isReady: () => ready,
+    // API keys are unknown until the control plane's first snapshot: not ready before it.
+    isReady: () => ready && (control === undefined || control.loaded),
     startedAtSeconds: Math.floor(clock.wallMs() / 1000),
     onInternalError: (err, requestId) => logger.error({ err, requestId }, 'internal error while handling a request'),
   };
-  // /metrics on its own listener when configured (never then on the data plane), with an optional bearer.
+  // /metrics on its own listener when configured (never then on the data plane), with an optional
+  // bearer; the admin API likewise (`admin.port`). The listeners are built by listen(), once the
+  // admin routes (loaded only when configured) are known.
   const metricsBearerToken = config.server.metrics.bearerToken?.reveal();
   const operatorPort = config.server.metrics.port;
-  const server = createEdgeServer(edge, new RouteTable(dataPlaneRoutes({ metrics: operatorPort === undefined, metricsBearerToken })));
-  const operatorServer = operatorPort === undefined ? undefined : createEdgeServer(edge, new RouteTable(operatorRoutes({ metricsBearerToken })));
+  const adminPort = config.admin?.port;
+  let server: Server | undefined;
+  let operatorServer: Server | undefined;
+  let adminServer: Server | undefined;
+  let security: { close(): Promise<void> } | undefined;
   // After listen, errors are accept() failures (EMFILE/ENFILE when descriptors run out): log them
   // (at most once a second) instead of crashing on an unhandled 'error' event.
   let lastAcceptErrorMs = -Infinity;
-  for (const s of operatorServer ? [server, operatorServer] : [server]) {
+  const edgeServer = (routes: Route[]): Server => {
+    const s = createEdgeServer(edge, new RouteTable(routes));
     s.on('error', (err) => {
       if (!s.listening || clock.nowMs() - lastAcceptErrorMs < 1_000) return;
       lastAcceptErrorMs = clock.nowMs();
       logger.warn({ err }, 'accepting a connection failed');
     });
-  }
+    return s;
+  };
 
   let stopping: Promise<void> | undefined;
   const stop = (delayMs: number): Promise<void> =>
@@ -151,19 +168,20 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       ready = false;
       const { shutdownGraceMs } = holder.current.config.server;
       logger.info({ drainDelayMs: delayMs, shutdownGraceMs, inFlight: inFlight.size }, 'draining: readiness off');
-      if (server.listening) {
+      if (server?.listening) {
         await drainServer(server, inFlight, {
           delayMs,
           graceMs: shutdownGraceMs,
           onPhase: (phase, fields) => logger.info(fields, `draining: ${phase}`),
         });
       }
-      await closeServer(server);
-      if (operatorServer) await closeServer(operatorServer);
+      for (const s of [server, operatorServer, adminServer]) if (s) await closeServer(s);
       // Every request was answered or aborted by now; whatever undici still holds (a call
       // stuck behind a dead connection) must not keep the process alive: destroyed after a
       // short close. The reload cleanup is not awaited for the same reason: it closes pools.
       await pools.close(POOL_CLOSE_MS);
+      await security?.close().catch(() => undefined);
+      await control?.close();
       await state.close();
     })());
 
@@ -187,10 +205,32 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     async listen(listen = {}) {
       if (options.offline) throw new Error('an offline gateway (check-config) does not listen');
       await state.start();
+      if (identity && config.identity) {
+        const { JwtVerifier } = await import('./identity/jwt-verifier.js');
+        identity.target = new JwtVerifier(config.identity.jwt, { clock });
+      }
+      await control?.start();
+      let adminRows: Route[] = [];
+      if (control && config.admin) {
+        const admin = await loadAdminApi({ control, config, holder, identity, clock, logger });
+        adminRows = admin.routes;
+        security = admin.security;
+      }
+      const operator = operatorRoutes({ metricsBearerToken });
+      server = edgeServer([...dataPlaneRoutes({ metrics: operatorPort === undefined, metricsBearerToken }), ...(adminPort === undefined ? adminRows : [])]);
+      operatorServer = operatorPort === undefined ? undefined : edgeServer(operator);
+      adminServer = adminPort === undefined || adminRows.length === 0 ? undefined : edgeServer(adminRows);
       await listenOn(server, listen.host ?? config.server.host, listen.port ?? config.server.port);
       const address = server.address() as AddressInfo;
       if (operatorServer) await listenOn(operatorServer, config.server.metrics.host, operatorPort as number);
-      return { host: address.address, port: address.port, url: urlOf(address), ...(operatorServer ? { metricsUrl: urlOf(operatorServer.address() as AddressInfo) } : {}) };
+      if (adminServer) await listenOn(adminServer, config.admin?.host ?? '127.0.0.1', adminPort as number);
+      return {
+        host: address.address,
+        port: address.port,
+        url: urlOf(address),
+        ...(operatorServer ? { metricsUrl: urlOf(operatorServer.address() as AddressInfo) } : {}),
+        ...(adminServer ? { adminUrl: urlOf(adminServer.address() as AddressInfo) } : {}),
+      };
     },
     shutdown: () => stop(holder.current.config.server.drainDelayMs),
     close: () => stop(0),

@@ -1,4 +1,5 @@
 import type { ConcurrencyConfig, LimitsConfig } from '../config/schema.js';
+import type { VerifiedIdentity } from '../identity/claim-mapper.js';
 
 /** Who is calling: a team (a config tenant or one made through the admin API), its model allow-list and its limits. */
 export interface Principal {
@@ -16,19 +17,8 @@ export interface Principal {
   readonly keyLimits?: { readonly scope: string; readonly limits: LimitsConfig };
 }
 
-/** The roles of docs/access-control.md, from most to least powerful. */
-export const roles = ['admin', 'team_admin', 'member', 'viewer'] as const;
-export type Role = (typeof roles)[number];
-
-/** A JWT access token the identity provider signed, once verified (identity/jwt-verifier.ts). */
-export interface VerifiedIdentity {
-  readonly subject: string;
-  readonly issuer: string;
-  readonly team: string | undefined;
-  readonly roles: readonly Role[];
-  readonly email?: string;
-  readonly expiresAtMs: number;
-}
+export type { Role } from '../identity/roles.js';
+export type { VerifiedIdentity };
 
 /** What the authenticator needs from the identity-provider verifier. */
 export interface TokenVerifier {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identitySchema } from '../identity/config.js';
 import { crossReferenceIssues } from './cross-references.js';
 
 /**
@@ -486,6 +487,8 @@ export const configSchema = z
     tenants: z.record(name, tenantSchema).default({}),
     state: stateSchema.default(stateSchema.parse({})),
     admin: adminSchema.optional(),
+    /** Company sign-in: JWT access tokens from an OIDC identity provider, on the data plane and the admin API. */
+    identity: identitySchema.optional(),
   })
   .strict()
   // Runs even when other parts failed, so a reference to an undefined name is reported with them.

@@ -1,5 +1,6 @@
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Clock } from '../clock.js';
+import type { GatewayConfig } from '../config/load.js';
 import type { GatewayEvents } from '../observability/events.js';
 import type { Pipeline } from '../pipeline/handle-request.js';
 import type { Router } from '../routing/router.js';
@@ -23,6 +24,7 @@ export interface HttpLimits {
 
 /** The parts of one config version the edge uses; a hot reload swaps them whole. */
 export interface HttpRuntime {
+  readonly config: GatewayConfig;
   readonly pipeline: Pipeline;
   readonly auth: Authenticator;
   readonly router: Router;

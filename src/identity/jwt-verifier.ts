@@ -36,7 +36,10 @@ export interface JwtVerifierOptions {
  * maps claims to a VerifiedIdentity. Verified tokens are cached until their `exp`.
  */
 export class JwtVerifier {
-  static readonly looksLikeJwt = looksLikeJwt;
+  /** Cheap shape test (the authenticator's TokenVerifier): three base64url segments, bounded length. */
+  looksLikeJwt(token: string): boolean {
+    return looksLikeJwt(token);
+  }
 
   readonly #clock: Clock;
   readonly #jwks: JwksSource;

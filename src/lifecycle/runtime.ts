@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'undici';
 import { warmTokenizer } from '../api/token-count.js';
-import { Authenticator } from '../auth/authenticator.js';
+import { Authenticator, type ControlView } from '../auth/authenticator.js';
+import type { TokenVerifier } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import { compileRoutes } from '../config/compile.js';
 import type { GatewayConfig } from '../config/load.js';
@@ -29,6 +30,10 @@ export interface SharedDeps {
   readonly cooldowns: Cooldowns;
   readonly routerStrategy?: Strategy;
   readonly random?: () => number;
+  /** The control plane's live snapshot (API keys, teams, users), when it is on. */
+  readonly control?: ControlView;
+  /** The identity provider's token verifier, when `identity` is configured (kept across reloads: its cache and keys). */
+  readonly identity?: TokenVerifier;
 }
 
 /**
@@ -60,7 +65,7 @@ export function buildRuntime(config: GatewayConfig, version: number, shared: Sha
     ...(shared.random ? { random: shared.random } : {}),
     ...(previous ? { previous: { config: previous.config, deployments: previous.deployments } } : {}),
   });
-  const auth = new Authenticator(config.tenants);
+  const auth = new Authenticator(config.tenants, { control: shared.control, identity: shared.identity, clock });
   const router = new Router(models);
   const sameBudget = previous && previous.config.retry.budgetPercent === config.retry.budgetPercent && previous.config.retry.budgetMinConcurrent === config.retry.budgetMinConcurrent;
   // The retry budget counts active requests across versions, so it is kept while its settings are.

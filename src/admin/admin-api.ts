@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { formatPath } from '../config/load.js';
+import { GatewayError } from '../errors/gateway-error.js';
+import type { RequestScope } from '../http/request-scope.js';
+import { surfaces, type Route } from '../http/routes.js';
+import { authorize, type Actor } from './access.js';
+import { resolveActor } from './actor.js';
+import { auditRoutes } from './audit-routes.js';
+import type { AdminCall, AdminContext, AdminRoute } from './context.js';
+import { keyRoutes } from './keys.js';
+import { openApiDocument } from './openapi.js';
+import { teamRoutes } from './teams.js';
+import { userRoutes } from './users.js';
+
+/** Every admin route, in the order the OpenAPI document lists them. */
+export const adminRouteTable: readonly AdminRoute[] = [...teamRoutes, ...keyRoutes, ...userRoutes, ...auditRoutes];
+
+/** Admin request bodies are small: 64 KiB is far more than any of them needs. */
+const ADMIN_BODY_LIMIT = 64 * 1024;
+const UNAVAILABLE_RETRY_MS = 5_000;
+
+/** The admin API's rows for an edge route table (the data-plane listener's, or `admin.port`'s own). */
+export function adminRoutes(ctx: AdminContext): Route[] {
+  const document = openApiDocument(adminRouteTable);
+  return [
+    { method: 'GET', path: '/admin/v1/openapi.json', surface: surfaces.admin, handler: (scope) => scope.json(200, document, {}) },
+    ...adminRouteTable.map(
+      (r): Route => ({
+        method: r.method,
+        path: `/admin/v1${r.path}`,
+        surface: surfaces.admin,
+        ...(r.body ? { body: 'json' as const, bodyLimitBytes: ADMIN_BODY_LIMIT } : {}),
+        handler: (scope) => runAdminCall(ctx, r, scope),
+      }),
+    ),
+  ];
+}
+
+/**
+ * One admin call, top to bottom: the store must be open; the caller is identified (a refusal is
+ * audited); the body is validated whole (every invalid field named); the handler checks the
+ * permission and runs its change in one transaction; after a change this replica reloads its
+ * snapshot before answering, so the caller can use a new key at once.
+ */
+async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: RequestScope): Promise<void> {
+  const db = ctx.control.store?.db;
+  const sync = ctx.control.sync;
+  if (!db || !sync) throw unavailable();
+  const source = scope.req.socket.remoteAddress;
+  const where = `${route.method} /admin/v1${route.path}`;
+  let actor: Actor;
+  try {
+    actor = await resolveActor(scope.req.headers.authorization, ctx.actors);
+  } catch (err) {
+    if (err instanceof GatewayError) ctx.security.record({ actor: { id: 'anonymous', type: 'anonymous' }, action: 'auth.refused', source, requestId: scope.requestId, after: { code: err.code, route: where } });
+    throw err;
+  }
+  const auditBase = { actor: actor.audit, source, requestId: scope.requestId };
+  if (actor.audit.type === 'bootstrap') ctx.security.record({ ...auditBase, action: 'bootstrap.used', after: { route: where } });
+  const body = route.body ? validate(route.body, scope.body ?? {}) : undefined;
+  const call: AdminCall = {
+    actor,
+    body,
+    params: scope.params,
+    query: new URL(scope.req.url ?? '/', 'http://admin').searchParams,
+    db,
+    ctx,
+    config: scope.runtime.config,
+    now: new Date(ctx.clock.wallMs()),
+    auditBase,
+    require(action, team) {
+      if (authorize(actor, action, { team })) return;
+      ctx.security.record({ ...auditBase, action: 'access.denied', after: { permission: action, team: team ?? null, route: where } });
+      throw new GatewayError('permission_denied', `Your role does not allow ${action}${team === undefined ? '' : ` on team '${team}'`}.`);
+    },
+    audit: (event) => ({ ...event, ...auditBase }),
+  };
+  let reply;
+  try {
+    reply = await route.handle(call as AdminCall<never>);
+  } catch (err) {
+    throw storeFailure(err);
+  }
+  if (route.method !== 'GET') await sync.refresh();
+  if (reply.contentType) scope.text(reply.status, reply.contentType, reply.body as string);
+  else await scope.json(reply.status, reply.body, reply.headers ?? {});
+}
+
+/** Parses a body; a failure lists every invalid field by path (`limits.requests.capacity: …`). */
+function validate(schema: z.ZodType, value: unknown): unknown {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ path: formatPath([...i.path, k]), message: 'unknown field' })) : [{ path: formatPath(i.path), message: i.message }]));
+  const first = issues[0]?.path;
+  throw new GatewayError('invalid_request', `Invalid request body: ${issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ')}.`, first ? { param: first } : {});
+}
+
+function unavailable(): GatewayError {
+  return new GatewayError('control_plane_unavailable', 'The control-plane database cannot be reached; the data plane keeps serving with the keys it last loaded. Retry later.', { retryAfterMs: UNAVAILABLE_RETRY_MS });
+}
+
+/** SQLSTATE classes of a lost or refused connection, an admin shutdown, and a cancelled (timed-out) statement. */
+const unavailableStates = /^(08|57P0|57014|53)/;
+
+/**
+ * A database that cannot be reached (refused, reset, timed out, shutting down) is a 503 the client
+ * can retry; anything else from the database is a bug, answered as a 500 and logged whole.
+ */
+export function storeFailure(err: unknown): unknown {
+  if (err instanceof GatewayError) return err;
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  if (unavailableStates.test(code) || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN)$/.test(code) || /Connection terminated|timeout exceeded|Query read timeout|connection is closed|Client has encountered a connection error/i.test(message)) {
+    return unavailable();
+  }
+  return err;
+}

@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { TokenVerifier } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
+import type { GatewayConfig } from '../config/load.js';
+import type { ControlPlane } from '../control/control-plane.js';
+import type { Route } from '../http/routes.js';
+import type { RuntimeHolder } from '../lifecycle/runtime-holder.js';
+
+/**
+ * Loads the admin API (and with it the query builder) for a config that has an `admin` block.
+ * Imported dynamically by the composition root, so a gateway without one never loads it.
+ */
+export async function loadAdminApi(deps: {
+  readonly control: ControlPlane;
+  readonly config: GatewayConfig;
+  readonly holder: RuntimeHolder;
+  readonly identity: TokenVerifier | undefined;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}): Promise<{ routes: Route[]; security: { close(): Promise<void> } }> {
+  const [{ adminRoutes }, { SecurityAuditQueue }] = await Promise.all([import('./admin-api.js'), import('../control/audit-queue.js')]);
+  const { control, config, holder, clock, logger } = deps;
+  const security = new SecurityAuditQueue(() => control.store?.db, clock, (err) => logger.warn({ err: { message: err.message } }, 'audit: security events could not be written yet'));
+  const bootstrap = config.admin?.bootstrapKey?.reveal();
+  const routes = adminRoutes({
+    control,
+    security,
+    clock,
+    rotationGraceMs: config.admin?.rotationGraceMs ?? 86_400_000,
+    actors: {
+      bootstrapDigest: bootstrap === undefined ? undefined : createHash('sha256').update(bootstrap, 'latin1').digest(),
+      snapshot: () => control.snapshot,
+      tenants: () => holder.current.config.tenants,
+      identity: deps.identity,
+      clock,
+    },
+  });
+  return { routes, security };
+}
