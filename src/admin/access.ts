@@ -23,6 +23,7 @@ export const actions = [
   'user.write',
   'member.write',
   'audit.read',
+  'model.call',
 ] as const;
 export type Action = (typeof actions)[number];
 
@@ -33,7 +34,7 @@ export interface Resource {
 
 /**
  * The one authorization function (architecture §8): used by every admin route, and by the data
- * plane's rule that viewers do not call models. Deny unless a rule allows.
+ * plane to decide who may call models (`model.call`). Deny unless a rule allows.
  *
  * | action        | admin | viewer | team_admin of T | viewer of T | member of T |
  * |---------------|-------|--------|-----------------|-------------|-------------|
@@ -45,9 +46,11 @@ export interface Resource {
  * | user.write    | all   | -      | -               | -           | -           |
  * | member.write  | all   | -      | T               | -           | -           |
  * | audit.read    | all   | all    | -               | -           | -           |
+ * | model.call    | all   | -      | T               | -           | T           |
  *
  * A team admin changes only their own team's keys and members, and cannot change the team's own
- * models or limits: that would let them raise their own allowance.
+ * models or limits: that would let them raise their own allowance. docs/access-control.md holds
+ * the same table (a test compares the two).
  */
 export function authorize(actor: Actor, action: Action, resource: Resource = {}): boolean {
   if (actor.globalRole === 'admin') return true;
@@ -63,6 +66,8 @@ export function authorize(actor: Actor, action: Action, resource: Resource = {})
     case 'key.write':
     case 'member.write':
       return role === 'team_admin';
+    case 'model.call':
+      return role === 'team_admin' || role === 'member';
     default:
       return false;
   }
@@ -77,4 +82,15 @@ export function readableTeams(actor: Actor, action: 'team.read' | 'key.read' | '
   const teams = new Set<string>();
   for (const team of actor.teamRoles.keys()) if (authorize(actor, action, { team })) teams.add(team);
   return teams;
+}
+
+/**
+ * Whether the actor may do `action` at all: gateway-wide, or on at least one of their teams.
+ * The admin API asks this before it looks at anything a request names (an id, a body), so a
+ * caller without the permission is refused the same way whether or not what they name exists.
+ */
+export function mayEver(actor: Actor, action: Action): boolean {
+  if (authorize(actor, action)) return true;
+  for (const team of actor.teamRoles.keys()) if (authorize(actor, action, { team })) return true;
+  return false;
 }

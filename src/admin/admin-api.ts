@@ -3,7 +3,7 @@ import { formatPath } from '../config/load.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { RequestScope } from '../http/request-scope.js';
 import { surfaces, type Route } from '../http/routes.js';
-import { authorize, type Actor } from './access.js';
+import { authorize, mayEver, type Action, type Actor } from './access.js';
 import { resolveActor } from './actor.js';
 import { auditRoutes } from './audit-routes.js';
 import type { AdminCall, AdminContext, AdminRoute } from './context.js';
@@ -38,8 +38,9 @@ export function adminRoutes(ctx: AdminContext): Route[] {
 
 /**
  * One admin call, top to bottom: the store must be open; the caller is identified (a refusal is
- * audited); the body is validated whole (every invalid field named); the handler checks the
- * permission and runs its change in one transaction; after a change this replica reloads its
+ * audited); a caller who holds the route's permission nowhere is refused (audited); the body is
+ * validated whole (every invalid field named); the handler checks the permission on the team
+ * concerned and runs its change in one transaction; after a change this replica reloads its
  * snapshot before answering, so the caller can use a new key at once.
  */
 async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: RequestScope): Promise<void> {
@@ -57,6 +58,14 @@ async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: Request
   }
   const auditBase = { actor: actor.audit, source, requestId: scope.requestId };
   if (actor.audit.type === 'bootstrap') ctx.security.record({ ...auditBase, action: 'bootstrap.used', after: { route: where } });
+  const require = (action: Action, team?: string): void => {
+    if (authorize(actor, action, { team })) return;
+    ctx.security.record({ ...auditBase, action: 'access.denied', after: { permission: action, team: team ?? null, route: where } });
+    throw new GatewayError('permission_denied', `Your role does not allow ${action}${team === undefined ? '' : ` on team '${team}'`}.`);
+  };
+  // A caller who may not do this on any team is refused before the body, the ids or the team
+  // named are looked at: a 400 or 404 would tell them what exists and what is valid.
+  if (route.action !== 'any' && !mayEver(actor, route.action)) require(route.action);
   const body = route.body ? validate(route.body, scope.body ?? {}) : undefined;
   const call: AdminCall = {
     actor,
@@ -68,11 +77,7 @@ async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: Request
     config: scope.runtime.config,
     now: new Date(ctx.clock.wallMs()),
     auditBase,
-    require(action, team) {
-      if (authorize(actor, action, { team })) return;
-      ctx.security.record({ ...auditBase, action: 'access.denied', after: { permission: action, team: team ?? null, route: where } });
-      throw new GatewayError('permission_denied', `Your role does not allow ${action}${team === undefined ? '' : ` on team '${team}'`}.`);
-    },
+    require,
     audit: (event) => ({ ...event, ...auditBase }),
   };
   let reply;

@@ -49,7 +49,10 @@ export interface AdminRoute {
   /** Relative to /admin/v1. */
   readonly path: string;
   readonly summary: string;
-  /** The permission checked (documentation; the handler calls `require`). */
+  /**
+   * The permission: a caller who holds it on no team is refused before the handler runs; the
+   * handler checks it on the team concerned (`require`). `any`: every authenticated caller.
+   */
   readonly action: Action | 'any';
   readonly body?: z.ZodType;
   readonly query?: Readonly<Record<string, string>>;

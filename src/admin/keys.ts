@@ -54,7 +54,9 @@ async function getKey(call: AdminCall): Promise<AdminReply> {
     return { status: 200, body: fromConfig };
   }
   const [row] = await call.db.select().from(apiKeys).where(eq(apiKeys.id, id));
-  // Someone who may not read the key learns nothing of it, not even that it exists.
+  // An unknown id is a 404, a key of a team the caller may not read a 403: ids are random, so
+  // telling the two apart gives nothing away that could be guessed.
+  // (Callers who may read no keys at all were refused before this handler: admin-api.ts.)
   if (!row) throw notFound('key', id);
   call.require('key.read', row.team);
   return { status: 200, body: keyFromRow(row) };
@@ -85,10 +87,11 @@ async function updateKey(call: AdminCall<z.infer<typeof updateKeyBody>>): Promis
   const id = call.params[0] as string;
   const b = call.body;
   readOnlyIfConfig(call, id);
-  if (b.models) checkModels(call.config, b.models, 'models');
   const expiresAt = b.expiresAt === undefined || b.expiresAt === null ? b.expiresAt : new Date(b.expiresAt);
   const updated = await applyChange(call.db, call.now, async (tx) => {
+    // The permission on the key's team first: someone who may not change it learns nothing of the models.
     const before = await lockKey(call, tx, id);
+    if (b.models) checkModels(call.config, b.models, 'models');
     if (b.models) await checkTeamAllows(call, tx, before.team, b.models);
     const [after] = await tx
       .update(apiKeys)

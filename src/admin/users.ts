@@ -63,7 +63,8 @@ async function getUser(call: AdminCall): Promise<AdminReply> {
   const visible = readableTeams(call.actor, 'user.read');
   if (visible === 'all') return { status: 200, body: u };
   const teamsSeen = u.teams.filter((t) => visible.has(t.team));
-  if (teamsSeen.length === 0) throw notFound('user', id);
+  // Someone outside the caller's teams is refused like any other denied read (403, audited).
+  if (teamsSeen.length === 0) call.require('user.read', u.teams[0]?.team);
   return { status: 200, body: { ...u, teams: teamsSeen } };
 }
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, sha256Hex } from '../config/load.js';
+import { emptySnapshot, type ControlSnapshot, type KeyRole } from '../control/snapshot.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { Authenticator } from './authenticator.js';
-import type { Principal } from './principal.js';
+import type { Principal, TokenVerifier, VerifiedIdentity } from './principal.js';
 
 const hashedKey = 'sk-hashed-key-0001';
 
@@ -152,5 +153,42 @@ describe('Principal.limitsFor with aliases that are Object.prototype names', () 
   // `t.limits`; Admission then sees no `requests`/`tokens` and applies no limit at all.
   it.each(['toString', 'constructor'])('alias %s falls back to the tenant limits', (alias) => {
     expect(p.limitsFor(alias)).toEqual(tenantLimits);
+  });
+});
+
+describe('Authenticator: people from the identity provider call models by the same roles as on the admin API', () => {
+  /** A verifier that accepts any token as `who` (what the token says), and a store that knows the person's memberships. */
+  function authFor(who: Partial<VerifiedIdentity>, memberships: Array<[string, KeyRole]>, role: 'admin' | 'viewer' | null = null): Authenticator {
+    const identity: VerifiedIdentity = { subject: 'person-1', issuer: 'https://idp.example.com', team: undefined, roles: ['member'], expiresAtMs: Number.MAX_SAFE_INTEGER, ...who };
+    const verifier: TokenVerifier = { looksLikeJwt: () => true, cached: () => identity, verify: async () => identity };
+    const snapshot: ControlSnapshot = { ...emptySnapshot, users: new Map([['person-1', { id: 'user_1', subject: 'person-1', role, teams: new Map(memberships) }]]) };
+    return new Authenticator(config.tenants, { identity: verifier, control: { snapshot, touch: () => undefined } });
+  }
+  const call = (a: Authenticator): Principal | GatewayError => {
+    try {
+      return a.authenticate('Bearer a.b.c') as Principal;
+    } catch (err) {
+      return err as GatewayError;
+    }
+  };
+
+  it.each([
+    // The token names no team and no role (so the default role, member, comes from the config): the store's viewer membership decides.
+    { name: 'store viewer, token without team', who: {}, memberships: [['acme', 'viewer']], allowed: false },
+    { name: 'store member, token without team', who: {}, memberships: [['acme', 'member']], allowed: true },
+    { name: 'store team_admin, token says viewer without team', who: { roles: ['viewer'] }, memberships: [['acme', 'team_admin']], allowed: true },
+    { name: 'token team acme, role viewer', who: { team: 'acme', roles: ['viewer'] }, memberships: [], allowed: false },
+    { name: 'token team acme, role member', who: { team: 'acme', roles: ['member'] }, memberships: [], allowed: true },
+    { name: 'token team acme, role viewer; store member of acme', who: { team: 'acme', roles: ['viewer'] }, memberships: [['acme', 'member']], allowed: true },
+    { name: 'token team acme, role admin (global)', who: { team: 'acme', roles: ['admin'] }, memberships: [], allowed: true },
+  ] as const)('$name → allowed: $allowed', ({ who, memberships, allowed }) => {
+    const result = call(authFor(who as Partial<VerifiedIdentity>, memberships as unknown as Array<[string, KeyRole]>));
+    if (allowed) expect(result).toMatchObject({ tenant: 'acme' });
+    else expect(result).toMatchObject({ code: 'permission_denied', status: 403 });
+  });
+
+  it('a global viewer in the store calls models for the token team only with a calling role there', () => {
+    expect(call(authFor({ team: 'acme' }, [], 'viewer'))).toMatchObject({ tenant: 'acme' });
+    expect(call(authFor({ team: 'acme', roles: ['viewer'] }, [], 'viewer'))).toMatchObject({ code: 'permission_denied' });
   });
 });

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { ResolvedTenant } from '../config/load.js';
-import type { ControlSnapshot, StoredKey } from '../control/snapshot.js';
+import { authorize } from '../admin/access.js';
+import { actorOf } from '../admin/actor.js';
+import { emptySnapshot, type ControlSnapshot, type KeyRole, type StoredKey } from '../control/snapshot.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Principal, TokenVerifier, VerifiedIdentity } from './principal.js';
 import { teamDefinition, type TeamDefinition } from './teams.js';
@@ -89,7 +91,7 @@ export class Authenticator {
     if (retiresAtMs !== undefined && now >= retiresAtMs) {
       throw new GatewayError('api_key_expired', `This API key was rotated; the old secret stopped working at ${new Date(retiresAtMs).toISOString()}. Use the new one.`);
     }
-    if (key.role === 'viewer') throw new GatewayError('permission_denied', 'This API key is read-only (role viewer): it can read the admin API but not call models.');
+    if (!keyMayCall(key.role)) throw new GatewayError('permission_denied', `This API key is read-only (role ${key.role}): it can read the admin API but not call models.`);
     let principal = this.#keyPrincipals.get(key);
     if (!principal) {
       const team = this.#team(key.team);
@@ -113,17 +115,23 @@ export class Authenticator {
     );
   }
 
-  /** A person from the identity provider calls models as a member of the team their token (or their one membership) names. */
+  /**
+   * A person from the identity provider calls models for the team their token (or their one
+   * membership) names, if their roles there allow it: the same roles, and the same `authorize`,
+   * as on the admin API (a token's roles count for the team the token names; the store adds the
+   * person's global role and memberships).
+   */
   #tokenPrincipal(id: VerifiedIdentity): Principal {
-    const user = this.#control?.snapshot.users.get(id.subject);
+    const snapshot = this.#control?.snapshot ?? emptySnapshot;
+    const user = snapshot.users.get(id.subject);
     const memberships = user ? [...user.teams.keys()] : [];
     const teamName = id.team ?? (memberships.length === 1 ? memberships[0] : undefined);
     if (teamName === undefined) {
       throw new GatewayError('permission_denied', 'This token names no team (see identity.jwt.claims.team) and its subject belongs to no single team: it cannot call models.');
     }
-    const teamRole = user?.teams.get(teamName);
-    const canCall = id.roles.some((r) => r !== 'viewer') || (teamRole !== undefined && teamRole !== 'viewer') || user?.role === 'admin';
-    if (!canCall) throw new GatewayError('permission_denied', 'Your role (viewer) can read but not call models.');
+    if (!authorize(actorOf(id, snapshot), 'model.call', { team: teamName })) {
+      throw new GatewayError('permission_denied', `Your role on team '${teamName}' can read but not call models.`);
+    }
     const team = this.#team(teamName);
     if (!team) throw new GatewayError('permission_denied', `The team '${teamName}' named by your token does not exist on this gateway.`);
     return makePrincipal(teamName, team, undefined);
@@ -136,6 +144,18 @@ export class Authenticator {
     const stored = this.#control?.snapshot.teams.get(name);
     return stored ? teamDefinition(stored) : undefined;
   }
+}
+
+/** Whether a key of each role may call models: the matrix's answer (access.ts), worked out once per role, not per request. */
+const keyCallDecisions = new Map<KeyRole, boolean>();
+
+function keyMayCall(role: KeyRole): boolean {
+  let allowed = keyCallDecisions.get(role);
+  if (allowed === undefined) {
+    allowed = authorize({ audit: { id: 'key', type: 'key' }, globalRole: undefined, teamRoles: new Map([['team', role]]) }, 'model.call', { team: 'team' });
+    keyCallDecisions.set(role, allowed);
+  }
+  return allowed;
 }
 
 function makePrincipal(name: string, team: TeamDefinition, key: StoredKey | undefined): Principal {

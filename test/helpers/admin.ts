@@ -27,3 +27,21 @@ export async function admin(url: string, method: 'GET' | 'POST' | 'PATCH' | 'PUT
   }
   return { status: res.statusCode, headers: res.headers as Record<string, string>, body: parsed, text };
 }
+
+/**
+ * Audit entries matching `query` (GET /admin/v1/audit?…, newest first), asked again every 25 ms
+ * until `ready` holds: security events (auth.refused, access.denied, bootstrap.used) are written
+ * off the request path, within about 250 ms. Throws after `timeoutMs` with what was last seen.
+ */
+export async function auditUntil(url: string, query: Record<string, string>, ready: (entries: any[]) => boolean, timeoutMs = 5_000): Promise<any[]> {
+  const deadline = Date.now() + timeoutMs;
+  const path = `/audit?${new URLSearchParams({ limit: '1000', ...query })}`;
+  for (;;) {
+    const res = await admin(url, 'GET', path);
+    if (res.status !== 200) throw new Error(`GET /admin/v1${path} answered ${res.status}: ${res.text}`);
+    const entries = res.body.data as any[];
+    if (ready(entries)) return entries;
+    if (Date.now() > deadline) throw new Error(`audit entries for ${JSON.stringify(query)} not as expected within ${timeoutMs} ms: ${JSON.stringify(entries).slice(0, 2_000)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import { createGateway, type Gateway } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { FakeUpstream, type FakeUpstreamOptions } from '../../src/testing/fake-upstream/fake-upstream.js';
 import { seededRandom } from '../../src/testing/seeded-random.js';
@@ -26,6 +27,8 @@ export interface HarnessOptions {
   readonly logger?: Logger;
   /** Random source for balancers, jitter and breakers; default a fixed-seed generator. */
   readonly random?: () => number;
+  /** The gateway's clock; default the system clock. */
+  readonly clock?: Clock;
 }
 
 export interface Harness {
@@ -65,6 +68,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     const gateway = createGateway(config, {
       logger: options.logger ?? pino({ level: 'silent' }),
       random: options.random ?? seededRandom(42),
+      ...(options.clock ? { clock: options.clock } : {}),
     });
     const { url, metricsUrl } = await gateway.listen({ host: '127.0.0.1', port: 0 });
     // A client pool per gateway, destroyed before the gateway closes: Node counts a client
