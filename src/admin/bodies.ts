@@ -9,10 +9,15 @@ import { concurrencySchema, limitsSchema, name } from '../config/schema.js';
 
 const printable = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
 
+const maxMetadataEntries = 32;
+
+// The refinement validates; `maxProperties` says the same in the OpenAPI document, which a
+// refinement cannot reach (without it the document would accept 33 labels the handler refuses).
 const metadata = z
   .record(printable(64), printable(512))
-  .refine((m) => Object.keys(m).length <= 32, 'at most 32 entries')
-  .describe('Free-form labels (at most 32, keys up to 64 characters, values up to 512).');
+  .refine((m) => Object.keys(m).length <= maxMetadataEntries, `at most ${maxMetadataEntries} entries`)
+  .meta({ maxProperties: maxMetadataEntries })
+  .describe(`Free-form labels (at most ${maxMetadataEntries}, keys up to 64 characters, values up to 512).`);
 
 const modelList = z.array(printable(256)).min(1).max(1_000).describe('Model aliases, or ["*"] for all.');
 
