@@ -1,4 +1,4 @@
-import { eq, inArray } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { applyChange } from '../control/change.js';
 import { apiKeys, apiKeySecrets, memberships, teams } from '../control/store/schema.js';
@@ -6,7 +6,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import { readableTeams } from './access.js';
 import { createTeamBody, listOf, teamView, updateTeamBody } from './bodies.js';
 import type { AdminCall, AdminRoute } from './context.js';
-import { checkModels, configTenant, notFound, paged } from './helpers.js';
+import { checkModels, configTenant, notFound, paged, pageOf } from './helpers.js';
 import { teamFromConfig, teamFromRow } from './views.js';
 
 export const teamRoutes: AdminRoute[] = [
@@ -17,14 +17,25 @@ export const teamRoutes: AdminRoute[] = [
   { method: 'DELETE', path: '/teams/{team}', summary: 'Delete a team, revoking its keys and removing its members', action: 'team.delete', status: 200, response: teamView, handle: deleteTeam },
 ];
 
+/** Config teams and the store's, by name, one page at a time (`limit`, `after`). */
 async function listTeams(call: AdminCall): Promise<{ status: number; body: unknown }> {
   const visible = readableTeams(call.actor, 'team.read');
   if (visible !== 'all' && visible.size === 0) call.require('team.read');
-  const rows = await call.db.select().from(teams).orderBy(teams.name);
+  const { limit, after } = pageOf(call.query);
+  // limit + 1 of the store's, plus at most as many config teams as the file has: enough to fill a page and know if more follow.
+  const rows = await call.db
+    .select()
+    .from(teams)
+    // Byte order (COLLATE "C"), the order the merge below sorts in: a locale collation would
+    // order names differently from it, and pages would skip or repeat teams.
+    .where(after === undefined ? undefined : sql`${teams.name} COLLATE "C" > ${after}`)
+    .orderBy(sql`${teams.name} COLLATE "C"`)
+    .limit(limit + 1 + Object.keys(call.config.tenants).length);
   const tenants = call.config.tenants;
   const all = [...Object.entries(tenants).map(([n, t]) => teamFromConfig(n, t)), ...rows.filter((r) => !Object.hasOwn(tenants, r.name)).map(teamFromRow)];
-  const data = all.filter((t) => visible === 'all' || visible.has(t.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { status: 200, body: { object: 'list', data } };
+  const merged = all.filter((t) => (after === undefined || t.name > after) && (visible === 'all' || visible.has(t.name))).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const data = merged.slice(0, limit);
+  return { status: 200, body: { object: 'list', data, nextCursor: merged.length > limit ? (data.at(-1)?.name ?? null) : null } };
 }
 
 async function getTeam(call: AdminCall): Promise<{ status: number; body: unknown }> {
