@@ -4,7 +4,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 /** Query parameters of list routes. */
 export const paged: Readonly<Record<string, string>> = {
   limit: 'Items per page, 1-1000 (default 100).',
-  after: 'Continue after this id (the last one of the previous page).',
+  after: 'Continue after this item: the `nextCursor` of the previous page.',
 };
 
 export function configTenant(config: GatewayConfig, name: string): ResolvedTenant | undefined {
