@@ -48,7 +48,7 @@ export async function resolveActor(header: string | undefined, sources: ActorSou
     try {
       identity = sources.identity.cached(credential) ?? (await sources.identity.verify(credential));
     } catch (err) {
-      throw new GatewayError('invalid_token', err instanceof Error ? err.message : 'The token was refused.');
+      throw new GatewayError('invalid_token', err instanceof Error ? err.message : 'The token was refused.', { cause: err });
     }
     return actorOf(identity, sources.snapshot());
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatPath } from '../config/load.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { IdentityError } from '../identity/identity-error.js';
 import type { RequestScope } from '../http/request-scope.js';
 import { surfaces, type Route } from '../http/routes.js';
 import { authorize, mayEver, type Action, type Actor } from './access.js';
@@ -53,7 +54,12 @@ async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: Request
   try {
     actor = await resolveActor(scope.req.headers.authorization, ctx.actors);
   } catch (err) {
-    if (err instanceof GatewayError) ctx.security.record({ actor: { id: 'anonymous', type: 'anonymous' }, action: 'auth.refused', source, requestId: scope.requestId, after: { code: err.code, route: where } });
+    if (err instanceof GatewayError) {
+      // A refused token's reason is one fixed word (expired, audience, signature…): it tells a
+      // misconfigured client from a forgery, and holds nothing of the token.
+      const reason = err.cause instanceof IdentityError ? { reason: err.cause.reason } : {};
+      ctx.security.record({ actor: { id: 'anonymous', type: 'anonymous' }, action: 'auth.refused', source, requestId: scope.requestId, after: { code: err.code, ...reason, route: where } });
+    }
     throw err;
   }
   const auditBase = { actor: actor.audit, source, requestId: scope.requestId };
