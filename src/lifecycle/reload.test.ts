@@ -22,7 +22,7 @@ const base = (): Record<string, unknown> => ({
 });
 
 /** Every setting read once at start, and a change to it. */
-const capturedAtStart: ReadonlyArray<readonly [string, Record<string, unknown>, (readonly string[])?]> = [
+const capturedAtStart: ReadonlyArray<readonly [string, Record<string, unknown>]> = [
   ['server.host', { server: { host: '127.0.0.2' } }],
   ['server.port', { server: { port: 18_081 } }],
   ['server.bodyLimitBytes', { server: { bodyLimitBytes: 1_000 } }],
@@ -52,10 +52,12 @@ const capturedAtStart: ReadonlyArray<readonly [string, Record<string, unknown>, 
   ['timeouts.idleMs', { timeouts: { idleMs: 9_999 } }],
   ['logging.format', { logging: { format: 'pretty' } }],
   ['state.database', { state: { database: { dataDir: ':memory:' } } }],
-  // An admin block turns the control plane on, so its store (state.database) appears with it.
-  ['admin', { admin: { port: 19_091 } }, ['state.database', 'admin']],
+  ['admin', { admin: { port: 19_091 } }],
   ['identity', { identity: { jwt: { issuer: 'http://127.0.0.1:9/realm', audience: 'llm-gateway' } } }],
 ];
+
+/** An admin block turns the control plane on, so its store (state.database) appears with it. */
+const namedWith: Readonly<Record<string, readonly string[]>> = { admin: ['state.database', 'admin'] };
 
 /** Settings a reload applies; changing all of them at once must name nothing. */
 const hot: Record<string, unknown> = {
@@ -96,8 +98,8 @@ function start(): { gateway: Gateway; events: ConfigReloadEvent[]; logs: Array<R
 }
 
 describe('reload of settings read once at start (issue 10 §4)', () => {
-  it.each(capturedAtStart)('D-03: a reload changing %s succeeds and names it as needing a restart (result, event, warning)', async (key, patch, expected) => {
-    const named = expected ?? [key];
+  it.each(capturedAtStart)('D-03: a reload changing %s succeeds and names it as needing a restart (result, event, warning)', async (key, patch) => {
+    const named = namedWith[key] ?? [key];
     const { gateway, events, logs } = start();
     const result = gateway.reload(resolveConfig(deepMerge(base(), patch), env));
     expect(result.ok).toBe(true);
