@@ -25,7 +25,8 @@ export interface SyncOptions {
 export class ControlSync {
   #snapshot: ControlSnapshot = emptySnapshot;
   #loading: Promise<void> | undefined;
-  #again = false;
+  /** The load queued behind the running one. */
+  #next: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -57,22 +58,24 @@ export class ControlSync {
     this.#flushTimer.unref();
   }
 
-  /** Reloads soon; calls during a load coalesce into one more load after it. */
+  /**
+   * Reloads, and resolves once a load that started after this call has finished (so the caller
+   * sees every change committed before it called: read-your-writes for the admin API). Calls
+   * made during a load coalesce into one more load after it. Never rejects.
+   */
   refresh(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    if (this.#loading) {
-      this.#again = true;
-      return this.#loading;
-    }
+    if (!this.#loading) return this.#run();
+    return (this.#next ??= this.#loading.then(() => {
+      this.#next = undefined;
+      return this.#run();
+    }));
+  }
+
+  #run(): Promise<void> {
     this.#loading = this.#load()
       .catch((err: unknown) => this.options.onError?.(err as Error, 'load'))
-      .finally(() => {
-        this.#loading = undefined;
-        if (this.#again) {
-          this.#again = false;
-          void this.refresh();
-        }
-      });
+      .finally(() => (this.#loading = undefined));
     return this.#loading;
   }
 
