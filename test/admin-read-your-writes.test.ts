@@ -50,3 +50,39 @@ describe.each([
     expect(statuses).toEqual(statuses.map(() => 200));
   }, 60_000);
 });
+
+describe('lastUsedAt', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      fakes: [{ dialect: 'openai' }],
+      env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
+      config: (f) => ({
+        deployments: { d: deploymentFor(f[0]!) },
+        models: { 'gpt-mini': { targets: [{ deployment: 'd', model: 'm' }] } },
+        admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
+        state: { database: { dataDir: ':memory:', lastUsedFlushMs: 1_000 } },
+      }),
+    });
+  }, 60_000);
+  afterAll(() => h?.close());
+
+  it('is written in batches, not per request, and only moves forward', async () => {
+    expect((await admin(h.url, 'POST', '/teams', { name: 'used' })).status).toBe(201);
+    const key = await admin(h.url, 'POST', '/keys', { team: 'used' });
+    expect(key.body.lastUsedAt).toBeNull();
+    const before = Date.now();
+    for (let i = 0; i < 20; i++) expect((await chat(h.url, chatBody('gpt-mini'), { key: key.body.key })).status).toBe(200);
+    // Not yet written: the requests themselves never touch the database.
+    const early = await admin(h.url, 'GET', `/keys/${key.body.id}`);
+    const deadline = Date.now() + 5_000;
+    let seen: string | null = early.body.lastUsedAt;
+    while (seen === null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = (await admin(h.url, 'GET', `/keys/${key.body.id}`)).body.lastUsedAt;
+    }
+    expect(seen).not.toBeNull();
+    expect(Date.parse(seen as string)).toBeGreaterThanOrEqual(before - 1);
+    expect(Date.parse(seen as string)).toBeLessThanOrEqual(Date.now());
+  }, 30_000);
+});

@@ -88,14 +88,14 @@ export class ControlSync {
     if (this.#used.size === 0) return;
     const batch = this.#used;
     this.#used = new Map();
-    const ids = [...batch.keys()];
-    const times = ids.map((id) => new Date(batch.get(id) as number).toISOString());
+    // One JSON parameter for the whole batch: both drivers pass it the same way (arrays differ).
+    const rows = JSON.stringify([...batch].map(([id, ms]) => ({ id, t: new Date(ms).toISOString() })));
     try {
       // One statement for the whole batch; an older time never overwrites a newer one.
       await this.store.db
         .update(apiKeys)
         .set({ lastUsedAt: sql`v.t` })
-        .from(sql`(SELECT unnest(${ids}::text[]) AS id, unnest(${times}::timestamptz[]) AS t) AS v`)
+        .from(sql`jsonb_to_recordset(${rows}::jsonb) AS v(id text, t timestamptz)`)
         .where(sql`${apiKeys.id} = v.id AND (${apiKeys.lastUsedAt} IS NULL OR ${apiKeys.lastUsedAt} < v.t)`);
     } catch (err) {
       // Put them back (newer entries win) so the next flush tries again; bounded by the number of keys.
