@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, admin } from './helpers/admin.js';
-import { chat, chatBody, deploymentFor, startHarness, type Harness } from './helpers/harness.js';
+import { chat, chatBody, deploymentFor, metricValue, scrapeMetrics, startHarness, type Harness } from './helpers/harness.js';
 import { createTestDatabase, sharedPostgresAvailable } from './helpers/postgres.js';
 
 /**
@@ -85,4 +85,17 @@ describe('lastUsedAt', () => {
     expect(Date.parse(seen as string)).toBeGreaterThanOrEqual(before - 1);
     expect(Date.parse(seen as string)).toBeLessThanOrEqual(Date.now());
   }, 30_000);
+
+  it('is visible in the control-plane metrics, which a gateway without a control plane does not have', async () => {
+    const text = await scrapeMetrics(h.url);
+    expect(metricValue(text, 'gateway_control_plane_up')).toBe(1);
+    expect(metricValue(text, 'gateway_control_plane_api_keys')).toBeGreaterThanOrEqual(1);
+    expect(metricValue(text, 'gateway_control_plane_snapshot_version')).toBeGreaterThan(1);
+    const plain = await startHarness({ fakes: [{ dialect: 'openai' }], config: (f) => ({ deployments: { d: deploymentFor(f[0]!) }, models: { m: { targets: [{ deployment: 'd', model: 'm' }] } } }) });
+    try {
+      expect(await scrapeMetrics(plain.url)).not.toMatch(/gateway_control_plane|gateway_audit/);
+    } finally {
+      await plain.close();
+    }
+  });
 });
