@@ -1,12 +1,13 @@
 // `npm run bench`: the side-by-side benchmark. Starts a zero-latency fake upstream (3 ports),
-// the pass-through floor, our gateway (built dist/) and Portkey, each gateway pinned to the same
-// core; sends the same load to each in turn, phase by phase and step by step (interleaved, so
+// the pass-through floor, our gateway (built dist/; `ours-db`: its keys issued through the admin
+// API into the control plane) and Portkey, each gateway pinned to the same core; sends the
+// same load to each in turn, phase by phase and step by step (interleaved, so
 // ratios hold even on a noisy machine); writes docs/performance.md and its SVG chart. The
 // scaling phase (lib/scaling.mjs) starts its own gateways: `serve --workers 1` and `--workers 2`.
 //
 //   npm run bench                 full run (≈ 7–9 min on 2 cores)
 //   npm run bench -- --quick      smoke run (≈ 2–3 min): shorter steps, fewer rates, 500 streams
-//   options: --targets direct,floor,ours,portkey   --phases max,latency,stream,open-streams,scaling
+//   options: --targets direct,floor,ours,ours-db,portkey   --phases max,latency,stream,open-streams,scaling
 //            --no-build   --no-report   --streams N
 //            --report-from FILE   re-render docs/performance.md from a saved raw results file
 //            --baseline DIR   also run the gateway built in DIR (a copy of an older dist/) as
@@ -23,7 +24,7 @@ const root = resolve(benchDir, '..');
 const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    targets: { type: 'string', default: 'direct,floor,ours,portkey' },
+    targets: { type: 'string', default: 'direct,floor,ours,ours-db,portkey' },
     'no-build': { type: 'boolean', default: false },
     'no-report': { type: 'boolean', default: false },
     streams: { type: 'string' },
@@ -54,7 +55,7 @@ if (!opts['no-build']) {
 }
 
 const { drain, firstJsonLine, freePort, pinning, probe, runJsonChild, spawnNode, stopAll, waitForHttp } = await import('./lib/processes.mjs');
-const { chatBody, chatPath, gatewayConfig, headerSets, holdBody, streamBody, upstreamKey } = await import('./lib/workload.mjs');
+const { benchAdminKey, chatBody, chatPath, gatewayConfig, gatewayConfigWithStore, headerSets, holdBody, issueStoreKeys, streamBody, upstreamKey } = await import('./lib/workload.mjs');
 const { renderReport, renderSvg, renderConsoleTable } = await import('./lib/report.mjs');
 const { phaseScaling } = await import('./lib/scaling.mjs');
 const { warmUp } = await import('./lib/warmup.mjs');
@@ -133,6 +134,7 @@ async function startTargets(ports) {
     out.push({ name: 'floor', label: 'floor (plain node:http pass-through)', url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('floor', ports), notes: 'no features; one upstream' });
   }
   if (selected.includes('ours')) out.push(await startOurs('ours', join(root, 'dist', 'main.js'), ports, 'auth (100 tenants), rate limits, metrics, JSON access log, 3 deployments round-robin'));
+  if (selected.includes('ours-db')) out.push(await startOursWithStore(ports));
   if (opts.baseline) out.push(await startOurs('baseline', resolve(opts.baseline, 'main.js'), ports, 'the same gateway built from an earlier commit'));
   if (selected.includes('portkey')) {
     const port = await freePort();
@@ -154,6 +156,19 @@ async function startOurs(name, entry, ports, notes) {
   const stderr = drain(child);
   await waitForHttp(`http://127.0.0.1:${port}/health`, 30_000, stderr);
   return { name, label: name === 'ours' ? 'llm-gateway (this repo)' : `llm-gateway (${opts.baseline})`, url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('ours', ports), notes };
+}
+
+/** `ours` with the control plane on: the same tenants as teams in the embedded store, called with keys issued by the admin API. */
+async function startOursWithStore(ports) {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-gateway-bench-'));
+  const configFile = join(dir, 'gateway.yaml');
+  writeFileSync(configFile, JSON.stringify(gatewayConfigWithStore(ports, { maxConnections: Math.max(1024, plan.openStreams) }, join(dir, 'data')), null, 2));
+  const port = await freePort();
+  const child = spawnNode([...probeImport, join(root, 'dist', 'main.js'), 'serve', '--config', configFile, '--port', String(port)], { cpu: GATEWAY_CPU, ipc: true, env: { BENCH_UPSTREAM_KEY: upstreamKey, BENCH_ADMIN_KEY: benchAdminKey } });
+  const stderr = drain(child);
+  await waitForHttp(`http://127.0.0.1:${port}/ready`, 60_000, stderr);
+  const url = `http://127.0.0.1:${port}`;
+  return { name: 'ours-db', label: 'llm-gateway, keys from the control plane', url, child, headerSets: await issueStoreKeys(url), notes: 'as ours, with the 100 tenants made as teams and keys through the admin API (embedded store)' };
 }
 
 /** One JSON and one streaming request through each target, checked, before anything is measured. */

@@ -96,7 +96,7 @@ const POOL_CLOSE_MS = 1_000;
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
-  const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments) });
+  const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments), controlPlane: config.state.database !== undefined });
   const events = fanOut([metrics, logSubscriber(logger), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
   const pools = new UpstreamPools();
   // The state backend (memory or Redis) lives for the whole process: a reload keeps it, and
@@ -104,7 +104,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const state = createSharedState(options.offline ? { ...config.state, backend: 'memory' } : config.state, { clock, events, deployments: Object.keys(config.deployments), maxCooldownMs: config.retry.maxCooldownMs });
   // The control plane (API keys, teams, users, audit) and company sign-in are loaded by listen(),
   // and only when configured: a gateway without them loads neither the database drivers nor jose.
-  const control = config.state.database && !options.offline ? new ControlPlane(config.state.database, { clock, logger }) : undefined;
+  const control = config.state.database && !options.offline ? new ControlPlane(config.state.database, { clock, logger, events }) : undefined;
   const identity = config.identity ? new DeferredVerifier() : undefined;
   const shared: SharedDeps = {
     ...(control ? { control } : {}),
@@ -212,7 +212,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await control?.start();
       let adminRows: Route[] = [];
       if (control && config.admin) {
-        const admin = await loadAdminApi({ control, config, holder, identity, clock, logger });
+        const admin = await loadAdminApi({ control, config, holder, identity, clock, logger, events });
         adminRows = admin.routes;
         security = admin.security;
       }

@@ -73,7 +73,7 @@ function paragraphWords(opening: string): Set<string> {
 }
 
 describe('docs/metrics.md agrees with the metrics registry', () => {
-  const registered = new GatewayMetrics({ version: 'test', deployments: ['d'] }).registry
+  const registered = new GatewayMetrics({ version: 'test', deployments: ['d'], controlPlane: true }).registry
     .getMetricsAsArray()
     .map((m) => m as unknown as { name: string; type: string; labelNames?: readonly string[] })
     .filter((m) => m.name.startsWith('gateway_') || m.name.startsWith('gen_ai_'));

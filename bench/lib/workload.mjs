@@ -69,3 +69,32 @@ export function headerSets(kind, upstreamPorts) {
   }
   return sets;
 }
+
+/** The bootstrap admin key of the `ours-db` target (a throw-away embedded store). */
+export const benchAdminKey = 'bench-admin-key-0123456789abcdef0123456789';
+
+/**
+ * `ours-db`: the same gateway with the control plane on (embedded store in `dataDir`), its
+ * 100 tenants made as teams through the admin API and called with keys issued there, so the
+ * hot path looks every key up in the control plane's snapshot instead of the config.
+ */
+export function gatewayConfigWithStore(upstreamPorts, options, dataDir) {
+  const config = gatewayConfig(upstreamPorts, options);
+  return { ...config, tenants: {}, admin: { bootstrapKey: '${env:BENCH_ADMIN_KEY}' }, state: { database: { dataDir } } };
+}
+
+/** Makes the 100 teams and one key each through the admin API; returns header sets with those keys. */
+export async function issueStoreKeys(url) {
+  const call = async (path, body) => {
+    const res = await fetch(`${url}/admin/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${benchAdminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (res.status !== 201) throw new Error(`admin ${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  const sets = [];
+  for (let i = 0; i < tenantCount; i++) {
+    await call('/teams', { name: `tenant-${i}`, models: [alias], limits: { requests: { capacity: 1_000_000, refillPerSecond: 1_000_000 }, tokens: { capacity: 1_000_000_000, refillPerSecond: 1_000_000_000 } } });
+    const { key } = await call('/keys', { team: `tenant-${i}` });
+    sets.push({ 'content-type': 'application/json', authorization: `Bearer ${key}` });
+  }
+  return sets;
+}

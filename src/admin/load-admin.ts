@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { GatewayConfig } from '../config/load.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import type { Route } from '../http/routes.js';
+import type { GatewayEvents } from '../observability/events.js';
 import type { RuntimeHolder } from '../lifecycle/runtime-holder.js';
 
 /**
@@ -18,10 +19,17 @@ export async function loadAdminApi(deps: {
   readonly identity: TokenVerifier | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly events: Pick<GatewayEvents, 'controlPlaneUnavailable' | 'auditEventDropped'>;
 }): Promise<{ routes: Route[]; security: { close(): Promise<void> } }> {
   const [{ adminRoutes }, { SecurityAuditQueue }] = await Promise.all([import('./admin-api.js'), import('../control/audit-queue.js')]);
   const { control, config, holder, clock, logger } = deps;
-  const security = new SecurityAuditQueue(() => control.store?.db, clock, (err) => logger.warn({ err: { message: err.message } }, 'audit: security events could not be written yet'));
+  const security = new SecurityAuditQueue(() => control.store?.db, clock, {
+    onError: (err) => {
+      deps.events.controlPlaneUnavailable({ during: 'audit' });
+      logger.warn({ err: { message: err.message } }, 'audit: security events could not be written yet');
+    },
+    onDropped: () => deps.events.auditEventDropped({}),
+  });
   const bootstrap = config.admin?.bootstrapKey?.reveal();
   const routes = adminRoutes({
     control,

@@ -44,6 +44,8 @@ export class Authenticator {
   readonly #clock: Clock | undefined;
   /** Principals of API keys, per snapshot entry: a new snapshot makes new entries, so this never goes stale. */
   readonly #keyPrincipals = new WeakMap<StoredKey, Principal>();
+  /** Principals of cached tokens, with the snapshot they were built from (memberships may change). */
+  readonly #tokenPrincipals = new WeakMap<VerifiedIdentity, { snapshot: ControlSnapshot | undefined; principal: Principal }>();
 
   constructor(tenants: Readonly<Record<string, ResolvedTenant>>, options: AuthenticatorOptions = {}) {
     this.#tenants = tenants;
@@ -106,7 +108,16 @@ export class Authenticator {
   #fromToken(token: string): Principal | Promise<Principal> {
     const identity = this.#identity as TokenVerifier;
     const hit = identity.cached(token);
-    if (hit) return this.#tokenPrincipal(hit);
+    if (hit) {
+      // The verifier hands back the same identity object while the token is cached: its
+      // principal is built once per snapshot, not per request.
+      const snapshot = this.#control?.snapshot;
+      const known = this.#tokenPrincipals.get(hit);
+      if (known && known.snapshot === snapshot) return known.principal;
+      const principal = this.#tokenPrincipal(hit);
+      this.#tokenPrincipals.set(hit, { snapshot, principal });
+      return principal;
+    }
     return identity.verify(token).then(
       (verified) => this.#tokenPrincipal(verified),
       (err: unknown) => {

@@ -49,4 +49,13 @@ export function* crossReferenceIssues(config: unknown): Generator<PathIssue> {
       if (!Object.hasOwn(models, m)) yield { path: ['tenants', id, 'modelLimits', m], message: `no model named "${m}"` };
     }
   }
+  // The admin listener is a listener of its own: it cannot share a port with another one.
+  const adminPort = record(root.admin)?.port;
+  if (typeof adminPort === 'number' && adminPort !== 0) {
+    const server = record(root.server);
+    const dataPort = server?.port ?? 8080;
+    const metricsPort = record(server?.metrics)?.port;
+    if (adminPort === dataPort) yield { path: ['admin', 'port'], message: `must differ from server.port (${String(dataPort)}): the admin API is then served on the data-plane listener; leave admin.port out for that` };
+    if (adminPort === metricsPort) yield { path: ['admin', 'port'], message: `must differ from server.metrics.port (${String(metricsPort)})` };
+  }
 }

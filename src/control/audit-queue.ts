@@ -22,12 +22,13 @@ export class SecurityAuditQueue {
   constructor(
     private readonly db: () => ControlDb | undefined,
     private readonly clock: Clock,
-    private readonly onError: (err: Error) => void,
+    private readonly on: { readonly onError: (err: Error) => void; readonly onDropped: () => void },
   ) {}
 
   record(event: AuditEvent): void {
     if (this.#pending.length >= MAX_PENDING) {
       this.#dropped++;
+      this.on.onDropped();
       return;
     }
     this.#pending.push(event);
@@ -57,7 +58,7 @@ export class SecurityAuditQueue {
       try {
         await db.transaction((tx) => appendAudit(tx, events, new Date(this.clock.wallMs())));
       } catch (err) {
-        this.onError(err as Error);
+        this.on.onError(err as Error);
         return;
       }
       this.#pending.splice(0, batch.length);

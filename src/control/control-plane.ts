@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ControlView } from '../auth/authenticator.js';
 import type { Clock } from '../clock.js';
 import type { ResolvedDatabase } from '../config/load.js';
+import type { GatewayEvents } from '../observability/events.js';
 import { emptySnapshot, type ControlSnapshot } from './snapshot.js';
 import type { ControlStore } from './store/store.js';
 import type { ControlSync } from './sync.js';
@@ -26,7 +27,7 @@ export class ControlPlane implements ControlView {
 
   constructor(
     private readonly settings: ResolvedDatabase,
-    private readonly deps: { readonly clock: Clock; readonly logger: Logger },
+    private readonly deps: { readonly clock: Clock; readonly logger: Logger; readonly events: Pick<GatewayEvents, 'controlPlaneSynced' | 'controlPlaneUnavailable'> },
   ) {}
 
   get snapshot(): ControlSnapshot {
@@ -93,7 +94,7 @@ export class ControlPlane implements ControlView {
     this.#opening = (async () => {
       const { openStore } = await import('./store/open-store.js');
       const { ControlSync } = await import('./sync.js');
-      const { logger, clock } = this.deps;
+      const { logger, clock, events } = this.deps;
       const { url, ...rest } = this.settings;
       const { store, migrations } = await openStore({ ...rest, url: url?.reveal() }, (err, where) => logger.warn({ err: redact(err), where }, 'control plane: database connection problem'));
       if (this.#closed) {
@@ -105,8 +106,14 @@ export class ControlPlane implements ControlView {
         resyncMs: this.settings.resyncMs,
         lastUsedFlushMs: this.settings.lastUsedFlushMs,
         clock,
-        onLoaded: (s, ms) => logger.debug({ version: s.version, keys: s.keys.size, teams: s.teams.size, ms: Math.round(ms) }, 'control plane: snapshot loaded'),
-        onError: (err, during) => logger.warn({ err: redact(err), during }, 'control plane: database unreachable; keeping the last snapshot'),
+        onLoaded: (s, ms) => {
+          events.controlPlaneSynced({ version: s.version, apiKeys: s.keys.size, teams: s.teams.size, durationMs: ms });
+          logger.debug({ version: s.version, keys: s.keys.size, teams: s.teams.size, ms: Math.round(ms) }, 'control plane: snapshot loaded');
+        },
+        onError: (err, during) => {
+          events.controlPlaneUnavailable({ during });
+          logger.warn({ err: redact(err), during }, 'control plane: database unreachable; keeping the last snapshot');
+        },
       });
       try {
         await sync.start();

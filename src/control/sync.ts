@@ -25,7 +25,8 @@ export interface SyncOptions {
 export class ControlSync {
   #snapshot: ControlSnapshot = emptySnapshot;
   #loading: Promise<void> | undefined;
-  #again = false;
+  /** The load queued behind the running one. */
+  #next: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -57,22 +58,24 @@ export class ControlSync {
     this.#flushTimer.unref();
   }
 
-  /** Reloads soon; calls during a load coalesce into one more load after it. */
+  /**
+   * Reloads, and resolves once a load that started after this call has finished (so the caller
+   * sees every change committed before it called: read-your-writes for the admin API). Calls
+   * made during a load coalesce into one more load after it. Never rejects.
+   */
   refresh(): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    if (this.#loading) {
-      this.#again = true;
-      return this.#loading;
-    }
+    if (!this.#loading) return this.#run();
+    return (this.#next ??= this.#loading.then(() => {
+      this.#next = undefined;
+      return this.#run();
+    }));
+  }
+
+  #run(): Promise<void> {
     this.#loading = this.#load()
       .catch((err: unknown) => this.options.onError?.(err as Error, 'load'))
-      .finally(() => {
-        this.#loading = undefined;
-        if (this.#again) {
-          this.#again = false;
-          void this.refresh();
-        }
-      });
+      .finally(() => (this.#loading = undefined));
     return this.#loading;
   }
 
@@ -85,14 +88,14 @@ export class ControlSync {
     if (this.#used.size === 0) return;
     const batch = this.#used;
     this.#used = new Map();
-    const ids = [...batch.keys()];
-    const times = ids.map((id) => new Date(batch.get(id) as number).toISOString());
+    // One JSON parameter for the whole batch: both drivers pass it the same way (arrays differ).
+    const rows = JSON.stringify([...batch].map(([id, ms]) => ({ id, t: new Date(ms).toISOString() })));
     try {
       // One statement for the whole batch; an older time never overwrites a newer one.
       await this.store.db
         .update(apiKeys)
         .set({ lastUsedAt: sql`v.t` })
-        .from(sql`(SELECT unnest(${ids}::text[]) AS id, unnest(${times}::timestamptz[]) AS t) AS v`)
+        .from(sql`jsonb_to_recordset(${rows}::jsonb) AS v(id text, t timestamptz)`)
         .where(sql`${apiKeys.id} = v.id AND (${apiKeys.lastUsedAt} IS NULL OR ${apiKeys.lastUsedAt} < v.t)`);
     } catch (err) {
       // Put them back (newer entries win) so the next flush tries again; bounded by the number of keys.

@@ -90,7 +90,7 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
     await gateway.close().catch(() => undefined);
     throw err;
   }
-  log.info({ url: address.url, ...(address.metricsUrl ? { metricsUrl: address.metricsUrl } : {}), pid: process.pid, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
+  log.info({ url: address.url, ...(address.metricsUrl ? { metricsUrl: address.metricsUrl } : {}), ...(address.adminUrl ? { adminUrl: address.adminUrl } : {}), pid: process.pid, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
   options.onListening?.(gateway, address.url);
 
   await stopped;

@@ -130,6 +130,12 @@ export interface GatewayEvents {
   /** A request hit a bug (an exception that is neither an upstream nor a protocol error); once per request. */
   internalError(e: { readonly requestId: string; readonly error: unknown }): void;
   configReloaded(e: ConfigReloadEvent): void;
+  /** The control plane's snapshot was (re)loaded from its store. */
+  controlPlaneSynced(e: { readonly version: number; readonly apiKeys: number; readonly teams: number; readonly durationMs: number }): void;
+  /** The control plane's store could not be reached for a load, a lastUsedAt flush or security audit entries. */
+  controlPlaneUnavailable(e: { readonly during: 'load' | 'flush' | 'audit' }): void;
+  /** A security audit event was dropped because the bounded queue was full (a flood); the count is audited later. */
+  auditEventDropped(e: Record<string, never>): void;
 }
 
 // A key for every event, so that adding one to GatewayEvents without listing it here fails to compile.
@@ -148,6 +154,9 @@ const eventNameSet: { readonly [K in keyof GatewayEvents]: true } = {
   requestFinished: true,
   internalError: true,
   configReloaded: true,
+  controlPlaneSynced: true,
+  controlPlaneUnavailable: true,
+  auditEventDropped: true,
 };
 
 /** Every event name of GatewayEvents. */

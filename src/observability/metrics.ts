@@ -54,10 +54,12 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #reloads: Counter<'result'>;
   readonly #configVersion: Gauge;
   readonly #configLoadedAt: Gauge;
+  /** Only registered when the control plane is on: a gateway without one shows none of them. */
+  readonly #control: { up: Gauge; version: Gauge; keys: Gauge; errors: Counter<'during'>; auditDropped: Counter } | undefined;
   /** Response-model label values seen, per configured model (bounded by maxResponseModelsPerModel). */
   readonly #responseModels = new Map<string, Set<string>>();
 
-  constructor(options: { version: string; deployments: readonly string[] }) {
+  constructor(options: { version: string; deployments: readonly string[]; controlPlane?: boolean }) {
     const r = [this.registry];
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
     const reg = this.registry;
@@ -90,6 +92,19 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#configVersion = new Gauge({ name: 'gateway_config_version', help: 'Version of the config serving: 1 at start, +1 per successful reload.', registers: r, aggregator: 'max' });
     this.#configLoadedAt = new Gauge({ name: 'gateway_config_last_reload_success_timestamp_seconds', help: 'Unix time the serving config was loaded.', registers: r, aggregator: 'max' });
     for (const result of ['success', 'failure']) this.#reloads.inc({ result }, 0);
+    this.#control = options.controlPlane
+      ? {
+          up: new Gauge({ name: 'gateway_control_plane_up', help: 'Whether the last snapshot load or version check reached the control-plane database (1) or not (0).', registers: r, aggregator: 'min' }),
+          version: new Gauge({ name: 'gateway_control_plane_snapshot_version', help: 'control_state.version of the snapshot this process serves from.', registers: r, aggregator: 'min' }),
+          keys: new Gauge({ name: 'gateway_control_plane_api_keys', help: 'API-key secrets in the snapshot (a key in its rotation grace period counts twice).', registers: r, aggregator: 'max' }),
+          errors: new Counter({ name: 'gateway_control_plane_errors_total', help: 'Control-plane database calls that failed, by what they were for.', labelNames: ['during'], registers: r }),
+          auditDropped: new Counter({ name: 'gateway_audit_events_dropped_total', help: 'Security audit events dropped because the queue was full (their count is audited as audit.dropped).', registers: r }),
+        }
+      : undefined;
+    if (this.#control) {
+      this.#control.up.set(0);
+      for (const during of ['load', 'flush', 'audit']) this.#control.errors.inc({ during }, 0);
+    }
     const info = new Gauge({ name: 'gateway_build_info', help: 'Build information.', labelNames: ['version', 'node_version'], registers: r, aggregator: 'max' });
 
     info.set({ version: options.version, node_version: process.version }, 1);
@@ -150,6 +165,21 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   usageEstimated(e: Parameters<GatewayEvents['usageEstimated']>[0]): void {
     this.#estimated.inc({ model: e.model });
+  }
+
+  controlPlaneSynced(e: Parameters<GatewayEvents['controlPlaneSynced']>[0]): void {
+    this.#control?.up.set(1);
+    this.#control?.version.set(e.version);
+    this.#control?.keys.set(e.apiKeys);
+  }
+
+  controlPlaneUnavailable(e: Parameters<GatewayEvents['controlPlaneUnavailable']>[0]): void {
+    if (e.during === 'load') this.#control?.up.set(0);
+    this.#control?.errors.inc({ during: e.during });
+  }
+
+  auditEventDropped(): void {
+    this.#control?.auditDropped.inc();
   }
 
   configReloaded(e: ConfigReloadEvent): void {

@@ -37,6 +37,9 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     usageEstimated: ignore,
     requestFinished: ignore,
     internalError: ignore,
+    controlPlaneSynced: ignore,
+    controlPlaneUnavailable: ignore,
+    auditEventDropped: ignore,
   };
 }
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,7 @@ import { schema } from './schema.js';
  * for a database server; the control plane's tables are small, and a gateway replica should not
  * hold more memory for them than it needs.
  */
-export const embeddedSettings = ['shared_buffers = 16MB', 'wal_buffers = 1MB', 'max_connections = 8'];
+export const embeddedSettings = ['shared_buffers = 4MB', 'wal_buffers = 256kB', 'work_mem = 2MB', 'maintenance_work_mem = 8MB', 'temp_buffers = 2MB', 'max_connections = 4'];
 
 /** `:memory:`: a throw-away database in a temporary directory, removed at close. */
 export const memoryDataDir = ':memory:';
@@ -121,7 +122,9 @@ function isAlive(pid: number): boolean {
  * in a child process, once, it costs the gateway neither (starting on the copy: ~0.5 s, ~150 MB).
  */
 async function copyTemplate(dir: string): Promise<void> {
-  const template = join(tmpdir(), `llm-gateway-pglite-${await pgliteVersion()}-template`);
+  // Named by PGlite's version and the settings, so a change to either makes a template of its own.
+  const settings = createHash('sha256').update(embeddedSettings.join('\n')).digest('hex').slice(0, 8);
+  const template = join(tmpdir(), `llm-gateway-pglite-${await pgliteVersion()}-${settings}-template`);
   if (!(await exists(join(template, 'PG_VERSION')))) {
     const building = await mkdtemp(`${template}.building-`);
     try {
