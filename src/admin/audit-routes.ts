@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, gte, lt, type SQL } from 'drizzle-orm';
-import { verifyAudit } from '../control/audit.js';
+import { auditEntryJson } from '../control/audit.js';
+import { parseAnchor, verifyAudit, type AuditAnchor } from '../control/audit-verify.js';
 import { auditLog } from '../control/store/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { auditEntryView, listOf, meView, verifyView } from './bodies.js';
@@ -18,12 +19,22 @@ const filters: Readonly<Record<string, string>> = {
 
 export const auditRoutes: AdminRoute[] = [
   { method: 'GET', path: '/audit', summary: 'Audit entries, newest first (filters; paginated)', action: 'audit.read', query: { ...filters, order: '`desc` (default) or `asc`.' }, status: 200, response: listOf(auditEntryView), handle: listAudit },
-  { method: 'GET', path: '/audit/verify', summary: 'Walk the hash chain; report the first entry changed, removed or reordered', action: 'audit.read', status: 200, response: verifyView, handle: verify },
+  {
+    method: 'GET',
+    path: '/audit/verify',
+    summary: 'Walk the hash chain; report the first entry changed, removed or reordered',
+    action: 'audit.read',
+    query: { anchor: '`SEQ:HASH` saved from an earlier verify (its `head`) or export; repeatable (up to 100). Reveals a rewrite of the whole chain and its head.' },
+    status: 200,
+    response: verifyView,
+    handle: verify,
+  },
   { method: 'GET', path: '/audit/export', summary: 'Audit entries as JSON lines, oldest first', action: 'audit.read', query: filters, status: 200, response: 'ndjson', handle: exportAudit },
   { method: 'GET', path: '/me', summary: 'Who the caller is and which roles they hold', action: 'any', status: 200, response: meView, handle: me },
 ];
 
-function conditions(query: URLSearchParams): SQL[] {
+/** The entry filters of a query (shared with `llm-gateway audit export`). */
+export function conditions(query: URLSearchParams): SQL[] {
   const out: SQL[] = [];
   const text = (name: string, column: typeof auditLog.actor | typeof auditLog.action | typeof auditLog.targetType | typeof auditLog.targetId): void => {
     const v = query.get(name);
@@ -65,8 +76,18 @@ function cursorOf(query: URLSearchParams): number | undefined {
   return n;
 }
 
-function view(e: typeof auditLog.$inferSelect): Record<string, unknown> {
-  return { ...e, at: e.at.toISOString() };
+const view = auditEntryJson;
+
+const MAX_ANCHORS = 100;
+
+function anchorsOf(query: URLSearchParams): AuditAnchor[] {
+  const raw = query.getAll('anchor');
+  if (raw.length > MAX_ANCHORS) throw new GatewayError('invalid_request', `anchor: at most ${MAX_ANCHORS}.`, { param: 'anchor' });
+  return raw.map((text) => {
+    const anchor = parseAnchor(text);
+    if (!anchor) throw new GatewayError('invalid_request', 'anchor: must be SEQ:HASH, an entry number and its 64-character hex hash.', { param: 'anchor' });
+    return anchor;
+  });
 }
 
 async function listAudit(call: AdminCall): Promise<AdminReply> {
@@ -89,7 +110,7 @@ async function listAudit(call: AdminCall): Promise<AdminReply> {
 
 async function verify(call: AdminCall): Promise<AdminReply> {
   call.require('audit.read');
-  return { status: 200, body: await verifyAudit(call.db) };
+  return { status: 200, body: await verifyAudit(call.db, { anchors: anchorsOf(call.query) }) };
 }
 
 /** JSON lines, oldest first, bounded per response: `x-next-cursor` continues where it stopped. */

@@ -140,7 +140,7 @@ export const userView = z.object({
 
 export const auditEntryView = z.object({
   seq: z.number().int(),
-  at: timestamp,
+  at: timestamp.nullable().describe('Null only when the stored time was edited to one that cannot be shown (then the entry fails verification).'),
   actor: z.string(),
   actorType: z.string(),
   action: z.string(),
@@ -154,10 +154,19 @@ export const auditEntryView = z.object({
   hash: z.string(),
 });
 
+const anchorView = z.object({ seq: z.number().int(), hash: z.string() });
+
 export const verifyView = z.object({
   ok: z.boolean(),
-  entries: z.number().int(),
-  firstBad: z.object({ seq: z.number().int(), reason: z.string() }).optional(),
+  entries: z.number().int().describe('Entries checked and found sound.'),
+  head: anchorView.optional().describe('The head recorded when the check began: keep it elsewhere and pass it later as `anchor`.'),
+  firstBad: z
+    .object({
+      seq: z.number().int(),
+      problem: z.enum(['missing', 'changed', 'rehashed', 'unlinked', 'truncated', 'rewritten', 'beyond_head', 'no_head', 'anchor']),
+      reason: z.string(),
+    })
+    .optional(),
 });
 
 export const meView = z.object({
