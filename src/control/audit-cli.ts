@@ -154,7 +154,8 @@ async function verify(store: ControlStore, anchors: readonly AuditAnchor[], json
   return EXIT_BROKEN;
 }
 
-const PAGE = 1_000;
+/** As the admin export: an entry can hold two 64 KiB bodies, so a page is at most ~32 MiB. */
+const PAGE = 250;
 
 /** JSON lines, oldest first, a page at a time, waiting for stdout to drain (a slow pipe bounds memory). */
 async function exportLines(store: ControlStore, where: SQL[], after: number, limit: number): Promise<number> {

@@ -40,7 +40,8 @@ export interface VerifyOptions {
   readonly anchors?: readonly AuditAnchor[];
 }
 
-const PAGE = 1_000;
+/** Entries per query: an entry can hold two 64 KiB bodies, so a page is at most ~32 MiB. */
+const PAGE = 250;
 
 /** `SEQ:HASH` as printed by `audit verify` (the head) or found in an export line. */
 export function parseAnchor(text: string): AuditAnchor | undefined {
