@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { concurrencySchema, limitsSchema, name } from '../config/schema.js';
+import { auditProblems } from '../control/audit-verify.js';
 
 /**
  * Request and response bodies of the admin API: validated with these schemas, and described by
@@ -163,7 +164,7 @@ export const verifyView = z.object({
   firstBad: z
     .object({
       seq: z.number().int(),
-      problem: z.enum(['missing', 'changed', 'rehashed', 'unlinked', 'truncated', 'rewritten', 'beyond_head', 'no_head', 'anchor']),
+      problem: z.enum(auditProblems),
       reason: z.string(),
     })
     .optional(),

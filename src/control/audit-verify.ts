@@ -18,7 +18,8 @@ import type { ControlDb } from './store/store.js';
  * - `anchor`: the entry's hash differs from an anchor saved earlier (the chain and its head were
  *   rewritten together: the one change the chain alone cannot reveal).
  */
-export type AuditProblem = 'missing' | 'changed' | 'rehashed' | 'unlinked' | 'truncated' | 'rewritten' | 'beyond_head' | 'no_head' | 'anchor';
+export const auditProblems = ['missing', 'changed', 'rehashed', 'unlinked', 'truncated', 'rewritten', 'beyond_head', 'no_head', 'anchor'] as const;
+export type AuditProblem = (typeof auditProblems)[number];
 
 /** An entry's hash kept outside the database (from an earlier verify or export). */
 export interface AuditAnchor {
