@@ -17,6 +17,7 @@ Usage:
                                                           SIGHUP reloads the config, SIGTERM drains)
   llm-gateway demo                                        run the self-contained demo (no network, no keys)
   llm-gateway check-config FILE                           validate a config file; exit 1 listing every problem
+  llm-gateway audit verify|export --config FILE [...]     check or export the audit log (llm-gateway audit --help)
   llm-gateway fake-upstream --dialect openai|triton|gemini|ollama|bedrock|anthropic [--host H] [--port P]
                                                           run a protocol-faithful fake provider
   llm-gateway --version | --help
@@ -32,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./demo/run-demo.js')).runDemo();
     case 'check-config':
       return checkConfig(rest);
+    case 'audit':
+      return (await import('./control/audit-cli.js')).auditCommand(rest);
     case 'fake-upstream':
       return fakeUpstream(rest);
     case '--version':

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, gte, lt, type SQL } from 'drizzle-orm';
-import { verifyAudit } from '../control/audit.js';
+import { auditEntryJson, storableText } from '../control/audit.js';
+import { parseAnchor, verifyAudit, type AuditAnchor } from '../control/audit-verify.js';
 import { auditLog } from '../control/store/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { auditEntryView, listOf, meView, verifyView } from './bodies.js';
@@ -13,23 +14,34 @@ const filters: Readonly<Record<string, string>> = {
   since: 'RFC 3339: entries at or after this instant.',
   until: 'RFC 3339: entries before this instant.',
   cursor: 'Continue from the `nextCursor` of the previous page.',
-  limit: 'Entries per page, 1-1000 (default 100; export: up to 100000, default 10000).',
+  limit: 'Entries per page, 1-1000 (default 100; export: up to 100000, default 10000, and at most about 8 MiB per response).',
 };
 
 export const auditRoutes: AdminRoute[] = [
   { method: 'GET', path: '/audit', summary: 'Audit entries, newest first (filters; paginated)', action: 'audit.read', query: { ...filters, order: '`desc` (default) or `asc`.' }, status: 200, response: listOf(auditEntryView), handle: listAudit },
-  { method: 'GET', path: '/audit/verify', summary: 'Walk the hash chain; report the first entry changed, removed or reordered', action: 'audit.read', status: 200, response: verifyView, handle: verify },
+  {
+    method: 'GET',
+    path: '/audit/verify',
+    summary: 'Walk the hash chain; report the first entry changed, removed or reordered',
+    action: 'audit.read',
+    query: { anchor: '`SEQ:HASH` saved from an earlier verify (its `head`) or export; repeatable (up to 100). Reveals a rewrite of the whole chain and its head.' },
+    status: 200,
+    response: verifyView,
+    handle: verify,
+  },
   { method: 'GET', path: '/audit/export', summary: 'Audit entries as JSON lines, oldest first', action: 'audit.read', query: filters, status: 200, response: 'ndjson', handle: exportAudit },
   { method: 'GET', path: '/me', summary: 'Who the caller is and which roles they hold', action: 'any', status: 200, response: meView, handle: me },
 ];
 
-function conditions(query: URLSearchParams): SQL[] {
+/** The entry filters of a query (shared with `llm-gateway audit export`). */
+export function conditions(query: URLSearchParams): SQL[] {
   const out: SQL[] = [];
   const text = (name: string, column: typeof auditLog.actor | typeof auditLog.action | typeof auditLog.targetType | typeof auditLog.targetId): void => {
     const v = query.get(name);
     if (v === null) return;
     if (v.length > 256) throw new GatewayError('invalid_request', `${name}: must be at most 256 characters.`, { param: name });
-    out.push(eq(column, v));
+    // As the log stores it (a NUL would make PostgreSQL refuse the query).
+    out.push(eq(column, storableText(v)));
   };
   text('actor', auditLog.actor);
   text('action', auditLog.action);
@@ -65,8 +77,18 @@ function cursorOf(query: URLSearchParams): number | undefined {
   return n;
 }
 
-function view(e: typeof auditLog.$inferSelect): Record<string, unknown> {
-  return { ...e, at: e.at.toISOString() };
+const view = auditEntryJson;
+
+const MAX_ANCHORS = 100;
+
+function anchorsOf(query: URLSearchParams): AuditAnchor[] {
+  const raw = query.getAll('anchor');
+  if (raw.length > MAX_ANCHORS) throw new GatewayError('invalid_request', `anchor: at most ${MAX_ANCHORS}.`, { param: 'anchor' });
+  return raw.map((text) => {
+    const anchor = parseAnchor(text);
+    if (!anchor) throw new GatewayError('invalid_request', 'anchor: must be SEQ:HASH, an entry number and its 64-character hex hash.', { param: 'anchor' });
+    return anchor;
+  });
 }
 
 async function listAudit(call: AdminCall): Promise<AdminReply> {
@@ -89,8 +111,12 @@ async function listAudit(call: AdminCall): Promise<AdminReply> {
 
 async function verify(call: AdminCall): Promise<AdminReply> {
   call.require('audit.read');
-  return { status: 200, body: await verifyAudit(call.db) };
+  return { status: 200, body: await verifyAudit(call.db, { anchors: anchorsOf(call.query) }) };
 }
+
+const EXPORT_PAGE = 250;
+/** A response stops at the entry that reaches this many characters (about bytes): at most this plus one entry. */
+export const EXPORT_MAX_BYTES = 8 * 1024 * 1024;
 
 /** JSON lines, oldest first, bounded per response: `x-next-cursor` continues where it stopped. */
 async function exportAudit(call: AdminCall): Promise<AdminReply> {
@@ -99,15 +125,24 @@ async function exportAudit(call: AdminCall): Promise<AdminReply> {
   const where = conditions(call.query);
   const cursor = cursorOf(call.query);
   const lines: string[] = [];
+  let bytes = 0;
   let last = cursor ?? 0;
   let exhausted = false;
-  // Pages of 1,000 so the database never returns the whole log at once.
-  while (!exhausted && lines.length < limit) {
-    const want = Math.min(1_000, limit - lines.length);
+  // Small pages, so the database never returns much at once, and a byte budget per response:
+  // an entry can hold two 64 KiB bodies, so a count alone would not bound the response.
+  while (!exhausted && lines.length < limit && bytes < EXPORT_MAX_BYTES) {
+    const want = Math.min(EXPORT_PAGE, limit - lines.length);
     const rows = await call.db.select().from(auditLog).where(and(...where, gt(auditLog.seq, last))).orderBy(asc(auditLog.seq)).limit(want);
-    for (const r of rows) lines.push(JSON.stringify(view(r)));
-    last = rows.at(-1)?.seq ?? last;
-    exhausted = rows.length < want;
+    let taken = 0;
+    for (const r of rows) {
+      if (bytes >= EXPORT_MAX_BYTES) break;
+      const line = JSON.stringify(view(r));
+      lines.push(line);
+      bytes += line.length + 1;
+      last = r.seq;
+      taken += 1;
+    }
+    exhausted = rows.length < want && taken === rows.length;
   }
   const more = !exhausted && (await call.db.select({ seq: auditLog.seq }).from(auditLog).where(and(...where, gt(auditLog.seq, last))).limit(1)).length > 0;
   return { status: 200, contentType: 'application/x-ndjson', body: lines.length === 0 ? '' : `${lines.join('\n')}\n`, headers: more ? { 'x-next-cursor': String(last) } : {} };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { concurrencySchema, limitsSchema, name } from '../config/schema.js';
+import { auditProblems } from '../control/audit-verify.js';
 
 /**
  * Request and response bodies of the admin API: validated with these schemas, and described by
@@ -145,7 +146,7 @@ export const userView = z.object({
 
 export const auditEntryView = z.object({
   seq: z.number().int(),
-  at: timestamp,
+  at: timestamp.nullable().describe('Null only when the stored time was edited to one that cannot be shown (then the entry fails verification).'),
   actor: z.string(),
   actorType: z.string(),
   action: z.string(),
@@ -159,10 +160,19 @@ export const auditEntryView = z.object({
   hash: z.string(),
 });
 
+const anchorView = z.object({ seq: z.number().int(), hash: z.string() });
+
 export const verifyView = z.object({
   ok: z.boolean(),
-  entries: z.number().int(),
-  firstBad: z.object({ seq: z.number().int(), reason: z.string() }).optional(),
+  entries: z.number().int().describe('Entries checked and found sound.'),
+  head: anchorView.optional().describe('The head recorded when the check began: keep it elsewhere and pass it later as `anchor`.'),
+  firstBad: z
+    .object({
+      seq: z.number().int(),
+      problem: z.enum(auditProblems),
+      reason: z.string(),
+    })
+    .optional(),
 });
 
 export const meView = z.object({

@@ -5,6 +5,7 @@ import type { ControlDb } from './store/store.js';
 const MAX_PENDING = 1_000;
 const BATCH = 100;
 const FLUSH_MS = 250;
+const RETRY_MAX_MS = 30_000;
 
 /**
  * Security events (a refused sign-in, a denied admin call, a use of the bootstrap credential)
@@ -18,6 +19,8 @@ export class SecurityAuditQueue {
   #dropped = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
+  #retryMs = FLUSH_MS;
+  #closed = false;
 
   constructor(
     private readonly db: () => ControlDb | undefined,
@@ -32,11 +35,12 @@ export class SecurityAuditQueue {
       return;
     }
     this.#pending.push(event);
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
-      void this.flush();
-    }, FLUSH_MS);
-    this.#timer.unref?.();
+    this.#schedule(FLUSH_MS);
+  }
+
+  /** Events waiting to be written (never more than MAX_PENDING). */
+  get pending(): number {
+    return this.#pending.length;
   }
 
   /** Writes what is queued (also at shutdown). Events stay queued while the store is down. */
@@ -45,8 +49,19 @@ export class SecurityAuditQueue {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     clearTimeout(this.#timer);
+    this.#timer = undefined;
     await this.flush();
+  }
+
+  #schedule(ms: number): void {
+    if (this.#closed || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.flush();
+    }, ms);
+    this.#timer.unref?.();
   }
 
   async #flush(): Promise<void> {
@@ -59,10 +74,17 @@ export class SecurityAuditQueue {
         await db.transaction((tx) => appendAudit(tx, events, new Date(this.clock.wallMs())));
       } catch (err) {
         this.on.onError(err as Error);
-        return;
+        break;
       }
       this.#pending.splice(0, batch.length);
       this.#dropped -= dropped;
+      this.#retryMs = FLUSH_MS;
+    }
+    // Not written (the store is not open yet, or a write failed): tried again, backing off, even
+    // if no new event comes to trigger it.
+    if (this.#pending.length > 0) {
+      this.#retryMs = Math.min(RETRY_MAX_MS, this.#retryMs * 2);
+      this.#schedule(this.#retryMs);
     }
   }
 }

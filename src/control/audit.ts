@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { asc, gt, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { auditLog, controlState } from './store/schema.js';
 import type { ControlDb } from './store/store.js';
 
@@ -40,7 +40,7 @@ export interface AuditEntry {
 export const genesisHash = '0'.repeat(64);
 
 /** The lock every writer of the chain holds until its transaction ends, so entries never interleave. */
-const AUDIT_LOCK = 7_284_310_582_113_906n;
+export const AUDIT_LOCK = 7_284_310_582_113_906n;
 
 type Tx = Parameters<Parameters<ControlDb['transaction']>[0]>[0];
 
@@ -61,15 +61,15 @@ export async function appendAudit(tx: Tx, events: readonly AuditEvent[], at: Dat
     const row = {
       seq,
       at,
-      actor: e.actor.id,
-      actorType: e.actor.type,
-      action: e.action,
-      targetType: e.targetType ?? null,
-      targetId: e.targetId ?? null,
-      source: e.source ?? null,
-      requestId: e.requestId ?? null,
-      before: e.before ?? null,
-      after: e.after ?? null,
+      actor: storableText(e.actor.id),
+      actorType: storableText(e.actor.type),
+      action: storableText(e.action),
+      targetType: optionalText(e.targetType),
+      targetId: optionalText(e.targetId),
+      source: optionalText(e.source),
+      requestId: optionalText(e.requestId),
+      before: storableJson(e.before),
+      after: storableJson(e.after),
       prevHash,
     };
     const hash = entryHash(row);
@@ -88,7 +88,9 @@ export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
 
 /**
  * JSON with object keys sorted at every level: PostgreSQL's jsonb does not keep key order, so
- * the hash must not depend on it.
+ * the hash must not depend on it. Numbers are written as JavaScript writes them: jsonb keeps a
+ * number's exact decimal value, which reads back as the same double, so `1e+21`, `5e-324` and
+ * `-0` (written `0`) hash the same before and after the round trip.
  */
 export function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
@@ -97,40 +99,44 @@ export function canonical(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
-export interface VerifyResult {
-  readonly ok: boolean;
-  /** Entries checked. */
-  readonly entries: number;
-  /** The first entry found changed, missing or out of place, and why. */
-  readonly firstBad?: { readonly seq: number; readonly reason: string };
-}
-
-const PAGE = 1_000;
+/** NUL (refused by PostgreSQL text and jsonb) and unpaired UTF-16 surrogates (refused by jsonb, rewritten by the UTF-8 encoder). */
+const unstorable = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
- * Walks the chain in order, a page at a time: each entry must follow the previous one (seq + 1),
- * carry its hash as prev_hash, and hash to what it claims; the last must be the head recorded in
- * control_state. Reports the first entry that was edited, removed or reordered.
+ * A string as PostgreSQL will store and return it: characters it refuses or rewrites become
+ * U+FFFD. Without this an entry could hash one string and store another (it would never verify),
+ * or be refused outright, and a refused security event would block the queue behind it.
  */
-export async function verifyAudit(db: ControlDb): Promise<VerifyResult> {
-  let expectedSeq = 1;
-  let prevHash = genesisHash;
-  let entries = 0;
-  for (;;) {
-    const page = await db.select().from(auditLog).where(gt(auditLog.seq, expectedSeq - 1)).orderBy(asc(auditLog.seq)).limit(PAGE);
-    for (const e of page) {
-      if (e.seq !== expectedSeq) return { ok: false, entries, firstBad: { seq: expectedSeq, reason: `entry ${expectedSeq} is missing (the next entry is ${e.seq})` } };
-      if (e.prevHash !== prevHash) return { ok: false, entries, firstBad: { seq: e.seq, reason: 'its prev_hash does not match the entry before it (an entry was removed, reordered or changed)' } };
-      if (entryHash(e) !== e.hash) return { ok: false, entries, firstBad: { seq: e.seq, reason: 'its content does not match its hash (the entry was changed)' } };
-      prevHash = e.hash;
-      expectedSeq += 1;
-      entries += 1;
-    }
-    if (page.length < PAGE) break;
-  }
-  const [head] = await db.select({ seq: controlState.auditSeq, hash: controlState.auditHash }).from(controlState);
-  if (head && (head.seq !== expectedSeq - 1 || head.hash !== prevHash)) {
-    return { ok: false, entries, firstBad: { seq: expectedSeq, reason: `the log ends at entry ${expectedSeq - 1} but the recorded head is entry ${head.seq}: entries were removed from the end` } };
-  }
-  return { ok: true, entries };
+export function storableText(s: string): string {
+  return s.replace(unstorable, '\ufffd');
+}
+
+function optionalText(s: string | undefined): string | null {
+  return s === undefined ? null : storableText(s);
+}
+
+/**
+ * A value as jsonb will return it: JSON's view of it (`toJSON` applied, so a Date becomes its ISO
+ * string; members that are undefined or functions dropped; NaN and Infinity null), with every
+ * string and key storable. The entry is hashed over this, so the hash survives the round trip.
+ */
+export function storableJson(value: unknown): unknown {
+  if (value === undefined) return null;
+  const text = JSON.stringify(value);
+  return text === undefined ? null : scrub(JSON.parse(text) as unknown);
+}
+
+function scrub(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(scrub);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[storableText(k)] = scrub(v);
+  return out;
+}
+
+/** An entry as the API and `audit export` show it (a JSON line each). */
+export function auditEntryJson(e: AuditEntry): Record<string, unknown> {
+  // A timestamp edited to one JavaScript cannot represent (`infinity`) is shown as null, not thrown on.
+  return { ...e, at: Number.isNaN(e.at.getTime()) ? null : e.at.toISOString() };
 }

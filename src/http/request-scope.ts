@@ -132,8 +132,8 @@ export class RequestScope implements ChatReply {
   }
 
   /** A non-JSON body (/metrics). */
-  text(status: number, contentType: string, text: string): void {
-    void this.send(status, { 'content-type': contentType }, text)?.catch(noop);
+  text(status: number, contentType: string, text: string, headers: Readonly<Record<string, string>> = {}): void {
+    void this.send(status, { ...headers, 'content-type': contentType }, text)?.catch(noop);
     if (this.route?.quiet !== true) this.#recordByEdge(status, 'success', undefined);
   }
 

@@ -19,12 +19,30 @@ export const embeddedSettings = ['shared_buffers = 4MB', 'wal_buffers = 256kB', 
 /** `:memory:`: a throw-away database in a temporary directory, removed at close. */
 export const memoryDataDir = ':memory:';
 
+/** The data directory is held by another live process (a running gateway). */
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(`the data directory ${dir} is in use by process ${pid}; the embedded database serves one process (use state.database.url for replicas)`);
+  }
+}
+
+export interface EmbeddedOptions {
+  /** Open only a database that exists (never create one), and refuse every write: for tools that read. */
+  readonly readOnly?: boolean;
+}
+
 /**
  * Opens PGlite on `dataDir` (made from a template when new) and holds a lock file in it, so a
  * second process pointed at the same directory is refused instead of corrupting it.
  */
-export async function openEmbeddedStore(dataDir: string): Promise<ControlStore> {
+export async function openEmbeddedStore(dataDir: string, options: EmbeddedOptions = {}): Promise<ControlStore> {
   const temporary = dataDir === memoryDataDir;
+  if (options.readOnly && (temporary || !(await exists(join(resolve(dataDir), 'PG_VERSION'))))) {
+    throw new Error(temporary ? 'state.database.dataDir is :memory:: the database lives only inside the gateway process' : `there is no embedded database in ${resolve(dataDir)} (no gateway has run with this data directory)`);
+  }
   const dir = temporary ? await mkdtemp(join(tmpdir(), 'llm-gateway-db-')) : resolve(dataDir);
   await mkdir(dir, { recursive: true });
   const unlock = await lockDataDir(dir);
@@ -32,6 +50,7 @@ export async function openEmbeddedStore(dataDir: string): Promise<ControlStore> 
   try {
     if (!(await exists(join(dir, 'PG_VERSION')))) await copyTemplate(dir);
     client = await PGlite.create({ dataDir: dir, postgresqlconf: embeddedSettings });
+    if (options.readOnly) await client.exec('SET default_transaction_read_only = on');
   } catch (err) {
     await unlock();
     if (temporary) await rm(dir, { recursive: true, force: true });
@@ -99,7 +118,7 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new Error(`the data directory ${dir} is in use by process ${holder}; the embedded database serves one process (use state.database.url for replicas)`);
+        throw new DataDirInUseError(dir, holder);
       }
       await unlink(path).catch(() => undefined);
     }

@@ -32,16 +32,7 @@ export async function migrate(session: MigrationSession, migrations: readonly Mi
   return session.transaction(async (tx) => {
     await tx.rows('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK.toString()]);
     await tx.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL)');
-    const recorded = await tx.rows<{ id: number; checksum: string }>('SELECT id, checksum FROM schema_migrations ORDER BY id');
-    const known = new Map(migrations.map((m) => [m.id, m]));
-    for (const row of recorded) {
-      const m = known.get(Number(row.id));
-      if (!m) {
-        throw new Error(`the database has migration ${row.id}, which this version of llm-gateway does not know: it was migrated by a newer version (restore a backup to downgrade)`);
-      }
-      if (checksum(m) !== row.checksum) throw new Error(`migration ${m.id} (${m.name}) differs from the one applied to this database; migrations must never be edited once shipped`);
-    }
-    const done = new Set(recorded.map((r) => Number(r.id)));
+    const done = await checkRecorded(tx, migrations);
     const applied: number[] = [];
     for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
       if (done.has(m.id)) continue;
@@ -50,5 +41,33 @@ export async function migrate(session: MigrationSession, migrations: readonly Mi
       applied.push(m.id);
     }
     return { applied, current: Math.max(0, ...migrations.map((m) => m.id)) };
+  });
+}
+
+type SessionTx = Parameters<Parameters<MigrationSession['transaction']>[0]>[0];
+
+/** The migrations recorded in the database, checked against this build's (throws as migrate does). */
+async function checkRecorded(tx: SessionTx, migrations: readonly Migration[]): Promise<Set<number>> {
+  const recorded = await tx.rows<{ id: number; checksum: string }>('SELECT id, checksum FROM schema_migrations ORDER BY id');
+  const known = new Map(migrations.map((m) => [m.id, m]));
+  for (const row of recorded) {
+    const m = known.get(Number(row.id));
+    if (!m) {
+      throw new Error(`the database has migration ${row.id}, which this version of llm-gateway does not know: it was migrated by a newer version (restore a backup to downgrade)`);
+    }
+    if (checksum(m) !== row.checksum) throw new Error(`migration ${m.id} (${m.name}) differs from the one applied to this database; migrations must never be edited once shipped`);
+  }
+  return new Set(recorded.map((r) => Number(r.id)));
+}
+
+/**
+ * Which of this build's migrations the database lacks, without changing anything (for tools that
+ * only read, such as `llm-gateway audit verify`). Throws as migrate does for an unknown or edited one.
+ */
+export async function pendingMigrations(session: MigrationSession, migrations: readonly Migration[] = shipped): Promise<number[]> {
+  return session.transaction(async (tx) => {
+    const [table] = await tx.rows<{ name: string | null }>("SELECT to_regclass('schema_migrations')::text AS name");
+    const done = table?.name ? await checkRecorded(tx, migrations) : new Set<number>();
+    return migrations.map((m) => m.id).filter((id) => !done.has(id)).sort((a, b) => a - b);
   });
 }

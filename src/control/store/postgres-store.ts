@@ -10,6 +10,8 @@ export interface PostgresStoreOptions {
   readonly connectTimeoutMs: number;
   /** Server-side statement_timeout and the client's own query deadline. */
   readonly statementTimeoutMs: number;
+  /** Every session read-only (for tools that only read, such as `llm-gateway audit verify`). */
+  readonly readOnly?: boolean;
   /** Reports connection problems (never with the URL: it may hold a password). */
   readonly onError: (err: Error, where: 'pool' | 'listener') => void;
 }
@@ -30,6 +32,7 @@ export function openPostgresStore(options: PostgresStoreOptions): ControlStore {
     statement_timeout: options.statementTimeoutMs,
     keepAlive: true,
     application_name: 'llm-gateway',
+    ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
   };
   const pool = new pg.Pool({ ...clientConfig, max: options.poolSize, idleTimeoutMillis: 10_000 });
   // An idle connection that the server drops emits 'error' on the pool: unhandled, it would crash the process.
