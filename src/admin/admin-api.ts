@@ -73,11 +73,13 @@ async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: Request
   // named are looked at: a 400 or 404 would tell them what exists and what is valid.
   if (route.action !== 'any' && !mayEver(actor, route.action)) require(route.action);
   const body = route.body ? validate(route.body, scope.body ?? {}) : undefined;
+  const query = new URL(scope.req.url ?? '/', 'http://admin').searchParams;
+  refuseControlCharacters(scope.params, query);
   const call: AdminCall = {
     actor,
     body,
     params: scope.params,
-    query: new URL(scope.req.url ?? '/', 'http://admin').searchParams,
+    query,
     db,
     ctx,
     config: scope.runtime.config,
@@ -95,6 +97,18 @@ async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: Request
   if (route.method !== 'GET') await sync.refresh();
   if (reply.contentType) scope.text(reply.status, reply.contentType, reply.body as string, reply.headers ?? {});
   else await scope.json(reply.status, reply.body, reply.headers ?? {});
+}
+
+/**
+ * Ids, names and filters never contain control characters, and PostgreSQL refuses U+0000 in text
+ * (which would be a 500): a path segment or query value with one is a 400 naming it.
+ */
+function refuseControlCharacters(params: readonly string[], query: URLSearchParams): void {
+  const bad = /[\u0000-\u001f\u007f]/;
+  if (params.some((p) => bad.test(p))) throw new GatewayError('invalid_request', 'The path holds a control character; no team, key or user id does.');
+  for (const [name, value] of query) {
+    if (bad.test(value) || bad.test(name)) throw new GatewayError('invalid_request', `${name.replace(bad, '?')}: must not contain control characters.`, { param: name.replace(bad, '?') });
+  }
 }
 
 /** Parses a body; a failure lists every invalid field by path (`limits.requests.capacity: …`). */
