@@ -11,7 +11,14 @@ import { resolveConfig } from '../config/load.js';
 import type { ConfigReloadEvent } from '../observability/events.js';
 import { createLogger } from '../observability/logger.js';
 
-const env = { REDIS_URL: 'redis://127.0.0.1:9', REDIS_URL_2: 'redis://127.0.0.1:10', METRICS_TOKEN: 'metrics-token-a', METRICS_TOKEN_2: 'metrics-token-b' };
+const env = {
+  REDIS_URL: 'redis://127.0.0.1:9',
+  REDIS_URL_2: 'redis://127.0.0.1:10',
+  METRICS_TOKEN: 'metrics-token-a',
+  METRICS_TOKEN_2: 'metrics-token-b',
+  ADMIN_KEY: 'admin-key-a-0123456789abcdef0123456789',
+  ADMIN_KEY_2: 'admin-key-b-0123456789abcdef0123456789',
+};
 
 const base = (): Record<string, unknown> => ({
   server: { host: '127.0.0.1', port: 0, metrics: { bearerToken: '${env:METRICS_TOKEN}' } },
@@ -19,6 +26,8 @@ const base = (): Record<string, unknown> => ({
   deployments: { a: { provider: 'openai', baseUrl: 'http://127.0.0.1:9/v1' } },
   models: { m: { targets: [{ deployment: 'a', model: 'x' }] } },
   state: { backend: 'redis', redis: { url: '${env:REDIS_URL}' } },
+  admin: { bootstrapKey: '${env:ADMIN_KEY}' },
+  identity: { jwt: { issuer: 'https://idp.example.com', audience: 'llm-gateway' } },
 });
 
 /** Every setting read once at start, and a change to it. */
@@ -51,6 +60,15 @@ const capturedAtStart: ReadonlyArray<readonly [string, Record<string, unknown>]>
   ['retry.maxCooldownMs', { retry: { maxCooldownMs: 9_999 } }],
   ['timeouts.idleMs', { timeouts: { idleMs: 9_999 } }],
   ['logging.format', { logging: { format: 'pretty' } }],
+  // The control plane and company sign-in are set up by listen(), once.
+  ['state.database.dataDir', { state: { database: { dataDir: './elsewhere' } } }],
+  ['state.database.resyncMs', { state: { database: { resyncMs: 5_000 } } }],
+  ['admin.host', { admin: { host: '0.0.0.0' } }],
+  ['admin.port', { admin: { port: 19_091 } }],
+  ['admin.bootstrapKey', { admin: { bootstrapKey: '${env:ADMIN_KEY_2}' } }],
+  ['admin.rotationGraceMs', { admin: { rotationGraceMs: 0 } }],
+  ['identity.jwt.audience', { identity: { jwt: { audience: 'another' } } }],
+  ['identity.jwt.claims.team', { identity: { jwt: { claims: { team: 'org.team' } } } }],
 ];
 
 /** Settings a reload applies; changing all of them at once must name nothing. */
@@ -102,7 +120,7 @@ describe('reload of settings read once at start (issue 10 §4)', () => {
     const warning = logs.find((l) => l.msg === 'config reloaded; changed settings that apply only after a restart were ignored');
     expect(warning).toMatchObject({ level: 40, restartRequired: [key] });
     // Secrets are compared, never shown.
-    expect(JSON.stringify(logs)).not.toMatch(/metrics-token-|127\.0\.0\.1:10\b/);
+    expect(JSON.stringify(logs)).not.toMatch(/metrics-token-|127\.0\.0\.1:10\b|admin-key-/);
   });
 
   it('D-03: a reload changing only settings it applies names none, and logs "config reloaded" at info', async () => {

@@ -32,9 +32,10 @@ export interface Reloader {
  * Settings read once, by what lives as long as the process: the listeners and the edge
  * (`server.*`), the state backend (`state.*`) and the cooldowns it holds (`retry.maxCooldownMs`),
  * the edge's client write-stall timeout (`timeouts.idleMs`; as the upstream idle timeout it is
- * compiled per deployment and applies at once), and the log format.
+ * compiled per deployment and applies at once), the log format, and what listen() sets up once:
+ * the admin API (its listener, bootstrap key and rotation grace) and the identity provider's verifier.
  */
-const capturedAtStart: readonly string[] = ['server', 'state', 'retry.maxCooldownMs', 'timeouts.idleMs', 'logging.format'];
+const capturedAtStart: readonly string[] = ['server', 'state', 'retry.maxCooldownMs', 'timeouts.idleMs', 'logging.format', 'admin', 'identity'];
 /** Inside those, what is read again when used: the drain timings (at shutdown) and the default failure mode (per request). */
 const readWhenUsed: ReadonlySet<string> = new Set(['server.drainDelayMs', 'server.shutdownGraceMs', 'state.failureMode']);
 
