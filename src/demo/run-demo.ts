@@ -49,7 +49,7 @@ export async function runDemo(): Promise<number> {
   try {
     const issued = await issueKey(url, adminKey);
     const wave1 = await runWave(url, firstWave(issued), 'Wave 1');
-    const wave2 = await runWave(url, secondWave(wave1.length + 1), "Wave 2: after flaky-openai's breaker has opened");
+    const wave2 = await runWave(url, secondWave(wave1.length + 1), "Wave 2, after flaky-openai's breaker has opened");
     const revoked = await revokeKey(url, adminKey, issued, wave1.length + wave2.length + 1);
     summarise([...wave1, ...wave2, revoked], narration);
     out('\nMetrics excerpt (GET /metrics)');
