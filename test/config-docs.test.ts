@@ -47,6 +47,9 @@ const tables: ReadonlyArray<{ heading: string; index: number; schema: JsonSchema
   { heading: '## `tenants`', index: 0, schema: entry(prop(root, 'tenants')), path: 'tenants.*' },
   { heading: '## `state`', index: 0, schema: prop(root, 'state'), path: 'state' },
   { heading: '## `state`', index: 1, schema: prop(prop(root, 'state'), 'redis'), path: 'state.redis' },
+  { heading: '## `state`', index: 2, schema: prop(prop(root, 'state'), 'database'), path: 'state.database' },
+  { heading: '## `admin`', index: 0, schema: prop(root, 'admin'), path: 'admin' },
+  { heading: '## `identity`', index: 0, schema: prop(prop(root, 'identity'), 'jwt'), path: 'identity.jwt' },
 ];
 
 interface Row {
@@ -104,6 +107,11 @@ function undocumented(schema: JsonSchema, documented: ReadonlySet<string>, prefi
 }
 
 describe('docs/configuration.md agrees with src/config/schema.ts', () => {
+  it('has a section, checked below, for every top-level key of the schema', () => {
+    const checked = new Set(tables.map((t) => t.path.split('.')[0]));
+    expect(Object.keys(root.properties ?? {}).filter((k) => !checked.has(k))).toEqual([]);
+  });
+
   describe.each(tables)('the $path table', ({ heading, index, schema, path }) => {
     const rows = tableRows(heading, index);
 

@@ -1,12 +1,13 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
-import { loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig } from '../config/load.js';
 import { watchConfigFile } from '../lifecycle/watch-config.js';
 import { createLogger } from '../observability/logger.js';
 import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { ConcurrencySlots, concurrencyHandlers } from './ipc-concurrency.js';
 import { limiterHandlers } from './ipc-limiter.js';
 import { serveRpc, type MessageChannel } from './rpc.js';
+import { sharedStoreIssue } from './shared-store.js';
 
 export interface PrimaryOptions {
   readonly configPath: string;
@@ -37,13 +38,16 @@ function workerChannel(worker: Worker): MessageChannel {
  * The primary of `serve --workers N` (node:cluster): forks N workers sharing one port, serves
  * their rate-limit decisions and concurrency slots from one in-memory limiter and one set of
  * slots (exact across workers; an exited worker's slots are released) and aggregates
- * their metrics for /metrics. Restarts a crashed worker with backoff; forwards SIGHUP (and, with
+ * their metrics for /metrics. Refuses a config whose control plane uses the embedded database
+ * (shared-store.ts), which one process owns. Restarts a crashed worker with backoff; forwards SIGHUP (and, with
  * --watch-config, file changes) as SIGHUP and SIGTERM/SIGINT as SIGTERM; resolves 0 once every
  * worker has drained and exited 0. A second SIGTERM/SIGINT kills the workers and exits 1.
  */
 export async function runPrimary(options: PrimaryOptions): Promise<number> {
   // Fail fast, with every issue listed, before forking anything.
   const config = await loadConfig(options.configPath);
+  const storeIssue = sharedStoreIssue(config, options.workers);
+  if (storeIssue) throw new ConfigError([storeIssue], options.configPath);
   const logger = createLogger({ level: config.logging.level, format: config.logging.format });
   const limiter = new MemoryRateLimiter();
   const aggregator = new AggregatorRegistry();

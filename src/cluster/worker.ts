@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { GatewayOptions } from '../app.js';
-import type { GatewayConfig } from '../config/load.js';
+import { ConfigError, type GatewayConfig } from '../config/load.js';
 import { serveProcess, type ServeOptions } from '../lifecycle/serve-process.js';
 import { FallbackConcurrencyLimiter, type ConcurrencyLimiter } from '../ratelimit/concurrency.js';
 import { FallbackRateLimiter } from '../ratelimit/fallback-limiter.js';
@@ -10,6 +10,7 @@ import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { IpcConcurrencyLimiter } from './ipc-concurrency.js';
 import { IpcRateLimiter } from './ipc-limiter.js';
 import { RpcClient, type MessageChannel } from './rpc.js';
+import { sharedStoreIssue } from './shared-store.js';
 
 // A limiter decision (or concurrency slot) or metrics scrape the primary has not answered by then has failed.
 const LIMITER_TIMEOUT_MS = 2_000;
@@ -63,24 +64,38 @@ export async function runWorker(options: Omit<ServeOptions, 'gateway' | 'onListe
   // Constructing one makes prom-client answer the primary's metric requests from this worker.
   new AggregatorRegistry();
   const contentType = AggregatorRegistry.PROMETHEUS_CONTENT_TYPE;
-  const code = await serveProcess({
-    ...options,
-    // The primary watches the file and forwards SIGHUP.
-    watchConfig: false,
-    ignoreSigint: true,
-    logBindings: { worker: Number(process.env.LLM_GATEWAY_WORKER_SLOT ?? cluster.worker?.id ?? 0) },
-    gateway: (config) => ({
-      ...options.extra,
-      ...(limitsLiveInPrimary(config) ? workerLimiters(limiterRpc, Number(process.env.LLM_GATEWAY_WORKERS ?? 1)) : {}),
-      metricsSource: { contentType, text: async () => String(await metricsRpc.call('metrics', null)) },
-    }),
-    onListening: (gateway) => {
-      AggregatorRegistry.setRegistries([gateway.metrics.registry]);
-      channel.send({ tag: 'llm-gateway:listening' });
-    },
-    stopRequested: new Promise<void>((resolve) => process.once('disconnect', resolve)),
-  });
-  // The IPC channel would keep the process alive.
-  if (process.connected) process.disconnect();
-  return code;
+  let started = false;
+  try {
+    const code = await serveProcess({
+      ...options,
+      // The primary watches the file and forwards SIGHUP.
+      watchConfig: false,
+      ignoreSigint: true,
+      logBindings: { worker: Number(process.env.LLM_GATEWAY_WORKER_SLOT ?? cluster.worker?.id ?? 0) },
+      gateway: (config) => {
+        // The primary checked the file at start; a worker restarted after the file changed checks again.
+        const storeIssue = sharedStoreIssue(config, Number(process.env.LLM_GATEWAY_WORKERS ?? 1));
+        if (storeIssue) throw new ConfigError([storeIssue], options.configPath);
+        return {
+          ...options.extra,
+          ...(limitsLiveInPrimary(config) ? workerLimiters(limiterRpc, Number(process.env.LLM_GATEWAY_WORKERS ?? 1)) : {}),
+          metricsSource: { contentType, text: async () => String(await metricsRpc.call('metrics', null)) },
+        };
+      },
+      onListening: (gateway) => {
+        AggregatorRegistry.setRegistries([gateway.metrics.registry]);
+        channel.send({ tag: 'llm-gateway:listening' });
+      },
+      stopRequested: new Promise<void>((resolve) => process.once('disconnect', resolve)),
+    });
+    started = true;
+    return code;
+  } finally {
+    // The IPC channel would keep the process alive, after a failed start too (a port in use): the
+    // worker must exit for the primary to see it and restart it. After a failure, Worker.disconnect()
+    // (an intended disconnect, unlike process.disconnect(), after which Node's cluster code exits
+    // 0 by itself) lets the process end with the CLI's exit code 1.
+    if (!started) cluster.worker?.disconnect();
+    else if (process.connected) process.disconnect();
+  }
 }

@@ -7,10 +7,21 @@ export const demoTenants = [
   { name: 'team-c', key: 'sk-demo-team-c' },
 ] as const;
 
+/** The team the demo makes at runtime through the admin API (the others are in the config). */
+export const runtimeTeam = { name: 'team-d', models: ['gpt-mini'] } as const;
+
+/**
+ * The variable the bootstrap admin key is read from. The demo generates the key and resolves its
+ * config with an environment of its own holding only this variable, so nothing from the real
+ * environment (DATABASE_URL, say) can point the demo at a service.
+ */
+export const demoAdminKeyEnv = 'LLM_GATEWAY_DEMO_ADMIN_KEY';
+
 /**
  * The gateway config the demo generates around its three fakes: `gpt-mini` balances by weight
  * over all three, `gpt-stable` prefers the flaky OpenAI (so its breaker has something to do),
- * and `llama-triton` falls back to `gpt-mini` when Triton fails. team-c has a tight limit.
+ * and `llama-triton` falls back to `gpt-mini` when Triton fails. team-c has a tight limit. The
+ * control plane runs on a throw-away embedded database, with the admin API on the gateway's port.
  */
 export function demoConfig(urls: { vllm: string; triton: string; openai: string }): ConfigInput {
   return {
@@ -50,5 +61,7 @@ export function demoConfig(urls: { vllm: string; triton: string; openai: string 
       'team-b': { keys: ['sk-demo-team-b'], models: ['gpt-mini', 'llama-triton'] },
       'team-c': { keys: ['sk-demo-team-c'], limits: { requests: { capacity: 3, refillPerSecond: 0.1 } } },
     },
+    state: { database: { dataDir: ':memory:' } },
+    admin: { bootstrapKey: `\${env:${demoAdminKeyEnv}}` },
   };
 }

@@ -1,9 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { createGateway } from '../app.js';
 import { resolveConfig } from '../config/load.js';
 import type { GatewayEvents } from '../observability/events.js';
 import { FakeUpstream } from '../testing/fake-upstream/fake-upstream.js';
+import { adminCall } from './demo-admin.js';
 import { sendDemoCall, type DemoCall, type DemoResult } from './demo-client.js';
-import { demoConfig, demoTenants } from './demo-config.js';
+import { demoAdminKeyEnv, demoConfig, demoTenants, runtimeTeam } from './demo-config.js';
+
+/** A key issued at runtime through the admin API. */
+interface IssuedKey {
+  readonly id: string;
+  readonly key: string;
+}
 
 const out = (line = ''): void => {
   process.stdout.write(`${line}\n`);
@@ -11,11 +19,12 @@ const out = (line = ''): void => {
 
 /**
  * `llm-gateway demo`: three fake upstreams speaking their real protocols, the gateway in front
- * of them, and concurrent traffic from several tenants. Prints what happened and exits 0.
- * Needs no network, Redis or keys.
+ * of them, a team and a key made at runtime through the admin API, and concurrent traffic from
+ * four teams. Prints what happened and exits 0. Needs no network, database, Redis or keys: the
+ * control plane runs on an embedded database in memory, with a bootstrap admin key made here.
  */
 export async function runDemo(): Promise<number> {
-  out('llm-gateway demo: three fake upstreams, one gateway, concurrent traffic from three tenants\n');
+  out('llm-gateway demo: three fake upstreams, one gateway, concurrent traffic from four teams\n');
   const vllm = await FakeUpstream.start({ dialect: 'openai', name: 'fast-vllm', behaviour: { latencyMs: 15, chunkIntervalMs: 5, chunks: 6 } });
   const triton = await FakeUpstream.start({ dialect: 'triton', name: 'slow-triton', behaviour: { latencyMs: 250, ttftMs: 100, chunkIntervalMs: 30, chunks: 5 } });
   const openai = await FakeUpstream.start({ dialect: 'openai', name: 'flaky-openai', behaviour: { latencyMs: 40, failureRate: 0.7, seed: 7, chunks: 4 } });
@@ -27,9 +36,9 @@ export async function runDemo(): Promise<number> {
   out(`  flaky-openai  OpenAI protocol           ${openai.baseUrl}   70% of requests fail (500)`);
 
   const narration: string[] = [];
-  const gateway = createGateway(resolveConfig(demoConfig({ vllm: vllm.baseUrl, triton: triton.baseUrl, openai: openai.baseUrl })), {
-    eventSinks: [narrator(narration)],
-  });
+  const adminKey = randomBytes(32).toString('hex');
+  const config = resolveConfig(demoConfig({ vllm: vllm.baseUrl, triton: triton.baseUrl, openai: openai.baseUrl }), { [demoAdminKeyEnv]: adminKey });
+  const gateway = createGateway(config, { eventSinks: [narrator(narration)] });
   const { url } = await gateway.listen({ host: '127.0.0.1', port: 0 });
   out(`\nGateway on ${url}`);
   out('  gpt-mini      weighted 3:1:1 over fast-vllm, slow-triton, flaky-openai');
@@ -38,9 +47,11 @@ export async function runDemo(): Promise<number> {
   out('  team-c may send 3 requests, then 1 every 10 s\n');
 
   try {
-    const wave1 = await runWave(url, firstWave(), 'Wave 1: 24 concurrent requests (8 streaming)');
-    const wave2 = await runWave(url, secondWave(), "Wave 2: 8 more, after flaky-openai's breaker has opened");
-    summarise([...wave1, ...wave2], narration);
+    const issued = await issueKey(url, adminKey);
+    const wave1 = await runWave(url, firstWave(issued), 'Wave 1');
+    const wave2 = await runWave(url, secondWave(wave1.length + 1), "Wave 2, after flaky-openai's breaker has opened");
+    const revoked = await revokeKey(url, adminKey, issued, wave1.length + wave2.length + 1);
+    summarise([...wave1, ...wave2, revoked], narration);
     out('\nMetrics excerpt (GET /metrics)');
     const metrics = await (await fetch(`${url}/metrics`)).text();
     for (const line of metrics.split('\n')) {
@@ -55,15 +66,44 @@ export async function runDemo(): Promise<number> {
 }
 
 async function runWave(url: string, calls: DemoCall[], title: string): Promise<DemoResult[]> {
-  out(title);
+  out(`${title}: ${calls.length} concurrent requests (${calls.filter((c) => c.stream).length} streaming)`);
   const results = await Promise.all(calls.map((c) => sendDemoCall(url, c)));
   for (const r of results) out(formatResult(r));
   out();
   return results;
 }
 
-function firstWave(): DemoCall[] {
+/**
+ * The control plane at work: a team and a key made through the admin API, as an operator would
+ * with curl (examples/control-plane.yaml), then used like any other key.
+ */
+async function issueKey(url: string, adminKey: string): Promise<IssuedKey> {
+  out('Control plane: an embedded PostgreSQL in memory, the admin API on the gateway\'s port');
+  const team = await adminCall(url, adminKey, 'POST', '/teams', 201, runtimeTeam);
+  out(`  POST   /admin/v1/teams        ${team.status}  team ${team.body.name}, may use ${team.body.models.join(', ')}`);
+  const made = await adminCall(url, adminKey, 'POST', '/keys', 201, { team: runtimeTeam.name, name: 'demo' });
+  out(`  POST   /admin/v1/keys         ${made.status}  ${made.body.id} for ${made.body.team}: ${made.body.prefix}… (the secret is shown once; the gateway keeps its SHA-256)\n`);
+  return { id: made.body.id, key: made.body.key };
+}
+
+/** Revokes the runtime key, shows it refused, and reads the audit log the changes left. */
+async function revokeKey(url: string, adminKey: string, issued: IssuedKey, n: number): Promise<DemoResult> {
+  out(`Revoking ${runtimeTeam.name}'s key through the admin API`);
+  const revoked = await adminCall(url, adminKey, 'DELETE', `/keys/${issued.id}`, 200);
+  out(`  DELETE /admin/v1/keys/${issued.id}  ${revoked.status}  revoked at ${revoked.body.revokedAt}`);
+  const refused = await sendDemoCall(url, { n, tenant: runtimeTeam.name, key: issued.key, model: 'gpt-mini', stream: false });
+  out(formatResult(refused));
+  const audit = await adminCall(url, adminKey, 'GET', '/audit?order=asc', 200);
+  const changes = (audit.body.data as Array<{ action: string; targetId: string | null }>).filter((e) => !e.action.startsWith('bootstrap.'));
+  out(`  GET    /admin/v1/audit        200  ${changes.map((e) => `${e.action} ${e.targetId}`).join(', ')} (and each use of the bootstrap key)`);
+  const verify = await adminCall(url, adminKey, 'GET', '/audit/verify', 200);
+  out(`  GET    /admin/v1/audit/verify 200  ${verify.body.ok ? `hash chain intact over ${verify.body.entries} entries` : `chain broken at entry ${verify.body.firstBad?.seq}`}\n`);
+  return refused;
+}
+
+function firstWave(issued: IssuedKey): DemoCall[] {
   const [a, b, c] = demoTenants;
+  const d = { name: runtimeTeam.name, key: issued.key };
   const calls: Array<Omit<DemoCall, 'n'>> = [];
   for (let i = 0; i < 4; i++) calls.push({ tenant: a.name, key: a.key, model: 'gpt-mini', stream: i % 2 === 0 });
   for (let i = 0; i < 4; i++) calls.push({ tenant: a.name, key: a.key, model: 'gpt-stable', stream: i % 2 === 1 });
@@ -71,16 +111,18 @@ function firstWave(): DemoCall[] {
   for (let i = 0; i < 5; i++) calls.push({ tenant: b.name, key: b.key, model: 'llama-triton', stream: i < 2 });
   calls.push({ tenant: b.name, key: b.key, model: 'gpt-stable', stream: false });
   for (let i = 0; i < 6; i++) calls.push({ tenant: c.name, key: c.key, model: 'gpt-mini', stream: i === 5 });
+  for (let i = 0; i < 2; i++) calls.push({ tenant: d.name, key: d.key, model: 'gpt-mini', stream: i === 1 });
+  calls.push({ tenant: d.name, key: d.key, model: 'gpt-stable', stream: false });
   calls.push({ tenant: 'nobody', key: 'sk-not-a-real-key', model: 'gpt-mini', stream: false });
   return calls.map((call, i) => ({ ...call, n: i + 1 }));
 }
 
-function secondWave(): DemoCall[] {
+function secondWave(first: number): DemoCall[] {
   const [a, , c] = demoTenants;
   const calls: Array<Omit<DemoCall, 'n'>> = [];
   for (let i = 0; i < 6; i++) calls.push({ tenant: a.name, key: a.key, model: 'gpt-stable', stream: i % 3 === 0 });
   for (let i = 0; i < 2; i++) calls.push({ tenant: c.name, key: c.key, model: 'gpt-mini', stream: false });
-  return calls.map((call, i) => ({ ...call, n: 25 + i }));
+  return calls.map((call, i) => ({ ...call, n: first + i }));
 }
 
 function formatResult(r: DemoResult): string {
