@@ -135,7 +135,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     outputBudget: new OutputBudget(config.server.maxBytesInFlight),
     metrics: options.metricsSource ?? metrics,
     // API keys are unknown until the control plane's first snapshot: not ready before it.
-    isReady: () => ready && (control === undefined || control.loaded),
+    readiness: () => (!ready ? 'draining' : control === undefined || control.loaded ? 'ready' : 'starting'),
     startedAtSeconds: Math.floor(clock.wallMs() / 1000),
     onInternalError: (err, requestId) => logger.error({ err, requestId }, 'internal error while handling a request'),
   };

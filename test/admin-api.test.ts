@@ -311,9 +311,11 @@ describe.each([
         expect([malformed.status, malformed.body.error.param]).toEqual([400, 'anchor']);
       });
 
-      it('records a denied call whose team name PostgreSQL cannot store (NUL), and the chain still verifies', async () => {
+      it('a NUL in a filter is a 400 before it reaches the database; the denied calls around it are recorded and the chain verifies', async () => {
         const lead = await admin(h.url, 'POST', '/keys', { team: 'audited', role: 'team_admin' });
-        const denied = await admin(h.url, 'GET', '/keys?team=%00%ED', undefined, lead.body.key);
+        const nul = await admin(h.url, 'GET', '/keys?team=%00%ED', undefined, lead.body.key);
+        expect(nul.status).toBe(400);
+        const denied = await admin(h.url, 'GET', '/keys?team=%ED-other', undefined, lead.body.key);
         expect(denied.status).toBe(403);
         const deadline = Date.now() + 10_000;
         let entry;
@@ -321,7 +323,7 @@ describe.each([
           entry = (await admin(h.url, 'GET', `/audit?actor=${lead.body.id}&action=access.denied`)).body.data[0];
           if (!entry) await new Promise((r) => setTimeout(r, 50));
         }
-        expect(entry).toMatchObject({ after: { permission: 'key.read', team: '\ufffd\ufffd', route: 'GET /admin/v1/keys' } });
+        expect(entry).toMatchObject({ after: { permission: 'key.read', team: '\ufffd-other', route: 'GET /admin/v1/keys' } });
         expect((await admin(h.url, 'GET', '/audit/verify')).body).toMatchObject({ ok: true });
       });
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lte, type SQL } from 'drizzle-orm';
 import type { z } from 'zod';
 import { applyChange, type ControlTx } from '../control/change.js';
 import { newId, newSecret } from '../control/secrets.js';
@@ -133,7 +133,9 @@ async function rotateKey(call: AdminCall<z.infer<typeof rotateKeyBody>>): Promis
   const secret = newSecret();
   const rotated = await applyChange(call.db, call.now, async (tx) => {
     const before = await lockKey(call, tx, id);
-    // The current secret gets the grace period; secrets already retiring keep their own end.
+    // Secrets whose grace has already ended are deleted; the current one gets the grace period;
+    // secrets still in an earlier grace keep their own end.
+    await tx.delete(apiKeySecrets).where(and(eq(apiKeySecrets.keyId, id), lte(apiKeySecrets.retiresAt, call.now)));
     await tx.update(apiKeySecrets).set({ retiresAt }).where(and(eq(apiKeySecrets.keyId, id), isNull(apiKeySecrets.retiresAt)));
     if (graceMs === 0) await tx.delete(apiKeySecrets).where(eq(apiKeySecrets.keyId, id));
     await tx.insert(apiKeySecrets).values({ digest: secret.digest, keyId: id, createdAt: call.now });

@@ -34,7 +34,8 @@ export class SecurityAuditQueue {
       this.on.onDropped();
       return;
     }
-    this.#pending.push(event);
+    // Stamped now: the batch may be written seconds later (or after an outage).
+    this.#pending.push(event.at ? event : { ...event, at: new Date(this.clock.wallMs()) });
     this.#schedule(FLUSH_MS);
   }
 

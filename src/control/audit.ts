@@ -19,6 +19,8 @@ export interface AuditEvent {
   readonly requestId?: string | undefined;
   readonly before?: unknown;
   readonly after?: unknown;
+  /** When it happened, if not when it is written (security events are written in batches, later). */
+  readonly at?: Date | undefined;
 }
 
 export interface AuditEntry {
@@ -60,7 +62,7 @@ export async function appendAudit(tx: Tx, events: readonly AuditEvent[], at: Dat
     seq += 1;
     const row = {
       seq,
-      at,
+      at: e.at ?? at,
       actor: storableText(e.actor.id),
       actorType: storableText(e.actor.type),
       action: storableText(e.action),

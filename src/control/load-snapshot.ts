@@ -1,4 +1,4 @@
-import { eq, isNull } from 'drizzle-orm';
+import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { emptySnapshot, type ControlSnapshot, type KeyRole, type KeySecretEntry, type StoredKey, type StoredUser } from './snapshot.js';
 import { apiKeySecrets, apiKeys, controlState, memberships, teams, users } from './store/schema.js';
 import type { ControlDb } from './store/store.js';
@@ -23,7 +23,8 @@ export async function loadSnapshot(db: ControlDb): Promise<ControlSnapshot> {
         .select({ digest: apiKeySecrets.digest, retiresAt: apiKeySecrets.retiresAt, key: apiKeys })
         .from(apiKeySecrets)
         .innerJoin(apiKeys, eq(apiKeys.id, apiKeySecrets.keyId))
-        .where(isNull(apiKeys.revokedAt));
+        // A rotated-away secret whose grace has ended is left out (the authenticator also checks the time).
+        .where(and(isNull(apiKeys.revokedAt), or(isNull(apiKeySecrets.retiresAt), gt(apiKeySecrets.retiresAt, sql`now()`))));
       const userRows = await tx.select().from(users);
       const memberRows = await tx.select().from(memberships);
 

@@ -43,7 +43,8 @@ export interface HttpDeps {
   /** Accepted requests, for the drain. */
   readonly inFlight: InFlightRequests;
   readonly metrics: { readonly contentType: string; text(): Promise<string> };
-  readonly isReady: () => boolean;
+  /** `starting` until the control plane's first snapshot is loaded; `draining` from SIGTERM. */
+  readonly readiness: () => 'ready' | 'starting' | 'draining';
   /** Unix seconds shown as `created` in /v1/models. */
   readonly startedAtSeconds: number;
   /** Called with unexpected errors (already turned into a generic 500 for the client). */

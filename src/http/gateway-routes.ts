@@ -47,8 +47,8 @@ function health(scope: RequestScope): void {
 }
 
 function ready(scope: RequestScope): void {
-  if (scope.deps.isReady()) scope.json(200, { status: 'ready' }, {});
-  else scope.json(503, { status: 'draining' }, {});
+  const status = scope.deps.readiness();
+  scope.json(status === 'ready' ? 200 : 503, { status }, {});
 }
 
 async function metrics(scope: RequestScope, token: Buffer | undefined): Promise<void> {

@@ -3,7 +3,7 @@ import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp } f
 
 /**
  * The control plane's tables, as drizzle sees them: the typed query side of the schema. The
- * tables themselves are created by the versioned SQL in migrations.ts; schema.test.ts checks that
+ * tables themselves are created by the versioned SQL in migrations.ts; store.test.ts checks that
  * the two describe the same columns. docs/storage.md explains each table and the ones planned.
  */
 
