@@ -106,7 +106,8 @@ export class ControlPlane implements ControlView {
         lastUsedFlushMs: this.settings.lastUsedFlushMs,
         clock,
         onLoaded: (s, ms) => logger.debug({ version: s.version, keys: s.keys.size, teams: s.teams.size, ms: Math.round(ms) }, 'control plane: snapshot loaded'),
-        onError: (err, during) => logger.warn({ err: redact(err), during }, 'control plane: database unreachable; keeping the last snapshot'),
+        onError: (err, during) =>
+          logger.warn({ err: redact(err), during }, during === 'load' ? 'control plane: the database cannot be read; keeping the last snapshot' : "control plane: writing keys' lastUsedAt failed; retried at the next flush"),
       });
       try {
         await sync.start();

@@ -24,8 +24,10 @@ export interface SyncOptions {
  */
 export class ControlSync {
   #snapshot: ControlSnapshot = emptySnapshot;
+  /** The load running now (never rejects): loads run one at a time. */
   #loading: Promise<void> | undefined;
-  #again = false;
+  /** One more load, to start when the running one ends; shared by every refresh made meanwhile. */
+  #queued: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -49,30 +51,36 @@ export class ControlSync {
 
   /** Loads the first snapshot (rejects if the store cannot be read) and starts following changes. */
   async start(): Promise<void> {
-    this.store.onChange(() => this.refresh());
-    await this.#load();
+    this.store.onChange(() => void this.refresh());
+    // The first load is a load like any other (a notification meanwhile waits for it), but its
+    // failure is the caller's.
+    const first = this.#load();
+    this.#loading = first.then(noop, noop).finally(() => (this.#loading = undefined));
+    await first;
     this.#timer = setInterval(() => void this.#check(), this.options.resyncMs);
     this.#timer.unref();
     this.#flushTimer = setInterval(() => void this.flushLastUsed(), this.options.lastUsedFlushMs);
     this.#flushTimer.unref();
   }
 
-  /** Reloads soon; calls during a load coalesce into one more load after it. */
+  /**
+   * Reloads; resolves once a load that started after this call has ended, so what was committed
+   * before the call is in the snapshot (unless the store could not be read). Calls during a load
+   * coalesce into one more load after it: the running one may have read the state before
+   * whatever the caller is about (the admin write that just committed).
+   */
   refresh(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     if (this.#loading) {
-      this.#again = true;
-      return this.#loading;
+      this.#queued ??= this.#loading.then(() => {
+        this.#queued = undefined;
+        return this.refresh();
+      });
+      return this.#queued;
     }
     this.#loading = this.#load()
       .catch((err: unknown) => this.options.onError?.(err as Error, 'load'))
-      .finally(() => {
-        this.#loading = undefined;
-        if (this.#again) {
-          this.#again = false;
-          void this.refresh();
-        }
-      });
+      .finally(() => (this.#loading = undefined));
     return this.#loading;
   }
 
@@ -85,14 +93,14 @@ export class ControlSync {
     if (this.#used.size === 0) return;
     const batch = this.#used;
     this.#used = new Map();
-    const ids = [...batch.keys()];
-    const times = ids.map((id) => new Date(batch.get(id) as number).toISOString());
+    // One JSON parameter: drizzle expands a JS array into a row of parameters, not an array.
+    const rows = JSON.stringify([...batch].map(([id, t]) => ({ id, t: new Date(t).toISOString() })));
     try {
       // One statement for the whole batch; an older time never overwrites a newer one.
       await this.store.db
         .update(apiKeys)
         .set({ lastUsedAt: sql`v.t` })
-        .from(sql`(SELECT unnest(${ids}::text[]) AS id, unnest(${times}::timestamptz[]) AS t) AS v`)
+        .from(sql`jsonb_to_recordset(${rows}::jsonb) AS v(id text, t timestamptz)`)
         .where(sql`${apiKeys.id} = v.id AND (${apiKeys.lastUsedAt} IS NULL OR ${apiKeys.lastUsedAt} < v.t)`);
     } catch (err) {
       // Put them back (newer entries win) so the next flush tries again; bounded by the number of keys.
@@ -105,6 +113,7 @@ export class ControlSync {
     this.#closed = true;
     clearInterval(this.#timer);
     clearInterval(this.#flushTimer);
+    await this.#queued;
     await this.#loading;
     await this.flushLastUsed();
   }
@@ -114,7 +123,7 @@ export class ControlSync {
     try {
       const next = await loadSnapshot(this.store.db);
       this.#healthy = true;
-      // Loads run one at a time (refresh coalesces), so the last one read is the newest.
+      // Loads run one at a time (start and refresh), so the last one read is the newest.
       this.#snapshot = next;
       this.options.onLoaded?.(this.#snapshot, this.options.clock.nowMs() - started);
     } catch (err) {
@@ -134,3 +143,5 @@ export class ControlSync {
     }
   }
 }
+
+function noop(): void {}
