@@ -22,12 +22,25 @@ export interface SyncOptions {
  * reached the last snapshot stays in force: keys keep working and revocations made before the
  * outage stay enforced.
  */
+/**
+ * Loads for notifications start at most this often: a storm of changes (a script making 1,000
+ * keys) costs each replica a load per interval, not one per change, and a lone change is loaded
+ * at once. Far below the 1 s in which a change must reach every replica.
+ */
+export const NOTIFIED_LOAD_SPACING_MS = 100;
+
 export class ControlSync {
   #snapshot: ControlSnapshot = emptySnapshot;
   /** The load running now (never rejects): loads run one at a time. */
   #loading: Promise<void> | undefined;
   /** One more load, to start when the running one ends; shared by every refresh made meanwhile. */
   #queued: Promise<void> | undefined;
+  /** The version the queued load must bring the snapshot to; Infinity: it runs whatever the version. */
+  #queuedFor = 0;
+  /** Notifications not yet acted on: the highest version they announced (Infinity: reload whatever). */
+  #notifiedNeed = 0;
+  #notifyTimer: NodeJS.Timeout | undefined;
+  #lastLoadStartMs = -Infinity;
   #timer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -51,7 +64,11 @@ export class ControlSync {
 
   /** Loads the first snapshot (rejects if the store cannot be read) and starts following changes. */
   async start(): Promise<void> {
-    this.store.onChange(() => void this.refresh());
+    // A notification's payload is the version its change made (change.ts): a snapshot already
+    // there needs no load, so a burst of changes costs a few loads, not one each. Anything else
+    // (null after a lost connection, a NOTIFY by hand) reloads. (A database restored to an older
+    // version is caught by the resync, which reloads on any difference.)
+    this.store.onChange((payload) => this.#notified(payload !== null && /^[0-9]{1,15}$/.test(payload) ? Number(payload) : Infinity));
     // The first load is a load like any other (a notification meanwhile waits for it), but its
     // failure is the caller's.
     const first = this.#load();
@@ -70,14 +87,39 @@ export class ControlSync {
    * whatever the caller is about (the admin write that just committed).
    */
   refresh(): Promise<void> {
+    return this.#request(Infinity);
+  }
+
+  /** A change notification: acted on at once, or (right after a load) at the next spacing. */
+  #notified(need: number): void {
+    this.#notifiedNeed = Math.max(this.#notifiedNeed, need);
+    if (this.#notifyTimer || this.#closed) return;
+    const act = (): void => {
+      this.#notifyTimer = undefined;
+      const wanted = this.#notifiedNeed;
+      this.#notifiedNeed = 0;
+      void this.#request(wanted);
+    };
+    const waitMs = this.#lastLoadStartMs + NOTIFIED_LOAD_SPACING_MS - this.options.clock.nowMs();
+    if (waitMs <= 0) return act();
+    this.#notifyTimer = setTimeout(act, waitMs);
+    this.#notifyTimer.unref();
+  }
+
+  /** Loads unless the snapshot is at version `need` or later (then resolves at once). */
+  #request(need: number): Promise<void> {
     if (this.#closed) return Promise.resolve();
     if (this.#loading) {
+      this.#queuedFor = Math.max(this.#queuedFor, need);
       this.#queued ??= this.#loading.then(() => {
+        const wanted = this.#queuedFor;
         this.#queued = undefined;
-        return this.refresh();
+        this.#queuedFor = 0;
+        return this.#request(wanted);
       });
       return this.#queued;
     }
+    if (this.#snapshot.version >= need) return Promise.resolve();
     this.#loading = this.#load()
       .catch((err: unknown) => this.options.onError?.(err as Error, 'load'))
       .finally(() => (this.#loading = undefined));
@@ -113,6 +155,7 @@ export class ControlSync {
     this.#closed = true;
     clearInterval(this.#timer);
     clearInterval(this.#flushTimer);
+    clearTimeout(this.#notifyTimer);
     await this.#queued;
     await this.#loading;
     await this.flushLastUsed();
@@ -120,6 +163,7 @@ export class ControlSync {
 
   async #load(): Promise<void> {
     const started = this.options.clock.nowMs();
+    this.#lastLoadStartMs = started;
     try {
       const next = await loadSnapshot(this.store.db);
       this.#healthy = true;

@@ -12,10 +12,17 @@ export interface PostgresStoreOptions {
   readonly statementTimeoutMs: number;
   /** Reports connection problems (never with the URL: it may hold a password). */
   readonly onError: (err: Error, where: 'pool' | 'listener') => void;
+  /**
+   * How often the listening connection is checked with a query (answered within connectTimeoutMs,
+   * else it is replaced): a connection that died silently (a server on a machine that vanished, a
+   * firewall or NAT dropping it) would otherwise go unnoticed for hours, delivering nothing.
+   */
+  readonly listenerCheckMs?: number;
 }
 
 const LISTEN_RETRY_MIN_MS = 250;
 const LISTEN_RETRY_MAX_MS = 5_000;
+const LISTENER_CHECK_MS = 5_000;
 
 /**
  * A PostgreSQL server through node-postgres: a bounded pool for queries (every connect and query
@@ -41,7 +48,6 @@ export function openPostgresStore(options: PostgresStoreOptions): ControlStore {
   let listener: pg.Client | undefined;
   let retryMs = LISTEN_RETRY_MIN_MS;
   let retryTimer: NodeJS.Timeout | undefined;
-  let everConnected = false;
 
   const emit = (payload: string | null): void => {
     for (const h of handlers) h(payload);
@@ -59,11 +65,14 @@ export function openPostgresStore(options: PostgresStoreOptions): ControlStore {
     const client = new pg.Client(clientConfig);
     listener = client;
     let lost = false;
+    let checkTimer: NodeJS.Timeout | undefined;
     const onLost = (err?: Error): void => {
       if (lost) return;
       lost = true;
+      clearInterval(checkTimer);
       if (err && !closed) options.onError(err, 'listener');
       client.removeAllListeners('notification');
+      // With a query outstanding (a check that got no answer), end() destroys the socket.
       void client.end().catch(() => undefined);
       scheduleListen();
     };
@@ -75,12 +84,35 @@ export function openPostgresStore(options: PostgresStoreOptions): ControlStore {
     try {
       await client.connect();
       await client.query(`LISTEN ${changeChannel}`);
+      if (lost || closed) return;
       retryMs = LISTEN_RETRY_MIN_MS;
-      // Changes made while no connection listened were not announced to this one.
-      if (everConnected) emit(null);
-      everConnected = true;
+      // Changes committed before LISTEN took effect were announced to no one here: after a lost
+      // connection, and also the first time (the first snapshot may have been read before it).
+      emit(null);
+      let checking = false;
+      checkTimer = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        check(client).then(
+          () => (checking = false),
+          (err: unknown) => onLost(err as Error),
+        );
+      }, options.listenerCheckMs ?? LISTENER_CHECK_MS);
+      checkTimer.unref();
     } catch (err) {
       onLost(err as Error);
+    }
+  };
+  /** One trivial query on the listening connection, answered within the connect deadline. */
+  const check = async (client: pg.Client): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the listening connection did not answer within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
+    });
+    try {
+      await Promise.race([client.query('SELECT 1'), deadline]);
+    } finally {
+      clearTimeout(timer);
     }
   };
 
