@@ -100,6 +100,23 @@ describe.skipIf(!available)('control plane on PostgreSQL: hostile cases', () => 
     expect(await pollUntil(() => sync.snapshot.version >= next, 2_000)).toBe(true);
   });
 
+  it('transactions that fail at BEGIN (no answer) give their connections back: the pool is not drained for good', async () => {
+    const proxy = await startTcpProxy(5432);
+    opened.push(proxy);
+    const url = new URL(database.url);
+    url.port = String(proxy.port);
+    // statementTimeoutMs 300: node-postgres gives up on a query after 1.3 s.
+    const store = openPostgresStore({ url: url.toString(), poolSize: 2, connectTimeoutMs: 500, statementTimeoutMs: 300, onError: () => undefined });
+    opened.push(store);
+    const release = proxy.holdFrom('begin');
+    const stuck = await Promise.allSettled([0, 1].map(() => store.db.transaction(async (tx) => tx.execute(sql`SELECT 1`))));
+    release();
+    expect(stuck.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    // Both pool connections were used by those; the next transaction needs one of them back.
+    const result = await store.db.transaction(async (tx) => tx.execute(sql`SELECT 41 + 1 AS answer`));
+    expect((result as unknown as { rows: Array<{ answer: number }> }).rows[0]?.answer).toBe(42);
+  });
+
   it('a storm of 100 changes coalesces into a bounded number of loads', async () => {
     let loads = 0;
     const { sync } = await replica({}, () => loads++);

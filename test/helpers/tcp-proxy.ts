@@ -27,6 +27,12 @@ export interface TcpProxy {
   holdFrom(text: string): () => void;
   /** Silently drops all traffic of the open connections whose client has sent `text`; returns how many. */
   freezeWhere(text: string): number;
+  /**
+   * A network that went silent: every open connection frozen, and new ones accepted but frozen
+   * too, until `heal()`; after it, new connections work and the frozen ones stay dead.
+   */
+  blackhole(): void;
+  heal(): void;
   close(): Promise<void>;
 }
 
@@ -35,9 +41,10 @@ const SAID_LIMIT = 64 * 1024;
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const links = new Set<Link>();
   const holds: Array<{ text: string; links: Link[]; released: boolean }> = [];
+  let silent = false;
   const server: Server = createServer((client) => {
     const upstream = connect(targetPort, targetHost);
-    const link: Link = { client, upstream, said: '', frozen: false, held: undefined };
+    const link: Link = { client, upstream, said: '', frozen: silent, held: undefined };
     links.add(link);
     client.on('data', (d: Buffer) => {
       if (link.frozen) return;
@@ -92,6 +99,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         }
       }
       return n;
+    },
+    blackhole() {
+      silent = true;
+      for (const link of links) link.frozen = true;
+    },
+    heal() {
+      silent = false;
     },
     close: async () => {
       for (const link of links) {
