@@ -64,11 +64,17 @@ describe.skipIf(!available)('control plane: the database stopped under traffic',
     server = await startOwnPostgres();
   }, 60_000);
   afterAll(async () => {
-    for (const h of harnesses) await h.close().catch(() => undefined);
-    for (const p of proxies) await p.close();
-    await server?.destroy();
-    console.log(`[control-plane outage] measured: ${JSON.stringify(measured)}`);
-  });
+    try {
+      // Bounded: a gateway that cannot close must not keep the server of ours running.
+      const closing = Promise.all(harnesses.map((h) => h.close().catch(() => undefined)));
+      const closed = await Promise.race([closing.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000).unref())]);
+      expect(closed, 'every gateway closes').toBe(true);
+      for (const p of proxies) await p.close();
+    } finally {
+      await server?.destroy();
+      console.log(`[control-plane outage] measured: ${JSON.stringify(measured)}`);
+    }
+  }, 30_000);
 
   const status = async (url: string, key: string): Promise<number> => (await chat(url, chatBody('gpt-mini'), { key })).status;
 

@@ -5,6 +5,8 @@ import type { ControlDb } from './store/store.js';
 const MAX_PENDING = 1_000;
 const BATCH = 100;
 const FLUSH_MS = 250;
+/** After a failed write (the database is away), the queue tries again this long after. */
+const RETRY_MS = 5_000;
 
 /**
  * Security events (a refused sign-in, a denied admin call, a use of the bootstrap credential)
@@ -18,6 +20,7 @@ export class SecurityAuditQueue {
   #dropped = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
+  #closed = false;
 
   constructor(
     private readonly db: () => ControlDb | undefined,
@@ -31,20 +34,27 @@ export class SecurityAuditQueue {
       return;
     }
     this.#pending.push(event);
-    this.#timer ??= setTimeout(() => {
+    this.#schedule(FLUSH_MS);
+  }
+
+  #schedule(ms: number): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.flush();
-    }, FLUSH_MS);
+    }, ms);
     this.#timer.unref?.();
   }
 
-  /** Writes what is queued (also at shutdown). Events stay queued while the store is down. */
+  /** Writes what is queued (also at shutdown). Events stay queued while the store is down, and are retried. */
   flush(): Promise<void> {
     return (this.#flushing ??= this.#flush().finally(() => (this.#flushing = undefined)));
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     clearTimeout(this.#timer);
+    this.#timer = undefined;
     await this.flush();
   }
 
@@ -58,6 +68,8 @@ export class SecurityAuditQueue {
         await db.transaction((tx) => appendAudit(tx, events, new Date(this.clock.wallMs())));
       } catch (err) {
         this.onError(err as Error);
+        // Not only when the next event comes: a quiet gateway would keep these unwritten.
+        this.#schedule(RETRY_MS);
         return;
       }
       this.#pending.splice(0, batch.length);

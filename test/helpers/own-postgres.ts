@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from './redis.js';
 
@@ -66,6 +67,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   const dir = await mkdtemp(join(tmpdir(), 'llm-gateway-own-pg-'));
   const data = join(dir, 'data');
   let child: ChildProcess | undefined;
+  let watchdog: ChildProcess | undefined;
   const killOnExit = (): void => {
     if (child?.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGQUIT');
   };
@@ -117,9 +119,23 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     });
     // Keep draining its log so the pipe never fills and blocks the server.
     c.stderr?.resume();
+    // If this process dies without cleaning up (killed by a signal: no 'exit' handler runs), the
+    // watchdog's stdin closes and it stops the server, so no server outlives the test run.
+    watchdog = spawn('/bin/sh', ['-c', 'read -r _; kill -INT "$0" 2>/dev/null', String(c.pid)], { stdio: ['pipe', 'ignore', 'ignore'], ...user });
+    watchdog.unref();
+    (watchdog.stdin as Socket | null)?.unref();
+  };
+  const stopWatchdog = async (): Promise<void> => {
+    const w = watchdog;
+    watchdog = undefined;
+    if (!w || w.exitCode !== null || w.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.kill('SIGKILL');
+    await exited;
   };
 
   const stop = async (): Promise<void> => {
+    await stopWatchdog();
     const c = child;
     if (!c) return;
     child = undefined;
