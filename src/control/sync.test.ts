@@ -85,19 +85,20 @@ describe.each([
     await drop?.();
   });
 
-  it.skipIf(skip)('runs one load at a time: a notification during the first load waits for it, then loads again', async () => {
+  it.skipIf(skip)('runs one load at a time: a refresh during the first load waits for it, then loads again', async () => {
     const c = controlled(store);
     const sync = new ControlSync(c.store, options);
     const held = c.holdNextLoad();
     const started = sync.start();
     await held.read;
     const version = await bump(store);
-    c.notify(String(version));
-    // Had the notification started a load of its own, it would be running now, beside the first.
+    const refreshed = sync.refresh();
+    // Had the refresh started a load of its own, it would be running now, beside the first (and
+    // could end before it, leaving the older snapshot in force).
     expect(c.counters.inFlight).toBe(1);
     held.release();
     await started;
-    await sync.refresh();
+    await refreshed;
     expect(c.counters.maxInFlight).toBe(1);
     expect(sync.snapshot.version).toBe(version);
     await sync.close();

@@ -16,19 +16,19 @@ export interface SyncOptions {
 }
 
 /**
- * Keeps this replica's snapshot of the control state current: loads it at start, reloads on
- * every change notification (so a change reaches every replica in well under a second), and
- * checks the version every `resyncMs` in case a notification was lost. When the store cannot be
- * reached the last snapshot stays in force: keys keep working and revocations made before the
- * outage stay enforced.
- */
-/**
  * Loads for notifications start at most this often: a storm of changes (a script making 1,000
  * keys) costs each replica a load per interval, not one per change, and a lone change is loaded
  * at once. Far below the 1 s in which a change must reach every replica.
  */
 export const NOTIFIED_LOAD_SPACING_MS = 100;
 
+/**
+ * Keeps this replica's snapshot of the control state current: loads it at start, reloads on
+ * every change notification (so a change reaches every replica in well under a second), and
+ * checks the version every `resyncMs` in case a notification was lost. When the store cannot be
+ * reached the last snapshot stays in force: keys keep working and revocations made before the
+ * outage stay enforced.
+ */
 export class ControlSync {
   #snapshot: ControlSnapshot = emptySnapshot;
   /** The load running now (never rejects): loads run one at a time. */
