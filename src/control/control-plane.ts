@@ -112,7 +112,7 @@ export class ControlPlane implements ControlView {
         },
         onError: (err, during) => {
           events.controlPlaneUnavailable({ during });
-          logger.warn({ err: redact(err), during }, 'control plane: database unreachable; keeping the last snapshot');
+          logger.warn({ err: redact(err), during }, during === 'load' ? 'control plane: the database cannot be read; keeping the last snapshot' : "control plane: writing keys' lastUsedAt failed; retried at the next flush");
         },
       });
       try {

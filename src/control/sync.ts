@@ -16,6 +16,13 @@ export interface SyncOptions {
 }
 
 /**
+ * Loads for notifications start at most this often: a storm of changes (a script making 1,000
+ * keys) costs each replica a load per interval, not one per change, and a lone change is loaded
+ * at once. Far below the 1 s in which a change must reach every replica.
+ */
+export const NOTIFIED_LOAD_SPACING_MS = 100;
+
+/**
  * Keeps this replica's snapshot of the control state current: loads it at start, reloads on
  * every change notification (so a change reaches every replica in well under a second), and
  * checks the version every `resyncMs` in case a notification was lost. When the store cannot be
@@ -24,9 +31,16 @@ export interface SyncOptions {
  */
 export class ControlSync {
   #snapshot: ControlSnapshot = emptySnapshot;
+  /** The load running now (never rejects): loads run one at a time. */
   #loading: Promise<void> | undefined;
-  /** The load queued behind the running one. */
-  #next: Promise<void> | undefined;
+  /** One more load, to start when the running one ends; shared by every refresh made meanwhile. */
+  #queued: Promise<void> | undefined;
+  /** The version the queued load must bring the snapshot to; Infinity: it runs whatever the version. */
+  #queuedFor = 0;
+  /** Notifications not yet acted on: the highest version they announced (Infinity: reload whatever). */
+  #notifiedNeed = 0;
+  #notifyTimer: NodeJS.Timeout | undefined;
+  #lastLoadStartMs = -Infinity;
   #timer: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -50,8 +64,16 @@ export class ControlSync {
 
   /** Loads the first snapshot (rejects if the store cannot be read) and starts following changes. */
   async start(): Promise<void> {
-    this.store.onChange(() => this.refresh());
-    await this.#load();
+    // A notification's payload is the version its change made (change.ts): a snapshot already
+    // there needs no load, so a burst of changes costs a few loads, not one each. Anything else
+    // (null after a lost connection, a NOTIFY by hand) reloads. (A database restored to an older
+    // version is caught by the resync, which reloads on any difference.)
+    this.store.onChange((payload) => this.#notified(payload !== null && /^[0-9]{1,15}$/.test(payload) ? Number(payload) : Infinity));
+    // The first load is a load like any other (a notification meanwhile waits for it), but its
+    // failure is the caller's.
+    const first = this.#load();
+    this.#loading = first.then(noop, noop).finally(() => (this.#loading = undefined));
+    await first;
     this.#timer = setInterval(() => void this.#check(), this.options.resyncMs);
     this.#timer.unref();
     this.#flushTimer = setInterval(() => void this.flushLastUsed(), this.options.lastUsedFlushMs);
@@ -59,20 +81,45 @@ export class ControlSync {
   }
 
   /**
-   * Reloads, and resolves once a load that started after this call has finished (so the caller
-   * sees every change committed before it called: read-your-writes for the admin API). Calls
-   * made during a load coalesce into one more load after it. Never rejects.
+   * Reloads; resolves once a load that started after this call has ended, so what was committed
+   * before the call is in the snapshot (unless the store could not be read). Calls during a load
+   * coalesce into one more load after it: the running one may have read the state before
+   * whatever the caller is about (the admin write that just committed).
    */
   refresh(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    if (!this.#loading) return this.#run();
-    return (this.#next ??= this.#loading.then(() => {
-      this.#next = undefined;
-      return this.#run();
-    }));
+    return this.#request(Infinity);
   }
 
-  #run(): Promise<void> {
+  /** A change notification: acted on at once, or (right after a load) at the next spacing. */
+  #notified(need: number): void {
+    this.#notifiedNeed = Math.max(this.#notifiedNeed, need);
+    if (this.#notifyTimer || this.#closed) return;
+    const act = (): void => {
+      this.#notifyTimer = undefined;
+      const wanted = this.#notifiedNeed;
+      this.#notifiedNeed = 0;
+      void this.#request(wanted);
+    };
+    const waitMs = this.#lastLoadStartMs + NOTIFIED_LOAD_SPACING_MS - this.options.clock.nowMs();
+    if (waitMs <= 0) return act();
+    this.#notifyTimer = setTimeout(act, waitMs);
+    this.#notifyTimer.unref();
+  }
+
+  /** Loads unless the snapshot is at version `need` or later (then resolves at once). */
+  #request(need: number): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#loading) {
+      this.#queuedFor = Math.max(this.#queuedFor, need);
+      this.#queued ??= this.#loading.then(() => {
+        const wanted = this.#queuedFor;
+        this.#queued = undefined;
+        this.#queuedFor = 0;
+        return this.#request(wanted);
+      });
+      return this.#queued;
+    }
+    if (this.#snapshot.version >= need) return Promise.resolve();
     this.#loading = this.#load()
       .catch((err: unknown) => this.options.onError?.(err as Error, 'load'))
       .finally(() => (this.#loading = undefined));
@@ -88,8 +135,8 @@ export class ControlSync {
     if (this.#used.size === 0) return;
     const batch = this.#used;
     this.#used = new Map();
-    // One JSON parameter for the whole batch: both drivers pass it the same way (arrays differ).
-    const rows = JSON.stringify([...batch].map(([id, ms]) => ({ id, t: new Date(ms).toISOString() })));
+    // One JSON parameter: drizzle expands a JS array into a row of parameters, not an array.
+    const rows = JSON.stringify([...batch].map(([id, t]) => ({ id, t: new Date(t).toISOString() })));
     try {
       // One statement for the whole batch; an older time never overwrites a newer one.
       await this.store.db
@@ -108,16 +155,19 @@ export class ControlSync {
     this.#closed = true;
     clearInterval(this.#timer);
     clearInterval(this.#flushTimer);
+    clearTimeout(this.#notifyTimer);
+    await this.#queued;
     await this.#loading;
     await this.flushLastUsed();
   }
 
   async #load(): Promise<void> {
     const started = this.options.clock.nowMs();
+    this.#lastLoadStartMs = started;
     try {
       const next = await loadSnapshot(this.store.db);
       this.#healthy = true;
-      // Loads run one at a time (refresh coalesces), so the last one read is the newest.
+      // Loads run one at a time (start and refresh), so the last one read is the newest.
       this.#snapshot = next;
       this.options.onLoaded?.(this.#snapshot, this.options.clock.nowMs() - started);
     } catch (err) {
@@ -137,3 +187,5 @@ export class ControlSync {
     }
   }
 }
+
+function noop(): void {}

@@ -15,7 +15,10 @@ export interface GatewayProcess {
   readonly pid: number;
   /** Output so far (for failure messages). */
   output(): string;
+  /** SIGKILL, then waits for the exit. */
   stop(): Promise<void>;
+  /** SIGTERM (a graceful drain), then waits for the exit; resolves with the exit code. */
+  terminate(timeoutMs?: number): Promise<number | null>;
 }
 
 /**
@@ -39,6 +42,17 @@ export async function startGatewayProcess(configPath: string, env: NodeJS.Proces
     child.kill('SIGKILL');
     await exited;
   };
+  const terminate = async (timeoutMs = 20_000): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    try {
+      return await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   // Generous: on a busy machine a `--workers` group takes a while to fork and listen.
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -47,7 +61,7 @@ export async function startGatewayProcess(configPath: string, env: NodeJS.Proces
       const res = await request(`${url}/ready`);
       await res.body.text();
       const workersUp = !args.includes('--workers') || output.includes('all workers listening');
-      if (res.statusCode === 200 && workersUp) return { url, pid: child.pid ?? -1, output: () => output, stop };
+      if (res.statusCode === 200 && workersUp) return { url, pid: child.pid ?? -1, output: () => output, stop, terminate };
     } catch {
       // not listening yet
     }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { cp, link, mkdir, mkdtemp, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,10 @@ export interface EmbeddedOptions {
   readonly readOnly?: boolean;
 }
 
+/**
+ * Opens PGlite on `dataDir` (made from a template when new) and holds a lock file in it, so a
+ * second process pointed at the same directory is refused instead of corrupting it.
+ */
 /**
  * Opens PGlite on `dataDir` (made from a template when new) and holds a lock file in it, so a
  * second process pointed at the same directory is refused instead of corrupting it.
@@ -102,26 +106,41 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Data directories this process has open: its own lock file does not tell (see lockDataDir). */
+const openHere = new Set<string>();
+
 /**
  * An exclusive lock file holding our pid. A lock left by a process that no longer exists (a
- * crash, kill -9) is taken over; one held by a live process refuses the start.
+ * crash, kill -9) is taken over, and so is one with our own pid that this process does not hold
+ * (a previous run with the same pid: pid 1 in a container); one held by a live process, or by
+ * this process, refuses the start.
  */
 async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  if (openHere.has(dir)) throw new Error(`the data directory ${dir} is already open in this process`);
   const path = join(dir, 'llm-gateway.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => unlink(path).catch(() => undefined);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new DataDirInUseError(dir, holder);
+  // Written whole, then linked into place: a process that finds the lock never reads it half-written.
+  const draft = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(draft, String(process.pid));
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await link(draft, path);
+        openHere.add(dir);
+        return async () => {
+          openHere.delete(dir);
+          await unlink(path).catch(() => undefined);
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+        if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+          throw new DataDirInUseError(dir, holder);
+        }
+        await unlink(path).catch(() => undefined);
       }
-      await unlink(path).catch(() => undefined);
     }
+  } finally {
+    await unlink(draft).catch(() => undefined);
   }
   throw new Error(`cannot lock the data directory ${dir}`);
 }

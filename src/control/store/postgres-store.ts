@@ -1,4 +1,4 @@
-import { drizzle } from 'drizzle-orm/node-postgres';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { changeChannel, type ControlStore } from './store.js';
 import { schema } from './schema.js';
@@ -14,10 +14,17 @@ export interface PostgresStoreOptions {
   readonly readOnly?: boolean;
   /** Reports connection problems (never with the URL: it may hold a password). */
   readonly onError: (err: Error, where: 'pool' | 'listener') => void;
+  /**
+   * How often the listening connection is checked with a query (answered within connectTimeoutMs,
+   * else it is replaced): a connection that died silently (a server on a machine that vanished, a
+   * firewall or NAT dropping it) would otherwise go unnoticed for hours, delivering nothing.
+   */
+  readonly listenerCheckMs?: number;
 }
 
 const LISTEN_RETRY_MIN_MS = 250;
 const LISTEN_RETRY_MAX_MS = 5_000;
+const LISTENER_CHECK_MS = 5_000;
 
 /**
  * A PostgreSQL server through node-postgres: a bounded pool for queries (every connect and query
@@ -37,14 +44,52 @@ export function openPostgresStore(options: PostgresStoreOptions): ControlStore {
   const pool = new pg.Pool({ ...clientConfig, max: options.poolSize, idleTimeoutMillis: 10_000 });
   // An idle connection that the server drops emits 'error' on the pool: unhandled, it would crash the process.
   pool.on('error', (err) => options.onError(err, 'pool'));
+  // A connection checked out of the pool has no 'error' listener of the pool's (pg-pool removes
+  // it): one the server drops between two statements of a transaction (a shutdown, a restart)
+  // would crash the process. The transaction fails on its next statement anyway, and the pool
+  // discards the connection when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+
+  /**
+   * A pooled connection for `fn`, always given back; one that saw a failure is discarded, not
+   * reused: after a lost connection or a query that timed out (still running on a network that
+   * went silent) its state is unknown.
+   */
+  const withClient = async <T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    let failed: Error | undefined;
+    try {
+      return await fn(client);
+    } catch (err) {
+      failed = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      client.release(failed);
+    }
+  };
+
   const db = drizzle({ client: pool, schema });
+  // drizzle's own transaction on a pool never gives the connection back when BEGIN fails (the
+  // server just went away, or the network went silent), and reuses one whose ROLLBACK failed:
+  // a few of those and the pool is empty for good. Its transactions run here instead, on a
+  // connection checked out by withClient, through a drizzle bound to that one connection.
+  const onConnection = new WeakMap<pg.PoolClient, NodePgDatabase<typeof schema>>();
+  const poolTransaction = db.transaction.bind(db);
+  db.transaction = ((fn, config) =>
+    withClient((client) => {
+      let bound = onConnection.get(client);
+      if (!bound) {
+        bound = drizzle({ client, schema });
+        onConnection.set(client, bound);
+      }
+      return bound.transaction(fn, config);
+    })) as typeof poolTransaction;
 
   const handlers: Array<(payload: string | null) => void> = [];
   let closed = false;
   let listener: pg.Client | undefined;
   let retryMs = LISTEN_RETRY_MIN_MS;
   let retryTimer: NodeJS.Timeout | undefined;
-  let everConnected = false;
 
   const emit = (payload: string | null): void => {
     for (const h of handlers) h(payload);
@@ -62,11 +107,14 @@ export function openPostgresStore(options: PostgresStoreOptions): ControlStore {
     const client = new pg.Client(clientConfig);
     listener = client;
     let lost = false;
+    let checkTimer: NodeJS.Timeout | undefined;
     const onLost = (err?: Error): void => {
       if (lost) return;
       lost = true;
+      clearInterval(checkTimer);
       if (err && !closed) options.onError(err, 'listener');
       client.removeAllListeners('notification');
+      // With a query outstanding (a check that got no answer), end() destroys the socket.
       void client.end().catch(() => undefined);
       scheduleListen();
     };
@@ -78,12 +126,35 @@ export function openPostgresStore(options: PostgresStoreOptions): ControlStore {
     try {
       await client.connect();
       await client.query(`LISTEN ${changeChannel}`);
+      if (lost || closed) return;
       retryMs = LISTEN_RETRY_MIN_MS;
-      // Changes made while no connection listened were not announced to this one.
-      if (everConnected) emit(null);
-      everConnected = true;
+      // Changes committed before LISTEN took effect were announced to no one here: after a lost
+      // connection, and also the first time (the first snapshot may have been read before it).
+      emit(null);
+      let checking = false;
+      checkTimer = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        check(client).then(
+          () => (checking = false),
+          (err: unknown) => onLost(err as Error),
+        );
+      }, options.listenerCheckMs ?? LISTENER_CHECK_MS);
+      checkTimer.unref();
     } catch (err) {
       onLost(err as Error);
+    }
+  };
+  /** One trivial query on the listening connection, answered within the connect deadline. */
+  const check = async (client: pg.Client): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the listening connection did not answer within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
+    });
+    try {
+      await Promise.race([client.query('SELECT 1'), deadline]);
+    } finally {
+      clearTimeout(timer);
     }
   };
 
@@ -94,26 +165,23 @@ export function openPostgresStore(options: PostgresStoreOptions): ControlStore {
       handlers.push(handler);
       if (handlers.length === 1) void listen();
     },
-    async transaction(fn) {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      try {
+    transaction(fn) {
+      return withClient(async (client) => {
         await client.query('BEGIN');
-        const result = await fn({
-          exec: async (sql) => {
-            await client.query(sql);
-          },
-          rows: async (sql, params) => (await client.query(sql, params)).rows,
-        });
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-        throw err;
-      } finally {
-        // A connection whose ROLLBACK failed is in an unknown state: destroyed, not reused.
-        client.release(broken);
-      }
+        try {
+          const result = await fn({
+            exec: async (sql) => {
+              await client.query(sql);
+            },
+            rows: async (sql, params) => (await client.query(sql, params)).rows,
+          });
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      });
     },
     async close() {
       if (closed) return;
