@@ -58,11 +58,13 @@ async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: Request
   const auditBase = { actor: actor.audit, source, requestId: scope.requestId };
   if (actor.audit.type === 'bootstrap') ctx.security.record({ ...auditBase, action: 'bootstrap.used', after: { route: where } });
   const body = route.body ? validate(route.body, scope.body ?? {}) : undefined;
+  const query = new URL(scope.req.url ?? '/', 'http://admin').searchParams;
+  refuseNul(scope.params, query);
   const call: AdminCall = {
     actor,
     body,
     params: scope.params,
-    query: new URL(scope.req.url ?? '/', 'http://admin').searchParams,
+    query,
     db,
     ctx,
     config: scope.runtime.config,
@@ -86,13 +88,27 @@ async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: Request
   else await scope.json(reply.status, reply.body, reply.headers ?? {});
 }
 
+/** Fields a 400 names one by one; a body with more (thousands of bad metadata entries) gets a count of the rest. */
+const MAX_NAMED_ISSUES = 20;
+
 /** Parses a body; a failure lists every invalid field by path (`limits.requests.capacity: …`). */
 function validate(schema: z.ZodType, value: unknown): unknown {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ path: formatPath([...i.path, k]), message: 'unknown field' })) : [{ path: formatPath(i.path), message: i.message }]));
   const first = issues[0]?.path;
-  throw new GatewayError('invalid_request', `Invalid request body: ${issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ')}.`, first ? { param: first } : {});
+  const named = issues.slice(0, MAX_NAMED_ISSUES).map((i) => `${i.path || '(body)'}: ${i.message}`);
+  if (issues.length > MAX_NAMED_ISSUES) named.push(`and ${issues.length - MAX_NAMED_ISSUES} more`);
+  throw new GatewayError('invalid_request', `Invalid request body: ${named.join('; ')}.`, first ? { param: first } : {});
+}
+
+/**
+ * U+0000 cannot reach PostgreSQL (text refuses it): an id or filter holding one names nothing
+ * that can exist. Answered here, as 404 or 400, instead of as a 500 from the database.
+ */
+function refuseNul(params: readonly string[], query: URLSearchParams): void {
+  for (const p of params) if (p.includes('\u0000')) throw new GatewayError('resource_not_found', 'No such resource: an id cannot contain U+0000.');
+  for (const [name, value] of query) if (value.includes('\u0000')) throw new GatewayError('invalid_request', `${name}: must not contain U+0000.`, { param: name });
 }
 
 function unavailable(): GatewayError {
