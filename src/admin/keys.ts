@@ -1,10 +1,10 @@
-import { and, asc, eq, gt, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
 import type { z } from 'zod';
 import { applyChange, type ControlTx } from '../control/change.js';
 import { newId, newSecret } from '../control/secrets.js';
 import { apiKeys, apiKeySecrets, teams } from '../control/store/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { readableTeams } from './access.js';
+import { authorize, readableTeams } from './access.js';
 import { createKeyBody, keyView, keyWithSecret, listOf, rotateKeyBody, updateKeyBody } from './bodies.js';
 import type { AdminCall, AdminReply, AdminRoute } from './context.js';
 import { checkModels, configTenant, notFound, paged, pageOf } from './helpers.js';
@@ -27,6 +27,9 @@ async function listKeys(call: AdminCall): Promise<AdminReply> {
   if (team !== undefined) call.require('key.read', team);
   const conditions: SQL[] = [];
   if (team !== undefined) conditions.push(eq(apiKeys.team, team));
+  // Only the teams the caller may read, in the query itself: filtering a page afterwards would
+  // end the list early whenever other teams' keys filled the page.
+  else if (visible !== 'all') conditions.push(inArray(apiKeys.team, [...visible]));
   if (call.query.get('revoked') !== 'true') conditions.push(isNull(apiKeys.revokedAt));
   if (after !== undefined) conditions.push(gt(apiKeys.id, after));
   // Config keys first (their ids sort before `key_…`), then the store's, one page at a time.
@@ -50,13 +53,12 @@ async function getKey(call: AdminCall): Promise<AdminReply> {
   const id = call.params[0] as string;
   const fromConfig = configKeyById(call, id);
   if (fromConfig) {
-    call.require('key.read', fromConfig.team);
+    requireOnKey(call, 'key.read', fromConfig.team, id);
     return { status: 200, body: fromConfig };
   }
   const [row] = await call.db.select().from(apiKeys).where(eq(apiKeys.id, id));
-  // Someone who may not read the key learns nothing of it, not even that it exists.
   if (!row) throw notFound('key', id);
-  call.require('key.read', row.team);
+  requireOnKey(call, 'key.read', row.team, id);
   return { status: 200, body: keyFromRow(row) };
 }
 
@@ -145,9 +147,22 @@ async function rotateKey(call: AdminCall<z.infer<typeof rotateKeyBody>>): Promis
 async function lockKey(call: AdminCall, tx: ControlTx, id: string, revokedOk = false): Promise<typeof apiKeys.$inferSelect> {
   const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
   if (!row) throw notFound('key', id);
-  call.require('key.write', row.team);
+  requireOnKey(call, 'key.write', row.team, id);
   if (row.revokedAt && !revokedOk) throw new GatewayError('resource_conflict', `The key '${id}' is revoked; issue a new one.`);
   return row;
+}
+
+/**
+ * `call.require` for a key of `team`, except that someone who may not even read that team's keys
+ * gets the 404 of a key that does not exist: they learn nothing of it, not even that it exists.
+ */
+function requireOnKey(call: AdminCall, action: 'key.read' | 'key.write', team: string, id: string): void {
+  try {
+    call.require(action, team);
+  } catch (err) {
+    // The denial is recorded by require either way.
+    throw authorize(call.actor, 'key.read', { team }) ? err : notFound('key', id);
+  }
 }
 
 /** The team must exist (config or store), and a key's models must be among the team's. */
@@ -177,6 +192,6 @@ function configKeyById(call: AdminCall, id: string): ReturnType<typeof configKey
 function readOnlyIfConfig(call: AdminCall, id: string): void {
   const key = configKeyById(call, id);
   if (!key) return;
-  call.require('key.write', key.team);
+  requireOnKey(call, 'key.write', key.team, id);
   throw new GatewayError('resource_conflict', `The key '${id}' is defined in the config file (source: config): change it there.`);
 }
