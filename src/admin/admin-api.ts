@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from 'drizzle-orm';
 import { z } from 'zod';
 import { formatPath } from '../config/load.js';
 import { GatewayError } from '../errors/gateway-error.js';
@@ -124,11 +125,15 @@ const unavailableStates = /^(08|57P0|57014|53)/;
  */
 export function storeFailure(err: unknown): unknown {
   if (err instanceof GatewayError) return err;
-  const e = err as { code?: unknown; message?: unknown };
+  // drizzle wraps the driver's error in one whose message quotes the query's parameters (a new
+  // key's digest among them): judge by the driver's error, and never log the parameters.
+  const wrapped = err instanceof DrizzleQueryError;
+  const e = (wrapped ? err.cause : err) as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : '';
   if (unavailableStates.test(code) || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN)$/.test(code) || /Connection terminated|timeout exceeded|Query read timeout|connection is closed|Client has encountered a connection error/i.test(message)) {
     return unavailable();
   }
-  return err;
+  if (!wrapped) return err;
+  return Object.assign(new Error(`${message || 'query failed'} (query: ${err.query})`), code ? { code } : {});
 }

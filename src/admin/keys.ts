@@ -90,7 +90,7 @@ async function updateKey(call: AdminCall<z.infer<typeof updateKeyBody>>): Promis
   if (b.models) checkModels(call.config, b.models, 'models');
   const expiresAt = b.expiresAt === undefined || b.expiresAt === null ? b.expiresAt : new Date(b.expiresAt);
   const updated = await applyChange(call.db, call.now, async (tx) => {
-    const before = await lockKey(call, tx, id);
+    const before = await lockKey(call, tx, id, false, b.models !== undefined && b.models !== null);
     if (b.models) await checkTeamAllows(call, tx, before.team, b.models);
     const [after] = await tx
       .update(apiKeys)
@@ -143,8 +143,19 @@ async function rotateKey(call: AdminCall<z.infer<typeof rotateKeyBody>>): Promis
   return { status: 200, body: { ...rotated, key: secret.secret } };
 }
 
-/** The key's row, locked for this transaction; 404 when absent or (unless allowed) revoked; 403 unless the actor manages its team. */
-async function lockKey(call: AdminCall, tx: ControlTx, id: string, revokedOk = false): Promise<typeof apiKeys.$inferSelect> {
+/**
+ * The key's row, locked for this transaction; 404 when absent or (unless allowed) revoked; 403
+ * unless the actor manages its team. `lockTeamFirst`: the change reads the team too (models),
+ * so its row is locked before the key's, in the order deleteTeam takes them (team, then its
+ * keys); the other order deadlocks against a concurrent team deletion.
+ */
+async function lockKey(call: AdminCall, tx: ControlTx, id: string, revokedOk = false, lockTeamFirst = false): Promise<typeof apiKeys.$inferSelect> {
+  if (lockTeamFirst) {
+    const [unlocked] = await tx.select({ team: apiKeys.team }).from(apiKeys).where(eq(apiKeys.id, id));
+    if (!unlocked) throw notFound('key', id);
+    requireOnKey(call, 'key.write', unlocked.team, id);
+    await tx.select({ name: teams.name }).from(teams).where(eq(teams.name, unlocked.team)).for('share');
+  }
   const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
   if (!row) throw notFound('key', id);
   requireOnKey(call, 'key.write', row.team, id);
