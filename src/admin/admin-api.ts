@@ -85,7 +85,7 @@ async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: Request
     throw storeFailure(err);
   }
   if (route.method !== 'GET') await sync.refresh();
-  if (reply.contentType) scope.text(reply.status, reply.contentType, reply.body as string);
+  if (reply.contentType) scope.text(reply.status, reply.contentType, reply.body as string, reply.headers);
   else await scope.json(reply.status, reply.body, reply.headers ?? {});
 }
 

@@ -92,22 +92,38 @@ async function verify(call: AdminCall): Promise<AdminReply> {
   return { status: 200, body: await verifyAudit(call.db) };
 }
 
-/** JSON lines, oldest first, bounded per response: `x-next-cursor` continues where it stopped. */
+/**
+ * Bytes of one export response. Entries are up to ~100 KB each (a key's before and after with
+ * every field at its limit), so 100,000 of them could be gigabytes held in memory at once: the
+ * response also stops here, and `x-next-cursor` continues.
+ */
+export const EXPORT_MAX_BYTES = 16 * 1024 * 1024;
+
+/** JSON lines, oldest first, bounded per response (entries and bytes): `x-next-cursor` continues where it stopped. */
 async function exportAudit(call: AdminCall): Promise<AdminReply> {
   call.require('audit.read');
   const limit = intParam(call.query, 'limit', 10_000, 100_000);
   const where = conditions(call.query);
   const cursor = cursorOf(call.query);
   const lines: string[] = [];
+  let bytes = 0;
   let last = cursor ?? 0;
   let exhausted = false;
-  // Pages of 1,000 so the database never returns the whole log at once.
-  while (!exhausted && lines.length < limit) {
-    const want = Math.min(1_000, limit - lines.length);
+  // Pages of 100 (at most ~10 MB) so the database never returns the whole log at once.
+  while (!exhausted && lines.length < limit && bytes < EXPORT_MAX_BYTES) {
+    const want = Math.min(100, limit - lines.length);
     const rows = await call.db.select().from(auditLog).where(and(...where, gt(auditLog.seq, last))).orderBy(asc(auditLog.seq)).limit(want);
-    for (const r of rows) lines.push(JSON.stringify(view(r)));
-    last = rows.at(-1)?.seq ?? last;
     exhausted = rows.length < want;
+    for (const r of rows) {
+      const line = JSON.stringify(view(r));
+      lines.push(line);
+      bytes += Buffer.byteLength(line) + 1;
+      last = r.seq;
+      if (bytes >= EXPORT_MAX_BYTES) {
+        exhausted = false; // whether anything follows is asked below
+        break;
+      }
+    }
   }
   const more = !exhausted && (await call.db.select({ seq: auditLog.seq }).from(auditLog).where(and(...where, gt(auditLog.seq, last))).limit(1)).length > 0;
   return { status: 200, contentType: 'application/x-ndjson', body: lines.length === 0 ? '' : `${lines.join('\n')}\n`, headers: more ? { 'x-next-cursor': String(last) } : {} };
