@@ -61,15 +61,15 @@ export async function appendAudit(tx: Tx, events: readonly AuditEvent[], at: Dat
     const row = {
       seq,
       at,
-      actor: e.actor.id,
+      actor: storable(e.actor.id),
       actorType: e.actor.type,
-      action: e.action,
-      targetType: e.targetType ?? null,
-      targetId: e.targetId ?? null,
-      source: e.source ?? null,
-      requestId: e.requestId ?? null,
-      before: e.before ?? null,
-      after: e.after ?? null,
+      action: storable(e.action),
+      targetType: storable(e.targetType ?? null),
+      targetId: storable(e.targetId ?? null),
+      source: storable(e.source ?? null),
+      requestId: storable(e.requestId ?? null),
+      before: storable(e.before ?? null),
+      after: storable(e.after ?? null),
       prevHash,
     };
     const hash = entryHash(row);
@@ -78,6 +78,20 @@ export async function appendAudit(tx: Tx, events: readonly AuditEvent[], at: Dat
   }
   await tx.insert(auditLog).values(rows);
   await tx.update(controlState).set({ auditSeq: seq, auditHash: prevHash });
+}
+
+const unstorable = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * The value with U+0000 and unpaired surrogates replaced by U+FFFD, at any depth: PostgreSQL's
+ * text and jsonb refuse them, and one entry the database refuses must not stop the log (the
+ * security queue retries its batch until it is written, so it would never write again).
+ */
+function storable<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(unstorable, '\ufffd') as T;
+  if (Array.isArray(value)) return value.map(storable) as T;
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)])) as T;
 }
 
 /** SHA-256 over the previous hash and a canonical encoding of every field but the hash. */
