@@ -50,6 +50,11 @@ export async function resolveActor(header: string | undefined, sources: ActorSou
     } catch (err) {
       throw new GatewayError('invalid_token', err instanceof Error ? err.message : 'The token was refused.', { cause: err });
     }
+    // Whatever the identity provider signed, a subject or team PostgreSQL cannot store (U+0000,
+    // an unpaired surrogate) would fail every audit write of this caller's calls.
+    if (!storable(identity.subject) || (identity.team !== undefined && !storable(identity.team))) {
+      throw new GatewayError('invalid_token', 'The token was refused: its subject or team holds characters that cannot be stored.');
+    }
     return actorOf(identity, sources.snapshot());
   }
   throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
@@ -76,4 +81,10 @@ const rank: Record<KeyRole, number> = { team_admin: 3, member: 2, viewer: 1 };
 
 function strongest(a: KeyRole | undefined, b: KeyRole): KeyRole {
   return a === undefined || rank[b] > rank[a] ? b : a;
+}
+
+const unstorable = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function storable(value: string): boolean {
+  return !unstorable.test(value);
 }

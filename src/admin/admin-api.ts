@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from 'drizzle-orm';
 import { z } from 'zod';
 import { formatPath } from '../config/load.js';
 import { GatewayError } from '../errors/gateway-error.js';
@@ -111,13 +112,18 @@ function refuseControlCharacters(params: readonly string[], query: URLSearchPara
   }
 }
 
+/** Fields a 400 names one by one; a body with more (thousands of bad metadata entries) gets a count of the rest. */
+const MAX_NAMED_ISSUES = 20;
+
 /** Parses a body; a failure lists every invalid field by path (`limits.requests.capacity: …`). */
 function validate(schema: z.ZodType, value: unknown): unknown {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues = result.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ path: formatPath([...i.path, k]), message: 'unknown field' })) : [{ path: formatPath(i.path), message: i.message }]));
   const first = issues[0]?.path;
-  throw new GatewayError('invalid_request', `Invalid request body: ${issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ')}.`, first ? { param: first } : {});
+  const named = issues.slice(0, MAX_NAMED_ISSUES).map((i) => `${i.path || '(body)'}: ${i.message}`);
+  if (issues.length > MAX_NAMED_ISSUES) named.push(`and ${issues.length - MAX_NAMED_ISSUES} more`);
+  throw new GatewayError('invalid_request', `Invalid request body: ${named.join('; ')}.`, first ? { param: first } : {});
 }
 
 function unavailable(): GatewayError {
@@ -133,11 +139,15 @@ const unavailableStates = /^(08|57P0|57014|53)/;
  */
 export function storeFailure(err: unknown): unknown {
   if (err instanceof GatewayError) return err;
-  const e = err as { code?: unknown; message?: unknown };
+  // drizzle wraps the driver's error in one whose message quotes the query's parameters (a new
+  // key's digest among them): judge by the driver's error, and never log the parameters.
+  const wrapped = err instanceof DrizzleQueryError;
+  const e = (wrapped ? err.cause : err) as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? e.code : '';
   const message = typeof e?.message === 'string' ? e.message : '';
   if (unavailableStates.test(code) || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN)$/.test(code) || /Connection terminated|timeout exceeded|Query read timeout|connection is closed|Client has encountered a connection error/i.test(message)) {
     return unavailable();
   }
-  return err;
+  if (!wrapped) return err;
+  return Object.assign(new Error(`${message || 'query failed'} (query: ${err.query})`), code ? { code } : {});
 }

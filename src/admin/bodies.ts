@@ -5,10 +5,20 @@ import { auditProblems } from '../control/audit-verify.js';
 /**
  * Request and response bodies of the admin API: validated with these schemas, and described by
  * them in the OpenAPI document (openapi.ts), so the two cannot drift. Strings are bounded and
- * refuse control characters (PostgreSQL's jsonb cannot hold U+0000, and none belongs in a name).
+ * refuse control characters and unpaired surrogates (PostgreSQL's jsonb holds neither U+0000 nor
+ * a lone `\ud800`: either would be a 500 from the database, and none belongs in a name).
  */
 
-const printable = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+/** A UTF-16 surrogate without its pair: JSON can carry one (`"\ud800"`), UTF-8 and jsonb cannot. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+const printable = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
+    .refine((s) => !loneSurrogate.test(s), 'must be valid Unicode (no unpaired surrogate)');
 
 const maxMetadataEntries = 32;
 

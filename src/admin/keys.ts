@@ -1,10 +1,10 @@
-import { and, asc, eq, gt, isNull, lte, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, lte, type SQL } from 'drizzle-orm';
 import type { z } from 'zod';
 import { applyChange, type ControlTx } from '../control/change.js';
 import { newId, newSecret } from '../control/secrets.js';
 import { apiKeys, apiKeySecrets, teams } from '../control/store/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { readableTeams } from './access.js';
+import { authorize, readableTeams } from './access.js';
 import { createKeyBody, keyView, keyWithSecret, listOf, rotateKeyBody, updateKeyBody } from './bodies.js';
 import type { AdminCall, AdminReply, AdminRoute } from './context.js';
 import { checkModels, configTenant, notFound, paged, pageOf } from './helpers.js';
@@ -27,6 +27,9 @@ async function listKeys(call: AdminCall): Promise<AdminReply> {
   if (team !== undefined) call.require('key.read', team);
   const conditions: SQL[] = [];
   if (team !== undefined) conditions.push(eq(apiKeys.team, team));
+  // Only the teams the caller may read, in the query itself: filtering a page afterwards would
+  // end the list early whenever other teams' keys filled the page.
+  else if (visible !== 'all') conditions.push(inArray(apiKeys.team, [...visible]));
   if (call.query.get('revoked') !== 'true') conditions.push(isNull(apiKeys.revokedAt));
   if (after !== undefined) conditions.push(gt(apiKeys.id, after));
   // Config keys first (their ids sort before `key_…`), then the store's, one page at a time.
@@ -50,15 +53,12 @@ async function getKey(call: AdminCall): Promise<AdminReply> {
   const id = call.params[0] as string;
   const fromConfig = configKeyById(call, id);
   if (fromConfig) {
-    call.require('key.read', fromConfig.team);
+    requireOnKey(call, 'key.read', fromConfig.team, id);
     return { status: 200, body: fromConfig };
   }
   const [row] = await call.db.select().from(apiKeys).where(eq(apiKeys.id, id));
-  // An unknown id is a 404, a key of a team the caller may not read a 403: ids are random, so
-  // telling the two apart gives nothing away that could be guessed.
-  // (Callers who may read no keys at all were refused before this handler: admin-api.ts.)
   if (!row) throw notFound('key', id);
-  call.require('key.read', row.team);
+  requireOnKey(call, 'key.read', row.team, id);
   return { status: 200, body: keyFromRow(row) };
 }
 
@@ -90,7 +90,7 @@ async function updateKey(call: AdminCall<z.infer<typeof updateKeyBody>>): Promis
   const expiresAt = b.expiresAt === undefined || b.expiresAt === null ? b.expiresAt : new Date(b.expiresAt);
   const updated = await applyChange(call.db, call.now, async (tx) => {
     // The permission on the key's team first: someone who may not change it learns nothing of the models.
-    const before = await lockKey(call, tx, id);
+    const before = await lockKey(call, tx, id, false, b.models !== undefined && b.models !== null);
     if (b.models) checkModels(call.config, b.models, 'models');
     if (b.models) await checkTeamAllows(call, tx, before.team, b.models);
     const [after] = await tx
@@ -146,13 +146,37 @@ async function rotateKey(call: AdminCall<z.infer<typeof rotateKeyBody>>): Promis
   return { status: 200, body: { ...rotated, key: secret.secret } };
 }
 
-/** The key's row, locked for this transaction; 404 when absent or (unless allowed) revoked; 403 unless the actor manages its team. */
-async function lockKey(call: AdminCall, tx: ControlTx, id: string, revokedOk = false): Promise<typeof apiKeys.$inferSelect> {
+/**
+ * The key's row, locked for this transaction; 404 when absent or (unless allowed) revoked; 403
+ * unless the actor manages its team. `lockTeamFirst`: the change reads the team too (models),
+ * so its row is locked before the key's, in the order deleteTeam takes them (team, then its
+ * keys); the other order deadlocks against a concurrent team deletion.
+ */
+async function lockKey(call: AdminCall, tx: ControlTx, id: string, revokedOk = false, lockTeamFirst = false): Promise<typeof apiKeys.$inferSelect> {
+  if (lockTeamFirst) {
+    const [unlocked] = await tx.select({ team: apiKeys.team }).from(apiKeys).where(eq(apiKeys.id, id));
+    if (!unlocked) throw notFound('key', id);
+    requireOnKey(call, 'key.write', unlocked.team, id);
+    await tx.select({ name: teams.name }).from(teams).where(eq(teams.name, unlocked.team)).for('share');
+  }
   const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
   if (!row) throw notFound('key', id);
-  call.require('key.write', row.team);
+  requireOnKey(call, 'key.write', row.team, id);
   if (row.revokedAt && !revokedOk) throw new GatewayError('resource_conflict', `The key '${id}' is revoked; issue a new one.`);
   return row;
+}
+
+/**
+ * `call.require` for a key of `team`, except that someone who may not even read that team's keys
+ * gets the 404 of a key that does not exist: they learn nothing of it, not even that it exists.
+ */
+function requireOnKey(call: AdminCall, action: 'key.read' | 'key.write', team: string, id: string): void {
+  try {
+    call.require(action, team);
+  } catch (err) {
+    // The denial is recorded by require either way.
+    throw authorize(call.actor, 'key.read', { team }) ? err : notFound('key', id);
+  }
 }
 
 /** The team must exist (config or store), and a key's models must be among the team's. */
@@ -182,6 +206,6 @@ function configKeyById(call: AdminCall, id: string): ReturnType<typeof configKey
 function readOnlyIfConfig(call: AdminCall, id: string): void {
   const key = configKeyById(call, id);
   if (!key) return;
-  call.require('key.write', key.team);
+  requireOnKey(call, 'key.write', key.team, id);
   throw new GatewayError('resource_conflict', `The key '${id}' is defined in the config file (source: config): change it there.`);
 }

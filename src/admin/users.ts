@@ -40,10 +40,13 @@ async function listUsers(call: AdminCall): Promise<AdminReply> {
   const visible = readableTeams(call.actor, 'user.read');
   if (visible !== 'all' && visible.size === 0) call.require('user.read');
   const { limit, after } = pageOf(call.query);
+  // A team admin's pages hold only members of their teams, chosen by the query itself: filtering
+  // a page afterwards ended lists early and handed out other people's ids as the next cursor.
+  const members = visible === 'all' ? undefined : inArray(users.id, call.db.select({ id: memberships.userId }).from(memberships).where(inArray(memberships.team, [...visible])));
   const rows = await call.db
     .select()
     .from(users)
-    .where(after === undefined ? undefined : gt(users.id, after))
+    .where(and(after === undefined ? undefined : gt(users.id, after), members))
     .orderBy(asc(users.id))
     .limit(limit + 1);
   const page = rows.slice(0, limit);

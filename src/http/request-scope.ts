@@ -131,7 +131,7 @@ export class RequestScope implements ChatReply {
     this.#recordByEdge(err.status, outcomeForError(err), err.code);
   }
 
-  /** A non-JSON body (/metrics). */
+  /** A non-JSON body (/metrics, the audit export with its `x-next-cursor`). */
   text(status: number, contentType: string, text: string, headers: Readonly<Record<string, string>> = {}): void {
     void this.send(status, { ...headers, 'content-type': contentType }, text)?.catch(noop);
     if (this.route?.quiet !== true) this.#recordByEdge(status, 'success', undefined);
