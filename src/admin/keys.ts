@@ -4,7 +4,7 @@ import { applyChange, type ControlTx } from '../control/change.js';
 import { newId, newSecret } from '../control/secrets.js';
 import { apiKeys, apiKeySecrets, teams } from '../control/store/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { authorize, readableTeams } from './access.js';
+import { readableTeams } from './access.js';
 import { createKeyBody, keyView, keyWithSecret, listOf, rotateKeyBody, updateKeyBody } from './bodies.js';
 import type { AdminCall, AdminReply, AdminRoute } from './context.js';
 import { checkModels, configTenant, notFound, paged, pageOf } from './helpers.js';
@@ -53,12 +53,14 @@ async function getKey(call: AdminCall): Promise<AdminReply> {
   const id = call.params[0] as string;
   const fromConfig = configKeyById(call, id);
   if (fromConfig) {
-    requireOnKey(call, 'key.read', fromConfig.team, id);
+    call.require('key.read', fromConfig.team);
     return { status: 200, body: fromConfig };
   }
   const [row] = await call.db.select().from(apiKeys).where(eq(apiKeys.id, id));
+  // An unknown id is a 404, a key of a team the caller may not read a 403 (and audited): ids are
+  // random, so telling the two apart gives nothing away that could be guessed.
   if (!row) throw notFound('key', id);
-  requireOnKey(call, 'key.read', row.team, id);
+  call.require('key.read', row.team);
   return { status: 200, body: keyFromRow(row) };
 }
 
@@ -156,27 +158,14 @@ async function lockKey(call: AdminCall, tx: ControlTx, id: string, revokedOk = f
   if (lockTeamFirst) {
     const [unlocked] = await tx.select({ team: apiKeys.team }).from(apiKeys).where(eq(apiKeys.id, id));
     if (!unlocked) throw notFound('key', id);
-    requireOnKey(call, 'key.write', unlocked.team, id);
+    call.require('key.write', unlocked.team);
     await tx.select({ name: teams.name }).from(teams).where(eq(teams.name, unlocked.team)).for('share');
   }
   const [row] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
   if (!row) throw notFound('key', id);
-  requireOnKey(call, 'key.write', row.team, id);
+  call.require('key.write', row.team);
   if (row.revokedAt && !revokedOk) throw new GatewayError('resource_conflict', `The key '${id}' is revoked; issue a new one.`);
   return row;
-}
-
-/**
- * `call.require` for a key of `team`, except that someone who may not even read that team's keys
- * gets the 404 of a key that does not exist: they learn nothing of it, not even that it exists.
- */
-function requireOnKey(call: AdminCall, action: 'key.read' | 'key.write', team: string, id: string): void {
-  try {
-    call.require(action, team);
-  } catch (err) {
-    // The denial is recorded by require either way.
-    throw authorize(call.actor, 'key.read', { team }) ? err : notFound('key', id);
-  }
 }
 
 /** The team must exist (config or store), and a key's models must be among the team's. */
@@ -206,6 +195,6 @@ function configKeyById(call: AdminCall, id: string): ReturnType<typeof configKey
 function readOnlyIfConfig(call: AdminCall, id: string): void {
   const key = configKeyById(call, id);
   if (!key) return;
-  requireOnKey(call, 'key.write', key.team, id);
+  call.require('key.write', key.team);
   throw new GatewayError('resource_conflict', `The key '${id}' is defined in the config file (source: config): change it there.`);
 }

@@ -109,6 +109,8 @@ describe.each([
     const sync = new ControlSync(c.store, options);
     await sync.start();
     const held = c.holdNextLoad();
+    // A change, so the running refresh really loads (one that finds its version current stops after one small read).
+    await bump(store);
     const running = sync.refresh();
     await held.read;
     // An admin write commits, and the admin API refreshes before answering.
@@ -127,8 +129,10 @@ describe.each([
     await sync.start();
     const loadsBefore = c.counters.loads;
     const held = c.holdNextLoad();
+    await bump(store);
     const calls = [sync.refresh()];
     await held.read;
+    await bump(store);
     for (let i = 0; i < 100; i++) calls.push(sync.refresh());
     held.release();
     await Promise.all(calls);
