@@ -55,8 +55,11 @@ describe('a flood of refused admin requests', () => {
       const dropped: Array<{ after: { events: number } }> = (await admin(h.url, 'GET', `/audit?action=audit.dropped&limit=1000&order=asc&cursor=${start}`)).body.data;
       droppedCount = dropped.reduce((n, e) => n + e.after.events, 0);
     }
-    // Each refusal is either written or counted; the written ones stay within the budget.
-    expect(refused + droppedCount).toBe(flood);
+    // Each refusal is either written or counted; the written ones stay within the budget. (A
+    // security event of the previous test may still have been queued when `start` was read, and
+    // be written after it: a few more are allowed, never fewer.)
+    expect(refused + droppedCount).toBeGreaterThanOrEqual(flood);
+    expect(refused + droppedCount).toBeLessThanOrEqual(flood + 5);
     expect(refused).toBeLessThanOrEqual(SECURITY_EVENT_BURST + Math.ceil((seconds + 1) * SECURITY_EVENT_RATE_PER_S));
     expect(droppedCount).toBeGreaterThan(0);
     expect((await admin(h.url, 'GET', '/audit/verify')).body.ok).toBe(true);
