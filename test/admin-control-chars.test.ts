@@ -1,20 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ADMIN_KEY, admin } from './helpers/admin.js';
-import { deploymentFor, startHarness, type Harness } from './helpers/harness.js';
+import { admin, startAdminHarness } from './helpers/admin.js';
+import type { Harness } from './helpers/harness.js';
 
 /** A NUL (or any control character) in an admin path or query is a 400, never a 500 from the database. */
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({
-    fakes: [{ dialect: 'openai' }],
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-    config: (f) => ({
-      deployments: { d: deploymentFor(f[0]!) },
-      models: { m: { targets: [{ deployment: 'd', model: 'm' }] } },
-      admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-      state: { database: { dataDir: ':memory:' } },
-    }),
-  });
+  h = await startAdminHarness(['m']);
 }, 60_000);
 afterAll(() => h?.close());
 

@@ -2,8 +2,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminRouteTable, adminRoutes } from '../src/admin/admin-api.js';
 import type { AdminContext } from '../src/admin/context.js';
-import { ADMIN_KEY, admin } from './helpers/admin.js';
-import { deploymentFor, get, startHarness, type Harness } from './helpers/harness.js';
+import { admin, startAdminHarness } from './helpers/admin.js';
+import { get, type Harness } from './helpers/harness.js';
 
 /**
  * The admin API's OpenAPI document (/admin/v1/openapi.json) against what is served: an OpenAPI
@@ -17,16 +17,7 @@ let h: Harness;
 let doc: Json;
 
 beforeAll(async () => {
-  h = await startHarness({
-    fakes: [{ dialect: 'openai' }],
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-    config: (f) => ({
-      deployments: { d: deploymentFor(f[0]!) },
-      models: { 'gpt-mini': { targets: [{ deployment: 'd', model: 'm' }] } },
-      admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-      state: { database: { dataDir: ':memory:' } },
-    }),
-  });
+  h = await startAdminHarness(['gpt-mini']);
   const res = await get(h.url, '/admin/v1/openapi.json', null);
   if (res.status !== 200) throw new Error(`openapi.json answered ${res.status}`);
   doc = res.json();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { SECURITY_EVENT_BURST, SECURITY_EVENT_RATE_PER_S } from '../../src/control/audit-queue.js';
-import { ADMIN_KEY, admin } from '../helpers/admin.js';
-import { deploymentFor, startHarness, type Harness } from '../helpers/harness.js';
+import { admin, startAdminHarness } from '../helpers/admin.js';
+import type { Harness } from '../helpers/harness.js';
 
 /**
  * Anyone who reaches the admin API, without any credential, makes it record a security event
@@ -12,16 +12,7 @@ import { deploymentFor, startHarness, type Harness } from '../helpers/harness.js
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({
-    fakes: [{ dialect: 'openai' }],
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-    config: (f) => ({
-      deployments: { d: deploymentFor(f[0]!) },
-      models: { m: { targets: [{ deployment: 'd', model: 'm' }] } },
-      admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-      state: { database: { dataDir: ':memory:' } },
-    }),
-  });
+  h = await startAdminHarness(['m']);
 }, 60_000);
 afterAll(() => h?.close());
 

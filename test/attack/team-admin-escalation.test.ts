@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, admin } from '../helpers/admin.js';
-import { chat, chatBody, deploymentFor, startHarness, type Harness } from '../helpers/harness.js';
+import { admin, startAdminHarness } from '../helpers/admin.js';
+import { chat, chatBody, type Harness } from '../helpers/harness.js';
 
 /**
  * A team admin (here an API key with role team_admin on team `own`) trying to reach beyond its
@@ -13,16 +13,7 @@ let ownKeyId: string;
 let otherKeyId: string;
 
 beforeAll(async () => {
-  h = await startHarness({
-    fakes: [{ dialect: 'openai' }],
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-    config: (f) => ({
-      deployments: { d: deploymentFor(f[0]!) },
-      models: { cheap: { targets: [{ deployment: 'd', model: 'm' }] }, costly: { targets: [{ deployment: 'd', model: 'm' }] } },
-      admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-      state: { database: { dataDir: ':memory:' } },
-    }),
-  });
+  h = await startAdminHarness(['cheap', 'costly']);
   expect((await admin(h.url, 'POST', '/teams', { name: 'own', models: ['cheap'] })).status).toBe(201);
   expect((await admin(h.url, 'POST', '/teams', { name: 'other' })).status).toBe(201);
   const ta = await admin(h.url, 'POST', '/keys', { team: 'own', role: 'team_admin', models: ['cheap'], expiresAt: new Date(Date.now() + 3_600_000).toISOString() });

@@ -4,8 +4,8 @@ import { verifyAudit } from '../../src/control/audit-verify.js';
 import { openEmbeddedStore } from '../../src/control/store/embedded-store.js';
 import { migrate } from '../../src/control/store/migrate.js';
 import { FakeIdp, type FakeIdpKey } from '../../src/testing/fake-idp.js';
-import { ADMIN_KEY, admin } from '../helpers/admin.js';
-import { deploymentFor, startHarness, type Harness } from '../helpers/harness.js';
+import { admin, startAdminHarness } from '../helpers/admin.js';
+import type { Harness } from '../helpers/harness.js';
 
 /**
  * A token the identity provider signed whose subject or team holds U+0000 or an unpaired
@@ -20,17 +20,7 @@ let signer: FakeIdpKey;
 beforeAll(async () => {
   idp = await FakeIdp.start();
   signer = await idp.addKey('ES256');
-  h = await startHarness({
-    fakes: [{ dialect: 'openai' }],
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-    config: (f) => ({
-      deployments: { d: deploymentFor(f[0]!) },
-      models: { m: { targets: [{ deployment: 'd', model: 'm' }] } },
-      admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-      identity: { jwt: { issuer: idp.issuer, audience: 'gateway', jwksUrl: idp.jwksUrl, algorithms: ['ES256'] } },
-      state: { database: { dataDir: ':memory:' } },
-    }),
-  });
+  h = await startAdminHarness(['m'], { identity: { jwt: { issuer: idp.issuer, audience: 'gateway', jwksUrl: idp.jwksUrl, algorithms: ['ES256'] } } });
 }, 60_000);
 afterAll(async () => {
   await h?.close();

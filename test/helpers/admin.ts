@@ -1,5 +1,6 @@
 /** Admin API calls for tests: JSON in, status and JSON out, with a bearer credential. */
 import { request } from 'undici';
+import { deepMerge, deploymentFor, startHarness, type Harness } from './harness.js';
 
 export const ADMIN_KEY = 'test-bootstrap-admin-key-0123456789abcdef';
 
@@ -44,4 +45,26 @@ export async function auditUntil(url: string, query: Record<string, string>, rea
     if (Date.now() > deadline) throw new Error(`audit entries for ${JSON.stringify(query)} not as expected within ${timeoutMs} ms: ${JSON.stringify(entries).slice(0, 2_000)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * A gateway with the control plane on, as most admin tests want it: one fake OpenAI upstream
+ * (deployment `d`), each alias in `models` served by it, the bootstrap key ADMIN_KEY, and the
+ * embedded store in `:memory:`. `extra` is deep-merged over that config (identity, limits…).
+ */
+export function startAdminHarness(models: readonly string[] = ['m'], extra: Record<string, unknown> = {}): Promise<Harness> {
+  return startHarness({
+    fakes: [{ dialect: 'openai' }],
+    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
+    config: (f) =>
+      deepMerge(
+        {
+          deployments: { d: deploymentFor(f[0]!) },
+          models: Object.fromEntries(models.map((m) => [m, { targets: [{ deployment: 'd', model: 'm' }] }])),
+          admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
+          state: { database: { dataDir: ':memory:' } },
+        },
+        extra,
+      ),
+  });
 }
