@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, admin } from './helpers/admin.js';
+import { ADMIN_KEY, admin, startAdminHarness } from './helpers/admin.js';
 import { chat, chatBody, deploymentFor, metricValue, scrapeMetrics, startHarness, type Harness } from './helpers/harness.js';
 import { createTestDatabase, sharedPostgresAvailable } from './helpers/postgres.js';
 
@@ -54,16 +54,7 @@ describe.each([
 describe('lastUsedAt', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({
-      fakes: [{ dialect: 'openai' }],
-      env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-      config: (f) => ({
-        deployments: { d: deploymentFor(f[0]!) },
-        models: { 'gpt-mini': { targets: [{ deployment: 'd', model: 'm' }] } },
-        admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-        state: { database: { dataDir: ':memory:', lastUsedFlushMs: 1_000 } },
-      }),
-    });
+    h = await startAdminHarness(['gpt-mini'], { state: { database: { lastUsedFlushMs: 1_000 } } });
   }, 60_000);
   afterAll(() => h?.close());
 

@@ -3,10 +3,10 @@ import type { Clock } from '../clock.js';
 import type { ResolvedTenant } from '../config/load.js';
 import type { ControlSnapshot, KeyRole } from '../control/snapshot.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { bearerPattern } from '../auth/authenticator.js';
 import type { TokenVerifier, VerifiedIdentity } from '../auth/principal.js';
 import type { Actor } from './access.js';
 
-const bearerPattern = /^Bearer ([A-Za-z0-9._~+/-]{1,8192}=*)$/i;
 
 export interface ActorSources {
   readonly bootstrapDigest: Buffer | undefined;

@@ -5,6 +5,7 @@ import { auditLog } from '../control/store/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { auditEntryView, listOf, meView, verifyView } from './bodies.js';
 import type { AdminCall, AdminReply, AdminRoute } from './context.js';
+import { intParam } from './helpers.js';
 
 const filters: Readonly<Record<string, string>> = {
   actor: 'Only entries by this actor (a subject, key id, `bootstrap`).',
@@ -59,14 +60,6 @@ export function conditions(query: URLSearchParams): SQL[] {
   if (since) out.push(gte(auditLog.at, since));
   if (until) out.push(lt(auditLog.at, until));
   return out;
-}
-
-function intParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
-  const raw = query.get(name);
-  if (raw === null) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new GatewayError('invalid_request', `${name}: must be an integer from 1 to ${max}.`, { param: name });
-  return n;
 }
 
 function cursorOf(query: URLSearchParams): number | undefined {

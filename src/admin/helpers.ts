@@ -24,10 +24,17 @@ export function checkModels(config: GatewayConfig, models: readonly string[], pa
 
 /** `limit` (1-1000, default 100) and `after` of a list request; a bad one is a 400 naming it. */
 export function pageOf(query: URLSearchParams): { limit: number; after: string | undefined } {
-  const raw = query.get('limit');
-  const limit = raw === null ? 100 : Number(raw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) throw new GatewayError('invalid_request', 'limit: must be an integer from 1 to 1000.', { param: 'limit' });
+  const limit = intParam(query, 'limit', 100, 1_000);
   const after = query.get('after') ?? undefined;
   if (after !== undefined && after.length > 256) throw new GatewayError('invalid_request', 'after: must be at most 256 characters.', { param: 'after' });
   return { limit, after };
+}
+
+/** An integer query parameter from 1 to `max`, `fallback` when absent; anything else is a 400 naming it. */
+export function intParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new GatewayError('invalid_request', `${name}: must be an integer from 1 to ${max}.`, { param: name });
+  return n;
 }

@@ -9,7 +9,7 @@ import type { Principal, TokenVerifier, VerifiedIdentity } from './principal.js'
 import { teamDefinition, type TeamDefinition } from './teams.js';
 
 /** RFC 6750 b64token, bounded: anything else (spaces, non-ASCII, homoglyphs, 10 KB tokens) is refused. */
-const bearerPattern = /^Bearer ([A-Za-z0-9._~+/-]{1,8192}=*)$/i;
+export const bearerPattern = /^Bearer ([A-Za-z0-9._~+/-]{1,8192}=*)$/i;
 /** Our keys are at most 512 characters (tenantKeyPattern in config/schema.ts); longer is a JWT or nothing. */
 const MAX_KEY_CHARS = 512;
 
