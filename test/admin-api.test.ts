@@ -97,10 +97,13 @@ describe.each([
 
       it('refuses an expired key with 401 api_key_expired', async () => {
         await admin(h.url, 'POST', '/teams', { name: 'expiring' });
-        const key = await admin(h.url, 'POST', '/keys', { team: 'expiring', expiresAt: new Date(Date.now() + 1_500).toISOString() });
+        // 4 s of validity, so the first call lands inside it even on a busy machine; then wait
+        // until the instant has passed rather than for a fixed time.
+        const expiresAtMs = Date.now() + 4_000;
+        const key = await admin(h.url, 'POST', '/keys', { team: 'expiring', expiresAt: new Date(expiresAtMs).toISOString() });
         expect(key.status, key.text).toBe(201);
         expect((await chat(h.url, chatBody('gpt-mini'), { key: key.body.key })).status).toBe(200);
-        await new Promise((r) => setTimeout(r, 1_600));
+        await new Promise((r) => setTimeout(r, Math.max(0, expiresAtMs - Date.now()) + 50));
         const expired = await chat(h.url, chatBody('gpt-mini'), { key: key.body.key });
         expect(expired.status).toBe(401);
         expect(expired.json().error).toMatchObject({ code: 'api_key_expired', type: 'authentication_error' });
