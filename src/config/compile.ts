@@ -9,6 +9,8 @@ import { createBalancer } from '../routing/balancers/create-balancer.js';
 import { LatencyTracker } from '../routing/latency-tracker.js';
 import type { RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { UpstreamPools } from '../upstream/pools.js';
+import { catalogPrice } from '../spend/catalog.js';
+import { priceFromPerMillion } from '../spend/price.js';
 import { credentialsFor } from './credentials-for.js';
 import { deploymentFingerprint } from './fingerprint.js';
 import type { GatewayConfig } from './load.js';
@@ -86,6 +88,8 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       const deployment = deployments.get(t.deployment);
       if (!deployment) throw new Error(`models.${alias}.targets[${index}]: unknown deployment ${t.deployment}`);
       const latency = new LatencyTracker();
+      const configured = t.price ? priceFromPerMillion(t.price) : undefined;
+      const price = configured ?? catalogPrice(deployment.provider, config.deployments[t.deployment]!.baseUrl, t.model);
       return {
         index,
         alias,
@@ -96,6 +100,8 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
         priority: t.priority,
         latency,
         latencyMs: () => latency.averageMs,
+        price,
+        priceSource: configured ? 'config' : price ? 'catalog' : undefined,
       };
     });
     const strategy = m.strategy ?? deps.defaultStrategy ?? config.routing.strategy;

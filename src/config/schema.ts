@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { identitySchema } from '../identity/config.js';
+import { perMillionToPicoPerToken } from '../spend/money.js';
 import { crossReferenceIssues } from './cross-references.js';
 
 /**
@@ -210,6 +211,30 @@ export function allowsRemoteMedia(d: { readonly provider: (typeof providerNames)
 /** `anthropic-version` values a deployment may pin: 2023-06-01 uses `x-api-key`, 2026-10-21 Bearer auth. */
 export const anthropicApiVersions: readonly string[] = ['2023-06-01', '2026-10-21'];
 
+/** Dollars per million tokens: a number or a decimal string, at most 6 decimal places (money.ts). */
+const usdPerMillion = z.union([z.number(), z.string()]).refine((v) => {
+  try {
+    perMillionToPicoPerToken(v);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a non-negative number of US dollars per million tokens, at most 6 decimal places');
+
+/** A target's price, overriding the catalogue (self-hosted: all zero, or your own rate). */
+export const priceSchema = z
+  .object({
+    input: usdPerMillion,
+    output: usdPerMillion,
+    /** Prompt tokens read from the prompt cache; default: `input`. */
+    cachedInput: usdPerMillion.optional(),
+    /** Prompt tokens written to the prompt cache; default: `input`. */
+    cacheWrite: usdPerMillion.optional(),
+    /** Reasoning tokens; default: `output`. */
+    reasoning: usdPerMillion.optional(),
+  })
+  .strict();
+
 const targetSchema = z
   .object({
     deployment: name,
@@ -219,6 +244,8 @@ const targetSchema = z
     priority: z.number().int().min(0).default(0),
     /** Output-token cap sent when a request sets none, for providers that require one (Anthropic). */
     defaultMaxTokens: z.number().int().min(1).max(1_000_000).optional(),
+    /** US dollars per million tokens; overrides the shipped price catalogue (docs/costs.md). */
+    price: priceSchema.optional(),
   })
   .strict();
 
@@ -515,3 +542,4 @@ export type FailureMode = z.output<typeof failureModeSchema>;
 export type ConcurrencyConfig = z.output<typeof concurrencySchema>;
 export type DatabaseConfig = z.output<typeof databaseSchema>;
 export type AdminConfig = z.output<typeof adminSchema>;
+export type PriceConfig = z.output<typeof priceSchema>;

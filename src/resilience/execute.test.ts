@@ -64,6 +64,8 @@ function model(alias: string, deployments: readonly RuntimeDeployment[], strateg
       priority: index,
       latency,
       latencyMs: () => latency.averageMs,
+      price: undefined,
+      priceSource: undefined,
     };
   });
   return { alias, targets, balancer: createBalancer(strategy, half), fallbacks, fallbackOnUnsupportedParameter: false, defaultOutputReserve: 100, ownedBy: 'test' };

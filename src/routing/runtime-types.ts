@@ -1,3 +1,4 @@
+import type { Price } from '../spend/price.js';
 import type { ProviderName } from '../providers/registry.js';
 import type { ProviderAdapter, TargetInfo } from '../providers/types.js';
 import type { CircuitBreaker } from '../resilience/breaker.js';
@@ -26,6 +27,9 @@ export interface RuntimeTarget extends BalancerCandidate {
   readonly upstreamModel: string;
   readonly targetInfo: TargetInfo;
   readonly latency: LatencyTracker;
+  /** What this target costs: the config's `price`, else the catalogue's; undefined when unknown (cost null). */
+  readonly price: Price | undefined;
+  readonly priceSource: 'config' | 'catalog' | undefined;
 }
 
 /** A model alias, compiled. */
