@@ -123,8 +123,12 @@ describe('Principal', () => {
     expect(beta.limitsFor('gpt-mini')).toBeUndefined();
   });
 
-  it('both keys of a tenant give the same principal', () => {
-    expect(auth.authenticate('Bearer sk-acme-2')).toBe(acme);
+  it('both keys of a tenant act for the same team, each under its own key id (never the key)', () => {
+    const second = auth.authenticate('Bearer sk-acme-2') as Principal;
+    expect(second.tenant).toBe(acme.tenant);
+    expect(second.keyId).toMatch(/^cfg_[0-9a-f]{12}$/);
+    expect(second.keyId).not.toBe(acme.keyId);
+    expect(auth.authenticate('Bearer sk-acme-2')).toBe(second);
   });
 });
 

@@ -53,8 +53,8 @@ export class Authenticator {
     this.#identity = options.identity;
     this.#clock = options.clock;
     for (const [name, t] of Object.entries(tenants)) {
-      const principal = makePrincipal(name, teamDefinition(t), undefined);
-      for (const digest of t.keyDigests) this.#byDigest.set(digest, principal);
+      const team = teamDefinition(t);
+      for (const digest of t.keyDigests) this.#byDigest.set(digest, makePrincipal(name, team, undefined, { keyId: `cfg_${digest.slice(0, 12)}` }));
     }
   }
 
@@ -98,7 +98,7 @@ export class Authenticator {
     if (!principal) {
       const team = this.#team(key.team);
       if (!team) throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
-      principal = makePrincipal(key.team, team, key);
+      principal = makePrincipal(key.team, team, key, { keyId: key.id });
       this.#keyPrincipals.set(key, principal);
     }
     this.#control?.touch(key.id);
@@ -145,7 +145,7 @@ export class Authenticator {
     }
     const team = this.#team(teamName);
     if (!team) throw new GatewayError('permission_denied', `The team '${teamName}' named by your token does not exist on this gateway.`);
-    return makePrincipal(teamName, team, undefined);
+    return makePrincipal(teamName, team, undefined, { user: id.subject });
   }
 
   /** A team from the config file, else one made through the admin API (the file wins a name clash). */
@@ -169,13 +169,14 @@ function keyMayCall(role: KeyRole): boolean {
   return allowed;
 }
 
-function makePrincipal(name: string, team: TeamDefinition, key: StoredKey | undefined): Principal {
+function makePrincipal(name: string, team: TeamDefinition, key: StoredKey | undefined, who: { keyId?: string; user?: string }): Principal {
   const keyModels = key?.models ? new Set(key.models) : undefined;
   const all = team.models.includes('*');
   const allowed = new Set(team.models);
   const keyLimits = key?.limits ? { scope: `key:${key.id}`, limits: key.limits } : undefined;
   return {
     tenant: name,
+    ...who,
     mayUse: (alias) => (all || allowed.has(alias)) && (keyModels === undefined || keyModels.has(alias) || keyModels.has('*')),
     // Own properties only: an alias named like an Object.prototype member must not match one.
     limitsFor: (alias) => (team.modelLimits && Object.hasOwn(team.modelLimits, alias) ? team.modelLimits[alias] : undefined) ?? team.limits,

@@ -4,6 +4,14 @@ import type { VerifiedIdentity } from '../identity/claim-mapper.js';
 /** Who is calling: a team (a config tenant or one made through the admin API), its model allow-list and its limits. */
 export interface Principal {
   readonly tenant: string;
+  /**
+   * Which credential: an admin-API key's id (`key_…`), `cfg_` and the first 12 hex digits of a
+   * config key's SHA-256 digest, or undefined for a signed-in person (see `user`). For the
+   * request log, spend and key budgets; never the secret.
+   */
+  readonly keyId?: string;
+  /** The identity provider's subject of a signed-in person (JWT), for the request log. */
+  readonly user?: string;
   /** Whether this caller may use the model alias. */
   mayUse(alias: string): boolean;
   /** The team's limits for one model alias (per-model override, else the team default). */

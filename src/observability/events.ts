@@ -79,6 +79,15 @@ export interface RequestFinishedEvent {
   readonly upstream: UpstreamLabels | undefined;
   /** OpenAI parameters the serving provider ignored (names from OpenAI's closed list). */
   readonly ignoredParams?: readonly string[] | undefined;
+  /**
+   * What the request cost, in whole picodollars (spend/money.ts), from its usage and the serving
+   * target's price: null when that target has no known price, undefined when nothing served.
+   * Estimated exactly when `usage.estimated` is (a cut stream, a provider that reported none).
+   */
+  readonly costPico?: number | null | undefined;
+  /** The credential (Principal.keyId) and signed-in person (Principal.user), when known. */
+  readonly keyId?: string | undefined;
+  readonly user?: string | undefined;
 }
 
 /** Labels that identify the upstream side of a call (all from configuration). */

@@ -56,6 +56,8 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // Only a JWT not yet verified needs an await; keys cost no extra turn of the event loop.
     const principal = found instanceof Promise ? await found : found;
     record.tenant = principal.tenant;
+    record.keyId = principal.keyId;
+    record.user = principal.user;
     const request = op.parse(ctx.body, ctx.headers ?? {});
     record.stream = request.stream;
     const model = p.router.find(request.model);
@@ -118,6 +120,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // Provider usage is checked once here, before limits, metrics and logs see it.
     if (record.usage && reserved) record.usage = saneUsage(record.usage, reserved);
     if (record.usage?.estimated) p.events.usageEstimated({ model: record.servedModel ?? record.model });
+    record.priceUsage();
     endTickets(record, ticket, fallbackTickets);
     if (record.internalCause !== undefined) p.events.internalError({ requestId: ctx.requestId, error: record.internalCause });
     p.events.requestFinished(record.toEvent());
@@ -260,6 +263,7 @@ function served(record: RequestRecord, headers: Record<string, string>, target: 
   const responseModel = reportedModel ?? target.upstreamModel;
   record.servedModel = target.alias;
   record.deployment = d.name;
+  record.price = target.price;
   record.attempts = attempts;
   record.upstream = { genAiProvider: d.genAiProvider, upstreamModel: target.upstreamModel, responseModel, serverAddress: d.serverAddress, serverPort: d.serverPort };
   headers['x-gateway-provider'] = d.name;

@@ -1,5 +1,6 @@
 import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
+import { costOf, type Price } from '../spend/price.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { AttemptOutcome, RequestFinishedEvent, RequestOutcome, UpstreamLabels } from '../observability/events.js';
 
@@ -20,6 +21,12 @@ export class RequestRecord {
   upstream: UpstreamLabels | undefined;
   /** Chat parameters the serving provider ignored (x-gateway-ignored-params). */
   ignoredParams: readonly string[] | undefined;
+  /** The serving target's price (undefined: unknown, so the cost is null). */
+  price: Price | undefined;
+  /** Picodollars; null: served by a target with no known price; undefined: nothing served. */
+  costPico: number | null | undefined;
+  keyId: string | undefined;
+  user: string | undefined;
   /** What a bug threw (outcome internal_error); logged once when the request ends. */
   internalCause: unknown;
 
@@ -42,6 +49,12 @@ export class RequestRecord {
     this.status = err.status;
     this.outcome = outcome;
     this.errorCode = err.code;
+  }
+
+  /** Prices the (sane) usage once the request has ended: called in the flow's `finally`. */
+  priceUsage(): void {
+    if (this.usage === undefined || this.deployment === undefined) return;
+    this.costPico = this.price ? costOf(this.usage, this.price) : null;
   }
 
   markFirstToken(): void {
@@ -68,6 +81,9 @@ export class RequestRecord {
       usage: this.usage,
       upstream: this.upstream,
       ignoredParams: this.ignoredParams,
+      costPico: this.costPico,
+      keyId: this.keyId,
+      user: this.user,
     };
   }
 }
