@@ -102,6 +102,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
         latencyMs: () => latency.averageMs,
         price,
         priceSource: configured ? 'config' : price ? 'catalog' : undefined,
+        contextWindow: t.contextWindow,
       };
     });
     const strategy = m.strategy ?? deps.defaultStrategy ?? config.routing.strategy;

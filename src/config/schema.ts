@@ -246,10 +246,12 @@ const targetSchema = z
     defaultMaxTokens: z.number().int().min(1).max(1_000_000).optional(),
     /** US dollars per million tokens; overrides the shipped price catalogue (docs/costs.md). */
     price: priceSchema.optional(),
+    /** Most tokens (prompt + output) one request may have; overrides the catalogue's (strategy `cost`). */
+    contextWindow: z.number().int().min(1).max(100_000_000).optional(),
   })
   .strict();
 
-const strategySchema = z.enum(['round_robin', 'weighted', 'least_latency', 'priority']);
+const strategySchema = z.enum(['round_robin', 'weighted', 'least_latency', 'priority', 'cost']);
 
 const modelSchema = z
   .object({

@@ -48,7 +48,7 @@ function deployment(): RuntimeDeployment {
 
 function modelOver(d: RuntimeDeployment): RuntimeModel {
   const latency = new LatencyTracker();
-  const target: RuntimeTarget = { index: 0, alias: 'm', deployment: d, upstreamModel: 'up', targetInfo: { upstreamModel: 'up', basePath: '/v1' }, weight: 1, priority: 0, latency, latencyMs: () => latency.averageMs, price: undefined, priceSource: undefined };
+  const target: RuntimeTarget = { index: 0, alias: 'm', deployment: d, upstreamModel: 'up', targetInfo: { upstreamModel: 'up', basePath: '/v1' }, weight: 1, priority: 0, latency, latencyMs: () => latency.averageMs, price: undefined, priceSource: undefined, contextWindow: undefined };
   return { alias: 'm', targets: [target], balancer: createBalancer('round_robin'), fallbacks: [], fallbackOnUnsupportedParameter: false, defaultOutputReserve: 16, ownedBy: 'test' };
 }
 

@@ -94,6 +94,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       plan: p.router.plan(model, principal),
       signal: deadline.signal,
       deadlineMs: ctx.startMs + p.timeouts.totalMs,
+      size: reserved,
       refusal: (t: RuntimeTarget) => refusalOf(() => upstreamCall(t)),
       admitFallback: async (group: RuntimeModel) => {
         const t = await p.admission.admitFallback(principal, group, { promptTokens, outputTokens: op.outputReserve(request, group) });

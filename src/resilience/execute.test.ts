@@ -66,6 +66,7 @@ function model(alias: string, deployments: readonly RuntimeDeployment[], strateg
       latencyMs: () => latency.averageMs,
       price: undefined,
       priceSource: undefined,
+      contextWindow: undefined,
     };
   });
   return { alias, targets, balancer: createBalancer(strategy, half), fallbacks, fallbackOnUnsupportedParameter: false, defaultOutputReserve: 100, ownedBy: 'test' };

@@ -3,6 +3,7 @@ import type { RetryConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
 import { MemoryCooldowns, type Cooldowns } from '../routing/cooldowns.js';
+import type { RequestSize } from '../routing/balancer.js';
 import type { RoutePlan, RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import { backoffDelayMs } from './backoff.js';
 import type { BreakerPermit } from './breaker.js';
@@ -31,6 +32,8 @@ export interface ExecuteInput<T> {
    * admitted the first alias). A GatewayError thrown (its limit refused) skips the alias.
    */
   readonly admitFallback?: (group: RuntimeModel) => Promise<void>;
+  /** The request's size, for balancers that price it (`cost`). */
+  readonly size?: RequestSize;
 }
 
 export interface Executed<T> {
@@ -70,6 +73,7 @@ interface GroupState {
   readonly tried: Set<RuntimeTarget>;
   /** Targets whose provider cannot serve this request at all; never picked again. */
   readonly refused: Set<RuntimeTarget>;
+  readonly size: RequestSize | undefined;
 }
 
 interface Picked {
@@ -109,7 +113,7 @@ export class Executor {
     let current: RuntimeTarget | undefined;
     try {
       for (const [gi, group] of input.plan.groups.entries()) {
-        const state: GroupState = { group, tried: new Set(), refused: new Set() };
+        const state: GroupState = { group, tried: new Set(), refused: new Set(), size: input.size };
         let admitted = gi === 0;
         let n = 0;
         while (n < this.#d.retry.maxAttempts) {
@@ -213,12 +217,12 @@ export class Executor {
     return this.#pick(state, Math.max(this.#d.clock.nowMs(), earliest));
   }
 
-  #pick({ group, tried, refused }: GroupState, now = this.#d.clock.nowMs()): Picked | undefined {
+  #pick({ group, tried, refused, size }: GroupState, now = this.#d.clock.nowMs()): Picked | undefined {
     const available = group.targets.filter((t) => !refused.has(t) && this.#cooldowns.untilMs(t.deployment.name) <= now && t.deployment.breaker.state !== 'open');
     const untried = available.filter((t) => !tried.has(t));
     let candidates = untried.length > 0 ? untried : available;
     while (candidates.length > 0) {
-      const target = group.balancer.pick(candidates);
+      const target = group.balancer.pick(candidates, size);
       if (!target) return undefined;
       const permit = target.deployment.breaker.tryAcquire();
       if (permit) return { target, permit };

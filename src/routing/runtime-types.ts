@@ -30,6 +30,8 @@ export interface RuntimeTarget extends BalancerCandidate {
   /** What this target costs: the config's `price`, else the catalogue's; undefined when unknown (cost null). */
   readonly price: Price | undefined;
   readonly priceSource: 'config' | 'catalog' | undefined;
+  /** Prompt + output tokens one request may have (config, else catalogue); undefined: unknown. */
+  readonly contextWindow: number | undefined;
 }
 
 /** A model alias, compiled. */

@@ -1,4 +1,5 @@
 import type { Balancer, Strategy } from '../balancer.js';
+import { CostBalancer } from './cost.js';
 import { LeastLatencyBalancer } from './least-latency.js';
 import { PriorityBalancer } from './priority.js';
 import { RoundRobinBalancer } from './round-robin.js';
@@ -20,6 +21,8 @@ export function createBalancer(strategy: Strategy, random?: () => number): Balan
       return new LeastLatencyBalancer();
     case 'priority':
       return new PriorityBalancer(random);
+    case 'cost':
+      return new CostBalancer();
     default: {
       const unknown: never = strategy;
       throw new RangeError(`unknown balancing strategy: ${String(unknown)}`);
