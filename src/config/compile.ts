@@ -90,6 +90,8 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       const latency = new LatencyTracker();
       const configured = t.price ? priceFromPerMillion(t.price) : undefined;
       const price = configured ?? catalogPrice(deployment.provider, config.deployments[t.deployment]!.baseUrl, t.model);
+      // Never a made-up number: the target serves, its requests cost null, and operators are told.
+      if (!price) deps.events.targetUnpriced({ alias, deployment: t.deployment, upstreamModel: t.model });
       return {
         index,
         alias,
