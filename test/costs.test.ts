@@ -7,6 +7,7 @@
  */
 import OpenAI from 'openai';
 import { pino } from 'pino';
+import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseChatRequest } from '../src/api/parse-chat.js';
 import { estimateChatPromptTokens } from '../src/api/token-estimate.js';
@@ -108,6 +109,34 @@ describe('a hostile upstream', () => {
     const res = await chat(h.url, { ...body, stream: true, stream_options: { include_usage: true } });
     const final = res.events().filter((e) => e !== '[DONE]').map((e) => JSON.parse(e)).find((c) => c.usage);
     expect(final.usage).toMatchObject({ cost_usd: usd(reserved.prompt, reserved.completion), cost_estimated: true });
+  });
+
+  it('a usage chunk followed by a long stream is not held back until the end: chunks flow, in order', async () => {
+    const { h, fake } = await setup();
+    const frame = (extra: Record<string, unknown>): string => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'up', ...extra })}\n\n`;
+    const words = Array.from({ length: 80 }, (_, i) => `w${String(i).padStart(3, '0')} `);
+    const sse = frame({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }) + words.map((w) => frame({ choices: [{ index: 0, delta: { content: w }, finish_reason: null }] })).join('') + 'data: [DONE]\n\n';
+    // 64-byte pieces 5 ms apart: the upstream takes well over half a second after word 20.
+    fake.setBehaviour({ chunkIntervalMs: 5 });
+    fake.enqueue({ kind: 'replay', body: sse, contentType: 'text/event-stream', pieceBytes: 64 });
+    const res = await request(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+    });
+    let text = '';
+    let sawWord20At: number | undefined;
+    for await (const piece of res.body) {
+      text += String(piece);
+      if (sawWord20At === undefined && text.includes('w020')) sawWord20At = performance.now();
+    }
+    const doneAt = performance.now();
+    // Held behind the early usage chunk until [DONE], word 20 would arrive with everything else.
+    expect(doneAt - sawWord20At!).toBeGreaterThan(150);
+    const chunks = text.split('\n\n').filter((b) => b.startsWith('data: ') && b !== 'data: [DONE]').map((b) => JSON.parse(b.slice(6)));
+    expect(chunks[0].usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 1 });
+    expect(chunks.slice(1).map((c) => c.choices[0].delta.content).join('')).toBe(words.join(''));
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
   it('a stream cut mid-way is charged by its estimate, marked estimated, in the log and the metric', async () => {

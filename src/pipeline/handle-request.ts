@@ -169,6 +169,9 @@ function refusalOf(build: () => unknown): GatewayError | undefined {
   }
 }
 
+/** Most chunks held behind a usage chunk waiting for the end of the stream (OpenAI sends none, the others one or two). */
+const maxHeldChunks = 16;
+
 /** What pumpStream needs to end a stream's accounting: the record, the usage settler and where the cost goes. */
 interface StreamAccounting<Chunk> {
   readonly record: RequestRecord;
@@ -190,6 +193,9 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
   const forward = async (chunks: readonly Chunk[]): Promise<void> => {
     if (held) {
       held.push(...chunks);
+      // A usage chunk with this much after it is not the final one (a broken or hostile
+      // upstream): it goes out as it came, without a cost, and nothing more is held for it.
+      if (held.length > maxHeldChunks) await flushHeld();
       return;
     }
     const at = finalUsage ? chunks.findIndex((c) => finalUsage(c) !== undefined) : -1;
