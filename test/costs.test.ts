@@ -5,6 +5,7 @@
  * (warned at load, counted per request, nothing told to the client), the access log and the
  * cost metric.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { pino } from 'pino';
 import { request } from 'undici';
@@ -80,6 +81,35 @@ describe('the cost reaches the client', () => {
     const line = requestLines(logs)[0]!;
     expect(line.cost_usd).toBe(usd(line.promptTokens, line.completionTokens));
     expect(await metric(h.url, 'gateway_cost_usd_total', { model: 'priced', deployment: 'fake', team: 'main' })).toBe(Number(line.cost_usd));
+  });
+});
+
+describe('the cost on /v1/messages, through the Anthropic SDK', () => {
+  async function anthropic(): Promise<{ h: Harness; client: Anthropic }> {
+    const h = await startHarness({
+      fakes: [{ dialect: 'anthropic', behaviour: { reply: 'one two three', chunks: 3 } }],
+      config: ([fake]) => ({ deployments: { d: deploymentFor(fake!) }, models: { claude: { targets: [{ deployment: 'd', model: 'claude-sonnet-4-5', price }] } } }),
+    });
+    open.push(h);
+    return { h, client: new Anthropic({ baseURL: h.url, apiKey: KEY, maxRetries: 0, timeout: 10_000 }) };
+  }
+  const params = { model: 'claude', max_tokens: 100, messages: [{ role: 'user' as const, content: 'Count to three.' }] };
+
+  it('JSON: x-gateway-cost-usd from the message usage', async () => {
+    const { client } = await anthropic();
+    const { data, response } = await client.messages.create(params).withResponse();
+    expect(response.headers.get('x-gateway-cost-usd')).toBe(usd(data.usage.input_tokens, data.usage.output_tokens));
+  });
+
+  it('stream: usage.cost_usd in the message_delta event, with no opt-in', async () => {
+    const { client } = await anthropic();
+    const events: Array<Record<string, any>> = [];
+    for await (const e of await client.messages.create({ ...params, stream: true })) events.push(e as unknown as Record<string, any>);
+    const start = events.find((e) => e.type === 'message_start')!.message.usage;
+    const delta = events.filter((e) => e.type === 'message_delta');
+    expect(delta).toHaveLength(1);
+    expect(delta[0]!.usage.cost_usd).toBe(usd(delta[0]!.usage.input_tokens ?? start.input_tokens, delta[0]!.usage.output_tokens));
+    expect(events.at(-1)!.type).toBe('message_stop');
   });
 });
 
