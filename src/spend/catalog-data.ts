@@ -117,6 +117,8 @@ const gemini: readonly CatalogEntry[] = [
 /**
  * Bedrock: Claude at Anthropic's list price through the `global.` profile; from the 4.5 models
  * on, in-Region and geographic profiles cost 10% more. Nova cache reads are 75% below input.
+ * AWS's page renders its figures in the browser, so these were read through copies of it that
+ * agree with each other (and with Anthropic's list prices); re-check them there when updating.
  */
 const regional = (p: CatalogPrice): CatalogPrice => ({
   input: tenPercentMore(p.input),
