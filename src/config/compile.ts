@@ -9,7 +9,7 @@ import { createBalancer } from '../routing/balancers/create-balancer.js';
 import { LatencyTracker } from '../routing/latency-tracker.js';
 import type { RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { UpstreamPools } from '../upstream/pools.js';
-import { catalogPrice } from '../spend/catalog.js';
+import { catalogEntry } from '../spend/catalog.js';
 import { priceFromPerMillion } from '../spend/price.js';
 import { credentialsFor } from './credentials-for.js';
 import { deploymentFingerprint } from './fingerprint.js';
@@ -89,7 +89,10 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       if (!deployment) throw new Error(`models.${alias}.targets[${index}]: unknown deployment ${t.deployment}`);
       const latency = new LatencyTracker();
       const configured = t.price ? priceFromPerMillion(t.price) : undefined;
-      const price = configured ?? catalogPrice(deployment.provider, config.deployments[t.deployment]!.baseUrl, t.model);
+      const listed = catalogEntry(deployment.provider, config.deployments[t.deployment]!.baseUrl, t.model);
+      const price = configured ?? listed?.price;
+      // Never a made-up number: the target serves, its requests cost null, and operators are told.
+      if (!price) deps.events.targetUnpriced({ alias, deployment: t.deployment, upstreamModel: t.model });
       return {
         index,
         alias,
@@ -102,7 +105,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
         latencyMs: () => latency.averageMs,
         price,
         priceSource: configured ? 'config' : price ? 'catalog' : undefined,
-        contextWindow: t.contextWindow,
+        contextWindow: t.contextWindow ?? listed?.contextWindow,
       };
     });
     const strategy = m.strategy ?? deps.defaultStrategy ?? config.routing.strategy;

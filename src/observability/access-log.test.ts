@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { accessLogWriter } from './access-log.js';
 import type { RequestFinishedEvent } from './events.js';
 import { createLogger } from './logger.js';
+import { formatUsd } from '../spend/money.js';
 
 function capture(): { stream: PassThrough; lines: () => Array<Record<string, unknown>>; raw: () => string } {
   const stream = new PassThrough();
@@ -54,6 +55,8 @@ function pinoLine(e: RequestFinishedEvent): Record<string, unknown> {
     promptTokens: e.usage?.promptTokens,
     completionTokens: e.usage?.completionTokens,
     usageEstimated: e.usage?.estimated,
+    cost_usd: e.costPico === undefined ? undefined : e.costPico === null ? null : formatUsd(e.costPico),
+    cost_estimated: typeof e.costPico === 'number' ? e.usage?.estimated === true : undefined,
   };
 }
 
@@ -64,7 +67,15 @@ describe('accessLogWriter', () => {
     const a = createLogger({ level: 'info', format: 'json', destination: ours.stream }).child({ worker: 3 });
     const b = createLogger({ level: 'info', format: 'json', destination: theirs.stream }).child({ worker: 3 });
     const upstream = { genAiProvider: 'openai', upstreamModel: 'gpt-4o', responseModel: 'gpt-4o-2024-08-06', serverAddress: 'api.openai.com', serverPort: 443 };
-    for (const e of [event, { ...event, ignoredParams: ['seed', 'store'], upstream }, { ...event, usage: undefined, tenant: undefined, status: 502, outcome: 'upstream_error' as const, errorCode: 'upstream_error', timeToFirstTokenMs: 3.14159 }]) {
+    const estimated = { ...event.usage!, estimated: true };
+    for (const e of [
+      event,
+      { ...event, ignoredParams: ['seed', 'store'], upstream },
+      { ...event, usage: undefined, tenant: undefined, status: 502, outcome: 'upstream_error' as const, errorCode: 'upstream_error', timeToFirstTokenMs: 3.14159 },
+      { ...event, costPico: 420_000_000 },
+      { ...event, costPico: 1_500_000_000_000, usage: estimated },
+      { ...event, costPico: null },
+    ]) {
       accessLogWriter(a)(e);
       b.info(pinoLine(e), 'request');
     }
@@ -73,6 +84,7 @@ describe('accessLogWriter', () => {
     expect(mine).toEqual(theirs.lines().map(strip));
     expect(mine.map((l) => Object.keys(l))).toEqual(theirs.lines().map((l) => Object.keys(l)));
     expect(mine[0]).toMatchObject({ level: 30, service: 'llm-gateway', worker: 3, tenant: 'team "a"\\b\u2028', msg: 'request' });
+    expect(mine.slice(3).map((l) => [l.cost_usd, l.cost_estimated])).toEqual([['0.00042', false], ['1.50', true], [null, undefined]]);
   });
 
   it('logs internal errors at error level and respects the logger level', () => {

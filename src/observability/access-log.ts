@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { formatUsd } from '../spend/money.js';
 import type { RequestFinishedEvent } from './events.js';
 
 /**
@@ -26,6 +27,9 @@ export function accessLogWriter(logger: Logger): (e: RequestFinishedEvent) => vo
     line += num('upstreamMs', round(e.upstreamMs));
     if (e.ignoredParams !== undefined) line += str('ignoredParams', e.ignoredParams.join(','));
     if (e.usage) line += num('promptTokens', e.usage.promptTokens) + num('completionTokens', e.usage.completionTokens) + `,"usageEstimated":${e.usage.estimated}`;
+    // Dollars as an exact decimal string (docs/costs.md); null: served by a target with no known price.
+    if (e.costPico === null) line += ',"cost_usd":null';
+    else if (e.costPico !== undefined) line += `,"cost_usd":"${formatUsd(e.costPico)}","cost_estimated":${e.usage?.estimated === true}`;
     stream.write(`${line},"msg":"request"}\n`);
   };
 }

@@ -135,6 +135,8 @@ export interface GatewayEvents {
   stateError(e: { readonly reason: 'timeout' | 'connection' | 'breaker_open' | 'error' }): void;
   stateBreakerTransition(e: { readonly from: BreakerState; readonly to: BreakerState }): void;
   usageEstimated(e: { readonly model: string }): void;
+  /** A target with no config `price` and no catalogue entry: its requests cost null. Once per target per config compile. */
+  targetUnpriced(e: { readonly alias: string; readonly deployment: string; readonly upstreamModel: string }): void;
   requestFinished(e: RequestFinishedEvent): void;
   /** A request hit a bug (an exception that is neither an upstream nor a protocol error); once per request. */
   internalError(e: { readonly requestId: string; readonly error: unknown }): void;
@@ -160,6 +162,7 @@ const eventNameSet: { readonly [K in keyof GatewayEvents]: true } = {
   stateError: true,
   stateBreakerTransition: true,
   usageEstimated: true,
+  targetUnpriced: true,
   requestFinished: true,
   internalError: true,
   configReloaded: true,

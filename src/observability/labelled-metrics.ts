@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { formatUsd } from '../spend/money.js';
 
 /**
  * Counters and histograms for the request path. prom-client hashes, sorts and validates the
@@ -87,6 +88,29 @@ export class LabelledCounter<const Names extends readonly string[]> extends Labe
   }
   protected values(): MetricValue[] {
     return [...this.children.values()].map(({ labels, child }) => ({ labels, value: child.value }));
+  }
+}
+
+/** A money counter child: whole picodollars in a bigint, so a billion small costs sum exactly. */
+export class MoneyChild {
+  pico = 0n;
+  add(pico: number): void {
+    this.pico += BigInt(pico);
+  }
+}
+
+/**
+ * A counter of US dollars kept as exact integer picodollars (spend/money.ts) and shown in
+ * dollars only when scraped: adding 0.000042 a billion times in floating point drifts, adding
+ * 42,000,000 pUSD does not. The exposition value is the exact decimal read once into a double.
+ */
+export class LabelledMoneyCounter<const Names extends readonly string[]> extends Labelled<MoneyChild, Names> {
+  readonly type = 'counter' as const;
+  protected create(): MoneyChild {
+    return new MoneyChild();
+  }
+  protected values(): MetricValue[] {
+    return [...this.children.values()].map(({ labels, child }) => ({ labels, value: Number(formatUsd(child.pico)) }));
   }
 }
 

@@ -27,6 +27,12 @@ export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
       // Operators need to know limits are running on local fallbacks (or refusing).
       logger.warn({ from: e.from, to: e.to }, 'shared state (Redis) breaker state change');
     },
+    targetUnpriced(e): void {
+      logger.warn(
+        { model: e.alias, deployment: e.deployment, upstreamModel: e.upstreamModel },
+        "target has no price (no config 'price' and no catalogue entry): its requests cost null; see docs/costs.md",
+      );
+    },
     cooldown(e): void {
       logger.info({ deployment: e.deployment, durationMs: e.durationMs }, 'deployment cooling down after provider 429');
     },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestFinishedEvent } from './events.js';
-import { GatewayMetrics, overheadMs } from './metrics.js';
+import { GatewayMetrics, maxCostTeams, overheadMs } from './metrics.js';
 
 const finished: RequestFinishedEvent = {
   requestId: 'r1',
@@ -57,5 +57,35 @@ describe('gateway_event_loop_delay_seconds', () => {
     expect(sample(text, 'gateway_event_loop_delay_seconds{quantile="1"}')).toBeGreaterThan(0.04);
     expect(sample(text, 'gateway_event_loop_delay_seconds{quantile="0.5"}')).toBeGreaterThan(0);
     expect(sample(text, 'gateway_event_loop_delay_seconds{quantile="0.99"}')).toBeGreaterThan(0);
+  });
+});
+
+describe('gateway_cost_usd_total', () => {
+  it('sums per-request costs exactly: 100,000 requests of $0.000042 are $4.20, not 4.2000000000x', async () => {
+    const m = new GatewayMetrics({ version: 'test', deployments: ['d'] });
+    for (let i = 0; i < 100_000; i++) m.requestFinished({ ...finished, costPico: 42_000_000 });
+    expect(sample(await m.text(), 'gateway_cost_usd_total{model="m",deployment="d",team="t"}')).toBe(4.2);
+    let float = 0;
+    for (let i = 0; i < 100_000; i++) float += 0.000042;
+    expect(float).not.toBe(4.2); // what a plain counter would show
+  });
+
+  it('labels cost by model, deployment and team, counting teams past the cap as "other"', async () => {
+    const m = new GatewayMetrics({ version: 'test', deployments: ['d'] });
+    for (let i = 0; i < maxCostTeams + 5; i++) m.requestFinished({ ...finished, tenant: `team-${i}`, costPico: 1_000_000_000_000 });
+    const text = await m.text();
+    expect(sample(text, `gateway_cost_usd_total{model="m",deployment="d",team="team-${maxCostTeams - 1}"}`)).toBe(1);
+    expect(sample(text, 'gateway_cost_usd_total{model="m",deployment="d",team="other"}')).toBe(5);
+    expect(text.split('\n').filter((l) => l.startsWith('gateway_cost_usd_total{')).length).toBe(maxCostTeams + 1);
+  });
+
+  it('counts requests served unpriced (cost null) instead of costing them, and ignores requests nothing served', async () => {
+    const m = new GatewayMetrics({ version: 'test', deployments: ['d'] });
+    m.requestFinished({ ...finished, costPico: null });
+    m.requestFinished({ ...finished, costPico: null });
+    m.requestFinished({ ...finished, servedModel: undefined, deployment: undefined, costPico: undefined, status: 503, outcome: 'no_available_target' });
+    const text = await m.text();
+    expect(sample(text, 'gateway_cost_unpriced_total{model="m"}')).toBe(2);
+    expect(text).not.toMatch(/^gateway_cost_usd_total\{/m);
   });
 });

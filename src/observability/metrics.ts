@@ -2,7 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState } from '../resilience/breaker.js';
 import type { AttemptEvent, ConfigReloadEvent, GatewayEvents, RequestFinishedEvent } from './events.js';
-import { LabelledCounter, LabelledHistogram } from './labelled-metrics.js';
+import { LabelledCounter, LabelledHistogram, LabelledMoneyCounter } from './labelled-metrics.js';
 
 /** The bucket boundaries the OpenTelemetry GenAI semantic conventions specify for each instrument. */
 const durationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
@@ -19,6 +19,13 @@ const breakerStateValue: Record<BreakerState, number> = { closed: 0, open: 1, ha
  * that makes up names gets at most this many series per model; later names are "other".
  */
 export const maxResponseModelsPerModel = 8;
+
+/**
+ * Distinct `team` values on the cost metric. Team names come from the config and the admin API
+ * (operators make them, clients do not), but a store can hold thousands; past this many, further
+ * teams are counted as "other" so one metric cannot grow without bound. The ledger has them all.
+ */
+export const maxCostTeams = 100;
 
 const clientLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'error_type', 'server_address', 'server_port'] as const;
 
@@ -50,6 +57,10 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #stateBreaker: Gauge;
   readonly #tokens: LabelledCounter<readonly ['model', 'type']>;
   readonly #estimated: Counter<'model'>;
+  readonly #cost: LabelledMoneyCounter<readonly ['model', 'deployment', 'team']>;
+  readonly #unpriced: LabelledCounter<readonly ['model']>;
+  /** Team label values in use on the cost metric (bounded by maxCostTeams). */
+  readonly #costTeams = new Set<string>();
   readonly #overhead: LabelledHistogram<readonly ['route']>;
   readonly #reloads: Counter<'result'>;
   readonly #configVersion: Gauge;
@@ -86,6 +97,8 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#stateBreaker.set(0);
     this.#tokens = new LabelledCounter('gateway_tokens_total', 'Tokens charged for served requests, by model alias and type.', ['model', 'type'], reg);
     this.#estimated = new Counter({ name: 'gateway_usage_estimated_total', help: 'Requests whose usage the gateway estimated because the provider reported none.', labelNames: ['model'], registers: r });
+    this.#cost = new LabelledMoneyCounter('gateway_cost_usd_total', 'What served requests cost, in US dollars (exact sums of per-request costs; estimated usage included).', ['model', 'deployment', 'team'], reg);
+    this.#unpriced = new LabelledCounter('gateway_cost_unpriced_total', 'Requests served by a target with no known price (cost null): set its price in the config.', ['model'], reg);
     this.#overhead = new LabelledHistogram('gateway_overhead_seconds', 'Time spent in the gateway itself, excluding upstream waits.', ['route'], overheadBuckets, reg);
     eventLoopDelayGauge(r);
     this.#reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Config reloads tried (SIGHUP, --watch-config or Gateway.reload), by result.', labelNames: ['result'], registers: r });
@@ -204,6 +217,10 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
       const out = e.usage?.completionTokens ?? 0;
       if (out > 1) this.#serverTpot.labels(e.operation, e.model).observe((e.durationMs - e.timeToFirstTokenMs) / 1000 / (out - 1));
     }
+    if (e.servedModel && e.deployment) {
+      if (typeof e.costPico === 'number') this.#cost.labels(e.servedModel, e.deployment, this.#team(e.tenant)).add(e.costPico);
+      else if (e.costPico === null) this.#unpriced.labels(e.servedModel).inc();
+    }
     if (e.usage && e.servedModel) {
       this.#tokens.labels(e.servedModel, 'input').inc(e.usage.promptTokens);
       this.#tokens.labels(e.servedModel, 'output').inc(e.usage.completionTokens);
@@ -215,6 +232,15 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
       this.#clientTokens.labels(e.operation, u.genAiProvider, u.upstreamModel, answered, '', u.serverAddress, port, 'input').observe(e.usage.promptTokens);
       this.#clientTokens.labels(e.operation, u.genAiProvider, u.upstreamModel, answered, '', u.serverAddress, port, 'output').observe(e.usage.completionTokens);
     }
+  }
+
+  /** The `team` label: the tenant's (operator-made) name, the first maxCostTeams of them; later ones are "other". */
+  #team(tenant: string | undefined): string {
+    const team = tenant ?? '';
+    if (this.#costTeams.has(team)) return team;
+    if (this.#costTeams.size >= maxCostTeams) return 'other';
+    this.#costTeams.add(team);
+    return team;
   }
 
   /** The `gen_ai.response.model` label: what the upstream said, within the per-model bound. */

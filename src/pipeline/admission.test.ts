@@ -35,6 +35,7 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     stateError: ignore,
     stateBreakerTransition: ignore,
     usageEstimated: ignore,
+    targetUnpriced: ignore,
     requestFinished: ignore,
     internalError: ignore,
     controlPlaneSynced: ignore,

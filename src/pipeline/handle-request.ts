@@ -1,3 +1,4 @@
+import type { UsageRecord } from '../api/chat-types.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Clock } from '../clock.js';
 import type { TimeoutsConfig } from '../config/schema.js';
@@ -12,6 +13,7 @@ import type { Router } from '../routing/router.js';
 import type { RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { Admission, Ticket } from './admission.js';
 import { jsonAttempt, streamAttempt, type AttemptDeps, type AttemptInput, type StreamValue } from './attempt.js';
+import { addCost, costHeaders } from './cost-reply.js';
 import { drainAfterDone } from './stream-body.js';
 import type { Operation, OperationRequest } from './operations.js';
 import type { ChatReply, RequestContext, StreamWriter } from './reply.js';
@@ -50,6 +52,20 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   // Tickets of fallback aliases the request was admitted to (each against its own limits).
   let fallbackTickets: Array<{ alias: string; ticket: Ticket }> | undefined;
   let reserved: Reservation | undefined;
+  let usageFinal = false;
+  /**
+   * The one place a request's usage becomes final, once: checked against what was reserved (a
+   * hostile upstream's absurd counts become the estimate), counted when estimated, and priced.
+   * A JSON reply settles before it is sent (its cost is a header), a stream when it ends (its
+   * cost is in the final usage chunk), anything else when the request ends.
+   */
+  const settleUsage = (usage: UsageRecord | undefined): void => {
+    if (usageFinal) return;
+    usageFinal = true;
+    record.usage = usage && reserved ? saneUsage(usage, reserved) : usage;
+    if (record.usage?.estimated) p.events.usageEstimated({ model: record.servedModel ?? record.model });
+    record.priceUsage();
+  };
   p.budget.requestStarted();
   try {
     const found = p.auth.authenticate(ctx.authorization, ctx.acceptsXApiKey);
@@ -105,23 +121,22 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     if (!request.stream) {
       const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, input(t, n)) });
       served(record, headers, done.target, done.attempts, upstreamCall(done.target), done.value.upstreamModel);
-      record.usage = done.value.usage;
+      settleUsage(done.value.usage);
+      Object.assign(headers, costHeaders(record));
       await reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
       const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, input(t, n)) });
       served(record, headers, done.target, done.attempts, upstreamCall(done.target), done.value.translator.upstreamModel?.());
-      await pumpStream(done.value, reply.openStream(headers), record, deadline.signal, done.target.deployment.name);
+      await pumpStream(done.value, reply.openStream(headers), { record, settleUsage, finalUsage: op.finalUsage?.bind(op) }, deadline.signal, done.target.deployment.name);
     }
   } catch (err) {
     failBeforeCommit(err, record, reply, headers, ctx.controller.signal);
   } finally {
     deadline.dispose();
     p.budget.requestFinished();
-    // Provider usage is checked once here, before limits, metrics and logs see it.
-    if (record.usage && reserved) record.usage = saneUsage(record.usage, reserved);
-    if (record.usage?.estimated) p.events.usageEstimated({ model: record.servedModel ?? record.model });
-    record.priceUsage();
+    // Provider usage is checked and priced once, before limits, metrics and logs see it.
+    settleUsage(record.usage);
     endTickets(record, ticket, fallbackTickets);
     if (record.internalCause !== undefined) p.events.internalError({ requestId: ctx.requestId, error: record.internalCause });
     p.events.requestFinished(record.toEvent());
@@ -155,26 +170,72 @@ function refusalOf(build: () => unknown): GatewayError | undefined {
   }
 }
 
-/** After the commit point: forward chunks until [DONE]; a failure becomes one in-band error event. */
-async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter, record: RequestRecord, signal: AbortSignal, deployment: string): Promise<void> {
+/** Most chunks held behind a usage chunk waiting for the end of the stream (OpenAI sends none, the others one or two). */
+const maxHeldChunks = 16;
+
+/** What pumpStream needs to end a stream's accounting: the record, the usage settler and where the cost goes. */
+interface StreamAccounting<Chunk> {
+  readonly record: RequestRecord;
+  readonly settleUsage: (usage: UsageRecord | undefined) => void;
+  readonly finalUsage: ((chunk: Chunk) => Record<string, unknown> | undefined) | undefined;
+}
+
+/**
+ * After the commit point: forward chunks until [DONE]; a failure becomes one in-band error event.
+ * The final usage chunk (and whatever follows it) is held until the stream ends, so that its
+ * usage is final when it is priced and the cost rides in it (a held chunk is one event early at
+ * most: OpenAI's usage chunk comes right before [DONE], the others in the last step).
+ */
+async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter, accounting: StreamAccounting<Chunk>, signal: AbortSignal, deployment: string): Promise<void> {
+  const { record, settleUsage, finalUsage } = accounting;
   record.succeed(200);
   let complete = false;
+  let held: Chunk[] | undefined;
+  const forward = async (chunks: readonly Chunk[]): Promise<void> => {
+    if (held) {
+      held.push(...chunks);
+      // A usage chunk with this much after it is not the final one (a broken or hostile
+      // upstream): it goes out as it came, without a cost, and nothing more is held for it.
+      if (held.length > maxHeldChunks) await flushHeld();
+      return;
+    }
+    const at = finalUsage ? chunks.findIndex((c) => finalUsage(c) !== undefined) : -1;
+    if (at < 0) {
+      if (chunks.length > 0) await writer.write(chunks);
+      return;
+    }
+    if (at > 0) await writer.write(chunks.slice(0, at));
+    held = chunks.slice(at);
+  };
+  /** Held chunks go out before an error event too, as they would have without the hold (no cost: usage is not final). */
+  const flushHeld = async (): Promise<void> => {
+    const chunks = held;
+    held = undefined;
+    if (chunks) await writer.write(chunks);
+  };
   try {
     record.markFirstToken();
-    await writer.write(value.first);
+    await forward(value.first);
     let done = value.done;
     while (!done) {
       const next = await value.rest.next();
       if (next.done) break;
       const step = next.value;
-      if (step.chunks.length > 0) await writer.write(step.chunks);
+      await forward(step.chunks);
       if (step.error) {
+        await flushHeld();
         writer.fail(new GatewayError('upstream_error', `Deployment '${deployment}' reported an error mid-stream: ${step.error.message}`));
         record.outcome = 'upstream_error';
         return;
       }
       done = step.done;
     }
+    settleUsage(value.translator.usage());
+    if (held) {
+      const usage = finalUsage!(held[0]!);
+      if (usage) addCost(usage, record);
+    }
+    await flushHeld();
     writer.done();
     complete = true;
   } catch (err) {
@@ -188,9 +249,11 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
     record.outcome = f.error.code === 'shutting_down' ? outcomeForError(f.error) : f.outcome === 'aborted' ? 'client_disconnect' : f.outcome === 'timeout' ? 'timeout' : f.outcome === 'internal' ? 'internal_error' : 'upstream_error';
     record.errorCode = f.error.code;
     if (f.outcome === 'internal') record.internalCause = err;
+    await flushHeld().catch(() => undefined);
     writer.fail(f.error);
   } finally {
-    record.usage = value.translator.usage();
+    // A cut stream is charged by what the translator has (its estimate, marked estimated).
+    settleUsage(value.translator.usage());
     // A complete stream reads the upstream body to its end in the background (translateBody), so
     // its connection is reused; the client already has everything. Otherwise the body is cut.
     if (complete) void readToEnd(value);

@@ -13,6 +13,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import { chatUpstreamCall } from '../providers/parameter-policy.js';
 import type { ProviderAdapter, ResponseContext, StreamTranslator, TargetInfo, UpstreamCall } from '../providers/types.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
+import { messagesFinalUsage, openAiFinalUsage } from './cost-reply.js';
 import { chatChunkHasContent, messagesEventHasContent, textChunkHasContent } from './first-content.js';
 
 /** What every API request has, whatever its route. */
@@ -47,6 +48,8 @@ export interface Operation<Req extends OperationRequest, Res, Chunk> {
   streamTranslator(adapter: ProviderAdapter, ctx: ResponseContext): StreamTranslator<Chunk>;
   /** Whether a stream chunk commits the stream (first-content.ts): more than an opening chunk. */
   hasContent(chunk: Chunk): boolean;
+  /** The usage object of the stream's final usage chunk, if this chunk is it: the request's cost is added there. */
+  finalUsage?(chunk: Chunk): Record<string, unknown> | undefined;
 }
 
 export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = {
@@ -63,6 +66,7 @@ export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = 
   },
   streamTranslator: (adapter, ctx) => adapter.chatStream(ctx),
   hasContent: chatChunkHasContent,
+  finalUsage: openAiFinalUsage,
 };
 
 export const completionsOperation: Operation<CompletionsRequest, TextCompletion, TextCompletion> = {
@@ -80,6 +84,7 @@ export const completionsOperation: Operation<CompletionsRequest, TextCompletion,
   },
   streamTranslator: (adapter, ctx) => capability(adapter, adapter.completionsStream, 'legacy completions').call(adapter, ctx),
   hasContent: textChunkHasContent,
+  finalUsage: openAiFinalUsage,
 };
 
 export const embeddingsOperation: Operation<EmbeddingsRequest & OperationRequest, EmbeddingsResponse, never> = {
@@ -129,6 +134,7 @@ export const messagesOperation: Operation<MessagesApiRequest, AnthropicMessage, 
   },
   streamTranslator: (adapter, ctx) => (adapter.messagesStream ? adapter.messagesStream(ctx) : new ChatToMessagesStream(adapter.chatStream(ctx), ctx)),
   hasContent: messagesEventHasContent,
+  finalUsage: messagesFinalUsage,
 };
 
 /** The legacy `suffix` (text after the insertion point) is prompt too. */

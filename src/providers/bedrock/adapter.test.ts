@@ -4,6 +4,9 @@ import { parseChatRequest } from '../../api/parse-chat.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { converseValidationError } from '../../testing/fake-upstream/bedrock-validate.js';
 import { UpstreamProtocolError, type ResponseContext, type TargetInfo } from '../types.js';
+import { catalogPrice } from '../../spend/catalog.js';
+import { formatUsd } from '../../spend/money.js';
+import { costOf } from '../../spend/price.js';
 import { bedrockAdapter } from './adapter.js';
 import { chatUpstreamCall } from '../parameter-policy.js';
 
@@ -219,11 +222,14 @@ describe('Bedrock response translation (recorded Converse bodies)', () => {
     expect(bedrockAdapter.chatResponse(body, ctx).completion.choices[0]?.finish_reason).toBe(finish);
   });
 
-  it('counts cache reads and writes into prompt_tokens; cached_tokens are the reads', () => {
+  it('counts cache reads and writes into prompt_tokens; cached_tokens are the reads, cache writes are kept for pricing', () => {
     const body = { output: { message: { role: 'assistant', content: [{ text: 'x' }] } }, stopReason: 'end_turn', usage: { inputTokens: 10, outputTokens: 3, cacheReadInputTokens: 100, cacheWriteInputTokens: 20 } };
     const { completion, usage } = bedrockAdapter.chatResponse(body, ctx);
     expect(completion.usage).toMatchObject({ prompt_tokens: 130, completion_tokens: 3, total_tokens: 133, prompt_tokens_details: { cached_tokens: 100 } });
-    expect(usage.cachedTokens).toBe(100);
+    expect(usage).toEqual({ promptTokens: 130, completionTokens: 3, cachedTokens: 100, cacheWriteTokens: 20, reasoningTokens: 0, estimated: false });
+    // Claude Sonnet 4.5 on Bedrock (global): 10 × $3 + 100 × $0.30 + 20 × $3.75 + 3 × $15 per million.
+    const price = catalogPrice('bedrock', 'https://bedrock-runtime.us-east-1.amazonaws.com', 'global.anthropic.claude-sonnet-4-5-20250929-v1:0')!;
+    expect(formatUsd(costOf(usage, price))).toBe('0.00018');
   });
 
   it('estimates (and says so) when usage is missing; refuses bodies without output.message', () => {

@@ -34,6 +34,8 @@ export function usageFrom(usage: unknown): UsageRecord | undefined {
     promptTokens: usage.inputTokens + cacheRead + cacheWrite,
     completionTokens: usage.outputTokens,
     cachedTokens: cacheRead,
+    // Priced apart from plain input (Claude's cache writes cost 1.25× input): spend/price.ts.
+    cacheWriteTokens: cacheWrite,
     reasoningTokens: 0,
     estimated: false,
   };

@@ -162,6 +162,11 @@ describe('ConverseStream framing and edge cases', () => {
     });
   });
 
+  it('keeps cache writes apart in the usage it reports for pricing', () => {
+    const o = replay([frames(start, delta('Hi'), stop, metadata)]);
+    expect(o.translator.usage()).toEqual({ promptTokens: 15, completionTokens: 2, cachedTokens: 4, cacheWriteTokens: 1, reasoningTokens: 0, estimated: false });
+  });
+
   it('the stream is not over at messageStop: done only once metadata arrived', () => {
     const t = new BedrockStreamTranslator(ctx());
     const decoder = new AwsEventStreamDecoder();
