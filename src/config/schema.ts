@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identitySchema } from '../identity/config.js';
-import { perMillionToPicoPerToken } from '../spend/money.js';
+import { perMillionToPicoPerToken, usdToPico } from '../spend/money.js';
 import { crossReferenceIssues } from './cross-references.js';
 
 /**
@@ -301,6 +301,59 @@ export const limitsSchema = z
   })
   .strict();
 
+const usdAmount = z.union([z.number(), z.string()]).refine((v) => {
+  try {
+    usdToPico(v);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a non-negative number of US dollars, at most 12 decimal places');
+
+/**
+ * One spend budget (docs/budgets.md): a UTC window and a hard limit (refused at admission), a
+ * soft limit (an alert), or both. Teams and keys have a list of them.
+ */
+export const budgetSchema = z
+  .object({
+    /** `daily`, `weekly` (from Monday 00:00 UTC), `monthly` (UTC calendar month) or `lifetime`. */
+    period: z.enum(['daily', 'weekly', 'monthly', 'lifetime']),
+    /** Hard limit in US dollars: a request whose worst-case cost does not fit is refused (429). */
+    limitUsd: usdAmount.optional(),
+    /** Soft limit in US dollars: crossing it logs, counts and calls `budgets.webhook`. */
+    softLimitUsd: usdAmount.optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if (b.limitUsd === undefined && b.softLimitUsd === undefined) ctx.addIssue({ code: 'custom', message: 'a budget needs limitUsd, softLimitUsd or both' });
+    else if (b.limitUsd !== undefined && b.softLimitUsd !== undefined && safePico(b.softLimitUsd) > safePico(b.limitUsd)) {
+      ctx.addIssue({ code: 'custom', path: ['softLimitUsd'], message: 'softLimitUsd must not exceed limitUsd' });
+    }
+  });
+
+/** At most one budget per period: two daily budgets would only mean the lower one. */
+export const budgetsSchema = z
+  .array(budgetSchema)
+  .max(4)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((b, i) => {
+      if (seen.has(b.period)) ctx.addIssue({ code: 'custom', path: [i, 'period'], message: `more than one ${b.period} budget` });
+      seen.add(b.period);
+    });
+  });
+
+/** A per-request cost ceiling in US dollars (docs/budgets.md). */
+export const maxCostUsdSchema = usdAmount;
+
+function safePico(v: string | number): bigint {
+  try {
+    return usdToPico(v);
+  } catch {
+    return 0n;
+  }
+}
+
 const tenantKeySchema = z.union([
   z.string().min(1),
   z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters') }).strict(),
@@ -318,6 +371,10 @@ const tenantSchema = z
     modelLimits: z.record(name, limitsSchema).optional(),
     /** In-flight requests of this tenant, all models together. */
     concurrency: concurrencySchema.optional(),
+    /** Spend budgets of this tenant, all its keys and models together (docs/budgets.md). */
+    budgets: budgetsSchema.optional(),
+    /** Most a single request may cost in US dollars, worst case (docs/budgets.md). */
+    maxCostPerRequestUsd: maxCostUsdSchema.optional(),
   })
   .strict();
 
@@ -543,3 +600,4 @@ export type ConcurrencyConfig = z.output<typeof concurrencySchema>;
 export type DatabaseConfig = z.output<typeof databaseSchema>;
 export type AdminConfig = z.output<typeof adminSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;
+export type BudgetConfig = z.output<typeof budgetSchema>;

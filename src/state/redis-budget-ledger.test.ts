@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../clock.js';
+import { windowOf, type BudgetRule } from '../spend/budget.js';
+import { describeBudgetLedgerContract } from '../spend/budget-ledger-contract.js';
+import { adminClient, redisSettings, SHARED_REDIS_URL, sharedRedisAvailable, uniquePrefix } from '../../test/helpers/redis.js';
+import { RedisBudgetLedger } from './redis-budget-ledger.js';
+import { RedisConnection } from './redis-connection.js';
+
+const available = await sharedRedisAvailable();
+const conn = new RedisConnection(redisSettings(SHARED_REDIS_URL, { keyPrefix: uniquePrefix('budget') }), systemClock);
+
+afterAll(async () => {
+  await conn.close();
+});
+
+describe.skipIf(!available)('RedisBudgetLedger', () => {
+  beforeAll(async () => {
+    expect(await conn.waitReady(2_000)).toBe(true);
+  });
+
+  // The same Lua script, with its "now" from the contract's ManualClock (useClockForExpiry).
+  describeBudgetLedgerContract('RedisBudgetLedger (BudgetLedger contract, real Redis)', (clock) => new RedisBudgetLedger(conn, { clock, useClockForExpiry: true, keyPrefix: uniquePrefix('contract') }));
+
+  const rule: BudgetRule = { scope: 'team:acme', period: 'daily', limitPico: 1_000_000n };
+  const req = (amountPico: number) => ({ id: randomUUID(), team: 'acme', rules: [rule, { scope: 'key:key_9', period: 'lifetime' as const, limitPico: 10_000_000n }], amountPico, holdMs: 120_000, failureMode: 'open' as const });
+
+  it('keeps one hash tag per team, TTLs past the window end, no TTL on lifetime counters', async () => {
+    const prefix = uniquePrefix('keys');
+    const ledger = new RedisBudgetLedger(conn, { keyPrefix: prefix });
+    const r = await ledger.reserve(req(10));
+    expect(r.allowed).toBe(true);
+    const now = Date.now();
+    const daily = ledger.counterKey('acme', 'team:acme', windowOf('daily', now));
+    const lifetime = ledger.counterKey('acme', 'key:key_9', windowOf('lifetime', now));
+    expect(daily).toBe(`${prefix}bg:{acme}team:acme|${windowOf('daily', now).id}`);
+    const admin = adminClient();
+    try {
+      const keys = (await admin.keys(`${prefix}*`)).sort();
+      expect(keys.every((k) => k.startsWith(`${prefix}bg:{acme}`))).toBe(true);
+      expect(keys).toHaveLength(4);
+      const end = windowOf('daily', now).endMs ?? 0;
+      const ttl = await admin.pttl(daily);
+      expect(ttl).toBeGreaterThan(end - now);
+      expect(ttl).toBeLessThanOrEqual(end - now + 86_400_000);
+      expect(await admin.pttl(lifetime)).toBe(-1);
+      expect(await admin.pttl(`${prefix}bg:{acme}holds`)).toBeGreaterThan(0);
+    } finally {
+      admin.disconnect();
+    }
+    await r.hold?.settle(7);
+    expect(await ledger.counters('acme', 'team:acme', windowOf('daily', now))).toEqual({ spentPico: 7n, reservedPico: 0n });
+  });
+
+  it('2,000 concurrent reservations over several connections admit exactly what fits, and settles sum exactly', async () => {
+    const prefix = uniquePrefix('race');
+    const conns = [conn, new RedisConnection(redisSettings(SHARED_REDIS_URL), systemClock), new RedisConnection(redisSettings(SHARED_REDIS_URL), systemClock)];
+    try {
+      await Promise.all(conns.map((c) => c.waitReady(2_000)));
+      const ledgers = conns.map((c) => new RedisBudgetLedger(c, { keyPrefix: prefix }));
+      // 1,000,000 pUSD holds exactly 333 reservations of 3,000.
+      const results = await Promise.all(Array.from({ length: 2_000 }, (_, i) => (ledgers[i % 3] as RedisBudgetLedger).reserve(req(3_000))));
+      const admitted = results.filter((r) => r.allowed);
+      expect(admitted).toHaveLength(333);
+      // Each settles a different actual cost; the counter is their exact sum.
+      const actual = admitted.map((_, i) => 1_000 + i);
+      await Promise.all(admitted.map((r, i) => r.hold?.settle(actual[i] ?? 0)));
+      const sum = actual.reduce((a, b) => a + b, 0);
+      expect(await ledgers[0]?.counters('acme', 'team:acme', windowOf('daily', Date.now()))).toEqual({ spentPico: BigInt(sum), reservedPico: 0n });
+    } finally {
+      await Promise.all(conns.slice(1).map((c) => c.close()));
+    }
+  }, 30_000);
+});
