@@ -114,6 +114,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     pools,
     rateLimiter: options.rateLimiter ?? state.limiter,
     concurrency: options.concurrency ?? state.concurrency,
+    budgetLedger: state.budgets,
     cooldowns: state.cooldowns,
     ...(options.routerStrategy ? { routerStrategy: options.routerStrategy } : {}),
     ...(options.random ? { random: options.random } : {}),

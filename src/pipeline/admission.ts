@@ -7,6 +7,10 @@ import { MemoryConcurrencyLimiter, type ConcurrencyLimiter, type Lease } from '.
 import { LimitUnavailableError } from '../ratelimit/fallback-limiter.js';
 import type { BucketSpec, BucketState, FailureMode, LimitCheck, LimitDecision, RateLimiter } from '../ratelimit/limiter.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { BudgetHold, BudgetLedger } from '../spend/budget-ledger.js';
+import { MemoryBudgetLedger } from '../spend/memory-budget-ledger.js';
+import { BudgetGate, worstCaseOf } from './budget-admission.js';
 import { formatResetDuration } from './rate-limit-headers.js';
 
 /**
@@ -17,8 +21,12 @@ import { formatResetDuration } from './rate-limit-headers.js';
 export interface Ticket {
   /** `x-ratelimit-*` headers describing the buckets after admission. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Charges actual usage against the token reservation (refunding or adding the difference). */
-  settle(usage: UsageRecord | undefined): void;
+  /**
+   * Charges actual usage against the token reservation (refunding or adding the difference),
+   * and the actual cost against the budget reservation (`costPico`: null when an unpriced target
+   * served, undefined when nothing did: both charge nothing).
+   */
+  settle(usage: UsageRecord | undefined, costPico: number | null | undefined): void;
   /**
    * Gives back everything admission took (the request, the token reservation, the slot): the
    * alias did not serve the request (another alias of its plan did, or this fallback was only
@@ -32,7 +40,13 @@ export interface AdmissionOptions {
   readonly concurrency?: ConcurrencyLimiter;
   /** Failure mode of limits that set none (`state.failureMode`). */
   readonly failureMode?: FailureMode;
+  /** Where budgets are counted (default: in this process), and how long a reservation may be held. */
+  readonly budgets?: { readonly ledger: BudgetLedger; readonly holdMs: number };
+  readonly clock?: Clock;
 }
+
+/** Reservations live this long when the caller gives no hold time: past any request's deadline. */
+const DEFAULT_HOLD_MS = 15 * 60_000;
 
 const noLimits: Ticket = { headers: {}, settle: () => undefined, refund: () => undefined };
 
@@ -44,6 +58,7 @@ const noLimits: Ticket = { headers: {}, settle: () => undefined, refund: () => u
 export class Admission {
   readonly #concurrency: ConcurrencyLimiter;
   readonly #failureMode: FailureMode;
+  readonly #budgets: BudgetGate;
 
   constructor(
     private readonly limiter: RateLimiter,
@@ -52,6 +67,11 @@ export class Admission {
   ) {
     this.#concurrency = options.concurrency ?? new MemoryConcurrencyLimiter();
     this.#failureMode = options.failureMode ?? 'open';
+    const clock = options.clock ?? systemClock;
+    this.#budgets = new BudgetGate(
+      { ledger: options.budgets?.ledger ?? new MemoryBudgetLedger(clock), holdMs: options.budgets?.holdMs ?? DEFAULT_HOLD_MS, failureMode: this.#failureMode, clock },
+      events,
+    );
   }
 
   /**
@@ -60,19 +80,12 @@ export class Admission {
    */
   async admit(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
     const hasBuckets = hasAny(principal.limitsFor(model.alias)) || hasAny(principal.keyLimits?.limits);
-    if (!hasBuckets && !principal.concurrency) return noLimits;
+    if (!hasBuckets && !principal.concurrency && !principal.budgets) return noLimits;
     // The slot first: a request refused by its buckets must not have held one, and one refused
     // for lack of a slot must not have spent tokens.
     const lease = await this.#acquireSlot(principal, model);
     try {
-      const ticket = hasBuckets ? await this.#consume(principal, model, tokens) : noLimits;
-      if (!lease) return ticket;
-      const end = once((usage: UsageRecord | undefined, refund: boolean) => {
-        lease.release();
-        if (refund) ticket.refund();
-        else ticket.settle(usage);
-      });
-      return { headers: ticket.headers, settle: (usage) => end(usage, false), refund: () => end(undefined, true) };
+      return await this.#limitsAndBudget(principal, model, tokens, hasBuckets, lease);
     } catch (err) {
       lease?.release();
       throw err;
@@ -80,12 +93,35 @@ export class Admission {
   }
 
   /**
-   * Admits a request that falls back to `model` against that alias's own buckets (the tenant's
-   * concurrency slot is held once, by the first alias's ticket). Throws like `admit`.
+   * Admits a request that falls back to `model` against that alias's own buckets and its own
+   * worst-case cost (the tenant's concurrency slot is held once, by the first alias's ticket).
+   * Throws like `admit`.
    */
   async admitFallback(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
-    if (!hasAny(principal.limitsFor(model.alias)) && !hasAny(principal.keyLimits?.limits)) return noLimits;
-    return this.#consume(principal, model, tokens);
+    const hasBuckets = hasAny(principal.limitsFor(model.alias)) || hasAny(principal.keyLimits?.limits);
+    if (!hasBuckets && !principal.budgets) return noLimits;
+    return this.#limitsAndBudget(principal, model, tokens, hasBuckets, undefined);
+  }
+
+  /** Token buckets, then the budget reservation (a refused budget gives the buckets back), as one ticket. */
+  async #limitsAndBudget(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }, hasBuckets: boolean, lease: Lease | undefined): Promise<Ticket> {
+    const ticket = hasBuckets ? await this.#consume(principal, model, tokens) : noLimits;
+    let hold: BudgetHold | undefined;
+    try {
+      hold = await this.#budgets.reserve(principal, model, worstCaseOf(model, tokens));
+    } catch (err) {
+      ticket.refund();
+      throw err;
+    }
+    if (!lease && !hold) return ticket;
+    const end = onceEnd((usage, costPico, refund) => {
+      lease?.release();
+      if (refund) ticket.refund();
+      else ticket.settle(usage, costPico);
+      // Unpriced (null) and unserved (undefined) charge nothing; a refund gives the whole hold back.
+      this.#budgets.settle(principal, hold, refund ? 0 : (costPico ?? 0));
+    });
+    return { headers: ticket.headers, settle: (usage, costPico) => end(usage, costPico, false), refund: () => end(undefined, undefined, true) };
   }
 
   async #acquireSlot(principal: Principal, model: RuntimeModel): Promise<Lease | undefined> {
@@ -191,6 +227,15 @@ function once(fn: (usage: UsageRecord | undefined, refund: boolean) => void): (u
     if (called) return;
     called = true;
     fn(usage, refund);
+  };
+}
+
+function onceEnd(fn: (usage: UsageRecord | undefined, costPico: number | null | undefined, refund: boolean) => void): typeof fn {
+  let called = false;
+  return (usage, costPico, refund) => {
+    if (called) return;
+    called = true;
+    fn(usage, costPico, refund);
   };
 }
 

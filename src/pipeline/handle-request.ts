@@ -128,17 +128,17 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
 }
 
 /**
- * Usage is charged to the alias that served; every other alias the request was admitted to gets
- * back what admission took. When none served, the alias asked for keeps its charge (the prompt
+ * Usage and cost are charged to the alias that served; every other alias the request was admitted
+ * to gets back what admission took (its budget reservation included). When none served, the alias asked for keeps its charge (the prompt
  * estimate when there is no usage), as a failed request still counts against its limits.
  */
 function endTickets(record: RequestRecord, first: Ticket | undefined, fallbacks: ReadonlyArray<{ alias: string; ticket: Ticket }> | undefined): void {
   const servedBy = record.servedModel;
-  if (servedBy === undefined || servedBy === record.model) first?.settle(record.usage);
+  if (servedBy === undefined || servedBy === record.model) first?.settle(record.usage, record.costPico);
   else first?.refund();
   if (!fallbacks) return;
   for (const f of fallbacks) {
-    if (f.alias === servedBy) f.ticket.settle(record.usage);
+    if (f.alias === servedBy) f.ticket.settle(record.usage, record.costPico);
     else f.ticket.refund();
   }
 }
