@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { accessLogWriter } from './access-log.js';
 import type { GatewayEvents } from './events.js';
+import { formatUsd } from '../spend/money.js';
 
 /** Writes the one-line-per-request access log and the state changes operators need to see. */
 export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
@@ -26,6 +27,13 @@ export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
     stateBreakerTransition(e): void {
       // Operators need to know limits are running on local fallbacks (or refusing).
       logger.warn({ from: e.from, to: e.to }, 'shared state (Redis) breaker state change');
+    },
+    budgetSoftLimitCrossed(e): void {
+      // Logged by the one replica whose settle crossed it; amounts as exact decimal strings.
+      logger.warn(
+        { team: e.tenant, budget: e.scope, period: e.period, windowStart: e.windowStart, windowEnd: e.windowEnd, spentUsd: formatUsd(e.spentPico), softLimitUsd: formatUsd(e.softLimitPico), ...(e.limitPico === undefined ? {} : { limitUsd: formatUsd(e.limitPico) }) },
+        'budget soft limit crossed',
+      );
     },
     cooldown(e): void {
       logger.info({ deployment: e.deployment, durationMs: e.durationMs }, 'deployment cooling down after provider 429');
