@@ -1,3 +1,4 @@
+import { BudgetWebhook } from './spend/budget-webhook.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -97,7 +98,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
   const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments), controlPlane: config.state.database !== undefined });
-  const events = fanOut([metrics, logSubscriber(logger), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
+  // Soft-limit alerts by webhook: a background sender fed by events, built once (a reload that
+  // changes budgets.webhook needs a restart).
+  const webhookConfig = config.budgets.webhook;
+  const webhook = webhookConfig ? new BudgetWebhook(webhookConfig, { logger, onResult: (result) => events.budgetWebhook({ result }) }) : undefined;
+  const events: GatewayEvents = fanOut([metrics, logSubscriber(logger), ...(webhook ? [webhook] : []), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
   const pools = new UpstreamPools();
   // The state backend (memory or Redis) lives for the whole process: a reload keeps it, and
   // changes under `state` need a restart.
@@ -183,6 +188,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await pools.close(POOL_CLOSE_MS);
       await security?.close().catch(() => undefined);
       await control?.close();
+      await webhook?.close();
       await state.close();
     })());
 

@@ -558,6 +558,28 @@ const adminSchema = z
   })
   .strict();
 
+const budgetWebhookSchema = z
+  .object({
+    /** Where soft-limit alerts are POSTed; may be `${env:…}` (a Slack-style URL is a secret). */
+    url: z.string().min(1).max(2048),
+    /** Extra request headers (e.g. `authorization: ${env:BUDGET_HOOK_TOKEN}`); values may reference the environment. */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'must be an HTTP header name'), z.string().max(4096)).default({}),
+    /** Time allowed for one delivery attempt (connect, send, answer). */
+    timeoutMs: positiveMs.default(5_000),
+    /** Attempts per alert, the first included; retried with exponential backoff on errors, timeouts, 408, 429 and 5xx. */
+    maxAttempts: z.number().int().min(1).max(20).default(5),
+    /** Alerts waiting to be sent, at most; more are dropped (and counted) rather than held without bound. */
+    queueSize: z.number().int().min(1).max(100_000).default(1_000),
+  })
+  .strict();
+
+const budgetsSettingsSchema = z
+  .object({
+    /** Soft-limit alerts by HTTP POST (docs/budgets.md). */
+    webhook: budgetWebhookSchema.optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: serverSchema.default(serverSchema.parse({})),
@@ -569,6 +591,8 @@ export const configSchema = z
     deployments: z.record(name, deploymentSchema),
     models: z.record(name, modelSchema),
     tenants: z.record(name, tenantSchema).default({}),
+    /** Settings of spend budgets (the budgets themselves are on tenants, teams and keys). */
+    budgets: budgetsSettingsSchema.default(budgetsSettingsSchema.parse({})),
     state: stateSchema.default(stateSchema.parse({})),
     admin: adminSchema.optional(),
     /** Company sign-in: JWT access tokens from an OIDC identity provider, on the data plane and the admin API. */
@@ -601,3 +625,4 @@ export type DatabaseConfig = z.output<typeof databaseSchema>;
 export type AdminConfig = z.output<typeof adminSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;
 export type BudgetConfig = z.output<typeof budgetSchema>;
+export type BudgetWebhookConfig = z.output<typeof budgetWebhookSchema>;

@@ -161,6 +161,8 @@ export interface GatewayEvents {
   budgetDegraded(e: { readonly tenant: string; readonly mode: 'open' | 'closed' }): void;
   /** A settle made a budget's spend reach its soft limit: reported by exactly one replica, once per window. */
   budgetSoftLimitCrossed(e: BudgetSoftLimitEvent): void;
+  /** A soft-limit alert's webhook delivery ended: delivered, given up after its attempts, or dropped (queue full). */
+  budgetWebhook(e: { readonly result: 'delivered' | 'failed' | 'dropped' }): void;
   /** A shared-state (Redis) call failed, or was not tried because the Redis breaker is open. */
   stateError(e: { readonly reason: 'timeout' | 'connection' | 'breaker_open' | 'error' }): void;
   stateBreakerTransition(e: { readonly from: BreakerState; readonly to: BreakerState }): void;
@@ -190,6 +192,7 @@ const eventNameSet: { readonly [K in keyof GatewayEvents]: true } = {
   budgetDecision: true,
   budgetDegraded: true,
   budgetSoftLimitCrossed: true,
+  budgetWebhook: true,
   stateError: true,
   stateBreakerTransition: true,
   usageEstimated: true,

@@ -54,6 +54,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #budgetDegraded: Counter<'mode'>;
   readonly #budgetSoft: Counter<'scope_type'>;
   readonly #budgetRatio: Gauge<'team'>;
+  readonly #budgetWebhook: Counter<'result'>;
   /** Teams given a spent-ratio series (at most maxBudgetTeams). */
   readonly #budgetTeams = new Set<string>();
   readonly #stateBreaker: Gauge;
@@ -89,6 +90,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#budgetDegraded = new Counter({ name: 'gateway_budget_degraded_total', help: 'Budget decisions made without Redis: on the local share (open) or refused (closed).', labelNames: ['mode'], registers: r });
     this.#budgetSoft = new Counter({ name: 'gateway_budget_soft_limit_crossed_total', help: 'Soft budget limits crossed (counted once, by the replica whose settle crossed it).', labelNames: ['scope_type'], registers: r });
     this.#budgetRatio = new Gauge({ name: 'gateway_budget_spent_ratio', help: "Spent ÷ hard limit of the team's fullest budget, as last seen by this replica.", labelNames: ['team'], registers: r, aggregator: 'max' });
+    this.#budgetWebhook = new Counter({ name: 'gateway_budget_webhook_deliveries_total', help: 'Soft-limit alerts by webhook: delivered, failed after every attempt, or dropped (queue full).', labelNames: ['result'], registers: r });
     this.#rateLimit = new LabelledCounter('gateway_ratelimit_decisions_total', 'Rate-limit decisions by model, limit and result.', ['model', 'limit', 'result'], reg);
     this.#failOpen = new Counter({ name: 'gateway_ratelimit_failopen_total', help: 'Limit decisions made by the local fallback because shared state (Redis) was unavailable.', labelNames: ['model', 'limit'], registers: r });
     this.#failClosed = new Counter({ name: 'gateway_ratelimit_failclosed_total', help: 'Requests refused because shared state was unavailable and the limit is fail-closed.', labelNames: ['model', 'limit'], registers: r });
@@ -185,6 +187,10 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   budgetSoftLimitCrossed(e: Parameters<GatewayEvents['budgetSoftLimitCrossed']>[0]): void {
     this.#budgetSoft.inc({ scope_type: e.scopeType });
+  }
+
+  budgetWebhook(e: Parameters<GatewayEvents['budgetWebhook']>[0]): void {
+    this.#budgetWebhook.inc({ result: e.result });
   }
 
   stateError(e: Parameters<GatewayEvents['stateError']>[0]): void {

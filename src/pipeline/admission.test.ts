@@ -35,6 +35,7 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     budgetDecision: ignore,
     budgetDegraded: ignore,
     budgetSoftLimitCrossed: ignore,
+    budgetWebhook: ignore,
     stateError: ignore,
     stateBreakerTransition: ignore,
     usageEstimated: ignore,
