@@ -78,14 +78,14 @@ export class Admission {
    * Admits or throws rate_limit_exceeded (429 with Retry-After) / invalid_request (400, can never
    * fit). `outputTokens` is what to reserve for the answer (n × max output, or the model default).
    */
-  async admit(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
+  async admit(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }, ceilingPico?: bigint): Promise<Ticket> {
     const hasBuckets = hasAny(principal.limitsFor(model.alias)) || hasAny(principal.keyLimits?.limits);
     if (!hasBuckets && !principal.concurrency && !principal.budgets) return noLimits;
     // The slot first: a request refused by its buckets must not have held one, and one refused
     // for lack of a slot must not have spent tokens.
     const lease = await this.#acquireSlot(principal, model);
     try {
-      return await this.#limitsAndBudget(principal, model, tokens, hasBuckets, lease);
+      return await this.#limitsAndBudget(principal, model, tokens, hasBuckets, lease, ceilingPico);
     } catch (err) {
       lease?.release();
       throw err;
@@ -97,18 +97,26 @@ export class Admission {
    * worst-case cost (the tenant's concurrency slot is held once, by the first alias's ticket).
    * Throws like `admit`.
    */
-  async admitFallback(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
+  async admitFallback(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }, ceilingPico?: bigint): Promise<Ticket> {
     const hasBuckets = hasAny(principal.limitsFor(model.alias)) || hasAny(principal.keyLimits?.limits);
     if (!hasBuckets && !principal.budgets) return noLimits;
-    return this.#limitsAndBudget(principal, model, tokens, hasBuckets, undefined);
+    return this.#limitsAndBudget(principal, model, tokens, hasBuckets, undefined, ceilingPico);
   }
 
   /** Token buckets, then the budget reservation (a refused budget gives the buckets back), as one ticket. */
-  async #limitsAndBudget(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }, hasBuckets: boolean, lease: Lease | undefined): Promise<Ticket> {
+  async #limitsAndBudget(
+    principal: Principal,
+    model: RuntimeModel,
+    tokens: { promptTokens: number; outputTokens: number },
+    hasBuckets: boolean,
+    lease: Lease | undefined,
+    ceilingPico: bigint | undefined,
+  ): Promise<Ticket> {
     const ticket = hasBuckets ? await this.#consume(principal, model, tokens) : noLimits;
     let hold: BudgetHold | undefined;
     try {
-      hold = await this.#budgets.reserve(principal, model, worstCaseOf(model, tokens));
+      // Targets above the cost ceiling are never tried, so they reserve nothing.
+      hold = await this.#budgets.reserve(principal, model, worstCaseOf(model, tokens, ceilingPico));
     } catch (err) {
       ticket.refund();
       throw err;

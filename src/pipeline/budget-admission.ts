@@ -20,9 +20,14 @@ import { worstCaseCost } from '../spend/price.js';
  * without a price adds nothing (unpriced models are not limited by budgets; their requests are
  * counted as unpriced by the cost path). 0 when no target has a price.
  */
-export function worstCaseOf(model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): number {
+export function worstCaseOf(model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }, ceilingPico?: bigint): number {
   let worst = 0;
-  for (const t of model.targets) if (t.price) worst = Math.max(worst, worstCaseCost(tokens.promptTokens, tokens.outputTokens, t.price));
+  for (const t of model.targets) {
+    if (!t.price) continue;
+    const cost = worstCaseCost(tokens.promptTokens, tokens.outputTokens, t.price);
+    // A target above the request's cost ceiling is skipped, never tried: it reserves nothing.
+    if (ceilingPico === undefined || BigInt(cost) <= ceilingPico) worst = Math.max(worst, cost);
+  }
   return worst;
 }
 

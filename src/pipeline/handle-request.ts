@@ -17,6 +17,7 @@ import type { Operation, OperationRequest } from './operations.js';
 import type { ChatReply, RequestContext, StreamWriter } from './reply.js';
 import { outcomeForError, RequestRecord } from './request-record.js';
 import { saneUsage, type Reservation } from './sane-usage.js';
+import { ceilingError, costCeiling, fitsCeiling, requireSomeTargetFits } from './cost-ceiling.js';
 
 /** Everything the request flow needs, built once by the composition root. */
 export interface Pipeline {
@@ -65,9 +66,18 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     p.router.authorize(model, principal);
     const promptTokens = op.promptTokens(request);
     reserved = { promptTokens, outputTokens: op.outputReserve(request, model) };
-    ticket = await p.admission.admit(principal, model, reserved);
+    // Before any reservation: a request no target can serve within its cost ceiling is a 400.
+    const ceiling = costCeiling(principal, ctx.headers);
+    requireSomeTargetFits(model, reserved, ceiling);
+    ticket = await p.admission.admit(principal, model, reserved, ceiling);
     Object.assign(headers, ticket.headers);
 
+    const ceilingRefusal = (t: RuntimeTarget): GatewayError | undefined => {
+      if (ceiling === undefined || !t.price) return undefined;
+      const group = t.alias === model.alias ? model : p.router.find(t.alias);
+      const tokens = { promptTokens, outputTokens: op.outputReserve(request, group) };
+      return fitsCeiling(t, tokens, ceiling) ? undefined : ceilingError(group, tokens, ceiling);
+    };
     const countPrompt = op.countPromptTokens && once(() => op.countPromptTokens?.(request) ?? promptTokens);
     // The upstream call for a target is built once: the refusal check builds it, the attempt
     // (and a retry on the same target) sends it.
@@ -94,9 +104,10 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       plan: p.router.plan(model, principal),
       signal: deadline.signal,
       deadlineMs: ctx.startMs + p.timeouts.totalMs,
-      refusal: (t: RuntimeTarget) => refusalOf(() => upstreamCall(t)),
+      // A target dearer than the ceiling is skipped like one that cannot express the request.
+      refusal: (t: RuntimeTarget) => ceilingRefusal(t) ?? refusalOf(() => upstreamCall(t)),
       admitFallback: async (group: RuntimeModel) => {
-        const t = await p.admission.admitFallback(principal, group, { promptTokens, outputTokens: op.outputReserve(request, group) });
+        const t = await p.admission.admitFallback(principal, group, { promptTokens, outputTokens: op.outputReserve(request, group) }, ceiling);
         (fallbackTickets ??= []).push({ alias: group.alias, ticket: t });
       },
     };
