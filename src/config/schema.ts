@@ -264,6 +264,8 @@ const modelSchema = z
      * for this model, so it gets the 400 naming the parameter rather than a silent model swap.
      */
     fallbackOnUnsupportedParameter: z.boolean().default(false),
+    /** A cheaper alias served instead of this one once the caller's team has passed a soft budget limit (docs/budgets.md). */
+    overBudget: name.optional(),
     /** Output tokens reserved against a token limit when the request sets no max_tokens. */
     defaultOutputReserve: z.number().int().min(0).default(1024),
     /** Shown in /v1/models. */

@@ -33,6 +33,8 @@ export interface Ticket {
    * admitted). Settle or refund, once: whichever comes first wins.
    */
   refund(): void;
+  /** The team has passed a soft budget limit (as of this admission): an alias's `overBudget` applies. */
+  readonly overSoftLimit?: boolean;
 }
 
 export interface AdmissionOptions {
@@ -114,9 +116,10 @@ export class Admission {
   ): Promise<Ticket> {
     const ticket = hasBuckets ? await this.#consume(principal, model, tokens) : noLimits;
     let hold: BudgetHold | undefined;
+    let overSoftLimit: boolean;
     try {
       // Targets above the cost ceiling are never tried, so they reserve nothing.
-      hold = await this.#budgets.reserve(principal, model, worstCaseOf(model, tokens, ceilingPico));
+      ({ hold, overSoftLimit } = await this.#budgets.reserve(principal, model, worstCaseOf(model, tokens, ceilingPico)));
     } catch (err) {
       ticket.refund();
       throw err;
@@ -129,7 +132,7 @@ export class Admission {
       // Unpriced (null) and unserved (undefined) charge nothing; a refund gives the whole hold back.
       this.#budgets.settle(principal, hold, refund ? 0 : (costPico ?? 0));
     });
-    return { headers: ticket.headers, settle: (usage, costPico) => end(usage, costPico, false), refund: () => end(undefined, undefined, true) };
+    return { headers: ticket.headers, settle: (usage, costPico) => end(usage, costPico, false), refund: () => end(undefined, undefined, true), overSoftLimit };
   }
 
   async #acquireSlot(principal: Principal, model: RuntimeModel): Promise<Lease | undefined> {

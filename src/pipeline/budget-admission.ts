@@ -50,9 +50,9 @@ export class BudgetGate {
    * budget_unavailable (503). Resolves with nothing to settle when there is nothing to count:
    * no budgets, or a worst case of 0 (no priced target).
    */
-  async reserve(principal: Principal, model: RuntimeModel, amountPico: number): Promise<BudgetHold | undefined> {
+  async reserve(principal: Principal, model: RuntimeModel, amountPico: number): Promise<{ hold: BudgetHold | undefined; overSoftLimit: boolean }> {
     const rules = principal.budgets;
-    if (!rules || rules.length === 0 || amountPico <= 0) return undefined;
+    if (!rules || rules.length === 0 || amountPico <= 0) return { hold: undefined, overSoftLimit: false };
     let result;
     try {
       result = await this.options.ledger.reserve({ id: randomUUID(), team: principal.tenant, rules, amountPico, holdMs: this.options.holdMs, failureMode: this.options.failureMode });
@@ -74,7 +74,9 @@ export class BudgetGate {
       ...(ratio === undefined ? {} : { teamSpentRatio: ratio }),
     });
     if (rejected || !result.hold) throw this.#exceeded(rejected, amountPico);
-    return result.hold;
+    // The team has passed a soft limit (spend settled before this request): its models' overBudget aliases apply.
+    const overSoftLimit = result.states.some((s) => scopeType(s.rule) === 'team' && s.rule.softLimitPico !== undefined && s.spentPico >= s.rule.softLimitPico);
+    return { hold: result.hold, overSoftLimit };
   }
 
   /** Settles a hold with the real cost (0: nothing to charge); announces soft limits crossed. Never throws. */

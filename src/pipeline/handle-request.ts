@@ -1,4 +1,5 @@
 import type { Authenticator } from '../auth/authenticator.js';
+import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { TimeoutsConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
@@ -61,7 +62,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     record.user = principal.user;
     const request = op.parse(ctx.body, ctx.headers ?? {});
     record.stream = request.stream;
-    const model = p.router.find(request.model);
+    let model = p.router.find(request.model);
     record.model = model.alias;
     p.router.authorize(model, principal);
     const promptTokens = op.promptTokens(request);
@@ -70,6 +71,20 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     const ceiling = costCeiling(principal, ctx.headers);
     requireSomeTargetFits(model, reserved, ceiling);
     ticket = await p.admission.admit(principal, model, reserved, ceiling);
+    // Budget-aware fallback: past a soft limit, the alias's cheaper `overBudget` alias serves
+    // instead (one hop, only one the key may use), admitted on its own limits and budget.
+    const cheaper = ticket.overSoftLimit ? overBudgetAlias(p, model, principal) : undefined;
+    if (cheaper) {
+      const cheaperReserve = { promptTokens, outputTokens: op.outputReserve(request, cheaper) };
+      requireSomeTargetFits(cheaper, cheaperReserve, ceiling);
+      // Give the first alias's hold back first: its concurrency slot must not count twice.
+      ticket.refund();
+      ticket = await p.admission.admit(principal, cheaper, cheaperReserve, ceiling);
+      headers['x-gateway-over-budget'] = `${model.alias} -> ${cheaper.alias}`;
+      model = cheaper;
+      record.model = model.alias;
+      reserved = cheaperReserve;
+    }
     Object.assign(headers, ticket.headers);
 
     const ceilingRefusal = (t: RuntimeTarget): GatewayError | undefined => {
@@ -151,6 +166,16 @@ function endTickets(record: RequestRecord, first: Ticket | undefined, fallbacks:
   for (const f of fallbacks) {
     if (f.alias === servedBy) f.ticket.settle(record.usage, record.costPico);
     else f.ticket.refund();
+  }
+}
+
+/** The alias's `overBudget` alias, when it exists and the caller may use it. */
+function overBudgetAlias(p: Pipeline, model: RuntimeModel, principal: Principal): RuntimeModel | undefined {
+  if (model.overBudget === undefined || !principal.mayUse(model.overBudget)) return undefined;
+  try {
+    return p.router.find(model.overBudget);
+  } catch {
+    return undefined;
   }
 }
 
