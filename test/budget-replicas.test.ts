@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { picoPerUsd, usdToPico } from '../src/spend/money.js';
 import { FakeUpstream } from '../src/testing/fake-upstream/fake-upstream.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js';
+import { metric } from './helpers/harness.js';
 import { adminClient, SHARED_REDIS_URL, sharedRedisAvailable, uniquePrefix } from './helpers/redis.js';
 
 const available = await sharedRedisAvailable();
@@ -49,7 +50,7 @@ describe.skipIf(!available)('budgets across 3 gateway processes on one Redis', (
         deployments: { fake: { provider: 'openai', baseUrl: fake.baseUrl, maxConnections: 512 } },
         models: { priced: { targets: [{ deployment: 'fake', model: 'up-priced', price: { input: 200, output: 300 } }] } },
         // Lifetime: the proof must not depend on the run falling inside one UTC day.
-        tenants: { [TEAM]: { keys: [KEY], models: ['priced'], budgets: [{ period: 'lifetime', limitUsd: '1.00' }] } },
+        tenants: { [TEAM]: { keys: [KEY], models: ['priced'], budgets: [{ period: 'lifetime', limitUsd: '1.00', softLimitUsd: '0.50' }] } },
       }),
     );
     const env = { REDIS_URL: SHARED_REDIS_URL };
@@ -136,5 +137,8 @@ describe.skipIf(!available)('budgets across 3 gateway processes on one Redis', (
     } finally {
       admin.disconnect();
     }
+    // The soft limit ($0.50) was crossed once: by exactly one settle, on one replica.
+    const crossed = await Promise.all(replicas.map((r) => metric(r.url, 'gateway_budget_soft_limit_crossed_total', { scope_type: 'team' })));
+    expect(crossed.reduce((a, b) => a + b, 0)).toBe(1);
   }, 90_000);
 });
