@@ -67,7 +67,8 @@ for _, gone in ipairs(expired) do
   if v then
     local amount = nil
     for part in string.gmatch(v, '%S+') do
-      if amount == nil then amount = part elseif amount ~= '0' then redis.call('HINCRBY', part, 'r', '-' .. amount) end
+      -- A counter that expired meanwhile (an idle team, a window long over) is not recreated.
+      if amount == nil then amount = part elseif amount ~= '0' and redis.call('EXISTS', part) == 1 then redis.call('HINCRBY', part, 'r', '-' .. amount) end
     end
     redis.call('HDEL', KEYS[2], gone)
   end

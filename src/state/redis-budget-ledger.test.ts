@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../clock.js';
+import { ManualClock, systemClock } from '../clock.js';
 import { windowOf, type BudgetRule } from '../spend/budget.js';
 import { describeBudgetLedgerContract } from '../spend/budget-ledger-contract.js';
 import { adminClient, redisSettings, SHARED_REDIS_URL, sharedRedisAvailable, uniquePrefix } from '../../test/helpers/redis.js';
@@ -50,6 +50,36 @@ describe.skipIf(!available)('RedisBudgetLedger', () => {
     }
     await r.hold?.settle(7);
     expect(await ledger.counters('acme', 'team:acme', windowOf('daily', now))).toEqual({ spentPico: 7n, reservedPico: 0n });
+  });
+
+  it('on Redis TIME: a crashed replica’s reservation is dropped once its hold has passed', async () => {
+    const ledger = new RedisBudgetLedger(conn, { keyPrefix: uniquePrefix('crash') });
+    const daily: BudgetRule = { scope: 'team:acme', period: 'lifetime', limitPico: 100n };
+    // Reserved and never settled: the replica "crashed".
+    expect((await ledger.reserve({ id: 'lost', team: 'acme', rules: [daily], amountPico: 80, holdMs: 200, failureMode: 'open' })).allowed).toBe(true);
+    const again = () => ledger.reserve({ id: randomUUID(), team: 'acme', rules: [daily], amountPico: 80, holdMs: 60_000, failureMode: 'open' });
+    expect((await again()).allowed).toBe(false);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await again()).allowed).toBe(true);
+  });
+
+  it('an expired reservation whose counter is already gone does not recreate it without a TTL', async () => {
+    const prefix = uniquePrefix('gone');
+    const clock = new ManualClock(0, Date.now());
+    const ledger = new RedisBudgetLedger(conn, { keyPrefix: prefix, clock, useClockForExpiry: true });
+    const daily: BudgetRule = { scope: 'team:idle', period: 'daily', limitPico: 100n };
+    await ledger.reserve({ id: 'crashed', team: 'idle', rules: [daily], amountPico: 10, holdMs: 1_000, failureMode: 'open' });
+    const key = ledger.counterKey('idle', 'team:idle', windowOf('daily', clock.wallMs()));
+    const admin = adminClient();
+    try {
+      await admin.del(key); // as if its TTL had run out while the team was idle
+      clock.advance(1_001);
+      const other: BudgetRule = { scope: 'team:idle', period: 'lifetime', limitPico: 100n };
+      expect((await ledger.reserve({ id: 'next', team: 'idle', rules: [other], amountPico: 1, holdMs: 1_000, failureMode: 'open' })).allowed).toBe(true);
+      expect(await admin.exists(key)).toBe(0);
+    } finally {
+      admin.disconnect();
+    }
   });
 
   it('2,000 concurrent reservations over several connections admit exactly what fits, and settles sum exactly', async () => {
