@@ -19,7 +19,9 @@
  * settle: ARGV[4] actual cost, then per counter: soft limit ('' none), expire-at ms. Returns {held 0/1, then
  *   crossed 0/1 and spent per counter}. A settle whose reservation already expired still adds
  *   its cost to spent (the money was spent) but takes nothing from reserved (expiry did).
- * Every call first drops up to 64 expired reservations of the team.
+ * Every call first drops up to 64 expired reservations of the team. The two reservation keys have
+ * no TTL on purpose: an expired reservation must still be found to be taken out of `reserved`
+ * (a lifetime counter would otherwise stay inflated for ever); Redis deletes them when empty.
  */
 export const budgetLua = `
 if redis.replicate_commands then redis.replicate_commands() end
@@ -106,9 +108,6 @@ if mode == 'reserve' then
   end
   redis.call('ZADD', KEYS[1], now + hold, id)
   redis.call('HSET', KEYS[2], id, table.concat(held, ' '))
-  for k = 1, 2 do
-    if redis.call('PTTL', KEYS[k]) < hold then redis.call('PEXPIRE', KEYS[k], hold) end
-  end
   return out
 end
 

@@ -44,12 +44,19 @@ describe.skipIf(!available)('RedisBudgetLedger', () => {
       expect(ttl).toBeGreaterThan(end - now);
       expect(ttl).toBeLessThanOrEqual(end - now + 86_400_000);
       expect(await admin.pttl(lifetime)).toBe(-1);
-      expect(await admin.pttl(`${prefix}bg:{acme}holds`)).toBeGreaterThan(0);
+      // Reservation keys live while they hold reservations (Redis drops them empty), never by TTL.
+      expect(await admin.pttl(`${prefix}bg:{acme}holds`)).toBe(-1);
     } finally {
       admin.disconnect();
     }
     await r.hold?.settle(7);
     expect(await ledger.counters('acme', 'team:acme', windowOf('daily', now))).toEqual({ spentPico: 7n, reservedPico: 0n });
+    const after = adminClient();
+    try {
+      expect(await after.exists(`${prefix}bg:{acme}holds`, `${prefix}bg:{acme}holdv`)).toBe(0);
+    } finally {
+      after.disconnect();
+    }
   });
 
   it('on Redis TIME: a crashed replica’s reservation is dropped once its hold has passed', async () => {
