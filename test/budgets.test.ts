@@ -4,8 +4,9 @@
  * alias once the team has passed its soft limit. The fake answers "ok done" (2 completion
  * tokens) to a "count me" prompt (5 prompt tokens), so each request's cost is known.
  */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chat, chatBody, deploymentFor, startHarness, type Harness } from './helpers/harness.js';
+import { chat, chatBody, deploymentFor, metric, startHarness, type Harness } from './helpers/harness.js';
 
 const KEY = 'sk-budgets-team-0123456789';
 const body = (model: string, extra: Record<string, unknown> = {}) => chatBody(model, { max_tokens: 2, messages: [{ role: 'user', content: 'count me' }], ...extra });
@@ -16,8 +17,9 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function gateway(tenant: Record<string, unknown>): Promise<Harness> {
+async function gateway(tenant: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Harness> {
   h = await startHarness({
+    env: { HOOK_AUTH: 'Bearer hook-s3cr3t' },
     fakes: [{ dialect: 'openai', behaviour: { reply: 'ok done' } }],
     config: ([fake]) => ({
       deployments: { fake: deploymentFor(fake!) },
@@ -28,6 +30,7 @@ async function gateway(tenant: Record<string, unknown>): Promise<Harness> {
         cheap: { targets: [{ deployment: 'fake', model: 'up-cheap', price: { input: 1, output: 2 } }] },
       },
       tenants: { team: { keys: [KEY], models: ['dear', 'cheap'], ...tenant } },
+      ...extra,
     }),
   });
   return h;
@@ -92,5 +95,46 @@ describe('budgets (one gateway, real sockets)', () => {
     expect(next.status).toBe(200);
     expect(next.headers['x-gateway-over-budget']).toBeUndefined();
     expect(upstreamModels(g)).toEqual(['up-dear', 'up-dear']);
+  });
+
+  it('soft limit: the settle that crosses it sends one webhook POST with the budget and exact amounts; later requests send none', async () => {
+    const received: Array<{ headers: IncomingHttpHeaders; body: Record<string, unknown> }> = [];
+    const receiver = createServer((req, res) => {
+      let text = '';
+      req.setEncoding('utf8').on('data', (c: string) => (text += c));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body: JSON.parse(text) as Record<string, unknown> });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (receiver.address() as { port: number }).port;
+      const g = await gateway(
+        { budgets: [{ period: 'weekly', softLimitUsd: '0.003', limitUsd: '1' }] },
+        { budgets: { webhook: { url: `http://127.0.0.1:${port}/hook`, headers: { authorization: '${env:HOOK_AUTH}' }, timeoutMs: 2_000 } } },
+      );
+      for (let i = 0; i < 4; i++) {
+        expect((await chat(g.url, body('cheap'), { key: KEY })).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(received).toHaveLength(0); // 4 × $0.000009: far below the soft limit
+      for (let i = 0; i < 3; i++) {
+        await chat(g.url, body('dear'), { key: KEY });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const deadline = Date.now() + 5_000;
+      while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(received).toHaveLength(1);
+      const [hook] = received;
+      expect(hook?.headers['authorization']).toBe('Bearer hook-s3cr3t');
+      // Spend when crossed: 4 × $0.000009 + 2 × $0.0016 = $0.003236.
+      expect(hook?.body).toMatchObject({ type: 'budget.soft_limit_crossed', team: 'team', scope: 'team:team', scope_type: 'team', period: 'weekly', spent_usd: '0.003236', soft_limit_usd: '0.003', limit_usd: '1.00' });
+      expect(await metric(g.url, 'gateway_budget_soft_limit_crossed_total', { scope_type: 'team' })).toBe(1);
+      expect(await metric(g.url, 'gateway_budget_webhook_deliveries_total', { result: 'delivered' })).toBe(1);
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((r) => receiver.close(r));
+    }
   });
 });

@@ -564,7 +564,7 @@ const budgetWebhookSchema = z
   .object({
     /** Where soft-limit alerts are POSTed; may be `${env:…}` (a Slack-style URL is a secret). */
     url: z.string().min(1).max(2048),
-    /** Extra request headers (e.g. `authorization: ${env:BUDGET_HOOK_TOKEN}`); values may reference the environment. */
+    /** Extra request headers (e.g. `authorization: ${env:BUDGET_HOOK_AUTH}`); each value plain or one environment reference. */
     headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'must be an HTTP header name'), z.string().max(4096)).default({}),
     /** Time allowed for one delivery attempt (connect, send, answer). */
     timeoutMs: positiveMs.default(5_000),
