@@ -5,7 +5,9 @@ import { windowOf, type BudgetRule } from '../spend/budget.js';
 import { describeBudgetLedgerContract } from '../spend/budget-ledger-contract.js';
 import { adminClient, redisSettings, SHARED_REDIS_URL, sharedRedisAvailable, uniquePrefix } from '../../test/helpers/redis.js';
 import { RedisBudgetLedger } from './redis-budget-ledger.js';
+import type { LuaScript, RedisCommands } from './redis-commands.js';
 import { RedisConnection } from './redis-connection.js';
+import { StateUnavailableError } from './state-errors.js';
 
 const available = await sharedRedisAvailable();
 const conn = new RedisConnection(redisSettings(SHARED_REDIS_URL, { keyPrefix: uniquePrefix('budget') }), systemClock);
@@ -68,6 +70,30 @@ describe.skipIf(!available)('RedisBudgetLedger', () => {
     expect((await again()).allowed).toBe(false);
     await new Promise((r) => setTimeout(r, 300));
     expect((await again()).allowed).toBe(true);
+  });
+
+  it('a reservation granted after the caller stopped waiting (a stalled Redis) is released at once', async () => {
+    const prefix = uniquePrefix('late');
+    let stall = true;
+    // The real connection, except that the first reserve "times out" while Redis still runs it.
+    const stalling: RedisCommands = Object.assign(Object.create(conn) as RedisCommands, {
+      keyPrefix: prefix,
+      evalScript: (script: LuaScript, keys: readonly string[], args: readonly (string | number)[]) => {
+        const real = conn.evalScript(script, keys, args);
+        if (!stall || args[0] !== 'reserve') return real;
+        stall = false;
+        return Promise.reject(new StateUnavailableError('timeout', 100, { late: real }));
+      },
+    });
+    const ledger = new RedisBudgetLedger(stalling);
+    const r = { id: randomUUID(), team: 'acme', rules: [rule], amountPico: 500, holdMs: 60_000, failureMode: 'open' as const };
+    await expect(ledger.reserve(r)).rejects.toBeInstanceOf(StateUnavailableError);
+    const window = windowOf('daily', Date.now());
+    for (let i = 0; i < 50; i++) {
+      if ((await ledger.counters('acme', 'team:acme', window)).reservedPico === 0n) break;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    expect(await ledger.counters('acme', 'team:acme', window)).toEqual({ spentPico: 0n, reservedPico: 0n });
   });
 
   it('an expired reservation whose counter is already gone does not recreate it without a TTL', async () => {
