@@ -53,7 +53,8 @@ const DEFAULT_HOLD_MS = 15 * 60_000;
 const noLimits: Ticket = { headers: {}, settle: () => undefined, refund: () => undefined };
 
 /**
- * Admission control: the tenant's request and token buckets for this model, checked together.
+ * Admission control: the tenant's request and token buckets for this model, checked together,
+ * then the worst-case cost against every budget of the team and key (budget-admission.ts).
  * Tokens are reserved up front (prompt estimate + n × max output) and reconciled with real
  * usage when the request ends, so a limit is never spent by requests it has not yet counted.
  */
@@ -78,7 +79,9 @@ export class Admission {
 
   /**
    * Admits or throws rate_limit_exceeded (429 with Retry-After) / invalid_request (400, can never
-   * fit). `outputTokens` is what to reserve for the answer (n × max output, or the model default).
+   * fit) / budget_exceeded (429) / budget_unavailable (503). `outputTokens` is what to reserve for
+   * the answer (n × max output, or the model default); `ceilingPico` the request's cost ceiling
+   * (targets above it reserve nothing: they are never tried).
    */
   async admit(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }, ceilingPico?: bigint): Promise<Ticket> {
     const hasBuckets = hasAny(principal.limitsFor(model.alias)) || hasAny(principal.keyLimits?.limits);
