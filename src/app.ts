@@ -1,3 +1,4 @@
+import type { BudgetLedger } from './spend/budget-ledger.js';
 import { BudgetWebhook } from './spend/budget-webhook.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   readonly rateLimiter?: RateLimiter;
   /** Concurrency slots instead of the state backend's (cluster workers: the primary's). */
   readonly concurrency?: ConcurrencyLimiter;
+  /** Budget counters instead of the state backend's (cluster workers: the primary's). */
+  readonly budgetLedger?: BudgetLedger;
   /** Random source for balancers, jitter and breakers (tests make it deterministic). */
   readonly random?: () => number;
   /** What /metrics serves instead of this gateway's own registry (cluster workers: the group's). */
@@ -119,7 +122,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     pools,
     rateLimiter: options.rateLimiter ?? state.limiter,
     concurrency: options.concurrency ?? state.concurrency,
-    budgetLedger: state.budgets,
+    budgetLedger: options.budgetLedger ?? state.budgets,
     cooldowns: state.cooldowns,
     ...(options.routerStrategy ? { routerStrategy: options.routerStrategy } : {}),
     ...(options.random ? { random: options.random } : {}),

@@ -70,6 +70,16 @@ export class MemoryBudgetLedger implements BudgetLedger {
     return { spentPico: c?.spent ?? 0n, reservedPico: c?.reserved ?? 0n };
   }
 
+  /**
+   * Settles reservation `id` taken on `targets` (the rules and the windows its reserve used):
+   * what a hold's settle does, for a caller in another process (cluster/ipc-budgets.ts) that
+   * cannot hold the hold. Like it, charges `actualPico` even when the reservation has expired.
+   */
+  settleById(id: string, targets: ReadonlyArray<{ rule: BudgetState['rule']; window: BudgetWindow }>, actualPico: number): SoftCrossing[] {
+    validateActual(actualPico);
+    return this.#settle(id, targets.map((t) => ({ ...t, key: counterKey(t.rule.scope, t.window) })), BigInt(actualPico));
+  }
+
   #settle(id: string, targets: ReadonlyArray<{ rule: BudgetState['rule']; window: BudgetWindow; key: string }>, actual: bigint): SoftCrossing[] {
     const held = this.#holds.get(id);
     this.#holds.delete(id);
