@@ -153,7 +153,7 @@ export const errorCatalog = {
     status: 429,
     type: 'insufficient_quota',
     shouldRetry: false,
-    description: "A hard budget of the team or key (docs/budgets.md) has no room for this request's worst-case cost. The message names the budget, its limit and when it resets; `Retry-After` is that reset (absent for a lifetime budget).",
+    description: "A hard budget of the team or key (docs/budgets.md) has no room for this request's worst-case cost. The message names the budget, its limit and when it resets; `Retry-After` is the time to that reset, at most an hour like every `Retry-After` (absent for a lifetime budget).",
   },
   budget_unavailable: {
     status: 503,
