@@ -1,5 +1,3 @@
-import type { BudgetLedger } from './spend/budget-ledger.js';
-import { BudgetWebhook } from './spend/budget-webhook.js';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -27,6 +25,8 @@ import { ControlPlane } from './control/control-plane.js';
 import { createSharedState } from './state/create-state.js';
 import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
+import type { BudgetLedger } from './spend/budget-ledger.js';
+import { BudgetWebhook } from './spend/budget-webhook.js';
 
 export interface GatewayOptions {
   /** Default balancing strategy for aliases that set none (overrides `routing.strategy`). */

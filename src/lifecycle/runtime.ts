@@ -1,4 +1,3 @@
-import type { BudgetLedger } from '../spend/budget-ledger.js';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'undici';
 import { warmTokenizer } from '../api/token-count.js';
@@ -19,6 +18,7 @@ import type { Cooldowns } from '../routing/cooldowns.js';
 import { Router } from '../routing/router.js';
 import type { RuntimeDeployment } from '../routing/runtime-types.js';
 import type { UpstreamPools } from '../upstream/pools.js';
+import type { BudgetLedger } from '../spend/budget-ledger.js';
 
 /** What lives for the whole process and is shared by every config version. */
 export interface SharedDeps {
@@ -54,10 +54,10 @@ export interface Runtime {
   readonly pools: ReadonlySet<Pool>;
 }
 
-/** Compiles a config into a runtime; `previous` lets unchanged deployments carry over (see CompileDeps). Throws on a compile bug. */
 /** How long past a request's total deadline its budget reservation is kept before it expires. */
 const BUDGET_HOLD_MARGIN_MS = 60_000;
 
+/** Compiles a config into a runtime; `previous` lets unchanged deployments carry over (see CompileDeps). Throws on a compile bug. */
 export function buildRuntime(config: GatewayConfig, version: number, shared: SharedDeps, previous?: Runtime): Runtime {
   const { clock, events } = shared;
   // Providers that report no usage are counted with a tokenizer: load it now (at start, or at
