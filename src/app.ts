@@ -25,6 +25,8 @@ import { ControlPlane } from './control/control-plane.js';
 import { createSharedState } from './state/create-state.js';
 import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
+import type { BudgetLedger } from './spend/budget-ledger.js';
+import { BudgetWebhook } from './spend/budget-webhook.js';
 
 export interface GatewayOptions {
   /** Default balancing strategy for aliases that set none (overrides `routing.strategy`). */
@@ -36,6 +38,8 @@ export interface GatewayOptions {
   readonly rateLimiter?: RateLimiter;
   /** Concurrency slots instead of the state backend's (cluster workers: the primary's). */
   readonly concurrency?: ConcurrencyLimiter;
+  /** Budget counters instead of the state backend's (cluster workers: the primary's). */
+  readonly budgetLedger?: BudgetLedger;
   /** Random source for balancers, jitter and breakers (tests make it deterministic). */
   readonly random?: () => number;
   /** What /metrics serves instead of this gateway's own registry (cluster workers: the group's). */
@@ -97,7 +101,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
   const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments), controlPlane: config.state.database !== undefined });
-  const events = fanOut([metrics, logSubscriber(logger), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
+  // Soft-limit alerts by webhook: a background sender fed by events, built once (a reload that
+  // changes budgets.webhook needs a restart).
+  const webhookConfig = config.budgets.webhook;
+  const webhook = webhookConfig ? new BudgetWebhook(webhookConfig, { logger, onResult: (result) => events.budgetWebhook({ result }) }) : undefined;
+  const events: GatewayEvents = fanOut([metrics, logSubscriber(logger), ...(webhook ? [webhook] : []), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
   const pools = new UpstreamPools();
   // The state backend (memory or Redis) lives for the whole process: a reload keeps it, and
   // changes under `state` need a restart.
@@ -114,6 +122,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     pools,
     rateLimiter: options.rateLimiter ?? state.limiter,
     concurrency: options.concurrency ?? state.concurrency,
+    budgetLedger: options.budgetLedger ?? state.budgets,
     cooldowns: state.cooldowns,
     ...(options.routerStrategy ? { routerStrategy: options.routerStrategy } : {}),
     ...(options.random ? { random: options.random } : {}),
@@ -182,6 +191,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await pools.close(POOL_CLOSE_MS);
       await security?.close().catch(() => undefined);
       await control?.close();
+      await webhook?.close();
       await state.close();
     })());
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { concurrencySchema, limitsSchema, name } from '../config/schema.js';
+import { budgetsSchema, concurrencySchema, limitsSchema, maxCostUsdSchema, name } from '../config/schema.js';
 import { auditProblems } from '../control/audit-verify.js';
 
 /**
@@ -32,6 +32,9 @@ const metadata = z
 
 const modelList = z.array(printable(256)).min(1).max(1_000).describe('Model aliases, or ["*"] for all.');
 
+const budgets = budgetsSchema.describe('Spend budgets: at most one per period, each `{period: daily|weekly|monthly|lifetime, limitUsd?, softLimitUsd?}` (docs/budgets.md).');
+const maxCost = maxCostUsdSchema.describe('Most one request may cost, worst case, in US dollars (a number or decimal string); targets dearer than this are skipped.');
+
 const keyRole = z.enum(['team_admin', 'member', 'viewer']);
 const teamRole = keyRole;
 
@@ -42,6 +45,7 @@ export const createTeamBody = z
     limits: limitsSchema.optional(),
     modelLimits: z.record(name, limitsSchema).optional(),
     concurrency: concurrencySchema.optional(),
+    budgets: budgets.optional(),
     metadata: metadata.optional(),
   })
   .strict();
@@ -52,6 +56,7 @@ export const updateTeamBody = z
     limits: limitsSchema.nullable().optional(),
     modelLimits: z.record(name, limitsSchema).nullable().optional(),
     concurrency: concurrencySchema.nullable().optional(),
+    budgets: budgets.nullable().optional(),
     metadata: metadata.optional(),
   })
   .strict();
@@ -63,6 +68,8 @@ export const createKeyBody = z
     role: keyRole.default('member').describe('`member` calls models; `viewer` reads the admin API; `team_admin` manages its team.'),
     models: modelList.optional().describe("A subset of the team's models; default: all of them."),
     limits: limitsSchema.optional().describe("The key's own buckets, enforced as well as the team's."),
+    budgets: budgets.optional().describe("The key's own budgets, counted as well as the team's (a key budget only narrows)."),
+    maxCostPerRequestUsd: maxCost.optional(),
     expiresAt: z.iso.datetime({ offset: true }).optional().describe('After this instant the key is refused (401 api_key_expired).'),
     metadata: metadata.optional(),
   })
@@ -74,6 +81,8 @@ export const updateKeyBody = z
     role: keyRole.optional(),
     models: modelList.nullable().optional(),
     limits: limitsSchema.nullable().optional(),
+    budgets: budgets.nullable().optional(),
+    maxCostPerRequestUsd: maxCost.nullable().optional(),
     expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
     metadata: metadata.optional(),
   })
@@ -113,6 +122,13 @@ export const setMemberBody = z.object({ role: teamRole }).strict();
 const source = z.enum(['api', 'config']).describe('`config`: defined in the config file, read-only here.');
 const timestamp = z.string().describe('RFC 3339');
 
+/** A budget as the API shows it: money as decimal strings (`"1.00"`), never floats. */
+const budgetView = z.object({
+  period: z.enum(['daily', 'weekly', 'monthly', 'lifetime']),
+  limit_usd: z.string().nullable(),
+  soft_limit_usd: z.string().nullable(),
+});
+
 export const teamView = z.object({
   name: z.string(),
   source,
@@ -120,6 +136,7 @@ export const teamView = z.object({
   limits: limitsSchema.nullable(),
   modelLimits: z.record(z.string(), limitsSchema).nullable(),
   concurrency: concurrencySchema.nullable(),
+  budgets: z.array(budgetView).nullable(),
   metadata: z.record(z.string(), z.string()),
   createdAt: timestamp.nullable(),
   updatedAt: timestamp.nullable(),
@@ -134,6 +151,8 @@ export const keyView = z.object({
   prefix: z.string().nullable().describe('The first characters of the secret; the secret itself is shown once, at creation or rotation.'),
   models: z.array(z.string()).nullable(),
   limits: limitsSchema.nullable(),
+  budgets: z.array(budgetView).nullable(),
+  max_cost_per_request_usd: z.string().nullable().describe('Per-request cost ceiling in US dollars, a decimal string.'),
   metadata: z.record(z.string(), z.string()),
   expiresAt: timestamp.nullable(),
   revokedAt: timestamp.nullable(),

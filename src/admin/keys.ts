@@ -1,3 +1,4 @@
+import { formatUsd, usdToPico } from '../spend/money.js';
 import { and, asc, eq, gt, inArray, isNull, lte, type SQL } from 'drizzle-orm';
 import type { z } from 'zod';
 import { applyChange, type ControlTx } from '../control/change.js';
@@ -14,7 +15,7 @@ export const keyRoutes: AdminRoute[] = [
   { method: 'GET', path: '/keys', summary: 'List keys (config and API; never a secret)', action: 'key.read', query: { ...paged, team: 'Only this team’s keys.', revoked: '`true` to include revoked keys.' }, status: 200, response: listOf(keyView), handle: listKeys },
   { method: 'POST', path: '/keys', summary: 'Issue a key; the secret is in this response only', action: 'key.write', body: createKeyBody, status: 201, response: keyWithSecret, handle: createKey },
   { method: 'GET', path: '/keys/{id}', summary: 'Get a key', action: 'key.read', status: 200, response: keyView, handle: getKey },
-  { method: 'PATCH', path: '/keys/{id}', summary: "Update a key's name, role, models, limits, expiry or metadata", action: 'key.write', body: updateKeyBody, status: 200, response: keyView, handle: updateKey },
+  { method: 'PATCH', path: '/keys/{id}', summary: "Update a key's name, role, models, limits, budgets, cost ceiling, expiry or metadata", action: 'key.write', body: updateKeyBody, status: 200, response: keyView, handle: updateKey },
   { method: 'DELETE', path: '/keys/{id}', summary: 'Revoke a key (refused on every replica within a second)', action: 'key.write', status: 200, response: keyView, handle: revokeKey },
   { method: 'POST', path: '/keys/{id}/rotate', summary: 'New secret; the old one works for a grace period', action: 'key.write', body: rotateKeyBody, status: 200, response: keyWithSecret, handle: rotateKey },
 ];
@@ -76,7 +77,7 @@ async function createKey(call: AdminCall<z.infer<typeof createKeyBody>>): Promis
     await checkTeamAllows(call, tx, b.team, b.models);
     const [row] = await tx
       .insert(apiKeys)
-      .values({ id, team: b.team, name: b.name ?? null, role: b.role, models: b.models ?? null, limits: b.limits ?? null, metadata: b.metadata ?? {}, prefix: secret.prefix, expiresAt, createdAt: call.now, createdBy: call.actor.audit.id })
+      .values({ id, team: b.team, name: b.name ?? null, role: b.role, models: b.models ?? null, limits: b.limits ?? null, budgets: b.budgets ?? null, maxCostPerRequestUsd: b.maxCostPerRequestUsd === undefined ? null : formatUsd(usdToPico(b.maxCostPerRequestUsd)), metadata: b.metadata ?? {}, prefix: secret.prefix, expiresAt, createdAt: call.now, createdBy: call.actor.audit.id })
       .returning();
     await tx.insert(apiKeySecrets).values({ digest: secret.digest, keyId: id, createdAt: call.now });
     const view = keyFromRow(row as typeof apiKeys.$inferSelect);
@@ -102,6 +103,8 @@ async function updateKey(call: AdminCall<z.infer<typeof updateKeyBody>>): Promis
         ...(b.role !== undefined ? { role: b.role } : {}),
         ...(b.models !== undefined ? { models: b.models } : {}),
         ...(b.limits !== undefined ? { limits: b.limits } : {}),
+        ...(b.budgets !== undefined ? { budgets: b.budgets } : {}),
+        ...(b.maxCostPerRequestUsd !== undefined ? { maxCostPerRequestUsd: b.maxCostPerRequestUsd === null ? null : formatUsd(usdToPico(b.maxCostPerRequestUsd)) } : {}),
         ...(expiresAt !== undefined ? { expiresAt } : {}),
         ...(b.metadata !== undefined ? { metadata: b.metadata } : {}),
       })

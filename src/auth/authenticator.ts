@@ -7,6 +7,8 @@ import { emptySnapshot, type ControlSnapshot, type KeyRole, type StoredKey } fro
 import { GatewayError } from '../errors/gateway-error.js';
 import type { Principal, TokenVerifier, VerifiedIdentity } from './principal.js';
 import { teamDefinition, type TeamDefinition } from './teams.js';
+import { budgetRules } from '../spend/budget.js';
+import { usdToPico } from '../spend/money.js';
 
 /** RFC 6750 b64token, bounded: anything else (spaces, non-ASCII, homoglyphs, 10 KB tokens) is refused. */
 export const bearerPattern = /^Bearer ([A-Za-z0-9._~+/-]{1,8192}=*)$/i;
@@ -174,6 +176,9 @@ function makePrincipal(name: string, team: TeamDefinition, key: StoredKey | unde
   const all = team.models.includes('*');
   const allowed = new Set(team.models);
   const keyLimits = key?.limits ? { scope: `key:${key.id}`, limits: key.limits } : undefined;
+  const budgets = [...budgetRules(`team:${name}`, team.budgets), ...(key ? budgetRules(`key:${key.id}`, key.budgets) : [])];
+  // The key's ceiling, else the team's (config tenants set it for all their keys).
+  const ceiling = key?.maxCostPerRequestUsd ?? team.maxCostPerRequestUsd;
   return {
     tenant: name,
     ...who,
@@ -182,5 +187,7 @@ function makePrincipal(name: string, team: TeamDefinition, key: StoredKey | unde
     limitsFor: (alias) => (team.modelLimits && Object.hasOwn(team.modelLimits, alias) ? team.modelLimits[alias] : undefined) ?? team.limits,
     ...(team.concurrency ? { concurrency: team.concurrency } : {}),
     ...(keyLimits ? { keyLimits } : {}),
+    ...(budgets.length > 0 ? { budgets } : {}),
+    ...(ceiling !== undefined && ceiling !== null ? { maxCostPico: usdToPico(ceiling) } : {}),
   };
 }

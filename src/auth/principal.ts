@@ -1,5 +1,6 @@
 import type { ConcurrencyConfig, LimitsConfig } from '../config/schema.js';
 import type { VerifiedIdentity } from '../identity/claim-mapper.js';
+import type { BudgetRule } from '../spend/budget.js';
 
 /** Who is calling: a team (a config tenant or one made through the admin API), its model allow-list and its limits. */
 export interface Principal {
@@ -23,6 +24,10 @@ export interface Principal {
    * (`scope` names them, e.g. `key:key_3f9c…`).
    */
   readonly keyLimits?: { readonly scope: string; readonly limits: LimitsConfig };
+  /** Spend budgets the request counts against: the team's (`team:<name>`), then the key's (`key:<id>`). */
+  readonly budgets?: readonly BudgetRule[];
+  /** Most one request may cost, worst case, in pUSD (the key's or team's setting; a header may lower it). */
+  readonly maxCostPico?: bigint;
 }
 
 export type { Role } from '../identity/roles.js';

@@ -1,4 +1,4 @@
-import type { ConcurrencyConfig, LimitsConfig } from '../config/schema.js';
+import type { BudgetConfig, ConcurrencyConfig, LimitsConfig } from '../config/schema.js';
 
 /** What a principal needs of a team, whether it comes from the config file or the store. */
 export interface TeamDefinition {
@@ -6,6 +6,9 @@ export interface TeamDefinition {
   readonly limits: LimitsConfig | undefined;
   readonly modelLimits: Readonly<Record<string, LimitsConfig>> | undefined;
   readonly concurrency: ConcurrencyConfig | undefined;
+  readonly budgets: readonly BudgetConfig[] | undefined;
+  /** Per-request cost ceiling in US dollars (config tenants). */
+  readonly maxCostPerRequestUsd: string | number | undefined;
 }
 
 export function teamDefinition(t: {
@@ -13,6 +16,15 @@ export function teamDefinition(t: {
   readonly limits?: LimitsConfig | null | undefined;
   readonly modelLimits?: Readonly<Record<string, LimitsConfig>> | null | undefined;
   readonly concurrency?: ConcurrencyConfig | null | undefined;
+  readonly budgets?: readonly BudgetConfig[] | null | undefined;
+  readonly maxCostPerRequestUsd?: string | number | null | undefined;
 }): TeamDefinition {
-  return { models: t.models, limits: t.limits ?? undefined, modelLimits: t.modelLimits ?? undefined, concurrency: t.concurrency ?? undefined };
+  return {
+    models: t.models,
+    limits: t.limits ?? undefined,
+    modelLimits: t.modelLimits ?? undefined,
+    concurrency: t.concurrency ?? undefined,
+    budgets: t.budgets ?? undefined,
+    maxCostPerRequestUsd: t.maxCostPerRequestUsd ?? undefined,
+  };
 }

@@ -6,6 +6,8 @@ import { createLogger } from '../observability/logger.js';
 import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { ConcurrencySlots, concurrencyHandlers } from './ipc-concurrency.js';
 import { limiterHandlers } from './ipc-limiter.js';
+import { budgetHandlers } from './ipc-budgets.js';
+import { MemoryBudgetLedger } from '../spend/memory-budget-ledger.js';
 import { serveRpc, type MessageChannel } from './rpc.js';
 import { sharedStoreIssue } from './shared-store.js';
 
@@ -52,7 +54,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const limiter = new MemoryRateLimiter();
   const aggregator = new AggregatorRegistry();
   const slots = new ConcurrencySlots();
-  const handlers = { ...limiterHandlers(limiter), metrics: async () => aggregator.clusterMetrics() };
+  const budgets = new MemoryBudgetLedger();
+  const handlers = { ...limiterHandlers(limiter), ...budgetHandlers(budgets), metrics: async () => aggregator.clusterMetrics() };
   cluster.setupPrimary({ exec: process.argv[1] ?? '', args: process.argv.slice(2) });
 
   const live = new Set<Worker>();

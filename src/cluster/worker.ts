@@ -7,6 +7,11 @@ import { FallbackConcurrencyLimiter, type ConcurrencyLimiter } from '../ratelimi
 import { FallbackRateLimiter } from '../ratelimit/fallback-limiter.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
+import { systemClock } from '../clock.js';
+import type { BudgetLedger } from '../spend/budget-ledger.js';
+import { FallbackBudgetLedger } from '../spend/fallback-budget-ledger.js';
+import { MemoryBudgetLedger } from '../spend/memory-budget-ledger.js';
+import { IpcBudgetLedger } from './ipc-budgets.js';
 import { IpcConcurrencyLimiter } from './ipc-concurrency.js';
 import { IpcRateLimiter } from './ipc-limiter.js';
 import { RpcClient, type MessageChannel } from './rpc.js';
@@ -17,8 +22,8 @@ const LIMITER_TIMEOUT_MS = 2_000;
 const METRICS_TIMEOUT_MS = 6_000;
 
 /**
- * With the in-memory state backend the rate limiter and the concurrency slots live in the
- * primary, so limits are exact
+ * With the in-memory state backend the rate limiter, the concurrency slots and the budget
+ * counters live in the primary, so limits and budgets are exact
  * across workers; with Redis every worker uses Redis directly, like any replica.
  */
 function limitsLiveInPrimary(config: GatewayConfig): boolean {
@@ -30,11 +35,13 @@ function limitsLiveInPrimary(config: GatewayConfig): boolean {
  * primary does not answer, `open` limits admit against this worker's share (limit ÷ workers)
  * and `closed` ones answer 503 rate_limit_unavailable; never a 500.
  */
-export function workerLimiters(rpc: RpcClient, workers: number): { rateLimiter: RateLimiter; concurrency: ConcurrencyLimiter } {
+export function workerLimiters(rpc: RpcClient, workers: number): { rateLimiter: RateLimiter; concurrency: ConcurrencyLimiter; budgetLedger: BudgetLedger } {
   const processes = (): number => Math.max(1, workers);
   return {
     rateLimiter: new FallbackRateLimiter(new IpcRateLimiter(rpc), { processes, local: new MemoryRateLimiter() }),
     concurrency: new FallbackConcurrencyLimiter(new IpcConcurrencyLimiter(rpc), processes),
+    // Budgets too: counted in the primary, a local share while it does not answer.
+    budgetLedger: new FallbackBudgetLedger(new IpcBudgetLedger(rpc), { processes, local: new MemoryBudgetLedger(), clock: systemClock }),
   };
 }
 

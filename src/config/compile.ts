@@ -115,6 +115,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       balancer: createBalancer(strategy, deps.random),
       fallbacks: m.fallbacks,
       fallbackOnUnsupportedParameter: m.fallbackOnUnsupportedParameter,
+      ...(m.overBudget === undefined ? {} : { overBudget: m.overBudget }),
       defaultOutputReserve: m.defaultOutputReserve,
       ownedBy: m.ownedBy,
     });

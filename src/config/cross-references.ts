@@ -38,6 +38,11 @@ export function* crossReferenceIssues(config: unknown): Generator<PathIssue> {
       if (!Object.hasOwn(models, f)) yield { path: ['models', alias, 'fallbacks', i], message: `no model named "${f}"` };
       else if (f === alias) yield { path: ['models', alias, 'fallbacks', i], message: 'a model cannot fall back to itself' };
     }
+    const over = model.overBudget;
+    if (typeof over === 'string') {
+      if (!Object.hasOwn(models, over)) yield { path: ['models', alias, 'overBudget'], message: `no model named "${over}"` };
+      else if (over === alias) yield { path: ['models', alias, 'overBudget'], message: 'a model cannot be its own over-budget alias' };
+    }
   }
   for (const [id, t] of Object.entries(record(root.tenants) ?? {})) {
     const tenant = record(t);

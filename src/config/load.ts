@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, envRefPattern, isPostgresUrl, isRedisUrl, tenantKeyPattern, type AdminConfig, type DatabaseConfig, type DeploymentConfig, type ParsedConfig, type RedisConfig, type StateConfig, type TenantConfig } from './schema.js';
+import { configSchema, envRefPattern, isPostgresUrl, isRedisUrl, tenantKeyPattern, type AdminConfig, type BudgetWebhookConfig, type DatabaseConfig, type DeploymentConfig, type ParsedConfig, type RedisConfig, type StateConfig, type TenantConfig } from './schema.js';
 import { Secret } from './secret.js';
 
 /** One problem in a config file, with the path of the offending value. */
@@ -47,9 +47,14 @@ export type ResolvedServer = Omit<ParsedConfig['server'], 'metrics'> & {
   readonly metrics: Omit<ParsedConfig['server']['metrics'], 'bearerToken'> & { readonly bearerToken: Secret | undefined };
 };
 
+/** The budget webhook with its URL and header values read from the environment (either may hold a token). */
+export type ResolvedBudgetWebhook = Omit<BudgetWebhookConfig, 'url' | 'headers'> & { readonly url: Secret; readonly headers: Readonly<Record<string, Secret>> };
+export type ResolvedBudgets = { readonly webhook: ResolvedBudgetWebhook | undefined };
+
 /** A validated, env-resolved, deeply frozen configuration, ready to compile. */
 export type GatewayConfig = Readonly<
-  Omit<ParsedConfig, 'deployments' | 'tenants' | 'state' | 'server' | 'admin'> & {
+  Omit<ParsedConfig, 'deployments' | 'tenants' | 'state' | 'server' | 'admin' | 'budgets'> & {
+    budgets: ResolvedBudgets;
     server: ResolvedServer;
     admin: ResolvedAdmin | undefined;
     deployments: Readonly<Record<string, ResolvedDeployment>>;
@@ -139,8 +144,9 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
     ...parsed.server,
     metrics: { ...metricsRest, bearerToken: bearerToken === undefined ? undefined : resolveSecret(bearerToken, env, 'server.metrics.bearerToken', issues) },
   };
+  const budgets: ResolvedBudgets = { webhook: parsed.budgets.webhook && resolveWebhook(parsed.budgets.webhook, env, issues) };
   if (issues.length > 0) throw new ConfigError(issues, source);
-  return deepFreeze({ ...parsed, server, deployments, tenants, state, admin });
+  return deepFreeze({ ...parsed, server, deployments, tenants, state, admin, budgets });
 }
 
 /**
@@ -197,6 +203,20 @@ function resolveAws(aws: NonNullable<DeploymentConfig['aws']>, env: NodeJS.Proce
   const sessionToken = aws.sessionToken === undefined ? undefined : resolveSecret(aws.sessionToken, env, `${path}.sessionToken`, issues);
   if (!accessKeyId || !secretAccessKey) return undefined;
   return { region: aws.region, accessKeyId, secretAccessKey, sessionToken };
+}
+
+function resolveWebhook(w: BudgetWebhookConfig, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): ResolvedBudgetWebhook | undefined {
+  const url = resolveSecret(w.url, env, 'budgets.webhook.url', issues);
+  if (url && !/^https?:\/\/[^\s]+$/.test(url.reveal())) {
+    issues.push({ path: 'budgets.webhook.url', message: 'must resolve to an http:// or https:// URL' });
+    return undefined;
+  }
+  const headers: Record<string, Secret> = {};
+  for (const [name, value] of Object.entries(w.headers)) {
+    const secret = resolveSecret(value, env, `budgets.webhook.headers.${name}`, issues);
+    if (secret) headers[name.toLowerCase()] = secret;
+  }
+  return url ? { ...w, url, headers } : undefined;
 }
 
 function resolveSecret(value: string, env: NodeJS.ProcessEnv, path: string, issues: ConfigIssue[]): Secret | undefined {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { identitySchema } from '../identity/config.js';
-import { perMillionToPicoPerToken } from '../spend/money.js';
+import { perMillionToPicoPerToken, usdToPico } from '../spend/money.js';
 import { crossReferenceIssues } from './cross-references.js';
 
 /**
@@ -266,6 +266,8 @@ const modelSchema = z
      * for this model, so it gets the 400 naming the parameter rather than a silent model swap.
      */
     fallbackOnUnsupportedParameter: z.boolean().default(false),
+    /** A cheaper alias served instead of this one once the caller's team has passed a soft budget limit (docs/budgets.md). */
+    overBudget: name.optional(),
     /** Output tokens reserved against a token limit when the request sets no max_tokens. */
     defaultOutputReserve: z.number().int().min(0).default(1024),
     /** Shown in /v1/models. */
@@ -303,6 +305,59 @@ export const limitsSchema = z
   })
   .strict();
 
+const usdAmount = z.union([z.number(), z.string()]).refine((v) => {
+  try {
+    usdToPico(v);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a non-negative number of US dollars, at most 12 decimal places');
+
+/**
+ * One spend budget (docs/budgets.md): a UTC window and a hard limit (refused at admission), a
+ * soft limit (an alert), or both. Teams and keys have a list of them.
+ */
+export const budgetSchema = z
+  .object({
+    /** `daily`, `weekly` (from Monday 00:00 UTC), `monthly` (UTC calendar month) or `lifetime`. */
+    period: z.enum(['daily', 'weekly', 'monthly', 'lifetime']),
+    /** Hard limit in US dollars: a request whose worst-case cost does not fit is refused (429). */
+    limitUsd: usdAmount.optional(),
+    /** Soft limit in US dollars: crossing it logs, counts and calls `budgets.webhook`. */
+    softLimitUsd: usdAmount.optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if (b.limitUsd === undefined && b.softLimitUsd === undefined) ctx.addIssue({ code: 'custom', message: 'a budget needs limitUsd, softLimitUsd or both' });
+    else if (b.limitUsd !== undefined && b.softLimitUsd !== undefined && safePico(b.softLimitUsd) > safePico(b.limitUsd)) {
+      ctx.addIssue({ code: 'custom', path: ['softLimitUsd'], message: 'softLimitUsd must not exceed limitUsd' });
+    }
+  });
+
+/** At most one budget per period: two daily budgets would only mean the lower one. */
+export const budgetsSchema = z
+  .array(budgetSchema)
+  .max(4)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((b, i) => {
+      if (seen.has(b.period)) ctx.addIssue({ code: 'custom', path: [i, 'period'], message: `more than one ${b.period} budget` });
+      seen.add(b.period);
+    });
+  });
+
+/** A per-request cost ceiling in US dollars (docs/budgets.md). */
+export const maxCostUsdSchema = usdAmount;
+
+function safePico(v: string | number): bigint {
+  try {
+    return usdToPico(v);
+  } catch {
+    return 0n;
+  }
+}
+
 const tenantKeySchema = z.union([
   z.string().min(1),
   z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters') }).strict(),
@@ -320,6 +375,10 @@ const tenantSchema = z
     modelLimits: z.record(name, limitsSchema).optional(),
     /** In-flight requests of this tenant, all models together. */
     concurrency: concurrencySchema.optional(),
+    /** Spend budgets of this tenant, all its keys and models together (docs/budgets.md). */
+    budgets: budgetsSchema.optional(),
+    /** Most a single request may cost in US dollars, worst case (docs/budgets.md). */
+    maxCostPerRequestUsd: maxCostUsdSchema.optional(),
   })
   .strict();
 
@@ -503,6 +562,28 @@ const adminSchema = z
   })
   .strict();
 
+const budgetWebhookSchema = z
+  .object({
+    /** Where soft-limit alerts are POSTed; may be `${env:…}` (a Slack-style URL is a secret). */
+    url: z.string().min(1).max(2048),
+    /** Extra request headers (e.g. `authorization: ${env:BUDGET_HOOK_AUTH}`); each value plain or one environment reference. */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'must be an HTTP header name'), z.string().max(4096)).default({}),
+    /** Time allowed for one delivery attempt (connect, send, answer). */
+    timeoutMs: positiveMs.default(5_000),
+    /** Attempts per alert, the first included; retried with exponential backoff on errors, timeouts, 408, 429 and 5xx. */
+    maxAttempts: z.number().int().min(1).max(20).default(5),
+    /** Alerts waiting to be sent, at most; more are dropped (and counted) rather than held without bound. */
+    queueSize: z.number().int().min(1).max(100_000).default(1_000),
+  })
+  .strict();
+
+const budgetsSettingsSchema = z
+  .object({
+    /** Soft-limit alerts by HTTP POST (docs/budgets.md). */
+    webhook: budgetWebhookSchema.optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: serverSchema.default(serverSchema.parse({})),
@@ -514,6 +595,8 @@ export const configSchema = z
     deployments: z.record(name, deploymentSchema),
     models: z.record(name, modelSchema),
     tenants: z.record(name, tenantSchema).default({}),
+    /** Settings of spend budgets (the budgets themselves are on tenants, teams and keys). */
+    budgets: budgetsSettingsSchema.default(budgetsSettingsSchema.parse({})),
     state: stateSchema.default(stateSchema.parse({})),
     admin: adminSchema.optional(),
     /** Company sign-in: JWT access tokens from an OIDC identity provider, on the data plane and the admin API. */
@@ -545,3 +628,5 @@ export type ConcurrencyConfig = z.output<typeof concurrencySchema>;
 export type DatabaseConfig = z.output<typeof databaseSchema>;
 export type AdminConfig = z.output<typeof adminSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;
+export type BudgetConfig = z.output<typeof budgetSchema>;
+export type BudgetWebhookConfig = z.output<typeof budgetWebhookSchema>;

@@ -29,6 +29,8 @@ interface KeyRow {
   readonly role: KeyRole;
   readonly models: string[] | null;
   readonly limits: StoredKey['limits'];
+  readonly budgets: StoredKey['budgets'];
+  readonly max_cost_per_request_usd: string | null;
   readonly expires_at: Date | string | null;
 }
 
@@ -43,12 +45,12 @@ export async function loadSnapshot(db: ControlDb): Promise<ControlSnapshot> {
     async (tx) => {
       const [state] = await tx.select({ version: controlState.version }).from(controlState);
       if (!state) return emptySnapshot;
-      const teamRows = await tx.select({ name: teams.name, models: teams.models, limits: teams.limits, modelLimits: teams.modelLimits, concurrency: teams.concurrency }).from(teams);
+      const teamRows = await tx.select({ name: teams.name, models: teams.models, limits: teams.limits, modelLimits: teams.modelLimits, concurrency: teams.concurrency, budgets: teams.budgets }).from(teams);
       const keys = new Map<string, KeySecretEntry>();
       const byId = new Map<string, StoredKey>();
       // A rotated-away secret whose grace has ended is left out (the authenticator also checks the time).
       await tx.execute(sql`DECLARE snapshot_keys NO SCROLL CURSOR FOR
-        SELECT s.digest, s.retires_at, k.id, k.team, k.role, k.models, k.limits, k.expires_at
+        SELECT s.digest, s.retires_at, k.id, k.team, k.role, k.models, k.limits, k.budgets, k.max_cost_per_request_usd, k.expires_at
         FROM api_key_secrets s JOIN api_keys k ON k.id = s.key_id
         WHERE k.revoked_at IS NULL AND (s.retires_at IS NULL OR s.retires_at > now())`);
       for (;;) {
@@ -56,7 +58,7 @@ export async function loadSnapshot(db: ControlDb): Promise<ControlSnapshot> {
         for (const r of rows) {
           let key = byId.get(r.id);
           if (!key) {
-            key = { id: r.id, team: r.team, role: r.role, models: r.models, limits: r.limits, expiresAtMs: msOf(r.expires_at) };
+            key = { id: r.id, team: r.team, role: r.role, models: r.models, limits: r.limits, budgets: r.budgets, maxCostPerRequestUsd: r.max_cost_per_request_usd, expiresAtMs: msOf(r.expires_at) };
             byId.set(key.id, key);
           }
           keys.set(r.digest, { key, retiresAtMs: msOf(r.retires_at) });
@@ -78,7 +80,7 @@ export async function loadSnapshot(db: ControlDb): Promise<ControlSnapshot> {
       return {
         version: state.version,
         keys,
-        teams: new Map(teamRows.map((t) => [t.name, { name: t.name, models: t.models, limits: t.limits, modelLimits: t.modelLimits, concurrency: t.concurrency }])),
+        teams: new Map(teamRows.map((t) => [t.name, { name: t.name, models: t.models, limits: t.limits, modelLimits: t.modelLimits, concurrency: t.concurrency, budgets: t.budgets }])),
         users: usersBySubject,
       };
     },

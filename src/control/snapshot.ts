@@ -1,4 +1,4 @@
-import type { StoredConcurrency, StoredLimits } from './store/schema.js';
+import type { StoredBudget, StoredConcurrency, StoredLimits } from './store/schema.js';
 
 /**
  * The in-memory copy of the control state that the data plane reads: immutable, swapped whole
@@ -20,6 +20,7 @@ export interface StoredTeam {
   readonly limits: StoredLimits | null;
   readonly modelLimits: Readonly<Record<string, StoredLimits>> | null;
   readonly concurrency: StoredConcurrency | null;
+  readonly budgets: readonly StoredBudget[] | null;
 }
 
 export type KeyRole = 'team_admin' | 'member' | 'viewer';
@@ -31,6 +32,10 @@ export interface StoredKey {
   /** A subset of the team's models; null: every model of the team. */
   readonly models: readonly string[] | null;
   readonly limits: StoredLimits | null;
+  /** The key's own budgets, counted in addition to its team's. */
+  readonly budgets: readonly StoredBudget[] | null;
+  /** Most one request with this key may cost, worst case, in US dollars (decimal string). */
+  readonly maxCostPerRequestUsd: string | null;
   /** Wall-clock ms after which the key is refused as expired. */
   readonly expiresAtMs: number | undefined;
 }

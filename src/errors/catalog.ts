@@ -8,6 +8,7 @@ export type OpenAiErrorType =
   | 'permission_error'
   | 'not_found_error'
   | 'rate_limit_error'
+  | 'insufficient_quota'
   | 'server_error'
   | 'timeout_error';
 
@@ -147,6 +148,24 @@ export const errorCatalog = {
     type: 'server_error',
     shouldRetry: true,
     description: 'A limit with `failureMode: closed` cannot be checked because the shared state backend (Redis) is unavailable. `Retry-After` says when the gateway tries Redis again. Requests without limits are not affected.',
+  },
+  budget_exceeded: {
+    status: 429,
+    type: 'insufficient_quota',
+    shouldRetry: false,
+    description: "A hard budget of the team or key (docs/budgets.md) has no room for this request's worst-case cost. The message names the budget, its limit and when it resets; `Retry-After` is the time to that reset, at most an hour like every `Retry-After` (absent for a lifetime budget).",
+  },
+  budget_unavailable: {
+    status: 503,
+    type: 'server_error',
+    shouldRetry: true,
+    description: 'Budgets cannot be checked because the shared state backend (Redis) is unavailable and `state.failureMode` is `closed`. `Retry-After` says when the gateway tries Redis again. Requests of teams and keys without budgets are not affected.',
+  },
+  cost_ceiling_exceeded: {
+    status: 400,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: "Every target of the model (and its fallbacks) could cost more than the per-request ceiling (the key's `maxCostPerRequestUsd` or the `x-gateway-max-cost-usd` header, the lower wins). The message gives the cheapest target's worst case and the ceiling: lower `max_tokens`, shorten the prompt or raise the ceiling.",
   },
   upstream_rate_limited: {
     status: 429,

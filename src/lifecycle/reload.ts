@@ -35,7 +35,7 @@ export interface Reloader {
  * compiled per deployment and applies at once), the log format, and the control plane's listener,
  * bootstrap credential and identity provider (`admin`, `identity`: built once, at listen).
  */
-const capturedAtStart: readonly string[] = ['server', 'state', 'admin', 'identity', 'retry.maxCooldownMs', 'timeouts.idleMs', 'logging.format'];
+const capturedAtStart: readonly string[] = ['server', 'state', 'admin', 'identity', 'budgets.webhook', 'retry.maxCooldownMs', 'timeouts.idleMs', 'logging.format'];
 /** Inside those, what is read again when used: the drain timings (at shutdown) and the default failure mode (per request). */
 const readWhenUsed: ReadonlySet<string> = new Set(['server.drainDelayMs', 'server.shutdownGraceMs', 'state.failureMode']);
 

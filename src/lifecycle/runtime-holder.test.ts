@@ -1,3 +1,4 @@
+import { MemoryBudgetLedger } from '../spend/memory-budget-ledger.js';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
 import { resolveConfig } from '../config/load.js';
@@ -19,7 +20,7 @@ function config(deployments: Record<string, string>, extra: Record<string, unkno
 function holder(initial: ReturnType<typeof config>) {
   const clock = new ManualClock();
   const pools = new UpstreamPools();
-  const h = new RuntimeHolder(initial, { clock, events: fanOut([], () => undefined), pools, rateLimiter: new MemoryRateLimiter(clock), concurrency: new MemoryConcurrencyLimiter(), cooldowns: new MemoryCooldowns(clock) });
+  const h = new RuntimeHolder(initial, { clock, events: fanOut([], () => undefined), pools, rateLimiter: new MemoryRateLimiter(clock), concurrency: new MemoryConcurrencyLimiter(), cooldowns: new MemoryCooldowns(clock), budgetLedger: new MemoryBudgetLedger(clock) });
   return { h, pools };
 }
 

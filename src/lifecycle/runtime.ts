@@ -18,6 +18,7 @@ import type { Cooldowns } from '../routing/cooldowns.js';
 import { Router } from '../routing/router.js';
 import type { RuntimeDeployment } from '../routing/runtime-types.js';
 import type { UpstreamPools } from '../upstream/pools.js';
+import type { BudgetLedger } from '../spend/budget-ledger.js';
 
 /** What lives for the whole process and is shared by every config version. */
 export interface SharedDeps {
@@ -27,6 +28,8 @@ export interface SharedDeps {
   /** Limiter state outlives reloads: a reload must not hand every tenant a fresh bucket. */
   readonly rateLimiter: RateLimiter;
   readonly concurrency: ConcurrencyLimiter;
+  /** Spend budgets' counters (memory, or Redis behind its failure mode). */
+  readonly budgetLedger: BudgetLedger;
   readonly cooldowns: Cooldowns;
   readonly routerStrategy?: Strategy;
   readonly random?: () => number;
@@ -50,6 +53,9 @@ export interface Runtime {
   /** The upstream pools this runtime's deployments use. */
   readonly pools: ReadonlySet<Pool>;
 }
+
+/** How long past a request's total deadline its budget reservation is kept before it expires. */
+const BUDGET_HOLD_MARGIN_MS = 60_000;
 
 /** Compiles a config into a runtime; `previous` lets unchanged deployments carry over (see CompileDeps). Throws on a compile bug. */
 export function buildRuntime(config: GatewayConfig, version: number, shared: SharedDeps, previous?: Runtime): Runtime {
@@ -75,7 +81,13 @@ export function buildRuntime(config: GatewayConfig, version: number, shared: Sha
     events,
     auth,
     router,
-    admission: new Admission(shared.rateLimiter, events, { concurrency: shared.concurrency, failureMode: config.state.failureMode }),
+    admission: new Admission(shared.rateLimiter, events, {
+      concurrency: shared.concurrency,
+      failureMode: config.state.failureMode,
+      // A reservation outlives its request's deadline by a margin, then expires (a crashed replica's).
+      budgets: { ledger: shared.budgetLedger, holdMs: config.timeouts.totalMs + BUDGET_HOLD_MARGIN_MS },
+      clock,
+    }),
     executor: new Executor({ clock, retry: config.retry, budget, events, cooldowns: shared.cooldowns, ...(shared.random ? { random: shared.random } : {}) }),
     budget,
     timeouts: config.timeouts,

@@ -118,6 +118,30 @@ export interface ConfigReloadEvent {
   /** Config paths a successful reload changed but could not apply: read once at start, they wait for a restart. */
   readonly restartRequired: readonly string[];
 }
+export interface BudgetDecisionEvent {
+  readonly tenant: string;
+  readonly model: string;
+  readonly allowed: boolean;
+  /** When refused: the budget that had no room. */
+  readonly rejected?: { readonly scope: string; readonly scopeType: 'team' | 'key'; readonly period: string };
+  /** Spent ÷ hard limit of the team's tightest budget after the decision (for the gauge), when it has one. */
+  readonly teamSpentRatio?: number;
+}
+
+export interface BudgetSoftLimitEvent {
+  readonly tenant: string;
+  /** `team:<name>` or `key:<id>`. */
+  readonly scope: string;
+  readonly scopeType: 'team' | 'key';
+  readonly period: string;
+  /** The window's first instant and its end (ISO 8601); no end for lifetime. */
+  readonly windowStart: string;
+  readonly windowEnd: string | undefined;
+  readonly softLimitPico: bigint;
+  readonly limitPico: bigint | undefined;
+  readonly spentPico: bigint;
+}
+
 /** Which limit an admission event concerns (a closed vocabulary: it becomes a metric label). */
 export type LimitEventKind = 'requests' | 'tokens' | 'concurrency';
 
@@ -131,6 +155,14 @@ export interface GatewayEvents {
   rateLimitDecision(e: { readonly tenant: string; readonly model: string; readonly kind: LimitEventKind; readonly allowed: boolean }): void;
   /** Shared state was unavailable: the limit was decided by its failure mode (`open`: locally, `closed`: refused). */
   rateLimitDegraded(e: { readonly tenant: string; readonly model: string; readonly kind: LimitEventKind; readonly mode: 'open' | 'closed' }): void;
+  /** A budget reservation was decided at admission (one event per request and alias, not per budget). */
+  budgetDecision(e: BudgetDecisionEvent): void;
+  /** Budgets could not be checked in shared state: decided by `state.failureMode` (`open`: a local share, `closed`: refused). */
+  budgetDegraded(e: { readonly tenant: string; readonly mode: 'open' | 'closed' }): void;
+  /** A settle made a budget's spend reach its soft limit: reported by exactly one replica, once per window. */
+  budgetSoftLimitCrossed(e: BudgetSoftLimitEvent): void;
+  /** A soft-limit alert's webhook delivery ended: delivered, given up after its attempts, or dropped (queue full). */
+  budgetWebhook(e: { readonly result: 'delivered' | 'failed' | 'dropped' }): void;
   /** A shared-state (Redis) call failed, or was not tried because the Redis breaker is open. */
   stateError(e: { readonly reason: 'timeout' | 'connection' | 'breaker_open' | 'error' }): void;
   stateBreakerTransition(e: { readonly from: BreakerState; readonly to: BreakerState }): void;
@@ -159,6 +191,10 @@ const eventNameSet: { readonly [K in keyof GatewayEvents]: true } = {
   breakerTransition: true,
   rateLimitDecision: true,
   rateLimitDegraded: true,
+  budgetDecision: true,
+  budgetDegraded: true,
+  budgetSoftLimitCrossed: true,
+  budgetWebhook: true,
   stateError: true,
   stateBreakerTransition: true,
   usageEstimated: true,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { accessLogWriter } from './access-log.js';
 import type { GatewayEvents } from './events.js';
+import { formatUsd } from '../spend/money.js';
 
 /** Writes the one-line-per-request access log and the state changes operators need to see. */
 export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
@@ -31,6 +32,13 @@ export function logSubscriber(logger: Logger): Partial<GatewayEvents> {
       logger.warn(
         { model: e.alias, deployment: e.deployment, upstreamModel: e.upstreamModel },
         "target has no price (no config 'price' and no catalogue entry): its requests cost null; see docs/costs.md",
+      );
+    },
+    budgetSoftLimitCrossed(e): void {
+      // Logged by the one replica whose settle crossed it; amounts as exact decimal strings.
+      logger.warn(
+        { team: e.tenant, budget: e.scope, period: e.period, windowStart: e.windowStart, windowEnd: e.windowEnd, spentUsd: formatUsd(e.spentPico), softLimitUsd: formatUsd(e.softLimitPico), ...(e.limitPico === undefined ? {} : { limitUsd: formatUsd(e.limitPico) }) },
+        'budget soft limit crossed',
       );
     },
     cooldown(e): void {

@@ -26,6 +26,8 @@ export const maxResponseModelsPerModel = 8;
  * teams are counted as "other" so one metric cannot grow without bound. The ledger has them all.
  */
 export const maxCostTeams = 100;
+/** Teams that get a `gateway_budget_spent_ratio` series per replica; later ones get none. */
+export const maxBudgetTeams = 200;
 
 const clientLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'error_type', 'server_address', 'server_port'] as const;
 
@@ -54,6 +56,13 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #failOpen: Counter<'model' | 'limit'>;
   readonly #failClosed: Counter<'model' | 'limit'>;
   readonly #stateErrors: Counter<'reason'>;
+  readonly #budgetDecisions: LabelledCounter<readonly ['result', 'scope_type']>;
+  readonly #budgetDegraded: Counter<'mode'>;
+  readonly #budgetSoft: Counter<'scope_type'>;
+  readonly #budgetRatio: Gauge<'team'>;
+  readonly #budgetWebhook: Counter<'result'>;
+  /** Teams given a spent-ratio series (at most maxBudgetTeams). */
+  readonly #budgetTeams = new Set<string>();
   readonly #stateBreaker: Gauge;
   readonly #tokens: LabelledCounter<readonly ['model', 'type']>;
   readonly #estimated: Counter<'model'>;
@@ -87,6 +96,11 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#cooldowns = new Counter({ name: 'gateway_deployment_cooldowns_total', help: 'Times a deployment was put in cooldown after a provider 429.', labelNames: ['deployment'], registers: r });
     this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r, aggregator: 'max' });
     this.#breakerTransitions = new Counter({ name: 'gateway_circuit_breaker_transitions_total', help: 'Circuit breaker state changes.', labelNames: ['deployment', 'from', 'to'], registers: r });
+    this.#budgetDecisions = new LabelledCounter('gateway_budget_decisions_total', 'Budget reservations at admission, by result and the kind of budget that refused.', ['result', 'scope_type'], reg);
+    this.#budgetDegraded = new Counter({ name: 'gateway_budget_degraded_total', help: 'Budget decisions made without Redis: on the local share (open) or refused (closed).', labelNames: ['mode'], registers: r });
+    this.#budgetSoft = new Counter({ name: 'gateway_budget_soft_limit_crossed_total', help: 'Soft budget limits crossed (counted once, by the replica whose settle crossed it).', labelNames: ['scope_type'], registers: r });
+    this.#budgetRatio = new Gauge({ name: 'gateway_budget_spent_ratio', help: "Spent ÷ hard limit of the team's fullest budget, as last seen by this replica.", labelNames: ['team'], registers: r, aggregator: 'max' });
+    this.#budgetWebhook = new Counter({ name: 'gateway_budget_webhook_deliveries_total', help: 'Soft-limit alerts by webhook: delivered, failed after every attempt, or dropped (queue full).', labelNames: ['result'], registers: r });
     this.#rateLimit = new LabelledCounter('gateway_ratelimit_decisions_total', 'Rate-limit decisions by model, limit and result.', ['model', 'limit', 'result'], reg);
     this.#failOpen = new Counter({ name: 'gateway_ratelimit_failopen_total', help: 'Limit decisions made by the local fallback because shared state (Redis) was unavailable.', labelNames: ['model', 'limit'], registers: r });
     this.#failClosed = new Counter({ name: 'gateway_ratelimit_failclosed_total', help: 'Requests refused because shared state was unavailable and the limit is fail-closed.', labelNames: ['model', 'limit'], registers: r });
@@ -166,6 +180,29 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   rateLimitDegraded(e: Parameters<GatewayEvents['rateLimitDegraded']>[0]): void {
     (e.mode === 'open' ? this.#failOpen : this.#failClosed).inc({ model: e.model, limit: e.kind });
+  }
+
+  budgetDecision(e: Parameters<GatewayEvents['budgetDecision']>[0]): void {
+    this.#budgetDecisions.labels(e.allowed ? 'allowed' : 'rejected', e.rejected?.scopeType ?? 'none').inc();
+    if (e.teamSpentRatio === undefined) return;
+    // Team names are operator-made, but there can be many: the first maxBudgetTeams get a series.
+    if (!this.#budgetTeams.has(e.tenant)) {
+      if (this.#budgetTeams.size >= maxBudgetTeams) return;
+      this.#budgetTeams.add(e.tenant);
+    }
+    this.#budgetRatio.set({ team: e.tenant }, e.teamSpentRatio);
+  }
+
+  budgetDegraded(e: Parameters<GatewayEvents['budgetDegraded']>[0]): void {
+    this.#budgetDegraded.inc({ mode: e.mode });
+  }
+
+  budgetSoftLimitCrossed(e: Parameters<GatewayEvents['budgetSoftLimitCrossed']>[0]): void {
+    this.#budgetSoft.inc({ scope_type: e.scopeType });
+  }
+
+  budgetWebhook(e: Parameters<GatewayEvents['budgetWebhook']>[0]): void {
+    this.#budgetWebhook.inc({ result: e.result });
   }
 
   stateError(e: Parameters<GatewayEvents['stateError']>[0]): void {

@@ -32,6 +32,10 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     breakerTransition: ignore,
     rateLimitDecision: (e) => decisions.push(e),
     rateLimitDegraded: ignore,
+    budgetDecision: ignore,
+    budgetDegraded: ignore,
+    budgetSoftLimitCrossed: ignore,
+    budgetWebhook: ignore,
     stateError: ignore,
     stateBreakerTransition: ignore,
     usageEstimated: ignore,
@@ -97,7 +101,7 @@ describe('Admission: no limits', () => {
     for (let i = 0; i < 100; i++) {
       const t = await admission.admit(who, model, tokens(request(), model, 10));
       expect(t.headers).toEqual({});
-      t.settle(usage(1, 1));
+      t.settle(usage(1, 1), undefined);
     }
     expect(decisions).toEqual([]);
   });
@@ -177,7 +181,7 @@ describe('Admission: token reservation', () => {
   ])('settle $name (the next request sees it)', async ({ used, next }) => {
     const { admission, who } = setup(limits);
     const t = await admission.admit(who, model, tokens(request({ max_tokens: 100 }), model, 50)); // reserves 150
-    t.settle(used);
+    t.settle(used, undefined);
     await flush();
     const after = await admission.admit(who, model, tokens(request({ max_tokens: 100 }), model, 50));
     expect(after.headers['x-ratelimit-remaining-tokens']).toBe(String(next));
@@ -186,9 +190,9 @@ describe('Admission: token reservation', () => {
   it('settle twice is a no-op', async () => {
     const { admission, who } = setup(limits);
     const t = await admission.admit(who, model, tokens(request({ max_tokens: 1000 }), model, 0)); // reserves 1000
-    t.settle(usage(0, 10)); // refund 990
-    t.settle(usage(0, 5000)); // ignored
-    t.settle(undefined); // ignored
+    t.settle(usage(0, 10), undefined); // refund 990
+    t.settle(usage(0, 5000), undefined); // ignored
+    t.settle(undefined, undefined); // ignored
     await flush();
     const after = await admission.admit(who, model, tokens(request({ max_tokens: 1 }), model, 0));
     expect(after.headers['x-ratelimit-remaining-tokens']).toBe(String(capacity - 10 - 1));
@@ -257,7 +261,7 @@ describe('Admission: both limits', () => {
   it('settle only touches the token bucket', async () => {
     const { admission, who } = setup(limits);
     const t = await admission.admit(who, model, tokens(request({ max_tokens: 500 }), model, 0));
-    t.settle(usage(0, 100));
+    t.settle(usage(0, 100), undefined);
     await flush();
     const next = await admission.admit(who, model, tokens(request({ max_tokens: 1 }), model, 0));
     expect(next.headers['x-ratelimit-remaining-requests']).toBe('3');
@@ -283,8 +287,8 @@ describe('Admission: concurrency slots', () => {
     const err = await rejection(admission.admit(who, model, reserve));
     expect(err).toMatchObject({ code: 'concurrency_limit_exceeded', status: 429, retryAfterMs: 1000 });
     expect(slots.inFlight('acme')).toBe(2);
-    a.settle(undefined);
-    a.settle(undefined);
+    a.settle(undefined, undefined);
+    a.settle(undefined, undefined);
     expect(slots.inFlight('acme')).toBe(1);
     expect(decisions.filter((d) => d.kind === 'concurrency').map((d) => d.allowed)).toEqual([true, true, false]);
   });
@@ -293,7 +297,7 @@ describe('Admission: concurrency slots', () => {
     const { slots, admission, who } = concurrent({ requests: { capacity: 1, refillPerSecond: 0.001 } }, 1);
     const first = await admission.admit(who, model, reserve);
     expect((await rejection(admission.admit(who, model, reserve))).code).toBe('concurrency_limit_exceeded');
-    first.settle(undefined);
+    first.settle(undefined, undefined);
     expect((await rejection(admission.admit(who, model, reserve))).code).toBe('rate_limit_exceeded');
     expect(slots.inFlight('acme')).toBe(0);
   });

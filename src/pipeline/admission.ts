@@ -7,6 +7,10 @@ import { MemoryConcurrencyLimiter, type ConcurrencyLimiter, type Lease } from '.
 import { LimitUnavailableError } from '../ratelimit/fallback-limiter.js';
 import type { BucketSpec, BucketState, FailureMode, LimitCheck, LimitDecision, RateLimiter } from '../ratelimit/limiter.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { BudgetHold, BudgetLedger } from '../spend/budget-ledger.js';
+import { MemoryBudgetLedger } from '../spend/memory-budget-ledger.js';
+import { BudgetGate, worstCaseOf } from './budget-admission.js';
 import { formatResetDuration } from './rate-limit-headers.js';
 
 /**
@@ -17,14 +21,20 @@ import { formatResetDuration } from './rate-limit-headers.js';
 export interface Ticket {
   /** `x-ratelimit-*` headers describing the buckets after admission. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Charges actual usage against the token reservation (refunding or adding the difference). */
-  settle(usage: UsageRecord | undefined): void;
+  /**
+   * Charges actual usage against the token reservation (refunding or adding the difference),
+   * and the actual cost against the budget reservation (`costPico`: null when an unpriced target
+   * served, undefined when nothing did: both charge nothing).
+   */
+  settle(usage: UsageRecord | undefined, costPico: number | null | undefined): void;
   /**
    * Gives back everything admission took (the request, the token reservation, the slot): the
    * alias did not serve the request (another alias of its plan did, or this fallback was only
    * admitted). Settle or refund, once: whichever comes first wins.
    */
   refund(): void;
+  /** The team has passed a soft budget limit (as of this admission): an alias's `overBudget` applies. */
+  readonly overSoftLimit?: boolean;
 }
 
 export interface AdmissionOptions {
@@ -32,18 +42,26 @@ export interface AdmissionOptions {
   readonly concurrency?: ConcurrencyLimiter;
   /** Failure mode of limits that set none (`state.failureMode`). */
   readonly failureMode?: FailureMode;
+  /** Where budgets are counted (default: in this process), and how long a reservation may be held. */
+  readonly budgets?: { readonly ledger: BudgetLedger; readonly holdMs: number };
+  readonly clock?: Clock;
 }
+
+/** Reservations live this long when the caller gives no hold time: past any request's deadline. */
+const DEFAULT_HOLD_MS = 15 * 60_000;
 
 const noLimits: Ticket = { headers: {}, settle: () => undefined, refund: () => undefined };
 
 /**
- * Admission control: the tenant's request and token buckets for this model, checked together.
+ * Admission control: the tenant's request and token buckets for this model, checked together,
+ * then the worst-case cost against every budget of the team and key (budget-admission.ts).
  * Tokens are reserved up front (prompt estimate + n × max output) and reconciled with real
  * usage when the request ends, so a limit is never spent by requests it has not yet counted.
  */
 export class Admission {
   readonly #concurrency: ConcurrencyLimiter;
   readonly #failureMode: FailureMode;
+  readonly #budgets: BudgetGate;
 
   constructor(
     private readonly limiter: RateLimiter,
@@ -52,27 +70,27 @@ export class Admission {
   ) {
     this.#concurrency = options.concurrency ?? new MemoryConcurrencyLimiter();
     this.#failureMode = options.failureMode ?? 'open';
+    const clock = options.clock ?? systemClock;
+    this.#budgets = new BudgetGate(
+      { ledger: options.budgets?.ledger ?? new MemoryBudgetLedger(clock), holdMs: options.budgets?.holdMs ?? DEFAULT_HOLD_MS, failureMode: this.#failureMode, clock },
+      events,
+    );
   }
 
   /**
    * Admits or throws rate_limit_exceeded (429 with Retry-After) / invalid_request (400, can never
-   * fit). `outputTokens` is what to reserve for the answer (n × max output, or the model default).
+   * fit) / budget_exceeded (429) / budget_unavailable (503). `outputTokens` is what to reserve for
+   * the answer (n × max output, or the model default); `ceilingPico` the request's cost ceiling
+   * (targets above it reserve nothing: they are never tried).
    */
-  async admit(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
+  async admit(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }, ceilingPico?: bigint): Promise<Ticket> {
     const hasBuckets = hasAny(principal.limitsFor(model.alias)) || hasAny(principal.keyLimits?.limits);
-    if (!hasBuckets && !principal.concurrency) return noLimits;
+    if (!hasBuckets && !principal.concurrency && !principal.budgets) return noLimits;
     // The slot first: a request refused by its buckets must not have held one, and one refused
     // for lack of a slot must not have spent tokens.
     const lease = await this.#acquireSlot(principal, model);
     try {
-      const ticket = hasBuckets ? await this.#consume(principal, model, tokens) : noLimits;
-      if (!lease) return ticket;
-      const end = once((usage: UsageRecord | undefined, refund: boolean) => {
-        lease.release();
-        if (refund) ticket.refund();
-        else ticket.settle(usage);
-      });
-      return { headers: ticket.headers, settle: (usage) => end(usage, false), refund: () => end(undefined, true) };
+      return await this.#limitsAndBudget(principal, model, tokens, hasBuckets, lease, ceilingPico);
     } catch (err) {
       lease?.release();
       throw err;
@@ -80,12 +98,44 @@ export class Admission {
   }
 
   /**
-   * Admits a request that falls back to `model` against that alias's own buckets (the tenant's
-   * concurrency slot is held once, by the first alias's ticket). Throws like `admit`.
+   * Admits a request that falls back to `model` against that alias's own buckets and its own
+   * worst-case cost (the tenant's concurrency slot is held once, by the first alias's ticket).
+   * Throws like `admit`.
    */
-  async admitFallback(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
-    if (!hasAny(principal.limitsFor(model.alias)) && !hasAny(principal.keyLimits?.limits)) return noLimits;
-    return this.#consume(principal, model, tokens);
+  async admitFallback(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }, ceilingPico?: bigint): Promise<Ticket> {
+    const hasBuckets = hasAny(principal.limitsFor(model.alias)) || hasAny(principal.keyLimits?.limits);
+    if (!hasBuckets && !principal.budgets) return noLimits;
+    return this.#limitsAndBudget(principal, model, tokens, hasBuckets, undefined, ceilingPico);
+  }
+
+  /** Token buckets, then the budget reservation (a refused budget gives the buckets back), as one ticket. */
+  async #limitsAndBudget(
+    principal: Principal,
+    model: RuntimeModel,
+    tokens: { promptTokens: number; outputTokens: number },
+    hasBuckets: boolean,
+    lease: Lease | undefined,
+    ceilingPico: bigint | undefined,
+  ): Promise<Ticket> {
+    const ticket = hasBuckets ? await this.#consume(principal, model, tokens) : noLimits;
+    let hold: BudgetHold | undefined;
+    let overSoftLimit: boolean;
+    try {
+      // Targets above the cost ceiling are never tried, so they reserve nothing.
+      ({ hold, overSoftLimit } = await this.#budgets.reserve(principal, model, worstCaseOf(model, tokens, ceilingPico)));
+    } catch (err) {
+      ticket.refund();
+      throw err;
+    }
+    if (!lease && !hold) return ticket;
+    const end = onceEnd((usage, costPico, refund) => {
+      lease?.release();
+      if (refund) ticket.refund();
+      else ticket.settle(usage, costPico);
+      // Unpriced (null) and unserved (undefined) charge nothing; a refund gives the whole hold back.
+      this.#budgets.settle(principal, hold, refund ? 0 : (costPico ?? 0));
+    });
+    return { headers: ticket.headers, settle: (usage, costPico) => end(usage, costPico, false), refund: () => end(undefined, undefined, true), overSoftLimit };
   }
 
   async #acquireSlot(principal: Principal, model: RuntimeModel): Promise<Lease | undefined> {
@@ -191,6 +241,15 @@ function once(fn: (usage: UsageRecord | undefined, refund: boolean) => void): (u
     if (called) return;
     called = true;
     fn(usage, refund);
+  };
+}
+
+function onceEnd(fn: (usage: UsageRecord | undefined, costPico: number | null | undefined, refund: boolean) => void): typeof fn {
+  let called = false;
+  return (usage, costPico, refund) => {
+    if (called) return;
+    called = true;
+    fn(usage, costPico, refund);
   };
 }
 

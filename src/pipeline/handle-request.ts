@@ -1,5 +1,6 @@
 import type { UsageRecord } from '../api/chat-types.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { TimeoutsConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
@@ -19,6 +20,7 @@ import type { Operation, OperationRequest } from './operations.js';
 import type { ChatReply, RequestContext, StreamWriter } from './reply.js';
 import { outcomeForError, RequestRecord } from './request-record.js';
 import { saneUsage, type Reservation } from './sane-usage.js';
+import { ceilingError, costCeiling, fitsCeiling, requireSomeTargetFits } from './cost-ceiling.js';
 
 /** Everything the request flow needs, built once by the composition root. */
 export interface Pipeline {
@@ -76,14 +78,37 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     record.user = principal.user;
     const request = op.parse(ctx.body, ctx.headers ?? {});
     record.stream = request.stream;
-    const model = p.router.find(request.model);
+    let model = p.router.find(request.model);
     record.model = model.alias;
     p.router.authorize(model, principal);
     const promptTokens = op.promptTokens(request);
     reserved = { promptTokens, outputTokens: op.outputReserve(request, model) };
-    ticket = await p.admission.admit(principal, model, reserved);
+    // Before any reservation: a request no target can serve within its cost ceiling is a 400.
+    const ceiling = costCeiling(principal, ctx.headers);
+    requireSomeTargetFits(model, reserved, ceiling);
+    ticket = await p.admission.admit(principal, model, reserved, ceiling);
+    // Budget-aware fallback: past a soft limit, the alias's cheaper `overBudget` alias serves
+    // instead (one hop, only one the key may use), admitted on its own limits and budget.
+    const cheaper = ticket.overSoftLimit ? overBudgetAlias(p, model, principal) : undefined;
+    if (cheaper) {
+      const cheaperReserve = { promptTokens, outputTokens: op.outputReserve(request, cheaper) };
+      requireSomeTargetFits(cheaper, cheaperReserve, ceiling);
+      // Give the first alias's hold back first: its concurrency slot must not count twice.
+      ticket.refund();
+      ticket = await p.admission.admit(principal, cheaper, cheaperReserve, ceiling);
+      headers['x-gateway-over-budget'] = `${model.alias} -> ${cheaper.alias}`;
+      model = cheaper;
+      record.model = model.alias;
+      reserved = cheaperReserve;
+    }
     Object.assign(headers, ticket.headers);
 
+    const ceilingRefusal = (t: RuntimeTarget): GatewayError | undefined => {
+      if (ceiling === undefined || !t.price) return undefined;
+      const group = t.alias === model.alias ? model : p.router.find(t.alias);
+      const tokens = { promptTokens, outputTokens: op.outputReserve(request, group) };
+      return fitsCeiling(t, tokens, ceiling) ? undefined : ceilingError(group, tokens, ceiling);
+    };
     const countPrompt = op.countPromptTokens && once(() => op.countPromptTokens?.(request) ?? promptTokens);
     // The upstream call for a target is built once: the refusal check builds it, the attempt
     // (and a retry on the same target) sends it.
@@ -111,9 +136,10 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       signal: deadline.signal,
       deadlineMs: ctx.startMs + p.timeouts.totalMs,
       size: reserved,
-      refusal: (t: RuntimeTarget) => refusalOf(() => upstreamCall(t)),
+      // A target dearer than the ceiling is skipped like one that cannot express the request.
+      refusal: (t: RuntimeTarget) => ceilingRefusal(t) ?? refusalOf(() => upstreamCall(t)),
       admitFallback: async (group: RuntimeModel) => {
-        const t = await p.admission.admitFallback(principal, group, { promptTokens, outputTokens: op.outputReserve(request, group) });
+        const t = await p.admission.admitFallback(principal, group, { promptTokens, outputTokens: op.outputReserve(request, group) }, ceiling);
         (fallbackTickets ??= []).push({ alias: group.alias, ticket: t });
       },
     };
@@ -144,18 +170,28 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
 }
 
 /**
- * Usage is charged to the alias that served; every other alias the request was admitted to gets
- * back what admission took. When none served, the alias asked for keeps its charge (the prompt
+ * Usage and cost are charged to the alias that served; every other alias the request was admitted
+ * to gets back what admission took (its budget reservation included). When none served, the alias asked for keeps its charge (the prompt
  * estimate when there is no usage), as a failed request still counts against its limits.
  */
 function endTickets(record: RequestRecord, first: Ticket | undefined, fallbacks: ReadonlyArray<{ alias: string; ticket: Ticket }> | undefined): void {
   const servedBy = record.servedModel;
-  if (servedBy === undefined || servedBy === record.model) first?.settle(record.usage);
+  if (servedBy === undefined || servedBy === record.model) first?.settle(record.usage, record.costPico);
   else first?.refund();
   if (!fallbacks) return;
   for (const f of fallbacks) {
-    if (f.alias === servedBy) f.ticket.settle(record.usage);
+    if (f.alias === servedBy) f.ticket.settle(record.usage, record.costPico);
     else f.ticket.refund();
+  }
+}
+
+/** The alias's `overBudget` alias, when it exists and the caller may use it. */
+function overBudgetAlias(p: Pipeline, model: RuntimeModel, principal: Principal): RuntimeModel | undefined {
+  if (model.overBudget === undefined || !principal.mayUse(model.overBudget)) return undefined;
+  try {
+    return p.router.find(model.overBudget);
+  } catch {
+    return undefined;
   }
 }
 

@@ -100,6 +100,8 @@ export function outcomeForError(err: GatewayError, attemptOutcome?: AttemptOutco
     case 'rate_limit_exceeded':
     case 'concurrency_limit_exceeded':
     case 'rate_limit_unavailable': // admission refused: a fail-closed limit could not be checked
+    case 'budget_exceeded': // admission refused: a hard budget had no room
+    case 'budget_unavailable':
     case 'upstream_rate_limited':
       return 'rate_limited';
     case 'upstream_timeout':

@@ -42,6 +42,8 @@ export interface RuntimeModel {
   readonly fallbacks: readonly string[];
   /** Move on to the fallbacks when no target can express the request (schema.ts). */
   readonly fallbackOnUnsupportedParameter: boolean;
+  /** The cheaper alias served instead once the team has passed a soft budget limit (`models.<a>.overBudget`). */
+  readonly overBudget?: string;
   readonly defaultOutputReserve: number;
   readonly ownedBy: string;
 }

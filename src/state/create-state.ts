@@ -1,7 +1,7 @@
 /**
  * Builds the state a gateway shares with its other replicas, from `state` in the config:
- * `memory` keeps everything in this process; `redis` keeps limits and cooldowns in Redis, each
- * limit behind its failure mode (fallback-limiter.ts, concurrency.ts).
+ * `memory` keeps everything in this process; `redis` keeps limits, budgets and cooldowns in
+ * Redis, each limit and budget behind its failure mode (fallback-limiter.ts, concurrency.ts).
  */
 import type { Clock } from '../clock.js';
 import type { ResolvedState } from '../config/load.js';
@@ -11,6 +11,10 @@ import { FallbackRateLimiter } from '../ratelimit/fallback-limiter.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { MemoryCooldowns, type Cooldowns } from '../routing/cooldowns.js';
+import type { BudgetLedger } from '../spend/budget-ledger.js';
+import { FallbackBudgetLedger } from '../spend/fallback-budget-ledger.js';
+import { MemoryBudgetLedger } from '../spend/memory-budget-ledger.js';
+import { RedisBudgetLedger } from './redis-budget-ledger.js';
 import { RedisConcurrencyLimiter } from './redis-concurrency.js';
 import { RedisConnection } from './redis-connection.js';
 import { ProcessRegistry } from './process-registry.js';
@@ -20,6 +24,8 @@ import { RedisRateLimiter } from './redis-rate-limiter.js';
 export interface SharedState {
   readonly limiter: RateLimiter;
   readonly concurrency: ConcurrencyLimiter;
+  /** Spend budgets (docs/budgets.md): exact in Redis, behind the same failure mode as limits. */
+  readonly budgets: BudgetLedger;
   readonly cooldowns: Cooldowns;
   /** A reload changed the configured deployments (cooldowns are shared for exactly these). */
   deploymentsChanged(deployments: readonly string[]): void;
@@ -42,6 +48,7 @@ export function createSharedState(state: ResolvedState, deps: StateDeps): Shared
     return {
       limiter: new MemoryRateLimiter(deps.clock),
       concurrency: new MemoryConcurrencyLimiter(),
+      budgets: new MemoryBudgetLedger(deps.clock),
       cooldowns: new MemoryCooldowns(deps.clock, deps.maxCooldownMs),
       deploymentsChanged: () => undefined,
       start: async () => undefined,
@@ -60,6 +67,7 @@ export function createSharedState(state: ResolvedState, deps: StateDeps): Shared
   return {
     limiter: new FallbackRateLimiter(new RedisRateLimiter(connection), { processes, local: new MemoryRateLimiter(deps.clock) }),
     concurrency: new FallbackConcurrencyLimiter(new RedisConcurrencyLimiter(connection, state.leaseMs), processes),
+    budgets: new FallbackBudgetLedger(new RedisBudgetLedger(connection, { clock: deps.clock }), { processes, local: new MemoryBudgetLedger(deps.clock), clock: deps.clock }),
     cooldowns,
     deploymentsChanged: (deployments) => cooldowns.track(deployments),
     start: async () => {

@@ -95,4 +95,13 @@ CREATE TABLE control_state (
 INSERT INTO control_state (id, version, audit_seq, audit_hash) VALUES (1, 1, 0, repeat('0', 64));
 `,
   },
+  {
+    id: 3,
+    name: 'budgets: team and key budgets, per-request cost ceiling',
+    sql: `
+ALTER TABLE teams ADD COLUMN budgets jsonb;
+ALTER TABLE api_keys ADD COLUMN budgets jsonb;
+ALTER TABLE api_keys ADD COLUMN max_cost_per_request_usd text;
+`,
+  },
 ];

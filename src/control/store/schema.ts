@@ -1,4 +1,4 @@
-import type { ConcurrencyConfig, LimitsConfig } from '../../config/schema.js';
+import type { BudgetConfig, ConcurrencyConfig, LimitsConfig } from '../../config/schema.js';
 import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
@@ -10,6 +10,8 @@ import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp } f
 /** Limits of a team or key, exactly as in the config file (validated by the same schemas). */
 export type StoredLimits = LimitsConfig;
 export type StoredConcurrency = ConcurrencyConfig;
+/** A budget of a team or key, as in the config file (`{period, limitUsd?, softLimitUsd?}`). */
+export type StoredBudget = BudgetConfig;
 
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -20,6 +22,7 @@ export const teams = pgTable('teams', {
   limits: jsonb('limits').$type<StoredLimits>(),
   modelLimits: jsonb('model_limits').$type<Record<string, StoredLimits>>(),
   concurrency: jsonb('concurrency').$type<StoredConcurrency>(),
+  budgets: jsonb('budgets').$type<StoredBudget[]>(),
   metadata: jsonb('metadata').$type<Record<string, string>>().notNull(),
   createdAt: at('created_at').notNull(),
   updatedAt: at('updated_at').notNull(),
@@ -40,6 +43,9 @@ export const apiKeys = pgTable(
     /** A subset of the team's models; null: all of the team's. */
     models: jsonb('models').$type<string[]>(),
     limits: jsonb('limits').$type<StoredLimits>(),
+    budgets: jsonb('budgets').$type<StoredBudget[]>(),
+    /** Per-request cost ceiling in US dollars, a decimal string. */
+    maxCostPerRequestUsd: text('max_cost_per_request_usd'),
     metadata: jsonb('metadata').$type<Record<string, string>>().notNull(),
     /** The first characters of the secret, shown in lists so people can tell keys apart. */
     prefix: text('prefix').notNull(),
