@@ -466,6 +466,31 @@ const databaseSchema = z
   })
   .strict();
 
+/**
+ * The request log (one row per API request, in the control plane's database) and the daily spend
+ * built from it. On when the control plane is on; `enabled: false` turns it off.
+ */
+const requestLogSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Buffered rows are written this often; a crash loses at most this much of the log. */
+    flushMs: positiveMs.min(100).max(60_000).default(1_000),
+    /** Rows per INSERT; a buffer this full is written at once. */
+    batchRows: z.number().int().min(1).max(10_000).default(1_000),
+    /** Rows held in memory while the database cannot take them; the rest go to the spool. */
+    maxBufferRows: z.number().int().min(1).max(1_000_000).default(10_000),
+    /**
+     * Where rows wait on disk while the database is down (one gateway process per directory).
+     * Unset: `./llm-gateway-spool`, or a temporary directory with the `:memory:` database.
+     */
+    spoolDir: z.string().min(1).optional(),
+    /** The spool's size cap; rows beyond it are dropped (and counted). */
+    maxSpoolBytes: z.number().int().min(1_048_576).default(268_435_456),
+    /** Days of request log kept (whole days' partitions are dropped); the daily spend is kept. */
+    retentionDays: z.number().int().min(1).max(3_650).default(30),
+  })
+  .strict();
+
 const stateSchema = z
   .object({
     /** Where limits and cooldowns live: `memory` (one process) or `redis` (shared by replicas). */
@@ -514,6 +539,7 @@ export const configSchema = z
     tenants: z.record(name, tenantSchema).default({}),
     state: stateSchema.default(stateSchema.parse({})),
     admin: adminSchema.optional(),
+    requestLog: requestLogSchema.default(requestLogSchema.parse({})),
     /** Company sign-in: JWT access tokens from an OIDC identity provider, on the data plane and the admin API. */
     identity: identitySchema.optional(),
   })
@@ -542,4 +568,5 @@ export type FailureMode = z.output<typeof failureModeSchema>;
 export type ConcurrencyConfig = z.output<typeof concurrencySchema>;
 export type DatabaseConfig = z.output<typeof databaseSchema>;
 export type AdminConfig = z.output<typeof adminSchema>;
+export type RequestLogConfig = z.output<typeof requestLogSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;

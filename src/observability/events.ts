@@ -143,6 +143,10 @@ export interface GatewayEvents {
   controlPlaneSynced(e: { readonly version: number; readonly apiKeys: number; readonly teams: number; readonly durationMs: number }): void;
   /** The control plane's store could not be reached for a load, a lastUsedAt flush or security audit entries. */
   controlPlaneUnavailable(e: { readonly during: 'load' | 'flush' | 'audit' }): void;
+  /** Request-log rows written to the database, spooled to disk (it could not take them), or dropped (spool full, refused). */
+  requestLogRows(e: { readonly result: 'written' | 'spooled' | 'dropped'; readonly rows: number }): void;
+  /** The request log's backlog: rows held in memory and bytes in the spool. */
+  requestLogBacklog(e: { readonly bufferedRows: number; readonly spoolBytes: number }): void;
   /** A security audit event was dropped because the bounded queue was full (a flood); the count is audited later. */
   auditEventDropped(e: Record<string, never>): void;
 }
@@ -166,6 +170,8 @@ const eventNameSet: { readonly [K in keyof GatewayEvents]: true } = {
   controlPlaneSynced: true,
   controlPlaneUnavailable: true,
   auditEventDropped: true,
+  requestLogRows: true,
+  requestLogBacklog: true,
 };
 
 /** Every event name of GatewayEvents. */

@@ -1,0 +1,126 @@
+import { appendFile, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LedgerRow } from './row.js';
+
+/**
+ * A file is closed for appends at this size and a new one started, so writing the spool back
+ * reads at most this much at a time, whatever the spool's total.
+ */
+export const SPOOL_FILE_BYTES = 4 * 1024 * 1024;
+
+const FILE = /^requests-\d{13}-\d+-\d+\.jsonl$/;
+
+/**
+ * The local spool: request-log rows the database could not take, as JSON lines in files of at
+ * most SPOOL_FILE_BYTES, `maxBytes` in all (rows beyond it are refused: the caller counts them
+ * dropped). Files left by a previous process are written back like this process's own. One
+ * process per directory: two would write back, and delete, each other's files.
+ */
+export class Spool {
+  #bytes = 0;
+  /** The file appended to now; undefined: the next append starts one. */
+  #current: string | undefined;
+  #currentBytes = 0;
+  #seq = 0;
+
+  constructor(
+    readonly dir: string,
+    private readonly maxBytes: number,
+    private readonly nowMs: () => number,
+  ) {}
+
+  /** Makes the directory and counts what a previous process left in it. */
+  async open(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    this.#bytes = 0;
+    for (const f of await this.files()) this.#bytes += (await stat(join(this.dir, f)).catch(() => ({ size: 0 }))).size;
+  }
+
+  /** Bytes in the spool. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Spool files, oldest first (names start with the time they were begun). */
+  async files(): Promise<string[]> {
+    return (await readdir(this.dir)).filter((f) => FILE.test(f)).sort();
+  }
+
+  /** Appends as many of `rows` as fit in `maxBytes`; returns how many did (the rest are not spooled). */
+  async append(rows: readonly LedgerRow[]): Promise<number> {
+    let taken = 0;
+    let chunk = '';
+    let chunkBytes = 0;
+    for (const row of rows) {
+      const line = `${JSON.stringify(row)}\n`;
+      const size = Buffer.byteLength(line);
+      if (this.#bytes + chunkBytes + size > this.maxBytes) break;
+      if (this.#current === undefined || this.#currentBytes + chunkBytes + size > SPOOL_FILE_BYTES) {
+        await this.#write(chunk);
+        chunk = '';
+        chunkBytes = 0;
+        this.#current = `requests-${String(Math.floor(this.nowMs())).padStart(13, '0')}-${process.pid}-${this.#seq++}.jsonl`;
+        this.#currentBytes = 0;
+      }
+      chunk += line;
+      chunkBytes += size;
+      taken += 1;
+    }
+    await this.#write(chunk);
+    return taken;
+  }
+
+  /** Closes the file appended to, so everything spooled so far can be written back and removed. */
+  rotate(): void {
+    this.#current = undefined;
+  }
+
+  /** Files no longer appended to: the ones that may be written back and removed. */
+  async closedFiles(): Promise<string[]> {
+    return (await this.files()).filter((f) => f !== this.#current);
+  }
+
+  /**
+   * The rows of one closed file, and the lines that were not a row (a crash cut the last one
+   * short): the caller writes the rows, then `remove`s the file.
+   */
+  async read(file: string): Promise<{ rows: LedgerRow[]; bad: number }> {
+    const text = await readFile(join(this.dir, file), 'utf8');
+    const rows: LedgerRow[] = [];
+    let bad = 0;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const row = parseRow(line);
+      if (row) rows.push(row);
+      else bad += 1;
+    }
+    return { rows, bad };
+  }
+
+  async remove(file: string): Promise<void> {
+    const size = (await stat(join(this.dir, file)).catch(() => ({ size: 0 }))).size;
+    await unlink(join(this.dir, file)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    this.#bytes = Math.max(0, this.#bytes - size);
+  }
+
+  async #write(chunk: string): Promise<void> {
+    if (chunk === '' || this.#current === undefined) return;
+    await appendFile(join(this.dir, this.#current), chunk);
+    const size = Buffer.byteLength(chunk);
+    this.#currentBytes += size;
+    this.#bytes += size;
+  }
+}
+
+/** A spooled line, checked for what the insert needs (the id and start time make its key). */
+function parseRow(line: string): LedgerRow | undefined {
+  try {
+    const row = JSON.parse(line) as Partial<LedgerRow> | null;
+    if (!row || typeof row.id !== 'string' || typeof row.startedAt !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(row.startedAt) || typeof row.alias !== 'string') return undefined;
+    return row as LedgerRow;
+  } catch {
+    return undefined;
+  }
+}
