@@ -12,11 +12,12 @@ import { auditRoutes } from './audit-routes.js';
 import type { AdminCall, AdminContext, AdminRoute } from './context.js';
 import { keyRoutes } from './keys.js';
 import { openApiDocument } from './openapi.js';
+import { spendRoutes } from './spend-routes.js';
 import { teamRoutes } from './teams.js';
 import { userRoutes } from './users.js';
 
 /** Every admin route, in the order the OpenAPI document lists them. */
-export const adminRouteTable: readonly AdminRoute[] = [...teamRoutes, ...keyRoutes, ...userRoutes, ...auditRoutes];
+export const adminRouteTable: readonly AdminRoute[] = [...teamRoutes, ...keyRoutes, ...userRoutes, ...auditRoutes, ...spendRoutes];
 
 /** Admin request bodies are small: 64 KiB is far more than any of them needs. */
 const ADMIN_BODY_LIMIT = 64 * 1024;
