@@ -480,7 +480,8 @@ const requestLogSchema = z
     /** Rows held in memory while the database cannot take them; the rest go to the spool. */
     maxBufferRows: z.number().int().min(1).max(1_000_000).default(10_000),
     /**
-     * Where rows wait on disk while the database is down (one gateway process per directory).
+     * Where rows wait on disk while the database is down (shareable: each process writes back
+     * only its own files and those of processes that are gone).
      * Unset: `./llm-gateway-spool`, or a temporary directory with the `:memory:` database.
      */
     spoolDir: z.string().min(1).optional(),

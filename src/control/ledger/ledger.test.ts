@@ -5,8 +5,8 @@ import { sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, sharedPostgresAvailable } from '../../../test/helpers/postgres.js';
+import { finished } from '../../../test/helpers/request-events.js';
 import { ManualClock } from '../../clock.js';
-import type { RequestFinishedEvent } from '../../observability/events.js';
 import { openStore } from '../store/open-store.js';
 import type { ControlStore } from '../store/store.js';
 import { RequestLedger, type LedgerSettings } from './ledger.js';
@@ -16,32 +16,6 @@ import { dropExpiredPartitions, ensurePartitions, insertRows, partitionDays } fr
 const settings = { dataDir: ':memory:', poolSize: 4, connectTimeoutMs: 2_000, statementTimeoutMs: 5_000 };
 const pgAvailable = await sharedPostgresAvailable();
 const logger = pino({ level: 'silent' });
-
-export function finished(id: string, over: Partial<RequestFinishedEvent> = {}): RequestFinishedEvent {
-  return {
-    requestId: id,
-    route: '/v1/chat/completions',
-    operation: 'chat',
-    tenant: 'team-a',
-    model: 'gpt',
-    servedModel: 'gpt',
-    deployment: 'dep-1',
-    attempts: 1,
-    status: 200,
-    outcome: 'success',
-    errorCode: undefined,
-    stream: false,
-    durationMs: 120.4,
-    timeToFirstTokenMs: undefined,
-    upstreamMs: 100,
-    usage: { promptTokens: 10, completionTokens: 5, cachedTokens: 2, reasoningTokens: 1, estimated: false },
-    upstream: undefined,
-    costPico: 1_500_000,
-    keyId: 'key_0000000000000001',
-    user: undefined,
-    ...over,
-  };
-}
 
 function rows(n: number, startedAt: string, prefix = 'req'): LedgerRow[] {
   const wall = Date.parse(startedAt);

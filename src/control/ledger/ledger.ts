@@ -242,7 +242,7 @@ export class RequestLedger implements Partial<GatewayEvents> {
       await this.#spool.remove(file);
     }
     // Rows spooled while this ran are in a newer file: the next flush writes them.
-    if ((await this.#spool.files()).length === 0 && this.#overflow.length === 0) {
+    if (!this.#spool.appending && this.#overflow.length === 0 && (await this.#spool.closedFiles()).length === 0) {
       this.#spoolInUse = false;
       this.deps.logger.info('request log: the spool is written back; spooling stopped');
     }

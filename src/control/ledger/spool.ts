@@ -8,13 +8,14 @@ import type { LedgerRow } from './row.js';
  */
 export const SPOOL_FILE_BYTES = 4 * 1024 * 1024;
 
-const FILE = /^requests-\d{13}-\d+-\d+\.jsonl$/;
+const FILE = /^requests-\d{13}-(\d+)-\d+\.jsonl$/;
 
 /**
  * The local spool: request-log rows the database could not take, as JSON lines in files of at
  * most SPOOL_FILE_BYTES, `maxBytes` in all (rows beyond it are refused: the caller counts them
- * dropped). Files left by a previous process are written back like this process's own. One
- * process per directory: two would write back, and delete, each other's files.
+ * dropped). Files are named by the process that wrote them: a process writes back its own
+ * closed files and those of processes that are gone (a previous run, a crashed worker), never a
+ * live one's (`serve --workers N` shares one directory between its workers).
  */
 export class Spool {
   #bytes = 0;
@@ -22,6 +23,8 @@ export class Spool {
   #current: string | undefined;
   #currentBytes = 0;
   #seq = 0;
+  /** Files this process began (a file with our pid that is not here is a previous run's: pid 1 in a container). */
+  readonly #mine = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -34,6 +37,11 @@ export class Spool {
     await mkdir(this.dir, { recursive: true });
     this.#bytes = 0;
     for (const f of await this.files()) this.#bytes += (await stat(join(this.dir, f)).catch(() => ({ size: 0 }))).size;
+  }
+
+  /** A file of this process is open for appends (rows spooled since the last rotate). */
+  get appending(): boolean {
+    return this.#current !== undefined;
   }
 
   /** Bytes in the spool. */
@@ -60,6 +68,7 @@ export class Spool {
         chunk = '';
         chunkBytes = 0;
         this.#current = `requests-${String(Math.floor(this.nowMs())).padStart(13, '0')}-${process.pid}-${this.#seq++}.jsonl`;
+        this.#mine.add(this.#current);
         this.#currentBytes = 0;
       }
       chunk += line;
@@ -75,9 +84,16 @@ export class Spool {
     this.#current = undefined;
   }
 
-  /** Files no longer appended to: the ones that may be written back and removed. */
+  /**
+   * Files no longer appended to: this process's closed ones, and those of processes that are
+   * gone. The ones that may be written back and removed.
+   */
   async closedFiles(): Promise<string[]> {
-    return (await this.files()).filter((f) => f !== this.#current);
+    return (await this.files()).filter((f) => {
+      if (this.#mine.has(f)) return f !== this.#current;
+      const pid = Number(FILE.exec(f)?.[1]);
+      return pid === process.pid || !isAlive(pid);
+    });
   }
 
   /**
@@ -98,6 +114,7 @@ export class Spool {
   }
 
   async remove(file: string): Promise<void> {
+    this.#mine.delete(file);
     const size = (await stat(join(this.dir, file)).catch(() => ({ size: 0 }))).size;
     await unlink(join(this.dir, file)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
@@ -122,5 +139,15 @@ function parseRow(line: string): LedgerRow | undefined {
     return row as LedgerRow;
   } catch {
     return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
