@@ -41,12 +41,15 @@ describe.each([
       ...(url ? { state: { database: { url } } } : {}),
     });
     for (const team of ['alpha', 'beta']) {
-      expect((await admin(h.url, 'POST', '/teams', { name: team, models: ['gpt-mini'] })).status).toBe(201);
+      // alpha stores its prompts and completions (redacted); beta does not.
+      const payloads = team === 'alpha' ? { payloads: { store: true, maxBytes: 4_096, redact: ['sk-live-[a-z0-9]+'] } } : {};
+      expect((await admin(h.url, 'POST', '/teams', { name: team, models: ['gpt-mini'], ...payloads })).status).toBe(201);
       keys[team] = (await admin(h.url, 'POST', '/keys', { team })).body;
     }
     teamAdmin = (await admin(h.url, 'POST', '/keys', { team: 'alpha', role: 'team_admin' })).body.key;
     const call = async (team: 'alpha' | 'beta' | 'none'): Promise<void> => {
-      const res = await chat(h.url, chatBody('gpt-mini'), { key: team === 'none' ? 'sk-gw-not-a-key-of-anyone-at-all-000000000000' : keys[team]!.key });
+      const body = chatBody('gpt-mini', { messages: [{ role: 'user', content: 'my key is sk-live-abc123, keep it' }] });
+      const res = await chat(h.url, body, { key: team === 'none' ? 'sk-gw-not-a-key-of-anyone-at-all-000000000000' : keys[team]!.key });
       ids[team]!.push(res.headers['x-gateway-request-id'] as string);
     };
     for (let i = 0; i < 7; i++) await call('alpha');
@@ -113,6 +116,19 @@ describe.each([
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ id: ids.beta![0], team: 'beta', keyId: keys.beta!.id, status: 200, attempts: 1, detail: { attempts: [{ attempt: 1, deployment: 'd', outcome: 'success', status: 200 }] } });
     expect((await admin(h.url, 'GET', '/requests/no-such-request')).status).toBe(404);
+  });
+
+  it.skipIf(skip)('prompts and completions are stored, redacted, only for a team that opted in', async () => {
+    const stored = (await admin(h.url, 'GET', `/requests/${ids.alpha![0]}`)).body;
+    expect(stored.payload).toMatchObject({ truncated: false, request: expect.stringContaining('my key is [REDACTED], keep it') });
+    expect(stored.payload.request).not.toContain('sk-live-abc123');
+    expect(JSON.parse(stored.payload.response).choices[0].message.content).toEqual(expect.any(String));
+    expect((await admin(h.url, 'GET', `/requests/${ids.beta![0]}`)).body.payload).toBeNull();
+    expect((await admin(h.url, 'GET', `/requests/${ids.none![0]}`)).body.payload).toBeNull();
+    expect((await admin(h.url, 'GET', '/teams/alpha')).body.payloads).toEqual({ store: true, maxBytes: 4_096, retentionDays: 7, redact: ['sk-live-[a-z0-9]+'] });
+    // A pattern that cannot run in linear time is refused, naming it.
+    const bad = await admin(h.url, 'PATCH', '/teams/beta', { payloads: { store: true, redact: ['(a)\\1'] } });
+    expect({ status: bad.status, param: bad.body.error.param }).toEqual({ status: 400, param: 'payloads.redact[0]' });
   });
 
   it.skipIf(skip)('a team admin sees only their own team', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { concurrencySchema, limitsSchema, name } from '../config/schema.js';
+import { concurrencySchema, limitsSchema, name, payloadsSchema } from '../config/schema.js';
 import { auditProblems } from '../control/audit-verify.js';
 
 /**
@@ -43,6 +43,7 @@ export const createTeamBody = z
     modelLimits: z.record(name, limitsSchema).optional(),
     concurrency: concurrencySchema.optional(),
     metadata: metadata.optional(),
+    payloads: payloadsSchema.optional().describe('Store its prompts and completions in the request log (opt-in): `{"store": true, "maxBytes", "retentionDays", "redact": [regex…]}`.'),
   })
   .strict();
 
@@ -53,6 +54,7 @@ export const updateTeamBody = z
     modelLimits: z.record(name, limitsSchema).nullable().optional(),
     concurrency: concurrencySchema.nullable().optional(),
     metadata: metadata.optional(),
+    payloads: payloadsSchema.nullable().optional().describe('Store its prompts and completions (opt-in); null: stop storing them.'),
   })
   .strict();
 
@@ -121,6 +123,7 @@ export const teamView = z.object({
   modelLimits: z.record(z.string(), limitsSchema).nullable(),
   concurrency: concurrencySchema.nullable(),
   metadata: z.record(z.string(), z.string()),
+  payloads: payloadsSchema.nullable().describe('Whether (and how) its prompts and completions are stored; null: they are not.'),
   createdAt: timestamp.nullable(),
   updatedAt: timestamp.nullable(),
 });

@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { requestLog, spendDaily } from '../control/store/schema.js';
+import { requestLog, requestPayloads, spendDaily } from '../control/store/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { formatUsd, usdToPico } from '../spend/money.js';
 import { readableTeams } from './access.js';
@@ -77,6 +77,10 @@ export const requestDetailView = requestView.extend({
     fallbacks: z.array(z.object({ from: z.string(), to: z.string() })).optional(),
     truncated: z.boolean().optional(),
   }),
+  payload: z
+    .object({ request: z.string(), response: z.string().nullable(), truncated: z.boolean(), expiresAt: z.string() })
+    .nullable()
+    .describe("The prompt and completion, redacted and cut to maxBytes: only for a team that stores them (payloads.store), until they expire."),
 });
 
 const requestList = z.object({ object: z.literal('list'), data: z.array(requestView), nextCursor: z.string().nullable() });
@@ -335,5 +339,9 @@ async function getRequest(call: AdminCall): Promise<AdminReply> {
   if (!row) throw new GatewayError('resource_not_found', `No request '${id}'.`);
   // As for a key: another team's request is refused (a request with no team: global roles only).
   call.require('spend.read', row.team ?? undefined);
-  return { status: 200, body: { ...requestJson(row), detail: row.detail } };
+  const [payload] = await call.db
+    .select({ request: requestPayloads.request, response: requestPayloads.response, truncated: requestPayloads.truncated, expiresAt: requestPayloads.expiresAt })
+    .from(requestPayloads)
+    .where(and(eq(requestPayloads.startedAt, row.startedAt), eq(requestPayloads.id, row.id), gte(requestPayloads.expiresAt, call.now)));
+  return { status: 200, body: { ...requestJson(row), detail: row.detail, payload: payload ? { ...payload, expiresAt: payload.expiresAt.toISOString() } : null } };
 }

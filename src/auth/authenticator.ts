@@ -182,5 +182,6 @@ function makePrincipal(name: string, team: TeamDefinition, key: StoredKey | unde
     limitsFor: (alias) => (team.modelLimits && Object.hasOwn(team.modelLimits, alias) ? team.modelLimits[alias] : undefined) ?? team.limits,
     ...(team.concurrency ? { concurrency: team.concurrency } : {}),
     ...(keyLimits ? { keyLimits } : {}),
+    ...(team.payloads ? { payloads: team.payloads } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { ConcurrencyConfig, LimitsConfig } from '../config/schema.js';
+import type { ConcurrencyConfig, LimitsConfig, PayloadsConfig } from '../config/schema.js';
 import type { VerifiedIdentity } from '../identity/claim-mapper.js';
 
 /** Who is calling: a team (a config tenant or one made through the admin API), its model allow-list and its limits. */
@@ -23,6 +23,8 @@ export interface Principal {
    * (`scope` names them, e.g. `key:key_3f9c…`).
    */
   readonly keyLimits?: { readonly scope: string; readonly limits: LimitsConfig };
+  /** Set when the team stores its prompts and completions (the request log's payloads, opt-in). */
+  readonly payloads?: PayloadsConfig;
 }
 
 export type { Role } from '../identity/roles.js';

@@ -1,4 +1,4 @@
-import type { ConcurrencyConfig, LimitsConfig } from '../config/schema.js';
+import type { ConcurrencyConfig, LimitsConfig, PayloadsConfig } from '../config/schema.js';
 
 /** What a principal needs of a team, whether it comes from the config file or the store. */
 export interface TeamDefinition {
@@ -6,6 +6,8 @@ export interface TeamDefinition {
   readonly limits: LimitsConfig | undefined;
   readonly modelLimits: Readonly<Record<string, LimitsConfig>> | undefined;
   readonly concurrency: ConcurrencyConfig | undefined;
+  /** Set when the team stores its prompts and completions. */
+  readonly payloads: PayloadsConfig | undefined;
 }
 
 export function teamDefinition(t: {
@@ -13,6 +15,7 @@ export function teamDefinition(t: {
   readonly limits?: LimitsConfig | null | undefined;
   readonly modelLimits?: Readonly<Record<string, LimitsConfig>> | null | undefined;
   readonly concurrency?: ConcurrencyConfig | null | undefined;
+  readonly payloads?: PayloadsConfig | null | undefined;
 }): TeamDefinition {
-  return { models: t.models, limits: t.limits ?? undefined, modelLimits: t.modelLimits ?? undefined, concurrency: t.concurrency ?? undefined };
+  return { models: t.models, limits: t.limits ?? undefined, modelLimits: t.modelLimits ?? undefined, concurrency: t.concurrency ?? undefined, payloads: t.payloads?.store ? t.payloads : undefined };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PATTERNS, redactionProblem } from '../control/ledger/redact.js';
 import { identitySchema } from '../identity/config.js';
 import { perMillionToPicoPerToken } from '../spend/money.js';
 import { crossReferenceIssues } from './cross-references.js';
@@ -306,6 +307,28 @@ const tenantKeySchema = z.union([
   z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters') }).strict(),
 ]);
 
+/**
+ * Whether a team's prompts and completions are stored with its request-log rows (off unless a
+ * team opts in): capped, redacted before they are written, and deleted after their retention.
+ */
+export const payloadsSchema = z
+  .object({
+    store: z.boolean().default(false),
+    /** Each of the request body and the response is cut to this many bytes (UTF-16 code units). */
+    maxBytes: z.number().int().min(256).max(262_144).default(16_384),
+    /** Days a stored payload is kept; a deletion job removes older ones hourly. */
+    retentionDays: z.number().int().min(1).max(365).default(7),
+    /** Regular expressions (JavaScript syntax, run in linear time); every match becomes [REDACTED]. */
+    redact: z
+      .array(z.string().superRefine((p, ctx) => {
+        const problem = redactionProblem(p);
+        if (problem) ctx.addIssue({ code: 'custom', message: `not a usable redaction pattern: ${problem}` });
+      }))
+      .max(MAX_PATTERNS)
+      .default([]),
+  })
+  .strict();
+
 const tenantSchema = z
   .object({
     /** Bearer keys: plain (or `${env:…}`), or `{sha256: <hex digest>}` so the file holds no key. */
@@ -318,6 +341,8 @@ const tenantSchema = z
     modelLimits: z.record(name, limitsSchema).optional(),
     /** In-flight requests of this tenant, all models together. */
     concurrency: concurrencySchema.optional(),
+    /** Store this tenant's prompts and completions in the request log (opt-in). */
+    payloads: payloadsSchema.optional(),
   })
   .strict();
 
@@ -570,4 +595,5 @@ export type ConcurrencyConfig = z.output<typeof concurrencySchema>;
 export type DatabaseConfig = z.output<typeof databaseSchema>;
 export type AdminConfig = z.output<typeof adminSchema>;
 export type RequestLogConfig = z.output<typeof requestLogSchema>;
+export type PayloadsConfig = z.output<typeof payloadsSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;

@@ -1,4 +1,5 @@
 import type { StoredConcurrency, StoredLimits } from './store/schema.js';
+import type { PayloadsConfig } from '../config/schema.js';
 
 /**
  * The in-memory copy of the control state that the data plane reads: immutable, swapped whole
@@ -20,6 +21,7 @@ export interface StoredTeam {
   readonly limits: StoredLimits | null;
   readonly modelLimits: Readonly<Record<string, StoredLimits>> | null;
   readonly concurrency: StoredConcurrency | null;
+  readonly payloads: PayloadsConfig | null;
 }
 
 export type KeyRole = 'team_admin' | 'member' | 'viewer';

@@ -1,4 +1,5 @@
 import type { UsageRecord } from '../api/chat-types.js';
+import type { PayloadsConfig } from '../config/schema.js';
 import type { BreakerState } from '../resilience/breaker.js';
 
 /**
@@ -88,6 +89,16 @@ export interface RequestFinishedEvent {
   /** The credential (Principal.keyId) and signed-in person (Principal.user), when known. */
   readonly keyId?: string | undefined;
   readonly user?: string | undefined;
+  /** The prompt and completion, only for a team that stores them (payloads.store); not yet redacted. */
+  readonly payload?: RequestPayload | undefined;
+}
+
+/** A request's content as captured (cut to the team's maxBytes), with the team's rules for it. */
+export interface RequestPayload {
+  readonly request: string;
+  readonly response: string | undefined;
+  readonly truncated: boolean;
+  readonly policy: PayloadsConfig;
 }
 
 /** Labels that identify the upstream side of a call (all from configuration). */

@@ -15,6 +15,7 @@ import { jsonAttempt, streamAttempt, type AttemptDeps, type AttemptInput, type S
 import { drainAfterDone } from './stream-body.js';
 import type { Operation, OperationRequest } from './operations.js';
 import type { ChatReply, RequestContext, StreamWriter } from './reply.js';
+import { PayloadCapture } from './payload-capture.js';
 import { outcomeForError, RequestRecord } from './request-record.js';
 import { saneUsage, type Reservation } from './sane-usage.js';
 
@@ -58,6 +59,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     record.tenant = principal.tenant;
     record.keyId = principal.keyId;
     record.user = principal.user;
+    if (principal.payloads) record.payload = new PayloadCapture(principal.payloads, ctx.body);
     const request = op.parse(ctx.body, ctx.headers ?? {});
     record.stream = request.stream;
     const model = p.router.find(request.model);
@@ -105,6 +107,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, input(t, n)) });
       served(record, headers, done.target, done.attempts, upstreamCall(done.target), done.value.upstreamModel);
       record.usage = done.value.usage;
+      record.payload?.response(done.value.body);
       await reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
@@ -160,13 +163,17 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
   let complete = false;
   try {
     record.markFirstToken();
+    record.payload?.chunks(value.first);
     await writer.write(value.first);
     let done = value.done;
     while (!done) {
       const next = await value.rest.next();
       if (next.done) break;
       const step = next.value;
-      if (step.chunks.length > 0) await writer.write(step.chunks);
+      if (step.chunks.length > 0) {
+        record.payload?.chunks(step.chunks);
+        await writer.write(step.chunks);
+      }
       if (step.error) {
         writer.fail(new GatewayError('upstream_error', `Deployment '${deployment}' reported an error mid-stream: ${step.error.message}`));
         record.outcome = 'upstream_error';

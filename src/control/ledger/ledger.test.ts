@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -11,7 +11,7 @@ import { openStore } from '../store/open-store.js';
 import type { ControlStore } from '../store/store.js';
 import { RequestLedger, type LedgerSettings } from './ledger.js';
 import { rowOf, type LedgerRow } from './row.js';
-import { dropExpiredPartitions, ensurePartitions, insertRows, partitionDays } from './write.js';
+import { deleteExpiredPayloads, dropExpiredPartitions, ensurePartitions, insertRows, partitionDays } from './write.js';
 
 const settings = { dataDir: ':memory:', poolSize: 4, connectTimeoutMs: 2_000, statementTimeoutMs: 5_000 };
 const pgAvailable = await sharedPostgresAvailable();
@@ -65,7 +65,7 @@ describe.each([
   });
   afterEach(async () => {
     if (skip) return;
-    await query(store, 'TRUNCATE request_log, spend_daily');
+    await query(store, 'TRUNCATE request_log, spend_daily, request_payloads');
   });
 
   async function spoolDir(): Promise<string> {
@@ -202,6 +202,43 @@ describe.each([
     const [n] = await query<{ n: number }>(store, 'SELECT count(*)::int AS n FROM request_log');
     expect(n?.n).toBe(25);
     await second.close();
+  });
+
+  it.skipIf(skip)('a payload is redacted before it is written or spooled, stored once, and deleted when it expires', async () => {
+    const dir = await spoolDir();
+    const sw = switchable(store);
+    const clock = new ManualClock(0, Date.parse('2026-04-05T10:00:00Z'));
+    const make = () =>
+      new RequestLedger({ flushMs: 60_000, batchRows: 100, maxBufferRows: 1, spoolDir: dir, maxSpoolBytes: 1_048_576, retentionDays: 30 }, { clock, logger, store: () => sw.store, events: () => undefined });
+    const policy = { store: true, maxBytes: 1_000, retentionDays: 2, redact: ['sk-[a-z0-9]+'] };
+    const payload = (n: number) => ({ request: `{"messages":"my key is sk-secret${n}"}`, response: '{"content":"noted sk-secret"}', truncated: false, policy });
+    const ledger = make();
+    await ledger.start();
+    sw.setDown(true);
+    // The first waits in memory, the second goes to the spool: neither may hold the secret on disk.
+    ledger.requestFinished(finished('p-1', { payload: payload(1) }));
+    ledger.requestFinished(finished('p-2', { payload: payload(2) }));
+    ledger.requestFinished(finished('p-3'));
+    await ledger.flush();
+    await ledger.close();
+    const spooled = await Promise.all((await readdir(dir)).map((f) => readFile(join(dir, f), 'utf8')));
+    expect(spooled.join('')).toContain('[REDACTED]');
+    expect(spooled.join('')).not.toContain('sk-secret');
+    sw.setDown(false);
+    const again = make();
+    await again.start();
+    await again.flush();
+    await again.close();
+    const rows = await query<{ id: string; request: string; response: string; expires_at: Date | string }>(store, 'SELECT id, request, response, expires_at FROM request_payloads ORDER BY id');
+    expect(rows.map((r) => [r.id, r.request, r.response])).toEqual([
+      ['p-1', '{"messages":"my key is [REDACTED]"}', '{"content":"noted [REDACTED]"}'],
+      ['p-2', '{"messages":"my key is [REDACTED]"}', '{"content":"noted [REDACTED]"}'],
+    ]);
+    expect(new Date(rows[0]!.expires_at).toISOString()).toBe('2026-04-07T09:59:59.880Z');
+    expect(await deleteExpiredPayloads(store, Date.parse('2026-04-07T09:00:00Z'))).toBe(0);
+    expect(await deleteExpiredPayloads(store, Date.parse('2026-04-07T10:00:00Z'))).toBe(2);
+    const [left] = await query<{ n: number }>(store, 'SELECT (SELECT count(*)::int FROM request_payloads) + (SELECT count(*)::int FROM request_log) - 3 AS n');
+    expect(left?.n).toBe(0);
   });
 
   it.skipIf(skip)('a full spool drops rows and counts them; the buffer stays bounded', async () => {

@@ -4,9 +4,9 @@ import type { AttemptEvent, GatewayEvents, RequestFinishedEvent } from '../../ob
 import { redact } from '../control-plane.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import type { ControlStore } from '../store/store.js';
-import { dayOf, DetailCollector, rowOf, type LedgerRow } from './row.js';
+import { dayOf, DetailCollector, redactPayload, rowOf, type LedgerRow } from './row.js';
 import { Spool } from './spool.js';
-import { dropExpiredPartitions, ensurePartitions, insertRows, isMissingPartition } from './write.js';
+import { deleteExpiredPayloads, dropExpiredPartitions, ensurePartitions, insertRows, isMissingPartition } from './write.js';
 
 export interface LedgerSettings {
   /** How often buffered rows are written (a crash loses at most this much). */
@@ -138,6 +138,8 @@ export class RequestLedger implements Partial<GatewayEvents> {
       const dropped = await dropExpiredPartitions(store, this.settings.retentionDays, now);
       for (const d of dropped) this.#days.delete(d);
       if (dropped.length > 0) this.deps.logger.info({ days: dropped, retentionDays: this.settings.retentionDays }, 'request log: expired days dropped');
+      const payloads = await deleteExpiredPayloads(store, now);
+      if (payloads > 0) this.deps.logger.info({ payloads }, 'request log: expired payloads deleted');
     } catch (err) {
       this.deps.logger.warn({ err: redact(err) }, 'request log: partition maintenance failed; retried within the hour');
     }
@@ -195,7 +197,8 @@ export class RequestLedger implements Partial<GatewayEvents> {
   }
 
   /** A batch written (its days' partitions made first); a row the database refuses as bad data is dropped, alone. */
-  async #write(store: ControlStore, rows: readonly LedgerRow[]): Promise<void> {
+  async #write(store: ControlStore, unredacted: readonly LedgerRow[]): Promise<void> {
+    const rows = unredacted.map(redactPayload);
     const days = new Set(rows.map(dayOf));
     const missing = [...days].filter((d) => !this.#days.has(d));
     if (missing.length > 0) {
@@ -261,7 +264,8 @@ export class RequestLedger implements Partial<GatewayEvents> {
     this.#spooling ??= (async () => {
       try {
         while (this.#overflow.length > 0) {
-          const rows = this.#overflow.splice(0, this.settings.batchRows);
+          // Redacted before they touch the disk.
+          const rows = this.#overflow.splice(0, this.settings.batchRows).map(redactPayload);
           if (!this.#spoolInUse) {
             this.#spoolInUse = true;
             this.deps.logger.warn({ spoolDir: this.settings.spoolDir }, 'request log: spooling rows to disk until the database answers');

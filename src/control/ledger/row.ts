@@ -1,4 +1,6 @@
 import type { AttemptEvent, RequestFinishedEvent } from '../../observability/events.js';
+import { storableText } from '../audit.js';
+import { redact } from './redact.js';
 import type { RequestDetail } from '../store/schema.js';
 
 /**
@@ -33,7 +35,25 @@ export interface LedgerRow {
   readonly ttftMs: number | null;
   readonly upstreamMs: number;
   readonly detail: RequestDetail;
+  /** The prompt and completion of a team that stores them; see LedgerPayload. */
+  readonly payload?: LedgerPayload;
 }
+
+/**
+ * A stored prompt and completion. `redact` is set until the team's rules have been applied
+ * (`redactPayload`): that happens when the row leaves memory (written or spooled), never on the
+ * request's path, and never is an unredacted one written anywhere.
+ */
+export interface LedgerPayload {
+  readonly team: string;
+  readonly request: string;
+  readonly response: string | null;
+  readonly truncated: boolean;
+  readonly expiresAt: string;
+  readonly redact?: readonly string[];
+}
+
+const DAY_MS = 86_400_000;
 
 /** Events kept per list of a row's detail: a request makes a handful; a runaway loop cannot grow a row. */
 export const MAX_DETAIL_EVENTS = 32;
@@ -106,7 +126,27 @@ export function rowOf(e: RequestFinishedEvent, finishedWallMs: number, detail: R
     ttftMs: e.timeToFirstTokenMs === undefined ? null : ms(e.timeToFirstTokenMs),
     upstreamMs: ms(e.upstreamMs),
     detail,
+    ...(e.payload && e.tenant !== undefined
+      ? {
+          payload: {
+            team: e.tenant,
+            request: e.payload.request,
+            response: e.payload.response ?? null,
+            truncated: e.payload.truncated,
+            expiresAt: new Date(Math.round(finishedWallMs - e.durationMs) + e.payload.policy.retentionDays * DAY_MS).toISOString(),
+            redact: e.payload.policy.redact,
+          },
+        }
+      : {}),
   };
+}
+
+/** The row with its payload redacted by the team's rules (and made storable); the same row when there is nothing to do. */
+export function redactPayload(row: LedgerRow): LedgerRow {
+  const p = row.payload;
+  if (!p || p.redact === undefined) return row;
+  const clean = (text: string): string => storableText(p.redact && p.redact.length > 0 ? redact(text, p.redact) : text);
+  return { ...row, payload: { team: p.team, request: clean(p.request), response: p.response === null ? null : clean(p.response), truncated: p.truncated, expiresAt: p.expiresAt } };
 }
 
 /** The UTC day (YYYY-MM-DD) a row is filed under: its partition and its spend row. */

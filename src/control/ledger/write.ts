@@ -14,7 +14,16 @@ WITH v AS (
     deployment text, operation text, stream boolean, attempts integer, status integer, outcome text,
     "errorCode" text, "promptTokens" integer, "completionTokens" integer, "cachedTokens" integer,
     "cacheWriteTokens" integer, "reasoningTokens" integer, "usageEstimated" boolean, "costPico" bigint,
-    "durationMs" integer, "ttftMs" integer, "upstreamMs" integer, detail jsonb)
+    "durationMs" integer, "ttftMs" integer, "upstreamMs" integer, detail jsonb, payload jsonb)
+),
+-- Payloads of the batch's rows (teams that store them); a replayed one is skipped like its row.
+pay AS (
+  INSERT INTO request_payloads (id, started_at, team, request, response, truncated, expires_at)
+  SELECT id, "startedAt", payload->>'team', payload->>'request', payload->>'response', (payload->>'truncated')::boolean,
+    (payload->>'expiresAt')::timestamptz
+  FROM v WHERE payload IS NOT NULL
+  ON CONFLICT DO NOTHING
+  RETURNING 1
 ),
 ins AS (
   INSERT INTO request_log (id, started_at, key_id, team, "user", alias, served_alias, deployment, operation, stream,
@@ -110,6 +119,25 @@ export async function dropExpiredPartitions(store: ControlStore, retentionDays: 
     });
   }
   return expired;
+}
+
+/** Expired payloads deleted per statement (by the expiry index), and statements per run at most. */
+const PAYLOAD_DELETE_BATCH = 10_000;
+const PAYLOAD_DELETE_ROUNDS = 100;
+
+/** Deletes the payloads whose retention has ended, in bounded batches; returns how many. */
+export async function deleteExpiredPayloads(store: ControlStore, nowMs: number): Promise<number> {
+  const now = new Date(nowMs).toISOString();
+  let total = 0;
+  for (let round = 0; round < PAYLOAD_DELETE_ROUNDS; round++) {
+    const result = await store.db.execute(
+      sql`WITH gone AS (DELETE FROM request_payloads WHERE (started_at, id) IN (SELECT started_at, id FROM request_payloads WHERE expires_at < ${now}::timestamptz LIMIT ${PAYLOAD_DELETE_BATCH}) RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+    );
+    const n = Number((result as unknown as { rows: Array<{ n: number }> }).rows[0]?.n ?? 0);
+    total += n;
+    if (n < PAYLOAD_DELETE_BATCH) break;
+  }
+  return total;
 }
 
 /** A failed insert because a row's day had no partition (made meanwhile by nobody, or dropped). */

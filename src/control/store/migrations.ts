@@ -97,7 +97,7 @@ INSERT INTO control_state (id, version, audit_seq, audit_hash) VALUES (1, 1, 0, 
   },
   {
     id: 2,
-    name: 'request log (partitioned by day) and daily spend',
+    name: 'request log (partitioned by day), daily spend, opted-in payloads',
     sql: `
 CREATE TABLE request_log (
   id text NOT NULL,
@@ -148,6 +148,21 @@ CREATE TABLE spend_daily (
   PRIMARY KEY (day, team, key_id, alias, deployment)
 );
 CREATE INDEX spend_daily_team_idx ON spend_daily (team, day);
+
+ALTER TABLE teams ADD COLUMN payloads jsonb;
+
+CREATE TABLE request_payloads (
+  id text NOT NULL,
+  started_at timestamptz NOT NULL,
+  team text NOT NULL,
+  request text NOT NULL,
+  response text,
+  truncated boolean NOT NULL,
+  expires_at timestamptz NOT NULL,
+  PRIMARY KEY (started_at, id)
+);
+CREATE INDEX request_payloads_id_idx ON request_payloads (id);
+CREATE INDEX request_payloads_expires_idx ON request_payloads (expires_at);
 `,
   },
 ];

@@ -1,4 +1,4 @@
-import type { ConcurrencyConfig, LimitsConfig } from '../../config/schema.js';
+import type { ConcurrencyConfig, LimitsConfig, PayloadsConfig } from '../../config/schema.js';
 import { bigint, boolean, date, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
@@ -23,6 +23,8 @@ export const teams = pgTable('teams', {
   metadata: jsonb('metadata').$type<Record<string, string>>().notNull(),
   createdAt: at('created_at').notNull(),
   updatedAt: at('updated_at').notNull(),
+  /** Whether its prompts and completions are stored (the config file's `payloads` shape); null: not. */
+  payloads: jsonb('payloads').$type<PayloadsConfig>(),
 });
 
 /**
@@ -206,6 +208,27 @@ export const spendDaily = pgTable(
   (t) => [primaryKey({ columns: [t.day, t.team, t.keyId, t.alias, t.deployment] }), index('spend_daily_team_idx').on(t.team, t.day)],
 );
 
+/**
+ * Prompts and completions of teams that opted in (`payloads.store`), redacted and capped before
+ * they are written, with the request-log row's key. Not partitioned: each team has its own
+ * retention, so rows carry their `expires_at` and an hourly job deletes the expired ones by its index.
+ */
+export const requestPayloads = pgTable(
+  'request_payloads',
+  {
+    id: text('id').notNull(),
+    startedAt: at('started_at').notNull(),
+    team: text('team').notNull(),
+    /** The request body as received (JSON), redacted, cut to maxBytes. */
+    request: text('request').notNull(),
+    /** The response (the JSON body, or the stream's chunks as a JSON array), redacted, cut; null: none. */
+    response: text('response'),
+    truncated: boolean('truncated').notNull(),
+    expiresAt: at('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.startedAt, t.id] }), index('request_payloads_id_idx').on(t.id), index('request_payloads_expires_idx').on(t.expiresAt)],
+);
+
 export const schemaMigrations = pgTable('schema_migrations', {
   id: integer('id').primaryKey(),
   name: text('name').notNull(),
@@ -213,4 +236,4 @@ export const schemaMigrations = pgTable('schema_migrations', {
   appliedAt: at('applied_at').notNull(),
 });
 
-export const schema = { teams, apiKeys, apiKeySecrets, users, memberships, auditLog, controlState, requestLog, spendDaily, schemaMigrations };
+export const schema = { teams, apiKeys, apiKeySecrets, users, memberships, auditLog, controlState, requestLog, spendDaily, requestPayloads, schemaMigrations };
