@@ -59,6 +59,8 @@ export class RequestLedger implements Partial<GatewayEvents> {
   #days = new Set<string>();
   /** The spool holds rows (since the first spooled, until it has all been written back). */
   #spoolInUse = false;
+  /** The last write failed for want of the database (logged once per outage, not per flush). */
+  #down = false;
   #started = false;
   #closed = false;
 
@@ -189,6 +191,10 @@ export class RequestLedger implements Partial<GatewayEvents> {
         await this.#write(store, batch);
         // Only the flush removes from the buffer's front (requestFinished appends), so these are the rows written.
         this.#buffer.splice(0, batch.length);
+        if (this.#down) {
+          this.#down = false;
+          this.deps.logger.info('request log: the database takes rows again');
+        }
       }
       if (this.#spoolInUse && !this.#closed) await this.#writeBackSpool(store);
     } catch (err) {
@@ -252,7 +258,8 @@ export class RequestLedger implements Partial<GatewayEvents> {
   }
 
   #onDown(err: unknown): void {
-    if (!this.#spoolInUse) this.deps.logger.warn({ err: redact(err), buffered: this.buffered }, 'request log: the database cannot take rows; buffering, then spooling');
+    if (!this.#down) this.deps.logger.warn({ err: redact(err), buffered: this.buffered }, 'request log: the database cannot take rows; buffering, then spooling');
+    this.#down = true;
     // Keep only maxBufferRows in memory; the rest goes to the spool now.
     const excess = this.#buffer.length - this.settings.maxBufferRows;
     if (excess > 0) this.#overflow.push(...this.#buffer.splice(this.settings.maxBufferRows));
