@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { AttemptEvent, GatewayEvents, RequestFinishedEvent } from '../../observability/events.js';
@@ -19,6 +20,8 @@ export interface LedgerSettings {
   readonly maxSpoolBytes: number;
   /** Days of request log kept; older days' partitions are dropped. */
   readonly retentionDays: number;
+  /** The spool of a throw-away (`:memory:`) database: removed at close, as the database is. */
+  readonly temporarySpool?: boolean;
 }
 
 export interface LedgerDeps {
@@ -165,6 +168,7 @@ export class RequestLedger implements Partial<GatewayEvents> {
       await this.#spoolOverflow();
     }
     await this.#spooling;
+    if (this.settings.temporarySpool) await rm(this.settings.spoolDir, { recursive: true, force: true });
   }
 
   /** Rows held in memory now (buffer and overflow). */

@@ -12,6 +12,7 @@ export const DEFAULT_SPOOL_DIR = './llm-gateway-spool';
  * (`:memory:` spelled out: importing embedded-store.ts would load PGlite into every gateway.)
  */
 export function ledgerSettings(config: RequestLogConfig, embeddedDataDir: string | undefined): LedgerSettings {
-  const spoolDir = config.spoolDir ?? (embeddedDataDir === ':memory:' ? join(tmpdir(), `llm-gateway-spool-${process.pid}`) : DEFAULT_SPOOL_DIR);
-  return { flushMs: config.flushMs, batchRows: config.batchRows, maxBufferRows: config.maxBufferRows, spoolDir, maxSpoolBytes: config.maxSpoolBytes, retentionDays: config.retentionDays };
+  const temporary = config.spoolDir === undefined && embeddedDataDir === ':memory:';
+  const spoolDir = config.spoolDir ?? (temporary ? join(tmpdir(), `llm-gateway-spool-${process.pid}`) : DEFAULT_SPOOL_DIR);
+  return { flushMs: config.flushMs, batchRows: config.batchRows, maxBufferRows: config.maxBufferRows, spoolDir, maxSpoolBytes: config.maxSpoolBytes, retentionDays: config.retentionDays, temporarySpool: temporary };
 }
