@@ -32,9 +32,11 @@ export class Spool {
     private readonly nowMs: () => number,
   ) {}
 
-  /** Makes the directory and counts what a previous process left in it. */
+  /**
+   * Counts what a previous process left. The directory is made when the first row is spooled,
+   * so a gateway whose database never failed leaves none behind.
+   */
   async open(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
     this.#bytes = 0;
     for (const f of await this.files()) this.#bytes += (await stat(join(this.dir, f)).catch(() => ({ size: 0 }))).size;
   }
@@ -51,7 +53,11 @@ export class Spool {
 
   /** Spool files, oldest first (names start with the time they were begun). */
   async files(): Promise<string[]> {
-    return (await readdir(this.dir)).filter((f) => FILE.test(f)).sort();
+    const names = await readdir(this.dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    return names.filter((f) => FILE.test(f)).sort();
   }
 
   /** Appends as many of `rows` as fit in `maxBytes`; returns how many did (the rest are not spooled). */
@@ -67,6 +73,7 @@ export class Spool {
         await this.#write(chunk);
         chunk = '';
         chunkBytes = 0;
+        await mkdir(this.dir, { recursive: true });
         this.#current = `requests-${String(Math.floor(this.nowMs())).padStart(13, '0')}-${process.pid}-${this.#seq++}.jsonl`;
         this.#mine.add(this.#current);
         this.#currentBytes = 0;
