@@ -241,6 +241,23 @@ describe.each([
     expect(left?.n).toBe(0);
   });
 
+  it.skipIf(skip)('a row the database refuses (a value out of range) is dropped alone, counted; its batch is written', async () => {
+    const counts = { written: 0, spooled: 0, dropped: 0 };
+    const ledger = new RequestLedger(
+      { flushMs: 60_000, batchRows: 100, maxBufferRows: 100, spoolDir: await spoolDir(), maxSpoolBytes: 1_048_576, retentionDays: 30 },
+      { clock: new ManualClock(0, Date.parse('2026-04-06T10:00:00Z')), logger, store: () => store, events: () => ({ requestLogRows: (e) => (counts[e.result] += e.rows), requestLogBacklog: () => undefined }) },
+    );
+    await ledger.start();
+    ledger.requestFinished(finished('ok-1'));
+    ledger.requestFinished(finished('huge', { usage: { promptTokens: 3_000_000_000, completionTokens: 1, cachedTokens: 0, reasoningTokens: 0, estimated: false } }));
+    ledger.requestFinished(finished('ok-2'));
+    await ledger.flush();
+    expect(counts).toEqual({ written: 2, spooled: 0, dropped: 1 });
+    expect(ledger.buffered).toBe(0);
+    expect((await query<{ id: string }>(store, 'SELECT id FROM request_log ORDER BY id')).map((r) => r.id)).toEqual(['ok-1', 'ok-2']);
+    await ledger.close();
+  });
+
   it.skipIf(skip)('a full spool drops rows and counts them; the buffer stays bounded', async () => {
     const dir = await spoolDir();
     const sw = switchable(store);

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { AttemptEvent, GatewayEvents, RequestFinishedEvent } from '../../observability/events.js';
 import { redact } from '../control-plane.js';
-import { isStoreUnavailable } from '../store/errors.js';
+import { isStoreUnavailable, isTransientConflict } from '../store/errors.js';
 import type { ControlStore } from '../store/store.js';
 import { dayOf, DetailCollector, redactPayload, rowOf, type LedgerRow } from './row.js';
 import { Spool } from './spool.js';
@@ -223,9 +223,11 @@ export class RequestLedger implements Partial<GatewayEvents> {
         // Dropped meanwhile (retention on another replica, by hand): made again, once.
         await ensurePartitions(store, days);
         written = await insertRows(store, rows);
-      } else if (isStoreUnavailable(err) || rows.length === 1) {
-        if (!isStoreUnavailable(err)) return this.#poisoned(rows[0] as LedgerRow, err);
+      } else if (isStoreUnavailable(err) || isTransientConflict(err)) {
+        // The batch stays where it is (buffer or spool file) and is tried again at the next flush.
         throw err;
+      } else if (rows.length === 1) {
+        return this.#poisoned(rows[0] as LedgerRow, err);
       } else {
         // Bad data in the batch (it should not happen: every value is checked): find it row by row.
         for (const row of rows) await this.#write(store, [row]);

@@ -46,6 +46,8 @@ spend AS (
     count(*) FILTER (WHERE cost_pico IS NULL AND deployment IS NOT NULL), count(*) FILTER (WHERE usage_estimated)
   FROM ins
   GROUP BY 1, 2, 3, 4, 5
+  -- Every replica locks the spend rows it adds to in the same order: two batches cannot deadlock.
+  ORDER BY 1, 2, 3, 4, 5
   ON CONFLICT (day, team, key_id, alias, deployment) DO UPDATE SET
     requests = s.requests + excluded.requests,
     prompt_tokens = s.prompt_tokens + excluded.prompt_tokens,

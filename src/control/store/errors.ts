@@ -11,6 +11,11 @@ export function driverError(err: unknown): { code: string; message: string } {
   return { code: typeof e?.code === 'string' ? e.code : '', message: typeof e?.message === 'string' ? e.message : '' };
 }
 
+/** SQLSTATE class 40: the transaction was rolled back (a deadlock, a serialization failure); trying again is right. */
+export function isTransientConflict(err: unknown): boolean {
+  return driverError(err).code.startsWith('40');
+}
+
 /**
  * Whether a store call failed because the database cannot be reached (refused, reset, timed
  * out, shutting down): worth retrying later. Anything else is a bug or bad data.
