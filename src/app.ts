@@ -22,6 +22,8 @@ import type { Strategy } from './routing/balancer.js';
 import { DeferredVerifier } from './auth/deferred-verifier.js';
 import { loadAdminApi } from './admin/load-admin.js';
 import { ControlPlane } from './control/control-plane.js';
+import { RequestLedger } from './control/ledger/ledger.js';
+import { ledgerSettings } from './control/ledger/settings.js';
 import { createSharedState } from './state/create-state.js';
 import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
@@ -104,15 +106,23 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   // Soft-limit alerts by webhook: a background sender fed by events, built once (a reload that
   // changes budgets.webhook needs a restart).
   const webhookConfig = config.budgets.webhook;
-  const webhook = webhookConfig ? new BudgetWebhook(webhookConfig, { logger, onResult: (result) => events.budgetWebhook({ result }) }) : undefined;
-  const events: GatewayEvents = fanOut([metrics, logSubscriber(logger), ...(webhook ? [webhook] : []), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
+  const webhook = webhookConfig ? new BudgetWebhook(webhookConfig, { logger, onResult: (result) => events?.budgetWebhook({ result }) }) : undefined;
+  // The request log writes what the events tell to the control plane's store (made below): both
+  // are bound late, the ledger being one of the sinks that make `events`.
+  let control: ControlPlane | undefined;
+  let events: GatewayEvents | undefined;
+  const ledger =
+    config.state.database && !options.offline && config.requestLog.enabled
+      ? new RequestLedger(ledgerSettings(config.requestLog, config.state.database.url === undefined ? config.state.database.dataDir : undefined), { clock, logger, store: () => control?.store, events: () => events })
+      : undefined;
+  events = fanOut([metrics, logSubscriber(logger), ...(webhook ? [webhook] : []), ...(ledger ? [ledger] : []), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
   const pools = new UpstreamPools();
   // The state backend (memory or Redis) lives for the whole process: a reload keeps it, and
   // changes under `state` need a restart.
   const state = createSharedState(options.offline ? { ...config.state, backend: 'memory' } : config.state, { clock, events, deployments: Object.keys(config.deployments), maxCooldownMs: config.retry.maxCooldownMs });
   // The control plane (API keys, teams, users, audit) and company sign-in are loaded by listen(),
   // and only when configured: a gateway without them loads neither the database drivers nor jose.
-  const control = config.state.database && !options.offline ? new ControlPlane(config.state.database, { clock, logger, events }) : undefined;
+  control = config.state.database && !options.offline ? new ControlPlane(config.state.database, { clock, logger, events }) : undefined;
   const identity = config.identity ? new DeferredVerifier() : undefined;
   const shared: SharedDeps = {
     ...(control ? { control } : {}),
@@ -190,6 +200,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       // short close. The reload cleanup is not awaited for the same reason: it closes pools.
       await pools.close(POOL_CLOSE_MS);
       await security?.close().catch(() => undefined);
+      // Every request has ended: the last rows are written (or spooled) before the store closes.
+      await ledger?.close().catch((err: unknown) => logger.error({ err }, 'request log: closing failed'));
       await control?.close();
       await webhook?.close();
       await state.close();
@@ -220,6 +232,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         identity.target = new JwtVerifier(config.identity.jwt, { clock });
       }
       await control?.start();
+      if (ledger) {
+        await ledger.start();
+        void ledger.maintain();
+      }
       let adminRows: Route[] = [];
       if (control && config.admin) {
         const admin = await loadAdminApi({ control, config, holder, identity, clock, logger, events });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminRouteTable, adminRoutes } from '../src/admin/admin-api.js';
 import type { AdminContext } from '../src/admin/context.js';
 import { admin, startAdminHarness } from './helpers/admin.js';
-import { get, type Harness } from './helpers/harness.js';
+import { chat, chatBody, get, type Harness } from './helpers/harness.js';
 
 /**
  * The admin API's OpenAPI document (/admin/v1/openapi.json) against what is served: an OpenAPI
@@ -365,8 +365,12 @@ describe('request-body schemas refuse what the handlers refuse', () => {
 describe('documented query parameters are honoured', () => {
   it('every list that documents `limit` pages by it, and refuses a bad one naming it', async () => {
     const lists = operations(doc).filter((o) => o.method === 'GET' && (o.op.parameters ?? []).some((p: Json) => p.in === 'query' && p.name === 'limit'));
-    expect(lists.map((o) => o.path).sort()).toEqual(['/admin/v1/audit', '/admin/v1/audit/export', '/admin/v1/keys', '/admin/v1/teams', '/admin/v1/users']);
+    expect(lists.map((o) => o.path).sort()).toEqual(['/admin/v1/audit', '/admin/v1/audit/export', '/admin/v1/keys', '/admin/v1/requests', '/admin/v1/teams', '/admin/v1/users']);
     await admin(h.url, 'POST', '/users', { subject: 'paged-person' });
+    // A request (refused: no key) for the request log to hold, once the writer has flushed.
+    await chat(h.url, chatBody('gpt-mini'), { key: null });
+    const until = Date.now() + 10_000;
+    while ((await admin(h.url, 'GET', '/requests')).body.data.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     for (const { key, path } of lists) {
       const bad = await admin(h.url, 'GET', `${path.replace('/admin/v1', '')}?limit=0`);
       expect({ key, status: bad.status, param: bad.body?.error?.param }).toEqual({ key, status: 400, param: 'limit' });

@@ -34,6 +34,7 @@ const grants: Readonly<Record<Action, Readonly<Record<RoleKind, Grant>>>> = {
   'user.write': { admin: 'all', viewer: '-', team_admin: '-', team_viewer: '-', member: '-' },
   'member.write': { admin: 'all', viewer: '-', team_admin: 'own', team_viewer: '-', member: '-' },
   'audit.read': { admin: 'all', viewer: 'all', team_admin: '-', team_viewer: '-', member: '-' },
+  'spend.read': { admin: 'all', viewer: 'all', team_admin: 'own', team_viewer: 'own', member: '-' },
   'model.call': { admin: 'all', viewer: '-', team_admin: 'own', team_viewer: '-', member: 'own' },
 };
 
@@ -103,7 +104,26 @@ const recipes: Readonly<Record<string, Recipe>> = {
   'GET /audit/verify': { scope: 'global', prepare: async () => ({ path: '/audit/verify' }) },
   'GET /audit/export': { scope: 'global', prepare: async () => ({ path: '/audit/export' }) },
   'GET /me': { scope: 'self', prepare: async () => ({ path: '/me' }) },
+  'GET /spend': { scope: 'team', prepare: async (team) => ({ path: `/spend?team=${team}&group_by=key,day` }) },
+  'GET /requests': { scope: 'team', prepare: async (team) => ({ path: `/requests?team=${team}&limit=5` }) },
+  'GET /requests/{id}': { scope: 'team', prepare: async (team) => ({ path: `/requests/${await requestOf(team)}` }) },
 };
+
+/** One request made by a key of `team` (cached per team), once its row is in the request log. */
+const requests = new Map<string, string>();
+async function requestOf(team: string): Promise<string> {
+  const known = requests.get(team);
+  if (known !== undefined) return known;
+  const res = await chat(h.url, chatBody('gpt-mini'), { key: (await fresh.key(team)).key });
+  const id = res.headers['x-gateway-request-id'] as string;
+  const until = Date.now() + 10_000;
+  while ((await admin(h.url, 'GET', `/requests/${id}`)).status !== 200) {
+    if (Date.now() > until) throw new Error(`request ${id} never reached the request log`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  requests.set(team, id);
+  return id;
+}
 
 const alpha = { own: 'alpha', other: 'beta' };
 const principals: Who[] = [
@@ -136,6 +156,7 @@ beforeAll(async () => {
       models: { 'gpt-mini': { targets: [{ deployment: 'd', model: 'm' }] }, other: { targets: [{ deployment: 'd', model: 'm' }] } },
       admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
       state: { database: { dataDir: ':memory:' } },
+      requestLog: { flushMs: 100 },
       identity: identityConfig(idp),
     }),
   });

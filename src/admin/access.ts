@@ -23,6 +23,7 @@ export const actions = [
   'user.write',
   'member.write',
   'audit.read',
+  'spend.read',
   'model.call',
 ] as const;
 export type Action = (typeof actions)[number];
@@ -46,6 +47,7 @@ export interface Resource {
  * | user.write    | all   | -      | -               | -           | -           |
  * | member.write  | all   | -      | T               | -           | -           |
  * | audit.read    | all   | all    | -               | -           | -           |
+ * | spend.read    | all   | all    | T               | T           | -           |
  * | model.call    | all   | -      | T               | -           | T           |
  *
  * A team admin changes only their own team's keys and members, and cannot change the team's own
@@ -62,6 +64,7 @@ export function authorize(actor: Actor, action: Action, resource: Resource = {})
     case 'team.read':
     case 'key.read':
     case 'user.read':
+    case 'spend.read':
       return role === 'team_admin' || role === 'viewer';
     case 'key.write':
     case 'member.write':
@@ -77,7 +80,7 @@ export function authorize(actor: Actor, action: Action, resource: Resource = {})
  * The teams whose resources the actor may read with `action` (for filtering lists), or `all`.
  * An empty set means the actor may read none: the list route answers 403.
  */
-export function readableTeams(actor: Actor, action: 'team.read' | 'key.read' | 'user.read'): 'all' | ReadonlySet<string> {
+export function readableTeams(actor: Actor, action: 'team.read' | 'key.read' | 'user.read' | 'spend.read'): 'all' | ReadonlySet<string> {
   if (actor.globalRole === 'admin' || actor.globalRole === 'viewer') return 'all';
   const teams = new Set<string>();
   for (const team of actor.teamRoles.keys()) if (authorize(actor, action, { team })) teams.add(team);

@@ -7,15 +7,17 @@ import type { RequestScope } from '../http/request-scope.js';
 import { surfaces, type Route } from '../http/routes.js';
 import { authorize, mayEver, type Action, type Actor } from './access.js';
 import { resolveActor } from './actor.js';
+import { driverError, isStoreUnavailable } from '../control/store/errors.js';
 import { auditRoutes } from './audit-routes.js';
 import type { AdminCall, AdminContext, AdminRoute } from './context.js';
 import { keyRoutes } from './keys.js';
 import { openApiDocument } from './openapi.js';
+import { spendRoutes } from './spend-routes.js';
 import { teamRoutes } from './teams.js';
 import { userRoutes } from './users.js';
 
 /** Every admin route, in the order the OpenAPI document lists them. */
-export const adminRouteTable: readonly AdminRoute[] = [...teamRoutes, ...keyRoutes, ...userRoutes, ...auditRoutes];
+export const adminRouteTable: readonly AdminRoute[] = [...teamRoutes, ...keyRoutes, ...userRoutes, ...auditRoutes, ...spendRoutes];
 
 /** Admin request bodies are small: 64 KiB is far more than any of them needs. */
 const ADMIN_BODY_LIMIT = 64 * 1024;
@@ -130,9 +132,6 @@ function unavailable(): GatewayError {
   return new GatewayError('control_plane_unavailable', 'The control-plane database cannot be reached; the data plane keeps serving with the keys it last loaded. Retry later.', { retryAfterMs: UNAVAILABLE_RETRY_MS });
 }
 
-/** SQLSTATE classes of a lost or refused connection, an admin shutdown, and a cancelled (timed-out) statement. */
-const unavailableStates = /^(08|57P0|57014|53)/;
-
 /**
  * A database that cannot be reached (refused, reset, timed out, shutting down) is a 503 the client
  * can retry; anything else from the database is a bug, answered as a 500 and logged whole.
@@ -142,12 +141,8 @@ export function storeFailure(err: unknown): unknown {
   // drizzle wraps the driver's error in one whose message quotes the query's parameters (a new
   // key's digest among them): judge by the driver's error, and never log the parameters.
   const wrapped = err instanceof DrizzleQueryError;
-  const e = (wrapped ? err.cause : err) as { code?: unknown; message?: unknown } | undefined;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  const message = typeof e?.message === 'string' ? e.message : '';
-  if (unavailableStates.test(code) || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN)$/.test(code) || /Connection terminated|timeout exceeded|Query read timeout|connection is closed|Client has encountered a connection error/i.test(message)) {
-    return unavailable();
-  }
+  if (isStoreUnavailable(err)) return unavailable();
+  const { code, message } = driverError(err);
   if (!wrapped) return err;
   return Object.assign(new Error(`${message || 'query failed'} (query: ${err.query})`), code ? { code } : {});
 }

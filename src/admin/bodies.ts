@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { budgetsSchema, concurrencySchema, limitsSchema, maxCostUsdSchema, name } from '../config/schema.js';
+import { budgetsSchema, concurrencySchema, limitsSchema, maxCostUsdSchema, name, payloadsSchema } from '../config/schema.js';
 import { auditProblems } from '../control/audit-verify.js';
 
 /**
@@ -47,6 +47,7 @@ export const createTeamBody = z
     concurrency: concurrencySchema.optional(),
     budgets: budgets.optional(),
     metadata: metadata.optional(),
+    payloads: payloadsSchema.optional().describe('Store its prompts and completions in the request log (opt-in): `{"store": true, "maxBytes", "retentionDays", "redact": [regex…]}`.'),
   })
   .strict();
 
@@ -58,6 +59,7 @@ export const updateTeamBody = z
     concurrency: concurrencySchema.nullable().optional(),
     budgets: budgets.nullable().optional(),
     metadata: metadata.optional(),
+    payloads: payloadsSchema.nullable().optional().describe('Store its prompts and completions (opt-in); null: stop storing them.'),
   })
   .strict();
 
@@ -138,6 +140,7 @@ export const teamView = z.object({
   concurrency: concurrencySchema.nullable(),
   budgets: z.array(budgetView).nullable(),
   metadata: z.record(z.string(), z.string()),
+  payloads: payloadsSchema.nullable().describe('Whether (and how) its prompts and completions are stored; null: they are not.'),
   createdAt: timestamp.nullable(),
   updatedAt: timestamp.nullable(),
 });

@@ -189,5 +189,6 @@ function makePrincipal(name: string, team: TeamDefinition, key: StoredKey | unde
     ...(keyLimits ? { keyLimits } : {}),
     ...(budgets.length > 0 ? { budgets } : {}),
     ...(ceiling !== undefined && ceiling !== null ? { maxCostPico: usdToPico(ceiling) } : {}),
+    ...(team.payloads ? { payloads: team.payloads } : {}),
   };
 }

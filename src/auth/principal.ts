@@ -1,4 +1,4 @@
-import type { ConcurrencyConfig, LimitsConfig } from '../config/schema.js';
+import type { ConcurrencyConfig, LimitsConfig, PayloadsConfig } from '../config/schema.js';
 import type { VerifiedIdentity } from '../identity/claim-mapper.js';
 import type { BudgetRule } from '../spend/budget.js';
 
@@ -28,6 +28,8 @@ export interface Principal {
   readonly budgets?: readonly BudgetRule[];
   /** Most one request may cost, worst case, in pUSD (the key's or team's setting; a header may lower it). */
   readonly maxCostPico?: bigint;
+  /** Set when the team stores its prompts and completions (the request log's payloads, opt-in). */
+  readonly payloads?: PayloadsConfig;
 }
 
 export type { Role } from '../identity/roles.js';

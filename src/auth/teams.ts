@@ -1,4 +1,4 @@
-import type { BudgetConfig, ConcurrencyConfig, LimitsConfig } from '../config/schema.js';
+import type { BudgetConfig, ConcurrencyConfig, LimitsConfig, PayloadsConfig } from '../config/schema.js';
 
 /** What a principal needs of a team, whether it comes from the config file or the store. */
 export interface TeamDefinition {
@@ -9,6 +9,8 @@ export interface TeamDefinition {
   readonly budgets: readonly BudgetConfig[] | undefined;
   /** Per-request cost ceiling in US dollars (config tenants). */
   readonly maxCostPerRequestUsd: string | number | undefined;
+  /** Set when the team stores its prompts and completions. */
+  readonly payloads: PayloadsConfig | undefined;
 }
 
 export function teamDefinition(t: {
@@ -18,6 +20,7 @@ export function teamDefinition(t: {
   readonly concurrency?: ConcurrencyConfig | null | undefined;
   readonly budgets?: readonly BudgetConfig[] | null | undefined;
   readonly maxCostPerRequestUsd?: string | number | null | undefined;
+  readonly payloads?: PayloadsConfig | null | undefined;
 }): TeamDefinition {
   return {
     models: t.models,
@@ -26,5 +29,6 @@ export function teamDefinition(t: {
     concurrency: t.concurrency ?? undefined,
     budgets: t.budgets ?? undefined,
     maxCostPerRequestUsd: t.maxCostPerRequestUsd ?? undefined,
+    payloads: t.payloads?.store ? t.payloads : undefined,
   };
 }

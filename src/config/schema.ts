@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PATTERNS, redactionProblem } from '../control/ledger/redact.js';
 import { identitySchema } from '../identity/config.js';
 import { perMillionToPicoPerToken, usdToPico } from '../spend/money.js';
 import { crossReferenceIssues } from './cross-references.js';
@@ -363,6 +364,28 @@ const tenantKeySchema = z.union([
   z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters') }).strict(),
 ]);
 
+/**
+ * Whether a team's prompts and completions are stored with its request-log rows (off unless a
+ * team opts in): capped, redacted before they are written, and deleted after their retention.
+ */
+export const payloadsSchema = z
+  .object({
+    store: z.boolean().default(false),
+    /** Each of the request body and the response is cut to this many bytes (UTF-16 code units). */
+    maxBytes: z.number().int().min(256).max(262_144).default(16_384),
+    /** Days a stored payload is kept; a deletion job removes older ones hourly. */
+    retentionDays: z.number().int().min(1).max(365).default(7),
+    /** Regular expressions (JavaScript syntax, run in linear time); every match becomes [REDACTED]. */
+    redact: z
+      .array(z.string().superRefine((p, ctx) => {
+        const problem = redactionProblem(p);
+        if (problem) ctx.addIssue({ code: 'custom', message: `not a usable redaction pattern: ${problem}` });
+      }))
+      .max(MAX_PATTERNS)
+      .default([]),
+  })
+  .strict();
+
 const tenantSchema = z
   .object({
     /** Bearer keys: plain (or `${env:…}`), or `{sha256: <hex digest>}` so the file holds no key. */
@@ -379,6 +402,8 @@ const tenantSchema = z
     budgets: budgetsSchema.optional(),
     /** Most a single request may cost in US dollars, worst case (docs/budgets.md). */
     maxCostPerRequestUsd: maxCostUsdSchema.optional(),
+    /** Store this tenant's prompts and completions in the request log (opt-in). */
+    payloads: payloadsSchema.optional(),
   })
   .strict();
 
@@ -527,6 +552,32 @@ const databaseSchema = z
   })
   .strict();
 
+/**
+ * The request log (one row per API request, in the control plane's database) and the daily spend
+ * built from it. On when the control plane is on; `enabled: false` turns it off.
+ */
+const requestLogSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Buffered rows are written this often; a crash loses at most this much of the log. */
+    flushMs: positiveMs.min(100).max(60_000).default(1_000),
+    /** Rows per INSERT; a buffer this full is written at once. */
+    batchRows: z.number().int().min(1).max(10_000).default(1_000),
+    /** Rows held in memory while the database cannot take them; the rest go to the spool. */
+    maxBufferRows: z.number().int().min(1).max(1_000_000).default(10_000),
+    /**
+     * Where rows wait on disk while the database is down (shareable: each process writes back
+     * only its own files and those of processes that are gone).
+     * Unset: `./llm-gateway-spool`, or a temporary directory with the `:memory:` database.
+     */
+    spoolDir: z.string().min(1).optional(),
+    /** The spool's size cap; rows beyond it are dropped (and counted). */
+    maxSpoolBytes: z.number().int().min(1_048_576).default(268_435_456),
+    /** Days of request log kept (whole days' partitions are dropped); the daily spend is kept. */
+    retentionDays: z.number().int().min(1).max(3_650).default(30),
+  })
+  .strict();
+
 const stateSchema = z
   .object({
     /** Where limits and cooldowns live: `memory` (one process) or `redis` (shared by replicas). */
@@ -599,6 +650,7 @@ export const configSchema = z
     budgets: budgetsSettingsSchema.default(budgetsSettingsSchema.parse({})),
     state: stateSchema.default(stateSchema.parse({})),
     admin: adminSchema.optional(),
+    requestLog: requestLogSchema.default(requestLogSchema.parse({})),
     /** Company sign-in: JWT access tokens from an OIDC identity provider, on the data plane and the admin API. */
     identity: identitySchema.optional(),
   })
@@ -627,6 +679,8 @@ export type FailureMode = z.output<typeof failureModeSchema>;
 export type ConcurrencyConfig = z.output<typeof concurrencySchema>;
 export type DatabaseConfig = z.output<typeof databaseSchema>;
 export type AdminConfig = z.output<typeof adminSchema>;
+export type RequestLogConfig = z.output<typeof requestLogSchema>;
+export type PayloadsConfig = z.output<typeof payloadsSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;
 export type BudgetConfig = z.output<typeof budgetSchema>;
 export type BudgetWebhookConfig = z.output<typeof budgetWebhookSchema>;

@@ -1,3 +1,4 @@
+import type { PayloadsConfig } from '../config/schema.js';
 import type { StoredBudget, StoredConcurrency, StoredLimits } from './store/schema.js';
 
 /**
@@ -21,6 +22,7 @@ export interface StoredTeam {
   readonly modelLimits: Readonly<Record<string, StoredLimits>> | null;
   readonly concurrency: StoredConcurrency | null;
   readonly budgets: readonly StoredBudget[] | null;
+  readonly payloads: PayloadsConfig | null;
 }
 
 export type KeyRole = 'team_admin' | 'member' | 'viewer';

@@ -53,6 +53,7 @@ const capturedAtStart: ReadonlyArray<readonly [string, Record<string, unknown>]>
   ['logging.format', { logging: { format: 'pretty' } }],
   ['state.database', { state: { database: { dataDir: ':memory:' } } }],
   ['admin', { admin: { port: 19_091 } }],
+  ['requestLog.flushMs', { requestLog: { flushMs: 2_000 } }],
   ['identity', { identity: { jwt: { issuer: 'http://127.0.0.1:9/realm', audience: 'llm-gateway' } } }],
 ];
 

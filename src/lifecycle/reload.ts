@@ -33,9 +33,10 @@ export interface Reloader {
  * (`server.*`), the state backend (`state.*`) and the cooldowns it holds (`retry.maxCooldownMs`),
  * the edge's client write-stall timeout (`timeouts.idleMs`; as the upstream idle timeout it is
  * compiled per deployment and applies at once), the log format, and the control plane's listener,
- * bootstrap credential and identity provider (`admin`, `identity`: built once, at listen).
+ * bootstrap credential and identity provider (`admin`, `identity`: built once, at listen), and the
+ * request log's writer (`requestLog`).
  */
-const capturedAtStart: readonly string[] = ['server', 'state', 'admin', 'identity', 'budgets.webhook', 'retry.maxCooldownMs', 'timeouts.idleMs', 'logging.format'];
+const capturedAtStart: readonly string[] = ['server', 'state', 'admin', 'identity', 'budgets.webhook', 'requestLog', 'retry.maxCooldownMs', 'timeouts.idleMs', 'logging.format'];
 /** Inside those, what is read again when used: the drain timings (at shutdown) and the default failure mode (per request). */
 const readWhenUsed: ReadonlySet<string> = new Set(['server.drainDelayMs', 'server.shutdownGraceMs', 'state.failureMode']);
 

@@ -1,4 +1,5 @@
 import type { UsageRecord } from '../api/chat-types.js';
+import type { PayloadsConfig } from '../config/schema.js';
 import type { BreakerState } from '../resilience/breaker.js';
 
 /**
@@ -88,6 +89,16 @@ export interface RequestFinishedEvent {
   /** The credential (Principal.keyId) and signed-in person (Principal.user), when known. */
   readonly keyId?: string | undefined;
   readonly user?: string | undefined;
+  /** The prompt and completion, only for a team that stores them (payloads.store); not yet redacted. */
+  readonly payload?: RequestPayload | undefined;
+}
+
+/** A request's content as captured (cut to the team's maxBytes), with the team's rules for it. */
+export interface RequestPayload {
+  readonly request: string;
+  readonly response: string | undefined;
+  readonly truncated: boolean;
+  readonly policy: PayloadsConfig;
 }
 
 /** Labels that identify the upstream side of a call (all from configuration). */
@@ -177,6 +188,10 @@ export interface GatewayEvents {
   controlPlaneSynced(e: { readonly version: number; readonly apiKeys: number; readonly teams: number; readonly durationMs: number }): void;
   /** The control plane's store could not be reached for a load, a lastUsedAt flush or security audit entries. */
   controlPlaneUnavailable(e: { readonly during: 'load' | 'flush' | 'audit' }): void;
+  /** Request-log rows written to the database, spooled to disk (it could not take them), or dropped (spool full, refused). */
+  requestLogRows(e: { readonly result: 'written' | 'spooled' | 'dropped'; readonly rows: number }): void;
+  /** The request log's backlog: rows held in memory and bytes in the spool. */
+  requestLogBacklog(e: { readonly bufferedRows: number; readonly spoolBytes: number }): void;
   /** A security audit event was dropped because the bounded queue was full (a flood); the count is audited later. */
   auditEventDropped(e: Record<string, never>): void;
 }
@@ -205,6 +220,8 @@ const eventNameSet: { readonly [K in keyof GatewayEvents]: true } = {
   controlPlaneSynced: true,
   controlPlaneUnavailable: true,
   auditEventDropped: true,
+  requestLogRows: true,
+  requestLogBacklog: true,
 };
 
 /** Every event name of GatewayEvents. */

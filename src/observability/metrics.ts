@@ -75,7 +75,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #configVersion: Gauge;
   readonly #configLoadedAt: Gauge;
   /** Only registered when the control plane is on: a gateway without one shows none of them. */
-  readonly #control: { up: Gauge; version: Gauge; keys: Gauge; errors: Counter<'during'>; auditDropped: Counter } | undefined;
+  readonly #control: { up: Gauge; version: Gauge; keys: Gauge; errors: Counter<'during'>; auditDropped: Counter; logRows: Counter<'result'>; logBuffered: Gauge; logSpool: Gauge } | undefined;
   /** Response-model label values seen, per configured model (bounded by maxResponseModelsPerModel). */
   readonly #responseModels = new Map<string, Set<string>>();
 
@@ -126,11 +126,15 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
           keys: new Gauge({ name: 'gateway_control_plane_api_keys', help: 'API-key secrets in the snapshot (a key in its rotation grace period counts twice).', registers: r, aggregator: 'max' }),
           errors: new Counter({ name: 'gateway_control_plane_errors_total', help: 'Control-plane database calls that failed, by what they were for.', labelNames: ['during'], registers: r }),
           auditDropped: new Counter({ name: 'gateway_audit_events_dropped_total', help: 'Security audit events dropped because the queue was full (their count is audited as audit.dropped).', registers: r }),
+          logRows: new Counter({ name: 'gateway_request_log_rows_total', help: 'Request-log rows written to the database, spooled to disk while it could not take them, or dropped.', labelNames: ['result'], registers: r }),
+          logBuffered: new Gauge({ name: 'gateway_request_log_buffered_rows', help: 'Request-log rows held in memory, waiting to be written.', registers: r, aggregator: 'sum' }),
+          logSpool: new Gauge({ name: 'gateway_request_log_spool_bytes', help: 'Bytes of request-log rows in the local spool, waiting for the database.', registers: r, aggregator: 'sum' }),
         }
       : undefined;
     if (this.#control) {
       this.#control.up.set(0);
       for (const during of ['load', 'flush', 'audit']) this.#control.errors.inc({ during }, 0);
+      for (const result of ['written', 'spooled', 'dropped']) this.#control.logRows.inc({ result }, 0);
     }
     const info = new Gauge({ name: 'gateway_build_info', help: 'Build information.', labelNames: ['version', 'node_version'], registers: r, aggregator: 'max' });
 
@@ -230,6 +234,15 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   auditEventDropped(): void {
     this.#control?.auditDropped.inc();
+  }
+
+  requestLogRows(e: Parameters<GatewayEvents['requestLogRows']>[0]): void {
+    if (e.rows > 0) this.#control?.logRows.inc({ result: e.result }, e.rows);
+  }
+
+  requestLogBacklog(e: Parameters<GatewayEvents['requestLogBacklog']>[0]): void {
+    this.#control?.logBuffered.set(e.bufferedRows);
+    this.#control?.logSpool.set(e.spoolBytes);
   }
 
   configReloaded(e: ConfigReloadEvent): void {

@@ -45,6 +45,8 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     controlPlaneSynced: ignore,
     controlPlaneUnavailable: ignore,
     auditEventDropped: ignore,
+    requestLogRows: ignore,
+    requestLogBacklog: ignore,
   };
 }
 

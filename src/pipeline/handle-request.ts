@@ -18,6 +18,7 @@ import { addCost, costHeaders } from './cost-reply.js';
 import { drainAfterDone } from './stream-body.js';
 import type { Operation, OperationRequest } from './operations.js';
 import type { ChatReply, RequestContext, StreamWriter } from './reply.js';
+import { PayloadCapture } from './payload-capture.js';
 import { outcomeForError, RequestRecord } from './request-record.js';
 import { saneUsage, type Reservation } from './sane-usage.js';
 import { ceilingError, costCeiling, fitsCeiling, requireSomeTargetFits } from './cost-ceiling.js';
@@ -76,6 +77,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     record.tenant = principal.tenant;
     record.keyId = principal.keyId;
     record.user = principal.user;
+    if (principal.payloads) record.payload = new PayloadCapture(principal.payloads, ctx.body);
     const request = op.parse(ctx.body, ctx.headers ?? {});
     record.stream = request.stream;
     let model = p.router.find(request.model);
@@ -148,6 +150,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, input(t, n)) });
       served(record, headers, done.target, done.attempts, upstreamCall(done.target), done.value.upstreamModel);
       settleUsage(done.value.usage);
+      record.payload?.response(done.value.body);
       Object.assign(headers, costHeaders(record));
       await reply.json(200, done.value.body, headers);
       record.succeed(200);
@@ -228,6 +231,7 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
   let complete = false;
   let held: Chunk[] | undefined;
   const forward = async (chunks: readonly Chunk[]): Promise<void> => {
+    if (chunks.length > 0) record.payload?.chunks(chunks);
     if (held) {
       held.push(...chunks);
       // A usage chunk with this much after it is not the final one (a broken or hostile

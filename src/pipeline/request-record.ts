@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { costOf, type Price } from '../spend/price.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { AttemptOutcome, RequestFinishedEvent, RequestOutcome, UpstreamLabels } from '../observability/events.js';
+import type { PayloadCapture } from './payload-capture.js';
 
 /** Collects what the request log line and metrics need while a request moves through the flow. */
 export class RequestRecord {
@@ -27,6 +28,8 @@ export class RequestRecord {
   costPico: number | null | undefined;
   keyId: string | undefined;
   user: string | undefined;
+  /** The prompt and completion, captured only for a team that stores them. */
+  payload: PayloadCapture | undefined;
   /** What a bug threw (outcome internal_error); logged once when the request ends. */
   internalCause: unknown;
 
@@ -84,6 +87,7 @@ export class RequestRecord {
       costPico: this.costPico,
       keyId: this.keyId,
       user: this.user,
+      ...(this.payload ? { payload: this.payload.toPayload() } : {}),
     };
   }
 }

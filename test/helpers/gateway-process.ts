@@ -24,9 +24,10 @@ export interface GatewayProcess {
 /**
  * Starts `serve --config FILE --port <free> [args…]` and waits until /ready answers 200 (with
  * `--workers N`, also until the primary logged that every worker listens; needs logging level
- * info or lower).
+ * info or lower). `waitFor: '/health'`: only until it listens (a gateway whose control-plane
+ * database is down serves config keys but is not ready).
  */
-export async function startGatewayProcess(configPath: string, env: NodeJS.ProcessEnv = {}, args: readonly string[] = []): Promise<GatewayProcess> {
+export async function startGatewayProcess(configPath: string, env: NodeJS.ProcessEnv = {}, args: readonly string[] = [], options: { waitFor?: '/ready' | '/health' } = {}): Promise<GatewayProcess> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [MAIN, 'serve', '--config', configPath, '--host', '127.0.0.1', '--port', String(port), ...args], {
     env: { PATH: process.env.PATH, ...env },
@@ -58,7 +59,7 @@ export async function startGatewayProcess(configPath: string, env: NodeJS.Proces
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${output}`);
     try {
-      const res = await request(`${url}/ready`);
+      const res = await request(`${url}${options.waitFor ?? '/ready'}`);
       await res.body.text();
       const workersUp = !args.includes('--workers') || output.includes('all workers listening');
       if (res.statusCode === 200 && workersUp) return { url, pid: child.pid ?? -1, output: () => output, stop, terminate };

@@ -96,6 +96,76 @@ INSERT INTO control_state (id, version, audit_seq, audit_hash) VALUES (1, 1, 0, 
 `,
   },
   {
+    id: 2,
+    name: 'request log (partitioned by day), daily spend, opted-in payloads',
+    sql: `
+CREATE TABLE request_log (
+  id text NOT NULL,
+  started_at timestamptz NOT NULL,
+  key_id text,
+  team text,
+  "user" text,
+  alias text NOT NULL,
+  served_alias text,
+  deployment text,
+  operation text NOT NULL,
+  stream boolean NOT NULL,
+  attempts integer NOT NULL,
+  status integer NOT NULL,
+  outcome text NOT NULL,
+  error_code text,
+  prompt_tokens integer,
+  completion_tokens integer,
+  cached_tokens integer,
+  cache_write_tokens integer,
+  reasoning_tokens integer,
+  usage_estimated boolean NOT NULL DEFAULT false,
+  cost_pico bigint,
+  duration_ms integer NOT NULL,
+  ttft_ms integer,
+  upstream_ms integer NOT NULL,
+  detail jsonb NOT NULL DEFAULT '{}'::jsonb,
+  PRIMARY KEY (started_at, id)
+) PARTITION BY RANGE (started_at);
+CREATE INDEX request_log_team_idx ON request_log (team, started_at, id);
+CREATE INDEX request_log_key_idx ON request_log (key_id, started_at);
+CREATE INDEX request_log_id_idx ON request_log (id);
+
+CREATE TABLE spend_daily (
+  day date NOT NULL,
+  team text NOT NULL,
+  key_id text NOT NULL,
+  alias text NOT NULL,
+  deployment text NOT NULL,
+  requests bigint NOT NULL,
+  prompt_tokens bigint NOT NULL,
+  completion_tokens bigint NOT NULL,
+  cached_tokens bigint NOT NULL,
+  reasoning_tokens bigint NOT NULL,
+  cost_pico numeric NOT NULL,
+  unpriced_requests bigint NOT NULL,
+  estimated_requests bigint NOT NULL,
+  PRIMARY KEY (day, team, key_id, alias, deployment)
+);
+CREATE INDEX spend_daily_team_idx ON spend_daily (team, day);
+
+ALTER TABLE teams ADD COLUMN payloads jsonb;
+
+CREATE TABLE request_payloads (
+  id text NOT NULL,
+  started_at timestamptz NOT NULL,
+  team text NOT NULL,
+  request text NOT NULL,
+  response text,
+  truncated boolean NOT NULL,
+  expires_at timestamptz NOT NULL,
+  PRIMARY KEY (started_at, id)
+);
+CREATE INDEX request_payloads_id_idx ON request_payloads (id);
+CREATE INDEX request_payloads_expires_idx ON request_payloads (expires_at);
+`,
+  },
+  {
     id: 3,
     name: 'budgets: team and key budgets, per-request cost ceiling',
     sql: `

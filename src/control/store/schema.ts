@@ -1,5 +1,5 @@
-import type { BudgetConfig, ConcurrencyConfig, LimitsConfig } from '../../config/schema.js';
-import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import type { BudgetConfig, ConcurrencyConfig, LimitsConfig, PayloadsConfig } from '../../config/schema.js';
+import { bigint, boolean, date, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * The control plane's tables, as drizzle sees them: the typed query side of the schema. The
@@ -26,6 +26,8 @@ export const teams = pgTable('teams', {
   metadata: jsonb('metadata').$type<Record<string, string>>().notNull(),
   createdAt: at('created_at').notNull(),
   updatedAt: at('updated_at').notNull(),
+  /** Whether its prompts and completions are stored (the config file's `payloads` shape); null: not. */
+  payloads: jsonb('payloads').$type<PayloadsConfig>(),
 });
 
 /**
@@ -132,6 +134,107 @@ export const controlState = pgTable('control_state', {
   auditHash: text('audit_hash').notNull(),
 });
 
+/** What a request-log row holds beyond its columns: how each attempt went, the retries and fallbacks. */
+export interface RequestDetail {
+  readonly attempts?: ReadonlyArray<{ readonly attempt: number; readonly deployment: string; readonly outcome: string; readonly status: number | null; readonly durationMs: number }>;
+  readonly retries?: ReadonlyArray<{ readonly fromDeployment: string; readonly reason: string; readonly delayMs: number }>;
+  readonly fallbacks?: ReadonlyArray<{ readonly from: string; readonly to: string }>;
+  /** More events than a row keeps (ledger/row.ts caps each list). */
+  readonly truncated?: boolean;
+}
+
+/**
+ * One row per API request, refused ones too. Partitioned by range on `started_at`, one partition
+ * per UTC day (`request_log_YYYYMMDD`, made ahead by the ledger and dropped whole by retention).
+ * The primary key holds the partition column, as PostgreSQL requires; the request id with its
+ * start time makes a replayed row (spool, retry after a lost answer) a conflict, not a copy.
+ */
+export const requestLog = pgTable(
+  'request_log',
+  {
+    id: text('id').notNull(),
+    startedAt: at('started_at').notNull(),
+    keyId: text('key_id'),
+    team: text('team'),
+    user: text('user'),
+    /** The alias asked for ("unknown" when it was not a configured one). */
+    alias: text('alias').notNull(),
+    servedAlias: text('served_alias'),
+    deployment: text('deployment'),
+    operation: text('operation').notNull(),
+    stream: boolean('stream').notNull(),
+    attempts: integer('attempts').notNull(),
+    status: integer('status').notNull(),
+    outcome: text('outcome').notNull(),
+    errorCode: text('error_code'),
+    promptTokens: integer('prompt_tokens'),
+    completionTokens: integer('completion_tokens'),
+    cachedTokens: integer('cached_tokens'),
+    cacheWriteTokens: integer('cache_write_tokens'),
+    reasoningTokens: integer('reasoning_tokens'),
+    usageEstimated: boolean('usage_estimated').notNull(),
+    /** Picodollars; null: served by an unpriced target, or nothing served. */
+    costPico: bigint('cost_pico', { mode: 'number' }),
+    durationMs: integer('duration_ms').notNull(),
+    ttftMs: integer('ttft_ms'),
+    upstreamMs: integer('upstream_ms').notNull(),
+    detail: jsonb('detail').$type<RequestDetail>().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.startedAt, t.id] }),
+    index('request_log_team_idx').on(t.team, t.startedAt, t.id),
+    index('request_log_key_idx').on(t.keyId, t.startedAt),
+    index('request_log_id_idx').on(t.id),
+  ],
+);
+
+/**
+ * Spend per UTC day, team, key, alias asked and deployment, added to in the same statement that
+ * inserts the request rows, from only the rows actually inserted (ledger/write.ts): so a replayed
+ * row never counts twice. No team, key or deployment is '' (they are part of the key).
+ */
+export const spendDaily = pgTable(
+  'spend_daily',
+  {
+    day: date('day', { mode: 'string' }).notNull(),
+    team: text('team').notNull(),
+    keyId: text('key_id').notNull(),
+    alias: text('alias').notNull(),
+    deployment: text('deployment').notNull(),
+    requests: bigint('requests', { mode: 'bigint' }).notNull(),
+    promptTokens: bigint('prompt_tokens', { mode: 'bigint' }).notNull(),
+    completionTokens: bigint('completion_tokens', { mode: 'bigint' }).notNull(),
+    cachedTokens: bigint('cached_tokens', { mode: 'bigint' }).notNull(),
+    reasoningTokens: bigint('reasoning_tokens', { mode: 'bigint' }).notNull(),
+    /** Exact sum of picodollars (numeric: no overflow, no rounding). */
+    costPico: numeric('cost_pico').notNull(),
+    unpricedRequests: bigint('unpriced_requests', { mode: 'bigint' }).notNull(),
+    estimatedRequests: bigint('estimated_requests', { mode: 'bigint' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.team, t.keyId, t.alias, t.deployment] }), index('spend_daily_team_idx').on(t.team, t.day)],
+);
+
+/**
+ * Prompts and completions of teams that opted in (`payloads.store`), redacted and capped before
+ * they are written, with the request-log row's key. Not partitioned: each team has its own
+ * retention, so rows carry their `expires_at` and an hourly job deletes the expired ones by its index.
+ */
+export const requestPayloads = pgTable(
+  'request_payloads',
+  {
+    id: text('id').notNull(),
+    startedAt: at('started_at').notNull(),
+    team: text('team').notNull(),
+    /** The request body as received (JSON), redacted, cut to maxBytes. */
+    request: text('request').notNull(),
+    /** The response (the JSON body, or the stream's chunks as a JSON array), redacted, cut; null: none. */
+    response: text('response'),
+    truncated: boolean('truncated').notNull(),
+    expiresAt: at('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.startedAt, t.id] }), index('request_payloads_id_idx').on(t.id), index('request_payloads_expires_idx').on(t.expiresAt)],
+);
+
 export const schemaMigrations = pgTable('schema_migrations', {
   id: integer('id').primaryKey(),
   name: text('name').notNull(),
@@ -139,4 +242,4 @@ export const schemaMigrations = pgTable('schema_migrations', {
   appliedAt: at('applied_at').notNull(),
 });
 
-export const schema = { teams, apiKeys, apiKeySecrets, users, memberships, auditLog, controlState, schemaMigrations };
+export const schema = { teams, apiKeys, apiKeySecrets, users, memberships, auditLog, controlState, requestLog, spendDaily, requestPayloads, schemaMigrations };

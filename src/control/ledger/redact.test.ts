@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.js';
+import { compileRedaction, redact, REDACTED, redactionProblem } from './redact.js';
+
+describe('payload redaction', () => {
+  it('replaces every match of every pattern', () => {
+    expect(redact('key sk-abc123 and sk-def456, mail a@b.io', ['sk-[a-z0-9]+', '[a-z]+@[a-z]+\\.[a-z]+'])).toBe(`key ${REDACTED} and ${REDACTED}, mail ${REDACTED}`);
+  });
+
+  it('refuses what cannot run in linear time, an empty match and an invalid pattern', () => {
+    expect(redactionProblem('(a)\\1')).toMatch(/linear time/);
+    expect(redactionProblem('(?<=x)y')).toMatch(/linear time/);
+    expect(redactionProblem('a*')).toMatch(/empty string/);
+    expect(redactionProblem('(')).toBeDefined();
+    expect(redactionProblem('sk-[a-z0-9]+')).toBeUndefined();
+  });
+
+  it('a pattern that backtracks exponentially elsewhere runs in linear time here', () => {
+    const re = compileRedaction('(a+)+b');
+    const text = 'a'.repeat(100_000);
+    const started = performance.now();
+    expect(text.replace(re, REDACTED)).toBe(text);
+    // Backtracking would take longer than the age of the universe; linear is well under 5 s even on a busy machine.
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('a config with a bad pattern is refused at load, naming it', () => {
+    const result = configSchema.safeParse({ deployments: {}, models: {}, tenants: { t: { keys: ['k'], payloads: { store: true, redact: ['ok-[0-9]+', '(x)\\1'] } } } });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.path.join('.'))).toContain('tenants.t.payloads.redact.1');
+  });
+});
