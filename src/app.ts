@@ -22,8 +22,9 @@ import type { Strategy } from './routing/balancer.js';
 import { DeferredVerifier } from './auth/deferred-verifier.js';
 import { loadAdminApi } from './admin/load-admin.js';
 import { ControlPlane } from './control/control-plane.js';
-import { RequestLedger } from './control/ledger/ledger.js';
-import { ledgerSettings } from './control/ledger/settings.js';
+import type { RequestLedger } from './control/ledger/ledger.js';
+import { emptySnapshot } from './control/snapshot.js';
+import { MemoryBudgetLedger } from './spend/memory-budget-ledger.js';
 import { createSharedState } from './state/create-state.js';
 import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
@@ -111,14 +112,24 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   // are bound late, the ledger being one of the sinks that make `events`.
   let control: ControlPlane | undefined;
   let events: GatewayEvents | undefined;
-  const ledger =
-    config.state.database && !options.offline && config.requestLog.enabled
-      ? new RequestLedger(ledgerSettings(config.requestLog, config.state.database.url === undefined ? config.state.database.dataDir : undefined), { clock, logger, store: () => control?.store, events: () => events })
-      : undefined;
-  events = fanOut([metrics, logSubscriber(logger), ...(webhook ? [webhook] : []), ...(ledger ? [ledger] : []), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
+  // Loaded by listen() (with the database code it needs) only when the request log is on; the
+  // sink forwards to it from then, before any request can arrive.
+  const requestLogOn = config.state.database !== undefined && !options.offline && config.requestLog.enabled;
+  let ledger: RequestLedger | undefined;
+  const ledgerSink: Partial<GatewayEvents> | undefined = requestLogOn
+    ? {
+        attemptFinished: (e) => ledger?.attemptFinished(e),
+        retry: (e) => ledger?.retry(e),
+        fallback: (e) => ledger?.fallback(e),
+        requestFinished: (e) => ledger?.requestFinished(e),
+      }
+    : undefined;
+  events = fanOut([metrics, logSubscriber(logger), ...(webhook ? [webhook] : []), ...(ledgerSink ? [ledgerSink] : []), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
   const pools = new UpstreamPools();
   // The state backend (memory or Redis) lives for the whole process: a reload keeps it, and
   // changes under `state` need a restart.
+  // Everything this process settles on budgets starts after this instant (restore-on-start.ts).
+  const startedWallMs = clock.wallMs();
   const state = createSharedState(options.offline ? { ...config.state, backend: 'memory' } : config.state, { clock, events, deployments: Object.keys(config.deployments), maxCooldownMs: config.retry.maxCooldownMs });
   // The control plane (API keys, teams, users, audit) and company sign-in are loaded by listen(),
   // and only when configured: a gateway without them loads neither the database drivers nor jose.
@@ -232,9 +243,20 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         identity.target = new JwtVerifier(config.identity.jwt, { clock });
       }
       await control?.start();
-      if (ledger) {
+      if (requestLogOn && config.state.database) {
+        const [{ RequestLedger }, { ledgerSettings }] = await Promise.all([import('./control/ledger/ledger.js'), import('./control/ledger/settings.js')]);
+        ledger = new RequestLedger(ledgerSettings(config.requestLog, config.state.database.url === undefined ? config.state.database.dataDir : undefined), { clock, logger, store: () => control?.store, events: () => events });
         await ledger.start();
         void ledger.maintain();
+      }
+      // In-process budget counters start empty: give them the spend of the current windows
+      // from before this start (a restart must not hand out a fresh budget).
+      const budgets = options.budgetLedger ?? state.budgets;
+      if (ledger && control && budgets instanceof MemoryBudgetLedger) {
+        // A spool an earlier run left goes in first, so its costs are read back too.
+        await ledger.flush();
+        const { restoreBudgetsOnStart } = await import('./spend/restore-on-start.js');
+        await restoreBudgetsOnStart({ ledger: budgets, store: () => control?.store, snapshot: () => control?.snapshot ?? emptySnapshot, tenants: config.tenants, wallMs: () => clock.wallMs(), logger, processStartMs: startedWallMs });
       }
       let adminRows: Route[] = [];
       if (control && config.admin) {

@@ -3,7 +3,7 @@
  * uses while Redis is unavailable (fallback-budget-ledger.ts). Same contract as the Redis one.
  */
 import { systemClock, type Clock } from '../clock.js';
-import { windowOf, type BudgetWindow } from './budget.js';
+import { windowOf, type BudgetPeriod, type BudgetWindow } from './budget.js';
 import { settleOnce, validateActual, validateReserve, type BudgetLedger, type BudgetState, type ReserveRequest, type ReserveResult, type SoftCrossing } from './budget-ledger.js';
 
 /** Counters are kept this long past their window's end: longer than any request can hold one. */
@@ -31,6 +31,8 @@ export class MemoryBudgetLedger implements BudgetLedger {
   readonly #counters = new Map<string, Counter>();
   /** In insertion order, which is expiry order while holdMs stays the same. */
   readonly #holds = new Map<string, Held>();
+  /** Counters already given the spend from before this process started (restore-spend.ts). */
+  readonly #seeded = new Set<string>();
   #ops = 0;
 
   constructor(clock: Clock = systemClock) {
@@ -62,6 +64,19 @@ export class MemoryBudgetLedger implements BudgetLedger {
       : undefined;
     this.#sweep(now);
     return { allowed, rejectedIndex: allowed ? undefined : rejectedIndex, states, hold, degraded: false };
+  }
+
+  /**
+   * Adds spend made before this process started to `scope`'s counter for `period`'s window at
+   * `wallMs` (read back from the request log after a restart): once per counter, so a repeated
+   * restore cannot count it twice.
+   */
+  seed(scope: string, period: BudgetPeriod, wallMs: number, spentPico: bigint): void {
+    const window = windowOf(period, wallMs);
+    const key = counterKey(scope, window);
+    if (this.#seeded.has(key) || spentPico <= 0n) return;
+    this.#seeded.add(key);
+    this.#counter(key, window).spent += spentPico;
   }
 
   /** The counters of one budget window, for tests and the fallback's seeding; zero when unknown. */
@@ -122,7 +137,11 @@ export class MemoryBudgetLedger implements BudgetLedger {
   #sweep(now: number): void {
     if (++this.#ops < SWEEP_EVERY) return;
     this.#ops = 0;
-    for (const [key, c] of this.#counters) if (c.dropAtMs !== undefined && c.dropAtMs <= now) this.#counters.delete(key);
+    for (const [key, c] of this.#counters) {
+      if (c.dropAtMs === undefined || c.dropAtMs > now) continue;
+      this.#counters.delete(key);
+      this.#seeded.delete(key);
+    }
   }
 }
 
