@@ -9,7 +9,8 @@
  * reports more tokens than the worst case reserved, docs/budgets.md); the fake received exactly
  * the requests that were served, and every refusal is budget_exceeded before any upstream call;
  * once the budget is spent nothing more is admitted; the Redis counter's spent equals the sum
- * of the per-request costs exactly, with nothing left reserved.
+ * of the per-request costs exactly, with nothing left reserved; and the stored spend (the
+ * replicas' request log and daily spend in one PostgreSQL) equals it too, one row per request.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,9 +21,11 @@ import { picoPerUsd, usdToPico } from '../src/spend/money.js';
 import { FakeUpstream } from '../src/testing/fake-upstream/fake-upstream.js';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js';
 import { metric } from './helpers/harness.js';
+import pg from 'pg';
+import { createTestDatabase, sharedPostgresAvailable } from './helpers/postgres.js';
 import { adminClient, SHARED_REDIS_URL, sharedRedisAvailable, uniquePrefix } from './helpers/redis.js';
 
-const available = await sharedRedisAvailable();
+const available = (await sharedRedisAvailable()) && (await sharedPostgresAvailable());
 
 const TOTAL = 1_000;
 const KEY = 'sk-budget-proof-0123456789';
@@ -35,31 +38,35 @@ describe.skipIf(!available)('budgets across 3 gateway processes on one Redis', (
   let fake: FakeUpstream;
   let dir: string;
   let prefix: string;
+  let database: { url: string; drop(): Promise<void> } | undefined;
   const replicas: GatewayProcess[] = [];
 
   beforeAll(async () => {
     fake = await FakeUpstream.start({ dialect: 'openai', behaviour: { reply: 'ok done' } });
     dir = mkdtempSync(join(tmpdir(), 'llm-gateway-budget-'));
     prefix = uniquePrefix('budget-proof');
+    database = await createTestDatabase('budget_proof');
     const config = join(dir, 'gateway.yaml');
     writeFileSync(
       config,
       JSON.stringify({
         logging: { level: 'warn', format: 'json' },
-        state: { backend: 'redis', redis: { url: '${env:REDIS_URL}', keyPrefix: prefix }, expectedReplicas: 3 },
+        state: { backend: 'redis', redis: { url: '${env:REDIS_URL}', keyPrefix: prefix }, expectedReplicas: 3, database: { url: '${env:DATABASE_URL}' } },
+        requestLog: { flushMs: 200, spoolDir: join(dir, 'spool') },
         deployments: { fake: { provider: 'openai', baseUrl: fake.baseUrl, maxConnections: 512 } },
         models: { priced: { targets: [{ deployment: 'fake', model: 'up-priced', price: { input: 200, output: 300 } }] } },
         // Lifetime: the proof must not depend on the run falling inside one UTC day.
         tenants: { [TEAM]: { keys: [KEY], models: ['priced'], budgets: [{ period: 'lifetime', limitUsd: '1.00', softLimitUsd: '0.50' }] } },
       }),
     );
-    const env = { REDIS_URL: SHARED_REDIS_URL };
+    const env = { REDIS_URL: SHARED_REDIS_URL, DATABASE_URL: database.url };
     replicas.push(...(await Promise.all([startGatewayProcess(config, env), startGatewayProcess(config, env), startGatewayProcess(config, env)])));
   }, 120_000);
 
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
     await fake?.close();
+    await database?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -79,7 +86,7 @@ describe.skipIf(!available)('budgets across 3 gateway processes on one Redis', (
     return { status: res.statusCode, cost, code: json.error?.code, message: json.error?.message ?? '', headers: res.headers };
   }
 
-  it('1,000 concurrent requests: spend ≤ $1.00 + bound, refusals are budget_exceeded, the Redis counter is the exact sum', async () => {
+  it('1,000 concurrent requests: spend ≤ $1.00 + bound, refusals are budget_exceeded, the Redis counter and the stored spend are the exact sum', async () => {
     const agents = replicas.map(() => new Agent({ connections: 400 }));
     let results;
     try {
@@ -97,8 +104,10 @@ describe.skipIf(!available)('budgets across 3 gateway processes on one Redis', (
     // holds were larger than their final cost. Going on one at a time uses the rest: the budget is
     // spent when a request's worst case no longer fits.
     let spend = served.reduce((sum, r) => sum + (r.cost ?? 0n), 0n);
+    let sent = TOTAL;
     let last;
     for (let i = 0; i < TOTAL; i++) {
+      sent++;
       last = await send(replicas[i % 3]?.url ?? '');
       if (last.status !== 200) break;
       spend += last.cost ?? 0n;
@@ -115,6 +124,7 @@ describe.skipIf(!available)('budgets across 3 gateway processes on one Redis', (
     // The budget is spent: every replica refuses before any upstream call, with no Retry-After
     // (a lifetime budget never resets) and x-should-retry: false.
     for (const r of replicas) {
+      sent++;
       const next = await send(r.url);
       expect(next.status).toBe(429);
       expect(next.code).toBe('budget_exceeded');
@@ -140,5 +150,22 @@ describe.skipIf(!available)('budgets across 3 gateway processes on one Redis', (
     // The soft limit ($0.50) was crossed once: by exactly one settle, on one replica.
     const crossed = await Promise.all(replicas.map((r) => metric(r.url, 'gateway_budget_soft_limit_crossed_total', { scope_type: 'team' })));
     expect(crossed.reduce((a, b) => a + b, 0)).toBe(1);
+    // The stored spend: every request is one row (refused ones too), and the rows' costs and the
+    // daily spend both sum to exactly what the clients were charged.
+    const client = new pg.Client({ connectionString: database?.url });
+    await client.connect();
+    try {
+      let stored: { rows: string; served: string; cost: string | null } | undefined;
+      for (let i = 0; i < 100; i++) {
+        stored = (await client.query("SELECT count(*)::text AS rows, count(*) FILTER (WHERE status = 200)::text AS served, sum(cost_pico)::text AS cost FROM request_log WHERE team = $1", [TEAM])).rows[0];
+        if (Number(stored?.rows) >= sent) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stored).toEqual({ rows: String(sent), served: String(servedCount), cost: spend.toString() });
+      const daily = (await client.query('SELECT sum(cost_pico)::text AS cost, sum(requests)::text AS requests FROM spend_daily WHERE team = $1', [TEAM])).rows[0];
+      expect(daily).toEqual({ cost: spend.toString(), requests: String(sent) });
+    } finally {
+      await client.end();
+    }
   }, 90_000);
 });
