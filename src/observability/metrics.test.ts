@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestFinishedEvent } from './events.js';
-import { GatewayMetrics, maxCostTeams, overheadMs } from './metrics.js';
+import { GatewayMetrics, maxTeamLabels, overheadMs } from './metrics.js';
 
 const finished: RequestFinishedEvent = {
   requestId: 'r1',
@@ -72,11 +72,11 @@ describe('gateway_cost_usd_total', () => {
 
   it('labels cost by model, deployment and team, counting teams past the cap as "other"', async () => {
     const m = new GatewayMetrics({ version: 'test', deployments: ['d'] });
-    for (let i = 0; i < maxCostTeams + 5; i++) m.requestFinished({ ...finished, tenant: `team-${i}`, costPico: 1_000_000_000_000 });
+    for (let i = 0; i < maxTeamLabels + 5; i++) m.requestFinished({ ...finished, tenant: `team-${i}`, costPico: 1_000_000_000_000 });
     const text = await m.text();
-    expect(sample(text, `gateway_cost_usd_total{model="m",deployment="d",team="team-${maxCostTeams - 1}"}`)).toBe(1);
+    expect(sample(text, `gateway_cost_usd_total{model="m",deployment="d",team="team-${maxTeamLabels - 1}"}`)).toBe(1);
     expect(sample(text, 'gateway_cost_usd_total{model="m",deployment="d",team="other"}')).toBe(5);
-    expect(text.split('\n').filter((l) => l.startsWith('gateway_cost_usd_total{')).length).toBe(maxCostTeams + 1);
+    expect(text.split('\n').filter((l) => l.startsWith('gateway_cost_usd_total{')).length).toBe(maxTeamLabels + 1);
   });
 
   it('counts requests served unpriced (cost null) instead of costing them, and ignores requests nothing served', async () => {

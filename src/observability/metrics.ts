@@ -21,13 +21,12 @@ const breakerStateValue: Record<BreakerState, number> = { closed: 0, open: 1, ha
 export const maxResponseModelsPerModel = 8;
 
 /**
- * Distinct `team` values on the cost metric. Team names come from the config and the admin API
+ * Distinct `team` values on a metric. Team names come from the config and the admin API
  * (operators make them, clients do not), but a store can hold thousands; past this many, further
- * teams are counted as "other" so one metric cannot grow without bound. The ledger has them all.
+ * teams are counted as "other" (the cost metric) or get no series (the budget ratio), so no
+ * metric can grow without bound. The request log has them all.
  */
-export const maxCostTeams = 100;
-/** Teams that get a `gateway_budget_spent_ratio` series per replica; later ones get none. */
-export const maxBudgetTeams = 200;
+export const maxTeamLabels = 100;
 
 const clientLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'error_type', 'server_address', 'server_port'] as const;
 
@@ -61,14 +60,14 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #budgetSoft: Counter<'scope_type'>;
   readonly #budgetRatio: Gauge<'team'>;
   readonly #budgetWebhook: Counter<'result'>;
-  /** Teams given a spent-ratio series (at most maxBudgetTeams). */
+  /** Teams given a spent-ratio series (at most maxTeamLabels). */
   readonly #budgetTeams = new Set<string>();
   readonly #stateBreaker: Gauge;
   readonly #tokens: LabelledCounter<readonly ['model', 'type']>;
   readonly #estimated: Counter<'model'>;
   readonly #cost: LabelledMoneyCounter<readonly ['model', 'deployment', 'team']>;
   readonly #unpriced: LabelledCounter<readonly ['model']>;
-  /** Team label values in use on the cost metric (bounded by maxCostTeams). */
+  /** Team label values in use on the cost metric (bounded by maxTeamLabels). */
   readonly #costTeams = new Set<string>();
   readonly #overhead: LabelledHistogram<readonly ['route']>;
   readonly #reloads: Counter<'result'>;
@@ -189,9 +188,9 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   budgetDecision(e: Parameters<GatewayEvents['budgetDecision']>[0]): void {
     this.#budgetDecisions.labels(e.allowed ? 'allowed' : 'rejected', e.rejected?.scopeType ?? 'none').inc();
     if (e.teamSpentRatio === undefined) return;
-    // Team names are operator-made, but there can be many: the first maxBudgetTeams get a series.
+    // Team names are operator-made, but there can be many: the first maxTeamLabels get a series.
     if (!this.#budgetTeams.has(e.tenant)) {
-      if (this.#budgetTeams.size >= maxBudgetTeams) return;
+      if (this.#budgetTeams.size >= maxTeamLabels) return;
       this.#budgetTeams.add(e.tenant);
     }
     this.#budgetRatio.set({ team: e.tenant }, e.teamSpentRatio);
@@ -284,11 +283,11 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     }
   }
 
-  /** The `team` label: the tenant's (operator-made) name, the first maxCostTeams of them; later ones are "other". */
+  /** The `team` label: the tenant's (operator-made) name, the first maxTeamLabels of them; later ones are "other". */
   #team(tenant: string | undefined): string {
     const team = tenant ?? '';
     if (this.#costTeams.has(team)) return team;
-    if (this.#costTeams.size >= maxCostTeams) return 'other';
+    if (this.#costTeams.size >= maxTeamLabels) return 'other';
     this.#costTeams.add(team);
     return team;
   }
