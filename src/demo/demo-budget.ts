@@ -22,8 +22,8 @@ export function formatAlert(a: SoftLimitAlert): string {
  */
 export async function spendBudget(url: string, receiver: BudgetHookReceiver, firstN: number): Promise<DemoResult[]> {
   const b = budgetTeam.budget;
-  out(`Budget: ${budgetTeam.name} may spend $${b.limitUsd} a day (alert at $${b.softLimitUsd}, POSTed to ${receiver.url})`);
-  out(`  one call at a time, each summarising a report of ~1,500 tokens with ${budgetTeam.model}, until the hard stop`);
+  out(`Budget: ${budgetTeam.name} spends its $${b.limitUsd} a day, one call at a time, each summarising a ~1,500-token report`);
+  out(`  the soft-limit alert ($${b.softLimitUsd}) is POSTed to the demo's webhook receiver at ${receiver.url}`);
   const results: DemoResult[] = [];
   for (let i = 0; i < MAX_CALLS; i++) {
     const n = firstN + i;
