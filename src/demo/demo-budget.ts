@@ -6,7 +6,7 @@ import type { BudgetHookReceiver, SoftLimitAlert } from './demo-webhook.js';
 /** team-e's budget is reached in about six calls; more than this means the hard stop never came. */
 const MAX_CALLS = 12;
 /** How long the alert may take to arrive after the last call (it is sent by a background loop). */
-const ALERT_DEADLINE_MS = 5_000;
+const ALERT_DEADLINE_MS = 10_000;
 
 /** The webhook receiver's line for an alert, printed as it arrives. */
 export function formatAlert(a: SoftLimitAlert): string {
