@@ -4,8 +4,12 @@ import { resolveConfig } from '../config/load.js';
 import type { GatewayEvents } from '../observability/events.js';
 import { FakeUpstream } from '../testing/fake-upstream/fake-upstream.js';
 import { adminCall } from './demo-admin.js';
+import { formatAlert, spendBudget } from './demo-budget.js';
 import { sendDemoCall, type DemoCall, type DemoResult } from './demo-client.js';
-import { demoAdminKeyEnv, demoConfig, demoTenants, runtimeTeam } from './demo-config.js';
+import { budgetTeam, demoAdminKeyEnv, demoConfig, demoPrices, demoTenants, runtimeTeam } from './demo-config.js';
+import { formatResult, out } from './demo-output.js';
+import { reconcileSpend } from './demo-spend.js';
+import { BudgetHookReceiver } from './demo-webhook.js';
 
 /** A key issued at runtime through the admin API. */
 interface IssuedKey {
@@ -13,18 +17,16 @@ interface IssuedKey {
   readonly key: string;
 }
 
-const out = (line = ''): void => {
-  process.stdout.write(`${line}\n`);
-};
-
 /**
  * `llm-gateway demo`: three fake upstreams speaking their real protocols, the gateway in front
- * of them, a team and a key made at runtime through the admin API, and concurrent traffic from
- * four teams. Prints what happened and exits 0. Needs no network, database, Redis or keys: the
- * control plane runs on an embedded database in memory, with a bootstrap admin key made here.
+ * of them, a team and a key made at runtime through the admin API, concurrent traffic from four
+ * teams, then a fifth spending its daily budget up to the soft-limit alert (received by a webhook
+ * here) and the hard stop, and each team's spend checked against the request log. Prints what
+ * happened and exits 0. Needs no network, database, Redis or keys: the control plane runs on an
+ * embedded database in memory, with a bootstrap admin key made here.
  */
 export async function runDemo(): Promise<number> {
-  out('llm-gateway demo: three fake upstreams, one gateway, concurrent traffic from four teams\n');
+  out('llm-gateway demo: three fake upstreams, one gateway, concurrent traffic from four teams, and a fifth on a budget\n');
   const vllm = await FakeUpstream.start({ dialect: 'openai', name: 'fast-vllm', behaviour: { latencyMs: 15, chunkIntervalMs: 5, chunks: 6 } });
   const triton = await FakeUpstream.start({ dialect: 'triton', name: 'slow-triton', behaviour: { latencyMs: 250, ttftMs: 100, chunkIntervalMs: 30, chunks: 5 } });
   const openai = await FakeUpstream.start({ dialect: 'openai', name: 'flaky-openai', behaviour: { latencyMs: 40, failureRate: 0.7, seed: 7, chunks: 4 } });
@@ -35,32 +37,41 @@ export async function runDemo(): Promise<number> {
   out(`  slow-triton   Triton generate_stream    ${triton.baseUrl}      ~250 ms, first 3 requests fail (503)`);
   out(`  flaky-openai  OpenAI protocol           ${openai.baseUrl}   70% of requests fail (500)`);
 
+  // Where the gateway POSTs soft-limit alerts: each is printed as it arrives.
+  const hook = await BudgetHookReceiver.start((alert) => out(formatAlert(alert)));
+
   const narration: string[] = [];
   const adminKey = randomBytes(32).toString('hex');
-  const config = resolveConfig(demoConfig({ vllm: vllm.baseUrl, triton: triton.baseUrl, openai: openai.baseUrl }), { [demoAdminKeyEnv]: adminKey });
+  const config = resolveConfig(demoConfig({ vllm: vllm.baseUrl, triton: triton.baseUrl, openai: openai.baseUrl, budgetHook: hook.url }), { [demoAdminKeyEnv]: adminKey });
   const gateway = createGateway(config, { eventSinks: [narrator(narration)] });
   const { url } = await gateway.listen({ host: '127.0.0.1', port: 0 });
   out(`\nGateway on ${url}`);
   out('  gpt-mini      weighted 3:1:1 over fast-vllm, slow-triton, flaky-openai');
   out('  gpt-stable    priority: flaky-openai first, fast-vllm second');
   out('  llama-triton  slow-triton, falls back to gpt-mini');
-  out('  team-c may send 3 requests, then 1 every 10 s\n');
+  out(`  ${budgetTeam.model.padEnd(13)} fast-vllm only`);
+  out(`  prices, $ per million tokens in/out: ${demoPrices.map((p) => `${p.deployment} ${p.price.input}/${p.price.output} (${p.why})`).join(', ')}`);
+  out('  team-c may send 3 requests, then 1 every 10 s');
+  out(`  ${budgetTeam.name} may use ${budgetTeam.model} for $${budgetTeam.budget.limitUsd} a day, with an alert at $${budgetTeam.budget.softLimitUsd}\n`);
 
   try {
     const issued = await issueKey(url, adminKey);
     const wave1 = await runWave(url, firstWave(issued), 'Wave 1');
     const wave2 = await runWave(url, secondWave(wave1.length + 1), "Wave 2, after flaky-openai's breaker has opened");
-    const revoked = await revokeKey(url, adminKey, issued, wave1.length + wave2.length + 1);
-    summarise([...wave1, ...wave2, revoked], narration);
-    out('\nMetrics excerpt (GET /metrics)');
-    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const budgeted = await spendBudget(url, hook, wave1.length + wave2.length + 1);
+    const revoked = await revokeKey(url, adminKey, issued, wave1.length + wave2.length + budgeted.length + 1);
+    const results = [...wave1, ...wave2, ...budgeted, revoked];
+    summarise(results, narration);
+    await reconcileSpend(url, adminKey, results);
+    out('Metrics excerpt (GET /metrics)');
+    const metrics = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     for (const line of metrics.split('\n')) {
-      if (/^gateway_(requests_total|upstream_attempts_total|retries_total|fallbacks_total|circuit_breaker_state|ratelimit_decisions_total)\{/.test(line)) out(`  ${line}`);
+      if (/^gateway_(requests_total|upstream_attempts_total|retries_total|fallbacks_total|circuit_breaker_state|ratelimit_decisions_total|cost_usd_total|budget_decisions_total|budget_soft_limit_crossed_total|budget_webhook_deliveries_total)\{/.test(line)) out(`  ${line}`);
     }
     out(`\nUpstream calls seen: fast-vllm ${vllm.stats.requests}, slow-triton ${triton.stats.requests}, flaky-openai ${openai.stats.requests}`);
   } finally {
     await gateway.close();
-    await Promise.all([vllm.close(), triton.close(), openai.close()]);
+    await Promise.all([vllm.close(), triton.close(), openai.close(), hook.close()]);
   }
   return 0;
 }
@@ -125,26 +136,15 @@ function secondWave(first: number): DemoCall[] {
   return calls.map((call, i) => ({ ...call, n: first + i }));
 }
 
-function formatResult(r: DemoResult): string {
-  const c = r.call;
-  const head = `  #${String(c.n).padStart(2, '0')} ${c.tenant.padEnd(7)} ${c.model.padEnd(13)} ${c.stream ? 'stream' : 'json  '}  ${r.status}`;
-  const ms = `${Math.round(r.ms)} ms`.padStart(7);
-  if (r.status === 200) {
-    const via = r.servedModel && r.servedModel !== c.model ? ` (fallback to ${r.servedModel})` : '';
-    const chunks = c.stream ? `, ${r.chunks} chunks` : '';
-    return `${head}  ${(r.deployment ?? '?').padEnd(13)} attempts ${r.attempts ?? '?'} ${ms}${chunks}${via}`;
-  }
-  const wait = r.retryAfter ? ` (Retry-After ${r.retryAfter}s)` : '';
-  return `${head}  ${r.text.slice(0, 90)}${wait}`;
-}
-
 function summarise(results: DemoResult[], narration: string[]): void {
   const byStatus = new Map<number, number>();
   for (const r of results) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
   out('What happened');
   out(`  responses by status: ${[...byStatus.entries()].sort((x, y) => x[0] - y[0]).map(([s, n]) => `${s}×${n}`).join(', ')}`);
-  out(`  rate-limit hits: ${results.filter((r) => r.status === 429).length} (team-c over its limit)`);
+  out(`  rate-limit hits: ${results.filter((r) => r.status === 429 && r.errorCode !== 'budget_exceeded').length} (team-c over its limit)`);
+  out(`  budget stops: ${results.filter((r) => r.errorCode === 'budget_exceeded').length} (${budgetTeam.name} over its daily budget)`);
   for (const line of narration) out(`  ${line}`);
+  out();
 }
 
 /** An event subscriber that turns retries, spent retry budgets, fallbacks and breaker changes into sentences. */
