@@ -12,6 +12,8 @@
 //            --report-from FILE   re-render docs/performance.md from a saved raw results file
 //            --baseline DIR   also run the gateway built in DIR (a copy of an older dist/) as
 //                             target 'baseline', interleaved with 'ours': an A/B for one change
+//            --unpriced-baseline   the baseline's config without target prices (a build from
+//                             before issue 12, whose config schema has no `price`)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -29,6 +31,7 @@ const { values: opts } = parseArgs({
     'no-report': { type: 'boolean', default: false },
     streams: { type: 'string' },
     baseline: { type: 'string' },
+    'unpriced-baseline': { type: 'boolean', default: false },
     'report-from': { type: 'string' },
     phases: { type: 'string', default: 'max,latency,stream,open-streams,scaling' },
   },
@@ -150,7 +153,9 @@ async function startTargets(ports) {
 async function startOurs(name, entry, ports, notes) {
   const dir = mkdtempSync(join(tmpdir(), 'llm-gateway-bench-'));
   const configFile = join(dir, 'gateway.yaml');
-  writeFileSync(configFile, JSON.stringify(gatewayConfig(ports, { maxConnections: Math.max(1024, plan.openStreams) }), null, 2));
+  // A baseline built before prices existed would refuse a config that has them.
+  const priced = name !== 'baseline' || !opts['unpriced-baseline'];
+  writeFileSync(configFile, JSON.stringify(gatewayConfig(ports, { maxConnections: Math.max(1024, plan.openStreams), priced }), null, 2));
   const port = await freePort();
   const child = spawnNode([...probeImport, entry, 'serve', '--config', configFile, '--port', String(port)], { cpu: GATEWAY_CPU, ipc: true, env: { BENCH_UPSTREAM_KEY: upstreamKey } });
   const stderr = drain(child);

@@ -28,14 +28,18 @@ export function tenantKey(i) {
   return `sk-bench-tenant-${String(i).padStart(3, '0')}-0123456789abcdef`;
 }
 
-/** Our gateway's config (YAML is JSON): auth, limits that admit everything, 3 deployments. */
-export function gatewayConfig(upstreamPorts, { maxConnections }) {
+/**
+ * Our gateway's config (YAML is JSON): auth, limits that admit everything, 3 deployments, each
+ * priced (so every request is costed: header, metric, log). `priced: false` for a build from
+ * before prices existed (a --baseline older than issue 12).
+ */
+export function gatewayConfig(upstreamPorts, { maxConnections, priced = true }) {
   const deployments = {};
   const targets = [];
   upstreamPorts.forEach((port, i) => {
     const name = `upstream-${i + 1}`;
     deployments[name] = { provider: 'openai', baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: '${env:BENCH_UPSTREAM_KEY}', maxConnections };
-    targets.push({ deployment: name, model: 'bench-upstream-model' });
+    targets.push({ deployment: name, model: 'bench-upstream-model', ...(priced ? { price: { input: 0.15, output: 0.6 } } : {}) });
   });
   const tenants = {};
   for (let i = 0; i < tenantCount; i++) {

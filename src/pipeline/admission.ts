@@ -119,13 +119,17 @@ export class Admission {
   ): Promise<Ticket> {
     const ticket = hasBuckets ? await this.#consume(principal, model, tokens) : noLimits;
     let hold: BudgetHold | undefined;
-    let overSoftLimit: boolean;
-    try {
-      // Targets above the cost ceiling are never tried, so they reserve nothing.
-      ({ hold, overSoftLimit } = await this.#budgets.reserve(principal, model, worstCaseOf(model, tokens, ceilingPico)));
-    } catch (err) {
-      ticket.refund();
-      throw err;
+    let overSoftLimit = false;
+    // Without budgets no worst case is priced and nothing more is awaited: a request of an
+    // unbudgeted team pays nothing for the feature.
+    if (principal.budgets !== undefined && principal.budgets.length > 0) {
+      try {
+        // Targets above the cost ceiling are never tried, so they reserve nothing.
+        ({ hold, overSoftLimit } = await this.#budgets.reserve(principal, model, worstCaseOf(model, tokens, ceilingPico)));
+      } catch (err) {
+        ticket.refund();
+        throw err;
+      }
     }
     if (!lease && !hold) return ticket;
     const end = onceEnd((usage, costPico, refund) => {
