@@ -117,8 +117,8 @@ const queries = {
   requestsTeamCostCursorPage: `SELECT * FROM request_log WHERE team = '${team}' AND cost_pico >= 40000000000 AND (started_at, id) < ('${dayText(DAYS - 10)}T12:00:00Z'::timestamptz, 'bench-x') AND started_at <= '${dayText(DAYS - 10)}T12:00:00Z' ORDER BY started_at DESC, id DESC LIMIT 101`,
   // GET /requests?limit=100 (an admin: every team, newest first)
   requestsAllPage: `SELECT * FROM request_log ORDER BY started_at DESC, id DESC LIMIT 101`,
-  // GET /requests/{id}
-  requestById: `SELECT * FROM request_log WHERE id = 'bench-${DAYS - 3}-4242' ORDER BY started_at DESC LIMIT 1`,
+  // GET /requests/{id}: the id names its start (a UUIDv7), so the lookup is a primary-key probe
+  requestById: `SELECT * FROM request_log WHERE started_at = (SELECT '${dayText(DAYS - 3)}T00:00:00Z'::timestamptz + (4242 * (86400000.0 / ${Math.ceil(ROWS / DAYS)})) * interval '1 millisecond') AND id = 'bench-${DAYS - 3}-4242'`,
 };
 
 const summary = { rows: ROWS, days: DAYS, teams: TEAMS, database: name, lastDay };

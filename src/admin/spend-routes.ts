@@ -2,6 +2,7 @@ import { and, desc, eq, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm
 import { z } from 'zod';
 import { requestLog, requestPayloads, spendDaily } from '../control/store/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { requestIdTime } from '../http/request-id.js';
 import { formatUsd, usdToPico } from '../spend/money.js';
 import { readableTeams } from './access.js';
 import type { AdminCall, AdminReply, AdminRoute } from './context.js';
@@ -335,7 +336,10 @@ async function listRequests(call: AdminCall): Promise<AdminReply> {
 async function getRequest(call: AdminCall): Promise<AdminReply> {
   const id = call.params[0] ?? '';
   if (id.length > 256) throw badParam('id', 'must be at most 256 characters.');
-  const [row] = await call.db.select().from(requestLog).where(eq(requestLog.id, id)).orderBy(desc(requestLog.startedAt)).limit(1);
+  // The id names the instant the row is filed under (a UUIDv7): one primary-key probe in one
+  // partition. Any other id was never made by this gateway.
+  const at = requestIdTime(id);
+  const [row] = at === undefined ? [] : await call.db.select().from(requestLog).where(and(eq(requestLog.startedAt, new Date(at)), eq(requestLog.id, id)));
   if (!row) throw new GatewayError('resource_not_found', `No request '${id}'.`);
   // As for a key: another team's request is refused (a request with no team: global roles only).
   call.require('spend.read', row.team ?? undefined);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import type { RequestOutcome } from '../observability/events.js';
@@ -10,6 +9,7 @@ import { ClientGoneError } from '../resilience/abort-reasons.js';
 import type { HttpRuntime, HttpDeps } from './edge-deps.js';
 import { pieceChars, writeInPieces } from './body-writer.js';
 import { errorHeaders, errorPayload } from './error-response.js';
+import { newRequestId } from './request-id.js';
 import { surfaces, type ApiSurface, type Route } from './routes.js';
 import { anthropicSse, openAiSse, SseWriter, sseHeaders } from './sse-writer.js';
 
@@ -33,7 +33,7 @@ const jsonType = 'application/json; charset=utf-8';
  * instead of per-request closures.
  */
 export class RequestScope implements ChatReply {
-  readonly requestId = randomUUID();
+  readonly requestId: string;
   readonly startMs: number;
   /** The table path matched (`/v1/models/{model}`), or `unmatched`: the `route` metric label. */
   routeLabel = 'unmatched';
@@ -54,6 +54,7 @@ export class RequestScope implements ChatReply {
     readonly res: ServerResponse,
   ) {
     this.startMs = deps.clock.nowMs();
+    this.requestId = newRequestId(deps.clock.wallMs());
     res[scopeOf] = this;
     res.once('close', onResponseClose);
     deps.inFlight.track(res);

@@ -1,5 +1,6 @@
 import type { AttemptEvent, RequestFinishedEvent } from '../../observability/events.js';
 import { storableText } from '../audit.js';
+import { requestIdTime } from '../../http/request-id.js';
 import { redact } from './redact.js';
 import type { RequestDetail } from '../store/schema.js';
 
@@ -93,16 +94,17 @@ export class DetailCollector {
 }
 
 /**
- * The row of a finished request. `finishedWallMs` is the wall clock when the event arrived (it is
- * emitted as the request ends): the start is that minus the request's monotonic duration, so a
- * wall-clock step during the request cannot move it, and a request is filed under the day it began.
+ * The row of a finished request, filed under the instant it began: the time its UUIDv7 request
+ * id names (so `/requests/{id}` finds it by primary key, http/request-id.ts), or, for an id of
+ * another shape, `finishedWallMs` (the wall clock when the event arrived, as the request ends)
+ * minus the request's monotonic duration, so a wall-clock step during the request cannot move it.
  */
 export function rowOf(e: RequestFinishedEvent, finishedWallMs: number, detail: RequestDetail): LedgerRow {
   const u = e.usage;
   const ms = (v: number): number => Math.max(0, Math.round(v));
   return {
     id: e.requestId,
-    startedAt: new Date(Math.round(finishedWallMs - e.durationMs)).toISOString(),
+    startedAt: new Date(requestIdTime(e.requestId) ?? Math.round(finishedWallMs - e.durationMs)).toISOString(),
     keyId: e.keyId ?? null,
     team: e.tenant ?? null,
     user: e.user ?? null,

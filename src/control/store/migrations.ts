@@ -129,7 +129,6 @@ CREATE TABLE request_log (
 ) PARTITION BY RANGE (started_at);
 CREATE INDEX request_log_team_idx ON request_log (team, started_at, id);
 CREATE INDEX request_log_key_idx ON request_log (key_id, started_at);
-CREATE INDEX request_log_id_idx ON request_log (id);
 
 CREATE TABLE spend_daily (
   day date NOT NULL,
@@ -161,7 +160,6 @@ CREATE TABLE request_payloads (
   expires_at timestamptz NOT NULL,
   PRIMARY KEY (started_at, id)
 );
-CREATE INDEX request_payloads_id_idx ON request_payloads (id);
 CREATE INDEX request_payloads_expires_idx ON request_payloads (expires_at);
 `,
   },

@@ -184,7 +184,6 @@ export const requestLog = pgTable(
     primaryKey({ columns: [t.startedAt, t.id] }),
     index('request_log_team_idx').on(t.team, t.startedAt, t.id),
     index('request_log_key_idx').on(t.keyId, t.startedAt),
-    index('request_log_id_idx').on(t.id),
   ],
 );
 
@@ -232,7 +231,7 @@ export const requestPayloads = pgTable(
     truncated: boolean('truncated').notNull(),
     expiresAt: at('expires_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.startedAt, t.id] }), index('request_payloads_id_idx').on(t.id), index('request_payloads_expires_idx').on(t.expiresAt)],
+  (t) => [primaryKey({ columns: [t.startedAt, t.id] }), index('request_payloads_expires_idx').on(t.expiresAt)],
 );
 
 export const schemaMigrations = pgTable('schema_migrations', {
