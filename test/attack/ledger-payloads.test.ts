@@ -74,11 +74,12 @@ describe('request payloads: redaction', () => {
 });
 
 describe('requests API: instants PostgreSQL cannot hold', () => {
-  const cursorAt = (at: string): string => Buffer.from(JSON.stringify([at, 'x'])).toString('base64url');
+  const cursorAt = (at: string, id = 'x'): string => Buffer.from(JSON.stringify([at, id])).toString('base64url');
 
   it.each([
     ['cursor', `cursor=${cursorAt('+275760-09-13T00:00:00.000Z')}`],
     ['cursor', `cursor=${cursorAt('-271821-04-20T00:00:00.000Z')}`],
+    ['cursor', `cursor=${cursorAt('2026-12-01T00:00:00.000Z', 'a\u0000b')}`],
     ['from', 'from=0000-01-01T00:00:00Z'],
     ['to', 'to=9999-12-31T23:59:59.999%2B23:59'],
   ])('%s out of range is a 400 naming it (%s)', async (param, query) => {
