@@ -17,6 +17,7 @@ import { chat, chatBody, deploymentFor, startHarness, type Harness } from '../he
 const SECRET = 'sk-live-abc123def456ghi789';
 let h: Harness;
 let key: string;
+let betaKey: string;
 
 beforeAll(async () => {
   h = await startHarness({
@@ -33,6 +34,9 @@ beforeAll(async () => {
   });
   expect((await admin(h.url, 'POST', '/teams', { name: 'alpha', models: ['gpt-mini'], payloads: { store: true, maxBytes: 65_536, redact: ['sk-live-[a-z0-9]+'] } })).status).toBe(201);
   key = (await admin(h.url, 'POST', '/keys', { team: 'alpha' })).body.key;
+  // beta's rule names the whole key (24 characters after the prefix, written {8} three times: V8's linear engine refuses {24}).
+  expect((await admin(h.url, 'POST', '/teams', { name: 'beta', models: ['gpt-mini'], payloads: { store: true, maxBytes: 256, redact: ['sk-live-[a-z0-9]{8}[a-z0-9]{8}[a-z0-9]{8}'] } })).status).toBe(201);
+  betaKey = (await admin(h.url, 'POST', '/keys', { team: 'beta' })).body.key;
 }, 60_000);
 afterAll(() => h?.close());
 
@@ -70,6 +74,22 @@ describe('request payloads: redaction', () => {
     expect(res.status).toBe(200);
     const row = await stored(res.headers['x-gateway-request-id'] as string);
     expect(answerText(row.payload.response)).not.toContain(SECRET);
+  });
+});
+
+describe('request payloads: redaction after the cut', () => {
+  // FINDING (low, partial secret leak): the body is cut to maxBytes first and redacted after, so
+  // a key straddling the cut no longer matches a rule for the whole key: its first part is stored.
+  it.fails('a secret cut in half by maxBytes is not stored in part', async () => {
+    const secret = 'sk-live-0123456789abcdefghijklmn';
+    // The request's JSON reaches maxBytes (256) in the middle of the secret.
+    const prefix = JSON.stringify(chatBody('gpt-mini', { messages: [{ role: 'user', content: '' }] })).indexOf('""') + 1;
+    const pad = 'x'.repeat(256 - prefix - 20);
+    const res = await chat(h.url, chatBody('gpt-mini', { messages: [{ role: 'user', content: `${pad}${secret} end` }] }), { key: betaKey });
+    expect(res.status).toBe(200);
+    const row = await stored(res.headers['x-gateway-request-id'] as string);
+    expect(row.payload.request.length).toBe(256);
+    expect(row.payload.request).not.toContain('sk-live-0123456789');
   });
 });
 
