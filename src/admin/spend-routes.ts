@@ -150,11 +150,21 @@ function dayParam(query: URLSearchParams, name: string, fallback: string): strin
   return v;
 }
 
+/**
+ * An instant PostgreSQL's timestamptz holds and this API can name: years 1 to 9999 (UTC). A
+ * JavaScript Date reaches year ±275760 and an offset can push year 0000 or 9999 past the edge;
+ * the database would refuse those with an error, not an empty page.
+ */
+function storableInstant(d: Date): boolean {
+  const year = d.getUTCFullYear();
+  return !Number.isNaN(d.getTime()) && year >= 1 && year <= 9999;
+}
+
 function instantParam(query: URLSearchParams, name: string): Date | undefined {
   const v = query.get(name);
   if (v === null) return undefined;
   const d = new Date(v);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || Number.isNaN(d.getTime())) throw badParam(name, 'must be an RFC 3339 date-time such as 2026-12-01T00:00:00Z.');
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(v) || !storableInstant(d)) throw badParam(name, 'must be an RFC 3339 date-time such as 2026-12-01T00:00:00Z.');
   return d;
 }
 
@@ -247,7 +257,8 @@ function decodeCursor(raw: string): { startedAt: Date; id: string } {
     if (raw.length > 1_024) throw new Error('long');
     const [at, id] = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as [unknown, unknown];
     const startedAt = new Date(String(at));
-    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(startedAt.getTime())) throw new Error('shape');
+    // The id is compared as text: NUL (which PostgreSQL text refuses) or an id no request has is no cursor of ours.
+    if (typeof at !== 'string' || typeof id !== 'string' || id.length > 256 || id.includes('\u0000') || !storableInstant(startedAt)) throw new Error('shape');
     return { startedAt, id };
   } catch {
     throw badParam('cursor', 'must be the nextCursor of a previous page.');

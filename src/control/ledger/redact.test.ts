@@ -30,3 +30,14 @@ describe('payload redaction', () => {
     expect(result.error?.issues.map((i) => i.path.join('.'))).toContain('tenants.t.payloads.redact.1');
   });
 });
+
+describe('redaction rules for real key shapes (attack, issue 12)', () => {
+  // FINDING (low, usability): V8's linear engine refuses a counted repeat above 16, so the
+  // obvious rules for real secrets (an OpenAI key `sk-[A-Za-z0-9]{48}`, `[0-9a-f]{32}`) are
+  // refused at load with "cannot run in linear time (no back-references or lookarounds)",
+  // which names neither the cause nor the workaround ({16}{16}{16}). it.fails until they load
+  // (e.g. by expanding large counts) or the message says so.
+  it.fails('accepts sk-[A-Za-z0-9]{48} and [0-9a-f]{32}', () => {
+    expect([redactionProblem('sk-[A-Za-z0-9]{48}'), redactionProblem('[0-9a-f]{32}')]).toEqual([undefined, undefined]);
+  });
+});

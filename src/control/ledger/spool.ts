@@ -142,11 +142,26 @@ export class Spool {
 function parseRow(line: string): LedgerRow | undefined {
   try {
     const row = JSON.parse(line) as Partial<LedgerRow> | null;
-    if (!row || typeof row.id !== 'string' || typeof row.startedAt !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(row.startedAt) || typeof row.alias !== 'string') return undefined;
+    if (!row || typeof row.id !== 'string' || !isRowInstant(row.startedAt) || typeof row.alias !== 'string') return undefined;
     return row as LedgerRow;
   } catch {
     return undefined;
   }
+}
+
+/** Day partitions can be made for (the next day's bound included): years 1 to 9998. */
+const FIRST_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const LAST_MS = Date.parse('9999-01-01T00:00:00.000Z');
+
+/**
+ * A start time as the ledger writes one (toISOString of a real instant). A corrupted line's
+ * "2026-02-30T…" or "9999-12-31T…" would name a day no partition can be made for: the failure
+ * to make it is no bad row but a failed flush, and the file would never be written back.
+ */
+function isRowInstant(v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  const t = Date.parse(v);
+  return !Number.isNaN(t) && t >= FIRST_MS && t < LAST_MS && new Date(t).toISOString() === v;
 }
 
 function isAlive(pid: number): boolean {
