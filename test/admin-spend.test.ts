@@ -124,7 +124,7 @@ describe.each([
     expect(stored.payload.request).not.toContain('sk-live-abc123');
     expect(JSON.parse(stored.payload.response).choices[0].message.content).toEqual(expect.any(String));
     expect((await admin(h.url, 'GET', `/requests/${ids.beta![0]}`)).body.payload).toBeNull();
-    // A stream's payload is its chunks, as sent.
+    // A stream's payload is its text, joined per choice (so redaction sees a secret whole).
     const streamed = await chat(h.url, chatBody('gpt-mini', { stream: true }), { key: keys.alpha!.key });
     const id = streamed.headers['x-gateway-request-id'] as string;
     const until = Date.now() + 10_000;
@@ -133,9 +133,9 @@ describe.each([
       await new Promise((r) => setTimeout(r, 50));
       found = await admin(h.url, 'GET', `/requests/${id}`);
     }
-    const chunks = JSON.parse(found.body.payload.response) as Array<{ object: string }>;
-    expect(chunks.length).toBeGreaterThan(1);
-    expect(chunks.every((c) => c.object === 'chat.completion.chunk')).toBe(true);
+    const text = JSON.parse(found.body.payload.response) as { object: string; choices: Array<{ index: number; text: string }> };
+    expect(text.object).toBe('stream.text');
+    expect(text.choices).toEqual([{ index: 0, text: expect.stringMatching(/\S/) }]);
     expect((await admin(h.url, 'GET', `/requests/${ids.none![0]}`)).body.payload).toBeNull();
     expect((await admin(h.url, 'GET', '/teams/alpha')).body.payloads).toEqual({ store: true, maxBytes: 4_096, retentionDays: 7, redact: ['sk-live-[a-z0-9]+'] });
     // A pattern that cannot run in linear time is refused, naming it.

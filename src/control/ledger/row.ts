@@ -52,6 +52,8 @@ export interface LedgerPayload {
   readonly truncated: boolean;
   readonly expiresAt: string;
   readonly redact?: readonly string[];
+  /** The team's `maxBytes`: the text is captured a little longer, redacted, then cut to this. */
+  readonly maxChars?: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -137,6 +139,7 @@ export function rowOf(e: RequestFinishedEvent, finishedWallMs: number, detail: R
             truncated: e.payload.truncated,
             expiresAt: new Date(Math.round(finishedWallMs - e.durationMs) + e.payload.policy.retentionDays * DAY_MS).toISOString(),
             redact: e.payload.policy.redact,
+            maxChars: e.payload.policy.maxBytes,
           },
         }
       : {}),
@@ -147,7 +150,11 @@ export function rowOf(e: RequestFinishedEvent, finishedWallMs: number, detail: R
 export function redactPayload(row: LedgerRow): LedgerRow {
   const p = row.payload;
   if (!p || p.redact === undefined) return row;
-  const clean = (text: string): string => storableText(p.redact && p.redact.length > 0 ? redact(text, p.redact) : text);
+  // Redacted before it is cut, so a secret across the cap is matched whole, never half kept.
+  const clean = (text: string): string => {
+    const redacted = p.redact && p.redact.length > 0 ? redact(text, p.redact) : text;
+    return storableText(p.maxChars !== undefined && redacted.length > p.maxChars ? redacted.slice(0, p.maxChars) : redacted);
+  };
   return { ...row, payload: { team: p.team, request: clean(p.request), response: p.response === null ? null : clean(p.response), truncated: p.truncated, expiresAt: p.expiresAt } };
 }
 
