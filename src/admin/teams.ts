@@ -1,7 +1,7 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { applyChange } from '../control/change.js';
-import { apiKeys, apiKeySecrets, memberships, teams } from '../control/store/schema.js';
+import { apiKeys, apiKeySecrets, memberships, spendDaily, teams } from '../control/store/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { readableTeams } from './access.js';
 import { createTeamBody, listOf, teamView, updateTeamBody } from './bodies.js';
@@ -57,6 +57,11 @@ async function createTeam(call: AdminCall<z.infer<typeof createTeamBody>>): Prom
   const created = await applyChange(call.db, call.now, async (tx) => {
     const inserted = await tx.insert(teams).values(row).onConflictDoNothing().returning();
     if (inserted.length === 0) throw new GatewayError('resource_conflict', `A team named '${b.name}' already exists.`, { param: 'name' });
+    // The request log, the daily spend and stored prompts are filed under the team's name, and
+    // kept after a team is deleted: a new team with that name would be shown them (and charged
+    // them at a restart). A name with history stays the deleted team's.
+    const [history] = await tx.select({ day: spendDaily.day }).from(spendDaily).where(eq(spendDaily.team, b.name)).limit(1);
+    if (history) throw new GatewayError('resource_conflict', `The name '${b.name}' belonged to a deleted team whose request log and spend are kept; a new team cannot take it. Choose another name.`, { param: 'name' });
     const view = teamFromRow(inserted[0] as typeof row);
     return { result: view, audit: [call.audit({ action: 'team.created', targetType: 'team', targetId: b.name, after: view })] };
   });

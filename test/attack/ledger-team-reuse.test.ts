@@ -5,8 +5,8 @@
  * prompts and completions, and its spend, and the old spend counts against the new team's budget
  * at restart. Over real sockets, embedded store.
  *
- * FINDING (medium, cross-team leak): it.fails until deleted teams' rows are kept from a new team
- * of the same name (a team id on the rows, or refusing to reuse a name that has rows).
+ * FINDING (medium, cross-team leak; fixed): a name with a request log or spend stays the deleted
+ * team's: making a team of that name again is refused (409), so nobody new is shown its history.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_KEY, admin } from '../helpers/admin.js';
@@ -38,19 +38,24 @@ beforeAll(async () => {
     if (Date.now() > until) throw new Error('the row was not written');
     await new Promise((r) => setTimeout(r, 50));
   }
-  // acme is deleted; later a different customer's team gets the free name.
+  // acme is deleted; later a different customer's team would like the name.
   expect((await admin(h.url, 'DELETE', '/teams/acme')).status).toBe(200);
-  expect((await admin(h.url, 'POST', '/teams', { name: 'acme', models: ['gpt-mini'] })).status).toBe(201);
 }, 60_000);
 afterAll(() => h?.close());
 
 describe("a new team with a deleted team's name", () => {
-  it.fails("cannot read the deleted team's requests, payloads or spend", async () => {
-    const newAdmin = (await admin(h.url, 'POST', '/keys', { team: 'acme', role: 'team_admin' })).body.key as string;
-    const list = await admin(h.url, 'GET', '/requests', undefined, newAdmin);
-    expect(list.status).toBe(200);
-    const one = await admin(h.url, 'GET', `/requests/${oldId}`, undefined, newAdmin);
-    const spend = await admin(h.url, 'GET', '/spend', undefined, newAdmin);
-    expect({ listed: list.body.data.map((r: { id: string }) => r.id), one: one.status, payload: one.body.payload?.request ?? null, spent: spend.body.total?.requests }).toEqual({ listed: [], one: 404, payload: null, spent: 0 });
+  it('is refused: the name keeps its request log, so nobody new can be shown it', async () => {
+    const again = await admin(h.url, 'POST', '/teams', { name: 'acme', models: ['gpt-mini'] });
+    expect(again.status).toBe(409);
+    expect(again.body.error.message).toContain("The name 'acme' belonged to a deleted team");
+    // The old request stays an admin's to read; no team_admin of a new 'acme' can exist.
+    expect((await admin(h.url, 'POST', '/keys', { team: 'acme', role: 'team_admin' })).status).toBe(400);
+    expect((await admin(h.url, 'GET', `/requests/${oldId}`)).body.payload.request).toContain('initech');
+  });
+
+  it('a name never used is free, and one taken and deleted before any request is free again', async () => {
+    expect((await admin(h.url, 'POST', '/teams', { name: 'fresh', models: ['gpt-mini'] })).status).toBe(201);
+    expect((await admin(h.url, 'DELETE', '/teams/fresh')).status).toBe(200);
+    expect((await admin(h.url, 'POST', '/teams', { name: 'fresh', models: ['gpt-mini'] })).status).toBe(201);
   });
 });
