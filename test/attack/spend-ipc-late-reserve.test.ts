@@ -16,8 +16,8 @@ import { StateUnavailableError } from '../../src/state/state-errors.js';
 import { channelPair } from '../../src/testing/ipc-channel-pair.js';
 
 describe('attack: a budget reservation granted after the worker stopped waiting', () => {
-  // FAILS: the late grant stays reserved until its hold expires.
-  it.fails('is given back at once, not held for nobody until it expires', async () => {
+  // Failed before the fix: the late grant stayed reserved until its hold expired.
+  it('is given back at once, not held for nobody until it expires', async () => {
     const [worker, primary] = channelPair();
     const books = new MemoryBudgetLedger();
     const handlers = budgetHandlers(books);
