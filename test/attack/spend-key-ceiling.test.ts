@@ -25,8 +25,8 @@ afterAll(async () => {
 });
 
 describe('attack: a key cost ceiling above its team ceiling', () => {
-  // FAILS: the key's $1,000 ceiling replaces the team's $0.000001 and the request is served.
-  it.fails('cannot raise what the team allows', async () => {
+  // Failed before the fix: the key's $1,000 ceiling replaced the team's $0.000001 and the request was served.
+  it('cannot raise what the team allows', async () => {
     expect((await chat(h.url, chatBody('m', { max_tokens: 5 }), { key: 'sk-attack-capped-config-key-0123' })).json().error?.code).toBe('cost_ceiling_exceeded');
     const key = await admin(h.url, 'POST', '/keys', { team: 'capped', maxCostPerRequestUsd: 1000 });
     expect(key.status).toBe(201);
