@@ -177,8 +177,9 @@ function makePrincipal(name: string, team: TeamDefinition, key: StoredKey | unde
   const allowed = new Set(team.models);
   const keyLimits = key?.limits ? { scope: `key:${key.id}`, limits: key.limits } : undefined;
   const budgets = [...budgetRules(`team:${name}`, team.budgets), ...(key ? budgetRules(`key:${key.id}`, key.budgets) : [])];
-  // The key's ceiling, else the team's (config tenants set it for all their keys).
-  const ceiling = key?.maxCostPerRequestUsd ?? team.maxCostPerRequestUsd;
+  // The lower of the key's ceiling and the team's: like a key budget, a key's ceiling can only
+  // narrow what its team allows (a team_admin must not lift the operator's cap with a new key).
+  const ceiling = lowerCeiling(key?.maxCostPerRequestUsd, team.maxCostPerRequestUsd);
   return {
     tenant: name,
     ...who,
@@ -188,7 +189,16 @@ function makePrincipal(name: string, team: TeamDefinition, key: StoredKey | unde
     ...(team.concurrency ? { concurrency: team.concurrency } : {}),
     ...(keyLimits ? { keyLimits } : {}),
     ...(budgets.length > 0 ? { budgets } : {}),
-    ...(ceiling !== undefined && ceiling !== null ? { maxCostPico: usdToPico(ceiling) } : {}),
+    ...(ceiling !== undefined ? { maxCostPico: ceiling } : {}),
     ...(team.payloads ? { payloads: team.payloads } : {}),
   };
+}
+
+/** The lower of two optional ceilings (US dollars as configured) in pUSD; undefined when neither is set. */
+function lowerCeiling(a: string | number | null | undefined, b: string | number | null | undefined): bigint | undefined {
+  const pa = a === undefined || a === null ? undefined : usdToPico(a);
+  const pb = b === undefined || b === null ? undefined : usdToPico(b);
+  if (pa === undefined) return pb;
+  if (pb === undefined) return pa;
+  return pa < pb ? pa : pb;
 }

@@ -3,11 +3,13 @@
  * primary, and this client in every worker, so budgets are exact across workers as in one
  * process (the rate limiter's pattern, ipc-limiter.ts). Amounts cross the channel as decimal
  * strings (IPC is JSON: no bigint). If the primary does not answer in time the call rejects with
- * StateUnavailableError, so the worker's FallbackBudgetLedger applies the failure mode.
+ * StateUnavailableError, so the worker's FallbackBudgetLedger applies the failure mode, and the
+ * reservation is released on the primary in case it is granted late (as the Redis ledger does).
  */
 import type { BudgetRule, BudgetWindow } from '../spend/budget.js';
 import { settleOnce, validateActual, validateReserve, type BudgetHold, type BudgetLedger, type ReserveRequest, type ReserveResult } from '../spend/budget-ledger.js';
 import type { MemoryBudgetLedger } from '../spend/memory-budget-ledger.js';
+import { StateUnavailableError } from '../state/state-errors.js';
 import { primaryCall } from './ipc-limiter.js';
 import type { RpcClient, RpcHandlers } from './rpc.js';
 
@@ -49,7 +51,16 @@ export class IpcBudgetLedger implements BudgetLedger {
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     validateReserve(request);
     const wire: WireReserve = { ...request, rules: request.rules.map(ruleToWire) };
-    const result = (await primaryCall(this.rpc, 'budget.reserve', wire)) as WireResult;
+    let result: WireResult;
+    try {
+      result = (await primaryCall(this.rpc, 'budget.reserve', wire)) as WireResult;
+    } catch (err) {
+      // The primary may still grant it (a busy primary answers late): nobody would settle that
+      // reservation, so ask for it back. The primary handles messages in order, so the release
+      // comes after the reserve; if the primary never got the reserve, it is a no-op.
+      if (err instanceof StateUnavailableError) void primaryCall(this.rpc, 'budget.release', { id: request.id }).catch(() => undefined);
+      throw err;
+    }
     const hold: BudgetHold | undefined = result.allowed
       ? settleOnce(async (actual) => {
           validateActual(actual);
@@ -89,6 +100,10 @@ export function budgetHandlers(ledger: MemoryBudgetLedger): RpcHandlers {
         states: result.states.map((s) => ({ window: windowToWire(s.window), spent: s.spentPico.toString(), reserved: s.reservedPico.toString() })),
       };
       return out;
+    },
+    'budget.release': async (params) => {
+      ledger.releaseById((params as { id: string }).id);
+      return null;
     },
     'budget.settle': async (params) => {
       const wire = params as WireSettle;

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
 import type { FailureMode } from '../config/schema.js';
-import { GatewayError } from '../errors/gateway-error.js';
+import { GatewayError, type GatewayErrorOptions } from '../errors/gateway-error.js';
 import type { GatewayEvents } from '../observability/events.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
 import { describeBudget, scopeType, type BudgetRule } from '../spend/budget.js';
@@ -73,9 +73,9 @@ export class BudgetGate {
       ...(rejected ? { rejected: { scope: rejected.rule.scope, scopeType: scopeType(rejected.rule), period: rejected.rule.period } } : {}),
       ...(ratio === undefined ? {} : { teamSpentRatio: ratio }),
     });
-    if (rejected || !result.hold) throw this.#exceeded(rejected, amountPico);
     // The team has passed a soft limit (spend settled before this request): its models' overBudget aliases apply.
     const overSoftLimit = result.states.some((s) => scopeType(s.rule) === 'team' && s.rule.softLimitPico !== undefined && s.spentPico >= s.rule.softLimitPico);
+    if (rejected || !result.hold) throw this.#exceeded(rejected, amountPico, overSoftLimit);
     return { hold: result.hold, overSoftLimit };
   }
 
@@ -102,8 +102,8 @@ export class BudgetGate {
     );
   }
 
-  #exceeded(state: BudgetState | undefined, amountPico: number): GatewayError {
-    if (!state || state.rule.limitPico === undefined) return new GatewayError('budget_exceeded', 'A budget has no room for this request.');
+  #exceeded(state: BudgetState | undefined, amountPico: number, overSoftLimit: boolean): BudgetExceededError {
+    if (!state || state.rule.limitPico === undefined) return new BudgetExceededError('A budget has no room for this request.', {}, overSoftLimit);
     const { rule, window } = state;
     const limit = rule.limitPico ?? 0n;
     const resets = window.endMs === undefined ? 'It is a lifetime budget and does not reset.' : `It resets at ${new Date(window.endMs).toISOString()}.`;
@@ -111,7 +111,22 @@ export class BudgetGate {
     const message =
       `Budget exceeded: the ${describeBudget(rule)} budget of $${formatUsd(limit)} has no room for this request ` +
       `($${formatUsd(state.spentPico)} spent, $${formatUsd(state.reservedPico)} held by requests in flight, this one could cost up to $${formatUsd(amountPico)}). ${resets}${never}`;
-    return new GatewayError('budget_exceeded', message, window.endMs === undefined ? {} : { retryAfterMs: Math.max(1000, window.endMs - this.options.clock.wallMs()) });
+    return new BudgetExceededError(message, window.endMs === undefined ? {} : { retryAfterMs: Math.max(1000, window.endMs - this.options.clock.wallMs()) }, overSoftLimit);
+  }
+}
+
+/**
+ * 429 budget_exceeded. `overSoftLimit`: the team had already passed a soft limit, so an alias's
+ * cheaper `overBudget` alias may still fit where this one's worst case does not (handle-request.ts):
+ * near the hard limit is exactly where that fallback is wanted.
+ */
+export class BudgetExceededError extends GatewayError {
+  constructor(
+    message: string,
+    options: GatewayErrorOptions,
+    readonly overSoftLimit: boolean,
+  ) {
+    super('budget_exceeded', message, options);
   }
 }
 

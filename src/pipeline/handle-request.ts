@@ -22,6 +22,7 @@ import { PayloadCapture } from './payload-capture.js';
 import { outcomeForError, RequestRecord } from './request-record.js';
 import { saneUsage, type Reservation } from './sane-usage.js';
 import { ceilingError, costCeiling, fitsCeiling, requireSomeTargetFits } from './cost-ceiling.js';
+import { BudgetExceededError } from './budget-admission.js';
 
 /** Everything the request flow needs, built once by the composition root. */
 export interface Pipeline {
@@ -88,22 +89,30 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // Before any reservation: a request no target can serve within its cost ceiling is a 400.
     const ceiling = costCeiling(principal, ctx.headers);
     requireSomeTargetFits(model, reserved, ceiling);
-    ticket = await p.admission.admit(principal, model, reserved, ceiling);
     // Budget-aware fallback: past a soft limit, the alias's cheaper `overBudget` alias serves
-    // instead (one hop, only one the key may use), admitted on its own limits and budget.
-    const cheaper = ticket.overSoftLimit ? overBudgetAlias(p, model, principal) : undefined;
+    // instead (one hop, only one the key may use), admitted on its own limits and budget. Also
+    // when this alias's worst case no longer fits a hard limit: that is when the swap matters most.
+    let cheaper: RuntimeModel | undefined;
+    try {
+      ticket = await p.admission.admit(principal, model, reserved, ceiling);
+      cheaper = ticket.overSoftLimit ? overBudgetAlias(p, model, principal) : undefined;
+    } catch (err) {
+      cheaper = err instanceof BudgetExceededError && err.overSoftLimit ? overBudgetAlias(p, model, principal) : undefined;
+      if (!cheaper) throw err;
+    }
     if (cheaper) {
       const cheaperReserve = { promptTokens, outputTokens: op.outputReserve(request, cheaper) };
       requireSomeTargetFits(cheaper, cheaperReserve, ceiling);
       // Give the first alias's hold back first: its concurrency slot must not count twice.
-      ticket.refund();
+      ticket?.refund();
       ticket = await p.admission.admit(principal, cheaper, cheaperReserve, ceiling);
       headers['x-gateway-over-budget'] = `${model.alias} -> ${cheaper.alias}`;
       model = cheaper;
       record.model = model.alias;
       reserved = cheaperReserve;
     }
-    Object.assign(headers, ticket.headers);
+    // Set on every path that gets here: the first admission succeeded, or the cheaper one did.
+    Object.assign(headers, ticket!.headers);
 
     const ceilingRefusal = (t: RuntimeTarget): GatewayError | undefined => {
       if (ceiling === undefined || !t.price) return undefined;

@@ -95,6 +95,21 @@ export class MemoryBudgetLedger implements BudgetLedger {
     return this.#settle(id, targets.map((t) => ({ ...t, key: counterKey(t.rule.scope, t.window) })), BigInt(actualPico));
   }
 
+  /**
+   * Gives reservation `id` back without charging anything, if it is still held: for a worker that
+   * stopped waiting for its reserve (cluster/ipc-budgets.ts) and so will never settle it. Unknown
+   * or already settled ids are ignored.
+   */
+  releaseById(id: string): void {
+    const held = this.#holds.get(id);
+    if (!held) return;
+    this.#holds.delete(id);
+    for (const key of held.keys) {
+      const c = this.#counters.get(key);
+      if (c) c.reserved -= held.amount;
+    }
+  }
+
   #settle(id: string, targets: ReadonlyArray<{ rule: BudgetState['rule']; window: BudgetWindow; key: string }>, actual: bigint): SoftCrossing[] {
     const held = this.#holds.get(id);
     this.#holds.delete(id);

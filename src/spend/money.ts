@@ -1,9 +1,10 @@
 /**
  * Money is counted in whole picodollars (1 pUSD = 10⁻¹² USD), in integers, everywhere: a price
  * of $0.0375 per million tokens is 37,500 pUSD per token, so every published price is a whole
- * number of picodollars per token and a request's cost is an exact integer. One request costs
- * at most a few hundred dollars (10 M tokens × the dearest price), far below 2⁵³ pUSD (about
- * $9,007), so a per-request cost is a safe JavaScript integer; sums over many requests are kept
+ * number of picodollars per token and a request's cost is an exact integer. At catalogue prices
+ * one request costs at most a few thousand dollars (10 M tokens × the dearest price), below 2⁵³
+ * pUSD (about $9,007); a configured price can go further, so per-request amounts are capped there
+ * (price.ts safeAmount) and stay safe JavaScript integers; sums over many requests are kept
  * as bigint (PostgreSQL `numeric`/`bigint`, Redis 64-bit integers: ±$9.2 million per counter).
  */
 

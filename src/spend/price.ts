@@ -53,12 +53,12 @@ export function costOf(usage: UsageRecord, price: Price): number {
   const cached = Math.min(usage.cachedTokens, prompt);
   const written = Math.min(usage.cacheWriteTokens ?? 0, prompt - cached);
   const reasoning = Math.min(usage.reasoningTokens, usage.completionTokens);
-  return (
+  return safeAmount(
     (prompt - cached - written) * price.input +
-    cached * (price.cachedInput ?? price.input) +
-    written * (price.cacheWrite ?? price.input) +
-    (usage.completionTokens - reasoning) * price.output +
-    reasoning * (price.reasoning ?? price.output)
+      cached * (price.cachedInput ?? price.input) +
+      written * (price.cacheWrite ?? price.input) +
+      (usage.completionTokens - reasoning) * price.output +
+      reasoning * (price.reasoning ?? price.output),
   );
 }
 
@@ -70,5 +70,16 @@ export function costOf(usage: UsageRecord, price: Price): number {
 export function worstCaseCost(promptTokens: number, outputTokens: number, price: Price): number {
   const input = Math.max(price.input, price.cacheWrite ?? 0, price.cachedInput ?? 0);
   const output = Math.max(price.output, price.reasoning ?? 0);
-  return promptTokens * input + outputTokens * output;
+  return safeAmount(promptTokens * input + outputTokens * output);
+}
+
+/**
+ * Caps an amount at 2⁵³ − 1 pUSD (about $9,007), where every ledger's exact arithmetic ends. Only
+ * a configured price of hundreds of dollars per million tokens times millions of tokens gets
+ * there: the request is charged (and reserves) $9,007, more than any budget such a cost would fit,
+ * instead of a float that the ledgers refuse (a settle that charged nothing and held its
+ * reservation to expiry; a reserve that failed the request with a 500).
+ */
+function safeAmount(pico: number): number {
+  return Math.min(pico, Number.MAX_SAFE_INTEGER);
 }
