@@ -29,15 +29,39 @@ export function compileRedaction(pattern: string): RegExp {
   enableLinearEngine();
   if (pattern.length === 0 || pattern.length > MAX_PATTERN_LENGTH) throw new Error(`must be 1 to ${MAX_PATTERN_LENGTH} characters`);
   try {
-    const re = new RegExp(pattern, 'gl');
+    const re = new RegExp(expandCounts(pattern), 'gl');
     // A pattern that matches the empty string would insert the marker between every character.
     if (re.test('')) throw new Error('matches the empty string');
     re.lastIndex = 0;
     return re;
   } catch (err) {
     const message = (err as Error).message;
-    throw new Error(/linear time/.test(message) ? 'cannot run in linear time (no back-references or lookarounds)' : message.replace(/^Invalid regular expression: /, ''));
+    throw new Error(
+      /linear time/.test(message)
+        ? 'cannot run in linear time (no back-references or lookarounds, and no repeat count above 16 except on a single character or class, such as [0-9a-f]{32})'
+        : message.replace(/^Invalid regular expression: /, ''),
+    );
   }
+}
+
+/** One atom of a pattern (a whole character class, an escape, or one character) and its count, if any. */
+const atomAndCount = /(\[(?:\\.|[^\\\]])*\]|\\.|[^])(\{(\d{1,5})(,?)\})?/g;
+const LINEAR_MAX_COUNT = 16;
+
+/**
+ * V8's linear engine refuses counted repeats above 16, yet the rules people write for real
+ * secrets need them (`sk-[A-Za-z0-9]{48}`). For a single-character atom (a class, an escape, `.`
+ * or a literal) `a{n}` or `a{n,}`, the count is split into `a{16}a{16}…a{r}` (then `a*`), which
+ * matches the same strings. Classes are read whole, so nothing inside one is touched. Counts on
+ * groups, and ranges `{n,m}`, are left as written (and refused above 16, saying why).
+ */
+function expandCounts(pattern: string): string {
+  return pattern.replace(atomAndCount, (whole: string, atom: string, counted: string | undefined, count: string | undefined, open: string | undefined) => {
+    const n = Number(count);
+    if (counted === undefined || n <= LINEAR_MAX_COUNT || n > 4_096 || /^[()|^$*+?{}]$/.test(atom)) return whole;
+    const parts = `${atom}{${LINEAR_MAX_COUNT}}`.repeat(Math.floor(n / LINEAR_MAX_COUNT)) + (n % LINEAR_MAX_COUNT > 0 ? `${atom}{${n % LINEAR_MAX_COUNT}}` : '');
+    return open === ',' ? `${parts}${atom}*` : parts;
+  });
 }
 
 /** Why `pattern` cannot be a redaction rule, or undefined when it can (for config validation). */
