@@ -9,7 +9,7 @@ import { finished } from '../../../test/helpers/request-events.js';
 import { ManualClock } from '../../clock.js';
 import { openStore } from '../store/open-store.js';
 import type { ControlStore } from '../store/store.js';
-import { RequestLedger, type LedgerSettings } from './ledger.js';
+import { MAX_PAYLOAD_CHARS_IN_MEMORY, RequestLedger, type LedgerSettings } from './ledger.js';
 import { rowOf, type LedgerRow } from './row.js';
 import { deleteExpiredPayloads, dropExpiredPartitions, ensurePartitions, insertRows, partitionDays } from './write.js';
 
@@ -294,3 +294,25 @@ async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('request log: memory held by stored payloads (attack, issue 12)', () => {
+  it('holds at most MAX_PAYLOAD_CHARS_IN_MEMORY of payloads while the database is away; later rows keep everything but their payload', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'llmgw-ledger-payload-'));
+    const ledger = new RequestLedger(
+      { flushMs: 60_000, batchRows: 1_000, maxBufferRows: 1_000, spoolDir: dir, maxSpoolBytes: 1_048_576, retentionDays: 30 },
+      { clock: new ManualClock(0, Date.parse('2026-04-01T08:00:00Z')), logger, store: () => undefined, events: () => undefined },
+    );
+    try {
+      await ledger.start();
+      const mib = 'x'.repeat(1 << 20);
+      const payload = { request: mib, response: undefined, truncated: false, policy: { store: true, maxBytes: 1 << 20, retentionDays: 7, redact: [] } };
+      for (let i = 0; i < 40; i++) ledger.requestFinished(finished(`p-${i}`, { payload }));
+      expect(ledger.buffered).toBe(40);
+      expect(ledger.heldPayloadChars).toBeLessThanOrEqual(MAX_PAYLOAD_CHARS_IN_MEMORY);
+      expect(ledger.heldPayloadChars).toBe(Math.floor(MAX_PAYLOAD_CHARS_IN_MEMORY / (1 << 20)) * (1 << 20));
+    } finally {
+      await ledger.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

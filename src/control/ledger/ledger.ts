@@ -39,6 +39,13 @@ export const MAX_TRACKED_REQUESTS = 10_000;
 const DAYS_AHEAD = 2;
 const MAINTENANCE_MS = 3_600_000;
 const DAY_MS = 86_400_000;
+/**
+ * Characters of stored prompts and completions held in memory at most (buffer and overflow
+ * together, ~64 MB). Rows are bounded by count, but one payload row can carry half a megabyte:
+ * during an outage a team that stores payloads could otherwise fill gigabytes. Past it, a row is
+ * kept without its payload (logged): the row, its counts and its cost are never given up for it.
+ */
+export const MAX_PAYLOAD_CHARS_IN_MEMORY = 32 * 1024 * 1024;
 
 /**
  * The request log's writer: one row per API request (refused ones too), from the events the flow
@@ -66,6 +73,10 @@ export class RequestLedger implements Partial<GatewayEvents> {
   #down = false;
   #started = false;
   #closed = false;
+  /** Payload characters of the rows in the buffer and the overflow. */
+  #payloadChars = 0;
+  /** A payload was left out for want of room (logged once until there is room again). */
+  #payloadsShed = false;
 
   constructor(
     private readonly settings: LedgerSettings,
@@ -106,7 +117,7 @@ export class RequestLedger implements Partial<GatewayEvents> {
     this.#details.delete(e.requestId);
     // Health checks, metrics scrapes, admin calls and 404s are no API operation: no row.
     if (e.operation === undefined) return;
-    const row = rowOf(e, this.deps.clock.wallMs(), collected?.toDetail() ?? {});
+    const row = this.#withinPayloadBudget(rowOf(e, this.deps.clock.wallMs(), collected?.toDetail() ?? {}));
     if (this.#buffer.length < this.settings.maxBufferRows) {
       this.#buffer.push(row);
       if (this.#buffer.length >= this.settings.batchRows) void this.flush();
@@ -171,6 +182,31 @@ export class RequestLedger implements Partial<GatewayEvents> {
     if (this.settings.temporarySpool) await rm(this.settings.spoolDir, { recursive: true, force: true });
   }
 
+  /** The row, or (when held payloads are at their bound) the row without its payload. */
+  #withinPayloadBudget(row: LedgerRow): LedgerRow {
+    const size = payloadChars(row);
+    if (size === 0) return row;
+    if (this.#payloadChars + size <= MAX_PAYLOAD_CHARS_IN_MEMORY) {
+      this.#payloadChars += size;
+      this.#payloadsShed = false;
+      return row;
+    }
+    if (!this.#payloadsShed) this.deps.logger.warn({ heldChars: this.#payloadChars, limitChars: MAX_PAYLOAD_CHARS_IN_MEMORY }, 'request log: stored prompts and completions waiting in memory are at their bound; new rows are kept without theirs until they are written');
+    this.#payloadsShed = true;
+    const { payload: _dropped, ...rest } = row;
+    return rest;
+  }
+
+  /** Rows leaving memory (written or spooled) give their payloads' room back. */
+  #released(rows: readonly LedgerRow[]): void {
+    for (const r of rows) this.#payloadChars -= payloadChars(r);
+  }
+
+  /** Payload characters held in memory now (for tests). */
+  get heldPayloadChars(): number {
+    return this.#payloadChars;
+  }
+
   /** Rows held in memory now (buffer and overflow). */
   get buffered(): number {
     return this.#buffer.length + this.#overflow.length;
@@ -194,7 +230,7 @@ export class RequestLedger implements Partial<GatewayEvents> {
         const batch = this.#buffer.slice(0, this.settings.batchRows);
         await this.#write(store, batch);
         // Only the flush removes from the buffer's front (requestFinished appends), so these are the rows written.
-        this.#buffer.splice(0, batch.length);
+        this.#released(this.#buffer.splice(0, batch.length));
         if (this.#down) {
           this.#down = false;
           this.deps.logger.info('request log: the database takes rows again');
@@ -278,7 +314,9 @@ export class RequestLedger implements Partial<GatewayEvents> {
       try {
         while (this.#overflow.length > 0) {
           // Redacted before they touch the disk.
-          const rows = this.#overflow.splice(0, this.settings.batchRows).map(redactPayload);
+          const leaving = this.#overflow.splice(0, this.settings.batchRows);
+          this.#released(leaving);
+          const rows = leaving.map(redactPayload);
           if (!this.#spoolInUse) {
             this.#spoolInUse = true;
             this.deps.logger.warn({ spoolDir: this.settings.spoolDir }, 'request log: spooling rows to disk until the database answers');
@@ -306,4 +344,8 @@ export class RequestLedger implements Partial<GatewayEvents> {
   #report(): void {
     this.deps.events()?.requestLogBacklog({ bufferedRows: this.buffered, spoolBytes: this.#spool.bytes });
   }
+}
+
+function payloadChars(row: LedgerRow): number {
+  return row.payload ? row.payload.request.length + (row.payload.response?.length ?? 0) : 0;
 }
