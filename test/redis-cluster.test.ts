@@ -34,11 +34,21 @@ describe.skipIf(!canRun)('R-06 Redis Cluster', () => {
     }
     const created = spawnSync(REDIS_CLI, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
     if (created.status !== 0) throw new Error(`cluster create failed: ${created.stdout}${created.stderr}`);
-    const probe = new Redis({ host: '127.0.0.1', port: nodes[0]?.port ?? 0 });
-    try {
-      for (let i = 0; i < 100 && !(await probe.cluster('INFO')).includes('cluster_state:ok'); i++) await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      probe.disconnect();
+    // Every node must see the whole cluster before a gateway uses it: node 0 can say
+    // cluster_state:ok while another still answers CLUSTERDOWN, which on a busy machine (the
+    // whole suite running) lasted long enough to open the gateway's Redis breaker.
+    for (const node of nodes) {
+      const probe = new Redis({ host: '127.0.0.1', port: node.port });
+      try {
+        let ok = false;
+        for (let i = 0; i < 200 && !ok; i++) {
+          ok = (await probe.cluster('INFO')).includes('cluster_state:ok');
+          if (!ok) await new Promise((r) => setTimeout(r, 100));
+        }
+        if (!ok) throw new Error(`cluster node ${node.port} never reached cluster_state:ok`);
+      } finally {
+        probe.disconnect();
+      }
     }
     hot = await FakeUpstream.start({ dialect: 'openai' });
     spare = await FakeUpstream.start({ dialect: 'openai' });
