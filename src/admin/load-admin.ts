@@ -9,7 +9,8 @@ import type { GatewayEvents } from '../observability/events.js';
 import type { RuntimeHolder } from '../lifecycle/runtime-holder.js';
 
 /**
- * Loads the admin API (and with it the query builder) for a config that has an `admin` block.
+ * Loads the admin API (and with it the query builder) for a config that has an `admin` block,
+ * with the web console that calls it (/ui).
  * Imported dynamically by the composition root, so a gateway without one never loads it.
  */
 export async function loadAdminApi(deps: {
@@ -21,7 +22,7 @@ export async function loadAdminApi(deps: {
   readonly logger: Logger;
   readonly events: Pick<GatewayEvents, 'controlPlaneUnavailable' | 'auditEventDropped'>;
 }): Promise<{ routes: Route[]; security: { close(): Promise<void> } }> {
-  const [{ adminRoutes }, { SecurityAuditQueue }] = await Promise.all([import('./admin-api.js'), import('../control/audit-queue.js')]);
+  const [{ adminRoutes }, { SecurityAuditQueue }, { consoleRoutes, loadConsoleAssets }] = await Promise.all([import('./admin-api.js'), import('../control/audit-queue.js'), import('./console-assets.js')]);
   const { control, config, holder, clock, logger } = deps;
   const security = new SecurityAuditQueue(() => control.store?.db, clock, {
     onError: (err) => {
@@ -44,5 +45,8 @@ export async function loadAdminApi(deps: {
       clock,
     },
   });
-  return { routes, security };
+  // The web console at /ui, beside the API it calls (docs/console.md).
+  const assets = await loadConsoleAssets();
+  if (assets.files.size === 0) logger.warn('the console (/ui) is not built: run npm run build');
+  return { routes: [...routes, ...consoleRoutes(assets)], security };
 }
