@@ -241,28 +241,28 @@ function CreateKey(props: { access: Access; teams: string[]; onSecret: (s: { id:
   return (
     <form class="card form" onSubmit={(e) => void submit(e)} aria-label="Create a key">
       <h3>Create a key</h3>
-      <label>
-        Team
-        <select value={chosen} onChange={(e) => setTeam((e.currentTarget as HTMLSelectElement).value)}>
+      <div class="field">
+        <label for="new-key-team">Team</label>
+        <select id="new-key-team" value={chosen} onChange={(e) => setTeam((e.currentTarget as HTMLSelectElement).value)}>
           {writable.map((t) => (
             <option key={t} value={t}>
               {t}
             </option>
           ))}
         </select>
-      </label>
+      </div>
       <label>
         Name
         <input value={name} maxLength={128} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />
       </label>
-      <label>
-        Role
-        <select value={role} onChange={(e) => setRole((e.currentTarget as HTMLSelectElement).value)}>
+      <div class="field">
+        <label for="new-key-role">Role</label>
+        <select id="new-key-role" value={role} onChange={(e) => setRole((e.currentTarget as HTMLSelectElement).value)}>
           <option value="member">member (calls models)</option>
           <option value="viewer">viewer (reads the team)</option>
           <option value="team_admin">team_admin (manages keys)</option>
         </select>
-      </label>
+      </div>
       <label>
         Monthly budget, $ (optional)
         <input value={monthly} inputMode="decimal" onInput={(e) => setMonthly((e.currentTarget as HTMLInputElement).value)} />
