@@ -34,7 +34,8 @@ export function Chart(props: ChartProps) {
       height: props.height ?? 180,
       legend: { live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      // Bars are centred on their day: half a step of room at each end keeps the outer ones whole.
+      scales: { x: props.bars ? { time: true, range: (_u, min, max) => [min - 43_200, max + 43_200] } : { time: true } },
       axes: [{}, { size: 60, values: (_u, ticks) => ticks.map((t) => `${formatTick(t)}${unit}`) }],
       series: [
         {},

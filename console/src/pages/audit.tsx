@@ -7,10 +7,17 @@ import { Badge, ErrorLine, Page, useLoad } from '../ui.js';
 const PAGE = 50;
 
 /** The audit log, newest first, paginated, with the hash chain's verification. */
+const FILTERS = ['action', 'actor', 'targetType', 'targetId'] as const;
+
 export function AuditPage() {
   const [cursors, setCursors] = useState<string[]>([]);
+  const [draft, setDraft] = useState<Record<string, string>>({});
+  const [filters, setFilters] = useState<Record<string, string>>({});
   const cursor = cursors.at(-1);
-  const list = useLoad(() => api<List<AuditEntry>>(`/audit?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`), [cursor]);
+  const query = new URLSearchParams({ limit: String(PAGE) });
+  for (const [k, v] of Object.entries(filters)) if (v.trim()) query.set(k, v.trim());
+  if (cursor) query.set('cursor', cursor);
+  const list = useLoad(() => api<List<AuditEntry>>(`/audit?${query}`), [query.toString()]);
   const verify = useLoad(() => api<Verify>('/audit/verify'), []);
   const v = verify.data;
   return (
@@ -35,6 +42,33 @@ export function AuditPage() {
           </>
         ) : null}
       </div>
+      <form
+        class="filters"
+        aria-label="Filter audit entries"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setCursors([]);
+          setFilters({ ...draft });
+        }}
+      >
+        {FILTERS.map((f) => (
+          <label key={f}>
+            {f}
+            <input type="text" value={draft[f] ?? ''} placeholder={f === 'action' ? 'key.revoked' : ''} onInput={(e) => setDraft({ ...draft, [f]: (e.currentTarget as HTMLInputElement).value })} />
+          </label>
+        ))}
+        <button type="submit">Apply</button>
+        <button
+          type="button"
+          onClick={() => {
+            setDraft({});
+            setCursors([]);
+            setFilters({});
+          }}
+        >
+          Clear
+        </button>
+      </form>
       <ErrorLine error={list.error ?? verify.error} />
       <table>
         <thead>
