@@ -88,7 +88,7 @@ export function RequestsPage() {
               <td>{when(r.startedAt)}</td>
               <td>
                 <a href={`/ui/requests/${encodeURIComponent(r.id)}`} onClick={(e) => onLinkClick(e, `/requests/${encodeURIComponent(r.id)}`)}>
-                  <code>{r.id.slice(0, 13)}…</code>
+                  <code title={r.id}>…{r.id.slice(-12)}</code>
                 </a>
               </td>
               <td>{r.team ?? '–'}</td>
