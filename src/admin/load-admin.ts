@@ -7,6 +7,8 @@ import type { ControlPlane } from '../control/control-plane.js';
 import type { Route } from '../http/routes.js';
 import type { GatewayEvents } from '../observability/events.js';
 import type { RuntimeHolder } from '../lifecycle/runtime-holder.js';
+import type { LiveAggregator } from '../observability/live/live-aggregator.js';
+import type { Cooldowns } from '../routing/cooldowns.js';
 
 /**
  * Loads the admin API (and with it the query builder) for a config that has an `admin` block,
@@ -21,8 +23,16 @@ export async function loadAdminApi(deps: {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly events: Pick<GatewayEvents, 'controlPlaneUnavailable' | 'auditEventDropped'>;
-}): Promise<{ routes: Route[]; security: { close(): Promise<void> } }> {
-  const [{ adminRoutes }, { SecurityAuditQueue }, { consoleRoutes, loadConsoleAssets }] = await Promise.all([import('./admin-api.js'), import('../control/audit-queue.js'), import('./console-assets.js')]);
+  /** This process's live traffic (the console's live page and deployments view). */
+  readonly live?: LiveAggregator;
+  readonly cooldowns?: Cooldowns;
+}): Promise<{ routes: Route[]; security: { close(): Promise<void> }; live: { closeAll(): void } | undefined }> {
+  const [{ adminRoutes }, { SecurityAuditQueue }, { LiveHub }, { consoleRoutes, loadConsoleAssets }] = await Promise.all([
+    import('./admin-api.js'),
+    import('../control/audit-queue.js'),
+    import('./live-hub.js'),
+    import('./console-assets.js'),
+  ]);
   const { control, config, holder, clock, logger } = deps;
   const security = new SecurityAuditQueue(() => control.store?.db, clock, {
     onError: (err) => {
@@ -32,7 +42,11 @@ export async function loadAdminApi(deps: {
     onDropped: () => deps.events.auditEventDropped({}),
   });
   const bootstrap = config.admin?.bootstrapKey?.reveal();
+  const hub = deps.live ? new LiveHub(deps.live) : undefined;
   const routes = adminRoutes({
+    ...(deps.live && hub ? { live: { aggregator: deps.live, hub } } : {}),
+    runtime: () => holder.current,
+    ...(deps.cooldowns ? { cooldowns: deps.cooldowns } : {}),
     control,
     security,
     clock,
@@ -48,5 +62,5 @@ export async function loadAdminApi(deps: {
   // The web console at /ui, beside the API it calls (docs/console.md).
   const assets = await loadConsoleAssets();
   if (assets.files.size === 0) logger.warn('the console (/ui) is not built: run npm run build');
-  return { routes: [...routes, ...consoleRoutes(assets)], security };
+  return { routes: [...routes, ...consoleRoutes(assets)], security, live: hub };
 }

@@ -78,7 +78,7 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   const d = target.deployment;
   try {
     const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input), bodyLimits);
-    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res));
+    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res), res.statusCode);
     const { value, usage, upstreamModel } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
     finished(deps, input, started, 'success', res.statusCode, upstreamModel);
     target.latency.record(deps.clock.nowMs() - started);
@@ -110,7 +110,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // An unreadable error body still has a status worth reporting.
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
-      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }));
+      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), res.statusCode);
     }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
     rest = translateBody(res.body, translator, d.adapter.streamFraming);
@@ -186,8 +186,9 @@ function scrubbingTranslator<Chunk>(translator: StreamTranslator<Chunk>, target:
   };
 }
 
-function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure): AttemptResult<T> {
-  finished(deps, input, started, failure.outcome, undefined);
+/** `status`: the upstream's HTTP status when it answered with an error one (the console shows it). */
+function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure, status?: number): AttemptResult<T> {
+  finished(deps, input, started, failure.outcome, status);
   return { ok: false, failure };
 }
 
