@@ -1,5 +1,6 @@
 import { api } from '../api.js';
 import { ms, num, when } from '../format.js';
+import { onLinkClick } from '../router.js';
 import type { Deployment, List } from '../types.js';
 import { Badge, ErrorLine, Page, useLoad } from '../ui.js';
 
@@ -76,7 +77,10 @@ export function DeploymentsPage() {
                 <ol class="plain">
                   {d.recentFailures.map((f, i) => (
                     <li key={i}>
-                      {when(f.at)}: <strong>{f.outcome}</strong> {f.status ?? ''} <code class="hint">{f.requestId}</code>
+                      {when(f.at)}: <strong>{f.outcome}</strong> {f.status ?? ''}{' '}
+                      <a href={`/ui/requests/${encodeURIComponent(f.requestId)}`} onClick={(e) => onLinkClick(e, `/requests/${encodeURIComponent(f.requestId)}`)}>
+                        <code>{f.requestId}</code>
+                      </a>
                     </li>
                   ))}
                 </ol>
