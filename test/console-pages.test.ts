@@ -5,6 +5,7 @@
  * log, audit its entries and an intact hash chain. With CONSOLE_SCREENSHOTS=<dir> (npm run
  * console:screenshots) each page is saved there as a 1280×800 PNG for docs/console.md.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -20,7 +21,10 @@ async function shot(page: Page, name: string): Promise<void> {
   if (!shots) return;
   mkdirSync(shots, { recursive: true });
   await page.mouse.move(0, 0);
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+  const path = join(shots, `${name}.png`);
+  await page.screenshot({ path, fullPage: false });
+  // A 128-colour palette keeps the committed PNGs small (about a third); skipped without ImageMagick.
+  spawnSync('convert', [path, '-colors', '128', `PNG8:${path}`], { stdio: 'ignore', timeout: 20_000 });
 }
 
 describe.skipIf(!run)('console pages in Chromium', () => {
@@ -96,7 +100,7 @@ describe.skipIf(!run)('console pages in Chromium', () => {
     // A screenshot for the docs wants a minute of history; the check needs none.
     if (shots) await page.waitForTimeout(45_000);
     await shot(page, 'live');
-  });
+  }, shots ? 120_000 : 20_000);
 
   it('deployments: state, breaker and recent failures, refreshed', async () => {
     await page.getByRole('link', { name: 'Deployments' }).click();

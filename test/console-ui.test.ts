@@ -111,6 +111,18 @@ describe.skipIf(!run)('the console in Chromium', () => {
     await page.close();
   });
 
+  it('a credential revoked while signed in returns the page to sign-in on its next call', async () => {
+    const made = await admin(h.url, 'POST', '/keys', { team: 'main', name: 'short-lived', role: 'team_admin' });
+    const page = await signIn(browser, h.url, made.body.key as string, '/ui/teams');
+    await page.getByRole('row', { name: /short-lived/ }).waitFor();
+    expect((await admin(h.url, 'DELETE', `/keys/${made.body.id}`)).status).toBe(200);
+    await page.getByRole('link', { name: 'Spend' }).click();
+    await page.getByLabel('Admin API credential').waitFor();
+    await page.getByText(/Signed out: the credential was refused/).waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    await page.close();
+  });
+
   it('opens a request that needed a retry as a timeline of its attempts', async () => {
     h.fakes[0]!.enqueue({ kind: 'status', status: 503 });
     const res = await chat(h.url, chatBody('m'), { key: KEY });
