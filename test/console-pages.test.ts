@@ -173,7 +173,8 @@ describe.skipIf(!run)('console pages in Chromium', () => {
 async function findRetried(url: string): Promise<string> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    // Oldest traffic first: the flaky deployment's breaker opens early, and then nothing retries.
+    // Every page: the flaky deployment's breaker opens early and then nothing retries, so the
+    // retried requests may be far back in the log.
     let cursor: string | null = null;
     do {
       const list = await admin(url, 'GET', `/requests?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
