@@ -3,7 +3,9 @@ import './style.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { accessOf, type Access } from './access.js';
-import { api, clearCredential, credential, onUnauthorized } from './api.js';
+import { api, clearCredential, credential, onUnauthorized, setCredential } from './api.js';
+import { CALLBACK_PATH, finishOidc } from './oidc.js';
+import { messageOf } from './ui.js';
 import { navigate, onLinkClick, usePath } from './router.js';
 import type { Me } from './types.js';
 import { AuditPage } from './pages/audit.js';
@@ -27,7 +29,7 @@ const pages: ReadonlyArray<{ path: string; label: string; allowed: (a: Access) =
 
 function App() {
   const path = usePath();
-  const [me, setMe] = useState<Me | null | undefined>(credential() === null ? null : undefined);
+  const [me, setMe] = useState<Me | null | undefined>(credential() === null && location.pathname !== `/ui${CALLBACK_PATH}` ? null : undefined);
   const [notice, setNotice] = useState<string | undefined>(undefined);
 
   useEffect(() => {
@@ -35,6 +37,23 @@ function App() {
       setNotice('Signed out: the credential was refused (expired, revoked or wrong).');
       setMe(null);
     });
+    if (location.pathname === `/ui${CALLBACK_PATH}`) {
+      // Back from the identity provider: its access token becomes the credential.
+      finishOidc()
+        .then(async (token) => {
+          setCredential(token);
+          const who = await api<Me>('/me');
+          navigate('/', true);
+          setMe(who);
+        })
+        .catch((err: unknown) => {
+          clearCredential();
+          navigate('/', true);
+          setNotice(`Sign-in failed: ${messageOf(err)}`);
+          setMe(null);
+        });
+      return;
+    }
     if (credential() !== null) {
       api<Me>('/me')
         .then(setMe)

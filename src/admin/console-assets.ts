@@ -22,6 +22,7 @@ const MAX_TOTAL_BYTES = 4 * 1024 * 1024;
 const MAX_PATH_CHARS = 256;
 
 const types: Readonly<Record<string, string>> = {
+  json: 'application/json; charset=utf-8',
   html: 'text/html; charset=utf-8',
   js: 'text/javascript; charset=utf-8',
   css: 'text/css; charset=utf-8',
@@ -29,13 +30,27 @@ const types: Readonly<Record<string, string>> = {
   txt: 'text/plain; charset=utf-8',
 };
 
-/** Headers on every answer under /ui: the page loads only its own files and talks only to its origin. */
-const securityHeaders: Readonly<Record<string, string>> = {
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-};
+/**
+ * Headers on every answer under /ui: the page loads only its own files and talks only to its
+ * origin, and, with sign-in by the identity provider, to the provider's origin (discovery and
+ * the token endpoint).
+ */
+function securityHeaders(idpOrigin: string | undefined): Readonly<Record<string, string>> {
+  const connect = idpOrigin === undefined ? "'self'" : `'self' ${idpOrigin}`;
+  return {
+    'content-security-policy': `default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src ${connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+  };
+}
+
+/** The console's sign-in with the identity provider (`identity.console`), told to the page by /ui/config.json. */
+export interface ConsoleSignIn {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+}
 
 interface Asset {
   readonly type: string;
@@ -84,16 +99,24 @@ export async function loadConsoleAssets(dir: string = consoleDir): Promise<Conso
 
 const notBuilt = '<!doctype html><meta charset="utf-8"><title>llm-gateway console</title><p>The console is not built: run <code>npm run build</code>.</p>';
 
-/** The /ui routes: `/ui`, `/ui/` and every path under it (pages fall back to index.html). */
-export function consoleRoutes(assets: ConsoleAssets): Route[] {
-  const handler = (scope: RequestScope): void => serve(scope, assets, scope.params[0] ?? '');
+/**
+ * The /ui routes: `/ui`, `/ui/` and every path under it (pages fall back to index.html), and
+ * `/ui/config.json`, what the page needs to know before sign-in (public: no secret in it).
+ */
+export function consoleRoutes(built: ConsoleAssets, signIn?: ConsoleSignIn): Route[] {
+  const headers = securityHeaders(signIn === undefined ? undefined : new URL(signIn.issuer).origin);
+  const config = JSON.stringify({ oidc: signIn === undefined ? null : { issuer: signIn.issuer, clientId: signIn.clientId, scopes: signIn.scopes } });
+  const files = new Map(built.files);
+  files.set('config.json', { type: 'application/json; charset=utf-8', body: config, immutable: false });
+  const assets: ConsoleAssets = { files };
+  const handler = (scope: RequestScope): void => serve(scope, assets, scope.params[0] ?? '', headers);
   return [
     { method: 'GET', path: '/ui', surface: surfaces.operator, handler },
     { method: 'GET', path: '/ui/*', surface: surfaces.operator, handler },
   ];
 }
 
-function serve(scope: RequestScope, assets: ConsoleAssets, raw: string): void {
+function serve(scope: RequestScope, assets: ConsoleAssets, raw: string, securityHeaders: Readonly<Record<string, string>>): void {
   const name = assetName(raw);
   if (name === undefined) throw new GatewayError('not_found', 'No such console file.');
   const file = assets.files.get(name);

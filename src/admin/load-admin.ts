@@ -62,5 +62,6 @@ export async function loadAdminApi(deps: {
   // The web console at /ui, beside the API it calls (docs/console.md).
   const assets = await loadConsoleAssets();
   if (assets.files.size === 0) logger.warn('the console (/ui) is not built: run npm run build');
-  return { routes: [...routes, ...consoleRoutes(assets)], security, live: hub };
+  const signIn = config.identity?.console && { issuer: config.identity.jwt.issuer, clientId: config.identity.console.clientId, scopes: config.identity.console.scopes };
+  return { routes: [...routes, ...consoleRoutes(assets, signIn)], security, live: hub };
 }

@@ -1,5 +1,6 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, clearCredential, setCredential } from '../api.js';
+import { loadOidcSettings, startOidc, type OidcSettings } from '../oidc.js';
 import type { Me } from '../types.js';
 import { messageOf } from '../ui.js';
 
@@ -11,6 +12,12 @@ export function SignIn(props: { onSignedIn: (me: Me) => void; notice?: string | 
   const [value, setValue] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  const [oidc, setOidc] = useState<OidcSettings | null>(null);
+  useEffect(() => {
+    loadOidcSettings()
+      .then(setOidc)
+      .catch(() => setOidc(null));
+  }, []);
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
     setBusy(true);
@@ -29,8 +36,22 @@ export function SignIn(props: { onSignedIn: (me: Me) => void; notice?: string | 
   return (
     <main class="signin">
       <h1>llm-gateway console</h1>
+      {props.notice && <p class="hint">{props.notice}</p>}
+      {oidc && (
+        <p>
+          <button
+            type="button"
+            class="primary"
+            onClick={() => {
+              setError(undefined);
+              startOidc(oidc).catch((err: unknown) => setError(messageOf(err)));
+            }}
+          >
+            Sign in with {new URL(oidc.issuer).host}
+          </button>
+        </p>
+      )}
       <form onSubmit={(e) => void submit(e)} aria-label="Sign in">
-        {props.notice && <p class="hint">{props.notice}</p>}
         <label>
           Admin API credential
           <input type="password" name="credential" autoComplete="off" required autoFocus value={value} onInput={(e) => setValue((e.currentTarget as HTMLInputElement).value)} />
