@@ -56,9 +56,9 @@ describe.skipIf(!run)('console pages in Chromium', () => {
           {},
         ),
     });
-    expect((await admin(h.url, 'POST', '/teams', { name: 'search', models: ['gpt-mini', 'gpt-large'], budgets: [{ period: 'monthly', limitUsd: '0.05', softLimitUsd: '0.04' }], limits: { requests: { capacity: 100, refillPerSecond: 20 } } })).status).toBe(201);
+    expect((await admin(h.url, 'POST', '/teams', { name: 'search', models: ['gpt-mini', 'gpt-large'], budgets: [{ period: 'monthly', limitUsd: '0.5', softLimitUsd: '0.4' }], limits: { requests: { capacity: 100, refillPerSecond: 20 } } })).status).toBe(201);
     expect((await admin(h.url, 'POST', '/teams', { name: 'support', models: ['gpt-mini'] })).status).toBe(201);
-    const made = await admin(h.url, 'POST', '/keys', { team: 'search', name: 'search-prod', budgets: [{ period: 'daily', limitUsd: '0.005' }] });
+    const made = await admin(h.url, 'POST', '/keys', { team: 'search', name: 'search-prod', budgets: [{ period: 'daily', limitUsd: '0.05' }] });
     teamKey = made.body.key as string;
     await admin(h.url, 'POST', '/keys', { team: 'support', name: 'support-bot', role: 'team_admin' });
     const send = (): void => {
@@ -112,7 +112,7 @@ describe.skipIf(!run)('console pages in Chromium', () => {
     await page.getByRole('link', { name: 'Teams and keys' }).click();
     await page.getByRole('row', { name: /search-prod/ }).waitFor();
     const search = page.getByRole('row', { name: /^search / }).first();
-    await expect.poll(async () => search.textContent()).toMatch(/monthly: \$0\.\d+ \/ \$0\.05/);
+    await expect.poll(async () => search.textContent()).toMatch(/monthly: \$0\.\d+ \/ \$0\.5\b/);
     expect(await search.locator('meter').count()).toBe(1);
     await shot(page, 'teams');
   });
