@@ -69,9 +69,24 @@ export const requestView = z.object({
   durationMs: z.number().int(),
   ttftMs: z.number().int().nullable(),
   upstreamMs: z.number().int(),
+  traceId: z.string().nullable().describe('The W3C trace id (32 hex) of the request, when it had one.'),
+});
+
+const attemptLogEntry = z.object({
+  n: z.number().int().describe('1-based.'),
+  alias: z.string(),
+  deployment: z.string(),
+  startMs: z.number().int().describe("Ms from the request's start."),
+  durationMs: z.number().int(),
+  outcome: z.string(),
+  status: z.number().int().nullable().describe("The upstream's HTTP status, when it answered."),
+  ttftMs: z.number().int().nullable().describe("Ms from the attempt's start to its first content (streams)."),
+  next: z.enum(['retry', 'fallback']).nullable().describe('What the gateway did after this attempt.'),
+  reason: z.string().nullable().describe('Why it failed: the classified outcome (`rate_limited`, `timeout`, …); null when it succeeded.'),
 });
 
 export const requestDetailView = requestView.extend({
+  attemptLog: z.array(attemptLogEntry).describe("Each upstream attempt in order (at most 16): the request's timeline."),
   detail: z.object({
     attempts: z.array(z.object({ attempt: z.number().int(), deployment: z.string(), outcome: z.string(), status: z.number().int().nullable(), durationMs: z.number().int() })).optional(),
     retries: z.array(z.object({ fromDeployment: z.string(), reason: z.string(), delayMs: z.number().int() })).optional(),
@@ -291,6 +306,7 @@ function requestJson(r: RequestRow): z.infer<typeof requestView> {
     durationMs: r.durationMs,
     ttftMs: r.ttftMs,
     upstreamMs: r.upstreamMs,
+    traceId: r.traceId ?? null,
   };
 }
 
@@ -358,5 +374,5 @@ async function getRequest(call: AdminCall): Promise<AdminReply> {
     .select({ request: requestPayloads.request, response: requestPayloads.response, truncated: requestPayloads.truncated, expiresAt: requestPayloads.expiresAt })
     .from(requestPayloads)
     .where(and(eq(requestPayloads.startedAt, row.startedAt), eq(requestPayloads.id, row.id), gte(requestPayloads.expiresAt, call.now)));
-  return { status: 200, body: { ...requestJson(row), detail: row.detail, payload: payload ? { ...payload, expiresAt: payload.expiresAt.toISOString() } : null } };
+  return { status: 200, body: { ...requestJson(row), attemptLog: row.attemptLog ?? [], detail: row.detail, payload: payload ? { ...payload, expiresAt: payload.expiresAt.toISOString() } : null } };
 }
