@@ -6,6 +6,7 @@ import { requestIdTime } from '../http/request-id.js';
 import { formatUsd, usdToPico } from '../spend/money.js';
 import { readableTeams } from './access.js';
 import type { AdminCall, AdminReply, AdminRoute } from './context.js';
+import { csvDocument } from './csv.js';
 import { intParam } from './helpers.js';
 
 /**
@@ -112,9 +113,11 @@ export const spendRoutes: AdminRoute[] = [
       to: 'Last UTC day, YYYY-MM-DD, exclusive (default: tomorrow). At most 400 days after `from`.',
       group_by: 'Comma-separated: `team`, `key`, `model`, `deployment`, `day` (default `team`).',
       team: 'Only this team.',
+      format: '`json` (default) or `csv` (a header row, then one row per group; also chosen by `Accept: text/csv`).',
     },
     status: 200,
     response: spendView,
+    csv: true,
     handle: getSpend,
   },
   {
@@ -199,7 +202,17 @@ function teamScope(call: AdminCall, column: typeof spendDaily.team | typeof requ
   return inArray(column, [...visible]);
 }
 
+/** `format=csv` (or `json`), else `Accept: text/csv` asks for CSV; anything else for `format` is a 400. */
+function wantsCsv(call: AdminCall): boolean {
+  const format = call.query.get('format');
+  if (format === 'csv') return true;
+  if (format === 'json') return false;
+  if (format !== null) throw badParam('format', 'must be json or csv.');
+  return /(^|,)\s*text\/csv\s*(;|,|$)/i.test(call.accept ?? '');
+}
+
 async function getSpend(call: AdminCall): Promise<AdminReply> {
+  const csv = wantsCsv(call);
   const today = call.now.toISOString().slice(0, 10);
   const from = dayParam(call.query, 'from', `${today.slice(0, 8)}01`);
   const to = dayParam(call.query, 'to', new Date(call.now.getTime() + DAY_MS).toISOString().slice(0, 10));
@@ -245,6 +258,13 @@ async function getSpend(call: AdminCall): Promise<AdminReply> {
     };
   });
   const total = totalsView(Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, v.toString()])));
+  if (csv) {
+    const keys = groupBy.map((g) => (g === 'key' ? 'keyId' : g));
+    const header = [...keys, ...Object.keys(totals)];
+    const body = csvDocument(header, data.map((row) => header.map((h) => (row as Record<string, string | number | null | undefined>)[h])));
+    // from and to are checked YYYY-MM-DD days: nothing else reaches the header.
+    return { status: 200, contentType: 'text/csv; charset=utf-8', body, headers: { 'content-disposition': `attachment; filename="spend-${from}-${to}.csv"` } };
+  }
   return { status: 200, body: { object: 'spend', from, to, groupBy, data, total } };
 }
 
