@@ -84,6 +84,7 @@ async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: Request
     body,
     params: scope.params,
     query,
+    accept: scope.req.headers.accept,
     db,
     ctx,
     config: scope.runtime.config,

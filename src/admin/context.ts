@@ -35,6 +35,8 @@ export interface AdminCall<Body = unknown> {
   readonly body: Body;
   readonly params: readonly string[];
   readonly query: URLSearchParams;
+  /** The request's `Accept` header (a route that also answers CSV reads it). */
+  readonly accept: string | undefined;
   readonly db: ControlDb;
   readonly ctx: AdminContext;
   /** The config now serving (its tenants are the read-only `source: config` teams). */

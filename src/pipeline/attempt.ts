@@ -44,6 +44,8 @@ export interface AttemptInput<Req extends OperationRequest> {
   readonly upstreamCall: (target: RuntimeTarget) => UpstreamCall;
   /** Adds this attempt's upstream wait to the request's total. */
   readonly addUpstreamMs: (ms: number) => void;
+  /** Records the attempt in the request's attempt log (RequestRecord.logAttempt). */
+  readonly logAttempt?: (n: number, alias: string, deployment: string, startedMs: number, durationMs: number, outcome: AttemptOutcome, status: number | null, ttftMs: number | null) => void;
 }
 
 export interface JsonValue<Res> {
@@ -131,7 +133,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
         first.push(...step.chunks);
         if (step.done || first.length > maxOpeningChunks || step.chunks.some(op.hasContent)) {
           const firstChunkMs = deps.clock.nowMs();
-          finished(deps, input, started, 'success', res.statusCode, translator.upstreamModel?.());
+          finished(deps, input, started, 'success', res.statusCode, translator.upstreamModel?.(), firstChunkMs - started);
           target.latency.record(firstChunkMs - started);
           return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs } };
         }
@@ -192,11 +194,12 @@ function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, start
   return { ok: false, failure };
 }
 
-function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, status: number | undefined, responseModel?: string): void {
+function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, status: number | undefined, responseModel?: string, ttftMs?: number): void {
   const durationMs = deps.clock.nowMs() - started;
   input.addUpstreamMs(durationMs);
   const { target } = input;
   const d = target.deployment;
+  input.logAttempt?.(input.attempt, target.alias, d.name, started, durationMs, outcome, status ?? null, ttftMs ?? null);
   deps.events.attemptFinished({
     requestId: input.requestId,
     alias: target.alias,

@@ -125,6 +125,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // (and a retry on the same target) sends it.
     let built: { target: RuntimeTarget; call: UpstreamCall } | undefined;
     const upstreamCall = (t: RuntimeTarget): UpstreamCall => (built?.target === t ? built.call : (built = { target: t, call: op.upstreamCall(t.deployment.adapter, request, t.targetInfo) }).call);
+    const logAttempt = record.logAttempt.bind(record);
     const input = (target: RuntimeTarget, attempt: number): AttemptInput<Req> => ({
       target,
       attempt,
@@ -137,6 +138,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       responseContext: responseContext(p, request, target.alias, promptTokens, countPrompt),
       upstreamCall,
       addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
+      logAttempt,
     });
     // The pipeline carries the clock and events an attempt needs: no per-request deps object.
     const deps: AttemptDeps = p;
