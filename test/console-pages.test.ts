@@ -178,7 +178,7 @@ async function findRetried(url: string): Promise<string> {
     let cursor: string | null = null;
     do {
       const list = await admin(url, 'GET', `/requests?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      const row = (list.body.data as Array<{ id: string; attempts: number | unknown[]; status: number }>).find((r) => (Array.isArray(r.attempts) ? r.attempts.length : r.attempts) >= 2 && r.status === 200);
+      const row = (list.body.data as Array<{ id: string; attempts: number; status: number }>).find((r) => r.attempts >= 2 && r.status === 200);
       if (row) return row.id;
       cursor = list.body.nextCursor as string | null;
     } while (cursor);

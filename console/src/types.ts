@@ -95,7 +95,7 @@ export interface RequestRow {
   readonly deployment: string | null;
   readonly operation: string;
   readonly stream: boolean;
-  readonly attempts: number | AttemptLogEntry[];
+  readonly attempts: number;
   readonly status: number;
   readonly outcome: string;
   readonly errorCode: string | null;
@@ -120,6 +120,8 @@ export interface AttemptLogEntry {
 }
 
 export interface RequestDetail extends RequestRow {
+  /** The request's timeline (rows written before the attempt log existed have none). */
+  readonly attemptLog?: AttemptLogEntry[];
   readonly detail: {
     readonly attempts?: Array<{ attempt: number; deployment: string; outcome: string; status: number | null; durationMs: number }>;
     readonly retries?: Array<{ fromDeployment: string; reason: string; delayMs: number }>;

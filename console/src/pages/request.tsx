@@ -84,9 +84,9 @@ export function RequestPage(props: { id: string }) {
   );
 }
 
-/** The attempt log (console-api's `attempts`), or one rebuilt from the older `detail`. */
+/** The attempt log, or for an older row one rebuilt from its `detail` (no TTFT or start times then). */
 function attemptsOf(r: RequestDetail): AttemptLogEntry[] {
-  if (Array.isArray(r.attempts)) return r.attempts;
+  if (r.attemptLog && r.attemptLog.length > 0) return r.attemptLog;
   const list = r.detail.attempts ?? [];
   const retries = [...(r.detail.retries ?? [])];
   const fallbacks = [...(r.detail.fallbacks ?? [])];

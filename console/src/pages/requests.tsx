@@ -98,7 +98,7 @@ export function RequestsPage() {
               <td>
                 <Badge tone={r.outcome === 'success' ? 'good' : 'bad'}>{r.outcome}</Badge>
               </td>
-              <td class="n">{Array.isArray(r.attempts) ? r.attempts.length : r.attempts}</td>
+              <td class="n">{r.attempts}</td>
               <td class="n">{ms(r.durationMs)}</td>
               <td class="n">{ms(r.ttftMs)}</td>
               <td class="n">{r.usage ? num(r.usage.promptTokens + r.usage.completionTokens) : '–'}</td>
