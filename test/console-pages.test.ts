@@ -112,7 +112,7 @@ describe.skipIf(!run)('console pages in Chromium', () => {
     await page.getByRole('link', { name: 'Teams and keys' }).click();
     await page.getByRole('row', { name: /search-prod/ }).waitFor();
     const search = page.getByRole('row', { name: /^search / }).first();
-    await expect.poll(async () => search.textContent()).toMatch(/monthly: \$0\.\d+ \/ \$0\.5\b/);
+    await expect.poll(async () => search.textContent(), { timeout: 5_000 }).toMatch(/monthly: \$0\.\d+ \/ \$0\.50/);
     expect(await search.locator('meter').count()).toBe(1);
     await shot(page, 'teams');
   });
