@@ -156,7 +156,7 @@ describe('GET /admin/v1/deployments', () => {
     expect(lim).toMatchObject({ state: 'cooling_down', breaker: { state: 'closed', transitions: [] } });
     expect(Date.parse(lim.cooldownUntil) - Date.now()).toBeGreaterThan(20_000);
     expect(lim.recentFailures[0]).toMatchObject({ outcome: 'rate_limited', status: 429 });
-    expect(byName.d).toMatchObject({ state: 'healthy', inFlight: 0, pool: { active: 0, queued: 0, max: expect.any(Number) }, recentFailures: [] });
+    expect(byName.d).toMatchObject({ state: 'healthy', inFlight: 0, pool: { active: 0, idle: expect.any(Number), queued: 0, max: expect.any(Number) }, recentFailures: [] });
     for (const secret of [UPSTREAM_KEY, ADMIN_KEY, 'key=', 'Bearer', '/v1']) expect(res.text).not.toContain(secret);
   }, 30_000);
 

@@ -61,3 +61,36 @@ describe('a live client that stops reading', () => {
     reader.close();
   }, 30_000);
 });
+
+describe('heartbeats and the end of the stream', () => {
+  it('sends retry, the history, ticks and `: ping` comments, and ends every stream on closeAll (the drain)', async () => {
+    const agg = new LiveAggregator({ clock: { nowMs: () => performance.now(), wallMs: () => Date.now() } });
+    agg.tick(1_000);
+    const pinging = new LiveHub(agg, { maxStreams: 2, maxBufferedBytes: 1024 * 1024, pingMs: 0 });
+    const srv = createServer((_req, res) => {
+      try {
+        pinging.open(res, async () => true);
+      } catch {
+        res.writeHead(503).end();
+      }
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const at = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      const s = await openStream(at, '', null);
+      expect((await s.next(() => true)).retry).toBe('2000');
+      const history = JSON.parse((await s.next((e) => e.event === 'history')).data!);
+      expect(history).toMatchObject({ intervalMs: 1000, ticks: [{ t: 1_000, requests: 0 }] });
+      agg.tick(2_000);
+      expect(JSON.parse((await s.next((e) => e.event === 'tick')).data!).t).toBe(2_000);
+      expect((await s.next((e) => e.comment !== undefined)).comment).toBe('ping');
+      pinging.closeAll();
+      await s.ended;
+      expect(pinging.size).toBe(0);
+      expect((await openStream(at, '', null)).status).toBe(503);
+    } finally {
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
+  });
+});
