@@ -31,8 +31,8 @@ export function LivePage() {
   const perMinute = ticks.slice(-60);
   const errorsOf = (t: Tick): number => Object.entries(t.outcomes).reduce((n, [o, c]) => (o === 'success' ? n : n + c), 0);
   const outcomes = [...new Set(ticks.flatMap((t) => Object.keys(t.outcomes)))].filter((o) => o !== 'success').sort();
-  const models = topKeys(recentOrAll(ticks).map((t) => t.models));
-  const deployments = topKeys(recentOrAll(ticks).map((t) => t.deployments));
+  const models = topKeys(lastMinute(ticks).map((t) => t.models));
+  const deployments = topKeys(lastMinute(ticks).map((t) => t.deployments));
   const sum = (list: Tick[], f: (t: Tick) => number): number => list.reduce((n, t) => n + f(t), 0);
   const avg = (list: Tick[], f: (t: Tick) => number): number => (list.length === 0 ? 0 : sum(list, f) / list.length);
 
@@ -147,7 +147,7 @@ export function LivePage() {
   );
 }
 
-function recentOrAll(ticks: Tick[]): Tick[] {
+function lastMinute(ticks: Tick[]): Tick[] {
   return ticks.slice(-60);
 }
 
