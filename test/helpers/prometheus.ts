@@ -78,8 +78,6 @@ export async function startPrometheus(options: PrometheusOptions): Promise<OwnPr
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
-      // Not a long-running server: no lock file, and no console or remote-read extras.
-      '--storage.tsdb.no-lockfile',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
