@@ -173,7 +173,7 @@ describe.skipIf(!available)('the dashboard and the alert rules against a real Pr
       return empty.length === 0;
     }, 'every panel query returns data').catch(() => undefined);
     expect(empty).toEqual([]);
-  });
+  }, 30_000);
 
   it('every template variable has values', async () => {
     const p = prometheus!;
@@ -184,7 +184,7 @@ describe.skipIf(!available)('the dashboard and the alert rules against a real Pr
       const values = await p.api<string[]>(`label/${m![2]}/values`, { 'match[]': m![1]! });
       expect(values.length, v.name).toBeGreaterThan(0);
     }
-  });
+  }, 30_000);
 
   it('loads every alert and recording rule, each evaluated and healthy', async () => {
     const p = prometheus!;
@@ -197,7 +197,7 @@ describe.skipIf(!available)('the dashboard and the alert rules against a real Pr
     }, 'every rule evaluated').catch(() => undefined);
     expect(rules).toHaveLength(inFile);
     expect(rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`)).toEqual([]);
-  });
+  }, 30_000);
 });
 
 /** Polls `check` every 250 ms until it holds; rejects after `ms`. */

@@ -55,11 +55,11 @@ describe('deploy/prometheus/alerts.yaml', () => {
     const { code, output } = await promtool(['check', 'rules', 'alerts.yaml'], dir);
     expect(code, output).toBe(0);
     expect(output).toMatch(/SUCCESS: \d+ rules found/);
-  });
+  }, 40_000);
 
   it.skipIf(!available)('promtool test rules: each alert fires on its synthetic series and stays quiet otherwise', async () => {
     const { code, output } = await promtool(['test', 'rules', 'alerts.test.yaml'], dir);
     expect(code, output).toBe(0);
     expect(output).toContain('SUCCESS');
-  });
+  }, 40_000);
 });
