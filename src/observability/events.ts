@@ -51,7 +51,19 @@ export interface AttemptEvent {
   readonly attempt: number;
   readonly outcome: AttemptOutcome;
   readonly status: number | undefined;
+  /** From sending the request until the attempt ended: for a committed stream, its last chunk or its failure. */
   readonly durationMs: number;
+  /** Streams: ms from sending the request to the first output chunk received; undefined when none came. */
+  readonly timeToFirstChunkMs?: number | undefined;
+  /** Streams: the gaps (seconds) before each output chunk after the first, bucketed (observability/chunk-timings.ts). */
+  readonly chunkGaps?: ChunkGaps | undefined;
+}
+
+/** A histogram of one attempt's gaps between output chunks: counts per bucket (not cumulative), their sum and number. */
+export interface ChunkGaps {
+  readonly counts: ArrayLike<number>;
+  readonly sum: number;
+  readonly count: number;
 }
 
 export interface RequestFinishedEvent {

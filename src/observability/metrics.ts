@@ -2,10 +2,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState } from '../resilience/breaker.js';
 import type { AttemptEvent, ConfigReloadEvent, GatewayEvents, RequestFinishedEvent } from './events.js';
+import { clientDurationBuckets } from './chunk-timings.js';
 import { LabelledCounter, LabelledHistogram, LabelledMoneyCounter } from './labelled-metrics.js';
 
 /** The bucket boundaries the OpenTelemetry GenAI semantic conventions specify for each instrument. */
-const durationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+const durationBuckets = clientDurationBuckets;
 const ttftBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 const tpotBuckets = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5];
 const tokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
@@ -29,6 +30,14 @@ export const maxResponseModelsPerModel = 8;
 export const maxTeamLabels = 100;
 
 const clientLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'error_type', 'server_address', 'server_port'] as const;
+/** The streaming client instruments: the conventions give them no `error.type`. */
+const chunkLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'server_address', 'server_port'] as const;
+/**
+ * The gateway as a GenAI server: the provider and response model are those of the upstream
+ * that served (empty when none did). No server.address/port: on the server side they would
+ * name the gateway itself, the same on every series.
+ */
+const serverLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'] as const;
 
 /**
  * Prometheus metrics, fed only by events. Every label value comes from configuration (aliases,
@@ -40,9 +49,11 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   // lookups); the rare ones stay plain prom-client.
   readonly #clientDuration: LabelledHistogram<typeof clientLabels>;
   readonly #clientTokens: LabelledHistogram<readonly [...typeof clientLabels, 'gen_ai_token_type']>;
-  readonly #serverDuration: LabelledHistogram<readonly ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type']>;
-  readonly #serverTtft: LabelledHistogram<readonly ['gen_ai_operation_name', 'gen_ai_request_model']>;
-  readonly #serverTpot: LabelledHistogram<readonly ['gen_ai_operation_name', 'gen_ai_request_model']>;
+  readonly #clientTtfc: LabelledHistogram<typeof chunkLabels>;
+  readonly #clientTpoc: LabelledHistogram<typeof chunkLabels>;
+  readonly #serverDuration: LabelledHistogram<readonly [...typeof serverLabels, 'error_type']>;
+  readonly #serverTtft: LabelledHistogram<typeof serverLabels>;
+  readonly #serverTpot: LabelledHistogram<typeof serverLabels>;
   readonly #requests: LabelledCounter<readonly ['route', 'model', 'status_class', 'outcome']>;
   readonly #attempts: LabelledCounter<readonly ['deployment', 'outcome']>;
   readonly #retries: Counter<'model' | 'reason'>;
@@ -82,11 +93,13 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     const r = [this.registry];
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
     const reg = this.registry;
-    this.#clientDuration = new LabelledHistogram('gen_ai_client_operation_duration_seconds', 'Duration of upstream (provider) calls.', clientLabels, durationBuckets, reg);
+    this.#clientDuration = new LabelledHistogram('gen_ai_client_operation_duration_seconds', 'Duration of upstream (provider) calls; a stream until its end.', clientLabels, durationBuckets, reg);
     this.#clientTokens = new LabelledHistogram('gen_ai_client_token_usage', 'Tokens per upstream call, by token type.', [...clientLabels, 'gen_ai_token_type'], tokenBuckets, reg);
-    this.#serverDuration = new LabelledHistogram('gen_ai_server_request_duration_seconds', 'Duration of gateway requests as the client sees them.', ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type'], durationBuckets, reg);
-    this.#serverTtft = new LabelledHistogram('gen_ai_server_time_to_first_token_seconds', 'Time to the first streamed chunk sent to the client.', ['gen_ai_operation_name', 'gen_ai_request_model'], ttftBuckets, reg);
-    this.#serverTpot = new LabelledHistogram('gen_ai_server_time_per_output_token_seconds', 'Streams: (duration - TTFT) / (output tokens - 1).', ['gen_ai_operation_name', 'gen_ai_request_model'], tpotBuckets, reg);
+    this.#clientTtfc = new LabelledHistogram('gen_ai_client_operation_time_to_first_chunk_seconds', 'Streams: time from sending the request upstream to its first output chunk.', chunkLabels, durationBuckets, reg);
+    this.#clientTpoc = new LabelledHistogram('gen_ai_client_operation_time_per_output_chunk_seconds', 'Streams: time between output chunks from the upstream, per chunk after the first.', chunkLabels, durationBuckets, reg);
+    this.#serverDuration = new LabelledHistogram('gen_ai_server_request_duration_seconds', 'Duration of gateway requests as the client sees them.', [...serverLabels, 'error_type'], durationBuckets, reg);
+    this.#serverTtft = new LabelledHistogram('gen_ai_server_time_to_first_token_seconds', 'Successful streams: time to the first chunk sent to the client.', serverLabels, ttftBuckets, reg);
+    this.#serverTpot = new LabelledHistogram('gen_ai_server_time_per_output_token_seconds', 'Successful streams: (duration - TTFT) / (output tokens - 1).', serverLabels, tpotBuckets, reg);
     this.#requests = new LabelledCounter('gateway_requests_total', 'Gateway requests by outcome.', ['route', 'model', 'status_class', 'outcome'], reg);
     this.#attempts = new LabelledCounter('gateway_upstream_attempts_total', 'Upstream attempts by deployment and result.', ['deployment', 'outcome'], reg);
     this.#retries = new Counter({ name: 'gateway_retries_total', help: 'Retries started, by model alias and the failure that caused them.', labelNames: ['model', 'reason'], registers: r });
@@ -151,9 +164,11 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   attemptFinished(e: AttemptEvent): void {
     this.#attempts.labels(e.deployment, e.outcome).inc();
-    this.#clientDuration
-      .labels(e.operation, e.genAiProvider, e.upstreamModel, this.#responseModel(e.upstreamModel, e.responseModel), e.outcome === 'success' ? '' : e.outcome, e.serverAddress, String(e.serverPort))
-      .observe(e.durationMs / 1000);
+    const answered = this.#responseModel(e.upstreamModel, e.responseModel);
+    const port = String(e.serverPort);
+    this.#clientDuration.labels(e.operation, e.genAiProvider, e.upstreamModel, answered, e.outcome === 'success' ? '' : e.outcome, e.serverAddress, port).observe(e.durationMs / 1000);
+    if (e.timeToFirstChunkMs !== undefined) this.#clientTtfc.labels(e.operation, e.genAiProvider, e.upstreamModel, answered, e.serverAddress, port).observe(e.timeToFirstChunkMs / 1000);
+    if (e.chunkGaps !== undefined && e.chunkGaps.count > 0) this.#clientTpoc.labels(e.operation, e.genAiProvider, e.upstreamModel, answered, e.serverAddress, port).merge(e.chunkGaps);
   }
 
   retry(e: Parameters<GatewayEvents['retry']>[0]): void {
@@ -260,11 +275,14 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#overhead.labels(e.route).observe(Math.max(0, overheadMs(e)) / 1000);
     // The GenAI instruments are for API operations; probes and unmatched routes count only above.
     if (e.operation === undefined) return;
-    this.#serverDuration.labels(e.operation, e.model, e.outcome === 'success' ? '' : e.outcome).observe(e.durationMs / 1000);
-    if (e.stream && e.timeToFirstTokenMs !== undefined) {
-      this.#serverTtft.labels(e.operation, e.model).observe(e.timeToFirstTokenMs / 1000);
+    const provider = e.upstream?.genAiProvider ?? '';
+    const answered = e.upstream ? this.#responseModel(e.upstream.upstreamModel, e.upstream.responseModel) : '';
+    this.#serverDuration.labels(e.operation, provider, e.model, answered, e.outcome === 'success' ? '' : e.outcome).observe(e.durationMs / 1000);
+    // The conventions define both for successful responses only: a stream cut mid-way is in the duration's error_type.
+    if (e.stream && e.outcome === 'success' && e.timeToFirstTokenMs !== undefined) {
+      this.#serverTtft.labels(e.operation, provider, e.model, answered).observe(e.timeToFirstTokenMs / 1000);
       const out = e.usage?.completionTokens ?? 0;
-      if (out > 1) this.#serverTpot.labels(e.operation, e.model).observe((e.durationMs - e.timeToFirstTokenMs) / 1000 / (out - 1));
+      if (out > 1) this.#serverTpot.labels(e.operation, provider, e.model, answered).observe((e.durationMs - e.timeToFirstTokenMs) / 1000 / (out - 1));
     }
     if (e.servedModel && e.deployment) {
       if (typeof e.costPico === 'number') this.#cost.labels(e.servedModel, e.deployment, this.#team(e.tenant)).add(e.costPico);

@@ -1,6 +1,7 @@
 import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
 import { scrubberFor } from '../errors/scrub.js';
+import { ChunkTimings } from '../observability/chunk-timings.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator, type UpstreamCall, type UpstreamErrorInfo } from '../providers/types.js';
 import { classifyStatus, classifyThrown, type AttemptFailure } from '../resilience/classify.js';
@@ -65,7 +66,17 @@ export interface StreamValue<Chunk> {
   /** Monotonic ms when the attempt started and when its first chunk arrived. */
   readonly startedMs: number;
   readonly firstChunkMs: number;
+  /** The pump reports each step's output chunks (times gen_ai.client.operation.time_per_output_chunk). */
+  readonly chunksArrived: (count: number) => void;
+  /**
+   * Ends the attempt's record, once, when the stream is over: its outcome (success, or how it
+   * failed mid-way) and a duration that covers the whole stream. Later calls do nothing.
+   */
+  readonly end: (how?: StreamEnd) => void;
 }
+
+/** How a committed stream ended, when not well: an error event from the upstream, or a failure classified by the pump. */
+export type StreamEnd = { readonly error: UpstreamErrorInfo } | { readonly outcome: AttemptOutcome };
 
 /** One non-streaming attempt: send, read the whole body, translate. Never throws for upstream failures. */
 export async function jsonAttempt<Req extends OperationRequest, Res>(
@@ -105,12 +116,13 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
   const { target } = input;
   const d = target.deployment;
   let rest: AsyncGenerator<StreamStep<Chunk>, void, undefined> | undefined;
+  const timings = new ChunkTimings();
   try {
     const res = await sendUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input));
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // An unreadable error body still has a status worth reporting.
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
-      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }));
+      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), timings);
     }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
     rest = translateBody(res.body, translator, d.adapter.streamFraming);
@@ -123,17 +135,30 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
         const next = await rest.next();
         if (next.done) throw new UpstreamProtocolError('stream ended without any event');
         const step = next.value;
+        timings.arrived(deps.clock.nowMs(), step.chunks.length);
         if (step.error) {
           await rest.return(undefined);
           const failure = classifyStatus(step.error.status ?? 500, step.error, undefined, d.name);
-          return fail(deps, input, started, failure);
+          return fail(deps, input, started, failure, timings);
         }
         first.push(...step.chunks);
         if (step.done || first.length > maxOpeningChunks || step.chunks.some(op.hasContent)) {
           const firstChunkMs = deps.clock.nowMs();
-          finished(deps, input, started, 'success', res.statusCode, translator.upstreamModel?.());
+          // The upstream wait (for overhead) and the routing latency stop at the commit point;
+          // the attempt's event waits for the end of the stream (StreamValue.end).
+          input.addUpstreamMs(firstChunkMs - started);
           target.latency.record(firstChunkMs - started);
-          return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs } };
+          const status = res.statusCode;
+          let ended = false;
+          const end = (how?: StreamEnd): void => {
+            if (ended) return;
+            ended = true;
+            const outcome = how === undefined ? 'success' : 'outcome' in how ? how.outcome : classifyStatus(how.error.status ?? 500, how.error, undefined, d.name).outcome;
+            const endStatus = how !== undefined && 'error' in how ? how.error.status ?? undefined : status;
+            finished(deps, input, started, outcome, endStatus, translator.upstreamModel?.(), timings, false);
+          };
+          const chunksArrived = (count: number): void => timings.arrived(deps.clock.nowMs(), count);
+          return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs, chunksArrived, end } };
         }
       }
     } finally {
@@ -141,7 +166,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     }
   } catch (err) {
     await rest?.return(undefined).catch(() => undefined);
-    return fail(deps, input, started, classifyThrown(err, input.signal, d.name));
+    return fail(deps, input, started, classifyThrown(err, input.signal, d.name), timings);
   }
 }
 
@@ -186,14 +211,24 @@ function scrubbingTranslator<Chunk>(translator: StreamTranslator<Chunk>, target:
   };
 }
 
-function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure): AttemptResult<T> {
-  finished(deps, input, started, failure.outcome, undefined);
+function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure, timings?: ChunkTimings): AttemptResult<T> {
+  finished(deps, input, started, failure.outcome, undefined, undefined, timings);
   return { ok: false, failure };
 }
 
-function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, status: number | undefined, responseModel?: string): void {
+/** Announces an attempt's end; `countWait` false when its upstream wait was already added (a stream, at its commit point). */
+function finished(
+  deps: AttemptDeps,
+  input: AttemptInput<OperationRequest>,
+  started: number,
+  outcome: AttemptOutcome,
+  status: number | undefined,
+  responseModel?: string,
+  timings?: ChunkTimings,
+  countWait = true,
+): void {
   const durationMs = deps.clock.nowMs() - started;
-  input.addUpstreamMs(durationMs);
+  if (countWait) input.addUpstreamMs(durationMs);
   const { target } = input;
   const d = target.deployment;
   deps.events.attemptFinished({
@@ -210,6 +245,7 @@ function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, star
     outcome,
     status,
     durationMs,
+    ...(timings ? { timeToFirstChunkMs: timings.firstMs === undefined ? undefined : timings.firstMs - started, chunkGaps: timings.gaps } : {}),
   });
 }
 

@@ -270,8 +270,10 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
       const next = await value.rest.next();
       if (next.done) break;
       const step = next.value;
+      value.chunksArrived(step.chunks.length);
       await forward(step.chunks);
       if (step.error) {
+        value.end({ error: step.error });
         await flushHeld();
         writer.fail(new GatewayError('upstream_error', `Deployment '${deployment}' reported an error mid-stream: ${step.error.message}`));
         record.outcome = 'upstream_error';
@@ -279,6 +281,7 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
       }
       done = step.done;
     }
+    value.end();
     settleUsage(value.translator.usage());
     if (held) {
       const usage = finalUsage!(held[0]!);
@@ -291,16 +294,20 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
     if (err instanceof ClientGoneError) {
       // The client left, or stopped reading past the stall timeout (the writer says so before
       // the request signal may): the client's doing, not the upstream's.
+      value.end({ outcome: 'aborted' });
       record.outcome = 'client_disconnect';
       return;
     }
     const f = classifyThrown(err, signal, deployment);
+    value.end({ outcome: f.outcome });
     record.outcome = f.error.code === 'shutting_down' ? outcomeForError(f.error) : f.outcome === 'aborted' ? 'client_disconnect' : f.outcome === 'timeout' ? 'timeout' : f.outcome === 'internal' ? 'internal_error' : 'upstream_error';
     record.errorCode = f.error.code;
     if (f.outcome === 'internal') record.internalCause = err;
     await flushHeld().catch(() => undefined);
     writer.fail(f.error);
   } finally {
+    // Any path not ended above (none expected) still ends the attempt's record, once.
+    value.end({ outcome: 'aborted' });
     // A cut stream is charged by what the translator has (its estimate, marked estimated).
     settleUsage(value.translator.usage());
     // A complete stream reads the upstream body to its end in the background (translateBody), so
