@@ -2,6 +2,7 @@ import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
 import { scrubberFor } from '../errors/scrub.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
+import type { AttemptTrace } from '../observability/tracer.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator, type UpstreamCall, type UpstreamErrorInfo } from '../providers/types.js';
 import { classifyStatus, classifyThrown, type AttemptFailure } from '../resilience/classify.js';
 import type { AttemptResult } from '../resilience/execute.js';
@@ -44,6 +45,8 @@ export interface AttemptInput<Req extends OperationRequest> {
   readonly upstreamCall: (target: RuntimeTarget) => UpstreamCall;
   /** Adds this attempt's upstream wait to the request's total. */
   readonly addUpstreamMs: (ms: number) => void;
+  /** This attempt's client span: its trace headers go upstream, its end is told below. */
+  readonly trace?: AttemptTrace | undefined;
 }
 
 export interface JsonValue<Res> {
@@ -78,7 +81,7 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   const d = target.deployment;
   try {
     const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input), bodyLimits);
-    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res));
+    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res), res.statusCode);
     const { value, usage, upstreamModel } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
     finished(deps, input, started, 'success', res.statusCode, upstreamModel);
     target.latency.record(deps.clock.nowMs() - started);
@@ -110,7 +113,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // An unreadable error body still has a status worth reporting.
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
-      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }));
+      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), res.statusCode);
     }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
     rest = translateBody(res.body, translator, d.adapter.streamFraming);
@@ -148,7 +151,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
 /** The wait for a connection ends at the pool-queue limit or the deadline, whichever is first. */
 function callContext(deps: AttemptDeps, input: AttemptInput<OperationRequest>): CallContext {
   const maxWaitMs = Math.min(input.target.deployment.endpoint.poolQueueMs, input.deadlineMs - deps.clock.nowMs());
-  return { signal: input.signal, tenant: input.tenant, maxWaitMs };
+  return { signal: input.signal, tenant: input.tenant, maxWaitMs, traceHeaders: input.trace?.headers };
 }
 
 function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: UpstreamReply): AttemptFailure {
@@ -186,13 +189,14 @@ function scrubbingTranslator<Chunk>(translator: StreamTranslator<Chunk>, target:
   };
 }
 
-function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure): AttemptResult<T> {
-  finished(deps, input, started, failure.outcome, undefined);
+function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure, httpStatus?: number): AttemptResult<T> {
+  finished(deps, input, started, failure.outcome, undefined, undefined, httpStatus);
   return { ok: false, failure };
 }
 
-function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, status: number | undefined, responseModel?: string): void {
+function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, status: number | undefined, responseModel?: string, httpStatus?: number): void {
   const durationMs = deps.clock.nowMs() - started;
+  input.trace?.end({ outcome, status: status ?? httpStatus, responseModel, stream: input.request.stream });
   input.addUpstreamMs(durationMs);
   const { target } = input;
   const d = target.deployment;
