@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chat, chatBody, startHarness, waitUntil, type Harness } from './helpers/harness.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js';
+import { FAKE_AWS_ACCESS_KEY_ID } from '../src/testing/fake-upstream/bedrock-dialect.js';
 
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN = '00f067aa0ba902b7';
@@ -191,5 +192,29 @@ describe('tracing over OTLP/JSON', () => {
     // A client error is not the server span's failure.
     expect(srv!.statusCode).toBe(0);
     expect(clients(rcv.spans)).toHaveLength(0);
+  });
+
+  it('a SigV4-signed upstream (Bedrock) takes the traceparent, added after signing, and still verifies the signature', async () => {
+    const rcv = await startOtlpReceiver();
+    open.push(rcv);
+    const secret = 'fake-secret-access-key-0123456789';
+    const h = await startHarness({
+      fakes: [{ dialect: 'bedrock', apiKey: secret, behaviour: { reply: 'ok' } }],
+      env: { AWS_ACCESS_KEY_ID: FAKE_AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: secret },
+      config: ([fake]) => ({
+        tracing: { enabled: true, endpoint: rcv.url, protocol: 'http/json', scheduledDelayMs: 20 },
+        deployments: { br: { provider: 'bedrock', baseUrl: fake!.baseUrl, aws: { region: 'us-east-1', accessKeyId: '${env:AWS_ACCESS_KEY_ID}', secretAccessKey: '${env:AWS_SECRET_ACCESS_KEY}' } } },
+        models: { claude: { targets: [{ deployment: 'br', model: 'anthropic.claude-3-5-sonnet-20240620-v1:0' }] } },
+      }),
+    });
+    open.unshift(h);
+    const res = await chat(h.url, chatBody('claude'), { headers: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` } });
+    expect(res.status).toBe(200);
+    await waitUntil(() => rcv.spans.length >= 2);
+    const cli = clients(rcv.spans)[0]!;
+    expect(cli.attributes['gen_ai.provider.name']).toBe('aws.bedrock');
+    const seen = h.fakes[0]!.received.at(-1)!;
+    expect(seen.headers.traceparent).toBe(`00-${CLIENT_TRACE}-${cli.spanId}-01`);
+    expect(String(seen.headers.authorization)).not.toContain('traceparent');
   });
 });
