@@ -180,6 +180,15 @@ class OtelRequestTrace implements RequestTrace {
     const served = this.#served;
     this.#served = undefined;
     if (!this.recording) return;
+    // The flow ends its request right after this: nothing here may keep it from doing so.
+    try {
+      this.#end(e, served, details);
+    } catch {
+      // A span left unended is dropped by the SDK; the request is unaffected.
+    }
+  }
+
+  #end(e: RequestFinishedEvent, served: { span: Span; endMs: number | undefined } | undefined, details: ResponseDetails | undefined): void {
     const span = this.#span;
     span.updateName(`${this.#operation} ${e.model}`);
     const attributes: Attributes = {

@@ -99,7 +99,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // instead (one hop, only one the key may use), admitted on its own limits and budget. Also
     // when this alias's worst case no longer fits a hard limit: that is when the swap matters most.
     let cheaper: RuntimeModel | undefined;
-    const admitStartMs = p.clock.nowMs();
+    const admitStartMs = trace.recording ? p.clock.nowMs() : 0;
     try {
       ticket = await p.admission.admit(principal, model, reserved, ceiling);
       cheaper = ticket.overSoftLimit ? overBudgetAlias(p, model, principal) : undefined;
