@@ -3,6 +3,8 @@
  * ratio sampling, and a collector that is dead, failing or hanging: requests are never slowed or
  * failed by it, and spans that cannot be queued are dropped and counted.
  */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chat, chatBody, closedPort, metric, startHarness, waitUntil, type Harness } from './helpers/harness.js';
 import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver.js';
@@ -121,6 +123,28 @@ describe('a collector that does not take spans never affects requests', () => {
     for (let i = 0; i < 5; i++) expect((await chat(h.url, chatBody('chat'))).status).toBe(200);
     await waitUntil(() => h.gateway.metrics.registry.getSingleMetric('gateway_trace_spans_dropped_total') !== undefined);
     await expect.poll(async () => metric(h.url, 'gateway_trace_spans_dropped_total', { reason: 'export_failed' }), { timeout: 10_000 }).toBeGreaterThan(0);
+  });
+
+  it('failing with a credential configured: the warning names no URL and no header value', async () => {
+    const rcv = await receiver('fail');
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString('utf8')), done()) }));
+    const h = await startHarness({
+      fakes: [{ dialect: 'openai', behaviour: { reply: 'ok' } }],
+      logger,
+      env: { OTLP_AUTH: 'Bearer very-secret-otlp-token' },
+      config: ([fake]) => ({
+        tracing: { enabled: true, endpoint: rcv.url, scheduledDelayMs: 20, headers: { authorization: '${env:OTLP_AUTH}' } },
+        deployments: { d1: { provider: 'openai', baseUrl: fake!.baseUrl } },
+        models: { chat: { targets: [{ deployment: 'd1', model: 'gpt-4o-mini' }] } },
+      }),
+    });
+    open.unshift(h);
+    expect((await chat(h.url, chatBody('chat'))).status).toBe(200);
+    await waitUntil(() => lines.some((l) => l.includes('trace export failed')));
+    const text = lines.join('');
+    expect(text).not.toContain('very-secret-otlp-token');
+    expect(text).not.toContain(rcv.url);
   });
 
   it('failing (HTTP 500): requests succeed; the failed exports are counted', async () => {
