@@ -103,6 +103,12 @@ export interface RequestFinishedEvent {
   readonly user?: string | undefined;
   /** The prompt and completion, only for a team that stores them (payloads.store); not yet redacted. */
   readonly payload?: RequestPayload | undefined;
+  /**
+   * 32 lowercase hex, the request's trace id (from the client's `traceparent` when valid, else
+   * the one the gateway started when tracing is on; undefined when tracing is off and the client
+   * sent none).
+   */
+  readonly traceId?: string | undefined;
 }
 
 /** A request's content as captured (cut to the team's maxBytes), with the team's rules for it. */
@@ -206,6 +212,8 @@ export interface GatewayEvents {
   requestLogBacklog(e: { readonly bufferedRows: number; readonly spoolBytes: number }): void;
   /** A security audit event was dropped because the bounded queue was full (a flood); the count is audited later. */
   auditEventDropped(e: Record<string, never>): void;
+  /** Finished spans lost: the export queue was full, or their export failed or timed out (tracing on). */
+  traceSpansDropped(e: { readonly reason: 'queue_full' | 'export_failed'; readonly spans: number }): void;
 }
 
 // A key for every event, so that adding one to GatewayEvents without listing it here fails to compile.
@@ -234,6 +242,7 @@ const eventNameSet: { readonly [K in keyof GatewayEvents]: true } = {
   auditEventDropped: true,
   requestLogRows: true,
   requestLogBacklog: true,
+  traceSpansDropped: true,
 };
 
 /** Every event name of GatewayEvents. */

@@ -82,6 +82,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #costTeams = new Set<string>();
   readonly #overhead: LabelledHistogram<readonly ['route']>;
   readonly #reloads: Counter<'result'>;
+  readonly #traceDropped: Counter<'reason'>;
   readonly #configVersion: Gauge;
   readonly #configLoadedAt: Gauge;
   /** Only registered when the control plane is on: a gateway without one shows none of them. */
@@ -131,6 +132,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#configVersion = new Gauge({ name: 'gateway_config_version', help: 'Version of the config serving: 1 at start, +1 per successful reload.', registers: r, aggregator: 'max' });
     this.#configLoadedAt = new Gauge({ name: 'gateway_config_last_reload_success_timestamp_seconds', help: 'Unix time the serving config was loaded.', registers: r, aggregator: 'max' });
     for (const result of ['success', 'failure']) this.#reloads.inc({ result }, 0);
+    this.#traceDropped = new Counter({ name: 'gateway_trace_spans_dropped_total', help: 'Finished spans not exported: the export queue was full, or their export failed or timed out (tracing on).', labelNames: ['reason'], registers: r });
     this.#control = options.controlPlane
       ? {
           up: new Gauge({ name: 'gateway_control_plane_up', help: 'Whether the last snapshot load or version check reached the control-plane database (1) or not (0).', registers: r, aggregator: 'min' }),
@@ -252,6 +254,10 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   requestLogRows(e: Parameters<GatewayEvents['requestLogRows']>[0]): void {
     if (e.rows > 0) this.#control?.logRows.inc({ result: e.result }, e.rows);
+  }
+
+  traceSpansDropped(e: Parameters<GatewayEvents['traceSpansDropped']>[0]): void {
+    this.#traceDropped.inc({ reason: e.reason }, e.spans);
   }
 
   requestLogBacklog(e: Parameters<GatewayEvents['requestLogBacklog']>[0]): void {

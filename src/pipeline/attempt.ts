@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import { scrubberFor } from '../errors/scrub.js';
 import { ChunkTimings } from '../observability/chunk-timings.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
+import type { AttemptTrace } from '../observability/tracer.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator, type UpstreamCall, type UpstreamErrorInfo } from '../providers/types.js';
 import { classifyStatus, classifyThrown, type AttemptFailure } from '../resilience/classify.js';
 import type { AttemptResult } from '../resilience/execute.js';
@@ -45,6 +46,8 @@ export interface AttemptInput<Req extends OperationRequest> {
   readonly upstreamCall: (target: RuntimeTarget) => UpstreamCall;
   /** Adds this attempt's upstream wait to the request's total. */
   readonly addUpstreamMs: (ms: number) => void;
+  /** This attempt's client span: its trace headers go upstream, its end is told below. */
+  readonly trace?: AttemptTrace | undefined;
 }
 
 export interface JsonValue<Res> {
@@ -89,9 +92,9 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   const d = target.deployment;
   try {
     const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input), bodyLimits);
-    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res));
+    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res), { httpStatus: res.statusCode });
     const { value, usage, upstreamModel } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
-    finished(deps, input, started, 'success', res.statusCode, upstreamModel);
+    finished(deps, input, started, 'success', { status: res.statusCode, responseModel: upstreamModel });
     target.latency.record(deps.clock.nowMs() - started);
     return { ok: true, value: { body: value, usage, upstreamModel } };
   } catch (err) {
@@ -122,7 +125,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // An unreadable error body still has a status worth reporting.
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
-      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), timings);
+      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), { httpStatus: res.statusCode, timings });
     }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
     rest = translateBody(res.body, translator, d.adapter.streamFraming);
@@ -139,7 +142,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
         if (step.error) {
           await rest.return(undefined);
           const failure = classifyStatus(step.error.status ?? 500, step.error, undefined, d.name);
-          return fail(deps, input, started, failure, timings);
+          return fail(deps, input, started, failure, { timings });
         }
         first.push(...step.chunks);
         if (step.done || first.length > maxOpeningChunks || step.chunks.some(op.hasContent)) {
@@ -155,7 +158,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
             ended = true;
             const outcome = how === undefined ? 'success' : 'outcome' in how ? how.outcome : classifyStatus(how.error.status ?? 500, how.error, undefined, d.name).outcome;
             const endStatus = how !== undefined && 'error' in how ? how.error.status ?? undefined : status;
-            finished(deps, input, started, outcome, endStatus, translator.upstreamModel?.(), timings, false);
+            finished(deps, input, started, outcome, { status: endStatus, responseModel: translator.upstreamModel?.(), timings, waitCounted: true });
           };
           const chunksArrived = (count: number): void => timings.arrived(deps.clock.nowMs(), count);
           return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs, chunksArrived, end } };
@@ -166,14 +169,14 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     }
   } catch (err) {
     await rest?.return(undefined).catch(() => undefined);
-    return fail(deps, input, started, classifyThrown(err, input.signal, d.name), timings);
+    return fail(deps, input, started, classifyThrown(err, input.signal, d.name), { timings });
   }
 }
 
 /** The wait for a connection ends at the pool-queue limit or the deadline, whichever is first. */
 function callContext(deps: AttemptDeps, input: AttemptInput<OperationRequest>): CallContext {
   const maxWaitMs = Math.min(input.target.deployment.endpoint.poolQueueMs, input.deadlineMs - deps.clock.nowMs());
-  return { signal: input.signal, tenant: input.tenant, maxWaitMs };
+  return { signal: input.signal, tenant: input.tenant, maxWaitMs, traceHeaders: input.trace?.headers };
 }
 
 function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: UpstreamReply): AttemptFailure {
@@ -211,24 +214,30 @@ function scrubbingTranslator<Chunk>(translator: StreamTranslator<Chunk>, target:
   };
 }
 
-function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure, timings?: ChunkTimings): AttemptResult<T> {
-  finished(deps, input, started, failure.outcome, undefined, undefined, timings);
+/** What is known about how an attempt ended, besides its outcome. */
+interface AttemptEndDetail {
+  /** The status of a successful answer (the `status` of the attempt's event). */
+  readonly status?: number | undefined;
+  /** The HTTP status of a failed one (for its span; the event keeps none). */
+  readonly httpStatus?: number | undefined;
+  readonly responseModel?: string | undefined;
+  /** A stream attempt's chunk arrival times (the streaming client instruments). */
+  readonly timings?: ChunkTimings | undefined;
+  /** True when its upstream wait was already added (a stream, at its commit point). */
+  readonly waitCounted?: boolean;
+}
+
+function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure, detail: AttemptEndDetail = {}): AttemptResult<T> {
+  finished(deps, input, started, failure.outcome, { ...detail, status: undefined });
   return { ok: false, failure };
 }
 
-/** Announces an attempt's end; `countWait` false when its upstream wait was already added (a stream, at its commit point). */
-function finished(
-  deps: AttemptDeps,
-  input: AttemptInput<OperationRequest>,
-  started: number,
-  outcome: AttemptOutcome,
-  status: number | undefined,
-  responseModel?: string,
-  timings?: ChunkTimings,
-  countWait = true,
-): void {
+/** Announces an attempt's end: its span, its event (metrics, logs) and its share of the upstream wait. */
+function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, detail: AttemptEndDetail): void {
+  const { status, responseModel, timings } = detail;
   const durationMs = deps.clock.nowMs() - started;
-  if (countWait) input.addUpstreamMs(durationMs);
+  input.trace?.end({ outcome, status: status ?? detail.httpStatus, responseModel, stream: input.request.stream });
+  if (!detail.waitCounted) input.addUpstreamMs(durationMs);
   const { target } = input;
   const d = target.deployment;
   deps.events.attemptFinished({

@@ -32,6 +32,8 @@ export class RequestRecord {
   payload: PayloadCapture | undefined;
   /** What a bug threw (outcome internal_error); logged once when the request ends. */
   internalCause: unknown;
+  /** The request's trace id (RequestFinishedEvent.traceId). */
+  traceId: string | undefined;
 
   constructor(
     readonly requestId: string,
@@ -88,6 +90,7 @@ export class RequestRecord {
       keyId: this.keyId,
       user: this.user,
       ...(this.payload ? { payload: this.payload.toPayload() } : {}),
+      traceId: this.traceId,
     };
   }
 }
