@@ -10,7 +10,7 @@
 //   options: --targets direct,floor,ours,ours-db,portkey   --phases max,latency,stream,open-streams,scaling
 //            (also: ours-traced, the gateway with tracing on at 100 % sampling, exporting OTLP to a
 //            loopback sink: `--targets ours,ours-traced` is tracing's cost)
-//            --no-build   --no-report   --streams N
+//            --no-build   --no-report   --streams N   --live N (console streams open on ours-db)
 //            --report-from FILE   re-render docs/performance.md from a saved raw results file
 //            --baseline DIR   also run the gateway built in DIR (a copy of an older dist/) as
 //                             target 'baseline', interleaved with 'ours': an A/B for one change
@@ -36,6 +36,8 @@ const { values: opts } = parseArgs({
     'unpriced-baseline': { type: 'boolean', default: false },
     'report-from': { type: 'string' },
     phases: { type: 'string', default: 'max,latency,stream,open-streams,scaling' },
+    // Console streams (GET /admin/v1/live) held open, reading, on targets with the admin API (ours-db) while measured.
+    live: { type: 'string', default: '0' },
   },
 });
 
@@ -102,6 +104,13 @@ try {
   const { ports } = await firstJsonLine(fake);
   const targets = await startTargets(ports);
   for (const t of targets) await sanityCheck(t);
+  const liveStreams = Number(opts.live);
+  if (liveStreams > 0) {
+    for (const t of targets.filter((x) => x.name === 'ours-db')) {
+      t.notes += `; ${liveStreams} console live stream(s) open and read throughout`;
+      t.live = await openLiveStreams(t.url, liveStreams);
+    }
+  }
   results.targets = Object.fromEntries(targets.map((t) => [t.name, { label: t.label, url: t.url, notes: t.notes }]));
 
   const phases = opts.phases.split(',');
@@ -122,6 +131,7 @@ try {
   // rendered from: `--report-from bench/results/latest.raw.json` re-renders that report.
   const rawFile = opts['no-report'] ? 'partial.raw.json' : 'latest.raw.json';
   writeFileSync(join(benchDir, 'results', rawFile), `${JSON.stringify(results, null, 2)}\n`);
+  for (const t of targets) if (t.live) log(`${t.name}: live streams received ${t.live.ticks()} ticks (${t.live.bytes()} bytes)`);
   process.stdout.write(`\n${renderConsoleTable(results)}\n`);
   if (!opts['no-report']) {
     writeReport(results, renderReport, renderSvg);
@@ -129,6 +139,30 @@ try {
 } finally {
   clearTimeout(hardStop);
   await stopAll();
+}
+
+/** `n` console streams read to the end (each tick counted), as the console's live page does; closed with the process. */
+async function openLiveStreams(url, n) {
+  const { request } = await import('node:http');
+  let ticks = 0;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    await new Promise((resolvePromise, reject) => {
+      const req = request(`${url}/admin/v1/live`, { headers: { authorization: `Bearer ${benchAdminKey}` } }, (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`GET /admin/v1/live answered ${res.statusCode}`));
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          bytes += chunk.length;
+          ticks += chunk.split('event: tick').length - 1;
+        });
+        res.on('error', () => undefined);
+        resolvePromise();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+  return { ticks: () => ticks, bytes: () => bytes };
 }
 
 async function startTargets(ports) {

@@ -13,6 +13,8 @@ import { RuntimeHolder } from './lifecycle/runtime-holder.js';
 import type { SharedDeps } from './lifecycle/runtime.js';
 import { createReloader, type ReloadResult } from './lifecycle/reload.js';
 import { fanOut, type GatewayEvents } from './observability/events.js';
+import { LiveAggregator } from './observability/live/live-aggregator.js';
+import type { RuntimeDeployment } from './routing/runtime-types.js';
 import { logSubscriber } from './observability/log-events.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
@@ -127,7 +129,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         requestFinished: (e) => ledger?.requestFinished(e),
       }
     : undefined;
-  events = fanOut([metrics, logSubscriber(logger), ...(webhook ? [webhook] : []), ...(ledgerSink ? [ledgerSink] : []), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
+  // The console's live numbers: kept whenever the admin API can serve them, so a console that
+  // opens has the last five minutes (a few counter increments per request; bench/micro/live-aggregator.mjs).
+  const live = config.admin && config.state.database && !options.offline ? new LiveAggregator({ clock }) : undefined;
+  events = fanOut([metrics, logSubscriber(logger), ...(webhook ? [webhook] : []), ...(ledgerSink ? [ledgerSink] : []), ...(live ? [live] : []), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
   const pools = new UpstreamPools();
   // Traces: the SDK is loaded here, at start, and only when tracing is on (lazy-packages.ts).
   const tracer = config.tracing.enabled && !options.offline
@@ -192,6 +197,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let operatorServer: Server | undefined;
   let adminServer: Server | undefined;
   let security: { close(): Promise<void> } | undefined;
+  let liveStreams: { closeAll(): void } | undefined;
   // After listen, errors are accept() failures (EMFILE/ENFILE when descriptors run out): log them
   // (at most once a second) instead of crashing on an unhandled 'error' event.
   let lastAcceptErrorMs = -Infinity;
@@ -209,6 +215,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const stop = (delayMs: number): Promise<void> =>
     (stopping ??= (async () => {
       ready = false;
+      // Console streams never end by themselves: they end as the drain starts.
+      liveStreams?.closeAll();
+      live?.stop();
       const { shutdownGraceMs } = holder.current.config.server;
       logger.info({ drainDelayMs: delayMs, shutdownGraceMs, inFlight: inFlight.size }, 'draining: readiness off');
       if (server?.listening) {
@@ -275,9 +284,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }
       let adminRows: Route[] = [];
       if (control && config.admin) {
-        const admin = await loadAdminApi({ control, config, holder, identity, clock, logger, events });
+        if (live) {
+          live.inFlight = () => inFlightByDeployment(holder.current.deployments);
+          live.start();
+        }
+        const admin = await loadAdminApi({ control, config, holder, identity, clock, logger, events, ...(live ? { live } : {}), cooldowns: state.cooldowns });
         adminRows = admin.routes;
         security = admin.security;
+        liveStreams = admin.live;
       }
       const operator = operatorRoutes({ metricsBearerToken });
       server = edgeServer([...dataPlaneRoutes({ metrics: operatorPort === undefined, metricsBearerToken }), ...(adminPort === undefined ? adminRows : [])]);
@@ -301,6 +315,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     reloadFromFile: (path, env) => reloader.reloadFromFile(path, env),
   };
   return gateway;
+}
+
+/** Connections each deployment holds now (once a second, for the live view). */
+function* inFlightByDeployment(deployments: ReadonlyMap<string, RuntimeDeployment>): Iterable<readonly [string, number]> {
+  for (const [name, d] of deployments) yield [name, d.endpoint.gate.held];
 }
 
 function listenOn(server: Server, host: string, port: number): Promise<void> {

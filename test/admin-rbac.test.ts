@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Action } from '../src/admin/access.js';
 import { adminRouteTable } from '../src/admin/admin-api.js';
 import { FakeIdp } from '../src/testing/fake-idp.js';
-import { admin, type AdminResult } from './helpers/admin.js';
+import { admin, openStream, type AdminResult } from './helpers/admin.js';
 import { ADMIN_KEY } from './helpers/admin.js';
 import { chat, chatBody, deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
 import { identityConfig, signToken } from './helpers/identity.js';
@@ -35,6 +35,7 @@ const grants: Readonly<Record<Action, Readonly<Record<RoleKind, Grant>>>> = {
   'member.write': { admin: 'all', viewer: '-', team_admin: 'own', team_viewer: '-', member: '-' },
   'audit.read': { admin: 'all', viewer: 'all', team_admin: '-', team_viewer: '-', member: '-' },
   'spend.read': { admin: 'all', viewer: 'all', team_admin: 'own', team_viewer: 'own', member: '-' },
+  'metrics.read': { admin: 'all', viewer: 'all', team_admin: '-', team_viewer: '-', member: '-' },
   'model.call': { admin: 'all', viewer: '-', team_admin: 'own', team_viewer: '-', member: 'own' },
 };
 
@@ -107,6 +108,8 @@ const recipes: Readonly<Record<string, Recipe>> = {
   'GET /spend': { scope: 'team', prepare: async (team) => ({ path: `/spend?team=${team}&group_by=key,day` }) },
   'GET /requests': { scope: 'team', prepare: async (team) => ({ path: `/requests?team=${team}&limit=5` }) },
   'GET /requests/{id}': { scope: 'team', prepare: async (team) => ({ path: `/requests/${await requestOf(team)}` }) },
+  'GET /live': { scope: 'global', prepare: async () => ({ path: '/live' }) },
+  'GET /deployments': { scope: 'global', prepare: async () => ({ path: '/deployments' }) },
 };
 
 /** One request made by a key of `team` (cached per team), once its row is in the request log. */
@@ -183,6 +186,12 @@ afterAll(async () => {
   await idp?.close();
 });
 
+async function streamStatus(path: string, credential: string): Promise<AdminResult> {
+  const s = await openStream(h.url, path, credential);
+  s.close();
+  return { status: s.status, headers: {}, body: s.body, text: JSON.stringify(s.body ?? null) };
+}
+
 function expectPermissionDenied(res: AdminResult): void {
   expect(res.status).toBe(403);
   expect(res.body).toEqual({ error: { message: expect.any(String), type: 'permission_error', param: null, code: 'permission_denied' } });
@@ -215,7 +224,8 @@ describe('RBAC: every role against every admin route', () => {
       }
       for (const c of cases) {
         const { path, body } = await recipe.prepare(c.team ?? '');
-        const res = await admin(h.url, route.method as 'GET', path, body, p.credential);
+        // A stream never ends by itself: its status is what it answered when it opened.
+        const res = route.response === 'event-stream' ? await streamStatus(path, p.credential) : await admin(h.url, route.method as 'GET', path, body, p.credential);
         calls++;
         const allowed = res.status >= 200 && res.status < 300;
         const denied = res.status === 403 && res.body?.error?.code === 'permission_denied' && res.body?.error?.type === 'permission_error' && res.body?.error?.param === null;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatUsd, usdToPico } from '../src/spend/money.js';
-import { admin, startAdminHarness } from './helpers/admin.js';
+import { ADMIN_KEY, admin, startAdminHarness } from './helpers/admin.js';
 import { chat, chatBody, type Harness } from './helpers/harness.js';
 import { createTestDatabase, sharedPostgresAvailable } from './helpers/postgres.js';
 
@@ -96,6 +96,30 @@ describe.each([
     const byKey = await admin(h.url, 'GET', '/spend?group_by=key,model,deployment,day&team=alpha');
     expect(byKey.body.data).toEqual([expect.objectContaining({ keyId: keys.alpha!.id, model: 'gpt-mini', deployment: 'd', day: new Date().toISOString().slice(0, 10), requests: 7 })]);
     expect(byKey.body.total.cost_usd).toBe(spend.body.data.find((g: { team: string }) => g.team === 'alpha').cost_usd);
+  });
+
+  it.skipIf(skip)('exports the same groups as CSV (format=csv or Accept: text/csv), as an attachment', async () => {
+    const from = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const to = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const json = await admin(h.url, 'GET', `/spend?group_by=team,model&from=${from}&to=${to}`);
+    expect(json.body.data.length).toBeGreaterThan(1);
+    const res = await fetch(`${h.url}/admin/v1/spend?group_by=team,model&from=${from}&to=${to}&format=csv`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="spend-${from}-${to}.csv"`);
+    const lines = (await res.text()).split('\r\n');
+    expect(lines.pop()).toBe('');
+    expect(lines[0]).toBe('team,model,requests,promptTokens,completionTokens,cachedTokens,reasoningTokens,cost_usd,unpricedRequests,estimatedRequests');
+    const rows = lines.slice(1).map((l) => l.split(','));
+    expect(rows).toHaveLength(json.body.data.length);
+    for (const [i, g] of (json.body.data as Array<Record<string, unknown>>).entries()) {
+      expect(rows[i]).toEqual([g.team ?? '', g.model, String(g.requests), String(g.promptTokens), String(g.completionTokens), String(g.cachedTokens), String(g.reasoningTokens), g.cost_usd, String(g.unpricedRequests), String(g.estimatedRequests)]);
+    }
+    const accepted = await fetch(`${h.url}/admin/v1/spend?group_by=team`, { headers: { authorization: `Bearer ${ADMIN_KEY}`, accept: 'text/csv' } });
+    expect(accepted.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect((await accepted.text()).startsWith('team,requests,')).toBe(true);
+    const bad = await admin(h.url, 'GET', '/spend?format=xlsx');
+    expect([bad.status, bad.body.error.param]).toEqual([400, 'format']);
   });
 
   it.skipIf(skip)('pages by cursor neither repeat nor skip; filters apply', async () => {

@@ -24,6 +24,7 @@ export const actions = [
   'member.write',
   'audit.read',
   'spend.read',
+  'metrics.read',
   'model.call',
 ] as const;
 export type Action = (typeof actions)[number];
@@ -48,10 +49,13 @@ export interface Resource {
  * | member.write  | all   | -      | T               | -           | -           |
  * | audit.read    | all   | all    | -               | -           | -           |
  * | spend.read    | all   | all    | T               | T           | -           |
+ * | metrics.read  | all   | all    | -               | -           | -           |
  * | model.call    | all   | -      | T               | -           | T           |
  *
  * A team admin changes only their own team's keys and members, and cannot change the team's own
- * models or limits: that would let them raise their own allowance. docs/access-control.md holds
+ * models or limits: that would let them raise their own allowance. `metrics.read` (live traffic,
+ * deployment state) is gateway-wide: it shows every team's traffic, so no team role has it.
+ * docs/access-control.md holds
  * the same table (a test compares the two).
  */
 export function authorize(actor: Actor, action: Action, resource: Resource = {}): boolean {

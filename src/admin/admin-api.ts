@@ -11,13 +11,14 @@ import { driverError, isStoreUnavailable } from '../control/store/errors.js';
 import { auditRoutes } from './audit-routes.js';
 import type { AdminCall, AdminContext, AdminRoute } from './context.js';
 import { keyRoutes } from './keys.js';
+import { liveRoutes } from './live-routes.js';
 import { openApiDocument } from './openapi.js';
 import { spendRoutes } from './spend-routes.js';
 import { teamRoutes } from './teams.js';
 import { userRoutes } from './users.js';
 
 /** Every admin route, in the order the OpenAPI document lists them. */
-export const adminRouteTable: readonly AdminRoute[] = [...teamRoutes, ...keyRoutes, ...userRoutes, ...auditRoutes, ...spendRoutes];
+export const adminRouteTable: readonly AdminRoute[] = [...teamRoutes, ...keyRoutes, ...userRoutes, ...auditRoutes, ...spendRoutes, ...liveRoutes];
 
 /** Admin request bodies are small: 64 KiB is far more than any of them needs. */
 const ADMIN_BODY_LIMIT = 64 * 1024;
@@ -83,12 +84,20 @@ async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: Request
     body,
     params: scope.params,
     query,
+    accept: scope.req.headers.accept,
     db,
     ctx,
     config: scope.runtime.config,
     now: new Date(ctx.clock.wallMs()),
     auditBase,
     require,
+    stillAllowed: async (action) => {
+      try {
+        return authorize(await resolveActor(scope.req.headers.authorization, ctx.actors), action);
+      } catch {
+        return false;
+      }
+    },
     audit: (event) => ({ ...event, ...auditBase }),
   };
   let reply;
@@ -98,7 +107,11 @@ async function runAdminCall(ctx: AdminContext, route: AdminRoute, scope: Request
     throw storeFailure(err);
   }
   if (route.method !== 'GET') await sync.refresh();
-  if (reply.contentType) scope.text(reply.status, reply.contentType, reply.body as string, reply.headers ?? {});
+  if (reply.stream) {
+    // The stream's request is recorded when it opens (access log, metrics); it runs for minutes.
+    reply.stream(scope);
+    scope.recordOutcome(reply.status, 'success', undefined);
+  } else if (reply.contentType) scope.text(reply.status, reply.contentType, reply.body as string, reply.headers ?? {});
   else await scope.json(reply.status, reply.body, reply.headers ?? {});
 }
 

@@ -6,6 +6,11 @@ import type { SecurityAuditQueue } from '../control/audit-queue.js';
 import type { ControlPlane } from '../control/control-plane.js';
 import type { ControlDb } from '../control/store/store.js';
 import type { HttpMethod } from '../http/routes.js';
+import type { RequestScope } from '../http/request-scope.js';
+import type { Runtime } from '../lifecycle/runtime.js';
+import type { LiveAggregator } from '../observability/live/live-aggregator.js';
+import type { Cooldowns } from '../routing/cooldowns.js';
+import type { LiveHub } from './live-hub.js';
 import type { Action, Actor } from './access.js';
 import type { ActorSources } from './actor.js';
 
@@ -16,6 +21,12 @@ export interface AdminContext {
   readonly security: SecurityAuditQueue;
   readonly clock: Clock;
   readonly rotationGraceMs: number;
+  /** This process's live traffic and deployment past, and the console streams fed from it. */
+  readonly live?: { readonly aggregator: LiveAggregator; readonly hub: LiveHub };
+  /** The runtime serving now (its deployments, breakers and pools). */
+  readonly runtime?: () => Runtime;
+  /** Provider-429 cooldowns (monotonic ms until each deployment may be tried again). */
+  readonly cooldowns?: Cooldowns;
 }
 
 /** One admin call, once its caller is known and its body valid. */
@@ -24,6 +35,8 @@ export interface AdminCall<Body = unknown> {
   readonly body: Body;
   readonly params: readonly string[];
   readonly query: URLSearchParams;
+  /** The request's `Accept` header (a route that also answers CSV reads it). */
+  readonly accept: string | undefined;
   readonly db: ControlDb;
   readonly ctx: AdminContext;
   /** The config now serving (its tenants are the read-only `source: config` teams). */
@@ -33,6 +46,11 @@ export interface AdminCall<Body = unknown> {
   readonly auditBase: { readonly actor: AuditActor; readonly source: string | undefined; readonly requestId: string };
   /** Throws permission_denied (and records the denial) unless the actor may. */
   require(action: Action, team?: string): void;
+  /**
+   * Whether the caller's credential, looked up again now, still allows `action` gateway-wide
+   * (a long-lived stream asks this while it runs: a revoked key is cut).
+   */
+  stillAllowed(action: Action): Promise<boolean>;
   audit(event: Omit<AuditEvent, 'actor' | 'source' | 'requestId'>): AuditEvent;
 }
 
@@ -41,6 +59,8 @@ export interface AdminReply {
   readonly body: unknown;
   readonly contentType?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /** A streamed answer (server-sent events): takes the response over instead of `body`. */
+  readonly stream?: (scope: RequestScope) => void;
 }
 
 /** A row of the admin route table: what the handler does, and what the OpenAPI document says of it. */
@@ -57,6 +77,8 @@ export interface AdminRoute {
   readonly body?: z.ZodType;
   readonly query?: Readonly<Record<string, string>>;
   readonly status: number;
-  readonly response: z.ZodType | 'ndjson';
+  readonly response: z.ZodType | 'ndjson' | 'event-stream';
+  /** The JSON answer is also offered as CSV (`format=csv` or `Accept: text/csv`). */
+  readonly csv?: boolean;
   readonly handle: (call: AdminCall<never>) => Promise<AdminReply>;
 }

@@ -7,6 +7,8 @@ import type { ControlPlane } from '../control/control-plane.js';
 import type { Route } from '../http/routes.js';
 import type { GatewayEvents } from '../observability/events.js';
 import type { RuntimeHolder } from '../lifecycle/runtime-holder.js';
+import type { LiveAggregator } from '../observability/live/live-aggregator.js';
+import type { Cooldowns } from '../routing/cooldowns.js';
 
 /**
  * Loads the admin API (and with it the query builder) for a config that has an `admin` block.
@@ -20,8 +22,11 @@ export async function loadAdminApi(deps: {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly events: Pick<GatewayEvents, 'controlPlaneUnavailable' | 'auditEventDropped'>;
-}): Promise<{ routes: Route[]; security: { close(): Promise<void> } }> {
-  const [{ adminRoutes }, { SecurityAuditQueue }] = await Promise.all([import('./admin-api.js'), import('../control/audit-queue.js')]);
+  /** This process's live traffic (the console's live page and deployments view). */
+  readonly live?: LiveAggregator;
+  readonly cooldowns?: Cooldowns;
+}): Promise<{ routes: Route[]; security: { close(): Promise<void> }; live: { closeAll(): void } | undefined }> {
+  const [{ adminRoutes }, { SecurityAuditQueue }, { LiveHub }] = await Promise.all([import('./admin-api.js'), import('../control/audit-queue.js'), import('./live-hub.js')]);
   const { control, config, holder, clock, logger } = deps;
   const security = new SecurityAuditQueue(() => control.store?.db, clock, {
     onError: (err) => {
@@ -31,7 +36,11 @@ export async function loadAdminApi(deps: {
     onDropped: () => deps.events.auditEventDropped({}),
   });
   const bootstrap = config.admin?.bootstrapKey?.reveal();
+  const hub = deps.live ? new LiveHub(deps.live) : undefined;
   const routes = adminRoutes({
+    ...(deps.live && hub ? { live: { aggregator: deps.live, hub } } : {}),
+    runtime: () => holder.current,
+    ...(deps.cooldowns ? { cooldowns: deps.cooldowns } : {}),
     control,
     security,
     clock,
@@ -44,5 +53,5 @@ export async function loadAdminApi(deps: {
       clock,
     },
   });
-  return { routes, security };
+  return { routes, security, live: hub };
 }

@@ -22,9 +22,10 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
       responses: {
         [String(r.status)]: {
           description: 'OK',
-          content: r.response === 'ndjson' ? { 'application/x-ndjson': { schema: { type: 'string' } } } : { 'application/json': { schema: jsonSchema(r.response, 'output') } },
+          content: responseContent(r),
         },
         ...errorResponses(),
+        ...(r.response === 'event-stream' ? { '429': { description: 'As many live streams as allowed are open already (16 per process)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } } : {}),
       },
     };
     (paths[path] ??= {})[r.method.toLowerCase()] = operation;
@@ -40,6 +41,16 @@ export function openApiDocument(routes: readonly AdminRoute[]): Record<string, u
       schemas: { Error: errorSchema },
     },
     paths,
+  };
+}
+
+/** The success answer's media types: JSON (and CSV when the route offers it), JSON lines, or server-sent events. */
+function responseContent(r: AdminRoute): Record<string, unknown> {
+  if (r.response === 'ndjson') return { 'application/x-ndjson': { schema: { type: 'string' } } };
+  if (r.response === 'event-stream') return { 'text/event-stream': { schema: { type: 'string', description: 'Server-sent events: `retry`, one `history` event, then a `tick` event a second and a `: ping` comment every 15 s (docs/admin-api.md).' } } };
+  return {
+    'application/json': { schema: jsonSchema(r.response, 'output') },
+    ...(r.csv ? { 'text/csv': { schema: { type: 'string', description: 'The same rows as CSV with a header row (`format=csv` or `Accept: text/csv`).' } } } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { requestIdTime } from '../http/request-id.js';
 import { formatUsd, usdToPico } from '../spend/money.js';
 import { readableTeams } from './access.js';
 import type { AdminCall, AdminReply, AdminRoute } from './context.js';
+import { csvDocument } from './csv.js';
 import { intParam } from './helpers.js';
 
 /**
@@ -69,9 +70,24 @@ export const requestView = z.object({
   durationMs: z.number().int(),
   ttftMs: z.number().int().nullable(),
   upstreamMs: z.number().int(),
+  traceId: z.string().nullable().describe('The W3C trace id (32 hex) of the request, when it had one.'),
+});
+
+const attemptLogEntry = z.object({
+  n: z.number().int().describe('1-based.'),
+  alias: z.string(),
+  deployment: z.string(),
+  startMs: z.number().int().describe("Ms from the request's start."),
+  durationMs: z.number().int(),
+  outcome: z.string(),
+  status: z.number().int().nullable().describe("The upstream's HTTP status, when it answered."),
+  ttftMs: z.number().int().nullable().describe("Ms from the attempt's start to its first content (streams)."),
+  next: z.enum(['retry', 'fallback']).nullable().describe('What the gateway did after this attempt.'),
+  reason: z.string().nullable().describe('Why it failed: the classified outcome (`rate_limited`, `timeout`, …); null when it succeeded.'),
 });
 
 export const requestDetailView = requestView.extend({
+  attemptLog: z.array(attemptLogEntry).describe("Each upstream attempt in order (at most 16): the request's timeline."),
   detail: z.object({
     attempts: z.array(z.object({ attempt: z.number().int(), deployment: z.string(), outcome: z.string(), status: z.number().int().nullable(), durationMs: z.number().int() })).optional(),
     retries: z.array(z.object({ fromDeployment: z.string(), reason: z.string(), delayMs: z.number().int() })).optional(),
@@ -97,9 +113,11 @@ export const spendRoutes: AdminRoute[] = [
       to: 'Last UTC day, YYYY-MM-DD, exclusive (default: tomorrow). At most 400 days after `from`.',
       group_by: 'Comma-separated: `team`, `key`, `model`, `deployment`, `day` (default `team`).',
       team: 'Only this team.',
+      format: '`json` (default) or `csv` (a header row, then one row per group; also chosen by `Accept: text/csv`).',
     },
     status: 200,
     response: spendView,
+    csv: true,
     handle: getSpend,
   },
   {
@@ -184,7 +202,17 @@ function teamScope(call: AdminCall, column: typeof spendDaily.team | typeof requ
   return inArray(column, [...visible]);
 }
 
+/** `format=csv` (or `json`), else `Accept: text/csv` asks for CSV; anything else for `format` is a 400. */
+function wantsCsv(call: AdminCall): boolean {
+  const format = call.query.get('format');
+  if (format === 'csv') return true;
+  if (format === 'json') return false;
+  if (format !== null) throw badParam('format', 'must be json or csv.');
+  return /(^|,)\s*text\/csv\s*(;|,|$)/i.test(call.accept ?? '');
+}
+
 async function getSpend(call: AdminCall): Promise<AdminReply> {
+  const csv = wantsCsv(call);
   const today = call.now.toISOString().slice(0, 10);
   const from = dayParam(call.query, 'from', `${today.slice(0, 8)}01`);
   const to = dayParam(call.query, 'to', new Date(call.now.getTime() + DAY_MS).toISOString().slice(0, 10));
@@ -230,6 +258,13 @@ async function getSpend(call: AdminCall): Promise<AdminReply> {
     };
   });
   const total = totalsView(Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, v.toString()])));
+  if (csv) {
+    const keys = groupBy.map((g) => (g === 'key' ? 'keyId' : g));
+    const header = [...keys, ...Object.keys(totals)];
+    const body = csvDocument(header, data.map((row) => header.map((h) => (row as Record<string, string | number | null | undefined>)[h])));
+    // from and to are checked YYYY-MM-DD days: nothing else reaches the header.
+    return { status: 200, contentType: 'text/csv; charset=utf-8', body, headers: { 'content-disposition': `attachment; filename="spend-${from}-${to}.csv"` } };
+  }
   return { status: 200, body: { object: 'spend', from, to, groupBy, data, total } };
 }
 
@@ -291,6 +326,7 @@ function requestJson(r: RequestRow): z.infer<typeof requestView> {
     durationMs: r.durationMs,
     ttftMs: r.ttftMs,
     upstreamMs: r.upstreamMs,
+    traceId: r.traceId ?? null,
   };
 }
 
@@ -358,5 +394,5 @@ async function getRequest(call: AdminCall): Promise<AdminReply> {
     .select({ request: requestPayloads.request, response: requestPayloads.response, truncated: requestPayloads.truncated, expiresAt: requestPayloads.expiresAt })
     .from(requestPayloads)
     .where(and(eq(requestPayloads.startedAt, row.startedAt), eq(requestPayloads.id, row.id), gte(requestPayloads.expiresAt, call.now)));
-  return { status: 200, body: { ...requestJson(row), detail: row.detail, payload: payload ? { ...payload, expiresAt: payload.expiresAt.toISOString() } : null } };
+  return { status: 200, body: { ...requestJson(row), attemptLog: row.attemptLog ?? [], detail: row.detail, payload: payload ? { ...payload, expiresAt: payload.expiresAt.toISOString() } : null } };
 }

@@ -109,7 +109,32 @@ export interface RequestFinishedEvent {
    * sent none).
    */
   readonly traceId?: string | undefined;
+  /** Each upstream attempt, in order (at most MAX_ATTEMPT_LOG): the console's request timeline. */
+  readonly attemptLog?: readonly AttemptLogEntry[] | undefined;
 }
+
+/** One upstream attempt of a request, as the request log keeps it (names from configuration only). */
+export interface AttemptLogEntry {
+  /** 1-based. */
+  readonly n: number;
+  readonly alias: string;
+  readonly deployment: string;
+  /** Ms from the request's start to the attempt's. */
+  readonly startMs: number;
+  readonly durationMs: number;
+  readonly outcome: AttemptOutcome;
+  /** The upstream's HTTP status, when it answered. */
+  readonly status: number | null;
+  /** Ms from the attempt's start to its first content (a stream that reached its commit point). */
+  readonly ttftMs: number | null;
+  /** What the gateway did next: another deployment or try of the alias, or a fallback alias. */
+  readonly next: 'retry' | 'fallback' | null;
+  /** Why it failed: the classified outcome; null when it succeeded. */
+  readonly reason: string | null;
+}
+
+/** Attempts a request's log keeps (the executor's bounds make far fewer; a runaway cannot grow a row). */
+export const MAX_ATTEMPT_LOG = 16;
 
 /** A request's content as captured (cut to the team's maxBytes), with the team's rules for it. */
 export interface RequestPayload {

@@ -48,6 +48,8 @@ export interface AttemptInput<Req extends OperationRequest> {
   readonly addUpstreamMs: (ms: number) => void;
   /** This attempt's client span: its trace headers go upstream, its end is told below. */
   readonly trace?: AttemptTrace | undefined;
+  /** Records the attempt in the request's attempt log (RequestRecord.logAttempt). */
+  readonly logAttempt?: (n: number, alias: string, deployment: string, startedMs: number, durationMs: number, outcome: AttemptOutcome, status: number | null, ttftMs: number | null) => void;
 }
 
 export interface JsonValue<Res> {
@@ -92,7 +94,7 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   const d = target.deployment;
   try {
     const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input), bodyLimits);
-    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res), { httpStatus: res.statusCode });
+    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res), { status: res.statusCode });
     const { value, usage, upstreamModel } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
     finished(deps, input, started, 'success', { status: res.statusCode, responseModel: upstreamModel });
     target.latency.record(deps.clock.nowMs() - started);
@@ -125,7 +127,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // An unreadable error body still has a status worth reporting.
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
-      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), { httpStatus: res.statusCode, timings });
+      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), { status: res.statusCode, timings });
     }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
     rest = translateBody(res.body, translator, d.adapter.streamFraming);
@@ -158,7 +160,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
             ended = true;
             const outcome = how === undefined ? 'success' : 'outcome' in how ? how.outcome : classifyStatus(how.error.status ?? 500, how.error, undefined, d.name).outcome;
             const endStatus = how !== undefined && 'error' in how ? how.error.status ?? undefined : status;
-            finished(deps, input, started, outcome, { status: endStatus, responseModel: translator.upstreamModel?.(), timings, waitCounted: true });
+            finished(deps, input, started, outcome, { status: endStatus, responseModel: translator.upstreamModel?.(), timings, ttftMs: firstChunkMs - started, waitCounted: true });
           };
           const chunksArrived = (count: number): void => timings.arrived(deps.clock.nowMs(), count);
           return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs, chunksArrived, end } };
@@ -216,30 +218,31 @@ function scrubbingTranslator<Chunk>(translator: StreamTranslator<Chunk>, target:
 
 /** What is known about how an attempt ended, besides its outcome. */
 interface AttemptEndDetail {
-  /** The status of a successful answer (the `status` of the attempt's event). */
+  /** The upstream's HTTP status, when it answered (an error status for a failed attempt). */
   readonly status?: number | undefined;
-  /** The HTTP status of a failed one (for its span; the event keeps none). */
-  readonly httpStatus?: number | undefined;
   readonly responseModel?: string | undefined;
   /** A stream attempt's chunk arrival times (the streaming client instruments). */
   readonly timings?: ChunkTimings | undefined;
+  /** Ms from the attempt's start to its first content (a stream's commit point), for the attempt log. */
+  readonly ttftMs?: number | undefined;
   /** True when its upstream wait was already added (a stream, at its commit point). */
   readonly waitCounted?: boolean;
 }
 
 function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure, detail: AttemptEndDetail = {}): AttemptResult<T> {
-  finished(deps, input, started, failure.outcome, { ...detail, status: undefined });
+  finished(deps, input, started, failure.outcome, detail);
   return { ok: false, failure };
 }
 
-/** Announces an attempt's end: its span, its event (metrics, logs) and its share of the upstream wait. */
+/** Announces an attempt's end: its span, its log entry, its event (metrics, logs) and its share of the upstream wait. */
 function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, detail: AttemptEndDetail): void {
   const { status, responseModel, timings } = detail;
   const durationMs = deps.clock.nowMs() - started;
-  input.trace?.end({ outcome, status: status ?? detail.httpStatus, responseModel, stream: input.request.stream });
+  input.trace?.end({ outcome, status, responseModel, stream: input.request.stream });
   if (!detail.waitCounted) input.addUpstreamMs(durationMs);
   const { target } = input;
   const d = target.deployment;
+  input.logAttempt?.(input.attempt, target.alias, d.name, started, durationMs, outcome, status ?? null, detail.ttftMs ?? null);
   deps.events.attemptFinished({
     requestId: input.requestId,
     alias: target.alias,

@@ -134,6 +134,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // (and a retry on the same target) sends it.
     let built: { target: RuntimeTarget; call: UpstreamCall } | undefined;
     const upstreamCall = (t: RuntimeTarget): UpstreamCall => (built?.target === t ? built.call : (built = { target: t, call: op.upstreamCall(t.deployment.adapter, request, t.targetInfo) }).call);
+    const logAttempt = record.logAttempt.bind(record);
     const input = (target: RuntimeTarget, attempt: number): AttemptInput<Req> => ({
       target,
       attempt,
@@ -147,6 +148,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       upstreamCall,
       addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
       trace: trace.startAttempt(target, attempt),
+      logAttempt,
     });
     // The pipeline carries the clock and events an attempt needs: no per-request deps object.
     const deps: AttemptDeps = p;

@@ -2,7 +2,7 @@ import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
 import { costOf, type Price } from '../spend/price.js';
 import type { GatewayError } from '../errors/gateway-error.js';
-import type { AttemptOutcome, RequestFinishedEvent, RequestOutcome, UpstreamLabels } from '../observability/events.js';
+import { MAX_ATTEMPT_LOG, type AttemptLogEntry, type AttemptOutcome, type RequestFinishedEvent, type RequestOutcome, type UpstreamLabels } from '../observability/events.js';
 import type { PayloadCapture } from './payload-capture.js';
 
 /** Collects what the request log line and metrics need while a request moves through the flow. */
@@ -34,6 +34,8 @@ export class RequestRecord {
   internalCause: unknown;
   /** The request's trace id (RequestFinishedEvent.traceId). */
   traceId: string | undefined;
+  /** The attempts so far (at most MAX_ATTEMPT_LOG), for the request log's timeline. */
+  attemptLog: Array<Mutable<AttemptLogEntry>> | undefined;
 
   constructor(
     readonly requestId: string,
@@ -60,6 +62,18 @@ export class RequestRecord {
   priceUsage(): void {
     if (this.usage === undefined || this.deployment === undefined) return;
     this.costPico = this.price ? costOf(this.usage, this.price) : null;
+  }
+
+  /**
+   * Records an attempt as it ends (`startedMs`: monotonic). The one before it, if it failed, led
+   * to this one: a retry on the same alias or a fallback to another.
+   */
+  logAttempt(n: number, alias: string, deployment: string, startedMs: number, durationMs: number, outcome: AttemptOutcome, status: number | null, ttftMs: number | null): void {
+    const log = (this.attemptLog ??= []);
+    const previous = log.at(-1);
+    if (previous && previous.outcome !== 'success' && previous.next === null) previous.next = previous.alias === alias ? 'retry' : 'fallback';
+    if (log.length >= MAX_ATTEMPT_LOG) return;
+    log.push({ n, alias, deployment, startMs: Math.max(0, Math.round(startedMs - this.startMs)), durationMs: Math.round(durationMs), outcome, status, ttftMs: ttftMs === null ? null : Math.round(ttftMs), next: null, reason: outcome === 'success' ? null : outcome });
   }
 
   markFirstToken(): void {
@@ -91,9 +105,12 @@ export class RequestRecord {
       user: this.user,
       ...(this.payload ? { payload: this.payload.toPayload() } : {}),
       traceId: this.traceId,
+      attemptLog: this.attemptLog,
     };
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The request outcome implied by the error a client gets. */
 export function outcomeForError(err: GatewayError, attemptOutcome?: AttemptOutcome | 'no_target'): RequestOutcome {

@@ -51,6 +51,11 @@ export class PoolGate {
     return this.#held;
   }
 
+  /** Slots there are (the deployment's connections). */
+  get capacity(): number {
+    return this.#options.capacity;
+  }
+
   /** Calls waiting for a slot. */
   get waiting(): number {
     return this.#waiting.length;

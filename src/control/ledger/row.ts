@@ -1,4 +1,4 @@
-import type { AttemptEvent, RequestFinishedEvent } from '../../observability/events.js';
+import type { AttemptEvent, AttemptLogEntry, RequestFinishedEvent } from '../../observability/events.js';
 import { storableText } from '../audit.js';
 import { requestIdTime } from '../../http/request-id.js';
 import { redact } from './redact.js';
@@ -36,6 +36,9 @@ export interface LedgerRow {
   readonly ttftMs: number | null;
   readonly upstreamMs: number;
   readonly detail: RequestDetail;
+  /** Each attempt (the console's timeline); absent when none was made (kept out of the row's JSON). */
+  readonly attemptLog?: readonly AttemptLogEntry[];
+  readonly traceId?: string;
   /** The prompt and completion of a team that stores them; see LedgerPayload. */
   readonly payload?: LedgerPayload;
 }
@@ -130,6 +133,8 @@ export function rowOf(e: RequestFinishedEvent, finishedWallMs: number, detail: R
     ttftMs: e.timeToFirstTokenMs === undefined ? null : ms(e.timeToFirstTokenMs),
     upstreamMs: ms(e.upstreamMs),
     detail,
+    ...(e.attemptLog && e.attemptLog.length > 0 ? { attemptLog: e.attemptLog } : {}),
+    ...(e.traceId !== undefined ? { traceId: e.traceId } : {}),
     ...(e.payload && e.tenant !== undefined
       ? {
           payload: {

@@ -14,7 +14,7 @@ WITH v AS (
     deployment text, operation text, stream boolean, attempts integer, status integer, outcome text,
     "errorCode" text, "promptTokens" integer, "completionTokens" integer, "cachedTokens" integer,
     "cacheWriteTokens" integer, "reasoningTokens" integer, "usageEstimated" boolean, "costPico" bigint,
-    "durationMs" integer, "ttftMs" integer, "upstreamMs" integer, detail jsonb, payload jsonb)
+    "durationMs" integer, "ttftMs" integer, "upstreamMs" integer, detail jsonb, payload jsonb, "attemptLog" jsonb, "traceId" text)
 ),
 -- Payloads of the batch's rows (teams that store them); a replayed one is skipped like its row.
 pay AS (
@@ -28,10 +28,11 @@ pay AS (
 ins AS (
   INSERT INTO request_log (id, started_at, key_id, team, "user", alias, served_alias, deployment, operation, stream,
     attempts, status, outcome, error_code, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens,
-    reasoning_tokens, usage_estimated, cost_pico, duration_ms, ttft_ms, upstream_ms, detail)
+    reasoning_tokens, usage_estimated, cost_pico, duration_ms, ttft_ms, upstream_ms, detail, attempt_log, trace_id)
   SELECT id, "startedAt", "keyId", team, "user", alias, "servedAlias", deployment, operation, stream,
     attempts, status, outcome, "errorCode", "promptTokens", "completionTokens", "cachedTokens", "cacheWriteTokens",
-    "reasoningTokens", "usageEstimated", "costPico", "durationMs", "ttftMs", "upstreamMs", coalesce(detail, '{}'::jsonb)
+    "reasoningTokens", "usageEstimated", "costPico", "durationMs", "ttftMs", "upstreamMs", coalesce(detail, '{}'::jsonb),
+    "attemptLog", "traceId"
   FROM v
   ON CONFLICT DO NOTHING
   RETURNING started_at, team, key_id, alias, deployment, prompt_tokens, completion_tokens, cached_tokens,

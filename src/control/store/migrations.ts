@@ -172,4 +172,12 @@ ALTER TABLE api_keys ADD COLUMN budgets jsonb;
 ALTER TABLE api_keys ADD COLUMN max_cost_per_request_usd text;
 `,
   },
+  {
+    id: 4,
+    name: 'request log: each attempt (the console timeline) and the trace id',
+    sql: `
+ALTER TABLE request_log ADD COLUMN attempt_log jsonb;
+ALTER TABLE request_log ADD COLUMN trace_id text;
+`,
+  },
 ];

@@ -1,4 +1,5 @@
 import type { BudgetConfig, ConcurrencyConfig, LimitsConfig, PayloadsConfig } from '../../config/schema.js';
+import type { AttemptLogEntry } from '../../observability/events.js';
 import { bigint, boolean, date, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
@@ -179,6 +180,10 @@ export const requestLog = pgTable(
     ttftMs: integer('ttft_ms'),
     upstreamMs: integer('upstream_ms').notNull(),
     detail: jsonb('detail').$type<RequestDetail>().notNull(),
+    /** Each upstream attempt in order (null: none made, or written before migration 4). */
+    attemptLog: jsonb('attempt_log').$type<readonly AttemptLogEntry[]>(),
+    /** The request's W3C trace id (32 hex), when it had one. */
+    traceId: text('trace_id'),
   },
   (t) => [
     primaryKey({ columns: [t.startedAt, t.id] }),
