@@ -149,6 +149,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     ...(options.random ? { random: options.random } : {}),
   };
   const holder = new RuntimeHolder(config, shared);
+  metrics.readBreakersOnCollect(() => {
+    for (const d of holder.current.deployments.values()) void d.breaker.state;
+  });
   events.configReloaded({ result: 'success', initial: true, version: 1, atMs: clock.wallMs(), added: Object.keys(config.deployments), removed: [], rebuilt: [], issues: [], restartRequired: [] });
   const inFlight = new InFlightRequests();
   let ready = true;

@@ -61,6 +61,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #fallbacks: Counter<'from' | 'to'>;
   readonly #cooldowns: Counter<'deployment'>;
   readonly #breakerState: Gauge<'deployment'>;
+  #readBreakers: (() => void) | undefined;
   readonly #breakerTransitions: Counter<'deployment' | 'from' | 'to'>;
   readonly #rateLimit: LabelledCounter<readonly ['model', 'limit', 'result']>;
   readonly #failOpen: Counter<'model' | 'limit'>;
@@ -106,7 +107,10 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#retryBudget = new Counter({ name: 'gateway_retry_budget_exhausted_total', help: 'Retries refused because the retry budget was spent.', labelNames: ['model'], registers: r });
     this.#fallbacks = new Counter({ name: 'gateway_fallbacks_total', help: 'Fallbacks from one model alias to the next.', labelNames: ['from', 'to'], registers: r });
     this.#cooldowns = new Counter({ name: 'gateway_deployment_cooldowns_total', help: 'Times a deployment was put in cooldown after a provider 429.', labelNames: ['deployment'], registers: r });
-    this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r, aggregator: 'max' });
+    // Breakers own no timers and move open → half-open only when read: without a read at
+    // collect time, a breaker that opened and then saw no traffic would show "open" for ever.
+    const breakers = (): void => this.#readBreakers?.();
+    this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r, aggregator: 'max', collect: breakers });
     this.#breakerTransitions = new Counter({ name: 'gateway_circuit_breaker_transitions_total', help: 'Circuit breaker state changes.', labelNames: ['deployment', 'from', 'to'], registers: r });
     this.#budgetDecisions = new LabelledCounter('gateway_budget_decisions_total', 'Budget reservations at admission, by result and the kind of budget that refused.', ['result', 'scope_type'], reg);
     this.#budgetDegraded = new Counter({ name: 'gateway_budget_degraded_total', help: 'Budget decisions made without Redis: on the local share (open) or refused (closed).', labelNames: ['mode'], registers: r });
@@ -152,6 +156,14 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
     info.set({ version: options.version, node_version: process.version }, 1);
     for (const d of options.deployments) this.#breakerState.set({ deployment: d }, 0);
+  }
+
+  /**
+   * Called at each collect, before the breaker gauge is read: reads every live breaker's state,
+   * which applies an elapsed open period (its transition event then sets the gauge).
+   */
+  readBreakersOnCollect(read: () => void): void {
+    this.#readBreakers = read;
   }
 
   get contentType(): string {
