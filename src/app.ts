@@ -103,7 +103,7 @@ const POOL_CLOSE_MS = 1_000;
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
-  const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments), controlPlane: config.state.database !== undefined });
+  const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments), controlPlane: config.state.database !== undefined, wallMs: () => clock.wallMs() });
   // Soft-limit alerts by webhook: a background sender fed by events, built once (a reload that
   // changes budgets.webhook needs a restart).
   const webhookConfig = config.budgets.webhook;
