@@ -149,7 +149,7 @@ export interface BudgetDecisionEvent {
   readonly rejected?: { readonly scope: string; readonly scopeType: 'team' | 'key'; readonly period: string };
   /** Spent ÷ hard limit of the team's tightest budget after the decision (for the gauge), when it has one. */
   readonly teamSpentRatio?: number;
-  /** Wall ms when the first of the team's hard-limited budget windows that gave the ratio ends (none for lifetime budgets): the ratio is stale after it. */
+  /** Wall ms when the window of the budget that gave the ratio ends (none for a lifetime budget): the ratio is stale after it. */
   readonly teamSpentRatioUntilMs?: number;
 }
 

@@ -143,14 +143,15 @@ function teamSpentRatio(states: readonly BudgetState[]): number | undefined {
   return ratio;
 }
 
-/** When the first of the team's hard-limited windows ends (its spend resets); undefined when all are lifetime. */
+/** When the window of the budget that gives teamSpentRatio ends (its spend resets); undefined for a lifetime budget. */
 function teamWindowsEndMs(states: readonly BudgetState[]): number | undefined {
-  let end: number | undefined;
+  let best: { ratio: number; endMs: number | undefined } | undefined;
   for (const s of states) {
-    if (scopeType(s.rule) !== 'team' || !s.rule.limitPico || s.window.endMs === undefined) continue;
-    end = Math.min(end ?? Infinity, s.window.endMs);
+    if (scopeType(s.rule) !== 'team' || !s.rule.limitPico) continue;
+    const ratio = Number((s.spentPico * 1_000_000n) / s.rule.limitPico);
+    if (best === undefined || ratio > best.ratio) best = { ratio, endMs: s.window.endMs };
   }
-  return end;
+  return best?.endMs;
 }
 
 export type { BudgetRule };
