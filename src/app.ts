@@ -108,7 +108,7 @@ const TRACE_FLUSH_MS = 5_000;
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
-  const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments), controlPlane: config.state.database !== undefined });
+  const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments), controlPlane: config.state.database !== undefined, wallMs: () => clock.wallMs() });
   // Soft-limit alerts by webhook: a background sender fed by events, built once (a reload that
   // changes budgets.webhook needs a restart).
   const webhookConfig = config.budgets.webhook;
@@ -167,6 +167,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     ...(tracer ? { tracer } : {}),
   };
   const holder = new RuntimeHolder(config, shared);
+  metrics.readBreakersOnCollect(() => {
+    for (const d of holder.current.deployments.values()) void d.breaker.state;
+  });
   events.configReloaded({ result: 'success', initial: true, version: 1, atMs: clock.wallMs(), added: Object.keys(config.deployments), removed: [], rebuilt: [], issues: [], restartRequired: [] });
   const inFlight = new InFlightRequests();
   let ready = true;

@@ -179,9 +179,9 @@ describe.skipIf(!available)('the dashboard and the alert rules against a real Pr
     const p = prometheus!;
     for (const v of variables.filter((x) => x.type === 'query')) {
       const definition = typeof v.query === 'string' ? v.query : (v.query?.query ?? '');
-      const m = /^label_values\((\w+),\s*(\w+)\)$/.exec(definition);
+      const m = /^label_values\((\w+(?:\{[^}]*\})?),\s*(\w+)\)$/.exec(definition);
       expect(m, v.name).not.toBeNull();
-      const values = await p.api<string[]>(`label/${m![2]}/values`, { 'match[]': m![1]! });
+      const values = await p.api<string[]>(`label/${m![2]}/values`, { 'match[]': substitute(m![1]!) });
       expect(values.length, v.name).toBeGreaterThan(0);
     }
   }, 30_000);

@@ -58,11 +58,12 @@ describe('streaming client instruments', () => {
     expect(ttfc).toBeGreaterThanOrEqual(0.03);
     expect(ttfc).toBeLessThan(one(text, 'gen_ai_client_operation_duration_seconds_sum', ok));
 
-    // One observation per output chunk after the first: the client got every upstream chunk
-    // (role, pieces, finish) as one event each, so as many observations as events less the
-    // first and [DONE].
+    // One observation per upstream chunk after the first: the client got the upstream's role,
+    // pieces and finish as one event each, plus [DONE]; the upstream also sent the usage chunk
+    // the gateway asks for (the client did not, so it never saw it). Events less the first and
+    // [DONE], plus that one.
     const gaps = one(text, 'gen_ai_client_operation_time_per_output_chunk_seconds_count');
-    expect(gaps).toBe(events.length - 2);
+    expect(gaps).toBe(events.length - 2 + 1);
     expect(one(text, 'gen_ai_client_operation_time_per_output_chunk_seconds_sum')).toBeGreaterThanOrEqual(((pieces - 1) * interval) / 1000);
     // Buckets are cumulative and end with +Inf at the count.
     const inf = samples(text, 'gen_ai_client_operation_time_per_output_chunk_seconds_bucket').find((s) => s.labels.le === '+Inf');

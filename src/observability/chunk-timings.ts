@@ -18,9 +18,11 @@ export const clientDurationBuckets: readonly number[] = [0.01, 0.02, 0.04, 0.08,
  * attempt's event). Per-chunk, not a per-stream mean: a mean hides the stall in an otherwise
  * fast stream that this instrument is for, and the spec asks for every chunk.
  *
- * Chunks that arrive in the same network read as the one before them (translateBody merges
- * them into one step) were received at the same instant: their gap is 0, as a client SDK
- * reading the same bytes would record.
+ * The chunks are the upstream's own (translateBody counts the events it decodes, before any
+ * translation), so the same upstream stream gives the same observations whichever API the
+ * client called. Chunks decoded from the same network read as the one before them were
+ * received at the same instant: their gap is 0, as a client SDK reading the same bytes would
+ * record.
  */
 export class ChunkTimings {
   /** Monotonic ms the first output chunk arrived; undefined until one does. */

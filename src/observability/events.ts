@@ -180,6 +180,8 @@ export interface BudgetDecisionEvent {
   readonly rejected?: { readonly scope: string; readonly scopeType: 'team' | 'key'; readonly period: string };
   /** Spent ÷ hard limit of the team's tightest budget after the decision (for the gauge), when it has one. */
   readonly teamSpentRatio?: number;
+  /** Wall ms when the window of the budget that gave the ratio ends (none for a lifetime budget): the ratio is stale after it. */
+  readonly teamSpentRatioUntilMs?: number;
 }
 
 export interface BudgetSoftLimitEvent {

@@ -61,6 +61,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #fallbacks: Counter<'from' | 'to'>;
   readonly #cooldowns: Counter<'deployment'>;
   readonly #breakerState: Gauge<'deployment'>;
+  #readBreakers: (() => void) | undefined;
   readonly #breakerTransitions: Counter<'deployment' | 'from' | 'to'>;
   readonly #rateLimit: LabelledCounter<readonly ['model', 'limit', 'result']>;
   readonly #failOpen: Counter<'model' | 'limit'>;
@@ -73,6 +74,9 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #budgetWebhook: Counter<'result'>;
   /** Teams given a spent-ratio series (at most maxTeamLabels). */
   readonly #budgetTeams = new Set<string>();
+  /** Per team with a ratio: wall ms when the window it was measured in ends. */
+  readonly #budgetRatioUntil = new Map<string, number>();
+  readonly #wallMs: () => number;
   readonly #stateBreaker: Gauge;
   readonly #tokens: LabelledCounter<readonly ['model', 'type']>;
   readonly #estimated: Counter<'model'>;
@@ -90,7 +94,8 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   /** Response-model label values seen, per configured model (bounded by maxResponseModelsPerModel). */
   readonly #responseModels = new Map<string, Set<string>>();
 
-  constructor(options: { version: string; deployments: readonly string[]; controlPlane?: boolean }) {
+  constructor(options: { version: string; deployments: readonly string[]; controlPlane?: boolean; wallMs?: () => number }) {
+    this.#wallMs = options.wallMs ?? Date.now;
     const r = [this.registry];
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
     const reg = this.registry;
@@ -107,12 +112,25 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#retryBudget = new Counter({ name: 'gateway_retry_budget_exhausted_total', help: 'Retries refused because the retry budget was spent.', labelNames: ['model'], registers: r });
     this.#fallbacks = new Counter({ name: 'gateway_fallbacks_total', help: 'Fallbacks from one model alias to the next.', labelNames: ['from', 'to'], registers: r });
     this.#cooldowns = new Counter({ name: 'gateway_deployment_cooldowns_total', help: 'Times a deployment was put in cooldown after a provider 429.', labelNames: ['deployment'], registers: r });
-    this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r, aggregator: 'max' });
+    // Breakers own no timers and move open → half-open only when read: without a read at
+    // collect time, a breaker that opened and then saw no traffic would show "open" for ever.
+    const breakers = (): void => this.#readBreakers?.();
+    this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r, aggregator: 'max', collect: breakers });
     this.#breakerTransitions = new Counter({ name: 'gateway_circuit_breaker_transitions_total', help: 'Circuit breaker state changes.', labelNames: ['deployment', 'from', 'to'], registers: r });
     this.#budgetDecisions = new LabelledCounter('gateway_budget_decisions_total', 'Budget reservations at admission, by result and the kind of budget that refused.', ['result', 'scope_type'], reg);
     this.#budgetDegraded = new Counter({ name: 'gateway_budget_degraded_total', help: 'Budget decisions made without Redis: on the local share (open) or refused (closed).', labelNames: ['mode'], registers: r });
     this.#budgetSoft = new Counter({ name: 'gateway_budget_soft_limit_crossed_total', help: 'Soft budget limits crossed (counted once, by the replica whose settle crossed it).', labelNames: ['scope_type'], registers: r });
-    this.#budgetRatio = new Gauge({ name: 'gateway_budget_spent_ratio', help: "Spent ÷ hard limit of the team's fullest budget, as last seen by this replica.", labelNames: ['team'], registers: r, aggregator: 'max' });
+    // A ratio is only true in the window it was measured in: once that window ends (the spend
+    // reset), a team that sent nothing since has no ratio rather than last window's.
+    const dropEnded = (): void => {
+      const now = this.#wallMs();
+      for (const [team, until] of this.#budgetRatioUntil) {
+        if (until > now) continue;
+        this.#budgetRatio.remove({ team });
+        this.#budgetRatioUntil.delete(team);
+      }
+    };
+    this.#budgetRatio = new Gauge({ name: 'gateway_budget_spent_ratio', help: "Spent ÷ hard limit of the team's fullest budget, as last seen by this replica in the current window.", labelNames: ['team'], registers: r, aggregator: 'max', collect: dropEnded });
     this.#budgetWebhook = new Counter({ name: 'gateway_budget_webhook_deliveries_total', help: 'Soft-limit alerts by webhook: delivered, failed after every attempt, or dropped (queue full).', labelNames: ['result'], registers: r });
     this.#rateLimit = new LabelledCounter('gateway_ratelimit_decisions_total', 'Rate-limit decisions by model, limit and result.', ['model', 'limit', 'result'], reg);
     this.#failOpen = new Counter({ name: 'gateway_ratelimit_failopen_total', help: 'Limit decisions made by the local fallback because shared state (Redis) was unavailable.', labelNames: ['model', 'limit'], registers: r });
@@ -154,6 +172,14 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
     info.set({ version: options.version, node_version: process.version }, 1);
     for (const d of options.deployments) this.#breakerState.set({ deployment: d }, 0);
+  }
+
+  /**
+   * Called at each collect, before the breaker gauge is read: reads every live breaker's state,
+   * which applies an elapsed open period (its transition event then sets the gauge).
+   */
+  readBreakersOnCollect(read: () => void): void {
+    this.#readBreakers = read;
   }
 
   get contentType(): string {
@@ -211,6 +237,8 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
       this.#budgetTeams.add(e.tenant);
     }
     this.#budgetRatio.set({ team: e.tenant }, e.teamSpentRatio);
+    if (e.teamSpentRatioUntilMs === undefined) this.#budgetRatioUntil.delete(e.tenant);
+    else this.#budgetRatioUntil.set(e.tenant, e.teamSpentRatioUntilMs);
   }
 
   budgetDegraded(e: Parameters<GatewayEvents['budgetDegraded']>[0]): void {

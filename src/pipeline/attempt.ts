@@ -71,8 +71,6 @@ export interface StreamValue<Chunk> {
   /** Monotonic ms when the attempt started and when its first chunk arrived. */
   readonly startedMs: number;
   readonly firstChunkMs: number;
-  /** The pump reports each step's output chunks (times gen_ai.client.operation.time_per_output_chunk). */
-  readonly chunksArrived: (count: number) => void;
   /**
    * Ends the attempt's record, once, when the stream is over: its outcome (success, or how it
    * failed mid-way) and a duration that covers the whole stream. Later calls do nothing.
@@ -130,7 +128,9 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
       return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), { status: res.statusCode, timings });
     }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
-    rest = translateBody(res.body, translator, d.adapter.streamFraming);
+    // Upstream chunks are timed as they are decoded: the upstream's chunks, not the client's
+    // (a translation may make several of one, or none).
+    rest = translateBody(res.body, translator, d.adapter.streamFraming, (count) => timings.arrived(deps.clock.nowMs(), count));
     const timeoutMs = d.endpoint.firstContentTimeoutMs;
     // Destroying the body with the error makes the pending read (and so the attempt) fail with it.
     const timer = setTimeout(() => res.body.destroy(new FirstContentTimeoutError(timeoutMs)), timeoutMs);
@@ -140,7 +140,6 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
         const next = await rest.next();
         if (next.done) throw new UpstreamProtocolError('stream ended without any event');
         const step = next.value;
-        timings.arrived(deps.clock.nowMs(), step.chunks.length);
         if (step.error) {
           await rest.return(undefined);
           const failure = classifyStatus(step.error.status ?? 500, step.error, undefined, d.name);
@@ -162,8 +161,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
             const endStatus = how !== undefined && 'error' in how ? how.error.status ?? undefined : status;
             finished(deps, input, started, outcome, { status: endStatus, responseModel: translator.upstreamModel?.(), timings, ttftMs: firstChunkMs - started, waitCounted: true });
           };
-          const chunksArrived = (count: number): void => timings.arrived(deps.clock.nowMs(), count);
-          return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs, chunksArrived, end } };
+          return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs, end } };
         }
       }
     } finally {

@@ -299,7 +299,6 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
       const next = await value.rest.next();
       if (next.done) break;
       const step = next.value;
-      value.chunksArrived(step.chunks.length);
       await forward(step.chunks);
       if (step.error) {
         value.end({ error: step.error });
