@@ -8,6 +8,8 @@
 //   npm run bench                 full run (≈ 7–9 min on 2 cores)
 //   npm run bench -- --quick      smoke run (≈ 2–3 min): shorter steps, fewer rates, 500 streams
 //   options: --targets direct,floor,ours,ours-db,portkey   --phases max,latency,stream,open-streams,scaling
+//            (also: ours-traced, the gateway with tracing on at 100 % sampling, exporting OTLP to a
+//            loopback sink: `--targets ours,ours-traced` is tracing's cost)
 //            --no-build   --no-report   --streams N   --live N (console streams open on ours-db)
 //            --report-from FILE   re-render docs/performance.md from a saved raw results file
 //            --baseline DIR   also run the gateway built in DIR (a copy of an older dist/) as
@@ -93,6 +95,8 @@ const hardStop = setTimeout(() => {
 }, (quick ? 5 : 16) * 60_000);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => void stopAll().then(() => process.exit(130)));
 
+/** The OTLP sink of `ours-traced`, when that target runs. */
+let tracedSink;
 const results = { startedAt: new Date().toISOString(), quick, plan, pinning, machine: machine(), bodyBytes: Buffer.byteLength(chatBody), targets: {}, phases: {} };
 
 try {
@@ -118,6 +122,7 @@ try {
   results.phases.peakAll = await memorySnapshot(targets);
   // Last: its gateways are separate processes, started and stopped one at a time.
   if (phases.includes('scaling')) results.phases.scaling = await phaseScaling({ plan, selected, pinnedPorts: ports, gatewayEntry: join(root, 'dist', 'main.js'), log });
+  if (tracedSink) results.tracing = await tracingTotals(targets.find((t) => t.name === 'ours-traced'));
   results.finishedAt = new Date().toISOString();
   results.machine.loadAvgEnd = loadavg()[0];
 
@@ -172,6 +177,7 @@ async function startTargets(ports) {
   }
   if (selected.includes('ours')) out.push(await startOurs('ours', join(root, 'dist', 'main.js'), ports, 'auth (100 tenants), rate limits, metrics, JSON access log, 3 deployments round-robin'));
   if (selected.includes('ours-db')) out.push(await startOursWithStore(ports));
+  if (selected.includes('ours-traced')) out.push(await startOursTraced(ports));
   if (opts.baseline) out.push(await startOurs('baseline', resolve(opts.baseline, 'main.js'), ports, 'the same gateway built from an earlier commit'));
   if (selected.includes('portkey')) {
     const port = await freePort();
@@ -184,17 +190,32 @@ async function startTargets(ports) {
   return out;
 }
 
-async function startOurs(name, entry, ports, notes) {
+async function startOurs(name, entry, ports, notes, extraConfig = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'llm-gateway-bench-'));
   const configFile = join(dir, 'gateway.yaml');
   // A baseline built before prices existed would refuse a config that has them.
   const priced = name !== 'baseline' || !opts['unpriced-baseline'];
-  writeFileSync(configFile, JSON.stringify(gatewayConfig(ports, { maxConnections: Math.max(1024, plan.openStreams), priced }), null, 2));
+  writeFileSync(configFile, JSON.stringify({ ...gatewayConfig(ports, { maxConnections: Math.max(1024, plan.openStreams), priced }), ...extraConfig }, null, 2));
   const port = await freePort();
   const child = spawnNode([...probeImport, entry, 'serve', '--config', configFile, '--port', String(port)], { cpu: GATEWAY_CPU, ipc: true, env: { BENCH_UPSTREAM_KEY: upstreamKey } });
   const stderr = drain(child);
   await waitForHttp(`http://127.0.0.1:${port}/health`, 30_000, stderr);
-  return { name, label: name === 'ours' ? 'llm-gateway (this repo)' : `llm-gateway (${opts.baseline})`, url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('ours', ports), notes };
+  const label = name === 'ours' ? 'llm-gateway (this repo)' : name === 'ours-traced' ? 'llm-gateway, tracing on (100 % sampled)' : `llm-gateway (${opts.baseline})`;
+  return { name, label, url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('ours', ports), notes };
+}
+
+/**
+ * `ours` with tracing on: every request sampled, its spans exported as OTLP/protobuf to a sink on
+ * the load generator's core (so the gateway's core pays for making, batching and serializing
+ * spans, not for receiving them). A queue larger than the default keeps drops rare at max load;
+ * the drops there are are counted in the results (`spansDropped`).
+ */
+async function startOursTraced(ports) {
+  const sink = spawnNode([lib('otlp-sink.mjs')], { cpu: LOAD_CPU });
+  const { port } = await firstJsonLine(sink);
+  tracedSink = `http://127.0.0.1:${port}`;
+  const tracing = { enabled: true, endpoint: `${tracedSink}/v1/traces`, samplingRatio: 1, maxQueueSize: 32768, maxExportBatchSize: 2048, scheduledDelayMs: 1000 };
+  return startOurs('ours-traced', join(root, 'dist', 'main.js'), ports, 'as ours, with tracing on: every request sampled, OTLP/protobuf to a loopback sink', { tracing });
 }
 
 /** `ours` with the control plane on: the same tenants as teams in the embedded store, called with keys issued by the admin API. */
@@ -334,4 +355,17 @@ function fmtUs(us) {
 }
 function fmtBytes(b) {
   return b === undefined ? 'n/a' : b >= 1024 * 1024 ? `${(b / 1024 / 1024).toFixed(1)} MB` : `${(b / 1024).toFixed(1)} KB`;
+}
+
+/** What the traced gateway exported (the sink's count) and dropped (its metric). */
+async function tracingTotals(t) {
+  // Let the last batch go out before counting.
+  await new Promise((r) => setTimeout(r, 1500));
+  const sink = await (await fetch(`${tracedSink}/stats`)).json();
+  const metrics = await (await fetch(`${t.url}/metrics`)).text();
+  const dropped = {};
+  for (const m of metrics.matchAll(/^gateway_trace_spans_dropped_total\{reason="([a-z_]+)"\} (\d+)/gm)) dropped[m[1]] = Number(m[2]);
+  const out = { exportRequests: sink.requests, exportedBytes: sink.bytes, spansDropped: dropped };
+  log(`tracing: ${JSON.stringify(out)}`);
+  return out;
 }

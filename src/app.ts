@@ -18,6 +18,7 @@ import type { RuntimeDeployment } from './routing/runtime-types.js';
 import { logSubscriber } from './observability/log-events.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
+import { createOtelTracer } from './observability/otel-tracer.js';
 import type { ConcurrencyLimiter } from './ratelimit/concurrency.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import type { Strategy } from './routing/balancer.js';
@@ -100,12 +101,14 @@ export interface Gateway {
 
 /** After the drain, how long upstream pools may take to close before they are destroyed. */
 const POOL_CLOSE_MS = 1_000;
+/** At shutdown, the longest wait for the last spans to be exported. */
+const TRACE_FLUSH_MS = 5_000;
 
 /** The composition root: builds every runtime object from a loaded config. No logic lives here. */
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logging.level, format: config.logging.format });
-  const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments), controlPlane: config.state.database !== undefined });
+  const metrics = new GatewayMetrics({ version, deployments: Object.keys(config.deployments), controlPlane: config.state.database !== undefined, wallMs: () => clock.wallMs() });
   // Soft-limit alerts by webhook: a background sender fed by events, built once (a reload that
   // changes budgets.webhook needs a restart).
   const webhookConfig = config.budgets.webhook;
@@ -131,6 +134,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const live = config.admin && config.state.database && !options.offline ? new LiveAggregator({ clock }) : undefined;
   events = fanOut([metrics, logSubscriber(logger), ...(webhook ? [webhook] : []), ...(ledgerSink ? [ledgerSink] : []), ...(live ? [live] : []), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
   const pools = new UpstreamPools();
+  // Traces: the SDK is loaded here, at start, and only when tracing is on (lazy-packages.ts).
+  const tracer = config.tracing.enabled && !options.offline
+    ? createOtelTracer(config.tracing, {
+        version,
+        onDropped: (reason, spans) => events?.traceSpansDropped({ reason, spans }),
+        // The error's name only (the collector's URL and headers stay out of logs).
+        onExportError: (err) => logger.warn({ reason: err.message }, 'trace export failed: spans are dropped (gateway_trace_spans_dropped_total)'),
+      })
+    : undefined;
   // The state backend (memory or Redis) lives for the whole process: a reload keeps it, and
   // changes under `state` need a restart.
   // Everything this process settles on budgets starts after this instant (restore-on-start.ts).
@@ -152,8 +164,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     cooldowns: state.cooldowns,
     ...(options.routerStrategy ? { routerStrategy: options.routerStrategy } : {}),
     ...(options.random ? { random: options.random } : {}),
+    ...(tracer ? { tracer } : {}),
   };
   const holder = new RuntimeHolder(config, shared);
+  metrics.readBreakersOnCollect(() => {
+    for (const d of holder.current.deployments.values()) void d.breaker.state;
+  });
   events.configReloaded({ result: 'success', initial: true, version: 1, atMs: clock.wallMs(), added: Object.keys(config.deployments), removed: [], rebuilt: [], issues: [], restartRequired: [] });
   const inFlight = new InFlightRequests();
   let ready = true;
@@ -224,6 +240,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await ledger?.close().catch((err: unknown) => logger.error({ err }, 'request log: closing failed'));
       await control?.close();
       await webhook?.close();
+      // Spans of the last requests are exported, for a bounded time: a dead collector must not hold the exit.
+      await tracer?.shutdown(Math.min(config.tracing.exportTimeoutMs, TRACE_FLUSH_MS));
       await state.close();
     })());
 

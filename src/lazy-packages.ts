@@ -38,3 +38,27 @@ export const tiktoken = once(() => {
   const ranks = require('js-tiktoken/ranks/cl100k_base') as ConstructorParameters<typeof Tiktoken>[0];
   return { Tiktoken, ranks };
 });
+
+/**
+ * The OpenTelemetry trace SDK and its OTLP/HTTP exporters (`tracing` on): loaded when the
+ * gateway is built with tracing on, never otherwise (tracing off costs no memory and no CPU).
+ */
+export const otel = once(() => {
+  const api = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  const base = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { TraceState } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { OTLPTraceExporter: OTLPProtoTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto');
+  const { OTLPTraceExporter: OTLPJsonTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  return {
+    api,
+    BasicTracerProvider: base.BasicTracerProvider,
+    BatchSpanProcessor: base.BatchSpanProcessor,
+    ParentBasedSampler: base.ParentBasedSampler,
+    TraceIdRatioBasedSampler: base.TraceIdRatioBasedSampler,
+    TraceState,
+    resourceFromAttributes,
+    OTLPProtoTraceExporter,
+    OTLPJsonTraceExporter,
+  };
+});

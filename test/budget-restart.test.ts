@@ -8,10 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chat, chatBody, deploymentFor, startHarness, type Harness } from './helpers/harness.js';
+import { chat, startHarness, type Harness } from './helpers/harness.js';
+import { countMe, okDoneFake, teamWithLoggedSpend } from './helpers/budget-gateway.js';
 
 const KEY = 'sk-budget-restart-0123456789';
-const body = chatBody('dear', { max_tokens: 2, messages: [{ role: 'user', content: 'count me' }] });
+// $0.0016 a request.
+const body = countMe('dear');
 
 const open: Harness[] = [];
 const dirs: string[] = [];
@@ -21,17 +23,7 @@ afterEach(async () => {
 });
 
 async function gateway(dataDir: string, budgets: unknown[]): Promise<Harness> {
-  const h = await startHarness({
-    fakes: [{ dialect: 'openai', behaviour: { reply: 'ok done' } }],
-    config: ([fake]) => ({
-      deployments: { fake: deploymentFor(fake!) },
-      // 5 prompt × $200/M + 2 completion × $300/M = $0.0016 a request.
-      models: { dear: { targets: [{ deployment: 'fake', model: 'up-dear', price: { input: 200, output: 300 } }] } },
-      tenants: { team: { keys: [KEY], budgets } },
-      state: { database: { dataDir } },
-      requestLog: { flushMs: 200 },
-    }),
-  });
+  const h = await startHarness({ fakes: [okDoneFake], config: ([fake]) => teamWithLoggedSpend(fake!, KEY, dataDir, budgets) });
   open.push(h);
   return h;
 }

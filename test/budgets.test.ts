@@ -6,10 +6,10 @@
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chat, chatBody, deploymentFor, metric, startHarness, type Harness } from './helpers/harness.js';
+import { chat, metric, startHarness, type Harness } from './helpers/harness.js';
+import { countMe as body, dearAndCheap, okDoneFake, upstreamModels } from './helpers/budget-gateway.js';
 
 const KEY = 'sk-budgets-team-0123456789';
-const body = (model: string, extra: Record<string, unknown> = {}) => chatBody(model, { max_tokens: 2, messages: [{ role: 'user', content: 'count me' }], ...extra });
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -20,23 +20,15 @@ afterEach(async () => {
 async function gateway(tenant: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Harness> {
   h = await startHarness({
     env: { HOOK_AUTH: 'Bearer hook-s3cr3t' },
-    fakes: [{ dialect: 'openai', behaviour: { reply: 'ok done' } }],
+    fakes: [okDoneFake],
     config: ([fake]) => ({
-      deployments: { fake: deploymentFor(fake!) },
-      models: {
-        // 5 × $200/M + 2 × $300/M = $0.0016 a request.
-        dear: { targets: [{ deployment: 'fake', model: 'up-dear', price: { input: 200, output: 300 } }], overBudget: 'cheap' },
-        // 5 × $1/M + 2 × $2/M = $0.000009 a request.
-        cheap: { targets: [{ deployment: 'fake', model: 'up-cheap', price: { input: 1, output: 2 } }] },
-      },
+      ...dearAndCheap(fake!, { overBudget: true }),
       tenants: { team: { keys: [KEY], models: ['dear', 'cheap'], ...tenant } },
       ...extra,
     }),
   });
   return h;
 }
-
-const upstreamModels = (g: Harness) => g.fakes[0]!.received.map((r) => (r.body as { model?: string }).model);
 
 describe('budgets (one gateway, real sockets)', () => {
   it('hard limit: refuses with 429 budget_exceeded, x-should-retry false and Retry-After at the reset, nothing sent upstream', async () => {

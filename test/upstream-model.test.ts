@@ -69,6 +69,16 @@ describe('the model that served: alias for the client, the upstream\'s answer fo
     expect(duration.map((s) => [s.labels.gen_ai_request_model, s.labels.gen_ai_response_model, s.value])).toEqual([[CONFIGURED, SNAPSHOT, 2]]);
     const tokens = parseMetrics(text).filter((s) => s.name === 'gen_ai_client_token_usage_count');
     expect(new Set(tokens.map((s) => s.labels.gen_ai_response_model))).toEqual(new Set([SNAPSHOT]));
+    // The streaming client instruments and the server side name the upstream's answer too.
+    for (const name of ['gen_ai_client_operation_time_to_first_chunk_seconds_count', 'gen_ai_client_operation_time_per_output_chunk_seconds_count']) {
+      const series = parseMetrics(text).filter((s) => s.name === name);
+      expect(series.map((s) => [s.labels.gen_ai_request_model, s.labels.gen_ai_response_model]), name).toEqual([[CONFIGURED, SNAPSHOT]]);
+    }
+    for (const name of ['gen_ai_server_request_duration_seconds_count', 'gen_ai_server_time_to_first_token_seconds_count']) {
+      const series = parseMetrics(text).filter((s) => s.name === name);
+      expect(series.length, name).toBeGreaterThan(0);
+      expect(new Set(series.map((s) => `${s.labels.gen_ai_request_model} ${s.labels.gen_ai_response_model} ${s.labels.gen_ai_provider_name}`)), name).toEqual(new Set([`chat ${SNAPSHOT} openai`]));
+    }
   });
 
   it('an upstream that names no model, or a name that is not one (spaces, control characters, 129 characters), leaves the configured model', async () => {

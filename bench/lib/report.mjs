@@ -1,7 +1,7 @@
 // Turns a results object (bench/results/latest.raw.json) into docs/performance.md, the SVG chart
 // and the console table. Pure functions: no I/O, so the report can be unit-tested.
 
-const order = ['direct', 'floor', 'baseline', 'ours', 'ours-db', 'portkey'];
+const order = ['direct', 'floor', 'baseline', 'ours', 'ours-traced', 'ours-db', 'portkey'];
 const colors = { direct: '#7f7f7f', floor: '#1f77b4', baseline: '#9467bd', ours: '#2ca02c', portkey: '#d62728' };
 
 export const goals = [

@@ -4,6 +4,9 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, envRefPattern, isPostgresUrl, isRedisUrl, tenantKeyPattern, type AdminConfig, type BudgetWebhookConfig, type DatabaseConfig, type DeploymentConfig, type ParsedConfig, type RedisConfig, type StateConfig, type TenantConfig } from './schema.js';
 import { Secret } from './secret.js';
+import { resolveTracing, type ResolvedTracing } from './tracing-settings.js';
+
+export type { ResolvedTracing };
 
 /** One problem in a config file, with the path of the offending value. */
 export interface ConfigIssue {
@@ -53,8 +56,9 @@ export type ResolvedBudgets = { readonly webhook: ResolvedBudgetWebhook | undefi
 
 /** A validated, env-resolved, deeply frozen configuration, ready to compile. */
 export type GatewayConfig = Readonly<
-  Omit<ParsedConfig, 'deployments' | 'tenants' | 'state' | 'server' | 'admin' | 'budgets'> & {
+  Omit<ParsedConfig, 'deployments' | 'tenants' | 'state' | 'server' | 'admin' | 'budgets' | 'tracing'> & {
     budgets: ResolvedBudgets;
+    tracing: ResolvedTracing;
     server: ResolvedServer;
     admin: ResolvedAdmin | undefined;
     deployments: Readonly<Record<string, ResolvedDeployment>>;
@@ -145,8 +149,9 @@ export function resolveConfig(input: unknown, env: NodeJS.ProcessEnv = process.e
     metrics: { ...metricsRest, bearerToken: bearerToken === undefined ? undefined : resolveSecret(bearerToken, env, 'server.metrics.bearerToken', issues) },
   };
   const budgets: ResolvedBudgets = { webhook: parsed.budgets.webhook && resolveWebhook(parsed.budgets.webhook, env, issues) };
+  const tracing = resolveTracing(parsed.tracing, env, (value, path) => resolveSecret(value, env, path, issues), (value) => new Secret(value), issues);
   if (issues.length > 0) throw new ConfigError(issues, source);
-  return deepFreeze({ ...parsed, server, deployments, tenants, state, admin, budgets });
+  return deepFreeze({ ...parsed, server, deployments, tenants, state, admin, budgets, tracing });
 }
 
 /**

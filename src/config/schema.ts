@@ -635,6 +635,36 @@ const budgetsSettingsSchema = z
   })
   .strict();
 
+/**
+ * Traces over OTLP/HTTP (docs/tracing.md). Every key may be left out: the standard `OTEL_*`
+ * environment variable fills it, else the default in docs/configuration.md. A key set here wins
+ * over the environment.
+ */
+const tracingSchema = z
+  .object({
+    /** Export traces. Unset: on when `OTEL_TRACES_EXPORTER=otlp`, off otherwise (and off with `OTEL_SDK_DISABLED=true`). */
+    enabled: z.boolean().optional(),
+    /** The collector's traces URL (`http://host:4318/v1/traces`), used as written; may be `${env:…}`. */
+    endpoint: z.string().min(1).max(2048).optional(),
+    /** OTLP over HTTP: `http/protobuf` or `http/json` (gRPC is not supported). */
+    protocol: z.enum(['http/protobuf', 'http/json']).optional(),
+    /** Extra request headers for the collector (e.g. `authorization: ${env:OTLP_AUTH}`); values plain or one environment reference, never logged. */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'must be an HTTP header name'), z.string().max(4096)).optional(),
+    /** Share of new traces sampled (0–1); a request with a client `traceparent` follows the client's sampled flag (parent-based). */
+    samplingRatio: z.number().min(0).max(1).optional(),
+    /** `service.name` of the spans. */
+    serviceName: z.string().min(1).max(256).optional(),
+    /** Ended spans waiting for export, at most; more are dropped and counted, never waited for. */
+    maxQueueSize: z.number().int().min(1).max(1_000_000).optional(),
+    /** Spans per export request (capped at `maxQueueSize`). */
+    maxExportBatchSize: z.number().int().min(1).max(1_000_000).optional(),
+    /** How often queued spans are exported. */
+    scheduledDelayMs: positiveMs.optional(),
+    /** Time allowed for one export request; spans of a failed or timed-out export are dropped and counted. */
+    exportTimeoutMs: positiveMs.optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: serverSchema.default(serverSchema.parse({})),
@@ -653,6 +683,8 @@ export const configSchema = z
     requestLog: requestLogSchema.default(requestLogSchema.parse({})),
     /** Company sign-in: JWT access tokens from an OIDC identity provider, on the data plane and the admin API. */
     identity: identitySchema.optional(),
+    /** OpenTelemetry traces (off by default). */
+    tracing: tracingSchema.prefault({}),
   })
   .strict()
   // Runs even when other parts failed, so a reference to an undefined name is reported with them.
@@ -684,3 +716,4 @@ export type PayloadsConfig = z.output<typeof payloadsSchema>;
 export type PriceConfig = z.output<typeof priceSchema>;
 export type BudgetConfig = z.output<typeof budgetSchema>;
 export type BudgetWebhookConfig = z.output<typeof budgetWebhookSchema>;
+export type TracingConfig = z.output<typeof tracingSchema>;

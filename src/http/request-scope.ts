@@ -10,6 +10,7 @@ import type { HttpRuntime, HttpDeps } from './edge-deps.js';
 import { pieceChars, writeInPieces } from './body-writer.js';
 import { errorHeaders, errorPayload } from './error-response.js';
 import { newRequestId } from './request-id.js';
+import { traceIdOf } from '../observability/trace-context.js';
 import { surfaces, type ApiSurface, type Route } from './routes.js';
 import { anthropicSse, openAiSse, SseWriter, sseHeaders } from './sse-writer.js';
 
@@ -205,6 +206,8 @@ export class RequestScope implements ChatReply {
       upstreamMs: 0,
       usage: undefined,
       upstream: undefined,
+      // The edge's own answers trace nothing, but a client's trace id still goes in the log.
+      traceId: traceIdOf(this.req.headers.traceparent),
     });
   }
 

@@ -36,7 +36,7 @@ export interface Reloader {
  * bootstrap credential and identity provider (`admin`, `identity`: built once, at listen), and the
  * request log's writer (`requestLog`).
  */
-const capturedAtStart: readonly string[] = ['server', 'state', 'admin', 'identity', 'budgets.webhook', 'requestLog', 'retry.maxCooldownMs', 'timeouts.idleMs', 'logging.format'];
+const capturedAtStart: readonly string[] = ['server', 'state', 'admin', 'identity', 'budgets.webhook', 'requestLog', 'retry.maxCooldownMs', 'timeouts.idleMs', 'logging.format', 'tracing'];
 /** Inside those, what is read again when used: the drain timings (at shutdown) and the default failure mode (per request). */
 const readWhenUsed: ReadonlySet<string> = new Set(['server.drainDelayMs', 'server.shutdownGraceMs', 'state.failureMode']);
 

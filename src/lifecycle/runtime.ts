@@ -8,6 +8,7 @@ import { compileRoutes } from '../config/compile.js';
 import type { GatewayConfig } from '../config/load.js';
 import type { GatewayEvents } from '../observability/events.js';
 import { Admission } from '../pipeline/admission.js';
+import type { Tracer } from '../observability/tracer.js';
 import type { Pipeline } from '../pipeline/handle-request.js';
 import type { ConcurrencyLimiter } from '../ratelimit/concurrency.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
@@ -37,6 +38,8 @@ export interface SharedDeps {
   readonly control?: ControlView;
   /** The identity provider's token verifier, when `identity` is configured (kept across reloads: its cache and keys). */
   readonly identity?: TokenVerifier;
+  /** Spans over OTLP when `tracing` is on (built once: a reload keeps it). */
+  readonly tracer?: Tracer;
 }
 
 /**
@@ -92,6 +95,7 @@ export function buildRuntime(config: GatewayConfig, version: number, shared: Sha
     budget,
     timeouts: config.timeouts,
     newCompletionId: () => `chatcmpl-${randomUUID().replaceAll('-', '')}`,
+    ...(shared.tracer ? { tracer: shared.tracer } : {}),
   };
   const pools = new Set<Pool>();
   for (const d of deployments.values()) pools.add(d.endpoint.pool);

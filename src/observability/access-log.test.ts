@@ -51,6 +51,7 @@ function pinoLine(e: RequestFinishedEvent): Record<string, unknown> {
     durationMs: round(e.durationMs),
     ttftMs: e.timeToFirstTokenMs === undefined ? undefined : round(e.timeToFirstTokenMs),
     upstreamMs: round(e.upstreamMs),
+    trace_id: e.traceId,
     ignoredParams: e.ignoredParams?.join(','),
     promptTokens: e.usage?.promptTokens,
     completionTokens: e.usage?.completionTokens,
@@ -75,6 +76,7 @@ describe('accessLogWriter', () => {
       { ...event, costPico: 420_000_000 },
       { ...event, costPico: 1_500_000_000_000, usage: estimated },
       { ...event, costPico: null },
+      { ...event, traceId: '4bf92f3577b34da6a3ce929d0e0e4736' },
     ]) {
       accessLogWriter(a)(e);
       b.info(pinoLine(e), 'request');
@@ -84,7 +86,9 @@ describe('accessLogWriter', () => {
     expect(mine).toEqual(theirs.lines().map(strip));
     expect(mine.map((l) => Object.keys(l))).toEqual(theirs.lines().map((l) => Object.keys(l)));
     expect(mine[0]).toMatchObject({ level: 30, service: 'llm-gateway', worker: 3, tenant: 'team "a"\\b\u2028', msg: 'request' });
-    expect(mine.slice(3).map((l) => [l.cost_usd, l.cost_estimated])).toEqual([['0.00042', false], ['1.50', true], [null, undefined]]);
+    expect(mine.slice(3, 6).map((l) => [l.cost_usd, l.cost_estimated])).toEqual([['0.00042', false], ['1.50', true], [null, undefined]]);
+    expect(mine[6]?.trace_id).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(mine[0]).not.toHaveProperty('trace_id');
   });
 
   it('logs internal errors at error level and respects the logger level', () => {

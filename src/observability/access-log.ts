@@ -24,7 +24,7 @@ export function accessLogWriter(logger: Logger): (e: RequestFinishedEvent) => vo
     line += str('servedModel', e.servedModel) + str('upstreamModel', e.upstream?.responseModel) + str('deployment', e.deployment) + num('attempts', e.attempts) + num('status', e.status);
     line += str('outcome', e.outcome) + str('errorCode', e.errorCode) + `,"stream":${e.stream}`;
     line += num('durationMs', round(e.durationMs)) + num('ttftMs', e.timeToFirstTokenMs === undefined ? undefined : round(e.timeToFirstTokenMs));
-    line += num('upstreamMs', round(e.upstreamMs));
+    line += num('upstreamMs', round(e.upstreamMs)) + str('trace_id', e.traceId);
     if (e.ignoredParams !== undefined) line += str('ignoredParams', e.ignoredParams.join(','));
     if (e.usage) line += num('promptTokens', e.usage.promptTokens) + num('completionTokens', e.usage.completionTokens) + `,"usageEstimated":${e.usage.estimated}`;
     // Dollars as an exact decimal string (docs/costs.md); null: served by a target with no known price.

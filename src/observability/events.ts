@@ -51,7 +51,19 @@ export interface AttemptEvent {
   readonly attempt: number;
   readonly outcome: AttemptOutcome;
   readonly status: number | undefined;
+  /** From sending the request until the attempt ended: for a committed stream, its last chunk or its failure. */
   readonly durationMs: number;
+  /** Streams: ms from sending the request to the first output chunk received; undefined when none came. */
+  readonly timeToFirstChunkMs?: number | undefined;
+  /** Streams: the gaps (seconds) before each output chunk after the first, bucketed (observability/chunk-timings.ts). */
+  readonly chunkGaps?: ChunkGaps | undefined;
+}
+
+/** A histogram of one attempt's gaps between output chunks: counts per bucket (not cumulative), their sum and number. */
+export interface ChunkGaps {
+  readonly counts: ArrayLike<number>;
+  readonly sum: number;
+  readonly count: number;
 }
 
 export interface RequestFinishedEvent {
@@ -91,7 +103,11 @@ export interface RequestFinishedEvent {
   readonly user?: string | undefined;
   /** The prompt and completion, only for a team that stores them (payloads.store); not yet redacted. */
   readonly payload?: RequestPayload | undefined;
-  /** The request's trace id (32 lowercase hex): the client's `traceparent`, or the one the gateway started. */
+  /**
+   * 32 lowercase hex, the request's trace id (from the client's `traceparent` when valid, else
+   * the one the gateway started when tracing is on; undefined when tracing is off and the client
+   * sent none).
+   */
   readonly traceId?: string | undefined;
   /** Each upstream attempt, in order (at most MAX_ATTEMPT_LOG): the console's request timeline. */
   readonly attemptLog?: readonly AttemptLogEntry[] | undefined;
@@ -164,6 +180,8 @@ export interface BudgetDecisionEvent {
   readonly rejected?: { readonly scope: string; readonly scopeType: 'team' | 'key'; readonly period: string };
   /** Spent ÷ hard limit of the team's tightest budget after the decision (for the gauge), when it has one. */
   readonly teamSpentRatio?: number;
+  /** Wall ms when the window of the budget that gave the ratio ends (none for a lifetime budget): the ratio is stale after it. */
+  readonly teamSpentRatioUntilMs?: number;
 }
 
 export interface BudgetSoftLimitEvent {
@@ -221,6 +239,8 @@ export interface GatewayEvents {
   requestLogBacklog(e: { readonly bufferedRows: number; readonly spoolBytes: number }): void;
   /** A security audit event was dropped because the bounded queue was full (a flood); the count is audited later. */
   auditEventDropped(e: Record<string, never>): void;
+  /** Finished spans lost: the export queue was full, or their export failed or timed out (tracing on). */
+  traceSpansDropped(e: { readonly reason: 'queue_full' | 'export_failed'; readonly spans: number }): void;
 }
 
 // A key for every event, so that adding one to GatewayEvents without listing it here fails to compile.
@@ -249,6 +269,7 @@ const eventNameSet: { readonly [K in keyof GatewayEvents]: true } = {
   auditEventDropped: true,
   requestLogRows: true,
   requestLogBacklog: true,
+  traceSpansDropped: true,
 };
 
 /** Every event name of GatewayEvents. */

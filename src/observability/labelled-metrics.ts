@@ -133,11 +133,19 @@ export class HistogramChild {
     this.sum += v;
     this.count++;
   }
+
+  /** Adds another child's observations; `from` must use the same bucket boundaries. */
+  merge(from: { readonly counts: ArrayLike<number>; readonly sum: number; readonly count: number }): void {
+    const n = Math.min(this.counts.length, from.counts.length);
+    for (let i = 0; i < n; i++) this.counts[i] = (this.counts[i] as number) + (from.counts[i] as number);
+    this.sum += from.sum;
+    this.count += from.count;
+  }
 }
 
 export class LabelledHistogram<const Names extends readonly string[]> extends Labelled<HistogramChild, Names> {
   readonly type = 'histogram' as const;
-  constructor(name: string, help: string, labelNames: Names, private readonly buckets: readonly number[], registry: Registry) {
+  constructor(name: string, help: string, labelNames: Names, readonly buckets: readonly number[], registry: Registry) {
     super(name, help, labelNames, registry);
   }
   protected create(): HistogramChild {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestFinishedEvent } from './events.js';
+import { ChunkTimings } from './chunk-timings.js';
 import { GatewayMetrics, maxTeamLabels, overheadMs } from './metrics.js';
 
 const finished: RequestFinishedEvent = {
@@ -87,5 +88,55 @@ describe('gateway_cost_usd_total', () => {
     const text = await m.text();
     expect(sample(text, 'gateway_cost_unpriced_total{model="m"}')).toBe(2);
     expect(text).not.toMatch(/^gateway_cost_usd_total\{/m);
+  });
+});
+
+describe('streaming client instruments', () => {
+  const attempt = {
+    requestId: 'r1',
+    alias: 'm',
+    deployment: 'd',
+    genAiProvider: 'openai',
+    upstreamModel: 'gpt-x',
+    responseModel: 'gpt-x-2025',
+    serverAddress: 'api.example',
+    serverPort: 443,
+    operation: 'chat' as const,
+    attempt: 1,
+    status: 200,
+    durationMs: 2_000,
+  };
+
+  it('record time to first chunk and merge the per-chunk gaps, without error_type; a JSON attempt records neither', async () => {
+    const m = new GatewayMetrics({ version: 'test', deployments: ['d'] });
+    const t = new ChunkTimings();
+    t.arrived(100, 1);
+    t.arrived(130, 1);
+    t.arrived(1_430, 2);
+    m.attemptFinished({ ...attempt, outcome: 'reset', timeToFirstChunkMs: 100, chunkGaps: t.gaps });
+    m.attemptFinished({ ...attempt, outcome: 'success' });
+    const text = await m.text();
+    const labels = 'gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-x",gen_ai_response_model="gpt-x-2025",server_address="api.example",server_port="443"';
+    expect(sample(text, `gen_ai_client_operation_time_to_first_chunk_seconds_count{${labels}}`)).toBe(1);
+    expect(sample(text, `gen_ai_client_operation_time_to_first_chunk_seconds_sum{${labels}}`)).toBeCloseTo(0.1);
+    expect(sample(text, `gen_ai_client_operation_time_per_output_chunk_seconds_count{${labels}}`)).toBe(3);
+    expect(sample(text, `gen_ai_client_operation_time_per_output_chunk_seconds_bucket{le="0.01",${labels}}`)).toBe(1);
+    expect(sample(text, `gen_ai_client_operation_time_per_output_chunk_seconds_bucket{le="0.04",${labels}}`)).toBe(2);
+    expect(sample(text, `gen_ai_client_operation_time_per_output_chunk_seconds_bucket{le="2.56",${labels}}`)).toBe(3);
+    expect(sample(text, `gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-x",gen_ai_response_model="gpt-x-2025",error_type="reset",server_address="api.example",server_port="443"}`)).toBe(1);
+  });
+
+  it('server TTFT and TPOT count successful streams only, labelled with the serving provider and response model', async () => {
+    const m = new GatewayMetrics({ version: 'test', deployments: ['d'] });
+    const upstream = { genAiProvider: 'openai', upstreamModel: 'gpt-x', responseModel: 'gpt-x-2025', serverAddress: 'api.example', serverPort: 443 };
+    const usage = { promptTokens: 3, completionTokens: 11 } as RequestFinishedEvent['usage'];
+    const stream = { ...finished, stream: true, durationMs: 1_100, timeToFirstTokenMs: 100, upstream, usage };
+    m.requestFinished(stream);
+    m.requestFinished({ ...stream, outcome: 'upstream_error' });
+    const text = await m.text();
+    const labels = 'gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="m",gen_ai_response_model="gpt-x-2025"';
+    expect(sample(text, `gen_ai_server_time_to_first_token_seconds_count{${labels}}`)).toBe(1);
+    expect(sample(text, `gen_ai_server_time_per_output_token_seconds_sum{${labels}}`)).toBeCloseTo(0.1);
+    expect(sample(text, `gen_ai_server_request_duration_seconds_count{${labels},error_type="upstream_error"}`)).toBe(1);
   });
 });

@@ -2,10 +2,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState } from '../resilience/breaker.js';
 import type { AttemptEvent, ConfigReloadEvent, GatewayEvents, RequestFinishedEvent } from './events.js';
+import { clientDurationBuckets } from './chunk-timings.js';
 import { LabelledCounter, LabelledHistogram, LabelledMoneyCounter } from './labelled-metrics.js';
 
 /** The bucket boundaries the OpenTelemetry GenAI semantic conventions specify for each instrument. */
-const durationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+const durationBuckets = clientDurationBuckets;
 const ttftBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 const tpotBuckets = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5];
 const tokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
@@ -29,6 +30,14 @@ export const maxResponseModelsPerModel = 8;
 export const maxTeamLabels = 100;
 
 const clientLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'error_type', 'server_address', 'server_port'] as const;
+/** The streaming client instruments: the conventions give them no `error.type`. */
+const chunkLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'server_address', 'server_port'] as const;
+/**
+ * The gateway as a GenAI server: the provider and response model are those of the upstream
+ * that served (empty when none did). No server.address/port: on the server side they would
+ * name the gateway itself, the same on every series.
+ */
+const serverLabels = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model'] as const;
 
 /**
  * Prometheus metrics, fed only by events. Every label value comes from configuration (aliases,
@@ -40,9 +49,11 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   // lookups); the rare ones stay plain prom-client.
   readonly #clientDuration: LabelledHistogram<typeof clientLabels>;
   readonly #clientTokens: LabelledHistogram<readonly [...typeof clientLabels, 'gen_ai_token_type']>;
-  readonly #serverDuration: LabelledHistogram<readonly ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type']>;
-  readonly #serverTtft: LabelledHistogram<readonly ['gen_ai_operation_name', 'gen_ai_request_model']>;
-  readonly #serverTpot: LabelledHistogram<readonly ['gen_ai_operation_name', 'gen_ai_request_model']>;
+  readonly #clientTtfc: LabelledHistogram<typeof chunkLabels>;
+  readonly #clientTpoc: LabelledHistogram<typeof chunkLabels>;
+  readonly #serverDuration: LabelledHistogram<readonly [...typeof serverLabels, 'error_type']>;
+  readonly #serverTtft: LabelledHistogram<typeof serverLabels>;
+  readonly #serverTpot: LabelledHistogram<typeof serverLabels>;
   readonly #requests: LabelledCounter<readonly ['route', 'model', 'status_class', 'outcome']>;
   readonly #attempts: LabelledCounter<readonly ['deployment', 'outcome']>;
   readonly #retries: Counter<'model' | 'reason'>;
@@ -50,6 +61,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #fallbacks: Counter<'from' | 'to'>;
   readonly #cooldowns: Counter<'deployment'>;
   readonly #breakerState: Gauge<'deployment'>;
+  #readBreakers: (() => void) | undefined;
   readonly #breakerTransitions: Counter<'deployment' | 'from' | 'to'>;
   readonly #rateLimit: LabelledCounter<readonly ['model', 'limit', 'result']>;
   readonly #failOpen: Counter<'model' | 'limit'>;
@@ -62,6 +74,9 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #budgetWebhook: Counter<'result'>;
   /** Teams given a spent-ratio series (at most maxTeamLabels). */
   readonly #budgetTeams = new Set<string>();
+  /** Per team with a ratio: wall ms when the window it was measured in ends. */
+  readonly #budgetRatioUntil = new Map<string, number>();
+  readonly #wallMs: () => number;
   readonly #stateBreaker: Gauge;
   readonly #tokens: LabelledCounter<readonly ['model', 'type']>;
   readonly #estimated: Counter<'model'>;
@@ -71,6 +86,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #costTeams = new Set<string>();
   readonly #overhead: LabelledHistogram<readonly ['route']>;
   readonly #reloads: Counter<'result'>;
+  readonly #traceDropped: Counter<'reason'>;
   readonly #configVersion: Gauge;
   readonly #configLoadedAt: Gauge;
   /** Only registered when the control plane is on: a gateway without one shows none of them. */
@@ -78,27 +94,43 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   /** Response-model label values seen, per configured model (bounded by maxResponseModelsPerModel). */
   readonly #responseModels = new Map<string, Set<string>>();
 
-  constructor(options: { version: string; deployments: readonly string[]; controlPlane?: boolean }) {
+  constructor(options: { version: string; deployments: readonly string[]; controlPlane?: boolean; wallMs?: () => number }) {
+    this.#wallMs = options.wallMs ?? Date.now;
     const r = [this.registry];
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
     const reg = this.registry;
-    this.#clientDuration = new LabelledHistogram('gen_ai_client_operation_duration_seconds', 'Duration of upstream (provider) calls.', clientLabels, durationBuckets, reg);
+    this.#clientDuration = new LabelledHistogram('gen_ai_client_operation_duration_seconds', 'Duration of upstream (provider) calls; a stream until its end.', clientLabels, durationBuckets, reg);
     this.#clientTokens = new LabelledHistogram('gen_ai_client_token_usage', 'Tokens per upstream call, by token type.', [...clientLabels, 'gen_ai_token_type'], tokenBuckets, reg);
-    this.#serverDuration = new LabelledHistogram('gen_ai_server_request_duration_seconds', 'Duration of gateway requests as the client sees them.', ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type'], durationBuckets, reg);
-    this.#serverTtft = new LabelledHistogram('gen_ai_server_time_to_first_token_seconds', 'Time to the first streamed chunk sent to the client.', ['gen_ai_operation_name', 'gen_ai_request_model'], ttftBuckets, reg);
-    this.#serverTpot = new LabelledHistogram('gen_ai_server_time_per_output_token_seconds', 'Streams: (duration - TTFT) / (output tokens - 1).', ['gen_ai_operation_name', 'gen_ai_request_model'], tpotBuckets, reg);
+    this.#clientTtfc = new LabelledHistogram('gen_ai_client_operation_time_to_first_chunk_seconds', 'Streams: time from sending the request upstream to its first output chunk.', chunkLabels, durationBuckets, reg);
+    this.#clientTpoc = new LabelledHistogram('gen_ai_client_operation_time_per_output_chunk_seconds', 'Streams: time between output chunks from the upstream, per chunk after the first.', chunkLabels, durationBuckets, reg);
+    this.#serverDuration = new LabelledHistogram('gen_ai_server_request_duration_seconds', 'Duration of gateway requests as the client sees them.', [...serverLabels, 'error_type'], durationBuckets, reg);
+    this.#serverTtft = new LabelledHistogram('gen_ai_server_time_to_first_token_seconds', 'Successful streams: time to the first chunk sent to the client.', serverLabels, ttftBuckets, reg);
+    this.#serverTpot = new LabelledHistogram('gen_ai_server_time_per_output_token_seconds', 'Successful streams: (duration - TTFT) / (output tokens - 1).', serverLabels, tpotBuckets, reg);
     this.#requests = new LabelledCounter('gateway_requests_total', 'Gateway requests by outcome.', ['route', 'model', 'status_class', 'outcome'], reg);
     this.#attempts = new LabelledCounter('gateway_upstream_attempts_total', 'Upstream attempts by deployment and result.', ['deployment', 'outcome'], reg);
     this.#retries = new Counter({ name: 'gateway_retries_total', help: 'Retries started, by model alias and the failure that caused them.', labelNames: ['model', 'reason'], registers: r });
     this.#retryBudget = new Counter({ name: 'gateway_retry_budget_exhausted_total', help: 'Retries refused because the retry budget was spent.', labelNames: ['model'], registers: r });
     this.#fallbacks = new Counter({ name: 'gateway_fallbacks_total', help: 'Fallbacks from one model alias to the next.', labelNames: ['from', 'to'], registers: r });
     this.#cooldowns = new Counter({ name: 'gateway_deployment_cooldowns_total', help: 'Times a deployment was put in cooldown after a provider 429.', labelNames: ['deployment'], registers: r });
-    this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r, aggregator: 'max' });
+    // Breakers own no timers and move open → half-open only when read: without a read at
+    // collect time, a breaker that opened and then saw no traffic would show "open" for ever.
+    const breakers = (): void => this.#readBreakers?.();
+    this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r, aggregator: 'max', collect: breakers });
     this.#breakerTransitions = new Counter({ name: 'gateway_circuit_breaker_transitions_total', help: 'Circuit breaker state changes.', labelNames: ['deployment', 'from', 'to'], registers: r });
     this.#budgetDecisions = new LabelledCounter('gateway_budget_decisions_total', 'Budget reservations at admission, by result and the kind of budget that refused.', ['result', 'scope_type'], reg);
     this.#budgetDegraded = new Counter({ name: 'gateway_budget_degraded_total', help: 'Budget decisions made without Redis: on the local share (open) or refused (closed).', labelNames: ['mode'], registers: r });
     this.#budgetSoft = new Counter({ name: 'gateway_budget_soft_limit_crossed_total', help: 'Soft budget limits crossed (counted once, by the replica whose settle crossed it).', labelNames: ['scope_type'], registers: r });
-    this.#budgetRatio = new Gauge({ name: 'gateway_budget_spent_ratio', help: "Spent ÷ hard limit of the team's fullest budget, as last seen by this replica.", labelNames: ['team'], registers: r, aggregator: 'max' });
+    // A ratio is only true in the window it was measured in: once that window ends (the spend
+    // reset), a team that sent nothing since has no ratio rather than last window's.
+    const dropEnded = (): void => {
+      const now = this.#wallMs();
+      for (const [team, until] of this.#budgetRatioUntil) {
+        if (until > now) continue;
+        this.#budgetRatio.remove({ team });
+        this.#budgetRatioUntil.delete(team);
+      }
+    };
+    this.#budgetRatio = new Gauge({ name: 'gateway_budget_spent_ratio', help: "Spent ÷ hard limit of the team's fullest budget, as last seen by this replica in the current window.", labelNames: ['team'], registers: r, aggregator: 'max', collect: dropEnded });
     this.#budgetWebhook = new Counter({ name: 'gateway_budget_webhook_deliveries_total', help: 'Soft-limit alerts by webhook: delivered, failed after every attempt, or dropped (queue full).', labelNames: ['result'], registers: r });
     this.#rateLimit = new LabelledCounter('gateway_ratelimit_decisions_total', 'Rate-limit decisions by model, limit and result.', ['model', 'limit', 'result'], reg);
     this.#failOpen = new Counter({ name: 'gateway_ratelimit_failopen_total', help: 'Limit decisions made by the local fallback because shared state (Redis) was unavailable.', labelNames: ['model', 'limit'], registers: r });
@@ -118,6 +150,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#configVersion = new Gauge({ name: 'gateway_config_version', help: 'Version of the config serving: 1 at start, +1 per successful reload.', registers: r, aggregator: 'max' });
     this.#configLoadedAt = new Gauge({ name: 'gateway_config_last_reload_success_timestamp_seconds', help: 'Unix time the serving config was loaded.', registers: r, aggregator: 'max' });
     for (const result of ['success', 'failure']) this.#reloads.inc({ result }, 0);
+    this.#traceDropped = new Counter({ name: 'gateway_trace_spans_dropped_total', help: 'Finished spans not exported: the export queue was full, or their export failed or timed out (tracing on).', labelNames: ['reason'], registers: r });
     this.#control = options.controlPlane
       ? {
           up: new Gauge({ name: 'gateway_control_plane_up', help: 'Whether the last snapshot load or version check reached the control-plane database (1) or not (0).', registers: r, aggregator: 'min' }),
@@ -141,6 +174,14 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     for (const d of options.deployments) this.#breakerState.set({ deployment: d }, 0);
   }
 
+  /**
+   * Called at each collect, before the breaker gauge is read: reads every live breaker's state,
+   * which applies an elapsed open period (its transition event then sets the gauge).
+   */
+  readBreakersOnCollect(read: () => void): void {
+    this.#readBreakers = read;
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }
@@ -151,9 +192,11 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   attemptFinished(e: AttemptEvent): void {
     this.#attempts.labels(e.deployment, e.outcome).inc();
-    this.#clientDuration
-      .labels(e.operation, e.genAiProvider, e.upstreamModel, this.#responseModel(e.upstreamModel, e.responseModel), e.outcome === 'success' ? '' : e.outcome, e.serverAddress, String(e.serverPort))
-      .observe(e.durationMs / 1000);
+    const answered = this.#responseModel(e.upstreamModel, e.responseModel);
+    const port = String(e.serverPort);
+    this.#clientDuration.labels(e.operation, e.genAiProvider, e.upstreamModel, answered, e.outcome === 'success' ? '' : e.outcome, e.serverAddress, port).observe(e.durationMs / 1000);
+    if (e.timeToFirstChunkMs !== undefined) this.#clientTtfc.labels(e.operation, e.genAiProvider, e.upstreamModel, answered, e.serverAddress, port).observe(e.timeToFirstChunkMs / 1000);
+    if (e.chunkGaps !== undefined && e.chunkGaps.count > 0) this.#clientTpoc.labels(e.operation, e.genAiProvider, e.upstreamModel, answered, e.serverAddress, port).merge(e.chunkGaps);
   }
 
   retry(e: Parameters<GatewayEvents['retry']>[0]): void {
@@ -194,6 +237,8 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
       this.#budgetTeams.add(e.tenant);
     }
     this.#budgetRatio.set({ team: e.tenant }, e.teamSpentRatio);
+    if (e.teamSpentRatioUntilMs === undefined) this.#budgetRatioUntil.delete(e.tenant);
+    else this.#budgetRatioUntil.set(e.tenant, e.teamSpentRatioUntilMs);
   }
 
   budgetDegraded(e: Parameters<GatewayEvents['budgetDegraded']>[0]): void {
@@ -239,6 +284,10 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     if (e.rows > 0) this.#control?.logRows.inc({ result: e.result }, e.rows);
   }
 
+  traceSpansDropped(e: Parameters<GatewayEvents['traceSpansDropped']>[0]): void {
+    this.#traceDropped.inc({ reason: e.reason }, e.spans);
+  }
+
   requestLogBacklog(e: Parameters<GatewayEvents['requestLogBacklog']>[0]): void {
     this.#control?.logBuffered.set(e.bufferedRows);
     this.#control?.logSpool.set(e.spoolBytes);
@@ -260,11 +309,14 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#overhead.labels(e.route).observe(Math.max(0, overheadMs(e)) / 1000);
     // The GenAI instruments are for API operations; probes and unmatched routes count only above.
     if (e.operation === undefined) return;
-    this.#serverDuration.labels(e.operation, e.model, e.outcome === 'success' ? '' : e.outcome).observe(e.durationMs / 1000);
-    if (e.stream && e.timeToFirstTokenMs !== undefined) {
-      this.#serverTtft.labels(e.operation, e.model).observe(e.timeToFirstTokenMs / 1000);
+    const provider = e.upstream?.genAiProvider ?? '';
+    const answered = e.upstream ? this.#responseModel(e.upstream.upstreamModel, e.upstream.responseModel) : '';
+    this.#serverDuration.labels(e.operation, provider, e.model, answered, e.outcome === 'success' ? '' : e.outcome).observe(e.durationMs / 1000);
+    // The conventions define both for successful responses only: a stream cut mid-way is in the duration's error_type.
+    if (e.stream && e.outcome === 'success' && e.timeToFirstTokenMs !== undefined) {
+      this.#serverTtft.labels(e.operation, provider, e.model, answered).observe(e.timeToFirstTokenMs / 1000);
       const out = e.usage?.completionTokens ?? 0;
-      if (out > 1) this.#serverTpot.labels(e.operation, e.model).observe((e.durationMs - e.timeToFirstTokenMs) / 1000 / (out - 1));
+      if (out > 1) this.#serverTpot.labels(e.operation, provider, e.model, answered).observe((e.durationMs - e.timeToFirstTokenMs) / 1000 / (out - 1));
     }
     if (e.servedModel && e.deployment) {
       if (typeof e.costPico === 'number') this.#cost.labels(e.servedModel, e.deployment, this.#team(e.tenant)).add(e.costPico);

@@ -47,6 +47,7 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     auditEventDropped: ignore,
     requestLogRows: ignore,
     requestLogBacklog: ignore,
+    traceSpansDropped: ignore,
   };
 }
 

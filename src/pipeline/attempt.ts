@@ -1,7 +1,9 @@
 import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
 import { scrubberFor } from '../errors/scrub.js';
+import { ChunkTimings } from '../observability/chunk-timings.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
+import type { AttemptTrace } from '../observability/tracer.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator, type UpstreamCall, type UpstreamErrorInfo } from '../providers/types.js';
 import { classifyStatus, classifyThrown, type AttemptFailure } from '../resilience/classify.js';
 import type { AttemptResult } from '../resilience/execute.js';
@@ -44,6 +46,8 @@ export interface AttemptInput<Req extends OperationRequest> {
   readonly upstreamCall: (target: RuntimeTarget) => UpstreamCall;
   /** Adds this attempt's upstream wait to the request's total. */
   readonly addUpstreamMs: (ms: number) => void;
+  /** This attempt's client span: its trace headers go upstream, its end is told below. */
+  readonly trace?: AttemptTrace | undefined;
   /** Records the attempt in the request's attempt log (RequestRecord.logAttempt). */
   readonly logAttempt?: (n: number, alias: string, deployment: string, startedMs: number, durationMs: number, outcome: AttemptOutcome, status: number | null, ttftMs: number | null) => void;
 }
@@ -67,7 +71,15 @@ export interface StreamValue<Chunk> {
   /** Monotonic ms when the attempt started and when its first chunk arrived. */
   readonly startedMs: number;
   readonly firstChunkMs: number;
+  /**
+   * Ends the attempt's record, once, when the stream is over: its outcome (success, or how it
+   * failed mid-way) and a duration that covers the whole stream. Later calls do nothing.
+   */
+  readonly end: (how?: StreamEnd) => void;
 }
+
+/** How a committed stream ended, when not well: an error event from the upstream, or a failure classified by the pump. */
+export type StreamEnd = { readonly error: UpstreamErrorInfo } | { readonly outcome: AttemptOutcome };
 
 /** One non-streaming attempt: send, read the whole body, translate. Never throws for upstream failures. */
 export async function jsonAttempt<Req extends OperationRequest, Res>(
@@ -80,9 +92,9 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   const d = target.deployment;
   try {
     const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input), bodyLimits);
-    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res), res.statusCode);
+    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res), { status: res.statusCode });
     const { value, usage, upstreamModel } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
-    finished(deps, input, started, 'success', res.statusCode, upstreamModel);
+    finished(deps, input, started, 'success', { status: res.statusCode, responseModel: upstreamModel });
     target.latency.record(deps.clock.nowMs() - started);
     return { ok: true, value: { body: value, usage, upstreamModel } };
   } catch (err) {
@@ -107,15 +119,18 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
   const { target } = input;
   const d = target.deployment;
   let rest: AsyncGenerator<StreamStep<Chunk>, void, undefined> | undefined;
+  const timings = new ChunkTimings();
   try {
     const res = await sendUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input));
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // An unreadable error body still has a status worth reporting.
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
-      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), res.statusCode);
+      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), { status: res.statusCode, timings });
     }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
-    rest = translateBody(res.body, translator, d.adapter.streamFraming);
+    // Upstream chunks are timed as they are decoded: the upstream's chunks, not the client's
+    // (a translation may make several of one, or none).
+    rest = translateBody(res.body, translator, d.adapter.streamFraming, (count) => timings.arrived(deps.clock.nowMs(), count));
     const timeoutMs = d.endpoint.firstContentTimeoutMs;
     // Destroying the body with the error makes the pending read (and so the attempt) fail with it.
     const timer = setTimeout(() => res.body.destroy(new FirstContentTimeoutError(timeoutMs)), timeoutMs);
@@ -128,14 +143,25 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
         if (step.error) {
           await rest.return(undefined);
           const failure = classifyStatus(step.error.status ?? 500, step.error, undefined, d.name);
-          return fail(deps, input, started, failure);
+          return fail(deps, input, started, failure, { timings });
         }
         first.push(...step.chunks);
         if (step.done || first.length > maxOpeningChunks || step.chunks.some(op.hasContent)) {
           const firstChunkMs = deps.clock.nowMs();
-          finished(deps, input, started, 'success', res.statusCode, translator.upstreamModel?.(), firstChunkMs - started);
+          // The upstream wait (for overhead) and the routing latency stop at the commit point;
+          // the attempt's event waits for the end of the stream (StreamValue.end).
+          input.addUpstreamMs(firstChunkMs - started);
           target.latency.record(firstChunkMs - started);
-          return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs } };
+          const status = res.statusCode;
+          let ended = false;
+          const end = (how?: StreamEnd): void => {
+            if (ended) return;
+            ended = true;
+            const outcome = how === undefined ? 'success' : 'outcome' in how ? how.outcome : classifyStatus(how.error.status ?? 500, how.error, undefined, d.name).outcome;
+            const endStatus = how !== undefined && 'error' in how ? how.error.status ?? undefined : status;
+            finished(deps, input, started, outcome, { status: endStatus, responseModel: translator.upstreamModel?.(), timings, ttftMs: firstChunkMs - started, waitCounted: true });
+          };
+          return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs, end } };
         }
       }
     } finally {
@@ -143,14 +169,14 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     }
   } catch (err) {
     await rest?.return(undefined).catch(() => undefined);
-    return fail(deps, input, started, classifyThrown(err, input.signal, d.name));
+    return fail(deps, input, started, classifyThrown(err, input.signal, d.name), { timings });
   }
 }
 
 /** The wait for a connection ends at the pool-queue limit or the deadline, whichever is first. */
 function callContext(deps: AttemptDeps, input: AttemptInput<OperationRequest>): CallContext {
   const maxWaitMs = Math.min(input.target.deployment.endpoint.poolQueueMs, input.deadlineMs - deps.clock.nowMs());
-  return { signal: input.signal, tenant: input.tenant, maxWaitMs };
+  return { signal: input.signal, tenant: input.tenant, maxWaitMs, traceHeaders: input.trace?.headers };
 }
 
 function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: UpstreamReply): AttemptFailure {
@@ -188,18 +214,33 @@ function scrubbingTranslator<Chunk>(translator: StreamTranslator<Chunk>, target:
   };
 }
 
-/** `status`: the upstream's HTTP status when it answered with an error one (the console shows it). */
-function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure, status?: number): AttemptResult<T> {
-  finished(deps, input, started, failure.outcome, status);
+/** What is known about how an attempt ended, besides its outcome. */
+interface AttemptEndDetail {
+  /** The upstream's HTTP status, when it answered (an error status for a failed attempt). */
+  readonly status?: number | undefined;
+  readonly responseModel?: string | undefined;
+  /** A stream attempt's chunk arrival times (the streaming client instruments). */
+  readonly timings?: ChunkTimings | undefined;
+  /** Ms from the attempt's start to its first content (a stream's commit point), for the attempt log. */
+  readonly ttftMs?: number | undefined;
+  /** True when its upstream wait was already added (a stream, at its commit point). */
+  readonly waitCounted?: boolean;
+}
+
+function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure, detail: AttemptEndDetail = {}): AttemptResult<T> {
+  finished(deps, input, started, failure.outcome, detail);
   return { ok: false, failure };
 }
 
-function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, status: number | undefined, responseModel?: string, ttftMs?: number): void {
+/** Announces an attempt's end: its span, its log entry, its event (metrics, logs) and its share of the upstream wait. */
+function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, detail: AttemptEndDetail): void {
+  const { status, responseModel, timings } = detail;
   const durationMs = deps.clock.nowMs() - started;
-  input.addUpstreamMs(durationMs);
+  input.trace?.end({ outcome, status, responseModel, stream: input.request.stream });
+  if (!detail.waitCounted) input.addUpstreamMs(durationMs);
   const { target } = input;
   const d = target.deployment;
-  input.logAttempt?.(input.attempt, target.alias, d.name, started, durationMs, outcome, status ?? null, ttftMs ?? null);
+  input.logAttempt?.(input.attempt, target.alias, d.name, started, durationMs, outcome, status ?? null, detail.ttftMs ?? null);
   deps.events.attemptFinished({
     requestId: input.requestId,
     alias: target.alias,
@@ -214,6 +255,7 @@ function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, star
     outcome,
     status,
     durationMs,
+    ...(timings ? { timeToFirstChunkMs: timings.firstMs === undefined ? undefined : timings.firstMs - started, chunkGaps: timings.gaps } : {}),
   });
 }
 

@@ -66,12 +66,14 @@ export class BudgetGate {
     if (result.degraded) this.events.budgetDegraded({ tenant: principal.tenant, mode: 'open' });
     const rejected = result.rejectedIndex === undefined ? undefined : result.states[result.rejectedIndex];
     const ratio = teamSpentRatio(result.states);
+    const until = teamWindowsEndMs(result.states);
     this.events.budgetDecision({
       tenant: principal.tenant,
       model: model.alias,
       allowed: result.allowed,
       ...(rejected ? { rejected: { scope: rejected.rule.scope, scopeType: scopeType(rejected.rule), period: rejected.rule.period } } : {}),
       ...(ratio === undefined ? {} : { teamSpentRatio: ratio }),
+      ...(ratio === undefined || until === undefined ? {} : { teamSpentRatioUntilMs: until }),
     });
     // The team has passed a soft limit (spend settled before this request): its models' overBudget aliases apply.
     const overSoftLimit = result.states.some((s) => scopeType(s.rule) === 'team' && s.rule.softLimitPico !== undefined && s.spentPico >= s.rule.softLimitPico);
@@ -139,6 +141,17 @@ function teamSpentRatio(states: readonly BudgetState[]): number | undefined {
     ratio = Math.max(ratio ?? 0, r);
   }
   return ratio;
+}
+
+/** When the window of the budget that gives teamSpentRatio ends (its spend resets); undefined for a lifetime budget. */
+function teamWindowsEndMs(states: readonly BudgetState[]): number | undefined {
+  let best: { ratio: number; endMs: number | undefined } | undefined;
+  for (const s of states) {
+    if (scopeType(s.rule) !== 'team' || !s.rule.limitPico) continue;
+    const ratio = Number((s.spentPico * 1_000_000n) / s.rule.limitPico);
+    if (best === undefined || ratio > best.ratio) best = { ratio, endMs: s.window.endMs };
+  }
+  return best?.endMs;
 }
 
 export type { BudgetRule };

@@ -138,7 +138,7 @@ function committedStream() {
     yield { chunks: [{ n: 2 }], done: false };
     yield { chunks: [{ n: 3 }], done: true };
   }
-  return { first: [{ n: 1 }], done: false, rest: rest(), cancel: () => undefined, translator: { onEvent: () => ({ chunks: [], done: false }), onEnd: () => ({ chunks: [], done: true }), usage: () => undefined }, startedMs: 0, firstChunkMs: 0 };
+  return { first: [{ n: 1 }], done: false, rest: rest(), cancel: () => undefined, translator: { onEvent: () => ({ chunks: [], done: false }), onEnd: () => ({ chunks: [], done: true }), usage: () => undefined }, startedMs: 0, firstChunkMs: 0, end: () => undefined };
 }
 
 const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };

@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js';
 import type { TimeoutsConfig } from '../config/schema.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import type { GatewayEvents } from '../observability/events.js';
+import { passThroughTracer, type ResponseDetails, type Tracer } from '../observability/tracer.js';
 import type { ResponseContext, UpstreamCall } from '../providers/types.js';
 import { ClientGoneError, DeadlineExceededError, ShuttingDownError } from '../resilience/abort-reasons.js';
 import { classifyThrown } from '../resilience/classify.js';
@@ -35,6 +36,8 @@ export interface Pipeline {
   readonly budget: RetryBudget;
   readonly timeouts: TimeoutsConfig;
   readonly newCompletionId: () => string;
+  /** Spans (tracing on), else trace-context pass-through (observability/tracer.ts). */
+  readonly tracer?: Tracer;
 }
 
 /**
@@ -57,6 +60,9 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   let fallbackTickets: Array<{ alias: string; ticket: Ticket }> | undefined;
   let reserved: Reservation | undefined;
   let usageFinal = false;
+  const trace = (p.tracer ?? passThroughTracer).startRequest({ requestId: ctx.requestId, route: op.route, operation: op.name, headers: ctx.headers, startMs: ctx.startMs });
+  record.traceId = trace.traceId;
+  let details: ResponseDetails | undefined;
   /**
    * The one place a request's usage becomes final, once: checked against what was reserved (a
    * hostile upstream's absurd counts become the estimate), counted when estimated, and priced.
@@ -93,6 +99,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // instead (one hop, only one the key may use), admitted on its own limits and budget. Also
     // when this alias's worst case no longer fits a hard limit: that is when the swap matters most.
     let cheaper: RuntimeModel | undefined;
+    const admitStartMs = trace.recording ? p.clock.nowMs() : 0;
     try {
       ticket = await p.admission.admit(principal, model, reserved, ceiling);
       cheaper = ticket.overSoftLimit ? overBudgetAlias(p, model, principal) : undefined;
@@ -107,12 +114,14 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       ticket?.refund();
       ticket = await p.admission.admit(principal, cheaper, cheaperReserve, ceiling);
       headers['x-gateway-over-budget'] = `${model.alias} -> ${cheaper.alias}`;
+      trace.event('gateway.over_budget', { 'gateway.from_model': model.alias, 'gateway.to_model': cheaper.alias });
       model = cheaper;
       record.model = model.alias;
       reserved = cheaperReserve;
     }
     // Set on every path that gets here: the first admission succeeded, or the cheaper one did.
     Object.assign(headers, ticket!.headers);
+    if (trace.recording) trace.event('gateway.admitted', { 'gateway.model': model.alias, 'gateway.admission.duration_ms': p.clock.nowMs() - admitStartMs });
 
     const ceilingRefusal = (t: RuntimeTarget): GatewayError | undefined => {
       if (ceiling === undefined || !t.price) return undefined;
@@ -138,6 +147,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       responseContext: responseContext(p, request, target.alias, promptTokens, countPrompt),
       upstreamCall,
       addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
+      trace: trace.startAttempt(target, attempt),
       logAttempt,
     });
     // The pipeline carries the clock and events an attempt needs: no per-request deps object.
@@ -155,6 +165,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
         const t = await p.admission.admitFallback(principal, group, { promptTokens, outputTokens: op.outputReserve(request, group) }, ceiling);
         (fallbackTickets ??= []).push({ alias: group.alias, ticket: t });
       },
+      trace,
     };
 
     if (!request.stream) {
@@ -163,11 +174,14 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       settleUsage(done.value.usage);
       record.payload?.response(done.value.body);
       Object.assign(headers, costHeaders(record));
+      if (trace.recording) details = responseDetails(done.value.body);
+      trace.event('gateway.commit');
       await reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
       const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, input(t, n)) });
       served(record, headers, done.target, done.attempts, upstreamCall(done.target), done.value.translator.upstreamModel?.());
+      trace.event('gateway.commit');
       await pumpStream(done.value, reply.openStream(headers), { record, settleUsage, finalUsage: op.finalUsage?.bind(op) }, deadline.signal, done.target.deployment.name);
     }
   } catch (err) {
@@ -179,8 +193,21 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     settleUsage(record.usage);
     endTickets(record, ticket, fallbackTickets);
     if (record.internalCause !== undefined) p.events.internalError({ requestId: ctx.requestId, error: record.internalCause });
-    p.events.requestFinished(record.toEvent());
+    const finished = record.toEvent();
+    trace.end(finished, details);
+    p.events.requestFinished(finished);
   }
+}
+
+/** `gen_ai.response.id` and `gen_ai.response.finish_reasons` of a JSON answer (OpenAI's or Anthropic's shape); read only when traced. */
+function responseDetails(body: unknown): ResponseDetails | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as { id?: unknown; choices?: unknown; stop_reason?: unknown };
+  const finishReasons: string[] = [];
+  if (Array.isArray(b.choices)) {
+    for (const c of b.choices.slice(0, 16) as Array<{ finish_reason?: unknown }>) if (typeof c?.finish_reason === 'string') finishReasons.push(c.finish_reason);
+  } else if (typeof b.stop_reason === 'string') finishReasons.push(b.stop_reason);
+  return { finishReasons, ...(typeof b.id === 'string' ? { responseId: b.id } : {}) };
 }
 
 /**
@@ -274,6 +301,7 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
       const step = next.value;
       await forward(step.chunks);
       if (step.error) {
+        value.end({ error: step.error });
         await flushHeld();
         writer.fail(new GatewayError('upstream_error', `Deployment '${deployment}' reported an error mid-stream: ${step.error.message}`));
         record.outcome = 'upstream_error';
@@ -281,6 +309,7 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
       }
       done = step.done;
     }
+    value.end();
     settleUsage(value.translator.usage());
     if (held) {
       const usage = finalUsage!(held[0]!);
@@ -293,16 +322,20 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
     if (err instanceof ClientGoneError) {
       // The client left, or stopped reading past the stall timeout (the writer says so before
       // the request signal may): the client's doing, not the upstream's.
+      value.end({ outcome: 'aborted' });
       record.outcome = 'client_disconnect';
       return;
     }
     const f = classifyThrown(err, signal, deployment);
+    value.end({ outcome: f.outcome });
     record.outcome = f.error.code === 'shutting_down' ? outcomeForError(f.error) : f.outcome === 'aborted' ? 'client_disconnect' : f.outcome === 'timeout' ? 'timeout' : f.outcome === 'internal' ? 'internal_error' : 'upstream_error';
     record.errorCode = f.error.code;
     if (f.outcome === 'internal') record.internalCause = err;
     await flushHeld().catch(() => undefined);
     writer.fail(f.error);
   } finally {
+    // Any path not ended above (none expected) still ends the attempt's record, once.
+    value.end({ outcome: 'aborted' });
     // A cut stream is charged by what the translator has (its estimate, marked estimated).
     settleUsage(value.translator.usage());
     // A complete stream reads the upstream body to its end in the background (translateBody), so

@@ -32,7 +32,7 @@ export class RequestRecord {
   payload: PayloadCapture | undefined;
   /** What a bug threw (outcome internal_error); logged once when the request ends. */
   internalCause: unknown;
-  /** The request's trace id, when it has one (set by tracing). */
+  /** The request's trace id (RequestFinishedEvent.traceId). */
   traceId: string | undefined;
   /** The attempts so far (at most MAX_ATTEMPT_LOG), for the request log's timeline. */
   attemptLog: Array<Mutable<AttemptLogEntry>> | undefined;

@@ -11,7 +11,8 @@ import type { SseEvent } from '../upstream/sse-event.js';
 export const drainAfterDone = { maxBytes: 64 * 1024, maxMs: 1_000 } as const;
 
 /**
- * Bytes → events (SSE, NDJSON or AWS event-stream) → translated steps. Steps from one network read are merged, so one
+ * Bytes → events (SSE, NDJSON or AWS event-stream) → translated steps. `received` is told how
+ * many upstream chunks each network read brought, as it is decoded (before translation). Steps from one network read are merged, so one
  * upstream packet becomes one client write. Yields nothing after a step that is done or carries
  * an error; throws what the body or the translator throws (timeouts, resets, protocol errors).
  *
@@ -27,6 +28,7 @@ export async function* translateBody<C>(
   body: Dispatcher.ResponseData['body'],
   translator: StreamTranslator<C>,
   framing: StreamFraming,
+  received?: (chunks: number) => void,
 ): AsyncGenerator<StreamStep<C>, void, undefined> {
   const decoder: EventDecoder = createEventDecoder(framing);
   let finished = false;
@@ -37,7 +39,9 @@ export async function* translateBody<C>(
       if (drained > drainAfterDone.maxBytes) return;
       continue;
     }
-    const step = merge(translator, decoder.push(buf as Uint8Array));
+    const events = decoder.push(buf as Uint8Array);
+    received?.(upstreamChunks(events));
+    const step = merge(translator, events);
     if (step) {
       yield step;
       if (step.error) return;
@@ -45,12 +49,24 @@ export async function* translateBody<C>(
     }
   }
   if (finished) return;
-  const tail = merge(translator, decoder.end());
+  const events = decoder.end();
+  received?.(upstreamChunks(events));
+  const tail = merge(translator, events);
   if (tail) {
     yield tail;
     if (tail.done || tail.error) return;
   }
   yield translator.onEnd();
+}
+
+/**
+ * The upstream's own chunks among decoded events, as its SDK would yield them (what
+ * gen_ai.client.operation.time_per_output_chunk counts, whatever the translation makes of
+ * them): every event but OpenAI's `[DONE]` terminator, which is no chunk.
+ */
+function upstreamChunks(events: readonly SseEvent[]): number {
+  const n = events.length;
+  return n > 0 && (events[n - 1] as SseEvent).data === '[DONE]' ? n - 1 : n;
 }
 
 function merge<C>(translator: StreamTranslator<C>, events: readonly SseEvent[]): StreamStep<C> | undefined {

@@ -2,6 +2,7 @@ import { sleep, type Clock } from '../clock.js';
 import type { RetryConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
+import type { RequestTrace } from '../observability/tracer.js';
 import { MemoryCooldowns, type Cooldowns } from '../routing/cooldowns.js';
 import type { RequestSize } from '../routing/balancer.js';
 import type { RoutePlan, RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
@@ -34,6 +35,8 @@ export interface ExecuteInput<T> {
   readonly admitFallback?: (group: RuntimeModel) => Promise<void>;
   /** The request's size, for balancers that price it (`cost`). */
   readonly size?: RequestSize;
+  /** The request's trace: retries, fallbacks, breaker skips and cooldown waits become span events. */
+  readonly trace?: RequestTrace;
 }
 
 export interface Executed<T> {
@@ -135,6 +138,7 @@ export class Executor {
             }
             admitted = true;
             this.#d.events.fallback({ requestId: input.requestId, from: current?.alias ?? input.plan.groups[0]?.alias ?? '', to: group.alias });
+            if (input.trace?.recording) input.trace.event('gateway.fallback', { 'gateway.from_model': current?.alias ?? input.plan.groups[0]?.alias ?? '', 'gateway.to_model': group.alias });
           }
           const budgeted = failed?.includes(picked.target.deployment) === true;
           if (attempts > 0) {
@@ -176,7 +180,11 @@ export class Executor {
           limited = undefined;
           (failed ??= []).push(picked.target.deployment);
           if (result.failure.excludeTarget) state.refused.add(picked.target);
+          const breakerBefore = picked.target.deployment.breaker.state;
           this.#settleFailure(picked, result.failure);
+          if (input.trace?.recording && picked.target.deployment.breaker.state !== breakerBefore) {
+            input.trace.event('gateway.breaker_transition', { 'gateway.deployment': picked.target.deployment.name, 'gateway.breaker.from': breakerBefore, 'gateway.breaker.to': picked.target.deployment.breaker.state });
+          }
           if (!result.failure.retryable) throw new ExecuteError(result.failure.error, attempts, result.failure.outcome, picked.target);
         }
         if (refusal && state.refused.size === group.targets.length && !group.fallbackOnUnsupportedParameter) {
@@ -201,6 +209,7 @@ export class Executor {
   /** Picks a target; if every target is only cooling down and the wait fits, waits for the first. */
   async #pickOrWait<T>(state: GroupState, input: ExecuteInput<T>): Promise<Picked | undefined> {
     input.signal.throwIfAborted();
+    if (input.trace?.recording) breakerSkips(state.group, input.trace);
     const picked = this.#pick(state);
     if (picked) return picked;
     const now = this.#d.clock.nowMs();
@@ -210,6 +219,7 @@ export class Executor {
     }
     const waitMs = earliest - now;
     if (!Number.isFinite(waitMs) || waitMs > this.#d.retry.maxRetryAfterMs || now + waitMs >= input.deadlineMs) return undefined;
+    input.trace?.event('gateway.cooldown_wait', { 'gateway.wait_ms': waitMs });
     await sleep(waitMs, input.signal);
     // Timers run on libuv's cached loop time and can fire a little before nowMs() reaches the
     // target; judge availability as of the instant we waited for, or the re-pick still sees the
@@ -250,6 +260,7 @@ export class Executor {
     if (budgeted && !this.#d.budget.tryStartRetry()) {
       picked.permit.release();
       this.#d.events.retryBudgetExhausted({ requestId: input.requestId, alias: picked.target.alias });
+      input.trace?.event('gateway.retry_budget_exhausted', { 'gateway.model': picked.target.alias });
       return 'alias-exhausted';
     }
     // Another deployment gets the retry at once; the same one gets a jittered backoff, unless
@@ -257,6 +268,7 @@ export class Executor {
     const sameTarget = last?.target === picked.target;
     const delayMs = sameTarget && last?.failure.outcome !== 'rate_limited' ? backoffDelayMs(this.#d.retry, Math.max(0, n - 1), this.#d.random) : 0;
     this.#d.events.retry({ requestId: input.requestId, alias: picked.target.alias, fromDeployment: last?.target.deployment.name ?? '', reason: last?.failure.outcome ?? 'server_error', delayMs });
+    if (input.trace?.recording) input.trace.event('gateway.retry', { 'gateway.model': picked.target.alias, 'gateway.deployment': last?.target.deployment.name ?? '', 'gateway.retry.reason': last?.failure.outcome ?? 'server_error', 'gateway.retry.delay_ms': delayMs });
     if (delayMs <= 0) return picked;
     // Never sleep holding a breaker permit: a half-open probe slot would time out while we wait.
     picked.permit.release();
@@ -351,4 +363,11 @@ function noTarget(plan: RoutePlan, clock: Clock, cooldowns: Cooldowns): GatewayE
   return new GatewayError('no_available_deployment', `No deployment of '${alias}' is available right now (circuit open or cooling down).`, {
     retryAfterMs: earliestAvailableMs(plan, clock, cooldowns) ?? MIN_RETRY_AFTER_MS,
   });
+}
+
+/** Span events for the deployments of `group` its breaker keeps out of this pick (open). */
+function breakerSkips(group: RoutePlan['groups'][number], trace: RequestTrace): void {
+  for (const t of group.targets) {
+    if (t.deployment.breaker.state === 'open') trace.event('gateway.breaker_skip', { 'gateway.deployment': t.deployment.name, 'gateway.breaker.state': 'open' });
+  }
 }

@@ -29,6 +29,8 @@ export interface CallContext {
   readonly tenant: string;
   /** Longest wait for a connection slot (already capped by the caller to the deadline). */
   readonly maxWaitMs: number;
+  /** W3C `traceparent`/`tracestate` for this attempt (built or validated by observability/tracer.ts). */
+  readonly traceHeaders?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -49,7 +51,10 @@ export async function sendUpstream(endpoint: UpstreamEndpoint, call: UpstreamCal
 async function slotAndHeaders(endpoint: UpstreamEndpoint, call: UpstreamCall, ctx: CallContext): Promise<{ release: ReleaseSlot; headers: Record<string, string> }> {
   const release = endpoint.gate.tryAcquire(ctx.tenant) ?? (await endpoint.gate.acquire(ctx.tenant, ctx.signal, ctx.maxWaitMs));
   try {
-    return { release, headers: await authorize(endpoint.credentials, call) };
+    const headers = await authorize(endpoint.credentials, call);
+    // After signing: SigV4 signs the headers it lists, and these are not among them.
+    if (ctx.traceHeaders !== undefined) Object.assign(headers, ctx.traceHeaders);
+    return { release, headers };
   } catch (err) {
     release();
     throw err;

@@ -7,10 +7,10 @@
  * alias fitted with room to spare.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { chat, chatBody, deploymentFor, startHarness, type Harness } from '../helpers/harness.js';
+import { chat, startHarness, type Harness } from '../helpers/harness.js';
+import { countMe as body, dearAndCheap, okDoneFake, upstreamModels } from '../helpers/budget-gateway.js';
 
 const KEY = 'sk-attack-spend-team-0123456789';
-const body = (model: string) => chatBody(model, { max_tokens: 2, messages: [{ role: 'user', content: 'count me' }] });
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -20,22 +20,14 @@ afterEach(async () => {
 
 async function gateway(tenant: Record<string, unknown>): Promise<Harness> {
   h = await startHarness({
-    fakes: [{ dialect: 'openai', behaviour: { reply: 'ok done' } }],
+    fakes: [okDoneFake],
     config: ([fake]) => ({
-      deployments: { fake: deploymentFor(fake!) },
-      models: {
-        // About $0.0016 a request (worst case a little more).
-        dear: { targets: [{ deployment: 'fake', model: 'up-dear', price: { input: 200, output: 300 } }], overBudget: 'cheap' },
-        // About $0.000009 a request.
-        cheap: { targets: [{ deployment: 'fake', model: 'up-cheap', price: { input: 1, output: 2 } }] },
-      },
+      ...dearAndCheap(fake!, { overBudget: true }),
       tenants: { team: { keys: [KEY], models: ['dear', 'cheap'], ...tenant } },
     }),
   });
   return h;
 }
-
-const upstreamModels = (g: Harness) => g.fakes[0]!.received.map((r) => (r.body as { model?: string }).model);
 
 describe('attack: budget-aware fallback near the hard limit', () => {
   // Failed before the fix (the swap came only after the dear alias's own admission succeeded).

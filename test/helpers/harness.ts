@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
 import { createGateway, type Gateway } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
+import type { GatewayEvents } from '../../src/observability/events.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { FakeUpstream, type FakeUpstreamOptions } from '../../src/testing/fake-upstream/fake-upstream.js';
 import { seededRandom } from '../../src/testing/seeded-random.js';
@@ -29,6 +30,8 @@ export interface HarnessOptions {
   readonly random?: () => number;
   /** The gateway's clock; default the system clock. */
   readonly clock?: Clock;
+  /** Extra event subscribers (tests that count events). */
+  readonly eventSinks?: ReadonlyArray<Partial<GatewayEvents>>;
 }
 
 export interface Harness {
@@ -69,6 +72,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       logger: options.logger ?? pino({ level: 'silent' }),
       random: options.random ?? seededRandom(42),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.eventSinks ? { eventSinks: options.eventSinks } : {}),
     });
     const { url, metricsUrl } = await gateway.listen({ host: '127.0.0.1', port: 0 });
     // A client pool per gateway, destroyed before the gateway closes: Node counts a client

@@ -1,0 +1,274 @@
+import type { Attributes, Context, Meter, MeterProvider, Span, Tracer as OtelApiTracer } from '@opentelemetry/api';
+import type { ResolvedTracing } from '../config/tracing-settings.js';
+import { otel } from '../lazy-packages.js';
+import type { RuntimeTarget } from '../routing/runtime-types.js';
+import type { RequestFinishedEvent } from './events.js';
+import { formatTraceparent, parseTraceparent, parseTracestate } from './trace-context.js';
+import type { AttemptEnd, AttemptTrace, RequestStart, RequestTrace, ResponseDetails, TraceAttributes, Tracer } from './tracer.js';
+
+/** Why spans were lost: the queue was full (a burst, a slow collector), or their export failed. */
+export type DroppedReason = 'queue_full' | 'export_failed';
+
+export interface OtelTracerDeps {
+  readonly version: string;
+  /** Spans lost, counted (gateway_trace_spans_dropped_total). */
+  readonly onDropped: (reason: DroppedReason, spans: number) => void;
+  /** An export failed: told at most once a minute, with the error's name (never headers). */
+  readonly onExportError: (err: Error) => void;
+}
+
+/** Span kinds as numbers (api's SpanKind enum, without importing the api at type level twice). */
+const SERVER = 1;
+const CLIENT = 2;
+/** SpanStatusCode.ERROR */
+const ERROR = 2;
+/** Characters of a client's x-request-id kept on the span. */
+const maxRequestIdChars = 128;
+/** Finish reasons kept on a span (one per choice; `n` can be large). */
+const maxFinishReasons = 16;
+
+/**
+ * Tracing with the OpenTelemetry JS SDK: a BasicTracerProvider with a parent-based ratio sampler,
+ * a BatchSpanProcessor with a bounded queue, and the OTLP/HTTP exporter (protobuf or JSON). No
+ * global provider, no context manager and no instrumentation library: the flow hands each span
+ * its parent explicitly, so nothing runs per async hop. Built only when tracing is on (the SDK
+ * is loaded then, by lazy-packages).
+ */
+export function createOtelTracer(settings: ResolvedTracing, deps: OtelTracerDeps): Tracer {
+  const sdk = otel();
+  const { api } = sdk;
+  let lastErrorAtMs = -Infinity;
+  const exportFailed = (err: Error): void => {
+    const now = Date.now();
+    if (now - lastErrorAtMs < 60_000) return;
+    lastErrorAtMs = now;
+    deps.onExportError(err);
+  };
+  // The batch processor reports drops and failed exports only through its self-observability
+  // counter (`otel.sdk.processor.span.processed` with an error.type): that counter is ours.
+  const selfObs = processorCounter((count, errorType) => {
+    if (errorType === undefined) return;
+    deps.onDropped(errorType === 'queue_full' ? 'queue_full' : 'export_failed', count);
+    if (errorType !== 'queue_full') exportFailed(new Error(`span export failed (${errorType})`));
+  }, api.createNoopMeter());
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(settings.headers)) headers[name] = value.reveal();
+  const Exporter = settings.protocol === 'http/json' ? sdk.OTLPJsonTraceExporter : sdk.OTLPProtoTraceExporter;
+  const exporter = new Exporter({ url: settings.endpoint, headers, timeoutMillis: settings.exportTimeoutMs, concurrencyLimit: 4 });
+  // Every setting explicit: the SDK's own OTEL_BSP_* fallbacks never apply (resolveTracing did).
+  // `selfObsMeterProvider` is the SDK's (experimental) option, passed through by this class.
+  const processorConfig = {
+    maxQueueSize: settings.maxQueueSize,
+    maxExportBatchSize: Math.min(settings.maxExportBatchSize, settings.maxQueueSize),
+    scheduledDelayMillis: settings.scheduledDelayMs,
+    exportTimeoutMillis: settings.exportTimeoutMs,
+    selfObsMeterProvider: selfObs,
+  };
+  const processor = new sdk.BatchSpanProcessor(exporter, processorConfig);
+  const ratio = new sdk.TraceIdRatioBasedSampler(settings.samplingRatio);
+  const sampler = settings.parentBased ? new sdk.ParentBasedSampler({ root: ratio }) : ratio;
+  const resource = sdk.resourceFromAttributes({
+    ...settings.resourceAttributes,
+    'service.name': settings.serviceName,
+    'service.version': deps.version,
+    'process.pid': process.pid,
+  });
+  const provider = new sdk.BasicTracerProvider({ resource, sampler, spanProcessors: [processor] });
+  const tracer = provider.getTracer('llm-gateway', deps.version);
+  const toolkit: Toolkit = { api, tracer, TraceState: sdk.TraceState };
+  let closed: Promise<void> | undefined;
+  return {
+    startRequest: (r) => new OtelRequestTrace(toolkit, r),
+    shutdown(deadlineMs) {
+      return (closed ??= withDeadline(provider.shutdown(), deadlineMs));
+    },
+  };
+}
+
+interface Toolkit {
+  readonly api: ReturnType<typeof otel>['api'];
+  readonly tracer: OtelApiTracer;
+  readonly TraceState: ReturnType<typeof otel>['TraceState'];
+}
+
+class OtelRequestTrace implements RequestTrace {
+  readonly traceId: string;
+  readonly recording: boolean;
+  readonly #t: Toolkit;
+  readonly #span: Span;
+  readonly #context: Context;
+  readonly #operation: string;
+  /** The client's tracestate, passed on unchanged to every attempt. */
+  readonly #tracestate: string | undefined;
+  /** The attempt that served: its span stays open until the request ends. */
+  #served: { span: Span; endMs: number | undefined } | undefined;
+
+  constructor(t: Toolkit, r: RequestStart) {
+    this.#t = t;
+    this.#operation = r.operation;
+    const { api } = t;
+    const parent = parseTraceparent(r.headers?.traceparent);
+    this.#tracestate = parent ? parseTracestate(r.headers?.tracestate) : undefined;
+    const parentContext = parent
+      ? api.trace.setSpanContext(api.ROOT_CONTEXT, {
+          traceId: parent.traceId,
+          spanId: parent.spanId,
+          traceFlags: parent.sampled ? 1 : 0,
+          isRemote: true,
+          ...(this.#tracestate !== undefined ? { traceState: new t.TraceState(this.#tracestate) } : {}),
+        })
+      : api.ROOT_CONTEXT;
+    const attributes: Attributes = { 'gen_ai.operation.name': r.operation, 'http.request.method': 'POST', 'http.route': r.route, 'gateway.request.id': r.requestId };
+    const clientRequestId = r.headers?.['x-request-id'];
+    if (typeof clientRequestId === 'string' && clientRequestId !== '') attributes['http.request.header.x-request-id'] = [clientRequestId.slice(0, maxRequestIdChars)];
+    // Named `{operation} {model}` once the model is known (end()); the operation alone until then.
+    this.#span = t.tracer.startSpan(r.operation, { kind: SERVER, attributes, startTime: r.startMs }, parentContext);
+    this.#context = api.trace.setSpan(api.ROOT_CONTEXT, this.#span);
+    const sc = this.#span.spanContext();
+    this.traceId = sc.traceId;
+    this.recording = this.#span.isRecording();
+  }
+
+  event(name: string, attributes?: TraceAttributes): void {
+    if (this.recording) this.#span.addEvent(name, attributes);
+  }
+
+  startAttempt(target: RuntimeTarget, attempt: number): AttemptTrace {
+    const d = target.deployment;
+    const span = this.#t.tracer.startSpan(
+      `${this.#operation} ${target.upstreamModel}`,
+      {
+        kind: CLIENT,
+        attributes: {
+          'gen_ai.operation.name': this.#operation,
+          'gen_ai.provider.name': d.genAiProvider,
+          'gen_ai.request.model': target.upstreamModel,
+          'server.address': d.serverAddress,
+          'server.port': d.serverPort,
+          'gateway.deployment': d.name,
+          'gateway.model': target.alias,
+          'gateway.attempt': attempt,
+        },
+      },
+      this.#context,
+    );
+    const sc = span.spanContext();
+    // The upstream sees this attempt's span as its parent, in the same trace as the client's.
+    const headers: Record<string, string> = { traceparent: formatTraceparent(sc.traceId, sc.spanId, (sc.traceFlags & 1) === 1) };
+    if (this.#tracestate !== undefined) headers.tracestate = this.#tracestate;
+    return {
+      headers,
+      end: (a: AttemptEnd) => this.#endAttempt(span, a),
+    };
+  }
+
+  #endAttempt(span: Span, a: AttemptEnd): void {
+    if (!span.isRecording()) return;
+    if (a.responseModel !== undefined) span.setAttribute('gen_ai.response.model', a.responseModel);
+    if (a.status !== undefined) span.setAttribute('http.response.status_code', a.status);
+    if (a.outcome !== 'success') {
+      span.setAttribute('error.type', a.outcome);
+      span.setStatus({ code: ERROR });
+      span.end();
+      return;
+    }
+    // A JSON answer ends now (its usage is added when the request ends); a stream when it does.
+    this.#served = { span, endMs: a.stream ? undefined : performance.now() };
+  }
+
+  end(e: RequestFinishedEvent, details?: ResponseDetails): void {
+    const served = this.#served;
+    this.#served = undefined;
+    if (!this.recording) return;
+    // The flow ends its request right after this: nothing here may keep it from doing so.
+    try {
+      this.#end(e, served, details);
+    } catch {
+      // A span left unended is dropped by the SDK; the request is unaffected.
+    }
+  }
+
+  #end(e: RequestFinishedEvent, served: { span: Span; endMs: number | undefined } | undefined, details: ResponseDetails | undefined): void {
+    const span = this.#span;
+    span.updateName(`${this.#operation} ${e.model}`);
+    const attributes: Attributes = {
+      'gen_ai.request.model': e.model,
+      'http.response.status_code': e.status,
+      'gateway.outcome': e.outcome,
+      'gateway.attempts': e.attempts,
+      'gateway.stream': e.stream,
+    };
+    if (e.tenant !== undefined) attributes['gateway.team'] = e.tenant;
+    if (e.servedModel !== undefined) attributes['gateway.served_model'] = e.servedModel;
+    if (e.deployment !== undefined) attributes['gateway.deployment'] = e.deployment;
+    if (e.upstream) {
+      attributes['gen_ai.provider.name'] = e.upstream.genAiProvider;
+      attributes['gen_ai.response.model'] = e.upstream.responseModel;
+    }
+    const usage: Attributes = {};
+    if (e.usage) {
+      usage['gen_ai.usage.input_tokens'] = e.usage.promptTokens;
+      usage['gen_ai.usage.output_tokens'] = e.usage.completionTokens;
+      usage['gateway.usage.estimated'] = e.usage.estimated;
+    }
+    if (details?.finishReasons && details.finishReasons.length > 0) usage['gen_ai.response.finish_reasons'] = details.finishReasons.slice(0, maxFinishReasons);
+    if (details?.responseId !== undefined) usage['gen_ai.response.id'] = details.responseId;
+    if (e.timeToFirstTokenMs !== undefined) attributes['gateway.time_to_first_chunk_ms'] = e.timeToFirstTokenMs;
+    if (e.outcome !== 'success') {
+      attributes['error.type'] = e.errorCode ?? e.outcome;
+      // A server span is an error for the gateway's and upstreams' failures, not the client's (4xx).
+      if (e.status >= 500 || e.status === 0) span.setStatus({ code: ERROR });
+    }
+    span.setAttributes(attributes);
+    span.setAttributes(usage);
+    if (served) {
+      served.span.setAttributes(usage);
+      // A stream that broke after its commit point: its attempt failed late.
+      if (e.outcome !== 'success') served.span.setAttribute('error.type', e.errorCode ?? e.outcome);
+      served.span.end(served.endMs);
+    }
+    span.end();
+  }
+}
+
+/**
+ * A MeterProvider whose one counter reports to `onProcessed(count, errorType)`; every other
+ * instrument is the API's no-op. It is how the batch processor's drops reach our metric.
+ */
+function processorCounter(onProcessed: (count: number, errorType: string | undefined) => void, noop: Meter): MeterProvider {
+  const meter: Meter = {
+    createGauge: (...a) => noop.createGauge(...a),
+    createHistogram: (...a) => noop.createHistogram(...a),
+    createUpDownCounter: (...a) => noop.createUpDownCounter(...a),
+    createObservableGauge: (...a) => noop.createObservableGauge(...a),
+    createObservableCounter: (...a) => noop.createObservableCounter(...a),
+    createObservableUpDownCounter: (...a) => noop.createObservableUpDownCounter(...a),
+    addBatchObservableCallback: (...a) => noop.addBatchObservableCallback(...a),
+    removeBatchObservableCallback: (...a) => noop.removeBatchObservableCallback(...a),
+    createCounter: () => ({
+      add(count: number, attributes?: Attributes) {
+        const errorType = attributes?.['error.type'];
+        onProcessed(count, typeof errorType === 'string' ? errorType : undefined);
+      },
+    }),
+  };
+  return { getMeter: () => meter };
+}
+
+/** `promise`, or resolved after `ms` (what is not exported by then is lost). */
+function withDeadline(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}
