@@ -125,7 +125,8 @@ describe.skipIf(!run)('the console in Chromium', () => {
 
   it('opens a request that needed a retry as a timeline of its attempts', async () => {
     h.fakes[0]!.enqueue({ kind: 'status', status: 503 });
-    const res = await chat(h.url, chatBody('m'), { key: KEY });
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await chat(h.url, chatBody('m'), { key: KEY, headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
     expect(res.status, res.text).toBe(200);
     const id = res.headers['x-gateway-request-id'] as string;
     // The request log is written about once a second.
@@ -138,6 +139,8 @@ describe.skipIf(!run)('the console in Chromium', () => {
     await expect.poll(() => attempts.count()).toBe(2);
     expect(await attempts.nth(0).textContent()).toMatch(/#1 a\b.*→ retry/s);
     expect(await attempts.nth(1).textContent()).toMatch(/#2 b\b.*success/s);
+    // The trace id the client sent, to find the request in the tracing backend.
+    expect(await page.locator('[data-trace-id]').textContent()).toBe(traceId);
     await page.close();
   });
 
