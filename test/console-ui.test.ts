@@ -43,13 +43,18 @@ describe.skipIf(!run)('the console in Chromium', () => {
     const nav = page.getByRole('navigation', { name: 'Pages' });
     for (const name of ['Live', 'Deployments', 'Teams and keys', 'Spend', 'Requests', 'Audit']) await nav.getByRole('link', { name, exact: true }).waitFor();
     await page.locator('.who', { hasText: 'bootstrap' }).waitFor();
+    // Keyboard: the first Tab stop skips to the content, the next ones are the pages.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Live');
     expect(await page.evaluate('Object.keys(sessionStorage)')).toEqual(['llm-gateway.console.credential']);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Admin API credential').waitFor();
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
-    // A wrong credential stays on the sign-in page with the API's reason, and is not kept.
+    // A wrong credential stays on the sign-in page with the API's reason, and is not kept (by keyboard: Enter submits).
     await page.getByLabel('Admin API credential').fill('not-a-credential');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Admin API credential').press('Enter');
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/API key|credential|Incorrect/i);
     expect(await page.evaluate('sessionStorage.length')).toBe(0);
     await page.close();
