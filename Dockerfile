@@ -8,7 +8,8 @@ FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# `npm ci` runs the prepare script, which compiles src/ into dist/.
+COPY console ./console
+# `npm ci` runs the prepare script, which compiles src/ into dist/ and the console into dist/console/.
 RUN npm ci --no-audit --no-fund
 
 # --- runtime: production dependencies and dist/ only ------------------------------------------

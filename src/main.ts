@@ -15,7 +15,8 @@ Usage:
   llm-gateway serve --config FILE [--host H] [--port P] [--workers N] [--watch-config]
                                                           run the gateway (N processes on one port;
                                                           SIGHUP reloads the config, SIGTERM drains)
-  llm-gateway demo                                        run the self-contained demo (no network, no keys)
+  llm-gateway demo [--console] [--port P]                 run the self-contained demo (no network, no keys);
+                                                          --console: then keep serving the web console at /ui
   llm-gateway check-config FILE                           validate a config file; exit 1 listing every problem
   llm-gateway audit verify|export --config FILE [...]     check or export the audit log (llm-gateway audit --help)
   llm-gateway fake-upstream --dialect openai|triton|gemini|ollama|bedrock|anthropic [--host H] [--port P]
@@ -30,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serve(rest);
     case 'demo':
-      return (await import('./demo/run-demo.js')).runDemo();
+      return demo(rest);
     case 'check-config':
       return checkConfig(rest);
     case 'audit':
@@ -51,6 +52,16 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`unknown command: ${command}\n\n${usage}`);
       return 2;
   }
+}
+
+async function demo(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { console: { type: 'boolean', default: false }, port: { type: 'string' } } });
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
+    process.stderr.write(`--port: must be a port number, got ${values.port}\n`);
+    return 2;
+  }
+  return (await import('./demo/run-demo.js')).runDemo({ console: values.console, ...(port === undefined ? {} : { port }) });
 }
 
 async function serve(args: string[]): Promise<number> {

@@ -52,6 +52,7 @@ const tables: ReadonlyArray<{ heading: string; index: number; schema: JsonSchema
   { heading: '## `admin`', index: 0, schema: prop(root, 'admin'), path: 'admin' },
   { heading: '## `requestLog`', index: 0, schema: prop(root, 'requestLog'), path: 'requestLog' },
   { heading: '## `identity`', index: 0, schema: prop(prop(root, 'identity'), 'jwt'), path: 'identity.jwt' },
+  { heading: '## `identity`', index: 1, schema: prop(prop(root, 'identity'), 'console'), path: 'identity.console' },
   { heading: '## `tracing`', index: 0, schema: prop(root, 'tracing'), path: 'tracing' },
 ];
 

@@ -1,8 +1,8 @@
 /**
  * Vitest global setup: tests that start `llm-gateway` as a child process (D-01, D-03, L-05
- * with workers and with Redis replicas) run dist/main.js, so dist must match src. Builds once per
- * run, and only when some file under src/ is newer than dist/main.js (unit-test runs pay one
- * directory walk).
+ * with workers and with Redis replicas) run dist/main.js, so dist must match src; the console's
+ * tests load dist/console/, which must match console/. Builds once per run, and only what is
+ * older than its sources (unit-test runs pay two directory walks).
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -21,15 +21,19 @@ function newestMtimeMs(dir: string): number {
   return newest;
 }
 
-function builtMtimeMs(): number {
+function builtMtimeMs(file: string): number {
   try {
-    return statSync(join(root, 'dist', 'main.js')).mtimeMs;
+    return statSync(join(root, 'dist', file)).mtimeMs;
   } catch {
     return 0;
   }
 }
 
 export default function setup(): void {
-  if (builtMtimeMs() >= newestMtimeMs(join(root, 'src'))) return;
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  if (builtMtimeMs('main.js') < newestMtimeMs(join(root, 'src'))) {
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  }
+  if (builtMtimeMs(join('console', 'index.html')) < newestMtimeMs(join(root, 'console'))) {
+    execFileSync(process.execPath, [join(root, 'console', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+  }
 }

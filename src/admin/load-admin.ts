@@ -11,7 +11,8 @@ import type { LiveAggregator } from '../observability/live/live-aggregator.js';
 import type { Cooldowns } from '../routing/cooldowns.js';
 
 /**
- * Loads the admin API (and with it the query builder) for a config that has an `admin` block.
+ * Loads the admin API (and with it the query builder) for a config that has an `admin` block,
+ * with the web console that calls it (/ui).
  * Imported dynamically by the composition root, so a gateway without one never loads it.
  */
 export async function loadAdminApi(deps: {
@@ -26,7 +27,12 @@ export async function loadAdminApi(deps: {
   readonly live?: LiveAggregator;
   readonly cooldowns?: Cooldowns;
 }): Promise<{ routes: Route[]; security: { close(): Promise<void> }; live: { closeAll(): void } | undefined }> {
-  const [{ adminRoutes }, { SecurityAuditQueue }, { LiveHub }] = await Promise.all([import('./admin-api.js'), import('../control/audit-queue.js'), import('./live-hub.js')]);
+  const [{ adminRoutes }, { SecurityAuditQueue }, { LiveHub }, { consoleRoutes, loadConsoleAssets }] = await Promise.all([
+    import('./admin-api.js'),
+    import('../control/audit-queue.js'),
+    import('./live-hub.js'),
+    import('./console-assets.js'),
+  ]);
   const { control, config, holder, clock, logger } = deps;
   const security = new SecurityAuditQueue(() => control.store?.db, clock, {
     onError: (err) => {
@@ -53,5 +59,9 @@ export async function loadAdminApi(deps: {
       clock,
     },
   });
-  return { routes, security, live: hub };
+  // The web console at /ui, beside the API it calls (docs/console.md).
+  const assets = await loadConsoleAssets();
+  if (assets.files.size === 0) logger.warn('the console (/ui) is not built: run npm run build');
+  const signIn = config.identity?.console && { issuer: config.identity.jwt.issuer, clientId: config.identity.console.clientId, scopes: config.identity.console.scopes };
+  return { routes: [...routes, ...consoleRoutes(assets, signIn)], security, live: hub };
 }

@@ -23,9 +23,10 @@ interface IssuedKey {
  * teams, then a fifth spending its daily budget up to the soft-limit alert (received by a webhook
  * here) and the hard stop, and each team's spend checked against the request log. Prints what
  * happened and exits 0. Needs no network, database, Redis or keys: the control plane runs on an
- * embedded database in memory, with a bootstrap admin key made here.
+ * embedded database in memory, with a bootstrap admin key made here. With `console`, the gateway
+ * then keeps serving with the web console at /ui (demo-console.ts) until interrupted.
  */
-export async function runDemo(): Promise<number> {
+export async function runDemo(options: { console?: boolean; port?: number } = {}): Promise<number> {
   out('llm-gateway demo: three fake upstreams, one gateway, concurrent traffic from four teams, and a fifth on a budget\n');
   const vllm = await FakeUpstream.start({ dialect: 'openai', name: 'fast-vllm', behaviour: { latencyMs: 15, chunkIntervalMs: 5, chunks: 6 } });
   const triton = await FakeUpstream.start({ dialect: 'triton', name: 'slow-triton', behaviour: { latencyMs: 250, ttftMs: 100, chunkIntervalMs: 30, chunks: 5 } });
@@ -44,7 +45,7 @@ export async function runDemo(): Promise<number> {
   const adminKey = randomBytes(32).toString('hex');
   const config = resolveConfig(demoConfig({ vllm: vllm.baseUrl, triton: triton.baseUrl, openai: openai.baseUrl, budgetHook: hook.url }), { [demoAdminKeyEnv]: adminKey });
   const gateway = createGateway(config, { eventSinks: [narrator(narration)] });
-  const { url } = await gateway.listen({ host: '127.0.0.1', port: 0 });
+  const { url } = await gateway.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   out(`\nGateway on ${url}`);
   out('  gpt-mini      weighted 3:1:1 over fast-vllm, slow-triton, flaky-openai');
   out('  gpt-stable    priority: flaky-openai first, fast-vllm second');
@@ -69,6 +70,7 @@ export async function runDemo(): Promise<number> {
       if (/^gateway_(requests_total|upstream_attempts_total|retries_total|fallbacks_total|circuit_breaker_state|ratelimit_decisions_total|cost_usd_total|budget_decisions_total|budget_soft_limit_crossed_total|budget_webhook_deliveries_total)\{/.test(line)) out(`  ${line}`);
     }
     out(`\nUpstream calls seen: fast-vllm ${vllm.stats.requests}, slow-triton ${triton.stats.requests}, flaky-openai ${openai.stats.requests}`);
+    if (options.console) await (await import('./demo-console.js')).serveConsole(url, adminKey);
   } finally {
     await gateway.close();
     await Promise.all([vllm.close(), triton.close(), openai.close(), hook.close()]);

@@ -26,6 +26,15 @@ describe('RouteTable', () => {
     expect(table.paths).toEqual(['/a', '/v1/models/{model}', '/v1/files/{id}/content']);
   });
 
+  it('a path ending in /* matches everything under its prefix, the rest still encoded, after exact paths and patterns', () => {
+    const ui = new RouteTable([row('GET', '/ui'), row('GET', '/ui/*'), row('GET', '/ui/x/{id}')]);
+    expect(ui.match('/ui')?.entry.path).toBe('/ui');
+    expect(ui.match('/ui/')?.params).toEqual(['']);
+    expect(ui.match('/ui/assets/a%2Fb.js')?.params).toEqual(['assets/a%2Fb.js']);
+    expect(ui.match('/ui/x/7')?.entry.path).toBe('/ui/x/{id}');
+    expect(ui.match('/uix')).toBeUndefined();
+  });
+
   it('a duplicate method and path is a programming error', () => {
     expect(() => new RouteTable([row('GET', '/a'), row('GET', '/a')])).toThrow(/duplicate route GET \/a/);
   });

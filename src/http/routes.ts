@@ -29,8 +29,10 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type RouteHandler = (scope: RequestScope) => void | Promise<void>;
 
 /**
- * One row of a route table. `path` is exact (`/v1/models`) or has `{name}` segments
- * (`/v1/models/{model}`) whose values reach the handler as `scope.params` in order.
+ * One row of a route table. `path` is exact (`/v1/models`), has `{name}` segments
+ * (`/v1/models/{model}`) whose values reach the handler as `scope.params` in order, or ends in
+ * `/*` (`/ui/*`): every path under that prefix, the rest (still percent-encoded: the handler
+ * decides what it may name) as the one param. Exact paths and patterns are tried first.
  *
  * Adding a route (admin, dashboard, files, responses): add a row to the table of the listener it
  * belongs to (gateway-routes.ts: `dataPlaneRoutes` or `operatorRoutes`) with its surface, and, for a
@@ -90,6 +92,7 @@ const noParams: readonly string[] = Object.freeze([]);
 export class RouteTable {
   readonly #exact = new Map<string, RouteMatch>();
   readonly #patterns: Pattern[] = [];
+  readonly #prefixes: Array<{ readonly prefix: string; readonly entry: PathEntry }> = [];
   /** Paths for the 404 message, in table order. */
   readonly paths: readonly string[];
 
@@ -104,7 +107,8 @@ export class RouteTable {
     for (const [path, byMethod] of grouped) {
       const first = byMethod.values().next().value as Route;
       const entry: PathEntry = { path, byMethod, allow: [...byMethod.keys()].join(', '), surface: first.surface };
-      if (path.includes('{')) this.#patterns.push({ segments: path.split('/'), entry });
+      if (path.endsWith('/*')) this.#prefixes.push({ prefix: path.slice(0, -1), entry });
+      else if (path.includes('{')) this.#patterns.push({ segments: path.split('/'), entry });
       else this.#exact.set(path, { entry, params: noParams });
     }
     this.paths = [...grouped.keys()];
@@ -113,12 +117,13 @@ export class RouteTable {
   /** The path's routes, or undefined (404). `path` has no query string. */
   match(path: string): RouteMatch | undefined {
     const exact = this.#exact.get(path);
-    if (exact !== undefined || this.#patterns.length === 0) return exact;
+    if (exact !== undefined || (this.#patterns.length === 0 && this.#prefixes.length === 0)) return exact;
     const parts = path.split('/');
     for (const p of this.#patterns) {
       const params = matchSegments(p.segments, parts);
       if (params) return { entry: p.entry, params };
     }
+    for (const p of this.#prefixes) if (path.startsWith(p.prefix)) return { entry: p.entry, params: [path.slice(p.prefix.length)] };
     return undefined;
   }
 }

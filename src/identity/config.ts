@@ -109,10 +109,25 @@ export const jwtIdentitySchema = z
   })
   .strict();
 
+/** Signing in to the web console (/ui) with the identity provider. */
+export const consoleSignInSchema = z
+  .object({
+    /**
+     * The console's client id at the identity provider: a public client (no secret; PKCE), whose
+     * redirect URI is `<gateway origin>/ui/oidc/callback`. Sent to the page, so never a secret.
+     */
+    clientId: z.string().min(1).max(256),
+    /** Scopes asked for; the access token the provider returns must be a JWT for `jwt.audience`. */
+    scopes: z.array(z.string().min(1).max(128).regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be a scope token (no spaces or quotes)')).min(1).max(32).default(['openid', 'profile', 'email']),
+  })
+  .strict();
+
 export const identitySchema = z
   .object({
     /** JWT access tokens from the company's identity provider (OIDC). */
     jwt: jwtIdentitySchema,
+    /** Sign-in to the web console with the provider (authorization code + PKCE, discovery from `jwt.issuer`); unset, the console takes a pasted credential only. */
+    console: consoleSignInSchema.optional(),
   })
   .strict();
 

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
@@ -22,7 +23,10 @@ export type JwksMode = 'ok' | 'hang' | 'oversized' | 'oversizedChunked' | 'error
 /**
  * An OpenID provider on loopback for tests: OIDC discovery at
  * `/.well-known/openid-configuration`, a JWKS at `/jwks`, keys generated in the process, and
- * counters of the requests each endpoint received.
+ * counters of the requests each endpoint received. With `login` set it also signs people in by
+ * the authorization-code flow with PKCE (`/authorize` answers at once, as if the person had
+ * logged in; `/token` checks the code verifier and hands out an access token signed by
+ * `login.key`), with the CORS headers a browser needs to reach `/token`.
  */
 export class FakeIdp {
   readonly issuer: string;
@@ -31,6 +35,11 @@ export class FakeIdp {
   jwksMode: JwksMode = 'ok';
   /** Replaces the discovery document when set (to serve a wrong issuer or jwks_uri). */
   discoveryDocument: Record<string, unknown> | undefined;
+  /** The client the authorization-code flow serves, and the access token it issues (its claims). */
+  login: { readonly clientId: string; readonly key: FakeIdpKey; readonly claims: JWTPayload } | undefined;
+  /** The authorization requests received (their query parameters). */
+  readonly authorizations: Array<Record<string, string>> = [];
+  readonly #codes = new Map<string, { challenge: string; redirectUri: string }>();
 
   readonly #server: Server;
   readonly #keys = new Map<string, FakeIdpKey>();
@@ -90,7 +99,26 @@ export class FakeIdp {
     const path = new URL(req.url ?? '/', this.issuer).pathname;
     if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
       this.requests.discovery++;
-      json(res, this.discoveryDocument ?? { issuer: this.issuer, jwks_uri: this.jwksUrl, id_token_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'] });
+      json(
+        res,
+        this.discoveryDocument ?? {
+          issuer: this.issuer,
+          jwks_uri: this.jwksUrl,
+          authorization_endpoint: `${this.issuer}/authorize`,
+          token_endpoint: `${this.issuer}/token`,
+          code_challenge_methods_supported: ['S256'],
+          id_token_signing_alg_values_supported: ['RS256', 'ES256', 'EdDSA'],
+        },
+        { 'access-control-allow-origin': '*' },
+      );
+      return;
+    }
+    if (req.method === 'GET' && path === '/authorize') {
+      this.authorize(new URL(req.url ?? '/', this.issuer).searchParams, res);
+      return;
+    }
+    if (path === '/token') {
+      void this.token(req, res);
       return;
     }
     if (req.method === 'GET' && path === '/jwks') {
@@ -99,6 +127,44 @@ export class FakeIdp {
       return;
     }
     res.writeHead(404).end();
+  }
+
+  private authorize(q: URLSearchParams, res: ServerResponse): void {
+    this.authorizations.push(Object.fromEntries(q));
+    const redirectUri = q.get('redirect_uri');
+    const challenge = q.get('code_challenge');
+    if (!this.login || q.get('client_id') !== this.login.clientId || !redirectUri || q.get('response_type') !== 'code' || q.get('code_challenge_method') !== 'S256' || !challenge) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('invalid authorization request');
+      return;
+    }
+    const code = randomBytes(16).toString('hex');
+    this.#codes.set(code, { challenge, redirectUri });
+    const back = new URL(redirectUri);
+    back.searchParams.set('code', code);
+    back.searchParams.set('state', q.get('state') ?? '');
+    res.writeHead(302, { location: back.toString() }).end();
+  }
+
+  private async token(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type' };
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...cors, 'access-control-allow-methods': 'POST' }).end();
+      return;
+    }
+    let body = '';
+    for await (const chunk of req) body += String(chunk);
+    const form = new URLSearchParams(body);
+    const code = this.#codes.get(form.get('code') ?? '');
+    this.#codes.delete(form.get('code') ?? '');
+    const verifier = form.get('code_verifier') ?? '';
+    const ok = this.login && code && form.get('grant_type') === 'authorization_code' && form.get('client_id') === this.login.clientId && form.get('redirect_uri') === code.redirectUri && createHash('sha256').update(verifier).digest('base64url') === code.challenge;
+    if (!ok || !this.login) {
+      json(res, { error: 'invalid_grant' }, cors, 400);
+      return;
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const accessToken = await this.sign(this.login.key, { iss: this.issuer, iat: now, exp: now + 3_600, ...this.login.claims });
+    json(res, { access_token: accessToken, token_type: 'Bearer', expires_in: 3_600 }, cors);
   }
 
   private serveJwks(res: ServerResponse): void {
@@ -138,8 +204,8 @@ export class FakeIdp {
   }
 }
 
-function json(res: ServerResponse, body: unknown): void {
+function json(res: ServerResponse, body: unknown, headers: Record<string, string> = {}, status = 200): void {
   const text = JSON.stringify(body);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
   res.end(text);
 }
