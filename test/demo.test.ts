@@ -64,7 +64,7 @@ describe('llm-gateway demo', () => {
     const served = [...stdout.matchAll(servedLine)];
     expect(served.length, stdout).toBeGreaterThanOrEqual(25);
     for (const [line, , , rest] of served) {
-      const cost = /^\$(\d+\.\d+)(?: \(estimated\))?(?:,|$)/.exec(rest!);
+      const cost = /^\$(\d+\.\d+)(?: \(estimated\))?(?:,| \(fallback to [\w.-]+\)|$)/.exec(rest!);
       expect(cost, line).not.toBeNull();
       expect(usdToPico(cost![1]!), line).toBeGreaterThan(0n);
     }
