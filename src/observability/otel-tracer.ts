@@ -26,6 +26,12 @@ const ERROR = 2;
 const maxRequestIdChars = 128;
 /** Finish reasons kept on a span (one per choice; `n` can be large). */
 const maxFinishReasons = 16;
+/**
+ * Characters kept of any string attribute (each element of an array). Some values are the
+ * upstream's words (`gen_ai.response.id`, `.model`, `.finish_reasons`): unbounded, a hostile or
+ * broken upstream would make each queued span as big as its answer, times `maxQueueSize`.
+ */
+const maxAttributeChars = 256;
 
 /**
  * Tracing with the OpenTelemetry JS SDK: a BasicTracerProvider with a parent-based ratio sampler,
@@ -73,7 +79,9 @@ export function createOtelTracer(settings: ResolvedTracing, deps: OtelTracerDeps
     'service.version': deps.version,
     'process.pid': process.pid,
   });
-  const provider = new sdk.BasicTracerProvider({ resource, sampler, spanProcessors: [processor] });
+  // Explicit limits: the SDK's own default (from OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT) is unbounded.
+  const spanLimits = { attributeValueLengthLimit: maxAttributeChars };
+  const provider = new sdk.BasicTracerProvider({ resource, sampler, spanProcessors: [processor], spanLimits });
   const tracer = provider.getTracer('llm-gateway', deps.version);
   const toolkit: Toolkit = { api, tracer, TraceState: sdk.TraceState };
   let closed: Promise<void> | undefined;
