@@ -83,12 +83,15 @@ export function resolveTracing(
   if (config.endpoint !== undefined) endpoint = secret(config.endpoint, 'tracing.endpoint')?.reveal() ?? endpoint;
   else if (get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined) endpoint = get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') as string;
   else if (get('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined) endpoint = `${(get('OTEL_EXPORTER_OTLP_ENDPOINT') as string).replace(/\/+$/, '')}/v1/traces`;
-  if (enabled && !/^https?:\/\/[^\s]+$/.test(endpoint)) issues.push({ path: config.endpoint !== undefined ? 'tracing.endpoint' : 'OTEL_EXPORTER_OTLP_ENDPOINT', message: 'must be an http:// or https:// URL' });
+  // The error names where the endpoint came from: the key or the variable the operator must fix.
+  const endpointFrom = config.endpoint !== undefined ? 'tracing.endpoint' : get('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  if (enabled && !/^https?:\/\/[^\s]+$/.test(endpoint)) issues.push({ path: endpointFrom, message: 'must be an http:// or https:// URL' });
 
   let protocol: ResolvedTracing['protocol'] = config.protocol ?? tracingDefaults.protocol;
-  const envProtocol = config.protocol === undefined ? (get('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ?? get('OTEL_EXPORTER_OTLP_PROTOCOL')) : undefined;
+  const protocolFrom = get('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const envProtocol = config.protocol === undefined ? get(protocolFrom) : undefined;
   if (envProtocol === 'http/protobuf' || envProtocol === 'http/json') protocol = envProtocol;
-  else if (envProtocol !== undefined && enabled) issues.push({ path: 'OTEL_EXPORTER_OTLP_PROTOCOL', message: `"${envProtocol}" is not supported: use http/protobuf or http/json` });
+  else if (envProtocol !== undefined && enabled) issues.push({ path: protocolFrom, message: `"${envProtocol.slice(0, 64)}" is not supported: use http/protobuf or http/json` });
 
   const headers: Record<string, Secret> = {};
   if (enabled) {
@@ -106,7 +109,9 @@ export function resolveTracing(
     if (s) headers[name.toLowerCase()] = s;
   }
   for (const [name, value] of Object.entries(headers)) {
-    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(name) || /[\r\n\0]/.test(value.reveal())) issues.push({ path: 'tracing.headers', message: `header ${JSON.stringify(name.slice(0, 64))} is not a valid HTTP header` });
+    // Values as Node's http client accepts them (tab, printable ASCII, latin-1): any other
+    // character would fail every export at send time instead of failing the start.
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/.test(name) || /[^\t\x20-\x7e\x80-\xff]/.test(value.reveal())) issues.push({ path: 'tracing.headers', message: `header ${JSON.stringify(name.slice(0, 64))} is not a valid HTTP header` });
   }
 
   // OTEL_TRACES_SAMPLER: the parent-based ones follow a client's sampled flag; the others ignore it.

@@ -1,4 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent, type ClientRequest, type ClientRequestArgs } from 'node:http';
+import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions } from 'node:https';
+import { resolve as resolvePath } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Attributes, Context, Meter, MeterProvider, Span, Tracer as OtelApiTracer } from '@opentelemetry/api';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ResolvedTracing } from '../config/tracing-settings.js';
 import { otel } from '../lazy-packages.js';
 import type { RuntimeTarget } from '../routing/runtime-types.js';
@@ -26,6 +32,12 @@ const ERROR = 2;
 const maxRequestIdChars = 128;
 /** Finish reasons kept on a span (one per choice; `n` can be large). */
 const maxFinishReasons = 16;
+/**
+ * Characters kept of any string attribute (each element of an array). Some values are the
+ * upstream's words (`gen_ai.response.id`, `.model`, `.finish_reasons`): unbounded, a hostile or
+ * broken upstream would make each queued span as big as its answer, times `maxQueueSize`.
+ */
+const maxAttributeChars = 256;
 
 /**
  * Tracing with the OpenTelemetry JS SDK: a BasicTracerProvider with a parent-based ratio sampler,
@@ -54,7 +66,7 @@ export function createOtelTracer(settings: ResolvedTracing, deps: OtelTracerDeps
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(settings.headers)) headers[name] = value.reveal();
   const Exporter = settings.protocol === 'http/json' ? sdk.OTLPJsonTraceExporter : sdk.OTLPProtoTraceExporter;
-  const exporter = new Exporter({ url: settings.endpoint, headers, timeoutMillis: settings.exportTimeoutMs, concurrencyLimit: 4 });
+  const exporter = new Exporter({ url: settings.endpoint, headers, timeoutMillis: settings.exportTimeoutMs, concurrencyLimit: 4, httpAgentOptions: exporterAgents(process.env) });
   // Every setting explicit: the SDK's own OTEL_BSP_* fallbacks never apply (resolveTracing did).
   // `selfObsMeterProvider` is the SDK's (experimental) option, passed through by this class.
   const processorConfig = {
@@ -64,7 +76,8 @@ export function createOtelTracer(settings: ResolvedTracing, deps: OtelTracerDeps
     exportTimeoutMillis: settings.exportTimeoutMs,
     selfObsMeterProvider: selfObs,
   };
-  const processor = new sdk.BatchSpanProcessor(exporter, processorConfig);
+  const abandonable = new AbandonableExporter(exporter);
+  const processor = new sdk.BatchSpanProcessor(abandonable, processorConfig);
   const ratio = new sdk.TraceIdRatioBasedSampler(settings.samplingRatio);
   const sampler = settings.parentBased ? new sdk.ParentBasedSampler({ root: ratio }) : ratio;
   const resource = sdk.resourceFromAttributes({
@@ -73,14 +86,18 @@ export function createOtelTracer(settings: ResolvedTracing, deps: OtelTracerDeps
     'service.version': deps.version,
     'process.pid': process.pid,
   });
-  const provider = new sdk.BasicTracerProvider({ resource, sampler, spanProcessors: [processor] });
+  // Explicit limits: the SDK's own default (from OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT) is unbounded.
+  const spanLimits = { attributeValueLengthLimit: maxAttributeChars };
+  const provider = new sdk.BasicTracerProvider({ resource, sampler, spanProcessors: [processor], spanLimits });
   const tracer = provider.getTracer('llm-gateway', deps.version);
   const toolkit: Toolkit = { api, tracer, TraceState: sdk.TraceState };
   let closed: Promise<void> | undefined;
   return {
     startRequest: (r) => new OtelRequestTrace(toolkit, r),
     shutdown(deadlineMs) {
-      return (closed ??= withDeadline(provider.shutdown(), deadlineMs));
+      // Past the deadline, exports still waiting are given up: the batch processor holds a
+      // (referenced) timer of `exportTimeoutMs` per export, which would hold the process's exit.
+      return (closed ??= withDeadline(provider.shutdown(), deadlineMs).then(() => abandonable.abandon()));
     },
   };
 }
@@ -253,6 +270,99 @@ function processorCounter(onProcessed: (count: number, errorType: string | undef
     }),
   };
   return { getMeter: () => meter };
+}
+
+/**
+ * The exporter's HTTP agents: what the SDK builds when given none (keep-alive; the TLS files of
+ * OTEL_EXPORTER_OTLP_(TRACES_)CERTIFICATE, _CLIENT_CERTIFICATE, _CLIENT_KEY, read now, at start),
+ * with their sockets unref'd. The CLI exits when its event loop is empty: an export still waiting
+ * on a hanging collector held the process for its whole `exportTimeoutMs` after shutdown's flush
+ * deadline had passed. Nothing is lost by it: that export's spans were already given up.
+ */
+function exporterAgents(env: NodeJS.ProcessEnv): (protocol: string) => HttpAgent {
+  const file = (name: string): Buffer | undefined => {
+    const path = env[`OTEL_EXPORTER_OTLP_TRACES_${name}`]?.trim() || env[`OTEL_EXPORTER_OTLP_${name}`]?.trim();
+    if (!path) return undefined;
+    try {
+      return readFileSync(resolvePath(process.cwd(), path));
+    } catch {
+      // As the SDK does: an unreadable file is left out (its exports fail their TLS handshake, counted).
+      return undefined;
+    }
+  };
+  const tls = { ca: file('CERTIFICATE'), cert: file('CLIENT_CERTIFICATE'), key: file('CLIENT_KEY') };
+  return (protocol) => (protocol === 'http:' ? new UnrefHttpAgent({ keepAlive: true }) : new UnrefHttpsAgent({ keepAlive: true, ...tls }));
+}
+
+/** Unref'd at creation and again on reuse (an agent refs a kept-alive socket when it hands it out). */
+class UnrefHttpAgent extends HttpAgent {
+  override createConnection(options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    return unref(super.createConnection(options, callback));
+  }
+  override reuseSocket(socket: import('node:net').Socket, request: ClientRequest): void {
+    super.reuseSocket(socket, request);
+    socket.unref();
+  }
+}
+
+class UnrefHttpsAgent extends HttpsAgent {
+  override createConnection(options: HttpsRequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    return unref(super.createConnection(options, callback));
+  }
+  override reuseSocket(socket: import('node:net').Socket, request: ClientRequest): void {
+    super.reuseSocket(socket, request);
+    socket.unref();
+  }
+}
+
+function unref(socket: Duplex | null | undefined): Duplex | null | undefined {
+  (socket as { unref?: () => void } | null | undefined)?.unref?.();
+  return socket;
+}
+
+/** ExportResultCode.FAILED */
+const FAILED = 1;
+
+/**
+ * The OTLP exporter, with a way to give up: `abandon()` fails every export still waiting (the
+ * batch processor then clears its export timer) and every later one at once. Used when
+ * shutdown's flush deadline has passed: the spans are lost either way, the exit must not wait.
+ */
+class AbandonableExporter implements SpanExporter {
+  readonly #inner: SpanExporter;
+  readonly #waiting = new Set<(code: number) => void>();
+  #abandoned = false;
+
+  constructor(inner: SpanExporter) {
+    this.#inner = inner;
+  }
+
+  export(spans: ReadableSpan[], done: (result: { code: number; error?: Error }) => void): void {
+    if (this.#abandoned) return done({ code: FAILED, error: new Error('exporter closed') });
+    let settled = false;
+    const finish = (code: number, error?: Error): void => {
+      if (settled) return;
+      settled = true;
+      this.#waiting.delete(giveUp);
+      done(error ? { code, error } : { code });
+    };
+    const giveUp = (code: number): void => finish(code, new Error('export given up at shutdown'));
+    this.#waiting.add(giveUp);
+    this.#inner.export(spans, (result) => finish(result.code, result.error));
+  }
+
+  abandon(): void {
+    this.#abandoned = true;
+    for (const giveUp of [...this.#waiting]) giveUp(FAILED);
+  }
+
+  shutdown(): Promise<void> {
+    return this.#inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.#inner.forceFlush?.() ?? Promise.resolve();
+  }
 }
 
 /** `promise`, or resolved after `ms` (what is not exported by then is lost). */
