@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { LiveAggregator, Tick } from '../observability/live/live-aggregator.js';
+import type { LiveAggregator } from '../observability/live/live-aggregator.js';
 
 /**
  * The live console's server-sent event streams (`GET /admin/v1/live`): each gets `retry`, the
@@ -9,7 +9,7 @@ import type { LiveAggregator, Tick } from '../observability/live/live-aggregator
  * `maxBufferedBytes` unsent is dropped (we never queue without bound for a client that stopped
  * reading); every stream ends on drain. The caller's credential is checked again every tick, so
  * a key revoked (or a role lowered) while its stream is open is cut within about a second.
- * Each tick is serialized once for every stream; with no stream open the hub listens to nothing.
+ * Each tick is serialized once (by the aggregator) for every stream; with no stream open the hub listens to nothing.
  */
 export interface LiveHubOptions {
   readonly maxStreams: number;
@@ -65,14 +65,15 @@ export class LiveHub {
     if (this.#streams.size >= this.#options.maxStreams) {
       throw new GatewayError('rate_limit_exceeded', `At most ${this.#options.maxStreams} live streams may be open at once on this gateway process; close one (another console tab) and retry.`, { retryAfterMs: 5_000 });
     }
-    const history = `retry: 2000\n\nevent: history\ndata: ${JSON.stringify({ intervalMs: 1000, ticks: this.#aggregator.history() })}\n\n`;
+    // The history is kept serialized: opening a stream joins strings, it never serializes 4 MB again.
+    const history = `retry: 2000\n\nevent: history\ndata: {"intervalMs":1000,"ticks":${this.#aggregator.historyJson()}}\n\n`;
     const now = Date.now();
     const stream: Stream = { res, stillAllowed, historyBytes: Buffer.byteLength(history), openedMs: now, checking: false, lastPingMs: now };
     this.#streams.add(stream);
     res.once('close', () => this.#remove(stream));
     res.writeHead(200, { ...extraHeaders, ...head });
     res.write(history);
-    this.#unsubscribe ??= this.#aggregator.onTick((tick) => this.#broadcast(tick));
+    this.#unsubscribe ??= this.#aggregator.onTick((_tick, json) => this.#broadcast(json));
   }
 
   /** Ends every stream and refuses new ones (the drain). */
@@ -81,8 +82,8 @@ export class LiveHub {
     for (const s of [...this.#streams]) this.#end(s);
   }
 
-  #broadcast(tick: Tick): void {
-    const event = `event: tick\ndata: ${JSON.stringify(tick)}\n\n`;
+  #broadcast(tickJson: string): void {
+    const event = `event: tick\ndata: ${tickJson}\n\n`;
     const now = Date.now();
     for (const s of [...this.#streams]) {
       const res = s.res;

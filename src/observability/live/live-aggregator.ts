@@ -189,7 +189,8 @@ export interface LiveAggregatorDeps {
   readonly clock: Clock;
 }
 
-export type TickListener = (tick: Tick) => void;
+/** A tick and its JSON (serialized once, whatever the number of streams). */
+export type TickListener = (tick: Tick, json: string) => void;
 
 export class LiveAggregator implements Partial<GatewayEvents> {
   readonly #deps: LiveAggregatorDeps;
@@ -200,8 +201,13 @@ export class LiveAggregator implements Partial<GatewayEvents> {
   readonly #models = new Map<string, RequestCounts>();
   readonly #deployments = new Map<string, AttemptCounts>();
   readonly #past = new Map<string, DeploymentPast>();
-  /** The last HISTORY_TICKS ticks, oldest first. */
-  readonly #history: Tick[] = [];
+  /**
+   * The last HISTORY_TICKS ticks as JSON, oldest first: each is serialized once, when it closes.
+   * With 50 models and 50 deployments a tick is ~13 KB and the history ~4 MB: kept as objects it
+   * took twice that heap, and serializing it again for every console that opened blocked the
+   * event loop ~30 ms each time.
+   */
+  readonly #history: string[] = [];
   readonly #listeners = new Set<TickListener>();
   #tickNumber = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -256,9 +262,14 @@ export class LiveAggregator implements Partial<GatewayEvents> {
     return { transitions: [...past.transitions], recentFailures: [...past.failures], latencyMs: past.latencyWindow(Math.floor(this.#deps.clock.wallMs() / 60_000)) };
   }
 
-  /** The last ticks, oldest first (at most HISTORY_TICKS). */
+  /** The last ticks, oldest first (at most HISTORY_TICKS); parsed again: for tests and tools, not the hub. */
   history(): readonly Tick[] {
-    return this.#history;
+    return this.#history.map((json) => JSON.parse(json) as Tick);
+  }
+
+  /** The last ticks as a JSON array, oldest first (at most HISTORY_TICKS): a join, no serialization. */
+  historyJson(): string {
+    return `[${this.#history.join(',')}]`;
   }
 
   /** Calls `listener` with every tick from now on; returns the unsubscribe. */
@@ -311,9 +322,10 @@ export class LiveAggregator implements Partial<GatewayEvents> {
       deployments: this.#deploymentTicks(n),
     };
     total.reset();
-    this.#history.push(tick);
+    const json = JSON.stringify(tick);
+    this.#history.push(json);
     if (this.#history.length > HISTORY_TICKS) this.#history.shift();
-    for (const listener of this.#listeners) listener(tick);
+    for (const listener of this.#listeners) listener(tick, json);
     return tick;
   }
 
