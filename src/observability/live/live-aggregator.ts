@@ -179,6 +179,17 @@ function push<T>(ring: T[], item: T): void {
   if (ring.length > MAX_RECENT) ring.shift();
 }
 
+/**
+ * Sorts a configured alias or deployment named "other" after every other name: once the names
+ * overflow it is summed into the overflow's "other" (which would otherwise be written over it,
+ * losing its numbers), so the tick's names still add up to its totals.
+ */
+function overflowLast(a: string, b: string): number {
+  return (a === OTHER ? 1 : 0) - (b === OTHER ? 1 : 0);
+}
+
+const OTHER = 'other';
+
 function usd(pico: number): number {
   return Math.round(pico / PICO_PER_NANO) / 1e9;
 }
@@ -336,7 +347,7 @@ export class LiveAggregator implements Partial<GatewayEvents> {
       else if (n - m.lastTick > IDLE_TICKS) this.#models.delete(name);
     }
     const out: Record<string, ModelTick> = {};
-    if (active.length > MAX_NAMED_PER_TICK) active.sort((a, b) => b[1].requests - a[1].requests);
+    if (active.length > MAX_NAMED_PER_TICK) active.sort((a, b) => overflowLast(a[0], b[0]) || b[1].requests - a[1].requests);
     let other: RequestCounts | undefined;
     for (const [i, [name, m]] of active.entries()) {
       if (i < MAX_NAMED_PER_TICK) out[name] = m.toModelTick();
@@ -357,7 +368,7 @@ export class LiveAggregator implements Partial<GatewayEvents> {
       inFlight.delete(name);
     }
     for (const [name, busy] of inFlight) if (busy > 0) active.push([name, undefined, busy]);
-    if (active.length > MAX_NAMED_PER_TICK) active.sort((a, b) => (b[1]?.attempts ?? 0) - (a[1]?.attempts ?? 0) || b[2] - a[2]);
+    if (active.length > MAX_NAMED_PER_TICK) active.sort((a, b) => overflowLast(a[0], b[0]) || (b[1]?.attempts ?? 0) - (a[1]?.attempts ?? 0) || b[2] - a[2]);
     const out: Record<string, DeploymentTick> = {};
     let other: AttemptCounts | undefined;
     let otherInFlight = 0;
