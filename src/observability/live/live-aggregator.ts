@@ -219,6 +219,8 @@ export class LiveAggregator implements Partial<GatewayEvents> {
    * event loop ~30 ms each time.
    */
   readonly #history: string[] = [];
+  /** The `t` of each tick in #history. */
+  readonly #historyT: number[] = [];
   readonly #listeners = new Set<TickListener>();
   #tickNumber = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -334,8 +336,19 @@ export class LiveAggregator implements Partial<GatewayEvents> {
     };
     total.reset();
     const json = JSON.stringify(tick);
+    // The wall clock stepped back (NTP, a VM resumed): the seconds the history holds at or after
+    // this one are, by the clock now, in the future. They go, so the history a console opens
+    // with stays in strictly increasing `t`, never two ticks for one second.
+    while (this.#historyT.length > 0 && this.#historyT.at(-1)! >= t) {
+      this.#history.pop();
+      this.#historyT.pop();
+    }
     this.#history.push(json);
-    if (this.#history.length > HISTORY_TICKS) this.#history.shift();
+    this.#historyT.push(t);
+    if (this.#history.length > HISTORY_TICKS) {
+      this.#history.shift();
+      this.#historyT.shift();
+    }
     for (const listener of this.#listeners) listener(tick, json);
     return tick;
   }
