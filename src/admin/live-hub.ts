@@ -66,6 +66,14 @@ export class LiveHub {
       throw new GatewayError('rate_limit_exceeded', `At most ${this.#options.maxStreams} live streams may be open at once on this gateway process; close one (another console tab) and retry.`, { retryAfterMs: 5_000 });
     }
     // The history is kept serialized: opening a stream joins strings, it never serializes 4 MB again.
+    if (res.req.method === 'HEAD') {
+      // The router answers HEAD with the GET route. A HEAD answer has no body: a stream opened for
+      // it was never ended, held a slot while the client kept its connection, and stalled the next
+      // request sent on it. The head alone, ended.
+      res.writeHead(200, { ...extraHeaders, ...head });
+      res.end();
+      return;
+    }
     const history = `retry: 2000\n\nevent: history\ndata: {"intervalMs":1000,"ticks":${this.#aggregator.historyJson()}}\n\n`;
     const now = Date.now();
     const stream: Stream = { res, stillAllowed, historyBytes: Buffer.byteLength(history), openedMs: now, checking: false, lastPingMs: now };

@@ -70,7 +70,7 @@ describe('GET /admin/v1/deployments', () => {
     for (const model of ['oa', 'gem', 'br']) for (let i = 0; i < 3; i++) await chat(h.url, chatBody(model));
     const res = await admin(h.url, 'GET', '/deployments');
     expect(res.status).toBe(200);
-    const byName = Object.fromEntries((res.body.data as any[]).map((d) => [d.name, d]));
+    const byName: Record<string, any> = Object.fromEntries((res.body.data as any[]).map((d) => [d.name, d]));
     expect(Object.keys(byName).sort()).toEqual(['br', 'gem', 'oa']);
     for (const d of Object.values(byName)) {
       expect(d.server).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -83,7 +83,7 @@ describe('GET /admin/v1/deployments', () => {
     const result = h.gateway.reload(harnessConfig(config(h.fakes, 'oa-renamed'), env));
     expect(result.ok).toBe(true);
     const res = await admin(h.url, 'GET', '/deployments');
-    const byName = Object.fromEntries((res.body.data as any[]).map((d) => [d.name, d]));
+    const byName: Record<string, any> = Object.fromEntries((res.body.data as any[]).map((d) => [d.name, d]));
     expect(Object.keys(byName).sort()).toEqual(['br', 'gem', 'oa-renamed']);
     expect(byName['oa-renamed']).toMatchObject({ models: ['oa'], recentFailures: [], breaker: { transitions: [] }, latencyMs: null });
     for (const secret of secrets) expect(res.text, secret).not.toContain(secret);
