@@ -39,3 +39,17 @@ describe('live ticks across wall-clock steps', () => {
     }
   }, 20_000);
 });
+
+describe("a deployment's five-minute latency across a wall-clock step back", () => {
+  it('leaves out the minutes that are, by the clock now, in the future', () => {
+    let wall = Date.UTC(2026, 11, 5, 12, 0, 30);
+    const a = new LiveAggregator({ clock: { nowMs: () => performance.now(), wallMs: () => wall } });
+    const attempt = (durationMs: number): void => a.attemptFinished({ requestId: 'r', deployment: 'd', outcome: 'success', durationMs } as never);
+    for (let i = 0; i < 10; i++) attempt(5_000);
+    // The clock steps back 7 minutes (a slot of its own in the five-minute ring).
+    wall -= 7 * 60_000;
+    for (let i = 0; i < 10; i++) attempt(10);
+    const p = a.deployment('d').latencyMs!;
+    expect(p.p95, 'the 5 s attempts of "the future" still counted').toBeLessThan(100);
+  });
+});

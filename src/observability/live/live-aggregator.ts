@@ -169,7 +169,11 @@ class DeploymentPast {
 
   latencyWindow(minute: number): Percentiles | null {
     const sum = new LatencyHistogram();
-    for (let i = 0; i < LATENCY_MINUTES; i++) if (minute - this.minuteOf[i]! < LATENCY_MINUTES) sum.merge(this.minutes[i]!);
+    for (let i = 0; i < LATENCY_MINUTES; i++) {
+      const age = minute - this.minuteOf[i]!;
+      // A negative age: the minute is ahead of the clock, which stepped back since. Not "recent".
+      if (age >= 0 && age < LATENCY_MINUTES) sum.merge(this.minutes[i]!);
+    }
     return sum.percentiles();
   }
 }
