@@ -46,6 +46,7 @@ export class LiveHub {
   readonly #streams = new Set<Stream>();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
+  #history: { readonly json: string; readonly bytes: Buffer } | undefined;
 
   constructor(aggregator: LiveAggregator, options: LiveHubOptions = liveHubDefaults) {
     this.#aggregator = aggregator;
@@ -65,7 +66,6 @@ export class LiveHub {
     if (this.#streams.size >= this.#options.maxStreams) {
       throw new GatewayError('rate_limit_exceeded', `At most ${this.#options.maxStreams} live streams may be open at once on this gateway process; close one (another console tab) and retry.`, { retryAfterMs: 5_000 });
     }
-    // The history is kept serialized: opening a stream joins strings, it never serializes 4 MB again.
     if (res.req.method === 'HEAD') {
       // The router answers HEAD with the GET route. A HEAD answer has no body: a stream opened for
       // it was never ended, held a slot while the client kept its connection, and stalled the next
@@ -74,14 +74,27 @@ export class LiveHub {
       res.end();
       return;
     }
-    const history = `retry: 2000\n\nevent: history\ndata: {"intervalMs":1000,"ticks":${this.#aggregator.historyJson()}}\n\n`;
+    const history = this.#historyEvent();
     const now = Date.now();
-    const stream: Stream = { res, stillAllowed, historyBytes: Buffer.byteLength(history), openedMs: now, checking: false, lastPingMs: now };
+    const stream: Stream = { res, stillAllowed, historyBytes: history.length, openedMs: now, checking: false, lastPingMs: now };
     this.#streams.add(stream);
     res.once('close', () => this.#remove(stream));
     res.writeHead(200, { ...extraHeaders, ...head });
     res.write(history);
     this.#unsubscribe ??= this.#aggregator.onTick((_tick, json) => this.#broadcast(json));
+  }
+
+  /**
+   * The retry and history events as bytes, built once per tick from the aggregator's serialized
+   * history: with 50 models and 50 deployments it is ~4 MB, and consoles opening (or reconnecting)
+   * in the same second share one copy instead of each serializing and encoding it on the loop.
+   */
+  #historyEvent(): Buffer {
+    const json = this.#aggregator.historyJson();
+    if (this.#history?.json !== json) {
+      this.#history = { json, bytes: Buffer.from(`retry: 2000\n\nevent: history\ndata: {"intervalMs":1000,"ticks":${json}}\n\n`) };
+    }
+    return this.#history.bytes;
   }
 
   /** Ends every stream and refuses new ones (the drain). */

@@ -225,6 +225,8 @@ export class LiveAggregator implements Partial<GatewayEvents> {
   readonly #history: string[] = [];
   /** The `t` of each tick in #history. */
   readonly #historyT: number[] = [];
+  /** historyJson() until the next tick: consoles opening in the same second share one join. */
+  #historyJson: string | undefined;
   readonly #listeners = new Set<TickListener>();
   #tickNumber = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -286,7 +288,7 @@ export class LiveAggregator implements Partial<GatewayEvents> {
 
   /** The last ticks as a JSON array, oldest first (at most HISTORY_TICKS): a join, no serialization. */
   historyJson(): string {
-    return `[${this.#history.join(',')}]`;
+    return (this.#historyJson ??= `[${this.#history.join(',')}]`);
   }
 
   /** Calls `listener` with every tick from now on; returns the unsubscribe. */
@@ -340,6 +342,7 @@ export class LiveAggregator implements Partial<GatewayEvents> {
     };
     total.reset();
     const json = JSON.stringify(tick);
+    this.#historyJson = undefined;
     // The wall clock stepped back (NTP, a VM resumed): the seconds the history holds at or after
     // this one are, by the clock now, in the future. They go, so the history a console opens
     // with stays in strictly increasing `t`, never two ticks for one second.
