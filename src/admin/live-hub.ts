@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { LiveAggregator, Tick } from '../observability/live/live-aggregator.js';
+import type { LiveAggregator } from '../observability/live/live-aggregator.js';
 
 /**
  * The live console's server-sent event streams (`GET /admin/v1/live`): each gets `retry`, the
@@ -9,7 +9,7 @@ import type { LiveAggregator, Tick } from '../observability/live/live-aggregator
  * `maxBufferedBytes` unsent is dropped (we never queue without bound for a client that stopped
  * reading); every stream ends on drain. The caller's credential is checked again every tick, so
  * a key revoked (or a role lowered) while its stream is open is cut within about a second.
- * Each tick is serialized once for every stream; with no stream open the hub listens to nothing.
+ * Each tick is serialized once (by the aggregator) for every stream; with no stream open the hub listens to nothing.
  */
 export interface LiveHubOptions {
   readonly maxStreams: number;
@@ -46,6 +46,7 @@ export class LiveHub {
   readonly #streams = new Set<Stream>();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
+  #history: { readonly json: string; readonly bytes: Buffer } | undefined;
 
   constructor(aggregator: LiveAggregator, options: LiveHubOptions = liveHubDefaults) {
     this.#aggregator = aggregator;
@@ -65,14 +66,35 @@ export class LiveHub {
     if (this.#streams.size >= this.#options.maxStreams) {
       throw new GatewayError('rate_limit_exceeded', `At most ${this.#options.maxStreams} live streams may be open at once on this gateway process; close one (another console tab) and retry.`, { retryAfterMs: 5_000 });
     }
-    const history = `retry: 2000\n\nevent: history\ndata: ${JSON.stringify({ intervalMs: 1000, ticks: this.#aggregator.history() })}\n\n`;
+    if (res.req.method === 'HEAD') {
+      // The router answers HEAD with the GET route. A HEAD answer has no body: a stream opened for
+      // it was never ended, held a slot while the client kept its connection, and stalled the next
+      // request sent on it. The head alone, ended.
+      res.writeHead(200, { ...extraHeaders, ...head });
+      res.end();
+      return;
+    }
+    const history = this.#historyEvent();
     const now = Date.now();
-    const stream: Stream = { res, stillAllowed, historyBytes: Buffer.byteLength(history), openedMs: now, checking: false, lastPingMs: now };
+    const stream: Stream = { res, stillAllowed, historyBytes: history.length, openedMs: now, checking: false, lastPingMs: now };
     this.#streams.add(stream);
     res.once('close', () => this.#remove(stream));
     res.writeHead(200, { ...extraHeaders, ...head });
     res.write(history);
-    this.#unsubscribe ??= this.#aggregator.onTick((tick) => this.#broadcast(tick));
+    this.#unsubscribe ??= this.#aggregator.onTick((_tick, json) => this.#broadcast(json));
+  }
+
+  /**
+   * The retry and history events as bytes, built once per tick from the aggregator's serialized
+   * history: with 50 models and 50 deployments it is ~4 MB, and consoles opening (or reconnecting)
+   * in the same second share one copy instead of each serializing and encoding it on the loop.
+   */
+  #historyEvent(): Buffer {
+    const json = this.#aggregator.historyJson();
+    if (this.#history?.json !== json) {
+      this.#history = { json, bytes: Buffer.from(`retry: 2000\n\nevent: history\ndata: {"intervalMs":1000,"ticks":${json}}\n\n`) };
+    }
+    return this.#history.bytes;
   }
 
   /** Ends every stream and refuses new ones (the drain). */
@@ -81,8 +103,8 @@ export class LiveHub {
     for (const s of [...this.#streams]) this.#end(s);
   }
 
-  #broadcast(tick: Tick): void {
-    const event = `event: tick\ndata: ${JSON.stringify(tick)}\n\n`;
+  #broadcast(tickJson: string): void {
+    const event = `event: tick\ndata: ${tickJson}\n\n`;
     const now = Date.now();
     for (const s of [...this.#streams]) {
       const res = s.res;

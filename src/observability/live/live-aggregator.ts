@@ -169,7 +169,11 @@ class DeploymentPast {
 
   latencyWindow(minute: number): Percentiles | null {
     const sum = new LatencyHistogram();
-    for (let i = 0; i < LATENCY_MINUTES; i++) if (minute - this.minuteOf[i]! < LATENCY_MINUTES) sum.merge(this.minutes[i]!);
+    for (let i = 0; i < LATENCY_MINUTES; i++) {
+      const age = minute - this.minuteOf[i]!;
+      // A negative age: the minute is ahead of the clock, which stepped back since. Not "recent".
+      if (age >= 0 && age < LATENCY_MINUTES) sum.merge(this.minutes[i]!);
+    }
     return sum.percentiles();
   }
 }
@@ -178,6 +182,17 @@ function push<T>(ring: T[], item: T): void {
   ring.push(item);
   if (ring.length > MAX_RECENT) ring.shift();
 }
+
+/**
+ * Sorts a configured alias or deployment named "other" after every other name: once the names
+ * overflow it is summed into the overflow's "other" (which would otherwise be written over it,
+ * losing its numbers), so the tick's names still add up to its totals.
+ */
+function overflowLast(a: string, b: string): number {
+  return (a === OTHER ? 1 : 0) - (b === OTHER ? 1 : 0);
+}
+
+const OTHER = 'other';
 
 function usd(pico: number): number {
   return Math.round(pico / PICO_PER_NANO) / 1e9;
@@ -189,7 +204,8 @@ export interface LiveAggregatorDeps {
   readonly clock: Clock;
 }
 
-export type TickListener = (tick: Tick) => void;
+/** A tick and its JSON (serialized once, whatever the number of streams). */
+export type TickListener = (tick: Tick, json: string) => void;
 
 export class LiveAggregator implements Partial<GatewayEvents> {
   readonly #deps: LiveAggregatorDeps;
@@ -200,8 +216,17 @@ export class LiveAggregator implements Partial<GatewayEvents> {
   readonly #models = new Map<string, RequestCounts>();
   readonly #deployments = new Map<string, AttemptCounts>();
   readonly #past = new Map<string, DeploymentPast>();
-  /** The last HISTORY_TICKS ticks, oldest first. */
-  readonly #history: Tick[] = [];
+  /**
+   * The last HISTORY_TICKS ticks as JSON, oldest first: each is serialized once, when it closes.
+   * With 50 models and 50 deployments a tick is ~13 KB and the history ~4 MB: kept as objects it
+   * took twice that heap, and serializing it again for every console that opened blocked the
+   * event loop ~30 ms each time.
+   */
+  readonly #history: string[] = [];
+  /** The `t` of each tick in #history. */
+  readonly #historyT: number[] = [];
+  /** historyJson() until the next tick: consoles opening in the same second share one join. */
+  #historyJson: string | undefined;
   readonly #listeners = new Set<TickListener>();
   #tickNumber = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -256,9 +281,14 @@ export class LiveAggregator implements Partial<GatewayEvents> {
     return { transitions: [...past.transitions], recentFailures: [...past.failures], latencyMs: past.latencyWindow(Math.floor(this.#deps.clock.wallMs() / 60_000)) };
   }
 
-  /** The last ticks, oldest first (at most HISTORY_TICKS). */
+  /** The last ticks, oldest first (at most HISTORY_TICKS); parsed again: for tests and tools, not the hub. */
   history(): readonly Tick[] {
-    return this.#history;
+    return this.#history.map((json) => JSON.parse(json) as Tick);
+  }
+
+  /** The last ticks as a JSON array, oldest first (at most HISTORY_TICKS): a join, no serialization. */
+  historyJson(): string {
+    return (this.#historyJson ??= `[${this.#history.join(',')}]`);
   }
 
   /** Calls `listener` with every tick from now on; returns the unsubscribe. */
@@ -311,9 +341,22 @@ export class LiveAggregator implements Partial<GatewayEvents> {
       deployments: this.#deploymentTicks(n),
     };
     total.reset();
-    this.#history.push(tick);
-    if (this.#history.length > HISTORY_TICKS) this.#history.shift();
-    for (const listener of this.#listeners) listener(tick);
+    const json = JSON.stringify(tick);
+    this.#historyJson = undefined;
+    // The wall clock stepped back (NTP, a VM resumed): the seconds the history holds at or after
+    // this one are, by the clock now, in the future. They go, so the history a console opens
+    // with stays in strictly increasing `t`, never two ticks for one second.
+    while (this.#historyT.length > 0 && this.#historyT.at(-1)! >= t) {
+      this.#history.pop();
+      this.#historyT.pop();
+    }
+    this.#history.push(json);
+    this.#historyT.push(t);
+    if (this.#history.length > HISTORY_TICKS) {
+      this.#history.shift();
+      this.#historyT.shift();
+    }
+    for (const listener of this.#listeners) listener(tick, json);
     return tick;
   }
 
@@ -324,7 +367,7 @@ export class LiveAggregator implements Partial<GatewayEvents> {
       else if (n - m.lastTick > IDLE_TICKS) this.#models.delete(name);
     }
     const out: Record<string, ModelTick> = {};
-    if (active.length > MAX_NAMED_PER_TICK) active.sort((a, b) => b[1].requests - a[1].requests);
+    if (active.length > MAX_NAMED_PER_TICK) active.sort((a, b) => overflowLast(a[0], b[0]) || b[1].requests - a[1].requests);
     let other: RequestCounts | undefined;
     for (const [i, [name, m]] of active.entries()) {
       if (i < MAX_NAMED_PER_TICK) out[name] = m.toModelTick();
@@ -345,7 +388,7 @@ export class LiveAggregator implements Partial<GatewayEvents> {
       inFlight.delete(name);
     }
     for (const [name, busy] of inFlight) if (busy > 0) active.push([name, undefined, busy]);
-    if (active.length > MAX_NAMED_PER_TICK) active.sort((a, b) => (b[1]?.attempts ?? 0) - (a[1]?.attempts ?? 0) || b[2] - a[2]);
+    if (active.length > MAX_NAMED_PER_TICK) active.sort((a, b) => overflowLast(a[0], b[0]) || (b[1]?.attempts ?? 0) - (a[1]?.attempts ?? 0) || b[2] - a[2]);
     const out: Record<string, DeploymentTick> = {};
     let other: AttemptCounts | undefined;
     let otherInFlight = 0;
