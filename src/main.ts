@@ -150,9 +150,16 @@ function parsePort(value: string): number {
 
 class UsageError extends Error {}
 
+/** How long a finished command waits for open handles to close by themselves before it exits. */
+const exitGraceMs = 1_000;
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // The command's work is done (a server has drained and flushed what it keeps). Whatever a
+    // library still holds open cannot keep the process alive past a short grace: the OTLP
+    // exporter, for one, retries a dead collector on timers no one outside it can cancel.
+    setTimeout(() => process.exit(code), exitGraceMs).unref();
   },
   (err: unknown) => {
     if (err instanceof ConfigError) {
