@@ -3,29 +3,25 @@
  * once more than `maxBufferedBytes` wait unsent, while a client that reads keeps its stream. The
  * hub runs on a plain HTTP server here so the bound can be small (the gateway's is 1 MiB).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveHub } from '../src/admin/live-hub.js';
 import { LiveAggregator } from '../src/observability/live/live-aggregator.js';
 import type { RequestFinishedEvent } from '../src/observability/events.js';
 import { openStream } from './helpers/admin.js';
+import { serveLiveHub, type LiveHubServer } from './helpers/live-hub-server.js';
 
 const aggregator = new LiveAggregator({ clock: { nowMs: () => performance.now(), wallMs: () => Date.now() } });
 const hub = new LiveHub(aggregator, { maxStreams: 4, maxBufferedBytes: 256 * 1024, pingMs: 15_000 });
-let server: Server;
-let url: string;
+let served: LiveHubServer | undefined;
 
 beforeAll(async () => {
-  server = createServer((_req, res) => hub.open(res, async () => true));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  served = await serveLiveHub(hub);
 });
 
 afterAll(async () => {
-  hub.closeAll();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await served?.close();
 });
 
 /** A tick of 50 models: about 9 KB on the wire. */
@@ -36,8 +32,8 @@ function busySecond(t: number): void {
 
 describe('a live client that stops reading', () => {
   it('is dropped once its socket holds more than the bound; a reading client is not', async () => {
-    const reader = await openStream(url, '', null);
-    const stalled = await openStream(url, '', null, { read: false });
+    const reader = await openStream(served!.url, '', null);
+    const stalled = await openStream(served!.url, '', null, { read: false });
     expect([reader.status, stalled.status]).toEqual([200, 200]);
     expect(hub.size).toBe(2);
     let dropped = false;

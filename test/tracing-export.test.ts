@@ -3,11 +3,10 @@
  * ratio sampling, and a collector that is dead, failing or hanging: requests are never slowed or
  * failed by it, and spans that cannot be queued are dropped and counted.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chat, chatBody, closedPort, metric, startHarness, waitUntil, type Harness } from './helpers/harness.js';
+import { chat, chatBody, closedPort, metric, waitUntil, type Harness } from './helpers/harness.js';
 import { startOtlpReceiver, type OtlpReceiver } from './helpers/otlp-receiver.js';
+import { keptLogger, startTracedHarness } from './helpers/traced-harness.js';
 
 const CLIENT_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const CLIENT_SPAN = 'b7ad6b7169203331';
@@ -17,15 +16,8 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((h) => h.close()));
 });
 
-async function setup(tracing: Record<string, unknown>): Promise<Harness> {
-  const h = await startHarness({
-    fakes: [{ dialect: 'openai', behaviour: { reply: 'ok' } }],
-    config: ([fake]) => ({
-      tracing: { enabled: true, scheduledDelayMs: 20, ...tracing },
-      deployments: { d1: { provider: 'openai', baseUrl: fake!.baseUrl } },
-      models: { chat: { targets: [{ deployment: 'd1', model: 'gpt-4o-mini' }] } },
-    }),
-  });
+async function setup(tracing: Record<string, unknown>, options: Parameters<typeof startTracedHarness>[1] = {}): Promise<Harness> {
+  const h = await startTracedHarness(tracing, options);
   open.unshift(h);
   return h;
 }
@@ -58,16 +50,7 @@ describe('OTLP/protobuf export', () => {
 
   it('collector headers from the config reach it (values from the environment)', async () => {
     const rcv = await receiver();
-    const h = await startHarness({
-      fakes: [{ dialect: 'openai', behaviour: { reply: 'ok' } }],
-      env: { OTLP_AUTH: 'Bearer secret-otlp-token' },
-      config: ([fake]) => ({
-        tracing: { enabled: true, endpoint: rcv.url, scheduledDelayMs: 20, headers: { authorization: '${env:OTLP_AUTH}' } },
-        deployments: { d1: { provider: 'openai', baseUrl: fake!.baseUrl } },
-        models: { chat: { targets: [{ deployment: 'd1', model: 'gpt-4o-mini' }] } },
-      }),
-    });
-    open.unshift(h);
+    const h = await setup({ endpoint: rcv.url, headers: { authorization: '${env:OTLP_AUTH}' } }, { env: { OTLP_AUTH: 'Bearer secret-otlp-token' } });
     expect((await chat(h.url, chatBody('chat'))).status).toBe(200);
     await waitUntil(() => rcv.requests.length >= 1);
     expect(rcv.requests[0]!.headers.authorization).toBe('Bearer secret-otlp-token');
@@ -127,19 +110,8 @@ describe('a collector that does not take spans never affects requests', () => {
 
   it('failing with a credential configured: the warning names no URL and no header value', async () => {
     const rcv = await receiver('fail');
-    const lines: string[] = [];
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString('utf8')), done()) }));
-    const h = await startHarness({
-      fakes: [{ dialect: 'openai', behaviour: { reply: 'ok' } }],
-      logger,
-      env: { OTLP_AUTH: 'Bearer very-secret-otlp-token' },
-      config: ([fake]) => ({
-        tracing: { enabled: true, endpoint: rcv.url, scheduledDelayMs: 20, headers: { authorization: '${env:OTLP_AUTH}' } },
-        deployments: { d1: { provider: 'openai', baseUrl: fake!.baseUrl } },
-        models: { chat: { targets: [{ deployment: 'd1', model: 'gpt-4o-mini' }] } },
-      }),
-    });
-    open.unshift(h);
+    const { logger, lines } = keptLogger();
+    const h = await setup({ endpoint: rcv.url, headers: { authorization: '${env:OTLP_AUTH}' } }, { logger, env: { OTLP_AUTH: 'Bearer very-secret-otlp-token' } });
     expect((await chat(h.url, chatBody('chat'))).status).toBe(200);
     await waitUntil(() => lines.some((l) => l.includes('trace export failed')));
     const text = lines.join('');

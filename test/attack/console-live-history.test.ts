@@ -5,18 +5,16 @@
  * every console tab that opened or reconnected), and the ticks were kept as objects (twice the
  * heap of their JSON). Now each tick is serialized once when it closes; an open joins strings.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LiveHub } from '../../src/admin/live-hub.js';
 import { HISTORY_TICKS, LiveAggregator } from '../../src/observability/live/live-aggregator.js';
 import type { AttemptEvent, RequestFinishedEvent } from '../../src/observability/events.js';
 import { openStream, type OpenStream } from '../helpers/admin.js';
+import { serveLiveHub, type LiveHubServer } from '../helpers/live-hub-server.js';
 
 const aggregator = new LiveAggregator({ clock: { nowMs: () => performance.now(), wallMs: () => Date.now() } });
 const hub = new LiveHub(aggregator, { maxStreams: 16, maxBufferedBytes: 1024 * 1024, pingMs: 15_000 });
-let server: Server;
-let url: string;
+let served: LiveHubServer | undefined;
 
 /** One busy second: 50 aliases and 50 deployments with traffic. */
 function busySecond(t: number): void {
@@ -29,15 +27,11 @@ function busySecond(t: number): void {
 
 beforeAll(async () => {
   for (let t = 1; t <= HISTORY_TICKS; t++) busySecond(t * 1000);
-  server = createServer((_req, res) => hub.open(res, async () => true));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  served = await serveLiveHub(hub);
 });
 
 afterAll(async () => {
-  hub.closeAll();
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  await served?.close();
 });
 
 describe('the history of a busy gateway', () => {
@@ -56,7 +50,7 @@ describe('the history of a busy gateway', () => {
     const open: OpenStream[] = [];
     try {
       for (let i = 0; i < 16; i++) {
-        const s = await openStream(url, '', null);
+        const s = await openStream(served!.url, '', null);
         open.push(s);
         expect(s.status).toBe(200);
       }

@@ -5,23 +5,16 @@
  * to the request log's exact costs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, admin, openStream, type SseEvent } from '../helpers/admin.js';
-import { chat, chatBody, deploymentFor, startHarness, type Harness } from '../helpers/harness.js';
+import { admin, openStream, startAdminHarness, type SseEvent } from '../helpers/admin.js';
+import { chat, chatBody, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({
-    fakes: [{ dialect: 'openai' }],
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-    config: (f) => ({
-      deployments: { d: deploymentFor(f[0]!) },
-      models: { priced: { targets: [{ deployment: 'd', model: 'up', price: { input: 1.5, output: 2.25 } }] } },
-      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
-      admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-      state: { database: { dataDir: ':memory:' } },
-      requestLog: { flushMs: 100 },
-    }),
+  h = await startAdminHarness(['priced'], {
+    models: { priced: { targets: [{ deployment: 'd', model: 'up', price: { input: 1.5, output: 2.25 } }] } },
+    retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+    requestLog: { flushMs: 100 },
   });
 }, 60_000);
 

@@ -2,10 +2,9 @@
  * Attack: a collector endpoint whose host does not resolve (a typo, DNS down). Requests are not
  * affected, the lost spans are counted, and the warning names neither the host nor the credential.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chat, chatBody, metric, startHarness, waitUntil, type Harness } from '../helpers/harness.js';
+import { chat, chatBody, metric, waitUntil, type Harness } from '../helpers/harness.js';
+import { keptLogger, startTracedHarness } from '../helpers/traced-harness.js';
 
 const open: Harness[] = [];
 afterEach(async () => {
@@ -14,18 +13,11 @@ afterEach(async () => {
 
 describe('a collector host that does not resolve', () => {
   it('requests succeed; export_failed counted; the warning names no host and no header value', async () => {
-    const lines: string[] = [];
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString('utf8')), done()) }));
-    const h = await startHarness({
-      fakes: [{ dialect: 'openai', behaviour: { reply: 'ok' } }],
-      logger,
-      env: { OTLP_AUTH: 'Bearer very-secret-otlp-token' },
-      config: ([fake]) => ({
-        tracing: { enabled: true, endpoint: 'http://collector-host.invalid:4318/v1/traces', scheduledDelayMs: 20, exportTimeoutMs: 1_000, headers: { authorization: '${env:OTLP_AUTH}' } },
-        deployments: { d1: { provider: 'openai', baseUrl: fake!.baseUrl } },
-        models: { chat: { targets: [{ deployment: 'd1', model: 'gpt-4o-mini' }] } },
-      }),
-    });
+    const { logger, lines } = keptLogger();
+    const h = await startTracedHarness(
+      { endpoint: 'http://collector-host.invalid:4318/v1/traces', exportTimeoutMs: 1_000, headers: { authorization: '${env:OTLP_AUTH}' } },
+      { logger, env: { OTLP_AUTH: 'Bearer very-secret-otlp-token' } },
+    );
     open.push(h);
     for (let i = 0; i < 3; i++) expect((await chat(h.url, chatBody('chat'))).status).toBe(200);
     await waitUntil(() => lines.some((l) => l.includes('trace export failed')), 15_000);

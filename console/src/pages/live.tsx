@@ -88,9 +88,7 @@ export function LivePage() {
         </thead>
         <tbody>
           {models.length === 0 ? (
-            <tr>
-              <td colSpan={7}>No traffic yet.</td>
-            </tr>
+            <NoTraffic columns={7} />
           ) : (
             models.map((m) => {
               const rows = recent.map((t) => t.models[m]).filter((x) => x !== undefined);
@@ -98,12 +96,12 @@ export function LivePage() {
               return (
                 <tr key={m}>
                   <th scope="row">{m}</th>
-                  <td class="n">{num(rows.reduce((n, r) => n + r.requests, 0) / WINDOW)}</td>
-                  <td class="n">{num(rows.reduce((n, r) => n + r.errors, 0) / WINDOW)}</td>
-                  <td class="n">{lastRow?.latencyMs ? `${ms(lastRow.latencyMs.p50)} / ${ms(lastRow.latencyMs.p95)}` : '–'}</td>
-                  <td class="n">{lastRow?.ttftMs ? `${ms(lastRow.ttftMs.p50)} / ${ms(lastRow.ttftMs.p95)}` : '–'}</td>
-                  <td class="n">{num(rows.reduce((n, r) => n + r.tokens.input + r.tokens.output, 0) / WINDOW)}</td>
-                  <td class="n">{usd((rows.reduce((n, r) => n + r.costUsd, 0) * 60) / WINDOW)}</td>
+                  <td class="n">{num(perSecond(rows, (r) => r.requests))}</td>
+                  <td class="n">{num(perSecond(rows, (r) => r.errors))}</td>
+                  <td class="n">{p50p95(lastRow?.latencyMs)}</td>
+                  <td class="n">{p50p95(lastRow?.ttftMs)}</td>
+                  <td class="n">{num(perSecond(rows, (r) => r.tokens.input + r.tokens.output))}</td>
+                  <td class="n">{usd(perSecond(rows, (r) => r.costUsd) * 60)}</td>
                 </tr>
               );
             })
@@ -123,9 +121,7 @@ export function LivePage() {
         </thead>
         <tbody>
           {deployments.length === 0 ? (
-            <tr>
-              <td colSpan={5}>No traffic yet.</td>
-            </tr>
+            <NoTraffic columns={5} />
           ) : (
             deployments.map((d) => {
               const rows = recent.map((t) => t.deployments[d]).filter((x) => x !== undefined);
@@ -133,9 +129,9 @@ export function LivePage() {
               return (
                 <tr key={d}>
                   <th scope="row">{d}</th>
-                  <td class="n">{num(rows.reduce((n, r) => n + r.attempts, 0) / WINDOW)}</td>
-                  <td class="n">{num(rows.reduce((n, r) => n + r.errors, 0) / WINDOW)}</td>
-                  <td class="n">{lastRow?.latencyMs ? `${ms(lastRow.latencyMs.p50)} / ${ms(lastRow.latencyMs.p95)}` : '–'}</td>
+                  <td class="n">{num(perSecond(rows, (r) => r.attempts))}</td>
+                  <td class="n">{num(perSecond(rows, (r) => r.errors))}</td>
+                  <td class="n">{p50p95(lastRow?.latencyMs)}</td>
                   <td class="n">{num(last?.deployments[d]?.inFlight ?? 0)}</td>
                 </tr>
               );
@@ -145,6 +141,25 @@ export function LivePage() {
       </table>
     </Page>
   );
+}
+
+/** A table body's only row before any traffic. */
+function NoTraffic(props: { columns: number }) {
+  return (
+    <tr>
+      <td colSpan={props.columns}>No traffic yet.</td>
+    </tr>
+  );
+}
+
+/** The mean per second over the window of what `count` takes from each second's row. */
+function perSecond<R>(rows: readonly R[], count: (r: R) => number): number {
+  return rows.reduce((n, r) => n + count(r), 0) / WINDOW;
+}
+
+/** `p50 / p95`, or a dash for a second without the measure. */
+function p50p95(q: { readonly p50: number; readonly p95: number } | null | undefined): string {
+  return q ? `${ms(q.p50)} / ${ms(q.p95)}` : '–';
 }
 
 function lastMinute(ticks: Tick[]): Tick[] {

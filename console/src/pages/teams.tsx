@@ -173,25 +173,31 @@ function KeyRow(props: { k: Key; canWrite: boolean; spent: PeriodSpend | undefin
   );
 }
 
+/** A create form's submit: on success the error shown is cleared and the list reloaded; on failure the error is shown. */
+async function submitCreate(e: Event, props: { onDone: () => void; onError: (e: string | undefined) => void }, create: () => Promise<void>): Promise<void> {
+  e.preventDefault();
+  try {
+    await create();
+    props.onError(undefined);
+    props.onDone();
+  } catch (err) {
+    props.onError(messageOf(err));
+  }
+}
+
 function CreateTeam(props: { onDone: () => void; onError: (e: string | undefined) => void }) {
   const [name, setName] = useState('');
   const [models, setModels] = useState('*');
   const [monthly, setMonthly] = useState('');
   const [rps, setRps] = useState('');
-  const submit = async (e: Event): Promise<void> => {
-    e.preventDefault();
-    try {
+  const submit = (e: Event): Promise<void> =>
+    submitCreate(e, props, async () => {
       const body: Record<string, unknown> = { name: name.trim(), models: splitList(models) };
       if (monthly.trim()) body.budgets = [{ period: 'monthly', limitUsd: monthly.trim() }];
       if (rps.trim()) body.limits = { requests: { capacity: Math.max(1, Math.ceil(Number(rps))), refillPerSecond: Number(rps) } };
       await api<Team>('/teams', 'POST', body);
       setName('');
-      props.onError(undefined);
-      props.onDone();
-    } catch (err) {
-      props.onError(messageOf(err));
-    }
-  };
+    });
   return (
     <form class="card form" onSubmit={(e) => void submit(e)} aria-label="Create a team">
       <h3>Create a team</h3>
@@ -223,21 +229,15 @@ function CreateKey(props: { access: Access; teams: string[]; onSecret: (s: { id:
   const [role, setRole] = useState('member');
   const [monthly, setMonthly] = useState('');
   const chosen = team || writable[0] || '';
-  const submit = async (e: Event): Promise<void> => {
-    e.preventDefault();
-    try {
+  const submit = (e: Event): Promise<void> =>
+    submitCreate(e, props, async () => {
       const body: Record<string, unknown> = { team: chosen, role };
       if (name.trim()) body.name = name.trim();
       if (monthly.trim()) body.budgets = [{ period: 'monthly', limitUsd: monthly.trim() }];
       const made = await api<KeyWithSecret>('/keys', 'POST', body);
       props.onSecret({ id: made.id, key: made.key, verb: 'created' });
       setName('');
-      props.onError(undefined);
-      props.onDone();
-    } catch (err) {
-      props.onError(messageOf(err));
-    }
-  };
+    });
   return (
     <form class="card form" onSubmit={(e) => void submit(e)} aria-label="Create a key">
       <h3>Create a key</h3>
