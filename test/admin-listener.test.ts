@@ -47,3 +47,8 @@ it('refuses an admin port that another listener uses', () => {
   expect(() => config({ port: 18_090 }, { port: 18_080, metrics: { port: 18_090 } })).toThrow(/admin\.port: must differ from server\.metrics\.port/);
   expect(() => config({ port: 18_091 }, { port: 18_080, metrics: { port: 18_090 } })).not.toThrow();
 });
+
+it('serves the web console on the admin listener only (the page goes where the API it calls is)', async () => {
+  expect((await fetch(`${adminUrl}/ui/`)).status).toBe(200);
+  expect((await fetch(`${dataUrl}/ui/`)).status).toBe(404);
+});

@@ -8,11 +8,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGateway, type Gateway } from '../src/app.js';
-import { ADMIN_KEY, startAdminHarness } from './helpers/admin.js';
-import { harnessConfig, type Harness } from './helpers/harness.js';
+import { startAdminHarness } from './helpers/admin.js';
+import type { Harness } from './helpers/harness.js';
 
 const dist = resolve(import.meta.dirname, '..', 'dist', 'console');
 
@@ -112,33 +110,6 @@ describe('the console at /ui on the data-plane listener', () => {
     // Only GET (and HEAD): the page itself takes nothing.
     const post = await fetch(`${h.url}/ui/`, { method: 'POST' });
     expect(post.status).toBe(405);
-  });
-});
-
-describe('the console with admin.port', () => {
-  let gateway: Gateway;
-  let dataUrl: string;
-  let adminUrl: string;
-  beforeAll(async () => {
-    const config = harnessConfig(
-      {
-        deployments: { d: { provider: 'openai', baseUrl: 'http://127.0.0.1:9/v1' } },
-        models: { m: { targets: [{ deployment: 'd', model: 'm' }] } },
-        admin: { port: 0, bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-        state: { database: { dataDir: ':memory:' } },
-      },
-      { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-    );
-    gateway = createGateway(config, { logger: pino({ level: 'silent' }) });
-    const address = await gateway.listen({ host: '127.0.0.1', port: 0 });
-    dataUrl = address.url;
-    adminUrl = address.adminUrl as string;
-  }, 60_000);
-  afterAll(() => gateway?.close());
-
-  it('is served on the admin listener only', async () => {
-    expect((await rawGet(adminUrl, '/ui/')).status).toBe(200);
-    expect((await rawGet(dataUrl, '/ui/')).status).toBe(404);
   });
 });
 

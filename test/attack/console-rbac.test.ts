@@ -8,8 +8,8 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeIdp } from '../../src/testing/fake-idp.js';
-import { ADMIN_KEY, admin, openStream, type OpenStream } from '../helpers/admin.js';
-import { chat, chatBody, deploymentFor, KEY, startHarness, type Harness } from '../helpers/harness.js';
+import { ADMIN_KEY, admin, openStream, type OpenStream, startAdminHarness } from '../helpers/admin.js';
+import { chat, chatBody, KEY, type Harness } from '../helpers/harness.js';
 import { identityConfig, signToken } from '../helpers/identity.js';
 
 let h: Harness;
@@ -21,18 +21,10 @@ beforeAll(async () => {
   idp = await FakeIdp.start();
   const signer = await idp.addKey('ES256');
   token = (claims) => signToken(idp, signer, claims);
-  h = await startHarness({
-    fakes: [{ dialect: 'openai' }],
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-    config: (f) => ({
-      deployments: { d: deploymentFor(f[0]!) },
-      models: { 'gpt-mini': { targets: [{ deployment: 'd', model: 'm' }] } },
-      admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-      state: { database: { dataDir: ':memory:' } },
-      requestLog: { flushMs: 100 },
-      // No clock tolerance: a token is refused the second it expires (the default 30 s would let it watch that much longer).
-      identity: identityConfig(idp, { clockToleranceSeconds: 0 }),
-    }),
+  h = await startAdminHarness(['gpt-mini'], {
+    requestLog: { flushMs: 100 },
+    // No clock tolerance: a token is refused the second it expires (the default 30 s would let it watch that much longer).
+    identity: identityConfig(idp, { clockToleranceSeconds: 0 }),
   });
   for (const team of ['alpha', 'beta']) expect((await admin(h.url, 'POST', '/teams', { name: team, models: ['gpt-mini'] })).status).toBe(201);
   for (const role of ['team_admin', 'viewer', 'member']) {

@@ -6,24 +6,14 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, admin } from '../helpers/admin.js';
-import { chat, chatBody, deploymentFor, startHarness, type Harness } from '../helpers/harness.js';
+import { admin, startAdminHarness } from '../helpers/admin.js';
+import { chat, chatBody, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 let key: string;
 
 beforeAll(async () => {
-  h = await startHarness({
-    fakes: [{ dialect: 'openai', behaviour: { chunks: 20, chunkIntervalMs: 100 } }],
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-    config: (f) => ({
-      deployments: { d: deploymentFor(f[0]!) },
-      models: { 'gpt-mini': { targets: [{ deployment: 'd', model: 'm', price: { input: '0.15', output: '0.6' } }] } },
-      admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-      state: { database: { dataDir: ':memory:' } },
-      requestLog: { flushMs: 100 },
-    }),
-  });
+  h = await startAdminHarness(['gpt-mini'], { models: { 'gpt-mini': { targets: [{ deployment: 'd', model: 'm', price: { input: '0.15', output: '0.6' } }] } }, requestLog: { flushMs: 100 } }, { dialect: 'openai', behaviour: { chunks: 20, chunkIntervalMs: 100 } });
   expect((await admin(h.url, 'POST', '/teams', { name: 'team1', models: ['gpt-mini'] })).status).toBe(201);
   key = (await admin(h.url, 'POST', '/keys', { team: 'team1' })).body.key;
 }, 60_000);

@@ -11,8 +11,8 @@
  *    must be a 400 naming the parameter, not a database error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, admin } from '../helpers/admin.js';
-import { chat, chatBody, deploymentFor, startHarness, type Harness } from '../helpers/harness.js';
+import { admin, startAdminHarness } from '../helpers/admin.js';
+import { chat, chatBody, type Harness } from '../helpers/harness.js';
 
 const SECRET = 'sk-live-abc123def456ghi789';
 let h: Harness;
@@ -20,18 +20,8 @@ let key: string;
 let betaKey: string;
 
 beforeAll(async () => {
-  h = await startHarness({
-    // The model repeats the secret it was shown, streamed in many small pieces as models do.
-    fakes: [{ dialect: 'openai', behaviour: { reply: `Sure, your key is ${SECRET}.`, chunks: 12 } }],
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-    config: (f) => ({
-      deployments: { d: deploymentFor(f[0]!) },
-      models: { 'gpt-mini': { targets: [{ deployment: 'd', model: 'm' }] } },
-      admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-      state: { database: { dataDir: ':memory:' } },
-      requestLog: { flushMs: 100 },
-    }),
-  });
+  // The model repeats the secret it was shown, streamed in many small pieces as models do.
+  h = await startAdminHarness(['gpt-mini'], { requestLog: { flushMs: 100 } }, { dialect: 'openai', behaviour: { reply: `Sure, your key is ${SECRET}.`, chunks: 12 } });
   expect((await admin(h.url, 'POST', '/teams', { name: 'alpha', models: ['gpt-mini'], payloads: { store: true, maxBytes: 65_536, redact: ['sk-live-[a-z0-9]+'] } })).status).toBe(201);
   key = (await admin(h.url, 'POST', '/keys', { team: 'alpha' })).body.key;
   // beta's rule names the whole key (24 characters after the prefix, written {8} three times: V8's linear engine refuses {24}).

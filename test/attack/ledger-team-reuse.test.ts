@@ -9,24 +9,14 @@
  * team's: making a team of that name again is refused (409), so nobody new is shown its history.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, admin } from '../helpers/admin.js';
-import { chat, chatBody, deploymentFor, startHarness, type Harness } from '../helpers/harness.js';
+import { admin, startAdminHarness } from '../helpers/admin.js';
+import { chat, chatBody, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 let oldId: string;
 
 beforeAll(async () => {
-  h = await startHarness({
-    fakes: [{ dialect: 'openai' }],
-    env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
-    config: (f) => ({
-      deployments: { d: deploymentFor(f[0]!) },
-      models: { 'gpt-mini': { targets: [{ deployment: 'd', model: 'm', price: { input: '0.15', output: '0.6' } }] } },
-      admin: { bootstrapKey: '${env:GATEWAY_ADMIN_KEY}' },
-      state: { database: { dataDir: ':memory:' } },
-      requestLog: { flushMs: 100 },
-    }),
-  });
+  h = await startAdminHarness(['gpt-mini'], { models: { 'gpt-mini': { targets: [{ deployment: 'd', model: 'm', price: { input: '0.15', output: '0.6' } }] } }, requestLog: { flushMs: 100 } });
   // The first "acme": stores its prompts; one of its people asks something private.
   expect((await admin(h.url, 'POST', '/teams', { name: 'acme', models: ['gpt-mini'], payloads: { store: true, maxBytes: 4_096 } })).status).toBe(201);
   const key = (await admin(h.url, 'POST', '/keys', { team: 'acme' })).body.key as string;

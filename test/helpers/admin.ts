@@ -1,5 +1,6 @@
 /** Admin API calls for tests: JSON in, status and JSON out, with a bearer credential. */
 import { request } from 'undici';
+import type { FakeUpstreamOptions } from '../../src/testing/fake-upstream/fake-upstream.js';
 import { deepMerge, deploymentFor, startHarness, type Harness } from './harness.js';
 
 export const ADMIN_KEY = 'test-bootstrap-admin-key-0123456789abcdef';
@@ -49,12 +50,13 @@ export async function auditUntil(url: string, query: Record<string, string>, rea
 
 /**
  * A gateway with the control plane on, as most admin tests want it: one fake OpenAI upstream
- * (deployment `d`), each alias in `models` served by it, the bootstrap key ADMIN_KEY, and the
- * embedded store in `:memory:`. `extra` is deep-merged over that config (identity, limits…).
+ * (deployment `d`, answering as `fake` says), each alias in `models` served by it, the bootstrap
+ * key ADMIN_KEY, and the embedded store in `:memory:`. `extra` is deep-merged over that config
+ * (identity, limits, prices…).
  */
-export function startAdminHarness(models: readonly string[] = ['m'], extra: Record<string, unknown> = {}): Promise<Harness> {
+export function startAdminHarness(models: readonly string[] = ['m'], extra: Record<string, unknown> = {}, fake: FakeUpstreamOptions = { dialect: 'openai' }): Promise<Harness> {
   return startHarness({
-    fakes: [{ dialect: 'openai' }],
+    fakes: [fake],
     env: { GATEWAY_ADMIN_KEY: ADMIN_KEY },
     config: (f) =>
       deepMerge(
