@@ -44,12 +44,18 @@ export interface AttemptInput<Req extends OperationRequest> {
    * built it already). Called inside the attempt, so a throw is this attempt's failure.
    */
   readonly upstreamCall: (target: RuntimeTarget) => UpstreamCall;
-  /** Adds this attempt's upstream wait to the request's total. */
-  readonly addUpstreamMs: (ms: number) => void;
+  /** The request's record: it adds up the upstream wait and keeps the attempt log. */
+  readonly record: AttemptRecorder;
   /** This attempt's client span: its trace headers go upstream, its end is told below. */
   readonly trace?: AttemptTrace | undefined;
-  /** Records the attempt in the request's attempt log (RequestRecord.logAttempt). */
-  readonly logAttempt?: (n: number, alias: string, deployment: string, startedMs: number, durationMs: number, outcome: AttemptOutcome, status: number | null, ttftMs: number | null) => void;
+}
+
+/** What an attempt tells its request's record (RequestRecord implements it). */
+export interface AttemptRecorder {
+  /** Adds this attempt's upstream wait to the request's total. */
+  addUpstreamMs(ms: number): void;
+  /** Records the attempt in the request's attempt log. */
+  logAttempt(n: number, alias: string, deployment: string, startedMs: number, durationMs: number, outcome: AttemptOutcome, status: number | null, ttftMs: number | null): void;
 }
 
 export interface JsonValue<Res> {
@@ -150,7 +156,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
           const firstChunkMs = deps.clock.nowMs();
           // The upstream wait (for overhead) and the routing latency stop at the commit point;
           // the attempt's event waits for the end of the stream (StreamValue.end).
-          input.addUpstreamMs(firstChunkMs - started);
+          input.record.addUpstreamMs(firstChunkMs - started);
           target.latency.record(firstChunkMs - started);
           const status = res.statusCode;
           let ended = false;
@@ -237,10 +243,10 @@ function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, star
   const { status, responseModel, timings } = detail;
   const durationMs = deps.clock.nowMs() - started;
   input.trace?.end({ outcome, status, responseModel, stream: input.request.stream });
-  if (!detail.waitCounted) input.addUpstreamMs(durationMs);
+  if (!detail.waitCounted) input.record.addUpstreamMs(durationMs);
   const { target } = input;
   const d = target.deployment;
-  input.logAttempt?.(input.attempt, target.alias, d.name, started, durationMs, outcome, status ?? null, detail.ttftMs ?? null);
+  input.record.logAttempt(input.attempt, target.alias, d.name, started, durationMs, outcome, status ?? null, detail.ttftMs ?? null);
   deps.events.attemptFinished({
     requestId: input.requestId,
     alias: target.alias,

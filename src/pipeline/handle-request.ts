@@ -134,7 +134,6 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // (and a retry on the same target) sends it.
     let built: { target: RuntimeTarget; call: UpstreamCall } | undefined;
     const upstreamCall = (t: RuntimeTarget): UpstreamCall => (built?.target === t ? built.call : (built = { target: t, call: op.upstreamCall(t.deployment.adapter, request, t.targetInfo) }).call);
-    const logAttempt = record.logAttempt.bind(record);
     const input = (target: RuntimeTarget, attempt: number): AttemptInput<Req> => ({
       target,
       attempt,
@@ -146,9 +145,8 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       deadlineMs: ctx.startMs + p.timeouts.totalMs,
       responseContext: responseContext(p, request, target.alias, promptTokens, countPrompt),
       upstreamCall,
-      addUpstreamMs: (ms: number) => (record.upstreamMs += ms),
+      record,
       trace: trace.startAttempt(target, attempt),
-      logAttempt,
     });
     // The pipeline carries the clock and events an attempt needs: no per-request deps object.
     const deps: AttemptDeps = p;

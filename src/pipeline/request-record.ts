@@ -3,10 +3,11 @@ import type { Clock } from '../clock.js';
 import { costOf, type Price } from '../spend/price.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import { MAX_ATTEMPT_LOG, type AttemptLogEntry, type AttemptOutcome, type RequestFinishedEvent, type RequestOutcome, type UpstreamLabels } from '../observability/events.js';
+import type { AttemptRecorder } from './attempt.js';
 import type { PayloadCapture } from './payload-capture.js';
 
 /** Collects what the request log line and metrics need while a request moves through the flow. */
-export class RequestRecord {
+export class RequestRecord implements AttemptRecorder {
   tenant: string | undefined;
   model = 'unknown';
   servedModel: string | undefined;
@@ -62,6 +63,10 @@ export class RequestRecord {
   priceUsage(): void {
     if (this.usage === undefined || this.deployment === undefined) return;
     this.costPico = this.price ? costOf(this.usage, this.price) : null;
+  }
+
+  addUpstreamMs(ms: number): void {
+    this.upstreamMs += ms;
   }
 
   /**
