@@ -90,3 +90,25 @@ describe('heartbeats and the end of the stream', () => {
     }
   });
 });
+
+describe('a credential re-check that never answers', () => {
+  it('ends the stream once it has waited past its deadline: a hung check cannot keep a revoked caller watching', async () => {
+    const slowHub = new LiveHub(aggregator, { maxStreams: 4, maxBufferedBytes: 256 * 1024, pingMs: 15_000, recheckDeadlineMs: 200 });
+    const hung = await serveLiveHub(slowHub, () => new Promise<boolean>(() => undefined));
+    try {
+      const stream = await openStream(hung.url, '', null);
+      expect(stream.status).toBe(200);
+      let ended = false;
+      void stream.ended.then(() => (ended = true));
+      // A tick a little apart: the first starts the check, a later one finds it past its deadline.
+      for (let i = 0; i < 100 && !ended; i++) {
+        busySecond(Date.now() + i * 1_000);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(ended).toBe(true);
+      expect(slowHub.size).toBe(0);
+    } finally {
+      await hung.close();
+    }
+  }, 30_000);
+});

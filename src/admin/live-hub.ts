@@ -15,9 +15,11 @@ export interface LiveHubOptions {
   readonly maxStreams: number;
   readonly maxBufferedBytes: number;
   readonly pingMs: number;
+  /** A credential re-check still unanswered after this long ends the stream (fail closed). */
+  readonly recheckDeadlineMs?: number;
 }
 
-export const liveHubDefaults: LiveHubOptions = { maxStreams: 16, maxBufferedBytes: 1024 * 1024, pingMs: 15_000 };
+export const liveHubDefaults: LiveHubOptions = { maxStreams: 16, maxBufferedBytes: 1024 * 1024, pingMs: 15_000, recheckDeadlineMs: 10_000 };
 
 /** The SSE response head. */
 const head = {
@@ -34,6 +36,8 @@ interface Stream {
   readonly historyBytes: number;
   readonly openedMs: number;
   checking: boolean;
+  /** When the pending re-check started (Date.now()). */
+  checkStartedMs: number;
   lastPingMs: number;
 }
 
@@ -76,7 +80,7 @@ export class LiveHub {
     }
     const history = this.#historyEvent();
     const now = Date.now();
-    const stream: Stream = { res, stillAllowed, historyBytes: history.length, openedMs: now, checking: false, lastPingMs: now };
+    const stream: Stream = { res, stillAllowed, historyBytes: history.length, openedMs: now, checking: false, checkStartedMs: 0, lastPingMs: now };
     this.#streams.add(stream);
     res.once('close', () => this.#remove(stream));
     res.writeHead(200, { ...extraHeaders, ...head });
@@ -131,8 +135,13 @@ export class LiveHub {
 
   /** Asks again whether the caller may watch (one check at a time per stream); a refusal ends the stream. */
   #recheck(s: Stream): void {
-    if (s.checking) return;
+    if (s.checking) {
+      // A check that hangs (a JWKS fetch, say) must not let a revoked caller watch until it ends.
+      if (Date.now() - s.checkStartedMs > (this.#options.recheckDeadlineMs ?? liveHubDefaults.recheckDeadlineMs!)) this.#end(s);
+      return;
+    }
     s.checking = true;
+    s.checkStartedMs = Date.now();
     s.stillAllowed().then(
       (ok) => {
         s.checking = false;

@@ -12,8 +12,9 @@ export interface LiveHubServer {
   close(): Promise<void>;
 }
 
-export async function serveLiveHub(hub: LiveHub): Promise<LiveHubServer> {
-  const server = createServer((_req, res) => hub.open(res, async () => true));
+/** `stillAllowed`: the credential re-check every stream gets (by default, always allowed). */
+export async function serveLiveHub(hub: LiveHub, stillAllowed: () => Promise<boolean> = async () => true): Promise<LiveHubServer> {
+  const server = createServer((_req, res) => hub.open(res, stillAllowed));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
