@@ -613,6 +613,30 @@ const adminSchema = z
   })
   .strict();
 
+/**
+ * The Batch API (`/v1/files`, `/v1/batches`, docs/batches.md). It is served whenever the control
+ * plane is on (`admin` or `state.database`): its files and job records live in the control
+ * plane's database. Without it those routes answer 404 saying so.
+ */
+const batchesSchema = z
+  .object({
+    /** Largest upload to `/v1/files`, in bytes. */
+    maxFileBytes: z.number().int().min(1_024).max(209_715_200).default(52_428_800),
+    /** Most requests (lines) in one batch input file. */
+    maxLines: z.number().int().min(1).max(50_000).default(50_000),
+    /** Items this replica runs at once (at low priority: live requests go first). */
+    concurrency: z.number().int().min(1).max(1_000).default(8),
+    /** Runs of one item before it is dead-lettered, when it fails for a reason a retry may fix (429, 5xx, timeouts). */
+    maxAttempts: z.number().int().min(1).max(20).default(3),
+    /** Wait before an item's next run: this, doubling per run, with jitter (at most 5 minutes). */
+    retryBackoffMs: positiveMs.max(300_000).default(2_000),
+    /** A running item's claim; a replica that died gives its items back after at most this. */
+    leaseMs: positiveMs.min(1_000).max(600_000).default(30_000),
+    /** Days an uploaded file and a batch's output and error files are kept (1–365). */
+    fileRetentionDays: z.number().int().min(1).max(365).default(30),
+  })
+  .strict();
+
 const budgetWebhookSchema = z
   .object({
     /** Where soft-limit alerts are POSTed; may be `${env:…}` (a Slack-style URL is a secret). */
@@ -681,6 +705,8 @@ export const configSchema = z
     state: stateSchema.default(stateSchema.parse({})),
     admin: adminSchema.optional(),
     requestLog: requestLogSchema.default(requestLogSchema.parse({})),
+    /** The Batch API's limits and runner (served whenever the control plane is on). */
+    batches: batchesSchema.default(batchesSchema.parse({})),
     /** Company sign-in: JWT access tokens from an OIDC identity provider, on the data plane and the admin API. */
     identity: identitySchema.optional(),
     /** OpenTelemetry traces (off by default). */
@@ -717,3 +743,4 @@ export type PriceConfig = z.output<typeof priceSchema>;
 export type BudgetConfig = z.output<typeof budgetSchema>;
 export type BudgetWebhookConfig = z.output<typeof budgetWebhookSchema>;
 export type TracingConfig = z.output<typeof tracingSchema>;
+export type BatchesConfig = z.output<typeof batchesSchema>;

@@ -78,7 +78,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   };
   p.budget.requestStarted();
   try {
-    const found = p.auth.authenticate(ctx.authorization, ctx.acceptsXApiKey);
+    const found = ctx.principal ?? p.auth.authenticate(ctx.authorization, ctx.acceptsXApiKey);
     // Only a JWT not yet verified needs an await; keys cost no extra turn of the event loop.
     const principal = found instanceof Promise ? await found : found;
     record.tenant = principal.tenant;

@@ -1,4 +1,6 @@
+import type { Principal } from '../auth/principal.js';
 import type { GatewayError } from '../errors/gateway-error.js';
+import type { Priority } from '../queue/priority.js';
 
 /**
  * How the pipeline answers, without knowing the web framework or the API dialect. `http/`
@@ -49,4 +51,11 @@ export interface RequestContext {
   readonly controller: AbortController;
   /** Monotonic ms when the request arrived. */
   readonly startMs: number;
+  /**
+   * Set by in-process callers (the batch runner) whose caller was authenticated earlier: the
+   * request runs as this principal and `authorization` is not read.
+   */
+  readonly principal?: Principal;
+  /** Set by in-process callers: the request's priority class, whatever its headers say (batch items: `low`). */
+  readonly priority?: Priority;
 }

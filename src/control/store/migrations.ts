@@ -180,4 +180,76 @@ ALTER TABLE request_log ADD COLUMN attempt_log jsonb;
 ALTER TABLE request_log ADD COLUMN trace_id text;
 `,
   },
+  {
+    id: 5,
+    name: 'batch API: files, batches and their items (the durable job records)',
+    sql: `
+CREATE TABLE files (
+  id text PRIMARY KEY,
+  team text NOT NULL,
+  purpose text NOT NULL CHECK (purpose IN ('batch', 'batch_output', 'batch_error')),
+  filename text NOT NULL,
+  bytes bigint NOT NULL,
+  content bytea,
+  batch_id text,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz
+);
+CREATE INDEX files_team_idx ON files (team, created_at, id);
+CREATE INDEX files_expires_idx ON files (expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE batches (
+  id text PRIMARY KEY,
+  team text NOT NULL,
+  key_id text NOT NULL,
+  endpoint text NOT NULL,
+  input_file_id text NOT NULL,
+  completion_window text NOT NULL,
+  status text NOT NULL CHECK (status IN ('validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled')),
+  metadata jsonb,
+  errors jsonb,
+  output_file_id text,
+  error_file_id text,
+  total integer NOT NULL DEFAULT 0,
+  completed integer NOT NULL DEFAULT 0,
+  failed integer NOT NULL DEFAULT 0,
+  cost_pico bigint NOT NULL DEFAULT 0,
+  created_at timestamptz NOT NULL,
+  in_progress_at timestamptz,
+  expires_at timestamptz NOT NULL,
+  finalizing_at timestamptz,
+  completed_at timestamptz,
+  failed_at timestamptz,
+  expired_at timestamptz,
+  cancelling_at timestamptz,
+  cancelled_at timestamptz
+);
+CREATE INDEX batches_team_idx ON batches (team, created_at, id);
+CREATE INDEX batches_open_idx ON batches (status) WHERE status IN ('validating', 'in_progress', 'finalizing', 'cancelling');
+
+CREATE TABLE batch_items (
+  batch_id text NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+  line integer NOT NULL,
+  custom_id text NOT NULL,
+  body jsonb NOT NULL,
+  state text NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'expired')),
+  attempts integer NOT NULL DEFAULT 0,
+  not_before timestamptz,
+  claimed_by text,
+  lease_until timestamptz,
+  status_code integer,
+  request_id text,
+  response jsonb,
+  error jsonb,
+  cost_pico bigint,
+  finished_at timestamptz,
+  dead_lettered_at timestamptz,
+  PRIMARY KEY (batch_id, line),
+  UNIQUE (batch_id, custom_id)
+);
+CREATE INDEX batch_items_runnable_idx ON batch_items (state, not_before) WHERE state IN ('queued', 'running');
+CREATE INDEX batch_items_dead_letter_idx ON batch_items (dead_lettered_at) WHERE dead_lettered_at IS NOT NULL;
+`,
+  },
 ];

@@ -1,6 +1,6 @@
 import type { BudgetConfig, ConcurrencyConfig, LimitsConfig, PayloadsConfig } from '../../config/schema.js';
 import type { AttemptLogEntry } from '../../observability/events.js';
-import { bigint, boolean, date, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, date, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
 
 /**
  * The control plane's tables, as drizzle sees them: the typed query side of the schema. The
@@ -13,6 +13,12 @@ export type StoredLimits = LimitsConfig;
 export type StoredConcurrency = ConcurrencyConfig;
 /** A budget of a team or key, as in the config file (`{period, limitUsd?, softLimitUsd?}`). */
 export type StoredBudget = BudgetConfig;
+
+/** PostgreSQL `bytea` as a Buffer (drizzle has no built-in column for it). */
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v)),
+});
 
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -239,6 +245,105 @@ export const requestPayloads = pgTable(
   (t) => [primaryKey({ columns: [t.startedAt, t.id] }), index('request_payloads_expires_idx').on(t.expiresAt)],
 );
 
+/**
+ * Files of the Batch API (`/v1/files`): uploaded batch input (its bytes in `content`), and each
+ * batch's output and error files, which hold no bytes: their content is built from the batch's
+ * items when read, so an item's result exists in exactly one place.
+ */
+export const files = pgTable(
+  'files',
+  {
+    id: text('id').primaryKey(),
+    team: text('team').notNull(),
+    purpose: text('purpose').$type<'batch' | 'batch_output' | 'batch_error'>().notNull(),
+    filename: text('filename').notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    /** The uploaded bytes; null for a batch's output and error files. */
+    content: bytea('content'),
+    /** For `batch_output` / `batch_error`: the batch whose items make its content. */
+    batchId: text('batch_id'),
+    /** The key id (or subject) that uploaded it. */
+    createdBy: text('created_by').notNull(),
+    createdAt: at('created_at').notNull(),
+    expiresAt: at('expires_at'),
+  },
+  (t) => [index('files_team_idx').on(t.team, t.createdAt, t.id), index('files_expires_idx').on(t.expiresAt)],
+);
+
+export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+
+/** Batches (`/v1/batches`): one row each, with the counts OpenAI reports and our summed cost. */
+export const batches = pgTable(
+  'batches',
+  {
+    id: text('id').primaryKey(),
+    team: text('team').notNull(),
+    /** The API key the batch was created with: its items run as that key (its limits, budgets, models). */
+    keyId: text('key_id').notNull(),
+    endpoint: text('endpoint').notNull(),
+    inputFileId: text('input_file_id').notNull(),
+    completionWindow: text('completion_window').notNull(),
+    status: text('status').$type<BatchStatus>().notNull(),
+    metadata: jsonb('metadata').$type<Record<string, string>>(),
+    /** Validation errors, in OpenAI's `errors` shape (`{object: 'list', data: [...]}`). */
+    errors: jsonb('errors').$type<unknown>(),
+    outputFileId: text('output_file_id'),
+    errorFileId: text('error_file_id'),
+    total: integer('total').notNull(),
+    completed: integer('completed').notNull(),
+    failed: integer('failed').notNull(),
+    /** Sum of the items' costs (picodollars). */
+    costPico: bigint('cost_pico', { mode: 'bigint' }).notNull(),
+    createdAt: at('created_at').notNull(),
+    inProgressAt: at('in_progress_at'),
+    expiresAt: at('expires_at').notNull(),
+    finalizingAt: at('finalizing_at'),
+    completedAt: at('completed_at'),
+    failedAt: at('failed_at'),
+    expiredAt: at('expired_at'),
+    cancellingAt: at('cancelling_at'),
+    cancelledAt: at('cancelled_at'),
+  },
+  (t) => [index('batches_team_idx').on(t.team, t.createdAt, t.id), index('batches_open_idx').on(t.status)],
+);
+
+export type BatchItemState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+
+/**
+ * One request of a batch: the durable job record. Its result is written once, by the update that
+ * moves it out of `queued`/`running` (so a replica that died mid-item and a second run of it can
+ * never both write a line). `dead_lettered_at` marks a failed item on the dead-letter list.
+ */
+export const batchItems = pgTable(
+  'batch_items',
+  {
+    batchId: text('batch_id').notNull(),
+    /** 0-based line of the input file. */
+    line: integer('line').notNull(),
+    customId: text('custom_id').notNull(),
+    /** The request body of the line (`body`), as sent to the endpoint. */
+    body: jsonb('body').$type<unknown>().notNull(),
+    state: text('state').$type<BatchItemState>().notNull(),
+    /** Runs started so far. */
+    attempts: integer('attempts').notNull(),
+    /** Not to be run before this (retry backoff); null: now. */
+    notBefore: at('not_before'),
+    /** The replica running it (embedded runner), and until when its claim holds. */
+    claimedBy: text('claimed_by'),
+    leaseUntil: at('lease_until'),
+    statusCode: integer('status_code'),
+    requestId: text('request_id'),
+    /** The response body (a success, or the gateway's error body for a non-2xx answer). */
+    response: jsonb('response').$type<unknown>(),
+    /** An error that produced no response (`{code, message}`: expired, cancelled). */
+    error: jsonb('error').$type<unknown>(),
+    costPico: bigint('cost_pico', { mode: 'bigint' }),
+    finishedAt: at('finished_at'),
+    deadLetteredAt: at('dead_lettered_at'),
+  },
+  (t) => [primaryKey({ columns: [t.batchId, t.line] }), unique('batch_items_batch_id_custom_id_key').on(t.batchId, t.customId), index('batch_items_runnable_idx').on(t.state, t.notBefore), index('batch_items_dead_letter_idx').on(t.deadLetteredAt)],
+);
+
 export const schemaMigrations = pgTable('schema_migrations', {
   id: integer('id').primaryKey(),
   name: text('name').notNull(),
@@ -246,4 +351,4 @@ export const schemaMigrations = pgTable('schema_migrations', {
   appliedAt: at('applied_at').notNull(),
 });
 
-export const schema = { teams, apiKeys, apiKeySecrets, users, memberships, auditLog, controlState, requestLog, spendDaily, requestPayloads, schemaMigrations };
+export const schema = { teams, apiKeys, apiKeySecrets, users, memberships, auditLog, controlState, requestLog, spendDaily, requestPayloads, files, batches, batchItems, schemaMigrations };
