@@ -214,6 +214,7 @@ CREATE TABLE batches (
   total integer NOT NULL DEFAULT 0,
   completed integer NOT NULL DEFAULT 0,
   failed integer NOT NULL DEFAULT 0,
+  pending integer NOT NULL DEFAULT 0,
   cost_pico bigint NOT NULL DEFAULT 0,
   created_at timestamptz NOT NULL,
   in_progress_at timestamptz,

@@ -292,6 +292,8 @@ export const batches = pgTable(
     total: integer('total').notNull(),
     completed: integer('completed').notNull(),
     failed: integer('failed').notNull(),
+    /** Items not yet ended (queued or running): the batch ends when this reaches 0. */
+    pending: integer('pending').notNull(),
     /** Sum of the items' costs (picodollars). */
     costPico: bigint('cost_pico', { mode: 'bigint' }).notNull(),
     createdAt: at('created_at').notNull(),
