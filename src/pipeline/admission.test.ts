@@ -48,6 +48,8 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     requestLogRows: ignore,
     requestLogBacklog: ignore,
     traceSpansDropped: ignore,
+    queueEntered: ignore,
+    queueLeft: ignore,
   };
 }
 
