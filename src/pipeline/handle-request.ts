@@ -174,6 +174,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       },
       trace,
       priority,
+      tenant: principal.tenant,
     };
 
     if (!request.stream) {

@@ -17,8 +17,18 @@ export type WaitOutcome = 'admitted' | 'timeout' | 'client_gone' | 'full';
 /** Where queue waits are reported (GatewayEvents implements it). */
 export interface QueueObserver {
   queueEntered(e: { readonly reason: QueueReason; readonly priority: Priority }): void;
-  /** `entered`: false when refused without waiting (no room, or no wait allowed). */
-  queueLeft(e: { readonly reason: QueueReason; readonly priority: Priority; readonly outcome: WaitOutcome; readonly waitMs: number; readonly entered: boolean }): void;
+  queueLeft(e: QueueLeftEvent): void;
+}
+
+export interface QueueLeftEvent {
+  readonly reason: QueueReason;
+  /** Whose wait it was (for logs and tests; never a metric label: admin-made teams are unbounded). */
+  readonly tenant: string;
+  readonly priority: Priority;
+  readonly outcome: WaitOutcome;
+  readonly waitMs: number;
+  /** False when refused without waiting (no room, or no wait allowed). */
+  readonly entered: boolean;
 }
 
 export const noQueueObserver: QueueObserver = { queueEntered: () => undefined, queueLeft: () => undefined };
@@ -60,7 +70,7 @@ export function waitInQueue<R>(queue: FairQueue<Waiter<R>>, req: WaitRequest, re
   const { priority } = req;
   if (req.signal.aborted) return Promise.reject(req.signal.reason);
   if (req.maxWaitMs <= 0) {
-    observer.queueLeft({ reason, priority, outcome: 'timeout', waitMs: 0, entered: false });
+    observer.queueLeft({ reason, tenant: req.tenant, priority, outcome: 'timeout', waitMs: 0, entered: false });
     return Promise.reject(new QueueWaitError('timeout'));
   }
   return new Promise<R>((resolve, reject) => {
@@ -71,7 +81,7 @@ export function waitInQueue<R>(queue: FairQueue<Waiter<R>>, req: WaitRequest, re
       clearTimeout(timer);
       req.signal.removeEventListener('abort', onAbort);
       entry?.remove();
-      observer.queueLeft({ reason, priority, outcome, waitMs: clock.nowMs() - startMs, entered: true });
+      observer.queueLeft({ reason, tenant: req.tenant, priority, outcome, waitMs: clock.nowMs() - startMs, entered: true });
     };
     const onAbort = (): void => {
       end(req.signal.reason instanceof DeadlineExceededError ? 'timeout' : 'client_gone');
@@ -86,7 +96,7 @@ export function waitInQueue<R>(queue: FairQueue<Waiter<R>>, req: WaitRequest, re
     };
     const pushed = queue.push(req.tenant, priority, req.weight, waiter);
     if (typeof pushed === 'string') {
-      observer.queueLeft({ reason, priority, outcome: 'full', waitMs: 0, entered: false });
+      observer.queueLeft({ reason, tenant: req.tenant, priority, outcome: 'full', waitMs: 0, entered: false });
       reject(new QueueWaitError('full', pushed));
       return;
     }

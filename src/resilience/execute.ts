@@ -39,8 +39,9 @@ export interface ExecuteInput<T> {
   readonly size?: RequestSize;
   /** The request's trace: retries, fallbacks, breaker skips and cooldown waits become span events. */
   readonly trace?: RequestTrace;
-  /** The request's priority class (a cooldown wait is reported under it). */
+  /** The request's priority class and tenant (a cooldown wait is reported under them). */
   readonly priority?: Priority;
+  readonly tenant?: string;
 }
 
 export interface Executed<T> {
@@ -227,7 +228,7 @@ export class Executor {
     if (!Number.isFinite(waitMs)) return undefined;
     if (waitMs > Math.max(this.#d.retry.maxRetryAfterMs, this.#d.queueMaxWaitMs ?? 0) || now + waitMs >= input.deadlineMs) {
       // Cooling down for longer than this request may wait: refused without waiting.
-      this.#d.events.queueLeft({ reason: 'cooldown', priority: input.priority ?? 'normal', outcome: 'timeout', waitMs: 0, entered: false });
+      this.#d.events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority: input.priority ?? 'normal', outcome: 'timeout', waitMs: 0, entered: false });
       return undefined;
     }
     input.trace?.event('gateway.cooldown_wait', { 'gateway.wait_ms': waitMs });
@@ -247,10 +248,10 @@ export class Executor {
     try {
       await sleep(waitMs, input.signal);
     } catch (err) {
-      events.queueLeft({ reason: 'cooldown', priority, outcome: input.signal.reason instanceof DeadlineExceededError ? 'timeout' : 'client_gone', waitMs: this.#d.clock.nowMs() - startMs, entered: true });
+      events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority, outcome: input.signal.reason instanceof DeadlineExceededError ? 'timeout' : 'client_gone', waitMs: this.#d.clock.nowMs() - startMs, entered: true });
       throw err;
     }
-    events.queueLeft({ reason: 'cooldown', priority, outcome: 'admitted', waitMs: this.#d.clock.nowMs() - startMs, entered: true });
+    events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority, outcome: 'admitted', waitMs: this.#d.clock.nowMs() - startMs, entered: true });
   }
 
   #pick({ group, tried, refused, size }: GroupState, now = this.#d.clock.nowMs()): Picked | undefined {

@@ -1,0 +1,253 @@
+/**
+ * The fair admission queue (issue 15, docs/queueing.md) over real sockets against the fake
+ * upstreams: a tenant's burst does not starve another's trickle at a saturated deployment,
+ * `low` (batch) requests yield to live ones, a client that leaves while queued is gone at once
+ * and leaks nothing, a wait for a concurrency slot ends in a slot or an honest 429, and two
+ * replicas sharing Redis slots both wait for them instead of refusing.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { QueueLeftEvent } from '../src/queue/wait.js';
+import { FakeUpstream } from '../src/testing/fake-upstream/fake-upstream.js';
+import { chat, chatBody, deploymentFor, metric, startHarness, waitUntil, type Harness, type HttpResult } from './helpers/harness.js';
+import { adminClient, SHARED_REDIS_URL, sharedRedisAvailable, uniquePrefix } from './helpers/redis.js';
+
+const KEYS = { big: 'sk-queue-big-0123456789', small: 'sk-queue-small-0123456789', batch: 'sk-queue-batch-0123456789', live: 'sk-queue-live-0123456789' };
+
+const harnesses: Harness[] = [];
+
+afterEach(async () => {
+  await Promise.all(harnesses.splice(0).map((h) => h.close()));
+});
+
+async function start(options: Parameters<typeof startHarness>[0]): Promise<Harness> {
+  const h = await startHarness(options);
+  harnesses.push(h);
+  return h;
+}
+
+/** Waits recorded by the gateway itself (its queue events), per tenant. */
+function waitRecorder(): { sink: { queueLeft: (e: QueueLeftEvent) => void }; events: QueueLeftEvent[] } {
+  const events: QueueLeftEvent[] = [];
+  return { sink: { queueLeft: (e) => events.push(e) }, events };
+}
+
+/** Polls a metric of `url` until it has `value` (throws after 10 s). */
+async function untilMetric(url: string, name: string, labels: Record<string, string>, value: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await metric(url, name, labels)) !== value) {
+    if (Date.now() > deadline) throw new Error(`${name} ${JSON.stringify(labels)} did not reach ${value}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+}
+
+describe('fairness at a saturated deployment', () => {
+  it("two tenants, 50 concurrent against 2 concurrent on 4 connections: the small tenant's p99 wait stays within one service time, nothing waits past its deadline, nothing is lost", async () => {
+    const SERVICE_MS = 250;
+    const TOTAL_MS = 30_000;
+    const recorder = waitRecorder();
+    const h = await start({
+      fakes: [{ dialect: 'openai', behaviour: { latencyMs: SERVICE_MS } }],
+      eventSinks: [recorder.sink],
+      config: (f) => ({
+        timeouts: { totalMs: TOTAL_MS, firstByteMs: 10_000 },
+        queue: { maxWaitMs: 20_000, maxPerTenant: 100, maxTotal: 200 },
+        deployments: { four: deploymentFor(f[0] as FakeUpstream, { maxConnections: 4 }) },
+        models: { m: { targets: [{ deployment: 'four', model: 'x' }] } },
+        tenants: { big: { keys: [KEYS.big] }, small: { keys: [KEYS.small] } },
+      }),
+    });
+    const results: Array<{ tenant: string; res: HttpResult | Error; ms: number }> = [];
+    let smallDone = false;
+    const one = async (tenant: 'big' | 'small'): Promise<void> => {
+      const startMs = performance.now();
+      const res = await chat(h.url, chatBody('m'), { key: KEYS[tenant], signal: AbortSignal.timeout(TOTAL_MS + 5_000) }).catch((err: unknown) => err as Error);
+      results.push({ tenant, res, ms: performance.now() - startMs });
+    };
+    // Closed loops: each client sends its next request when the previous one is answered.
+    const small = Array.from({ length: 2 }, async () => {
+      for (let i = 0; i < 15; i++) await one('small');
+    });
+    const big = Array.from({ length: 50 }, async () => {
+      while (!smallDone) await one('big');
+    });
+    await Promise.all(small);
+    smallDone = true;
+    await Promise.all(big);
+
+    // Every request got exactly one answer, a 200, well inside its deadline.
+    for (const r of results) {
+      expect(r.res, String(r.res)).not.toBeInstanceOf(Error);
+      expect((r.res as HttpResult).status, (r.res as HttpResult).text).toBe(200);
+      expect(r.ms).toBeLessThan(TOTAL_MS);
+    }
+    const sent = { big: results.filter((r) => r.tenant === 'big').length, small: results.filter((r) => r.tenant === 'small').length };
+    expect(sent.small).toBe(30);
+    // The big tenant really saturated the deployment: it waited, and it got its share.
+    expect(sent.big).toBeGreaterThan(50);
+    // One recorded outcome per request, all of them successes.
+    expect(await metric(h.url, 'gateway_requests_total', { outcome: 'success' })).toBe(sent.big + sent.small);
+    const waits = (tenant: string): number[] => recorder.events.filter((e) => e.tenant === tenant && e.reason === 'pool').map((e) => e.waitMs);
+    expect(recorder.events.every((e) => e.outcome === 'admitted')).toBe(true);
+    // The service time as measured: what a request of the small tenant took beyond its wait
+    // (the upstream's latency plus the gateway's and the sockets' own time).
+    const smallWaitTotal = waits('small').reduce((a, b) => a + b, 0);
+    const serviceMs = (results.filter((r) => r.tenant === 'small').reduce((a, r) => a + r.ms, 0) - smallWaitTotal) / sent.small;
+    expect(serviceMs).toBeGreaterThanOrEqual(SERVICE_MS);
+    // The small tenant waits for at most the next connection to free up: within one service time.
+    expect(quantile(waits('small'), 0.99)).toBeLessThanOrEqual(serviceMs);
+    // While the big tenant's burst waits many service times.
+    expect(quantile(waits('big'), 0.5)).toBeGreaterThan(2 * serviceMs);
+    expect(await metric(h.url, 'gateway_queue_depth', { reason: 'pool', priority: 'normal' })).toBe(0);
+  }, 90_000);
+});
+
+describe('priority classes', () => {
+  it('a freed connection goes to a waiting normal request before any low (batch) one that came earlier', async () => {
+    const h = await start({
+      fakes: [{ dialect: 'openai', behaviour: { latencyMs: 150 } }],
+      config: (f) => ({
+        timeouts: { totalMs: 20_000 },
+        queue: { maxWaitMs: 15_000, maxTotal: 50 },
+        deployments: { one: deploymentFor(f[0] as FakeUpstream, { maxConnections: 1 }) },
+        models: { m: { targets: [{ deployment: 'one', model: 'x' }] } },
+        tenants: {
+          batch: { keys: [KEYS.batch], queue: { priority: 'low' } },
+          live: { keys: [KEYS.live] },
+        },
+      }),
+    });
+    const [fake] = h.fakes as [FakeUpstream];
+    const say = (text: string): Record<string, unknown> => chatBody('m', { messages: [{ role: 'user', content: text }] });
+    const first = chat(h.url, say('first'), { key: KEYS.batch });
+    await waitUntil(() => fake.stats.requests === 1);
+    const lows = [1, 2, 3].map((i) => chat(h.url, say(`low${i}`), { key: KEYS.batch }));
+    await untilMetric(h.url, 'gateway_queue_depth', { reason: 'pool', priority: 'low' }, 3);
+    // A live key asking for low is honoured (asking for less is always allowed) ...
+    const askedLow = chat(h.url, say('asked-low'), { key: KEYS.live, headers: { 'x-gateway-priority': 'low' } });
+    await untilMetric(h.url, 'gateway_queue_depth', { reason: 'pool', priority: 'low' }, 4);
+    // ... and a batch key asking for high is lowered to its ceiling (normal), not refused.
+    const lifted = chat(h.url, say('lifted'), { key: KEYS.batch, headers: { 'x-gateway-priority': 'high' } });
+    const normal = chat(h.url, say('normal'), { key: KEYS.live });
+    const all = await Promise.all([first, ...lows, askedLow, lifted, normal]);
+    for (const r of all) expect(r.status, r.text).toBe(200);
+    expect((await lifted).headers['x-gateway-priority']).toBe('normal');
+    expect((await askedLow).headers['x-gateway-priority']).toBe('low');
+    const order = fake.received.filter((r) => r.path.endsWith('/chat/completions')).map((r) => (r.body as { messages: Array<{ content: string }> }).messages[0]!.content);
+    expect(order[0]).toBe('first');
+    // Both normal requests before every low one, whatever their arrival order.
+    expect(order.slice(1, 3).sort()).toEqual(['lifted', 'normal']);
+    expect(order.slice(3).sort()).toEqual(['asked-low', 'low1', 'low2', 'low3']);
+    // FIFO within a tenant (the batch tenant's own low requests keep their order).
+    expect(order.filter((t) => t.startsWith('low'))).toEqual(['low1', 'low2', 'low3']);
+  }, 30_000);
+
+  it('a priority header that names no class is a 400 naming it', async () => {
+    const h = await start({
+      fakes: [{ dialect: 'openai' }],
+      config: (f) => ({ deployments: { d: deploymentFor(f[0] as FakeUpstream) }, models: { m: { targets: [{ deployment: 'd', model: 'x' }] } } }),
+    });
+    const res = await chat(h.url, chatBody('m'), { headers: { 'x-gateway-priority': 'urgent' } });
+    expect(res.status).toBe(400);
+    expect(res.json().error.param).toBe('x-gateway-priority');
+  });
+});
+
+describe('waiting for a concurrency slot', () => {
+  function slotConfig(f: readonly FakeUpstream[], maxWaitMs: number): Record<string, unknown> {
+    return {
+      timeouts: { totalMs: 20_000 },
+      queue: { maxWaitMs },
+      deployments: { d: deploymentFor(f[0] as FakeUpstream, { maxConnections: 16 }) },
+      models: { m: { targets: [{ deployment: 'd', model: 'x' }] } },
+      tenants: { main: { concurrency: { maxInFlight: 1 } } },
+    };
+  }
+
+  it('F-20: a request that waits for a slot and whose client leaves is gone from the queue at once; the slot it never got is not leaked', async () => {
+    const h = await start({ fakes: [{ dialect: 'openai', behaviour: { latencyMs: 600 } }], config: (f) => slotConfig(f, 15_000) });
+    const [fake] = h.fakes as [FakeUpstream];
+    const holding = chat(h.url, chatBody('m'));
+    await waitUntil(() => fake.stats.requests === 1);
+    const leaving = new AbortController();
+    const abandoned = chat(h.url, chatBody('m'), { signal: leaving.signal }).catch((err: unknown) => err);
+    await untilMetric(h.url, 'gateway_queue_depth', { reason: 'concurrency', priority: 'normal' }, 1);
+    leaving.abort();
+    await abandoned;
+    await untilMetric(h.url, 'gateway_queue_depth', { reason: 'concurrency', priority: 'normal' }, 0);
+    expect((await holding).status).toBe(200);
+    // The one slot is free again: the next request is admitted without waiting for anyone.
+    const next = await chat(h.url, chatBody('m'));
+    expect(next.status, next.text).toBe(200);
+    expect(fake.stats.requests).toBe(2);
+    expect(await metric(h.url, 'gateway_queue_wait_seconds_count', { reason: 'concurrency', priority: 'normal', outcome: 'client_gone' })).toBe(1);
+    expect(await metric(h.url, 'gateway_requests_total', { outcome: 'client_disconnect' })).toBe(1);
+  });
+
+  it('waits for the slot instead of a 429, and when the wait limit passes answers 429 with a Retry-After', async () => {
+    const h = await start({ fakes: [{ dialect: 'openai', behaviour: { latencyMs: 1_500 } }], config: (f) => slotConfig(f, 400) });
+    const [fake] = h.fakes as [FakeUpstream];
+    const holding = chat(h.url, chatBody('m'));
+    await waitUntil(() => fake.stats.requests === 1);
+    const refused = await chat(h.url, chatBody('m'));
+    expect(refused.status).toBe(429);
+    expect(refused.json().error.code).toBe('concurrency_limit_exceeded');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect((await holding).status).toBe(200);
+    // A request arriving while the slot is held is admitted as soon as it frees, within the wait.
+    fake.setBehaviour({ latencyMs: 200 });
+    const a = chat(h.url, chatBody('m'));
+    await waitUntil(() => fake.stats.requests === 2);
+    const b = await chat(h.url, chatBody('m'));
+    expect(b.status, b.text).toBe(200);
+    expect((await a).status).toBe(200);
+    expect(await metric(h.url, 'gateway_queue_refusals_total', { reason: 'concurrency', outcome: 'timeout' })).toBe(1);
+  });
+});
+
+const redis = await sharedRedisAvailable();
+
+describe.skipIf(!redis)('two replicas sharing Redis concurrency slots', () => {
+  it('R-07: each replica queues its own requests for the shared slots: none is refused, and no more than maxInFlight run at once across both', async () => {
+    const prefix = uniquePrefix('queue');
+    const fake = await FakeUpstream.start({ dialect: 'openai', behaviour: { latencyMs: 200 } });
+    try {
+      const config = (): Record<string, unknown> => ({
+        timeouts: { totalMs: 20_000 },
+        state: { backend: 'redis', redis: { url: '${env:REDIS_URL}', keyPrefix: prefix }, expectedReplicas: 2 },
+        queue: { maxWaitMs: 15_000, pollMs: 20 },
+        deployments: { d: deploymentFor(fake, { maxConnections: 16 }) },
+        models: { m: { targets: [{ deployment: 'd', model: 'x' }] } },
+        tenants: { main: { concurrency: { maxInFlight: 2 } } },
+      });
+      const env = { REDIS_URL: SHARED_REDIS_URL };
+      const [one, two] = await Promise.all([start({ env, config }), start({ env, config })]);
+      let inFlight = 0;
+      let most = 0;
+      const sample = setInterval(() => {
+        inFlight = fake.stats.requests - fake.stats.completed - fake.stats.aborted;
+        most = Math.max(most, inFlight);
+      }, 5);
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => chat((i % 2 ? one : two)!.url, chatBody('m'), { signal: AbortSignal.timeout(25_000) })));
+      clearInterval(sample);
+      for (const r of results) expect(r.status, r.text).toBe(200);
+      expect(most).toBeLessThanOrEqual(2);
+      expect(fake.stats.requests).toBe(10);
+      // Both replicas waited (their own queues), and both ended with nobody waiting.
+      for (const h of [one, two]) {
+        expect(await metric(h!.url, 'gateway_queue_wait_seconds_count', { reason: 'concurrency', priority: 'normal', outcome: 'admitted' })).toBeGreaterThan(0);
+        expect(await metric(h!.url, 'gateway_queue_depth', { reason: 'concurrency', priority: 'normal' })).toBe(0);
+      }
+    } finally {
+      await fake.close();
+      const client = adminClient();
+      const keys = await client.keys(`${prefix}*`);
+      if (keys.length > 0) await client.del(...keys);
+      client.disconnect();
+    }
+  }, 60_000);
+});
