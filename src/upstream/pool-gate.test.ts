@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.js';
 import { PoolGate, PoolSaturatedError } from './pool-gate.js';
 
 const never = new AbortController().signal;
@@ -118,5 +119,24 @@ describe('PoolGate with the fair queue', () => {
     expect(gate.waiting).toBe(0);
     expect(gate.held).toBe(0);
     expect(events).toEqual(['pool:full', 'pool:client_gone', 'pool:admitted']);
+  });
+});
+
+describe('PoolGate Retry-After', () => {
+  it("tells a refused call when a connection is likely free, from the pool's observed hold times and queue", async () => {
+    const clock = new ManualClock();
+    const gate = new PoolGate({ capacity: 2, maxPerTenant: 2, maxWaiting: 1, clock });
+    // Before any connection was given back there is nothing to go on: 1 s.
+    const a = gate.tryAcquire('a')!;
+    const b = gate.tryAcquire('a')!;
+    await expect(gate.acquire('b', never, 0)).rejects.toMatchObject({ retryAfterMs: 1_000 });
+    clock.advance(6_000);
+    a();
+    b();
+    gate.tryAcquire('a');
+    gate.tryAcquire('a');
+    void gate.acquire('c', never, 60_000).catch(() => undefined);
+    // Holds of 6 s, one call already waiting, two connections: 6 s × 2 ÷ 2.
+    await expect(gate.acquire('d', never, 60_000)).rejects.toMatchObject({ reason: 'queue-full', retryAfterMs: 6_000 });
   });
 });

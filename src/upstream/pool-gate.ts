@@ -10,7 +10,11 @@ import { noQueueObserver, QueueWaitError, waitInQueue, type QueueObserver, type 
  */
 export class PoolSaturatedError extends Error {
   readonly code = 'GATEWAY_POOL_SATURATED';
-  constructor(readonly reason: 'wait-limit' | 'queue-full') {
+  constructor(
+    readonly reason: 'wait-limit' | 'queue-full',
+    /** When a connection is likely to be free for a new call, from the pool's observed turnover (≥ 1 s). */
+    readonly retryAfterMs = 1_000,
+  ) {
     super(reason === 'wait-limit' ? 'no upstream connection became free within the wait limit' : 'too many calls are waiting for an upstream connection');
     this.name = 'PoolSaturatedError';
   }
@@ -50,6 +54,8 @@ export class PoolGate {
   readonly #observer: QueueObserver;
   readonly #clock: Clock;
   #held = 0;
+  /** Mean time a slot is held (exponentially weighted), ms; undefined before the first release. */
+  #holdMs: number | undefined;
 
   constructor(options: PoolGateOptions) {
     this.#options = { ...options, maxPerTenant: Math.min(options.maxPerTenant, options.capacity) };
@@ -90,7 +96,7 @@ export class PoolGate {
     try {
       return await waitInQueue(this.#waiting, { tenant, signal, maxWaitMs, priority, weight }, 'pool', this.#observer, this.#clock);
     } catch (err) {
-      if (err instanceof QueueWaitError) throw new PoolSaturatedError(err.outcome === 'full' ? 'queue-full' : 'wait-limit');
+      if (err instanceof QueueWaitError) throw new PoolSaturatedError(err.outcome === 'full' ? 'queue-full' : 'wait-limit', this.#retryAfterMs());
       throw err;
     }
   }
@@ -99,7 +105,18 @@ export class PoolGate {
     return this.#held < this.#options.capacity && (this.#heldBy.get(tenant) ?? 0) < this.#options.maxPerTenant;
   }
 
+  /**
+   * Ms until a call arriving now would likely get a connection: the mean hold time × (calls
+   * waiting + 1) ÷ connections, at least 1 s (Retry-After has whole seconds); 1 s before any
+   * hold was measured.
+   */
+  #retryAfterMs(): number {
+    if (this.#holdMs === undefined) return 1_000;
+    return Math.max(1_000, Math.ceil((this.#holdMs * (this.#waiting.size + 1)) / this.#options.capacity));
+  }
+
   #take(tenant: string): ReleaseSlot {
+    const takenMs = this.#clock.nowMs();
     this.#held++;
     const holds = (this.#heldBy.get(tenant) ?? 0) + 1;
     this.#heldBy.set(tenant, holds);
@@ -109,6 +126,8 @@ export class PoolGate {
     return () => {
       if (released) return;
       released = true;
+      const heldMs = this.#clock.nowMs() - takenMs;
+      this.#holdMs = this.#holdMs === undefined ? heldMs : this.#holdMs * 0.8 + heldMs * 0.2;
       this.#held--;
       const left = (this.#heldBy.get(tenant) ?? 1) - 1;
       if (left > 0) this.#heldBy.set(tenant, left);
