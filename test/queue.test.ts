@@ -3,7 +3,8 @@
  * upstreams: a tenant's burst does not starve another's trickle at a saturated deployment,
  * `low` (batch) requests yield to live ones, a client that leaves while queued is gone at once
  * and leaks nothing, a wait for a concurrency slot ends in a slot or an honest 429, and two
- * replicas sharing Redis slots both wait for them instead of refusing.
+ * replicas sharing Redis slots both wait for them instead of refusing. Scenario ids are those of
+ * reliability.md (L-03 isolation under a burst, L-05's concurrency promise, F-20 disconnects).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueLeftEvent } from '../src/queue/wait.js';
@@ -46,7 +47,7 @@ function quantile(values: readonly number[], q: number): number {
 }
 
 describe('fairness at a saturated deployment', () => {
-  it("two tenants, 50 concurrent against 2 concurrent on 4 connections: the small tenant's p99 wait stays within one service time, nothing waits past its deadline, nothing is lost", async () => {
+  it("L-03 with the queue on: two tenants, 50 concurrent against 2 concurrent on 4 connections: the small tenant's p99 wait stays within one service time, nothing waits past its deadline, nothing is lost", async () => {
     const SERVICE_MS = 250;
     const TOTAL_MS = 30_000;
     const recorder = waitRecorder();
@@ -212,7 +213,7 @@ describe('waiting for a concurrency slot', () => {
 const redis = await sharedRedisAvailable();
 
 describe.skipIf(!redis)('two replicas sharing Redis concurrency slots', () => {
-  it('R-07: each replica queues its own requests for the shared slots: none is refused, and no more than maxInFlight run at once across both', async () => {
+  it('L-05 (concurrency, queued): each replica queues its own requests for the shared slots: none is refused, and no more than maxInFlight run at once across both', async () => {
     const prefix = uniquePrefix('queue');
     const fake = await FakeUpstream.start({ dialect: 'openai', behaviour: { latencyMs: 200 } });
     try {
