@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueLeftEvent } from '../src/queue/wait.js';
 import { FakeUpstream } from '../src/testing/fake-upstream/fake-upstream.js';
 import { chat, chatBody, deploymentFor, metric, startHarness, waitUntil, type Harness, type HttpResult } from './helpers/harness.js';
+import { admin, startAdminHarness } from './helpers/admin.js';
 import { adminClient, SHARED_REDIS_URL, sharedRedisAvailable, uniquePrefix } from './helpers/redis.js';
 
 const KEYS = { big: 'sk-queue-big-0123456789', small: 'sk-queue-small-0123456789', batch: 'sk-queue-batch-0123456789', live: 'sk-queue-live-0123456789' };
@@ -251,4 +252,31 @@ describe.skipIf(!redis)('two replicas sharing Redis concurrency slots', () => {
       client.disconnect();
     }
   }, 60_000);
+});
+
+describe('queue settings of teams made through the admin API', () => {
+  it('a team stored with queue settings gets its class: its header may ask up to its maxPriority, and the settings can be removed', async () => {
+    const h = await startAdminHarness(['m']);
+    harnesses.push(h);
+    const created = await admin(h.url, 'POST', '/teams', { name: 'vip', models: ['m'], queue: { weight: 5, priority: 'normal', maxPriority: 'high' } });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.queue).toEqual({ weight: 5, priority: 'normal', maxPriority: 'high' });
+    const refused = await admin(h.url, 'POST', '/teams', { name: 'bad', queue: { priority: 'high', maxPriority: 'low' } });
+    expect(refused.status).toBe(400);
+    const key = await admin(h.url, 'POST', '/keys', { team: 'vip' });
+    expect(key.status, key.text).toBe(201);
+    const asked = await chat(h.url, chatBody('m'), { key: key.body.key, headers: { 'x-gateway-priority': 'high' } });
+    expect(asked.status, asked.text).toBe(200);
+    expect(asked.headers['x-gateway-priority']).toBe('high');
+    const patched = await admin(h.url, 'PATCH', '/teams/vip', { queue: null });
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.body.queue).toBeNull();
+    // Without settings the header is lowered to normal (the change reaches the snapshot shortly).
+    let last: HttpResult | undefined;
+    for (let i = 0; i < 50 && last?.headers['x-gateway-priority'] !== 'normal'; i++) {
+      last = await chat(h.url, chatBody('m'), { key: key.body.key, headers: { 'x-gateway-priority': 'high' } });
+      if (last.headers['x-gateway-priority'] !== 'normal') await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(last?.headers['x-gateway-priority']).toBe('normal');
+  });
 });
