@@ -280,3 +280,31 @@ describe('queue settings of teams made through the admin API', () => {
     expect(last?.headers['x-gateway-priority']).toBe('normal');
   });
 });
+
+describe('waiting out a cooldown', () => {
+  it('a request whose only deployment cools down for longer than retry.maxRetryAfterMs waits it out when it fits queue.maxWaitMs (and is refused at once without the queue)', async () => {
+    const run = async (maxWaitMs: number): Promise<{ res: HttpResult; waited: number }> => {
+      const h = await start({
+        fakes: [{ dialect: 'openai' }],
+        config: (f) => ({
+          timeouts: { totalMs: 15_000 },
+          retry: { maxRetryAfterMs: 100, maxAttempts: 3 },
+          queue: { maxWaitMs },
+          deployments: { hot: deploymentFor(f[0] as FakeUpstream) },
+          models: { m: { targets: [{ deployment: 'hot', model: 'x' }] } },
+        }),
+      });
+      const [fake] = h.fakes as [FakeUpstream];
+      fake.enqueue({ kind: 'status', status: 429, headers: { 'retry-after': '1' } });
+      const res = await chat(h.url, chatBody('m'));
+      return { res, waited: await metric(h.url, 'gateway_queue_wait_seconds_count', { reason: 'cooldown', priority: 'normal', outcome: 'admitted' }) };
+    };
+    const without = await run(0);
+    expect(without.res.status).toBe(429);
+    expect(without.waited).toBe(0);
+    const withQueue = await run(3_000);
+    expect(withQueue.res.status, withQueue.res.text).toBe(200);
+    expect(withQueue.res.headers['x-gateway-attempts']).toBe('2');
+    expect(withQueue.waited).toBe(1);
+  });
+});

@@ -163,4 +163,25 @@ describe('SlotQueue', () => {
     expect(elsewhere.inFlight('t')).toBe(0);
     expect(slots.size).toBe(0);
   });
+
+  it('keeps waiting (and asking on the poll) while shared state is down, and admits once it answers again', async () => {
+    vi.useFakeTimers();
+    const slots = new MemoryConcurrencyLimiter();
+    let down = true;
+    const flaky: ConcurrencyLimiter = {
+      async acquire(key, max) {
+        if (down) throw new Error('redis down');
+        return { lease: slots.tryAcquire(key, max), degraded: false };
+      },
+    };
+    const { slots: waiters, wait } = setup(flaky, { shared: true });
+    const waiting = wait('t');
+    await vi.advanceTimersByTimeAsync(500);
+    expect(waiters.waiting('t')).toBe(1);
+    down = false;
+    await vi.advanceTimersByTimeAsync(100);
+    (await waiting).release();
+    expect(slots.inFlight('t')).toBe(0);
+    expect(waiters.size).toBe(0);
+  });
 });
