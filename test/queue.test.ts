@@ -125,7 +125,10 @@ describe('priority classes', () => {
     });
     const [fake] = h.fakes as [FakeUpstream];
     const say = (text: string): Record<string, unknown> => chatBody('m', { messages: [{ role: 'user', content: text }] });
-    const first = chat(h.url, say('first'), { key: KEYS.batch });
+    // The one connection is held until every other request is queued (its client then leaves).
+    fake.enqueue({ kind: 'hang' });
+    const holder = new AbortController();
+    const first = chat(h.url, say('first'), { key: KEYS.batch, signal: holder.signal }).catch((err: unknown) => err);
     await waitUntil(() => fake.stats.requests === 1);
     const lows = [1, 2, 3].map((i) => chat(h.url, say(`low${i}`), { key: KEYS.batch }));
     await untilMetric(h.url, 'gateway_queue_depth', { reason: 'pool', priority: 'low' }, 3);
@@ -135,7 +138,10 @@ describe('priority classes', () => {
     // ... and a batch key asking for high is lowered to its ceiling (normal), not refused.
     const lifted = chat(h.url, say('lifted'), { key: KEYS.batch, headers: { 'x-gateway-priority': 'high' } });
     const normal = chat(h.url, say('normal'), { key: KEYS.live });
-    const all = await Promise.all([first, ...lows, askedLow, lifted, normal]);
+    await untilMetric(h.url, 'gateway_queue_depth', { reason: 'pool', priority: 'normal' }, 2);
+    holder.abort();
+    await first;
+    const all = await Promise.all([...lows, askedLow, lifted, normal]);
     for (const r of all) expect(r.status, r.text).toBe(200);
     expect((await lifted).headers['x-gateway-priority']).toBe('normal');
     expect((await askedLow).headers['x-gateway-priority']).toBe('low');
@@ -171,9 +177,12 @@ describe('waiting for a concurrency slot', () => {
   }
 
   it('F-20: a request that waits for a slot and whose client leaves is gone from the queue at once; the slot it never got is not leaked', async () => {
-    const h = await start({ fakes: [{ dialect: 'openai', behaviour: { latencyMs: 600 } }], config: (f) => slotConfig(f, 15_000) });
+    const h = await start({ fakes: [{ dialect: 'openai' }], config: (f) => slotConfig(f, 15_000) });
     const [fake] = h.fakes as [FakeUpstream];
-    const holding = chat(h.url, chatBody('m'));
+    // The tenant's one slot is held (the upstream never answers) until the test lets it go.
+    fake.enqueue({ kind: 'hang' });
+    const holder = new AbortController();
+    const holding = chat(h.url, chatBody('m'), { signal: holder.signal }).catch((err: unknown) => err);
     await waitUntil(() => fake.stats.requests === 1);
     const leaving = new AbortController();
     const abandoned = chat(h.url, chatBody('m'), { signal: leaving.signal }).catch((err: unknown) => err);
@@ -181,33 +190,42 @@ describe('waiting for a concurrency slot', () => {
     leaving.abort();
     await abandoned;
     await untilMetric(h.url, 'gateway_queue_depth', { reason: 'concurrency', priority: 'normal' }, 0);
-    expect((await holding).status).toBe(200);
-    // The one slot is free again: the next request is admitted without waiting for anyone.
-    const next = await chat(h.url, chatBody('m'));
+    holder.abort();
+    await holding;
+    // The one slot is free again: had the abandoned request kept one, this would wait 15 s and get a 429.
+    const next = await chat(h.url, chatBody('m'), { signal: AbortSignal.timeout(10_000) });
     expect(next.status, next.text).toBe(200);
     expect(fake.stats.requests).toBe(2);
     expect(await metric(h.url, 'gateway_queue_wait_seconds_count', { reason: 'concurrency', priority: 'normal', outcome: 'client_gone' })).toBe(1);
-    expect(await metric(h.url, 'gateway_requests_total', { outcome: 'client_disconnect' })).toBe(1);
+    await untilMetric(h.url, 'gateway_requests_total', { outcome: 'client_disconnect' }, 2);
   });
 
   it('waits for the slot instead of a 429, and when the wait limit passes answers 429 with a Retry-After', async () => {
-    const h = await start({ fakes: [{ dialect: 'openai', behaviour: { latencyMs: 1_500 } }], config: (f) => slotConfig(f, 400) });
+    const h = await start({ fakes: [{ dialect: 'openai', behaviour: { latencyMs: 100 } }], config: (f) => slotConfig(f, 2_000) });
     const [fake] = h.fakes as [FakeUpstream];
-    const holding = chat(h.url, chatBody('m'));
+    fake.enqueue({ kind: 'hang' });
+    const holder = new AbortController();
+    const holding = chat(h.url, chatBody('m'), { signal: holder.signal }).catch((err: unknown) => err);
     await waitUntil(() => fake.stats.requests === 1);
     const refused = await chat(h.url, chatBody('m'));
     expect(refused.status).toBe(429);
     expect(refused.json().error.code).toBe('concurrency_limit_exceeded');
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect((await holding).status).toBe(200);
+    holder.abort();
+    await holding;
     // A request arriving while the slot is held is admitted as soon as it frees, within the wait.
-    fake.setBehaviour({ latencyMs: 200 });
-    const a = chat(h.url, chatBody('m'));
+    fake.enqueue({ kind: 'hang' });
+    const second = new AbortController();
+    const a = chat(h.url, chatBody('m'), { signal: second.signal }).catch((err: unknown) => err);
     await waitUntil(() => fake.stats.requests === 2);
-    const b = await chat(h.url, chatBody('m'));
-    expect(b.status, b.text).toBe(200);
-    expect((await a).status).toBe(200);
+    const b = chat(h.url, chatBody('m'));
+    await untilMetric(h.url, 'gateway_queue_depth', { reason: 'concurrency', priority: 'normal' }, 1);
+    second.abort();
+    await a;
+    const admitted = await b;
+    expect(admitted.status, admitted.text).toBe(200);
     expect(await metric(h.url, 'gateway_queue_refusals_total', { reason: 'concurrency', outcome: 'timeout' })).toBe(1);
+    expect(await metric(h.url, 'gateway_queue_wait_seconds_count', { reason: 'concurrency', priority: 'normal', outcome: 'admitted' })).toBeGreaterThanOrEqual(1);
   });
 });
 
