@@ -19,7 +19,8 @@ import { logSubscriber } from './observability/log-events.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { createOtelTracer } from './observability/otel-tracer.js';
-import type { ConcurrencyLimiter } from './ratelimit/concurrency.js';
+import { MemoryConcurrencyLimiter, type ConcurrencyLimiter } from './ratelimit/concurrency.js';
+import { SlotQueue } from './queue/slot-queue.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import type { Strategy } from './routing/balancer.js';
 import { DeferredVerifier } from './auth/deferred-verifier.js';
@@ -99,6 +100,14 @@ export interface Gateway {
   readonly logger: Logger;
 }
 
+/**
+ * The process's waiters for concurrency slots. In-process slots see every release here; shared
+ * ones (Redis, the primary of `--workers`) are also polled for releases made elsewhere.
+ */
+function slotQueueFor(config: GatewayConfig, concurrency: ConcurrencyLimiter, events: GatewayEvents, clock: Clock): SlotQueue {
+  return new SlotQueue(concurrency, { ...config.queue, shared: !(concurrency instanceof MemoryConcurrencyLimiter), observer: events, clock });
+}
+
 /** After the drain, how long upstream pools may take to close before they are destroyed. */
 const POOL_CLOSE_MS = 1_000;
 /** At shutdown, the longest wait for the last spans to be exported. */
@@ -133,7 +142,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   // opens has the last five minutes (a few counter increments per request; bench/micro/live-aggregator.mjs).
   const live = config.admin && config.state.database && !options.offline ? new LiveAggregator({ clock }) : undefined;
   events = fanOut([metrics, logSubscriber(logger), ...(webhook ? [webhook] : []), ...(ledgerSink ? [ledgerSink] : []), ...(live ? [live] : []), ...(options.eventSinks ?? [])], (err) => logger.error({ err }, 'event subscriber failed'));
-  const pools = new UpstreamPools();
+  const pools = new UpstreamPools(events);
   // Traces: the SDK is loaded here, at start, and only when tracing is on (lazy-packages.ts).
   const tracer = config.tracing.enabled && !options.offline
     ? createOtelTracer(config.tracing, {
@@ -166,7 +175,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     ...(options.random ? { random: options.random } : {}),
     ...(tracer ? { tracer } : {}),
   };
-  const holder = new RuntimeHolder(config, shared);
+  const holder = new RuntimeHolder(config, { ...shared, slotQueue: slotQueueFor(config, shared.concurrency, events, clock) });
   metrics.readBreakersOnCollect(() => {
     for (const d of holder.current.deployments.values()) void d.breaker.state;
   });

@@ -45,6 +45,7 @@ const tables: ReadonlyArray<{ heading: string; index: number; schema: JsonSchema
   { heading: '### `aws`', index: 0, schema: prop(entry(prop(root, 'deployments')), 'aws'), path: 'deployments.*.aws' },
   { heading: '## `models`', index: 0, schema: entry(prop(root, 'models')), path: 'models.*' },
   { heading: '## `tenants`', index: 0, schema: entry(prop(root, 'tenants')), path: 'tenants.*' },
+  { heading: '## `queue`', index: 0, schema: prop(root, 'queue'), path: 'queue' },
   { heading: '## `budgets`', index: 0, schema: prop(prop(root, 'budgets'), 'webhook'), path: 'budgets.webhook' },
   { heading: '## `state`', index: 0, schema: prop(root, 'state'), path: 'state' },
   { heading: '## `state`', index: 1, schema: prop(prop(root, 'state'), 'redis'), path: 'state.redis' },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { budgetsSchema, concurrencySchema, limitsSchema, maxCostUsdSchema, name, payloadsSchema } from '../config/schema.js';
+import { budgetsSchema, concurrencySchema, limitsSchema, maxCostUsdSchema, name, payloadsSchema, tenantQueueSchema } from '../config/schema.js';
 import { auditProblems } from '../control/audit-verify.js';
 
 /**
@@ -38,6 +38,8 @@ const maxCost = maxCostUsdSchema.describe('Most one request may cost, worst case
 const keyRole = z.enum(['team_admin', 'member', 'viewer']);
 const teamRole = keyRole;
 
+const queuePlace = tenantQueueSchema.describe('Its place in the queues (docs/queueing.md): `{weight: 1–100, priority: high|normal|low, maxPriority?}`; null: weight 1, `normal`, at most `normal`.');
+
 export const createTeamBody = z
   .object({
     name: name.describe('Unique; the tenant name in metrics and logs.'),
@@ -48,6 +50,7 @@ export const createTeamBody = z
     budgets: budgets.optional(),
     metadata: metadata.optional(),
     payloads: payloadsSchema.optional().describe('Store its prompts and completions in the request log (opt-in): `{"store": true, "maxBytes", "retentionDays", "redact": [regex…]}`.'),
+    queue: queuePlace.optional(),
   })
   .strict();
 
@@ -60,6 +63,7 @@ export const updateTeamBody = z
     budgets: budgets.nullable().optional(),
     metadata: metadata.optional(),
     payloads: payloadsSchema.nullable().optional().describe('Store its prompts and completions (opt-in); null: stop storing them.'),
+    queue: queuePlace.nullable().optional(),
   })
   .strict();
 
@@ -141,6 +145,7 @@ export const teamView = z.object({
   budgets: z.array(budgetView).nullable(),
   metadata: z.record(z.string(), z.string()),
   payloads: payloadsSchema.nullable().describe('Whether (and how) its prompts and completions are stored; null: they are not.'),
+  queue: queuePlace.nullable(),
   createdAt: timestamp.nullable(),
   updatedAt: timestamp.nullable(),
 });

@@ -53,7 +53,7 @@ async function createTeam(call: AdminCall<z.infer<typeof createTeamBody>>): Prom
   call.require('team.create');
   if (configTenant(call.config, b.name)) throw new GatewayError('resource_conflict', `The team '${b.name}' is defined in the config file (source: config); it cannot be made again here.`, { param: 'name' });
   checkModels(call.config, b.models, 'models');
-  const row = { name: b.name, models: b.models, limits: b.limits ?? null, modelLimits: b.modelLimits ?? null, concurrency: b.concurrency ?? null, budgets: b.budgets ?? null, metadata: b.metadata ?? {}, payloads: b.payloads ?? null, createdAt: call.now, updatedAt: call.now };
+  const row = { name: b.name, models: b.models, limits: b.limits ?? null, modelLimits: b.modelLimits ?? null, concurrency: b.concurrency ?? null, budgets: b.budgets ?? null, metadata: b.metadata ?? {}, payloads: b.payloads ?? null, queue: b.queue ?? null, createdAt: call.now, updatedAt: call.now };
   const created = await applyChange(call.db, call.now, async (tx) => {
     const inserted = await tx.insert(teams).values(row).onConflictDoNothing().returning();
     if (inserted.length === 0) throw new GatewayError('resource_conflict', `A team named '${b.name}' already exists.`, { param: 'name' });
@@ -87,6 +87,7 @@ async function updateTeam(call: AdminCall<z.infer<typeof updateTeamBody>>): Prom
         ...(b.budgets !== undefined ? { budgets: b.budgets } : {}),
         ...(b.metadata !== undefined ? { metadata: b.metadata } : {}),
         ...(b.payloads !== undefined ? { payloads: b.payloads } : {}),
+        ...(b.queue !== undefined ? { queue: b.queue } : {}),
         updatedAt: call.now,
       })
       .where(eq(teams.name, name))

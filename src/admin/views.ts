@@ -14,11 +14,11 @@ type UserRow = typeof users.$inferSelect;
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 
 export function teamFromRow(t: TeamRow): z.infer<typeof teamView> {
-  return { name: t.name, source: 'api', models: t.models, limits: t.limits ?? null, modelLimits: t.modelLimits ?? null, concurrency: t.concurrency ?? null, budgets: budgetsView(t.budgets), metadata: t.metadata, payloads: t.payloads ?? null, createdAt: iso(t.createdAt), updatedAt: iso(t.updatedAt) };
+  return { name: t.name, source: 'api', models: t.models, limits: t.limits ?? null, modelLimits: t.modelLimits ?? null, concurrency: t.concurrency ?? null, budgets: budgetsView(t.budgets), metadata: t.metadata, payloads: t.payloads ?? null, queue: t.queue ?? null, createdAt: iso(t.createdAt), updatedAt: iso(t.updatedAt) };
 }
 
 export function teamFromConfig(name: string, t: ResolvedTenant): z.infer<typeof teamView> {
-  return { name, source: 'config', models: [...t.models], limits: t.limits ?? null, modelLimits: t.modelLimits ?? null, concurrency: t.concurrency ?? null, budgets: budgetsView(t.budgets), metadata: {}, payloads: t.payloads ?? null, createdAt: null, updatedAt: null };
+  return { name, source: 'config', models: [...t.models], limits: t.limits ?? null, modelLimits: t.modelLimits ?? null, concurrency: t.concurrency ?? null, budgets: budgetsView(t.budgets), metadata: {}, payloads: t.payloads ?? null, queue: t.queue ?? null, createdAt: null, updatedAt: null };
 }
 
 export function keyFromRow(k: KeyRow): z.infer<typeof keyView> {

@@ -5,7 +5,9 @@ import { authorize } from '../admin/access.js';
 import { actorOf } from '../admin/actor.js';
 import { emptySnapshot, type ControlSnapshot, type KeyRole, type StoredKey } from '../control/snapshot.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import type { Principal, TokenVerifier, VerifiedIdentity } from './principal.js';
+import type { TenantQueueConfig } from '../config/schema.js';
+import { higher } from '../queue/fair-queue.js';
+import type { Principal, QueuePlace, TokenVerifier, VerifiedIdentity } from './principal.js';
 import { teamDefinition, type TeamDefinition } from './teams.js';
 import { budgetRules } from '../spend/budget.js';
 import { usdToPico } from '../spend/money.js';
@@ -191,7 +193,13 @@ function makePrincipal(name: string, team: TeamDefinition, key: StoredKey | unde
     ...(budgets.length > 0 ? { budgets } : {}),
     ...(ceiling !== undefined ? { maxCostPico: ceiling } : {}),
     ...(team.payloads ? { payloads: team.payloads } : {}),
+    ...(team.queue ? { queue: queuePlace(team.queue) } : {}),
   };
+}
+
+/** A team's queue settings as the principal carries them: the header ceiling defaults to its own class, at least `normal`. */
+function queuePlace(q: TenantQueueConfig): QueuePlace {
+  return { weight: q.weight, priority: q.priority, maxPriority: q.maxPriority ?? higher(q.priority, 'normal') };
 }
 
 /** The lower of two optional ceilings (US dollars as configured) in pUSD; undefined when neither is set. */

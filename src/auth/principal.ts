@@ -1,5 +1,6 @@
 import type { ConcurrencyConfig, LimitsConfig, PayloadsConfig } from '../config/schema.js';
 import type { VerifiedIdentity } from '../identity/claim-mapper.js';
+import type { Priority } from '../queue/priority.js';
 import type { BudgetRule } from '../spend/budget.js';
 
 /** Who is calling: a team (a config tenant or one made through the admin API), its model allow-list and its limits. */
@@ -30,6 +31,18 @@ export interface Principal {
   readonly maxCostPico?: bigint;
   /** Set when the team stores its prompts and completions (the request log's payloads, opt-in). */
   readonly payloads?: PayloadsConfig;
+  /**
+   * The team's place in the queues, when set (docs/queueing.md): weight within a class, the
+   * default class, and the highest class its `x-gateway-priority` header may ask for. Unset:
+   * weight 1, `normal`, at most `normal`.
+   */
+  readonly queue?: QueuePlace;
+}
+
+export interface QueuePlace {
+  readonly weight: number;
+  readonly priority: Priority;
+  readonly maxPriority: Priority;
 }
 
 export type { Role } from '../identity/roles.js';

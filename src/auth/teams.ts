@@ -1,4 +1,4 @@
-import type { BudgetConfig, ConcurrencyConfig, LimitsConfig, PayloadsConfig } from '../config/schema.js';
+import type { BudgetConfig, ConcurrencyConfig, LimitsConfig, PayloadsConfig, TenantQueueConfig } from '../config/schema.js';
 
 /** What a principal needs of a team, whether it comes from the config file or the store. */
 export interface TeamDefinition {
@@ -11,6 +11,8 @@ export interface TeamDefinition {
   readonly maxCostPerRequestUsd: string | number | undefined;
   /** Set when the team stores its prompts and completions. */
   readonly payloads: PayloadsConfig | undefined;
+  /** Its weight and priority classes in the queues (config tenants). */
+  readonly queue: TenantQueueConfig | undefined;
 }
 
 export function teamDefinition(t: {
@@ -21,6 +23,7 @@ export function teamDefinition(t: {
   readonly budgets?: readonly BudgetConfig[] | null | undefined;
   readonly maxCostPerRequestUsd?: string | number | null | undefined;
   readonly payloads?: PayloadsConfig | null | undefined;
+  readonly queue?: TenantQueueConfig | null | undefined;
 }): TeamDefinition {
   return {
     models: t.models,
@@ -30,5 +33,6 @@ export function teamDefinition(t: {
     budgets: t.budgets ?? undefined,
     maxCostPerRequestUsd: t.maxCostPerRequestUsd ?? undefined,
     payloads: t.payloads?.store ? t.payloads : undefined,
+    queue: t.queue ?? undefined,
   };
 }

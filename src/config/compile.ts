@@ -46,13 +46,17 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
       connectMs: o.connectMs ?? config.timeouts.connectMs,
       firstByteMs: o.firstByteMs ?? config.timeouts.firstByteMs,
       idleMs: o.idleMs ?? config.timeouts.idleMs,
-      poolQueueMs: o.poolQueueMs ?? config.timeouts.poolQueueMs,
+      // The queue may wait longer for a connection than the pool-queue limit alone (docs/queueing.md).
+      poolQueueMs: Math.max(o.poolQueueMs ?? config.timeouts.poolQueueMs, config.queue.maxWaitMs),
     };
+    const queueOn = config.queue.maxWaitMs > 0;
     const firstContentMs = o.firstContentMs ?? config.timeouts.firstContentMs ?? timeouts.firstByteMs;
     const lane = deps.pools.get(name, url.origin, {
       connections: d.maxConnections,
       connectTimeoutMs: timeouts.connectMs,
       maxPerTenant: Math.max(1, Math.floor((d.maxConnections * d.tenantConnectionPercent) / 100)),
+      // With the queue on, its bounds (never fewer waiting places than without it).
+      ...(queueOn ? { maxWaiting: Math.max(config.queue.maxTotal, d.maxConnections * 4), maxWaitingPerTenant: config.queue.maxPerTenant } : {}),
     });
     const secure = url.protocol === 'https:';
     deployments.set(name, {

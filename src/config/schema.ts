@@ -386,6 +386,46 @@ export const payloadsSchema = z
   })
   .strict();
 
+const prioritySchema = z.enum(['high', 'normal', 'low']);
+const priorityRank = { high: 0, normal: 1, low: 2 } as const;
+
+/**
+ * A tenant's place in the queues (docs/queueing.md): its weight against other tenants of the
+ * same priority class, the class its requests get by default, and the highest one its
+ * `x-gateway-priority` header may ask for.
+ */
+export const tenantQueueSchema = z
+  .object({
+    /** Turns per round against other tenants of the same class (1–100). */
+    weight: z.number().int().min(1).max(100).default(1),
+    /** The class of this tenant's requests when they do not ask for one. */
+    priority: prioritySchema.default('normal'),
+    /** The highest class the `x-gateway-priority` header may ask for (a higher ask is lowered to it). Default: `priority`, or `normal` if lower. */
+    maxPriority: prioritySchema.optional(),
+  })
+  .strict()
+  .superRefine((q, ctx) => {
+    if (q.maxPriority !== undefined && priorityRank[q.priority] < priorityRank[q.maxPriority]) ctx.addIssue({ code: 'custom', path: ['priority'], message: 'must not be above maxPriority' });
+  });
+
+/**
+ * Waiting instead of a 429/503 (docs/queueing.md): for a tenant concurrency slot, a deployment's
+ * connection, a deployment cooling down. Off by default (`maxWaitMs: 0`): refused at once, as
+ * without a queue.
+ */
+const queueSchema = z
+  .object({
+    /** Longest a request waits for a concurrency slot or a cooldown to end (always within its deadline); also the longest wait for a connection when above `timeouts.poolQueueMs`. 0: no waiting. */
+    maxWaitMs: delayMs.default(0),
+    /** Requests of one tenant waiting at once in one process, per queue. */
+    maxPerTenant: z.number().int().min(1).max(100_000).default(100),
+    /** Requests waiting at once in one process, per queue. */
+    maxTotal: z.number().int().min(1).max(1_000_000).default(1_000),
+    /** Shared slots (Redis, `--workers`): mean interval at which a waiting process asks again for slots freed elsewhere (jittered ±50 %). */
+    pollMs: z.number().int().min(5).max(10_000).default(50),
+  })
+  .strict();
+
 const tenantSchema = z
   .object({
     /** Bearer keys: plain (or `${env:…}`), or `{sha256: <hex digest>}` so the file holds no key. */
@@ -404,6 +444,8 @@ const tenantSchema = z
     maxCostPerRequestUsd: maxCostUsdSchema.optional(),
     /** Store this tenant's prompts and completions in the request log (opt-in). */
     payloads: payloadsSchema.optional(),
+    /** Weight and priority classes in the queues (docs/queueing.md). */
+    queue: tenantQueueSchema.optional(),
   })
   .strict();
 
@@ -700,6 +742,8 @@ export const configSchema = z
     deployments: z.record(name, deploymentSchema),
     models: z.record(name, modelSchema),
     tenants: z.record(name, tenantSchema).default({}),
+    /** Waiting for a slot, a connection or a cooldown instead of a 429/503 (off by default). */
+    queue: queueSchema.default(queueSchema.parse({})),
     /** Settings of spend budgets (the budgets themselves are on tenants, teams and keys). */
     budgets: budgetsSettingsSchema.default(budgetsSettingsSchema.parse({})),
     state: stateSchema.default(stateSchema.parse({})),
@@ -744,3 +788,5 @@ export type BudgetConfig = z.output<typeof budgetSchema>;
 export type BudgetWebhookConfig = z.output<typeof budgetWebhookSchema>;
 export type TracingConfig = z.output<typeof tracingSchema>;
 export type BatchesConfig = z.output<typeof batchesSchema>;
+export type QueueConfig = z.output<typeof queueSchema>;
+export type TenantQueueConfig = z.output<typeof tenantQueueSchema>;

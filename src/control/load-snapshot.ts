@@ -45,7 +45,7 @@ export async function loadSnapshot(db: ControlDb): Promise<ControlSnapshot> {
     async (tx) => {
       const [state] = await tx.select({ version: controlState.version }).from(controlState);
       if (!state) return emptySnapshot;
-      const teamRows = await tx.select({ name: teams.name, models: teams.models, limits: teams.limits, modelLimits: teams.modelLimits, concurrency: teams.concurrency, budgets: teams.budgets, payloads: teams.payloads }).from(teams);
+      const teamRows = await tx.select({ name: teams.name, models: teams.models, limits: teams.limits, modelLimits: teams.modelLimits, concurrency: teams.concurrency, budgets: teams.budgets, payloads: teams.payloads, queue: teams.queue }).from(teams);
       const keys = new Map<string, KeySecretEntry>();
       const byId = new Map<string, StoredKey>();
       // A rotated-away secret whose grace has ended is left out (the authenticator also checks the time).
@@ -80,7 +80,7 @@ export async function loadSnapshot(db: ControlDb): Promise<ControlSnapshot> {
       return {
         version: state.version,
         keys,
-        teams: new Map(teamRows.map((t) => [t.name, { name: t.name, models: t.models, limits: t.limits, modelLimits: t.modelLimits, concurrency: t.concurrency, budgets: t.budgets, payloads: t.payloads }])),
+        teams: new Map(teamRows.map((t) => [t.name, { name: t.name, models: t.models, limits: t.limits, modelLimits: t.modelLimits, concurrency: t.concurrency, budgets: t.budgets, payloads: t.payloads, queue: t.queue }])),
         users: usersBySubject,
       };
     },

@@ -1,4 +1,4 @@
-import type { PayloadsConfig } from '../config/schema.js';
+import type { PayloadsConfig, TenantQueueConfig } from '../config/schema.js';
 import type { StoredBudget, StoredConcurrency, StoredLimits } from './store/schema.js';
 
 /**
@@ -23,6 +23,8 @@ export interface StoredTeam {
   readonly concurrency: StoredConcurrency | null;
   readonly budgets: readonly StoredBudget[] | null;
   readonly payloads: PayloadsConfig | null;
+  /** Its weight and priority classes in the queues; null: weight 1, `normal`, at most `normal`. */
+  readonly queue: TenantQueueConfig | null;
 }
 
 export type KeyRole = 'team_admin' | 'member' | 'viewer';

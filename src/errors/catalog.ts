@@ -141,7 +141,7 @@ export const errorCatalog = {
     status: 429,
     type: 'rate_limit_error',
     shouldRetry: true,
-    description: "The tenant already has as many requests in flight as `tenants.<name>.concurrency.maxInFlight` allows. `Retry-After` is 1 s: a slot frees as soon as one of them ends.",
+    description: "The tenant already has as many requests in flight as `tenants.<name>.concurrency.maxInFlight` allows (and, with `queue.maxWaitMs` set, none freed up while the request waited, or too many of its requests were already waiting). `Retry-After` is 1 s without a queue: a slot frees as soon as one of them ends; after a wait, the time for its slots to turn over as observed (mean hold time × (its waiters + 1) ÷ its slots), at least 1 s.",
   },
   rate_limit_unavailable: {
     status: 503,
@@ -207,7 +207,7 @@ export const errorCatalog = {
     status: 503,
     type: 'server_error',
     shouldRetry: true,
-    description: "Every connection the gateway may open to the model's deployments is busy (or this tenant holds its share of them, `tenantConnectionPercent`) and none became free within `timeouts.poolQueueMs`; nothing was sent upstream. `Retry-After` is 1 s.",
+    description: "Every connection the gateway may open to the model's deployments is busy (or this tenant holds its share of them, `tenantConnectionPercent`) and none became free within `timeouts.poolQueueMs` (or `queue.maxWaitMs`, if longer), or too many calls were already waiting; nothing was sent upstream. `Retry-After` is the time for the waiting calls to get a connection as observed (mean connection hold time × (calls waiting + 1) ÷ connections), at least 1 s.",
   },
   control_plane_unavailable: {
     status: 503,

@@ -20,6 +20,7 @@ import { Router } from '../routing/router.js';
 import type { RuntimeDeployment } from '../routing/runtime-types.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 import type { BudgetLedger } from '../spend/budget-ledger.js';
+import type { SlotQueue } from '../queue/slot-queue.js';
 
 /** What lives for the whole process and is shared by every config version. */
 export interface SharedDeps {
@@ -40,6 +41,11 @@ export interface SharedDeps {
   readonly identity?: TokenVerifier;
   /** Spans over OTLP when `tracing` is on (built once: a reload keeps it). */
   readonly tracer?: Tracer;
+  /**
+   * Requests waiting for a concurrency slot (kept across reloads: a waiter of the old config is
+   * woken by releases of the new one's requests); without it, nobody waits for a slot.
+   */
+  readonly slotQueue?: SlotQueue;
 }
 
 /**
@@ -90,8 +96,10 @@ export function buildRuntime(config: GatewayConfig, version: number, shared: Sha
       // A reservation outlives its request's deadline by a margin, then expires (a crashed replica's).
       budgets: { ledger: shared.budgetLedger, holdMs: config.timeouts.totalMs + BUDGET_HOLD_MARGIN_MS },
       clock,
+      // Off (maxWaitMs 0): no queue at all, and admission is what it was without one.
+      ...(config.queue.maxWaitMs > 0 && shared.slotQueue ? { queue: { slots: shared.slotQueue, maxWaitMs: config.queue.maxWaitMs } } : {}),
     }),
-    executor: new Executor({ clock, retry: config.retry, budget, events, cooldowns: shared.cooldowns, ...(shared.random ? { random: shared.random } : {}) }),
+    executor: new Executor({ clock, retry: config.retry, budget, events, cooldowns: shared.cooldowns, queueMaxWaitMs: config.queue.maxWaitMs, ...(shared.random ? { random: shared.random } : {}) }),
     budget,
     timeouts: config.timeouts,
     newCompletionId: () => `chatcmpl-${randomUUID().replaceAll('-', '')}`,
@@ -99,5 +107,7 @@ export function buildRuntime(config: GatewayConfig, version: number, shared: Sha
   };
   const pools = new Set<Pool>();
   for (const d of deployments.values()) pools.add(d.endpoint.pool);
+  // Last, once nothing can throw: a failed compile leaves the serving settings alone.
+  shared.slotQueue?.configure(config.queue);
   return { version, config, pipeline, auth, router, deployments, pools };
 }

@@ -1,3 +1,4 @@
+import type { QueueObserver } from '../queue/wait.js';
 import type { UsageRecord } from '../api/chat-types.js';
 import type { PayloadsConfig } from '../config/schema.js';
 import type { BreakerState } from '../resilience/breaker.js';
@@ -241,6 +242,10 @@ export interface GatewayEvents {
   auditEventDropped(e: Record<string, never>): void;
   /** Finished spans lost: the export queue was full, or their export failed or timed out (tracing on). */
   traceSpansDropped(e: { readonly reason: 'queue_full' | 'export_failed'; readonly spans: number }): void;
+  /** A request started waiting in a queue (docs/queueing.md). */
+  queueEntered(e: Parameters<QueueObserver['queueEntered']>[0]): void;
+  /** A wait ended (or was refused at once: `full`, or a zero wait limit): once per wait. */
+  queueLeft(e: Parameters<QueueObserver['queueLeft']>[0]): void;
 }
 
 // A key for every event, so that adding one to GatewayEvents without listing it here fails to compile.
@@ -270,6 +275,8 @@ const eventNameSet: { readonly [K in keyof GatewayEvents]: true } = {
   requestLogRows: true,
   requestLogBacklog: true,
   traceSpansDropped: true,
+  queueEntered: true,
+  queueLeft: true,
 };
 
 /** Every event name of GatewayEvents. */

@@ -24,9 +24,17 @@ describe('metrics across workers', () => {
     const text = await aggregated(workers);
     expect(value(text, 'gateway_state_breaker_state')).toBe(1);
     expect(value(text, 'gateway_build_info{version="t",node_version="' + process.version + '"}')).toBe(1);
-    // No gateway gauge is summed.
-    const gauges = (await workers[0]?.registry.getMetricsAsJSON())?.filter((m) => String(m.type) === 'gauge' && m.name.startsWith('gateway_')) ?? [];
+    // No gateway gauge of a state is summed; only counts of things each worker holds add up
+    // (requests waiting in its own queues).
+    const additive = new Set(['gateway_queue_depth']);
+    const gauges = (await workers[0]?.registry.getMetricsAsJSON())?.filter((m) => String(m.type) === 'gauge' && m.name.startsWith('gateway_') && !additive.has(m.name)) ?? [];
     expect(gauges.length).toBeGreaterThan(3);
     for (const g of gauges) expect([g.name, g.aggregator]).not.toEqual([g.name, 'sum']);
+  });
+
+  it("sums the queue depth: each worker's waiters are its own", async () => {
+    const workers = [0, 1].map(() => new GatewayMetrics({ version: 't', deployments: ['d'] }));
+    for (const w of workers) w.queueEntered({ reason: 'pool', priority: 'low' });
+    expect(value(await aggregated(workers), 'gateway_queue_depth{reason="pool",priority="low"}')).toBe(2);
   });
 });

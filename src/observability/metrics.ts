@@ -10,6 +10,8 @@ const durationBuckets = clientDurationBuckets;
 const ttftBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 const tpotBuckets = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5];
 const tokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+/** Queue waits: from a few ms (a slot freed at once) to a minute and more (long `queue.maxWaitMs`). */
+const queueWaitBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const overheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05];
 
 const breakerStateValue: Record<BreakerState, number> = { closed: 0, open: 1, half_open: 2 };
@@ -87,6 +89,9 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #overhead: LabelledHistogram<readonly ['route']>;
   readonly #reloads: Counter<'result'>;
   readonly #traceDropped: Counter<'reason'>;
+  readonly #queueDepth: Gauge<'reason' | 'priority'>;
+  readonly #queueWait: LabelledHistogram<readonly ['reason', 'priority', 'outcome']>;
+  readonly #queueRefused: Counter<'reason' | 'outcome'>;
   readonly #configVersion: Gauge;
   readonly #configLoadedAt: Gauge;
   /** Only registered when the control plane is on: a gateway without one shows none of them. */
@@ -151,6 +156,11 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#configLoadedAt = new Gauge({ name: 'gateway_config_last_reload_success_timestamp_seconds', help: 'Unix time the serving config was loaded.', registers: r, aggregator: 'max' });
     for (const result of ['success', 'failure']) this.#reloads.inc({ result }, 0);
     this.#traceDropped = new Counter({ name: 'gateway_trace_spans_dropped_total', help: 'Finished spans not exported: the export queue was full, or their export failed or timed out (tracing on).', labelNames: ['reason'], registers: r });
+    // Summed across `--workers`: each process has its own waiters.
+    this.#queueDepth = new Gauge({ name: 'gateway_queue_depth', help: 'Requests waiting now, by what they wait for (concurrency slot, upstream connection, cooldown) and priority class.', labelNames: ['reason', 'priority'], registers: r, aggregator: 'sum' });
+    this.#queueWait = new LabelledHistogram('gateway_queue_wait_seconds', 'Time requests waited in a queue, by what for, priority class and how the wait ended.', ['reason', 'priority', 'outcome'], queueWaitBuckets, reg);
+    this.#queueRefused = new Counter({ name: 'gateway_queue_refusals_total', help: 'Requests refused by a queue: the wait limit or deadline passed (timeout) or it had no room (full).', labelNames: ['reason', 'outcome'], registers: r });
+    for (const reason of ['concurrency', 'pool', 'cooldown']) for (const priority of ['high', 'normal', 'low']) this.#queueDepth.set({ reason, priority }, 0);
     this.#control = options.controlPlane
       ? {
           up: new Gauge({ name: 'gateway_control_plane_up', help: 'Whether the last snapshot load or version check reached the control-plane database (1) or not (0).', registers: r, aggregator: 'min' }),
@@ -286,6 +296,16 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   traceSpansDropped(e: Parameters<GatewayEvents['traceSpansDropped']>[0]): void {
     this.#traceDropped.inc({ reason: e.reason }, e.spans);
+  }
+
+  queueEntered(e: Parameters<GatewayEvents['queueEntered']>[0]): void {
+    this.#queueDepth.inc({ reason: e.reason, priority: e.priority });
+  }
+
+  queueLeft(e: Parameters<GatewayEvents['queueLeft']>[0]): void {
+    if (e.entered) this.#queueDepth.dec({ reason: e.reason, priority: e.priority });
+    this.#queueWait.labels(e.reason, e.priority, e.outcome).observe(e.waitMs / 1000);
+    if (e.outcome === 'timeout' || e.outcome === 'full') this.#queueRefused.inc({ reason: e.reason, outcome: e.outcome });
   }
 
   requestLogBacklog(e: Parameters<GatewayEvents['requestLogBacklog']>[0]): void {

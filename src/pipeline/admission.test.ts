@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseChatRequest } from '../api/parse-chat.js';
 import type { UsageRecord } from '../api/chat-types.js';
 import type { Principal } from '../auth/principal.js';
@@ -11,6 +11,9 @@ import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
 import { Admission } from './admission.js';
+import type { Priority } from '../queue/priority.js';
+import { SlotQueue } from '../queue/slot-queue.js';
+import { DeadlineExceededError } from '../resilience/abort-reasons.js';
 import { chatOperation } from './operations.js';
 
 /** What the pipeline reserves for a chat request: prompt estimate plus n × max output. */
@@ -48,6 +51,8 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
     requestLogRows: ignore,
     requestLogBacklog: ignore,
     traceSpansDropped: ignore,
+    queueEntered: ignore,
+    queueLeft: ignore,
   };
 }
 
@@ -302,6 +307,74 @@ describe('Admission: concurrency slots', () => {
     expect((await rejection(admission.admit(who, model, reserve))).code).toBe('concurrency_limit_exceeded');
     first.settle(undefined, undefined);
     expect((await rejection(admission.admit(who, model, reserve))).code).toBe('rate_limit_exceeded');
+    expect(slots.inFlight('acme')).toBe(0);
+  });
+});
+
+describe('Admission: waiting for a concurrency slot (queue on)', () => {
+  function queued(maxInFlight: number, maxWaitMs: number) {
+    const clock = new ManualClock();
+    const slots = new MemoryConcurrencyLimiter();
+    const decisions: Decision[] = [];
+    const events = recordingEvents(decisions);
+    const waiters = new SlotQueue(slots, { maxPerTenant: 10, maxTotal: 10, pollMs: 50, shared: false, observer: events, clock });
+    const admission = new Admission(new MemoryRateLimiter(clock), events, { concurrency: slots, clock, queue: { slots: waiters, maxWaitMs } });
+    const who: Principal = { ...principal(undefined), concurrency: { maxInFlight } };
+    return { slots, decisions, admission, who, clock, waiters };
+  }
+  const reserve = { promptTokens: 10, outputTokens: 10 };
+  const waitFor = (signal: AbortSignal, deadlineMs = 60_000, priority: Priority = 'normal') => ({ priority, weight: 1, signal, deadlineMs });
+
+  it('admits a request that finds no slot as soon as one is settled, instead of a 429', async () => {
+    const { slots, admission, who, decisions } = queued(1, 10_000);
+    const first = await admission.admit(who, model, reserve, undefined, waitFor(new AbortController().signal));
+    const second = admission.admit(who, model, reserve, undefined, waitFor(new AbortController().signal));
+    await flush();
+    expect(slots.inFlight('acme')).toBe(1);
+    first.settle(undefined, undefined);
+    const t = await second;
+    expect(slots.inFlight('acme')).toBe(1);
+    t.settle(undefined, undefined);
+    expect(slots.inFlight('acme')).toBe(0);
+    expect(decisions.map((d) => d.allowed)).toEqual([true, true]);
+  });
+
+  it('refuses with 429 and a Retry-After from the hold times once the wait limit passes; without a wait it refuses at once as before', async () => {
+    vi.useFakeTimers();
+    try {
+      const { admission, who, clock } = queued(1, 2_000);
+      const first = await admission.admit(who, model, reserve, undefined, waitFor(new AbortController().signal));
+      const refusedAtOnce = await rejection(admission.admit(who, model, reserve));
+      expect(refusedAtOnce).toMatchObject({ code: 'concurrency_limit_exceeded', retryAfterMs: 1000 });
+      first.settle(undefined, undefined);
+      const held = await admission.admit(who, model, reserve, undefined, waitFor(new AbortController().signal));
+      clock.advance(3_000);
+      held.settle(undefined, undefined);
+      const again = await admission.admit(who, model, reserve, undefined, waitFor(new AbortController().signal));
+      const waiting = rejection(admission.admit(who, model, reserve, undefined, waitFor(new AbortController().signal)));
+      await vi.advanceTimersByTimeAsync(2_000);
+      const err = await waiting;
+      expect(err).toMatchObject({ code: 'concurrency_limit_exceeded', status: 429 });
+      // Holds of 0 s and 3 s (weighted), one slot: come back in at least 1 s, not a made-up number.
+      expect(err.retryAfterMs).toBeGreaterThanOrEqual(1_000);
+      expect(err.retryAfterMs).toBe(Math.max(1_000, Math.ceil(0 * 0.8 + 3_000 * 0.2)));
+      again.settle(undefined, undefined);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('never waits past the deadline: a wait that reaches it ends at once and frees nothing it did not hold', async () => {
+    const { slots, admission, who, waiters } = queued(1, 60_000);
+    const first = await admission.admit(who, model, reserve, undefined, waitFor(new AbortController().signal));
+    const controller = new AbortController();
+    const waiting = rejection(admission.admit(who, model, reserve, undefined, waitFor(controller.signal)));
+    await flush();
+    controller.abort(new DeadlineExceededError(100));
+    expect((await waiting).code).toBe('upstream_timeout');
+    expect(waiters.size).toBe(0);
+    first.settle(undefined, undefined);
+    await flush();
     expect(slots.inFlight('acme')).toBe(0);
   });
 });

@@ -8,6 +8,10 @@ import { LimitUnavailableError } from '../ratelimit/fallback-limiter.js';
 import type { BucketSpec, BucketState, FailureMode, LimitCheck, LimitDecision, RateLimiter } from '../ratelimit/limiter.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
 import { systemClock, type Clock } from '../clock.js';
+import type { Priority } from '../queue/priority.js';
+import type { SlotQueue } from '../queue/slot-queue.js';
+import { QueueWaitError } from '../queue/wait.js';
+import { classifyThrown } from '../resilience/classify.js';
 import type { BudgetHold, BudgetLedger } from '../spend/budget-ledger.js';
 import { MemoryBudgetLedger } from '../spend/memory-budget-ledger.js';
 import { BudgetGate, worstCaseOf } from './budget-admission.js';
@@ -45,6 +49,22 @@ export interface AdmissionOptions {
   /** Where budgets are counted (default: in this process), and how long a reservation may be held. */
   readonly budgets?: { readonly ledger: BudgetLedger; readonly holdMs: number };
   readonly clock?: Clock;
+  /**
+   * Waiting for a concurrency slot instead of a 429 (`queue.maxWaitMs` > 0): the waiters of
+   * this process, and the longest wait. Unset: refuse at once, as without a queue.
+   */
+  readonly queue?: { readonly slots: SlotQueue; readonly maxWaitMs: number };
+}
+
+/** How an admission may wait for a slot: its place in line and what ends the wait. */
+export interface AdmissionWait {
+  readonly priority: Priority;
+  /** The tenant's weight within its class. */
+  readonly weight: number;
+  /** The request's signal (client gone, deadline, drain). */
+  readonly signal: AbortSignal;
+  /** Monotonic ms of the request's deadline: no wait goes past it. */
+  readonly deadlineMs: number;
 }
 
 /** Reservations live this long when the caller gives no hold time: past any request's deadline. */
@@ -62,6 +82,8 @@ export class Admission {
   readonly #concurrency: ConcurrencyLimiter;
   readonly #failureMode: FailureMode;
   readonly #budgets: BudgetGate;
+  readonly #queue: AdmissionOptions['queue'];
+  readonly #clock: Clock;
 
   constructor(
     private readonly limiter: RateLimiter,
@@ -71,6 +93,8 @@ export class Admission {
     this.#concurrency = options.concurrency ?? new MemoryConcurrencyLimiter();
     this.#failureMode = options.failureMode ?? 'open';
     const clock = options.clock ?? systemClock;
+    this.#clock = clock;
+    this.#queue = options.queue;
     this.#budgets = new BudgetGate(
       { ledger: options.budgets?.ledger ?? new MemoryBudgetLedger(clock), holdMs: options.budgets?.holdMs ?? DEFAULT_HOLD_MS, failureMode: this.#failureMode, clock },
       events,
@@ -81,20 +105,27 @@ export class Admission {
    * Admits or throws rate_limit_exceeded (429 with Retry-After) / invalid_request (400, can never
    * fit) / budget_exceeded (429) / budget_unavailable (503). `outputTokens` is what to reserve for
    * the answer (n × max output, or the model default); `ceilingPico` the request's cost ceiling
-   * (targets above it reserve nothing: they are never tried).
+   * (targets above it reserve nothing: they are never tried). With a queue and `wait`, a request
+   * that finds no free concurrency slot waits for one (docs/queueing.md) and is refused (429,
+   * Retry-After from the slots' turnover) only when its wait ends.
    */
-  async admit(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }, ceilingPico?: bigint): Promise<Ticket> {
+  async admit(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }, ceilingPico?: bigint, wait?: AdmissionWait): Promise<Ticket> {
     const hasBuckets = hasAny(principal.limitsFor(model.alias)) || hasAny(principal.keyLimits?.limits);
     if (!hasBuckets && !principal.concurrency && !principal.budgets) return noLimits;
     // The slot first: a request refused by its buckets must not have held one, and one refused
     // for lack of a slot must not have spent tokens.
-    const lease = await this.#acquireSlot(principal, model);
+    const lease = await this.#acquireSlot(principal, model, wait);
     try {
       return await this.#limitsAndBudget(principal, model, tokens, hasBuckets, lease, ceilingPico);
     } catch (err) {
       lease?.release();
       throw err;
     }
+  }
+
+  /** Whether a request may wait for a concurrency slot (`queue.maxWaitMs` > 0): only then does `admit` read its `wait`. */
+  get queueing(): boolean {
+    return this.#queue !== undefined;
   }
 
   /**
@@ -142,26 +173,61 @@ export class Admission {
     return { headers: ticket.headers, settle: (usage, costPico) => end(usage, costPico, false), refund: () => end(undefined, undefined, true), overSoftLimit };
   }
 
-  async #acquireSlot(principal: Principal, model: RuntimeModel): Promise<Lease | undefined> {
+  async #acquireSlot(principal: Principal, model: RuntimeModel, wait: AdmissionWait | undefined): Promise<Lease | undefined> {
     const limit = principal.concurrency;
     if (!limit) return undefined;
     const at = { tenant: principal.tenant, model: model.alias, kind: 'concurrency' } as const;
     const mode = limit.failureMode ?? this.#failureMode;
+    const queue = wait ? this.#queue : undefined;
     let acquired;
+    // Behind waiters of its own tenant a request joins the line rather than take a slot first.
+    if (!queue || queue.slots.waiting(principal.tenant) === 0) {
+      try {
+        acquired = await this.#concurrency.acquire(principal.tenant, limit.maxInFlight, mode);
+      } catch (err) {
+        throw this.#unavailable(err, at);
+      }
+      if (acquired.degraded) this.events.rateLimitDegraded({ ...at, mode: 'open' });
+      if (acquired.lease) {
+        this.events.rateLimitDecision({ ...at, allowed: true });
+        return queue ? queue.slots.watch(principal.tenant, acquired.lease) : acquired.lease;
+      }
+    }
+    if (queue && wait) return this.#waitForSlot(principal, limit.maxInFlight, mode, queue, wait, at);
+    this.events.rateLimitDecision({ ...at, allowed: false });
+    throw new GatewayError('concurrency_limit_exceeded', `Too many requests in flight for this key (limit ${limit.maxInFlight}). Retry when one of them has finished.`, {
+      retryAfterMs: 1000,
+      type: 'rate_limit_error',
+    });
+  }
+
+  /** Waits in this process's line for a slot, up to `queue.maxWaitMs` and the deadline; refused: 429 with a Retry-After from the slots' turnover. */
+  async #waitForSlot(
+    principal: Principal,
+    max: number,
+    mode: FailureMode,
+    queue: NonNullable<AdmissionOptions['queue']>,
+    wait: AdmissionWait,
+    at: { tenant: string; model: string; kind: 'concurrency' },
+  ): Promise<Lease> {
+    const maxWaitMs = Math.min(queue.maxWaitMs, wait.deadlineMs - this.#clock.nowMs());
     try {
-      acquired = await this.#concurrency.acquire(principal.tenant, limit.maxInFlight, mode);
+      const lease = await queue.slots.wait(principal.tenant, max, mode, { tenant: principal.tenant, priority: wait.priority, weight: wait.weight, signal: wait.signal, maxWaitMs });
+      this.events.rateLimitDecision({ ...at, allowed: true });
+      return lease;
     } catch (err) {
-      throw this.#unavailable(err, at);
+      this.events.rateLimitDecision({ ...at, allowed: false });
+      if (err instanceof QueueWaitError) {
+        const why = err.outcome === 'full' ? 'and too many of its requests are already waiting' : `and none finished within ${Math.max(0, Math.round(maxWaitMs))} ms`;
+        throw new GatewayError('concurrency_limit_exceeded', `Too many requests in flight for this key (limit ${max}), ${why}. Retry after the time given in Retry-After.`, {
+          retryAfterMs: queue.slots.retryAfterMs(principal.tenant, max),
+          type: 'rate_limit_error',
+        });
+      }
+      // The wait was ended by the request's signal: the deadline (504), the drain (503) or a client that left.
+      if (wait.signal.aborted) throw classifyThrown(err, wait.signal, '').error;
+      throw err;
     }
-    if (acquired.degraded) this.events.rateLimitDegraded({ ...at, mode: 'open' });
-    this.events.rateLimitDecision({ ...at, allowed: acquired.lease !== undefined });
-    if (!acquired.lease) {
-      throw new GatewayError('concurrency_limit_exceeded', `Too many requests in flight for this key (limit ${limit.maxInFlight}). Retry when one of them has finished.`, {
-        retryAfterMs: 1000,
-        type: 'rate_limit_error',
-      });
-    }
-    return acquired.lease;
   }
 
   async #consume(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {

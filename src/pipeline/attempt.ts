@@ -1,3 +1,4 @@
+import type { Priority } from '../queue/priority.js';
 import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
 import { scrubberFor } from '../errors/scrub.js';
@@ -36,6 +37,9 @@ export interface AttemptInput<Req extends OperationRequest> {
   readonly signal: AbortSignal;
   /** Whose share of a deployment's connections the attempt takes. */
   readonly tenant: string;
+  /** The request's priority class and its tenant's weight: its place when it waits for a connection. */
+  readonly priority: Priority;
+  readonly weight: number;
   /** Monotonic ms when the request's deadline passes: no wait for a connection goes past it. */
   readonly deadlineMs: number;
   readonly responseContext: ResponseContext;
@@ -182,7 +186,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
 /** The wait for a connection ends at the pool-queue limit or the deadline, whichever is first. */
 function callContext(deps: AttemptDeps, input: AttemptInput<OperationRequest>): CallContext {
   const maxWaitMs = Math.min(input.target.deployment.endpoint.poolQueueMs, input.deadlineMs - deps.clock.nowMs());
-  return { signal: input.signal, tenant: input.tenant, maxWaitMs, traceHeaders: input.trace?.headers };
+  return { signal: input.signal, tenant: input.tenant, maxWaitMs, priority: input.priority, weight: input.weight, traceHeaders: input.trace?.headers };
 }
 
 function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: UpstreamReply): AttemptFailure {

@@ -24,6 +24,7 @@ import { outcomeForError, RequestRecord } from './request-record.js';
 import { saneUsage, type Reservation } from './sane-usage.js';
 import { ceilingError, costCeiling, fitsCeiling, requireSomeTargetFits } from './cost-ceiling.js';
 import { BudgetExceededError } from './budget-admission.js';
+import { effectivePriority, priorityHeader } from '../queue/effective-priority.js';
 
 /** Everything the request flow needs, built once by the composition root. */
 export interface Pipeline {
@@ -95,13 +96,19 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // Before any reservation: a request no target can serve within its cost ceiling is a 400.
     const ceiling = costCeiling(principal, ctx.headers);
     requireSomeTargetFits(model, reserved, ceiling);
+    // Its place in every queue: strict priority between classes, the team's weight within one.
+    const priority = effectivePriority(ctx.priority, principal, ctx.headers);
+    const weight = principal.queue?.weight ?? 1;
+    if (ctx.headers?.[priorityHeader] !== undefined) headers[priorityHeader] = priority;
+    // Only with the queue on may admission wait for a slot (and only then is this built).
+    const wait = p.admission.queueing ? { priority, weight, signal: deadline.signal, deadlineMs: ctx.startMs + p.timeouts.totalMs } : undefined;
     // Budget-aware fallback: past a soft limit, the alias's cheaper `overBudget` alias serves
     // instead (one hop, only one the key may use), admitted on its own limits and budget. Also
     // when this alias's worst case no longer fits a hard limit: that is when the swap matters most.
     let cheaper: RuntimeModel | undefined;
     const admitStartMs = trace.recording ? p.clock.nowMs() : 0;
     try {
-      ticket = await p.admission.admit(principal, model, reserved, ceiling);
+      ticket = await p.admission.admit(principal, model, reserved, ceiling, wait);
       cheaper = ticket.overSoftLimit ? overBudgetAlias(p, model, principal) : undefined;
     } catch (err) {
       cheaper = err instanceof BudgetExceededError && err.overSoftLimit ? overBudgetAlias(p, model, principal) : undefined;
@@ -112,7 +119,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       requireSomeTargetFits(cheaper, cheaperReserve, ceiling);
       // Give the first alias's hold back first: its concurrency slot must not count twice.
       ticket?.refund();
-      ticket = await p.admission.admit(principal, cheaper, cheaperReserve, ceiling);
+      ticket = await p.admission.admit(principal, cheaper, cheaperReserve, ceiling, wait);
       headers['x-gateway-over-budget'] = `${model.alias} -> ${cheaper.alias}`;
       trace.event('gateway.over_budget', { 'gateway.from_model': model.alias, 'gateway.to_model': cheaper.alias });
       model = cheaper;
@@ -142,6 +149,8 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       request,
       signal: deadline.signal,
       tenant: principal.tenant,
+      priority,
+      weight,
       deadlineMs: ctx.startMs + p.timeouts.totalMs,
       responseContext: responseContext(p, request, target.alias, promptTokens, countPrompt),
       upstreamCall,
@@ -164,6 +173,8 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
         (fallbackTickets ??= []).push({ alias: group.alias, ticket: t });
       },
       trace,
+      priority,
+      tenant: principal.tenant,
     };
 
     if (!request.stream) {

@@ -112,7 +112,7 @@ export function classifyThrown(err: unknown, signal: AbortSignal, deployment: st
         countsForBreaker: false,
         retryAfterMs: undefined,
         excludeTarget: true,
-        error: new GatewayError('upstream_saturated', `Every connection to deployment '${deployment}' is busy; no connection became free in time.`, { retryAfterMs: 1_000 }),
+        error: new GatewayError('upstream_saturated', `Every connection to deployment '${deployment}' is busy; no connection became free in time.`, { retryAfterMs: saturatedRetryAfterMs(err) }),
       };
     case 'UND_ERR_HEADERS_TIMEOUT':
       return failure('timeout', true, true, new GatewayError('upstream_timeout', `Deployment '${deployment}' did not answer in time.`));
@@ -170,4 +170,10 @@ function errorCode(err: unknown): string | undefined {
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** The pool gate's own estimate of when a connection frees (PoolSaturatedError.retryAfterMs), else 1 s. */
+function saturatedRetryAfterMs(err: unknown): number {
+  const ms = (err as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 1_000 ? ms : 1_000;
 }

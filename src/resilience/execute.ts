@@ -6,6 +6,8 @@ import type { RequestTrace } from '../observability/tracer.js';
 import { MemoryCooldowns, type Cooldowns } from '../routing/cooldowns.js';
 import type { RequestSize } from '../routing/balancer.js';
 import type { RoutePlan, RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
+import type { Priority } from '../queue/priority.js';
+import { DeadlineExceededError } from './abort-reasons.js';
 import { backoffDelayMs } from './backoff.js';
 import type { BreakerPermit } from './breaker.js';
 import { classifyThrown, internalFailure, type AttemptFailure } from './classify.js';
@@ -37,6 +39,9 @@ export interface ExecuteInput<T> {
   readonly size?: RequestSize;
   /** The request's trace: retries, fallbacks, breaker skips and cooldown waits become span events. */
   readonly trace?: RequestTrace;
+  /** The request's priority class and tenant (a cooldown wait is reported under them). */
+  readonly priority?: Priority;
+  readonly tenant?: string;
 }
 
 export interface Executed<T> {
@@ -67,6 +72,8 @@ export interface ExecutorDeps {
   readonly random?: () => number;
   /** Provider-429 cooldowns (shared across replicas with Redis); default in memory. */
   readonly cooldowns?: Cooldowns;
+  /** `queue.maxWaitMs`: a request may wait this long for a cooldown to end, when longer than `retry.maxRetryAfterMs`. */
+  readonly queueMaxWaitMs?: number;
 }
 
 /** What one request has done with one alias's targets so far. */
@@ -218,13 +225,33 @@ export class Executor {
       if (!state.refused.has(t) && t.deployment.breaker.state !== 'open' && this.#cooldowns.untilMs(t.deployment.name) > now) earliest = Math.min(earliest, this.#cooldowns.untilMs(t.deployment.name));
     }
     const waitMs = earliest - now;
-    if (!Number.isFinite(waitMs) || waitMs > this.#d.retry.maxRetryAfterMs || now + waitMs >= input.deadlineMs) return undefined;
+    if (!Number.isFinite(waitMs)) return undefined;
+    if (waitMs > Math.max(this.#d.retry.maxRetryAfterMs, this.#d.queueMaxWaitMs ?? 0) || now + waitMs >= input.deadlineMs) {
+      // Cooling down for longer than this request may wait: refused without waiting.
+      this.#d.events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority: input.priority ?? 'normal', outcome: 'timeout', waitMs: 0, entered: false });
+      return undefined;
+    }
     input.trace?.event('gateway.cooldown_wait', { 'gateway.wait_ms': waitMs });
-    await sleep(waitMs, input.signal);
+    await this.#waitCooldown(waitMs, input);
     // Timers run on libuv's cached loop time and can fire a little before nowMs() reaches the
     // target; judge availability as of the instant we waited for, or the re-pick still sees the
     // deployment cooling and the request fails with the 429 it just waited out (F-03).
     return this.#pick(state, Math.max(this.#d.clock.nowMs(), earliest));
+  }
+
+  /** Sleeps out a cooldown, reported as a queue wait (`cooldown`), ending at once on abort. */
+  async #waitCooldown<T>(waitMs: number, input: ExecuteInput<T>): Promise<void> {
+    const priority = input.priority ?? 'normal';
+    const events = this.#d.events;
+    events.queueEntered({ reason: 'cooldown', priority });
+    const startMs = this.#d.clock.nowMs();
+    try {
+      await sleep(waitMs, input.signal);
+    } catch (err) {
+      events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority, outcome: input.signal.reason instanceof DeadlineExceededError ? 'timeout' : 'client_gone', waitMs: this.#d.clock.nowMs() - startMs, entered: true });
+      throw err;
+    }
+    events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority, outcome: 'admitted', waitMs: this.#d.clock.nowMs() - startMs, entered: true });
   }
 
   #pick({ group, tried, refused, size }: GroupState, now = this.#d.clock.nowMs()): Picked | undefined {

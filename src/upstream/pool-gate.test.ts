@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.js';
 import { PoolGate, PoolSaturatedError } from './pool-gate.js';
 
 const never = new AbortController().signal;
@@ -48,5 +49,94 @@ describe('PoolGate', () => {
     controller.abort(new Error('deadline'));
     await expect(aborted).rejects.toThrow('deadline');
     expect(gate.waiting).toBe(0);
+  });
+});
+
+describe('PoolGate with the fair queue', () => {
+  const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+  it('gives a freed slot to a waiting normal call before any low (batch) call, whichever came first', async () => {
+    const gate = new PoolGate({ capacity: 1, maxPerTenant: 1, maxWaiting: 10 });
+    const held = gate.tryAcquire('batch')!;
+    const order: string[] = [];
+    const take = (tenant: string, priority: 'high' | 'normal' | 'low', name: string): void => {
+      void gate.acquire(tenant, never, 60_000, priority).then((release) => {
+        order.push(name);
+        setImmediate(release);
+      });
+    };
+    take('batch', 'low', 'low1');
+    take('batch', 'low', 'low2');
+    take('live', 'normal', 'normal1');
+    take('vip', 'high', 'high1');
+    held();
+    for (let i = 0; i < 10 && order.length < 4; i++) await flush();
+    expect(order).toEqual(['high1', 'normal1', 'low1', 'low2']);
+  });
+
+  it('shares freed slots between waiting tenants by weight', async () => {
+    const gate = new PoolGate({ capacity: 100, maxPerTenant: 100, maxWaiting: 100 });
+    const x = Array.from({ length: 100 }, () => gate.tryAcquire('x')!);
+    const order: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      for (const [tenant, weight] of [['a', 1], ['b', 3]] as const) void gate.acquire(tenant, never, 60_000, 'normal', weight).then(() => order.push(tenant));
+    }
+    // Each release frees one slot, which the fair queue hands to the next waiter (who keeps it).
+    for (const release of x.slice(0, 16)) release();
+    await flush();
+    expect(order.filter((t) => t === 'b')).toHaveLength(12);
+    expect(order.filter((t) => t === 'a')).toHaveLength(4);
+    expect(order.slice(0, 4).sort()).toEqual(['a', 'b', 'b', 'b']);
+  });
+
+  it("bounds one tenant's waiters, and reports every wait once with its outcome (depth back to 0)", async () => {
+    const events: string[] = [];
+    let depth = 0;
+    const gate = new PoolGate({
+      capacity: 1,
+      maxPerTenant: 1,
+      maxWaiting: 10,
+      maxWaitingPerTenant: 1,
+      observer: {
+        queueEntered: () => depth++,
+        queueLeft: (e) => {
+          if (e.entered) depth--;
+          events.push(`${e.reason}:${e.outcome}`);
+        },
+      },
+    });
+    const held = gate.tryAcquire('other')!;
+    const leaving = new AbortController();
+    const waiting = gate.acquire('greedy', leaving.signal, 60_000);
+    await expect(gate.acquire('greedy', never, 60_000)).rejects.toMatchObject({ reason: 'queue-full' });
+    const patient = gate.acquire('patient', never, 60_000);
+    expect(depth).toBe(2);
+    leaving.abort(new Error('client left'));
+    await expect(waiting).rejects.toThrow('client left');
+    held();
+    (await patient)();
+    expect(depth).toBe(0);
+    expect(gate.waiting).toBe(0);
+    expect(gate.held).toBe(0);
+    expect(events).toEqual(['pool:full', 'pool:client_gone', 'pool:admitted']);
+  });
+});
+
+describe('PoolGate Retry-After', () => {
+  it("tells a refused call when a connection is likely free, from the pool's observed hold times and queue", async () => {
+    const clock = new ManualClock();
+    const gate = new PoolGate({ capacity: 2, maxPerTenant: 2, maxWaiting: 1, clock });
+    // Before any connection was given back there is nothing to go on: 1 s.
+    const a = gate.tryAcquire('a')!;
+    const b = gate.tryAcquire('a')!;
+    await expect(gate.acquire('b', never, 0)).rejects.toMatchObject({ retryAfterMs: 1_000 });
+    clock.advance(6_000);
+    a();
+    b();
+    gate.tryAcquire('a');
+    gate.tryAcquire('a');
+    void gate.acquire('c', never, 60_000).catch(() => undefined);
+    // Holds of 6 s, one call already waiting, two connections: 6 s × 2 ÷ 2.
+    await expect(gate.acquire('d', never, 60_000)).rejects.toMatchObject({ reason: 'queue-full', retryAfterMs: 6_000 });
   });
 });

@@ -1,3 +1,8 @@
+import { systemClock, type Clock } from '../clock.js';
+import { FairQueue } from '../queue/fair-queue.js';
+import type { Priority } from '../queue/priority.js';
+import { noQueueObserver, QueueWaitError, waitInQueue, type QueueObserver, type Waiter } from '../queue/wait.js';
+
 /**
  * Thrown when an upstream call could not get a connection of its deployment's pool in time:
  * every connection is busy (or this tenant already holds its share) for longer than the wait
@@ -5,7 +10,11 @@
  */
 export class PoolSaturatedError extends Error {
   readonly code = 'GATEWAY_POOL_SATURATED';
-  constructor(readonly reason: 'wait-limit' | 'queue-full') {
+  constructor(
+    readonly reason: 'wait-limit' | 'queue-full',
+    /** When a connection is likely to be free for a new call, from the pool's observed turnover (≥ 1 s). */
+    readonly retryAfterMs = 1_000,
+  ) {
     super(reason === 'wait-limit' ? 'no upstream connection became free within the wait limit' : 'too many calls are waiting for an upstream connection');
     this.name = 'PoolSaturatedError';
   }
@@ -21,11 +30,11 @@ export interface PoolGateOptions {
   readonly maxPerTenant: number;
   /** Calls that may wait at once; past that a call is refused at once. */
   readonly maxWaiting: number;
-}
-
-interface Waiter {
-  readonly tenant: string;
-  readonly grant: (release: ReleaseSlot) => void;
+  /** Calls one tenant may have waiting at once (default: `maxWaiting`). */
+  readonly maxWaitingPerTenant?: number;
+  /** Where waits are reported (queue depth and wait-time metrics). */
+  readonly observer?: QueueObserver;
+  readonly clock?: Clock;
 }
 
 /**
@@ -33,17 +42,26 @@ interface Waiter {
  * looks at its abort signal only once dispatched, so a queued call outlived its deadline, its
  * client and the shutdown. Calls wait here instead, where every wait is bounded (a wait limit,
  * the request's signal) and leaves the queue at once when it ends. A tenant holds at most
- * `maxPerTenant` slots, and a freed slot goes to the waiting tenant that holds the fewest, so one
- * tenant's slow streams cannot starve the others.
+ * `maxPerTenant` slots, and a freed slot goes to the next waiter of the fair queue
+ * (queue/fair-queue.ts): the highest priority class first, then tenants by weighted round robin
+ * (a tenant holding its share sits out until it gives one back), so one tenant's burst or slow
+ * streams cannot starve the others, and `low` (batch) calls only get what live calls leave.
  */
 export class PoolGate {
   readonly #options: PoolGateOptions;
   readonly #heldBy = new Map<string, number>();
-  readonly #waiting: Waiter[] = [];
+  readonly #waiting: FairQueue<Waiter<ReleaseSlot>>;
+  readonly #observer: QueueObserver;
+  readonly #clock: Clock;
   #held = 0;
+  /** Mean time a slot is held (exponentially weighted), ms; undefined before the first release. */
+  #holdMs: number | undefined;
 
   constructor(options: PoolGateOptions) {
     this.#options = { ...options, maxPerTenant: Math.min(options.maxPerTenant, options.capacity) };
+    this.#waiting = new FairQueue({ maxTotal: options.maxWaiting, maxPerTenant: options.maxWaitingPerTenant ?? options.maxWaiting });
+    this.#observer = options.observer ?? noQueueObserver;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Slots in use. */
@@ -58,7 +76,7 @@ export class PoolGate {
 
   /** Calls waiting for a slot. */
   get waiting(): number {
-    return this.#waiting.length;
+    return this.#waiting.size;
   }
 
   /** A slot now, or undefined when the pool is full or `tenant` holds its share. */
@@ -67,79 +85,64 @@ export class PoolGate {
   }
 
   /**
-   * A slot, waiting at most `maxWaitMs`. Rejects with PoolSaturatedError when the wait limit
-   * passes or too many calls wait, and with the signal's reason when it aborts; either way the
-   * call leaves the queue at once.
+   * A slot, waiting at most `maxWaitMs` in the fair queue in class `priority`, with its tenant's
+   * `weight` within the class. Rejects with
+   * PoolSaturatedError when the wait limit passes or too many calls wait, and with the signal's
+   * reason when it aborts; either way the call leaves the queue at once.
    */
-  acquire(tenant: string, signal: AbortSignal, maxWaitMs: number): Promise<ReleaseSlot> {
+  async acquire(tenant: string, signal: AbortSignal, maxWaitMs: number, priority: Priority = 'normal', weight = 1): Promise<ReleaseSlot> {
     const now = this.tryAcquire(tenant);
-    if (now) return Promise.resolve(now);
-    if (signal.aborted) return Promise.reject(signal.reason);
-    if (this.#waiting.length >= this.#options.maxWaiting || maxWaitMs <= 0) return Promise.reject(new PoolSaturatedError(maxWaitMs <= 0 ? 'wait-limit' : 'queue-full'));
-    return new Promise((resolve, reject) => {
-      const leave = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        const i = this.#waiting.indexOf(waiter);
-        if (i >= 0) this.#waiting.splice(i, 1);
-      };
-      const onAbort = (): void => {
-        leave();
-        reject(signal.reason);
-      };
-      const waiter: Waiter = {
-        tenant,
-        grant: (release) => {
-          leave();
-          resolve(release);
-        },
-      };
-      const timer = setTimeout(() => {
-        leave();
-        reject(new PoolSaturatedError('wait-limit'));
-      }, maxWaitMs);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiting.push(waiter);
-    });
+    if (now) return now;
+    try {
+      return await waitInQueue(this.#waiting, { tenant, signal, maxWaitMs, priority, weight }, 'pool', this.#observer, this.#clock);
+    } catch (err) {
+      if (err instanceof QueueWaitError) throw new PoolSaturatedError(err.outcome === 'full' ? 'queue-full' : 'wait-limit', this.#retryAfterMs());
+      throw err;
+    }
   }
 
   #canTake(tenant: string): boolean {
     return this.#held < this.#options.capacity && (this.#heldBy.get(tenant) ?? 0) < this.#options.maxPerTenant;
   }
 
+  /**
+   * Ms until a call arriving now would likely get a connection: the mean hold time × (calls
+   * waiting + 1) ÷ connections, at least 1 s (Retry-After has whole seconds); 1 s before any
+   * hold was measured.
+   */
+  #retryAfterMs(): number {
+    if (this.#holdMs === undefined) return 1_000;
+    return Math.max(1_000, Math.ceil((this.#holdMs * (this.#waiting.size + 1)) / this.#options.capacity));
+  }
+
   #take(tenant: string): ReleaseSlot {
+    const takenMs = this.#clock.nowMs();
     this.#held++;
-    this.#heldBy.set(tenant, (this.#heldBy.get(tenant) ?? 0) + 1);
+    const holds = (this.#heldBy.get(tenant) ?? 0) + 1;
+    this.#heldBy.set(tenant, holds);
+    // At its share, the tenant's waiters sit out of the rotation until it gives a slot back.
+    if (holds >= this.#options.maxPerTenant) this.#waiting.block(tenant);
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      const heldMs = this.#clock.nowMs() - takenMs;
+      this.#holdMs = this.#holdMs === undefined ? heldMs : this.#holdMs * 0.8 + heldMs * 0.2;
       this.#held--;
       const left = (this.#heldBy.get(tenant) ?? 1) - 1;
       if (left > 0) this.#heldBy.set(tenant, left);
       else this.#heldBy.delete(tenant);
+      if (left < this.#options.maxPerTenant) this.#waiting.unblock(tenant);
       this.#handOut();
     };
   }
 
-  /**
-   * Gives free slots to waiters: the eligible waiter whose tenant holds the fewest slots, the
-   * oldest first among equals. Linear in the queue, which is bounded by `maxWaiting`.
-   */
+  /** Gives free slots to the fair queue's next waiters (O(1) each). */
   #handOut(): void {
-    while (this.#held < this.#options.capacity && this.#waiting.length > 0) {
-      let best: Waiter | undefined;
-      let bestHeld = Infinity;
-      for (const w of this.#waiting) {
-        const held = this.#heldBy.get(w.tenant) ?? 0;
-        if (held < this.#options.maxPerTenant && held < bestHeld) {
-          best = w;
-          bestHeld = held;
-          if (held === 0) break;
-        }
-      }
-      if (!best) return;
-      best.grant(this.#take(best.tenant));
+    while (this.#held < this.#options.capacity) {
+      const next = this.#waiting.shift();
+      if (!next) return;
+      next.grant(this.#take(next.tenant));
     }
   }
 }

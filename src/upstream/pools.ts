@@ -1,4 +1,5 @@
 import { Pool } from 'undici';
+import type { QueueObserver } from '../queue/wait.js';
 import { PoolGate } from './pool-gate.js';
 
 export interface PoolOptions {
@@ -6,6 +7,12 @@ export interface PoolOptions {
   readonly connectTimeoutMs: number;
   /** Connections one tenant may hold at once (see PoolGate). */
   readonly maxPerTenant: number;
+  /**
+   * Calls that may wait for a connection, in all and per tenant (`queue.maxTotal`,
+   * `queue.maxPerTenant` when the queue is on); default WAITING_PER_CONNECTION × connections.
+   */
+  readonly maxWaiting?: number;
+  readonly maxWaitingPerTenant?: number;
 }
 
 /** One deployment's connections and the gate every call passes to use one. */
@@ -31,10 +38,15 @@ export class UpstreamPools {
   /** Pools released by a reload whose close is still waiting for their last requests. */
   readonly #closing = new Set<Pool>();
 
+  /** `observer` hears every wait for a connection (queue metrics). */
+  constructor(private readonly observer?: QueueObserver) {}
+
   /** The lane for `deployment` at `origin` (scheme://host:port) with these options, created on first use. */
   get(deployment: string, origin: string, options: PoolOptions): UpstreamLane {
     // Options are part of the key so that a reload changing maxConnections gets a new pool.
-    const key = `${deployment} ${origin} ${options.connections} ${options.connectTimeoutMs} ${options.maxPerTenant}`;
+    const maxWaiting = options.maxWaiting ?? options.connections * WAITING_PER_CONNECTION;
+    const maxWaitingPerTenant = options.maxWaitingPerTenant ?? maxWaiting;
+    const key = `${deployment} ${origin} ${options.connections} ${options.connectTimeoutMs} ${options.maxPerTenant} ${maxWaiting} ${maxWaitingPerTenant}`;
     let lane = this.#lanes.get(key);
     if (!lane) {
       const pool = new Pool(origin, {
@@ -44,7 +56,7 @@ export class UpstreamPools {
         keepAliveTimeout: 4_000,
         keepAliveMaxTimeout: 600_000,
       });
-      const gate = new PoolGate({ capacity: options.connections, maxPerTenant: options.maxPerTenant, maxWaiting: options.connections * WAITING_PER_CONNECTION });
+      const gate = new PoolGate({ capacity: options.connections, maxPerTenant: options.maxPerTenant, maxWaiting, maxWaitingPerTenant, ...(this.observer ? { observer: this.observer } : {}) });
       lane = { pool, gate };
       this.#lanes.set(key, lane);
     }

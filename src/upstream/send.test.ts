@@ -35,7 +35,7 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const ctx = (signal: AbortSignal): CallContext => ({ signal, tenant: 't', maxWaitMs: 5_000 });
+const ctx = (signal: AbortSignal): CallContext => ({ signal, tenant: 't', maxWaitMs: 5_000, priority: 'normal', weight: 1 });
 const call = (path: string) => ({ method: 'POST' as const, path, headers: { 'content-type': 'application/json' }, body: '{}' });
 
 describe('exchangeUpstream', () => {
@@ -76,7 +76,7 @@ describe('exchangeUpstream', () => {
     const holder = new AbortController();
     const holding = exchangeUpstream(narrow, call('/slow'), ctx(holder.signal), limits);
     const waiter = new AbortController();
-    const waiting = exchangeUpstream(narrow, call('/ok'), { signal: waiter.signal, tenant: 'other', maxWaitMs: 60_000 }, limits);
+    const waiting = exchangeUpstream(narrow, call('/ok'), { signal: waiter.signal, tenant: 'other', maxWaitMs: 60_000, priority: 'normal', weight: 1 }, limits);
     expect(gate.waiting).toBe(1);
     waiter.abort(new Error('client left while queued'));
     await expect(waiting).rejects.toThrow('client left while queued');

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
 import type { Secret } from '../config/secret.js';
 import type { UpstreamCall } from '../providers/types.js';
+import type { Priority } from '../queue/priority.js';
 import { authorize, type Credentials } from './credentials.js';
 import type { PoolGate, ReleaseSlot } from './pool-gate.js';
 
@@ -29,6 +30,9 @@ export interface CallContext {
   readonly tenant: string;
   /** Longest wait for a connection slot (already capped by the caller to the deadline). */
   readonly maxWaitMs: number;
+  /** The request's class and its tenant's weight, for its place in the connection queue. */
+  readonly priority: Priority;
+  readonly weight: number;
   /** W3C `traceparent`/`tracestate` for this attempt (built or validated by observability/tracer.ts). */
   readonly traceHeaders?: Readonly<Record<string, string>> | undefined;
 }
@@ -49,7 +53,7 @@ export async function sendUpstream(endpoint: UpstreamEndpoint, call: UpstreamCal
 
 /** A connection slot of the deployment's pool, then the call's auth headers; the slot is given back if signing fails. */
 async function slotAndHeaders(endpoint: UpstreamEndpoint, call: UpstreamCall, ctx: CallContext): Promise<{ release: ReleaseSlot; headers: Record<string, string> }> {
-  const release = endpoint.gate.tryAcquire(ctx.tenant) ?? (await endpoint.gate.acquire(ctx.tenant, ctx.signal, ctx.maxWaitMs));
+  const release = endpoint.gate.tryAcquire(ctx.tenant) ?? (await endpoint.gate.acquire(ctx.tenant, ctx.signal, ctx.maxWaitMs, ctx.priority, ctx.weight));
   try {
     const headers = await authorize(endpoint.credentials, call);
     // After signing: SigV4 signs the headers it lists, and these are not among them.

@@ -253,4 +253,11 @@ CREATE INDEX batch_items_runnable_idx ON batch_items (state, not_before) WHERE s
 CREATE INDEX batch_items_dead_letter_idx ON batch_items (dead_lettered_at) WHERE dead_lettered_at IS NOT NULL;
 `,
   },
+  {
+    id: 6,
+    name: 'queue: a team\'s weight and priority classes',
+    sql: `
+ALTER TABLE teams ADD COLUMN queue jsonb;
+`,
+  },
 ];

@@ -1,4 +1,4 @@
-import type { BudgetConfig, ConcurrencyConfig, LimitsConfig, PayloadsConfig } from '../../config/schema.js';
+import type { BudgetConfig, ConcurrencyConfig, LimitsConfig, PayloadsConfig, TenantQueueConfig } from '../../config/schema.js';
 import type { AttemptLogEntry } from '../../observability/events.js';
 import { bigint, boolean, customType, date, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
 
@@ -35,6 +35,8 @@ export const teams = pgTable('teams', {
   updatedAt: at('updated_at').notNull(),
   /** Whether its prompts and completions are stored (the config file's `payloads` shape); null: not. */
   payloads: jsonb('payloads').$type<PayloadsConfig>(),
+  /** Its weight and priority classes in the queues (the config file's `queue` shape); null: the defaults. */
+  queue: jsonb('queue').$type<TenantQueueConfig>(),
 });
 
 /**
