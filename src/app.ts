@@ -309,7 +309,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         const store = control;
         const db = (): ControlDb | undefined => store.store?.db;
         const [{ loadBatchApi }, { ValidateOnlyEngine }] = await Promise.all([import('./batches/load-batch-api.js'), import('./batches/validate-only-engine.js')]);
-        const settings = () => ({ batches: holder.current.config.batches, bodyLimitBytes: holder.current.config.server.bodyLimitBytes });
+        // Read at start, like the edge's limits (docs/configuration.md#batches).
+        const settings = () => ({ batches: config.batches, bodyLimitBytes: config.server.bodyLimitBytes });
         batchEngine = options.batchEngine?.({ db, config }) ?? new ValidateOnlyEngine({ db, logger, settings: () => ({ maxLines: settings().batches.maxLines, maxLineBytes: settings().bodyLimitBytes }) });
         batchEngine.start();
         const loaded = await loadBatchApi({ db, engine: batchEngine, settings, clock, logger });

@@ -73,6 +73,12 @@ describe.each(['embedded', 'postgres'] as const)('openai SDK files and batches (
     const err = await client().files.create({ file: await toFile(Buffer.from(jsonl(['a'])), 'x.jsonl'), purpose: 'fine-tune' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
     expect((err as BadRequestError).param).toBe('purpose');
+    const lines = jsonl(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']).split('\n');
+    lines[6] = '{"custom_id": "g",';
+    const line7 = await client().files.create({ file: await toFile(Buffer.from(lines.join('\n')), 'x.jsonl'), purpose: 'batch' }).catch((e: unknown) => e);
+    expect(line7).toBeInstanceOf(BadRequestError);
+    expect((line7 as BadRequestError).message).toMatch(/Line 7: this line is not valid JSON/);
+    expect((await client().files.list()).data.map((x) => x.id)).toEqual([f.id]);
   });
 
   it.skipIf(skip)('batches: create, retrieve, list, cancel; the error file lists every item as batch_cancelled, in order', async () => {

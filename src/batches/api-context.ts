@@ -13,7 +13,7 @@ export interface BatchApiDeps {
   /** The control plane's database once open; undefined before (the routes answer 503). */
   readonly db: () => ControlDb | undefined;
   readonly engine: BatchEngine;
-  /** `batches.*` and `server.bodyLimitBytes` of the config now serving (a reload applies to the next request). */
+  /** `batches.*` and `server.bodyLimitBytes` (read at start: a change needs a restart). */
   readonly settings: () => { readonly batches: BatchesConfig; readonly bodyLimitBytes: number };
   readonly clock: Clock;
   readonly logger: Logger;

@@ -3,6 +3,8 @@
  * file read back in pages), each checked on its own. One line is one request:
  * `{"custom_id": "…", "method": "POST", "url": "/v1/chat/completions", "body": {…}}`.
  */
+import { GatewayError } from '../errors/gateway-error.js';
+import { parseJsonBody } from '../http/json-body.js';
 
 /** One problem with the input, in OpenAI's batch `errors.data` shape; `line` is 1-based. */
 export interface LineError {
@@ -113,9 +115,10 @@ export function parseInputLine(text: string, line: number): InputLine | LineErro
   if (text.includes('\\u0000')) return fail('invalid_json_line', 'the line holds \\u0000, which cannot be stored.');
   let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch {
-    return fail('invalid_json_line', 'this line is not valid JSON.');
+    // The edge's own parser: the same bounds on depth and width, and no __proto__, as a live body.
+    value = parseJsonBody(text);
+  } catch (err) {
+    return fail('invalid_json_line', `this line is not valid JSON${err instanceof GatewayError ? ` (${err.message.replace(/^The request body /, 'it ')})` : ''}.`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('invalid_json_line', 'each line must be a JSON object.');
   const o = value as Record<string, unknown>;

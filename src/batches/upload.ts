@@ -32,11 +32,14 @@ export const EXPIRES_AFTER_MIN_S = 3_600;
 export const EXPIRES_AFTER_MAX_S = 2_592_000;
 const MAX_FILENAME_CHARS = 255;
 
-/** The answer to a refused upload closes the connection: the rest of the body is not read. */
-const closes = { connection: 'close' };
-
+/**
+ * A refused upload is not read further. Its 400 leaves the connection open (closing a socket the
+ * client is still writing to resets it, and the client would lose the answer): the client reads
+ * it and gives up, or the edge's server.requestTimeoutMs ends the connection. So does a 413 found
+ * mid-body; one declared by Content-Length closes it, like every 413 of the edge.
+ */
 function invalid(message: string, param: string | null = null): GatewayError {
-  return new GatewayError('invalid_request', message, { param, headers: closes });
+  return new GatewayError('invalid_request', message, { param });
 }
 
 /**
@@ -83,7 +86,9 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
       req.pause();
       form.removeAllListeners();
       form.on('error', noop);
-      form.destroy();
+      // Not now: this may run inside one of busboy's own callbacks, which goes on using the file
+      // stream that destroying it would take away.
+      setImmediate(() => form.destroy());
       reject(err);
     };
     const onLine = (text: string, line: number): void => {
@@ -99,6 +104,8 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
     const lineFailure = (err: unknown): Error => (err instanceof BadLine || err instanceof LineTooLong ? invalid(err.message, err instanceof BadLine ? (err.lineError.param ?? 'file') : 'file') : (err as Error));
 
     form.on('file', (name, stream, info) => {
+      // A stopped upload ends its file stream with an error ("Unexpected end of file"): expected.
+      stream.on('error', noop);
       if (name !== 'file' || filename !== undefined) {
         stream.resume();
         stop(invalid(`Unexpected file field '${name.slice(0, 32)}': send one file, as the field \`file\`.`, 'file'));
@@ -116,7 +123,7 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
           stop(lineFailure(err));
         }
       });
-      stream.on('limit', () => stop(tooLarge(limits.maxFileBytes)));
+      stream.on('limit', () => stop(tooLarge(limits.maxFileBytes, { connection: 'keep-alive' })));
       stream.on('end', () => {
         if (settled) return;
         try {
@@ -161,8 +168,9 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
   });
 }
 
-function tooLarge(maxFileBytes: number): GatewayError {
-  return new GatewayError('request_too_large', `The file is larger than ${maxFileBytes} bytes (batches.maxFileBytes).`, { param: 'file' });
+/** 413; refused mid-body it leaves the connection open, like the 400s (see `invalid`). */
+function tooLarge(maxFileBytes: number, headers?: Record<string, string>): GatewayError {
+  return new GatewayError('request_too_large', `The file is larger than ${maxFileBytes} bytes (batches.maxFileBytes).`, { param: 'file', ...(headers ? { headers } : {}) });
 }
 
 /** `expires_after[anchor]` must be `created_at`; `expires_after[seconds]` an integer from an hour to 30 days. */

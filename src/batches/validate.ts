@@ -76,6 +76,7 @@ export async function validateBatch(db: ControlDb, batchId: string, settings: Va
   }
 
   // Pass 2: the items, in bounded INSERTs. A second run (after a crash) inserts nothing new.
+  let written = 0;
   let rows: Array<typeof batchItems.$inferInsert> = [];
   let rowBytes = 0;
   const flush = async (): Promise<void> => {
@@ -92,12 +93,19 @@ export async function validateBatch(db: ControlDb, batchId: string, settings: Va
     maxLineBytes,
     () => undefined,
     async (input, line, bytes) => {
+      written += 1;
       rows.push({ batchId, line, customId: input.customId, body: input.body, state: 'queued', attempts: 0 });
       rowBytes += bytes;
       if (rows.length >= INSERT_ROWS || rowBytes >= INSERT_BYTES) await flush();
     },
   );
   await flush();
+  if (written !== count) {
+    // The file was deleted while it was read: what was written cannot be trusted to be all of it.
+    const outcome = await fail(db, batchId, [{ code: 'invalid_file', message: `The input file ${batch.inputFileId} was deleted during validation.`, param: 'input_file_id', line: null }], now);
+    await dropUncountedItems(db, batchId);
+    return outcome;
+  }
 
   const moved = await db
     .update(batches)

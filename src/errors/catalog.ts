@@ -33,7 +33,7 @@ export const errorCatalog = {
     status: 400,
     type: 'invalid_request_error',
     shouldRetry: false,
-    description: 'The request body is not sent as `Content-Type: application/json`.',
+    description: 'The request body is not sent as `Content-Type: application/json` (on `POST /v1/files`: as `multipart/form-data`).',
   },
   invalid_request: {
     status: 400,
@@ -93,13 +93,13 @@ export const errorCatalog = {
     status: 404,
     type: 'not_found_error',
     shouldRetry: false,
-    description: 'Admin API: no team, key or user with this name or id (or none the caller may see).',
+    description: "Admin API: no team, key or user with this name or id (or none the caller may see). Batch API: no file or batch with this id in the caller's team.",
   },
   resource_conflict: {
     status: 409,
     type: 'invalid_request_error',
     shouldRetry: false,
-    description: 'Admin API: a team or user with this name already exists, or the resource is defined in the config file and is read-only (`source: config`).',
+    description: 'Admin API: a team or user with this name already exists, or the resource is defined in the config file and is read-only (`source: config`). Batch API: the batch has already ended, so it cannot be cancelled.',
   },
   not_found: {
     status: 404,
@@ -123,7 +123,7 @@ export const errorCatalog = {
     status: 413,
     type: 'invalid_request_error',
     shouldRetry: false,
-    description: 'The body is larger than `server.bodyLimitBytes`. The connection is closed.',
+    description: 'The body is larger than `server.bodyLimitBytes` (an upload to `/v1/files`: `batches.maxFileBytes`). The connection is closed, except after an upload refused part-way (the client may still be sending; `server.requestTimeoutMs` ends it).',
   },
   headers_too_large: {
     status: 431,
