@@ -8,6 +8,7 @@ import type { ControlDb } from '../control/store/store.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { RequestScope } from '../http/request-scope.js';
 import type { BatchEngine } from './engine.js';
+import type { UploadMemory } from './upload.js';
 
 export interface BatchApiDeps {
   /** The control plane's database once open; undefined before (the routes answer 503). */
@@ -17,6 +18,8 @@ export interface BatchApiDeps {
   readonly settings: () => { readonly batches: BatchesConfig; readonly bodyLimitBytes: number };
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Bytes of uploads in progress on this replica, bounded. */
+  readonly uploadMemory: UploadMemory;
 }
 
 /** The caller of a Batch API request: the same authentication as the data plane's, scoped to the team. */

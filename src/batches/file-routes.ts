@@ -49,7 +49,7 @@ export async function uploadFile(deps: BatchApiDeps, scope: RequestScope): Promi
   const { batches: settings, bodyLimitBytes } = deps.settings();
   let upload;
   try {
-    upload = await receiveUpload(scope.req, { maxFileBytes: settings.maxFileBytes, maxLines: settings.maxLines, maxLineBytes: bodyLimitBytes });
+    upload = await receiveUpload(scope.req, { maxFileBytes: settings.maxFileBytes, maxLines: settings.maxLines, maxLineBytes: bodyLimitBytes, memory: deps.uploadMemory });
   } catch (err) {
     // The edge answered (a timed-out upload) or the client is gone: nothing to send.
     if (err instanceof ClientGoneError) return;
@@ -69,7 +69,11 @@ export async function uploadFile(deps: BatchApiDeps, scope: RequestScope): Promi
     createdAt: now,
     expiresAt: new Date(now.getTime() + keepMs),
   };
-  await withStore(() => db.insert(files).values(row));
+  try {
+    await withStore(() => db.insert(files).values(row));
+  } finally {
+    upload.release();
+  }
   await scope.json(200, fileObject(row), {});
 }
 

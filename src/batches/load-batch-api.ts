@@ -10,6 +10,7 @@ import { batchApiPaths } from './api-paths.js';
 import { cancelBatch, createBatch, listBatches, retrieveBatch } from './batch-routes.js';
 import { FileCleanup } from './file-cleanup.js';
 import { deleteFile, fileContent, listFiles, retrieveFile, uploadFile } from './file-routes.js';
+import { UPLOAD_MEMORY_FILES, UploadMemory } from './upload.js';
 
 /** A create body is a few ids and metadata: far below the data plane's body limit. */
 const CREATE_BODY_LIMIT_BYTES = 64 * 1024;
@@ -28,7 +29,8 @@ const handlers: Record<string, { readonly handler: Handler; readonly body?: 'jso
   'POST /v1/batches/{batch_id}/cancel': { handler: cancelBatch },
 };
 
-export async function loadBatchApi(deps: BatchApiDeps): Promise<{ routes: Route[]; close(): Promise<void> }> {
+export async function loadBatchApi(options: Omit<BatchApiDeps, 'uploadMemory'>): Promise<{ routes: Route[]; close(): Promise<void> }> {
+  const deps: BatchApiDeps = { ...options, uploadMemory: new UploadMemory(UPLOAD_MEMORY_FILES * options.settings().batches.maxFileBytes) };
   const cleanup = new FileCleanup(deps);
   cleanup.start();
   const routes = batchApiPaths.map(([method, path]): Route => {

@@ -15,11 +15,44 @@ export interface UploadLimits {
   readonly maxFileBytes: number;
   readonly maxLines: number;
   readonly maxLineBytes: number;
+  /** The bytes every upload in progress on this replica holds together (`UploadMemory`). */
+  readonly memory: UploadMemory;
+}
+
+/** Uploads held in memory at once, in files of `batches.maxFileBytes`. */
+export const UPLOAD_MEMORY_FILES = 4;
+const BUSY_RETRY_MS = 1_000;
+
+/**
+ * The bytes of uploads being received, across this replica: each upload holds its file until it
+ * is stored, so many at once could hold any amount. A chunk that does not fit refuses its upload
+ * (`uploads_busy`, 503) instead of waiting: a waiting upload would still be sending.
+ */
+export class UploadMemory {
+  #held = 0;
+
+  constructor(readonly capBytes: number) {}
+
+  get heldBytes(): number {
+    return this.#held;
+  }
+
+  take(bytes: number): boolean {
+    if (this.#held + bytes > this.capBytes) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.#held -= bytes;
+  }
 }
 
 export interface Upload {
   readonly filename: string;
+  /** The file; its bytes stay counted in `limits.memory` until `release()`. */
   readonly content: Buffer;
+  release(): void;
   readonly lines: number;
   /** `expires_after[seconds]` when sent (anchor `created_at`). */
   readonly expiresAfterSeconds: number | undefined;
@@ -77,10 +110,16 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
     let settled = false;
     const customIds = new Set<string>();
 
+    let held = 0;
+    const releaseHeld = (): void => {
+      limits.memory.release(held);
+      held = 0;
+    };
     const stop = (err: Error): void => {
       if (settled) return;
       settled = true;
       chunks = [];
+      releaseHeld();
       customIds.clear();
       req.unpipe(form);
       req.pause();
@@ -115,6 +154,11 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
       const splitter = new LineSplitter(limits.maxLineBytes);
       stream.on('data', (chunk: Buffer) => {
         if (settled) return;
+        if (!limits.memory.take(chunk.length)) {
+          stop(new GatewayError('uploads_busy', 'This replica is receiving as many uploads as it can hold; retry shortly.', { retryAfterMs: BUSY_RETRY_MS, headers: { connection: 'keep-alive' } }));
+          return;
+        }
+        held += chunk.length;
         bytes += chunk.length;
         chunks.push(chunk);
         try {
@@ -152,8 +196,9 @@ export function receiveUpload(req: IncomingMessage, limits: UploadLimits): Promi
         if (!fields.has('purpose')) throw invalid('purpose is required ("batch").', 'purpose');
         const expiresAfterSeconds = expiresAfter(fields);
         if (lines === 0) throw invalid('The file holds no requests.', 'file');
-        resolve({ filename, content: Buffer.concat(chunks, bytes), lines, expiresAfterSeconds });
+        resolve({ filename, content: Buffer.concat(chunks, bytes), lines, expiresAfterSeconds, release: releaseHeld });
       } catch (err) {
+        releaseHeld();
         reject(err as Error);
       } finally {
         chunks = [];

@@ -209,11 +209,17 @@ export const errorCatalog = {
     shouldRetry: true,
     description: "Every connection the gateway may open to the model's deployments is busy (or this tenant holds its share of them, `tenantConnectionPercent`) and none became free within `timeouts.poolQueueMs`; nothing was sent upstream. `Retry-After` is 1 s.",
   },
+  uploads_busy: {
+    status: 503,
+    type: 'server_error',
+    shouldRetry: true,
+    description: 'Uploads to `/v1/files` in progress on this replica already hold as many bytes as it allows (4 × `batches.maxFileBytes`); nothing was stored. `Retry-After` is 1 s.',
+  },
   control_plane_unavailable: {
     status: 503,
     type: 'server_error',
     shouldRetry: true,
-    description: 'Admin API: the control-plane database cannot be reached. The data plane keeps serving with the keys it last loaded. `Retry-After` is 5 s.',
+    description: 'Admin API and Batch API: the control-plane database cannot be reached. The data plane keeps serving with the keys it last loaded. `Retry-After` is 5 s.',
   },
   shutting_down: {
     status: 503,

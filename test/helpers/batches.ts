@@ -31,7 +31,10 @@ export interface BatchHarness extends Harness {
  * A gateway serving the Batch API on `driver`. With `outcome`, each validated item ends at once
  * with what it returns (through recordItemResult, as the runner would); without, items stay queued.
  */
-export async function startBatchHarness(driver: Driver, options: { outcome?: ItemOutcome; config?: Record<string, unknown> } = {}): Promise<BatchHarness> {
+export async function startBatchHarness(
+  driver: Driver,
+  options: { outcome?: ItemOutcome; config?: Record<string, unknown>; env?: NodeJS.ProcessEnv; databaseUrl?: (url: string) => string } = {},
+): Promise<BatchHarness> {
   const database = driver === 'postgres' ? await createTestDatabase('batchapi') : undefined;
   const batchEngine: GatewayOptions['batchEngine'] = ({ db, config }) => {
     const settings = () => ({ maxLines: config.batches.maxLines, maxLineBytes: config.server.bodyLimitBytes });
@@ -58,13 +61,14 @@ export async function startBatchHarness(driver: Driver, options: { outcome?: Ite
     const h = await startHarness({
       fakes: [{ dialect: 'openai' }],
       batchEngine,
+      ...(options.env ? { env: options.env } : {}),
       config: (f) =>
         deepMerge(
           {
             deployments: { d: deploymentFor(f[0]!) },
             models: { m: { targets: [{ deployment: 'd', model: 'm' }] } },
             tenants: { main: { keys: [KEY], models: ['*'] }, other: { keys: [OTHER_KEY], models: ['*'] } },
-            state: { database: database ? { url: database.url } : { dataDir: ':memory:' } },
+            state: { database: database ? { url: options.databaseUrl?.(database.url) ?? database.url } : { dataDir: ':memory:' } },
           },
           options.config ?? {},
         ),
