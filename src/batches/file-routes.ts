@@ -9,6 +9,7 @@ import type { RequestScope } from '../http/request-scope.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
 import { callerOf, dbOf, limitOf, notFound, plausibleId, queryOf, withStore, type BatchApiDeps } from './api-context.js';
 import { builtFileContent, uploadedFileContent } from './file-content.js';
+import { bytesParam } from './stored-bytes.js';
 import { newFileId } from './ids.js';
 import { fileObject, listObject } from './objects.js';
 import { receiveUpload } from './upload.js';
@@ -70,7 +71,7 @@ export async function uploadFile(deps: BatchApiDeps, scope: RequestScope): Promi
     expiresAt: new Date(now.getTime() + keepMs),
   };
   try {
-    await withStore(() => db.insert(files).values(row));
+    await withStore(() => db.insert(files).values({ ...row, content: bytesParam(upload.content) }));
   } finally {
     upload.release();
   }
