@@ -57,6 +57,7 @@ describe.each(['embedded', 'postgres'] as const)('openai SDK files and batches (
     expect(asc.data.map((f) => f.id)).toEqual(made.slice(0, 2).map((f) => f.id));
     expect(asc.has_more).toBe(true);
     expect((await sdk.files.list({ purpose: 'batch_output' })).data).toEqual([]);
+    expect((await sdk.files.list({ purpose: 'fine\u0000tune' })).data).toEqual([]);
 
     const content = await sdk.files.content(first!.id);
     expect(await content.text()).toBe(text);
@@ -180,6 +181,10 @@ describe.each(['embedded', 'postgres'] as const)('openai SDK files and batches (
     expect(await bad({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '48h' })).toBe('completion_window');
     expect(await bad({ endpoint: '/v1/chat/completions', completion_window: '24h' })).toBe('input_file_id');
     expect(await bad({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { k: 1 } })).toBe('metadata');
+    // PostgreSQL refuses U+0000 and lone surrogates: a 400, not a 500.
+    expect(await bad({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { k: 'a\ud800' } })).toBe('metadata');
+    expect(await bad({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { k: 'a\u0000' } })).toBe('metadata');
+    await expect(sdk.batches.create({ input_file_id: 'file-\u0000', endpoint: '/v1/chat/completions', completion_window: '24h' })).rejects.toBeInstanceOf(NotFoundError);
     await expect(sdk.batches.create({ input_file_id: 'file-000000000000000000000000', endpoint: '/v1/chat/completions', completion_window: '24h' })).rejects.toBeInstanceOf(NotFoundError);
     const batch = await sdk.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
     const done = await until(() => sdk.batches.retrieve(batch.id), (b) => b.status === 'completed');

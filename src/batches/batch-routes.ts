@@ -9,6 +9,7 @@ import type { RequestScope } from '../http/request-scope.js';
 import { isRecord } from '../is-record.js';
 import { callerOf, dbOf, limitOf, notFound, plausibleId, queryOf, withStore, type BatchApiDeps } from './api-context.js';
 import { newBatchId } from './ids.js';
+import { hasLoneSurrogate } from './input-lines.js';
 import { endUnstarted, finalizeIfDone } from './item-results.js';
 import { batchObject, listObject } from './objects.js';
 
@@ -51,7 +52,7 @@ function parseMetadata(metadata: unknown): Record<string, string> | null {
   const entries = Object.entries(metadata);
   if (entries.length > METADATA_PAIRS) throw new GatewayError('invalid_request', `metadata holds at most ${METADATA_PAIRS} pairs.`, { param: 'metadata' });
   for (const [k, v] of entries) {
-    if (k.length > METADATA_KEY_CHARS || typeof v !== 'string' || v.length > METADATA_VALUE_CHARS || /\u0000/.test(k + v)) {
+    if (k.length > METADATA_KEY_CHARS || typeof v !== 'string' || v.length > METADATA_VALUE_CHARS || /\u0000/.test(k + v) || hasLoneSurrogate(k + v)) {
       throw new GatewayError('invalid_request', `metadata: keys are at most ${METADATA_KEY_CHARS} characters, values strings of at most ${METADATA_VALUE_CHARS}.`, { param: 'metadata' });
     }
   }
@@ -68,11 +69,12 @@ export async function createBatch(deps: BatchApiDeps, scope: RequestScope): Prom
   const db = dbOf(deps);
   const now = new Date(deps.clock.wallMs());
   const row = await withStore(async () => {
+    if (!plausibleId(body.inputFileId)) throw notFound('file', body.inputFileId);
     const [file] = await db
       .select({ purpose: files.purpose })
       .from(files)
       .where(and(eq(files.id, body.inputFileId), eq(files.team, team), or(isNull(files.expiresAt), gt(files.expiresAt, now))));
-    if (!file || !plausibleId(body.inputFileId)) throw notFound('file', body.inputFileId);
+    if (!file) throw notFound('file', body.inputFileId);
     if (file.purpose !== 'batch') throw new GatewayError('invalid_request', `input_file_id: file ${body.inputFileId} is a batch's ${file.purpose} file, not an upload with purpose "batch".`, { param: 'input_file_id' });
     const [created] = await db
       .insert(batches)

@@ -19,6 +19,8 @@ const DAY_MS = 86_400_000;
 const FILES_PAGE_DEFAULT = 10_000;
 const FILES_PAGE_MAX = 10_000;
 
+const purposes: ReadonlySet<string> = new Set(['batch', 'batch_output', 'batch_error']);
+
 /** The columns of a file but its bytes. */
 const meta = {
   id: files.id,
@@ -86,7 +88,11 @@ export async function listFiles(deps: BatchApiDeps, scope: RequestScope): Promis
   const order = query.get('order') ?? 'desc';
   if (order !== 'asc' && order !== 'desc') throw new GatewayError('invalid_request', 'order must be "asc" or "desc".', { param: 'order' });
   const purpose = query.get('purpose');
-  if (purpose !== null && purpose.length > 32) throw new GatewayError('invalid_request', 'purpose: unknown purpose.', { param: 'purpose' });
+  // Files of another purpose (fine-tune, assistants…) are never kept here: none to list.
+  if (purpose !== null && !purposes.has(purpose)) {
+    await scope.json(200, listObject([], false), {});
+    return;
+  }
   const after = query.get('after');
   const now = new Date(deps.clock.wallMs());
   const rows = await withStore(async () => {

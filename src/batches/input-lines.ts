@@ -25,6 +25,13 @@ export interface InputLine {
 export const MAX_CUSTOM_ID_CHARS = 512;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** `\uD800`–`\uDBFF` not followed by `\uDC00`–`\uDFFF`, or the latter not after the former. */
+const loneSurrogateEscape = /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
+
+/** A JavaScript string with an unpaired surrogate (PostgreSQL refuses it in text and jsonb). */
+export function hasLoneSurrogate(s: string): boolean {
+  return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
 
 /**
  * Splits bytes into lines (LF, with an optional CR before it), never holding more than one
@@ -111,8 +118,10 @@ export class BadLine extends Error {
 export function parseInputLine(text: string, line: number): InputLine | LineError {
   const at = line + 1;
   const fail = (code: string, message: string, param: string | null = null): LineError => ({ code, message: `Line ${at}: ${message}`, param, line: at });
-  // PostgreSQL cannot store U+0000 in text or jsonb: such a line could never be run.
+  // PostgreSQL cannot store U+0000 or a lone surrogate in jsonb: such a line could never be run.
+  // (The text itself is valid UTF-8, so only escapes can carry them.)
   if (text.includes('\\u0000')) return fail('invalid_json_line', 'the line holds \\u0000, which cannot be stored.');
+  if (loneSurrogateEscape.test(text)) return fail('invalid_json_line', 'the line holds an unpaired surrogate escape (\\ud800-\\udfff), which cannot be stored.');
   let value: unknown;
   try {
     // The edge's own parser: the same bounds on depth and width, and no __proto__, as a live body.

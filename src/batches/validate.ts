@@ -7,6 +7,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { batches, batchItems, files } from '../control/store/schema.js';
+import { driverError, isStoreUnavailable } from '../control/store/errors.js';
 import type { ControlDb } from '../control/store/store.js';
 import { BadLine, checkForEndpoint, isLineError, LineSplitter, LineTooLong, parseInputLine, type InputLine, type LineError } from './input-lines.js';
 import { storedBytes } from './stored-bytes.js';
@@ -97,20 +98,30 @@ export async function validateBatch(db: ControlDb, batchId: string, settings: Va
     if (ms > 2 * INSERT_TARGET_MS) chunkRows = Math.max(INSERT_ROWS_MIN, chunkRows >> 1);
     else if (ms < INSERT_TARGET_MS / 2 && chunk.length >= chunkRows) chunkRows = Math.min(INSERT_ROWS_MAX, chunkRows * 2);
   };
-  await eachLine(
-    db,
-    batch.inputFileId,
-    file.bytes,
-    maxLineBytes,
-    () => undefined,
-    async (input, line, bytes) => {
-      written += 1;
-      rows.push({ batchId, line, customId: input.customId, body: input.body, state: 'queued', attempts: 0 });
-      rowBytes += bytes;
-      if (rows.length >= chunkRows || rowBytes >= INSERT_BYTES) await flush();
-    },
-  );
-  await flush();
+  try {
+    await eachLine(
+      db,
+      batch.inputFileId,
+      file.bytes,
+      maxLineBytes,
+      () => undefined,
+      async (input, line, bytes) => {
+        written += 1;
+        rows.push({ batchId, line, customId: input.customId, body: input.body, state: 'queued', attempts: 0 });
+        rowBytes += bytes;
+        if (rows.length >= chunkRows || rowBytes >= INSERT_BYTES) await flush();
+      },
+    );
+    await flush();
+  } catch (err) {
+    // A database that cannot be reached: validation runs again later. Anything else the database
+    // refused (content it cannot store) would fail every run: the batch fails, not stays validating.
+    if (isStoreUnavailable(err)) throw err;
+    const { message } = driverError(err);
+    const outcome = await fail(db, batchId, [{ code: 'invalid_request', message: `The requests could not be stored: ${message.slice(0, 200) || 'the database refused them'}.`, param: null, line: null }], now);
+    await dropUncountedItems(db, batchId);
+    return outcome;
+  }
   if (written !== count) {
     // The file was deleted while it was read: what was written cannot be trusted to be all of it.
     const outcome = await fail(db, batchId, [{ code: 'invalid_file', message: `The input file ${batch.inputFileId} was deleted during validation.`, param: 'input_file_id', line: null }], now);
