@@ -10,7 +10,7 @@ import { batchRequestId } from './ids.js';
 import { storedBytes } from './stored-bytes.js';
 
 /** Items read per query; a piece sent to the client holds about this many lines. */
-const PAGE_ITEMS = 200;
+const PAGE_ITEMS = 100;
 
 /** Succeeded items are the output file; everything that ended otherwise is the error file. */
 const statesOf: Record<'batch_output' | 'batch_error', BatchItemState[]> = {
