@@ -34,6 +34,8 @@ import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
 import type { BudgetLedger } from './spend/budget-ledger.js';
 import { BudgetWebhook } from './spend/budget-webhook.js';
+import type { BatchEngine } from './batches/engine.js';
+import type { ControlDb } from './control/store/store.js';
 
 export interface GatewayOptions {
   /** Default balancing strategy for aliases that set none (overrides `routing.strategy`). */
@@ -57,6 +59,8 @@ export interface GatewayOptions {
    * connect only when used, so they are built as for serving.
    */
   readonly offline?: boolean;
+  /** What runs batches (docs/batches.md); by default one that validates them and runs nothing. */
+  readonly batchEngine?: (deps: { readonly db: () => ControlDb | undefined; readonly config: GatewayConfig }) => BatchEngine;
 }
 
 export interface ListenOptions {
@@ -210,6 +214,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let adminServer: Server | undefined;
   let security: { close(): Promise<void> } | undefined;
   let liveStreams: { closeAll(): void } | undefined;
+  let batchApi: { close(): Promise<void> } | undefined;
+  let batchEngine: BatchEngine | undefined;
   // After listen, errors are accept() failures (EMFILE/ENFILE when descriptors run out): log them
   // (at most once a second) instead of crashing on an unhandled 'error' event.
   let lastAcceptErrorMs = -Infinity;
@@ -245,6 +251,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       // short close. The reload cleanup is not awaited for the same reason: it closes pools.
       await pools.close(POOL_CLOSE_MS);
       await security?.close().catch(() => undefined);
+      await batchEngine?.close().catch((err: unknown) => logger.error({ err }, 'batches: closing the engine failed'));
+      await batchApi?.close();
       // Every request has ended: the last rows are written (or spooled) before the store closes.
       await ledger?.close().catch((err: unknown) => logger.error({ err }, 'request log: closing failed'));
       await control?.close();
@@ -305,8 +313,21 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         security = admin.security;
         liveStreams = admin.live;
       }
+      let batchRows: Route[] | undefined;
+      if (control) {
+        const store = control;
+        const db = (): ControlDb | undefined => store.store?.db;
+        const [{ loadBatchApi }, { ValidateOnlyEngine }] = await Promise.all([import('./batches/load-batch-api.js'), import('./batches/validate-only-engine.js')]);
+        // Read at start, like the edge's limits (docs/configuration.md#batches).
+        const settings = () => ({ batches: config.batches, bodyLimitBytes: config.server.bodyLimitBytes });
+        batchEngine = options.batchEngine?.({ db, config }) ?? new ValidateOnlyEngine({ db, logger, settings: () => ({ maxLines: settings().batches.maxLines, maxLineBytes: settings().bodyLimitBytes }) });
+        batchEngine.start();
+        const loaded = await loadBatchApi({ db, engine: batchEngine, settings, clock, logger });
+        batchApi = loaded;
+        batchRows = loaded.routes;
+      }
       const operator = operatorRoutes({ metricsBearerToken });
-      server = edgeServer([...dataPlaneRoutes({ metrics: operatorPort === undefined, metricsBearerToken }), ...(adminPort === undefined ? adminRows : [])]);
+      server = edgeServer([...dataPlaneRoutes({ metrics: operatorPort === undefined, metricsBearerToken, ...(batchRows ? { batchApi: batchRows } : {}) }), ...(adminPort === undefined ? adminRows : [])]);
       operatorServer = operatorPort === undefined ? undefined : edgeServer(operator);
       adminServer = adminPort === undefined || adminRows.length === 0 ? undefined : edgeServer(adminRows);
       await listenOn(server, listen.host ?? config.server.host, listen.port ?? config.server.port);

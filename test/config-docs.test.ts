@@ -54,6 +54,7 @@ const tables: ReadonlyArray<{ heading: string; index: number; schema: JsonSchema
   { heading: '## `requestLog`', index: 0, schema: prop(root, 'requestLog'), path: 'requestLog' },
   { heading: '## `identity`', index: 0, schema: prop(prop(root, 'identity'), 'jwt'), path: 'identity.jwt' },
   { heading: '## `identity`', index: 1, schema: prop(prop(root, 'identity'), 'console'), path: 'identity.console' },
+  { heading: '## `batches`', index: 0, schema: prop(root, 'batches'), path: 'batches' },
   { heading: '## `tracing`', index: 0, schema: prop(root, 'tracing'), path: 'tracing' },
 ];
 

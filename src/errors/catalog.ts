@@ -33,7 +33,7 @@ export const errorCatalog = {
     status: 400,
     type: 'invalid_request_error',
     shouldRetry: false,
-    description: 'The request body is not sent as `Content-Type: application/json`.',
+    description: 'The request body is not sent as `Content-Type: application/json` (on `POST /v1/files`: as `multipart/form-data`).',
   },
   invalid_request: {
     status: 400,
@@ -93,13 +93,13 @@ export const errorCatalog = {
     status: 404,
     type: 'not_found_error',
     shouldRetry: false,
-    description: 'Admin API: no team, key or user with this name or id (or none the caller may see).',
+    description: "Admin API: no team, key or user with this name or id (or none the caller may see). Batch API: no file or batch with this id in the caller's team.",
   },
   resource_conflict: {
     status: 409,
     type: 'invalid_request_error',
     shouldRetry: false,
-    description: 'Admin API: a team or user with this name already exists, or the resource is defined in the config file and is read-only (`source: config`).',
+    description: 'Admin API: a team or user with this name already exists, or the resource is defined in the config file and is read-only (`source: config`). Batch API: the batch has already ended, so it cannot be cancelled.',
   },
   not_found: {
     status: 404,
@@ -123,7 +123,7 @@ export const errorCatalog = {
     status: 413,
     type: 'invalid_request_error',
     shouldRetry: false,
-    description: 'The body is larger than `server.bodyLimitBytes`. The connection is closed.',
+    description: 'The body is larger than `server.bodyLimitBytes` (an upload to `/v1/files`: `batches.maxFileBytes`). The connection is closed, except after an upload refused part-way (the client may still be sending; `server.requestTimeoutMs` ends it).',
   },
   headers_too_large: {
     status: 431,
@@ -209,11 +209,17 @@ export const errorCatalog = {
     shouldRetry: true,
     description: "Every connection the gateway may open to the model's deployments is busy (or this tenant holds its share of them, `tenantConnectionPercent`) and none became free within `timeouts.poolQueueMs` (or `queue.maxWaitMs`, if longer), or too many calls were already waiting; nothing was sent upstream. `Retry-After` is the time for the waiting calls to get a connection as observed (mean connection hold time × (calls waiting + 1) ÷ connections), at least 1 s.",
   },
+  uploads_busy: {
+    status: 503,
+    type: 'server_error',
+    shouldRetry: true,
+    description: 'Uploads to `/v1/files` in progress on this replica already hold as many bytes as it allows (4 × `batches.maxFileBytes`); nothing was stored. `Retry-After` is 1 s.',
+  },
   control_plane_unavailable: {
     status: 503,
     type: 'server_error',
     shouldRetry: true,
-    description: 'Admin API: the control-plane database cannot be reached. The data plane keeps serving with the keys it last loaded. `Retry-After` is 5 s.',
+    description: 'Admin API and Batch API: the control-plane database cannot be reached. The data plane keeps serving with the keys it last loaded. `Retry-After` is 5 s.',
   },
   shutting_down: {
     status: 503,

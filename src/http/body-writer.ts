@@ -71,17 +71,23 @@ export class WriteStalledError extends ClientGoneError {
  * Rejects with ClientGoneError when the response closes first.
  */
 export async function writeInPieces(res: ServerResponse, text: string, budget: OutputBudget, stallTimeoutMs: number): Promise<void> {
-  for (let at = 0; at < text.length; at += pieceChars) {
-    const piece = text.slice(at, at + pieceChars);
-    const bytes = Buffer.byteLength(piece);
-    if (!budget.tryTake(bytes)) await waitForBudget(res, budget, bytes, stallTimeoutMs);
-    try {
-      await flushPiece(res, piece, stallTimeoutMs);
-    } finally {
-      budget.release(bytes);
-    }
-  }
+  for (let at = 0; at < text.length; at += pieceChars) await writePiece(res, text.slice(at, at + pieceChars), budget, stallTimeoutMs);
   res.end();
+}
+
+/**
+ * Writes one piece (headers already sent) under the shared budget and waits until the socket has
+ * flushed it, as `writeInPieces` does for each of its pieces; for bodies made as they are sent
+ * (a batch's output file). Same rejections; does not end the response.
+ */
+export async function writePiece(res: ServerResponse, piece: string, budget: OutputBudget, stallTimeoutMs: number): Promise<void> {
+  const bytes = Buffer.byteLength(piece);
+  if (!budget.tryTake(bytes)) await waitForBudget(res, budget, bytes, stallTimeoutMs);
+  try {
+    await flushPiece(res, piece, stallTimeoutMs);
+  } finally {
+    budget.release(bytes);
+  }
 }
 
 function waitForBudget(res: ServerResponse, budget: OutputBudget, bytes: number, stallTimeoutMs: number): Promise<void> {

@@ -24,7 +24,9 @@ export function errorHeaders(err: GatewayError, extra: Readonly<Record<string, s
     headers['retry-after'] = formatRetryAfterSeconds(err.retryAfterMs);
     headers['retry-after-ms'] = formatRetryAfterMs(err.retryAfterMs);
   }
-  if (closesConnection.has(err.code)) headers.connection = 'close';
+  // Unless the error says the connection may stay (an upload refused mid-body whose client reads
+  // answers while it sends: closing would reset the socket before it read this one).
+  if (closesConnection.has(err.code) && headers.connection !== 'keep-alive') headers.connection = 'close';
   return headers;
 }
 

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { batchApiPaths } from '../batches/api-paths.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { chatOperation, completionsOperation, embeddingsOperation, messagesOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
 import type { RequestScope } from './request-scope.js';
@@ -15,6 +16,8 @@ export interface RouteOptions {
   readonly metrics: boolean;
   /** When set, /metrics requires `Authorization: Bearer <token>`. */
   readonly metricsBearerToken?: string | undefined;
+  /** The Batch API's rows (load-batch-api.ts) when the control plane is on; without, its paths answer 404 saying so. */
+  readonly batchApi?: readonly Route[];
 }
 
 /** The data-plane listener's routes (`server.host`:`server.port`). */
@@ -26,6 +29,7 @@ export function dataPlaneRoutes(options: RouteOptions): Route[] {
     { method: 'POST', ...operation(messagesOperation, surfaces.anthropic) },
     { method: 'GET', path: '/v1/models', surface: surfaces.models, handler: listModels },
     { method: 'GET', path: '/v1/models/{model}', surface: surfaces.models, handler: getModel },
+    ...(options.batchApi ?? batchApiPaths.map(([method, path]): Route => ({ method, path, surface: surfaces.openai, handler: batchApiOff }))),
     { method: 'GET', path: '/health', surface: surfaces.operator, quiet: true, handler: health },
     { method: 'GET', path: '/ready', surface: surfaces.operator, quiet: true, handler: ready },
     ...(options.metrics ? operatorRoutes(options) : []),
@@ -40,6 +44,10 @@ export function operatorRoutes(options: Pick<RouteOptions, 'metricsBearerToken'>
 
 function operation(op: Operation<OperationRequest, unknown, unknown>, surface: ApiSurface): Omit<Route, 'method'> {
   return { path: op.route, surface, body: 'json', recordsItself: true, operation: op.name, handler: (scope) => scope.runOperation(op) };
+}
+
+function batchApiOff(): never {
+  throw new GatewayError('not_found', 'The Batch API (/v1/files, /v1/batches) needs the control plane: configure state.database (docs/batches.md).');
 }
 
 function health(scope: RequestScope): void {

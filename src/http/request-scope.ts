@@ -7,7 +7,7 @@ import type { ChatReply, StreamWriter } from '../pipeline/reply.js';
 import { outcomeForError } from '../pipeline/request-record.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
 import type { HttpRuntime, HttpDeps } from './edge-deps.js';
-import { pieceChars, writeInPieces } from './body-writer.js';
+import { pieceChars, writeInPieces, writePiece } from './body-writer.js';
 import { errorHeaders, errorPayload } from './error-response.js';
 import { newRequestId } from './request-id.js';
 import { traceIdOf } from '../observability/trace-context.js';
@@ -137,6 +137,31 @@ export class RequestScope implements ChatReply {
   text(status: number, contentType: string, text: string, headers: Readonly<Record<string, string>> = {}): void {
     void this.send(status, { ...headers, 'content-type': contentType }, text)?.catch(noop);
     if (this.route?.quiet !== true) this.#recordByEdge(status, 'success', undefined);
+  }
+
+  /**
+   * Sends a body made as it is sent (no Content-Length: chunked), one piece at a time under the
+   * write-stall bound and the shared budget of bytes in flight, so a large body is never in
+   * memory whole and a client that stops reading holds at most one piece. Recorded once the last
+   * piece is flushed; a client gone first is recorded by the close. A failure to make the rest
+   * (the database went away) ends the response short, logged, recorded as internal_error.
+   */
+  async stream(status: number, headers: Record<string, string>, pieces: AsyncIterable<string>): Promise<void> {
+    headers['x-gateway-request-id'] = this.requestId;
+    const res = this.res;
+    res.writeHead(status, headers);
+    try {
+      for await (const piece of pieces) await writePiece(res, piece, this.deps.outputBudget, this.deps.limits.stallTimeoutMs);
+    } catch (err) {
+      if (!(err instanceof ClientGoneError)) {
+        this.deps.onInternalError(err, this.requestId);
+        this.recordOutcome(500, 'internal_error', 'internal_error');
+      }
+      if (!res.destroyed) res.destroy();
+      return;
+    }
+    res.end();
+    this.recordOutcome(status, 'success', undefined);
   }
 
   openStream(headers: Readonly<Record<string, string>>): StreamWriter {

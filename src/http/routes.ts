@@ -43,8 +43,11 @@ export interface Route {
   readonly method: HttpMethod;
   readonly path: string;
   readonly surface: ApiSurface;
-  /** `json`: the edge reads the body (limit, media type, parse) into `scope.body` first. */
-  readonly body?: 'json';
+  /**
+   * `json`: the edge reads the body (limit, media type, parse) into `scope.body` first. `raw`: the
+   * handler reads `scope.req` itself (a multipart upload, streamed); otherwise the body is discarded.
+   */
+  readonly body?: 'json' | 'raw';
   /** A smaller body limit than `server.bodyLimitBytes` for this route (admin bodies are small). */
   readonly bodyLimitBytes?: number;
   /**

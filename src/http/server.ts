@@ -64,7 +64,7 @@ function handle(deps: HttpDeps, table: RouteTable, req: IncomingMessage, res: Se
     readJsonBodyThenRun(scope, Math.min(route.bodyLimitBytes ?? Infinity, deps.limits.bodyLimitBytes));
     return;
   }
-  req.resume();
+  if (route.body !== 'raw') req.resume();
   void scope.run();
 }
 

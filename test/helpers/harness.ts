@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { Agent, request, type Dispatcher } from 'undici';
-import { createGateway, type Gateway } from '../../src/app.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import type { GatewayEvents } from '../../src/observability/events.js';
 import { resolveConfig } from '../../src/config/load.js';
@@ -32,6 +32,8 @@ export interface HarnessOptions {
   readonly clock?: Clock;
   /** Extra event subscribers (tests that count events). */
   readonly eventSinks?: ReadonlyArray<Partial<GatewayEvents>>;
+  /** What runs batches (GatewayOptions.batchEngine). */
+  readonly batchEngine?: GatewayOptions['batchEngine'];
 }
 
 export interface Harness {
@@ -73,6 +75,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       random: options.random ?? seededRandom(42),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.eventSinks ? { eventSinks: options.eventSinks } : {}),
+      ...(options.batchEngine ? { batchEngine: options.batchEngine } : {}),
     });
     const { url, metricsUrl } = await gateway.listen({ host: '127.0.0.1', port: 0 });
     // A client pool per gateway, destroyed before the gateway closes: Node counts a client
