@@ -32,6 +32,8 @@ import { createSharedState } from './state/create-state.js';
 import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
 import type { BudgetLedger } from './spend/budget-ledger.js';
+import type { BatchEngine } from './batches/engine.js';
+import type { BatchValidator } from './batches/runner/load-engine.js';
 import { BudgetWebhook } from './spend/budget-webhook.js';
 
 export interface GatewayOptions {
@@ -56,6 +58,8 @@ export interface GatewayOptions {
    * connect only when used, so they are built as for serving.
    */
   readonly offline?: boolean;
+  /** Validates a created batch into its items (the Batch API's validateBatch); without it batches stay `validating`. */
+  readonly validateBatch?: BatchValidator;
 }
 
 export interface ListenOptions {
@@ -201,6 +205,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let adminServer: Server | undefined;
   let security: { close(): Promise<void> } | undefined;
   let liveStreams: { closeAll(): void } | undefined;
+  // Runs batch items (control plane on): started once the store is open, closed before it.
+  let batchEngine: BatchEngine | undefined;
   // After listen, errors are accept() failures (EMFILE/ENFILE when descriptors run out): log them
   // (at most once a second) instead of crashing on an unhandled 'error' event.
   let lastAcceptErrorMs = -Infinity;
@@ -223,6 +229,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       live?.stop();
       const { shutdownGraceMs } = holder.current.config.server;
       logger.info({ drainDelayMs: delayMs, shutdownGraceMs, inFlight: inFlight.size }, 'draining: readiness off');
+      // Batch items stop being taken now; running ones get the same grace as requests, then go back to the queue.
+      const batchesClosed = batchEngine?.close().catch((err: unknown) => logger.error({ err }, 'batch runner: closing failed'));
       if (server?.listening) {
         await drainServer(server, inFlight, {
           delayMs,
@@ -230,6 +238,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           onPhase: (phase, fields) => logger.info(fields, `draining: ${phase}`),
         });
       }
+      await batchesClosed;
       for (const s of [server, operatorServer, adminServer]) if (s) await closeServer(s);
       // Every request was answered or aborted by now; whatever undici still holds (a call
       // stuck behind a dead connection) must not keep the process alive: destroyed after a
@@ -285,6 +294,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         const { restoreBudgetsOnStart } = await import('./spend/restore-on-start.js');
         await restoreBudgetsOnStart({ ledger: budgets, store: () => control?.store, snapshot: () => control?.snapshot ?? emptySnapshot, tenants: config.tenants, wallMs: () => clock.wallMs(), logger, processStartMs: startedWallMs });
       }
+      if (control) {
+        const { loadBatchEngine } = await import('./batches/runner/load-engine.js');
+        batchEngine = await loadBatchEngine({ config, control, holder, clock, logger, metrics, validate: options.validateBatch ?? awaitingValidation(logger), ...(options.random ? { random: options.random } : {}) });
+        batchEngine.start();
+      }
       let adminRows: Route[] = [];
       if (control && config.admin) {
         if (live) {
@@ -318,6 +332,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     reloadFromFile: (path, env) => reloader.reloadFromFile(path, env),
   };
   return gateway;
+}
+
+/** Until the Batch API's validation is built in: batches stay `validating` (logged once). */
+function awaitingValidation(logger: Logger): BatchValidator {
+  let logged = false;
+  return async () => {
+    if (!logged) logger.warn('batches: no validator configured; created batches stay validating');
+    logged = true;
+  };
 }
 
 /** Connections each deployment holds now (once a second, for the live view). */

@@ -1,0 +1,166 @@
+/**
+ * The runner's queries on `batch_items`, the durable job records both engines share. A run is
+ * claimed by a conditional update (state, owner, lease, attempts + 1), so two replicas never
+ * start one item together, and a replica that dies gives its items back when their lease lapses.
+ * The result itself is written only by recordItemResult (item-results.ts).
+ */
+import { and, eq, lt, sql } from 'drizzle-orm';
+import type { ControlDb } from '../../control/store/store.js';
+import { batches, batchItems } from '../../control/store/schema.js';
+
+/** An item claimed for one run, with what running it needs from its batch. */
+export interface ClaimedItem {
+  readonly batchId: string;
+  readonly line: number;
+  /** Runs started, this one included. */
+  readonly attempts: number;
+  readonly body: unknown;
+  /** What earlier runs of it cost (picodollars): a retried item's cost is every run's. */
+  readonly costSoFar: bigint;
+  readonly keyId: string;
+  readonly endpoint: string;
+}
+
+interface ClaimRow {
+  batch_id: string;
+  line: number;
+  attempts: number;
+  body: unknown;
+  cost: string | null;
+  key_id: string;
+  endpoint: string;
+}
+
+const toItem = (r: ClaimRow): ClaimedItem => ({
+  batchId: r.batch_id,
+  line: Number(r.line),
+  attempts: Number(r.attempts),
+  // PGlite hands jsonb back parsed; a driver that returns text is parsed here.
+  body: typeof r.body === 'string' ? JSON.parse(r.body) : r.body,
+  costSoFar: r.cost === null ? 0n : BigInt(r.cost),
+  keyId: r.key_id,
+  endpoint: r.endpoint,
+});
+
+/**
+ * Claims up to `limit` runnable items (queued, backoff over, of a batch in progress within its
+ * window) for `owner` until `leaseUntil`. SKIP LOCKED: replicas claiming at once take different
+ * items and never wait on each other. Ordered by line, then batch: batches running together
+ * share the runner instead of the oldest taking it all.
+ */
+export async function claimRunnable(db: ControlDb, owner: string, limit: number, now: Date, leaseUntil: Date): Promise<ClaimedItem[]> {
+  if (limit <= 0) return [];
+  const result = await db.execute(sql`
+    WITH picked AS (
+      SELECT i.batch_id, i.line FROM batch_items i JOIN batches b ON b.id = i.batch_id
+      WHERE i.state = 'queued' AND (i.not_before IS NULL OR i.not_before <= ${now.toISOString()}::timestamptz)
+        AND b.status = 'in_progress' AND b.expires_at > ${now.toISOString()}::timestamptz
+      ORDER BY i.line, i.batch_id LIMIT ${limit} FOR UPDATE OF i SKIP LOCKED
+    ), claimed AS (
+      UPDATE batch_items u SET state = 'running', attempts = u.attempts + 1, claimed_by = ${owner}, lease_until = ${leaseUntil.toISOString()}::timestamptz, not_before = NULL
+      FROM picked WHERE u.batch_id = picked.batch_id AND u.line = picked.line
+      RETURNING u.batch_id, u.line, u.attempts, u.body, u.cost_pico
+    )
+    SELECT c.batch_id, c.line, c.attempts, c.body, c.cost_pico::text AS cost, b.key_id, b.endpoint FROM claimed c JOIN batches b ON b.id = c.batch_id`);
+  return (result as unknown as { rows: ClaimRow[] }).rows.map(toItem);
+}
+
+/**
+ * Claims one item by its key (a BullMQ job names it): when it is queued, or running under a
+ * lease that lapsed (its replica died; BullMQ redelivered the job). Undefined when the item has
+ * ended (a job delivered after its result: a no-op) or another live run holds it.
+ */
+export async function claimItem(db: ControlDb, batchId: string, line: number, owner: string, now: Date, leaseUntil: Date): Promise<ClaimedItem | 'ended' | 'held'> {
+  const result = await db.execute(sql`
+    WITH claimed AS (
+      UPDATE batch_items u SET state = 'running', attempts = u.attempts + 1, claimed_by = ${owner}, lease_until = ${leaseUntil.toISOString()}::timestamptz, not_before = NULL
+      FROM batches b
+      WHERE u.batch_id = ${batchId} AND u.line = ${line} AND b.id = u.batch_id AND b.status = 'in_progress'
+        AND (u.state = 'queued' OR (u.state = 'running' AND u.lease_until < ${now.toISOString()}::timestamptz))
+      RETURNING u.batch_id, u.line, u.attempts, u.body, u.cost_pico
+    )
+    SELECT c.batch_id, c.line, c.attempts, c.body, c.cost_pico::text AS cost, b.key_id, b.endpoint FROM claimed c JOIN batches b ON b.id = c.batch_id`);
+  const [row] = (result as unknown as { rows: ClaimRow[] }).rows;
+  if (row) return toItem(row);
+  // Not claimed: ended, or its batch is not running (cancelled, expired: the sweep ends its
+  // unstarted items), or another live run holds it.
+  const [item] = await db
+    .select({ state: batchItems.state, status: batches.status })
+    .from(batchItems)
+    .innerJoin(batches, eq(batches.id, batchItems.batchId))
+    .where(and(eq(batchItems.batchId, batchId), eq(batchItems.line, line)));
+  return item?.status === 'in_progress' && item.state === 'running' ? 'held' : 'ended';
+}
+
+/**
+ * Gives a claimed item back to the queue without a result: to run again after `notBefore` (a
+ * failure a retry may fix), or at once (its run was stopped by a shutdown: that run does not
+ * count, `uncount`). Whatever the run cost is kept on the row. Only while `owner` still holds it.
+ */
+export async function releaseItem(db: ControlDb, item: Pick<ClaimedItem, 'batchId' | 'line'>, owner: string, release: { notBefore: Date | null; addCostPico: bigint | null; uncount: boolean }): Promise<boolean> {
+  const released = await db
+    .update(batchItems)
+    .set({
+      state: 'queued',
+      claimedBy: null,
+      leaseUntil: null,
+      notBefore: release.notBefore,
+      ...(release.uncount ? { attempts: sql`greatest(${batchItems.attempts} - 1, 0)` } : {}),
+      ...(release.addCostPico !== null && release.addCostPico !== 0n ? { costPico: sql`coalesce(${batchItems.costPico}, 0) + ${release.addCostPico}` } : {}),
+    })
+    .where(and(eq(batchItems.batchId, item.batchId), eq(batchItems.line, item.line), eq(batchItems.state, 'running'), eq(batchItems.claimedBy, owner)))
+    .returning({ line: batchItems.line });
+  return released.length > 0;
+}
+
+/** Extends the leases of the items `owner` is running (one statement, whatever their number). */
+export async function renewLeases(db: ControlDb, owner: string, leaseUntil: Date): Promise<number> {
+  const renewed = await db
+    .update(batchItems)
+    .set({ leaseUntil })
+    .where(and(eq(batchItems.state, 'running'), eq(batchItems.claimedBy, owner)))
+    .returning({ line: batchItems.line });
+  return renewed.length;
+}
+
+/**
+ * Puts back on the queue every running item whose lease lapsed (its replica died or hung); the
+ * run that was lost still counts as an attempt. Returns how many.
+ */
+export async function reclaimLapsed(db: ControlDb, now: Date): Promise<number> {
+  const reclaimed = await db
+    .update(batchItems)
+    .set({ state: 'queued', claimedBy: null, leaseUntil: null })
+    .where(and(eq(batchItems.state, 'running'), lt(batchItems.leaseUntil, now)))
+    .returning({ line: batchItems.line });
+  return reclaimed.length;
+}
+
+/** Batches still to validate (created; the replica that took them may have died). */
+export async function validatingBatches(db: ControlDb, limit: number): Promise<string[]> {
+  const rows = await db.select({ id: batches.id }).from(batches).where(eq(batches.status, 'validating')).limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Batches whose unstarted items are to be ended: in progress past their completion window
+ * (expired), and cancelling ones that still have queued items (the replica that took the cancel
+ * died before ending them, or an item went back to the queue after a failed run).
+ */
+export async function batchesToEnd(db: ControlDb, now: Date, limit: number): Promise<Array<{ id: string; as: 'expired' | 'cancelled' }>> {
+  const result = await db.execute(sql`
+    SELECT b.id, CASE WHEN b.status = 'cancelling' THEN 'cancelled' ELSE 'expired' END AS as
+    FROM batches b
+    WHERE (b.status = 'in_progress' AND b.expires_at <= ${now.toISOString()}::timestamptz AND EXISTS (SELECT 1 FROM batch_items i WHERE i.batch_id = b.id AND i.state = 'queued'))
+       OR (b.status = 'cancelling' AND EXISTS (SELECT 1 FROM batch_items i WHERE i.batch_id = b.id AND i.state = 'queued'))
+    LIMIT ${limit}`);
+  return (result as unknown as { rows: Array<{ id: string; as: 'expired' | 'cancelled' }> }).rows;
+}
+
+/** Items ready to run now (queued, backoff over, their batch in progress): the queue-depth gauge. */
+export async function runnableCount(db: ControlDb, now: Date): Promise<number> {
+  const result = await db.execute(sql`
+    SELECT count(*)::int AS n FROM batch_items i JOIN batches b ON b.id = i.batch_id
+    WHERE i.state = 'queued' AND (i.not_before IS NULL OR i.not_before <= ${now.toISOString()}::timestamptz) AND b.status = 'in_progress'`);
+  return Number((result as unknown as { rows: Array<{ n: number }> }).rows[0]?.n ?? 0);
+}

@@ -1,0 +1,61 @@
+/**
+ * Builds the batch engine for a gateway whose control plane is on: BullMQ on the gateway's Redis
+ * with `state.backend: redis` (every replica works the same batches), else the embedded engine in
+ * this process. Imported dynamically by the composition root, so a gateway without the control
+ * plane loads neither.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock.js';
+import type { GatewayConfig } from '../../config/load.js';
+import type { BatchesConfig } from '../../config/schema.js';
+import type { ControlPlane } from '../../control/control-plane.js';
+import type { ControlDb } from '../../control/store/store.js';
+import type { RuntimeHolder } from '../../lifecycle/runtime-holder.js';
+import type { BatchEngine } from '../engine.js';
+import { EmbeddedBatchEngine, type EngineDeps } from './embedded-engine.js';
+import type { BatchRunnerMetrics } from './item-step.js';
+
+/** Validates a created batch into its items (src/batches/validate.ts: validateBatch). */
+export type BatchValidator = (db: ControlDb, batchId: string, settings: BatchesConfig) => Promise<void>;
+
+export interface LoadEngineDeps {
+  readonly config: GatewayConfig;
+  readonly control: ControlPlane;
+  readonly holder: RuntimeHolder;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly validate: BatchValidator;
+  readonly metrics?: BatchRunnerMetrics;
+  readonly random?: () => number;
+}
+
+export async function loadBatchEngine(deps: LoadEngineDeps): Promise<BatchEngine> {
+  const { config, control, holder, clock, logger } = deps;
+  const settings = config.batches;
+  const engineDeps: EngineDeps = {
+    db: () => control.store?.db,
+    ready: () => control.loaded,
+    validate: async (batchId) => {
+      const db = control.store?.db;
+      if (!db) throw new Error('the control plane database is not open');
+      await deps.validate(db, batchId, settings);
+    },
+    owner: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    settings,
+    clock,
+    acquire: () => holder.acquire(),
+    random: deps.random ?? Math.random,
+    logger,
+    metrics: deps.metrics,
+    graceMs: config.server.shutdownGraceMs,
+    // Messages only: a driver error may quote a query, never a secret, but stays short in the log.
+    onError: (during, err) => logger.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, `${during} failed; retrying`),
+  };
+  if (config.state.backend === 'redis' && config.state.redis) {
+    const { BullBatchEngine } = await import('./bull-engine.js');
+    return new BullBatchEngine({ ...engineDeps, redis: config.state.redis });
+  }
+  return new EmbeddedBatchEngine(engineDeps);
+}
