@@ -7,6 +7,19 @@ import { asc, eq } from 'drizzle-orm';
 import { batches, batchItems, type BatchStatus } from '../../src/control/store/schema.js';
 import type { ControlDb } from '../../src/control/store/store.js';
 import { newBatchId } from '../../src/batches/ids.js';
+import { systemClock } from '../../src/clock.js';
+import { resolveConfig } from '../../src/config/load.js';
+import { openStore } from '../../src/control/store/open-store.js';
+import type { ControlStore } from '../../src/control/store/store.js';
+import { RuntimeHolder } from '../../src/lifecycle/runtime-holder.js';
+import { fanOut, type GatewayEvents } from '../../src/observability/events.js';
+import { MemoryConcurrencyLimiter } from '../../src/ratelimit/concurrency.js';
+import { MemoryRateLimiter } from '../../src/ratelimit/memory-limiter.js';
+import { MemoryCooldowns } from '../../src/routing/cooldowns.js';
+import { MemoryBudgetLedger } from '../../src/spend/memory-budget-ledger.js';
+import { FakeUpstream } from '../../src/testing/fake-upstream/fake-upstream.js';
+import { UpstreamPools } from '../../src/upstream/pools.js';
+import { createTestDatabase } from './postgres.js';
 
 /** The key id a config key runs under (`cfg_` and 12 hex digits of its SHA-256). */
 export function configKeyId(key: string): string {
@@ -86,4 +99,57 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, timeout
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A config key for runner tests: team `main`, model `m` (priced) allowed, `secret` not. */
+export const RUNNER_KEY = 'sk-batch-runner-test-0001';
+
+export interface RunnerWorld {
+  readonly store: ControlStore;
+  readonly fake: FakeUpstream;
+  readonly holder: RuntimeHolder;
+  /** Every request the pipeline finished, as its event told. */
+  readonly finished: Array<{ requestId: string; costPico: number | null | undefined; keyId: string | undefined }>;
+  close(): Promise<void>;
+}
+
+/**
+ * What an engine needs without a whole gateway: a control-plane store (PGlite, or a fresh
+ * PostgreSQL database when `server`), a fake upstream, and the runtime a gateway would build
+ * (one upstream try per run: the batch's own retries are what runner tests look at).
+ */
+export async function startRunnerWorld(server: boolean): Promise<RunnerWorld> {
+  const db = server ? await createTestDatabase('batchrunner') : undefined;
+  const { store } = await openStore({ dataDir: ':memory:', poolSize: 8, connectTimeoutMs: 2_000, statementTimeoutMs: 5_000, url: db?.url }, () => undefined);
+  const fake = await FakeUpstream.start({ dialect: 'openai' });
+  const config = resolveConfig({
+    server: { host: '127.0.0.1', port: 0 },
+    logging: { level: 'silent' },
+    retry: { maxAttempts: 1 },
+    timeouts: { connectMs: 1_000, firstByteMs: 3_000, idleMs: 3_000, totalMs: 8_000 },
+    circuitBreaker: { failureThreshold: 1_000, openMs: 30_000 },
+    deployments: { d: { provider: 'openai', baseUrl: fake.baseUrl } },
+    models: {
+      m: { targets: [{ deployment: 'd', model: 'm', price: { input: '1', output: '2' } }] },
+      secret: { targets: [{ deployment: 'd', model: 'm' }] },
+    },
+    tenants: { main: { keys: [RUNNER_KEY], models: ['m'] } },
+  });
+  const clock = systemClock;
+  const pools = new UpstreamPools();
+  const finished: RunnerWorld['finished'] = [];
+  const events = fanOut([{ requestFinished: (e) => finished.push({ requestId: e.requestId, costPico: e.costPico, keyId: e.keyId }) } satisfies Partial<GatewayEvents>], () => undefined);
+  const holder = new RuntimeHolder(config, { clock, events, pools, rateLimiter: new MemoryRateLimiter(clock), concurrency: new MemoryConcurrencyLimiter(), cooldowns: new MemoryCooldowns(clock), budgetLedger: new MemoryBudgetLedger(clock) });
+  return {
+    store,
+    fake,
+    holder,
+    finished,
+    async close() {
+      await fake.close();
+      await pools.close(1_000);
+      await store.close();
+      await db?.drop();
+    },
+  };
 }

@@ -1,29 +1,18 @@
 import { and, eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { configKeyId, insertBatch, itemRows, batchRow, waitForBatch, waitUntil } from '../../../test/helpers/batches.js';
-import { createTestDatabase, sharedPostgresAvailable } from '../../../test/helpers/postgres.js';
+import { batchRow, configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, waitForBatch, waitUntil, type RunnerWorld } from '../../../test/helpers/batches.js';
+import { sharedPostgresAvailable } from '../../../test/helpers/postgres.js';
 import { systemClock } from '../../clock.js';
-import { resolveConfig } from '../../config/load.js';
-import { openStore } from '../../control/store/open-store.js';
 import { batches, batchItems } from '../../control/store/schema.js';
 import type { ControlStore } from '../../control/store/store.js';
-import { RuntimeHolder } from '../../lifecycle/runtime-holder.js';
-import { fanOut, type GatewayEvents } from '../../observability/events.js';
-import { MemoryConcurrencyLimiter } from '../../ratelimit/concurrency.js';
-import { MemoryRateLimiter } from '../../ratelimit/memory-limiter.js';
-import { MemoryCooldowns } from '../../routing/cooldowns.js';
-import { MemoryBudgetLedger } from '../../spend/memory-budget-ledger.js';
-import { FakeUpstream } from '../../testing/fake-upstream/fake-upstream.js';
-import { UpstreamPools } from '../../upstream/pools.js';
+import type { FakeUpstream } from '../../testing/fake-upstream/fake-upstream.js';
 import { endUnstarted } from '../item-results.js';
 import { EmbeddedBatchEngine, type EngineDeps } from './embedded-engine.js';
 import type { StepOutcome } from './item-step.js';
 
-const KEY = 'sk-batch-runner-test-0001';
-const keyId = configKeyId(KEY);
+const keyId = configKeyId(RUNNER_KEY);
 const pgAvailable = await sharedPostgresAvailable();
-const storeSettings = { dataDir: ':memory:', poolSize: 4, connectTimeoutMs: 2_000, statementTimeoutMs: 5_000 };
 const chat = (model: string, text = 'hi') => ({ model, messages: [{ role: 'user', content: text }] });
 
 describe.each([
@@ -31,38 +20,17 @@ describe.each([
   ['postgres server', true],
 ] as const)('embedded batch engine: %s', (_label, server) => {
   const skip = server && !pgAvailable;
+  let world: RunnerWorld;
   let store: ControlStore;
-  let drop: (() => Promise<void>) | undefined;
   let fake: FakeUpstream;
-  let holder: RuntimeHolder;
-  let pools: UpstreamPools;
+  let finished: RunnerWorld['finished'];
   const engines: EmbeddedBatchEngine[] = [];
-  const finished: Array<{ requestId: string; costPico: number | null | undefined; keyId: string | undefined }> = [];
   const runs: StepOutcome[] = [];
 
   beforeAll(async () => {
     if (skip) return;
-    const url = server ? await createTestDatabase('batchrunner').then((d) => ((drop = d.drop), d.url)) : undefined;
-    ({ store } = await openStore({ ...storeSettings, url }, () => undefined));
-    fake = await FakeUpstream.start({ dialect: 'openai' });
-    const config = resolveConfig({
-      server: { host: '127.0.0.1', port: 0 },
-      logging: { level: 'silent' },
-      // One upstream try per run: the batch's own retries are what is tested.
-      retry: { maxAttempts: 1 },
-      timeouts: { connectMs: 1_000, firstByteMs: 3_000, idleMs: 3_000, totalMs: 8_000 },
-      circuitBreaker: { failureThreshold: 1_000, openMs: 30_000 },
-      deployments: { d: { provider: 'openai', baseUrl: fake.baseUrl } },
-      models: {
-        m: { targets: [{ deployment: 'd', model: 'm', price: { input: '1', output: '2' } }] },
-        secret: { targets: [{ deployment: 'd', model: 'm' }] },
-      },
-      tenants: { main: { keys: [KEY], models: ['m'] } },
-    });
-    const clock = systemClock;
-    pools = new UpstreamPools();
-    const events = fanOut([{ requestFinished: (e) => finished.push({ requestId: e.requestId, costPico: e.costPico, keyId: e.keyId }) } satisfies Partial<GatewayEvents>], () => undefined);
-    holder = new RuntimeHolder(config, { clock, events, pools, rateLimiter: new MemoryRateLimiter(clock), concurrency: new MemoryConcurrencyLimiter(), cooldowns: new MemoryCooldowns(clock), budgetLedger: new MemoryBudgetLedger(clock) });
+    world = await startRunnerWorld(server);
+    ({ store, fake, finished } = world);
   }, 60_000);
 
   afterEach(async () => {
@@ -72,10 +40,7 @@ describe.each([
   });
 
   afterAll(async () => {
-    await fake?.close();
-    await pools?.close(1_000);
-    await store?.close();
-    await drop?.();
+    await world?.close();
   });
 
   const settings = { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 1, maxAttempts: 3, retryBackoffMs: 20, leaseMs: 1_000, fileRetentionDays: 30 };
@@ -87,7 +52,7 @@ describe.each([
       owner: `test-${engines.length}`,
       settings,
       clock: systemClock,
-      acquire: () => holder.acquire(),
+      acquire: () => world.holder.acquire(),
       random: () => 0.5,
       logger: pino({ level: 'silent' }),
       metrics: { batchItemRun: (e) => runs.push(e.outcome) },
