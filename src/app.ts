@@ -296,7 +296,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }
       if (control) {
         const { loadBatchEngine } = await import('./batches/runner/load-engine.js');
-        batchEngine = await loadBatchEngine({ config, control, holder, clock, logger, metrics, validate: options.validateBatch ?? awaitingValidation(logger), ...(options.random ? { random: options.random } : {}) });
+        batchEngine = await loadBatchEngine({ config, control, holder, clock, logger, metrics, validate: options.validateBatch ?? awaitingValidation(logger), ...(options.random ? { random: options.random } : {}), ...(ledger ? { flushRequestLog: () => ledger?.flush() ?? Promise.resolve() } : {}) });
         batchEngine.start();
       }
       let adminRows: Route[] = [];

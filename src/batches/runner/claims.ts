@@ -4,9 +4,10 @@
  * start one item together, and a replica that dies gives its items back when their lease lapses.
  * The result itself is written only by recordItemResult (item-results.ts).
  */
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, isNull, lt, sql } from 'drizzle-orm';
+import { requestIdTime } from '../../http/request-id.js';
 import type { ControlDb } from '../../control/store/store.js';
-import { batches, batchItems } from '../../control/store/schema.js';
+import { batches, batchItems, requestLog } from '../../control/store/schema.js';
 
 /** An item claimed for one run, with what running it needs from its batch. */
 export interface ClaimedItem {
@@ -57,7 +58,7 @@ export async function claimRunnable(db: ControlDb, owner: string, limit: number,
         AND b.status = 'in_progress' AND b.expires_at > ${now.toISOString()}::timestamptz
       ORDER BY i.line, i.batch_id LIMIT ${limit} FOR UPDATE OF i SKIP LOCKED
     ), claimed AS (
-      UPDATE batch_items u SET state = 'running', attempts = u.attempts + 1, claimed_by = ${owner}, lease_until = ${leaseUntil.toISOString()}::timestamptz, not_before = NULL
+      UPDATE batch_items u SET state = 'running', attempts = u.attempts + 1, claimed_by = ${owner}, lease_until = ${leaseUntil.toISOString()}::timestamptz, not_before = NULL, request_id = NULL
       FROM picked WHERE u.batch_id = picked.batch_id AND u.line = picked.line
       RETURNING u.batch_id, u.line, u.attempts, u.body, u.cost_pico
     )
@@ -67,29 +68,73 @@ export async function claimRunnable(db: ControlDb, owner: string, limit: number,
 
 /**
  * Claims one item by its key (a BullMQ job names it): when it is queued, or running under a
- * lease that lapsed (its replica died; BullMQ redelivered the job). Undefined when the item has
- * ended (a job delivered after its result: a no-op) or another live run holds it.
+ * lease that lapsed (its replica died; BullMQ redelivered the job: the lost run is taken back
+ * first, its cost with it). 'ended' when the item has ended or its batch is not running (a job
+ * delivered after its result: a no-op), 'held' when another live run holds it.
  */
 export async function claimItem(db: ControlDb, batchId: string, line: number, owner: string, now: Date, leaseUntil: Date): Promise<ClaimedItem | 'ended' | 'held'> {
-  const result = await db.execute(sql`
-    WITH claimed AS (
-      UPDATE batch_items u SET state = 'running', attempts = u.attempts + 1, claimed_by = ${owner}, lease_until = ${leaseUntil.toISOString()}::timestamptz, not_before = NULL
-      FROM batches b
-      WHERE u.batch_id = ${batchId} AND u.line = ${line} AND b.id = u.batch_id AND b.status = 'in_progress'
-        AND (u.state = 'queued' OR (u.state = 'running' AND u.lease_until < ${now.toISOString()}::timestamptz))
-      RETURNING u.batch_id, u.line, u.attempts, u.body, u.cost_pico
-    )
-    SELECT c.batch_id, c.line, c.attempts, c.body, c.cost_pico::text AS cost, b.key_id, b.endpoint FROM claimed c JOIN batches b ON b.id = c.batch_id`);
-  const [row] = (result as unknown as { rows: ClaimRow[] }).rows;
-  if (row) return toItem(row);
-  // Not claimed: ended, or its batch is not running (cancelled, expired: the sweep ends its
-  // unstarted items), or another live run holds it.
+  const claim = async (): Promise<ClaimedItem | undefined> => {
+    const result = await db.execute(sql`
+      WITH claimed AS (
+        UPDATE batch_items u SET state = 'running', attempts = u.attempts + 1, claimed_by = ${owner}, lease_until = ${leaseUntil.toISOString()}::timestamptz, not_before = NULL, request_id = NULL
+        FROM batches b
+        WHERE u.batch_id = ${batchId} AND u.line = ${line} AND b.id = u.batch_id AND b.status = 'in_progress' AND u.state = 'queued'
+        RETURNING u.batch_id, u.line, u.attempts, u.body, u.cost_pico
+      )
+      SELECT c.batch_id, c.line, c.attempts, c.body, c.cost_pico::text AS cost, b.key_id, b.endpoint FROM claimed c JOIN batches b ON b.id = c.batch_id`);
+    const [row] = (result as unknown as { rows: ClaimRow[] }).rows;
+    return row ? toItem(row) : undefined;
+  };
+  const first = await claim();
+  if (first) return first;
   const [item] = await db
-    .select({ state: batchItems.state, status: batches.status })
+    .select({ state: batchItems.state, status: batches.status, leaseUntil: batchItems.leaseUntil, requestId: batchItems.requestId })
     .from(batchItems)
     .innerJoin(batches, eq(batches.id, batchItems.batchId))
     .where(and(eq(batchItems.batchId, batchId), eq(batchItems.line, line)));
-  return item?.status === 'in_progress' && item.state === 'running' ? 'held' : 'ended';
+  if (item?.status !== 'in_progress' || item.state !== 'running') return 'ended';
+  if (item.leaseUntil !== null && item.leaseUntil.getTime() >= now.getTime()) return 'held';
+  await takeBack(db, { batchId, line, requestId: item.requestId }, now);
+  return (await claim()) ?? 'held';
+}
+
+/** Notes the request id of the run an item is starting, so that if its replica dies, the run's cost can be found (takeBack). */
+export async function noteRun(db: ControlDb, item: Pick<ClaimedItem, 'batchId' | 'line'>, owner: string, requestId: string): Promise<void> {
+  await db
+    .update(batchItems)
+    .set({ requestId })
+    .where(and(eq(batchItems.batchId, item.batchId), eq(batchItems.line, item.line), eq(batchItems.state, 'running'), eq(batchItems.claimedBy, owner)));
+}
+
+/**
+ * Puts a running item whose lease lapsed back on the queue. Its lost run still counts as an
+ * attempt, and what it cost (its request-log row, if the dead replica wrote it) is added to the
+ * item's cost: the spend of the batch's key and the sum of its items' costs stay equal.
+ */
+async function takeBack(db: ControlDb, item: { batchId: string; line: number; requestId: string | null }, now: Date): Promise<boolean> {
+  const startedMs = item.requestId === null ? undefined : requestIdTime(item.requestId);
+  let lost = 0n;
+  if (item.requestId !== null && startedMs !== undefined) {
+    const [row] = await db
+      .select({ cost: requestLog.costPico })
+      .from(requestLog)
+      .where(and(eq(requestLog.startedAt, new Date(startedMs)), eq(requestLog.id, item.requestId)));
+    lost = row?.cost === null || row?.cost === undefined ? 0n : BigInt(row.cost);
+  }
+  const taken = await db
+    .update(batchItems)
+    .set({ state: 'queued', claimedBy: null, leaseUntil: null, requestId: null, ...(lost !== 0n ? { costPico: sql`coalesce(${batchItems.costPico}, 0) + ${lost}` } : {}) })
+    .where(
+      and(
+        eq(batchItems.batchId, item.batchId),
+        eq(batchItems.line, item.line),
+        eq(batchItems.state, 'running'),
+        lt(batchItems.leaseUntil, now),
+        item.requestId === null ? isNull(batchItems.requestId) : eq(batchItems.requestId, item.requestId),
+      ),
+    )
+    .returning({ line: batchItems.line });
+  return taken.length > 0;
 }
 
 /**
@@ -104,6 +149,7 @@ export async function releaseItem(db: ControlDb, item: Pick<ClaimedItem, 'batchI
       state: 'queued',
       claimedBy: null,
       leaseUntil: null,
+      requestId: null,
       notBefore: release.notBefore,
       ...(release.uncount ? { attempts: sql`greatest(${batchItems.attempts} - 1, 0)` } : {}),
       ...(release.addCostPico !== null && release.addCostPico !== 0n ? { costPico: sql`coalesce(${batchItems.costPico}, 0) + ${release.addCostPico}` } : {}),
@@ -124,16 +170,18 @@ export async function renewLeases(db: ControlDb, owner: string, leaseUntil: Date
 }
 
 /**
- * Puts back on the queue every running item whose lease lapsed (its replica died or hung); the
- * run that was lost still counts as an attempt. Returns how many.
+ * Puts back on the queue the running items whose lease lapsed (their replica died or hung), a
+ * page at a time; see takeBack. Returns how many.
  */
-export async function reclaimLapsed(db: ControlDb, now: Date): Promise<number> {
-  const reclaimed = await db
-    .update(batchItems)
-    .set({ state: 'queued', claimedBy: null, leaseUntil: null })
+export async function reclaimLapsed(db: ControlDb, now: Date, limit = 100): Promise<number> {
+  const lapsed = await db
+    .select({ batchId: batchItems.batchId, line: batchItems.line, requestId: batchItems.requestId })
+    .from(batchItems)
     .where(and(eq(batchItems.state, 'running'), lt(batchItems.leaseUntil, now)))
-    .returning({ line: batchItems.line });
-  return reclaimed.length;
+    .limit(limit);
+  let taken = 0;
+  for (const item of lapsed) if (await takeBack(db, item, now)) taken++;
+  return taken;
 }
 
 /** Batches still to validate (created; the replica that took them may have died). */

@@ -12,7 +12,8 @@ import type { ControlDb } from '../../control/store/store.js';
 import type { RuntimeLease } from '../../lifecycle/runtime-holder.js';
 import { endUnstarted, recordItemResult } from '../item-results.js';
 import type { ClaimedItem } from './claims.js';
-import { releaseItem } from './claims.js';
+import { noteRun, releaseItem } from './claims.js';
+import { newRequestId } from '../../http/request-id.js';
 import { runItem } from './run-item.js';
 
 /** Longest wait before an item's next run, whatever `retryBackoffMs` and the attempt. */
@@ -39,7 +40,16 @@ export interface StepDeps {
   readonly random: () => number;
   readonly logger: Logger;
   readonly metrics?: BatchRunnerMetrics | undefined;
+  /**
+   * Resolves once the request-log rows of requests finished so far are written (or spooled): a
+   * run's cost is written to its item only after its row, so a replica killed in between cannot
+   * leave an item's cost that the key's spend does not have. Absent when the request log is off.
+   */
+  readonly durable?: (() => Promise<void>) | undefined;
 }
+
+/** Longest wait for the request log before an item is settled anyway (its cost may then be missing from the spend). */
+const DURABLE_WAIT_MS = 10_000;
 
 /** Wait before run `attempts + 1`: `retryBackoffMs` doubling per run, capped, the upper half jittered (replicas that failed together spread out). */
 export function backoffMs(retryBackoffMs: number, attempts: number, random: () => number): number {
@@ -55,10 +65,15 @@ export function backoffMs(retryBackoffMs: number, attempts: number, random: () =
 export async function runClaimed(deps: StepDeps, item: ClaimedItem, signal: AbortSignal): Promise<{ outcome: StepOutcome; notBeforeMs?: number }> {
   const { db, clock, settings } = deps;
   const startMs = clock.nowMs();
+  // The run's request id is on the row before it starts: if this replica dies, whoever takes the
+  // item back finds what the lost run cost (claims.ts: takeBack).
+  const requestId = newRequestId(clock.wallMs());
+  await noteRun(db, item, deps.owner, requestId);
   const lease = deps.acquire();
   let step: { outcome: StepOutcome; notBeforeMs?: number };
   try {
-    const run = await runItem(lease, item, signal, () => clock.wallMs(), () => clock.nowMs());
+    const run = await runItem(lease, item, requestId, signal, () => clock.nowMs());
+    await durable(deps);
     if (run.kind === 'aborted') {
       await releaseItem(db, item, deps.owner, { notBefore: null, addCostPico: run.costPico, uncount: true });
       step = { outcome: 'aborted' };
@@ -84,6 +99,18 @@ export async function runClaimed(deps: StepDeps, item: ClaimedItem, signal: Abor
   deps.metrics?.batchItemRun({ outcome: step.outcome, durationMs: clock.nowMs() - startMs });
   if (step.outcome === 'lost') deps.logger.warn({ batchId: item.batchId, line: item.line }, 'batch item: its claim lapsed while it ran; another run settles it');
   return step;
+}
+
+async function durable(deps: StepDeps): Promise<void> {
+  if (!deps.durable) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), DURABLE_WAIT_MS)));
+  try {
+    const r = await Promise.race([deps.durable().then(() => 'ok' as const, () => 'late' as const), late]);
+    if (r === 'late') deps.logger.warn('batch item: the request log did not take its row in time; settling anyway');
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function endIfCancelled(db: ControlDb, batchId: string, clock: Clock, settings: BatchesConfig): Promise<void> {

@@ -29,6 +29,8 @@ export interface LoadEngineDeps {
   readonly validate: BatchValidator;
   readonly metrics?: BatchRunnerMetrics;
   readonly random?: () => number;
+  /** The request log's flush, when it is on (item-step.ts: durable). */
+  readonly flushRequestLog?: () => Promise<void>;
 }
 
 export async function loadBatchEngine(deps: LoadEngineDeps): Promise<BatchEngine> {
@@ -49,6 +51,11 @@ export async function loadBatchEngine(deps: LoadEngineDeps): Promise<BatchEngine
     random: deps.random ?? Math.random,
     logger,
     metrics: deps.metrics,
+    // Twice: a flush already running when the row was buffered does not carry it.
+    durable: deps.flushRequestLog && (async () => {
+      await deps.flushRequestLog?.();
+      await deps.flushRequestLog?.();
+    }),
     graceMs: config.server.shutdownGraceMs,
     // Messages only: a driver error may quote a query, never a secret, but stays short in the log.
     onError: (during, err) => logger.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, `${during} failed; retrying`),

@@ -5,7 +5,6 @@
  */
 import type { RequestFinishedEvent } from '../../observability/events.js';
 import { GatewayError, toGatewayError } from '../../errors/gateway-error.js';
-import { newRequestId } from '../../http/request-id.js';
 import type { RuntimeLease } from '../../lifecycle/runtime-holder.js';
 import { handleRequest } from '../../pipeline/handle-request.js';
 import { chatOperation, completionsOperation, embeddingsOperation, type Operation, type OperationRequest } from '../../pipeline/operations.js';
@@ -46,11 +45,10 @@ export function retryableAnswer(status: number, code: string | undefined): boole
 }
 
 /**
- * Runs the item once. Never throws: a refusal before the pipeline (the key revoked since the
+ * Runs the item once as request `requestId` (a new UUIDv7: http/request-id.ts). Never throws: a refusal before the pipeline (the key revoked since the
  * batch was created, a stream asked for) is an answer like any other.
  */
-export async function runItem(lease: RuntimeLease, item: ItemToRun, signal: AbortSignal, wallMs: () => number, nowMs: () => number): Promise<RunOutcome> {
-  const requestId = newRequestId(wallMs());
+export async function runItem(lease: RuntimeLease, item: ItemToRun, requestId: string, signal: AbortSignal, nowMs: () => number): Promise<RunOutcome> {
   const refused = (err: GatewayError): RunOutcome => ({ kind: 'answered', statusCode: err.status, requestId, body: err.toBody(), costPico: null, retryable: retryableAnswer(err.status, err.code) });
   const op = operations[item.endpoint];
   if (!op) return refused(new GatewayError('invalid_request', `A batch cannot run requests to ${item.endpoint}.`, { param: 'url' }));
