@@ -26,6 +26,7 @@ import { DeferredVerifier } from './auth/deferred-verifier.js';
 import { loadAdminApi } from './admin/load-admin.js';
 import { ControlPlane } from './control/control-plane.js';
 import type { RequestLedger } from './control/ledger/ledger.js';
+import type { ControlDb } from './control/store/store.js';
 import { emptySnapshot } from './control/snapshot.js';
 import { MemoryBudgetLedger } from './spend/memory-budget-ledger.js';
 import { createSharedState } from './state/create-state.js';
@@ -101,6 +102,11 @@ export interface Gateway {
   readonly configVersion: number;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /**
+   * The control plane's database once open (undefined without one): for in-process tools and
+   * tests, since the embedded database cannot be opened a second time.
+   */
+  readonly controlDb: ControlDb | undefined;
 }
 
 /** After the drain, how long upstream pools may take to close before they are destroyed. */
@@ -271,6 +277,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     get configVersion() {
       return holder.current.version;
     },
+    get controlDb() {
+      return control?.store?.db;
+    },
     async listen(listen = {}) {
       if (options.offline) throw new Error('an offline gateway (check-config) does not listen');
       await state.start();
@@ -305,7 +314,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           live.inFlight = () => inFlightByDeployment(holder.current.deployments);
           live.start();
         }
-        const admin = await loadAdminApi({ control, config, holder, identity, clock, logger, events, ...(live ? { live } : {}), cooldowns: state.cooldowns });
+        const admin = await loadAdminApi({ control, config, holder, identity, clock, logger, events, ...(live ? { live } : {}), cooldowns: state.cooldowns, ...(batchEngine ? { batches: batchEngine } : {}) });
         adminRows = admin.routes;
         security = admin.security;
         liveStreams = admin.live;
