@@ -4,7 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { batchRow, configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, waitForBatch, waitUntil, type RunnerWorld } from '../../../test/helpers/batches.js';
 import { sharedPostgresAvailable } from '../../../test/helpers/postgres.js';
 import { systemClock } from '../../clock.js';
-import { batches, batchItems } from '../../control/store/schema.js';
+import { batches, batchItems, requestLog } from '../../control/store/schema.js';
+import { ensurePartitions } from '../../control/ledger/write.js';
+import { newRequestId, requestIdTime } from '../../http/request-id.js';
 import type { ControlStore } from '../../control/store/store.js';
 import type { FakeUpstream } from '../../testing/fake-upstream/fake-upstream.js';
 import { endUnstarted } from '../item-results.js';
@@ -152,6 +154,31 @@ describe.each([
     expect(items.map((i) => i.attempts)).toEqual([1, 1, 2]);
   });
 
+  it.skipIf(skip)("a dead replica's lost run is in its item's cost when its request-log row was written; a run's cost is settled only after the request log has its row", async () => {
+    const id = await insertBatch(store.db, { team: 'main', keyId, bodies: [chat('m')] });
+    // The dead replica's run reached the request log (1 µUSD) before the replica died.
+    const lostRun = newRequestId(Date.now() - 5_000);
+    const startedAt = new Date(requestIdTime(lostRun) as number);
+    await ensurePartitions(store, [startedAt.toISOString().slice(0, 10)]);
+    await store.db.insert(requestLog).values({ id: lostRun, startedAt, keyId, team: 'main', alias: 'm', operation: 'chat', stream: false, attempts: 1, status: 200, outcome: 'success', usageEstimated: false, durationMs: 5, upstreamMs: 4, detail: {}, costPico: 1_000_000 });
+    await store.db.update(batchItems).set({ state: 'running', claimedBy: 'dead', leaseUntil: new Date(Date.now() - 1), attempts: 1, requestId: lostRun }).where(eq(batchItems.batchId, id));
+    const order: string[] = [];
+    engine({
+      durable: async () => {
+        const [item] = await itemRows(store.db, id);
+        order.push(`flushed while ${item!.state}`);
+      },
+    }).start();
+    const b = await waitForBatch(store.db, id, ['completed']);
+    const [item] = await itemRows(store.db, id);
+    const run = finished.find((f) => f.requestId === item!.requestId);
+    expect(run?.costPico).toBeGreaterThan(0);
+    expect(item!.costPico).toBe(1_000_000n + BigInt(run!.costPico as number));
+    expect(b.costPico).toBe(item!.costPico);
+    expect(item!.attempts).toBe(2);
+    expect(order).toEqual(['flushed while running']);
+  });
+
   it.skipIf(skip)('validates batches left validating, on start and on submit', async () => {
     const validated: string[] = [];
     const left = await insertBatch(store.db, { team: 'main', keyId, bodies: [], status: 'validating' });
@@ -159,7 +186,7 @@ describe.each([
     e.start();
     await waitUntil(() => validated.includes(left), 5_000, 'the left batch to be validated');
     await e.submit('batch_new');
-    expect(validated).toContain('batch_new');
+    await waitUntil(() => validated.includes('batch_new'), 5_000, 'the submitted batch to be validated');
     expect((await batchRow(store.db, left)).status).toBe('validating');
   });
 

@@ -35,6 +35,8 @@ const MAINTENANCE_BATCHES = 16;
 export class EmbeddedBatchEngine implements BatchEngine {
   readonly #deps: EngineDeps;
   readonly #running = new Map<string, Promise<void>>();
+  /** Validations started by submit (awaited, bounded, by close). */
+  readonly #validating = new Set<Promise<void>>();
   readonly #stop = new AbortController();
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -54,10 +56,21 @@ export class EmbeddedBatchEngine implements BatchEngine {
     this.#loop ??= this.#run();
   }
 
+  /**
+   * Validates the batch in the background (a 50,000-line file takes a while; the client has its
+   * `validating` batch at once, as from OpenAI), then wakes the loop. The batch row is already
+   * durable: if this process dies first, the next start validates it.
+   */
   async submit(batchId: string): Promise<void> {
     if (this.#closed) return;
-    await this.#deps.validate(batchId);
-    this.#poke();
+    const validating = this.#deps
+      .validate(batchId)
+      .catch((err: unknown) => this.#deps.onError?.('batch validation', err))
+      .finally(() => {
+        this.#validating.delete(validating);
+        this.#poke();
+      });
+    this.#validating.add(validating);
   }
 
   async requeue(): Promise<void> {
@@ -69,6 +82,8 @@ export class EmbeddedBatchEngine implements BatchEngine {
     this.#closed = true;
     this.#poke();
     await this.#loop;
+    // A validation cut short is finished by the next start (validation is idempotent).
+    await settled([...this.#validating], this.#deps.graceMs);
     // Running items get the drain's grace to finish; then they are stopped and give themselves back.
     if (!(await settled([...this.#running.values()], this.#deps.graceMs))) {
       this.#stop.abort(new ShuttingDownError());

@@ -33,6 +33,25 @@ export interface LoadEngineDeps {
   readonly flushRequestLog?: () => Promise<void>;
 }
 
+/** Between two warnings of one kind: a dead database would otherwise log every poll. */
+const WARN_EVERY_MS = 30_000;
+
+/** Logs a runner failure once per kind per WARN_EVERY_MS, with how many were not logged since. */
+function throttledWarning(logger: Logger, clock: Clock): (during: string, err: unknown) => void {
+  const last = new Map<string, { atMs: number; skipped: number }>();
+  return (during, err) => {
+    const seen = last.get(during);
+    const now = clock.nowMs();
+    if (seen && now - seen.atMs < WARN_EVERY_MS) {
+      seen.skipped++;
+      return;
+    }
+    last.set(during, { atMs: now, skipped: 0 });
+    // The message only: a driver error may quote a query's parameters.
+    logger.warn({ err: { message: err instanceof Error ? err.message : String(err) }, ...(seen?.skipped ? { notLogged: seen.skipped } : {}) }, `${during} failed; retrying`);
+  };
+}
+
 export async function loadBatchEngine(deps: LoadEngineDeps): Promise<BatchEngine> {
   const { config, control, holder, clock, logger } = deps;
   const settings = config.batches;
@@ -57,8 +76,7 @@ export async function loadBatchEngine(deps: LoadEngineDeps): Promise<BatchEngine
       await deps.flushRequestLog?.();
     }),
     graceMs: config.server.shutdownGraceMs,
-    // Messages only: a driver error may quote a query, never a secret, but stays short in the log.
-    onError: (during, err) => logger.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, `${during} failed; retrying`),
+    onError: throttledWarning(logger, clock),
   };
   if (config.state.backend === 'redis' && config.state.redis) {
     const { BullBatchEngine } = await import('./bull-engine.js');
