@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configKeyId, insertBatch, insertItems, itemRows, RUNNER_KEY, startRunnerWorld, waitForBatch, type RunnerWorld } from '../../../test/helpers/batches.js';
 import { sharedPostgresAvailable } from '../../../test/helpers/postgres.js';
-import { adminClient, redisSettings, SHARED_REDIS_URL, sharedRedisAvailable, uniquePrefix } from '../../../test/helpers/redis.js';
+import { adminClient, freePort, redisSettings, SHARED_REDIS_URL, sharedRedisAvailable, uniquePrefix } from '../../../test/helpers/redis.js';
 import { systemClock } from '../../clock.js';
 import { batches, batchItems } from '../../control/store/schema.js';
 import { recordItemResult, replayItem } from '../item-results.js';
@@ -125,6 +125,36 @@ describe.each([
     const [item] = await itemRows(world.store.db, id);
     expect(item).toMatchObject({ state: 'succeeded', statusCode: 200, deadLetteredAt: null });
   });
+
+  it.skipIf(skip)('with Redis unreachable, submit and close end in bounded time; the batch waits in the database and runs once a replica reaches Redis', async () => {
+    const dead = new BullBatchEngine({
+      db: () => world.store.db,
+      ready: () => true,
+      validate: async () => undefined,
+      owner: 'no-redis',
+      settings,
+      clock: systemClock,
+      acquire: () => world.holder.acquire(),
+      random: () => 0.5,
+      logger: pino({ level: 'silent' }),
+      graceMs: 500,
+      redis: redisSettings(`redis://127.0.0.1:${await freePort()}`, { keyPrefix: uniquePrefix('bulldead'), connectTimeoutMs: 200 }),
+    });
+    dead.start();
+    const id = await validatingBatch([chat('m')]);
+    let t = performance.now();
+    await dead.submit(id);
+    expect(performance.now() - t).toBeLessThan(10_000);
+    t = performance.now();
+    await dead.close();
+    // The grace (500 ms), then BullMQ's closing steps, each bounded.
+    expect(performance.now() - t).toBeLessThan(5_000);
+    expect((await itemRows(world.store.db, id))[0]!.state).toBe('queued');
+    // A replica with Redis: its sweep re-submits the batch left validating, then runs it.
+    engine(uniquePrefix('bullbatch'));
+    await waitForBatch(world.store.db, id, ['completed'], 10_000);
+    expect(validated).toEqual([id]);
+  }, 40_000);
 
   it.skipIf(skip)('replicas on one Redis share the items: each runs once; one closed mid-run gives its items back', async () => {
     const prefix = uniquePrefix('bullbatch');

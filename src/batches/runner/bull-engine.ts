@@ -32,6 +32,8 @@ const ENQUEUE_PAGE = 1_000;
 const ADD_TIMEOUT_MS = 5_000;
 /** After the grace, how long aborted items get to put themselves back on the queue. */
 const ABORT_SETTLE_MS = 5_000;
+/** Longest wait for BullMQ's own closing steps once nothing of ours runs (a dead Redis must not hold the exit). */
+const QUIT_MS = 1_000;
 /** Batches validated or ended per sweep. */
 const SWEEP_BATCHES = 16;
 
@@ -52,6 +54,8 @@ export class BullBatchEngine implements BatchEngine {
   /** Where the item sweep resumes (batch id, line). */
   #cursor: { batchId: string; line: number } | undefined;
   #closed = false;
+  /** Items this replica is running now. */
+  #active = 0;
 
   constructor(deps: EngineDeps & { readonly redis: ResolvedRedis }) {
     this.#deps = deps;
@@ -124,10 +128,13 @@ export class BullBatchEngine implements BatchEngine {
     await this.#sweeping;
     const closing = Promise.all(this.#workers.map((w) => w.close()));
     if (!(await settledWithin(closing, this.#deps.graceMs))) {
+      // Running items are stopped and give themselves back; with none running (a worker stuck on
+      // a dead Redis), there is nothing to wait for.
       this.#stop.abort(new ShuttingDownError());
-      if (!(await settledWithin(closing, ABORT_SETTLE_MS))) await settledWithin(Promise.all(this.#workers.map((w) => w.close(true))), ABORT_SETTLE_MS);
+      if (this.#active > 0) await settledWithin(closing, ABORT_SETTLE_MS);
+      await settledWithin(Promise.all(this.#workers.map((w) => w.close(true))), QUIT_MS);
     }
-    await settledWithin(Promise.all([this.#validateQueue?.close(), this.#itemQueue?.close()]), ABORT_SETTLE_MS);
+    await settledWithin(Promise.all([this.#validateQueue?.close(), this.#itemQueue?.close()]), QUIT_MS);
     for (const c of this.#connections) c.disconnect();
   }
 
@@ -161,6 +168,7 @@ export class BullBatchEngine implements BatchEngine {
     if (claimed === 'ended') return undefined;
     // Another live run holds it (a job added twice across a Redis failover): look again once its lease may have lapsed.
     if (claimed === 'held') return now + settings.leaseMs;
+    this.#active++;
     const renew = setInterval(() => void renewOne(db, claimed.batchId, claimed.line, owner, new Date(clock.wallMs() + settings.leaseMs)).catch(() => undefined), settings.leaseMs / 3);
     try {
       const step = await runClaimed({ ...this.#deps, db }, claimed, this.#stop.signal);
@@ -169,6 +177,7 @@ export class BullBatchEngine implements BatchEngine {
       return undefined;
     } finally {
       clearInterval(renew);
+      this.#active--;
     }
   }
 
