@@ -179,6 +179,26 @@ describe.each([
     expect(order).toEqual(['flushed while running']);
   });
 
+  it.skipIf(skip)('a database that fails for a while: the runner logs, keeps its loop, and finishes the batch once it answers', async () => {
+    const id = await insertBatch(store.db, { team: 'main', keyId, bodies: [chat('m'), chat('m')] });
+    let down = true;
+    const errors: string[] = [];
+    const failing = new Proxy(store.db, {
+      get: (target, name, receiver) =>
+        down
+          ? () => {
+              throw new Error('connection refused');
+            }
+          : Reflect.get(target, name, receiver),
+    });
+    engine({ db: () => failing, onError: (during) => errors.push(during) }).start();
+    await waitUntil(() => errors.length >= 2, 5_000, 'failed rounds');
+    expect((await itemRows(store.db, id)).map((i) => i.state)).toEqual(['queued', 'queued']);
+    down = false;
+    const b = await waitForBatch(store.db, id, ['completed']);
+    expect(b).toMatchObject({ completed: 2, failed: 0 });
+  });
+
   it.skipIf(skip)('validates batches left validating, on start and on submit', async () => {
     const validated: string[] = [];
     const left = await insertBatch(store.db, { team: 'main', keyId, bodies: [], status: 'validating' });
