@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../src/spend/money.js';
 import { ADMIN_KEY, admin } from './helpers/admin.js';
-import { configKeyId, insertBatch, itemRows, waitForBatch, waitUntil } from './helpers/batches.js';
+import { configKeyId, insertBatch, insertDeadLetter, itemRows, waitForBatch, waitUntil } from './helpers/batches.js';
 import { chat, chatBody, deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
 
 const keyId = configKeyId(KEY);
@@ -95,6 +95,12 @@ describe('batches through the gateway (embedded)', () => {
     expect((await admin(h.url, 'DELETE', `/dead-letters/${id}/4`)).status).toBe(200);
     expect((await admin(h.url, 'GET', `/dead-letters/${id}/4`)).status).toBe(404);
     expect((await itemRows(db(), id))[4]).toMatchObject({ state: 'failed', deadLetteredAt: null });
+    // Past its batch's window an item can no longer run: a replay is refused, the item stays listed.
+    const late = await insertDeadLetter(db(), 'main', keyId, new Date(Date.now() - 1_000));
+    const refused = await admin(h.url, 'POST', `/dead-letters/${late.batchId}/${late.line}/replay`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('resource_conflict');
+    expect((await admin(h.url, 'GET', `/dead-letters/${late.batchId}/${late.line}`)).status).toBe(200);
     const audit = await admin(h.url, 'GET', '/audit?limit=20');
     expect(audit.body.data.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['batch.dead_letter.replayed', 'batch.dead_letter.dropped']));
   });

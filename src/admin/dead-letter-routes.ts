@@ -73,8 +73,9 @@ const columns = {
   team: batches.team,
   keyId: batches.keyId,
   endpoint: batches.endpoint,
+  expiresAt: batches.expiresAt,
 };
-type Row = { [K in keyof typeof columns]: (typeof columns)[K]['_']['data'] | null } & { batchId: string; line: number; customId: string; team: string; keyId: string; endpoint: string; attempts: number };
+type Row = { [K in keyof typeof columns]: (typeof columns)[K]['_']['data'] | null } & { batchId: string; line: number; customId: string; team: string; keyId: string; endpoint: string; attempts: number; expiresAt: Date };
 
 function view(r: Row, deadLetteredAt: Date | null = r.deadLetteredAt): z.infer<typeof deadLetterView> {
   return {
@@ -184,6 +185,10 @@ async function replayDeadLetter(call: AdminCall): Promise<AdminReply> {
   if (!engine) throw new GatewayError('control_plane_unavailable', 'The batch runner is not running on this replica. Retry later.', { retryAfterMs: 5_000 });
   const replayed = await call.db.transaction(async (tx) => {
     const row = await find(call, tx as unknown as ControlDb, 'batch.write');
+    // Items run only within their batch's completion window: past it, a replayed item would end as expired at once.
+    if (row.expiresAt !== null && row.expiresAt.getTime() <= call.now.getTime()) {
+      throw new GatewayError('resource_conflict', `Batch ${row.batchId}'s completion window ended at ${row.expiresAt.toISOString()}: its items can no longer run. Drop the dead letter, or send the request again in a new batch.`);
+    }
     // Conditional on it being on the list still: two admins replaying at once replay it once.
     if (!(await replayItem(tx as unknown as ControlDb, row.batchId, row.line))) throw notFound(row.batchId, row.line);
     await appendAudit(tx, [call.audit({ action: 'batch.dead_letter.replayed', targetType: 'batch_item', targetId: `${row.batchId}/${row.line}`, before: view(row) })], call.now);

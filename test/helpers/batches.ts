@@ -155,8 +155,8 @@ export async function startRunnerWorld(server: boolean): Promise<RunnerWorld> {
 }
 
 /** A dead letter of `team` (a one-item batch that ended with its item failed), for admin API tests. */
-export async function insertDeadLetter(db: ControlDb, team: string, keyId = 'key_test_none'): Promise<{ batchId: string; line: number }> {
-  const id = await insertBatch(db, { team, keyId, bodies: [], status: 'completed' });
+export async function insertDeadLetter(db: ControlDb, team: string, keyId = 'key_test_none', expiresAt?: Date): Promise<{ batchId: string; line: number }> {
+  const id = await insertBatch(db, { team, keyId, bodies: [], status: 'completed', ...(expiresAt ? { expiresAt } : {}) });
   const now = new Date();
   await db.insert(batchItems).values({ batchId: id, line: 0, customId: 'dead-0', body: { model: 'm' }, state: 'failed', attempts: 3, statusCode: 502, requestId: null, response: { error: { code: 'upstream_error' } }, finishedAt: now, deadLetteredAt: now });
   await db.update(batches).set({ total: 1, failed: 1, completedAt: now }).where(eq(batches.id, id));

@@ -69,8 +69,9 @@ export async function claimRunnable(db: ControlDb, owner: string, limit: number,
 /**
  * Claims one item by its key (a BullMQ job names it): when it is queued, or running under a
  * lease that lapsed (its replica died; BullMQ redelivered the job: the lost run is taken back
- * first, its cost with it). 'ended' when the item has ended or its batch is not running (a job
- * delivered after its result: a no-op), 'held' when another live run holds it.
+ * first, its cost with it). 'ended' when the item has ended, or its batch is not running or past
+ * its completion window (a job delivered after its result: a no-op), 'held' when another live
+ * run holds it.
  */
 export async function claimItem(db: ControlDb, batchId: string, line: number, owner: string, now: Date, leaseUntil: Date): Promise<ClaimedItem | 'ended' | 'held'> {
   const claim = async (): Promise<ClaimedItem | undefined> => {
@@ -78,7 +79,7 @@ export async function claimItem(db: ControlDb, batchId: string, line: number, ow
       WITH claimed AS (
         UPDATE batch_items u SET state = 'running', attempts = u.attempts + 1, claimed_by = ${owner}, lease_until = ${leaseUntil.toISOString()}::timestamptz, not_before = NULL, request_id = NULL
         FROM batches b
-        WHERE u.batch_id = ${batchId} AND u.line = ${line} AND b.id = u.batch_id AND b.status = 'in_progress' AND u.state = 'queued'
+        WHERE u.batch_id = ${batchId} AND u.line = ${line} AND b.id = u.batch_id AND b.status = 'in_progress' AND b.expires_at > ${now.toISOString()}::timestamptz AND u.state = 'queued'
         RETURNING u.batch_id, u.line, u.attempts, u.body, u.cost_pico
       )
       SELECT c.batch_id, c.line, c.attempts, c.body, c.cost_pico::text AS cost, b.key_id, b.endpoint FROM claimed c JOIN batches b ON b.id = c.batch_id`);
@@ -88,11 +89,12 @@ export async function claimItem(db: ControlDb, batchId: string, line: number, ow
   const first = await claim();
   if (first) return first;
   const [item] = await db
-    .select({ state: batchItems.state, status: batches.status, leaseUntil: batchItems.leaseUntil, requestId: batchItems.requestId })
+    .select({ state: batchItems.state, status: batches.status, expiresAt: batches.expiresAt, leaseUntil: batchItems.leaseUntil, requestId: batchItems.requestId })
     .from(batchItems)
     .innerJoin(batches, eq(batches.id, batchItems.batchId))
     .where(and(eq(batchItems.batchId, batchId), eq(batchItems.line, line)));
-  if (item?.status !== 'in_progress' || item.state !== 'running') return 'ended';
+  // Its batch is over, or past its window (the sweep ends its unstarted items): nothing to run.
+  if (item?.status !== 'in_progress' || item.state !== 'running' || item.expiresAt.getTime() <= now.getTime()) return 'ended';
   if (item.leaseUntil !== null && item.leaseUntil.getTime() >= now.getTime()) return 'held';
   await takeBack(db, { batchId, line, requestId: item.requestId }, now);
   return (await claim()) ?? 'held';
