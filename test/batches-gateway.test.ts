@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../src/spend/money.js';
 import { ADMIN_KEY, admin } from './helpers/admin.js';
 import { configKeyId, insertBatch, insertDeadLetter, itemRows, waitForBatch, waitUntil } from './helpers/batches.js';
-import { chat, chatBody, deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
+import { chat, chatBody, deploymentFor, KEY, metric, startHarness, type Harness } from './helpers/harness.js';
 
 const keyId = configKeyId(KEY);
 const body = (model: string, text = 'hi') => ({ model, max_tokens: 2, messages: [{ role: 'user', content: text }] });
@@ -57,6 +57,10 @@ describe('batches through the gateway (embedded)', () => {
     const sum = items.reduce((s, i) => s + (i.costPico ?? 0n), 0n);
     expect(sum).toBeGreaterThan(0n);
     expect(b.costPico).toBe(sum);
+    // Runs by outcome: three successes, one retry, two dead letters.
+    expect(await metric(h.url, 'gateway_batch_items_total', { outcome: 'succeeded' })).toBe(3);
+    expect(await metric(h.url, 'gateway_batch_items_total', { outcome: 'retry' })).toBe(1);
+    expect(await metric(h.url, 'gateway_batch_items_total', { outcome: 'failed' })).toBe(2);
 
     // The key's spend in the request log (every run, the failed ones included) is the items' sum.
     let spent = -1n;
