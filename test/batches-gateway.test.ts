@@ -7,7 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usdToPico } from '../src/spend/money.js';
 import { ADMIN_KEY, admin } from './helpers/admin.js';
-import { configKeyId, insertBatch, insertDeadLetter, itemRows, waitForBatch, waitUntil } from './helpers/batches.js';
+import { batchRow, configKeyId, insertBatch, insertDeadLetter, itemRows, waitForBatch, waitUntil } from './helpers/batches.js';
+import { createTestDatabase, sharedPostgresAvailable } from './helpers/postgres.js';
+import { openStore } from '../src/control/store/open-store.js';
+import type { ControlStore } from '../src/control/store/store.js';
 import { chat, chatBody, deploymentFor, KEY, metric, startHarness, type Harness } from './helpers/harness.js';
 
 const keyId = configKeyId(KEY);
@@ -126,4 +129,44 @@ describe('batches through the gateway (embedded)', () => {
       fake.setBehaviour({ latencyMs: 0 });
     }
   });
+});
+
+describe.skipIf(!(await sharedPostgresAvailable()))('batches and a gateway shutdown (PostgreSQL)', () => {
+  it('running items do not outlive the drain: after the grace they are stopped and back on the queue, their runs not counted', async () => {
+    const database = await createTestDatabase('batch_drain');
+    let h: Harness | undefined;
+    let store: ControlStore | undefined;
+    try {
+      h = await startHarness({
+        fakes: [{ dialect: 'openai', behaviour: { latencyMs: 5_000 } }],
+        config: (f) => ({
+          server: { drainDelayMs: 0, shutdownGraceMs: 300 },
+          deployments: { d: deploymentFor(f[0]!) },
+          models: { m: { targets: [{ deployment: 'd', model: 'up' }] } },
+          tenants: { main: { keys: [KEY], models: ['m'] } },
+          state: { database: { url: database.url } },
+          batches: { concurrency: 2, leaseMs: 30_000 },
+        }),
+      });
+      ({ store } = await openStore({ dataDir: ':memory:', poolSize: 2, connectTimeoutMs: 2_000, statementTimeoutMs: 5_000, url: database.url }, () => undefined));
+      const db = store.db;
+      const id = await insertBatch(db, { team: 'main', keyId, bodies: [body('m'), body('m'), body('m')] });
+      await waitUntil(async () => (await itemRows(db, id)).filter((i) => i.state === 'running').length === 2, 10_000, 'two items to run');
+      const started = performance.now();
+      await h.gateway.shutdown();
+      // The grace, then the stopped items put themselves back: not the upstream's 5 s.
+      expect(performance.now() - started).toBeLessThan(4_000);
+      const items = await itemRows(db, id);
+      expect(items.map((i) => [i.state, i.attempts, i.claimedBy])).toEqual([
+        ['queued', 0, null],
+        ['queued', 0, null],
+        ['queued', 0, null],
+      ]);
+      expect(await batchRow(db, id)).toMatchObject({ status: 'in_progress', completed: 0, failed: 0, pending: 3 });
+    } finally {
+      await h?.close();
+      await store?.close();
+      await database.drop();
+    }
+  }, 60_000);
 });
