@@ -27,15 +27,15 @@ import { DeferredVerifier } from './auth/deferred-verifier.js';
 import { loadAdminApi } from './admin/load-admin.js';
 import { ControlPlane } from './control/control-plane.js';
 import type { RequestLedger } from './control/ledger/ledger.js';
+import type { ControlDb } from './control/store/store.js';
 import { emptySnapshot } from './control/snapshot.js';
 import { MemoryBudgetLedger } from './spend/memory-budget-ledger.js';
 import { createSharedState } from './state/create-state.js';
 import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
 import type { BudgetLedger } from './spend/budget-ledger.js';
-import { BudgetWebhook } from './spend/budget-webhook.js';
 import type { BatchEngine } from './batches/engine.js';
-import type { ControlDb } from './control/store/store.js';
+import { BudgetWebhook } from './spend/budget-webhook.js';
 
 export interface GatewayOptions {
   /** Default balancing strategy for aliases that set none (overrides `routing.strategy`). */
@@ -59,7 +59,7 @@ export interface GatewayOptions {
    * connect only when used, so they are built as for serving.
    */
   readonly offline?: boolean;
-  /** What runs batches (docs/batches.md); by default one that validates them and runs nothing. */
+  /** What runs batches (tests of the Batch API's own routes); by default the runner (batches/runner/load-engine.ts). */
   readonly batchEngine?: (deps: { readonly db: () => ControlDb | undefined; readonly config: GatewayConfig }) => BatchEngine;
 }
 
@@ -102,6 +102,11 @@ export interface Gateway {
   readonly configVersion: number;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /**
+   * The control plane's database once open (undefined without one): for in-process tools and
+   * tests, since the embedded database cannot be opened a second time.
+   */
+  readonly controlDb: ControlDb | undefined;
 }
 
 /**
@@ -215,6 +220,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let security: { close(): Promise<void> } | undefined;
   let liveStreams: { closeAll(): void } | undefined;
   let batchApi: { close(): Promise<void> } | undefined;
+  // Runs batch items (control plane on): started once the store is open, closed before it.
   let batchEngine: BatchEngine | undefined;
   // After listen, errors are accept() failures (EMFILE/ENFILE when descriptors run out): log them
   // (at most once a second) instead of crashing on an unhandled 'error' event.
@@ -238,6 +244,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       live?.stop();
       const { shutdownGraceMs } = holder.current.config.server;
       logger.info({ drainDelayMs: delayMs, shutdownGraceMs, inFlight: inFlight.size }, 'draining: readiness off');
+      // Batch items stop being taken now; running ones get the same grace as requests, then go back to the queue.
+      const batchesClosed = batchEngine?.close().catch((err: unknown) => logger.error({ err }, 'batch runner: closing failed'));
       if (server?.listening) {
         await drainServer(server, inFlight, {
           delayMs,
@@ -245,6 +253,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           onPhase: (phase, fields) => logger.info(fields, `draining: ${phase}`),
         });
       }
+      await batchesClosed;
       for (const s of [server, operatorServer, adminServer]) if (s) await closeServer(s);
       // Every request was answered or aborted by now; whatever undici still holds (a call
       // stuck behind a dead connection) must not keep the process alive: destroyed after a
@@ -279,6 +288,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     get configVersion() {
       return holder.current.version;
     },
+    get controlDb() {
+      return control?.store?.db;
+    },
     async listen(listen = {}) {
       if (options.offline) throw new Error('an offline gateway (check-config) does not listen');
       await state.start();
@@ -302,26 +314,31 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         const { restoreBudgetsOnStart } = await import('./spend/restore-on-start.js');
         await restoreBudgetsOnStart({ ledger: budgets, store: () => control?.store, snapshot: () => control?.snapshot ?? emptySnapshot, tenants: config.tenants, wallMs: () => clock.wallMs(), logger, processStartMs: startedWallMs });
       }
+      if (control) {
+        const store = control;
+        const db = (): ControlDb | undefined => store.store?.db;
+        const { loadBatchEngine } = await import('./batches/runner/load-engine.js');
+        batchEngine = options.batchEngine?.({ db, config }) ?? (await loadBatchEngine({ config, control, holder, clock, logger, metrics, ...(options.random ? { random: options.random } : {}), ...(ledger ? { flushRequestLog: () => ledger?.flush() ?? Promise.resolve() } : {}) }));
+        batchEngine.start();
+      }
       let adminRows: Route[] = [];
       if (control && config.admin) {
         if (live) {
           live.inFlight = () => inFlightByDeployment(holder.current.deployments);
           live.start();
         }
-        const admin = await loadAdminApi({ control, config, holder, identity, clock, logger, events, ...(live ? { live } : {}), cooldowns: state.cooldowns });
+        const admin = await loadAdminApi({ control, config, holder, identity, clock, logger, events, ...(live ? { live } : {}), cooldowns: state.cooldowns, ...(batchEngine ? { batches: batchEngine } : {}) });
         adminRows = admin.routes;
         security = admin.security;
         liveStreams = admin.live;
       }
       let batchRows: Route[] | undefined;
-      if (control) {
+      if (control && batchEngine) {
         const store = control;
         const db = (): ControlDb | undefined => store.store?.db;
-        const [{ loadBatchApi }, { ValidateOnlyEngine }] = await Promise.all([import('./batches/load-batch-api.js'), import('./batches/validate-only-engine.js')]);
+        const { loadBatchApi } = await import('./batches/load-batch-api.js');
         // Read at start, like the edge's limits (docs/configuration.md#batches).
         const settings = () => ({ batches: config.batches, bodyLimitBytes: config.server.bodyLimitBytes });
-        batchEngine = options.batchEngine?.({ db, config }) ?? new ValidateOnlyEngine({ db, logger, settings: () => ({ maxLines: settings().batches.maxLines, maxLineBytes: settings().bodyLimitBytes }) });
-        batchEngine.start();
         const loaded = await loadBatchApi({ db, engine: batchEngine, settings, clock, logger });
         batchApi = loaded;
         batchRows = loaded.routes;

@@ -365,7 +365,9 @@ describe('request-body schemas refuse what the handlers refuse', () => {
 describe('documented query parameters are honoured', () => {
   it('every list that documents `limit` pages by it, and refuses a bad one naming it', async () => {
     const lists = operations(doc).filter((o) => o.method === 'GET' && (o.op.parameters ?? []).some((p: Json) => p.in === 'query' && p.name === 'limit'));
-    expect(lists.map((o) => o.path).sort()).toEqual(['/admin/v1/audit', '/admin/v1/audit/export', '/admin/v1/keys', '/admin/v1/requests', '/admin/v1/teams', '/admin/v1/users']);
+    expect(lists.map((o) => o.path).sort()).toEqual(['/admin/v1/audit', '/admin/v1/audit/export', '/admin/v1/dead-letters', '/admin/v1/keys', '/admin/v1/requests', '/admin/v1/teams', '/admin/v1/users']);
+    // No batch runs here, so no dead letter: that list's paging is tested in test/batches-gateway.test.ts.
+    const emptyHere = new Set(['/admin/v1/dead-letters']);
     await admin(h.url, 'POST', '/users', { subject: 'paged-person' });
     // A request (refused: no key) for the request log to hold, once the writer has flushed.
     await chat(h.url, chatBody('gpt-mini'), { key: null });
@@ -374,6 +376,7 @@ describe('documented query parameters are honoured', () => {
     for (const { key, path } of lists) {
       const bad = await admin(h.url, 'GET', `${path.replace('/admin/v1', '')}?limit=0`);
       expect({ key, status: bad.status, param: bad.body?.error?.param }).toEqual({ key, status: 400, param: 'limit' });
+      if (emptyHere.has(path)) continue;
       const page = await admin(h.url, 'GET', `${path.replace('/admin/v1', '')}?limit=1`);
       expect(page.status).toBe(200);
       const items = page.headers['content-type']?.startsWith('application/x-ndjson') ? page.text.split('\n').filter(Boolean) : page.body.data;

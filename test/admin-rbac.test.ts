@@ -5,6 +5,7 @@ import { FakeIdp } from '../src/testing/fake-idp.js';
 import { admin, openStream, type AdminResult } from './helpers/admin.js';
 import { ADMIN_KEY } from './helpers/admin.js';
 import { chat, chatBody, deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
+import { insertDeadLetter } from './helpers/batch-runs.js';
 import { identityConfig, signToken } from './helpers/identity.js';
 
 /**
@@ -35,6 +36,8 @@ const grants: Readonly<Record<Action, Readonly<Record<RoleKind, Grant>>>> = {
   'member.write': { admin: 'all', viewer: '-', team_admin: 'own', team_viewer: '-', member: '-' },
   'audit.read': { admin: 'all', viewer: 'all', team_admin: '-', team_viewer: '-', member: '-' },
   'spend.read': { admin: 'all', viewer: 'all', team_admin: 'own', team_viewer: 'own', member: '-' },
+  'batch.read': { admin: 'all', viewer: 'all', team_admin: 'own', team_viewer: 'own', member: '-' },
+  'batch.write': { admin: 'all', viewer: '-', team_admin: 'own', team_viewer: '-', member: '-' },
   'metrics.read': { admin: 'all', viewer: 'all', team_admin: '-', team_viewer: '-', member: '-' },
   'model.call': { admin: 'all', viewer: '-', team_admin: 'own', team_viewer: '-', member: 'own' },
 };
@@ -108,9 +111,21 @@ const recipes: Readonly<Record<string, Recipe>> = {
   'GET /spend': { scope: 'team', prepare: async (team) => ({ path: `/spend?team=${team}&group_by=key,day` }) },
   'GET /requests': { scope: 'team', prepare: async (team) => ({ path: `/requests?team=${team}&limit=5` }) },
   'GET /requests/{id}': { scope: 'team', prepare: async (team) => ({ path: `/requests/${await requestOf(team)}` }) },
+  'GET /dead-letters': { scope: 'team', prepare: async (team) => ({ path: `/dead-letters?team=${team}` }) },
+  'GET /dead-letters/{batch}/{line}': { scope: 'team', prepare: async (team) => ({ path: `/dead-letters/${await deadLetterOf(team)}` }) },
+  'POST /dead-letters/{batch}/{line}/replay': { scope: 'team', prepare: async (team) => ({ path: `/dead-letters/${await deadLetterOf(team)}/replay` }) },
+  'DELETE /dead-letters/{batch}/{line}': { scope: 'team', prepare: async (team) => ({ path: `/dead-letters/${await deadLetterOf(team)}` }) },
   'GET /live': { scope: 'global', prepare: async () => ({ path: '/live' }) },
   'GET /deployments': { scope: 'global', prepare: async () => ({ path: '/deployments' }) },
 };
+
+/** A fresh dead letter of `team` (`<batch>/<line>`), made in the gateway's database. */
+async function deadLetterOf(team: string): Promise<string> {
+  const db = h.gateway.controlDb;
+  if (!db) throw new Error('the control plane is not open');
+  const { batchId, line } = await insertDeadLetter(db, team);
+  return `${batchId}/${line}`;
+}
 
 /** One request made by a key of `team` (cached per team), once its row is in the request log. */
 const requests = new Map<string, string>();

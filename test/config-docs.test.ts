@@ -52,6 +52,7 @@ const tables: ReadonlyArray<{ heading: string; index: number; schema: JsonSchema
   { heading: '## `state`', index: 2, schema: prop(prop(root, 'state'), 'database'), path: 'state.database' },
   { heading: '## `admin`', index: 0, schema: prop(root, 'admin'), path: 'admin' },
   { heading: '## `requestLog`', index: 0, schema: prop(root, 'requestLog'), path: 'requestLog' },
+  { heading: '## `batches`', index: 0, schema: prop(root, 'batches'), path: 'batches' },
   { heading: '## `identity`', index: 0, schema: prop(prop(root, 'identity'), 'jwt'), path: 'identity.jwt' },
   { heading: '## `identity`', index: 1, schema: prop(prop(root, 'identity'), 'console'), path: 'identity.console' },
   { heading: '## `batches`', index: 0, schema: prop(root, 'batches'), path: 'batches' },

@@ -24,6 +24,8 @@ export const actions = [
   'member.write',
   'audit.read',
   'spend.read',
+  'batch.read',
+  'batch.write',
   'metrics.read',
   'model.call',
 ] as const;
@@ -49,6 +51,8 @@ export interface Resource {
  * | member.write  | all   | -      | T               | -           | -           |
  * | audit.read    | all   | all    | -               | -           | -           |
  * | spend.read    | all   | all    | T               | T           | -           |
+ * | batch.read    | all   | all    | T               | T           | -           |
+ * | batch.write   | all   | -      | T               | -           | -           |
  * | metrics.read  | all   | all    | -               | -           | -           |
  * | model.call    | all   | -      | T               | -           | T           |
  *
@@ -69,8 +73,10 @@ export function authorize(actor: Actor, action: Action, resource: Resource = {})
     case 'key.read':
     case 'user.read':
     case 'spend.read':
+    case 'batch.read':
       return role === 'team_admin' || role === 'viewer';
     case 'key.write':
+    case 'batch.write':
     case 'member.write':
       return role === 'team_admin';
     case 'model.call':
@@ -84,7 +90,7 @@ export function authorize(actor: Actor, action: Action, resource: Resource = {})
  * The teams whose resources the actor may read with `action` (for filtering lists), or `all`.
  * An empty set means the actor may read none: the list route answers 403.
  */
-export function readableTeams(actor: Actor, action: 'team.read' | 'key.read' | 'user.read' | 'spend.read'): 'all' | ReadonlySet<string> {
+export function readableTeams(actor: Actor, action: 'team.read' | 'key.read' | 'user.read' | 'spend.read' | 'batch.read'): 'all' | ReadonlySet<string> {
   if (actor.globalRole === 'admin' || actor.globalRole === 'viewer') return 'all';
   const teams = new Set<string>();
   for (const team of actor.teamRoles.keys()) if (authorize(actor, action, { team })) teams.add(team);

@@ -14,11 +14,12 @@ import { keyRoutes } from './keys.js';
 import { liveRoutes } from './live-routes.js';
 import { openApiDocument } from './openapi.js';
 import { spendRoutes } from './spend-routes.js';
+import { deadLetterRoutes } from './dead-letter-routes.js';
 import { teamRoutes } from './teams.js';
 import { userRoutes } from './users.js';
 
 /** Every admin route, in the order the OpenAPI document lists them. */
-export const adminRouteTable: readonly AdminRoute[] = [...teamRoutes, ...keyRoutes, ...userRoutes, ...auditRoutes, ...spendRoutes, ...liveRoutes];
+export const adminRouteTable: readonly AdminRoute[] = [...teamRoutes, ...keyRoutes, ...userRoutes, ...auditRoutes, ...spendRoutes, ...deadLetterRoutes, ...liveRoutes];
 
 /** Admin request bodies are small: 64 KiB is far more than any of them needs. */
 const ADMIN_BODY_LIMIT = 64 * 1024;

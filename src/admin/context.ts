@@ -10,6 +10,7 @@ import type { RequestScope } from '../http/request-scope.js';
 import type { Runtime } from '../lifecycle/runtime.js';
 import type { LiveAggregator } from '../observability/live/live-aggregator.js';
 import type { Cooldowns } from '../routing/cooldowns.js';
+import type { BatchEngine } from '../batches/engine.js';
 import type { LiveHub } from './live-hub.js';
 import type { Action, Actor } from './access.js';
 import type { ActorSources } from './actor.js';
@@ -27,6 +28,8 @@ export interface AdminContext {
   readonly runtime?: () => Runtime;
   /** Provider-429 cooldowns (monotonic ms until each deployment may be tried again). */
   readonly cooldowns?: Cooldowns;
+  /** The batch runner: a replayed dead letter is handed to it. */
+  readonly batches?: Pick<BatchEngine, 'requeue'>;
 }
 
 /** One admin call, once its caller is known and its body valid. */

@@ -9,6 +9,7 @@ import type { GatewayEvents } from '../observability/events.js';
 import type { RuntimeHolder } from '../lifecycle/runtime-holder.js';
 import type { LiveAggregator } from '../observability/live/live-aggregator.js';
 import type { Cooldowns } from '../routing/cooldowns.js';
+import type { BatchEngine } from '../batches/engine.js';
 
 /**
  * Loads the admin API (and with it the query builder) for a config that has an `admin` block,
@@ -26,6 +27,8 @@ export async function loadAdminApi(deps: {
   /** This process's live traffic (the console's live page and deployments view). */
   readonly live?: LiveAggregator;
   readonly cooldowns?: Cooldowns;
+  /** The batch runner (dead letters replayed through the admin API go to it). */
+  readonly batches?: Pick<BatchEngine, 'requeue'>;
 }): Promise<{ routes: Route[]; security: { close(): Promise<void> }; live: { closeAll(): void } | undefined }> {
   const [{ adminRoutes }, { SecurityAuditQueue }, { LiveHub }, { consoleRoutes, loadConsoleAssets }] = await Promise.all([
     import('./admin-api.js'),
@@ -47,6 +50,7 @@ export async function loadAdminApi(deps: {
     ...(deps.live && hub ? { live: { aggregator: deps.live, hub } } : {}),
     runtime: () => holder.current,
     ...(deps.cooldowns ? { cooldowns: deps.cooldowns } : {}),
+    ...(deps.batches ? { batches: deps.batches } : {}),
     control,
     security,
     clock,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, sha256Hex } from '../config/load.js';
-import { emptySnapshot, type ControlSnapshot, type KeyRole } from '../control/snapshot.js';
+import { emptySnapshot, type ControlSnapshot, type KeyRole, type KeySecretEntry, type StoredKey } from '../control/snapshot.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { Authenticator } from './authenticator.js';
 import type { Principal, TokenVerifier, VerifiedIdentity } from './principal.js';
@@ -194,5 +194,39 @@ describe('Authenticator: people from the identity provider call models by the sa
   it('a global viewer in the store calls models for the token team only with a calling role there', () => {
     expect(call(authFor({ team: 'acme' }, [], 'viewer'))).toMatchObject({ tenant: 'acme' });
     expect(call(authFor({ team: 'acme', roles: ['viewer'] }, [], 'viewer'))).toMatchObject({ code: 'permission_denied' });
+  });
+});
+
+describe('Authenticator.principalForKey: work authorized earlier runs as the key as it stands now', () => {
+  const storedKey = (over: Partial<StoredKey> = {}): StoredKey => ({ id: 'key_1', team: 'acme', role: 'member', models: ['llama'], limits: null, budgets: null, maxCostPerRequestUsd: null, expiresAtMs: undefined, ...over });
+  const withKeys = (entries: Array<[string, KeySecretEntry]>, nowMs = 1_000): Authenticator =>
+    new Authenticator(config.tenants, { control: { snapshot: { ...emptySnapshot, keys: new Map(entries) }, touch: () => undefined }, clock: { nowMs: () => nowMs, wallMs: () => nowMs } as never });
+  const refusal = (a: Authenticator, id: string): unknown => {
+    try {
+      return a.principalForKey(id);
+    } catch (err) {
+      return err;
+    }
+  };
+
+  it('a config key by its cfg_ id is the same principal its secret gets', () => {
+    const byHeader = auth.authenticate('Bearer sk-acme-1');
+    expect(keyAuth.principalForKey(byHeader.keyId as string)).toBe(byHeader);
+  });
+
+  it('a stored key by its id, with its own model list; a rotated key by its current secret', () => {
+    const current = storedKey();
+    const a = withKeys([['old', { key: storedKey(), retiresAtMs: 500 }], ['new', { key: current, retiresAtMs: undefined }]]);
+    const p = a.principalForKey('key_1');
+    expect(p).toMatchObject({ tenant: 'acme', keyId: 'key_1' });
+    expect(p.mayUse('llama')).toBe(true);
+    expect(p.mayUse('gpt-mini')).toBe(false);
+  });
+
+  it('a revoked (absent), expired or read-only key is refused as authenticate would', () => {
+    expect(refusal(withKeys([]), 'key_1')).toMatchObject({ code: 'invalid_api_key', status: 401 });
+    expect(refusal(keyAuth, 'cfg_000000000000')).toMatchObject({ code: 'invalid_api_key' });
+    expect(refusal(withKeys([['d', { key: storedKey({ expiresAtMs: 999 }), retiresAtMs: undefined }]]), 'key_1')).toMatchObject({ code: 'api_key_expired', status: 401 });
+    expect(refusal(withKeys([['d', { key: storedKey({ role: 'viewer' }), retiresAtMs: undefined }]]), 'key_1')).toMatchObject({ code: 'permission_denied', status: 403 });
   });
 });

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { ResolvedTenant } from '../config/load.js';
 import { authorize } from '../admin/access.js';
 import { actorOf } from '../admin/actor.js';
-import { emptySnapshot, type ControlSnapshot, type KeyRole, type StoredKey } from '../control/snapshot.js';
+import { emptySnapshot, type ControlSnapshot, type KeyRole, type KeySecretEntry, type StoredKey } from '../control/snapshot.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { TenantQueueConfig } from '../config/schema.js';
 import { higher } from '../queue/fair-queue.js';
@@ -48,6 +48,10 @@ export class Authenticator {
   readonly #clock: Clock | undefined;
   /** Principals of API keys, per snapshot entry: a new snapshot makes new entries, so this never goes stale. */
   readonly #keyPrincipals = new WeakMap<StoredKey, Principal>();
+  /** Config keys' principals by key id (`cfg_<digest12>`), for callers that hold an id, not a secret (batch items). */
+  readonly #byKeyId = new Map<string, Principal>();
+  /** Each snapshot's key secrets by key id (built on first use): the current secret's entry when a key is in rotation. */
+  readonly #keysById = new WeakMap<ControlSnapshot, Map<string, KeySecretEntry>>();
   /** Principals of cached tokens, with the snapshot they were built from (memberships may change). */
   readonly #tokenPrincipals = new WeakMap<VerifiedIdentity, { snapshot: ControlSnapshot | undefined; principal: Principal }>();
 
@@ -58,8 +62,42 @@ export class Authenticator {
     this.#clock = options.clock;
     for (const [name, t] of Object.entries(tenants)) {
       const team = teamDefinition(t);
-      for (const digest of t.keyDigests) this.#byDigest.set(digest, makePrincipal(name, team, undefined, { keyId: `cfg_${digest.slice(0, 12)}` }));
+      for (const digest of t.keyDigests) {
+        const principal = makePrincipal(name, team, undefined, { keyId: `cfg_${digest.slice(0, 12)}` });
+        this.#byDigest.set(digest, principal);
+        this.#byKeyId.set(principal.keyId as string, principal);
+      }
     }
+  }
+
+  /**
+   * The principal of an API key by its id, as it stands now: for work authorized earlier and run
+   * later (a batch's items run as the key that created the batch). Throws like `authenticate`:
+   * invalid_api_key (401) when the key was revoked or is gone from the config, api_key_expired
+   * (401) when it expired since (a rotated key counts as its current secret), permission_denied
+   * (403) when its role may no longer call models.
+   */
+  principalForKey(keyId: string): Principal {
+    const configured = this.#byKeyId.get(keyId);
+    if (configured) return configured;
+    const snapshot = this.#control?.snapshot;
+    const entry = snapshot ? this.#keysOf(snapshot).get(keyId) : undefined;
+    if (!entry) throw new GatewayError('invalid_api_key', 'The API key this work was created with no longer exists (revoked or removed).');
+    return this.#fromKey(entry.key, entry.retiresAtMs);
+  }
+
+  #keysOf(snapshot: ControlSnapshot): Map<string, KeySecretEntry> {
+    let byId = this.#keysById.get(snapshot);
+    if (!byId) {
+      byId = new Map();
+      for (const entry of snapshot.keys.values()) {
+        const known = byId.get(entry.key.id);
+        // A rotated key has two secrets: the one that does not retire is the key's.
+        if (!known || (known.retiresAtMs !== undefined && (entry.retiresAtMs === undefined || entry.retiresAtMs > known.retiresAtMs))) byId.set(entry.key.id, entry);
+      }
+      this.#keysById.set(snapshot, byId);
+    }
+    return byId;
   }
 
   /**

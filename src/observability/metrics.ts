@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BreakerState } from '../resilience/breaker.js';
 import type { AttemptEvent, ConfigReloadEvent, GatewayEvents, RequestFinishedEvent } from './events.js';
 import { clientDurationBuckets } from './chunk-timings.js';
@@ -12,7 +12,13 @@ const tpotBuckets = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.
 const tokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 /** Queue waits: from a few ms (a slot freed at once) to a minute and more (long `queue.maxWaitMs`). */
 const queueWaitBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+/** Batch item runs: one request each, retries and fallbacks included (up to the total deadline). */
+const batchItemBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const overheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05];
+
+/** What a batch item's run came to (batches/runner/item-step.ts: StepOutcome). */
+type BatchItemOutcome = 'succeeded' | 'failed' | 'retry' | 'aborted' | 'lost';
+const batchItemOutcomes: readonly BatchItemOutcome[] = ['succeeded', 'failed', 'retry', 'aborted', 'lost'];
 
 const breakerStateValue: Record<BreakerState, number> = { closed: 0, open: 1, half_open: 2 };
 
@@ -95,7 +101,9 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #configVersion: Gauge;
   readonly #configLoadedAt: Gauge;
   /** Only registered when the control plane is on: a gateway without one shows none of them. */
-  readonly #control: { up: Gauge; version: Gauge; keys: Gauge; errors: Counter<'during'>; auditDropped: Counter; logRows: Counter<'result'>; logBuffered: Gauge; logSpool: Gauge } | undefined;
+  readonly #control:
+    | { up: Gauge; version: Gauge; keys: Gauge; errors: Counter<'during'>; auditDropped: Counter; logRows: Counter<'result'>; logBuffered: Gauge; logSpool: Gauge; batchItems: Counter<'outcome'>; batchDuration: Histogram; batchRunnable: Gauge }
+    | undefined;
   /** Response-model label values seen, per configured model (bounded by maxResponseModelsPerModel). */
   readonly #responseModels = new Map<string, Set<string>>();
 
@@ -171,12 +179,16 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
           logRows: new Counter({ name: 'gateway_request_log_rows_total', help: 'Request-log rows written to the database, spooled to disk while it could not take them, or dropped.', labelNames: ['result'], registers: r }),
           logBuffered: new Gauge({ name: 'gateway_request_log_buffered_rows', help: 'Request-log rows held in memory, waiting to be written.', registers: r, aggregator: 'sum' }),
           logSpool: new Gauge({ name: 'gateway_request_log_spool_bytes', help: 'Bytes of request-log rows in the local spool, waiting for the database.', registers: r, aggregator: 'sum' }),
+          batchItems: new Counter({ name: 'gateway_batch_items_total', help: 'Runs of batch items this replica ended, by what became of the item (failed: dead-lettered).', labelNames: ['outcome'], registers: r }),
+          batchDuration: new Histogram({ name: 'gateway_batch_item_duration_seconds', help: 'Duration of one run of a batch item, settling included.', buckets: batchItemBuckets, registers: r }),
+          batchRunnable: new Gauge({ name: 'gateway_batch_items_runnable', help: 'Batch items waiting to run now (all replicas), as last sampled by this replica.', registers: r, aggregator: 'max' }),
         }
       : undefined;
     if (this.#control) {
       this.#control.up.set(0);
       for (const during of ['load', 'flush', 'audit']) this.#control.errors.inc({ during }, 0);
       for (const result of ['written', 'spooled', 'dropped']) this.#control.logRows.inc({ result }, 0);
+      for (const outcome of batchItemOutcomes) this.#control.batchItems.inc({ outcome }, 0);
     }
     const info = new Gauge({ name: 'gateway_build_info', help: 'Build information.', labelNames: ['version', 'node_version'], registers: r, aggregator: 'max' });
 
@@ -292,6 +304,17 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
 
   requestLogRows(e: Parameters<GatewayEvents['requestLogRows']>[0]): void {
     if (e.rows > 0) this.#control?.logRows.inc({ result: e.result }, e.rows);
+  }
+
+  /** A batch item's run ended (the batch runner calls this directly: it is no request event). */
+  batchItemRun(e: { readonly outcome: BatchItemOutcome; readonly durationMs: number }): void {
+    this.#control?.batchItems.inc({ outcome: e.outcome });
+    this.#control?.batchDuration.observe(e.durationMs / 1000);
+  }
+
+  /** Items waiting to run now, sampled by the batch runner (never a query per scrape). */
+  batchItemsRunnable(n: number): void {
+    this.#control?.batchRunnable.set(n);
   }
 
   traceSpansDropped(e: Parameters<GatewayEvents['traceSpansDropped']>[0]): void {

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import type { GatewayOptions } from '../../src/app.js';
 import { recordItemResult, type ItemResult } from '../../src/batches/item-results.js';
 import type { BatchEngine } from '../../src/batches/engine.js';
-import { ValidateOnlyEngine } from '../../src/batches/validate-only-engine.js';
+import { ValidateOnlyEngine } from './validate-only-engine.js';
 import { validateBatch } from '../../src/batches/validate.js';
 import { batchItems } from '../../src/control/store/schema.js';
 import { and, asc, eq } from 'drizzle-orm';

@@ -1,14 +1,14 @@
 /**
- * An engine that validates batches and runs nothing: what the Batch API's own tests use (their
- * batches stay `in_progress` with their items queued), and the gateway's engine until a runner
- * is given (GatewayOptions.batchEngine). Submits are validated one at a time, in order.
+ * An engine that validates batches and runs nothing: what the Batch API's own tests use
+ * (GatewayOptions.batchEngine), so their batches stay `in_progress` with their items queued (the
+ * runner has tests of its own). Submits are validated one at a time, in order.
  */
 import { eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { batches } from '../control/store/schema.js';
-import type { ControlDb } from '../control/store/store.js';
-import type { BatchEngine } from './engine.js';
-import { validateBatch, type ValidateSettings } from './validate.js';
+import { batches } from '../../src/control/store/schema.js';
+import type { ControlDb } from '../../src/control/store/store.js';
+import type { BatchEngine } from '../../src/batches/engine.js';
+import { validateBatch, type ValidateSettings } from '../../src/batches/validate.js';
 
 export class ValidateOnlyEngine implements BatchEngine {
   #chain: Promise<void> = Promise.resolve();
