@@ -378,3 +378,30 @@ describe('Admission: waiting for a concurrency slot (queue on)', () => {
     expect(slots.inFlight('acme')).toBe(0);
   });
 });
+
+describe('Admission: giving a slot back to take one again (the over-budget swap, queue on)', () => {
+  it('a request that refunds its slot and is admitted again at once keeps a slot, ahead of its tenant\'s waiters', async () => {
+    const clock = new ManualClock();
+    const slots = new MemoryConcurrencyLimiter();
+    const events = recordingEvents([]);
+    const waiters = new SlotQueue(slots, { maxPerTenant: 10, maxTotal: 10, pollMs: 50, shared: false, observer: events, clock });
+    const admission = new Admission(new MemoryRateLimiter(clock), events, { concurrency: slots, clock, queue: { slots: waiters, maxWaitMs: 60_000 } });
+    const who: Principal = { ...principal(undefined), concurrency: { maxInFlight: 1 } };
+    const wait = { priority: 'normal' as const, weight: 1, signal: new AbortController().signal, deadlineMs: 60_000 };
+    const first = await admission.admit(who, model, { promptTokens: 1, outputTokens: 1 }, undefined, wait);
+    let queuedAdmitted = false;
+    const queued = admission.admit(who, model, { promptTokens: 1, outputTokens: 1 }, undefined, wait).then((t) => {
+      queuedAdmitted = true;
+      return t;
+    });
+    await flush();
+    first.refund();
+    const again = await admission.admit(who, model, { promptTokens: 1, outputTokens: 1 }, undefined, { ...wait, resume: true });
+    await flush();
+    expect(queuedAdmitted).toBe(false);
+    expect(slots.inFlight('acme')).toBe(1);
+    again.settle(undefined, undefined);
+    (await queued).settle(undefined, undefined);
+    expect(slots.inFlight('acme')).toBe(0);
+  });
+});

@@ -65,6 +65,11 @@ export interface AdmissionWait {
   readonly signal: AbortSignal;
   /** Monotonic ms of the request's deadline: no wait goes past it. */
   readonly deadlineMs: number;
+  /**
+   * It held a slot of this tenant until just now (refunded to be admitted on another alias, the
+   * over-budget swap): it takes a free slot at once rather than queue behind the tenant's waiters.
+   */
+  readonly resume?: boolean;
 }
 
 /** Reservations live this long when the caller gives no hold time: past any request's deadline. */
@@ -181,7 +186,7 @@ export class Admission {
     const queue = wait ? this.#queue : undefined;
     let acquired;
     // Behind waiters of its own tenant a request joins the line rather than take a slot first.
-    if (!queue || queue.slots.waiting(principal.tenant) === 0) {
+    if (!queue || wait?.resume === true || queue.slots.waiting(principal.tenant) === 0) {
       try {
         acquired = await this.#concurrency.acquire(principal.tenant, limit.maxInFlight, mode);
       } catch (err) {

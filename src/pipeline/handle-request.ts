@@ -119,7 +119,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       requireSomeTargetFits(cheaper, cheaperReserve, ceiling);
       // Give the first alias's hold back first: its concurrency slot must not count twice.
       ticket?.refund();
-      ticket = await p.admission.admit(principal, cheaper, cheaperReserve, ceiling, wait);
+      ticket = await p.admission.admit(principal, cheaper, cheaperReserve, ceiling, wait && { ...wait, resume: true });
       headers['x-gateway-over-budget'] = `${model.alias} -> ${cheaper.alias}`;
       trace.event('gateway.over_budget', { 'gateway.from_model': model.alias, 'gateway.to_model': cheaper.alias });
       model = cheaper;

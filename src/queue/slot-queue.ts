@@ -91,7 +91,9 @@ export class SlotQueue {
         done = true;
         lease.release();
         this.#recordHold(tenant, this.#options.clock.nowMs() - startMs);
-        if (this.#queue.sizeOf(tenant) > 0) this.#pump(tenant);
+        // On the next microtask: a request that gives its slot back only to take one again at
+        // once (AdmissionWait.resume) gets it first, rather than lose it to its own waiters.
+        if (this.#queue.sizeOf(tenant) > 0) queueMicrotask(() => this.#pump(tenant));
       },
     };
   }
