@@ -9,8 +9,12 @@ import type { ControlDb } from '../control/store/store.js';
 import { batchRequestId } from './ids.js';
 import { storedBytes } from './stored-bytes.js';
 
-/** Items read per query; a piece sent to the client holds about this many lines. */
+/**
+ * Items read per query at most; fewer when answers are large, so a page stays near
+ * PAGE_TARGET_CHARS (an embeddings answer can be hundreds of kilobytes).
+ */
 const PAGE_ITEMS = 100;
+const PAGE_TARGET_CHARS = 1024 * 1024;
 
 /** Succeeded items are the output file; everything that ended otherwise is the error file. */
 const statesOf: Record<'batch_output' | 'batch_error', BatchItemState[]> = {
@@ -43,19 +47,21 @@ export function resultLine(batchId: string, item: ItemResultRow): string {
 /** The lines of a batch's output or error file, in pieces of up to PAGE_ITEMS lines. */
 export async function* builtFileContent(db: ControlDb, batchId: string, purpose: 'batch_output' | 'batch_error'): AsyncGenerator<string> {
   let after = -1;
+  let pageItems = PAGE_ITEMS;
   for (;;) {
     const page = await db
       .select({ line: batchItems.line, customId: batchItems.customId, statusCode: batchItems.statusCode, requestId: batchItems.requestId, response: batchItems.response, error: batchItems.error })
       .from(batchItems)
       .where(and(eq(batchItems.batchId, batchId), gt(batchItems.line, after), inArray(batchItems.state, statesOf[purpose])))
       .orderBy(asc(batchItems.line))
-      .limit(PAGE_ITEMS);
+      .limit(pageItems);
     if (page.length === 0) return;
     let piece = '';
     for (const item of page) piece += `${resultLine(batchId, item)}\n`;
     yield piece;
-    if (page.length < PAGE_ITEMS) return;
+    if (page.length < pageItems) return;
     after = page[page.length - 1]!.line;
+    pageItems = Math.max(1, Math.min(PAGE_ITEMS, Math.floor((pageItems * PAGE_TARGET_CHARS) / piece.length)));
   }
 }
 

@@ -47,7 +47,7 @@ function operation(op: Operation<OperationRequest, unknown, unknown>, surface: A
 }
 
 function batchApiOff(): never {
-  throw new GatewayError('not_found', 'The Batch API (/v1/files, /v1/batches) needs the control plane: configure state.database (docs/batches.md).');
+  throw new GatewayError('not_found', 'The Batch API (/v1/files, /v1/batches) needs the control plane: configure state.database or admin (docs/batches.md).');
 }
 
 function health(scope: RequestScope): void {
