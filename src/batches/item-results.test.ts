@@ -70,14 +70,15 @@ describe.each([
   it.skipIf(server && !pgAvailable)('a replayed dead letter runs again, and the batch keeps its files', async () => {
     await recordItemResult(store.db, batchId, 0, ok(1n), options);
     await recordItemResult(store.db, batchId, 1, ok(1n), options);
-    await recordItemResult(store.db, batchId, 2, { kind: 'error', code: 'x', message: 'y' }, options);
+    await recordItemResult(store.db, batchId, 2, { kind: 'response', statusCode: 500, requestId: 'r', body: { error: {} }, costPico: 4n }, options);
     const before = await batch();
+    expect(before.costPico).toBe(6n);
     expect(await replayItem(store.db, batchId, 2)).toBe(true);
     expect(await replayItem(store.db, batchId, 2)).toBe(false);
     expect(await batch()).toMatchObject({ status: 'in_progress', failed: 0, pending: 1, completedAt: null });
     await recordItemResult(store.db, batchId, 2, ok(1n), options);
     const after = await batch();
-    expect(after).toMatchObject({ status: 'completed', completed: 3, failed: 0, outputFileId: before.outputFileId, errorFileId: before.errorFileId });
+    expect(after).toMatchObject({ status: 'completed', completed: 3, failed: 0, costPico: 3n, outputFileId: before.outputFileId, errorFileId: before.errorFileId });
     expect(await store.db.select().from(files).where(eq(files.batchId, batchId))).toHaveLength(2);
   });
 

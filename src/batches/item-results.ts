@@ -136,6 +136,8 @@ export async function finalizeIfDone(db: ControlDb, batchId: string, options: Re
  */
 export async function replayItem(db: ControlDb, batchId: string, line: number): Promise<boolean> {
   return db.transaction(async (tx) => {
+    // What its failed run cost leaves the batch's sum with it: the sum stays the items' sum.
+    const [before] = await tx.select({ costPico: batchItems.costPico }).from(batchItems).where(and(eq(batchItems.batchId, batchId), eq(batchItems.line, line))).for('update');
     const replayed = await tx
       .update(batchItems)
       .set({ state: 'queued', attempts: 0, notBefore: null, statusCode: null, requestId: null, response: null, error: null, costPico: null, finishedAt: null, deadLetteredAt: null })
@@ -144,7 +146,7 @@ export async function replayItem(db: ControlDb, batchId: string, line: number): 
     if (replayed.length === 0) return false;
     await tx
       .update(batches)
-      .set({ failed: sql`${batches.failed} - 1`, pending: sql`${batches.pending} + 1`, status: sql`CASE WHEN ${batches.status} = 'completed' THEN 'in_progress' ELSE ${batches.status} END`, completedAt: sql`CASE WHEN ${batches.status} = 'completed' THEN NULL ELSE ${batches.completedAt} END` })
+      .set({ failed: sql`${batches.failed} - 1`, pending: sql`${batches.pending} + 1`, costPico: sql`${batches.costPico} - ${before?.costPico ?? 0n}`, status: sql`CASE WHEN ${batches.status} = 'completed' THEN 'in_progress' ELSE ${batches.status} END`, completedAt: sql`CASE WHEN ${batches.status} = 'completed' THEN NULL ELSE ${batches.completedAt} END` })
       .where(eq(batches.id, batchId));
     return true;
   });
