@@ -4,6 +4,7 @@ import { resolveConfig } from '../config/load.js';
 import type { GatewayEvents } from '../observability/events.js';
 import { FakeUpstream } from '../testing/fake-upstream/fake-upstream.js';
 import { adminCall } from './demo-admin.js';
+import { runBatchDemo } from './demo-batch.js';
 import { formatAlert, spendBudget } from './demo-budget.js';
 import { sendDemoCall, type DemoCall, type DemoResult } from './demo-client.js';
 import { budgetTeam, demoAdminKeyEnv, demoConfig, demoPrices, demoTenants, runtimeTeam } from './demo-config.js';
@@ -21,7 +22,8 @@ interface IssuedKey {
  * `llm-gateway demo`: three fake upstreams speaking their real protocols, the gateway in front
  * of them, a team and a key made at runtime through the admin API, concurrent traffic from four
  * teams, then a fifth spending its daily budget up to the soft-limit alert (received by a webhook
- * here) and the hard stop, and each team's spend checked against the request log. Prints what
+ * here) and the hard stop, each team's spend checked against the request log, and a small batch
+ * (Batch API) run beside live traffic, with the item that cannot succeed dead-lettered. Prints what
  * happened and exits 0. Needs no network, database, Redis or keys: the control plane runs on an
  * embedded database in memory, with a bootstrap admin key made here. With `console`, the gateway
  * then keeps serving with the web console at /ui (demo-console.ts) until interrupted.
@@ -64,6 +66,8 @@ export async function runDemo(options: { console?: boolean; port?: number } = {}
     const results = [...wave1, ...wave2, ...budgeted, revoked];
     summarise(results, narration);
     await reconcileSpend(url, adminKey, results);
+    // After the spend check: the batch's items are spend of their own (in the request log too).
+    await runBatchDemo(url, adminKey, results.length + 1);
     out('Metrics excerpt (GET /metrics)');
     const metrics = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     for (const line of metrics.split('\n')) {
