@@ -318,7 +318,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         const store = control;
         const db = (): ControlDb | undefined => store.store?.db;
         const { loadBatchEngine } = await import('./batches/runner/load-engine.js');
-        batchEngine = options.batchEngine?.({ db, config }) ?? (await loadBatchEngine({ config, control, holder, clock, logger, metrics, ...(options.random ? { random: options.random } : {}), ...(ledger ? { flushRequestLog: () => ledger?.flush() ?? Promise.resolve() } : {}) }));
+        batchEngine = options.batchEngine?.({ db, config }) ?? (await loadBatchEngine({ config, control, holder, clock, logger, metrics, ...(options.random ? { random: options.random } : {}), ...(ledger ? { flushRequestLog: () => ledger?.flush() ?? Promise.resolve() } : {}), liveRequests: () => inFlight.operations }));
         batchEngine.start();
       }
       let adminRows: Route[] = [];

@@ -668,6 +668,8 @@ const batchesSchema = z
     maxLines: z.number().int().min(1).max(50_000).default(50_000),
     /** Items this replica runs at once (at low priority: live requests go first). */
     concurrency: z.number().int().min(1).max(1_000).default(8),
+    /** Items this replica runs at once while live API requests are in flight in it (≤ concurrency). */
+    concurrencyWhileBusy: z.number().int().min(1).max(1_000).default(1),
     /** Runs of one item before it is dead-lettered, when it fails for a reason a retry may fix (429, 5xx, timeouts). */
     maxAttempts: z.number().int().min(1).max(20).default(3),
     /** Wait before an item's next run: this, doubling per run, with jitter (at most 5 minutes). */

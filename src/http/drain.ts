@@ -10,6 +10,7 @@ export class InFlightRequests {
   readonly #requests = new Map<ServerResponse, AbortController | undefined>();
   #waiters: Array<() => void> = [];
   #draining = false;
+  #operations = 0;
 
   /** True once a drain began: every response from then on carries `Connection: close`. */
   get draining(): boolean {
@@ -20,11 +21,17 @@ export class InFlightRequests {
     return this.#requests.size;
   }
 
+  /** API operations (model calls) in flight: the live traffic batch items yield to. */
+  get operations(): number {
+    return this.#operations;
+  }
+
   /** Tracks a request from its arrival until its response closes (finished or destroyed). */
   track(res: ServerResponse): void {
     if (this.#draining && !res.headersSent) res.setHeader('connection', 'close');
     this.#requests.set(res, undefined);
     res.once('close', () => {
+      if (this.#requests.get(res) !== undefined) this.#operations--;
       this.#requests.delete(res);
       if (this.#requests.size === 0) for (const wake of this.#waiters.splice(0)) wake();
     });
@@ -32,7 +39,9 @@ export class InFlightRequests {
 
   /** The controller that stops the request's work when the grace period ends. */
   attach(res: ServerResponse, controller: AbortController): void {
-    if (this.#requests.has(res)) this.#requests.set(res, controller);
+    if (!this.#requests.has(res)) return;
+    if (this.#requests.get(res) === undefined) this.#operations++;
+    this.#requests.set(res, controller);
   }
 
   /** Starts a drain: responses not yet begun will close their connection when done. */

@@ -47,7 +47,7 @@ describe.each([
     redis.disconnect();
   });
 
-  const settings = { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 2, maxAttempts: 3, retryBackoffMs: 20, leaseMs: 1_000, fileRetentionDays: 30 };
+  const settings = { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 2, concurrencyWhileBusy: 1, maxAttempts: 3, retryBackoffMs: 20, leaseMs: 1_000, fileRetentionDays: 30 };
   /** An engine; engines of one test share `prefix` (replicas on one Redis). */
   function engine(prefix: string, over: Partial<EngineDeps> = {}): BullBatchEngine {
     if (!prefixes.includes(prefix)) prefixes.push(prefix);

@@ -34,6 +34,8 @@ const ADD_TIMEOUT_MS = 5_000;
 const ABORT_SETTLE_MS = 5_000;
 /** Longest wait for BullMQ's own closing steps once nothing of ours runs (a dead Redis must not hold the exit). */
 const QUIT_MS = 1_000;
+/** How often the item worker's concurrency follows live traffic. */
+const PACE_MS = 250;
 /** Batches validated or ended per sweep. */
 const SWEEP_BATCHES = 16;
 
@@ -50,6 +52,7 @@ export class BullBatchEngine implements BatchEngine {
   #itemQueue: Queue | undefined;
   #workers: Worker[] = [];
   #sweeper: NodeJS.Timeout | undefined;
+  #pacer: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
   /** Where the item sweep resumes (batch id, line). */
   #cursor: { batchId: string; line: number } | undefined;
@@ -99,6 +102,15 @@ export class BullBatchEngine implements BatchEngine {
       { ...workerOptions, connection: this.#connect(true) as never, concurrency: settings.concurrency },
     );
     this.#workers = [validator, items];
+    // Fewer items at once while live requests are in flight here (a worker's concurrency may change while it runs).
+    const concurrencyNow = this.#deps.concurrencyNow;
+    if (concurrencyNow) {
+      this.#pacer = setInterval(() => {
+        const n = concurrencyNow();
+        if (items.concurrency !== n) items.concurrency = n;
+      }, PACE_MS);
+      this.#pacer.unref();
+    }
     for (const w of this.#workers) w.on('error', (err: Error) => this.#deps.onError?.('batch worker', err));
     // Each replica sweeps, at a random offset so they rarely do it at once (it is idempotent).
     const every = settings.leaseMs;
@@ -125,6 +137,7 @@ export class BullBatchEngine implements BatchEngine {
     this.#closed = true;
     clearTimeout(this.#sweeper);
     clearInterval(this.#sweeper);
+    clearInterval(this.#pacer);
     await this.#sweeping;
     const closing = Promise.all(this.#workers.map((w) => w.close()));
     if (!(await settledWithin(closing, this.#deps.graceMs))) {

@@ -45,7 +45,7 @@ describe.each([
     await world?.close();
   });
 
-  const settings = { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 1, maxAttempts: 3, retryBackoffMs: 20, leaseMs: 1_000, fileRetentionDays: 30 };
+  const settings = { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 1, concurrencyWhileBusy: 1, maxAttempts: 3, retryBackoffMs: 20, leaseMs: 1_000, fileRetentionDays: 30 };
   function engine(over: Partial<EngineDeps> = {}): EmbeddedBatchEngine {
     const e = new EmbeddedBatchEngine({
       db: () => store.db,
@@ -208,6 +208,25 @@ describe.each([
     await e.submit('batch_new');
     await waitUntil(() => validated.includes('batch_new'), 5_000, 'the submitted batch to be validated');
     expect((await batchRow(store.db, left)).status).toBe('validating');
+  });
+
+  it.skipIf(skip)('runs concurrencyNow() items at once: one while live requests are in flight, all its slots when there are none', async () => {
+    let live = true;
+    const maxInFlight = async (until: () => Promise<boolean>): Promise<number> => {
+      let max = 0;
+      while (!(await until())) {
+        max = Math.max(max, fake.stats.requests - fake.stats.completed);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return max;
+    };
+    for (let i = 0; i < 16; i++) fake.enqueue({ kind: 'delay', ms: 60 });
+    const id = await insertBatch(store.db, { team: 'main', keyId, bodies: Array.from({ length: 16 }, (_, i) => chat('m', `item ${i}`)) });
+    engine({ settings: { ...settings, concurrency: 4 }, concurrencyNow: () => (live ? 1 : 4) }).start();
+    const done = async (n: number): Promise<boolean> => (await itemRows(store.db, id)).filter((r) => r.state === 'succeeded').length >= n;
+    expect(await maxInFlight(() => done(4))).toBe(1);
+    live = false;
+    expect(await maxInFlight(() => done(16))).toBe(4);
   });
 
   it.skipIf(skip)('two engines on one database run each item exactly once', async () => {

@@ -23,6 +23,8 @@ export interface EngineDeps extends Omit<StepDeps, 'db'> {
   readonly graceMs: number;
   /** Longest sleep of an idle loop (default 1 s). */
   readonly pollMs?: number;
+  /** Items to run at once now (default `settings.concurrency`): fewer while live requests are in flight (load-engine.ts). */
+  readonly concurrencyNow?: () => number;
   /** A round, a validation or an item failed (the database down): logged; the next round tries again. */
   readonly onError?: (during: string, err: unknown) => void;
 }
@@ -128,7 +130,7 @@ export class EmbeddedBatchEngine implements BatchEngine {
       this.#lastMaintenanceMs = clock.nowMs();
       await this.#maintain(db);
     }
-    const free = settings.concurrency - this.#running.size;
+    const free = (this.#deps.concurrencyNow?.() ?? settings.concurrency) - this.#running.size;
     if (free <= 0) return true;
     const now = clock.wallMs();
     const claimed = await claimRunnable(db, owner, free, new Date(now), new Date(now + settings.leaseMs));

@@ -26,6 +26,8 @@ export interface LoadEngineDeps {
   readonly random?: () => number;
   /** The request log's flush, when it is on (item-step.ts: durable). */
   readonly flushRequestLog?: () => Promise<void>;
+  /** Live API requests in flight in this process (the edge's count): batch items yield to them. */
+  readonly liveRequests?: () => number;
 }
 
 /** Between two warnings of one kind: a dead database would otherwise log every poll. */
@@ -45,6 +47,17 @@ function throttledWarning(logger: Logger, clock: Clock): (during: string, err: u
     // The message only: a driver error may quote a query's parameters.
     logger.warn({ err: { message: err instanceof Error ? err.message : String(err) }, ...(seen?.skipped ? { notLogged: seen.skipped } : {}) }, `${during} failed; retrying`);
   };
+}
+
+/**
+ * Items to run at once: `concurrency` while no live request is in flight, `concurrencyWhileBusy`
+ * while any is. Priority orders who gets a freed slot or connection; this keeps the batch's own
+ * work (its requests, and on the embedded database its queries, on this process's one event loop)
+ * from taking the time live requests need.
+ */
+function concurrencyNow(settings: GatewayConfig['batches'], liveRequests: () => number): () => number {
+  const busy = Math.min(settings.concurrencyWhileBusy, settings.concurrency);
+  return () => (liveRequests() > 0 ? busy : settings.concurrency);
 }
 
 export async function loadBatchEngine(deps: LoadEngineDeps): Promise<BatchEngine> {
@@ -73,6 +86,7 @@ export async function loadBatchEngine(deps: LoadEngineDeps): Promise<BatchEngine
     }),
     graceMs: config.server.shutdownGraceMs,
     onError: throttledWarning(logger, clock),
+    ...(deps.liveRequests ? { concurrencyNow: concurrencyNow(settings, deps.liveRequests) } : {}),
   };
   if (config.state.backend === 'redis' && config.state.redis) {
     const { BullBatchEngine } = await import('./bull-engine.js');
