@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatLine, startBatchHarness, type BatchHarness } from './helpers/batches.js';
 import { KEY, pollUntil } from './helpers/harness.js';
 
-const ITEMS = 3_000;
-const PAD = 'x'.repeat(8_000);
+const ITEMS = 1_000;
+const PAD = 'x'.repeat(24_000);
 
 describe('output file content', () => {
   let h: BatchHarness;
