@@ -5,12 +5,15 @@
  * 404s. Embedded database and PostgreSQL.
  */
 import OpenAI, { BadRequestError, ConflictError, NotFoundError, toFile } from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { deploymentFor, KEY, startHarness } from './helpers/harness.js';
 import { chatLine, OTHER_KEY, startBatchHarness, type BatchHarness, type Driver, type ItemOutcome } from './helpers/batches.js';
 import { sharedPostgresAvailable } from './helpers/postgres.js';
 
 const pgAvailable = await sharedPostgresAvailable();
+// Each test starts its own gateway (an embedded database from a template, migrations): on a busy
+// 2-core machine that alone took most of the default 20 s once.
+vi.setConfig({ testTimeout: 60_000 });
 const open: BatchHarness[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((h) => h.close()));
