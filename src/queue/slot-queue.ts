@@ -13,7 +13,7 @@ import type { Clock } from '../clock.js';
 import type { ConcurrencyLimiter, Lease } from '../ratelimit/concurrency.js';
 import type { FailureMode } from '../ratelimit/limiter.js';
 import { FairQueue } from './fair-queue.js';
-import { waitInQueue, type QueueObserver, type Waiter, type WaitRequest } from './wait.js';
+import { evictWaiter, waitInQueue, type QueueObserver, type Waiter, type WaitRequest } from './wait.js';
 
 /** What a config reload may change. */
 export interface SlotQueueSettings {
@@ -58,7 +58,7 @@ export class SlotQueue {
     options: SlotQueueOptions,
   ) {
     this.#options = options;
-    this.#queue = new FairQueue({ maxPerTenant: options.maxPerTenant, maxTotal: options.maxTotal });
+    this.#queue = new FairQueue<Waiter<Lease>>({ maxPerTenant: options.maxPerTenant, maxTotal: options.maxTotal }, evictWaiter);
     this.#random = options.random ?? Math.random;
   }
 

@@ -140,3 +140,32 @@ describe('PoolGate Retry-After', () => {
     await expect(gate.acquire('d', never, 60_000)).rejects.toMatchObject({ reason: 'queue-full', retryAfterMs: 6_000 });
   });
 });
+
+describe('PoolGate: a queue full of low (batch) calls', () => {
+  it('admits a live (normal) call to wait, refusing the newest low call instead of the live one', async () => {
+    // A batch saturating a deployment fills its waiting places (4 × connections without the
+    // queue): a live call arriving then must still wait for the next connection, ahead of them.
+    const gate = new PoolGate({ capacity: 1, maxPerTenant: 1, maxWaiting: 2 });
+    const held = gate.tryAcquire('batch')!;
+    const low1 = gate.acquire('batch', never, 60_000, 'low');
+    const low2 = gate.acquire('batch', never, 60_000, 'low').catch((e: unknown) => e);
+    const live = gate.acquire('live', never, 60_000, 'normal');
+    await expect(low2).resolves.toMatchObject({ reason: 'queue-full' });
+    expect(gate.waiting).toBe(2);
+    held();
+    const release = await live;
+    expect(gate.waiting).toBe(1);
+    release();
+    await expect(low1).resolves.toBeTypeOf('function');
+  });
+
+  it('still refuses a call of the same or a lower class when full', async () => {
+    const gate = new PoolGate({ capacity: 1, maxPerTenant: 1, maxWaiting: 1 });
+    gate.tryAcquire('a');
+    const waiting = gate.acquire('a', never, 60_000, 'normal');
+    await expect(gate.acquire('b', never, 60_000, 'normal')).rejects.toMatchObject({ reason: 'queue-full' });
+    await expect(gate.acquire('b', never, 60_000, 'low')).rejects.toMatchObject({ reason: 'queue-full' });
+    expect(gate.waiting).toBe(1);
+    void waiting;
+  });
+});
