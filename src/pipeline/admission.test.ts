@@ -317,7 +317,7 @@ describe('Admission: waiting for a concurrency slot (queue on)', () => {
     const slots = new MemoryConcurrencyLimiter();
     const decisions: Decision[] = [];
     const events = recordingEvents(decisions);
-    const waiters = new SlotQueue(slots, { maxPerTenant: 10, maxTotal: 10, pollMs: 50, shared: false, observer: events, clock });
+    const waiters = new SlotQueue(slots, { maxPerTenant: 10, maxTotal: 10, pollMs: 50, observer: events, clock });
     const admission = new Admission(new MemoryRateLimiter(clock), events, { concurrency: slots, clock, queue: { slots: waiters, maxWaitMs } });
     const who: Principal = { ...principal(undefined), concurrency: { maxInFlight } };
     return { slots, decisions, admission, who, clock, waiters };
@@ -384,7 +384,7 @@ describe('Admission: giving a slot back to take one again (the over-budget swap,
     const clock = new ManualClock();
     const slots = new MemoryConcurrencyLimiter();
     const events = recordingEvents([]);
-    const waiters = new SlotQueue(slots, { maxPerTenant: 10, maxTotal: 10, pollMs: 50, shared: false, observer: events, clock });
+    const waiters = new SlotQueue(slots, { maxPerTenant: 10, maxTotal: 10, pollMs: 50, observer: events, clock });
     const admission = new Admission(new MemoryRateLimiter(clock), events, { concurrency: slots, clock, queue: { slots: waiters, maxWaitMs: 60_000 } });
     const who: Principal = { ...principal(undefined), concurrency: { maxInFlight: 1 } };
     const wait = { priority: 'normal' as const, weight: 1, signal: new AbortController().signal, deadlineMs: 60_000 };

@@ -4,8 +4,9 @@
  * every replica); what waits is local: each process queues its own requests in a FairQueue
  * (priority, then FIFO within the tenant) and asks the slots again
  *   - when a lease it handed out is released (in-process slots see every release this way), and
- *   - for shared slots, on a short jittered poll while anything waits, because a slot freed by
- *     another replica or worker sends no notice here.
+ *   - on a short jittered poll while anything waits, because a slot freed by another replica or
+ *     worker sends no notice here (nor, in-process, one whose lease was taken while the queue was
+ *     off: a reload may turn it on or off while requests hold slots).
  * So the slot count is global, the order and fairness of waiters per process (docs/queueing.md).
  * At most one acquire per tenant is in flight at a time, whatever the number of waiters.
  */
@@ -20,13 +21,11 @@ export interface SlotQueueSettings {
   /** Requests one tenant may have waiting, and waiting in all. */
   readonly maxPerTenant: number;
   readonly maxTotal: number;
-  /** Mean interval of the poll for releases made elsewhere (shared slots only), jittered ±50 % so replicas do not ask in step. */
+  /** Mean interval of the poll for releases made elsewhere or not watched here, jittered ±50 % so replicas do not ask in step. */
   readonly pollMs: number;
 }
 
 export interface SlotQueueOptions extends SlotQueueSettings {
-  /** Whether the slots are shared with other processes (Redis, `--workers`): only then is there a poll. */
-  readonly shared: boolean;
   readonly observer: QueueObserver;
   readonly clock: Clock;
   readonly random?: () => number;
@@ -174,8 +173,10 @@ export class SlotQueue {
       this.#forgetIfIdle(tenant);
       return;
     }
-    const { pollMs, shared } = this.#options;
-    if (!shared || t.poll !== undefined) return;
+    // In-process slots poll too: a lease taken while the queue was off (before a reload turned it
+    // on, or by a runtime that turned it off) was never watched, and its release wakes nobody.
+    const { pollMs } = this.#options;
+    if (t.poll !== undefined) return;
     const delayMs = Math.max(1, Math.round(pollMs * (0.5 + this.#random())));
     t.poll = setTimeout(() => {
       t.poll = undefined;
