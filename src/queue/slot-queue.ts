@@ -14,7 +14,7 @@ import type { Clock } from '../clock.js';
 import type { ConcurrencyLimiter, Lease } from '../ratelimit/concurrency.js';
 import type { FailureMode } from '../ratelimit/limiter.js';
 import { FairQueue } from './fair-queue.js';
-import { evictWaiter, waitInQueue, type QueueObserver, type Waiter, type WaitRequest } from './wait.js';
+import { evictWaiter, QueueWaitError, waitInQueue, type QueueObserver, type Waiter, type WaitRequest } from './wait.js';
 
 /** What a config reload may change. */
 export interface SlotQueueSettings {
@@ -39,6 +39,8 @@ interface TenantWaits {
   pumping: boolean;
   /** A release (or poll) came while the pump was asking: ask again before stopping. */
   again: boolean;
+  /** Why the last ask failed (shared state unavailable, fail-closed); undefined once it answers. */
+  unavailable: unknown;
 }
 
 /** Hold times are remembered for at most this many tenants (for Retry-After); then forgotten wholesale. */
@@ -105,7 +107,7 @@ export class SlotQueue {
   wait(tenant: string, max: number, mode: FailureMode | undefined, req: WaitRequest): Promise<Lease> {
     let t = this.#tenants.get(tenant);
     if (!t) {
-      t = { max, mode, poll: undefined, pumping: false, again: false };
+      t = { max, mode, poll: undefined, pumping: false, again: false, unavailable: undefined };
       this.#tenants.set(tenant, t);
     }
     // The newest request's limit: a reload may have changed it.
@@ -114,8 +116,13 @@ export class SlotQueue {
     const waited = waitInQueue(this.#queue, req, 'concurrency', this.#options.observer, this.#options.clock);
     // A slot may have come free between the refusal and joining the line.
     this.#pump(tenant);
-    void waited.catch(() => this.#forgetIfIdle(tenant));
-    return waited;
+    return waited.catch((err: unknown) => {
+      // A wait that ran out while the slots could not be asked (fail-closed, shared state down)
+      // ends with that error, as a request arriving now would: not "too many in flight".
+      const down = this.#tenants.get(tenant)?.unavailable;
+      this.#forgetIfIdle(tenant);
+      throw err instanceof QueueWaitError && err.outcome === 'timeout' && down !== undefined ? down : err;
+    });
   }
 
   /**
@@ -150,8 +157,10 @@ export class SlotQueue {
       let lease: Lease | undefined;
       try {
         lease = (await this.limiter.acquire(tenant, t.max, t.mode)).lease;
-      } catch {
+        t.unavailable = undefined;
+      } catch (err) {
         // Shared state unavailable (fail-closed): the poll asks again; waits end at their limit.
+        t.unavailable = err;
         return;
       }
       if (!lease) {
