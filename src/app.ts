@@ -19,7 +19,7 @@ import { logSubscriber } from './observability/log-events.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { createOtelTracer } from './observability/otel-tracer.js';
-import { MemoryConcurrencyLimiter, type ConcurrencyLimiter } from './ratelimit/concurrency.js';
+import type { ConcurrencyLimiter } from './ratelimit/concurrency.js';
 import { SlotQueue } from './queue/slot-queue.js';
 import type { RateLimiter } from './ratelimit/limiter.js';
 import type { Strategy } from './routing/balancer.js';
@@ -110,11 +110,12 @@ export interface Gateway {
 }
 
 /**
- * The process's waiters for concurrency slots. In-process slots see every release here; shared
- * ones (Redis, the primary of `--workers`) are also polled for releases made elsewhere.
+ * The process's waiters for concurrency slots: woken by releases of leases they watch, and polled
+ * while anything waits for releases made elsewhere (Redis, the primary of `--workers`) or by
+ * leases taken while the queue was off.
  */
 function slotQueueFor(config: GatewayConfig, concurrency: ConcurrencyLimiter, events: GatewayEvents, clock: Clock): SlotQueue {
-  return new SlotQueue(concurrency, { ...config.queue, shared: !(concurrency instanceof MemoryConcurrencyLimiter), observer: events, clock });
+  return new SlotQueue(concurrency, { ...config.queue, observer: events, clock });
 }
 
 /** After the drain, how long upstream pools may take to close before they are destroyed. */

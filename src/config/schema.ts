@@ -421,7 +421,7 @@ const queueSchema = z
     maxPerTenant: z.number().int().min(1).max(100_000).default(100),
     /** Requests waiting at once in one process, per queue. */
     maxTotal: z.number().int().min(1).max(1_000_000).default(1_000),
-    /** Shared slots (Redis, `--workers`): mean interval at which a waiting process asks again for slots freed elsewhere (jittered ±50 %). */
+    /** Mean interval at which a waiting process asks again for slots freed elsewhere (Redis, `--workers`) or by requests admitted while the queue was off (jittered ±50 %). */
     pollMs: z.number().int().min(5).max(10_000).default(50),
   })
   .strict();

@@ -99,7 +99,7 @@ export function buildRuntime(config: GatewayConfig, version: number, shared: Sha
       // Off (maxWaitMs 0): no queue at all, and admission is what it was without one.
       ...(config.queue.maxWaitMs > 0 && shared.slotQueue ? { queue: { slots: shared.slotQueue, maxWaitMs: config.queue.maxWaitMs } } : {}),
     }),
-    executor: new Executor({ clock, retry: config.retry, budget, events, cooldowns: shared.cooldowns, queueMaxWaitMs: config.queue.maxWaitMs, ...(shared.random ? { random: shared.random } : {}) }),
+    executor: new Executor({ clock, retry: config.retry, budget, events, cooldowns: shared.cooldowns, queueMaxWaitMs: config.queue.maxWaitMs, ...(config.queue.maxWaitMs > 0 ? { queueBounds: config.queue } : {}), ...(shared.random ? { random: shared.random } : {}) }),
     budget,
     timeouts: config.timeouts,
     newCompletionId: () => `chatcmpl-${randomUUID().replaceAll('-', '')}`,

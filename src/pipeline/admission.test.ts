@@ -6,7 +6,8 @@ import { ManualClock } from '../clock.js';
 import type { LimitsConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { GatewayEvents } from '../observability/events.js';
-import { MemoryConcurrencyLimiter } from '../ratelimit/concurrency.js';
+import { MemoryConcurrencyLimiter, type ConcurrencyLimiter } from '../ratelimit/concurrency.js';
+import { LimitUnavailableError } from '../ratelimit/fallback-limiter.js';
 import { MemoryRateLimiter } from '../ratelimit/memory-limiter.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
@@ -317,7 +318,7 @@ describe('Admission: waiting for a concurrency slot (queue on)', () => {
     const slots = new MemoryConcurrencyLimiter();
     const decisions: Decision[] = [];
     const events = recordingEvents(decisions);
-    const waiters = new SlotQueue(slots, { maxPerTenant: 10, maxTotal: 10, pollMs: 50, shared: false, observer: events, clock });
+    const waiters = new SlotQueue(slots, { maxPerTenant: 10, maxTotal: 10, pollMs: 50, observer: events, clock });
     const admission = new Admission(new MemoryRateLimiter(clock), events, { concurrency: slots, clock, queue: { slots: waiters, maxWaitMs } });
     const who: Principal = { ...principal(undefined), concurrency: { maxInFlight } };
     return { slots, decisions, admission, who, clock, waiters };
@@ -379,12 +380,46 @@ describe('Admission: waiting for a concurrency slot (queue on)', () => {
   });
 });
 
+describe('Admission: shared slots unavailable while a request waits (fail-closed)', () => {
+  it('ends the wait with 503 rate_limit_unavailable (what a new request gets), not a 429 claiming too many requests are in flight', async () => {
+    vi.useFakeTimers();
+    try {
+      const clock = new ManualClock();
+      const inner = new MemoryConcurrencyLimiter();
+      let down = false;
+      const shared: ConcurrencyLimiter = {
+        async acquire(key, max) {
+          if (down) throw new LimitUnavailableError('concurrency', 5_000);
+          return { lease: inner.tryAcquire(key, max), degraded: false };
+        },
+      };
+      const events = recordingEvents([]);
+      const waiters = new SlotQueue(shared, { maxPerTenant: 10, maxTotal: 10, pollMs: 50, observer: events, clock });
+      const admission = new Admission(new MemoryRateLimiter(clock), events, { concurrency: shared, clock, failureMode: 'closed', queue: { slots: waiters, maxWaitMs: 2_000 } });
+      const who: Principal = { ...principal(undefined), concurrency: { maxInFlight: 1 } };
+      const wait = { priority: 'normal' as const, weight: 1, signal: new AbortController().signal, deadlineMs: 60_000 };
+      const first = await admission.admit(who, model, { promptTokens: 1, outputTokens: 1 }, undefined, wait);
+      const waiting = rejection(admission.admit(who, model, { promptTokens: 1, outputTokens: 1 }, undefined, wait));
+      await vi.advanceTimersByTimeAsync(100);
+      down = true;
+      await vi.advanceTimersByTimeAsync(2_000);
+      const err = await waiting;
+      expect(err).toMatchObject({ code: 'rate_limit_unavailable', status: 503 });
+      expect(err.retryAfterMs).toBeGreaterThanOrEqual(5_000);
+      first.settle(undefined, undefined);
+      expect(waiters.size).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('Admission: giving a slot back to take one again (the over-budget swap, queue on)', () => {
   it('a request that refunds its slot and is admitted again at once keeps a slot, ahead of its tenant\'s waiters', async () => {
     const clock = new ManualClock();
     const slots = new MemoryConcurrencyLimiter();
     const events = recordingEvents([]);
-    const waiters = new SlotQueue(slots, { maxPerTenant: 10, maxTotal: 10, pollMs: 50, shared: false, observer: events, clock });
+    const waiters = new SlotQueue(slots, { maxPerTenant: 10, maxTotal: 10, pollMs: 50, observer: events, clock });
     const admission = new Admission(new MemoryRateLimiter(clock), events, { concurrency: slots, clock, queue: { slots: waiters, maxWaitMs: 60_000 } });
     const who: Principal = { ...principal(undefined), concurrency: { maxInFlight: 1 } };
     const wait = { priority: 'normal' as const, weight: 1, signal: new AbortController().signal, deadlineMs: 60_000 };

@@ -231,7 +231,8 @@ export class Admission {
       }
       // The wait was ended by the request's signal: the deadline (504), the drain (503) or a client that left.
       if (wait.signal.aborted) throw classifyThrown(err, wait.signal, '').error;
-      throw err;
+      // Its wait ran out while the shared slots could not be asked (fail-closed): 503, as at once.
+      throw this.#unavailable(err, at);
     }
   }
 

@@ -91,8 +91,8 @@ describe('FairQueue', () => {
   it('refuses past the per-tenant and total bounds, and takes more once entries leave', () => {
     const q = new FairQueue<number>({ maxPerTenant: 2, maxTotal: 3 });
     const first = entry(q.push('a', 'normal', 1, 1));
-    entry(q.push('a', 'low', 1, 2));
-    expect(q.push('a', 'high', 1, 3)).toBe('tenant');
+    entry(q.push('a', 'normal', 1, 2));
+    expect(q.push('a', 'normal', 1, 3)).toBe('tenant');
     entry(q.push('b', 'normal', 1, 4));
     expect(q.push('c', 'normal', 1, 5)).toBe('total');
     first.remove();
@@ -155,8 +155,11 @@ describe('FairQueue', () => {
 
   it('stays correct under random pushes, shifts, removals and blocks (checked against a model)', () => {
     const random = seededRandom(42);
-    const q = new FairQueue<number>({ maxPerTenant: 20, maxTotal: 60 });
     const live = new Map<number, { entry: QueuedEntry; tenant: string; priority: Priority }>();
+    // A full queue makes room for a higher class by evicting a lower one: the model forgets it.
+    const q = new FairQueue<number>({ maxPerTenant: 20, maxTotal: 60 }, (v) => {
+      expect(live.delete(v)).toBe(true);
+    });
     const blocked = new Set<string>();
     let id = 0;
     for (let step = 0; step < 20_000; step++) {
@@ -210,3 +213,45 @@ describe('clampPriority', () => {
 function clsOf(p: Priority): number {
   return p === 'high' ? 0 : p === 'normal' ? 1 : 2;
 }
+
+describe('FairQueue: full of a lower class', () => {
+  it('makes room for a higher class by evicting the newest entry of the lowest class waiting (total bound)', () => {
+    const evicted: string[] = [];
+    const q = new FairQueue<string>({ maxPerTenant: 10, maxTotal: 3 }, (v) => evicted.push(v));
+    q.push('batch', 'low', 1, 'low0');
+    q.push('batch', 'low', 1, 'low1');
+    q.push('other', 'normal', 1, 'normal0');
+    expect(typeof q.push('live', 'high', 1, 'high0')).toBe('object');
+    expect(evicted).toEqual(['low1']);
+    expect(typeof q.push('live', 'normal', 1, 'normal1')).toBe('object');
+    expect(evicted).toEqual(['low1', 'low0']);
+    // Nothing lower than normal is left: a normal push is refused, a low one too.
+    expect(q.push('live', 'normal', 1, 'normal2')).toBe('total');
+    expect(q.push('batch', 'low', 1, 'low2')).toBe('total');
+    expect(q.size).toBe(3);
+    expect(drain(q)).toEqual(['high0', 'normal0', 'normal1']);
+  });
+
+  it("makes room within a tenant's own bound for its higher class, evicting its own low entries only", () => {
+    const evicted: string[] = [];
+    const q = new FairQueue<string>({ maxPerTenant: 2, maxTotal: 100 }, (v) => evicted.push(v));
+    q.push('other', 'low', 1, 'other-low');
+    q.push('team', 'low', 1, 'team-low0');
+    q.push('team', 'low', 1, 'team-low1');
+    expect(typeof q.push('team', 'normal', 1, 'team-normal')).toBe('object');
+    expect(evicted).toEqual(['team-low1']);
+    expect(q.sizeOf('team')).toBe(2);
+    expect(q.sizeOf('other')).toBe(1);
+  });
+
+  it('evicts a blocked tenant’s low entries too (they count toward the total)', () => {
+    const evicted: string[] = [];
+    const q = new FairQueue<string>({ maxPerTenant: 10, maxTotal: 1 }, (v) => evicted.push(v));
+    q.push('batch', 'low', 1, 'low0');
+    q.block('batch');
+    expect(typeof q.push('live', 'normal', 1, 'normal0')).toBe('object');
+    expect(evicted).toEqual(['low0']);
+    q.unblock('batch');
+    expect(drain(q)).toEqual(['normal0']);
+  });
+});

@@ -6,6 +6,10 @@
  * remove are O(1): entries sit in doubly linked lists, and each class keeps a ring of only the
  * tenants that have entries in it and may be served now.
  *
+ * Full, it still makes room for a higher class: a push evicts the newest entry of the lowest class
+ * below its own (within the tenant for the tenant's bound, of any tenant for the total), so a
+ * queue filled by `low` (batch) waiters never refuses a live request that would be served first.
+ *
  * It holds no timers and knows no clock: the waits themselves (queue/wait.ts) remove their entry
  * the moment they end, so nothing stays behind a waiter that left.
  */
@@ -81,12 +85,17 @@ export class FairQueue<T> {
   #limits: FairQueueLimits;
   readonly #tenants = new Map<string, TenantState<T>>();
   readonly #rings: Array<Ring<T>> = [{ current: undefined }, { current: undefined }, { current: undefined }];
+  /** Every lane with entries, per class (blocked ones too): where an eviction finds a victim. */
+  readonly #lanes: Array<Set<Lane<T>>> = [new Set(), new Set(), new Set()];
+  /** Told of each value evicted to make room for a higher class (it left the queue already). */
+  readonly #onEvict: ((value: T, full: QueueFull) => void) | undefined;
   /** Tenants that may not be served now (they hold their share): their lanes stay out of the rings. */
   readonly #blocked = new Set<string>();
   #size = 0;
 
-  constructor(limits: FairQueueLimits) {
+  constructor(limits: FairQueueLimits, onEvict?: (value: T, full: QueueFull) => void) {
     this.#limits = limits;
+    this.#onEvict = onEvict;
   }
 
   /** New bounds (a config reload): entries already waiting stay; only new pushes see them. */
@@ -109,19 +118,22 @@ export class FairQueue<T> {
    * maxWeight, whole; the tenant's latest push sets it). Returns its handle, or why it is full.
    */
   push(tenant: string, priority: Priority, weight: number, value: T): QueuedEntry | QueueFull {
-    if (this.#size >= this.#limits.maxTotal) return 'total';
+    const cls = classIndex[priority];
+    const own = this.#tenants.get(tenant);
+    if (own && own.queued >= this.#limits.maxPerTenant && !this.#evictBelow(cls, own)) return 'tenant';
+    if (this.#size >= this.#limits.maxTotal && !this.#evictBelow(cls, undefined)) return 'total';
+    // An eviction may have emptied (and forgotten) the tenant: look it up again.
     let state = this.#tenants.get(tenant);
-    if (state && state.queued >= this.#limits.maxPerTenant) return 'tenant';
     const w = Math.min(maxWeight, Math.max(1, Math.floor(weight)));
     if (!state) {
       state = new TenantState(tenant, w);
       this.#tenants.set(tenant, state);
     } else state.weight = w;
-    const cls = classIndex[priority];
     let lane = state.lanes[cls];
     if (!lane) {
       lane = new Lane(state, cls);
       state.lanes[cls] = lane;
+      this.#lanes[cls]!.add(lane);
     }
     const entry = new Entry(value, this);
     entry.lane = lane;
@@ -198,7 +210,24 @@ export class FairQueue<T> {
     if (lane.size > 0) return;
     if (lane.ringNext) this.#leave(lane);
     state.lanes[lane.cls] = undefined;
+    this.#lanes[lane.cls]!.delete(lane);
     if (state.queued === 0) this.#tenants.delete(state.name);
+  }
+
+  /**
+   * Evicts the newest entry of the lowest class below `cls` (of `tenant` only, when given);
+   * false when there is none. O(1).
+   */
+  #evictBelow(cls: number, tenant: TenantState<T> | undefined): boolean {
+    for (let c = this.#lanes.length - 1; c > cls; c--) {
+      const lane = tenant ? tenant.lanes[c] : this.#lanes[c]!.values().next().value;
+      const victim = lane?.tail;
+      if (!victim) continue;
+      this.unlink(victim);
+      this.#onEvict?.(victim.value, tenant ? 'tenant' : 'total');
+      return true;
+    }
+    return false;
   }
 
   /** Inserts `lane` at the back of its class's round (just before the lane whose turn it is). */

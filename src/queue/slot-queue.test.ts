@@ -25,10 +25,10 @@ function recorder(): QueueObserver & { depth: number; outcomes: string[] } {
   return r;
 }
 
-function setup(limiter: ConcurrencyLimiter, options: { shared?: boolean; maxPerTenant?: number; clock?: ManualClock } = {}) {
+function setup(limiter: ConcurrencyLimiter, options: { maxPerTenant?: number; clock?: ManualClock } = {}) {
   const observer = recorder();
   const clock = options.clock ?? new ManualClock();
-  const slots = new SlotQueue(limiter, { maxPerTenant: options.maxPerTenant ?? 10, maxTotal: 100, pollMs: 50, shared: options.shared ?? false, observer, clock, random: () => 0.5 });
+  const slots = new SlotQueue(limiter, { maxPerTenant: options.maxPerTenant ?? 10, maxTotal: 100, pollMs: 50, observer, clock, random: () => 0.5 });
   const wait = (tenant: string, priority: Priority = 'normal', signal = new AbortController().signal, maxWaitMs = 60_000): Promise<Lease> =>
     slots.wait(tenant, 1, undefined, { tenant, priority, weight: 1, signal, maxWaitMs });
   return { slots, observer, clock, wait };
@@ -146,7 +146,7 @@ describe('SlotQueue', () => {
         return { lease: elsewhere.tryAcquire(key, max), degraded: false };
       },
     };
-    const { slots, wait } = setup(shared, { shared: true });
+    const { slots, wait } = setup(shared);
     // Another replica holds the only slot: no release will be seen here.
     const other = elsewhere.tryAcquire('t', 1)!;
     const waiting = wait('t');
@@ -174,7 +174,7 @@ describe('SlotQueue', () => {
         return { lease: slots.tryAcquire(key, max), degraded: false };
       },
     };
-    const { slots: waiters, wait } = setup(flaky, { shared: true });
+    const { slots: waiters, wait } = setup(flaky);
     const waiting = wait('t');
     await vi.advanceTimersByTimeAsync(500);
     expect(waiters.waiting('t')).toBe(1);
@@ -183,5 +183,30 @@ describe('SlotQueue', () => {
     (await waiting).release();
     expect(slots.inFlight('t')).toBe(0);
     expect(waiters.size).toBe(0);
+  });
+});
+
+describe('SlotQueue: a slot freed without notice here (in-process slots)', () => {
+  it('a waiter gets a slot given back by a lease it did not hand out (taken before a reload turned the queue on) at the next poll, not a 429 at its wait limit', async () => {
+    vi.useFakeTimers();
+    const limiter = new MemoryConcurrencyLimiter();
+    const { wait, observer } = setup(limiter);
+    // Admitted while the queue was off: its lease was never watched, so its release wakes nobody.
+    const before = limiter.tryAcquire('t', 1)!;
+    let got: Lease | undefined;
+    let refused: unknown;
+    wait('t', 'normal', new AbortController().signal, 5_000).then(
+      (l) => (got = l),
+      (err: unknown) => (refused = err),
+    );
+    await vi.advanceTimersByTimeAsync(10);
+    before.release();
+    // Within a poll interval or two (pollMs 50), long before the 5 s wait limit.
+    await vi.advanceTimersByTimeAsync(200);
+    expect(refused).toBeUndefined();
+    expect(got).toBeDefined();
+    expect(observer.outcomes).toEqual(['admitted']);
+    got!.release();
+    expect(limiter.inFlight('t')).toBe(0);
   });
 });

@@ -4,8 +4,9 @@
  * every replica); what waits is local: each process queues its own requests in a FairQueue
  * (priority, then FIFO within the tenant) and asks the slots again
  *   - when a lease it handed out is released (in-process slots see every release this way), and
- *   - for shared slots, on a short jittered poll while anything waits, because a slot freed by
- *     another replica or worker sends no notice here.
+ *   - on a short jittered poll while anything waits, because a slot freed by another replica or
+ *     worker sends no notice here (nor, in-process, one whose lease was taken while the queue was
+ *     off: a reload may turn it on or off while requests hold slots).
  * So the slot count is global, the order and fairness of waiters per process (docs/queueing.md).
  * At most one acquire per tenant is in flight at a time, whatever the number of waiters.
  */
@@ -13,20 +14,18 @@ import type { Clock } from '../clock.js';
 import type { ConcurrencyLimiter, Lease } from '../ratelimit/concurrency.js';
 import type { FailureMode } from '../ratelimit/limiter.js';
 import { FairQueue } from './fair-queue.js';
-import { waitInQueue, type QueueObserver, type Waiter, type WaitRequest } from './wait.js';
+import { evictWaiter, QueueWaitError, waitInQueue, type QueueObserver, type Waiter, type WaitRequest } from './wait.js';
 
 /** What a config reload may change. */
 export interface SlotQueueSettings {
   /** Requests one tenant may have waiting, and waiting in all. */
   readonly maxPerTenant: number;
   readonly maxTotal: number;
-  /** Mean interval of the poll for releases made elsewhere (shared slots only), jittered ±50 % so replicas do not ask in step. */
+  /** Mean interval of the poll for releases made elsewhere or not watched here, jittered ±50 % so replicas do not ask in step. */
   readonly pollMs: number;
 }
 
 export interface SlotQueueOptions extends SlotQueueSettings {
-  /** Whether the slots are shared with other processes (Redis, `--workers`): only then is there a poll. */
-  readonly shared: boolean;
   readonly observer: QueueObserver;
   readonly clock: Clock;
   readonly random?: () => number;
@@ -40,6 +39,8 @@ interface TenantWaits {
   pumping: boolean;
   /** A release (or poll) came while the pump was asking: ask again before stopping. */
   again: boolean;
+  /** Why the last ask failed (shared state unavailable, fail-closed); undefined once it answers. */
+  unavailable: unknown;
 }
 
 /** Hold times are remembered for at most this many tenants (for Retry-After); then forgotten wholesale. */
@@ -58,7 +59,7 @@ export class SlotQueue {
     options: SlotQueueOptions,
   ) {
     this.#options = options;
-    this.#queue = new FairQueue({ maxPerTenant: options.maxPerTenant, maxTotal: options.maxTotal });
+    this.#queue = new FairQueue<Waiter<Lease>>({ maxPerTenant: options.maxPerTenant, maxTotal: options.maxTotal }, evictWaiter);
     this.#random = options.random ?? Math.random;
   }
 
@@ -106,7 +107,7 @@ export class SlotQueue {
   wait(tenant: string, max: number, mode: FailureMode | undefined, req: WaitRequest): Promise<Lease> {
     let t = this.#tenants.get(tenant);
     if (!t) {
-      t = { max, mode, poll: undefined, pumping: false, again: false };
+      t = { max, mode, poll: undefined, pumping: false, again: false, unavailable: undefined };
       this.#tenants.set(tenant, t);
     }
     // The newest request's limit: a reload may have changed it.
@@ -115,8 +116,13 @@ export class SlotQueue {
     const waited = waitInQueue(this.#queue, req, 'concurrency', this.#options.observer, this.#options.clock);
     // A slot may have come free between the refusal and joining the line.
     this.#pump(tenant);
-    void waited.catch(() => this.#forgetIfIdle(tenant));
-    return waited;
+    return waited.catch((err: unknown) => {
+      // A wait that ran out while the slots could not be asked (fail-closed, shared state down)
+      // ends with that error, as a request arriving now would: not "too many in flight".
+      const down = this.#tenants.get(tenant)?.unavailable;
+      this.#forgetIfIdle(tenant);
+      throw err instanceof QueueWaitError && err.outcome === 'timeout' && down !== undefined ? down : err;
+    });
   }
 
   /**
@@ -151,8 +157,10 @@ export class SlotQueue {
       let lease: Lease | undefined;
       try {
         lease = (await this.limiter.acquire(tenant, t.max, t.mode)).lease;
-      } catch {
+        t.unavailable = undefined;
+      } catch (err) {
         // Shared state unavailable (fail-closed): the poll asks again; waits end at their limit.
+        t.unavailable = err;
         return;
       }
       if (!lease) {
@@ -174,8 +182,10 @@ export class SlotQueue {
       this.#forgetIfIdle(tenant);
       return;
     }
-    const { pollMs, shared } = this.#options;
-    if (!shared || t.poll !== undefined) return;
+    // In-process slots poll too: a lease taken while the queue was off (before a reload turned it
+    // on, or by a runtime that turned it off) was never watched, and its release wakes nobody.
+    const { pollMs } = this.#options;
+    if (t.poll !== undefined) return;
     const delayMs = Math.max(1, Math.round(pollMs * (0.5 + this.#random())));
     t.poll = setTimeout(() => {
       t.poll = undefined;

@@ -49,7 +49,12 @@ export class QueueWaitError extends Error {
 export interface Waiter<R> {
   readonly tenant: string;
   grant(value: R): void;
+  /** Refuses it (outcome `full`): its place went to a higher class (FairQueue's eviction). */
+  evict(full: QueueFull): void;
 }
+
+/** What a FairQueue of waiters does with one it evicts. */
+export const evictWaiter = <R>(w: Waiter<R>, full: QueueFull): void => w.evict(full);
 
 export interface WaitRequest {
   readonly tenant: string;
@@ -92,6 +97,10 @@ export function waitInQueue<R>(queue: FairQueue<Waiter<R>>, req: WaitRequest, re
       grant: (value) => {
         end('admitted');
         resolve(value);
+      },
+      evict: (full) => {
+        end('full');
+        reject(new QueueWaitError('full', full));
       },
     };
     const pushed = queue.push(req.tenant, priority, req.weight, waiter);

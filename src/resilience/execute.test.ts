@@ -719,3 +719,45 @@ describe('Executor: backoff', () => {
     expect(err.attempts).toBe(0);
   });
 });
+
+describe('Executor: waits for a cooldown are bounded like the queue (queue on)', () => {
+  it('refuses at once (outcome full) a wait past queue.maxPerTenant or queue.maxTotal waiting for cooldowns, instead of holding every request of a flood', async () => {
+    const clock = new ManualClock(1_000);
+    const log: EventLog = [];
+    const cooldowns = new MemoryCooldowns(clock);
+    const executor = new Executor({
+      clock,
+      retry: baseRetry,
+      budget: new RetryBudget({ percent: 20, minConcurrent: 3 }),
+      events: recordingEvents(log),
+      random: half,
+      cooldowns,
+      queueMaxWaitMs: 10_000,
+      queueBounds: { maxPerTenant: 1, maxTotal: 2 },
+    });
+    const a = deployment('a', clock);
+    const m = model('gpt-mini', [a]);
+    cooldowns.start('a', 5_000);
+    const { attempt } = scripted({ a: ['ok', 'ok'] });
+    const settled: Record<string, unknown> = {};
+    const controllers: AbortController[] = [];
+    const run = (name: string, tenant: string): Promise<unknown> => {
+      const c = new AbortController();
+      controllers.push(c);
+      return executor.run({ ...input({ groups: [m] }, attempt, c.signal), tenant }).then(
+        (v) => (settled[name] = v),
+        (e: unknown) => (settled[name] = e),
+      );
+    };
+    const all = [run('first', 't1'), run('sameTenant', 't1'), run('other', 't2'), run('overTotal', 't3')];
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    // Two wait (one per tenant, two in all); the third of the flood and the tenant's second are refused now.
+    expect(Object.keys(settled).sort()).toEqual(['overTotal', 'sameTenant']);
+    expect(settled.sameTenant).toBeInstanceOf(ExecuteError);
+    expect(settled.overTotal).toBeInstanceOf(ExecuteError);
+    expect(eventsNamed(log, 'queueLeft').filter((e) => (e as { outcome: string }).outcome === 'full')).toHaveLength(2);
+    for (const c of controllers) c.abort(new ClientGoneError());
+    await Promise.all(all);
+    expect(eventsNamed(log, 'queueEntered')).toHaveLength(2);
+  });
+});

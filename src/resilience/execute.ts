@@ -74,6 +74,11 @@ export interface ExecutorDeps {
   readonly cooldowns?: Cooldowns;
   /** `queue.maxWaitMs`: a request may wait this long for a cooldown to end, when longer than `retry.maxRetryAfterMs`. */
   readonly queueMaxWaitMs?: number;
+  /**
+   * With the queue on: requests waiting for cooldowns at once, per tenant and in all (`queue.maxPerTenant`,
+   * `queue.maxTotal`); one more is refused without waiting. Unset: no bound (the queue off, as before it).
+   */
+  readonly queueBounds?: { readonly maxPerTenant: number; readonly maxTotal: number };
 }
 
 /** What one request has done with one alias's targets so far. */
@@ -101,6 +106,9 @@ interface Picked {
 export class Executor {
   readonly #d: ExecutorDeps;
   readonly #cooldowns: Cooldowns;
+  /** Requests waiting for a cooldown now, in all and per tenant (only counted with `queueBounds`). */
+  #cooling = 0;
+  readonly #coolingBy = new Map<string, number>();
 
   constructor(deps: ExecutorDeps) {
     this.#d = deps;
@@ -231,6 +239,12 @@ export class Executor {
       this.#d.events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority: input.priority ?? 'normal', outcome: 'timeout', waitMs: 0, entered: false });
       return undefined;
     }
+    const bounds = this.#d.queueBounds;
+    if (bounds && (this.#cooling >= bounds.maxTotal || (this.#coolingBy.get(input.tenant ?? '') ?? 0) >= bounds.maxPerTenant)) {
+      // As many wait for cooldowns as the queue may hold: refused without waiting, as from a full queue.
+      this.#d.events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority: input.priority ?? 'normal', outcome: 'full', waitMs: 0, entered: false });
+      return undefined;
+    }
     input.trace?.event('gateway.cooldown_wait', { 'gateway.wait_ms': waitMs });
     await this.#waitCooldown(waitMs, input);
     // Timers run on libuv's cached loop time and can fire a little before nowMs() reaches the
@@ -245,11 +259,24 @@ export class Executor {
     const events = this.#d.events;
     events.queueEntered({ reason: 'cooldown', priority });
     const startMs = this.#d.clock.nowMs();
+    const tenant = input.tenant ?? '';
+    const counted = this.#d.queueBounds !== undefined;
+    if (counted) {
+      this.#cooling++;
+      this.#coolingBy.set(tenant, (this.#coolingBy.get(tenant) ?? 0) + 1);
+    }
     try {
       await sleep(waitMs, input.signal);
     } catch (err) {
-      events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority, outcome: input.signal.reason instanceof DeadlineExceededError ? 'timeout' : 'client_gone', waitMs: this.#d.clock.nowMs() - startMs, entered: true });
+      events.queueLeft({ reason: 'cooldown', tenant, priority, outcome: input.signal.reason instanceof DeadlineExceededError ? 'timeout' : 'client_gone', waitMs: this.#d.clock.nowMs() - startMs, entered: true });
       throw err;
+    } finally {
+      if (counted) {
+        this.#cooling--;
+        const left = (this.#coolingBy.get(tenant) ?? 1) - 1;
+        if (left > 0) this.#coolingBy.set(tenant, left);
+        else this.#coolingBy.delete(tenant);
+      }
     }
     events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority, outcome: 'admitted', waitMs: this.#d.clock.nowMs() - startMs, entered: true });
   }

@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { FairQueue } from '../queue/fair-queue.js';
 import type { Priority } from '../queue/priority.js';
-import { noQueueObserver, QueueWaitError, waitInQueue, type QueueObserver, type Waiter } from '../queue/wait.js';
+import { evictWaiter, noQueueObserver, QueueWaitError, waitInQueue, type QueueObserver, type Waiter } from '../queue/wait.js';
 
 /**
  * Thrown when an upstream call could not get a connection of its deployment's pool in time:
@@ -59,7 +59,7 @@ export class PoolGate {
 
   constructor(options: PoolGateOptions) {
     this.#options = { ...options, maxPerTenant: Math.min(options.maxPerTenant, options.capacity) };
-    this.#waiting = new FairQueue({ maxTotal: options.maxWaiting, maxPerTenant: options.maxWaitingPerTenant ?? options.maxWaiting });
+    this.#waiting = new FairQueue<Waiter<ReleaseSlot>>({ maxTotal: options.maxWaiting, maxPerTenant: options.maxWaitingPerTenant ?? options.maxWaiting }, evictWaiter);
     this.#observer = options.observer ?? noQueueObserver;
     this.#clock = options.clock ?? systemClock;
   }
