@@ -103,6 +103,8 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, timeout
 
 /** A config key for runner tests: team `main`, model `m` (priced) allowed, `secret` not. */
 export const RUNNER_KEY = 'sk-batch-runner-test-0001';
+/** A key of the team `limited`, whose request bucket holds one request and refills five a second. */
+export const LIMITED_KEY = 'sk-runner-limited-0123456789';
 
 export interface RunnerWorld {
   readonly store: ControlStore;
@@ -133,7 +135,7 @@ export async function startRunnerWorld(server: boolean): Promise<RunnerWorld> {
       m: { targets: [{ deployment: 'd', model: 'm', price: { input: '1', output: '2' } }] },
       secret: { targets: [{ deployment: 'd', model: 'm' }] },
     },
-    tenants: { main: { keys: [RUNNER_KEY], models: ['m'] } },
+    tenants: { main: { keys: [RUNNER_KEY], models: ['m'] }, limited: { keys: [LIMITED_KEY], models: ['m'], limits: { requests: { capacity: 1, refillPerSecond: 5 } } } },
   });
   const clock = systemClock;
   const pools = new UpstreamPools();

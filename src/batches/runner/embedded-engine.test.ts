@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { batchRow, configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, waitForBatch, waitUntil, type RunnerWorld } from '../../../test/helpers/batch-runs.js';
+import { batchRow, configKeyId, insertBatch, itemRows, LIMITED_KEY, RUNNER_KEY, startRunnerWorld, waitForBatch, waitUntil, type RunnerWorld } from '../../../test/helpers/batch-runs.js';
 import { sharedPostgresAvailable } from '../../../test/helpers/postgres.js';
 import { systemClock } from '../../clock.js';
 import { batches, batchItems, requestLog } from '../../control/store/schema.js';
@@ -88,6 +88,14 @@ describe.each([
     expect(b.costPico).toBe(sum);
     expect(b).toMatchObject({ completed: 2, failed: 1, pending: 0 });
     expect(runs.sort()).toEqual(['failed', 'retry', 'succeeded', 'succeeded']);
+  });
+
+  it.skipIf(skip)("runs the gateway refused for want of capacity (its own rate limit) are no attempts: every item runs, none is dead-lettered", async () => {
+    const id = await insertBatch(store.db, { team: 'limited', keyId: configKeyId(LIMITED_KEY), bodies: Array.from({ length: 8 }, (_, i) => chat('m', `item ${i}`)) });
+    engine({ settings: { ...settings, concurrency: 4, maxAttempts: 1 } }).start();
+    const b = await waitForBatch(store.db, id, ['completed']);
+    expect(b).toMatchObject({ completed: 8, failed: 0 });
+    expect(runs.filter((o) => o === 'retry').length).toBeGreaterThan(0);
   });
 
   it.skipIf(skip)('an item that keeps failing is dead-lettered after maxAttempts runs, with its last answer', async () => {

@@ -79,7 +79,8 @@ export async function runClaimed(deps: StepDeps, item: ClaimedItem, signal: Abor
       step = { outcome: 'aborted' };
     } else {
       const costPico = run.costPico === null && item.costSoFar === 0n ? null : item.costSoFar + (run.costPico ?? 0n);
-      const final = !run.retryable || item.attempts >= settings.maxAttempts;
+      // A run the gateway refused for want of capacity (nothing sent) is not an attempt: only the window ends it.
+      const final = !run.retryable || (!run.notSent && item.attempts >= settings.maxAttempts);
       if (final) {
         const now = new Date(clock.wallMs());
         const result = { kind: 'response', statusCode: run.statusCode, requestId: run.requestId, body: run.body, costPico } as const;
@@ -87,7 +88,7 @@ export async function runClaimed(deps: StepDeps, item: ClaimedItem, signal: Abor
         step = { outcome: !written ? 'lost' : run.statusCode >= 200 && run.statusCode < 300 ? 'succeeded' : 'failed' };
       } else {
         const notBeforeMs = clock.wallMs() + backoffMs(settings.retryBackoffMs, item.attempts, deps.random);
-        const released = await releaseItem(db, item, deps.owner, { notBefore: new Date(notBeforeMs), addCostPico: run.costPico, uncount: false });
+        const released = await releaseItem(db, item, deps.owner, { notBefore: new Date(notBeforeMs), addCostPico: run.costPico, uncount: run.notSent });
         step = released ? { outcome: 'retry', notBeforeMs } : { outcome: 'lost' };
         // A cancel that came while this item ran ended the others; this one ends with them.
         if (released) await endIfCancelled(db, item.batchId, clock, settings);
