@@ -129,13 +129,22 @@ export async function finalizeIfDone(db: ControlDb, batchId: string, options: Re
   if (rows.length > 0) await db.insert(files).values(rows);
 }
 
+/** Batch statuses a dead letter may be replayed in: the ones whose queued items run. */
+export const replayable: ReadonlySet<BatchStatus> = new Set(['in_progress', 'completed']);
+
 /**
  * Puts a dead-lettered item back on the queue: its result is cleared and the batch counts it as
  * pending again (a completed batch goes back to `in_progress`; its output and error files then
- * show the item once it ends). Returns false when the item is not on the dead-letter list.
+ * show the item once it ends). Returns false when the item is not on the dead-letter list, or its batch
+ * is not one that runs items (cancelled or cancelling: see `replayable`).
  */
 export async function replayItem(db: ControlDb, batchId: string, line: number): Promise<boolean> {
   return db.transaction(async (tx) => {
+    // Only a batch that runs items again may take one back: a cancelled (or cancelling) batch
+    // never runs its queued items, so a replayed item there would sit queued, in neither file.
+    // Locked, so a cancel waits for the replay and then ends the item with the others.
+    const [batch] = await tx.select({ status: batches.status }).from(batches).where(eq(batches.id, batchId)).for('update');
+    if (!batch || !replayable.has(batch.status)) return false;
     // What its failed run cost leaves the batch's sum with it: the sum stays the items' sum.
     const [before] = await tx.select({ costPico: batchItems.costPico }).from(batchItems).where(and(eq(batchItems.batchId, batchId), eq(batchItems.line, line))).for('update');
     const replayed = await tx
