@@ -81,7 +81,9 @@ export class EmbeddedBatchEngine implements BatchEngine {
     if (this.#closed) return this.#loop;
     this.#closed = true;
     this.#poke();
-    await this.#loop;
+    // A round may be in a long validation (a 50,000-line file, a database not answering): the
+    // drain does not wait past its grace for it; the round claims nothing once closed.
+    await settled(this.#loop ? [this.#loop] : [], this.#deps.graceMs);
     // A validation cut short is finished by the next start (validation is idempotent).
     await settled([...this.#validating], this.#deps.graceMs);
     // Running items get the drain's grace to finish; then they are stopped and give themselves back.
@@ -127,6 +129,7 @@ export class EmbeddedBatchEngine implements BatchEngine {
     if (clock.nowMs() - this.#lastMaintenanceMs >= settings.leaseMs / 3) {
       this.#lastMaintenanceMs = clock.nowMs();
       await this.#maintain(db);
+      if (this.#closed) return false;
     }
     const free = settings.concurrency - this.#running.size;
     if (free <= 0) return true;
@@ -146,6 +149,7 @@ export class EmbeddedBatchEngine implements BatchEngine {
       if (this.#closed) return;
       await this.#deps.validate(id).catch((err: unknown) => this.#deps.onError?.('batch validation', err));
     }
+    if (this.#closed) return;
     for (const b of await batchesToEnd(db, new Date(now), MAINTENANCE_BATCHES)) {
       await endUnstarted(db, b.id, b.as, { now: new Date(now), retentionDays: settings.fileRetentionDays });
     }
