@@ -86,7 +86,11 @@ export async function runClaimed(deps: StepDeps, item: ClaimedItem, signal: Abor
         const written = await recordItemResult(db, item.batchId, item.line, result, { now, retentionDays: settings.fileRetentionDays });
         step = { outcome: !written ? 'lost' : run.statusCode >= 200 && run.statusCode < 300 ? 'succeeded' : 'failed' };
       } else {
-        const notBeforeMs = clock.wallMs() + backoffMs(settings.retryBackoffMs, item.attempts, deps.random);
+        // Not before the answer's Retry-After either: a run sooner meets the same refusal and
+        // burns an attempt (a provider's 429 storm would dead-letter a whole batch in seconds).
+        // The batch's window still bounds the wait: the sweep expires what cannot run in time.
+        const waitMs = Math.max(backoffMs(settings.retryBackoffMs, item.attempts, deps.random), run.retryAfterMs ?? 0);
+        const notBeforeMs = clock.wallMs() + waitMs;
         const released = await releaseItem(db, item, deps.owner, { notBefore: new Date(notBeforeMs), addCostPico: run.costPico, uncount: false });
         step = released ? { outcome: 'retry', notBeforeMs } : { outcome: 'lost' };
         // A cancel that came while this item ran ended the others; this one ends with them.

@@ -21,7 +21,7 @@ const operations: Readonly<Record<string, Operation<OperationRequest, unknown, u
 /** What one run of an item came to. */
 export type RunOutcome =
   /** The pipeline answered: a result to keep (2xx, or a failure retries cannot fix) or to retry later. */
-  | { readonly kind: 'answered'; readonly statusCode: number; readonly requestId: string; readonly body: unknown; readonly costPico: bigint | null; readonly retryable: boolean }
+  | { readonly kind: 'answered'; readonly statusCode: number; readonly requestId: string; readonly body: unknown; readonly costPico: bigint | null; readonly retryable: boolean; readonly retryAfterMs?: number | undefined }
   /** The run was stopped by `signal` (the gateway is shutting down): no result, the item goes back to the queue. */
   | { readonly kind: 'aborted'; readonly costPico: bigint | null };
 
@@ -85,7 +85,7 @@ export async function runItem(lease: RuntimeLease, item: ItemToRun, requestId: s
   if (signal.aborted && !reply.succeeded) return { kind: 'aborted', costPico };
   const statusCode = reply.status ?? 500;
   const body = reply.body ?? new GatewayError('internal_error', 'The request ended without an answer.').toBody();
-  return { kind: 'answered', statusCode, requestId, body, costPico, retryable: statusCode >= 300 && retryableAnswer(statusCode, reply.code) };
+  return { kind: 'answered', statusCode, requestId, body, costPico, retryable: statusCode >= 300 && retryableAnswer(statusCode, reply.code), retryAfterMs: reply.retryAfterMs };
 }
 
 /** A ChatReply that keeps the answer: the item's response is written to the database, not a socket. */
@@ -93,6 +93,8 @@ class CapturedReply implements ChatReply {
   status: number | undefined;
   body: unknown;
   code: string | undefined;
+  /** The answer's Retry-After (a rate limit, a provider's cooldown): the item's next run waits at least this. */
+  retryAfterMs: number | undefined;
 
   get succeeded(): boolean {
     return this.status !== undefined && this.status >= 200 && this.status < 300;
@@ -108,6 +110,7 @@ class CapturedReply implements ChatReply {
     if (this.status !== undefined) return;
     this.status = err.status;
     this.code = err.code;
+    this.retryAfterMs = err.retryAfterMs;
     this.body = err.toBody();
   }
 
