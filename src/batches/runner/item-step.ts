@@ -14,7 +14,7 @@ import { endUnstarted, recordItemResult } from '../item-results.js';
 import type { ClaimedItem } from './claims.js';
 import { noteRun, releaseItem } from './claims.js';
 import { newRequestId } from '../../http/request-id.js';
-import { runItem } from './run-item.js';
+import { ownLimitRefusal, runItem } from './run-item.js';
 
 /** Longest wait before an item's next run, whatever `retryBackoffMs` and the attempt. */
 export const MAX_BACKOFF_MS = 300_000;
@@ -79,7 +79,10 @@ export async function runClaimed(deps: StepDeps, item: ClaimedItem, signal: Abor
       step = { outcome: 'aborted' };
     } else {
       const costPico = run.costPico === null && item.costSoFar === 0n ? null : item.costSoFar + (run.costPico ?? 0n);
-      const final = !run.retryable || item.attempts >= settings.maxAttempts;
+      // The key's own limits refused it (the runner ran more at once than the key may): it waits
+      // for room without spending a run, else a batch beyond its key's limits is dead-lettered.
+      const ownLimit = run.retryable && ownLimitRefusal(run.code);
+      const final = !run.retryable || (!ownLimit && item.attempts >= settings.maxAttempts);
       if (final) {
         const now = new Date(clock.wallMs());
         const result = { kind: 'response', statusCode: run.statusCode, requestId: run.requestId, body: run.body, costPico } as const;
@@ -91,7 +94,7 @@ export async function runClaimed(deps: StepDeps, item: ClaimedItem, signal: Abor
         // The batch's window still bounds the wait: the sweep expires what cannot run in time.
         const waitMs = Math.max(backoffMs(settings.retryBackoffMs, item.attempts, deps.random), run.retryAfterMs ?? 0);
         const notBeforeMs = clock.wallMs() + waitMs;
-        const released = await releaseItem(db, item, deps.owner, { notBefore: new Date(notBeforeMs), addCostPico: run.costPico, uncount: false });
+        const released = await releaseItem(db, item, deps.owner, { notBefore: new Date(notBeforeMs), addCostPico: run.costPico, uncount: ownLimit });
         step = released ? { outcome: 'retry', notBeforeMs } : { outcome: 'lost' };
         // A cancel that came while this item ran ended the others; this one ends with them.
         if (released) await endIfCancelled(db, item.batchId, clock, settings);

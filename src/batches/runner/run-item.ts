@@ -21,7 +21,7 @@ const operations: Readonly<Record<string, Operation<OperationRequest, unknown, u
 /** What one run of an item came to. */
 export type RunOutcome =
   /** The pipeline answered: a result to keep (2xx, or a failure retries cannot fix) or to retry later. */
-  | { readonly kind: 'answered'; readonly statusCode: number; readonly requestId: string; readonly body: unknown; readonly costPico: bigint | null; readonly retryable: boolean; readonly retryAfterMs?: number | undefined }
+  | { readonly kind: 'answered'; readonly statusCode: number; readonly requestId: string; readonly body: unknown; readonly costPico: bigint | null; readonly retryable: boolean; readonly retryAfterMs?: number | undefined; readonly code?: string | undefined }
   /** The run was stopped by `signal` (the gateway is shutting down): no result, the item goes back to the queue. */
   | { readonly kind: 'aborted'; readonly costPico: bigint | null };
 
@@ -39,6 +39,15 @@ export interface ItemToRun {
  * item is dead-lettered and an admin may replay it. Other 4xx (bad request, revoked key, a model
  * the key may not use) never change by waiting.
  */
+/**
+ * Refusals by the caller's own limits (its team's or key's rate and concurrency limits), before
+ * any upstream call: the runner itself ran more than the key may. Not a failed run: the item
+ * waits for room (Retry-After) without spending an attempt, its completion window bounding it.
+ */
+export function ownLimitRefusal(code: string | undefined): boolean {
+  return code === 'rate_limit_exceeded' || code === 'concurrency_limit_exceeded';
+}
+
 export function retryableAnswer(status: number, code: string | undefined): boolean {
   if (code === 'budget_exceeded') return false;
   return status === 408 || status === 429 || status >= 500;
@@ -85,7 +94,7 @@ export async function runItem(lease: RuntimeLease, item: ItemToRun, requestId: s
   if (signal.aborted && !reply.succeeded) return { kind: 'aborted', costPico };
   const statusCode = reply.status ?? 500;
   const body = reply.body ?? new GatewayError('internal_error', 'The request ended without an answer.').toBody();
-  return { kind: 'answered', statusCode, requestId, body, costPico, retryable: statusCode >= 300 && retryableAnswer(statusCode, reply.code), retryAfterMs: reply.retryAfterMs };
+  return { kind: 'answered', statusCode, requestId, body, costPico, retryable: statusCode >= 300 && retryableAnswer(statusCode, reply.code), retryAfterMs: reply.retryAfterMs, code: reply.code };
 }
 
 /** A ChatReply that keeps the answer: the item's response is written to the database, not a socket. */
