@@ -12,7 +12,7 @@ import type { ControlDb } from '../../control/store/store.js';
 import type { RuntimeLease } from '../../lifecycle/runtime-holder.js';
 import { endUnstarted, recordItemResult } from '../item-results.js';
 import type { ClaimedItem } from './claims.js';
-import { noteRun, releaseItem } from './claims.js';
+import { addLostRunCost, noteRun, releaseItem } from './claims.js';
 import { newRequestId } from '../../http/request-id.js';
 import { ownLimitRefusal, runItem } from './run-item.js';
 
@@ -99,6 +99,8 @@ export async function runClaimed(deps: StepDeps, item: ClaimedItem, signal: Abor
         // A cancel that came while this item ran ended the others; this one ends with them.
         if (released) await endIfCancelled(db, item.batchId, clock, settings);
       }
+      // Its claim lapsed and another run settles the item: this run was spent all the same.
+      if (step.outcome === 'lost' && run.costPico !== null) await addLostRunCost(db, item, run.costPico);
     }
   } finally {
     lease.release();
