@@ -37,6 +37,8 @@ export class EmbeddedBatchEngine implements BatchEngine {
   readonly #running = new Map<string, Promise<void>>();
   /** Validations started by submit (awaited, bounded, by close). */
   readonly #validating = new Set<Promise<void>>();
+  /** Batches being validated now (by submit or a round): a big file is validated once at a time, not again by every round. */
+  readonly #validatingIds = new Set<string>();
   readonly #stop = new AbortController();
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -62,11 +64,13 @@ export class EmbeddedBatchEngine implements BatchEngine {
    * durable: if this process dies first, the next start validates it.
    */
   async submit(batchId: string): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#validatingIds.has(batchId)) return;
+    this.#validatingIds.add(batchId);
     const validating = this.#deps
       .validate(batchId)
       .catch((err: unknown) => this.#deps.onError?.('batch validation', err))
       .finally(() => {
+        this.#validatingIds.delete(batchId);
         this.#validating.delete(validating);
         this.#poke();
       });
@@ -147,7 +151,13 @@ export class EmbeddedBatchEngine implements BatchEngine {
     await reclaimLapsed(db, new Date(now));
     for (const id of await validatingBatches(db, MAINTENANCE_BATCHES)) {
       if (this.#closed) return;
-      await this.#deps.validate(id).catch((err: unknown) => this.#deps.onError?.('batch validation', err));
+      if (this.#validatingIds.has(id)) continue;
+      this.#validatingIds.add(id);
+      try {
+        await this.#deps.validate(id).catch((err: unknown) => this.#deps.onError?.('batch validation', err));
+      } finally {
+        this.#validatingIds.delete(id);
+      }
     }
     if (this.#closed) return;
     for (const b of await batchesToEnd(db, new Date(now), MAINTENANCE_BATCHES)) {
