@@ -48,6 +48,9 @@ export interface StepDeps {
   readonly durable?: (() => Promise<void>) | undefined;
 }
 
+/** Shortest wait of an item its key's own limits refused (such a refusal is not counted as a run). */
+const OWN_LIMIT_WAIT_MS = 1_000;
+
 /** Longest wait for the request log before an item is settled anyway (its cost may then be missing from the spend). */
 const DURABLE_WAIT_MS = 10_000;
 
@@ -92,7 +95,8 @@ export async function runClaimed(deps: StepDeps, item: ClaimedItem, signal: Abor
         // Not before the answer's Retry-After either: a run sooner meets the same refusal and
         // burns an attempt (a provider's 429 storm would dead-letter a whole batch in seconds).
         // The batch's window still bounds the wait: the sweep expires what cannot run in time.
-        const waitMs = Math.max(backoffMs(settings.retryBackoffMs, item.attempts, deps.random), run.retryAfterMs ?? 0);
+        // An own-limit refusal spends no run, so its backoff does not grow: at least OWN_LIMIT_WAIT_MS, never a spin.
+        const waitMs = Math.max(backoffMs(settings.retryBackoffMs, item.attempts, deps.random), run.retryAfterMs ?? 0, ownLimit ? OWN_LIMIT_WAIT_MS : 0);
         const notBeforeMs = clock.wallMs() + waitMs;
         const released = await releaseItem(db, item, deps.owner, { notBefore: new Date(notBeforeMs), addCostPico: run.costPico, uncount: ownLimit });
         step = released ? { outcome: 'retry', notBeforeMs } : { outcome: 'lost' };
