@@ -4,7 +4,7 @@ import { appendAudit } from '../control/audit.js';
 import { batches, batchItems } from '../control/store/schema.js';
 import type { ControlDb } from '../control/store/store.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { replayItem } from '../batches/item-results.js';
+import { replayable, replayItem } from '../batches/item-results.js';
 import { formatUsd } from '../spend/money.js';
 import { readableTeams } from './access.js';
 import type { AdminCall, AdminReply, AdminRoute } from './context.js';
@@ -74,8 +74,9 @@ const columns = {
   keyId: batches.keyId,
   endpoint: batches.endpoint,
   expiresAt: batches.expiresAt,
+  batchStatus: batches.status,
 };
-type Row = { [K in keyof typeof columns]: (typeof columns)[K]['_']['data'] | null } & { batchId: string; line: number; customId: string; team: string; keyId: string; endpoint: string; attempts: number; expiresAt: Date };
+type Row = { [K in keyof typeof columns]: (typeof columns)[K]['_']['data'] | null } & { batchId: string; line: number; customId: string; team: string; keyId: string; endpoint: string; attempts: number; expiresAt: Date; batchStatus: string };
 
 function view(r: Row, deadLetteredAt: Date | null = r.deadLetteredAt): z.infer<typeof deadLetterView> {
   return {
@@ -188,6 +189,10 @@ async function replayDeadLetter(call: AdminCall): Promise<AdminReply> {
     // Items run only within their batch's completion window: past it, a replayed item would end as expired at once.
     if (row.expiresAt !== null && row.expiresAt.getTime() <= call.now.getTime()) {
       throw new GatewayError('resource_conflict', `Batch ${row.batchId}'s completion window ended at ${row.expiresAt.toISOString()}: its items can no longer run. Drop the dead letter, or send the request again in a new batch.`);
+    }
+    // A cancelled batch runs nothing more: a replayed item would never run nor be in its files.
+    if (!replayable.has(row.batchStatus as 'in_progress')) {
+      throw new GatewayError('resource_conflict', `Batch ${row.batchId} is ${row.batchStatus}: its items no longer run. Drop the dead letter, or send the request again in a new batch.`);
     }
     // Conditional on it being on the list still: two admins replaying at once replay it once.
     if (!(await replayItem(tx as unknown as ControlDb, row.batchId, row.line))) throw notFound(row.batchId, row.line);

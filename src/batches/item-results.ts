@@ -22,6 +22,29 @@ export interface ResultOptions {
   readonly retentionDays: number;
 }
 
+/** What PostgreSQL's jsonb cannot hold in a string: NUL, and a surrogate without its pair. */
+const UNSTORABLE_CHARS = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** The same as JSON.stringify writes them (a literal backslash-u in a string can match too: only a needless pass). */
+const UNSTORABLE_ESCAPES = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
+
+/**
+ * An upstream answer as jsonb can store it: a NUL or an unpaired surrogate in any string (or key)
+ * becomes U+FFFD. Without this a hostile or broken upstream's answer could never be written: the
+ * item would stay running, be taken back when its lease lapsed and run (and be paid for) again,
+ * until its batch's window ended. Answers without them are returned as they are.
+ */
+export function storableJson(value: unknown): unknown {
+  if (value === undefined) return value;
+  const text = JSON.stringify(value);
+  if (text === undefined || !UNSTORABLE_ESCAPES.test(text)) return value;
+  const clean = (s: string): string => s.replace(UNSTORABLE_CHARS, '\ufffd');
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (typeof v === 'string') return clean(v);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [clean(k), x]));
+    return v;
+  });
+}
+
 /**
  * Writes an item's result if nobody has yet; returns whether this call wrote it. A non-2xx
  * response or an error goes to the error file and onto the dead-letter list. Ends the batch when
@@ -36,7 +59,7 @@ export async function recordItemResult(db: ControlDb, batchId: string, line: num
         state: succeeded ? 'succeeded' : 'failed',
         statusCode: result.kind === 'response' ? result.statusCode : null,
         requestId: result.kind === 'response' ? result.requestId : null,
-        response: result.kind === 'response' ? result.body : null,
+        response: result.kind === 'response' ? storableJson(result.body) : null,
         error: result.kind === 'error' ? { code: result.code, message: result.message } : null,
         costPico: result.kind === 'response' ? result.costPico : null,
         finishedAt: options.now,
@@ -129,13 +152,22 @@ export async function finalizeIfDone(db: ControlDb, batchId: string, options: Re
   if (rows.length > 0) await db.insert(files).values(rows);
 }
 
+/** Batch statuses a dead letter may be replayed in: the ones whose queued items run. */
+export const replayable: ReadonlySet<BatchStatus> = new Set(['in_progress', 'completed']);
+
 /**
  * Puts a dead-lettered item back on the queue: its result is cleared and the batch counts it as
  * pending again (a completed batch goes back to `in_progress`; its output and error files then
- * show the item once it ends). Returns false when the item is not on the dead-letter list.
+ * show the item once it ends). Returns false when the item is not on the dead-letter list, or its batch
+ * is not one that runs items (cancelled or cancelling: see `replayable`).
  */
 export async function replayItem(db: ControlDb, batchId: string, line: number): Promise<boolean> {
   return db.transaction(async (tx) => {
+    // Only a batch that runs items again may take one back: a cancelled (or cancelling) batch
+    // never runs its queued items, so a replayed item there would sit queued, in neither file.
+    // Locked, so a cancel waits for the replay and then ends the item with the others.
+    const [batch] = await tx.select({ status: batches.status }).from(batches).where(eq(batches.id, batchId)).for('update');
+    if (!batch || !replayable.has(batch.status)) return false;
     // What its failed run cost leaves the batch's sum with it: the sum stays the items' sum.
     const [before] = await tx.select({ costPico: batchItems.costPico }).from(batchItems).where(and(eq(batchItems.batchId, batchId), eq(batchItems.line, line))).for('update');
     const replayed = await tx

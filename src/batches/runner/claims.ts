@@ -214,3 +214,23 @@ export async function runnableCount(db: ControlDb, now: Date): Promise<number> {
     WHERE i.state = 'queued' AND (i.not_before IS NULL OR i.not_before <= ${now.toISOString()}::timestamptz) AND b.status = 'in_progress'`);
   return Number((result as unknown as { rows: Array<{ n: number }> }).rows[0]?.n ?? 0);
 }
+
+/**
+ * Adds the cost of a run whose result was not kept (its claim lapsed and another run settled, or
+ * holds, the item) to the item, and to its batch when the item has ended (the batch's cost is
+ * the sum of its ended items'): the run was spent by the key all the same. An item still running
+ * elsewhere keeps it on its row.
+ */
+export async function addLostRunCost(db: ControlDb, item: Pick<ClaimedItem, 'batchId' | 'line'>, costPico: bigint): Promise<void> {
+  if (costPico === 0n) return;
+  await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(batchItems)
+      .set({ costPico: sql`coalesce(${batchItems.costPico}, 0) + ${costPico}` })
+      .where(and(eq(batchItems.batchId, item.batchId), eq(batchItems.line, item.line)))
+      .returning({ state: batchItems.state });
+    if (row && (row.state === 'succeeded' || row.state === 'failed')) {
+      await tx.update(batches).set({ costPico: sql`${batches.costPico} + ${costPico}` }).where(eq(batches.id, item.batchId));
+    }
+  });
+}

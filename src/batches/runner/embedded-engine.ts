@@ -39,6 +39,8 @@ export class EmbeddedBatchEngine implements BatchEngine {
   readonly #running = new Map<string, Promise<void>>();
   /** Validations started by submit (awaited, bounded, by close). */
   readonly #validating = new Set<Promise<void>>();
+  /** Batches being validated now (by submit or a round): a big file is validated once at a time, not again by every round. */
+  readonly #validatingIds = new Set<string>();
   readonly #stop = new AbortController();
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -64,11 +66,13 @@ export class EmbeddedBatchEngine implements BatchEngine {
    * durable: if this process dies first, the next start validates it.
    */
   async submit(batchId: string): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#validatingIds.has(batchId)) return;
+    this.#validatingIds.add(batchId);
     const validating = this.#deps
       .validate(batchId)
       .catch((err: unknown) => this.#deps.onError?.('batch validation', err))
       .finally(() => {
+        this.#validatingIds.delete(batchId);
         this.#validating.delete(validating);
         this.#poke();
       });
@@ -83,7 +87,9 @@ export class EmbeddedBatchEngine implements BatchEngine {
     if (this.#closed) return this.#loop;
     this.#closed = true;
     this.#poke();
-    await this.#loop;
+    // A round may be in a long validation (a 50,000-line file, a database not answering): the
+    // drain does not wait past its grace for it; the round claims nothing once closed.
+    await settled(this.#loop ? [this.#loop] : [], this.#deps.graceMs);
     // A validation cut short is finished by the next start (validation is idempotent).
     await settled([...this.#validating], this.#deps.graceMs);
     // Running items get the drain's grace to finish; then they are stopped and give themselves back.
@@ -129,6 +135,7 @@ export class EmbeddedBatchEngine implements BatchEngine {
     if (clock.nowMs() - this.#lastMaintenanceMs >= settings.leaseMs / 3) {
       this.#lastMaintenanceMs = clock.nowMs();
       await this.#maintain(db);
+      if (this.#closed) return false;
     }
     const free = (this.#deps.concurrencyNow?.() ?? settings.concurrency) - this.#running.size;
     if (free <= 0) return true;
@@ -146,8 +153,15 @@ export class EmbeddedBatchEngine implements BatchEngine {
     await reclaimLapsed(db, new Date(now));
     for (const id of await validatingBatches(db, MAINTENANCE_BATCHES)) {
       if (this.#closed) return;
-      await this.#deps.validate(id).catch((err: unknown) => this.#deps.onError?.('batch validation', err));
+      if (this.#validatingIds.has(id)) continue;
+      this.#validatingIds.add(id);
+      try {
+        await this.#deps.validate(id).catch((err: unknown) => this.#deps.onError?.('batch validation', err));
+      } finally {
+        this.#validatingIds.delete(id);
+      }
     }
+    if (this.#closed) return;
     for (const b of await batchesToEnd(db, new Date(now), MAINTENANCE_BATCHES)) {
       await endUnstarted(db, b.id, b.as, { now: new Date(now), retentionDays: settings.fileRetentionDays });
     }

@@ -12,9 +12,9 @@ import type { ControlDb } from '../../control/store/store.js';
 import type { RuntimeLease } from '../../lifecycle/runtime-holder.js';
 import { endUnstarted, recordItemResult } from '../item-results.js';
 import type { ClaimedItem } from './claims.js';
-import { noteRun, releaseItem } from './claims.js';
+import { addLostRunCost, noteRun, releaseItem } from './claims.js';
 import { newRequestId } from '../../http/request-id.js';
-import { runItem } from './run-item.js';
+import { notSentRefusal, runItem } from './run-item.js';
 
 /** Longest wait before an item's next run, whatever `retryBackoffMs` and the attempt. */
 export const MAX_BACKOFF_MS = 300_000;
@@ -48,6 +48,9 @@ export interface StepDeps {
   readonly durable?: (() => Promise<void>) | undefined;
 }
 
+/** Shortest wait of an item its key's own limits refused (such a refusal is not counted as a run). */
+const OWN_LIMIT_WAIT_MS = 1_000;
+
 /** Longest wait for the request log before an item is settled anyway (its cost may then be missing from the spend). */
 const DURABLE_WAIT_MS = 10_000;
 
@@ -79,20 +82,30 @@ export async function runClaimed(deps: StepDeps, item: ClaimedItem, signal: Abor
       step = { outcome: 'aborted' };
     } else {
       const costPico = run.costPico === null && item.costSoFar === 0n ? null : item.costSoFar + (run.costPico ?? 0n);
-      // A run the gateway refused for want of capacity (nothing sent) is not an attempt: only the window ends it.
-      const final = !run.retryable || (!run.notSent && item.attempts >= settings.maxAttempts);
+      // The gateway refused it for want of capacity, nothing sent (its key's limits, a live request
+      // taking its place): it waits for room without spending a run, else a batch beyond its key's
+      // limits, or beside heavy live traffic, is dead-lettered. Its window still ends it.
+      const ownLimit = run.retryable && notSentRefusal(run.code);
+      const final = !run.retryable || (!ownLimit && item.attempts >= settings.maxAttempts);
       if (final) {
         const now = new Date(clock.wallMs());
         const result = { kind: 'response', statusCode: run.statusCode, requestId: run.requestId, body: run.body, costPico } as const;
         const written = await recordItemResult(db, item.batchId, item.line, result, { now, retentionDays: settings.fileRetentionDays });
         step = { outcome: !written ? 'lost' : run.statusCode >= 200 && run.statusCode < 300 ? 'succeeded' : 'failed' };
       } else {
-        const notBeforeMs = clock.wallMs() + backoffMs(settings.retryBackoffMs, item.attempts, deps.random);
-        const released = await releaseItem(db, item, deps.owner, { notBefore: new Date(notBeforeMs), addCostPico: run.costPico, uncount: run.notSent });
+        // Not before the answer's Retry-After either: a run sooner meets the same refusal and
+        // burns an attempt (a provider's 429 storm would dead-letter a whole batch in seconds).
+        // The batch's window still bounds the wait: the sweep expires what cannot run in time.
+        // A capacity refusal spends no run, so its backoff does not grow: at least OWN_LIMIT_WAIT_MS, never a spin.
+        const waitMs = Math.max(backoffMs(settings.retryBackoffMs, item.attempts, deps.random), run.retryAfterMs ?? 0, ownLimit ? OWN_LIMIT_WAIT_MS : 0);
+        const notBeforeMs = clock.wallMs() + waitMs;
+        const released = await releaseItem(db, item, deps.owner, { notBefore: new Date(notBeforeMs), addCostPico: run.costPico, uncount: ownLimit });
         step = released ? { outcome: 'retry', notBeforeMs } : { outcome: 'lost' };
         // A cancel that came while this item ran ended the others; this one ends with them.
         if (released) await endIfCancelled(db, item.batchId, clock, settings);
       }
+      // Its claim lapsed and another run settles the item: this run was spent all the same.
+      if (step.outcome === 'lost' && run.costPico !== null) await addLostRunCost(db, item, run.costPico);
     }
   } finally {
     lease.release();

@@ -21,16 +21,7 @@ const operations: Readonly<Record<string, Operation<OperationRequest, unknown, u
 /** What one run of an item came to. */
 export type RunOutcome =
   /** The pipeline answered: a result to keep (2xx, or a failure retries cannot fix) or to retry later. */
-  | {
-      readonly kind: 'answered';
-      readonly statusCode: number;
-      readonly requestId: string;
-      readonly body: unknown;
-      readonly costPico: bigint | null;
-      readonly retryable: boolean;
-      /** The gateway refused it for want of capacity before anything was sent upstream (notSentCodes): a later run is no new attempt. */
-      readonly notSent: boolean;
-    }
+  | { readonly kind: 'answered'; readonly statusCode: number; readonly requestId: string; readonly body: unknown; readonly costPico: bigint | null; readonly retryable: boolean; readonly retryAfterMs?: number | undefined; readonly code?: string | undefined }
   /** The run was stopped by `signal` (the gateway is shutting down): no result, the item goes back to the queue. */
   | { readonly kind: 'aborted'; readonly costPico: bigint | null };
 
@@ -49,13 +40,18 @@ export interface ItemToRun {
  * the key may not use) never change by waiting.
  */
 /**
- * Refusals by the gateway itself for want of capacity, before anything was sent upstream: a
- * limit's bucket or slots, a deployment's connections (a live request may take a waiting batch
- * item's place), every deployment's breaker open, shared state unreachable. Waiting is the whole
- * remedy, so a run refused this way does not count against `batches.maxAttempts`: the item is
- * tried again, backing off, until it runs or its batch's window ends (then `batch_expired`).
+ * Refusals by the gateway itself for want of capacity, before anything was sent upstream: the
+ * caller's own rate or concurrency limit (the runner ran more than the key may), a deployment's
+ * connections (a live request may take a waiting batch item's place), every deployment's breaker
+ * open, shared state unreachable. Waiting is the whole remedy, so a run refused this way does not
+ * count against `batches.maxAttempts`: the item waits for room (at least its Retry-After) until
+ * it runs or its batch's window ends (then `batch_expired`).
  */
 const notSentCodes: ReadonlySet<string> = new Set(['rate_limit_exceeded', 'concurrency_limit_exceeded', 'upstream_saturated', 'no_available_deployment', 'rate_limit_unavailable', 'budget_unavailable']);
+
+export function notSentRefusal(code: string | undefined): boolean {
+  return code !== undefined && notSentCodes.has(code);
+}
 
 export function retryableAnswer(status: number, code: string | undefined): boolean {
   if (code === 'budget_exceeded') return false;
@@ -67,7 +63,7 @@ export function retryableAnswer(status: number, code: string | undefined): boole
  * batch was created, a stream asked for) is an answer like any other.
  */
 export async function runItem(lease: RuntimeLease, item: ItemToRun, requestId: string, signal: AbortSignal, nowMs: () => number): Promise<RunOutcome> {
-  const refused = (err: GatewayError): RunOutcome => ({ kind: 'answered', statusCode: err.status, requestId, body: err.toBody(), costPico: null, retryable: retryableAnswer(err.status, err.code), notSent: false });
+  const refused = (err: GatewayError): RunOutcome => ({ kind: 'answered', statusCode: err.status, requestId, body: err.toBody(), costPico: null, retryable: retryableAnswer(err.status, err.code), code: err.code });
   const op = operations[item.endpoint];
   if (!op) return refused(new GatewayError('invalid_request', `A batch cannot run requests to ${item.endpoint}.`, { param: 'url' }));
   // Validation refuses streaming items; a row written otherwise must still not open a stream nobody reads.
@@ -103,8 +99,7 @@ export async function runItem(lease: RuntimeLease, item: ItemToRun, requestId: s
   if (signal.aborted && !reply.succeeded) return { kind: 'aborted', costPico };
   const statusCode = reply.status ?? 500;
   const body = reply.body ?? new GatewayError('internal_error', 'The request ended without an answer.').toBody();
-  const retryable = statusCode >= 300 && retryableAnswer(statusCode, reply.code);
-  return { kind: 'answered', statusCode, requestId, body, costPico, retryable, notSent: retryable && reply.code !== undefined && notSentCodes.has(reply.code) };
+  return { kind: 'answered', statusCode, requestId, body, costPico, retryable: statusCode >= 300 && retryableAnswer(statusCode, reply.code), retryAfterMs: reply.retryAfterMs, code: reply.code };
 }
 
 /** A ChatReply that keeps the answer: the item's response is written to the database, not a socket. */
@@ -112,6 +107,8 @@ class CapturedReply implements ChatReply {
   status: number | undefined;
   body: unknown;
   code: string | undefined;
+  /** The answer's Retry-After (a rate limit, a provider's cooldown): the item's next run waits at least this. */
+  retryAfterMs: number | undefined;
 
   get succeeded(): boolean {
     return this.status !== undefined && this.status >= 200 && this.status < 300;
@@ -127,6 +124,7 @@ class CapturedReply implements ChatReply {
     if (this.status !== undefined) return;
     this.status = err.status;
     this.code = err.code;
+    this.retryAfterMs = err.retryAfterMs;
     this.body = err.toBody();
   }
 

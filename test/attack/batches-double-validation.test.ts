@@ -1,0 +1,57 @@
+/**
+ * Attack: a 50,000-line batch on the embedded runner. submit() validates it in the background
+ * (about 10 s of event-loop slices on the embedded database), and every maintenance round
+ * (each batches.leaseMs / 3) validates the batches it finds still `validating`: the same batch,
+ * again, at the same time, doubling (or more) the database work that holds live requests. One
+ * validation of a batch at a time in a process.
+ */
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configKeyId, insertBatch, RUNNER_KEY, startRunnerWorld, type RunnerWorld } from '../helpers/batch-runs.js';
+import { systemClock } from '../../src/clock.js';
+import { EmbeddedBatchEngine } from '../../src/batches/runner/embedded-engine.js';
+
+describe('a batch validated while a validation of it is running', () => {
+  let world: RunnerWorld;
+  beforeAll(async () => {
+    world = await startRunnerWorld(false);
+  }, 60_000);
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('is validated once at a time', async () => {
+    const db = world.store.db;
+    const id = await insertBatch(db, { team: 'main', keyId: configKeyId(RUNNER_KEY), bodies: [], status: 'validating' });
+    let running = 0;
+    let most = 0;
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((r) => (finish = r));
+    const engine = new EmbeddedBatchEngine({
+      db: () => db,
+      ready: () => true,
+      // A long validation (a big file): it ends when the test says.
+      validate: async () => {
+        running++;
+        most = Math.max(most, running);
+        await done;
+        running--;
+      },
+      owner: 'double-validation',
+      settings: { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 1, concurrencyWhileBusy: 1, maxAttempts: 3, retryBackoffMs: 10, leaseMs: 1_000, fileRetentionDays: 30 },
+      clock: systemClock,
+      acquire: () => world.holder.acquire(),
+      random: () => 0.5,
+      logger: pino({ level: 'silent' }),
+      graceMs: 500,
+      pollMs: 20,
+    });
+    await engine.submit(id);
+    engine.start();
+    // Several maintenance rounds (every leaseMs / 3) while the first validation runs.
+    await new Promise((r) => setTimeout(r, 1_200));
+    finish();
+    await engine.close();
+    expect(most).toBe(1);
+  }, 20_000);
+});

@@ -1,0 +1,61 @@
+/**
+ * Attack: a hostile or broken upstream answers 200 with a `\u0000` (or an unpaired surrogate) in
+ * its content. PostgreSQL's jsonb cannot store either, so writing the item's result failed, the
+ * item stayed `running`, its lease lapsed, it was taken back and run again, paid for again, the
+ * same answer refused again, every lease period until its batch's window ended (24 h: hundreds of
+ * paid runs for one item, a batch that never completes). An answer is stored (the characters the
+ * database cannot hold replaced with U+FFFD), and the item ends after one run.
+ */
+import { eq } from 'drizzle-orm';
+import { pino } from 'pino';
+import { batches } from '../../src/control/store/schema.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, waitUntil, type RunnerWorld } from '../helpers/batch-runs.js';
+import { systemClock } from '../../src/clock.js';
+import { EmbeddedBatchEngine } from '../../src/batches/runner/embedded-engine.js';
+
+describe('an upstream answer the database cannot store', () => {
+  let world: RunnerWorld;
+  beforeAll(async () => {
+    world = await startRunnerWorld(false);
+  }, 60_000);
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it.each([
+    ['a NUL', 'a\u0000b'],
+    ['an unpaired surrogate', 'a\ud800b'],
+  ])('(%s) ends its item after one run', async (_label, content) => {
+    const db = world.store.db;
+    world.fake.reset();
+    const answer = JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+    world.fake.enqueue(...Array.from({ length: 6 }, () => ({ kind: 'replay' as const, body: answer, contentType: 'application/json' })));
+    const id = await insertBatch(db, { team: 'main', keyId: configKeyId(RUNNER_KEY), bodies: [{ model: 'm', messages: [{ role: 'user', content: 'x' }] }] });
+    const engine = new EmbeddedBatchEngine({
+      db: () => db,
+      ready: () => true,
+      validate: async () => undefined,
+      owner: `unstorable-${_label}`,
+      settings: { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 1, concurrencyWhileBusy: 1, maxAttempts: 3, retryBackoffMs: 10, leaseMs: 1_000, fileRetentionDays: 30 },
+      clock: systemClock,
+      acquire: () => world.holder.acquire(),
+      random: () => 0.5,
+      logger: pino({ level: 'silent' }),
+      graceMs: 500,
+      pollMs: 20,
+    });
+    try {
+      engine.start();
+      await waitUntil(async () => ['succeeded', 'failed'].includes((await itemRows(db, id))[0]!.state), 6_000, 'the item to end').catch(() => undefined);
+      const [item] = await itemRows(db, id);
+      expect(item!.state).toBe('succeeded');
+      expect(world.fake.stats.requests).toBe(1);
+      expect(JSON.stringify(item!.response)).toContain('a\ufffdb');
+    } finally {
+      await engine.close();
+      // Nothing of this case is left for the next one's engine to run.
+      await db.update(batches).set({ status: 'cancelled' }).where(eq(batches.id, id));
+    }
+  }, 20_000);
+});
