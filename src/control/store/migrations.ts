@@ -260,4 +260,11 @@ CREATE INDEX batch_items_dead_letter_idx ON batch_items (dead_lettered_at) WHERE
 ALTER TABLE teams ADD COLUMN queue jsonb;
 `,
   },
+  {
+    id: 7,
+    name: 'batches: runnable items in the order the runner claims them',
+    sql: `
+CREATE INDEX batch_items_queued_order_idx ON batch_items (line, batch_id) WHERE state = 'queued';
+`,
+  },
 ];

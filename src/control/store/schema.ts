@@ -1,5 +1,6 @@
 import type { BudgetConfig, ConcurrencyConfig, LimitsConfig, PayloadsConfig, TenantQueueConfig } from '../../config/schema.js';
 import type { AttemptLogEntry } from '../../observability/events.js';
+import { sql } from 'drizzle-orm';
 import { bigint, boolean, customType, date, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
 
 /**
@@ -345,7 +346,9 @@ export const batchItems = pgTable(
     finishedAt: at('finished_at'),
     deadLetteredAt: at('dead_lettered_at'),
   },
-  (t) => [primaryKey({ columns: [t.batchId, t.line] }), unique('batch_items_batch_id_custom_id_key').on(t.batchId, t.customId), index('batch_items_runnable_idx').on(t.state, t.notBefore), index('batch_items_dead_letter_idx').on(t.deadLetteredAt)],
+  (t) => [primaryKey({ columns: [t.batchId, t.line] }), unique('batch_items_batch_id_custom_id_key').on(t.batchId, t.customId), index('batch_items_runnable_idx').on(t.state, t.notBefore),
+    // The runner claims queued items by (line, batch): without it every claim sorted every queued row (migration 7).
+    index('batch_items_queued_order_idx').on(t.line, t.batchId).where(sql`state = 'queued'`), index('batch_items_dead_letter_idx').on(t.deadLetteredAt)],
 );
 
 export const schemaMigrations = pgTable('schema_migrations', {
