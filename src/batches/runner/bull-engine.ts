@@ -25,6 +25,7 @@ import { endUnstarted } from '../item-results.js';
 import { batchesToEnd, claimItem, runnableCount, validatingBatches } from './claims.js';
 import type { EngineDeps } from './embedded-engine.js';
 import { runClaimed } from './item-step.js';
+import { stopController } from './stop-signal.js';
 
 /** Item jobs added per call while enqueueing a batch, and per sweep (the sweep resumes where it stopped). */
 const ENQUEUE_PAGE = 1_000;
@@ -46,7 +47,7 @@ interface ItemJob {
 
 export class BullBatchEngine implements BatchEngine {
   readonly #deps: EngineDeps & { readonly redis: ResolvedRedis };
-  readonly #stop = new AbortController();
+  readonly #stop = stopController();
   readonly #connections: Array<{ disconnect(): void }> = [];
   #validateQueue: Queue | undefined;
   #itemQueue: Queue | undefined;

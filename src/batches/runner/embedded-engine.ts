@@ -11,6 +11,7 @@ import { batchesToEnd, claimRunnable, reclaimLapsed, renewLeases, runnableCount,
 import { runClaimed, type StepDeps } from './item-step.js';
 import { endUnstarted } from '../item-results.js';
 import { ShuttingDownError } from '../../resilience/abort-reasons.js';
+import { stopController } from './stop-signal.js';
 
 export interface EngineDeps extends Omit<StepDeps, 'db'> {
   /** The control plane's database; undefined while it is not open. */
@@ -41,7 +42,7 @@ export class EmbeddedBatchEngine implements BatchEngine {
   readonly #validating = new Set<Promise<void>>();
   /** Batches being validated now (by submit or a round): a big file is validated once at a time, not again by every round. */
   readonly #validatingIds = new Set<string>();
-  readonly #stop = new AbortController();
+  readonly #stop = stopController();
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #closed = false;
