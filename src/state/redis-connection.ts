@@ -226,10 +226,8 @@ class OutageError extends Error {
 }
 
 function createClient(config: ResolvedRedis): RedisClient {
-  const { Cluster, Redis } = ioredis();
+  // A request never waits for a reconnect: commands fail at once while disconnected (no offline queue)…
   const common = {
-    // A request never waits for a reconnect: commands fail at once while disconnected…
-    enableOfflineQueue: false,
     // …and are not retried behind the caller's back.
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
@@ -240,19 +238,38 @@ function createClient(config: ResolvedRedis): RedisClient {
     // Reconnect forever: ioredis counts attempts from 1, so 100 ms, doubling to the configured cap.
     retryStrategy: (times: number) => Math.min(config.maxReconnectDelayMs, 50 * 2 ** Math.min(times, 10)),
   };
+  return openRedisClient(config, common, false);
+}
+
+/** The ioredis options the gateway's clients set (the rest stay ioredis's defaults). */
+export interface ClientOptions {
+  readonly maxRetriesPerRequest: number | null;
+  readonly connectTimeout: number;
+  readonly retryStrategy: (times: number) => number;
+  readonly autoResendUnfulfilledCommands?: boolean;
+  readonly socketTimeout?: number;
+}
+
+/**
+ * An ioredis client for `state.redis` (`url`, `mode`) with these options: one node, or a cluster
+ * seeded from the URL's node (its credentials and TLS passed to every node). `enableOfflineQueue`
+ * is a cluster-level setting there, so it is given apart.
+ */
+export function openRedisClient(config: Pick<ResolvedRedis, 'url' | 'mode'>, options: ClientOptions, enableOfflineQueue: boolean): RedisClient {
+  const { Cluster, Redis } = ioredis();
   const url = config.url.reveal();
   if (config.mode === 'cluster') {
     const seed = new URL(url);
     return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
-      enableOfflineQueue: false,
-      clusterRetryStrategy: common.retryStrategy,
+      enableOfflineQueue,
+      clusterRetryStrategy: options.retryStrategy,
       redisOptions: {
-        ...common,
+        ...options,
         ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
         ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
         ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
       },
     });
   }
-  return new Redis(url, common);
+  return new Redis(url, { ...options, enableOfflineQueue });
 }

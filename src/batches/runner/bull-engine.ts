@@ -18,7 +18,7 @@ import type { ResolvedRedis } from '../../config/load.js';
 import { and, asc, eq, gt, inArray, or, sql } from 'drizzle-orm';
 import { batches, batchItems } from '../../control/store/schema.js';
 import type { ControlDb } from '../../control/store/store.js';
-import { ioredis } from '../../lazy-packages.js';
+import { openRedisClient } from '../../state/redis-connection.js';
 import { ShuttingDownError } from '../../resilience/abort-reasons.js';
 import type { BatchEngine } from '../engine.js';
 import { endUnstarted } from '../item-results.js';
@@ -258,29 +258,13 @@ export class BullBatchEngine implements BatchEngine {
    * submit never waits on a dead Redis.
    */
   #connect(blocking: boolean): unknown {
-    const { Redis, Cluster } = ioredis();
     const r = this.#deps.redis;
-    const common = {
+    const options = {
       maxRetriesPerRequest: blocking ? null : 1,
-      enableOfflineQueue: blocking,
       connectTimeout: r.connectTimeoutMs,
       retryStrategy: (times: number) => Math.min(r.maxReconnectDelayMs, 50 * 2 ** Math.min(times, 10)),
     };
-    const url = r.url.reveal();
-    let client;
-    if (r.mode === 'cluster') {
-      const seed = new URL(url);
-      client = new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
-        enableOfflineQueue: blocking,
-        clusterRetryStrategy: common.retryStrategy,
-        redisOptions: {
-          ...common,
-          ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
-          ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
-          ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
-        },
-      });
-    } else client = new Redis(url, common);
+    const client = openRedisClient(r, options, blocking);
     // Connection errors surface through the queues and workers; the client's own are expected while Redis is down.
     client.on('error', () => undefined);
     this.#connections.push(client);
