@@ -5,11 +5,8 @@
  * again, at the same time, doubling (or more) the database work that holds live requests. One
  * validation of a batch at a time in a process.
  */
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configKeyId, insertBatch, RUNNER_KEY, startRunnerWorld, type RunnerWorld } from '../helpers/batch-runs.js';
-import { systemClock } from '../../src/clock.js';
-import { EmbeddedBatchEngine } from '../../src/batches/runner/embedded-engine.js';
+import { configKeyId, insertBatch, RUNNER_KEY, startRunnerWorld, testEngine, type RunnerWorld } from '../helpers/batch-runs.js';
 
 describe('a batch validated while a validation of it is running', () => {
   let world: RunnerWorld;
@@ -27,9 +24,7 @@ describe('a batch validated while a validation of it is running', () => {
     let most = 0;
     let finish: () => void = () => undefined;
     const done = new Promise<void>((r) => (finish = r));
-    const engine = new EmbeddedBatchEngine({
-      db: () => db,
-      ready: () => true,
+    const engine = testEngine(world, {
       // A long validation (a big file): it ends when the test says.
       validate: async () => {
         running++;
@@ -38,13 +33,6 @@ describe('a batch validated while a validation of it is running', () => {
         running--;
       },
       owner: 'double-validation',
-      settings: { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 1, concurrencyWhileBusy: 1, maxAttempts: 3, retryBackoffMs: 10, leaseMs: 1_000, fileRetentionDays: 30 },
-      clock: systemClock,
-      acquire: () => world.holder.acquire(),
-      random: () => 0.5,
-      logger: pino({ level: 'silent' }),
-      graceMs: 500,
-      pollMs: 20,
     });
     await engine.submit(id);
     engine.start();

@@ -6,11 +6,8 @@
  * Every wait has a deadline: close() ends within the grace (plus the abort settle), and the loop
  * starts nothing after close() returned.
  */
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, waitUntil, type RunnerWorld } from '../helpers/batch-runs.js';
-import { systemClock } from '../../src/clock.js';
-import { EmbeddedBatchEngine } from '../../src/batches/runner/embedded-engine.js';
+import { configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, testEngine, waitUntil, type RunnerWorld } from '../helpers/batch-runs.js';
 
 describe('embedded engine close during a long validation', () => {
   let world: RunnerWorld;
@@ -27,20 +24,13 @@ describe('embedded engine close during a long validation', () => {
     const runnable = await insertBatch(db, { team: 'main', keyId: configKeyId(RUNNER_KEY), bodies: [{ model: 'm', messages: [{ role: 'user', content: 'x' }] }] });
     let validating = false;
     let finishValidation: () => void = () => undefined;
-    const engine = new EmbeddedBatchEngine({
-      db: () => db,
-      ready: () => true,
+    const engine = testEngine(world, {
       // The maintenance round's validation: long (the test ends it after close has had its chance).
       validate: () => {
         validating = true;
         return new Promise<void>((resolve) => (finishValidation = resolve));
       },
       owner: 'close-test',
-      settings: { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 1, concurrencyWhileBusy: 1, maxAttempts: 3, retryBackoffMs: 20, leaseMs: 1_000, fileRetentionDays: 30 },
-      clock: systemClock,
-      acquire: () => world.holder.acquire(),
-      random: () => 0.5,
-      logger: pino({ level: 'silent' }),
       graceMs: 300,
       pollMs: 50,
     });

@@ -6,11 +6,8 @@
  * hour. A retried item waits at least what the answer's Retry-After said (its batch's window
  * still bounds it: the sweep expires what cannot run in time).
  */
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, waitUntil, type RunnerWorld } from '../helpers/batch-runs.js';
-import { systemClock } from '../../src/clock.js';
-import { EmbeddedBatchEngine } from '../../src/batches/runner/embedded-engine.js';
+import { configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, testEngine, waitUntil, type RunnerWorld } from '../helpers/batch-runs.js';
 
 describe('a batch item answered 429 with Retry-After: 3600', () => {
   let world: RunnerWorld;
@@ -25,18 +22,9 @@ describe('a batch item answered 429 with Retry-After: 3600', () => {
     const db = world.store.db;
     world.fake.enqueue(...Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 429, headers: { 'retry-after': '3600' } })));
     const id = await insertBatch(db, { team: 'main', keyId: configKeyId(RUNNER_KEY), bodies: [{ model: 'm', messages: [{ role: 'user', content: 'x' }] }] });
-    const engine = new EmbeddedBatchEngine({
-      db: () => db,
-      ready: () => true,
-      validate: async () => undefined,
+    const engine = testEngine(world, {
       owner: 'retry-after-test',
-      settings: { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 1, concurrencyWhileBusy: 1, maxAttempts: 3, retryBackoffMs: 10, leaseMs: 1_000, fileRetentionDays: 30 },
-      clock: systemClock,
-      acquire: () => world.holder.acquire(),
-      random: () => 0.5,
-      logger: pino({ level: 'silent' }),
       graceMs: 1_000,
-      pollMs: 20,
     });
     try {
       const started = Date.now();

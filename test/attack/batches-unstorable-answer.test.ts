@@ -7,12 +7,9 @@
  * database cannot hold replaced with U+FFFD), and the item ends after one run.
  */
 import { eq } from 'drizzle-orm';
-import { pino } from 'pino';
 import { batches } from '../../src/control/store/schema.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, waitUntil, type RunnerWorld } from '../helpers/batch-runs.js';
-import { systemClock } from '../../src/clock.js';
-import { EmbeddedBatchEngine } from '../../src/batches/runner/embedded-engine.js';
+import { configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, testEngine, waitUntil, type RunnerWorld } from '../helpers/batch-runs.js';
 
 describe('an upstream answer the database cannot store', () => {
   let world: RunnerWorld;
@@ -32,18 +29,8 @@ describe('an upstream answer the database cannot store', () => {
     const answer = JSON.stringify({ id: 'chatcmpl-x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
     world.fake.enqueue(...Array.from({ length: 6 }, () => ({ kind: 'replay' as const, body: answer, contentType: 'application/json' })));
     const id = await insertBatch(db, { team: 'main', keyId: configKeyId(RUNNER_KEY), bodies: [{ model: 'm', messages: [{ role: 'user', content: 'x' }] }] });
-    const engine = new EmbeddedBatchEngine({
-      db: () => db,
-      ready: () => true,
-      validate: async () => undefined,
+    const engine = testEngine(world, {
       owner: `unstorable-${_label}`,
-      settings: { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 1, concurrencyWhileBusy: 1, maxAttempts: 3, retryBackoffMs: 10, leaseMs: 1_000, fileRetentionDays: 30 },
-      clock: systemClock,
-      acquire: () => world.holder.acquire(),
-      random: () => 0.5,
-      logger: pino({ level: 'silent' }),
-      graceMs: 500,
-      pollMs: 20,
     });
     try {
       engine.start();

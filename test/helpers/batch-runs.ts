@@ -20,6 +20,8 @@ import { MemoryBudgetLedger } from '../../src/spend/memory-budget-ledger.js';
 import { FakeUpstream } from '../../src/testing/fake-upstream/fake-upstream.js';
 import { UpstreamPools } from '../../src/upstream/pools.js';
 import { createTestDatabase } from './postgres.js';
+import { pino } from 'pino';
+import { EmbeddedBatchEngine, type EngineDeps } from '../../src/batches/runner/embedded-engine.js';
 
 /** The key id a config key runs under (`cfg_` and 12 hex digits of its SHA-256). */
 export function configKeyId(key: string): string {
@@ -164,3 +166,24 @@ export async function insertDeadLetter(db: ControlDb, team: string, keyId = 'key
   await db.update(batches).set({ total: 1, failed: 1, completedAt: now }).where(eq(batches.id, id));
   return { batchId: id, line: 0 };
 }
+
+/** Runner settings for tests: one item at a time, short backoff and lease. */
+export const testRunnerSettings = { maxFileBytes: 1 << 20, maxLines: 1_000, concurrency: 1, concurrencyWhileBusy: 1, maxAttempts: 3, retryBackoffMs: 10, leaseMs: 1_000, fileRetentionDays: 30 };
+
+/** An embedded engine on the world's database and runtime (validation a no-op unless given), not started. */
+export function testEngine(world: RunnerWorld, over: Partial<EngineDeps> & { readonly owner: string }): EmbeddedBatchEngine {
+  return new EmbeddedBatchEngine({
+    db: () => world.store.db,
+    ready: () => true,
+    validate: async () => undefined,
+    settings: testRunnerSettings,
+    clock: systemClock,
+    acquire: () => world.holder.acquire(),
+    random: () => 0.5,
+    logger: pino({ level: 'silent' }),
+    graceMs: 500,
+    pollMs: 20,
+    ...over,
+  });
+}
+
