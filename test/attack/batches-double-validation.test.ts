@@ -5,17 +5,11 @@
  * again, at the same time, doubling (or more) the database work that holds live requests. One
  * validation of a batch at a time in a process.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configKeyId, insertBatch, RUNNER_KEY, startRunnerWorld, testEngine, type RunnerWorld } from '../helpers/batch-runs.js';
+import { describe, expect, it } from 'vitest';
+import { configKeyId, insertBatch, RUNNER_KEY, useRunnerWorld, testEngine } from '../helpers/batch-runs.js';
 
 describe('a batch validated while a validation of it is running', () => {
-  let world: RunnerWorld;
-  beforeAll(async () => {
-    world = await startRunnerWorld(false);
-  }, 60_000);
-  afterAll(async () => {
-    await world?.close();
-  });
+  const world = useRunnerWorld();
 
   it('is validated once at a time', async () => {
     const db = world.store.db;

@@ -6,17 +6,11 @@
  * Every wait has a deadline: close() ends within the grace (plus the abort settle), and the loop
  * starts nothing after close() returned.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, testEngine, waitUntil, type RunnerWorld } from '../helpers/batch-runs.js';
+import { describe, expect, it } from 'vitest';
+import { configKeyId, insertBatch, itemRows, RUNNER_KEY, useRunnerWorld, testEngine, waitUntil } from '../helpers/batch-runs.js';
 
 describe('embedded engine close during a long validation', () => {
-  let world: RunnerWorld;
-  beforeAll(async () => {
-    world = await startRunnerWorld(false);
-  }, 60_000);
-  afterAll(async () => {
-    await world?.close();
-  });
+  const world = useRunnerWorld();
 
   it('close() ends within its grace, and no item starts after it', async () => {
     const db = world.store.db;

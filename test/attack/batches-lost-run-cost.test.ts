@@ -6,20 +6,14 @@
  * what its key spent. A lost run's cost is added to its item (and its batch, once the item ended).
  */
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchRow, configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, type RunnerWorld } from '../helpers/batch-runs.js';
+import { describe, expect, it } from 'vitest';
+import { batchRow, configKeyId, insertBatch, itemRows, RUNNER_KEY, useRunnerWorld } from '../helpers/batch-runs.js';
 import { systemClock } from '../../src/clock.js';
 import { claimRunnable, reclaimLapsed } from '../../src/batches/runner/claims.js';
 import { runClaimed, type StepDeps } from '../../src/batches/runner/item-step.js';
 
 describe('a run that outlived its claim', () => {
-  let world: RunnerWorld;
-  beforeAll(async () => {
-    world = await startRunnerWorld(false);
-  }, 60_000);
-  afterAll(async () => {
-    await world?.close();
-  });
+  const world = useRunnerWorld();
 
   it("keeps one result, and the item's cost is both runs' (the key's spend)", async () => {
     const db = world.store.db;

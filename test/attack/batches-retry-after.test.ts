@@ -6,17 +6,11 @@
  * hour. A retried item waits at least what the answer's Retry-After said (its batch's window
  * still bounds it: the sweep expires what cannot run in time).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, testEngine, waitUntil, type RunnerWorld } from '../helpers/batch-runs.js';
+import { describe, expect, it } from 'vitest';
+import { configKeyId, insertBatch, itemRows, RUNNER_KEY, useRunnerWorld, testEngine, waitUntil } from '../helpers/batch-runs.js';
 
 describe('a batch item answered 429 with Retry-After: 3600', () => {
-  let world: RunnerWorld;
-  beforeAll(async () => {
-    world = await startRunnerWorld(false);
-  }, 60_000);
-  afterAll(async () => {
-    await world?.close();
-  });
+  const world = useRunnerWorld();
 
   it('waits out the Retry-After instead of burning its runs and being dead-lettered', async () => {
     const db = world.store.db;

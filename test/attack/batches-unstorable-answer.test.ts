@@ -8,17 +8,11 @@
  */
 import { eq } from 'drizzle-orm';
 import { batches } from '../../src/control/store/schema.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configKeyId, insertBatch, itemRows, RUNNER_KEY, startRunnerWorld, testEngine, waitUntil, type RunnerWorld } from '../helpers/batch-runs.js';
+import { describe, expect, it } from 'vitest';
+import { configKeyId, insertBatch, itemRows, RUNNER_KEY, useRunnerWorld, testEngine, waitUntil } from '../helpers/batch-runs.js';
 
 describe('an upstream answer the database cannot store', () => {
-  let world: RunnerWorld;
-  beforeAll(async () => {
-    world = await startRunnerWorld(false);
-  }, 60_000);
-  afterAll(async () => {
-    await world?.close();
-  });
+  const world = useRunnerWorld();
 
   it.each([
     ['a NUL', 'a\u0000b'],

@@ -21,6 +21,7 @@ import { FakeUpstream } from '../../src/testing/fake-upstream/fake-upstream.js';
 import { UpstreamPools } from '../../src/upstream/pools.js';
 import { createTestDatabase } from './postgres.js';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { EmbeddedBatchEngine, type EngineDeps } from '../../src/batches/runner/embedded-engine.js';
 
 /** The key id a config key runs under (`cfg_` and 12 hex digits of its SHA-256). */
@@ -185,5 +186,38 @@ export function testEngine(world: RunnerWorld, over: Partial<EngineDeps> & { rea
     pollMs: 20,
     ...over,
   });
+}
+
+/**
+ * A world started before the calling file's tests and closed after them. The object it returns
+ * reads the world when used, so it can be passed around before the world exists.
+ */
+export function useRunnerWorld(server = false): RunnerWorld {
+  let world: RunnerWorld | undefined;
+  beforeAll(async () => {
+    world = await startRunnerWorld(server);
+  }, 60_000);
+  afterAll(async () => {
+    await world?.close();
+  });
+  const started = (): RunnerWorld => {
+    if (!world) throw new Error('the runner world is not started (used outside a test?)');
+    return world;
+  };
+  return {
+    get store() {
+      return started().store;
+    },
+    get fake() {
+      return started().fake;
+    },
+    get holder() {
+      return started().holder;
+    },
+    get finished() {
+      return started().finished;
+    },
+    close: async () => world?.close(),
+  };
 }
 
