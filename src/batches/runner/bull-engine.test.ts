@@ -103,6 +103,28 @@ describe.each([
     expect(b.costPico).toBe(items.reduce((s, i) => s + (i.costPico ?? 0n), 0n));
   });
 
+  it.skipIf(skip)("the item worker's concurrency follows concurrencyNow(): one at a time while live requests are in flight, all its slots after", async () => {
+    const prefix = uniquePrefix('bullbatch');
+    let live = true;
+    for (let i = 0; i < 16; i++) world.fake.enqueue({ kind: 'delay', ms: 80 });
+    const id = await insertBatch(world.store.db, { team: 'main', keyId, bodies: Array.from({ length: 16 }, (_, i) => chat('m', `item ${i}`)) });
+    const before = { requests: world.fake.stats.requests, completed: world.fake.stats.completed };
+    const maxInFlight = async (until: () => Promise<boolean>): Promise<number> => {
+      let max = 0;
+      while (!(await until())) {
+        max = Math.max(max, world.fake.stats.requests - before.requests - (world.fake.stats.completed - before.completed));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return max;
+    };
+    engine(prefix, { concurrencyNow: () => (live ? 1 : 2) });
+    const done = async (n: number): Promise<boolean> => (await itemRows(world.store.db, id)).filter((r) => r.state === 'succeeded').length >= n;
+    expect(await maxInFlight(() => done(3))).toBe(1);
+    live = false;
+    // 13 items left, 80 ms each: the worker sees the change (every 250 ms) long before they are done.
+    expect(await maxInFlight(() => done(16))).toBe(2);
+  });
+
   it.skipIf(skip)('the sweeper adds jobs for items the database says are waiting with none (a replica died before enqueueing)', async () => {
     const prefix = uniquePrefix('bullbatch');
     const id = await insertBatch(world.store.db, { team: 'main', keyId, bodies: [chat('m'), chat('m')] });

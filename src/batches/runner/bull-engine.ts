@@ -100,7 +100,7 @@ export class BullBatchEngine implements BatchEngine {
         await job.moveToDelayed(next, token);
         throw new DelayedError();
       },
-      { ...workerOptions, connection: this.#connect(true) as never, concurrency: settings.concurrency },
+      { ...workerOptions, connection: this.#connect(true) as never, concurrency: this.#deps.concurrencyNow?.() ?? settings.concurrency },
     );
     this.#workers = [validator, items];
     // Fewer items at once while live requests are in flight here (a worker's concurrency may change while it runs).
