@@ -5,6 +5,7 @@ import type { EmbeddingsRequest, EmbeddingsResponse } from '../api/embeddings-ty
 import type { OpenAiErrorType } from '../errors/catalog.js';
 import type { StreamFraming } from '../upstream/framing.js';
 import type { AnthropicMessage, AnthropicStreamEvent } from './anthropic/wire.js';
+import type { ResponseObject, ResponseStreamEvent } from '../api/responses-types.js';
 import type { SseEvent } from '../upstream/sse-event.js';
 import type { ParameterPolicy } from './parameter-policy.js';
 
@@ -21,6 +22,8 @@ export interface TargetInfo {
   readonly apiVersion?: string;
   /** Output-token cap to send when the client set none, for providers that require one (Anthropic). */
   readonly defaultMaxTokens?: number;
+  /** The deployment serves OpenAI's `/v1/responses` itself (deployment `responsesApi`); otherwise Responses requests are translated to chat. */
+  readonly responsesApi?: boolean;
 }
 
 /** A description of one upstream HTTP call; `upstream/` adds credentials and sends it. */
@@ -167,6 +170,16 @@ export interface ProviderAdapter {
   messagesRequest?(native: Readonly<Record<string, unknown>>, target: TargetInfo, stream: boolean, betas: string | undefined): UpstreamCall;
   messagesResponse?(body: unknown, ctx: ResponseContext): { value: AnthropicMessage; usage: UsageRecord };
   messagesStream?(ctx: ResponseContext): StreamTranslator<AnthropicStreamEvent>;
+
+  /**
+   * OpenAI's Responses API spoken natively, for `/v1/responses` on a deployment that serves it
+   * (`TargetInfo.responsesApi`): the validated body (history already expanded, `store: false`)
+   * in, the upstream's response object and events out with the gateway's response id and the
+   * alias as `model`. Absent, or the deployment does not serve it: the chat translation is used.
+   */
+  responsesRequest?(native: Readonly<Record<string, unknown>>, target: TargetInfo, stream: boolean): UpstreamCall;
+  responsesResponse?(body: unknown, ctx: ResponseContext): { value: ResponseObject; usage: UsageRecord; upstreamModel?: string | undefined };
+  responsesStream?(ctx: ResponseContext): StreamTranslator<ResponseStreamEvent>;
 }
 
 /** The upstream answered with something that does not follow its protocol. */
