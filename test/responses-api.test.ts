@@ -8,6 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { chat, type Harness, type HttpResult } from './helpers/harness.js';
 import { PROVIDERS, OPENAI_PROTOCOL, providerHarness, type Provider } from './helpers/providers.js';
 import { openAiStreamBytes } from './helpers/recorded.js';
+import { specErrors, type SpecSchema } from './helpers/openai-spec.js';
+
+function valid(schema: SpecSchema, value: unknown): void {
+  expect(specErrors(schema, value), `${schema}: ${JSON.stringify(value).slice(0, 400)}`).toEqual([]);
+}
 
 const PARALLEL_TOOLS = 'f82268f2fefd5cfbc7eeb59c297688be2f6ca0849a6e4f17851b517310841d9b.sse';
 
@@ -47,6 +52,7 @@ function expectWellFormedStream(res: HttpResult): Array<Record<string, any>> {
   events.forEach((e, i) => {
     expect(e.event).toBe(e.data.type);
     expect(e.data.sequence_number).toBe(i);
+    valid('ResponseStreamEvent', e.data);
   });
   return events.map((e) => e.data);
 }
@@ -57,6 +63,8 @@ describe.each(PROVIDERS)('/v1/responses served by a %s deployment (chat translat
     const res = await responses(h, { input: 'Hi there', instructions: 'Be brief.', metadata: { k: 'v' }, max_output_tokens: 50 });
     expect(res.status, res.text).toBe(200);
     const r = res.json();
+    valid('Response', r);
+    if (OPENAI_PROTOCOL.includes(provider)) valid('CreateChatCompletionRequest', h.fakes[0]!.received.at(-1)!.body);
     expect(r).toMatchObject({ object: 'response', status: 'completed', model: 'chat', error: null, incomplete_details: null, instructions: 'Be brief.', metadata: { k: 'v' }, max_output_tokens: 50, store: true, previous_response_id: null });
     expect(r.id).toMatch(/^resp_/);
     expect(r.output).toHaveLength(1);
@@ -92,6 +100,7 @@ describe.each(PROVIDERS)('/v1/responses served by a %s deployment (chat translat
       const res = await responses(h, { input: 'x', ...extra });
       expect(res.status, JSON.stringify(extra)).toBe(400);
       expect(res.json().error).toMatchObject({ code: 'unsupported_parameter', param });
+      valid('ErrorResponse', res.json());
     }
     expect(h.fakes[0]!.received).toHaveLength(0);
   });
@@ -149,6 +158,7 @@ describe.each(OPENAI_PROTOCOL)('function tools over a %s deployment', (provider)
     h.fakes[0]!.enqueue({ kind: 'replay', body: JSON.stringify(completion), contentType: 'application/json' });
     const res = await responses(h, { input: 'Weather in Paris?', tools });
     expect(res.status, res.text).toBe(200);
+    valid('Response', res.json());
     expect(res.json().output).toEqual([expect.objectContaining({ type: 'function_call', call_id: 'call_abc', name: 'GetWeatherArgs', arguments: '{"city":"Paris"}', status: 'completed' })]);
     expect(res.json().usage).toMatchObject({ input_tokens: 20, output_tokens: 7, total_tokens: 27 });
 
