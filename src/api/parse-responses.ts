@@ -173,7 +173,7 @@ function refuseEverywhere(body: Rec): void {
 function echoFields(b: Body, store: boolean): Rec {
   return {
     instructions: b.instructions ?? null,
-    tools: b.tools ?? [],
+    tools: (b.tools ?? []).map(echoTool),
     tool_choice: b.tool_choice ?? 'auto',
     temperature: b.temperature ?? 1,
     top_p: b.top_p ?? 1,
@@ -190,6 +190,15 @@ function echoFields(b: Body, store: boolean): Rec {
     ...(b.safety_identifier !== undefined ? { safety_identifier: b.safety_identifier } : {}),
     ...(b.prompt_cache_key !== undefined ? { prompt_cache_key: b.prompt_cache_key } : {}),
   };
+}
+
+/**
+ * A tool as the response object lists it: function tools with every field the spec requires
+ * (null where the client gave none: `strict` left to the provider's default), others as sent.
+ */
+function echoTool(t: Rec): Rec {
+  if (t.type !== 'function') return t;
+  return { ...t, description: t.description ?? null, parameters: t.parameters ?? null, strict: t.strict ?? null };
 }
 
 const idPrefixes: Readonly<Record<string, string>> = { message: 'msg', function_call: 'fc', function_call_output: 'fco', reasoning: 'rs' };
