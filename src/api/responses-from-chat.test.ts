@@ -10,7 +10,7 @@ import { UpstreamProtocolError, type ResponseContext } from '../providers/types.
 import { SseDecoder } from '../upstream/sse-decoder.js';
 import type { ChatChunk, ChatCompletion, UsageRecord } from './chat-types.js';
 import { parseResponsesRequest } from './parse-responses.js';
-import { ChatToResponsesStream, completionToResponse, responseIdFor } from './responses-from-chat.js';
+import { ChatToResponsesStream, completionToResponse, maxStreamOutputItems, responseIdFor } from './responses-from-chat.js';
 import type { ResponseStreamEvent } from './responses-types.js';
 
 const ctx: ResponseContext = { id: 'chatcmpl-abc123', created: 1_700_000_000, model: 'alias', includeUsage: true, promptTokensEstimate: 3 };
@@ -158,6 +158,12 @@ describe('ChatToResponsesStream over scripted chunks', () => {
     events.forEach((e, i) => {
       if (e.type !== 'response.output_item.done' && typeof e.output_index === 'number') expect(i).toBeLessThan(doneAt.get(e.output_index)!);
     });
+  });
+
+  it('a stream that opens more output items than the cap is the upstream’s protocol error', () => {
+    const calls = Array.from({ length: maxStreamOutputItems + 1 }, (_, i) => delta(tool(i, '{}', { id: `call_${i}`, name: 'f' })));
+    expect(() => run(calls)).toThrow(UpstreamProtocolError);
+    expect(() => run(calls.slice(0, maxStreamOutputItems))).not.toThrow();
   });
 
   it('an empty stream still opens and completes the response', () => {

@@ -1,4 +1,4 @@
-import type { ResponseContext, StreamStep, StreamTranslator } from '../providers/types.js';
+import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../providers/types.js';
 import type { SseEvent } from '../upstream/sse-event.js';
 import type { ChatChunk, ChatCompletion, FinishReason, UsageRecord } from './chat-types.js';
 import type { ResponseItem, ResponseObject, ResponseStreamEvent, ResponseUsage, ResponsesApiRequest } from './responses-types.js';
@@ -114,6 +114,9 @@ interface CallItem {
   args: string;
 }
 
+/** Output items one streamed response may open: a hostile upstream cannot grow the response state without bound. */
+export const maxStreamOutputItems = 1024;
+
 type Delta = ChatChunk['choices'][number]['delta'];
 type ToolFragment = NonNullable<Delta['tool_calls']>[number];
 
@@ -220,12 +223,17 @@ export class ChatToResponsesStream implements StreamTranslator<ResponseStreamEve
   }
 
   #openMessage(out: ResponseStreamEvent[]): MessageItem {
+    this.#checkRoom();
     const m: MessageItem = { id: messageItemId(this.#ctx, this.#messages++), outputIndex: this.#output.length, parts: [], part: undefined };
     this.#message = m;
     const item: ResponseItem = { type: 'message', id: m.id, status: 'in_progress', role: 'assistant', content: [] };
     this.#output.push(item);
     this.#emit(out, { type: 'response.output_item.added', output_index: m.outputIndex, item });
     return m;
+  }
+
+  #checkRoom(): void {
+    if (this.#output.length >= maxStreamOutputItems) throw new UpstreamProtocolError(`the stream opened more than ${maxStreamOutputItems} output items`);
   }
 
   #closePart(m: MessageItem, out: ResponseStreamEvent[]): void {
@@ -255,6 +263,7 @@ export class ChatToResponsesStream implements StreamTranslator<ResponseStreamEve
     if (call === undefined) {
       // A tool call follows the text it explains: the message item is finished.
       this.#closeMessage('completed', out);
+      this.#checkRoom();
       call = {
         id: functionCallItemId(this.#ctx, this.#calls.size),
         outputIndex: this.#output.length,

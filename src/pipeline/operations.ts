@@ -158,7 +158,8 @@ export function responsesOperation(prior?: readonly ResponseItem[]): Operation<R
       }
       return r;
     },
-    promptTokens: (r) => estimateChatPromptTokens(r.chat),
+    // The chat form holds every message and function schema; built-in tools (native path only) are counted from the native body.
+    promptTokens: (r) => estimateChatPromptTokens(r.chat) + builtInToolTokens(r),
     countPromptTokens: (r) => countPromptTokens(r.chat.messages),
     outputReserve: (r, model) => r.chat.maxOutputTokens ?? model.defaultOutputReserve,
     upstreamCall: (adapter, r, target) => {
@@ -184,6 +185,13 @@ export function responsesOperation(prior?: readonly ResponseItem[]): Operation<R
     hasContent: responsesEventHasContent,
     finalUsage: responsesFinalUsage,
   };
+}
+
+function builtInToolTokens(r: ResponsesApiRequest): number {
+  const tools = r.native.tools;
+  if (!Array.isArray(tools)) return 0;
+  const builtIn = tools.filter((t: unknown) => (t as { type?: unknown }).type !== 'function');
+  return builtIn.length === 0 ? 0 : estimateTextTokens(JSON.stringify(builtIn));
 }
 
 /** The deployment serves `/v1/responses` itself and its adapter speaks it: the request goes as it came. */
