@@ -166,6 +166,8 @@ describe('parseResponsesRequest: refusals (400 naming the parameter)', () => {
     [{ input: 'x' }, 'model', 'invalid_request'],
     [{ model: 'm' }, 'input', 'invalid_request'],
     [{ model: 'm', input: 3 }, 'input', 'invalid_request'],
+    [{ model: 'm', input: [] }, 'input', 'invalid_request'],
+    [{ model: 'm', input: '' }, 'input', 'invalid_request'],
     [{ model: 'm', input: 'x', temperature: 3 }, 'temperature', 'invalid_request'],
     [{ model: 'm', input: 'x', top_p: 2 }, 'top_p', 'invalid_request'],
     [{ model: 'm', input: 'x', max_output_tokens: 0 }, 'max_output_tokens', 'invalid_request'],

@@ -92,6 +92,7 @@ export function parseResponsesRequest(raw: unknown, prior: readonly ResponseItem
   if (!result.success) throw zodToGatewayError(result.error);
   const b = result.data;
   if (b.input === undefined) throw new GatewayError('invalid_request', "'input' is required.", { param: 'input' });
+  if (b.input.length === 0 && prior.length === 0) throw new GatewayError('invalid_request', "'input' must not be empty.", { param: 'input' });
 
   const notes: string[] = [];
   const note = (param: string): void => void notes.push(param);
