@@ -221,6 +221,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let security: { close(): Promise<void> } | undefined;
   let liveStreams: { closeAll(): void } | undefined;
   let batchApi: { close(): Promise<void> } | undefined;
+  // Stored responses of /v1/responses (loaded by listen(): the database's when the control plane is on).
+  let responsesApi: { close(): Promise<void> } | undefined;
   // Runs batch items (control plane on): started once the store is open, closed before it.
   let batchEngine: BatchEngine | undefined;
   // After listen, errors are accept() failures (EMFILE/ENFILE when descriptors run out): log them
@@ -263,6 +265,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await security?.close().catch(() => undefined);
       await batchEngine?.close().catch((err: unknown) => logger.error({ err }, 'batches: closing the engine failed'));
       await batchApi?.close();
+      await responsesApi?.close().catch((err: unknown) => logger.error({ err }, 'responses: closing failed'));
       // Every request has ended: the last rows are written (or spooled) before the store closes.
       await ledger?.close().catch((err: unknown) => logger.error({ err }, 'request log: closing failed'));
       await control?.close();
@@ -344,8 +347,18 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         batchApi = loaded;
         batchRows = loaded.routes;
       }
+      const { loadResponsesApi } = await import('./responses/load-responses-api.js');
+      const responsesLoaded = await loadResponsesApi({
+        ...(control ? { db: (): ControlDb | undefined => control?.store?.db } : {}),
+        // Read at start, like the edge's limits (docs/configuration.md#responses).
+        settings: { responses: config.responses, bodyLimitBytes: config.server.bodyLimitBytes },
+        clock,
+        logger,
+        metrics,
+      });
+      responsesApi = responsesLoaded;
       const operator = operatorRoutes({ metricsBearerToken });
-      server = edgeServer([...dataPlaneRoutes({ metrics: operatorPort === undefined, metricsBearerToken, ...(batchRows ? { batchApi: batchRows } : {}) }), ...(adminPort === undefined ? adminRows : [])]);
+      server = edgeServer([...dataPlaneRoutes({ metrics: operatorPort === undefined, metricsBearerToken, ...(batchRows ? { batchApi: batchRows } : {}), responsesApi: responsesLoaded.routes }), ...(adminPort === undefined ? adminRows : [])]);
       operatorServer = operatorPort === undefined ? undefined : edgeServer(operator);
       adminServer = adminPort === undefined || adminRows.length === 0 ? undefined : edgeServer(adminRows);
       await listenOn(server, listen.host ?? config.server.host, listen.port ?? config.server.port);

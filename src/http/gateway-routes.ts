@@ -18,6 +18,8 @@ export interface RouteOptions {
   readonly metricsBearerToken?: string | undefined;
   /** The Batch API's rows (load-batch-api.ts) when the control plane is on; without, its paths answer 404 saying so. */
   readonly batchApi?: readonly Route[];
+  /** The stored-responses rows of /v1/responses (src/responses/load-responses-api.ts), loaded by listen(). */
+  readonly responsesApi?: readonly Route[];
 }
 
 /** The data-plane listener's routes (`server.host`:`server.port`). */
@@ -29,6 +31,7 @@ export function dataPlaneRoutes(options: RouteOptions): Route[] {
     { method: 'POST', ...operation(messagesOperation, surfaces.anthropic) },
     { method: 'GET', path: '/v1/models', surface: surfaces.models, handler: listModels },
     { method: 'GET', path: '/v1/models/{model}', surface: surfaces.models, handler: getModel },
+    ...(options.responsesApi ?? []),
     ...(options.batchApi ?? batchApiPaths.map(([method, path]): Route => ({ method, path, surface: surfaces.openai, handler: batchApiOff }))),
     { method: 'GET', path: '/health', surface: surfaces.operator, quiet: true, handler: health },
     { method: 'GET', path: '/ready', surface: surfaces.operator, quiet: true, handler: ready },
