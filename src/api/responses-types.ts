@@ -64,6 +64,11 @@ export interface ResponsesApiRequest {
   readonly previousResponseId: string | undefined;
   /** The client's `instructions`, echoed in the response object (they are not carried over to the next turn). */
   readonly instructions: string | undefined;
+  /**
+   * The request fields the `Response` object repeats (tools, tool_choice, temperature, text,
+   * metadata, reasoning…), with OpenAI's defaults for those the client left out.
+   */
+  readonly echo: Readonly<Record<string, unknown>>;
 }
 
 /** A stored conversation turn: what a `previous_response_id` expands to. */
