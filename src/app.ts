@@ -35,6 +35,7 @@ import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
 import type { BudgetLedger } from './spend/budget-ledger.js';
 import type { BatchEngine } from './batches/engine.js';
+import type { ResponseStore } from './responses/response-store.js';
 import { BudgetWebhook } from './spend/budget-webhook.js';
 
 export interface GatewayOptions {
@@ -61,6 +62,8 @@ export interface GatewayOptions {
   readonly offline?: boolean;
   /** What runs batches (tests of the Batch API's own routes); by default the runner (batches/runner/load-engine.ts). */
   readonly batchEngine?: (deps: { readonly db: () => ControlDb | undefined; readonly config: GatewayConfig }) => BatchEngine;
+  /** Wraps the store of /v1/responses (tests: a slow or failing one); by default the configured store as it is. */
+  readonly responseStore?: (store: ResponseStore) => ResponseStore;
 }
 
 export interface ListenOptions {
@@ -355,6 +358,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         clock,
         logger,
         metrics,
+        ...(options.responseStore ? { wrapStore: options.responseStore } : {}),
       });
       responsesApi = responsesLoaded;
       const operator = operatorRoutes({ metricsBearerToken });

@@ -18,7 +18,7 @@ export interface RouteOptions {
   readonly metricsBearerToken?: string | undefined;
   /** The Batch API's rows (load-batch-api.ts) when the control plane is on; without, its paths answer 404 saying so. */
   readonly batchApi?: readonly Route[];
-  /** The stored-responses rows of /v1/responses (src/responses/load-responses-api.ts), loaded by listen(). */
+  /** Every /v1/responses row with stored responses (src/responses/load-responses-api.ts), loaded by listen(). */
   readonly responsesApi?: readonly Route[];
 }
 
@@ -29,11 +29,11 @@ export function dataPlaneRoutes(options: RouteOptions): Route[] {
     { method: 'POST', ...operation(completionsOperation, surfaces.openai) },
     { method: 'POST', ...operation(embeddingsOperation, surfaces.openai) },
     { method: 'POST', ...operation(messagesOperation, surfaces.anthropic) },
-    // Stateless: without a response store, `previous_response_id` is refused (the storing handler replaces this row).
-    { method: 'POST', ...operation(responsesOperation(), surfaces.responses) },
     { method: 'GET', path: '/v1/models', surface: surfaces.models, handler: listModels },
     { method: 'GET', path: '/v1/models/{model}', surface: surfaces.models, handler: getModel },
-    ...(options.responsesApi ?? []),
+    // With stored responses (always, once listening) the storing handler serves POST /v1/responses;
+    // the stateless row is for a table built without them, where `previous_response_id` is refused.
+    ...(options.responsesApi ?? [{ method: 'POST', ...operation(responsesOperation(), surfaces.responses) } satisfies Route]),
     ...(options.batchApi ?? batchApiPaths.map(([method, path]): Route => ({ method, path, surface: surfaces.openai, handler: batchApiOff }))),
     { method: 'GET', path: '/health', surface: surfaces.operator, quiet: true, handler: health },
     { method: 'GET', path: '/ready', surface: surfaces.operator, quiet: true, handler: ready },

@@ -12,6 +12,7 @@ import { surfaces, type HttpMethod, type Route } from '../http/routes.js';
 import type { ResponsesApiDeps } from './api-context.js';
 import { MemoryResponseStore } from './memory-store.js';
 import { ResponsesPurge } from './purge.js';
+import { createResponse } from './create-response.js';
 import { deleteResponse, listInputItems, retrieveResponse } from './read-routes.js';
 import type { ResponseStore } from './response-store.js';
 import { SqlResponseStore } from './sql-store.js';
@@ -23,8 +24,8 @@ export interface ResponsesApiOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: ResponsesApiDeps['metrics'];
-  /** A store instead of the configured one (tests). */
-  readonly store?: ResponseStore;
+  /** Wraps the configured store (tests: a slow or failing one). */
+  readonly wrapStore?: (store: ResponseStore) => ResponseStore;
 }
 
 type Handler = (deps: ResponsesApiDeps, scope: RequestScope) => Promise<void>;
@@ -36,7 +37,6 @@ const rows: ReadonlyArray<readonly [HttpMethod, string, Handler]> = [
 ];
 
 export function responseStoreFor(options: ResponsesApiOptions): ResponseStore {
-  if (options.store) return options.store;
   const { responses } = options.settings;
   const wallMs = (): number => options.clock.wallMs();
   if (options.db) return new SqlResponseStore({ db: options.db, retentionDays: responses.retentionDays, wallMs });
@@ -44,11 +44,14 @@ export function responseStoreFor(options: ResponsesApiOptions): ResponseStore {
 }
 
 export async function loadResponsesApi(options: ResponsesApiOptions): Promise<{ routes: Route[]; deps: ResponsesApiDeps; close(): Promise<void> }> {
-  const store = responseStoreFor(options);
+  const configured = responseStoreFor(options);
+  const store = options.wrapStore ? options.wrapStore(configured) : configured;
   const deps: ResponsesApiDeps = { store, settings: options.settings, logger: options.logger, metrics: options.metrics };
   const purge = new ResponsesPurge({ store, logger: options.logger });
   purge.start();
-  const routes = rows.map(([method, path, handler]): Route => ({ method, path, surface: surfaces.openai, handler: (scope) => handler(deps, scope) }));
+  const routes = rows.map(([method, path, handler]): Route => ({ method, path, surface: surfaces.responses, handler: (scope) => handler(deps, scope) }));
+  // The create row is an operation's row: the edge parses its body, the pipeline records it.
+  routes.unshift({ method: 'POST', path: '/v1/responses', surface: surfaces.responses, body: 'json', recordsItself: true, operation: 'chat', handler: (scope) => createResponse(deps, scope) });
   return {
     routes,
     deps,
