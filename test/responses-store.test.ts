@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResponseStore } from '../src/responses/response-store.js';
+import { createTestDatabase, sharedPostgresAvailable } from './helpers/postgres.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { chat, deploymentFor, dispatcherOption, get, KEY, metric, startHarness, type Harness, type HttpResult } from './helpers/harness.js';
 
 const OTHER_KEY = 'sk-test-other-0123456789';
@@ -284,6 +286,47 @@ describe('stored responses with the control plane (embedded database)', () => {
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('stored responses on a PostgreSQL server that goes silent', async () => {
+  const available = await sharedPostgresAvailable();
+  it.skipIf(!available)('the answer is delivered unstored within responses.saveTimeoutMs; reads answer 503 control_plane_unavailable', async () => {
+    const db = await createTestDatabase('responses_down');
+    const proxy = await startTcpProxy(5432);
+    const url = new URL(db.url);
+    url.port = String(proxy.port);
+    const h = await startHarness({
+      fakes,
+      env: { RESPONSES_DB_URL: url.toString() },
+      config: twoProviders({ state: { database: { url: '${env:RESPONSES_DB_URL}', connectTimeoutMs: 500, statementTimeoutMs: 1_000 } }, responses: { saveTimeoutMs: 500 } }),
+    });
+    try {
+      const before = await create(h, { input: 'Stored while the database is up.' });
+      expect(before.status).toBe(200);
+      expect(before.headers['x-gateway-response-stored']).toBeUndefined();
+      proxy.blackhole();
+      const started = Date.now();
+      const during = await create(h, { input: 'The database went silent.', stream: true });
+      expect(during.status).toBe(200);
+      expect(during.text).toContain('event: response.completed');
+      expect(Date.now() - started).toBeLessThan(2_500);
+      const json = await create(h, { input: 'Still silent.' });
+      expect(json.status).toBe(200);
+      expect(json.headers['x-gateway-response-stored']).toBe('false');
+      expect(json.json().output[0].content[0].text).toBe('Paris is the capital.');
+      const read = await get(h.url, `/v1/responses/${before.json().id}`);
+      expect(read.status).toBe(503);
+      expect(read.json().error.code).toBe('control_plane_unavailable');
+      expect(read.headers['retry-after']).toBeDefined();
+      expect(await metric(h.url, 'gateway_responses_stored_total', { result: 'failed' })).toBe(2);
+      proxy.heal();
+      expect((await get(h.url, `/v1/responses/${before.json().id}`)).status).toBe(200);
+    } finally {
+      await h.close();
+      await proxy.close();
+      await db.drop();
     }
   }, 60_000);
 });
