@@ -208,6 +208,33 @@ describe('stored responses without a control plane (in-memory store)', () => {
   });
 });
 
+describe('stored responses: a conversation with too many items', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ fakes, config: twoProviders() });
+  }, 30_000);
+  afterAll(() => h?.close());
+
+  it('once its history holds more items than one request may (2048), continuing it is a 400 naming previous_response_id, with no upstream call', async () => {
+    const input = Array.from({ length: 700 }, (_, i) => ({ role: 'user', content: `q${i}` }));
+    let prev: string | undefined;
+    const statuses: number[] = [];
+    for (let turn = 0; turn < 4; turn++) {
+      const calls = h.fakes[0]!.stats.requests;
+      const res = await create(h, { input, ...(prev ? { previous_response_id: prev } : {}) });
+      statuses.push(res.status);
+      if (res.status !== 200) {
+        expect(res.json().error).toMatchObject({ type: 'invalid_request_error', param: 'previous_response_id' });
+        expect(h.fakes[0]!.stats.requests).toBe(calls);
+        break;
+      }
+      prev = res.json().id;
+    }
+    // 701 items a turn (700 in, 1 out): the third turn carries 1402 + 700, past 2048.
+    expect(statuses).toEqual([200, 200, 400]);
+  });
+});
+
 describe('stored responses: a store that fails or hangs', () => {
   let h: Harness;
   const save = { hang: false, fail: false };
