@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { batchApiPaths } from '../batches/api-paths.js';
+import { responsesReadPaths } from '../responses/api-paths.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { chatOperation, completionsOperation, embeddingsOperation, messagesOperation, responsesOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
 import type { RequestScope } from './request-scope.js';
@@ -33,7 +34,7 @@ export function dataPlaneRoutes(options: RouteOptions): Route[] {
     { method: 'GET', path: '/v1/models/{model}', surface: surfaces.models, handler: getModel },
     // With stored responses (always, once listening) the storing handler serves POST /v1/responses;
     // the stateless row is for a table built without them, where `previous_response_id` is refused.
-    ...(options.responsesApi ?? [{ method: 'POST', ...operation(responsesOperation(), surfaces.responses) } satisfies Route]),
+    ...(options.responsesApi ?? statelessResponses()),
     ...(options.batchApi ?? batchApiPaths.map(([method, path]): Route => ({ method, path, surface: surfaces.openai, handler: batchApiOff }))),
     { method: 'GET', path: '/health', surface: surfaces.operator, quiet: true, handler: health },
     { method: 'GET', path: '/ready', surface: surfaces.operator, quiet: true, handler: ready },
@@ -49,6 +50,18 @@ export function operatorRoutes(options: Pick<RouteOptions, 'metricsBearerToken'>
 
 function operation(op: Operation<OperationRequest, unknown, unknown>, surface: ApiSurface): Omit<Route, 'method'> {
   return { path: op.route, surface, body: 'json', recordsItself: true, operation: op.name, handler: (scope) => scope.runOperation(op) };
+}
+
+/** /v1/responses in a table built without a response store: nothing is stored, so every id names nothing. */
+function statelessResponses(): Route[] {
+  return [
+    { method: 'POST', ...operation(responsesOperation(), surfaces.responses) },
+    ...responsesReadPaths.map(([method, path]): Route => ({ method, path, surface: surfaces.responses, handler: noStoredResponses })),
+  ];
+}
+
+function noStoredResponses(): never {
+  throw new GatewayError('resource_not_found', 'No stored response with this id: this route table keeps no responses.', { param: 'response_id' });
 }
 
 function batchApiOff(): never {

@@ -40,7 +40,7 @@ export function listedId(responseId: string, item: ResponseItem, index: number):
 }
 
 /** One page of OpenAI's list shape over a response's input items. An unknown `after` is a 400. */
-export function pageInputItems(responseId: string, items: readonly ResponseItem[], q: InputItemsQuery): { object: 'list'; data: ResponseItem[]; first_id: string | null; last_id: string | null; has_more: boolean } {
+export function pageInputItems(responseId: string, items: readonly ResponseItem[], q: InputItemsQuery): { object: 'list'; data: Array<ResponseItem & { id: string }>; first_id: string | null; last_id: string | null; has_more: boolean } {
   const listed = items.map((item, i) => ({ ...item, id: listedId(responseId, item, i) }));
   if (q.order === 'desc') listed.reverse();
   let start = 0;

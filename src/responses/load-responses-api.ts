@@ -8,8 +8,9 @@ import type { Clock } from '../clock.js';
 import type { ResponsesConfig } from '../config/schema.js';
 import type { ControlDb } from '../control/store/store.js';
 import type { RequestScope } from '../http/request-scope.js';
-import { surfaces, type HttpMethod, type Route } from '../http/routes.js';
+import { surfaces, type Route } from '../http/routes.js';
 import type { ResponsesApiDeps } from './api-context.js';
+import { responsesReadPaths } from './api-paths.js';
 import { MemoryResponseStore } from './memory-store.js';
 import { ResponsesPurge } from './purge.js';
 import { createResponse } from './create-response.js';
@@ -30,11 +31,11 @@ export interface ResponsesApiOptions {
 
 type Handler = (deps: ResponsesApiDeps, scope: RequestScope) => Promise<void>;
 
-const rows: ReadonlyArray<readonly [HttpMethod, string, Handler]> = [
-  ['GET', '/v1/responses/{response_id}', retrieveResponse],
-  ['DELETE', '/v1/responses/{response_id}', deleteResponse],
-  ['GET', '/v1/responses/{response_id}/input_items', listInputItems],
-];
+const handlers: Record<string, Handler> = {
+  'GET /v1/responses/{response_id}': retrieveResponse,
+  'DELETE /v1/responses/{response_id}': deleteResponse,
+  'GET /v1/responses/{response_id}/input_items': listInputItems,
+};
 
 export function responseStoreFor(options: ResponsesApiOptions): ResponseStore {
   const { responses } = options.settings;
@@ -49,7 +50,11 @@ export async function loadResponsesApi(options: ResponsesApiOptions): Promise<{ 
   const deps: ResponsesApiDeps = { store, settings: options.settings, logger: options.logger, metrics: options.metrics };
   const purge = new ResponsesPurge({ store, logger: options.logger });
   purge.start();
-  const routes = rows.map(([method, path, handler]): Route => ({ method, path, surface: surfaces.responses, handler: (scope) => handler(deps, scope) }));
+  const routes = responsesReadPaths.map(([method, path]): Route => {
+    const handler = handlers[`${method} ${path}`];
+    if (!handler) throw new Error(`no handler for ${method} ${path}`);
+    return { method, path, surface: surfaces.responses, handler: (scope) => handler(deps, scope) };
+  });
   // The create row is an operation's row: the edge parses its body, the pipeline records it.
   routes.unshift({ method: 'POST', path: '/v1/responses', surface: surfaces.responses, body: 'json', recordsItself: true, operation: 'chat', handler: (scope) => createResponse(deps, scope) });
   return {
