@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResponseStore } from '../src/responses/response-store.js';
@@ -114,7 +115,9 @@ describe('stored responses without a control plane (in-memory store)', () => {
     expect(got.json().error).toMatchObject({ type: 'not_found_error', code: 'resource_not_found' });
     const next = await create(h, { input: 'Again', previous_response_id: id });
     expect(next.status).toBe(400);
-    expect(next.json().error).toEqual({ type: 'invalid_request_error', code: 'previous_response_not_found', param: 'previous_response_id', message: `Previous response with id '${id}' not found.` });
+    expect(next.json().error).toMatchObject({ type: 'invalid_request_error', code: 'previous_response_not_found', param: 'previous_response_id' });
+    // OpenAI's message, and (no control plane) why another process's response is not found here.
+    expect(next.json().error.message).toMatch(new RegExp(`^Previous response with id '${id}' not found\\. This gateway keeps responses in the memory of each process`));
   });
 
   it("another team's response is a 404 everywhere, and cannot be continued or deleted", async () => {
@@ -205,6 +208,39 @@ describe('stored responses without a control plane (in-memory store)', () => {
     expect(refused?.status).toBe(400);
     expect(refused?.json().error).toMatchObject({ code: 'invalid_request', param: 'previous_response_id' });
     expect(refused?.json().error.message).toMatch(/too long to continue/);
+  });
+});
+
+describe('stored responses through the official openai SDK', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ fakes, config: twoProviders() });
+  }, 30_000);
+  afterAll(() => h?.close());
+
+  it('create, continue with previous_response_id on another provider, retrieve, list input items page by page, delete', async () => {
+    const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: KEY, maxRetries: 0, timeout: 10_000 });
+    const first = await client.responses.create({ model: 'oa', input: [{ role: 'user', content: 'one' }, { role: 'user', content: 'two' }, { role: 'user', content: 'three' }] });
+    expect(first.output_text).toBe('Paris is the capital.');
+    const second = await client.responses.create({ model: 'an', max_output_tokens: 50, input: 'more', previous_response_id: first.id });
+    expect(second.previous_response_id).toBe(first.id);
+    // Anthropic takes consecutive user items as one message: the order is what matters.
+    expect(sentTexts(h.fakes[1]!.received.at(-1)!.body as Json).join(' ')).toMatch(/one.*two.*three.*Paris is the capital\..*more/s);
+    const got = await client.responses.retrieve(first.id);
+    expect(got.id).toBe(first.id);
+    expect(got.output_text).toBe('Paris is the capital.');
+    // Auto-pagination follows has_more and after, one item a page.
+    const seen: string[] = [];
+    for await (const item of client.responses.inputItems.list(first.id, { limit: 1, order: 'asc' })) {
+      seen.push(((item as { content: Array<{ text: string }> }).content[0]?.text) ?? '?');
+      if (seen.length > 10) break;
+    }
+    expect(seen).toEqual(['one', 'two', 'three']);
+    await client.responses.delete(first.id);
+    await expect(client.responses.retrieve(first.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const other = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: OTHER_KEY, maxRetries: 0, timeout: 10_000 });
+    await expect(other.responses.retrieve(second.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(other.responses.create({ model: 'oa', input: 'x', previous_response_id: second.id })).rejects.toMatchObject({ status: 400, code: 'previous_response_not_found', param: 'previous_response_id' });
   });
 });
 

@@ -54,9 +54,14 @@ export function plausibleId(id: string): boolean {
   return id.length > 0 && id.length <= 128 && /^[A-Za-z0-9_-]+$/.test(id);
 }
 
-export function responseNotFound(id: string): GatewayError {
+export function responseNotFound(deps: ResponsesApiDeps, id: string): GatewayError {
   const shown = plausibleId(id) ? id : '(invalid id)';
-  return new GatewayError('resource_not_found', `No response with id '${shown}' (it was not stored, was deleted or has expired).`, { param: 'response_id' });
+  return new GatewayError('resource_not_found', `No response with id '${shown}' (it was not stored, was deleted or has expired).${perProcessNote(deps)}`, { param: 'response_id' });
+}
+
+/** Without a control plane, responses live in each process: a miss may be another process's response, and the client should know. */
+export function perProcessNote(deps: ResponsesApiDeps): string {
+  return deps.store.kind === 'memory' ? ' This gateway keeps responses in the memory of each process: with several workers or replicas, one stored by another is not found here.' : '';
 }
 
 export function queryOf(scope: RequestScope): URLSearchParams {

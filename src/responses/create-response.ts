@@ -9,7 +9,7 @@ import { requestCaps } from '../api/parse-common.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { RequestScope } from '../http/request-scope.js';
 import { responsesOperation } from '../pipeline/operations.js';
-import { callerOf, plausibleId, withStore, type ResponsesApiDeps } from './api-context.js';
+import { callerOf, perProcessNote, plausibleId, withStore, type ResponsesApiDeps } from './api-context.js';
 import type { ChainSize, NewTurn } from './response-store.js';
 import { StoringReply } from './storing-reply.js';
 
@@ -52,7 +52,7 @@ async function conversationOf(deps: ResponsesApiDeps, team: string, id: string):
     case 'found':
       return loaded;
     case 'missing':
-      throw notFound(loaded.earlier ? `Previous response with id '${id}' cannot be continued: an earlier response of its conversation was deleted or has expired.` : `Previous response with id '${id}' not found.`);
+      throw notFound(loaded.earlier ? `Previous response with id '${id}' cannot be continued: an earlier response of its conversation was deleted or has expired.` : `Previous response with id '${id}' not found.${perProcessNote(deps)}`);
     case 'too_large':
       throw new GatewayError(
         'invalid_request',

@@ -6,24 +6,24 @@ import type { RequestScope } from '../http/request-scope.js';
 import { callerOf, plausibleId, queryOf, responseNotFound, withStore, type ResponsesApiDeps } from './api-context.js';
 import { inputItemsQuery, pageInputItems } from './input-items-page.js';
 
-function idOf(scope: RequestScope): string {
+function idOf(deps: ResponsesApiDeps, scope: RequestScope): string {
   const id = scope.params[0] as string;
-  if (!plausibleId(id)) throw responseNotFound(id);
+  if (!plausibleId(id)) throw responseNotFound(deps, id);
   return id;
 }
 
 export async function retrieveResponse(deps: ResponsesApiDeps, scope: RequestScope): Promise<void> {
   const { team } = await callerOf(scope);
-  const id = idOf(scope);
+  const id = idOf(deps, scope);
   const response = await withStore(() => deps.store.get(team, id));
-  if (!response) throw responseNotFound(id);
+  if (!response) throw responseNotFound(deps, id);
   await scope.json(200, response, {});
 }
 
 export async function deleteResponse(deps: ResponsesApiDeps, scope: RequestScope): Promise<void> {
   const { team } = await callerOf(scope);
-  const id = idOf(scope);
-  if (!(await withStore(() => deps.store.delete(team, id)))) throw responseNotFound(id);
+  const id = idOf(deps, scope);
+  if (!(await withStore(() => deps.store.delete(team, id)))) throw responseNotFound(deps, id);
   await scope.json(200, { id, object: 'response', deleted: true }, {});
 }
 
@@ -31,8 +31,8 @@ export async function listInputItems(deps: ResponsesApiDeps, scope: RequestScope
   const { team } = await callerOf(scope);
   // The query is checked before the store is asked: a bad one is a 400 whatever the id.
   const query = inputItemsQuery(queryOf(scope));
-  const id = idOf(scope);
+  const id = idOf(deps, scope);
   const items = await withStore(() => deps.store.inputItems(team, id));
-  if (!items) throw responseNotFound(id);
+  if (!items) throw responseNotFound(deps, id);
   await scope.json(200, pageInputItems(id, items, query), {});
 }
