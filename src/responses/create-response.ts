@@ -13,6 +13,9 @@ import { callerOf, perProcessNote, plausibleId, withStore, type ResponsesApiDeps
 import type { ChainSize, NewTurn } from './response-store.js';
 import { StoringReply } from './storing-reply.js';
 
+/** Turns one continuation may expand: as many as the items one request may carry (a turn has at least its input, usually). */
+const MAX_TURNS = requestCaps.maxMessages;
+
 export async function createResponse(deps: ResponsesApiDeps, scope: RequestScope): Promise<void> {
   const caller = await callerOf(scope);
   const body = scope.body as Readonly<Record<string, unknown>> | null | undefined;
@@ -46,7 +49,7 @@ async function conversationOf(deps: ResponsesApiDeps, team: string, id: string):
   const notFound = (message: string): GatewayError => new GatewayError('previous_response_not_found', message, { param: 'previous_response_id' });
   if (!plausibleId(id)) throw notFound('Previous response with id (invalid id) not found.');
   // What the expanded request may carry: no more items than one request may hold, no more bytes than one body.
-  const limits = { maxItems: requestCaps.maxMessages, maxBytes: deps.settings.bodyLimitBytes };
+  const limits = { maxTurns: MAX_TURNS, maxItems: requestCaps.maxMessages, maxBytes: deps.settings.bodyLimitBytes };
   const loaded = await withStore(() => deps.store.conversation(team, id, limits));
   switch (loaded.kind) {
     case 'found':
@@ -56,7 +59,7 @@ async function conversationOf(deps: ResponsesApiDeps, team: string, id: string):
     case 'too_large':
       throw new GatewayError(
         'invalid_request',
-        `The conversation of previous_response_id '${id}' is too long to continue (${loaded.size.turns} turns, ${loaded.size.items} items, ${loaded.size.bytes} bytes; at most ${limits.maxItems} items and ${limits.maxBytes} bytes). Start a new conversation with the items you need.`,
+        `The conversation of previous_response_id '${id}' is too long to continue (${loaded.size.turns} turns, ${loaded.size.items} items, ${loaded.size.bytes} bytes; at most ${limits.maxTurns} turns, ${limits.maxItems} items and ${limits.maxBytes} bytes). Start a new conversation with the items you need.`,
         { param: 'previous_response_id' },
       );
   }

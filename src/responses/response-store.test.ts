@@ -8,7 +8,7 @@ import { DAY_MS, type ChainSize, type ResponseStore } from './response-store.js'
 import { SqlResponseStore } from './sql-store.js';
 
 const pgAvailable = await sharedPostgresAvailable();
-const limits = { maxItems: 2048, maxBytes: 10 * 1024 * 1024 };
+const limits = { maxTurns: 2048, maxItems: 2048, maxBytes: 10 * 1024 * 1024 };
 const storeSettings = { dataDir: ':memory:', poolSize: 4, connectTimeoutMs: 2_000, statementTimeoutMs: 5_000 };
 
 let wall = 1_800_000_000_000;
@@ -127,9 +127,11 @@ describe.each([
     for (let i = 0; i < 9; i++) prev = await turn(store, 'a', 'x'.repeat(1_000), prev);
     expect(prev.chain.turns).toBe(10);
     expect(prev.chain.items).toBe(20);
-    const byItems = await store.conversation('a', prev.id, { maxItems: 19, maxBytes: limits.maxBytes });
+    const byItems = await store.conversation('a', prev.id, { ...limits, maxItems: 19 });
     expect(byItems).toEqual({ kind: 'too_large', size: prev.chain });
-    const byBytes = await store.conversation('a', prev.id, { maxItems: 2048, maxBytes: 5_000 });
+    const byTurns = await store.conversation('a', prev.id, { ...limits, maxTurns: 9 });
+    expect(byTurns).toEqual({ kind: 'too_large', size: prev.chain });
+    const byBytes = await store.conversation('a', prev.id, { ...limits, maxBytes: 5_000 });
     expect(byBytes.kind).toBe('too_large');
     expect((await store.conversation('a', prev.id, limits)).kind).toBe('found');
   });

@@ -48,6 +48,8 @@ export interface ChainSize {
 
 /** The most history one continuation may expand to: what one request may carry (parse-common.ts, server.bodyLimitBytes). */
 export interface ConversationLimits {
+  /** Turns: bounds the walk over `previous_response_id` even when turns add no items (an empty input, an empty output). */
+  readonly maxTurns: number;
   readonly maxItems: number;
   readonly maxBytes: number;
 }
@@ -75,7 +77,7 @@ export function chainAfter(turn: Pick<NewTurn, 'chain' | 'inputItems' | 'respons
 
 /** Whether a conversation of `size` may be expanded into one request. */
 export function fits(size: ChainSize, limits: ConversationLimits): boolean {
-  return size.items <= limits.maxItems && size.bytes <= limits.maxBytes;
+  return size.turns <= limits.maxTurns && size.items <= limits.maxItems && size.bytes <= limits.maxBytes;
 }
 
 export const DAY_MS = 86_400_000;
