@@ -113,6 +113,10 @@ describe('stored responses without a control plane (in-memory store)', () => {
     const got = await get(h.url, `/v1/responses/${id}`);
     expect(got.status).toBe(404);
     expect(got.json().error).toMatchObject({ type: 'not_found_error', code: 'resource_not_found' });
+    // Replaying a stored response as a stream is refused by name, not answered in JSON.
+    const replay = await get(h.url, `/v1/responses/${id}?stream=true`);
+    expect(replay.status).toBe(400);
+    expect(replay.json().error.param).toBe('stream');
     const next = await create(h, { input: 'Again', previous_response_id: id });
     expect(next.status).toBe(400);
     expect(next.json().error).toMatchObject({ type: 'invalid_request_error', code: 'previous_response_not_found', param: 'previous_response_id' });
