@@ -33,7 +33,7 @@ function functionCallItemId(ctx: ResponseContext, callIndex: number): string {
 export function responseUsage(u: UsageRecord): ResponseUsage {
   return {
     input_tokens: u.promptTokens,
-    input_tokens_details: { cached_tokens: u.cachedTokens },
+    input_tokens_details: { cached_tokens: u.cachedTokens, cache_write_tokens: u.cacheWriteTokens ?? 0 },
     output_tokens: u.completionTokens,
     output_tokens_details: { reasoning_tokens: u.reasoningTokens },
     total_tokens: u.promptTokens + u.completionTokens,
@@ -63,7 +63,8 @@ function responseObject(
     incomplete_details: state.incomplete_details,
     model: ctx.model,
     output,
-    usage: state.usage,
+    // The spec's usage is an object or absent (not null): a response in progress has none yet.
+    ...(state.usage === null ? {} : { usage: state.usage }),
     ...request.echo,
   };
 }
