@@ -387,6 +387,11 @@ describe('stored responses on a PostgreSQL server that goes silent', async () =>
       expect(read.status).toBe(503);
       expect(read.json().error.code).toBe('control_plane_unavailable');
       expect(read.headers['retry-after']).toBeDefined();
+      const calls = h.fakes[0]!.stats.requests;
+      const next = await create(h, { input: 'Continue meanwhile?', previous_response_id: before.json().id });
+      expect(next.status).toBe(503);
+      expect(next.json().error.code).toBe('control_plane_unavailable');
+      expect(h.fakes[0]!.stats.requests).toBe(calls);
       expect(await metric(h.url, 'gateway_responses_stored_total', { result: 'failed' })).toBe(2);
       proxy.heal();
       expect((await get(h.url, `/v1/responses/${before.json().id}`)).status).toBe(200);
