@@ -184,16 +184,20 @@ describe('stored responses without a control plane (in-memory store)', () => {
     try {
       const res = await request(`${h.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'oa', input: 'Slow store, stream.', stream: true }), ...dispatcherOption(h.url) });
       let text = '';
-      let found: number | undefined;
+      let found: HttpResult | undefined;
+      let completed: Json | undefined;
       for await (const piece of res.body) {
         text += piece.toString();
         const m = /event: response\.completed\ndata: (.*)\n/.exec(text);
         if (m && found === undefined) {
+          completed = JSON.parse(m[1]!).response;
           // At once, while the stream may still be open.
-          found = (await get(h.url, `/v1/responses/${JSON.parse(m[1]!).response.id}`)).status;
+          found = await get(h.url, `/v1/responses/${completed!.id}`);
         }
       }
-      expect(found).toBe(200);
+      expect(found?.status).toBe(200);
+      // What is stored is what the client got in response.completed.
+      expect(found?.json()).toEqual(completed);
     } finally {
       save.delayMs = 0;
     }
