@@ -35,6 +35,7 @@ import { UpstreamPools } from './upstream/pools.js';
 import { version } from './version.js';
 import type { BudgetLedger } from './spend/budget-ledger.js';
 import type { BatchEngine } from './batches/engine.js';
+import type { ResponseStore } from './responses/response-store.js';
 import { BudgetWebhook } from './spend/budget-webhook.js';
 
 export interface GatewayOptions {
@@ -61,6 +62,8 @@ export interface GatewayOptions {
   readonly offline?: boolean;
   /** What runs batches (tests of the Batch API's own routes); by default the runner (batches/runner/load-engine.ts). */
   readonly batchEngine?: (deps: { readonly db: () => ControlDb | undefined; readonly config: GatewayConfig }) => BatchEngine;
+  /** Wraps the store of /v1/responses (tests: a slow or failing one); by default the configured store as it is. */
+  readonly responseStore?: (store: ResponseStore) => ResponseStore;
 }
 
 export interface ListenOptions {
@@ -221,6 +224,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let security: { close(): Promise<void> } | undefined;
   let liveStreams: { closeAll(): void } | undefined;
   let batchApi: { close(): Promise<void> } | undefined;
+  // Stored responses of /v1/responses (loaded by listen(): the database's when the control plane is on).
+  let responsesApi: { close(): Promise<void> } | undefined;
   // Runs batch items (control plane on): started once the store is open, closed before it.
   let batchEngine: BatchEngine | undefined;
   // After listen, errors are accept() failures (EMFILE/ENFILE when descriptors run out): log them
@@ -263,6 +268,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await security?.close().catch(() => undefined);
       await batchEngine?.close().catch((err: unknown) => logger.error({ err }, 'batches: closing the engine failed'));
       await batchApi?.close();
+      await responsesApi?.close().catch((err: unknown) => logger.error({ err }, 'responses: closing failed'));
       // Every request has ended: the last rows are written (or spooled) before the store closes.
       await ledger?.close().catch((err: unknown) => logger.error({ err }, 'request log: closing failed'));
       await control?.close();
@@ -344,8 +350,19 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         batchApi = loaded;
         batchRows = loaded.routes;
       }
+      const { loadResponsesApi } = await import('./responses/load-responses-api.js');
+      const responsesLoaded = await loadResponsesApi({
+        ...(control ? { db: (): ControlDb | undefined => control?.store?.db } : {}),
+        // Read at start, like the edge's limits (docs/configuration.md#responses).
+        settings: { responses: config.responses, bodyLimitBytes: config.server.bodyLimitBytes },
+        clock,
+        logger,
+        metrics,
+        ...(options.responseStore ? { wrapStore: options.responseStore } : {}),
+      });
+      responsesApi = responsesLoaded;
       const operator = operatorRoutes({ metricsBearerToken });
-      server = edgeServer([...dataPlaneRoutes({ metrics: operatorPort === undefined, metricsBearerToken, ...(batchRows ? { batchApi: batchRows } : {}) }), ...(adminPort === undefined ? adminRows : [])]);
+      server = edgeServer([...dataPlaneRoutes({ metrics: operatorPort === undefined, metricsBearerToken, ...(batchRows ? { batchApi: batchRows } : {}), responsesApi: responsesLoaded.routes }), ...(adminPort === undefined ? adminRows : [])]);
       operatorServer = operatorPort === undefined ? undefined : edgeServer(operator);
       adminServer = adminPort === undefined || adminRows.length === 0 ? undefined : edgeServer(adminRows);
       await listenOn(server, listen.host ?? config.server.host, listen.port ?? config.server.port);

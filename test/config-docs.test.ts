@@ -56,6 +56,7 @@ const tables: ReadonlyArray<{ heading: string; index: number; schema: JsonSchema
   { heading: '## `identity`', index: 0, schema: prop(prop(root, 'identity'), 'jwt'), path: 'identity.jwt' },
   { heading: '## `identity`', index: 1, schema: prop(prop(root, 'identity'), 'console'), path: 'identity.console' },
   { heading: '## `batches`', index: 0, schema: prop(root, 'batches'), path: 'batches' },
+  { heading: '## `responses`', index: 0, schema: prop(root, 'responses'), path: 'responses' },
   { heading: '## `tracing`', index: 0, schema: prop(root, 'tracing'), path: 'tracing' },
 ];
 

@@ -681,6 +681,23 @@ const batchesSchema = z
   })
   .strict();
 
+/**
+ * Stored responses of `/v1/responses` (docs/responses.md): in the control plane's database when it
+ * is on, else in a bounded map in each gateway process.
+ */
+const responsesSchema = z
+  .object({
+    /** Days a stored response is kept (OpenAI keeps them 30). */
+    retentionDays: z.number().int().min(1).max(365).default(30),
+    /** How long the answer waits for its response to be stored; past it, the answer is sent unstored. */
+    saveTimeoutMs: positiveMs.max(60_000).default(2_000),
+    /** Without a control plane: responses kept in this process at most (the oldest go first). */
+    memoryMaxResponses: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** Without a control plane: bytes of stored responses kept in this process at most (the oldest go first). */
+    memoryMaxBytes: z.number().int().min(1_048_576).max(17_179_869_184).default(268_435_456),
+  })
+  .strict();
+
 const budgetWebhookSchema = z
   .object({
     /** Where soft-limit alerts are POSTed; may be `${env:…}` (a Slack-style URL is a secret). */
@@ -753,6 +770,8 @@ export const configSchema = z
     requestLog: requestLogSchema.default(requestLogSchema.parse({})),
     /** The Batch API's limits and runner (served whenever the control plane is on). */
     batches: batchesSchema.default(batchesSchema.parse({})),
+    /** Stored responses of /v1/responses: retention and, without a control plane, the in-process bounds. */
+    responses: responsesSchema.default(responsesSchema.parse({})),
     /** Company sign-in: JWT access tokens from an OIDC identity provider, on the data plane and the admin API. */
     identity: identitySchema.optional(),
     /** OpenTelemetry traces (off by default). */
@@ -790,5 +809,6 @@ export type BudgetConfig = z.output<typeof budgetSchema>;
 export type BudgetWebhookConfig = z.output<typeof budgetWebhookSchema>;
 export type TracingConfig = z.output<typeof tracingSchema>;
 export type BatchesConfig = z.output<typeof batchesSchema>;
+export type ResponsesConfig = z.output<typeof responsesSchema>;
 export type QueueConfig = z.output<typeof queueSchema>;
 export type TenantQueueConfig = z.output<typeof tenantQueueSchema>;

@@ -93,7 +93,13 @@ export const errorCatalog = {
     status: 404,
     type: 'not_found_error',
     shouldRetry: false,
-    description: "Admin API: no team, key or user with this name or id (or none the caller may see). Batch API: no file or batch with this id in the caller's team.",
+    description: "Admin API: no team, key or user with this name or id (or none the caller may see). Batch API: no file or batch with this id in the caller's team. Responses API: no stored response with this id in the caller's team.",
+  },
+  previous_response_not_found: {
+    status: 400,
+    type: 'invalid_request_error',
+    shouldRetry: false,
+    description: "`/v1/responses`: `previous_response_id` names no stored response of the caller's team (never stored, `store: false`, deleted, expired, another team's, or, without a control plane, stored by another gateway process), or a turn before it is gone. OpenAI's own status and code.",
   },
   resource_conflict: {
     status: 409,

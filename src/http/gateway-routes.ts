@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { batchApiPaths } from '../batches/api-paths.js';
+import { responsesReadPaths } from '../responses/api-paths.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { chatOperation, completionsOperation, embeddingsOperation, messagesOperation, responsesOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
 import type { RequestScope } from './request-scope.js';
@@ -18,6 +19,8 @@ export interface RouteOptions {
   readonly metricsBearerToken?: string | undefined;
   /** The Batch API's rows (load-batch-api.ts) when the control plane is on; without, its paths answer 404 saying so. */
   readonly batchApi?: readonly Route[];
+  /** Every /v1/responses row with stored responses (src/responses/load-responses-api.ts), loaded by listen(). */
+  readonly responsesApi?: readonly Route[];
 }
 
 /** The data-plane listener's routes (`server.host`:`server.port`). */
@@ -27,10 +30,11 @@ export function dataPlaneRoutes(options: RouteOptions): Route[] {
     { method: 'POST', ...operation(completionsOperation, surfaces.openai) },
     { method: 'POST', ...operation(embeddingsOperation, surfaces.openai) },
     { method: 'POST', ...operation(messagesOperation, surfaces.anthropic) },
-    // Stateless: without a response store, `previous_response_id` is refused (the storing handler replaces this row).
-    { method: 'POST', ...operation(responsesOperation(), surfaces.responses) },
     { method: 'GET', path: '/v1/models', surface: surfaces.models, handler: listModels },
     { method: 'GET', path: '/v1/models/{model}', surface: surfaces.models, handler: getModel },
+    // With stored responses (always, once listening) the storing handler serves POST /v1/responses;
+    // the stateless row is for a table built without them, where `previous_response_id` is refused.
+    ...(options.responsesApi ?? statelessResponses()),
     ...(options.batchApi ?? batchApiPaths.map(([method, path]): Route => ({ method, path, surface: surfaces.openai, handler: batchApiOff }))),
     { method: 'GET', path: '/health', surface: surfaces.operator, quiet: true, handler: health },
     { method: 'GET', path: '/ready', surface: surfaces.operator, quiet: true, handler: ready },
@@ -46,6 +50,18 @@ export function operatorRoutes(options: Pick<RouteOptions, 'metricsBearerToken'>
 
 function operation(op: Operation<OperationRequest, unknown, unknown>, surface: ApiSurface): Omit<Route, 'method'> {
   return { path: op.route, surface, body: 'json', recordsItself: true, operation: op.name, handler: (scope) => scope.runOperation(op) };
+}
+
+/** /v1/responses in a table built without a response store: nothing is stored, so every id names nothing. */
+function statelessResponses(): Route[] {
+  return [
+    { method: 'POST', ...operation(responsesOperation(), surfaces.responses) },
+    ...responsesReadPaths.map(([method, path]): Route => ({ method, path, surface: surfaces.responses, handler: noStoredResponses })),
+  ];
+}
+
+function noStoredResponses(): never {
+  throw new GatewayError('resource_not_found', 'No stored response with this id: this route table keeps no responses.', { param: 'response_id' });
 }
 
 function batchApiOff(): never {

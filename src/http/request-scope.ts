@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import type { RequestOutcome } from '../observability/events.js';
 import { handleRequest } from '../pipeline/handle-request.js';
@@ -13,6 +14,14 @@ import { newRequestId } from './request-id.js';
 import { traceIdOf } from '../observability/trace-context.js';
 import { surfaces, type ApiSurface, type Route } from './routes.js';
 import { anthropicSse, openAiSse, responsesSse, SseWriter, sseHeaders, type SseFormat } from './sse-writer.js';
+
+/** How a route runs its operation when it did part of the work itself (stored responses). */
+export interface RunOptions {
+  /** The caller, already authenticated by the route: the pipeline does not authenticate again. */
+  readonly principal?: Principal;
+  /** Answers through this instead of the scope itself (a wrapper that ends in the scope). */
+  readonly reply?: ChatReply;
+}
 
 /** The scope of the request a response belongs to (set on the response; read by shared listeners). */
 export const scopeOf: unique symbol = Symbol('llm-gateway.requestScope');
@@ -89,7 +98,7 @@ export class RequestScope implements ChatReply {
    * Runs an API operation through the pipeline, which records its outcome. The edge's controller
    * is the request's only one: the client's disconnect, the drain and the deadline abort it.
    */
-  async runOperation(op: Operation<OperationRequest, unknown, unknown>): Promise<void> {
+  async runOperation(op: Operation<OperationRequest, unknown, unknown>, options: RunOptions = {}): Promise<void> {
     const controller = (this.#controller = new AbortController());
     this.deps.inFlight.attach(this.res, controller);
     const { pipeline } = this.runtime;
@@ -99,8 +108,8 @@ export class RequestScope implements ChatReply {
     await handleRequest(
       pipeline,
       op,
-      { requestId: this.requestId, authorization: this.authorization, acceptsXApiKey: surface.acceptsXApiKey, headers: this.req.headers, body: this.body, controller, startMs: this.startMs },
-      this,
+      { requestId: this.requestId, authorization: this.authorization, acceptsXApiKey: surface.acceptsXApiKey, headers: this.req.headers, body: this.body, controller, startMs: this.startMs, ...(options.principal ? { principal: options.principal } : {}) },
+      options.reply ?? this,
     );
     // The client left before we answered: nothing to send, release the socket.
     if (!this.res.headersSent) this.res.destroy();

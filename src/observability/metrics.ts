@@ -98,6 +98,7 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #queueDepth: Gauge<'reason' | 'priority'>;
   readonly #queueWait: LabelledHistogram<readonly ['reason', 'priority', 'outcome']>;
   readonly #queueRefused: Counter<'reason' | 'outcome'>;
+  readonly #responsesStored: Counter<'result'>;
   readonly #configVersion: Gauge;
   readonly #configLoadedAt: Gauge;
   /** Only registered when the control plane is on: a gateway without one shows none of them. */
@@ -167,6 +168,8 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     // Summed across `--workers`: each process has its own waiters.
     this.#queueDepth = new Gauge({ name: 'gateway_queue_depth', help: 'Requests waiting now, by what they wait for (concurrency slot, upstream connection, cooldown) and priority class.', labelNames: ['reason', 'priority'], registers: r, aggregator: 'sum' });
     this.#queueWait = new LabelledHistogram('gateway_queue_wait_seconds', 'Time requests waited in a queue, by what for, priority class and how the wait ended.', ['reason', 'priority', 'outcome'], queueWaitBuckets, reg);
+    this.#responsesStored = new Counter({ name: 'gateway_responses_stored_total', help: 'Responses of /v1/responses with store:true: stored before the client got them, or sent unstored because storing failed or timed out.', labelNames: ['result'], registers: r });
+    for (const result of ['stored', 'failed']) this.#responsesStored.inc({ result }, 0);
     this.#queueRefused = new Counter({ name: 'gateway_queue_refusals_total', help: 'Requests refused by a queue: the wait limit or deadline passed (timeout) or it had no room (full).', labelNames: ['reason', 'outcome'], registers: r });
     for (const reason of ['concurrency', 'pool', 'cooldown']) for (const priority of ['high', 'normal', 'low']) this.#queueDepth.set({ reason, priority }, 0);
     this.#control = options.controlPlane
@@ -307,6 +310,11 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   }
 
   /** A batch item's run ended (the batch runner calls this directly: it is no request event). */
+  /** A `/v1/responses` answer with `store: true`: whether its response was stored before it was sent. */
+  responseStored(result: 'stored' | 'failed'): void {
+    this.#responsesStored.inc({ result });
+  }
+
   batchItemRun(e: { readonly outcome: BatchItemOutcome; readonly durationMs: number }): void {
     this.#control?.batchItems.inc({ outcome: e.outcome });
     this.#control?.batchDuration.observe(e.durationMs / 1000);

@@ -34,6 +34,8 @@ export interface HarnessOptions {
   readonly eventSinks?: ReadonlyArray<Partial<GatewayEvents>>;
   /** What runs batches (GatewayOptions.batchEngine). */
   readonly batchEngine?: GatewayOptions['batchEngine'];
+  /** Wraps the /v1/responses store (GatewayOptions.responseStore). */
+  readonly responseStore?: GatewayOptions['responseStore'];
 }
 
 export interface Harness {
@@ -76,6 +78,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.eventSinks ? { eventSinks: options.eventSinks } : {}),
       ...(options.batchEngine ? { batchEngine: options.batchEngine } : {}),
+      ...(options.responseStore ? { responseStore: options.responseStore } : {}),
     });
     const { url, metricsUrl } = await gateway.listen({ host: '127.0.0.1', port: 0 });
     // A client pool per gateway, destroyed before the gateway closes: Node counts a client

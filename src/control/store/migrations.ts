@@ -267,4 +267,27 @@ ALTER TABLE teams ADD COLUMN queue jsonb;
 CREATE INDEX batch_items_queued_order_idx ON batch_items (line, batch_id) WHERE state = 'queued';
 `,
   },
+  {
+    id: 8,
+    name: 'responses API: stored responses (previous_response_id, GET, DELETE, input_items)',
+    sql: `
+CREATE TABLE responses (
+  id text PRIMARY KEY,
+  team text NOT NULL,
+  created_by text NOT NULL,
+  model text NOT NULL,
+  previous_response_id text,
+  input_items jsonb NOT NULL,
+  output jsonb NOT NULL,
+  response jsonb NOT NULL,
+  depth integer NOT NULL,
+  chain_items integer NOT NULL,
+  chain_bytes bigint NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX responses_team_idx ON responses (team, id);
+CREATE INDEX responses_expires_idx ON responses (expires_at);
+`,
+  },
 ];

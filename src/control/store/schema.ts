@@ -351,6 +351,40 @@ export const batchItems = pgTable(
     index('batch_items_queued_order_idx').on(t.line, t.batchId).where(sql`state = 'queued'`), index('batch_items_dead_letter_idx').on(t.deadLetteredAt)],
 );
 
+/**
+ * Stored responses of `/v1/responses` (`store: true`): what `previous_response_id` expands to and
+ * what `GET /v1/responses/{id}` returns. `depth`, `chain_items` and `chain_bytes` count the whole
+ * conversation up to and including this turn, so a continuation too large to expand is refused
+ * from one row, before any of its history is read (src/responses/sql-store.ts).
+ */
+export const responses = pgTable(
+  'responses',
+  {
+    id: text('id').primaryKey(),
+    team: text('team').notNull(),
+    /** The key id (or the signed-in person's subject) that made it. */
+    createdBy: text('created_by').notNull(),
+    /** The model alias asked for. */
+    model: text('model').notNull(),
+    previousResponseId: text('previous_response_id'),
+    /** This request's own input items (not the history it continued). */
+    inputItems: jsonb('input_items').$type<unknown[]>().notNull(),
+    /** The response's output items. */
+    output: jsonb('output').$type<unknown[]>().notNull(),
+    /** The response object as the client received it. */
+    response: jsonb('response').$type<Record<string, unknown>>().notNull(),
+    /** Turns in the conversation up to this one (1: it continued nothing). */
+    depth: integer('depth').notNull(),
+    /** Items (inputs and outputs) of every turn up to this one. */
+    chainItems: integer('chain_items').notNull(),
+    /** Bytes (JSON) of those items. */
+    chainBytes: bigint('chain_bytes', { mode: 'number' }).notNull(),
+    createdAt: at('created_at').notNull(),
+    expiresAt: at('expires_at').notNull(),
+  },
+  (t) => [index('responses_team_idx').on(t.team, t.id), index('responses_expires_idx').on(t.expiresAt)],
+);
+
 export const schemaMigrations = pgTable('schema_migrations', {
   id: integer('id').primaryKey(),
   name: text('name').notNull(),
@@ -358,4 +392,4 @@ export const schemaMigrations = pgTable('schema_migrations', {
   appliedAt: at('applied_at').notNull(),
 });
 
-export const schema = { teams, apiKeys, apiKeySecrets, users, memberships, auditLog, controlState, requestLog, spendDaily, requestPayloads, files, batches, batchItems, schemaMigrations };
+export const schema = { teams, apiKeys, apiKeySecrets, users, memberships, auditLog, controlState, requestLog, spendDaily, requestPayloads, files, batches, batchItems, responses, schemaMigrations };
