@@ -22,7 +22,8 @@ afterEach(async () => {
 });
 
 async function start(provider: Provider): Promise<Harness> {
-  const h = await providerHarness(provider, { reply: 'Responses reply text.' });
+  // Azure serves the Responses API natively by default (deployments.*.responsesApi); this suite is about the translation.
+  const h = await providerHarness(provider, { reply: 'Responses reply text.' }, {}, provider === 'azure' ? { responsesApi: false } : {});
   open.push(h);
   return h;
 }

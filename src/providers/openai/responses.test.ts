@@ -96,7 +96,7 @@ describe('openAiResponsesResponse', () => {
     const { value, usage } = openAiResponsesResponse({ ...body, usage: null }, ctx);
     expect(usage).toMatchObject({ promptTokens: 7, cachedTokens: 0, reasoningTokens: 0, estimated: true });
     expect(usage.completionTokens).toBeGreaterThan(0);
-    expect(value.usage).toEqual({ input_tokens: 7, input_tokens_details: { cached_tokens: 0 }, output_tokens: usage.completionTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 7 + usage.completionTokens });
+    expect(value.usage).toEqual({ input_tokens: 7, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: usage.completionTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 7 + usage.completionTokens });
   });
 
   it('throws UpstreamProtocolError for a body that is not a response', () => {

@@ -65,13 +65,13 @@ export function responsesUsageRecord(usage: unknown): UsageRecord | undefined {
 }
 
 /**
- * The usage a client sees: the upstream's (every field kept) with the cached and reasoning
- * details always present; without a usable one, our record (estimated) in the same shape.
+ * The usage a client sees: the upstream's (every field kept) with the cached, cache-write and
+ * reasoning details always present (the spec requires them); without a usable one, our record (estimated) in the same shape.
  */
 export function responsesUsage(usage: unknown, record: UsageRecord): ResponseUsage {
   const base = { input_tokens: record.promptTokens, output_tokens: record.completionTokens, total_tokens: record.promptTokens + record.completionTokens };
   if (!isObject(usage) || typeof usage.input_tokens !== 'number') {
-    return { ...base, input_tokens_details: { cached_tokens: record.cachedTokens }, output_tokens_details: { reasoning_tokens: record.reasoningTokens } };
+    return { ...base, input_tokens_details: { cached_tokens: record.cachedTokens, cache_write_tokens: record.cacheWriteTokens ?? 0 }, output_tokens_details: { reasoning_tokens: record.reasoningTokens } };
   }
   const input = isObject(usage.input_tokens_details) ? usage.input_tokens_details : {};
   const output = isObject(usage.output_tokens_details) ? usage.output_tokens_details : {};
@@ -79,7 +79,7 @@ export function responsesUsage(usage: unknown, record: UsageRecord): ResponseUsa
     ...usage,
     ...base,
     total_tokens: typeof usage.total_tokens === 'number' ? usage.total_tokens : base.total_tokens,
-    input_tokens_details: { ...input, cached_tokens: record.cachedTokens },
+    input_tokens_details: { ...input, cached_tokens: record.cachedTokens, cache_write_tokens: record.cacheWriteTokens ?? 0 },
     output_tokens_details: { ...output, reasoning_tokens: record.reasoningTokens },
   };
 }
