@@ -201,6 +201,15 @@ describe('NativeResponsesStream', () => {
     expect(t.usage()).toMatchObject({ promptTokens: 5, completionTokens: 16, estimated: false });
   });
 
+  it('a terminal event without usage gets ours, estimated from what streamed', () => {
+    const t = new NativeResponsesStream(ctx);
+    const ev = (e: Record<string, unknown>) => t.onEvent({ event: String(e.type), data: JSON.stringify(e), id: undefined });
+    ev(delta(0, 'Hello there my friend'));
+    const final = ev(completed(1, null)).chunks[0]!.response as Record<string, any>;
+    expect(t.usage()).toMatchObject({ promptTokens: 7, estimated: true });
+    expect(final.usage).toEqual({ input_tokens: 7, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: t.usage().completionTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 7 + t.usage().completionTokens });
+  });
+
   it('a body that ends before a terminal event is a protocol error, usage then estimated from what streamed', async () => {
     const bytes = sse([created(0), inProgress(1), delta(2, 'Hello there my friend')]);
     const t = new NativeResponsesStream(ctx);

@@ -180,11 +180,10 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
     if (typeof e.delta === 'string') this.#text.add(e.delta);
     if (terminal.has(e.type)) {
       this.#done = true;
-      const record = responsesUsageRecord(response?.usage);
-      if (record !== undefined && response !== undefined) {
-        this.#usage = record;
-        response.usage = responsesUsage(response.usage, record);
-      }
+      this.#usage = responsesUsageRecord(response?.usage);
+      // A Responses stream always ends with its usage (and the request's cost rides in it), so
+      // an upstream that sent none gets ours, estimated from what streamed.
+      if (response !== undefined) response.usage = responsesUsage(response.usage, this.usage());
       if (e.type === 'response.failed') return { chunks: [], done: true, error: failedInfo(response) };
     }
     const ev = e as ResponseStreamEvent;
