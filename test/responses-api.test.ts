@@ -25,8 +25,7 @@ afterEach(async () => {
 });
 
 async function start(provider: Provider): Promise<Harness> {
-  // Azure serves the Responses API natively by default (deployments.*.responsesApi); this suite is about the translation.
-  const h = await providerHarness(provider, { reply: 'Responses reply text.' }, {}, provider === 'azure' ? { responsesApi: false } : {});
+  const h = await providerHarness(provider, { reply: 'Responses reply text.' });
   open.push(h);
   return h;
 }

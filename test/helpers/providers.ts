@@ -28,13 +28,13 @@ export function upstreamChatPath(provider: Provider, stream = false): string {
 }
 
 /** A harness whose alias `chat` is served by `provider` (its fake is `h.fakes[0]`). */
-export function providerHarness(provider: Provider, behaviour: Partial<Behaviour> = {}, extraConfig: Record<string, unknown> = {}, deploymentExtra: Record<string, unknown> = {}): Promise<Harness> {
+export function providerHarness(provider: Provider, behaviour: Partial<Behaviour> = {}, extraConfig: Record<string, unknown> = {}): Promise<Harness> {
   return startHarness({
     fakes: [{ dialect: provider === 'triton' ? 'triton' : 'openai', behaviour }],
     config: ([fake]) => {
       const origin = fake!.baseUrl.replace(/\/v1$/, '');
       const deployment =
-        provider === 'azure' ? { provider, baseUrl: `${origin}/openai`, apiVersion: '2024-10-21', ...deploymentExtra } : { provider, baseUrl: fake!.baseUrl, ...deploymentExtra };
+        provider === 'azure' ? { provider, baseUrl: `${origin}/openai`, apiVersion: '2024-10-21' } : { provider, baseUrl: fake!.baseUrl };
       return { deployments: { d: deployment }, models: { chat: { targets: [{ deployment: 'd', model: SERVED_MODEL }] } }, ...extraConfig };
     },
   });
