@@ -6,6 +6,7 @@ import { openAiErrorInfo } from './error.js';
 import { passThroughParameters } from './parameters.js';
 import { endpointPath, openAiChatRequest, openAiCompletionsRequest } from './request.js';
 import { openAiChatResponse, openAiCompletionsResponse } from './response.js';
+import { NativeResponsesStream, openAiResponsesRequest, openAiResponsesResponse } from './responses.js';
 import { OpenAiStreamTranslator } from './stream.js';
 
 export { openAiErrorInfo } from './error.js';
@@ -29,6 +30,10 @@ function openAiCompatibleAdapter(dialect: 'openai' | 'azure'): ProviderAdapter {
     completionsRequest: openAiCompletionsRequest,
     completionsResponse: openAiCompletionsResponse,
     completionsStream: (ctx) => new OpenAiStreamTranslator<TextCompletion>(ctx),
+    // Used only for deployments with `responsesApi` (TargetInfo.responsesApi); others translate to chat.
+    responsesRequest: openAiResponsesRequest,
+    responsesResponse: openAiResponsesResponse,
+    responsesStream: (ctx) => new NativeResponsesStream(ctx),
   };
 }
 
