@@ -217,7 +217,13 @@ describe('golden translations (OpenAI chat → Responses events, for /v1/respons
     await expect(wire).toMatchFileSnapshot(`./golden/${name.slice(0, 8)}.responses-events.sse`);
   });
 
-  it.each(openAiStreamNames())('%s split in two at every byte offset gives the same events', { timeout: 120_000 }, (name) => {
+  // Each split replays the whole stream, so the cost is quadratic in its length: the 47 KB
+  // logprobs recording alone took 56 s. Streams up to 16 KB cover every event kind it has.
+  const splittable = openAiStreamNames().filter((name) => openAiStreamBytes(name).length <= 16_384);
+  it('only the largest recording is left out of the split', () => {
+    expect(splittable.length).toBeGreaterThanOrEqual(openAiStreamNames().length - 1);
+  });
+  it.each(splittable)('%s split in two at every byte offset gives the same events', { timeout: 60_000 }, (name) => {
     const bytes = openAiStreamBytes(name);
     const whole = JSON.stringify(replay(bytes));
     for (let cut = 1; cut < bytes.length; cut++) {
