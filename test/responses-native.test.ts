@@ -72,6 +72,8 @@ describe('/v1/responses on a deployment with responsesApi', () => {
     expect(second.received).toHaveLength(0);
     const r = res.json() as Json;
     expect(r.id).toMatch(/^resp_[0-9a-f]{16,}$/);
+    // The upstream was sent store:false; the client asked for nothing, so OpenAI's default (stored).
+    expect(r).toMatchObject({ store: true, previous_response_id: null });
     expect(r).toMatchObject({ object: 'response', model: 'chat', status: 'completed', instructions: 'Be brief.', output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: REPLY }] }] });
     expect(r.usage).toMatchObject({ input_tokens: expect.any(Number), output_tokens: 6, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } });
   });
@@ -90,6 +92,7 @@ describe('/v1/responses on a deployment with responsesApi', () => {
       expect(e.data.sequence_number).toBe(i);
       if (e.data.response) {
         expect(e.data.response.model).toBe('chat');
+        expect(e.data.response).toMatchObject({ store: true, previous_response_id: null });
         ids.add(e.data.response.id);
       }
     });

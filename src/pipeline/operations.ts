@@ -15,6 +15,7 @@ import type { ProviderAdapter, ResponseContext, StreamTranslator, TargetInfo, Up
 import type { RuntimeModel } from '../routing/runtime-types.js';
 import { parseResponsesRequest, responsesParamFor } from '../api/parse-responses.js';
 import { ChatToResponsesStream, completionToResponse } from '../api/responses-from-chat.js';
+import { ClientStateStream, withClientState } from '../api/responses-echo.js';
 import type { ResponseItem, ResponseObject, ResponsesApiRequest, ResponseStreamEvent } from '../api/responses-types.js';
 import { messagesFinalUsage, openAiFinalUsage, responsesFinalUsage } from './cost-reply.js';
 import { chatChunkHasContent, messagesEventHasContent, responsesEventHasContent, textChunkHasContent } from './first-content.js';
@@ -174,12 +175,15 @@ export function responsesOperation(prior?: readonly ResponseItem[]): Operation<R
       }
     },
     decode: (adapter, r, body, ctx, target) => {
-      if (servesNatively(adapter, target) && adapter.responsesResponse) return adapter.responsesResponse(body, ctx);
+      if (servesNatively(adapter, target) && adapter.responsesResponse) {
+        const native = adapter.responsesResponse(body, ctx);
+        return { ...native, value: withClientState(native.value, r) };
+      }
       const { completion, usage, upstreamModel } = adapter.chatResponse(body, ctx);
       return { value: completionToResponse(completion, usage, ctx, r), usage, upstreamModel };
     },
     streamTranslator: (adapter, ctx, r, target) => {
-      if (servesNatively(adapter, target) && adapter.responsesStream) return adapter.responsesStream(ctx);
+      if (servesNatively(adapter, target) && adapter.responsesStream) return new ClientStateStream(adapter.responsesStream(ctx), r);
       return new ChatToResponsesStream(adapter.chatStream(ctx), ctx, r);
     },
     hasContent: responsesEventHasContent,
