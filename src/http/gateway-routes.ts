@@ -1,7 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
+import { messagesCountOperation } from '../api/count-tokens/messages-count.js';
 import { batchApiPaths } from '../batches/api-paths.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { chatOperation, completionsOperation, embeddingsOperation, messagesOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
+import type { CountOperation } from '../pipeline/count-tokens.js';
 import type { RequestScope } from './request-scope.js';
 import { surfaces, type ApiSurface, type Route } from './routes.js';
 
@@ -27,6 +29,7 @@ export function dataPlaneRoutes(options: RouteOptions): Route[] {
     { method: 'POST', ...operation(completionsOperation, surfaces.openai) },
     { method: 'POST', ...operation(embeddingsOperation, surfaces.openai) },
     { method: 'POST', ...operation(messagesOperation, surfaces.anthropic) },
+    { method: 'POST', ...countEndpoint(messagesCountOperation, surfaces.anthropic) },
     { method: 'GET', path: '/v1/models', surface: surfaces.models, handler: listModels },
     { method: 'GET', path: '/v1/models/{model}', surface: surfaces.models, handler: getModel },
     ...(options.batchApi ?? batchApiPaths.map(([method, path]): Route => ({ method, path, surface: surfaces.openai, handler: batchApiOff }))),
@@ -44,6 +47,11 @@ export function operatorRoutes(options: Pick<RouteOptions, 'metricsBearerToken'>
 
 function operation(op: Operation<OperationRequest, unknown, unknown>, surface: ApiSurface): Omit<Route, 'method'> {
   return { path: op.route, surface, body: 'json', recordsItself: true, operation: op.name, handler: (scope) => scope.runOperation(op) };
+}
+
+/** A token-counting endpoint: like an operation, it records its own outcome (pipeline/count-tokens.ts). */
+function countEndpoint<Req extends { readonly model: string }>(op: CountOperation<Req>, surface: ApiSurface): Omit<Route, 'method'> {
+  return { path: op.route, surface, body: 'json', recordsItself: true, handler: (scope) => scope.runCount(op) };
 }
 
 function batchApiOff(): never {
