@@ -25,7 +25,8 @@ export interface ResponseObject {
 
 export interface ResponseUsage {
   input_tokens: number;
-  input_tokens_details: { cached_tokens: number };
+  /** `cache_write_tokens`: prompt tokens written to a provider's prompt cache (the spec requires it; 0 when none). */
+  input_tokens_details: { cached_tokens: number; cache_write_tokens: number };
   output_tokens: number;
   output_tokens_details: { reasoning_tokens: number };
   total_tokens: number;
@@ -64,6 +65,11 @@ export interface ResponsesApiRequest {
   readonly previousResponseId: string | undefined;
   /** The client's `instructions`, echoed in the response object (they are not carried over to the next turn). */
   readonly instructions: string | undefined;
+  /**
+   * The request fields the `Response` object repeats (tools, tool_choice, temperature, text,
+   * metadata, reasoning…), with OpenAI's defaults for those the client left out.
+   */
+  readonly echo: Readonly<Record<string, unknown>>;
 }
 
 /** A stored conversation turn: what a `previous_response_id` expands to. */

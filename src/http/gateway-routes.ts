@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { messagesCountOperation } from '../api/count-tokens/messages-count.js';
 import { batchApiPaths } from '../batches/api-paths.js';
 import { GatewayError } from '../errors/gateway-error.js';
-import { chatOperation, completionsOperation, embeddingsOperation, messagesOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
+import { chatOperation, completionsOperation, embeddingsOperation, messagesOperation, responsesOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
 import type { CountOperation } from '../pipeline/count-tokens.js';
 import type { RequestScope } from './request-scope.js';
 import { surfaces, type ApiSurface, type Route } from './routes.js';
@@ -30,6 +30,8 @@ export function dataPlaneRoutes(options: RouteOptions): Route[] {
     { method: 'POST', ...operation(embeddingsOperation, surfaces.openai) },
     { method: 'POST', ...operation(messagesOperation, surfaces.anthropic) },
     { method: 'POST', ...countEndpoint(messagesCountOperation, surfaces.anthropic) },
+    // Stateless: without a response store, `previous_response_id` is refused (the storing handler replaces this row).
+    { method: 'POST', ...operation(responsesOperation(), surfaces.responses) },
     { method: 'GET', path: '/v1/models', surface: surfaces.models, handler: listModels },
     { method: 'GET', path: '/v1/models/{model}', surface: surfaces.models, handler: getModel },
     ...(options.batchApi ?? batchApiPaths.map(([method, path]): Route => ({ method, path, surface: surfaces.openai, handler: batchApiOff }))),

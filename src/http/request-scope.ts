@@ -13,7 +13,7 @@ import { errorHeaders, errorPayload } from './error-response.js';
 import { newRequestId } from './request-id.js';
 import { traceIdOf } from '../observability/trace-context.js';
 import { surfaces, type ApiSurface, type Route } from './routes.js';
-import { anthropicSse, openAiSse, SseWriter, sseHeaders } from './sse-writer.js';
+import { anthropicSse, openAiSse, responsesSse, SseWriter, sseHeaders, type SseFormat } from './sse-writer.js';
 
 /** The scope of the request a response belongs to (set on the response; read by shared listeners). */
 export const scopeOf: unique symbol = Symbol('llm-gateway.requestScope');
@@ -188,7 +188,7 @@ export class RequestScope implements ChatReply {
     const anthropic = this.surface.errors === 'anthropic';
     if (anthropic) head['request-id'] = this.requestId;
     this.res.writeHead(200, head);
-    return new SseWriter(this.res, this.deps.limits.stallTimeoutMs, anthropic ? anthropicSse : openAiSse);
+    return new SseWriter(this.res, this.deps.limits.stallTimeoutMs, sseFormatFor(this.surface.events));
   }
 
   /**
@@ -274,4 +274,11 @@ function noop(): void {}
 
 function onResponseClose(this: ServerResponse): void {
   this[scopeOf]?.onClose();
+}
+
+/** The stream framing of a surface; a Responses stream numbers its events, so it gets a fresh format. */
+function sseFormatFor(events: ApiSurface['events']): SseFormat {
+  if (events === 'anthropic') return anthropicSse;
+  if (events === 'responses') return responsesSse();
+  return openAiSse;
 }

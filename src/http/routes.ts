@@ -9,18 +9,22 @@ export interface ApiSurface {
   readonly errors: ErrorSurface;
   /** The key may come as `x-api-key: <key>` as well as `Authorization: Bearer <key>`. */
   readonly acceptsXApiKey: boolean;
+  /** How a stream is framed (sse-writer.ts): OpenAI chunks, Anthropic events, or Responses events. */
+  readonly events: 'openai' | 'anthropic' | 'responses';
 }
 
 export const surfaces = {
-  openai: { errors: 'openai', acceptsXApiKey: false },
+  openai: { errors: 'openai', acceptsXApiKey: false, events: 'openai' },
   /** Anthropic's SDKs send `x-api-key` (0.x) or Bearer (1.x); both are checked the same way. */
-  anthropic: { errors: 'anthropic', acceptsXApiKey: true },
+  anthropic: { errors: 'anthropic', acceptsXApiKey: true, events: 'anthropic' },
+  /** OpenAI's Responses API (/v1/responses): OpenAI's errors, named events with sequence numbers. */
+  responses: { errors: 'openai', acceptsXApiKey: false, events: 'responses' },
   /** Both vendors' SDKs list models at `/v1/models`: either key header works; errors in OpenAI's shape. */
-  models: { errors: 'openai', acceptsXApiKey: true },
+  models: { errors: 'openai', acceptsXApiKey: true, events: 'openai' },
   /** The admin API (/admin/v1/*): API keys, JWTs or the bootstrap credential; errors in OpenAI's shape. */
-  admin: { errors: 'openai', acceptsXApiKey: false },
+  admin: { errors: 'openai', acceptsXApiKey: false, events: 'openai' },
   /** Probes and scrapes (/health, /ready, /metrics): no tenant key. */
-  operator: { errors: 'openai', acceptsXApiKey: false },
+  operator: { errors: 'openai', acceptsXApiKey: false, events: 'openai' },
 } as const satisfies Record<string, ApiSurface>;
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

@@ -29,6 +29,29 @@ export const anthropicSse: SseFormat = {
   end: '',
 };
 
+/**
+ * OpenAI's Responses API: every event named (`event:` repeating the JSON `type`), no end marker
+ * (`response.completed` is the end), and a failure as one `error` event
+ * `{type, code, message, param, sequence_number}` numbered after the last event sent. That
+ * number is per stream, so each stream gets its own format.
+ */
+export function responsesSse(): SseFormat {
+  let next = 0;
+  return {
+    frame: (chunk) => {
+      const event = chunk as { type: string; sequence_number?: unknown };
+      if (typeof event.sequence_number === 'number') next = event.sequence_number + 1;
+      return `event: ${event.type}\ndata: ${JSON.stringify(chunk)}\n\n`;
+    },
+    error: (err) => {
+      const { error } = err.toBody();
+      const event = { type: 'error', code: error.code, message: error.message, param: error.param, sequence_number: next++ };
+      return `event: error\ndata: ${JSON.stringify(event)}\n\n`;
+    },
+    end: '',
+  };
+}
+
 /** Headers every SSE response carries (no caching, no proxy buffering). */
 export const sseHeaders = {
   'content-type': 'text/event-stream; charset=utf-8',

@@ -103,7 +103,7 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   try {
     const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input), bodyLimits);
     if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res), { status: res.statusCode });
-    const { value, usage, upstreamModel } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext);
+    const { value, usage, upstreamModel } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext, target.targetInfo);
     finished(deps, input, started, 'success', { status: res.statusCode, responseModel: upstreamModel });
     target.latency.record(deps.clock.nowMs() - started);
     return { ok: true, value: { body: value, usage, upstreamModel } };
@@ -137,7 +137,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
       return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), { status: res.statusCode, timings });
     }
-    const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext), target);
+    const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext, input.request, target.targetInfo), target);
     // Upstream chunks are timed as they are decoded: the upstream's chunks, not the client's
     // (a translation may make several of one, or none).
     rest = translateBody(res.body, translator, d.adapter.streamFraming, (count) => timings.arrived(deps.clock.nowMs(), count));

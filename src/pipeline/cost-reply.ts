@@ -38,3 +38,9 @@ export function messagesFinalUsage(chunk: unknown): Record<string, unknown> | un
   if (!isRecord(chunk) || chunk.type !== 'message_delta') return undefined;
   return isRecord(chunk.usage) ? chunk.usage : undefined;
 }
+
+/** The Responses API: `response.completed` (or `.incomplete`, `.failed`), whose response carries the final usage. */
+export function responsesFinalUsage(chunk: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(chunk) || (chunk.type !== 'response.completed' && chunk.type !== 'response.incomplete' && chunk.type !== 'response.failed')) return undefined;
+  return isRecord(chunk.response) && isRecord(chunk.response.usage) ? chunk.response.usage : undefined;
+}

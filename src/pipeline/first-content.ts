@@ -1,6 +1,7 @@
 import type { ChatChunk } from '../api/chat-types.js';
 import type { TextCompletion } from '../api/completions-types.js';
 import type { AnthropicStreamEvent } from '../providers/anthropic/wire.js';
+import type { ResponseStreamEvent } from '../api/responses-types.js';
 
 /**
  * The stream commit point (issue 10 §6): a stream is committed to a deployment on its first
@@ -42,6 +43,31 @@ export function textChunkHasContent(chunk: TextCompletion): boolean {
 /** Anything but the opening `message_start` and keep-alive `ping`s. */
 export function messagesEventHasContent(event: AnthropicStreamEvent): boolean {
   return event.type !== 'message_start' && event.type !== 'ping';
+}
+
+/**
+ * Responses events that only open the response or an empty message (`response.created`,
+ * `response.in_progress`, a message's `output_item.added`, `content_part.added`) do not commit;
+ * text, a refusal, a function call item, its arguments, an end or an error do.
+ */
+export function responsesEventHasContent(event: ResponseStreamEvent): boolean {
+  switch (event.type) {
+    case 'response.created':
+    case 'response.in_progress':
+    case 'response.queued':
+    case 'response.content_part.added':
+      return false;
+    case 'response.output_item.added': {
+      const item = event.item as { type?: unknown } | undefined;
+      return item?.type !== 'message' && item?.type !== 'reasoning';
+    }
+    case 'response.output_text.delta':
+    case 'response.refusal.delta':
+    case 'response.function_call_arguments.delta':
+      return isPresent(event.delta);
+    default:
+      return true;
+  }
 }
 
 function isPresent(value: unknown): boolean {

@@ -13,8 +13,11 @@ import { GatewayError } from '../errors/gateway-error.js';
 import { chatUpstreamCall } from '../providers/parameter-policy.js';
 import type { ProviderAdapter, ResponseContext, StreamTranslator, TargetInfo, UpstreamCall } from '../providers/types.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
-import { messagesFinalUsage, openAiFinalUsage } from './cost-reply.js';
-import { chatChunkHasContent, messagesEventHasContent, textChunkHasContent } from './first-content.js';
+import { parseResponsesRequest, responsesParamFor } from '../api/parse-responses.js';
+import { ChatToResponsesStream, completionToResponse } from '../api/responses-from-chat.js';
+import type { ResponseItem, ResponseObject, ResponsesApiRequest, ResponseStreamEvent } from '../api/responses-types.js';
+import { messagesFinalUsage, openAiFinalUsage, responsesFinalUsage } from './cost-reply.js';
+import { chatChunkHasContent, messagesEventHasContent, responsesEventHasContent, textChunkHasContent } from './first-content.js';
 
 /** What every API request has, whatever its route. */
 export interface OperationRequest {
@@ -44,8 +47,9 @@ export interface Operation<Req extends OperationRequest, Res, Chunk> {
   /** The upstream call; throws GatewayError(unsupported_parameter) when the provider lacks the capability. */
   upstreamCall(adapter: ProviderAdapter, request: Req, target: TargetInfo): UpstreamCall;
   /** The response for the client, its usage, and the model the upstream says served it (when it says). */
-  decode(adapter: ProviderAdapter, request: Req, body: unknown, ctx: ResponseContext): { value: Res; usage: UsageRecord; upstreamModel?: string | undefined };
-  streamTranslator(adapter: ProviderAdapter, ctx: ResponseContext): StreamTranslator<Chunk>;
+  decode(adapter: ProviderAdapter, request: Req, body: unknown, ctx: ResponseContext, target: TargetInfo): { value: Res; usage: UsageRecord; upstreamModel?: string | undefined };
+  /** `request` and `target` say which of the adapter's protocols the call used (a native Responses call or its chat translation). */
+  streamTranslator(adapter: ProviderAdapter, ctx: ResponseContext, request: Req, target: TargetInfo): StreamTranslator<Chunk>;
   /** Whether a stream chunk commits the stream (first-content.ts): more than an opening chunk. */
   hasContent(chunk: Chunk): boolean;
   /** The usage object of the stream's final usage chunk, if this chunk is it: the request's cost is added there. */
@@ -136,6 +140,66 @@ export const messagesOperation: Operation<MessagesApiRequest, AnthropicMessage, 
   hasContent: messagesEventHasContent,
   finalUsage: messagesFinalUsage,
 };
+
+/**
+ * OpenAI's `POST /v1/responses`, served by any deployment: natively by one that serves the
+ * Responses API (`TargetInfo.responsesApi`), otherwise through our chat translation and back.
+ * `prior` holds the stored items a `previous_response_id` expands to (oldest first); without
+ * it (no response store) a request naming a previous response is refused.
+ */
+export function responsesOperation(prior?: readonly ResponseItem[]): Operation<ResponsesApiRequest, ResponseObject, ResponseStreamEvent> {
+  return {
+    route: '/v1/responses',
+    name: 'chat',
+    parse: (body) => {
+      const r = parseResponsesRequest(body, prior);
+      if (prior === undefined && r.previousResponseId !== undefined) {
+        throw new GatewayError('invalid_request', "'previous_response_id' cannot be used here: this gateway keeps no stored responses.", { param: 'previous_response_id' });
+      }
+      return r;
+    },
+    promptTokens: (r) => estimateChatPromptTokens(r.chat),
+    countPromptTokens: (r) => countPromptTokens(r.chat.messages),
+    outputReserve: (r, model) => r.chat.maxOutputTokens ?? model.defaultOutputReserve,
+    upstreamCall: (adapter, r, target) => {
+      if (servesNatively(adapter, target)) return adapter.responsesRequest!(r.native, target, r.stream);
+      if (r.untranslatable !== undefined) {
+        throw new GatewayError('unsupported_parameter', `'${r.untranslatable}' cannot be translated for this model, which is served by a '${adapter.dialect}' deployment without the Responses API.`, { param: r.untranslatable });
+      }
+      try {
+        return chatUpstreamCall(adapter, r.chat, target);
+      } catch (err) {
+        throw inResponsesTerms(err);
+      }
+    },
+    decode: (adapter, r, body, ctx, target) => {
+      if (servesNatively(adapter, target) && adapter.responsesResponse) return adapter.responsesResponse(body, ctx);
+      const { completion, usage, upstreamModel } = adapter.chatResponse(body, ctx);
+      return { value: completionToResponse(completion, usage, ctx, r), usage, upstreamModel };
+    },
+    streamTranslator: (adapter, ctx, r, target) => {
+      if (servesNatively(adapter, target) && adapter.responsesStream) return adapter.responsesStream(ctx);
+      return new ChatToResponsesStream(adapter.chatStream(ctx), ctx, r);
+    },
+    hasContent: responsesEventHasContent,
+    finalUsage: responsesFinalUsage,
+  };
+}
+
+/** The deployment serves `/v1/responses` itself and its adapter speaks it: the request goes as it came. */
+function servesNatively(adapter: ProviderAdapter, target: TargetInfo): boolean {
+  return target.responsesApi === true && adapter.responsesRequest !== undefined;
+}
+
+/** A chat parameter a provider refused, renamed to the Responses parameter the client wrote. */
+function inResponsesTerms(err: unknown): unknown {
+  if (!(err instanceof GatewayError) || err.param == null) return err;
+  const head = err.param.split(/[.[]/, 1)[0] ?? err.param;
+  const renamed = responsesParamFor[head];
+  if (renamed === undefined) return err;
+  const param = renamed + err.param.slice(head.length);
+  return new GatewayError(err.code, err.message.replaceAll(`'${head}'`, `'${renamed}'`), { param });
+}
 
 /** The legacy `suffix` (text after the insertion point) is prompt too. */
 function suffixTokens(r: CompletionsRequest): number {

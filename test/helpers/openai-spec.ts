@@ -21,7 +21,10 @@ export type SpecSchema =
   | 'CreateCompletionResponse'
   | 'ListModelsResponse'
   | 'Model'
-  | 'ErrorResponse';
+  | 'ErrorResponse'
+  | 'CreateResponse'
+  | 'Response'
+  | 'ResponseStreamEvent';
 
 /**
  * Rewrites the OpenAPI 3.0 `nullable: true` the spec still uses into JSON Schema 2020-12
