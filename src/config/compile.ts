@@ -14,7 +14,7 @@ import { priceFromPerMillion } from '../spend/price.js';
 import { credentialsFor } from './credentials-for.js';
 import { deploymentFingerprint } from './fingerprint.js';
 import type { GatewayConfig } from './load.js';
-import { allowsRemoteMedia } from './schema.js';
+import { allowsRemoteMedia, servesResponsesApi } from './schema.js';
 
 export interface CompileDeps {
   readonly clock: Clock;
@@ -102,7 +102,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
         alias,
         deployment,
         upstreamModel: t.model,
-        targetInfo: targetInfo(t.model, deployment.basePath, config.deployments[t.deployment]?.apiVersion, t.defaultMaxTokens),
+        targetInfo: targetInfo(t.model, deployment.basePath, config.deployments[t.deployment]?.apiVersion, t.defaultMaxTokens, servesResponsesApi(config.deployments[t.deployment]!)),
         weight: t.weight,
         priority: t.priority,
         latency,
@@ -127,11 +127,13 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
   return { deployments, models };
 }
 
-function targetInfo(upstreamModel: string, basePath: string, apiVersion: string | undefined, defaultMaxTokens: number | undefined): TargetInfo {
+function targetInfo(upstreamModel: string, basePath: string, apiVersion: string | undefined, defaultMaxTokens: number | undefined, responsesApi: boolean): TargetInfo {
   return {
     upstreamModel,
     basePath,
     ...(apiVersion === undefined ? {} : { apiVersion }),
     ...(defaultMaxTokens === undefined ? {} : { defaultMaxTokens }),
+    // Only set when true, so targets that translate look exactly as they did before the option.
+    ...(responsesApi ? { responsesApi } : {}),
   };
 }

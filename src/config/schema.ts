@@ -170,9 +170,17 @@ const deploymentSchema = z
      * Anthropic `url` sources); `data:` URLs are always allowed. Default: see `allowsRemoteMedia`.
      */
     allowRemoteMedia: z.boolean().optional(),
+    /**
+     * Whether the deployment serves OpenAI's `/v1/responses` itself, so Responses requests go to
+     * it unchanged rather than translated to chat. Default: see `servesResponsesApi`.
+     */
+    responsesApi: z.boolean().optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
+    if (d.responsesApi !== undefined && !responsesApiProviders.includes(d.provider)) {
+      ctx.addIssue({ code: 'custom', path: ['responsesApi'], message: `provider ${d.provider} does not speak OpenAI's Responses API; only ${responsesApiProviders.join(', ')} deployments can set it` });
+    }
     // Anthropic's version also selects the auth scheme, so only the two known ones are accepted.
     if (d.provider === 'anthropic' && d.apiVersion !== undefined && !anthropicApiVersions.includes(d.apiVersion)) {
       ctx.addIssue({ code: 'custom', path: ['apiVersion'], message: `must be one of ${anthropicApiVersions.join(', ')} for provider anthropic` });
@@ -207,6 +215,22 @@ export function allowsRemoteMedia(d: { readonly provider: (typeof providerNames)
     case 'bedrock':
       return true;
   }
+}
+
+/** The providers whose protocol is OpenAI's, and so may serve `/v1/responses` natively. */
+const responsesApiProviders: readonly string[] = ['openai', 'azure', 'vllm'];
+
+/**
+ * Whether a deployment serves OpenAI's Responses API natively: its `responsesApi`, else true
+ * for OpenAI's own host and for Azure OpenAI (both serve `/responses`), false for vLLM and for
+ * `openai` pointed at any other host (compatible servers rarely have it, or only a stateless
+ * subset), and never for the other providers, whose requests are translated to chat.
+ */
+export function servesResponsesApi(d: { readonly provider: (typeof providerNames)[number]; readonly baseUrl: string; readonly responsesApi?: boolean | undefined }): boolean {
+  if (!responsesApiProviders.includes(d.provider)) return false;
+  if (d.responsesApi !== undefined) return d.responsesApi;
+  if (d.provider === 'azure') return true;
+  return d.provider === 'openai' && new URL(d.baseUrl).hostname.toLowerCase() === vendorHosts.openai;
 }
 
 /** `anthropic-version` values a deployment may pin: 2023-06-01 uses `x-api-key`, 2026-10-21 Bearer auth. */
