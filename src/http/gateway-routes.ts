@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { messagesCountOperation } from '../api/count-tokens/messages-count.js';
+import { responsesCountOperation } from '../api/count-tokens/responses-count.js';
 import { batchApiPaths } from '../batches/api-paths.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { chatOperation, completionsOperation, embeddingsOperation, messagesOperation, responsesOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
@@ -32,6 +33,7 @@ export function dataPlaneRoutes(options: RouteOptions): Route[] {
     { method: 'POST', ...countEndpoint(messagesCountOperation, surfaces.anthropic) },
     // Stateless: without a response store, `previous_response_id` is refused (the storing handler replaces this row).
     { method: 'POST', ...operation(responsesOperation(), surfaces.responses) },
+    { method: 'POST', ...countEndpoint(responsesCountOperation, surfaces.responses) },
     { method: 'GET', path: '/v1/models', surface: surfaces.models, handler: listModels },
     { method: 'GET', path: '/v1/models/{model}', surface: surfaces.models, handler: getModel },
     ...(options.batchApi ?? batchApiPaths.map(([method, path]): Route => ({ method, path, surface: surfaces.openai, handler: batchApiOff }))),

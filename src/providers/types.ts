@@ -179,9 +179,10 @@ export interface ProviderAdapter {
   messagesCountRequest?(native: Readonly<Record<string, unknown>>, target: TargetInfo, betas: string | undefined): UpstreamCall;
   /**
    * OpenAI's `/v1/responses/input_tokens` on a deployment that serves the Responses API natively
-   * (`TargetInfo.responsesApi`): the count body in, the call out.
+   * (`TargetInfo.responsesApi`): the count body in, the call out; undefined where this
+   * deployment has no count endpoint.
    */
-  responsesCountRequest?(native: Readonly<Record<string, unknown>>, target: TargetInfo): UpstreamCall;
+  responsesCountRequest?(native: Readonly<Record<string, unknown>>, target: TargetInfo): UpstreamCall | undefined;
   /**
    * The count in the provider's answer to one of the count calls above (`input_tokens`).
    * Throws UpstreamProtocolError when the body has none.

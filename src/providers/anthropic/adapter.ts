@@ -1,6 +1,7 @@
 import type { ChatRequest } from '../../api/chat-types.js';
 import type { ProviderAdapter, ResponseContext, TargetInfo, UpstreamCall } from '../types.js';
-import { inputTokensOf, messagesCountCall } from './count-tokens.js';
+import { inputTokensOf } from '../count-answer.js';
+import { messagesCountCall } from './count-tokens.js';
 import { anthropicErrorInfo } from './error.js';
 import { anthropicParameters } from './parameters.js';
 import { NativeMessagesStream, nativeMessagesCall, nativeMessagesResponse } from './passthrough.js';

@@ -1,5 +1,4 @@
-import { isRecord } from '../../is-record.js';
-import { UpstreamProtocolError, type TargetInfo, type UpstreamCall } from '../types.js';
+import type { TargetInfo, UpstreamCall } from '../types.js';
 import { nativeMessagesCall } from './passthrough.js';
 
 /**
@@ -10,14 +9,4 @@ import { nativeMessagesCall } from './passthrough.js';
 export function messagesCountCall(native: Readonly<Record<string, unknown>>, target: TargetInfo, betas: string | undefined): UpstreamCall {
   const call = nativeMessagesCall(native, target, false, betas);
   return { ...call, path: `${target.basePath}/v1/messages/count_tokens` };
-}
-
-/**
- * The `input_tokens` of a count answer (Anthropic's and OpenAI's share the field). A count that
- * is not a non-negative safe integer is a protocol error: the gateway's estimate answers instead.
- */
-export function inputTokensOf(body: unknown): number {
-  const n = isRecord(body) ? body.input_tokens : undefined;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new UpstreamProtocolError('token count answer without a valid input_tokens');
-  return n;
 }

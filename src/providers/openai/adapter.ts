@@ -7,6 +7,8 @@ import { passThroughParameters } from './parameters.js';
 import { endpointPath, openAiChatRequest, openAiCompletionsRequest } from './request.js';
 import { openAiChatResponse, openAiCompletionsResponse } from './response.js';
 import { OpenAiStreamTranslator } from './stream.js';
+import { inputTokensOf } from '../count-answer.js';
+import { responsesCountCall } from './responses-count.js';
 
 export { openAiErrorInfo } from './error.js';
 
@@ -29,6 +31,8 @@ function openAiCompatibleAdapter(dialect: 'openai' | 'azure'): ProviderAdapter {
     completionsRequest: openAiCompletionsRequest,
     completionsResponse: openAiCompletionsResponse,
     completionsStream: (ctx) => new OpenAiStreamTranslator<TextCompletion>(ctx),
+    // Azure's Responses surface has no documented input_tokens endpoint: its counts are estimates.
+    ...(dialect === 'openai' ? { responsesCountRequest: responsesCountCall, countTokensResponse: inputTokensOf } : {}),
   };
 }
 
