@@ -39,14 +39,16 @@ async function setup(options: Setup = {}): Promise<{ h: Harness; events: Request
     fakes: [
       { dialect: 'anthropic', apiKey: UPSTREAM_KEY, models: ['served-claude'], behaviour: { latencyMs: options.anthropicLatencyMs ?? 0 } },
       { dialect: 'openai', behaviour: { reply: 'ok done' } },
+      { dialect: 'gemini', models: ['served-gemini'] },
     ],
     eventSinks: [{ requestFinished: (e) => void events.push(e) }],
-    config: ([anthropic, openai]) => ({
+    config: ([anthropic, openai, gemini]) => ({
       ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      deployments: { ant: deploymentFor(anthropic!, { apiKey: '${env:ANT_KEY}' }), oai: deploymentFor(openai!) },
+      deployments: { ant: deploymentFor(anthropic!, { apiKey: '${env:ANT_KEY}' }), oai: deploymentFor(openai!), gem: deploymentFor(gemini!) },
       models: {
         claude: { targets: [{ deployment: 'ant', model: 'served-claude', price: { input: 3, output: 15 } }] },
         gpt: { targets: [{ deployment: 'oai', model: 'served-gpt', price: { input: 3, output: 15 } }] },
+        gem: { targets: [{ deployment: 'gem', model: 'served-gemini' }] },
       },
       tenants: {
         main: { keys: [KEY], models: ['*'] },
@@ -108,6 +110,29 @@ describe.each(lines)('$line → messages.countTokens', ({ make, errors }) => {
     expect(response.headers.get('x-gateway-provider')).toBeNull();
     // Nothing went upstream: the OpenAI fake has no count endpoint.
     expect(h.fakes[1]!.received).toEqual([]);
+  });
+
+  it("a Gemini deployment counts with :countTokens, the request translated (system, contents, tools)", async () => {
+    const { h } = await setup();
+    const { data, response } = await make(h.url, KEY).messages.countTokens({ ...params, model: 'gem' }).withResponse();
+    // The Gemini fake counts words, plus one per content: 3 (system) + 4 + 1.
+    expect(data).toEqual({ input_tokens: 8 });
+    expect(response.headers.get('x-gateway-token-count')).toBe('upstream');
+    expect(response.headers.get('x-gateway-provider')).toBe('gem');
+    const got = h.fakes[2]!.received;
+    expect(got.map((r) => r.path)).toEqual(['/v1beta/models/served-gemini:countTokens']);
+    expect(got[0]!.body).toMatchObject({
+      generateContentRequest: {
+        model: 'models/served-gemini',
+        systemInstruction: { parts: [{ text: params.system }] },
+        contents: [{ role: 'user', parts: [{ text: params.messages[0]!.content }] }],
+        tools: [{ functionDeclarations: [{ name: 'get_weather' }] }],
+      },
+    });
+    // What only Anthropic can express (a server tool) is not sent for counting: the tokenizer estimates.
+    const server = await make(h.url, KEY).messages.countTokens({ ...params, model: 'gem', tools: [{ type: 'web_search_20250305', name: 'web_search' } as never] }).withResponse();
+    expect(server.response.headers.get('x-gateway-token-count')).toBe('estimate');
+    expect(h.fakes[2]!.received).toHaveLength(1);
   });
 
   it('errors in Anthropic shape through the SDK classes: 401, 403, 404, 400', async () => {

@@ -61,17 +61,19 @@ async function setup(): Promise<{ h: Harness; native: CountServer; events: Reque
   const events: RequestFinishedEvent[] = [];
   const h = await startHarness({
     env: { NATIVE_KEY: 'sk-native-upstream-0123456789' },
-    fakes: [{ dialect: 'openai', behaviour: { reply: 'ok done' } }],
+    fakes: [{ dialect: 'openai', behaviour: { reply: 'ok done' } }, { dialect: 'gemini', models: ['served-gemini'] }],
     eventSinks: [{ requestFinished: (e) => void events.push(e) }],
-    config: ([openai]) => ({
+    config: ([openai, gemini]) => ({
       deployments: {
         // The fake's host is not api.openai.com: translated to chat, so counted by our tokenizer.
         chatOnly: deploymentFor(openai!),
         native: { provider: 'openai', baseUrl: native.url, apiKey: '${env:NATIVE_KEY}', responsesApi: true },
+        gem: deploymentFor(gemini!),
       },
       models: {
         gpt: { targets: [{ deployment: 'chatOnly', model: 'served-gpt' }] },
         'gpt-native': { targets: [{ deployment: 'native', model: 'served-native' }] },
+        gem: { targets: [{ deployment: 'gem', model: 'served-gemini' }] },
       },
       tenants: {
         main: { keys: [KEY], models: ['*'] },
@@ -107,6 +109,18 @@ describe('openai 6.49 responses.inputTokens.count → /v1/responses/input_tokens
     expect(native.received[0]!.path).toBe('/v1/responses/input_tokens');
     expect(native.received[0]!.headers.authorization).toBe('Bearer sk-native-upstream-0123456789');
     expect(native.received[0]!.body).toEqual({ model: 'served-native', ...params, tools, reasoning: { effort: 'low' } });
+  });
+
+  it("a Gemini deployment counts with :countTokens (the chat translation); what chat cannot carry is estimated", async () => {
+    const { h } = await setup();
+    const { data, response } = await client(h).responses.inputTokens.count({ model: 'gem', ...params }).withResponse();
+    // The Gemini fake counts words plus one per content: 2 (instructions) + 6 + 1.
+    expect(data).toEqual({ object: 'response.input_tokens', input_tokens: 9 });
+    expect(response.headers.get('x-gateway-token-count')).toBe('upstream');
+    expect(h.fakes[1]!.received.map((r) => r.path)).toEqual(['/v1beta/models/served-gemini:countTokens']);
+    const builtIn = await client(h).responses.inputTokens.count({ model: 'gem', ...params, tools: [{ type: 'web_search' }] }).withResponse();
+    expect(builtIn.response.headers.get('x-gateway-token-count')).toBe('estimate');
+    expect(h.fakes[1]!.received).toHaveLength(1);
   });
 
   it('a native upstream whose count fails (500, or no count in its answer): the tokenizer answers', async () => {

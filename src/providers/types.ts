@@ -184,7 +184,12 @@ export interface ProviderAdapter {
    */
   responsesCountRequest?(native: Readonly<Record<string, unknown>>, target: TargetInfo): UpstreamCall | undefined;
   /**
-   * The count in the provider's answer to one of the count calls above (`input_tokens`).
+   * The provider's own token counter for a request in chat form (Gemini's `:countTokens`), for
+   * the count endpoints whose request translates to chat without loss.
+   */
+  chatCountRequest?(request: ChatRequest, target: TargetInfo): UpstreamCall;
+  /**
+   * The count in the provider's answer to one of the count calls above (`input_tokens`, Gemini's `totalTokens`).
    * Throws UpstreamProtocolError when the body has none.
    */
   countTokensResponse?(body: unknown): number;

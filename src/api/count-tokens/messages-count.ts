@@ -30,12 +30,14 @@ export function parseMessagesCountRequest(raw: unknown, anthropicBeta?: string |
 
 /**
  * Anthropic's `POST /v1/messages/count_tokens` (`{"input_tokens": N}`): counted by an Anthropic
- * deployment's own endpoint, by our tokenizer for every other provider.
+ * deployment's own endpoint, a Gemini one's `:countTokens`, by our tokenizer for every other provider.
  */
 export const messagesCountOperation: CountOperation<MessagesCountRequest> = {
   route: '/v1/messages/count_tokens',
   parse: (body, headers) => parseMessagesCountRequest(body, headers['anthropic-beta']),
-  upstreamCall: (adapter, r, target) => adapter.messagesCountRequest?.(r.native, target, r.betas),
+  // Anthropic counts the native body; a provider that counts chat (Gemini) gets the translation,
+  // unless it leaves something out (then its count would be too low: ours estimates).
+  upstreamCall: (adapter, r, target) => (adapter.messagesCountRequest ? adapter.messagesCountRequest(r.native, target, r.betas) : r.untranslatable === undefined ? adapter.chatCountRequest?.(r.chat, target) : undefined),
   estimate: (r) => estimateChatInputTokens(r.chat),
   answer: (inputTokens) => ({ input_tokens: inputTokens }),
 };

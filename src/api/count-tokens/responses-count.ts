@@ -6,7 +6,7 @@ import type { ResponsesApiRequest } from '../responses-types.js';
 import { estimateChatInputTokens } from './estimate.js';
 
 /** A validated `POST /v1/responses/input_tokens` body: the input side of a Responses request. */
-export type ResponsesCountRequest = Pick<ResponsesApiRequest, 'model' | 'native' | 'chat'>;
+export type ResponsesCountRequest = Pick<ResponsesApiRequest, 'model' | 'native' | 'chat' | 'untranslatable'>;
 
 /**
  * Responses create parameters that are not count parameters (OpenAI's `TokenCountsBody` has the
@@ -36,18 +36,22 @@ export function parseResponsesCountRequest(raw: unknown): ResponsesCountRequest 
   // item ids made up for storage), and none when the client sent none.
   const { input: _normalised, ...rest } = parsed.native;
   const native = body.input === undefined || body.input === null ? rest : { ...rest, input: body.input };
-  return { model: parsed.model, native: Object.freeze(native), chat: parsed.chat };
+  return { model: parsed.model, native: Object.freeze(native), chat: parsed.chat, untranslatable: parsed.untranslatable };
 }
 
 /**
  * OpenAI's `POST /v1/responses/input_tokens` (`{"object":"response.input_tokens","input_tokens":N}`):
  * counted by the upstream only on a deployment that serves the Responses API natively
- * (`responsesApi`), by our tokenizer for every other.
+ * (`responsesApi`) or by a Gemini one's `:countTokens`, by our tokenizer for every other.
  */
 export const responsesCountOperation: CountOperation<ResponsesCountRequest> = {
   route: '/v1/responses/input_tokens',
   parse: (body) => parseResponsesCountRequest(body),
-  upstreamCall: (adapter, r, target) => (target.responsesApi === true ? adapter.responsesCountRequest?.(r.native, target) : undefined),
+  upstreamCall: (adapter, r, target) => {
+    if (target.responsesApi === true) return adapter.responsesCountRequest?.(r.native, target);
+    // A provider that counts chat (Gemini) gets the translation when it is lossless.
+    return r.untranslatable === undefined ? adapter.chatCountRequest?.(r.chat, target) : undefined;
+  },
   estimate: (r) => estimateChatInputTokens(r.chat),
   answer: (inputTokens) => ({ object: 'response.input_tokens', input_tokens: inputTokens }),
 };
