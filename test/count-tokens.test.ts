@@ -261,13 +261,17 @@ describe('/v1/messages/count_tokens: upstream failures and outcomes', () => {
 
   it('one recorded outcome per request, in the request metrics; none in the GenAI chat instruments', async () => {
     const { h, events } = await setup();
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const traced = await chat(h.url, params, { path: PATH, headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    expect(events.find((e) => e.requestId === traced.headers['x-gateway-request-id'])?.traceId).toBe(traceId);
+    events.length = 0;
     const results = [await post(h, params), await post(h, { ...params, model: 'gpt' }), await post(h, params, null), await post(h, params, NARROW_KEY), await post(h, { model: 'claude' })];
     expect(results.map((r) => r.status)).toEqual([200, 200, 401, 403, 400]);
     const ids = results.map((r) => r.headers['x-gateway-request-id']);
     const recorded = events.filter((e) => e.route === PATH);
     expect(recorded.map((e) => e.requestId).sort()).toEqual([...ids].sort());
     expect(recorded.every((e) => e.operation === undefined && e.usage === undefined && e.costPico === undefined)).toBe(true);
-    expect(await metric(h.url, 'gateway_requests_total', { route: PATH, outcome: 'success' })).toBe(2);
+    expect(await metric(h.url, 'gateway_requests_total', { route: PATH, outcome: 'success' })).toBe(3);
     expect(await metric(h.url, 'gateway_requests_total', { route: PATH, outcome: 'auth_error' })).toBe(2);
     expect(await metric(h.url, 'gateway_requests_total', { route: PATH, outcome: 'client_error' })).toBe(1);
     expect(await metric(h.url, 'gen_ai_server_request_duration_seconds_count', { gen_ai_operation_name: 'chat' })).toBe(0);

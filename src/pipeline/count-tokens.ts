@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { traceIdOf } from '../observability/trace-context.js';
 import type { ProviderAdapter, TargetInfo, UpstreamCall } from '../providers/types.js';
 import { effectivePriority, priorityHeader } from '../queue/effective-priority.js';
 import type { Priority } from '../queue/priority.js';
@@ -54,6 +55,8 @@ const countBodyLimits: BodyLimits = { maxBytes: 64 * 1024, maxErrorBytes: 64 * 1
 export async function handleCountTokens<Req extends { readonly model: string }>(p: Pipeline, op: CountOperation<Req>, ctx: RequestContext, reply: ChatReply): Promise<void> {
   // Counting is no GenAI operation: its record is not in the chat instruments (operation unset).
   const record = new RequestRecord(ctx.requestId, op.route, 'chat', ctx.startMs, p.clock);
+  // Not traced (no spans), but a client's trace id still goes in the log, as on the edge's own answers.
+  record.traceId = traceIdOf(ctx.headers?.traceparent);
   const deadline = withDeadline(ctx, p.timeouts.totalMs);
   const headers: Record<string, string> = {};
   let ticket: Ticket | undefined;
