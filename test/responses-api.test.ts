@@ -5,7 +5,10 @@
  * parameters are 400s naming them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { chat, type Harness, type HttpResult } from './helpers/harness.js';
+import type { RequestFinishedEvent } from '../src/observability/events.js';
+import { FAKE_AWS_ACCESS_KEY_ID } from '../src/testing/fake-upstream/bedrock-dialect.js';
+import type { FakeDialectName } from '../src/testing/fake-upstream/script.js';
+import { chat, deploymentFor, KEY, startHarness, waitUntil, type Harness, type HttpResult } from './helpers/harness.js';
 import { PROVIDERS, OPENAI_PROTOCOL, providerHarness, type Provider } from './helpers/providers.js';
 import { openAiStreamBytes } from './helpers/recorded.js';
 import { specErrors, type SpecSchema } from './helpers/openai-spec.js';
@@ -176,5 +179,112 @@ describe.each(OPENAI_PROTOCOL)('function tools over a %s deployment', (provider)
       { role: 'assistant', content: null, tool_calls: [{ id: 'call_abc', type: 'function', function: { name: 'GetWeatherArgs', arguments: '{"city":"Paris"}' } }] },
       { role: 'tool', tool_call_id: 'call_abc', content: '{"temp":21}' },
     ]);
+  });
+});
+
+/** The other providers' fakes (their own protocols): alias `chat`. */
+const OTHER: ReadonlyArray<Exclude<FakeDialectName, 'openai' | 'triton'>> = ['anthropic', 'gemini', 'ollama', 'bedrock'];
+const SECRET = 'provider-secret-0123456789abcdef';
+const otherModel: Record<string, string> = { anthropic: 'claude-sonnet-4-5', gemini: 'gemini-2.5-flash', ollama: 'llama3.2', bedrock: 'us.anthropic.claude-3-5-haiku-20241022-v1:0' };
+
+async function startOther(dialect: (typeof OTHER)[number], reply = 'Responses reply text.'): Promise<Harness> {
+  const keyed = dialect === 'anthropic' || dialect === 'gemini' || dialect === 'bedrock';
+  const h = await startHarness({
+    fakes: [{ dialect, behaviour: { reply, chunks: 3 }, ...(keyed ? { apiKey: SECRET } : {}) }],
+    env: { PROVIDER_KEY: SECRET, AWS_ACCESS_KEY_ID: FAKE_AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: SECRET },
+    config: ([fake]) => {
+      const deployment =
+        dialect === 'bedrock'
+          ? { provider: 'bedrock', baseUrl: fake!.baseUrl, aws: { region: 'us-east-1', accessKeyId: '${env:AWS_ACCESS_KEY_ID}', secretAccessKey: '${env:AWS_SECRET_ACCESS_KEY}' } }
+          : deploymentFor(fake!, keyed ? { apiKey: '${env:PROVIDER_KEY}' } : {});
+      return { deployments: { d: deployment }, models: { chat: { targets: [{ deployment: 'd', model: otherModel[dialect], defaultMaxTokens: 256 }] } } };
+    },
+  });
+  open.push(h);
+  return h;
+}
+
+describe.each(OTHER)('/v1/responses served by a %s deployment (chat translation to its own protocol)', (dialect) => {
+  it('JSON and stream: text, usage, spec-valid', async () => {
+    const h = await startOther(dialect);
+    const res = await responses(h, { input: 'Hi there', instructions: 'Be brief.' });
+    expect(res.status, res.text).toBe(200);
+    valid('Response', res.json());
+    expect(res.json().output[0].content[0].text).toBe('Responses reply text.');
+    expect(res.json().usage.input_tokens).toBeGreaterThan(0);
+    const events = expectWellFormedStream(await responses(h, { input: 'Hi there', stream: true }));
+    expect(events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join('')).toBe('Responses reply text.');
+    expect(events.at(-1)).toMatchObject({ type: 'response.completed', response: { status: 'completed' } });
+  });
+
+  it.runIf(dialect === 'anthropic' || dialect === 'bedrock')('a forced function tool comes back as a function_call item, JSON and stream', async () => {
+    const h = await startOther(dialect, '{"city":"Paris"}');
+    const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const res = await responses(h, { input: 'Weather in Paris?', tools, tool_choice: 'required' });
+    expect(res.status, res.text).toBe(200);
+    valid('Response', res.json());
+    const call = res.json().output.find((i: any) => i.type === 'function_call');
+    expect(call).toMatchObject({ name: 'get_weather', status: 'completed' });
+    expect(JSON.parse(call.arguments)).toBeTypeOf('object');
+    const events = expectWellFormedStream(await responses(h, { input: 'Weather in Paris?', tools, tool_choice: 'required', stream: true }));
+    const done = events.at(-1)!.response.output.find((i: any) => i.type === 'function_call');
+    expect(done).toMatchObject({ name: 'get_weather', status: 'completed' });
+    expect(events.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => e.delta).join('')).toBe(done.arguments);
+  });
+});
+
+describe('/v1/responses accounting', () => {
+  it('a client that leaves mid-stream is recorded once, as client_disconnect', async () => {
+    const finished: RequestFinishedEvent[] = [];
+    const h = await startHarness({
+      fakes: [{ dialect: 'openai', behaviour: { reply: 'one two three four five six seven eight', chunks: 8, chunkIntervalMs: 100 } }],
+      eventSinks: [{ requestFinished: (e) => void finished.push(e) }],
+      config: ([fake]) => ({ deployments: { d: deploymentFor(fake!) }, models: { chat: { targets: [{ deployment: 'd', model: 'served-model' }] } } }),
+    });
+    open.push(h);
+    const controller = new AbortController();
+    const res = await fetch(`${h.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chat', input: 'Hi', stream: true }),
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let seen = '';
+    while (!seen.includes('response.output_text.delta')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += Buffer.from(value).toString('utf8');
+    }
+    controller.abort();
+    await reader.closed.catch(() => undefined);
+    await waitUntil(() => finished.length > 0, 5_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(finished).toHaveLength(1);
+    expect(finished[0]).toMatchObject({ route: '/v1/responses', outcome: 'client_disconnect', stream: true });
+  });
+
+  it('a failure after the commit point is one error event numbered after the last event, then the end', async () => {
+    const h = await start('openai');
+    h.fakes[0]!.enqueue({ kind: 'reset-mid-stream', afterChunks: 2 });
+    const events = expectWellFormedStream(await responses(h, { input: 'Hi', stream: true }));
+    expect(events.some((e) => e.type === 'response.output_text.delta')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'error', param: null });
+    expect(events.at(-1)!.code).toMatch(/^upstream_/);
+    expect(events.filter((e) => e.type === 'response.completed')).toHaveLength(0);
+  });
+
+  it('the cost rides in response.completed usage when the target is priced', async () => {
+    const h = await startHarness({
+      fakes: [{ dialect: 'openai', behaviour: { reply: 'Priced.' } }],
+      config: ([fake]) => ({
+        deployments: { d: deploymentFor(fake!) },
+        models: { chat: { targets: [{ deployment: 'd', model: 'served-model', price: { input: 1, output: 2 } }] } },
+      }),
+    });
+    open.push(h);
+    const events = expectWellFormedStream(await responses(h, { input: 'Hi', stream: true }));
+    expect(events.at(-1)!.response.usage.cost_usd).toMatch(/^\d+\.\d+$/);
   });
 });

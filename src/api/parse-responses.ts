@@ -17,14 +17,14 @@ import { isRecord } from '../is-record.js';
 
 type Rec = Record<string, unknown>;
 
-const item = z.looseObject({ type: z.string().min(1).max(64).optional() });
 const metadata = z
   .record(z.string().max(chatBounds.metadata.maxKeyLength), z.string().max(chatBounds.metadata.maxValueLength))
   .refine((m) => Object.keys(m).length <= chatBounds.metadata.maxKeys, { message: `at most ${chatBounds.metadata.maxKeys} keys` });
 
 const responsesBody = z.looseObject({
   model: modelName,
-  input: z.union([z.string(), z.array(item)]).optional(),
+  // Items are checked one by one below, so a bad one is named by its index.
+  input: z.union([z.string(), z.array(z.unknown())]).optional(),
   instructions: z.string().nullable().optional(),
   tools: z.array(z.looseObject({ type: z.string().min(1).max(64) })).max(chatBounds.maxFunctions).optional(),
   tool_choice: z.union([z.enum(toolChoiceModes), z.looseObject({ type: z.string().min(1).max(64) })]).optional(),
@@ -173,7 +173,7 @@ function refuseEverywhere(body: Rec): void {
 function echoFields(b: Body, store: boolean): Rec {
   return {
     instructions: b.instructions ?? null,
-    tools: b.tools ?? [],
+    tools: (b.tools ?? []).map(echoTool),
     tool_choice: b.tool_choice ?? 'auto',
     temperature: b.temperature ?? 1,
     top_p: b.top_p ?? 1,
@@ -192,6 +192,15 @@ function echoFields(b: Body, store: boolean): Rec {
   };
 }
 
+/**
+ * A tool as the response object lists it: function tools with every field the spec requires
+ * (null where the client gave none: `strict` left to the provider's default), others as sent.
+ */
+function echoTool(t: Rec): Rec {
+  if (t.type !== 'function') return t;
+  return { ...t, description: t.description ?? null, parameters: t.parameters ?? null, strict: t.strict ?? null };
+}
+
 const idPrefixes: Readonly<Record<string, string>> = { message: 'msg', function_call: 'fc', function_call_output: 'fco', reasoning: 'rs' };
 
 /** A fresh item id (`msg_…`, `fc_…`): stored items are listed by id. */
@@ -204,13 +213,16 @@ export function newItemId(type: string): string {
  * way (`{role, content}` without `type`, string content) gets its type and content parts; every
  * item gets an id. Other fields are kept.
  */
-function normaliseInput(input: string | Rec[]): ResponseItem[] {
+function normaliseInput(input: string | unknown[]): ResponseItem[] {
   if (typeof input === 'string') {
     return [{ type: 'message', id: newItemId('message'), role: 'user', content: [{ type: 'input_text', text: input }] }];
   }
-  return input.map((raw) => {
+  return input.map((raw, i) => {
+    if (!isRecord(raw)) malformed(`input[${i}]`, 'must be an input item object');
+    if (raw.type !== undefined && (typeof raw.type !== 'string' || raw.type === '' || raw.type.length > 64)) malformed(`input[${i}].type`, 'must be an item type');
     const it: Rec = { ...raw };
     if (it.type === undefined && typeof it.role === 'string') it.type = 'message';
+    if (it.type === undefined) malformed(`input[${i}].type`, 'is required');
     if (it.type === 'message' && typeof it.content === 'string') {
       it.content = [it.role === 'assistant' ? { type: 'output_text', text: it.content, annotations: [] } : { type: 'input_text', text: it.content }];
     }

@@ -62,3 +62,33 @@ function urlSource(blk: unknown): boolean {
   if (!isRecord(blk) || !isRecord(blk.source) || blk.source.type !== 'url') return false;
   return typeof blk.source.url !== 'string' || isRemote(blk.source.url);
 }
+
+/** A Responses content part's URL the upstream would fetch (`input_image.image_url`, `input_file.file_url`), as its key. */
+function responsesPartUrl(part: unknown): string | undefined {
+  if (!isRecord(part)) return undefined;
+  if (part.type === 'input_image' && typeof part.image_url === 'string' && isRemote(part.image_url)) return 'image_url';
+  if (part.type === 'input_file' && typeof part.file_url === 'string' && isRemote(part.file_url)) return 'file_url';
+  return undefined;
+}
+
+/**
+ * Responses API input (sent natively): the first content part, of a message or of a function
+ * call's output, with a URL the upstream would fetch, as `input[i].content[j].image_url` (or
+ * `input[i].output[j].file_url`); undefined when none. Linear in the number of parts.
+ */
+export function responsesRemoteMedia(input: unknown): string | undefined {
+  if (!Array.isArray(input)) return undefined;
+  for (let i = 0; i < input.length; i++) {
+    const item: unknown = input[i];
+    if (!isRecord(item)) continue;
+    for (const key of ['content', 'output'] as const) {
+      const parts = item[key];
+      if (!Array.isArray(parts)) continue;
+      for (let j = 0; j < parts.length; j++) {
+        const url = responsesPartUrl(parts[j]);
+        if (url !== undefined) return `input[${i}].${key}[${j}].${url}`;
+      }
+    }
+  }
+  return undefined;
+}

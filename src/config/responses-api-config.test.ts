@@ -35,6 +35,11 @@ describe('deployments.*.responsesApi', () => {
     expect(compiled({ provider: 'openai', baseUrl: 'https://API.OpenAI.com/v1' })).toBe(true);
     expect(compiled({ provider: 'azure', baseUrl: 'https://r.openai.azure.com/openai/v1' })).toBe(true);
     expect(compiled({ provider: 'azure', baseUrl: 'https://r.openai.azure.com/openai', apiVersion: '2025-04-01-preview' })).toBe(true);
+    expect(compiled({ provider: 'azure', baseUrl: 'https://r.openai.azure.com/openai', apiVersion: '2025-03-01-preview' })).toBe(true);
+    expect(compiled({ provider: 'azure', baseUrl: 'https://r.openai.azure.com/openai', apiVersion: 'preview' })).toBe(true);
+    // Pinned to a version from before the Responses API: /openai/responses would be a 404 there.
+    expect(compiled({ provider: 'azure', baseUrl: 'https://r.openai.azure.com/openai', apiVersion: '2024-10-21' })).toBeUndefined();
+    expect(compiled({ provider: 'azure', baseUrl: 'https://r.openai.azure.com/openai', apiVersion: '2025-02-01-preview' })).toBeUndefined();
     expect(compiled({ provider: 'openai', baseUrl: 'http://10.0.0.5:8000/v1' })).toBeUndefined();
     expect(compiled({ provider: 'vllm', baseUrl: 'http://10.0.0.5:8000/v1' })).toBeUndefined();
     expect(compiled({ provider: 'anthropic', baseUrl: 'https://api.anthropic.com' })).toBeUndefined();
@@ -43,6 +48,7 @@ describe('deployments.*.responsesApi', () => {
   it('an explicit value wins over the default for openai, azure and vllm', () => {
     expect(compiled({ provider: 'openai', baseUrl: 'https://api.openai.com/v1', responsesApi: false })).toBeUndefined();
     expect(compiled({ provider: 'azure', baseUrl: 'https://r.openai.azure.com/openai/v1', responsesApi: false })).toBeUndefined();
+    expect(compiled({ provider: 'azure', baseUrl: 'https://r.openai.azure.com/openai', apiVersion: '2024-10-21', responsesApi: true })).toBe(true);
     expect(compiled({ provider: 'openai', baseUrl: 'http://127.0.0.1:9000/v1', responsesApi: true })).toBe(true);
     expect(compiled({ provider: 'vllm', baseUrl: 'http://10.0.0.5:8000/v1', responsesApi: true })).toBe(true);
   });

@@ -222,15 +222,26 @@ const responsesApiProviders: readonly string[] = ['openai', 'azure', 'vllm'];
 
 /**
  * Whether a deployment serves OpenAI's Responses API natively: its `responsesApi`, else true
- * for OpenAI's own host and for Azure OpenAI (both serve `/responses`), false for vLLM and for
+ * for OpenAI's own host and for Azure OpenAI (both serve `/responses`; Azure pinned to an
+ * api-version older than 2025-03-01-preview does not), false for vLLM and for
  * `openai` pointed at any other host (compatible servers rarely have it, or only a stateless
  * subset), and never for the other providers, whose requests are translated to chat.
  */
-export function servesResponsesApi(d: { readonly provider: (typeof providerNames)[number]; readonly baseUrl: string; readonly responsesApi?: boolean | undefined }): boolean {
+export function servesResponsesApi(d: { readonly provider: (typeof providerNames)[number]; readonly baseUrl: string; readonly apiVersion?: string | undefined; readonly responsesApi?: boolean | undefined }): boolean {
   if (!responsesApiProviders.includes(d.provider)) return false;
   if (d.responsesApi !== undefined) return d.responsesApi;
-  if (d.provider === 'azure') return true;
+  if (d.provider === 'azure') return d.apiVersion === undefined || azureVersionHasResponses(d.apiVersion);
   return d.provider === 'openai' && new URL(d.baseUrl).hostname.toLowerCase() === vendorHosts.openai;
+}
+
+/**
+ * Whether an Azure `api-version` has `/openai/responses`: the dated versions from
+ * 2025-03-01-preview on (the first to have it), and the undated ones (`preview`, `latest`). An
+ * older pinned version answers 404 there, so such a deployment translates to chat by default.
+ */
+function azureVersionHasResponses(apiVersion: string): boolean {
+  const date = /^\d{4}-\d{2}-\d{2}/.exec(apiVersion)?.[0];
+  return date === undefined || date >= '2025-03-01';
 }
 
 /** `anthropic-version` values a deployment may pin: 2023-06-01 uses `x-api-key`, 2026-10-21 Bearer auth. */

@@ -1,4 +1,4 @@
-import { messagesRemoteMedia } from '../api/remote-media.js';
+import { messagesRemoteMedia, responsesRemoteMedia } from '../api/remote-media.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { ProviderAdapter } from './types.js';
 
@@ -17,7 +17,7 @@ export function refusingRemoteMedia(adapter: ProviderAdapter, deployment: string
       { param },
     );
   };
-  // Adapters are plain objects of functions (registry.ts), so a copy with two functions replaced is the same adapter.
+  // Adapters are plain objects of functions (registry.ts), so a copy with some functions replaced is the same adapter.
   return {
     ...adapter,
     chatRequest: ((request, target) => {
@@ -31,6 +31,15 @@ export function refusingRemoteMedia(adapter: ProviderAdapter, deployment: string
             if (param !== undefined) refuse(param);
             return adapter.messagesRequest!(native, target, stream, betas);
           }) satisfies NonNullable<ProviderAdapter['messagesRequest']>,
+        }
+      : {}),
+    ...(adapter.responsesRequest
+      ? {
+          responsesRequest: ((native, target, stream) => {
+            const param = responsesRemoteMedia(native.input);
+            if (param !== undefined) refuse(param);
+            return adapter.responsesRequest!(native, target, stream);
+          }) satisfies NonNullable<ProviderAdapter['responsesRequest']>,
         }
       : {}),
   };

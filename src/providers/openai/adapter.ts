@@ -6,6 +6,7 @@ import { openAiErrorInfo } from './error.js';
 import { passThroughParameters } from './parameters.js';
 import { endpointPath, openAiChatRequest, openAiCompletionsRequest } from './request.js';
 import { openAiChatResponse, openAiCompletionsResponse } from './response.js';
+import { NativeResponsesStream, openAiResponsesRequest, openAiResponsesResponse } from './responses.js';
 import { OpenAiStreamTranslator } from './stream.js';
 import { inputTokensOf } from '../count-answer.js';
 import { responsesCountCall } from './responses-count.js';
@@ -31,6 +32,10 @@ function openAiCompatibleAdapter(dialect: 'openai' | 'azure'): ProviderAdapter {
     completionsRequest: openAiCompletionsRequest,
     completionsResponse: openAiCompletionsResponse,
     completionsStream: (ctx) => new OpenAiStreamTranslator<TextCompletion>(ctx),
+    // Used only for deployments with `responsesApi` (TargetInfo.responsesApi); others translate to chat.
+    responsesRequest: openAiResponsesRequest,
+    responsesResponse: openAiResponsesResponse,
+    responsesStream: (ctx) => new NativeResponsesStream(ctx),
     // Azure's Responses surface has no documented input_tokens endpoint: its counts are estimates.
     ...(dialect === 'openai' ? { responsesCountRequest: responsesCountCall, countTokensResponse: inputTokensOf } : {}),
   };

@@ -24,7 +24,18 @@ export type Answer =
   | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
   | { kind: 'empty'; status: number; headers?: Record<string, string> }
   /** `events` are complete frames, one per chunk: SSE text (`data: …\n\n`) or binary (AWS event-stream messages). */
-  | { kind: 'stream'; contentType: string; events: ReadonlyArray<string | Uint8Array>; headers?: Record<string, string> }
+  | {
+      kind: 'stream';
+      contentType: string;
+      events: ReadonlyArray<string | Uint8Array>;
+      headers?: Record<string, string>;
+      /**
+       * The in-band error an `error-event` fault writes after `sent` events, when this stream's
+       * format is not the dialect's usual one (a Responses stream numbers its events); default
+       * the dialect's `errorEvent`.
+       */
+      errorEvent?: (message: string, sent: number) => string | Uint8Array;
+    }
   /** Bytes written verbatim, `pieceBytes` at a time (a replayed recording). */
   | { kind: 'raw'; status: number; contentType: string; body: Uint8Array; pieceBytes: number };
 
@@ -189,10 +200,13 @@ async function deliverStream(
     case 'reset-mid-stream':
       control.destroySocket();
       return;
-    case 'error-event':
-      await write(res, control.errorEvent('The fake upstream failed mid-stream (scripted).'), control.signal);
+    case 'error-event': {
+      const message = 'The fake upstream failed mid-stream (scripted).';
+      const sent = Math.min(fault.afterChunks, answer.events.length);
+      await write(res, answer.errorEvent?.(message, sent) ?? control.errorEvent(message), control.signal);
       res.end();
       return;
+    }
     case 'trickle':
       // Ends only when the client leaves or the fake closes: the write or the wait rejects.
       for (;;) {

@@ -2,49 +2,13 @@ import { decodeSegment } from './exchange.js';
 import type { Answer, DialectContext, FakeDialect, FakeRequest } from './exchange.js';
 import { countWords, defaultReply, embeddingVector, float32Base64, splitPieces, truncateWords } from './reply.js';
 import { isRecord } from '../../is-record.js';
+import { badRequest, checkModel, errorAnswer, openAiError } from './openai-error.js';
+import { responses, responsesInputTokensRoute } from './openai-responses.js';
 
-/** OpenAI's error body: all four keys, `param` and `code` nullable (protocols.md §1.6). */
-export interface OpenAiErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
+export { openAiError, type OpenAiErrorBody } from './openai-error.js';
 
 /** Dimension of the fake's embedding vectors when the request does not ask for one. */
 export const FAKE_EMBEDDING_DIMENSIONS = 16;
-
-const STATUS_ERRORS: Record<number, { type: string; code: string | null; message: string }> = {
-  400: { type: 'invalid_request_error', code: null, message: 'Bad request.' },
-  401: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' },
-  403: { type: 'invalid_request_error', code: null, message: 'You are not allowed to sample from this model.' },
-  404: { type: 'invalid_request_error', code: 'model_not_found', message: 'The model does not exist.' },
-  429: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached for requests.' },
-  500: { type: 'server_error', code: null, message: 'The server had an error while processing your request.' },
-  503: { type: 'server_error', code: null, message: 'The engine is currently overloaded, please try again later.' },
-};
-
-/**
- * Builds an OpenAI error body. Type and code default from the status table above; unknown
- * statuses get `server_error` (5xx) or `invalid_request_error`, with a null code.
- */
-export function openAiError(
-  status: number,
-  message?: string,
-  param: string | null = null,
-  code?: string | null,
-): OpenAiErrorBody {
-  const known = STATUS_ERRORS[status];
-  const type = known?.type ?? (status >= 500 ? 'server_error' : 'invalid_request_error');
-  const text = message ?? known?.message ?? `HTTP ${status}`;
-  return { error: { message: text, type, param, code: code === undefined ? (known?.code ?? null) : code } };
-}
-
-function errorAnswer(status: number, message: string, param: string | null, code: string | null): Answer {
-  return { kind: 'json', status, body: openAiError(status, message, param, code) };
-}
-
-function badRequest(message: string, param: string, code: string): Answer {
-  return errorAnswer(400, message, param, code);
-}
-
 
 /** The text of a message's `content`: a string, or the text parts of an array. */
 function contentText(content: unknown): string {
@@ -53,20 +17,6 @@ function contentText(content: unknown): string {
   return content
     .map((part) => (isRecord(part) && typeof part['text'] === 'string' ? part['text'] : ''))
     .join(' ');
-}
-
-/** Validates `model` (and the model list); returns an error answer or undefined. */
-function checkModel(body: Record<string, unknown>, context: DialectContext): Answer | undefined {
-  const model = body['model'];
-  if (model === undefined) return badRequest("Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
-  if (typeof model !== 'string' || model === '') {
-    return badRequest("Invalid type for 'model': expected a non-empty string.", 'model', 'invalid_type');
-  }
-  if (context.models !== undefined && !context.models.includes(model)) {
-    const message = `The model \`${model}\` does not exist or you do not have access to it.`;
-    return errorAnswer(404, message, null, 'model_not_found');
-  }
-  return undefined;
 }
 
 function checkMessages(messages: unknown): Answer | undefined {
@@ -321,7 +271,12 @@ const POST_ROUTES = new Map<string, Handler>([
   ['/v1/chat/completions', chat],
   ['/v1/completions', completions],
   ['/v1/embeddings', embeddings],
+  ['/v1/responses', responses],
+  ['/v1/responses/input_tokens', responsesInputTokensRoute],
 ]);
+
+/** Routes that answer without generating anything: not counted in stats, and take no faults. */
+const COUNT_ENDPOINTS = new Set(['responses/input_tokens']);
 
 /** Azure OpenAI's classic surface: the deployment is in the path, `api-version` in the query (protocols.md §5.4). */
 const AZURE_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
@@ -338,18 +293,35 @@ function queryOf(request: FakeRequest): string | undefined {
 }
 
 /** Azure OpenAI's v1 surface: OpenAI's paths under `/openai/v1`, `model` names the deployment, no api-version. */
-const AZURE_V1_PATH = /^\/openai\/v1\/(chat\/completions|completions|embeddings)$/;
+const AZURE_V1_PATH = /^\/openai\/v1\/(chat\/completions|completions|embeddings|responses|responses\/input_tokens)$/;
 
-function azureRoute(path: string): { deployment: string | undefined; handler: Handler } | undefined {
-  const v1 = AZURE_V1_PATH.exec(path);
+/**
+ * Azure's dated surface for the Responses API: not deployment-scoped (the openai SDK's AzureOpenAI
+ * rewrites only chat, completions, embeddings… to `/deployments/{d}/…`), so `/openai/responses`
+ * with `api-version`, and `model` in the body names the deployment.
+ */
+const AZURE_RESPONSES_PATH = /^\/openai\/(responses|responses\/input_tokens)$/;
+
+interface AzureRoute {
+  /** The deployment the path names (classic chat surface); undefined when `model` names it. */
+  deployment: string | undefined;
+  endpoint: string;
+  handler: Handler;
+  needsApiVersion: boolean;
+}
+
+function azureRoute(path: string): AzureRoute | undefined {
+  const v1 = AZURE_V1_PATH.exec(path) ?? AZURE_RESPONSES_PATH.exec(path);
   if (v1 !== null) {
-    const handler = POST_ROUTES.get(`/v1/${v1[1] ?? ''}`);
-    return handler === undefined ? undefined : { deployment: undefined, handler };
+    const endpoint = v1[1] ?? '';
+    const handler = POST_ROUTES.get(`/v1/${endpoint}`);
+    return handler === undefined ? undefined : { deployment: undefined, endpoint, handler, needsApiVersion: !path.startsWith('/openai/v1/') };
   }
   const match = AZURE_PATH.exec(path);
   if (match === null) return undefined;
-  const handler = POST_ROUTES.get(`/v1/${match[2] ?? ''}`);
-  return handler === undefined ? undefined : { deployment: decodeSegment(match[1] ?? ''), handler };
+  const endpoint = match[2] ?? '';
+  const handler = POST_ROUTES.get(`/v1/${endpoint}`);
+  return handler === undefined ? undefined : { deployment: decodeSegment(match[1] ?? ''), endpoint, handler, needsApiVersion: true };
 }
 
 function authorized(request: FakeRequest, apiKey: string | undefined, azure: boolean): boolean {
@@ -367,7 +339,7 @@ function azure(request: FakeRequest, context: DialectContext): Answer {
   if (target === undefined) return notFound(method, path);
   const query = queryOf(request);
   // Without the query (the server did not pass it) the check cannot be made and is skipped.
-  if (target.deployment !== undefined && query !== undefined && !new URLSearchParams(query).get('api-version')) {
+  if (target.needsApiVersion && query !== undefined && !new URLSearchParams(query).get('api-version')) {
     return errorAnswer(404, 'Resource not found: the api-version query parameter is required.', null, '404');
   }
   if (!isRecord(request.body)) {
@@ -397,12 +369,18 @@ function route(request: FakeRequest, context: DialectContext): Answer {
 
 /**
  * The OpenAI dialect (also what vLLM speaks): chat completions, legacy completions, embeddings,
- * models; plus Azure's classic `/openai/deployments/{deployment}/…?api-version=` paths.
+ * models, the Responses API (openai-responses.ts); plus Azure's classic
+ * `/openai/deployments/{deployment}/…?api-version=`, `/openai/responses?api-version=` and
+ * `/openai/v1/…` paths.
  */
 export const openAiDialect: FakeDialect = {
   name: 'openai',
   basePath: '/v1',
-  isInference: (method, path) => method === 'POST' && (POST_ROUTES.has(path) || azureRoute(path) !== undefined),
+  isInference: (method, path) => {
+    if (method !== 'POST') return false;
+    const endpoint = POST_ROUTES.has(path) ? path.slice('/v1/'.length) : azureRoute(path)?.endpoint;
+    return endpoint !== undefined && !COUNT_ENDPOINTS.has(endpoint);
+  },
   answer: route,
   errorBody: (status, message) => openAiError(status, message),
   errorEvent: (message) => `data: ${JSON.stringify(openAiError(500, message))}\n\n`,
