@@ -61,19 +61,21 @@ async function setup(): Promise<{ h: Harness; native: CountServer; events: Reque
   const events: RequestFinishedEvent[] = [];
   const h = await startHarness({
     env: { NATIVE_KEY: 'sk-native-upstream-0123456789' },
-    fakes: [{ dialect: 'openai', behaviour: { reply: 'ok done' } }, { dialect: 'gemini', models: ['served-gemini'] }],
+    fakes: [{ dialect: 'openai', behaviour: { reply: 'ok done' } }, { dialect: 'gemini', models: ['served-gemini'] }, { dialect: 'openai', models: ['served-fake-native'] }],
     eventSinks: [{ requestFinished: (e) => void events.push(e) }],
-    config: ([openai, gemini]) => ({
+    config: ([openai, gemini, nativeFake]) => ({
       deployments: {
         // The fake's host is not api.openai.com: translated to chat, so counted by our tokenizer.
         chatOnly: deploymentFor(openai!),
         native: { provider: 'openai', baseUrl: native.url, apiKey: '${env:NATIVE_KEY}', responsesApi: true },
         gem: deploymentFor(gemini!),
+        nativeFake: deploymentFor(nativeFake!, { responsesApi: true }),
       },
       models: {
         gpt: { targets: [{ deployment: 'chatOnly', model: 'served-gpt' }] },
         'gpt-native': { targets: [{ deployment: 'native', model: 'served-native' }] },
         gem: { targets: [{ deployment: 'gem', model: 'served-gemini' }] },
+        'fake-native': { targets: [{ deployment: 'nativeFake', model: 'served-fake-native' }] },
       },
       tenants: {
         main: { keys: [KEY], models: ['*'] },
@@ -121,6 +123,17 @@ describe('openai 6.49 responses.inputTokens.count → /v1/responses/input_tokens
     const builtIn = await client(h).responses.inputTokens.count({ model: 'gem', ...params, tools: [{ type: 'web_search' }] }).withResponse();
     expect(builtIn.response.headers.get('x-gateway-token-count')).toBe('estimate');
     expect(h.fakes[1]!.received).toHaveLength(1);
+  });
+
+  it("the OpenAI fake's Responses API (responsesApi: true): its count equals the input_tokens of a create with the same input", async () => {
+    const { h } = await setup();
+    const { data, response } = await client(h).responses.inputTokens.count({ model: 'fake-native', ...params }).withResponse();
+    expect(response.headers.get('x-gateway-token-count')).toBe('upstream');
+    expect(response.headers.get('x-gateway-provider')).toBe('nativeFake');
+    const created = await client(h).responses.create({ model: 'fake-native', ...params });
+    expect(data).toEqual({ object: 'response.input_tokens', input_tokens: created.usage!.input_tokens });
+    expect(h.fakes[2]!.received.map((r) => r.path)).toEqual(['/v1/responses/input_tokens', '/v1/responses']);
+    expect(h.fakes[2]!.received[0]!.body).toEqual({ model: 'served-fake-native', ...params });
   });
 
   it('a native upstream whose count fails (500, or no count in its answer): the tokenizer answers', async () => {
