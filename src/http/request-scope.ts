@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import type { RequestOutcome } from '../observability/events.js';
+import type { Principal } from '../auth/principal.js';
 import { handleCountTokens, type CountOperation } from '../pipeline/count-tokens.js';
 import { handleRequest } from '../pipeline/handle-request.js';
 import type { Operation, OperationRequest } from '../pipeline/operations.js';
@@ -111,7 +112,7 @@ export class RequestScope implements ChatReply {
    * Runs a token-counting endpoint (pipeline/count-tokens.ts) on the same terms as an operation:
    * one controller, and the count flow records the outcome.
    */
-  async runCount<Req extends { readonly model: string }>(op: CountOperation<Req>): Promise<void> {
+  async runCount<Req extends { readonly model: string }>(op: CountOperation<Req>, options: { readonly principal?: Principal } = {}): Promise<void> {
     const controller = (this.#controller = new AbortController());
     this.deps.inFlight.attach(this.res, controller);
     const { pipeline } = this.runtime;
@@ -119,7 +120,17 @@ export class RequestScope implements ChatReply {
     await handleCountTokens(
       pipeline,
       op,
-      { requestId: this.requestId, authorization: this.authorization, acceptsXApiKey: this.surface.acceptsXApiKey, headers: this.req.headers, body: this.body, controller, startMs: this.startMs },
+      {
+        requestId: this.requestId,
+        authorization: this.authorization,
+        acceptsXApiKey: this.surface.acceptsXApiKey,
+        headers: this.req.headers,
+        body: this.body,
+        controller,
+        startMs: this.startMs,
+        // A handler that authenticated the caller first (to load its stored conversation) passes it on.
+        ...(options.principal ? { principal: options.principal } : {}),
+      },
       this,
     );
     if (!this.res.headersSent) this.res.destroy();
