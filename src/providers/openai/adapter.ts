@@ -9,7 +9,7 @@ import { openAiChatResponse, openAiCompletionsResponse } from './response.js';
 import { NativeResponsesStream, openAiResponsesRequest, openAiResponsesResponse } from './responses.js';
 import { OpenAiStreamTranslator } from './stream.js';
 import { inputTokensOf } from '../count-answer.js';
-import { responsesCountCall } from './responses-count.js';
+import { responsesCountCall } from './count-tokens.js';
 
 export { openAiErrorInfo } from './error.js';
 
