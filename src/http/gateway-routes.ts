@@ -1,8 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
+import { messagesCountOperation } from '../api/count-tokens/messages-count.js';
+import { responsesCountOperation } from '../api/count-tokens/responses-count.js';
 import { batchApiPaths } from '../batches/api-paths.js';
 import { responsesReadPaths } from '../responses/api-paths.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { chatOperation, completionsOperation, embeddingsOperation, messagesOperation, responsesOperation, type Operation, type OperationRequest } from '../pipeline/operations.js';
+import type { CountOperation } from '../pipeline/count-tokens.js';
 import type { RequestScope } from './request-scope.js';
 import { surfaces, type ApiSurface, type Route } from './routes.js';
 
@@ -30,6 +33,8 @@ export function dataPlaneRoutes(options: RouteOptions): Route[] {
     { method: 'POST', ...operation(completionsOperation, surfaces.openai) },
     { method: 'POST', ...operation(embeddingsOperation, surfaces.openai) },
     { method: 'POST', ...operation(messagesOperation, surfaces.anthropic) },
+    { method: 'POST', ...countEndpoint(messagesCountOperation, surfaces.anthropic) },
+    { method: 'POST', ...countEndpoint(responsesCountOperation, surfaces.responses) },
     { method: 'GET', path: '/v1/models', surface: surfaces.models, handler: listModels },
     { method: 'GET', path: '/v1/models/{model}', surface: surfaces.models, handler: getModel },
     // With stored responses (always, once listening) the storing handler serves POST /v1/responses;
@@ -62,6 +67,11 @@ function statelessResponses(): Route[] {
 
 function noStoredResponses(): never {
   throw new GatewayError('resource_not_found', 'No stored response with this id: this route table keeps no responses.', { param: 'response_id' });
+}
+
+/** A token-counting endpoint: like an operation, it records its own outcome (pipeline/count-tokens.ts). */
+function countEndpoint<Req extends { readonly model: string }>(op: CountOperation<Req>, surface: ApiSurface): Omit<Route, 'method'> {
+  return { path: op.route, surface, body: 'json', recordsItself: true, handler: (scope) => scope.runCount(op) };
 }
 
 function batchApiOff(): never {

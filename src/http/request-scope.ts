@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.js';
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js';
 import type { RequestOutcome } from '../observability/events.js';
+import { handleCountTokens, type CountOperation } from '../pipeline/count-tokens.js';
 import { handleRequest } from '../pipeline/handle-request.js';
 import type { Operation, OperationRequest } from '../pipeline/operations.js';
 import type { ChatReply, StreamWriter } from '../pipeline/reply.js';
@@ -112,6 +113,34 @@ export class RequestScope implements ChatReply {
       options.reply ?? this,
     );
     // The client left before we answered: nothing to send, release the socket.
+    if (!this.res.headersSent) this.res.destroy();
+  }
+
+  /**
+   * Runs a token-counting endpoint (pipeline/count-tokens.ts) on the same terms as an operation:
+   * one controller, and the count flow records the outcome.
+   */
+  async runCount<Req extends { readonly model: string }>(op: CountOperation<Req>, options: { readonly principal?: Principal } = {}): Promise<void> {
+    const controller = (this.#controller = new AbortController());
+    this.deps.inFlight.attach(this.res, controller);
+    const { pipeline } = this.runtime;
+    this.#pipelineRecords = true;
+    await handleCountTokens(
+      pipeline,
+      op,
+      {
+        requestId: this.requestId,
+        authorization: this.authorization,
+        acceptsXApiKey: this.surface.acceptsXApiKey,
+        headers: this.req.headers,
+        body: this.body,
+        controller,
+        startMs: this.startMs,
+        // A handler that authenticated the caller first (to load its stored conversation) passes it on.
+        ...(options.principal ? { principal: options.principal } : {}),
+      },
+      this,
+    );
     if (!this.res.headersSent) this.res.destroy();
   }
 

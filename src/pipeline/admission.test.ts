@@ -440,3 +440,35 @@ describe('Admission: giving a slot back to take one again (the over-budget swap,
     expect(slots.inFlight('acme')).toBe(0);
   });
 });
+
+describe('Admission: admitRequestOnly (token counting)', () => {
+  it('takes one request from the request bucket, never touches the token bucket, and holds a slot until settle', async () => {
+    const clock = new ManualClock();
+    const slots = new MemoryConcurrencyLimiter();
+    const decisions: Decision[] = [];
+    const admission = new Admission(new MemoryRateLimiter(clock), recordingEvents(decisions), { concurrency: slots });
+    // A token bucket with 5 tokens: a chat request reserving more is refused; counts are not.
+    const limits: LimitsConfig = { requests: { capacity: 3, refillPerSecond: slow }, tokens: { capacity: 5, refillPerSecond: slow } };
+    const who: Principal = { ...principal(limits), concurrency: { maxInFlight: 1 } };
+    const first = await admission.admitRequestOnly(who, model);
+    expect(first.headers).toEqual({ 'x-ratelimit-limit-requests': '3', 'x-ratelimit-remaining-requests': '2', 'x-ratelimit-reset-requests': expect.any(String) });
+    expect(slots.inFlight('acme')).toBe(1);
+    expect((await rejection(admission.admitRequestOnly(who, model))).code).toBe('concurrency_limit_exceeded');
+    first.settle(undefined, undefined);
+    expect(slots.inFlight('acme')).toBe(0);
+    (await admission.admitRequestOnly(who, model)).settle(usage(50, 0), undefined);
+    await flush();
+    expect(decisions.filter((d) => d.kind === 'tokens')).toEqual([]);
+    // The token bucket is still full: a request that fits it is admitted.
+    (await admission.admit(who, model, { promptTokens: 2, outputTokens: 3 })).settle(usage(2, 3), undefined);
+    // The request bucket is spent: three requests in all.
+    expect((await rejection(admission.admitRequestOnly(who, model))).code).toBe('rate_limit_exceeded');
+  });
+
+  it('no request limit and no concurrency limit: nothing to hold', async () => {
+    const { admission, decisions } = setup({ tokens: { capacity: 1, refillPerSecond: slow } });
+    const who: Principal = { ...principal({ tokens: { capacity: 1, refillPerSecond: slow } }), budgets: [] };
+    for (let i = 0; i < 5; i++) expect((await admission.admitRequestOnly(who, model)).headers).toEqual({});
+    expect(decisions).toEqual([]);
+  });
+});

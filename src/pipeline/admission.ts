@@ -128,6 +128,32 @@ export class Admission {
     }
   }
 
+  /**
+   * Admits a request that generates nothing (token counting): it holds a concurrency slot while it
+   * runs and counts against the request limits, but reserves no tokens (the token buckets are
+   * neither checked nor charged) and is not checked against budgets: it costs nothing, so a team
+   * over its budget may still count. Throws like `admit` (429 with Retry-After, 503 fail-closed).
+   */
+  async admitRequestOnly(principal: Principal, model: RuntimeModel, wait?: AdmissionWait): Promise<Ticket> {
+    const hasRequestBuckets = principal.limitsFor(model.alias)?.requests !== undefined || principal.keyLimits?.limits?.requests !== undefined;
+    if (!hasRequestBuckets && !principal.concurrency) return noLimits;
+    const lease = await this.#acquireSlot(principal, model, wait);
+    let ticket: Ticket;
+    try {
+      ticket = hasRequestBuckets ? await this.#consume(principal, model, { promptTokens: 0, outputTokens: 0 }, false) : noLimits;
+    } catch (err) {
+      lease?.release();
+      throw err;
+    }
+    if (!lease) return ticket;
+    const end = onceEnd((usage, costPico, refund) => {
+      lease.release();
+      if (refund) ticket.refund();
+      else ticket.settle(usage, costPico);
+    });
+    return { headers: ticket.headers, settle: (usage, costPico) => end(usage, costPico, false), refund: () => end(undefined, undefined, true) };
+  }
+
   /** Whether a request may wait for a concurrency slot (`queue.maxWaitMs` > 0): only then does `admit` read its `wait`. */
   get queueing(): boolean {
     return this.#queue !== undefined;
@@ -236,13 +262,14 @@ export class Admission {
     }
   }
 
-  async #consume(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }): Promise<Ticket> {
+  /** `withTokens` false: only the request buckets are checked (a request that reserves no tokens). */
+  async #consume(principal: Principal, model: RuntimeModel, tokens: { promptTokens: number; outputTokens: number }, withTokens = true): Promise<Ticket> {
     const { promptTokens } = tokens;
     const checks: LimitCheck[] = [];
     const reserved = promptTokens + tokens.outputTokens;
     const add = (base: string, limits: LimitsConfig | undefined): void => {
       if (limits?.requests) checks.push({ key: `${base}|requests`, kind: 'requests', bucket: limits.requests, cost: 1, failureMode: limits.requests.failureMode ?? this.#failureMode });
-      if (limits?.tokens) checks.push({ key: `${base}|tokens`, kind: 'tokens', bucket: limits.tokens, cost: reserved, failureMode: limits.tokens.failureMode ?? this.#failureMode });
+      if (limits?.tokens && withTokens) checks.push({ key: `${base}|tokens`, kind: 'tokens', bucket: limits.tokens, cost: reserved, failureMode: limits.tokens.failureMode ?? this.#failureMode });
     };
     add(`${principal.tenant}|${model.alias}`, principal.limitsFor(model.alias));
     // A key's own limits are checked in the same all-or-nothing call as its team's.

@@ -371,7 +371,8 @@ async function readToEnd(value: StreamValue<unknown>): Promise<void> {
   }
 }
 
-function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply, headers: Record<string, string>, clientSignal: AbortSignal): void {
+/** The one recorded outcome of a request that failed before anything was sent (shared with the count flow). */
+export function failBeforeCommit(err: unknown, record: RequestRecord, reply: ChatReply, headers: Record<string, string>, clientSignal: AbortSignal): void {
   const attemptOutcome = err instanceof ExecuteError ? err.outcome : undefined;
   const error = err instanceof ExecuteError ? err.error : toGatewayError(err);
   // A throw that is not a GatewayError is a bug in the flow itself: logged with its stack. An
@@ -459,7 +460,7 @@ function once(fn: () => number): () => number {
 }
 
 /** The request's own signal: aborted by the client's disconnect, the drain or the overall deadline. */
-function withDeadline(ctx: RequestContext, totalMs: number): { signal: AbortSignal; dispose: () => void } {
+export function withDeadline(ctx: RequestContext, totalMs: number): { signal: AbortSignal; dispose: () => void } {
   const controller = ctx.controller;
   const timer = setTimeout(() => controller.abort(new DeadlineExceededError(totalMs)), totalMs);
   timer.unref();

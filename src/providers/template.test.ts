@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // The provider folder template (README.md beside this file).
 const required = ['adapter.ts', 'request.ts', 'response.ts', 'stream.ts', 'error.ts', 'wire.ts', 'parameters.ts'];
 /** Extra capabilities, named the same in every provider that has them. */
-const extras = ['embeddings.ts', 'passthrough.ts', 'responses.ts'];
+const extras = ['embeddings.ts', 'passthrough.ts', 'responses.ts', 'count-tokens.ts'];
 const extraFolders = ['fixtures', 'golden'];
 
 /** Everything in one provider folder that does not follow the template. */

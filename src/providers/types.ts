@@ -172,6 +172,29 @@ export interface ProviderAdapter {
   messagesStream?(ctx: ResponseContext): StreamTranslator<AnthropicStreamEvent>;
 
   /**
+   * The provider's own token counter for a Messages request (Anthropic's
+   * `/v1/messages/count_tokens`): the validated count body (no `max_tokens`) in, the call out.
+   * Absent: `/v1/messages/count_tokens` is answered by the gateway's tokenizer (an estimate).
+   */
+  messagesCountRequest?(native: Readonly<Record<string, unknown>>, target: TargetInfo, betas: string | undefined): UpstreamCall;
+  /**
+   * OpenAI's `/v1/responses/input_tokens` on a deployment that serves the Responses API natively
+   * (`TargetInfo.responsesApi`): the count body in, the call out; undefined where this
+   * deployment has no count endpoint.
+   */
+  responsesCountRequest?(native: Readonly<Record<string, unknown>>, target: TargetInfo): UpstreamCall | undefined;
+  /**
+   * The provider's own token counter for a request in chat form (Gemini's `:countTokens`), for
+   * the count endpoints whose request translates to chat without loss.
+   */
+  chatCountRequest?(request: ChatRequest, target: TargetInfo): UpstreamCall;
+  /**
+   * The count in the provider's answer to one of the count calls above (`input_tokens`, Gemini's `totalTokens`).
+   * Throws UpstreamProtocolError when the body has none.
+   */
+  countTokensResponse?(body: unknown): number;
+
+  /**
    * OpenAI's Responses API spoken natively, for `/v1/responses` on a deployment that serves it
    * (`TargetInfo.responsesApi`): the validated body (history already expanded, `store: false`)
    * in, the upstream's response object and events out with the gateway's response id and the

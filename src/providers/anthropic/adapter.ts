@@ -1,5 +1,7 @@
 import type { ChatRequest } from '../../api/chat-types.js';
 import type { ProviderAdapter, ResponseContext, TargetInfo, UpstreamCall } from '../types.js';
+import { inputTokensOf } from '../count-answer.js';
+import { messagesCountCall } from './count-tokens.js';
 import { anthropicErrorInfo } from './error.js';
 import { anthropicParameters } from './parameters.js';
 import { NativeMessagesStream, nativeMessagesCall, nativeMessagesResponse } from './passthrough.js';
@@ -31,4 +33,7 @@ export const anthropicAdapter: ProviderAdapter = {
   messagesRequest: nativeMessagesCall,
   messagesResponse: nativeMessagesResponse,
   messagesStream: (ctx: ResponseContext) => new NativeMessagesStream(ctx),
+
+  messagesCountRequest: messagesCountCall,
+  countTokensResponse: inputTokensOf,
 };

@@ -1,4 +1,5 @@
 import type { ProviderAdapter } from '../types.js';
+import { geminiCountCall, geminiTotalTokens } from './count-tokens.js';
 import { geminiEmbeddingsRequest, geminiEmbeddingsResponse } from './embeddings.js';
 import { geminiErrorInfo } from './error.js';
 import { geminiParameters } from './parameters.js';
@@ -20,4 +21,6 @@ export const geminiAdapter: ProviderAdapter = {
   errorInfo: geminiErrorInfo,
   embeddingsRequest: geminiEmbeddingsRequest,
   embeddingsResponse: geminiEmbeddingsResponse,
+  chatCountRequest: geminiCountCall,
+  countTokensResponse: geminiTotalTokens,
 };

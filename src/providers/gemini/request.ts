@@ -31,6 +31,24 @@ export const skipSignature = 'skip_thought_signature_validator';
  * fields passed parameters.ts. Throws GatewayError (400) for values Gemini cannot express.
  */
 export function geminiChatRequest(request: ChatRequest, target: TargetInfo): UpstreamCall {
+  const body = geminiRequestBody(request, target);
+  const model = geminiModelSegment(target);
+  const path = request.stream ? `${target.basePath}/models/${model}:streamGenerateContent?alt=sse` : `${target.basePath}/models/${model}:generateContent`;
+  return {
+    method: 'POST',
+    path,
+    headers: { 'content-type': 'application/json', accept: request.stream ? 'text/event-stream' : 'application/json' },
+    body: JSON.stringify(body),
+  };
+}
+
+/** The deployment's model as a path segment (`models/` prefix tolerated in config). */
+export function geminiModelSegment(target: TargetInfo): string {
+  return encodeURIComponent(target.upstreamModel.replace(/^models\//, ''));
+}
+
+/** The `GenerateContentRequest` body for a chat request (also what `:countTokens` counts). */
+export function geminiRequestBody(request: ChatRequest, target: TargetInfo): GeminiRequest {
   const b = request.body;
   const body: GeminiRequest = { contents: contents(request.messages, /gemini-3/.test(target.upstreamModel)) };
   const system = systemText(request.messages);
@@ -51,14 +69,7 @@ export function geminiChatRequest(request: ChatRequest, target: TargetInfo): Ups
   if (toolConfig !== undefined) body.toolConfig = { functionCallingConfig: toolConfig };
   const config = generationConfig(request);
   if (Object.keys(config).length > 0) body.generationConfig = config;
-  const model = encodeURIComponent(target.upstreamModel.replace(/^models\//, ''));
-  const path = request.stream ? `${target.basePath}/models/${model}:streamGenerateContent?alt=sse` : `${target.basePath}/models/${model}:generateContent`;
-  return {
-    method: 'POST',
-    path,
-    headers: { 'content-type': 'application/json', accept: request.stream ? 'text/event-stream' : 'application/json' },
-    body: JSON.stringify(body),
-  };
+  return body;
 }
 
 function generationConfig(request: ChatRequest): GeminiGenerationConfig {

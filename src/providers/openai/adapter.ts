@@ -8,6 +8,8 @@ import { endpointPath, openAiChatRequest, openAiCompletionsRequest } from './req
 import { openAiChatResponse, openAiCompletionsResponse } from './response.js';
 import { NativeResponsesStream, openAiResponsesRequest, openAiResponsesResponse } from './responses.js';
 import { OpenAiStreamTranslator } from './stream.js';
+import { inputTokensOf } from '../count-answer.js';
+import { responsesCountCall } from './count-tokens.js';
 
 export { openAiErrorInfo } from './error.js';
 
@@ -34,6 +36,8 @@ function openAiCompatibleAdapter(dialect: 'openai' | 'azure'): ProviderAdapter {
     responsesRequest: openAiResponsesRequest,
     responsesResponse: openAiResponsesResponse,
     responsesStream: (ctx) => new NativeResponsesStream(ctx),
+    // Azure's Responses surface has no documented input_tokens endpoint: its counts are estimates.
+    ...(dialect === 'openai' ? { responsesCountRequest: responsesCountCall, countTokensResponse: inputTokensOf } : {}),
   };
 }
 

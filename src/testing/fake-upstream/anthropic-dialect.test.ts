@@ -69,6 +69,27 @@ describe('anthropic fake, checked with both official SDK lines', () => {
     expect(await post({ ...ok, model: 'claude-y' })).toEqual({ status: 404, body: expect.objectContaining({ type: 'error', error: { type: 'not_found_error', message: 'model: claude-y' } }) });
   });
 
+  it('count_tokens: both SDK lines count like message usage; the body is validated like the real endpoint', async () => {
+    const fake = await start({ apiKey: 'sk-ant-fake', models: ['claude-x'] });
+    const params = { model: 'claude-x', system: [{ type: 'text' as const, text: 'a cached system prompt', cache_control: { type: 'ephemeral' as const } }], messages: [{ role: 'user' as const, content: 'hi there you' }], tools: [weather] };
+    for (const client of [new Anthropic({ baseURL: fake.baseUrl, apiKey: 'sk-ant-fake', maxRetries: 0 }), new Anthropic0137({ baseURL: fake.baseUrl, apiKey: 'sk-ant-fake', maxRetries: 0 }) as unknown as Anthropic]) {
+      expect(await client.messages.countTokens(params)).toEqual({ input_tokens: 7 });
+    }
+    expect(fake.received.map((r) => r.path)).toEqual(['/v1/messages/count_tokens', '/v1/messages/count_tokens']);
+    const post = async (body: unknown, key = 'sk-ant-fake') => {
+      const res = await request(`${fake.baseUrl}/v1/messages/count_tokens`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-api-key': key }, body: JSON.stringify(body) });
+      return { status: res.statusCode, body: (await res.body.json()) as { error: { type: string; message: string } } };
+    };
+    const ok = { model: 'claude-x', messages: [{ role: 'user', content: 'x' }] };
+    expect((await post(ok)).status).toBe(200);
+    expect((await post({ ...ok, max_tokens: 5 })).body.error).toEqual({ type: 'invalid_request_error', message: 'max_tokens: Extra inputs are not permitted' });
+    expect((await post({ ...ok, messages: [] })).status).toBe(400);
+    expect((await post({ ...ok, model: 'claude-y' })).status).toBe(404);
+    expect((await post(ok, 'wrong')).status).toBe(401);
+    // Counting generates nothing: not an inference request in the fake's stats.
+    expect(fake.stats.requests).toBe(0);
+  });
+
   it('stop sequences, max_tokens cuts and cache_control reads', async () => {
     const fake = await start({ behaviour: { reply: 'alpha beta STOP gamma' } });
     const client = new Anthropic({ baseURL: fake.baseUrl, apiKey: 'k', maxRetries: 0 });

@@ -3,7 +3,8 @@ import { countWords, defaultReply, splitPieces, truncateWords } from './reply.js
 import { isRecord } from '../../is-record.js';
 
 /**
- * Anthropic's Messages API as a fake (protocols.md §2): `POST /v1/messages`, JSON or SSE with
+ * Anthropic's Messages API as a fake (protocols.md §2): `POST /v1/messages` (and its
+ * `/v1/messages/count_tokens`), JSON or SSE with
  * `event:` lines, `ping` after the first block start, cumulative usage in `message_delta`, no
  * `[DONE]`; errors `{"type":"error","error":{type,message},"request_id"}`; `request-id` header.
  * Both auth styles are accepted (x-api-key and Bearer), and `anthropic-version` is required.
@@ -217,14 +218,35 @@ function stream(p: Plan): Answer {
   return { kind: 'stream', contentType: 'text/event-stream; charset=utf-8', events };
 }
 
+/** Top-level fields of a count body; anything else is refused as the real endpoint does (`max_tokens` above all). */
+const countFields = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'mcp_servers', 'output_config', 'context_management', 'cache_control']);
+
+/**
+ * `POST /v1/messages/count_tokens`: the Messages body without `max_tokens` (or any other output
+ * setting), validated like `/v1/messages`; counted like a message's usage (words of the system
+ * prompt and the messages, cached blocks included: a count knows no cache).
+ */
+function countTokens(body: unknown, context: DialectContext): Answer {
+  if (!isRecord(body)) return errorAnswer(400, 'The request body is not valid JSON.', context);
+  const extra = Object.keys(body).find((k) => !countFields.has(k));
+  if (extra !== undefined) return errorAnswer(400, `${extra}: Extra inputs are not permitted`, context);
+  const invalid = validate({ ...body, max_tokens: 1 }, context);
+  if (invalid) return invalid;
+  let words = contentWords(body.system).words;
+  for (const m of body.messages as Array<Record<string, unknown>>) words += contentWords(m.content).words;
+  return { kind: 'json', status: 200, body: { input_tokens: words } };
+}
+
 function route(request: FakeRequest, context: DialectContext): Answer {
   const { method, path } = request;
-  if (method !== 'POST' || path !== '/v1/messages') return errorAnswer(404, `Not found: ${method} ${path}`, context);
+  const count = path === '/v1/messages/count_tokens';
+  if (method !== 'POST' || (path !== '/v1/messages' && !count)) return errorAnswer(404, `Not found: ${method} ${path}`, context);
   if (!authorized(request, context.apiKey)) return errorAnswer(401, 'invalid x-api-key', context);
   const version = request.headers['anthropic-version'];
   if (typeof version !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(version)) {
     return errorAnswer(400, 'anthropic-version: header is required', context);
   }
+  if (count) return countTokens(request.body, context);
   const invalid = validate(request.body, context);
   if (invalid) return invalid;
   const body = request.body as Record<string, unknown>;

@@ -24,6 +24,20 @@ describe('gemini fake', () => {
     });
   });
 
+  it('countTokens: contents or a whole generateContentRequest, counted like promptTokenCount; not an inference request', async () => {
+    const fake = await start({ models: ['gemini-2.5-flash'] });
+    const url = `${fake.baseUrl}/models/gemini-2.5-flash:countTokens`;
+    const plain = await post(url, user('hi there'));
+    expect(await plain.body.json()).toEqual({ totalTokens: 3, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 3 }] });
+    const whole = await post(url, { generateContentRequest: { model: 'models/gemini-2.5-flash', ...user('hi there'), systemInstruction: { parts: [{ text: 'be brief' }] } } });
+    expect(((await whole.body.json()) as { totalTokens: number }).totalTokens).toBe(5);
+    expect((await post(url, { generateContentRequest: { ...user('x'), generationConfig: { bogus: 1 } } })).statusCode).toBe(400);
+    expect((await post(url, { contents: [] })).statusCode).toBe(400);
+    expect((await post(url, { ...user('x'), extra: 1 })).statusCode).toBe(400);
+    expect((await post(`${fake.baseUrl}/models/other:countTokens`, user('x'))).statusCode).toBe(404);
+    expect(fake.stats.requests).toBe(0);
+  });
+
   it('alt=sse: CRLF-framed data events, usage on each, finishReason on the last, no [DONE]', async () => {
     const fake = await start({ behaviour: { reply: 'one two three four', chunks: 2 } });
     const res = await post(`${fake.baseUrl}/models/gemini-2.0-flash:streamGenerateContent?alt=sse`, user('x'));

@@ -7,7 +7,7 @@ import { isRecord } from '../../is-record.js';
 /**
  * Google's Generative Language API (`/v1beta`) as the gateway meets it: `generateContent`,
  * `streamGenerateContent` (SSE with `alt=sse`, CRLF-framed `data:` events and no `[DONE]`; a
- * streamed JSON array without it), `embedContent`, `batchEmbedContents` and the model list;
+ * streamed JSON array without it), `countTokens`, `embedContent`, `batchEmbedContents` and the model list;
  * `x-goog-api-key` (or `?key=`) auth; RPC-style errors with RetryInfo on 429. Like the real
  * service it rejects unknown fields, roles other than user/model, and (for Gemini 3 models)
  * replayed function calls without a thought signature.
@@ -246,6 +246,26 @@ function embed(body: Record<string, unknown>, model: string, batch: boolean): An
 }
 
 const METHOD_ROUTE = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/;
+/** `:countTokens` generates nothing: not an inference route (no stats, no faults). */
+const COUNT_ROUTE = /^\/v1beta\/models\/([^/:]+):countTokens$/;
+
+/**
+ * `countTokens`: `{contents}` or `{generateContentRequest}` (validated like generateContent, its
+ * `model` naming the same model), counted like generateContent's promptTokenCount.
+ */
+function countTokens(body: Record<string, unknown>, model: string): Answer {
+  const unknown = unknownField(body, new Set(['contents', 'generateContentRequest']), '');
+  if (unknown) return unknown;
+  const inner: Record<string, unknown> = isRecord(body['generateContentRequest']) ? { ...body['generateContentRequest'] } : { contents: body['contents'] };
+  if (inner['model'] !== undefined && inner['model'] !== `models/${model}`) return errorAnswer(400, '* CountTokensRequest.generate_content_request.model: the model must match the model in the path\n');
+  delete inner['model'];
+  const invalid = validate(inner, model);
+  if (invalid) return invalid;
+  const contents = inner['contents'] as Array<Record<string, unknown>>;
+  const system = isRecord(inner['systemInstruction']) ? partsText(inner['systemInstruction']['parts']) : '';
+  const totalTokens = contents.reduce((sum, c) => sum + countWords(partsText(c['parts'])) + 1, countWords(system));
+  return { kind: 'json', status: 200, body: { totalTokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: totalTokens }] } };
+}
 
 function modelEntry(id: string): object {
   return {
@@ -279,10 +299,10 @@ function route(request: FakeRequest, context: DialectContext): Answer {
   if (denied) return denied;
   const known = context.models ?? ['gemini-2.5-flash'];
   if (method === 'GET' && path === '/v1beta/models') return { kind: 'json', status: 200, body: { models: known.map(modelEntry) } };
-  const match = METHOD_ROUTE.exec(path);
+  const match = METHOD_ROUTE.exec(path) ?? COUNT_ROUTE.exec(path);
   if (match === null || method !== 'POST') return errorAnswer(404, `Method not found.`);
   const model = decodeSegment(match[1] ?? '');
-  const action = match[2];
+  const action = match[2] ?? 'countTokens';
   if (context.models !== undefined && !context.models.includes(model)) {
     return errorAnswer(404, `models/${model} is not found for API version v1beta, or is not supported for ${action}. Call ListModels to see the list of available models and their supported methods.`);
   }
@@ -290,6 +310,8 @@ function route(request: FakeRequest, context: DialectContext): Answer {
   switch (action) {
     case 'generateContent':
       return generate(request.body, model, undefined, context);
+    case 'countTokens':
+      return countTokens(request.body, model);
     case 'streamGenerateContent':
       return generate(request.body, model, new URLSearchParams(request.query ?? '').get('alt') === 'sse' ? 'sse' : 'array', context);
     default:
