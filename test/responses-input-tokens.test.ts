@@ -147,6 +147,19 @@ describe('openai 6.49 responses.inputTokens.count → /v1/responses/input_tokens
     expect(native.received).toHaveLength(2);
   });
 
+  it('previous_response_id: the stored conversation is counted with the new input (the team\'s own turns only)', async () => {
+    const { h } = await setup();
+    const first = await client(h).responses.create({ model: 'gpt', input: 'Tell me a joke about tokens.' });
+    const alone = await client(h).responses.inputTokens.count({ model: 'gpt', input: 'Another one.' });
+    const continued = await client(h).responses.inputTokens.count({ model: 'gpt', input: 'Another one.', previous_response_id: first.id });
+    // The first turn's input and its answer ('ok done') are in front of the new input.
+    const [turnInput, answer] = [countTextsTokens(['Tell me a joke about tokens.']), countTextsTokens(['ok done'])];
+    expect(continued.input_tokens - alone.input_tokens).toBeGreaterThanOrEqual(turnInput + answer);
+    const unknown = await client(h).responses.inputTokens.count({ model: 'gpt', input: 'x', previous_response_id: 'resp_0123456789abcdef' }).then(() => undefined, (e: unknown) => e);
+    expect(unknown).toBeInstanceOf(BadRequestError);
+    expect((unknown as BadRequestError).code).toBe('previous_response_not_found');
+  });
+
   it("errors in OpenAI's shape through the SDK classes: 401, 403, 400 naming the parameter, 429", async () => {
     const { h, native } = await setup();
     await expect(client(h, 'sk-wrong-0123456789').responses.inputTokens.count({ model: 'gpt', ...params })).rejects.toBeInstanceOf(AuthenticationError);

@@ -78,8 +78,8 @@ export const responsesParamFor: Readonly<Record<string, string>> = {
   messages: 'input',
 };
 
-/** Validates a parsed JSON body as a Responses create request; throws GatewayError (400). */
-export function parseResponsesRequest(raw: unknown, prior: readonly ResponseItem[] = []): ResponsesApiRequest {
+/** Validates a parsed JSON body as a Responses create request (or, with `emptyInput`, a count's); throws GatewayError (400). */
+export function parseResponsesRequest(raw: unknown, prior: readonly ResponseItem[] = [], options: { readonly emptyInput?: boolean } = {}): ResponsesApiRequest {
   const rawBody = refuseClientRouting(raw);
   refuseEverywhere(rawBody);
   // Cheap length checks before the schema walks anything: the expanded history is bounded.
@@ -92,7 +92,8 @@ export function parseResponsesRequest(raw: unknown, prior: readonly ResponseItem
   if (!result.success) throw zodToGatewayError(result.error);
   const b = result.data;
   if (b.input === undefined) throw new GatewayError('invalid_request', "'input' is required.", { param: 'input' });
-  if (b.input.length === 0 && prior.length === 0) throw new GatewayError('invalid_request', "'input' must not be empty.", { param: 'input' });
+  // A count may leave the input out (the instructions and tools alone); a create has nothing to answer.
+  if (b.input.length === 0 && prior.length === 0 && options.emptyInput !== true) throw new GatewayError('invalid_request', "'input' must not be empty.", { param: 'input' });
 
   const notes: string[] = [];
   const note = (param: string): void => void notes.push(param);

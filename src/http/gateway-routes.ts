@@ -34,7 +34,6 @@ export function dataPlaneRoutes(options: RouteOptions): Route[] {
     { method: 'POST', ...operation(embeddingsOperation, surfaces.openai) },
     { method: 'POST', ...operation(messagesOperation, surfaces.anthropic) },
     { method: 'POST', ...countEndpoint(messagesCountOperation, surfaces.anthropic) },
-    { method: 'POST', ...countEndpoint(responsesCountOperation, surfaces.responses) },
     { method: 'GET', path: '/v1/models', surface: surfaces.models, handler: listModels },
     { method: 'GET', path: '/v1/models/{model}', surface: surfaces.models, handler: getModel },
     // With stored responses (always, once listening) the storing handler serves POST /v1/responses;
@@ -61,6 +60,7 @@ function operation(op: Operation<OperationRequest, unknown, unknown>, surface: A
 function statelessResponses(): Route[] {
   return [
     { method: 'POST', ...operation(responsesOperation(), surfaces.responses) },
+    { method: 'POST', ...countEndpoint(responsesCountOperation, surfaces.responses) },
     ...responsesReadPaths.map(([method, path]): Route => ({ method, path, surface: surfaces.responses, handler: noStoredResponses })),
   ];
 }

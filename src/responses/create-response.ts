@@ -9,6 +9,7 @@ import { requestCaps } from '../api/parse-common.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { RequestScope } from '../http/request-scope.js';
 import { responsesOperation } from '../pipeline/operations.js';
+import { responsesCountWith } from '../api/count-tokens/responses-count.js';
 import { callerOf, perProcessNote, plausibleId, withStore, type ResponsesApiDeps } from './api-context.js';
 import type { ChainSize, NewTurn } from './response-store.js';
 import { StoringReply } from './storing-reply.js';
@@ -42,6 +43,18 @@ export async function createResponse(deps: ResponsesApiDeps, scope: RequestScope
       chain: prior?.size,
     });
   await scope.runOperation(capturing, { principal: caller.principal, reply: new StoringReply(scope, save) });
+}
+
+/**
+ * `POST /v1/responses/input_tokens`: a `previous_response_id` is expanded from the caller's
+ * team's stored turns, as for a create, and the whole conversation is counted.
+ */
+export async function countInputTokens(deps: ResponsesApiDeps, scope: RequestScope): Promise<void> {
+  const caller = await callerOf(scope);
+  const body = scope.body as Readonly<Record<string, unknown>> | null | undefined;
+  const previousId = typeof body?.previous_response_id === 'string' ? body.previous_response_id : undefined;
+  const prior = previousId === undefined ? undefined : await conversationOf(deps, caller.team, previousId);
+  await scope.runCount(responsesCountWith(prior?.items), { principal: caller.principal });
 }
 
 /** The stored conversation `id` continues (the caller's team's), or the 400 OpenAI gives. */

@@ -13,7 +13,7 @@ import type { ResponsesApiDeps } from './api-context.js';
 import { responsesReadPaths } from './api-paths.js';
 import { MemoryResponseStore } from './memory-store.js';
 import { ResponsesPurge } from './purge.js';
-import { createResponse } from './create-response.js';
+import { countInputTokens, createResponse } from './create-response.js';
 import { deleteResponse, listInputItems, retrieveResponse } from './read-routes.js';
 import type { ResponseStore } from './response-store.js';
 import { SqlResponseStore } from './sql-store.js';
@@ -56,7 +56,11 @@ export async function loadResponsesApi(options: ResponsesApiOptions): Promise<{ 
     return { method, path, surface: surfaces.responses, handler: (scope) => handler(deps, scope) };
   });
   // The create row is an operation's row: the edge parses its body, the pipeline records it.
-  routes.unshift({ method: 'POST', path: '/v1/responses', surface: surfaces.responses, body: 'json', recordsItself: true, operation: 'chat', handler: (scope) => createResponse(deps, scope) });
+  routes.unshift(
+    { method: 'POST', path: '/v1/responses', surface: surfaces.responses, body: 'json', recordsItself: true, operation: 'chat', handler: (scope) => createResponse(deps, scope) },
+    // A count records its own outcome too (pipeline/count-tokens.ts).
+    { method: 'POST', path: '/v1/responses/input_tokens', surface: surfaces.responses, body: 'json', recordsItself: true, handler: (scope) => countInputTokens(deps, scope) },
+  );
   return {
     routes,
     deps,

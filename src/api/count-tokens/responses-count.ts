@@ -32,7 +32,7 @@ export function parseResponsesCountRequest(raw: unknown, prior?: readonly Respon
   if (prior === undefined && body.previous_response_id !== undefined && body.previous_response_id !== null) {
     throw new GatewayError('unsupported_parameter', "'previous_response_id' is not supported by /v1/responses/input_tokens on this gateway: send the conversation's items in 'input'.", { param: 'previous_response_id' });
   }
-  const parsed = parseResponsesRequest({ ...body, input: body.input ?? [] }, prior);
+  const parsed = parseResponsesRequest({ ...body, input: body.input ?? [] }, prior, { emptyInput: true });
   // A native upstream gets the input as the client wrote it (the parser's normalised items carry
   // item ids made up for storage), and none when the client sent none; after the stored items
   // of a continued conversation (which already carry their ids).
