@@ -46,7 +46,8 @@ describe('responsesOperation', () => {
     const call = op.upstreamCall(adapter, r, nativeTarget);
     expect(call.path).toBe('/v1/responses');
     expect(calls[0]).toBe(r.native);
-    expect(op.decode(adapter, r, { id: 'resp_x', object: 'response' }, ctx, nativeTarget).value).toEqual({ id: 'resp_x', object: 'response' });
+    // The upstream's object, with the client's store and previous_response_id (the upstream was sent store:false and none).
+    expect(op.decode(adapter, r, { id: 'resp_x', object: 'response' }, ctx, nativeTarget).value).toEqual({ id: 'resp_x', object: 'response', store: true, previous_response_id: null });
     expect(op.streamTranslator(adapter, ctx, r, nativeTarget)).not.toBeInstanceOf(ChatToResponsesStream);
   });
 
