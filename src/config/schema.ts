@@ -729,7 +729,7 @@ const responsesSchema = z
     /** Without a control plane: responses kept in this process at most (the oldest go first). */
     memoryMaxResponses: z.number().int().min(1).max(1_000_000).default(10_000),
     /** Without a control plane: bytes of stored responses kept in this process at most (the oldest go first). */
-    memoryMaxBytes: z.number().int().min(1_048_576).max(17_179_869_184).default(268_435_456),
+    memoryMaxBytes: z.number().int().min(1_048_576).max(17_179_869_184).default(67_108_864),
   })
   .strict();
 
