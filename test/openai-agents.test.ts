@@ -451,6 +451,19 @@ describe('@openai/agents through /v1/responses: triton (no tools)', () => {
     expect(h.fakes[0]!.received.filter((r) => r.method === 'POST')).toHaveLength(0);
   });
 
+  it('structured output fails the same way, the 400 naming text.format', async () => {
+    const h = await start(triton);
+    const { runner } = agentsRunner(h);
+    const agent = new Agent({ name: 'Structured agent', instructions: 'Name a city.', model: 'weather', outputType: weatherSchema });
+    const failure = await runner.run(agent, 'Pick a city.').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(BadRequestError);
+    expect(failure).toMatchObject({ status: 400, param: 'text.format', code: 'unsupported_parameter' });
+    expect(h.fakes[0]!.received.filter((r) => r.method === 'POST')).toHaveLength(0);
+  });
+
   it('the same agent without tools is served by Triton', async () => {
     const h = await start(triton);
     const { runner } = agentsRunner(h);
