@@ -16,6 +16,7 @@ import { FAKE_AWS_ACCESS_KEY_ID } from '../src/testing/fake-upstream/bedrock-dia
 import type { FakeUpstream, ReceivedRequest } from '../src/testing/fake-upstream/fake-upstream.js';
 import type { FakeDialectName } from '../src/testing/fake-upstream/script.js';
 import { deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
+import { openAiStreamBytes } from './helpers/recorded.js';
 
 type Json = Record<string, any>;
 
@@ -298,6 +299,13 @@ function weatherAgent(settings: ModelSettings): { agent: Agent; calls: Array<z.i
   return { agent, calls, output };
 }
 
+/** Reads a streamed run's text stream to its end; the text. */
+async function drain(stream: AsyncIterable<string>): Promise<string> {
+  let text = '';
+  for await (const piece of stream) text += piece;
+  return text;
+}
+
 /** The model calls that reached the fake. */
 function modelCalls(fake: FakeUpstream, path: RegExp): ReceivedRequest[] {
   return fake.received.filter((r) => r.method === 'POST' && path.test(r.path));
@@ -330,6 +338,12 @@ describe.each(CASES)('@openai/agents through /v1/responses: $name', (c) => {
     expect(calls).toEqual([c.args]);
     expect(result.finalOutput).toBe(c.reply);
     expect(result.newItems.map((i) => i.type)).toEqual(['tool_call_item', 'tool_call_output_item', 'message_output_item']);
+    // The SDK adds up the usage of both calls from our Response objects.
+    const usage = result.runContext.usage;
+    expect(usage.requests).toBe(2);
+    expect(usage.inputTokens).toBeGreaterThan(0);
+    expect(usage.outputTokens).toBeGreaterThan(0);
+    expect(usage.totalTokens).toBe(usage.inputTokens + usage.outputTokens);
     expectSdkRequests(sent, false, output(c.args.city));
     const upstream = modelCalls(fake, c.path);
     expect(upstream).toHaveLength(2);
@@ -357,6 +371,9 @@ describe.each(CASES)('@openai/agents through /v1/responses: $name', (c) => {
     expect(events).toEqual(['tool_called', 'tool_output', 'message_output_created']);
     expect(text).toBe(c.reply);
     expect(result.finalOutput).toBe(c.reply);
+    // Usage reaches the SDK through response.completed in each stream.
+    expect(result.runContext.usage).toMatchObject({ requests: 2, inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
+    expect(result.runContext.usage.outputTokens).toBeGreaterThan(0);
     expectSdkRequests(sent, true, output(c.args.city));
     const upstream = modelCalls(fake, c.path);
     expect(upstream).toHaveLength(2);
@@ -417,6 +434,80 @@ describe.each(CASES)('@openai/agents through /v1/responses: $name', (c) => {
     expect(sent[0]!.body).toMatchObject({ include: [], temperature: 0.5, top_p: 0.9, max_output_tokens: 300, parallel_tool_calls: true, truncation: 'disabled', store: true });
     expect(sent.map((s) => s.status)).toEqual([200, 200]);
   });
+});
+
+/** A recorded gpt-4o stream with two parallel tool calls (GetWeatherArgs for Edinburgh, get_stock_price for AAPL). */
+const PARALLEL_TOOLS = 'f82268f2fefd5cfbc7eeb59c297688be2f6ca0849a6e4f17851b517310841d9b.sse';
+
+describe('@openai/agents through /v1/responses: parallel tool calls and streamed continuations', () => {
+  const vllm = CASES.find((c) => c.name.startsWith('vllm'))!;
+
+  it('a recorded stream of two parallel calls: both tools run, both outputs go back as one assistant turn and two tool messages', async () => {
+    const h = await start(vllm);
+    const fake = h.fakes[0]!;
+    fake.enqueue({ kind: 'replay', body: openAiStreamBytes(PARALLEL_TOOLS), contentType: 'text/event-stream', pieceBytes: 64 });
+    const { runner, sent } = agentsRunner(h);
+    const seen: string[] = [];
+    const weather = tool({
+      name: 'GetWeatherArgs',
+      description: 'Weather',
+      parameters: z.object({ city: z.string(), country: z.string(), units: z.enum(['c', 'f']) }),
+      execute: async (a) => {
+        seen.push(`weather ${a.city} ${a.country} ${a.units}`);
+        return `Rain in ${a.city}.`;
+      },
+    });
+    const stock = tool({
+      name: 'get_stock_price',
+      description: 'Stock price',
+      parameters: z.object({ ticker: z.string(), exchange: z.string() }),
+      execute: async (a) => {
+        seen.push(`stock ${a.ticker} ${a.exchange}`);
+        return `${a.ticker} is at 100.`;
+      },
+    });
+    const agent = new Agent({ name: 'Two tools', instructions: 'Use the tools.', model: 'weather', tools: [weather, stock] });
+
+    const result = await runner.run(agent, 'Weather in Edinburgh and the AAPL price?', { stream: true });
+    await drain(result.toTextStream());
+    await result.completed;
+
+    expect(result.error).toBeNull();
+    expect(seen.sort()).toEqual(['stock AAPL NASDAQ', 'weather Edinburgh GB c']);
+    expect(result.finalOutput).toBe(REPLY);
+    expect(sent.map((s) => s.status)).toEqual([200, 200]);
+    const messages = (modelCalls(fake, vllm.path)[1]!.body as Json).messages as Json[];
+    const assistant = messages.at(-3)!;
+    expect(assistant.tool_calls.map((t: Json) => t.function.name)).toEqual(['GetWeatherArgs', 'get_stock_price']);
+    expect(messages.slice(-2)).toEqual([
+      { role: 'tool', tool_call_id: assistant.tool_calls[0].id, content: 'Rain in Edinburgh.' },
+      { role: 'tool', tool_call_id: assistant.tool_calls[1].id, content: 'AAPL is at 100.' },
+    ]);
+  });
+
+  it.each(CASES.filter((c) => ['anthropic', 'gemini', 'openai'].some((n) => c.name.startsWith(n))).map((c) => [c.name, c] as const))(
+    'a streamed run continued, streamed, with previousResponseId (%s)',
+    async (_name, c) => {
+      const h = await start(c);
+      const { runner, sent } = agentsRunner(h);
+      const { agent, output } = weatherAgent(c.settings);
+      const first = await runner.run(agent, 'What is the weather in Paris?', { stream: true });
+      await drain(first.toTextStream());
+      await first.completed;
+      expect(first.lastResponseId).toMatch(/^resp_/);
+      const before = { sent: sent.length, upstream: modelCalls(h.fakes[0]!, c.path).length };
+
+      const next = await runner.run(agent, 'And tomorrow?', { stream: true, previousResponseId: first.lastResponseId! });
+      await drain(next.toTextStream());
+      await next.completed;
+
+      expect(next.error).toBeNull();
+      expect(next.finalOutput).toBe(c.reply);
+      expect(sent[before.sent]!.body).toMatchObject({ previous_response_id: first.lastResponseId, stream: true });
+      const upstream = JSON.stringify(modelCalls(h.fakes[0]!, c.path)[before.upstream]!.body);
+      for (const piece of ['What is the weather in Paris?', output(c.args.city), c.reply, 'And tomorrow?']) expect(upstream).toContain(JSON.stringify(piece).slice(1, -1));
+    },
+  );
 });
 
 describe('@openai/agents through /v1/responses: triton (no tools)', () => {
