@@ -9,7 +9,7 @@ import { providerNames } from '../src/config/schema.js';
 
 const ROOT = new URL('../', import.meta.url);
 const doc = readFileSync(new URL('docs/providers.md', ROOT), 'utf8');
-const COLUMNS = ['provider', 'chat', 'stream', 'tools', 'structured output', 'images', 'embeddings', 'usage in stream'];
+const COLUMNS = ['provider', 'chat', 'stream', 'tools', 'structured output', 'images', 'embeddings', 'usage in stream', 'responses (`/v1/responses`)'];
 /** `file` › `title` or `file` › "title". */
 const LONG_REFERENCE = /`([\w./-]+\.test\.ts)` › (?:`([^`]+)`|"([^"]+)")/g;
 /** `G` "title", "title": a shorthand declared in the doc as `G` = `file`. */
