@@ -54,7 +54,8 @@ const input = [
   // Without encrypted_content the upstream (store: false) could not resolve it: left out.
   { type: 'reasoning', id: 'rs_stored_only', summary: [] },
   { type: 'reasoning', id: 'rs_portable', summary: [], encrypted_content: 'gAAAAportable' },
-  { role: 'assistant', content: 'Paris.' },
+  // An id from another provider's answer (or the gateway's store) names nothing upstream: not sent.
+  { type: 'message', id: 'msg_from_elsewhere', role: 'assistant', content: 'Paris.' },
   { role: 'user', content: 'And of Italy?' },
 ];
 
@@ -69,6 +70,8 @@ describe('/v1/responses on a deployment with responsesApi', () => {
     expect(sent.body).toMatchObject({ model: 'served-a', store: false, stream: false, instructions: 'Be brief.', temperature: 0.2, metadata: { k: 'v' } });
     expect(sent.body).not.toHaveProperty('previous_response_id');
     expect((sent.body as Json).input.map((i: Json) => (i.type === 'reasoning' ? i.id : i.role))).toEqual(['user', 'rs_portable', 'assistant', 'user']);
+    // Ids only name items in an upstream's own store; the reasoning item keeps its own beside its encrypted content.
+    expect((sent.body as Json).input.map((i: Json) => i.id)).toEqual([undefined, 'rs_portable', undefined, undefined]);
     expect(second.received).toHaveLength(0);
     const r = res.json() as Json;
     expect(r.id).toMatch(/^resp_[0-9a-f]{16,}$/);

@@ -34,12 +34,25 @@ function unresolvable(item: unknown): boolean {
   return isObject(item) && item.type === 'reasoning' && (typeof item.encrypted_content !== 'string' || item.encrypted_content === '');
 }
 
+/**
+ * An input item without its `id`, which only names an item in the upstream's own store: the
+ * gateway gives ids to items that had none (for its store and input_items), and items of a
+ * conversation begun on another provider carry ids this upstream never issued. Ids are optional
+ * on input items. A reasoning item keeps its id beside its encrypted content, an
+ * `item_reference` is nothing but its id.
+ */
+function withoutStateId(item: unknown): unknown {
+  if (!isObject(item) || typeof item.id !== 'string' || item.type === 'reasoning' || item.type === 'item_reference') return item;
+  const { id: _id, ...rest } = item;
+  return rest;
+}
+
 /** The upstream call: the native body with the deployment's model, `store: false`, no `previous_response_id`. */
 export function openAiResponsesRequest(native: Readonly<Record<string, unknown>>, target: TargetInfo, stream: boolean): UpstreamCall {
   const body: Record<string, unknown> = { ...native, model: target.upstreamModel, store: false, stream };
   // The gateway expanded the conversation already; the upstream never stored it.
   delete body.previous_response_id;
-  if (Array.isArray(native.input)) body.input = native.input.filter((item) => !unresolvable(item));
+  if (Array.isArray(native.input)) body.input = native.input.filter((item) => !unresolvable(item)).map(withoutStateId);
   return {
     method: 'POST',
     path: responsesPath(target),
