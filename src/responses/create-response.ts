@@ -41,7 +41,7 @@ export async function createResponse(deps: ResponsesApiDeps, scope: RequestScope
       response,
       chain: prior?.size,
     });
-  await scope.runOperation(capturing, { principal: caller.principal, reply: new StoringReply(scope, save) });
+  await scope.runOperation(capturing, { principal: caller.principal, reply: new StoringReply(scope, save, () => scope.res.destroyed) });
 }
 
 /** The stored conversation `id` continues (the caller's team's), or the 400 OpenAI gives. */
