@@ -100,6 +100,9 @@ export class RequestScope implements ChatReply {
    * is the request's only one: the client's disconnect, the drain and the deadline abort it.
    */
   async runOperation(op: Operation<OperationRequest, unknown, unknown>, options: RunOptions = {}): Promise<void> {
+    // A route that awaited first (stored responses read the conversation) may find its client
+    // gone and the 499 recorded: running now would call the upstream for nobody and record twice.
+    if (this.#recorded) return;
     const controller = (this.#controller = new AbortController());
     this.deps.inFlight.attach(this.res, controller);
     const { pipeline } = this.runtime;

@@ -42,7 +42,7 @@ export async function createResponse(deps: ResponsesApiDeps, scope: RequestScope
       response,
       chain: prior?.size,
     });
-  await scope.runOperation(capturing, { principal: caller.principal, reply: new StoringReply(scope, save) });
+  await scope.runOperation(capturing, { principal: caller.principal, reply: new StoringReply(scope, save, () => scope.res.destroyed) });
 }
 
 /**

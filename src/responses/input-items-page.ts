@@ -4,6 +4,8 @@ import { GatewayError } from '../errors/gateway-error.js';
 /** OpenAI's default and largest page of input items. */
 export const INPUT_ITEMS_PAGE_DEFAULT = 20;
 export const INPUT_ITEMS_PAGE_MAX = 100;
+/** The longest `after` accepted: an item id longer than this is listed under a positional one. */
+const MAX_AFTER_CHARS = 256;
 
 export interface InputItemsQuery {
   readonly limit: number;
@@ -24,24 +26,31 @@ export function inputItemsQuery(query: URLSearchParams): InputItemsQuery {
   const order = query.get('order') ?? 'desc';
   if (order !== 'asc' && order !== 'desc') throw new GatewayError('invalid_request', 'order must be "asc" or "desc".', { param: 'order' });
   const after = query.get('after') ?? undefined;
-  if (after !== undefined && (after.length === 0 || after.length > 256)) throw new GatewayError('invalid_request', 'after must be an item id from the previous page.', { param: 'after' });
+  if (after !== undefined && (after.length === 0 || after.length > MAX_AFTER_CHARS)) throw new GatewayError('invalid_request', 'after must be an item id from the previous page.', { param: 'after' });
   return { limit, order, after };
 }
 
 /**
- * The id an item is listed under: its own when it has one, else one made from the response id
- * and its place, so paging by `after` works for inputs the client sent without ids. The stored
- * items are left as sent (a continuation sends them upstream unchanged).
+ * The id an item is listed under: its own when it has one that can page (unique in this listing,
+ * short enough to come back as `after`), else one made from the response id and its place, so
+ * paging by `after` works for inputs the client sent without ids, or with repeated or very long
+ * ones (a repeated id would send `after` back to its first item for ever). The stored items are
+ * left as sent (a continuation sends them upstream unchanged).
  */
-export function listedId(responseId: string, item: ResponseItem, index: number): string {
-  if (typeof item.id === 'string' && item.id !== '') return item.id;
+export function listedId(responseId: string, item: ResponseItem, index: number, taken?: ReadonlySet<string>): string {
+  if (typeof item.id === 'string' && item.id !== '' && item.id.length <= MAX_AFTER_CHARS && !taken?.has(item.id)) return item.id;
   const prefix = item.type === 'message' ? 'msg' : 'item';
   return `${prefix}_${responseId.replace(/^resp_/, '')}_${index}`;
 }
 
 /** One page of OpenAI's list shape over a response's input items. An unknown `after` is a 400. */
 export function pageInputItems(responseId: string, items: readonly ResponseItem[], q: InputItemsQuery): { object: 'list'; data: Array<ResponseItem & { id: string }>; first_id: string | null; last_id: string | null; has_more: boolean } {
-  const listed = items.map((item, i) => ({ ...item, id: listedId(responseId, item, i) }));
+  const taken = new Set<string>();
+  const listed = items.map((item, i) => {
+    const id = listedId(responseId, item, i, taken);
+    taken.add(id);
+    return { ...item, id };
+  });
   if (q.order === 'desc') listed.reverse();
   let start = 0;
   if (q.after !== undefined) {

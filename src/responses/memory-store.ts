@@ -1,24 +1,38 @@
 import type { ResponseItem, ResponseObject } from '../api/responses-types.js';
-import { chainAfter, DAY_MS, fits, itemsBytes, type ChainSize, type ConversationLimits, type ConversationLoad, type NewTurn, type ResponseStore } from './response-store.js';
+import { chainAfter, DAY_MS, fits, type ChainSize, type ConversationLimits, type ConversationLoad, type NewTurn, type ResponseStore } from './response-store.js';
 
 export interface MemoryStoreOptions {
   readonly retentionDays: number;
   /** Responses kept at most; the oldest go first. */
   readonly maxResponses: number;
-  /** Bytes (JSON of inputs, outputs and the response object) kept at most; the oldest go first. */
+  /** Bytes (the heap size of the JSON text of inputs and the response object) kept at most; the oldest go first. */
   readonly maxBytes: number;
   /** Wall-clock ms (expiry). */
   readonly wallMs: () => number;
 }
 
+/**
+ * One stored response, as JSON text: a string is what the byte bound counts (an object graph of
+ * the same items holds 3 to 20 times its JSON in the heap, and every major GC walks it), it is
+ * made by the one stringify the save does anyway, and reading parses a fresh copy, as the
+ * database's jsonb does.
+ */
 interface Entry {
   readonly team: string;
   readonly previousResponseId: string | undefined;
-  readonly inputItems: readonly ResponseItem[];
-  readonly response: ResponseObject;
+  readonly inputJson: string;
+  readonly responseJson: string;
   readonly chain: ChainSize;
   readonly bytes: number;
   readonly expiresAtMs: number;
+}
+
+/** Bookkeeping per entry besides its two strings (the entry, its map slot, its id). */
+const ENTRY_OVERHEAD_BYTES = 256;
+
+/** What a string takes in V8's heap: one byte a character when all are Latin-1, else two. */
+function heapBytes(text: string): number {
+  return /[^\u0000-\u00ff]/.test(text) ? 2 * text.length : text.length;
 }
 
 /** Expired entries dropped per purge call (the rest wait for the next). */
@@ -48,10 +62,12 @@ export class MemoryResponseStore implements ResponseStore {
 
   async save(turn: NewTurn): Promise<void> {
     const chain = chainAfter(turn);
-    const bytes = itemsBytes(turn.inputItems) + Buffer.byteLength(JSON.stringify(turn.response));
+    // Text, not the caller's objects: later changes to them must not change what was stored.
+    const inputJson = JSON.stringify(turn.inputItems);
+    const responseJson = JSON.stringify(turn.response);
+    const bytes = heapBytes(inputJson) + heapBytes(responseJson) + ENTRY_OVERHEAD_BYTES;
     if (bytes > this.options.maxBytes) throw new Error(`the response (${bytes} bytes) is larger than the memory store (responses.memoryMaxBytes)`);
-    // structuredClone: later changes to the caller's objects must not change what was stored.
-    const entry: Entry = { team: turn.team, previousResponseId: turn.previousResponseId, inputItems: structuredClone(turn.inputItems), response: structuredClone(turn.response), chain, bytes, expiresAtMs: this.options.wallMs() + this.options.retentionDays * DAY_MS };
+    const entry: Entry = { team: turn.team, previousResponseId: turn.previousResponseId, inputJson, responseJson, chain, bytes, expiresAtMs: this.options.wallMs() + this.options.retentionDays * DAY_MS };
     this.#remove(turn.id);
     this.#entries.set(turn.id, entry);
     this.#bytes += bytes;
@@ -77,13 +93,13 @@ export class MemoryResponseStore implements ResponseStore {
     }
     if (at.previousResponseId !== undefined) return { kind: 'missing', earlier: true };
     const items: ResponseItem[] = [];
-    for (const t of turns.reverse()) items.push(...structuredClone(t.inputItems), ...structuredClone(t.response.output));
+    for (const t of turns.reverse()) items.push(...(JSON.parse(t.inputJson) as ResponseItem[]), ...(JSON.parse(t.responseJson) as ResponseObject).output);
     return { kind: 'found', items, size: head.chain };
   }
 
   async get(team: string, id: string): Promise<ResponseObject | undefined> {
     const entry = this.#find(team, id);
-    return entry ? structuredClone(entry.response) : undefined;
+    return entry ? (JSON.parse(entry.responseJson) as ResponseObject) : undefined;
   }
 
   async delete(team: string, id: string): Promise<boolean> {
@@ -94,7 +110,7 @@ export class MemoryResponseStore implements ResponseStore {
 
   async inputItems(team: string, id: string): Promise<readonly ResponseItem[] | undefined> {
     const entry = this.#find(team, id);
-    return entry ? structuredClone(entry.inputItems) : undefined;
+    return entry ? (JSON.parse(entry.inputJson) as ResponseItem[]) : undefined;
   }
 
   async purgeExpired(): Promise<number> {

@@ -1,6 +1,7 @@
 import type { ResponseObject, ResponseStreamEvent } from '../api/responses-types.js';
 import type { GatewayError } from '../errors/gateway-error.js';
 import type { ChatReply, StreamWriter } from '../pipeline/reply.js';
+import { ClientGoneError } from '../resilience/abort-reasons.js';
 
 /** Keeps a finished response; resolves false (never throws) when it could not, in time. */
 export type SaveResponse = (response: ResponseObject) => Promise<boolean>;
@@ -23,10 +24,17 @@ export class StoringReply implements ChatReply {
   constructor(
     private readonly reply: ChatReply,
     private readonly save: SaveResponse,
+    /** Whether the client has hung up (its connection closed). */
+    private readonly clientGone: () => boolean = () => false,
   ) {}
 
   async json(status: number, body: unknown, headers: Readonly<Record<string, string>>): Promise<void> {
-    if (status === 200 && isResponseObject(body) && !(await this.save(body))) headers = { ...headers, [notStoredHeader]: 'false' };
+    if (status === 200 && isResponseObject(body)) {
+      if (!(await this.save(body))) headers = { ...headers, [notStoredHeader]: 'false' };
+      // The save can take seconds: a client that left meanwhile gets nothing, and the pipeline
+      // records a client_disconnect, as for a client gone before any other answer.
+      if (this.clientGone()) throw new ClientGoneError();
+    }
     await this.reply.json(status, body, headers);
   }
 
