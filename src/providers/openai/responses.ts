@@ -96,13 +96,29 @@ function outputText(output: readonly unknown[]): string {
   return text;
 }
 
+/**
+ * Fields OpenAI sends as `null` that its own spec and SDK types declare optional but not
+ * nullable (`usage?: ResponseUsage`, `user?: string`): `usage: null` in every in-progress
+ * response, `user: null` always. A typed client that tests `usage !== undefined` would then read
+ * `null.input_tokens`, and a client validating against the spec rejects the event; absent says
+ * the same thing and is valid for both.
+ */
+const nullNotAllowed = ['usage', 'user'] as const;
+
+/** The upstream's response object with our id and the alias, and without the nulls the spec refuses. */
+export function clientResponse(response: Record<string, unknown>, id: string, model: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...response, id, model };
+  for (const key of nullNotAllowed) if (out[key] === null) delete out[key];
+  return out;
+}
+
 /** The upstream's response object, with our id and the alias as `model`. */
 export function openAiResponsesResponse(body: unknown, ctx: ResponseContext): { value: ResponseObject; usage: UsageRecord; upstreamModel?: string | undefined } {
   if (!isObject(body) || body.object !== 'response' || !Array.isArray(body.output)) {
     throw new UpstreamProtocolError('Responses answer is not a response object with an output array');
   }
   const usage = responsesUsageRecord(body.usage) ?? countedUsage(ctx, outputText(body.output));
-  const value = { ...body, id: responseIdFor(ctx), model: ctx.model, usage: responsesUsage(body.usage, usage) } as ResponseObject;
+  const value = { ...clientResponse(body, responseIdFor(ctx), ctx.model), usage: responsesUsage(body.usage, usage) } as ResponseObject;
   return { value, usage, upstreamModel: reportedModel(body.model) };
 }
 
@@ -174,7 +190,7 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
     let response: Record<string, unknown> | undefined;
     if (isObject(e.response)) {
       this.#upstreamModel ??= reportedModel(e.response.model);
-      response = { ...e.response, id: this.#id, model: this.#ctx.model };
+      response = clientResponse(e.response, this.#id, this.#ctx.model);
       e.response = response;
     }
     if (typeof e.delta === 'string') this.#text.add(e.delta);
