@@ -19,6 +19,7 @@ import { FAKE_AWS_ACCESS_KEY_ID } from '../src/testing/fake-upstream/bedrock-dia
 import type { FakeUpstream, FakeUpstreamOptions } from '../src/testing/fake-upstream/fake-upstream.js';
 import { KEY, sseData, startHarness, type Harness } from './helpers/harness.js';
 import { specErrors } from './helpers/openai-spec.js';
+import { openAiStreamBytes } from './helpers/recorded.js';
 
 type Json = Record<string, any>;
 
@@ -30,6 +31,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** What our function returns; looked for in what the upstream receives on the second turn. */
 const TOOL_OUTPUT = 'SUNNY_21C_IN_PARIS';
 const WEATHER_JSON = '{"city":"Paris","temperature_c":21}';
+/** A recorded gpt-4o chat stream with two parallel tool calls. */
+const PARALLEL_TOOLS = 'f82268f2fefd5cfbc7eeb59c297688be2f6ca0849a6e4f17851b517310841d9b.sse';
 const Weather = z.object({ city: z.string(), temperature_c: z.number() });
 
 const tools = [
@@ -420,6 +423,28 @@ describe.each(CASES)('openai SDK responses API, $name', (pc) => {
       expect(items.map((i) => i.type ?? 'message')).toEqual(['message', 'function_call', 'function_call_output']);
       expect(items[1]).toMatchObject({ call_id: call.call_id, name: 'get_weather' });
     }
+    await expectSpecValid(seen);
+  });
+
+  it('stream(): a function call streamed as argument deltas (with snapshots) ends as the final function_call items', async () => {
+    if (typeof pc.tools === 'object') return;
+    // The OpenAI chat fake never calls tools: a recorded gpt-4o stream with two parallel calls.
+    if (pc.tools === 'chat-completion') fake.enqueue({ kind: 'replay', body: openAiStreamBytes(PARALLEL_TOOLS), contentType: 'text/event-stream', pieceBytes: 64 });
+    const stream = client().responses.stream({ model: 'chat', input: 'What is the weather in Paris?', tools, tool_choice: pc.toolChoice ?? 'required' });
+    const snapshots = new Map<string, string>();
+    const done = new Map<string, string>();
+    stream.on('response.function_call_arguments.delta', (e) => snapshots.set(e.item_id, e.snapshot));
+    stream.on('response.function_call_arguments.done', (e) => done.set(e.item_id, e.arguments));
+    const final = await stream.finalResponse();
+    const calls = final.output.filter((i) => i.type === 'function_call');
+    expect(calls.length).toBe(pc.tools === 'chat-completion' ? 2 : 1);
+    for (const call of calls) {
+      expect(call.status).toBe('completed');
+      expect(JSON.parse(call.arguments)).toBeTypeOf('object');
+      expect(snapshots.get(call.id!)).toBe(call.arguments);
+      expect(done.get(call.id!)).toBe(call.arguments);
+    }
+    if (pc.tools !== 'chat-completion') expect(calls[0]!.name).toBe('get_weather');
     await expectSpecValid(seen);
   });
 

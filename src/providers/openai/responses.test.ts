@@ -158,6 +158,23 @@ describe('NativeResponsesStream', () => {
     expect(chunks[11]!.response).toMatchObject({ id: OUR_ID, model: 'alias', status: 'completed' });
   });
 
+  it("recorded function-call stream: arguments.done gets the function's name (OpenAI leaves it out; the spec and the SDK types require it)", async () => {
+    const recorded = fixtureBytes('openai-responses', 'tool-call.chunks.txt').toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const doneAt = recorded.findIndex((e) => e.type === 'response.function_call_arguments.done');
+    expect(recorded[doneAt]).not.toHaveProperty('name');
+    const { chunks } = await replay([recordedSse('tool-call.chunks.txt')], new NativeResponsesStream(ctx), 'sse');
+    expect(chunks[doneAt]).toEqual({ ...recorded[doneAt], name: 'get_weather' });
+    for (const c of chunks) expect(specErrors('ResponseStreamEvent', c), c.type).toEqual([]);
+    // A name the upstream did send is kept; a done event for an item never announced is left as it came.
+    const t = new NativeResponsesStream(ctx);
+    const ev = (e: Record<string, unknown>) => ({ event: String(e.type), data: JSON.stringify(e), id: undefined });
+    t.onEvent(ev(created(0)));
+    const named = t.onEvent(ev({ type: 'response.function_call_arguments.done', item_id: 'fc_x', name: 'own', output_index: 0, arguments: '{}', sequence_number: 1 }));
+    expect(named.chunks.at(-1)).toMatchObject({ name: 'own' });
+    const unknown = t.onEvent(ev({ type: 'response.function_call_arguments.done', item_id: 'fc_y', output_index: 1, arguments: '{}', sequence_number: 2 }));
+    expect(unknown.chunks.at(-1)).not.toHaveProperty('name');
+  });
+
   it('recorded error after response.in_progress: nothing forwarded (still before the commit point), the error mapped', async () => {
     const { chunks, error, thrown } = await replayAll(recordedSse('error.chunks.txt'));
     expect(chunks).toEqual([]);

@@ -1,5 +1,6 @@
 import type { UsageRecord } from '../../api/chat-types.js';
 import { responseIdFor } from '../../api/response-ids.js';
+import { maxStreamOutputItems } from '../../api/responses-from-chat.js';
 import type { ResponseObject, ResponseStreamEvent, ResponseUsage } from '../../api/responses-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { countedUsage } from '../estimated-usage.js';
@@ -175,6 +176,8 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
   #usage: UsageRecord | undefined;
   #upstreamModel: string | undefined;
   #done = false;
+  /** Function names by item id, from output_item.added: OpenAI leaves `name` out of function_call_arguments.done. */
+  readonly #callNames = new Map<string, string>();
 
   constructor(ctx: ResponseContext) {
     this.#ctx = ctx;
@@ -194,6 +197,7 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
       e.response = response;
     }
     if (typeof e.delta === 'string') this.#text.add(e.delta);
+    this.#withCallName(e);
     if (terminal.has(e.type)) {
       this.#done = true;
       this.#usage = responsesUsageRecord(response?.usage);
@@ -211,6 +215,23 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
     const chunks = this.#held !== undefined ? [...this.#held, ev] : [ev];
     this.#held = undefined;
     return { chunks, done: this.#done };
+  }
+
+  /**
+   * `response.function_call_arguments.done` as the spec and the SDK types have it, with the
+   * function's `name` (required there; OpenAI sends it without, so a client reading `event.name`
+   * got undefined). The name is the one its `output_item.added` announced; at most
+   * maxStreamOutputItems are remembered (a response has no more items than that).
+   */
+  #withCallName(e: Record<string, unknown>): void {
+    if (e.type === 'response.output_item.added' && isObject(e.item) && e.item.type === 'function_call') {
+      const { id, name } = e.item;
+      if (typeof id === 'string' && typeof name === 'string' && this.#callNames.size < maxStreamOutputItems) this.#callNames.set(id, name);
+      return;
+    }
+    if (e.type !== 'response.function_call_arguments.done' || typeof e.name === 'string' || typeof e.item_id !== 'string') return;
+    const name = this.#callNames.get(e.item_id);
+    if (name !== undefined) e.name = name;
   }
 
   onEnd(): StreamStep<ResponseStreamEvent> {
