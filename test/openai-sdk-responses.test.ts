@@ -427,7 +427,11 @@ describe.each(CASES)('openai SDK responses API, $name', (pc) => {
   });
 
   it('stream(): a function call streamed as argument deltas (with snapshots) ends as the final function_call items', async () => {
-    if (typeof pc.tools === 'object') return;
+    if (typeof pc.tools === 'object') {
+      const err = await apiError(() => client().responses.stream({ model: 'chat', input: 'Weather?', tools, tool_choice: 'required' }).finalResponse(), BadRequestError);
+      expect([err.status, err.code, err.param]).toEqual([400, 'unsupported_parameter', pc.tools.refused]);
+      return;
+    }
     // The OpenAI chat fake never calls tools: a recorded gpt-4o stream with two parallel calls.
     if (pc.tools === 'chat-completion') fake.enqueue({ kind: 'replay', body: openAiStreamBytes(PARALLEL_TOOLS), contentType: 'text/event-stream', pieceBytes: 64 });
     const stream = client().responses.stream({ model: 'chat', input: 'What is the weather in Paris?', tools, tool_choice: pc.toolChoice ?? 'required' });
