@@ -10,7 +10,7 @@ import { outcomeForError } from '../pipeline/request-record.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
 import type { HttpRuntime, HttpDeps } from './edge-deps.js';
 import { pieceChars, writeInPieces, writePiece } from './body-writer.js';
-import { errorHeaders, errorPayload } from './error-response.js';
+import { errorHeaders, errorPayload, type ErrorSurface } from './error-response.js';
 import { newRequestId } from './request-id.js';
 import { traceIdOf } from '../observability/trace-context.js';
 import { surfaces, type ApiSurface, type Route } from './routes.js';
@@ -34,6 +34,12 @@ declare module 'node:http' {
 }
 
 const jsonType = 'application/json; charset=utf-8';
+/**
+ * Where each surface's SDKs read the request id they expose as `_request_id` (and put in their
+ * logs and error messages): OpenAI's `x-request-id`, Anthropic's `request-id`. The same id as
+ * `x-gateway-request-id`, so a client's report finds the log line.
+ */
+const clientRequestIdHeader: Readonly<Record<ErrorSurface, string>> = { openai: 'x-request-id', anthropic: 'request-id' };
 
 /**
  * Everything the edge knows about one request, from its arrival to its one recorded outcome:
@@ -207,8 +213,7 @@ export class RequestScope implements ChatReply {
 
   openStream(headers: Readonly<Record<string, string>>): StreamWriter {
     const head: Record<string, string> = { ...headers, ...sseHeaders, 'x-gateway-request-id': this.requestId };
-    const anthropic = this.surface.errors === 'anthropic';
-    if (anthropic) head['request-id'] = this.requestId;
+    head[clientRequestIdHeader[this.surface.errors]] = this.requestId;
     this.res.writeHead(200, head);
     return new SseWriter(this.res, this.deps.limits.stallTimeoutMs, sseFormatFor(this.surface.events));
   }
@@ -222,8 +227,7 @@ export class RequestScope implements ChatReply {
    */
   send(status: number, headers: Record<string, string>, text: string): void | Promise<void> {
     headers['x-gateway-request-id'] = this.requestId;
-    // Anthropic clients read the request id from `request-id` (exposed as `_request_id`).
-    if (this.surface.errors === 'anthropic') headers['request-id'] = this.requestId;
+    headers[clientRequestIdHeader[this.surface.errors]] = this.requestId;
     headers['content-length'] = String(Buffer.byteLength(text));
     const res = this.res;
     res.writeHead(status, headers);

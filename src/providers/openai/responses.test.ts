@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fixtureBytes, replay, splits } from '../../../test/helpers/golden.js';
+import { specErrors } from '../../../test/helpers/openai-spec.js';
 import type { ResponseStreamEvent } from '../../api/responses-types.js';
 import { GatewayError } from '../../errors/gateway-error.js';
 import { refusingRemoteMedia } from '../remote-media.js';
@@ -99,6 +100,14 @@ describe('openAiResponsesResponse', () => {
     expect(value.usage).toEqual({ input_tokens: 7, input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 }, output_tokens: usage.completionTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 7 + usage.completionTokens });
   });
 
+  it("drops OpenAI's user: null (the spec and the SDK types say string, optional): absent, not null", () => {
+    const { value } = openAiResponsesResponse({ ...body, user: null, safety_identifier: null }, ctx);
+    expect(value).not.toHaveProperty('user');
+    // Nullable in the spec: kept as sent.
+    expect(value).toHaveProperty('safety_identifier', null);
+    expect(openAiResponsesResponse({ ...body, user: 'u-1' }, ctx).value).toHaveProperty('user', 'u-1');
+  });
+
   it('throws UpstreamProtocolError for a body that is not a response', () => {
     expect(() => openAiResponsesResponse({ object: 'chat.completion', choices: [] }, ctx)).toThrow(UpstreamProtocolError);
     expect(() => openAiResponsesResponse('oops', ctx)).toThrow(UpstreamProtocolError);
@@ -149,12 +158,45 @@ describe('NativeResponsesStream', () => {
     expect(chunks[11]!.response).toMatchObject({ id: OUR_ID, model: 'alias', status: 'completed' });
   });
 
+  it("recorded function-call stream: arguments.done gets the function's name (OpenAI leaves it out; the spec and the SDK types require it)", async () => {
+    const recorded = fixtureBytes('openai-responses', 'tool-call.chunks.txt').toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const doneAt = recorded.findIndex((e) => e.type === 'response.function_call_arguments.done');
+    expect(recorded[doneAt]).not.toHaveProperty('name');
+    const { chunks } = await replay([recordedSse('tool-call.chunks.txt')], new NativeResponsesStream(ctx), 'sse');
+    expect(chunks[doneAt]).toEqual({ ...recorded[doneAt], name: 'get_weather' });
+    for (const c of chunks) expect(specErrors('ResponseStreamEvent', c), c.type).toEqual([]);
+    // A name the upstream did send is kept; a done event for an item never announced is left as it came.
+    const t = new NativeResponsesStream(ctx);
+    const ev = (e: Record<string, unknown>) => ({ event: String(e.type), data: JSON.stringify(e), id: undefined });
+    t.onEvent(ev(created(0)));
+    const named = t.onEvent(ev({ type: 'response.function_call_arguments.done', item_id: 'fc_x', name: 'own', output_index: 0, arguments: '{}', sequence_number: 1 }));
+    expect(named.chunks.at(-1)).toMatchObject({ name: 'own' });
+    const unknown = t.onEvent(ev({ type: 'response.function_call_arguments.done', item_id: 'fc_y', output_index: 1, arguments: '{}', sequence_number: 2 }));
+    expect(unknown.chunks.at(-1)).not.toHaveProperty('name');
+  });
+
   it('recorded error after response.in_progress: nothing forwarded (still before the commit point), the error mapped', async () => {
     const { chunks, error, thrown } = await replayAll(recordedSse('error.chunks.txt'));
     expect(chunks).toEqual([]);
     expect(thrown).toBeUndefined();
     expect(error).toMatchObject({ type: 'rate_limit_error', code: 'insufficient_quota', status: 429, param: null });
     expect(error!.message).toMatch(/^You exceeded your current quota/);
+  });
+
+  it("recorded stream: OpenAI's usage: null (in-progress) and user: null are left out, so every event is spec-valid", async () => {
+    const { chunks } = await replay([recordedSse('text.chunks.txt')], new NativeResponsesStream(ctx), 'sse');
+    const recorded = fixtureBytes('openai-responses', 'text.chunks.txt').toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { response?: Record<string, unknown> });
+    // What OpenAI sent: both null in the announcements, user null in the terminal event.
+    expect(recorded[0]!.response).toMatchObject({ usage: null, user: null });
+    expect(recorded.at(-1)!.response).toMatchObject({ user: null });
+    for (const c of chunks) {
+      if (!('response' in c)) continue;
+      const r = c.response as Record<string, unknown>;
+      expect(r).not.toHaveProperty('user');
+      if (r.status === 'in_progress') expect(r).not.toHaveProperty('usage');
+      else expect(r.usage).toMatchObject({ input_tokens: 12 });
+      expect(specErrors('ResponseStreamEvent', c)).toEqual([]);
+    }
   });
 
   it('holds response.created and in_progress until the first other event, then releases them in order', () => {

@@ -1,5 +1,6 @@
 import type { UsageRecord } from '../../api/chat-types.js';
 import { responseIdFor } from '../../api/response-ids.js';
+import { maxStreamOutputItems } from '../../api/responses-from-chat.js';
 import type { ResponseObject, ResponseStreamEvent, ResponseUsage } from '../../api/responses-types.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { countedUsage } from '../estimated-usage.js';
@@ -109,13 +110,29 @@ function outputText(output: readonly unknown[]): string {
   return text;
 }
 
+/**
+ * Fields OpenAI sends as `null` that its own spec and SDK types declare optional but not
+ * nullable (`usage?: ResponseUsage`, `user?: string`): `usage: null` in every in-progress
+ * response, `user: null` always. A typed client that tests `usage !== undefined` would then read
+ * `null.input_tokens`, and a client validating against the spec rejects the event; absent says
+ * the same thing and is valid for both.
+ */
+const nullNotAllowed = ['usage', 'user'] as const;
+
+/** The upstream's response object with our id and the alias, and without the nulls the spec refuses. */
+export function clientResponse(response: Record<string, unknown>, id: string, model: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...response, id, model };
+  for (const key of nullNotAllowed) if (out[key] === null) delete out[key];
+  return out;
+}
+
 /** The upstream's response object, with our id and the alias as `model`. */
 export function openAiResponsesResponse(body: unknown, ctx: ResponseContext): { value: ResponseObject; usage: UsageRecord; upstreamModel?: string | undefined } {
   if (!isObject(body) || body.object !== 'response' || !Array.isArray(body.output)) {
     throw new UpstreamProtocolError('Responses answer is not a response object with an output array');
   }
   const usage = responsesUsageRecord(body.usage) ?? countedUsage(ctx, outputText(body.output));
-  const value = { ...body, id: responseIdFor(ctx), model: ctx.model, usage: responsesUsage(body.usage, usage) } as ResponseObject;
+  const value = { ...clientResponse(body, responseIdFor(ctx), ctx.model), usage: responsesUsage(body.usage, usage) } as ResponseObject;
   return { value, usage, upstreamModel: reportedModel(body.model) };
 }
 
@@ -172,6 +189,8 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
   #usage: UsageRecord | undefined;
   #upstreamModel: string | undefined;
   #done = false;
+  /** Function names by item id, from output_item.added: OpenAI leaves `name` out of function_call_arguments.done. */
+  readonly #callNames = new Map<string, string>();
 
   constructor(ctx: ResponseContext) {
     this.#ctx = ctx;
@@ -187,10 +206,11 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
     let response: Record<string, unknown> | undefined;
     if (isObject(e.response)) {
       this.#upstreamModel ??= reportedModel(e.response.model);
-      response = { ...e.response, id: this.#id, model: this.#ctx.model };
+      response = clientResponse(e.response, this.#id, this.#ctx.model);
       e.response = response;
     }
     if (typeof e.delta === 'string') this.#text.add(e.delta);
+    this.#withCallName(e);
     if (terminal.has(e.type)) {
       this.#done = true;
       this.#usage = responsesUsageRecord(response?.usage);
@@ -208,6 +228,23 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
     const chunks = this.#held !== undefined ? [...this.#held, ev] : [ev];
     this.#held = undefined;
     return { chunks, done: this.#done };
+  }
+
+  /**
+   * `response.function_call_arguments.done` as the spec and the SDK types have it, with the
+   * function's `name` (required there; OpenAI sends it without, so a client reading `event.name`
+   * got undefined). The name is the one its `output_item.added` announced; at most
+   * maxStreamOutputItems are remembered (a response has no more items than that).
+   */
+  #withCallName(e: Record<string, unknown>): void {
+    if (e.type === 'response.output_item.added' && isObject(e.item) && e.item.type === 'function_call') {
+      const { id, name } = e.item;
+      if (typeof id === 'string' && typeof name === 'string' && this.#callNames.size < maxStreamOutputItems) this.#callNames.set(id, name);
+      return;
+    }
+    if (e.type !== 'response.function_call_arguments.done' || typeof e.name === 'string' || typeof e.item_id !== 'string') return;
+    const name = this.#callNames.get(e.item_id);
+    if (name !== undefined) e.name = name;
   }
 
   onEnd(): StreamStep<ResponseStreamEvent> {
