@@ -159,6 +159,7 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
   #usage: UsageRecord | undefined;
   #upstreamModel: string | undefined;
   #done = false;
+  #sequence = 0;
 
   constructor(ctx: ResponseContext) {
     this.#ctx = ctx;
@@ -194,6 +195,9 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
     }
     const chunks = this.#held !== undefined ? [...this.#held, ev] : [ev];
     this.#held = undefined;
+    // Numbered by us as they go out (0, 1, 2…): an upstream's numbers may be missing, repeated or
+    // out of order, and the gateway's own error event is numbered after the last one sent.
+    for (const c of chunks) c.sequence_number = this.#sequence++;
     return { chunks, done: this.#done };
   }
 
