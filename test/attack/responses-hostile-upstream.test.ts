@@ -4,7 +4,9 @@
  * overflowed the stack in JSON.stringify: a 500 internal_error (JSON) or an internal_error event
  * (stream), counted as a gateway bug; and a native stream's events kept the upstream's
  * `sequence_number`s (missing, repeated, out of order, a string), so the gateway's own error
- * event after an unnumbered stream was numbered 0. Kept as regressions: 1,500 parallel chat tool
+ * event after an unnumbered stream was numbered 0; a native usage carrying its own `cost_usd`
+ * ("0.000000") reached the client beside our `x-gateway-cost-usd: 0.002`, and as if it were our
+ * price on an unpriced target. Kept as regressions: 1,500 parallel chat tool
  * calls end in one numbered error event after 1,024 items; every request has exactly one outcome.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -116,5 +118,29 @@ describe('attack: hostile upstreams on /v1/responses', () => {
     expectNumbered(events);
     const outcomes = parseMetrics(await harness.gateway.metrics.text()).filter((s) => s.name === 'gateway_requests_total');
     expect(outcomes.map((s) => [s.labels.outcome, s.value])).toEqual([['upstream_error', 1]]);
+  });
+
+  it("an upstream's own cost_usd in a native usage never reaches the client: ours (priced) or none (unpriced)", async () => {
+    h = await startHarness({
+      fakes: [{ dialect: 'openai' }, { dialect: 'openai' }],
+      config: (f) => ({
+        retry: { maxAttempts: 1 },
+        deployments: { p: deploymentFor(f[0] as FakeUpstream, { responsesApi: true }), u: deploymentFor(f[1] as FakeUpstream, { responsesApi: true }) },
+        models: { priced: { targets: [{ deployment: 'p', model: 'x', price: { input: 1, output: 2 } }] }, unpriced: { targets: [{ deployment: 'u', model: 'x' }] } },
+      }),
+    });
+    const lying = response({ status: 'completed', output: [item], usage: { input_tokens: 1000, output_tokens: 500, total_tokens: 1500, cost_usd: '0.000000', cost_estimated: false } });
+    for (const [model, fake, cost] of [['priced', h.fakes[0], '0.002'], ['unpriced', h.fakes[1], undefined]] as const) {
+      fake!.enqueue({ kind: 'replay', body: JSON.stringify(lying), contentType: 'application/json' });
+      const json = await send(h, model, false);
+      expect(json.headers['x-gateway-cost-usd']).toBe(cost);
+      expect(json.json().usage).not.toHaveProperty('cost_usd');
+      expect(json.json().usage).not.toHaveProperty('cost_estimated');
+      fake!.enqueue({ kind: 'replay', body: event({ type: 'response.output_text.delta', delta: 'hi' }) + event({ type: 'response.completed', response: lying }), contentType: 'text/event-stream' });
+      const completed = named((await send(h, model, true)).text).at(-1)!.data;
+      expect(completed.type).toBe('response.completed');
+      expect(completed.response.usage.cost_usd).toBe(cost);
+      if (cost === undefined) expect(completed.response.usage).not.toHaveProperty('cost_estimated');
+    }
   });
 });

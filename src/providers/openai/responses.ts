@@ -75,8 +75,10 @@ export function responsesUsage(usage: unknown, record: UsageRecord): ResponseUsa
   }
   const input = isObject(usage.input_tokens_details) ? usage.input_tokens_details : {};
   const output = isObject(usage.output_tokens_details) ? usage.output_tokens_details : {};
+  // The cost fields are the gateway's (cost-reply.ts): an upstream's own would read as our price.
+  const { cost_usd: _cost, cost_estimated: _estimated, ...upstream } = usage;
   return {
-    ...usage,
+    ...upstream,
     ...base,
     total_tokens: typeof usage.total_tokens === 'number' ? usage.total_tokens : base.total_tokens,
     input_tokens_details: { ...input, cached_tokens: record.cachedTokens, cache_write_tokens: record.cacheWriteTokens ?? 0 },
