@@ -117,6 +117,15 @@ interface CallItem {
 /** Output items one streamed response may open: a hostile upstream cannot grow the response state without bound. */
 export const maxStreamOutputItems = 1024;
 
+/**
+ * Characters of text and tool arguments one streamed response may carry. The translator keeps
+ * them all (the `.done` events and `response.completed` repeat them), so this bounds its memory:
+ * a 210 MB chat stream took the gateway's RSS from 150 MB to 1 GB and ended with no terminal
+ * event. The same as the largest JSON answer an upstream may send (attempt.ts), so a response
+ * too large to stream is one no JSON request could get either.
+ */
+export const maxStreamOutputChars = 32 * 1024 * 1024;
+
 type Delta = ChatChunk['choices'][number]['delta'];
 type ToolFragment = NonNullable<Delta['tool_calls']>[number];
 
@@ -149,6 +158,7 @@ export class ChatToResponsesStream implements StreamTranslator<ResponseStreamEve
   /** Chat tool-call index → its item. */
   readonly #calls = new Map<number, CallItem>();
   #finish: FinishReason | undefined;
+  #outputChars = 0;
 
   constructor(inner: StreamTranslator<ChatChunk>, ctx: ResponseContext, request: ResponseEcho) {
     this.#inner = inner;
@@ -212,6 +222,7 @@ export class ChatToResponsesStream implements StreamTranslator<ResponseStreamEve
       this.#emit(out, { type: 'response.content_part.added', item_id: m.id, output_index: m.outputIndex, content_index: part.index, part: this.#partObject(part) });
     }
     const part = m.part!;
+    this.#keep(text);
     part.text += text;
     const type = kind === 'output_text' ? 'response.output_text.delta' : 'response.refusal.delta';
     const extra = kind === 'output_text' ? { logprobs: [] } : {};
@@ -230,6 +241,11 @@ export class ChatToResponsesStream implements StreamTranslator<ResponseStreamEve
     this.#output.push(item);
     this.#emit(out, { type: 'response.output_item.added', output_index: m.outputIndex, item });
     return m;
+  }
+
+  #keep(text: string): void {
+    this.#outputChars += text.length;
+    if (this.#outputChars > maxStreamOutputChars) throw new UpstreamProtocolError(`the stream's text and tool arguments exceed ${maxStreamOutputChars} characters`);
   }
 
   #checkRoom(): void {
@@ -278,6 +294,7 @@ export class ChatToResponsesStream implements StreamTranslator<ResponseStreamEve
     }
     const args = tc.function?.arguments;
     if (typeof args === 'string' && args !== '') {
+      this.#keep(args);
       call.args += args;
       this.#emit(out, { type: 'response.function_call_arguments.delta', item_id: call.id, output_index: call.outputIndex, delta: args });
     }

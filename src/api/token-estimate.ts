@@ -32,7 +32,7 @@ const imagePartTypes = new Set(['image_url', 'image', 'input_image']);
 const jsonBytesPerToken = 3;
 
 /** Any JSON value by its serialised size (schemas, audio and file parts); 0 for undefined or null. */
-function estimateJsonTokens(value: unknown): number {
+export function estimateJsonTokens(value: unknown): number {
   if (value === undefined || value === null) return 0;
   const json = JSON.stringify(value);
   return json === undefined ? 0 : Math.ceil(Buffer.byteLength(json, 'utf8') / jsonBytesPerToken);

@@ -1,3 +1,4 @@
+import { parseUpstreamJson } from '../providers/stream-json.js';
 import type { Priority } from '../queue/priority.js';
 import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
@@ -270,11 +271,7 @@ function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, star
 }
 
 function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new UpstreamProtocolError('response body is not JSON');
-  }
+  return parseUpstreamJson(text, 'response body is not JSON');
 }
 
 function parseJsonOrText(text: string): unknown {

@@ -15,6 +15,7 @@ import type { ProviderAdapter, ResponseContext, StreamTranslator, TargetInfo, Up
 import type { RuntimeModel } from '../routing/runtime-types.js';
 import { parseResponsesRequest, responsesParamFor } from '../api/parse-responses.js';
 import { ChatToResponsesStream, completionToResponse } from '../api/responses-from-chat.js';
+import { estimateUntranslatedInputTokens } from '../api/responses-token-estimate.js';
 import { ClientStateStream, withClientState } from '../api/responses-echo.js';
 import type { ResponseItem, ResponseObject, ResponsesApiRequest, ResponseStreamEvent } from '../api/responses-types.js';
 import { messagesFinalUsage, openAiFinalUsage, responsesFinalUsage } from './cost-reply.js';
@@ -159,8 +160,9 @@ export function responsesOperation(prior?: readonly ResponseItem[]): Operation<R
       }
       return r;
     },
-    // The chat form holds every message and function schema; built-in tools (native path only) are counted from the native body.
-    promptTokens: (r) => estimateChatPromptTokens(r.chat) + builtInToolTokens(r),
+    // The chat form holds every message and function schema; what only the native body carries
+    // (built-in tools, reasoning and other items, file parts) is counted from it.
+    promptTokens: (r) => estimateChatPromptTokens(r.chat) + builtInToolTokens(r) + estimateUntranslatedInputTokens(Array.isArray(r.native.input) ? r.native.input : []),
     countPromptTokens: (r) => countPromptTokens(r.chat.messages),
     outputReserve: (r, model) => r.chat.maxOutputTokens ?? model.defaultOutputReserve,
     upstreamCall: (adapter, r, target) => {

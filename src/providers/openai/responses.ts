@@ -89,8 +89,10 @@ export function responsesUsage(usage: unknown, record: UsageRecord): ResponseUsa
   }
   const input = isObject(usage.input_tokens_details) ? usage.input_tokens_details : {};
   const output = isObject(usage.output_tokens_details) ? usage.output_tokens_details : {};
+  // The cost fields are the gateway's (cost-reply.ts): an upstream's own would read as our price.
+  const { cost_usd: _cost, cost_estimated: _estimated, ...upstream } = usage;
   return {
-    ...usage,
+    ...upstream,
     ...base,
     total_tokens: typeof usage.total_tokens === 'number' ? usage.total_tokens : base.total_tokens,
     input_tokens_details: { ...input, cached_tokens: record.cachedTokens, cache_write_tokens: record.cacheWriteTokens ?? 0 },
@@ -191,6 +193,7 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
   #done = false;
   /** Function names by item id, from output_item.added: OpenAI leaves `name` out of function_call_arguments.done. */
   readonly #callNames = new Map<string, string>();
+  #sequence = 0;
 
   constructor(ctx: ResponseContext) {
     this.#ctx = ctx;
@@ -227,6 +230,9 @@ export class NativeResponsesStream implements StreamTranslator<ResponseStreamEve
     }
     const chunks = this.#held !== undefined ? [...this.#held, ev] : [ev];
     this.#held = undefined;
+    // Numbered by us as they go out (0, 1, 2…): an upstream's numbers may be missing, repeated or
+    // out of order, and the gateway's own error event is numbered after the last one sent.
+    for (const c of chunks) c.sequence_number = this.#sequence++;
     return { chunks, done: this.#done };
   }
 
