@@ -72,6 +72,8 @@ const translatedFields = new Set([
 /** Chat parameter → the Responses parameter it came from, so a provider's refusal names what the client wrote. */
 export const responsesParamFor: Readonly<Record<string, string>> = {
   max_completion_tokens: 'max_output_tokens',
+  // The gateway's own refusals (a token limit the request can never fit) name chat's oldest spelling.
+  max_tokens: 'max_output_tokens',
   response_format: 'text.format',
   verbosity: 'text.verbosity',
   reasoning_effort: 'reasoning.effort',

@@ -194,7 +194,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       await pumpStream(done.value, reply.openStream(headers), { record, settleUsage, finalUsage: op.finalUsage?.bind(op) }, deadline.signal, done.target.deployment.name);
     }
   } catch (err) {
-    failBeforeCommit(err, record, reply, headers, ctx.controller.signal);
+    failBeforeCommit(err instanceof GatewayError && op.inClientTerms ? op.inClientTerms(err) : err, record, reply, headers, ctx.controller.signal);
   } finally {
     deadline.dispose();
     p.budget.requestFinished();

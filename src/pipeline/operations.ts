@@ -54,6 +54,11 @@ export interface Operation<Req extends OperationRequest, Res, Chunk> {
   streamTranslator(adapter: ProviderAdapter, ctx: ResponseContext, request: Req, target: TargetInfo): StreamTranslator<Chunk>;
   /** Whether a stream chunk commits the stream (first-content.ts): more than an opening chunk. */
   hasContent(chunk: Chunk): boolean;
+  /**
+   * A refusal by the gateway itself before the request went anywhere (a token limit it can never
+   * fit names `max_tokens`), in this API's parameter names; absent: as thrown.
+   */
+  inClientTerms?(err: unknown): unknown;
   /** The usage object of the stream's final usage chunk, if this chunk is it: the request's cost is added there. */
   finalUsage?(chunk: Chunk): Record<string, unknown> | undefined;
 }
@@ -190,6 +195,7 @@ export function responsesOperation(prior?: readonly ResponseItem[]): Operation<R
     },
     hasContent: responsesEventHasContent,
     finalUsage: responsesFinalUsage,
+    inClientTerms: inResponsesTerms,
   };
 }
 
@@ -212,7 +218,17 @@ function inResponsesTerms(err: unknown): unknown {
   const renamed = responsesParamFor[head];
   if (renamed === undefined) return err;
   const param = renamed + err.param.slice(head.length);
-  return new GatewayError(err.code, err.message.replaceAll(`'${head}'`, `'${renamed}'`), { param });
+  // Everything but the name is kept: status, Retry-After and the rate-limit headers of a refusal.
+  const message = err.message.replace(new RegExp(`\\b${head}\\b`, 'g'), renamed);
+  return new GatewayError(err.code, message, {
+    param,
+    status: err.status,
+    type: err.type,
+    publicCode: err.publicCode,
+    ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
+    ...(err.headers === undefined ? {} : { headers: err.headers }),
+    ...(err.cause === undefined ? {} : { cause: err.cause }),
+  });
 }
 
 /** The legacy `suffix` (text after the insertion point) is prompt too. */

@@ -39,6 +39,10 @@ describe('attack: content hidden from the /v1/responses token reservation', () =
       // More than the bucket can ever hold: refused before any upstream call (400, not a retryable 429).
       expect(res.status, res.text).toBe(400);
       expect(res.json().error.message).toMatch(/reserves 1\d{5} tokens/);
+      // Named in this API's terms: Responses has no max_tokens.
+      expect(res.json().error.param).toBe('max_output_tokens');
+      expect(res.json().error.message).toContain('Lower max_output_tokens');
+      expect(res.json().error.message).not.toContain('max_tokens');
     }
     expect(fake.received).toHaveLength(0);
     // The bucket was not drained by the refusals: a small request still goes through.
