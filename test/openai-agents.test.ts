@@ -325,13 +325,26 @@ function expectSdkRequests(sent: readonly SentRequest[], stream: boolean, output
   expect(JSON.stringify(input.at(-1)!.output)).toContain(JSON.stringify(output).slice(1, -1));
 }
 
+/** A gateway for the case, its fake primed to call the weather tool (streamed or not), and the SDK's runner and weather agent. */
+async function weatherRun(c: Case, stream: boolean): Promise<{ fake: FakeUpstream } & ReturnType<typeof agentsRunner> & ReturnType<typeof weatherAgent>> {
+  const h = await start(c);
+  const fake = h.fakes[0]!;
+  c.prime?.(fake, stream);
+  return { fake, ...agentsRunner(h), ...weatherAgent(c.settings) };
+}
+
+/** A tool run's two model calls: as the SDK sent them (expectSdkRequests), and upstream, the second carrying the tool's output in the provider's terms. */
+function expectToolRoundTrip(c: Case, run: { fake: FakeUpstream; sent: readonly SentRequest[]; output: (city: string) => string }, stream: boolean): void {
+  expectSdkRequests(run.sent, stream, run.output(c.args.city));
+  const upstream = modelCalls(run.fake, c.path);
+  expect(upstream).toHaveLength(2);
+  c.toolResult(upstream[1]!.body as Json, run.output(c.args.city));
+}
+
 describe.each(CASES)('@openai/agents through /v1/responses: $name', (c) => {
   it('an agent with a function tool, run to completion', async () => {
-    const h = await start(c);
-    const fake = h.fakes[0]!;
-    c.prime?.(fake, false);
-    const { runner, sent } = agentsRunner(h);
-    const { agent, calls, output } = weatherAgent(c.settings);
+    const run = await weatherRun(c, false);
+    const { runner, agent, calls } = run;
 
     const result = await runner.run(agent, 'What is the weather in Paris?');
 
@@ -344,18 +357,12 @@ describe.each(CASES)('@openai/agents through /v1/responses: $name', (c) => {
     expect(usage.inputTokens).toBeGreaterThan(0);
     expect(usage.outputTokens).toBeGreaterThan(0);
     expect(usage.totalTokens).toBe(usage.inputTokens + usage.outputTokens);
-    expectSdkRequests(sent, false, output(c.args.city));
-    const upstream = modelCalls(fake, c.path);
-    expect(upstream).toHaveLength(2);
-    c.toolResult(upstream[1]!.body as Json, output(c.args.city));
+    expectToolRoundTrip(c, run, false);
   });
 
   it('the same agent streamed: text deltas, tool events, result.completed, the final output', async () => {
-    const h = await start(c);
-    const fake = h.fakes[0]!;
-    c.prime?.(fake, true);
-    const { runner, sent } = agentsRunner(h);
-    const { agent, calls, output } = weatherAgent(c.settings);
+    const run = await weatherRun(c, true);
+    const { runner, agent, calls } = run;
 
     const result = await runner.run(agent, 'What is the weather in Paris?', { stream: true });
     const events: string[] = [];
@@ -374,18 +381,11 @@ describe.each(CASES)('@openai/agents through /v1/responses: $name', (c) => {
     // Usage reaches the SDK through response.completed in each stream.
     expect(result.runContext.usage).toMatchObject({ requests: 2, inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
     expect(result.runContext.usage.outputTokens).toBeGreaterThan(0);
-    expectSdkRequests(sent, true, output(c.args.city));
-    const upstream = modelCalls(fake, c.path);
-    expect(upstream).toHaveLength(2);
-    c.toolResult(upstream[1]!.body as Json, output(c.args.city));
+    expectToolRoundTrip(c, run, true);
   });
 
   it('the run continued with previousResponseId: the SDK sends only the new items, the gateway adds the stored conversation', async () => {
-    const h = await start(c);
-    const fake = h.fakes[0]!;
-    c.prime?.(fake, false);
-    const { runner, sent } = agentsRunner(h);
-    const { agent, calls, output } = weatherAgent(c.settings);
+    const { fake, runner, sent, agent, calls, output } = await weatherRun(c, false);
 
     const result = await runner.run(agent, 'What is the weather in Paris?');
     expect(result.finalOutput).toBe(c.reply);

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { embeddingVector } from '../src/testing/fake-upstream/reply.js';
 import { FAKE_EMBEDDING_DIMENSIONS } from '../src/testing/fake-upstream/openai-dialect.js';
+import { contentCompletion, toolCallCompletion } from './helpers/chat-completions.js';
 import { KEY, startHarness, type Harness } from './helpers/harness.js';
 import { openAiStreamBytes, vercelJson } from './helpers/recorded.js';
 import { OPENAI_PROTOCOL, PROVIDERS, providerHarness, type Provider } from './helpers/providers.js';
@@ -46,29 +47,6 @@ async function setup(provider: Provider, options: { maxRetries?: number; extraCo
 
 const weatherParameters = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
 const tools = [{ type: 'function' as const, function: { name: 'get_weather', description: 'Weather for a city', parameters: weatherParameters } }];
-
-/** A real-shaped chat completion whose message is one tool call. */
-function toolCallCompletion(args = '{"city":"Paris"}') {
-  return {
-    id: 'chatcmpl-tool-1',
-    object: 'chat.completion',
-    created: 1_741_569_952,
-    model: 'gpt-4o-2024-08-06',
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'call_abc123', type: 'function', function: { name: 'get_weather', arguments: args } }] },
-        logprobs: null,
-        finish_reason: 'tool_calls',
-      },
-    ],
-    usage: { prompt_tokens: 50, completion_tokens: 15, total_tokens: 65 },
-  };
-}
-
-function contentCompletion(content: string) {
-  return { ...toolCallCompletion(), choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }] };
-}
 
 async function rejection(fn: () => Promise<unknown>): Promise<APIError> {
   return fn().then(

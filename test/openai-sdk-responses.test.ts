@@ -17,6 +17,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FAKE_AWS_ACCESS_KEY_ID } from '../src/testing/fake-upstream/bedrock-dialect.js';
 import type { FakeUpstream, FakeUpstreamOptions } from '../src/testing/fake-upstream/fake-upstream.js';
+import { contentCompletion, toolCallCompletion } from './helpers/chat-completions.js';
 import { KEY, sseData, startHarness, type Harness } from './helpers/harness.js';
 import { specErrors } from './helpers/openai-spec.js';
 import { openAiStreamBytes } from './helpers/recorded.js';
@@ -193,29 +194,6 @@ const CASES: readonly ProviderCase[] = [
     untranslatable: translatedRefusal,
   },
 ];
-
-/** A real-shaped chat completion (gpt-4o, recorded shape) whose message is one tool call. */
-function toolCallCompletion(): Json {
-  return {
-    id: 'chatcmpl-tool-1',
-    object: 'chat.completion',
-    created: 1_741_569_952,
-    model: 'gpt-4o-2024-08-06',
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'call_abc123', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
-        logprobs: null,
-        finish_reason: 'tool_calls',
-      },
-    ],
-    usage: { prompt_tokens: 50, completion_tokens: 15, total_tokens: 65 },
-  };
-}
-
-function contentCompletion(content: string): Json {
-  return { ...toolCallCompletion(), choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }] };
-}
 
 /** Everything the SDK received, as the gateway sent it (before the SDK's helpers touched it). */
 interface Seen {

@@ -11,6 +11,7 @@ import type { FakeDialectName } from '../src/testing/fake-upstream/script.js';
 import { chat, deploymentFor, KEY, startHarness, waitUntil, type Harness, type HttpResult } from './helpers/harness.js';
 import { PROVIDERS, OPENAI_PROTOCOL, providerHarness, type Provider } from './helpers/providers.js';
 import { openAiStreamBytes } from './helpers/recorded.js';
+import { responsesEvents } from './helpers/responses-sse.js';
 import { specErrors, type SpecSchema } from './helpers/openai-spec.js';
 
 function valid(schema: SpecSchema, value: unknown): void {
@@ -34,24 +35,11 @@ function responses(h: Harness, body: Record<string, unknown>): Promise<HttpResul
   return chat(h.url, { model: 'chat', ...body }, { path: '/v1/responses' });
 }
 
-/** The SSE text as (event name, data) pairs. */
-export function namedEvents(text: string): Array<{ event: string | undefined; data: Record<string, any> }> {
-  return text
-    .split(/\n\n/)
-    .filter((b) => b.trim() !== '')
-    .map((block) => {
-      const lines = block.split('\n');
-      const event = lines.find((l) => l.startsWith('event: '))?.slice(7);
-      const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-      return { event, data: JSON.parse(data) as Record<string, any> };
-    });
-}
-
 function expectWellFormedStream(res: HttpResult): Array<Record<string, any>> {
   expect(res.status).toBe(200);
   expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
   expect(res.text).not.toContain('[DONE]');
-  const events = namedEvents(res.text);
+  const events = responsesEvents(res.text);
   events.forEach((e, i) => {
     expect(e.event).toBe(e.data.type);
     expect(e.data.sequence_number).toBe(i);

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../src/testing/fake-upstream/fake-upstream.js';
 import { chat, deploymentFor, startHarness, type Harness, type HttpResult } from './helpers/harness.js';
+import { responsesEvents, textStreamTypes } from './helpers/responses-sse.js';
 
 type Json = Record<string, any>;
 
@@ -36,17 +37,6 @@ async function start(): Promise<[Harness, FakeUpstream, FakeUpstream]> {
 
 function responses(harness: Harness, body: Json): Promise<HttpResult> {
   return chat(harness.url, { model: 'chat', ...body }, { path: '/v1/responses', signal: AbortSignal.timeout(20_000) });
-}
-
-/** The SSE text as (event name, data) pairs. */
-function named(text: string): Array<{ event: string | undefined; data: Json }> {
-  return text
-    .split('\n\n')
-    .filter((b) => b.trim() !== '')
-    .map((block) => {
-      const lines = block.split('\n');
-      return { event: lines.find((l) => l.startsWith('event: '))?.slice(7), data: JSON.parse(lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')) as Json };
-    });
 }
 
 const input = [
@@ -88,7 +78,7 @@ describe('/v1/responses on a deployment with responsesApi', () => {
     expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
     expect(res.text).not.toContain('[DONE]');
     expect(first.received.at(-1)!.body).toMatchObject({ model: 'served-a', store: false, stream: true });
-    const events = named(res.text);
+    const events = responsesEvents(res.text);
     const ids = new Set<string>();
     events.forEach((e, i) => {
       expect(e.event).toBe(e.data.type);
@@ -101,19 +91,7 @@ describe('/v1/responses on a deployment with responsesApi', () => {
     });
     expect([...ids]).toHaveLength(1);
     expect([...ids][0]).toMatch(/^resp_[0-9a-f]{16,}$/);
-    expect(events.map((e) => e.data.type)).toEqual([
-      'response.created',
-      'response.in_progress',
-      'response.output_item.added',
-      'response.content_part.added',
-      'response.output_text.delta',
-      'response.output_text.delta',
-      'response.output_text.delta',
-      'response.output_text.done',
-      'response.content_part.done',
-      'response.output_item.done',
-      'response.completed',
-    ]);
+    expect(events.map((e) => e.data.type)).toEqual(textStreamTypes(3));
     expect(events.filter((e) => e.data.type === 'response.output_text.delta').map((e) => e.data.delta).join('')).toBe(REPLY);
     expect(events.at(-1)!.data.response.usage).toMatchObject({ output_tokens: 6 });
   });
@@ -127,7 +105,7 @@ describe('/v1/responses on a deployment with responsesApi', () => {
     expect(res.headers['x-gateway-attempts']).toBe('2');
     expect(first.stats.faulted).toBe(1);
     expect(second.received.at(-1)!.body).toMatchObject({ model: 'served-b', store: false });
-    const events = named(res.text).map((e) => e.data);
+    const events = responsesEvents(res.text).map((e) => e.data);
     expect(events.filter((e) => e.type === 'error' || e.type === 'response.failed')).toEqual([]);
     expect(events.filter((e) => e.type === 'response.created')).toHaveLength(1);
     expect(events.map((e) => e.sequence_number)).toEqual(events.map((_e, i) => i));
@@ -143,7 +121,7 @@ describe('/v1/responses on a deployment with responsesApi', () => {
     first.enqueue({ kind: 'error-event', afterChunks: 6 });
     const res = await responses(harness, { input: 'Hi', stream: true });
     expect(res.status).toBe(200);
-    const events = named(res.text).map((e) => e.data);
+    const events = responsesEvents(res.text).map((e) => e.data);
     expect(events.map((e) => e.type)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added', 'response.output_text.delta', 'response.output_text.delta', 'error']);
     expect(events.at(-1)).toMatchObject({ type: 'error', code: 'upstream_error', sequence_number: 6 });
     expect(res.headers['x-gateway-provider']).toBe('first');
@@ -179,6 +157,6 @@ describe('/v1/responses on Azure (native by default)', () => {
     const sent = h.fakes[0]!.received.at(-1)!;
     expect([sent.path, sent.query]).toEqual([path, query]);
     expect(sent.body).toMatchObject({ model: 'my-deploy', store: false, stream: true });
-    expect(named(res.text).at(-1)!.data).toMatchObject({ type: 'response.completed', response: { model: 'chat' } });
+    expect(responsesEvents(res.text).at(-1)!.data).toMatchObject({ type: 'response.completed', response: { model: 'chat' } });
   });
 });

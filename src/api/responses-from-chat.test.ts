@@ -10,7 +10,8 @@ import { UpstreamProtocolError, type ResponseContext } from '../providers/types.
 import { SseDecoder } from '../upstream/sse-decoder.js';
 import type { ChatChunk, ChatCompletion, UsageRecord } from './chat-types.js';
 import { parseResponsesRequest } from './parse-responses.js';
-import { ChatToResponsesStream, completionToResponse, maxStreamOutputItems, responseIdFor } from './responses-from-chat.js';
+import { responseIdFor } from './response-ids.js';
+import { ChatToResponsesStream, completionToResponse, maxStreamOutputItems } from './responses-from-chat.js';
 import type { ResponseStreamEvent } from './responses-types.js';
 
 const ctx: ResponseContext = { id: 'chatcmpl-abc123', created: 1_700_000_000, model: 'alias', includeUsage: true, promptTokensEstimate: 3 };

@@ -1,6 +1,7 @@
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator } from '../providers/types.js';
 import type { SseEvent } from '../upstream/sse-event.js';
 import type { ChatChunk, ChatCompletion, FinishReason, UsageRecord } from './chat-types.js';
+import { responseIdFor } from './response-ids.js';
 import type { ResponseItem, ResponseObject, ResponseStreamEvent, ResponseUsage, ResponsesApiRequest } from './responses-types.js';
 
 /**
@@ -11,11 +12,7 @@ import type { ResponseItem, ResponseObject, ResponseStreamEvent, ResponseUsage, 
 /** The part of the request the response object needs: the fields it repeats. */
 export type ResponseEcho = Pick<ResponsesApiRequest, 'echo'>;
 
-/** `resp_…` id derived from our completion id, so logs and responses can be matched. */
-export function responseIdFor(ctx: Pick<ResponseContext, 'id'>): string {
-  return `resp_${baseId(ctx)}`;
-}
-
+/** Our completion id without its `chatcmpl-` prefix: the stem of the item ids (as of `resp_` in response-ids.ts). */
 function baseId(ctx: Pick<ResponseContext, 'id'>): string {
   return ctx.id.replace(/^chatcmpl-/, '');
 }

@@ -9,8 +9,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { files } from '../control/store/schema.js';
 import type { ControlDb } from '../control/store/store.js';
+import { HourlyJob } from '../lifecycle/hourly-job.js';
 
-const HOUR_MS = 3_600_000;
 /** Files deleted per statement, and statements per run at most (a backlog is finished by the next runs). */
 const DELETE_BATCH = 100;
 const MAX_STATEMENTS = 100;
@@ -30,37 +30,16 @@ export async function deleteExpiredFiles(db: ControlDb, now: Date): Promise<numb
 }
 
 /** Runs `deleteExpiredFiles` hourly (and once soon after start). Never throws. */
-export class FileCleanup {
-  #timer: NodeJS.Timeout | undefined;
-  #first: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-
-  constructor(private readonly deps: { readonly db: () => ControlDb | undefined; readonly clock: Clock; readonly logger: Logger }) {}
-
-  start(): void {
-    this.#first = setTimeout(() => void this.run(), 60_000).unref();
-    this.#timer = setInterval(() => void this.run(), HOUR_MS).unref();
-  }
-
-  run(): Promise<void> {
-    this.#running ??= this.#once().finally(() => (this.#running = undefined));
-    return this.#running;
-  }
-
-  async close(): Promise<void> {
-    clearTimeout(this.#first);
-    clearInterval(this.#timer);
-    await this.#running;
-  }
-
-  async #once(): Promise<void> {
-    const db = this.deps.db();
-    if (!db) return;
-    try {
-      const n = await deleteExpiredFiles(db, new Date(this.deps.clock.wallMs()));
-      if (n > 0) this.deps.logger.info({ files: n }, 'batches: expired files deleted');
-    } catch (err) {
-      this.deps.logger.warn({ err: { message: err instanceof Error ? err.message : String(err) } }, 'batches: deleting expired files failed; tried again within the hour');
-    }
+export class FileCleanup extends HourlyJob {
+  constructor(deps: { readonly db: () => ControlDb | undefined; readonly clock: Clock; readonly logger: Logger }) {
+    super(
+      async () => {
+        const db = deps.db();
+        if (!db) return;
+        const n = await deleteExpiredFiles(db, new Date(deps.clock.wallMs()));
+        if (n > 0) deps.logger.info({ files: n }, 'batches: expired files deleted');
+      },
+      { logger: deps.logger, message: 'batches: deleting expired files failed; tried again within the hour' },
+    );
   }
 }

@@ -63,9 +63,7 @@ export async function handleCountTokens<Req extends { readonly model: string }>(
   try {
     const found = ctx.principal ?? p.auth.authenticate(ctx.authorization, ctx.acceptsXApiKey);
     const principal = found instanceof Promise ? await found : found;
-    record.tenant = principal.tenant;
-    record.keyId = principal.keyId;
-    record.user = principal.user;
+    record.identify(principal);
     const request = op.parse(ctx.body, ctx.headers ?? {});
     const model = p.router.find(request.model);
     record.model = model.alias;

@@ -82,9 +82,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     const found = ctx.principal ?? p.auth.authenticate(ctx.authorization, ctx.acceptsXApiKey);
     // Only a JWT not yet verified needs an await; keys cost no extra turn of the event loop.
     const principal = found instanceof Promise ? await found : found;
-    record.tenant = principal.tenant;
-    record.keyId = principal.keyId;
-    record.user = principal.user;
+    record.identify(principal);
     if (principal.payloads) record.payload = new PayloadCapture(principal.payloads, ctx.body);
     const request = op.parse(ctx.body, ctx.headers ?? {});
     record.stream = request.stream;

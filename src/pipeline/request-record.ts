@@ -1,4 +1,5 @@
 import type { UsageRecord } from '../api/chat-types.js';
+import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import { costOf, type Price } from '../spend/price.js';
 import type { GatewayError } from '../errors/gateway-error.js';
@@ -45,6 +46,13 @@ export class RequestRecord implements AttemptRecorder {
     private readonly startMs: number,
     private readonly clock: Clock,
   ) {}
+
+  /** Records who made the request (its team, key and person), once authenticated. */
+  identify(principal: Pick<Principal, 'tenant' | 'keyId' | 'user'>): void {
+    this.tenant = principal.tenant;
+    this.keyId = principal.keyId;
+    this.user = principal.user;
+  }
 
   /** Records a response that ended well. */
   succeed(status: number): void {

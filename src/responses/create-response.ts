@@ -8,9 +8,10 @@ import type { ResponseItem, ResponseObject, ResponsesApiRequest } from '../api/r
 import { requestCaps } from '../api/parse-common.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { RequestScope } from '../http/request-scope.js';
+import { callerOf, plausibleId } from '../http/team-routes.js';
 import { responsesOperation } from '../pipeline/operations.js';
 import { responsesCountWith } from '../api/count-tokens/responses-count.js';
-import { callerOf, perProcessNote, plausibleId, withStore, type ResponsesApiDeps } from './api-context.js';
+import { perProcessNote, withStore, type ResponsesApiDeps } from './api-context.js';
 import type { ChainSize, NewTurn } from './response-store.js';
 import { StoringReply } from './storing-reply.js';
 

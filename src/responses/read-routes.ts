@@ -4,7 +4,8 @@
  */
 import { GatewayError } from '../errors/gateway-error.js';
 import type { RequestScope } from '../http/request-scope.js';
-import { callerOf, plausibleId, queryOf, responseNotFound, withStore, type ResponsesApiDeps } from './api-context.js';
+import { callerOf, plausibleId, queryOf } from '../http/team-routes.js';
+import { responseNotFound, withStore, type ResponsesApiDeps } from './api-context.js';
 import { inputItemsQuery, pageInputItems } from './input-items-page.js';
 
 function idOf(deps: ResponsesApiDeps, scope: RequestScope): string {

@@ -12,6 +12,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../../src/testing/fake-upstream/fake-upstream.js';
 import { chat, deploymentFor, parseMetrics, startHarness, type Harness } from '../helpers/harness.js';
+import { responsesEvents } from '../helpers/responses-sse.js';
 
 type Json = Record<string, any>;
 
@@ -28,17 +29,6 @@ const item = { type: 'message', id: 'msg_1', role: 'assistant', status: 'complet
 const DEPTH = 20_000;
 /** `json` with its `"DEEP"` string replaced by an array nested DEPTH levels (built as text: building it as a value would overflow here). */
 const deepened = (json: string): string => json.replace('"DEEP"', '['.repeat(DEPTH) + ']'.repeat(DEPTH));
-
-/** The SSE text as (event name, data) pairs. */
-function named(text: string): Array<{ event: string | undefined; data: Json }> {
-  return text
-    .split('\n\n')
-    .filter((b) => b.trim() !== '')
-    .map((block) => {
-      const lines = block.split('\n');
-      return { event: lines.find((l) => l.startsWith('event: '))?.slice(7), data: JSON.parse(lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')) as Json };
-    });
-}
 
 async function start(): Promise<{ harness: Harness; native: FakeUpstream; chatFake: FakeUpstream }> {
   h = await startHarness({
@@ -76,7 +66,7 @@ describe('attack: hostile upstreams on /v1/responses', () => {
     native.setBehaviour({ chunkIntervalMs: 200 });
     const streamed = await send(harness, 'native', true);
     expect(streamed.status).toBe(200);
-    const events = named(streamed.text);
+    const events = responsesEvents(streamed.text);
     expect(events[0]!.event).toBe('response.output_text.delta');
     expect(events.filter((e) => e.event === 'error').map((e) => e.data.code)).toEqual(['upstream_error']);
     expect(events.at(-1)!.event).toBe('error');
@@ -93,12 +83,12 @@ describe('attack: hostile upstreams on /v1/responses', () => {
     // Out of order, repeated, a string, then the terminal event.
     const complete = [event({ type: 'response.created', response: response() }), event(delta('a', 50)), event(delta('b', 3)), event(delta('c', 3)), event(delta('d', 'zz')), event({ type: 'response.completed', response: response({ status: 'completed', output: [item], usage }), sequence_number: 1 })].join('');
     native.enqueue({ kind: 'replay', body: complete, contentType: 'text/event-stream' });
-    const ok = named((await send(harness, 'native', true)).text);
+    const ok = responsesEvents((await send(harness, 'native', true)).text);
     expect(ok.map((e) => e.event)).toEqual(['response.created', ...Array(4).fill('response.output_text.delta'), 'response.completed']);
     expectNumbered(ok);
     // No numbers at all, and no terminal event: the gateway's error event is the next number, not 0.
     native.enqueue({ kind: 'replay', body: event({ type: 'response.created', response: response() }) + event({ ...delta('a', undefined) }), contentType: 'text/event-stream' });
-    const cut = named((await send(harness, 'native', true)).text);
+    const cut = responsesEvents((await send(harness, 'native', true)).text);
     expect(cut.map((e) => e.event)).toEqual(['response.created', 'response.output_text.delta', 'error']);
     expectNumbered(cut);
   });
@@ -109,7 +99,7 @@ describe('attack: hostile upstreams on /v1/responses', () => {
     let body = chunk({ role: 'assistant' });
     for (let i = 0; i < 1500; i++) body += chunk({ tool_calls: [{ index: i, id: `call_${i}`, type: 'function', function: { name: 'f', arguments: '{}' } }] });
     chatFake.enqueue({ kind: 'replay', body: `${body}${chunk({}, 'tool_calls')}data: [DONE]\n\n`, contentType: 'text/event-stream' });
-    const events = named((await send(harness, 'translated', true)).text);
+    const events = responsesEvents((await send(harness, 'translated', true)).text);
     // The events translated with the 1,025th call (one network read) go down with it.
     expect(events.filter((e) => e.event === 'response.output_item.added').length).toBeLessThanOrEqual(1024);
     expect(events.filter((e) => e.event === 'error')).toHaveLength(1);
@@ -137,7 +127,7 @@ describe('attack: hostile upstreams on /v1/responses', () => {
       expect(json.json().usage).not.toHaveProperty('cost_usd');
       expect(json.json().usage).not.toHaveProperty('cost_estimated');
       fake!.enqueue({ kind: 'replay', body: event({ type: 'response.output_text.delta', delta: 'hi' }) + event({ type: 'response.completed', response: lying }), contentType: 'text/event-stream' });
-      const completed = named((await send(h, model, true)).text).at(-1)!.data;
+      const completed = responsesEvents((await send(h, model, true)).text).at(-1)!.data;
       expect(completed.type).toBe('response.completed');
       expect(completed.response.usage.cost_usd).toBe(cost);
       if (cost === undefined) expect(completed.response.usage).not.toHaveProperty('cost_estimated');

@@ -12,6 +12,7 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { maxStreamOutputChars } from '../../src/api/responses-from-chat.js';
 import { dispatcherOption, KEY, parseMetrics, startHarness, type Harness } from '../helpers/harness.js';
+import { responsesEvents } from '../helpers/responses-sse.js';
 
 let h: Harness | undefined;
 let server: Server | undefined;
@@ -54,8 +55,7 @@ describe('attack: a chat upstream floods a translated /v1/responses stream', () 
         ...dispatcherOption(h.url),
       });
       expect(res.statusCode).toBe(200);
-      const blocks = (await res.body.text()).split('\n\n').filter((b) => b !== '');
-      const events = blocks.map((b) => JSON.parse(b.slice(b.indexOf('data: ') + 6)) as { type: string; sequence_number: number; code?: string; message?: string });
+      const events = responsesEvents(await res.body.text()).map((e) => e.data);
       expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
       expect(events.filter((e) => e.type === 'error')).toHaveLength(1);
       expect(events.at(-1)).toMatchObject({ type: 'error', code: 'upstream_error' });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import OpenAI, { AzureOpenAI } from 'openai';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { textStreamTypes } from '../../../test/helpers/responses-sse.js';
 import { SseDecoder } from '../../upstream/sse-decoder.js';
 import type { SseEvent } from '../../upstream/sse-event.js';
 import { fakeStarter } from './dialect-test-kit.js';
@@ -75,19 +76,7 @@ describe('openai fake: /v1/responses', () => {
     const events = await sseEvents(res.body);
     const data = events.map((e) => JSON.parse(e.data) as Json);
     expect(events.map((e) => e.event)).toEqual(data.map((d) => d.type));
-    expect(data.map((d) => d.type)).toEqual([
-      'response.created',
-      'response.in_progress',
-      'response.output_item.added',
-      'response.content_part.added',
-      'response.output_text.delta',
-      'response.output_text.delta',
-      'response.output_text.delta',
-      'response.output_text.done',
-      'response.content_part.done',
-      'response.output_item.done',
-      'response.completed',
-    ]);
+    expect(data.map((d) => d.type)).toEqual(textStreamTypes(3));
     expect(data.map((d) => d.sequence_number)).toEqual(data.map((_d, i) => i));
     expect(data.filter((d) => d.type === 'response.output_text.delta').map((d) => d.delta).join('')).toBe('one two three four');
     expect(data[0]!.response).toMatchObject({ status: 'in_progress', output: [], usage: null });
