@@ -36,7 +36,7 @@ function sentTexts(body: Json): string[] {
 }
 
 /** A store whose saves wait `delayMs` first (or never finish, or fail): to see when the answer goes out. */
-function slowStore(inner: ResponseStore, behaviour: { delayMs?: number; hang?: boolean; fail?: boolean }): ResponseStore {
+function slowStore(inner: ResponseStore, behaviour: { delayMs?: number; hang?: boolean; fail?: boolean; calls?: number }): ResponseStore {
   return new Proxy(inner, {
     get(target, prop) {
       // Bound to the store itself: its private fields are not the proxy's.
@@ -45,6 +45,7 @@ function slowStore(inner: ResponseStore, behaviour: { delayMs?: number; hang?: b
         return typeof value === 'function' ? value.bind(target) : value;
       }
       return async (turn: Parameters<ResponseStore['save']>[0]) => {
+        behaviour.calls = (behaviour.calls ?? 0) + 1;
         if (behaviour.hang) return new Promise<void>(() => undefined);
         if (behaviour.fail) throw new Error('connection terminated unexpectedly');
         await new Promise((r) => setTimeout(r, behaviour.delayMs ?? 0));
@@ -281,7 +282,7 @@ describe('stored responses: a conversation with too many items', () => {
 
 describe('stored responses: a store that fails or hangs', () => {
   let h: Harness;
-  const save = { hang: false, fail: false };
+  const save = { hang: false, fail: false, calls: 0 };
   beforeAll(async () => {
     h = await startHarness({ fakes, config: twoProviders({ responses: { saveTimeoutMs: 300 } }), responseStore: (s) => slowStore(s, save) });
   }, 30_000);
@@ -302,7 +303,16 @@ describe('stored responses: a store that fails or hangs', () => {
     expect(stream.text).toContain('event: response.completed');
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(await metric(h.url, 'gateway_responses_stored_total', { result: 'failed' })).toBe(2);
+    // A store that just failed is not waited for again: for max(1 s, saveTimeoutMs) the answers go
+    // out at once, unstored, without asking it (the hanging store would hold each one 300 ms).
+    const asked = save.calls;
+    const fast = await create(h, { input: 'Store still hangs.' });
+    expect(fast.headers['x-gateway-response-stored']).toBe('false');
+    expect(save.calls).toBe(asked);
+    expect(await metric(h.url, 'gateway_responses_stored_total', { result: 'failed' })).toBe(3);
     save.hang = false;
+    // Past the cooldown one save is tried again; it works, and storing is back for everyone.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     const ok = await create(h, { input: 'Store is back.' });
     expect(ok.headers['x-gateway-response-stored']).toBeUndefined();
     expect(await metric(h.url, 'gateway_responses_stored_total', { result: 'stored' })).toBe(1);

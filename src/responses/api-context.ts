@@ -5,6 +5,7 @@ import { isStoreUnavailable } from '../control/store/errors.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { plausibleId, storeErrors, unavailableRetryMs } from '../http/team-routes.js';
 import type { ResponseStore } from './response-store.js';
+import type { SaveBreaker } from './save-breaker.js';
 import { StoreNotOpenError } from './sql-store.js';
 
 export interface ResponsesApiDeps {
@@ -13,6 +14,8 @@ export interface ResponsesApiDeps {
   readonly settings: { readonly responses: ResponsesConfig; readonly bodyLimitBytes: number };
   readonly logger: Logger;
   readonly metrics: { responseStored(result: 'stored' | 'failed'): void };
+  /** Skips saves for a while after one failed, so a dead store does not cost every answer saveTimeoutMs. */
+  readonly saveBreaker: SaveBreaker;
 }
 
 /** Stored responses live in the control-plane database: one not reachable, or not open yet, is a 503 to retry. */

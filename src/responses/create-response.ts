@@ -79,8 +79,16 @@ async function conversationOf(deps: ResponsesApiDeps, team: string, id: string):
   }
 }
 
-/** Stores a turn within `responses.saveTimeoutMs`; never throws: a failure is logged and counted, and the answer goes out unstored. */
+/**
+ * Stores a turn within `responses.saveTimeoutMs`; never throws: a failure is logged and counted,
+ * and the answer goes out unstored. After a failure, saves are skipped for a while (SaveBreaker).
+ */
 async function saveWithin(deps: ResponsesApiDeps, requestId: string, turn: NewTurn): Promise<boolean> {
+  // A store that just failed is not waited for again at once (save-breaker.ts): counted, not logged each time.
+  if (!deps.saveBreaker.tryNow()) {
+    deps.metrics.responseStored('failed');
+    return false;
+  }
   const timeoutMs = deps.settings.responses.saveTimeoutMs;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -91,9 +99,11 @@ async function saveWithin(deps: ResponsesApiDeps, requestId: string, turn: NewTu
   saving.catch(() => undefined);
   try {
     await Promise.race([saving, late]);
+    deps.saveBreaker.succeeded();
     deps.metrics.responseStored('stored');
     return true;
   } catch (err) {
+    deps.saveBreaker.failed();
     deps.metrics.responseStored('failed');
     // The message only: a driver error wrapped by drizzle quotes the query's parameters (the conversation).
     const reason = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message.split('\n')[0]) : String(err);

@@ -17,6 +17,7 @@ import { countInputTokens, createResponse } from './create-response.js';
 import { deleteResponse, listInputItems, retrieveResponse } from './read-routes.js';
 import type { ResponseStore } from './response-store.js';
 import { SqlResponseStore } from './sql-store.js';
+import { SaveBreaker } from './save-breaker.js';
 
 export interface ResponsesApiOptions {
   /** The control plane's database getter when the control plane is on; absent: the in-memory store. */
@@ -47,7 +48,9 @@ export function responseStoreFor(options: ResponsesApiOptions): ResponseStore {
 export async function loadResponsesApi(options: ResponsesApiOptions): Promise<{ routes: Route[]; deps: ResponsesApiDeps; close(): Promise<void> }> {
   const configured = responseStoreFor(options);
   const store = options.wrapStore ? options.wrapStore(configured) : configured;
-  const deps: ResponsesApiDeps = { store, settings: options.settings, logger: options.logger, metrics: options.metrics };
+  // After a failed save, skip saves for as long as one may take (at least a second), then probe.
+  const saveBreaker = new SaveBreaker(options.clock, Math.max(1_000, options.settings.responses.saveTimeoutMs));
+  const deps: ResponsesApiDeps = { store, settings: options.settings, logger: options.logger, metrics: options.metrics, saveBreaker };
   const purge = new ResponsesPurge({ store, logger: options.logger });
   purge.start();
   const routes = responsesReadPaths.map(([method, path]): Route => {
