@@ -1,7 +1,7 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { applyChange } from '../control/change.js';
-import { apiKeys, apiKeySecrets, memberships, spendDaily, teams } from '../control/store/schema.js';
+import { apiKeys, apiKeySecrets, memberships, responses, spendDaily, teams } from '../control/store/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { readableTeams } from './access.js';
 import { createTeamBody, listOf, teamView, updateTeamBody } from './bodies.js';
@@ -14,7 +14,7 @@ export const teamRoutes: AdminRoute[] = [
   { method: 'POST', path: '/teams', summary: 'Create a team', action: 'team.create', body: createTeamBody, status: 201, response: teamView, handle: createTeam },
   { method: 'GET', path: '/teams/{team}', summary: 'Get a team', action: 'team.read', status: 200, response: teamView, handle: getTeam },
   { method: 'PATCH', path: '/teams/{team}', summary: "Update a team's models, limits or metadata", action: 'team.update', body: updateTeamBody, status: 200, response: teamView, handle: updateTeam },
-  { method: 'DELETE', path: '/teams/{team}', summary: 'Delete a team, revoking its keys and removing its members', action: 'team.delete', status: 200, response: teamView, handle: deleteTeam },
+  { method: 'DELETE', path: '/teams/{team}', summary: 'Delete a team, revoking its keys, removing its members and deleting its stored responses', action: 'team.delete', status: 200, response: teamView, handle: deleteTeam },
 ];
 
 /** Config teams and the store's, by name, one page at a time (`limit`, `after`). */
@@ -109,6 +109,8 @@ async function deleteTeam(call: AdminCall): Promise<{ status: number; body: unkn
     const revoked = await tx.update(apiKeys).set({ revokedAt: call.now }).where(eq(apiKeys.team, name)).returning({ id: apiKeys.id });
     if (revoked.length > 0) await tx.delete(apiKeySecrets).where(inArray(apiKeySecrets.keyId, revoked.map((k) => k.id)));
     await tx.delete(memberships).where(eq(memberships.team, name));
+    // Stored responses are filed under the team's name: a new team of the same name must not find them.
+    await tx.delete(responses).where(eq(responses.team, name));
     await tx.delete(teams).where(eq(teams.name, name));
     const view = teamFromRow(before);
     return { result: view, audit: [call.audit({ action: 'team.deleted', targetType: 'team', targetId: name, before: view, after: { revokedKeys: revoked.map((k) => k.id) } })] };
