@@ -17,6 +17,7 @@ import type { FakeUpstream, ReceivedRequest } from '../src/testing/fake-upstream
 import type { FakeDialectName } from '../src/testing/fake-upstream/script.js';
 import { deploymentFor, KEY, startHarness, type Harness } from './helpers/harness.js';
 import { openAiStreamBytes } from './helpers/recorded.js';
+import { toolCallCompletion } from './helpers/chat-completions.js';
 
 type Json = Record<string, any>;
 
@@ -59,26 +60,7 @@ interface Case {
 
 const weatherSchema = z.object({ city: z.string() });
 
-/** A chat completion (JSON) whose message is one call of get_weather, as an OpenAI-compatible server sends it. */
-function chatToolCall(args: string): string {
-  return JSON.stringify({
-    id: 'chatcmpl-agents-1',
-    object: 'chat.completion',
-    created: 1_741_569_952,
-    model: 'served-model',
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: null, refusal: null, tool_calls: [{ id: 'call_agents_1', type: 'function', function: { name: 'get_weather', arguments: args } }] },
-        logprobs: null,
-        finish_reason: 'tool_calls',
-      },
-    ],
-    usage: { prompt_tokens: 50, completion_tokens: 15, total_tokens: 65 },
-  });
-}
-
-/** The same call streamed: the id and name first, the arguments in two fragments, the finish, the usage. */
+/** A get_weather call streamed: the id and name first, the arguments in two fragments, the finish, the usage. */
 function chatToolCallStream(args: string): string {
   const base = { id: 'chatcmpl-agents-2', object: 'chat.completion.chunk', created: 1_741_569_952, model: 'served-model', system_fingerprint: 'fp_1' };
   const chunk = (delta: Json, finish: string | null = null): Json => ({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], usage: null });
@@ -111,7 +93,7 @@ function responsesToolResult(body: Json, output: string): void {
 
 const vllmPrime = (fake: FakeUpstream, stream: boolean): void => {
   const args = '{"city":"Paris"}';
-  fake.enqueue(stream ? { kind: 'replay', body: chatToolCallStream(args), contentType: 'text/event-stream' } : { kind: 'replay', body: chatToolCall(args), contentType: 'application/json' });
+  fake.enqueue(stream ? { kind: 'replay', body: chatToolCallStream(args), contentType: 'text/event-stream' } : { kind: 'replay', body: JSON.stringify(toolCallCompletion(args)), contentType: 'application/json' });
 };
 
 const CASES: readonly Case[] = [
