@@ -9,7 +9,7 @@ import Anthropic0137, * as sdk0137 from 'anthropic-sdk-0137';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countTextsTokens } from '../src/api/token-count.js';
 import type { RequestFinishedEvent } from '../src/observability/events.js';
-import { chat, chatBody, deploymentFor, KEY, metric, startHarness, type Harness } from './helpers/harness.js';
+import { chat, chatBody, deploymentFor, KEY, metric, startHarness, waitUntil, type Harness } from './helpers/harness.js';
 
 const NARROW_KEY = 'sk-test-narrow-0123456789';
 const REQ_TIGHT_KEY = 'sk-test-reqtight-0123456789';
@@ -206,9 +206,11 @@ describe('/v1/messages/count_tokens: admission', () => {
   });
 
   it('holds a concurrency slot while it runs', async () => {
-    const { h } = await setup({ anthropicLatencyMs: 400 });
+    // Long enough that the count is still upstream when the chat below is refused, on any machine.
+    const { h } = await setup({ anthropicLatencyMs: 3_000 });
     const counting = post(h, params, ONE_SLOT_KEY);
-    await new Promise((r) => setTimeout(r, 150));
+    // The count holds its slot from admission until it answers: once the upstream has it, it is held.
+    await waitUntil(() => h.fakes[0]!.received.some((r) => r.path === '/v1/messages/count_tokens'));
     const during = await chat(h.url, chatBody('gpt'), { key: ONE_SLOT_KEY });
     expect(during.status).toBe(429);
     expect(during.json().error.code).toBe('concurrency_limit_exceeded');
