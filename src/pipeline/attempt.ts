@@ -1,4 +1,4 @@
-import { parseUpstreamJson } from '../providers/stream-json.js';
+import { parseJsonOrText, parseUpstreamJson } from '../providers/stream-json.js';
 import type { Priority } from '../queue/priority.js';
 import type { UsageRecord } from '../api/chat-types.js';
 import type { Clock } from '../clock.js';
@@ -191,7 +191,7 @@ function callContext(deps: AttemptDeps, input: AttemptInput<OperationRequest>): 
 }
 
 function statusFailure(deps: AttemptDeps, target: RuntimeTarget, res: UpstreamReply): AttemptFailure {
-  const body = res.text === undefined ? '' : parseJsonOrText(res.text);
+  const body = parseJsonOrText(res.text);
   const header = (name: string): string | undefined => headerValue(res.headers, name);
   const info = scrubInfo(target.deployment.adapter.errorInfo(res.statusCode, body, header), target);
   // The provider's wait sets the deployment's cooldown, and through it the Retry-After a client
@@ -272,14 +272,6 @@ function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, star
 
 function parseJson(text: string): unknown {
   return parseUpstreamJson(text, 'response body is not JSON');
-}
-
-function parseJsonOrText(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 function headerValue(headers: UpstreamReply['headers'], name: string): string | undefined {

@@ -2,6 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { traceIdOf } from '../observability/trace-context.js';
 import type { ProviderAdapter, TargetInfo, UpstreamCall } from '../providers/types.js';
+import { parseJsonOrText } from '../providers/stream-json.js';
 import { effectivePriority, priorityHeader } from '../queue/effective-priority.js';
 import type { Priority } from '../queue/priority.js';
 import { classifyStatus, classifyThrown } from '../resilience/classify.js';
@@ -148,25 +149,16 @@ async function countUpstream(p: Pipeline, record: RequestRecord, target: Runtime
     const maxWaitMs = Math.min(d.endpoint.poolQueueMs, c.deadlineMs - p.clock.nowMs());
     const res = await exchangeUpstream(d.endpoint, call, { signal: c.signal, tenant: c.principal.tenant, maxWaitMs, priority: c.priority, weight: c.weight }, countBodyLimits);
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      const info = d.adapter.errorInfo(res.statusCode, parseOrText(res.text));
+      const info = d.adapter.errorInfo(res.statusCode, parseJsonOrText(res.text));
       log(classifyStatus(res.statusCode, info, undefined, d.name).outcome, res.statusCode);
       return undefined;
     }
-    const count = d.adapter.countTokensResponse?.(parseOrText(res.text ?? ''));
+    const count = d.adapter.countTokensResponse?.(parseJsonOrText(res.text));
     log(count === undefined ? 'protocol_error' : 'success', res.statusCode);
     return count;
   } catch (err) {
     log(classifyThrown(err, c.signal, d.name).outcome, null);
     if (c.signal.aborted) throw err;
     return undefined;
-  }
-}
-
-function parseOrText(text: string | undefined): unknown {
-  if (text === undefined) return '';
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
   }
 }

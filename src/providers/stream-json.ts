@@ -26,3 +26,13 @@ export function parseUpstreamJson(text: string, notJson: string): unknown {
 export function parseStreamJson(data: string, notJson = 'stream event is not JSON'): unknown {
   return parseUpstreamJson(data, notJson);
 }
+
+/** An upstream error body as JSON when it is JSON, else its text (adapters' errorInfo takes either). */
+export function parseJsonOrText(text: string | undefined): unknown {
+  if (text === undefined) return '';
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
