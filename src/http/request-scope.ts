@@ -5,7 +5,7 @@ import type { RequestOutcome } from '../observability/events.js';
 import { handleCountTokens, type CountOperation } from '../pipeline/count-tokens.js';
 import { handleRequest } from '../pipeline/handle-request.js';
 import type { Operation, OperationRequest } from '../pipeline/operations.js';
-import type { ChatReply, StreamWriter } from '../pipeline/reply.js';
+import type { ChatReply, RequestContext, StreamWriter } from '../pipeline/reply.js';
 import { outcomeForError } from '../pipeline/request-record.js';
 import { ClientGoneError } from '../resilience/abort-reasons.js';
 import type { HttpRuntime, HttpDeps } from './edge-deps.js';
@@ -106,50 +106,36 @@ export class RequestScope implements ChatReply {
    * is the request's only one: the client's disconnect, the drain and the deadline abort it.
    */
   async runOperation(op: Operation<OperationRequest, unknown, unknown>, options: RunOptions = {}): Promise<void> {
-    // A route that awaited first (stored responses read the conversation) may find its client
-    // gone and the 499 recorded: running now would call the upstream for nobody and record twice.
-    if (this.#recorded) return;
-    const controller = (this.#controller = new AbortController());
-    this.deps.inFlight.attach(this.res, controller);
-    const { pipeline } = this.runtime;
-    const surface = this.surface;
-    // From here handleRequest records the outcome (it never throws).
-    this.#pipelineRecords = true;
-    await handleRequest(
-      pipeline,
-      op,
-      { requestId: this.requestId, authorization: this.authorization, acceptsXApiKey: surface.acceptsXApiKey, headers: this.req.headers, body: this.body, controller, startMs: this.startMs, ...(options.principal ? { principal: options.principal } : {}) },
-      options.reply ?? this,
-    );
-    // The client left before we answered: nothing to send, release the socket.
-    if (!this.res.headersSent) this.res.destroy();
+    const ctx = this.#pipelineContext(options.principal);
+    if (ctx) await handleRequest(this.runtime.pipeline, op, ctx, options.reply ?? this);
+    this.#afterPipeline();
+  }
+
+  /** Runs a token-counting endpoint (pipeline/count-tokens.ts) on the same terms as an operation. */
+  async runCount<Req extends { readonly model: string }>(op: CountOperation<Req>, options: { readonly principal?: Principal } = {}): Promise<void> {
+    const ctx = this.#pipelineContext(options.principal);
+    if (ctx) await handleCountTokens(this.runtime.pipeline, op, ctx, this);
+    this.#afterPipeline();
   }
 
   /**
-   * Runs a token-counting endpoint (pipeline/count-tokens.ts) on the same terms as an operation:
-   * one controller, and the count flow records the outcome.
+   * The pipeline's context, from which on the pipeline records the outcome (it never throws).
+   * Undefined when the edge has recorded the request already: a route that awaited first (stored
+   * responses read the conversation) may find its client gone and the 499 recorded, and running
+   * now would call the upstream for nobody and record twice.
    */
-  async runCount<Req extends { readonly model: string }>(op: CountOperation<Req>, options: { readonly principal?: Principal } = {}): Promise<void> {
+  #pipelineContext(principal: Principal | undefined): RequestContext | undefined {
+    if (this.#recorded) return undefined;
     const controller = (this.#controller = new AbortController());
     this.deps.inFlight.attach(this.res, controller);
-    const { pipeline } = this.runtime;
     this.#pipelineRecords = true;
-    await handleCountTokens(
-      pipeline,
-      op,
-      {
-        requestId: this.requestId,
-        authorization: this.authorization,
-        acceptsXApiKey: this.surface.acceptsXApiKey,
-        headers: this.req.headers,
-        body: this.body,
-        controller,
-        startMs: this.startMs,
-        // A handler that authenticated the caller first (to load its stored conversation) passes it on.
-        ...(options.principal ? { principal: options.principal } : {}),
-      },
-      this,
-    );
+    const ctx = { requestId: this.requestId, authorization: this.authorization, acceptsXApiKey: this.surface.acceptsXApiKey, headers: this.req.headers, body: this.body, controller, startMs: this.startMs };
+    // A route that authenticated the caller first (to load its stored conversation) passes it on.
+    return principal ? { ...ctx, principal } : ctx;
+  }
+
+  /** The client left before we answered: nothing to send, release the socket. */
+  #afterPipeline(): void {
     if (!this.res.headersSent) this.res.destroy();
   }
 

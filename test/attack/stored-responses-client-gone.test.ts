@@ -49,10 +49,10 @@ function slowHistory(inner: ResponseStore, delay: { ms: number; saveMs?: number 
 }
 
 /** Sends a /v1/responses request and hangs up `afterMs` later; resolves with what was received (if anything). */
-async function abandoned(h: Harness, body: Json, afterMs: number): Promise<string> {
+async function abandoned(h: Harness, body: Json, afterMs: number, path = '/v1/responses'): Promise<string> {
   const abort = new AbortController();
   let text = '';
-  const pending = request(`${h.url}/v1/responses`, {
+  const pending = request(`${h.url}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -99,6 +99,19 @@ describe('a client that hangs up while its conversation is being loaded', () => 
     expect(h.fakes[0]!.stats.requests - calls, 'upstream calls for a client that was gone').toBe(0);
     const outcomes = finished.slice(before).map((e) => `${e.status} ${e.outcome}`);
     expect(outcomes).toEqual(['499 client_disconnect']);
+  });
+
+  it('a count of a continued conversation (/v1/responses/input_tokens): exactly one recorded outcome (499)', async () => {
+    const first = await chat(h.url, { model: 'oa', input: 'Capital of Italy?' }, { path: '/v1/responses' });
+    const prev = (first.json() as Json).id as string;
+    delay.ms = 400;
+    const before = finished.length;
+    await abandoned(h, { model: 'oa', input: 'And Spain?', previous_response_id: prev }, 100, '/v1/responses/input_tokens');
+    await new Promise((r) => setTimeout(r, 700));
+    delay.ms = 0;
+    await waitUntil(() => finished.length > before, 2_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(finished.slice(before).map((e) => `${e.status} ${e.outcome}`)).toEqual(['499 client_disconnect']);
   });
 
   it('a JSON answer whose client left during the save is a 499 client_disconnect, not a success', async () => {
