@@ -6,7 +6,8 @@ import type { TargetInfo } from '../providers/types.js';
 import { CircuitBreaker } from '../resilience/breaker.js';
 import type { Strategy } from '../routing/balancer.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
-import { LatencyTracker } from '../routing/latency-tracker.js';
+import { DeploymentLoad } from '../routing/deployment-load.js';
+import { TargetStats } from '../routing/target-stats.js';
 import type { RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 import { catalogEntry } from '../spend/catalog.js';
@@ -83,6 +84,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
         (t) => deps.events.breakerTransition({ deployment: name, from: t.from, to: t.to, reason: t.reason }),
         deps.random,
       ),
+      load: new DeploymentLoad(),
     });
   }
 
@@ -91,7 +93,7 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
     const targets: RuntimeTarget[] = m.targets.map((t, index) => {
       const deployment = deployments.get(t.deployment);
       if (!deployment) throw new Error(`models.${alias}.targets[${index}]: unknown deployment ${t.deployment}`);
-      const latency = new LatencyTracker();
+      const stats = new TargetStats();
       const configured = t.price ? priceFromPerMillion(t.price) : undefined;
       const listed = catalogEntry(deployment.provider, config.deployments[t.deployment]!.baseUrl, t.model);
       const price = configured ?? listed?.price;
@@ -105,8 +107,10 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
         targetInfo: targetInfo(t.model, deployment.basePath, config.deployments[t.deployment]?.apiVersion, t.defaultMaxTokens, servesResponsesApi(config.deployments[t.deployment]!)),
         weight: t.weight,
         priority: t.priority,
-        latency,
-        latencyMs: () => latency.averageMs,
+        stats,
+        load: deployment.load,
+        deploymentName: deployment.name,
+        latencyMs: () => stats.ttftMs,
         price,
         priceSource: configured ? 'config' : price ? 'catalog' : undefined,
         contextWindow: t.contextWindow ?? listed?.contextWindow,
@@ -116,7 +120,8 @@ export function compileRoutes(config: GatewayConfig, deps: CompileDeps): { deplo
     models.set(alias, {
       alias,
       targets,
-      balancer: createBalancer(strategy, deps.random),
+      balancer: createBalancer(strategy, deps.random, { clock: deps.clock, events: deps.events, alias, onSloMiss: m.onSloMiss }),
+      ...(m.hedge === undefined ? {} : { hedge: m.hedge }),
       fallbacks: m.fallbacks,
       fallbackOnUnsupportedParameter: m.fallbackOnUnsupportedParameter,
       ...(m.overBudget === undefined ? {} : { overBudget: m.overBudget }),

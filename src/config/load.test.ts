@@ -118,6 +118,7 @@ describe('parseConfigText: a valid minimal config', () => {
       targets: [{ deployment: 'openai-main', model: 'gpt-4o-mini', weight: 1, priority: 0 }],
       fallbacks: [],
       fallbackOnUnsupportedParameter: false,
+      onSloMiss: 'least_bad',
       defaultOutputReserve: 1024,
       ownedBy: 'llm-gateway',
     });

@@ -138,6 +138,26 @@ const awsSchema = z
   })
   .strict();
 
+/** `deployments.<d>.metrics`: where and how often to scrape a self-hosted server's metrics. */
+export const upstreamMetricsSchema = z
+  .object({
+    /** The server's Prometheus endpoint, e.g. http://vllm-0:8000/metrics (http or https, no credentials). */
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+      .refine((u) => !/^https?:\/\/[^/]*@/.test(u), 'must not contain credentials'),
+    /** Which server's metric names to read; default by provider (`triton` for triton, else `vllm`). */
+    format: z.enum(['vllm', 'triton']).optional(),
+    intervalMs: z.number().int().min(100).max(60_000).default(1000),
+    /** One scrape's deadline (connect, headers and body); at most `intervalMs`. */
+    timeoutMs: z.number().int().min(10).max(60_000).default(500),
+    /** A scrape older than this is ignored (default 3 × intervalMs). */
+    staleAfterMs: z.number().int().min(100).max(600_000).optional(),
+  })
+  .strict()
+  .refine((m) => m.timeoutMs <= m.intervalMs, { message: 'timeoutMs must not exceed intervalMs', path: ['timeoutMs'] });
+
 const deploymentSchema = z
   .object({
     /** Wire protocol: `openai` (OpenAI and any compatible server), `vllm` (same protocol), `azure`, `triton`, `gemini`, `ollama`. */
@@ -175,6 +195,12 @@ const deploymentSchema = z
      * it unchanged rather than translated to chat. Default: see `servesResponsesApi`.
      */
     responsesApi: z.boolean().optional(),
+    /**
+     * Opt-in: scrape the server's own Prometheus metrics (vLLM, Triton) in the background, for the
+     * load-aware strategies (docs/routing.md). Never on the request path; a stale or failing
+     * scrape is ignored and the live signals route alone.
+     */
+    metrics: upstreamMetricsSchema.optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -287,13 +313,35 @@ const targetSchema = z
   })
   .strict();
 
-const strategySchema = z.enum(['round_robin', 'weighted', 'least_latency', 'priority', 'cost']);
+const strategySchema = z.enum(['round_robin', 'weighted', 'least_latency', 'priority', 'cost', 'least_loaded', 'prefix_affinity', 'predicted_latency']);
+
+/**
+ * `models.<a>.hedge`: when no first token (a stream's commit point; a JSON answer) has come from
+ * the first attempt within `afterMs`, the same request starts on another deployment of the alias;
+ * the first to answer wins and the other is aborted. Off unless set (docs/routing.md).
+ */
+export const hedgeSchema = z
+  .object({
+    /** A fixed wait in ms, or `p95`: the first deployment's observed p95 time to first token. */
+    afterMs: z.union([z.number().int().min(1).max(600_000), z.literal('p95')]),
+    /** Hedges at most this share of the alias's requests (a sliding window), so a slow fleet costs latency, not a storm. */
+    maxPercent: z.number().min(0).max(100).default(10),
+  })
+  .strict();
+export type HedgeConfig = z.infer<typeof hedgeSchema>;
 
 const modelSchema = z
   .object({
     targets: z.array(targetSchema).min(1),
     /** Overrides `routing.strategy` for this alias. */
     strategy: strategySchema.optional(),
+    hedge: hedgeSchema.optional(),
+    /**
+     * `predicted_latency` with SLO headers: what to do when no deployment is predicted to meet
+     * the request's SLO. `least_bad` (default) routes to the closest; `shed` refuses it at once
+     * (503 `slo_unattainable`, Retry-After) so a batch of doomed requests does not queue.
+     */
+    onSloMiss: z.enum(['least_bad', 'shed']).default('least_bad'),
     /** Aliases tried in order once every target of this one has failed. */
     fallbacks: z.array(name).default([]),
     /**

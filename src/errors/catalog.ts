@@ -209,6 +209,12 @@ export const errorCatalog = {
     shouldRetry: false,
     description: "Every deployment of the model (and of its fallbacks) has an open circuit breaker or is cooling down. `Retry-After` says when the first one is probed again.",
   },
+  slo_unattainable: {
+    status: 503,
+    type: 'server_error',
+    shouldRetry: false,
+    description: "The model's strategy is `predicted_latency` with `onSloMiss: shed`, and no deployment is predicted to meet the request's `x-gateway-slo-ttft-ms` / `x-gateway-slo-tpot-ms` now; nothing was sent upstream. `Retry-After` is 1 s.",
+  },
   upstream_saturated: {
     status: 503,
     type: 'server_error',

@@ -246,6 +246,17 @@ export interface GatewayEvents {
   queueEntered(e: Parameters<QueueObserver['queueEntered']>[0]): void;
   /** A wait ended (or was refused at once: `full`, or a zero wait limit): once per wait. */
   queueLeft(e: Parameters<QueueObserver['queueLeft']>[0]): void;
+  /** predicted_latency: what it predicted for an attempt and what was observed (prediction error). */
+  routingPrediction(e: { readonly alias: string; readonly deployment: string; readonly kind: 'ttft' | 'tpot'; readonly predictedMs: number; readonly observedMs: number }): void;
+  /**
+   * Hedging: a hedge attempt `started`, then `won` (answered first) or `lost` (the first attempt
+   * answered first, or both failed); `budget_exhausted` / `no_target` when one was due but not started.
+   */
+  hedge(e: { readonly alias: string; readonly outcome: 'started' | 'won' | 'lost' | 'budget_exhausted' | 'no_target' }): void;
+  /** predicted_latency with `onSloMiss: shed`: a request refused because no deployment was predicted to meet its SLO. */
+  sloShed(e: { readonly alias: string }): void;
+  /** One scrape of a deployment's own metrics (deployments.<d>.metrics). */
+  upstreamMetricsScrape(e: { readonly deployment: string; readonly outcome: 'ok' | 'error' | 'timeout' | 'invalid'; readonly durationMs: number }): void;
 }
 
 // A key for every event, so that adding one to GatewayEvents without listing it here fails to compile.
@@ -277,6 +288,10 @@ const eventNameSet: { readonly [K in keyof GatewayEvents]: true } = {
   traceSpansDropped: true,
   queueEntered: true,
   queueLeft: true,
+  routingPrediction: true,
+  hedge: true,
+  sloShed: true,
+  upstreamMetricsScrape: true,
 };
 
 /** Every event name of GatewayEvents. */

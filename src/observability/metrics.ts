@@ -99,6 +99,11 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
   readonly #queueWait: LabelledHistogram<readonly ['reason', 'priority', 'outcome']>;
   readonly #queueRefused: Counter<'reason' | 'outcome'>;
   readonly #responsesStored: Counter<'result'>;
+  readonly #predictionError: Histogram<'model' | 'deployment' | 'kind'>;
+  readonly #hedges: Counter<'model' | 'outcome'>;
+  readonly #sloShed: Counter<'model'>;
+  readonly #scrapes: Counter<'deployment' | 'outcome'>;
+  readonly #scrapeDuration: Histogram<'deployment'>;
   readonly #configVersion: Gauge;
   readonly #configLoadedAt: Gauge;
   /** Only registered when the control plane is on: a gateway without one shows none of them. */
@@ -168,6 +173,11 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     // Summed across `--workers`: each process has its own waiters.
     this.#queueDepth = new Gauge({ name: 'gateway_queue_depth', help: 'Requests waiting now, by what they wait for (concurrency slot, upstream connection, cooldown) and priority class.', labelNames: ['reason', 'priority'], registers: r, aggregator: 'sum' });
     this.#queueWait = new LabelledHistogram('gateway_queue_wait_seconds', 'Time requests waited in a queue, by what for, priority class and how the wait ended.', ['reason', 'priority', 'outcome'], queueWaitBuckets, reg);
+    this.#predictionError = new Histogram({ name: 'gateway_routing_prediction_error_ratio', help: 'predicted_latency: |predicted − observed| / observed for each attempt, by the predicted quantity (ttft, tpot).', labelNames: ['model', 'deployment', 'kind'], buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5, 10], registers: r });
+    this.#hedges = new Counter({ name: 'gateway_hedges_total', help: 'Hedged requests: hedge attempts started, won (answered first) or lost; hedges due but refused by the budget or with no other deployment.', labelNames: ['model', 'outcome'], registers: r });
+    this.#sloShed = new Counter({ name: 'gateway_routing_slo_shed_total', help: 'predicted_latency with onSloMiss: shed: requests refused because no deployment was predicted to meet their SLO.', labelNames: ['model'], registers: r });
+    this.#scrapes = new Counter({ name: 'gateway_upstream_metrics_scrapes_total', help: "Scrapes of deployments' own metrics (deployments.<d>.metrics), by result.", labelNames: ['deployment', 'outcome'], registers: r });
+    this.#scrapeDuration = new Histogram({ name: 'gateway_upstream_metrics_scrape_duration_seconds', help: "Time one scrape of a deployment's own metrics took.", labelNames: ['deployment'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
     this.#responsesStored = new Counter({ name: 'gateway_responses_stored_total', help: 'Responses of /v1/responses with store:true: stored before the client got them, or sent unstored because storing failed or timed out.', labelNames: ['result'], registers: r });
     for (const result of ['stored', 'failed']) this.#responsesStored.inc({ result }, 0);
     this.#queueRefused = new Counter({ name: 'gateway_queue_refusals_total', help: 'Requests refused by a queue: the wait limit or deadline passed (timeout) or it had no room (full).', labelNames: ['reason', 'outcome'], registers: r });
@@ -337,6 +347,24 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     if (e.entered) this.#queueDepth.dec({ reason: e.reason, priority: e.priority });
     this.#queueWait.labels(e.reason, e.priority, e.outcome).observe(e.waitMs / 1000);
     if (e.outcome === 'timeout' || e.outcome === 'full') this.#queueRefused.inc({ reason: e.reason, outcome: e.outcome });
+  }
+
+  routingPrediction(e: Parameters<GatewayEvents['routingPrediction']>[0]): void {
+    if (!(e.observedMs > 0) || !Number.isFinite(e.predictedMs)) return;
+    this.#predictionError.observe({ model: e.alias, deployment: e.deployment, kind: e.kind }, Math.abs(e.predictedMs - e.observedMs) / e.observedMs);
+  }
+
+  hedge(e: Parameters<GatewayEvents['hedge']>[0]): void {
+    this.#hedges.inc({ model: e.alias, outcome: e.outcome });
+  }
+
+  sloShed(e: Parameters<GatewayEvents['sloShed']>[0]): void {
+    this.#sloShed.inc({ model: e.alias });
+  }
+
+  upstreamMetricsScrape(e: Parameters<GatewayEvents['upstreamMetricsScrape']>[0]): void {
+    this.#scrapes.inc({ deployment: e.deployment, outcome: e.outcome });
+    this.#scrapeDuration.observe({ deployment: e.deployment }, e.durationMs / 1000);
   }
 
   requestLogBacklog(e: Parameters<GatewayEvents['requestLogBacklog']>[0]): void {

@@ -28,6 +28,10 @@ function recordingEvents(decisions: Decision[]): GatewayEvents {
   const ignore = (): void => undefined;
   return {
     attemptFinished: ignore,
+    routingPrediction: ignore,
+    hedge: ignore,
+    sloShed: ignore,
+    upstreamMetricsScrape: ignore,
     retry: ignore,
     retryBudgetExhausted: ignore,
     fallback: ignore,

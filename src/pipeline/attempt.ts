@@ -11,7 +11,9 @@ import { classifyStatus, classifyThrown, type AttemptFailure } from '../resilien
 import type { AttemptResult } from '../resilience/execute.js';
 import { parseRateLimitResetMs } from '../resilience/rate-limit-reset.js';
 import { parseRetryAfterMs } from '../resilience/retry-after.js';
+import type { RouteRequest } from '../routing/route-request.js';
 import type { RuntimeTarget } from '../routing/runtime-types.js';
+import type { AttemptFeatures } from '../routing/target-stats.js';
 import { exchangeUpstream, readBodyText, sendUpstream, type BodyLimits, type CallContext, type UpstreamReply } from '../upstream/send.js';
 import type { Operation, OperationRequest } from './operations.js';
 import { FirstContentTimeoutError, maxOpeningChunks } from './first-content.js';
@@ -53,6 +55,8 @@ export interface AttemptInput<Req extends OperationRequest> {
   readonly record: AttemptRecorder;
   /** This attempt's client span: its trace headers go upstream, its end is told below. */
   readonly trace?: AttemptTrace | undefined;
+  /** What routing knows of the request: its tokens count toward the deployment's load while the attempt runs. */
+  readonly route: RouteRequest;
 }
 
 /** What an attempt tells its request's record (RequestRecord implements it). */
@@ -101,15 +105,15 @@ export async function jsonAttempt<Req extends OperationRequest, Res>(
   const started = deps.clock.nowMs();
   const { target } = input;
   const d = target.deployment;
+  const features = begin(input, started);
   try {
     const res = await exchangeUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input), bodyLimits);
-    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res), { status: res.statusCode });
+    if (res.statusCode < 200 || res.statusCode >= 300) return fail(deps, input, started, statusFailure(deps, target, res), { status: res.statusCode, features });
     const { value, usage, upstreamModel } = op.decode(d.adapter, input.request, parseJson(res.text ?? ''), input.responseContext, target.targetInfo);
-    finished(deps, input, started, 'success', { status: res.statusCode, responseModel: upstreamModel });
-    target.latency.record(deps.clock.nowMs() - started);
+    finished(deps, input, started, 'success', { status: res.statusCode, responseModel: upstreamModel, outputTokens: usage.completionTokens, features });
     return { ok: true, value: { body: value, usage, upstreamModel } };
   } catch (err) {
-    return fail(deps, input, started, classifyThrown(err, input.signal, d.name));
+    return fail(deps, input, started, classifyThrown(err, input.signal, d.name), { features });
   }
 }
 
@@ -131,12 +135,13 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
   const d = target.deployment;
   let rest: AsyncGenerator<StreamStep<Chunk>, void, undefined> | undefined;
   const timings = new ChunkTimings();
+  const features = begin(input, started);
   try {
     const res = await sendUpstream(d.endpoint, input.upstreamCall(target), callContext(deps, input));
     if (res.statusCode < 200 || res.statusCode >= 300) {
       // An unreadable error body still has a status worth reporting.
       const text = await readBodyText(res.body, maxErrorBodyBytes).catch(() => undefined);
-      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), { status: res.statusCode, timings });
+      return fail(deps, input, started, statusFailure(deps, target, { statusCode: res.statusCode, headers: res.headers, text }), { status: res.statusCode, timings, features });
     }
     const translator = scrubbingTranslator(op.streamTranslator(d.adapter, input.responseContext, input.request, target.targetInfo), target);
     // Upstream chunks are timed as they are decoded: the upstream's chunks, not the client's
@@ -154,7 +159,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
         if (step.error) {
           await rest.return(undefined);
           const failure = classifyStatus(step.error.status ?? 500, step.error, undefined, d.name);
-          return fail(deps, input, started, failure, { timings });
+          return fail(deps, input, started, failure, { timings, features });
         }
         first.push(...step.chunks);
         if (step.done || first.length > maxOpeningChunks || step.chunks.some(op.hasContent)) {
@@ -162,7 +167,6 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
           // The upstream wait (for overhead) and the routing latency stop at the commit point;
           // the attempt's event waits for the end of the stream (StreamValue.end).
           input.record.addUpstreamMs(firstChunkMs - started);
-          target.latency.record(firstChunkMs - started);
           const status = res.statusCode;
           let ended = false;
           const end = (how?: StreamEnd): void => {
@@ -170,7 +174,7 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
             ended = true;
             const outcome = how === undefined ? 'success' : 'outcome' in how ? how.outcome : classifyStatus(how.error.status ?? 500, how.error, undefined, d.name).outcome;
             const endStatus = how !== undefined && 'error' in how ? how.error.status ?? undefined : status;
-            finished(deps, input, started, outcome, { status: endStatus, responseModel: translator.upstreamModel?.(), timings, ttftMs: firstChunkMs - started, waitCounted: true });
+            finished(deps, input, started, outcome, { status: endStatus, responseModel: translator.upstreamModel?.(), timings, ttftMs: firstChunkMs - started, waitCounted: true, outputTokens: translator.usage().completionTokens, features });
           };
           return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs, end } };
         }
@@ -180,8 +184,34 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
     }
   } catch (err) {
     await rest?.return(undefined).catch(() => undefined);
-    return fail(deps, input, started, classifyThrown(err, input.signal, d.name), { timings });
+    return fail(deps, input, started, classifyThrown(err, input.signal, d.name), { timings, features });
   }
+}
+
+/**
+ * The attempt starts: its tokens count toward the deployment's load until `finished`, and the
+ * prompt's prefix blocks (when a strategy computed them) are remembered as sent there. Returns
+ * the load it found, when a strategy learns from it (TargetStats.wantsFeatures).
+ */
+function begin(input: AttemptInput<OperationRequest>, nowMs: number): AttemptFeatures | undefined {
+  const { target, route } = input;
+  const load = target.deployment.load;
+  const blocks = route.prefixBlocksIfComputed;
+  let features: AttemptFeatures | undefined;
+  if (target.stats.wantsFeatures) {
+    const scraped = load.fresh(nowMs);
+    features = {
+      inputTokens: route.promptTokens,
+      prefixHit: blocks === undefined || blocks.length === 0 ? 0 : load.prefixMatch(blocks) / blocks.length,
+      inFlight: load.inFlight,
+      inFlightTokens: load.inFlightTokens,
+      waiting: scraped?.waiting,
+      kvCacheUsage: scraped?.kvCacheUsage,
+    };
+  }
+  if (blocks !== undefined && blocks.length > 0) load.rememberPrefix(blocks);
+  load.begin(route.tokens);
+  return features;
 }
 
 /** The wait for a connection ends at the pool-queue limit or the deadline, whichever is first. */
@@ -236,6 +266,10 @@ interface AttemptEndDetail {
   readonly ttftMs?: number | undefined;
   /** True when its upstream wait was already added (a stream, at its commit point). */
   readonly waitCounted?: boolean;
+  /** Output tokens the upstream reported (or we estimated), for the target's TPOT. */
+  readonly outputTokens?: number | undefined;
+  /** The load the attempt started under (begin), when a strategy learns from it. */
+  readonly features?: AttemptFeatures | undefined;
 }
 
 function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, failure: AttemptFailure, detail: AttemptEndDetail = {}): AttemptResult<T> {
@@ -246,11 +280,14 @@ function fail<T>(deps: AttemptDeps, input: AttemptInput<OperationRequest>, start
 /** Announces an attempt's end: its span, its log entry, its event (metrics, logs) and its share of the upstream wait. */
 function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, started: number, outcome: AttemptOutcome, detail: AttemptEndDetail): void {
   const { status, responseModel, timings } = detail;
-  const durationMs = deps.clock.nowMs() - started;
+  const endMs = deps.clock.nowMs();
+  const durationMs = endMs - started;
   input.trace?.end({ outcome, status, responseModel, stream: input.request.stream });
   if (!detail.waitCounted) input.record.addUpstreamMs(durationMs);
   const { target } = input;
   const d = target.deployment;
+  d.load.end(input.route.tokens);
+  target.stats.observe({ endMs, outcome, stream: input.request.stream, durationMs, ttftMs: detail.ttftMs, outputTokens: detail.outputTokens, features: detail.features });
   input.record.logAttempt(input.attempt, target.alias, d.name, started, durationMs, outcome, status ?? null, detail.ttftMs ?? null);
   deps.events.attemptFinished({
     requestId: input.requestId,

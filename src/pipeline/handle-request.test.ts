@@ -14,7 +14,8 @@ import { CircuitBreaker, defaultBreakerOptions } from '../resilience/breaker.js'
 import { Executor } from '../resilience/execute.js';
 import { RetryBudget } from '../resilience/retry-budget.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
-import { LatencyTracker } from '../routing/latency-tracker.js';
+import { DeploymentLoad } from '../routing/deployment-load.js';
+import { TargetStats } from '../routing/target-stats.js';
 import { Router } from '../routing/router.js';
 import type { RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { UpstreamEndpoint } from '../upstream/send.js';
@@ -43,12 +44,13 @@ function deployment(): RuntimeDeployment {
     serverAddress: '127.0.0.1',
     serverPort: 1,
     breaker: new CircuitBreaker({ ...defaultBreakerOptions, failureThreshold: 1 }, systemClock),
+    load: new DeploymentLoad(),
   };
 }
 
 function modelOver(d: RuntimeDeployment): RuntimeModel {
-  const latency = new LatencyTracker();
-  const target: RuntimeTarget = { index: 0, alias: 'm', deployment: d, upstreamModel: 'up', targetInfo: { upstreamModel: 'up', basePath: '/v1' }, weight: 1, priority: 0, latency, latencyMs: () => latency.averageMs, price: undefined, priceSource: undefined, contextWindow: undefined };
+  const stats = new TargetStats();
+  const target: RuntimeTarget = { index: 0, alias: 'm', deployment: d, upstreamModel: 'up', targetInfo: { upstreamModel: 'up', basePath: '/v1' }, weight: 1, priority: 0, stats, load: d.load, deploymentName: d.name, latencyMs: () => stats.ttftMs, price: undefined, priceSource: undefined, contextWindow: undefined };
   return { alias: 'm', targets: [target], balancer: createBalancer('round_robin'), fallbacks: [], fallbackOnUnsupportedParameter: false, defaultOutputReserve: 16, ownedBy: 'test' };
 }
 

@@ -11,6 +11,7 @@ import { ClientGoneError, DeadlineExceededError, ShuttingDownError } from '../re
 import { classifyThrown } from '../resilience/classify.js';
 import { ExecuteError, type Executor } from '../resilience/execute.js';
 import type { RetryBudget } from '../resilience/retry-budget.js';
+import { RouteRequest, sloFromHeaders } from '../routing/route-request.js';
 import type { Router } from '../routing/router.js';
 import type { RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { Admission, Ticket } from './admission.js';
@@ -96,6 +97,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     requireSomeTargetFits(model, reserved, ceiling);
     // Its place in every queue: strict priority between classes, the team's weight within one.
     const priority = effectivePriority(ctx.priority, principal, ctx.headers);
+    const slo = sloFromHeaders(ctx.headers);
     const weight = principal.queue?.weight ?? 1;
     if (ctx.headers?.[priorityHeader] !== undefined) headers[priorityHeader] = priority;
     // Only with the queue on may admission wait for a slot (and only then is this built).
@@ -134,6 +136,8 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       const tokens = { promptTokens, outputTokens: op.outputReserve(request, group) };
       return fitsCeiling(t, tokens, ceiling) ? undefined : ceilingError(group, tokens, ceiling);
     };
+    // Prefix blocks are hashed only if the alias's strategy asks for them (prefix.ts).
+    const route = new RouteRequest(reserved, request.stream, () => op.prefixBlocks?.(request) ?? [], slo);
     const countPrompt = op.countPromptTokens && once(() => op.countPromptTokens?.(request) ?? promptTokens);
     // The upstream call for a target is built once: the refusal check builds it, the attempt
     // (and a retry on the same target) sends it.
@@ -154,6 +158,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       upstreamCall,
       record,
       trace: trace.startAttempt(target, attempt),
+      route,
     });
     // The pipeline carries the clock and events an attempt needs: no per-request deps object.
     const deps: AttemptDeps = p;
@@ -163,7 +168,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       plan: p.router.plan(model, principal),
       signal: deadline.signal,
       deadlineMs: ctx.startMs + p.timeouts.totalMs,
-      size: reserved,
+      route,
       // A target dearer than the ceiling is skipped like one that cannot express the request.
       refusal: (t: RuntimeTarget) => ceilingRefusal(t) ?? refusalOf(() => upstreamCall(t)),
       admitFallback: async (group: RuntimeModel) => {

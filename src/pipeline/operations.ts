@@ -1,4 +1,5 @@
 import type { ChatChunk, ChatCompletion, ChatRequest, UsageRecord } from '../api/chat-types.js';
+import { messagesPrefixBlocks, textPrefixBlocks } from '../routing/prefix.js';
 import type { CompletionsRequest, TextCompletion } from '../api/completions-types.js';
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../api/embeddings-types.js';
 import { parseChatRequest } from '../api/parse-chat.js';
@@ -61,6 +62,8 @@ export interface Operation<Req extends OperationRequest, Res, Chunk> {
   inClientTerms?(err: unknown): unknown;
   /** The usage object of the stream's final usage chunk, if this chunk is it: the request's cost is added there. */
   finalUsage?(chunk: Chunk): Record<string, unknown> | undefined;
+  /** The prompt's prefix blocks (routing/prefix.ts), for prefix-aware routing; absent: nothing to compare (embeddings). */
+  prefixBlocks?(request: Req): readonly number[];
 }
 
 export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = {
@@ -69,6 +72,7 @@ export const chatOperation: Operation<ChatRequest, ChatCompletion, ChatChunk> = 
   parse: parseChatRequest,
   promptTokens: estimateChatPromptTokens,
   countPromptTokens: (r) => countPromptTokens(r.messages),
+  prefixBlocks: (r) => messagesPrefixBlocks(r.messages),
   outputReserve: (r, model) => r.n * (r.maxOutputTokens ?? model.defaultOutputReserve),
   upstreamCall: chatUpstreamCall,
   decode: (adapter, _r, body, ctx) => {
@@ -86,6 +90,7 @@ export const completionsOperation: Operation<CompletionsRequest, TextCompletion,
   parse: parseCompletionsRequest,
   promptTokens: (r) => suffixTokens(r) + (r.prompts ? r.prompts.reduce((sum, p) => sum + estimateTextTokens(p), 0) : r.promptTokenIds),
   countPromptTokens: (r) => suffixTokens(r) + (r.prompts ? countTextsTokens(r.prompts) : r.promptTokenIds),
+  prefixBlocks: (r) => (r.prompts?.length === 1 ? textPrefixBlocks(r.prompts[0]!) : []),
   // Each prompt gets its own `best_of` (≥ n) completions, all billed.
   outputReserve: (r) => r.promptCount * r.choicesPerPrompt * (r.maxOutputTokens ?? 16),
   upstreamCall: (adapter, r, target) => capability(adapter, adapter.completionsRequest, 'legacy completions').call(adapter, r, target),
@@ -128,6 +133,7 @@ export const messagesOperation: Operation<MessagesApiRequest, AnthropicMessage, 
   // The native body, not its chat translation, which leaves out what it cannot express.
   promptTokens: (r) => estimateMessagesPromptTokens(r.native),
   countPromptTokens: (r) => countPromptTokens(r.chat.messages),
+  prefixBlocks: (r) => messagesPrefixBlocks(r.chat.messages),
   outputReserve: (r) => r.chat.maxOutputTokens ?? 0,
   upstreamCall: (adapter, r, target) => {
     // Betas only switch Anthropic features on; for other providers any feature they enable
@@ -169,6 +175,7 @@ export function responsesOperation(prior?: readonly ResponseItem[]): Operation<R
     // (built-in tools, reasoning and other items, file parts) is counted from it.
     promptTokens: (r) => estimateChatPromptTokens(r.chat) + builtInToolTokens(r) + estimateUntranslatedInputTokens(Array.isArray(r.native.input) ? r.native.input : []),
     countPromptTokens: (r) => countPromptTokens(r.chat.messages),
+    prefixBlocks: (r) => messagesPrefixBlocks(r.chat.messages),
     outputReserve: (r, model) => r.chat.maxOutputTokens ?? model.defaultOutputReserve,
     upstreamCall: (adapter, r, target) => {
       if (servesNatively(adapter, target)) return adapter.responsesRequest!(r.native, target, r.stream);

@@ -8,7 +8,8 @@ import { openAiAdapter } from '../providers/openai/adapter.js';
 import { UpstreamProtocolError } from '../providers/types.js';
 import type { Strategy } from '../routing/balancer.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
-import { LatencyTracker } from '../routing/latency-tracker.js';
+import { DeploymentLoad } from '../routing/deployment-load.js';
+import { TargetStats } from '../routing/target-stats.js';
 import { MemoryCooldowns } from '../routing/cooldowns.js';
 import type { RoutePlan, RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { UpstreamEndpoint } from '../upstream/send.js';
@@ -47,13 +48,14 @@ function deployment(name: string, clock: Clock, breaker: Partial<BreakerOptions>
     serverAddress: `${name}.example`,
     serverPort: 443,
     breaker: new CircuitBreaker({ ...defaultBreakerOptions, jitterRatio: 0, ...breaker }, clock, undefined, half),
+    load: new DeploymentLoad(),
   };
 }
 
 /** A model alias over deployments; with `priority` the first deployment is always preferred if offered. */
 function model(alias: string, deployments: readonly RuntimeDeployment[], strategy: Strategy = 'priority', fallbacks: string[] = []): RuntimeModel {
   const targets: RuntimeTarget[] = deployments.map((d, index) => {
-    const latency = new LatencyTracker();
+    const stats = new TargetStats();
     return {
       index,
       alias,
@@ -62,8 +64,10 @@ function model(alias: string, deployments: readonly RuntimeDeployment[], strateg
       targetInfo: { upstreamModel: `${alias}-upstream`, basePath: d.basePath },
       weight: 1,
       priority: index,
-      latency,
-      latencyMs: () => latency.averageMs,
+      stats,
+      load: d.load,
+      deploymentName: d.name,
+      latencyMs: () => stats.ttftMs,
       price: undefined,
       priceSource: undefined,
       contextWindow: undefined,

@@ -4,7 +4,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
 import type { RequestTrace } from '../observability/tracer.js';
 import { MemoryCooldowns, type Cooldowns } from '../routing/cooldowns.js';
-import type { RequestSize } from '../routing/balancer.js';
+import type { RouteRequest } from '../routing/route-request.js';
 import type { RoutePlan, RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
 import type { Priority } from '../queue/priority.js';
 import { DeadlineExceededError } from './abort-reasons.js';
@@ -35,8 +35,8 @@ export interface ExecuteInput<T> {
    * admitted the first alias). A GatewayError thrown (its limit refused) skips the alias.
    */
   readonly admitFallback?: (group: RuntimeModel) => Promise<void>;
-  /** The request's size, for balancers that price it (`cost`). */
-  readonly size?: RequestSize;
+  /** What the balancers may know of the request: its size (`cost`), prefix, SLO (route-request.ts). */
+  readonly route?: RouteRequest;
   /** The request's trace: retries, fallbacks, breaker skips and cooldown waits become span events. */
   readonly trace?: RequestTrace;
   /** The request's priority class and tenant (a cooldown wait is reported under them). */
@@ -88,7 +88,7 @@ interface GroupState {
   readonly tried: Set<RuntimeTarget>;
   /** Targets whose provider cannot serve this request at all; never picked again. */
   readonly refused: Set<RuntimeTarget>;
-  readonly size: RequestSize | undefined;
+  readonly route: RouteRequest | undefined;
 }
 
 interface Picked {
@@ -131,7 +131,7 @@ export class Executor {
     let current: RuntimeTarget | undefined;
     try {
       for (const [gi, group] of input.plan.groups.entries()) {
-        const state: GroupState = { group, tried: new Set(), refused: new Set(), size: input.size };
+        const state: GroupState = { group, tried: new Set(), refused: new Set(), route: input.route };
         let admitted = gi === 0;
         let n = 0;
         while (n < this.#d.retry.maxAttempts) {
@@ -210,6 +210,8 @@ export class Executor {
       }
     } catch (err) {
       if (err instanceof ExecuteError) throw err;
+      // A strategy refused the request (predicted_latency shedding an SLO it cannot meet).
+      if (err instanceof GatewayError && !input.signal.aborted) throw new ExecuteError(err, attempts, 'no_target', current);
       // Aborts (client gone, deadline) interrupt waits and sleeps; anything else thrown here is
       // a bug (attempts return upstream failures), answered 500 and logged by the caller.
       const f = input.signal.aborted ? classifyThrown(err, input.signal, last?.target.deployment.name ?? '') : internalFailure(err);
@@ -281,12 +283,12 @@ export class Executor {
     events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority, outcome: 'admitted', waitMs: this.#d.clock.nowMs() - startMs, entered: true });
   }
 
-  #pick({ group, tried, refused, size }: GroupState, now = this.#d.clock.nowMs()): Picked | undefined {
+  #pick({ group, tried, refused, route }: GroupState, now = this.#d.clock.nowMs()): Picked | undefined {
     const available = group.targets.filter((t) => !refused.has(t) && this.#cooldowns.untilMs(t.deployment.name) <= now && t.deployment.breaker.state !== 'open');
     const untried = available.filter((t) => !tried.has(t));
     let candidates = untried.length > 0 ? untried : available;
     while (candidates.length > 0) {
-      const target = group.balancer.pick(candidates, size);
+      const target = group.balancer.pick(candidates, route);
       if (!target) return undefined;
       const permit = target.deployment.breaker.tryAcquire();
       if (permit) return { target, permit };

@@ -1,14 +1,16 @@
 import { describe, it, expect } from 'vitest';
-import type { BalancerCandidate, Strategy } from '../balancer.js';
+import type { LoadCandidate, Strategy } from '../balancer.js';
+import { DeploymentLoad } from '../deployment-load.js';
+import { TargetStats } from '../target-stats.js';
 import { createBalancer } from './create-balancer.js';
 import { LeastLatencyBalancer } from './least-latency.js';
 import { PriorityBalancer } from './priority.js';
 import { RoundRobinBalancer } from './round-robin.js';
 import { WeightedBalancer } from './weighted.js';
 
-const candidates: readonly BalancerCandidate[] = [
-  { index: 0, weight: 1, priority: 1, latencyMs: () => 10 },
-  { index: 1, weight: 1, priority: 0, latencyMs: () => 20 },
+const candidates: readonly LoadCandidate[] = [
+  { index: 0, weight: 1, priority: 1, latencyMs: () => 10, stats: new TargetStats(), load: new DeploymentLoad(), deploymentName: 'a' },
+  { index: 1, weight: 1, priority: 0, latencyMs: () => 20, stats: new TargetStats(), load: new DeploymentLoad(), deploymentName: 'b' },
 ];
 
 describe('createBalancer', () => {

@@ -1,4 +1,6 @@
-import type { Balancer, Strategy } from '../balancer.js';
+import { systemClock } from '../../clock.js';
+import { fanOut } from '../../observability/events.js';
+import type { Balancer, BalancerContext, Strategy } from '../balancer.js';
 import { CostBalancer } from './cost.js';
 import { LeastLatencyBalancer } from './least-latency.js';
 import { PriorityBalancer } from './priority.js';
@@ -7,11 +9,13 @@ import { WeightedBalancer } from './weighted.js';
 
 /**
  * A new balancer for `strategy` (one per model alias, since some keep state). `random`
- * (values in [0, 1), default Math.random) feeds the weighted and priority strategies.
+ * (values in [0, 1), default Math.random) feeds the strategies that draw; `context` (clock,
+ * events, alias) the load- and latency-aware ones (defaults: the system clock, no events).
  * Throws RangeError for a strategy outside the Strategy union (only possible from untyped
  * input).
  */
-export function createBalancer(strategy: Strategy, random?: () => number): Balancer {
+export function createBalancer(strategy: Strategy, random?: () => number, context?: Partial<BalancerContext>): Balancer {
+  const ctx: BalancerContext = { clock: context?.clock ?? systemClock, events: context?.events ?? fanOut([], () => undefined), alias: context?.alias ?? '', onSloMiss: context?.onSloMiss ?? 'least_bad' };
   switch (strategy) {
     case 'round_robin':
       return new RoundRobinBalancer();
@@ -23,6 +27,11 @@ export function createBalancer(strategy: Strategy, random?: () => number): Balan
       return new PriorityBalancer(random);
     case 'cost':
       return new CostBalancer();
+    case 'least_loaded':
+    case 'prefix_affinity':
+    case 'predicted_latency':
+      void ctx;
+      throw new RangeError(`strategy ${strategy} is being built`);
     default: {
       const unknown: never = strategy;
       throw new RangeError(`unknown balancing strategy: ${String(unknown)}`);
