@@ -66,6 +66,9 @@ export class TargetStats {
   #lastMs: number | undefined;
   #errorRate = 0;
   readonly #jsonFit = new OnlineLinear(2, 0.98);
+  /** Running mean and mean square of JSON answers' output tokens − 1: is the fit identifiable? */
+  #outMean = 0;
+  #outSquare = 0;
   readonly #window = new Float64Array(TTFT_WINDOW);
   #windowCount = 0;
   #p95: number | undefined;
@@ -155,9 +158,10 @@ export class TargetStats {
   }
 
   /**
-   * TTFT and TPOT of one sample. Streams: measured. JSON: TPOT from the per-target fit once it
-   * has a few samples (else the streams' average, else none: the whole duration counts as
-   * TTFT); TTFT is the rest. A
+   * TTFT and TPOT of one sample. Streams: measured. JSON (after MIN_FIT_SAMPLES answers of
+   * more than one token, which give none): TPOT from the per-target fit when the answers' lengths
+   * vary enough to identify it, else the streams' average; TTFT is the rest; neither known: the
+   * whole duration. A one-token answer's duration is its TTFT. A
    * timed-out attempt counts its duration as a TTFT (a lower bound: it was at least that slow).
    */
   #derive(s: AttemptSample): DerivedLatency {
@@ -170,14 +174,27 @@ export class TargetStats {
       return { ttftMs: ttft, tpotMs: tpot };
     }
     if (out === undefined || out <= 1) return { ttftMs: s.durationMs, tpotMs: undefined };
-    this.#jsonFit.learn([1, out - 1], s.durationMs);
-    const w = this.#jsonFit.samples >= 4 ? this.#jsonFit.weights()[1]! : undefined;
+    const x = out - 1;
+    this.#jsonFit.learn([1, x], s.durationMs);
+    const n = this.#jsonFit.samples;
+    const a = Math.max(1 / n, 0.05);
+    this.#outMean += a * (x - this.#outMean);
+    this.#outSquare += a * (x * x - this.#outSquare);
+    if (n < MIN_FIT_SAMPLES) return { ttftMs: undefined, tpotMs: undefined };
+    // Answers all of about one length cannot tell a fixed cost from a per-token one: then the
+    // streams' TPOT splits them if known, else the whole duration is the sample (as
+    // least_latency always compared), which is fair between targets serving the same requests.
+    const spread = Math.sqrt(Math.max(0, this.#outSquare - this.#outMean * this.#outMean));
+    const w = spread >= 0.2 * this.#outMean ? this.#jsonFit.weights()[1]! : undefined;
     const fitted = w !== undefined && w > 0 ? w : undefined;
     const tpot = fitted ?? this.#tpot;
     if (tpot === undefined) return { ttftMs: s.durationMs, tpotMs: undefined };
-    return { ttftMs: Math.max(0, s.durationMs - tpot * (out - 1)), tpotMs: fitted };
+    return { ttftMs: Math.max(0, s.durationMs - tpot * x), tpotMs: fitted };
   }
 }
+
+/** JSON answers learned before their durations are split (the first ones give no TTFT sample). */
+const MIN_FIT_SAMPLES = 4;
 
 /** Outcomes that say the deployment is unwell (not the client's doing, not our abort). */
 function upstreamFault(o: AttemptOutcome): boolean {
