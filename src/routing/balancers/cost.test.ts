@@ -1,21 +1,26 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../clock.js';
 import { priceFromPerMillion, type Price } from '../../spend/price.js';
-import type { BalancerCandidate } from '../balancer.js';
-import { CostBalancer } from './cost.js';
+import { loadCandidate, observeTtft, type TestCandidate } from '../../testing/load-candidate.js';
+import { CostBalancer as Cost } from './cost.js';
 
-interface C extends BalancerCandidate {
+interface C extends TestCandidate {
   readonly name: string;
 }
 
-const c = (index: number, name: string, price: Price | undefined, extra: { latency?: number; contextWindow?: number } = {}): C => ({
-  index,
-  name,
-  weight: 1,
-  priority: 0,
-  price,
-  contextWindow: extra.contextWindow,
-  latencyMs: () => extra.latency,
-});
+const c = (index: number, name: string, price: Price | undefined, extra: { latency?: number; contextWindow?: number } = {}): C => {
+  const candidate = { ...loadCandidate(index, { price, contextWindow: extra.contextWindow }), name };
+  if (extra.latency !== undefined) observeTtft(candidate, extra.latency, 0);
+  return candidate;
+};
+
+// A random that never explores (least_latency's ε) and a clock at the samples' time, so a tie's
+// answer is deterministic.
+class CostBalancer extends Cost {
+  constructor() {
+    super(() => 0.5, new ManualClock());
+  }
+}
 
 const cheapOutput = priceFromPerMillion({ input: 3, output: 1 });
 const cheapInput = priceFromPerMillion({ input: 0.5, output: 8 });

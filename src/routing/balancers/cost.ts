@@ -1,11 +1,12 @@
-import type { Balancer, BalancerCandidate, RequestSize } from '../balancer.js';
+import { systemClock, type Clock } from '../../clock.js';
+import type { Balancer, LoadCandidate, RequestSize } from '../balancer.js';
 import { LeastLatencyBalancer } from './least-latency.js';
 
 /**
  * The cheapest candidate for this request: its prompt estimate at the input price plus its
  * output reserve at the output price (what the request would cost if it used its reserve), in
  * exact picodollars. Ties (equal prices, e.g. one model on two deployments) go to the lowest
- * latency, unmeasured first, as `least_latency` does.
+ * time to first token as `least_latency` chooses (stale or unmeasured first, some exploration).
  *
  * A candidate that cannot hold the request (prompt + output reserve above its known context
  * window) or has no known price is only chosen when nothing else is offered: a target whose cost
@@ -13,9 +14,14 @@ import { LeastLatencyBalancer } from './least-latency.js';
  * balancer, so "healthy" is the executor's part; a retry is offered the rest, cheapest first.
  */
 export class CostBalancer implements Balancer {
-  readonly #ties = new LeastLatencyBalancer();
+  readonly #ties: LeastLatencyBalancer;
 
-  pick<T extends BalancerCandidate>(candidates: readonly T[], size?: RequestSize): T | undefined {
+  /** `random` and `clock` feed the tie-break (least_latency's probes and exploration). */
+  constructor(random: () => number = Math.random, clock: Clock = systemClock) {
+    this.#ties = new LeastLatencyBalancer(random, clock);
+  }
+
+  pick<T extends LoadCandidate>(candidates: readonly T[], size?: RequestSize): T | undefined {
     if (candidates.length <= 1) return candidates[0];
     const tokens = size ? size.promptTokens + size.outputTokens : 0;
     let best: T[] = [];

@@ -4,6 +4,8 @@ import { DeploymentLoad } from '../deployment-load.js';
 import { TargetStats } from '../target-stats.js';
 import { createBalancer } from './create-balancer.js';
 import { LeastLatencyBalancer } from './least-latency.js';
+import { LeastLoadedBalancer } from './least-loaded.js';
+import { PrefixAffinityBalancer } from './prefix-affinity.js';
 import { PriorityBalancer } from './priority.js';
 import { RoundRobinBalancer } from './round-robin.js';
 import { WeightedBalancer } from './weighted.js';
@@ -19,12 +21,17 @@ describe('createBalancer', () => {
     expect(createBalancer('weighted')).toBeInstanceOf(WeightedBalancer);
     expect(createBalancer('least_latency')).toBeInstanceOf(LeastLatencyBalancer);
     expect(createBalancer('priority')).toBeInstanceOf(PriorityBalancer);
+    expect(createBalancer('least_loaded')).toBeInstanceOf(LeastLoadedBalancer);
+    expect(createBalancer('prefix_affinity')).toBeInstanceOf(PrefixAffinityBalancer);
   });
 
   it('passes the random source to the strategies that draw', () => {
     expect(createBalancer('weighted', () => 0).pick(candidates)?.index).toBe(0);
     expect(createBalancer('weighted', () => 0.99).pick(candidates)?.index).toBe(1);
     expect(createBalancer('priority', () => 0).pick(candidates)?.index).toBe(1);
+    // Two idle unmeasured candidates score alike: P2C keeps its first draw.
+    expect(createBalancer('least_loaded', () => 0.99).pick(candidates)?.index).toBe(1);
+    expect(createBalancer('least_loaded', () => 0).pick(candidates)?.index).toBe(0);
   });
 
   it('returns a fresh balancer each time, so round-robin state is per alias', () => {

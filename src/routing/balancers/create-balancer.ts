@@ -3,6 +3,8 @@ import { fanOut } from '../../observability/events.js';
 import type { Balancer, BalancerContext, Strategy } from '../balancer.js';
 import { CostBalancer } from './cost.js';
 import { LeastLatencyBalancer } from './least-latency.js';
+import { LeastLoadedBalancer } from './least-loaded.js';
+import { PrefixAffinityBalancer } from './prefix-affinity.js';
 import { PriorityBalancer } from './priority.js';
 import { RoundRobinBalancer } from './round-robin.js';
 import { WeightedBalancer } from './weighted.js';
@@ -22,13 +24,15 @@ export function createBalancer(strategy: Strategy, random?: () => number, contex
     case 'weighted':
       return new WeightedBalancer(random);
     case 'least_latency':
-      return new LeastLatencyBalancer();
+      return new LeastLatencyBalancer(random, ctx.clock);
     case 'priority':
       return new PriorityBalancer(random);
     case 'cost':
-      return new CostBalancer();
+      return new CostBalancer(random, ctx.clock);
     case 'least_loaded':
+      return new LeastLoadedBalancer(random, ctx.clock);
     case 'prefix_affinity':
+      return new PrefixAffinityBalancer(random, ctx.clock);
     case 'predicted_latency':
       void ctx;
       throw new RangeError(`strategy ${strategy} is being built`);
