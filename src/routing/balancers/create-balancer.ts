@@ -3,6 +3,7 @@ import { fanOut } from '../../observability/events.js';
 import type { Balancer, BalancerContext, Strategy } from '../balancer.js';
 import { CostBalancer } from './cost.js';
 import { LeastLatencyBalancer } from './least-latency.js';
+import { PredictedLatencyBalancer } from './predicted-latency.js';
 import { PriorityBalancer } from './priority.js';
 import { RoundRobinBalancer } from './round-robin.js';
 import { WeightedBalancer } from './weighted.js';
@@ -27,9 +28,10 @@ export function createBalancer(strategy: Strategy, random?: () => number, contex
       return new PriorityBalancer(random);
     case 'cost':
       return new CostBalancer();
+    case 'predicted_latency':
+      return new PredictedLatencyBalancer(ctx, random);
     case 'least_loaded':
     case 'prefix_affinity':
-    case 'predicted_latency':
       void ctx;
       throw new RangeError(`strategy ${strategy} is being built`);
     default: {
