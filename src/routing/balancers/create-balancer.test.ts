@@ -5,6 +5,7 @@ import { TargetStats } from '../target-stats.js';
 import { createBalancer } from './create-balancer.js';
 import { LeastLatencyBalancer } from './least-latency.js';
 import { LeastLoadedBalancer } from './least-loaded.js';
+import { PredictedLatencyBalancer } from './predicted-latency.js';
 import { PrefixAffinityBalancer } from './prefix-affinity.js';
 import { PriorityBalancer } from './priority.js';
 import { RoundRobinBalancer } from './round-robin.js';
@@ -23,6 +24,7 @@ describe('createBalancer', () => {
     expect(createBalancer('priority')).toBeInstanceOf(PriorityBalancer);
     expect(createBalancer('least_loaded')).toBeInstanceOf(LeastLoadedBalancer);
     expect(createBalancer('prefix_affinity')).toBeInstanceOf(PrefixAffinityBalancer);
+    expect(createBalancer('predicted_latency')).toBeInstanceOf(PredictedLatencyBalancer);
   });
 
   it('passes the random source to the strategies that draw', () => {

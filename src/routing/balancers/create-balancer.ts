@@ -4,6 +4,7 @@ import type { Balancer, BalancerContext, Strategy } from '../balancer.js';
 import { CostBalancer } from './cost.js';
 import { LeastLatencyBalancer } from './least-latency.js';
 import { LeastLoadedBalancer } from './least-loaded.js';
+import { PredictedLatencyBalancer } from './predicted-latency.js';
 import { PrefixAffinityBalancer } from './prefix-affinity.js';
 import { PriorityBalancer } from './priority.js';
 import { RoundRobinBalancer } from './round-robin.js';
@@ -29,13 +30,12 @@ export function createBalancer(strategy: Strategy, random?: () => number, contex
       return new PriorityBalancer(random);
     case 'cost':
       return new CostBalancer(random, ctx.clock);
+    case 'predicted_latency':
+      return new PredictedLatencyBalancer(ctx, random);
     case 'least_loaded':
       return new LeastLoadedBalancer(random, ctx.clock);
     case 'prefix_affinity':
       return new PrefixAffinityBalancer(random, ctx.clock);
-    case 'predicted_latency':
-      void ctx;
-      throw new RangeError(`strategy ${strategy} is being built`);
     default: {
       const unknown: never = strategy;
       throw new RangeError(`unknown balancing strategy: ${String(unknown)}`);
