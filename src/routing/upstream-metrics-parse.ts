@@ -110,15 +110,14 @@ export function keepSamples(text: string, names: ReadonlySet<string>): string {
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
-    if (text.charCodeAt(start) !== 35 /* # */) {
-      let nameEnd = start;
-      while (nameEnd < end) {
-        const c = text.charCodeAt(nameEnd);
-        if (c === 123 /* { */ || c === 32 /* space */ || c === 9 /* tab */) break;
-        nameEnd++;
-      }
-      if (names.has(text.slice(start, nameEnd))) kept += text.slice(start, end) + '\n';
+    // A sample's name ends at `{` or a blank; a comment's "name" is `#`, never one asked for.
+    let nameEnd = start;
+    while (nameEnd < end) {
+      const c = text.charCodeAt(nameEnd);
+      if (c === 123 /* { */ || c === 32 /* space */ || c === 9 /* tab */) break;
+      nameEnd++;
     }
+    if (names.has(text.slice(start, nameEnd))) kept += text.slice(start, end) + '\n';
     start = end + 1;
   }
   return kept;

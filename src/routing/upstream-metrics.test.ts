@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock.js';
 import type { GatewayConfig } from '../config/load.js';
 import { fanOut } from '../observability/events.js';
@@ -193,6 +193,23 @@ describe('scraping one deployment', () => {
     expect(await first).toBe('ok');
     expect(server.requests).toBe(1);
     expect(events).toHaveLength(1);
+  });
+
+  it('scrapes at start, then every intervalMs, and stop leaves no timer behind', async () => {
+    // Only the interval is faked: the scrape's deadline and undici's own timers stay real.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    cleanups.push(async () => void vi.useRealTimers());
+    const server = await metricsServer(serve(vllmPage()));
+    const { scraper, events } = setup(server.url, { intervalMs: 1_000 });
+    scraper.start();
+    expect(vi.getTimerCount()).toBe(1);
+    await expect.poll(() => events.length).toBe(1);
+    vi.advanceTimersByTime(999);
+    expect(server.requests).toBe(1);
+    vi.advanceTimersByTime(1);
+    await expect.poll(() => events.length).toBe(2);
+    await scraper.stop();
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('stop aborts the scrape in flight without counting it, and nothing scrapes after', async () => {
