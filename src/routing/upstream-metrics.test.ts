@@ -71,7 +71,7 @@ function setup(url: string, settings: Partial<ScrapeSettings> = {}): { scraper: 
   const sink = fanOut([{ upstreamMetricsScrape: (e) => events.push({ ...e }) }], (err) => {
     throw err;
   });
-  const scraper = new MetricsScraper({ name: 'vllm-0', load }, { url, format: 'vllm', intervalMs: 1_000, timeoutMs: 200, staleAfterMs: 3_000, ...settings }, { clock, events: sink });
+  const scraper = new MetricsScraper({ name: 'vllm-0', load }, { url, format: 'vllm', intervalMs: 5_000, timeoutMs: 5_000, staleAfterMs: 3_000, ...settings }, { clock, events: sink });
   cleanups.push(() => scraper.stop());
   return { scraper, load, clock, events };
 }
@@ -200,7 +200,7 @@ describe('scraping one deployment', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     cleanups.push(async () => void vi.useRealTimers());
     const server = await metricsServer(serve(vllmPage()));
-    const { scraper, events } = setup(server.url, { intervalMs: 1_000 });
+    const { scraper, events } = setup(server.url, { intervalMs: 1_000, timeoutMs: 1_000 });
     scraper.start();
     expect(vi.getTimerCount()).toBe(1);
     await expect.poll(() => events.length).toBe(1);
