@@ -133,7 +133,7 @@ export class MetricsScraper {
   async #fetch(signal: AbortSignal): Promise<string> {
     const { statusCode, body } = await this.#pool.request({ method: 'GET', path: this.#path, headers: { accept: 'text/plain' }, signal });
     if (statusCode !== 200) {
-      // Read and dropped (undici keeps at most 128 KiB of it, else closes the connection).
+      // Read and dropped: undici reads at most 128 KiB of it, else closes the connection.
       await body.dump();
       throw new BadStatus(`status ${statusCode}`);
     }
