@@ -15,6 +15,7 @@ import { createReloader, type ReloadResult } from './lifecycle/reload.js';
 import { fanOut, type GatewayEvents } from './observability/events.js';
 import { LiveAggregator } from './observability/live/live-aggregator.js';
 import type { RuntimeDeployment } from './routing/runtime-types.js';
+import { UpstreamMetrics } from './routing/upstream-metrics.js';
 import { logSubscriber } from './observability/log-events.js';
 import { createLogger } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
@@ -189,6 +190,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     ...(tracer ? { tracer } : {}),
   };
   const holder = new RuntimeHolder(config, { ...shared, slotQueue: slotQueueFor(config, shared.concurrency, events, clock) });
+  // Self-hosted servers' own metrics, scraped in the background from listen() until the stop.
+  const upstreamMetrics = new UpstreamMetrics({ clock, events });
   metrics.readBreakersOnCollect(() => {
     for (const d of holder.current.deployments.values()) void d.breaker.state;
   });
@@ -248,6 +251,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       // Console streams never end by themselves: they end as the drain starts.
       liveStreams?.closeAll();
       live?.stop();
+      await upstreamMetrics.stop();
       const { shutdownGraceMs } = holder.current.config.server;
       logger.info({ drainDelayMs: delayMs, shutdownGraceMs, inFlight: inFlight.size }, 'draining: readiness off');
       // Batch items stop being taken now; running ones get the same grace as requests, then go back to the queue.
@@ -286,6 +290,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       // Provider-429 cooldowns are shared over Redis for the deployments the serving config has.
       state.deploymentsChanged(Object.keys(next.deployments));
       if (next.logging.level !== logger.level) logger.level = next.logging.level;
+      // Once listening (an offline or not yet started gateway scrapes nothing).
+      if (server) upstreamMetrics.follow(next, holder.current.deployments);
     },
   });
 
@@ -366,6 +372,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       operatorServer = operatorPort === undefined ? undefined : edgeServer(operator);
       adminServer = adminPort === undefined || adminRows.length === 0 ? undefined : edgeServer(adminRows);
       await listenOn(server, listen.host ?? config.server.host, listen.port ?? config.server.port);
+      upstreamMetrics.follow(holder.current.config, holder.current.deployments);
       const address = server.address() as AddressInfo;
       if (operatorServer) await listenOn(operatorServer, config.server.metrics.host, operatorPort as number);
       if (adminServer) await listenOn(adminServer, config.admin?.host ?? '127.0.0.1', adminPort as number);
