@@ -21,6 +21,12 @@ Usage:
   llm-gateway audit verify|export --config FILE [...]     check or export the audit log (llm-gateway audit --help)
   llm-gateway fake-upstream --dialect openai|triton|gemini|ollama|bedrock|anthropic [--host H] [--port P]
                                                           run a protocol-faithful fake provider
+  llm-gateway fake-upstream --dialect vllm-sim [--host H] [--port P] [--model M] [--speed N]
+                [--prefill-ms-per-token N] [--decode-base-ms N] [--decode-ms-per-seq N] [--max-batch N]
+                [--kv-capacity-tokens N] [--prefix-cache-blocks N] [--max-waiting N]
+                [--default-output-tokens N] [--max-output-tokens N]
+                                                          run a simulated vLLM server (batching, KV and
+                                                          prefix cache, /metrics)
   llm-gateway --version | --help
 `;
 
@@ -125,20 +131,32 @@ async function checkConfig(args: string[]): Promise<number> {
 }
 
 async function fakeUpstream(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { dialect: { type: 'string', default: 'openai' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' } } });
-  const dialects = ['openai', 'triton', 'gemini', 'ollama', 'bedrock', 'anthropic'] as const;
+  const sim = await import('./testing/fake-upstream/vllm-sim/cli.js');
+  const { values } = parseArgs({ args, options: { dialect: { type: 'string', default: 'openai' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' }, ...sim.vllmSimFlags } });
+  const dialects = ['openai', 'triton', 'gemini', 'ollama', 'bedrock', 'anthropic', 'vllm-sim'] as const;
   const dialect = dialects.find((d) => d === values.dialect);
   if (dialect === undefined) {
     process.stderr.write(`--dialect must be one of ${dialects.join(', ')}\n`);
     return 2;
   }
-  const { runFakeUpstreamCli } = await import('./testing/fake-upstream/cli.js');
-  const fake = await runFakeUpstreamCli({ dialect, host: values.host, port: parsePort(values.port) });
+  let server: { close(): Promise<void> };
+  if (dialect === 'vllm-sim') {
+    try {
+      server = await sim.runVllmSimCli({ host: values.host, port: parsePort(values.port), params: sim.vllmSimParamsFromFlags(values) });
+    } catch (err) {
+      if (err instanceof RangeError) throw new UsageError(err.message);
+      throw err;
+    }
+  } else {
+    if (sim.hasVllmSimFlags(values)) throw new UsageError('the simulator flags (--model, --speed, ...) need --dialect vllm-sim');
+    const { runFakeUpstreamCli } = await import('./testing/fake-upstream/cli.js');
+    server = await runFakeUpstreamCli({ dialect, host: values.host, port: parsePort(values.port) });
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await fake.close();
+  await server.close();
   return 0;
 }
 
