@@ -207,9 +207,9 @@ ${fleetTable(results)}
 Why this shape: a slow server has about a third of a fast one's capacity (each step twice as
 slow, half the batch, a third of the KV cache), so spreading requests evenly (\`round_robin\`)
 overloads the slow pair once the fleet is past ~40 % of its capacity, and herding on the fastest
-measured server overloads the fast pair in bursts. The workload's mean rate is about half the
-fleet's capacity (≈ 10 req/s of this mix, estimated from the step costs) and its bursts reach it,
-so queues form in bursts and drain between them: the strategies differ in where a burst queues.
+measured server overloads the fast pair in bursts. The workload's mean rate (≈ 6 req/s) is about
+60 % of the fleet's capacity (≈ 10 req/s of this mix, estimated from the step costs); its bursts
+(12 req/s, ≈ 2 s each) exceed the fast pair's capacity (≈ 7 req/s) and briefly the whole fleet's, so queues form in bursts and drain between them: the strategies differ in where a burst queues.
 As in vLLM without chunked prefill, a server's step includes the prefill of the sequences it
 admits, so a long uncached prompt stalls every running stream there; the tenants' system prompts
 (12 of ≈ 1,500 tokens) fit in a fast server's prefix cache but not in a slow one's, so where a
@@ -254,15 +254,15 @@ export function extractSection(doc) {
   return next < 0 ? doc.slice(start + 1) : doc.slice(start + 1, next);
 }
 
-/** Two panels of bars per strategy: TTFT p50/p90 and end-to-end p50/p90 (linear ms), SLO attainment under each label. */
+/** Two panels of bars per strategy: TTFT p50/p90 and end-to-end p50/p90 (log ms), SLO attainment under each label. */
 export function renderSvg(results) {
   const summaries = summarizeAll(results);
-  const W = 860;
+  const W = 960;
   const panelH = 210;
   const L = 70;
   const Rm = 20;
   const T = 50;
-  const labelH = 48;
+  const labelH = 60;
   const H = T + 2 * (panelH + labelH) + 20;
   const slot = (W - L - Rm) / Math.max(1, summaries.length);
   const parts = [];
@@ -276,15 +276,16 @@ export function renderSvg(results) {
   panels.forEach((panel, pi) => {
     const top = T + pi * (panelH + labelH);
     const bottom = top + panelH;
-    const values = summaries.flatMap((v) => [v[panel.key].p50, v[panel.key].p90]).filter((x) => Number.isFinite(x));
-    const max = niceCeil(Math.max(1, ...values));
-    const py = (v) => bottom - (v / max) * (panelH - 20);
-    parts.push(`<text x="${L}" y="${top - 6}" font-weight="bold">${panel.title} (light p50, dark p90)</text>`);
-    for (let i = 0; i <= 4; i++) {
-      const v = (max * i) / 4;
-      const y = py(v);
+    const values = summaries.flatMap((v) => [v[panel.key].p50, v[panel.key].p90]).filter((x) => Number.isFinite(x) && x > 0);
+    // Log scale: one strategy's queue (tens of seconds) must not flatten the others' 100 ms bars.
+    const y0 = Math.floor(Math.log10(Math.min(100, ...values)));
+    const y1 = Math.ceil(Math.log10(Math.max(1000, ...values)));
+    const py = (v) => bottom - ((Math.log10(Math.max(v, 10 ** y0)) - y0) / (y1 - y0)) * (panelH - 20);
+    parts.push(`<text x="${L}" y="${top - 6}" font-weight="bold">${panel.title} (light p50, dark p90; log scale)</text>`);
+    for (let e = y0; e <= y1; e++) {
+      const y = py(10 ** e);
       parts.push(`<line x1="${L}" y1="${y.toFixed(1)}" x2="${W - Rm}" y2="${y.toFixed(1)}" stroke="#ddd"/>`);
-      parts.push(`<text x="${L - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end">${fmtMs(v)}</text>`);
+      parts.push(`<text x="${L - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end">${fmtMs(10 ** e)}</text>`);
     }
     summaries.forEach((v, i) => {
       const x0 = L + i * slot + slot * 0.2;
@@ -295,20 +296,16 @@ export function renderSvg(results) {
         parts.push(`<rect x="${(x0 + j * bw).toFixed(1)}" y="${y.toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(bottom - y).toFixed(1)}" fill="${panel.colors[j]}"><title>${v.name} ${j === 0 ? 'p50' : 'p90'} ${fmtMs(value)}</title></rect>`);
       });
       const cx = L + i * slot + slot / 2;
-      parts.push(`<text x="${cx.toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${v.name}</text>`);
-      if (pi === 0) parts.push(`<text x="${cx.toFixed(1)}" y="${bottom + 32}" text-anchor="middle" fill="#555">SLO met ${fmtPct(v.sloAttainment)}</text>`);
+      // A variant's name on two lines (strategy, then "+hedge"), so nine fit side by side.
+      const [strategy, variantSuffix] = v.name.split('+');
+      parts.push(`<text x="${cx.toFixed(1)}" y="${bottom + 14}" text-anchor="middle" font-size="11">${strategy}</text>`);
+      if (variantSuffix) parts.push(`<text x="${cx.toFixed(1)}" y="${bottom + 27}" text-anchor="middle" font-size="11">+${variantSuffix}</text>`);
+      if (pi === 0) parts.push(`<text x="${cx.toFixed(1)}" y="${bottom + 42}" text-anchor="middle" font-size="11" fill="#555">SLO met ${fmtPct(v.sloAttainment)}</text>`);
     });
     parts.push(`<line x1="${L}" y1="${bottom}" x2="${W - Rm}" y2="${bottom}" stroke="#333"/>`);
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
-}
-
-/** 1, 2 or 5 × a power of ten at or above `v`, so the axis ticks are round. */
-function niceCeil(v) {
-  const e = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 5, 10]) if (m * e >= v) return m * e;
-  return 10 * e;
 }
 
 /** A compact table for the terminal, with the goals. */
