@@ -79,6 +79,8 @@ describe('hedging', () => {
     }
     await expect.poll(() => finished.length).toBe(3);
     expect(finished.map((e) => e.outcome)).toEqual(['success', 'success', 'success']);
+    // The pair's overlapping upstream waits count once: the gateway's overhead is never negative.
+    for (const e of finished) expect(e.upstreamMs).toBeLessThanOrEqual(e.durationMs);
     const metrics = (await get(harness.url, '/metrics', null)).text;
     // Three losers at the default threshold of three failures: the breaker would be open had they counted.
     expect(metrics).toMatch(/gateway_circuit_breaker_state\{deployment="slow"\} 0/);
