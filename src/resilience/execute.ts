@@ -372,7 +372,8 @@ export class Executor {
     });
     const early = await Promise.race([a.settled, due]);
     clearTimeout(timer);
-    if (early !== undefined) return alone(early);
+    // The request already ended (its abort is on its way to the attempt): nothing to hedge.
+    if (early !== undefined || input.signal.aborted) return alone(early ?? (await a.settled));
     const second = this.#pickHedge(state, input);
     if (!second) return alone(await a.settled);
     const alias = state.group.alias;
