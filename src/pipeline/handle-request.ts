@@ -143,13 +143,14 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     // (and a retry on the same target) sends it.
     let built: { target: RuntimeTarget; call: UpstreamCall } | undefined;
     const upstreamCall = (t: RuntimeTarget): UpstreamCall => (built?.target === t ? built.call : (built = { target: t, call: op.upstreamCall(t.deployment.adapter, request, t.targetInfo) }).call);
-    const input = (target: RuntimeTarget, attempt: number): AttemptInput<Req> => ({
+    // `signal`: the attempt's own (a hedged alias stops the slower of two attempts through it).
+    const input = (target: RuntimeTarget, attempt: number, signal: AbortSignal): AttemptInput<Req> => ({
       target,
       attempt,
       requestId: ctx.requestId,
       operation: op.name,
       request,
-      signal: deadline.signal,
+      signal,
       tenant: principal.tenant,
       priority,
       weight,
@@ -181,7 +182,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     };
 
     if (!request.stream) {
-      const done = await p.executor.run({ ...run, attempt: (t, n) => jsonAttempt(deps, op, input(t, n)) });
+      const done = await p.executor.run({ ...run, attempt: (t, n, signal) => jsonAttempt(deps, op, input(t, n, signal)) });
       served(record, headers, done.target, done.attempts, upstreamCall(done.target), done.value.upstreamModel);
       settleUsage(done.value.usage);
       record.payload?.response(done.value.body);
@@ -191,7 +192,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
       await reply.json(200, done.value.body, headers);
       record.succeed(200);
     } else {
-      const done = await p.executor.run({ ...run, attempt: (t, n) => streamAttempt(deps, op, input(t, n)) });
+      const done = await p.executor.run({ ...run, attempt: (t, n, signal) => streamAttempt(deps, op, input(t, n, signal)), discard: discardStream });
       served(record, headers, done.target, done.attempts, upstreamCall(done.target), done.value.translator.upstreamModel?.());
       trace.event('gateway.commit');
       await pumpStream(done.value, reply.openStream(headers), { record, settleUsage, finalUsage: op.finalUsage?.bind(op) }, deadline.signal, done.target.deployment.name);
@@ -209,6 +210,16 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
     trace.end(finished, details);
     p.events.requestFinished(finished);
   }
+}
+
+/**
+ * A hedged pair's loser that had committed too: its upstream body is cut and its attempt ends
+ * as aborted (logged, never charged: only the winner's usage reaches the record).
+ */
+function discardStream(value: StreamValue<unknown>): void {
+  value.cancel();
+  value.end({ outcome: 'aborted' });
+  void value.rest.return(undefined).catch(() => undefined);
 }
 
 /** `gen_ai.response.id` and `gen_ai.response.finish_reasons` of a JSON answer (OpenAI's or Anthropic's shape); read only when traced. */

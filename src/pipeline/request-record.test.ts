@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_ATTEMPT_LOG } from '../observability/events.js';
+import { ManualClock } from '../clock.js';
 import { RequestRecord } from './request-record.js';
 
 const clock = { nowMs: () => 1_000, wallMs: () => 0 };
@@ -24,5 +25,19 @@ describe('RequestRecord attempt log', () => {
     const log = r.toEvent().attemptLog!;
     expect(log).toHaveLength(MAX_ATTEMPT_LOG);
     expect(log.at(-1)).toMatchObject({ n: MAX_ATTEMPT_LOG, next: 'retry' });
+  });
+});
+
+describe('RequestRecord upstream time', () => {
+  it("adds waits one after another, and a hedged pair's overlapping waits once", () => {
+    const clock = new ManualClock(0);
+    const r = new RequestRecord('id', '/v1/chat/completions', 'chat', 0, clock);
+    clock.advance(100);
+    r.addUpstreamMs(100); // a failed attempt, 0..100
+    clock.advance(500);
+    r.addUpstreamMs(200); // the retry's hedge, 400..600, answers first
+    clock.advance(5);
+    r.addUpstreamMs(505); // the retry itself, 100..605, aborted as the loser
+    expect(r.upstreamMs).toBe(100 + 505);
   });
 });

@@ -38,6 +38,8 @@ export class RequestRecord implements AttemptRecorder {
   traceId: string | undefined;
   /** The attempts so far (at most MAX_ATTEMPT_LOG), for the request log's timeline. */
   attemptLog: Array<Mutable<AttemptLogEntry>> | undefined;
+  /** The last upstream wait added (merged with any it overlapped), in monotonic ms. */
+  #lastWait: { startMs: number; endMs: number } | undefined;
 
   constructor(
     readonly requestId: string,
@@ -73,8 +75,23 @@ export class RequestRecord implements AttemptRecorder {
     this.costPico = this.price ? costOf(this.usage, this.price) : null;
   }
 
+  /**
+   * Adds an upstream wait of `ms` that ends now. Attempts follow one another, except a hedged
+   * pair whose waits overlap: only the part outside the previous wait is added, so the upstream
+   * time is wall time and the gateway's overhead (duration minus it) never goes negative.
+   */
   addUpstreamMs(ms: number): void {
-    this.upstreamMs += ms;
+    const endMs = this.clock.nowMs();
+    const startMs = endMs - ms;
+    const last = this.#lastWait;
+    if (last === undefined || startMs >= last.endMs) {
+      this.upstreamMs += ms;
+      this.#lastWait = { startMs, endMs };
+      return;
+    }
+    const merged = { startMs: Math.min(last.startMs, startMs), endMs: Math.max(last.endMs, endMs) };
+    this.upstreamMs += merged.endMs - merged.startMs - (last.endMs - last.startMs);
+    this.#lastWait = merged;
   }
 
   /**

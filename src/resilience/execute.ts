@@ -1,5 +1,5 @@
 import { sleep, type Clock } from '../clock.js';
-import type { RetryConfig } from '../config/schema.js';
+import type { HedgeConfig, RetryConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import type { AttemptOutcome, GatewayEvents } from '../observability/events.js';
 import type { RequestTrace } from '../observability/tracer.js';
@@ -11,6 +11,8 @@ import { DeadlineExceededError } from './abort-reasons.js';
 import { backoffDelayMs } from './backoff.js';
 import type { BreakerPermit } from './breaker.js';
 import { classifyThrown, internalFailure, type AttemptFailure } from './classify.js';
+import { RacingAttempt } from './hedge-attempt.js';
+import { HedgeBudget } from './hedge-budget.js';
 import type { RetryBudget } from './retry-budget.js';
 
 export type AttemptResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly failure: AttemptFailure };
@@ -22,8 +24,17 @@ export interface ExecuteInput<T> {
   readonly signal: AbortSignal;
   /** Monotonic instant by which the whole request must be done. */
   readonly deadlineMs: number;
-  /** Runs one attempt against a target; must not throw for upstream failures (return them). */
-  readonly attempt: (target: RuntimeTarget, attemptNumber: number) => Promise<AttemptResult<T>>;
+  /**
+   * Runs one attempt against a target; must not throw for upstream failures (return them).
+   * `signal` is the attempt's own: the request's signal, or in a hedged alias one linked to it
+   * that also aborts when the other attempt of a hedged pair answers first.
+   */
+  readonly attempt: (target: RuntimeTarget, attemptNumber: number, signal: AbortSignal) => Promise<AttemptResult<T>>;
+  /**
+   * Disposes of a value no one will use: a hedged pair's loser that had already answered when
+   * the winner did (a committed stream must be cut). Nothing is needed for plain data.
+   */
+  readonly discard?: (value: T) => void;
   /**
    * Why `target` cannot serve this request (its provider cannot express a parameter), checked
    * before it is attempted. A refused target is skipped: that is not an attempt, takes no retry
@@ -96,6 +107,21 @@ interface Picked {
   readonly permit: BreakerPermit;
 }
 
+/** A failed attempt, to be settled (breaker, cooldown) and remembered as the request's last. */
+interface Failed {
+  readonly picked: Picked;
+  readonly failure: AttemptFailure;
+}
+
+/** What an attempt in a hedged alias came to, with its hedge if one started. */
+interface Raced<T> {
+  readonly won?: { readonly picked: Picked; readonly value: T };
+  /** Attempts that failed of themselves (a loser stopped for the winner is not one), in the order they ended. */
+  readonly failures: readonly Failed[];
+  /** Attempts made: 1, or 2 when a hedge started. */
+  readonly made: 1 | 2;
+}
+
 /**
  * Runs a route plan: the alias's targets first (each retry prefers a deployment not yet tried),
  * then each fallback alias. Bounded three ways: attempts per alias, one deadline that includes
@@ -109,6 +135,8 @@ export class Executor {
   /** Requests waiting for a cooldown now, in all and per tenant (only counted with `queueBounds`). */
   #cooling = 0;
   readonly #coolingBy = new Map<string, number>();
+  /** Each hedged alias's hedge budget; keyed by the compiled alias, so a reload starts afresh. */
+  readonly #hedgeBudgets = new WeakMap<RuntimeModel, HedgeBudget>();
 
   constructor(deps: ExecutorDeps) {
     this.#d = deps;
@@ -129,9 +157,23 @@ export class Executor {
     // The target of the attempt under way or last made: an abort can interrupt an attempt
     // before it becomes `last`.
     let current: RuntimeTarget | undefined;
+    // At most one hedge per request, whichever alias it is in.
+    let hedged = false;
+    const settle = ({ picked, failure }: Failed, state: GroupState): void => {
+      last = { failure, target: picked.target };
+      limited = undefined;
+      (failed ??= []).push(picked.target.deployment);
+      if (failure.excludeTarget) state.refused.add(picked.target);
+      const breakerBefore = picked.target.deployment.breaker.state;
+      this.#settleFailure(picked, failure);
+      if (input.trace?.recording && picked.target.deployment.breaker.state !== breakerBefore) {
+        input.trace.event('gateway.breaker_transition', { 'gateway.deployment': picked.target.deployment.name, 'gateway.breaker.from': breakerBefore, 'gateway.breaker.to': picked.target.deployment.breaker.state });
+      }
+    };
     try {
       for (const [gi, group] of input.plan.groups.entries()) {
         const state: GroupState = { group, tried: new Set(), refused: new Set(), route: input.route };
+        if (group.hedge !== undefined) this.#hedgeBudget(group).requestStarted(this.#d.clock.nowMs());
         let admitted = gi === 0;
         let n = 0;
         while (n < this.#d.retry.maxAttempts) {
@@ -176,9 +218,30 @@ export class Executor {
           n++;
           state.tried.add(picked.target);
           current = picked.target;
+          if (group.hedge !== undefined && !hedged) {
+            let raced: Raced<T>;
+            try {
+              raced = await this.#race(picked, state, input, attempts, group.hedge);
+            } finally {
+              if (budgeted) this.#d.budget.retryFinished();
+            }
+            if (raced.made === 2) {
+              hedged = true;
+              attempts++;
+              n++;
+            }
+            for (const f of raced.failures) settle(f, state);
+            if (raced.won) {
+              raced.won.picked.permit.success();
+              return { value: raced.won.value, target: raced.won.picked.target, attempts };
+            }
+            const lastFailure = raced.failures.at(-1)!;
+            if (!lastFailure.failure.retryable) throw new ExecuteError(lastFailure.failure.error, attempts, lastFailure.failure.outcome, lastFailure.picked.target);
+            continue;
+          }
           let result: AttemptResult<T>;
           try {
-            result = await input.attempt(picked.target, attempts);
+            result = await input.attempt(picked.target, attempts, input.signal);
           } catch (err) {
             // Attempts report upstream failures as results; a throw is a bug, but it must not
             // leave a half-open probe slot taken until its timeout.
@@ -191,15 +254,7 @@ export class Executor {
             picked.permit.success();
             return { value: result.value, target: picked.target, attempts };
           }
-          last = { failure: result.failure, target: picked.target };
-          limited = undefined;
-          (failed ??= []).push(picked.target.deployment);
-          if (result.failure.excludeTarget) state.refused.add(picked.target);
-          const breakerBefore = picked.target.deployment.breaker.state;
-          this.#settleFailure(picked, result.failure);
-          if (input.trace?.recording && picked.target.deployment.breaker.state !== breakerBefore) {
-            input.trace.event('gateway.breaker_transition', { 'gateway.deployment': picked.target.deployment.name, 'gateway.breaker.from': breakerBefore, 'gateway.breaker.to': picked.target.deployment.breaker.state });
-          }
+          settle({ picked, failure: result.failure }, state);
           if (!result.failure.retryable) throw new ExecuteError(result.failure.error, attempts, result.failure.outcome, picked.target);
         }
         if (refusal && state.refused.size === group.targets.length && !group.fallbackOnUnsupportedParameter) {
@@ -283,10 +338,11 @@ export class Executor {
     events.queueLeft({ reason: 'cooldown', tenant: input.tenant ?? '', priority, outcome: 'admitted', waitMs: this.#d.clock.nowMs() - startMs, entered: true });
   }
 
-  #pick({ group, tried, refused, route }: GroupState, now = this.#d.clock.nowMs()): Picked | undefined {
+  /** Picks an available target, preferring untried ones; with `untriedOnly` (a hedge) only those. */
+  #pick({ group, tried, refused, route }: GroupState, now = this.#d.clock.nowMs(), untriedOnly = false): Picked | undefined {
     const available = group.targets.filter((t) => !refused.has(t) && this.#cooldowns.untilMs(t.deployment.name) <= now && t.deployment.breaker.state !== 'open');
     const untried = available.filter((t) => !tried.has(t));
-    let candidates = untried.length > 0 ? untried : available;
+    let candidates = untried.length > 0 || untriedOnly ? untried : available;
     while (candidates.length > 0) {
       const target = group.balancer.pick(candidates, route);
       if (!target) return undefined;
@@ -296,6 +352,83 @@ export class Executor {
       candidates = candidates.filter((c) => c !== target);
     }
     return undefined;
+  }
+
+  /**
+   * One attempt in a hedged alias: if it has not answered (a stream's commit point, a JSON
+   * answer) within the threshold, the same request starts on another untried deployment when
+   * the hedge budget allows. The first to answer wins; the other is stopped through its own
+   * signal and its permit released (it says nothing of its deployment's health). A failure of
+   * one waits for the other; both failing goes back to the retry loop.
+   */
+  async #race<T>(first: Picked, state: GroupState, input: ExecuteInput<T>, attemptNumber: number, hedge: HedgeConfig): Promise<Raced<T>> {
+    const a = new RacingAttempt(first, input.signal, (signal) => input.attempt(first.target, attemptNumber, signal));
+    // With `p95` and no samples yet there is nothing to judge slowness by: no hedge.
+    const afterMs = hedge.afterMs === 'p95' ? first.target.stats.ttftP95() : hedge.afterMs;
+    if (afterMs === undefined) return alone(await a.settled);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const due = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, afterMs, undefined);
+    });
+    const early = await Promise.race([a.settled, due]);
+    clearTimeout(timer);
+    // The request already ended (its abort is on its way to the attempt): nothing to hedge.
+    if (early !== undefined || input.signal.aborted) return alone(early ?? (await a.settled));
+    const second = this.#pickHedge(state, input);
+    if (!second) return alone(await a.settled);
+    const alias = state.group.alias;
+    this.#d.events.hedge({ alias, outcome: 'started' });
+    if (input.trace?.recording) input.trace.event('gateway.hedge', { 'gateway.model': alias, 'gateway.deployment': second.target.deployment.name });
+    state.tried.add(second.target);
+    const b = new RacingAttempt(second, input.signal, (signal) => input.attempt(second.target, attemptNumber + 1, signal));
+    const failures: Failed[] = [];
+    let pending = [a, b];
+    while (pending.length > 0) {
+      const done = await Promise.race(pending.map((r) => r.settled));
+      pending = pending.filter((r) => r !== done.run);
+      if (done.result?.ok === true) {
+        await Promise.all(pending.map((loser) => dispose(loser, input)));
+        this.#d.events.hedge({ alias, outcome: done.run === b ? 'won' : 'lost' });
+        return { won: { picked: done.run.picked, value: done.result.value }, failures, made: 2 };
+      }
+      if (done.result === undefined) {
+        // A throw is a bug: the other attempt is stopped, both permits given back.
+        done.run.picked.permit.release();
+        await Promise.all(pending.map((other) => dispose(other, input)));
+        throw done.thrown;
+      }
+      failures.push({ picked: done.run.picked, failure: done.result.failure });
+    }
+    // Neither answered: the hedge did not win (so `started` = `won` + `lost`).
+    this.#d.events.hedge({ alias, outcome: 'lost' });
+    return { failures, made: 2 };
+  }
+
+  /**
+   * The hedge's target: the balancer's pick among the alias's untried, available deployments
+   * (one that cannot express the request is skipped), if the alias's hedge budget has room.
+   */
+  #pickHedge<T>(state: GroupState, input: ExecuteInput<T>): Picked | undefined {
+    const alias = state.group.alias;
+    let picked = this.#pick(state, this.#d.clock.nowMs(), true);
+    // Bounded: each refusal removes a target from the candidates.
+    while (picked && skipIfRefused(picked, state, input)) picked = this.#pick(state, this.#d.clock.nowMs(), true);
+    if (!picked) {
+      this.#d.events.hedge({ alias, outcome: 'no_target' });
+      return undefined;
+    }
+    if (!this.#hedgeBudget(state.group).tryHedge(this.#d.clock.nowMs(), state.group.hedge?.maxPercent ?? 0)) {
+      picked.permit.release();
+      this.#d.events.hedge({ alias, outcome: 'budget_exhausted' });
+      return undefined;
+    }
+    return picked;
+  }
+
+  #hedgeBudget(group: RuntimeModel): HedgeBudget {
+    let budget = this.#hedgeBudgets.get(group);
+    if (!budget) this.#hedgeBudgets.set(group, (budget = new HedgeBudget(this.#d.clock.nowMs())));
+    return budget;
   }
 
   /**
@@ -358,6 +491,31 @@ export class Executor {
       this.#d.events.cooldown({ deployment: d.name, durationMs: ms });
     }
   }
+}
+
+/** A hedged alias's attempt that ran alone (no hedge was due or possible). */
+function alone<T>(settled: Awaited<RacingAttempt<T, Picked>['settled']>): Raced<T> {
+  const { picked } = settled.run;
+  if (settled.result === undefined) {
+    // Attempts report upstream failures as results; a throw is a bug, but it must not leave a
+    // half-open probe slot taken until its timeout.
+    picked.permit.release();
+    throw settled.thrown;
+  }
+  if (settled.result.ok) return { won: { picked, value: settled.result.value }, failures: [], made: 1 };
+  return { failures: [{ picked, failure: settled.result.failure }], made: 1 };
+}
+
+/**
+ * Stops a hedged pair's loser and waits for it to end (its abort closes the upstream connection
+ * at once). Its permit goes back untold: being outrun is not a failure. A loser that had
+ * answered too is discarded, never served or charged.
+ */
+async function dispose<T>(loser: RacingAttempt<T, Picked>, input: ExecuteInput<T>): Promise<void> {
+  loser.lose();
+  const { result } = await loser.settled;
+  loser.picked.permit.release();
+  if (result?.ok === true) input.discard?.(result.value);
 }
 
 /**
