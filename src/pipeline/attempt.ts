@@ -9,6 +9,7 @@ import type { AttemptTrace } from '../observability/tracer.js';
 import { UpstreamProtocolError, type ResponseContext, type StreamStep, type StreamTranslator, type UpstreamCall, type UpstreamErrorInfo } from '../providers/types.js';
 import { classifyStatus, classifyThrown, type AttemptFailure } from '../resilience/classify.js';
 import type { AttemptResult } from '../resilience/execute.js';
+import { HedgeLostError } from '../resilience/hedge-attempt.js';
 import { parseRateLimitResetMs } from '../resilience/rate-limit-reset.js';
 import { parseRetryAfterMs } from '../resilience/retry-after.js';
 import type { RouteRequest } from '../routing/route-request.js';
@@ -287,7 +288,9 @@ function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, star
   const { target } = input;
   const d = target.deployment;
   d.load.end(input.route.tokens);
-  target.stats.observe({ endMs, outcome, stream: input.request.stream, durationMs, ttftMs: detail.ttftMs, outputTokens: detail.outputTokens, features: detail.features });
+  // A hedge's loser stopped before its first content was at least this slow to it.
+  const ttftAtLeast = outcome === 'aborted' && detail.ttftMs === undefined && input.signal.reason instanceof HedgeLostError;
+  target.stats.observe({ endMs, outcome, stream: input.request.stream, durationMs, ttftMs: detail.ttftMs, outputTokens: detail.outputTokens, features: detail.features, ttftAtLeast });
   input.record.logAttempt(input.attempt, target.alias, d.name, started, durationMs, outcome, status ?? null, detail.ttftMs ?? null);
   deps.events.attemptFinished({
     requestId: input.requestId,

@@ -102,3 +102,19 @@ describe('TargetStats with JSON answers of one length', () => {
     expect(slow.ttftMs!).toBeCloseTo(910, 0);
   });
 });
+
+describe('TargetStats and a hedge’s loser', () => {
+  it('learns that a stream stopped before its first content was at least that slow, when that is slower than it thought', () => {
+    const s = new TargetStats();
+    s.observe(ok(0, { ttftMs: 100, durationMs: 300, outputTokens: 10 }));
+    s.observe({ endMs: 10, outcome: 'aborted', stream: true, durationMs: 50, ttftAtLeast: true });
+    expect(s.ttftMs).toBe(100);
+    s.observe({ endMs: 20, outcome: 'aborted', stream: true, durationMs: 900, ttftAtLeast: true });
+    expect(s.ttftMs!).toBeGreaterThan(100);
+    expect(s.peakMs(20)).toBe(900);
+    // A JSON loser's duration bounds its whole answer, not its TTFT: nothing learned.
+    const j = new TargetStats();
+    j.observe({ endMs: 0, outcome: 'aborted', stream: false, durationMs: 900, ttftAtLeast: true });
+    expect(j.ttftMs).toBeUndefined();
+  });
+});

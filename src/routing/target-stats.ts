@@ -47,6 +47,13 @@ export interface AttemptSample {
   readonly outputTokens?: number | undefined;
   /** Present when a listener asked for features (TargetStats.wantsFeatures). */
   readonly features?: AttemptFeatures | undefined;
+  /**
+   * A stream stopped before its first content because another attempt of the request answered
+   * first (a hedge's loser): its TTFT is at least its duration. Learned only when that is slower
+   * than the average, else it says nothing; without it a deployment that always loses its races
+   * would keep the figures that made it look fast.
+   */
+  readonly ttftAtLeast?: boolean | undefined;
 }
 
 /** A sample with its TTFT and TPOT as derived here (a JSON answer's split). */
@@ -166,6 +173,7 @@ export class TargetStats {
    */
   #derive(s: AttemptSample): DerivedLatency {
     if (s.outcome === 'timeout') return { ttftMs: s.ttftMs ?? s.durationMs, tpotMs: undefined };
+    if (s.ttftAtLeast === true) return { ttftMs: s.stream && s.durationMs > (this.#ttft ?? 0) ? s.durationMs : undefined, tpotMs: undefined };
     if (s.outcome !== 'success' || !(s.durationMs >= 0)) return { ttftMs: undefined, tpotMs: undefined };
     const out = s.outputTokens;
     if (s.stream) {
