@@ -15,8 +15,8 @@
 export const defaultWorkloadOptions = Object.freeze({
   durationMs: 40_000,
   maxRequests: 2_000,
-  baseRatePerSec: 2,
-  burstRatePerSec: 12,
+  baseRatePerSec: 3,
+  burstRatePerSec: 16,
   /**
    * Mean length of a quiet spell and of a burst (exponentially distributed): short enough that a
    * 40 s run sees several of each, so its realized rate stays near the mean whatever the seed.

@@ -99,11 +99,27 @@ describe('LatencyModel', () => {
     const x = new Float64Array(FEATURE_COUNT);
     const random = seededRandom(16);
     for (let i = 0; i < 100; i++) {
+      const tokens = 1000 + Math.floor(random() * 7000);
+      writeFeatures(x, tokens, 0, 0, 0, undefined, undefined);
+      model.learn(x, { ttftMs: (100 * tokens) / 1000 - 300, tpotMs: 10 }, i);
+    }
+    expect(predictAt(model, 0, 0, 0).ttft).toBe(0);
+  });
+
+  it('never predicts less latency for more load, whatever a confounded fit learned', () => {
+    const model = new LatencyModel(new TargetStats());
+    const x = new Float64Array(FEATURE_COUNT);
+    const random = seededRandom(17);
+    // Samples where more in flight came with faster answers (the busiest moments of the fastest
+    // deployment, as greedy routing sees them): the fit learns a negative weight for load.
+    for (let i = 0; i < 100; i++) {
       const inFlight = Math.floor(random() * 5);
       writeFeatures(x, 1000, 0, inFlight, 0, undefined, undefined);
-      model.learn(x, { ttftMs: 500 - 100 * inFlight, tpotMs: 10 }, i);
+      model.learn(x, { ttftMs: 500 - 80 * inFlight, tpotMs: 10 }, i);
     }
-    expect(predictAt(model, 1000, 50, 0).ttft).toBe(0);
+    const idle = predictAt(model, 1000, 0, 0).ttft!;
+    expect(predictAt(model, 1000, 4, 0).ttft).toBeGreaterThanOrEqual(idle);
+    expect(predictAt(model, 1000, 50, 0).ttft).toBeGreaterThanOrEqual(idle);
   });
 
   it('drops what it learned when a sample comes after more than STALE_AFTER_MS without one', () => {

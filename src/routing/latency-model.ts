@@ -63,8 +63,8 @@ export function writeAttemptFeatures(x: Float64Array, f: AttemptFeatures): boole
 }
 
 export class LatencyModel {
-  #ttft = new OnlineLinear(FEATURE_COUNT, FORGETTING);
-  #tpot = new OnlineLinear(FEATURE_COUNT, FORGETTING);
+  #ttft = newModel();
+  #tpot = newModel();
   /** Monotonic ms of the newest TTFT sample (learned or not), undefined before one. */
   lastSampleMs: number | undefined;
   /** Monotonic ms when predicted-latency last sent this target an exploration trial. */
@@ -80,18 +80,33 @@ export class LatencyModel {
     return this.#model(kind).samples;
   }
 
-  /** The model's prediction for features `x`, or undefined while it has fewer than MIN_SAMPLES. */
+  /**
+   * The model's prediction for features `x`, or undefined while it has fewer than MIN_SAMPLES.
+   * Latency never falls with more work: the prompt's part and the load's part (in flight, queue,
+   * KV) each count as at least 0. A fit on samples that greedy routing chose is confounded (the
+   * fastest deployment is sent the most, so its busiest moments can look fast) and can learn
+   * that load helps, which would herd every request onto it. Clamping the parts, not single
+   * weights, keeps features that move together (requests and tokens in flight) free to share
+   * their effect between them.
+   */
   fitted(kind: LatencyKind, x: Float64Array): number | undefined {
     const m = this.#model(kind);
-    return m.samples >= MIN_SAMPLES ? clamp(m.predict(x), kind) : undefined;
+    if (m.samples < MIN_SAMPLES) return undefined;
+    return clamp(m.partial(x, 0, 1) + Math.max(0, m.partial(x, 1, 2)) + Math.max(0, m.partial(x, 2, FEATURE_COUNT)), kind);
   }
 
-  /** The model's prediction once it is ready, else the target's decayed average, else undefined (never measured). */
+  /**
+   * The model's prediction once it is ready, else the target's decayed average (TTFT: times the
+   * requests in flight there + 1, as least-request balancing scores it: a young model knows
+   * nothing of load yet, and without the factor every request would go to the deployment with
+   * the best first answer until its answers came back), else undefined (never measured).
+   */
   predict(kind: LatencyKind, x: Float64Array): number | undefined {
     const fitted = this.fitted(kind, x);
     if (fitted !== undefined) return fitted;
     const average = kind === 'ttft' ? this.stats.ttftMs : this.stats.tpotMs;
-    return average === undefined || Number.isNaN(average) ? undefined : clamp(average, kind);
+    if (average === undefined || Number.isNaN(average)) return undefined;
+    return clamp(kind === 'ttft' ? average * (1 + (x[2] ?? 0)) : average, kind);
   }
 
   /**
@@ -103,8 +118,8 @@ export class LatencyModel {
     if (ttft === undefined) return;
     if (Number.isFinite(endMs)) {
       if (this.lastSampleMs !== undefined && endMs - this.lastSampleMs > STALE_AFTER_MS) {
-        this.#ttft = new OnlineLinear(FEATURE_COUNT, FORGETTING);
-        this.#tpot = new OnlineLinear(FEATURE_COUNT, FORGETTING);
+        this.#ttft = newModel();
+        this.#tpot = newModel();
       }
       this.lastSampleMs = Math.max(endMs, this.lastSampleMs ?? endMs);
     }
@@ -117,6 +132,10 @@ export class LatencyModel {
   #model(kind: LatencyKind): OnlineLinear {
     return kind === 'ttft' ? this.#ttft : this.#tpot;
   }
+}
+
+function newModel(): OnlineLinear {
+  return new OnlineLinear(FEATURE_COUNT, FORGETTING);
 }
 
 function clamp(ms: number, kind: LatencyKind): number {

@@ -37,8 +37,13 @@ export class OnlineLinear {
 
   /** w·x. */
   predict(x: ArrayLike<number>): number {
+    return this.partial(x, 0, this.#k);
+  }
+
+  /** The part of w·x from features `from` (inclusive) to `to` (exclusive). */
+  partial(x: ArrayLike<number>, from: number, to: number): number {
     let y = 0;
-    for (let i = 0; i < this.#k; i++) y += this.#w[i]! * (x[i] ?? 0);
+    for (let i = Math.max(0, from); i < Math.min(to, this.#k); i++) y += this.#w[i]! * (x[i] ?? 0);
     return y;
   }
 

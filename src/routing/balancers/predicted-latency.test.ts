@@ -95,6 +95,39 @@ describe('PredictedLatencyBalancer', () => {
     expect(f.balancer.pick(f.targets, request(6000, 20, undefined, [21, 22]))?.deploymentName).toBe('d0');
   });
 
+  it('shares a burst between deployments predicted alike: within NEAR_BEST the one with fewer tokens in flight wins', () => {
+    // Identical servers whose models learned nothing of load (every sample at the same load):
+    // greedy routing would send the whole burst to whichever is a hair faster.
+    const flat: Server = { base: 50, perKiloToken: 20, perInFlight: 0, tpot: 40, tpotPerInFlight: 0 };
+    const f = fleet([flat, { ...flat, base: 52 }]);
+    f.warm(40);
+    const counts = [0, 0];
+    for (let i = 0; i < 20; i++) {
+      const t = f.balancer.pick(f.targets, request(1000, 50))!;
+      t.load.begin(1050);
+      counts[t.index]!++;
+    }
+    expect(counts[0]).toBeGreaterThanOrEqual(8);
+    expect(counts[1]).toBeGreaterThanOrEqual(8);
+    // Outside the band the faster one still wins, whatever its load.
+    const g = fleet([fastPrefill, { ...fastPrefill, base: 2000 }]);
+    g.warm(40);
+    for (let i = 0; i < 3; i++) g.targets[0]!.load.begin(1050);
+    expect(g.balancer.pick(g.targets, request(1000, 50))?.deploymentName).toBe('d0');
+  });
+
+  it('before a model is ready, counts the requests in flight against the deployment’s average', () => {
+    const f = fleet([fastPrefill, fastPrefill]);
+    f.balancer.pick(f.targets);
+    f.balancer.pick(f.targets);
+    f.serve(f.targets[0]!, 1000, 50, 0, { ttftMs: 100 });
+    f.serve(f.targets[1]!, 1000, 50, 0, { ttftMs: 120 });
+    expect(f.balancer.pick(f.targets, request(1000, 50))?.deploymentName).toBe('d0');
+    f.targets[0]!.load.begin(1050);
+    // d0: 100 ms × (1 + 1) against d1: 120 ms × 1.
+    expect(f.balancer.pick(f.targets, request(1000, 50))?.deploymentName).toBe('d1');
+  });
+
   describe('with an SLO', () => {
     // d0: TTFT ≈ 100 ms, TPOT ≈ 50 ms; d1: TTFT ≈ 400 ms, TPOT ≈ 10 ms.
     const quickStart: Server = { base: 100, perKiloToken: 0, perInFlight: 0, tpot: 50, tpotPerInFlight: 0 };
@@ -168,6 +201,27 @@ describe('PredictedLatencyBalancer', () => {
       // a has recovered (50 ms): from its trial on, it is preferred again.
       f.serve(a, 1000, 20, 0, { ttftMs: 50 });
       expect(f.balancer.pick(f.targets, request(1000, 20))).toBe(a);
+    });
+
+    it('gives a stale deployment its trial with a request without an SLO, not one with an SLO', () => {
+      const f = fleet([fastPrefill, { ...fastPrefill, base: 200 }]);
+      f.warm();
+      const [a, b] = [f.targets[0]!, f.targets[1]!];
+      f.clock.advance(STALE_AFTER_MS);
+      f.serve(a, 1000, 20, 0);
+      expect(f.balancer.pick(f.targets, request(1000, 20))).toBe(b);
+      f.clock.advance(STALE_AFTER_MS - 5000);
+      f.serve(a, 1000, 20, 0);
+      expect(f.balancer.pick(f.targets, request(1000, 20))).toBe(a);
+      f.clock.advance(5000);
+      f.serve(a, 1000, 20, 0);
+      // b is due a trial again; requests with an SLO go on to a while some without one keep coming.
+      expect(f.balancer.pick(f.targets, request(1000, 20, { ttftMs: 500 }))).toBe(a);
+      expect(f.balancer.pick(f.targets, request(1000, 20))).toBe(b);
+      // An alias whose every request states an SLO: after a window without any other, they take it.
+      f.clock.advance(STALE_AFTER_MS);
+      f.serve(a, 1000, 20, 0);
+      expect(f.balancer.pick(f.targets, request(1000, 20, { ttftMs: 500 }))).toBe(b);
     });
 
     it('ε-greedy: about EXPLORE_EPSILON of requests without an SLO go to a drawn deployment; none with an SLO', () => {

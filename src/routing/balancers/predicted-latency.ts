@@ -14,8 +14,10 @@ import { DECAY_TAU_MS, type AttemptSample, type DerivedLatency, type TargetStats
  *
  * Exploration, so a deployment predicted slow once is not avoided for ever:
  * - a trial: a target with no latency sample for STALE_AFTER_MS (or never measured) gets the next
- *   request, once per window, whatever its prediction (its stale model is then dropped:
- *   latency-model.ts), so a recovered deployment is measured again within that window;
+ *   request without an SLO, once per window, whatever its prediction (its stale model is then
+ *   dropped: latency-model.ts), so a recovered deployment is measured again within that window;
+ *   a request with an SLO takes a trial only for a target never measured, or when no request
+ *   without one came for a window;
  * - ε-greedy: EXPLORE_EPSILON of requests without an SLO go to a uniformly drawn candidate, which
  *   keeps every model fed with samples at other loads than the one greedy routing gives it.
  *   Requests with an SLO are not drawn: a random deployment would spend their objective.
@@ -23,6 +25,8 @@ import { DECAY_TAU_MS, type AttemptSample, type DerivedLatency, type TargetStats
 
 /** Share of requests without an SLO routed to a random candidate. */
 export const EXPLORE_EPSILON = 0.05;
+/** Candidates predicted within this share of the best end-to-end count as equally good (the less loaded wins). */
+export const NEAR_BEST = 0.1;
 /** A deployment meets an objective when its prediction × (1 + this) is within it: predictions err, so a 20 % margin. */
 export const SLO_HEADROOM = 0.2;
 
@@ -37,9 +41,12 @@ export class PredictedLatencyBalancer implements Balancer {
   /** Per-candidate predictions of the current pick, grown to the largest candidate list seen. */
   #ttft = new Float64Array(8);
   #tpot = new Float64Array(8);
+  #e2e = new Float64Array(8);
   /** Decayed average of the output tokens this alias's answers had (undefined before one). */
   #outputTokens: number | undefined;
   #outputAtMs = 0;
+  /** Monotonic ms of the last request without an SLO (trials prefer those). */
+  #lastWithoutSloMs = -Infinity;
 
   constructor(context: BalancerContext, random: () => number = Math.random) {
     this.#ctx = context;
@@ -50,21 +57,26 @@ export class PredictedLatencyBalancer implements Balancer {
     const n = candidates.length;
     if (n === 0) return undefined;
     const now = this.#ctx.clock.nowMs();
-    // Subscribe to new targets, and give a target due for a trial its trial.
+    const slo = request?.slo;
+    if (slo === undefined) this.#lastWithoutSloMs = now;
+    // Subscribe to new targets, and give a target due for a trial its trial: a request without an
+    // SLO takes it, or one with an SLO when the target was never measured or no request without
+    // one came for a whole window (an alias whose every request states an SLO).
+    const sloMayTry = slo === undefined || now - this.#lastWithoutSloMs >= STALE_AFTER_MS;
     for (const c of candidates) {
       const model = this.#model(c);
       const last = Math.max(model.lastSampleMs ?? -Infinity, model.lastTrialMs ?? -Infinity);
-      if (now - last >= STALE_AFTER_MS) {
+      if (now - last >= STALE_AFTER_MS && (sloMayTry || model.lastSampleMs === undefined)) {
         model.lastTrialMs = now;
         return c;
       }
     }
-    const slo = request?.slo;
     if (slo === undefined && n > 1 && this.#random() < EXPLORE_EPSILON) return candidates[Math.min(n - 1, Math.floor(this.#random() * n))];
 
     if (this.#ttft.length < n) {
       this.#ttft = new Float64Array(n);
       this.#tpot = new Float64Array(n);
+      this.#e2e = new Float64Array(n);
     }
     const ttft = this.#ttft;
     const tpot = this.#tpot;
@@ -89,16 +101,16 @@ export class PredictedLatencyBalancer implements Balancer {
     const unknownTpot = worstTpot === -Infinity ? 0 : worstTpot;
     const decodeTokens = Math.max(0, this.#expectedOutputTokens(request) - 1);
 
-    let best = -1;
     let bestMs = Infinity;
     let leastBad = -1;
     let leastBadRatio = Infinity;
+    const e2e = this.#e2e;
     for (let i = 0; i < n; i++) {
       const t = ttft[i]!;
+      e2e[i] = NaN;
       // Not measured and its trial still out: not comparable.
       if (Number.isNaN(t)) continue;
       const d = Number.isNaN(tpot[i]!) ? unknownTpot : tpot[i]!;
-      const e2e = t + d * decodeTokens;
       if (slo !== undefined) {
         const ratio = Math.max(slo.ttftMs !== undefined ? t / slo.ttftMs : 0, slo.tpotMs !== undefined ? d / slo.tpotMs : 0);
         if (ratio < leastBadRatio) {
@@ -107,10 +119,18 @@ export class PredictedLatencyBalancer implements Balancer {
         }
         if (ratio * (1 + SLO_HEADROOM) > 1) continue;
       }
-      if (e2e < bestMs) {
-        bestMs = e2e;
-        best = i;
-      }
+      e2e[i] = t + d * decodeTokens;
+      if (e2e[i]! < bestMs) bestMs = e2e[i]!;
+    }
+    // Predictions err and feedback lags (an answer tells of the load it found seconds ago): among
+    // the candidates predicted within NEAR_BEST of the best, the one with the fewest tokens in
+    // flight gets the request, so deployments predicted alike share a burst instead of the
+    // marginally best taking all of it until its answers come back.
+    let best = -1;
+    for (let i = 0; i < n; i++) {
+      const v = e2e[i]!;
+      if (Number.isNaN(v) || v > bestMs * (1 + NEAR_BEST)) continue;
+      if (best < 0 || candidates[i]!.load.inFlightTokens < candidates[best]!.load.inFlightTokens || (candidates[i]!.load.inFlightTokens === candidates[best]!.load.inFlightTokens && v < e2e[best]!)) best = i;
     }
     if (best >= 0) return candidates[best];
     // Nothing comparable (every target's first trial still out): spread at random.
