@@ -52,6 +52,11 @@ export class OnlineLinear {
     return Array.from(this.#w);
   }
 
+  /** Weight `i` (0 beyond the features). */
+  weight(i: number): number {
+    return this.#w[i] ?? 0;
+  }
+
   /**
    * Learns one sample. Non-finite inputs are ignored (never poison the model); so is an update
    * that would make P non-finite or non-positive (a degenerate x), which then resets P to its prior.

@@ -193,7 +193,7 @@ export class TargetStats {
     // streams' TPOT splits them if known, else the whole duration is the sample (as
     // least_latency always compared), which is fair between targets serving the same requests.
     const spread = Math.sqrt(Math.max(0, this.#outSquare - this.#outMean * this.#outMean));
-    const w = spread >= 0.2 * this.#outMean ? this.#jsonFit.weights()[1]! : undefined;
+    const w = spread >= 0.2 * this.#outMean ? this.#jsonFit.weight(1) : undefined;
     const fitted = w !== undefined && w > 0 ? w : undefined;
     const tpot = fitted ?? this.#tpot;
     if (tpot === undefined) return { ttftMs: s.durationMs, tpotMs: undefined };
