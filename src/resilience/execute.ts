@@ -480,13 +480,14 @@ export class Executor {
   }
 
   async #sleepThenPick<T>(delayMs: number, state: GroupState, input: ExecuteInput<T>, budgeted: boolean): Promise<Picked | undefined> {
+    // The re-pick may throw too (a strategy refusing the request): the slot goes back either way.
     try {
       await sleep(delayMs, input.signal);
+      return this.#pick(state);
     } catch (err) {
       if (budgeted) this.#d.budget.retryFinished();
       throw err;
     }
-    return this.#pick(state);
   }
 
   #settleFailure(picked: Picked, f: AttemptFailure): void {
