@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock, type Clock } from '../clock.js';
 import type { HedgeConfig, RetryConfig } from '../config/schema.js';
+import { GatewayError } from '../errors/gateway-error.js';
 import { gatewayEventNames, type GatewayEvents } from '../observability/events.js';
 import { errorTypeForStatus } from '../providers/chunks.js';
 import { openAiAdapter } from '../providers/openai/adapter.js';
+import type { Balancer } from '../routing/balancer.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
 import { MemoryCooldowns } from '../routing/cooldowns.js';
 import { DeploymentLoad } from '../routing/deployment-load.js';
@@ -329,5 +331,37 @@ describe('Executor: hedge budget', () => {
     expect(hedges()).toEqual(['started']);
     call('b').ok();
     await done;
+  });
+});
+
+describe('Executor: a strategy that refuses the hedge', () => {
+  // predicted_latency with onSloMiss: shed throws slo_unattainable when no candidate is predicted
+  // to meet the request's SLO. At the hedge's pick the candidates are only the untried ones, so
+  // the one deployment predicted to meet it (already running the request) is not among them: the
+  // refusal must mean "no hedge", not fail a request that is being served, nor leave its first
+  // attempt running unowned (its permit, its in-flight count, a committed stream never ended).
+  it('a balancer throwing at the hedge pick: no hedge (no_target), the first attempt goes on and answers', async () => {
+    const { clock, executor, tick, hedges } = setup();
+    const m = model([deployment('a', clock), deployment('b', clock)], { afterMs: 100, maxPercent: 10 });
+    let picks = 0;
+    const shedsAfterFirst: Balancer = {
+      pick(candidates) {
+        if (picks++ === 0) return candidates[0];
+        throw new GatewayError('slo_unattainable', 'No deployment of model chat is predicted to meet the request\'s latency objectives.', { retryAfterMs: 1000 });
+      },
+    };
+    const shedding: RuntimeModel = { ...m, balancer: shedsAfterFirst };
+    const { attempt, calls, call } = controllable();
+    const done = run(executor, shedding, attempt);
+    const settled = done.then(
+      (v) => ({ v }),
+      (e: unknown) => ({ e }),
+    );
+    await tick(100);
+    expect(calls.map((c) => c.deployment)).toEqual(['a']);
+    expect(hedges()).toEqual(['no_target']);
+    call('a').ok();
+    expect(await settled).toMatchObject({ v: { value: 'served by a', target: shedding.targets[0], attempts: 1 } });
+    expect(call('a').signal.aborted).toBe(false);
   });
 });

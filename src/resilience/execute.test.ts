@@ -765,3 +765,29 @@ describe('Executor: waits for a cooldown are bounded like the queue (queue on)',
     expect(eventsNamed(log, 'queueEntered')).toHaveLength(2);
   });
 });
+
+describe('Executor: a strategy that refuses the request at a retry\'s re-pick', () => {
+  // predicted_latency with onSloMiss: shed may throw slo_unattainable at any pick, including the
+  // re-pick after a same-target backoff, when the retry already holds a retry-budget slot: the
+  // slot must be given back, or every such request shrinks the budget for good.
+  it('gives the retry-budget slot back when the re-pick after the backoff throws', async () => {
+    const { executor, clock, budget } = setup();
+    const m = model('chat', [deployment('only', clock)]);
+    let picks = 0;
+    const shedding: RuntimeModel = {
+      ...m,
+      balancer: {
+        pick(candidates) {
+          // The first attempt's pick and the retry's pick; the re-pick after the backoff sheds.
+          if (++picks <= 2) return candidates[0];
+          throw new GatewayError('slo_unattainable', 'No deployment of model chat is predicted to meet the request\'s latency objectives.', { retryAfterMs: 1000 });
+        },
+      },
+    };
+    const { attempt, calls } = scripted({ only: [500] });
+    const err = await executeError(executor.run(input({ groups: [shedding] }, attempt)));
+    expect(calls.map((c) => c.deployment)).toEqual(['only']);
+    expect(err.error.code).toBe('slo_unattainable');
+    expect(budget.activeRetries).toBe(0);
+  });
+});

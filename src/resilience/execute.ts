@@ -410,9 +410,17 @@ export class Executor {
    */
   #pickHedge<T>(state: GroupState, input: ExecuteInput<T>): Picked | undefined {
     const alias = state.group.alias;
-    let picked = this.#pick(state, this.#d.clock.nowMs(), true);
-    // Bounded: each refusal removes a target from the candidates.
-    while (picked && skipIfRefused(picked, state, input)) picked = this.#pick(state, this.#d.clock.nowMs(), true);
+    let picked: Picked | undefined;
+    try {
+      picked = this.#pick(state, this.#d.clock.nowMs(), true);
+      // Bounded: each refusal removes a target from the candidates.
+      while (picked && skipIfRefused(picked, state, input)) picked = this.#pick(state, this.#d.clock.nowMs(), true);
+    } catch (err) {
+      // A strategy refusing the request (predicted_latency shedding an SLO no untried deployment
+      // is predicted to meet) refuses only the hedge: the first attempt is serving the request.
+      if (!(err instanceof GatewayError)) throw err;
+      picked = undefined;
+    }
     if (!picked) {
       this.#d.events.hedge({ alias, outcome: 'no_target' });
       return undefined;
@@ -472,13 +480,14 @@ export class Executor {
   }
 
   async #sleepThenPick<T>(delayMs: number, state: GroupState, input: ExecuteInput<T>, budgeted: boolean): Promise<Picked | undefined> {
+    // The re-pick may throw too (a strategy refusing the request): the slot goes back either way.
     try {
       await sleep(delayMs, input.signal);
+      return this.#pick(state);
     } catch (err) {
       if (budgeted) this.#d.budget.retryFinished();
       throw err;
     }
-    return this.#pick(state);
   }
 
   #settleFailure(picked: Picked, f: AttemptFailure): void {

@@ -57,6 +57,16 @@ export function writeFeatures(x: Float64Array, inputTokens: number, prefixHit: n
   return true;
 }
 
+/**
+ * writeFeatures for a prediction (a pick): load beyond the range a model learns from (more than
+ * MAX_TOKENS in flight, a scrape saying more than MAX_COUNT waiting) is the most load there is,
+ * not garbage, so it is clamped into the range: more work never predicts less latency, and the
+ * deployment is not predicted at its bare average as if idle. False as writeFeatures otherwise.
+ */
+export function writePickFeatures(x: Float64Array, inputTokens: number, prefixHit: number, inFlight: number, inFlightTokens: number, waiting: number | undefined, kvCacheUsage: number | undefined): boolean {
+  return writeFeatures(x, Math.min(inputTokens, MAX_TOKENS), prefixHit, Math.min(inFlight, MAX_COUNT), Math.min(inFlightTokens, MAX_TOKENS), waiting === undefined ? undefined : Math.min(waiting, MAX_COUNT), kvCacheUsage);
+}
+
 /** writeFeatures for the load an attempt found when it started. */
 export function writeAttemptFeatures(x: Float64Array, f: AttemptFeatures): boolean {
   return writeFeatures(x, f.inputTokens, f.prefixHit, f.inFlight, f.inFlightTokens, f.waiting, f.kvCacheUsage);

@@ -118,3 +118,26 @@ describe('TargetStats and a hedge’s loser', () => {
     expect(j.ttftMs).toBeUndefined();
   });
 });
+
+describe('TargetStats and an upstream that lies about its output tokens', () => {
+  // Attempts report the upstream's own completion_tokens (attempt.ts), before the gateway's
+  // usage check: a count no request can have (1e200) must not be learned, or its square
+  // overflows the fit's running moments to Infinity, then NaN, and the deployment's JSON
+  // answers are judged by their whole duration for ever (until a reload).
+  it('ignores an absurd output count: the JSON split still learns from the honest answers after it', () => {
+    const s = new TargetStats();
+    s.observe(ok(0, { stream: false, durationMs: 300, outputTokens: 1e200 }));
+    s.observe(ok(50, { stream: false, durationMs: 300, outputTokens: -7 }));
+    const outs = [10, 400, 50, 800, 20, 300, 600, 5, 900, 120];
+    outs.forEach((out, i) => s.observe(ok(100 + i * 100, { stream: false, durationMs: 100 + 5 * (out - 1), outputTokens: out })));
+    expect(s.tpotMs!).toBeCloseTo(5, 0);
+    expect(s.ttftMs!).toBeLessThan(300);
+  });
+
+  it('a stream claiming an absurd output count gives no TPOT sample (it would read as decoding for free)', () => {
+    const s = new TargetStats();
+    s.observe(ok(0, { ttftMs: 100, durationMs: 1100, outputTokens: 101 }));
+    s.observe(ok(10, { ttftMs: 100, durationMs: 1100, outputTokens: 1e200 }));
+    expect(s.tpotMs).toBe(10);
+  });
+});

@@ -175,7 +175,7 @@ export class TargetStats {
     if (s.outcome === 'timeout') return { ttftMs: s.ttftMs ?? s.durationMs, tpotMs: undefined };
     if (s.ttftAtLeast === true) return { ttftMs: s.stream && s.durationMs > (this.#ttft ?? 0) ? s.durationMs : undefined, tpotMs: undefined };
     if (s.outcome !== 'success' || !(s.durationMs >= 0)) return { ttftMs: undefined, tpotMs: undefined };
-    const out = s.outputTokens;
+    const out = tokenCount(s.outputTokens);
     if (s.stream) {
       const ttft = s.ttftMs;
       const tpot = ttft !== undefined && out !== undefined && out > 1 ? Math.max(0, s.durationMs - ttft) / (out - 1) : undefined;
@@ -200,6 +200,16 @@ export class TargetStats {
     return { ttftMs: Math.max(0, s.durationMs - tpot * x), tpotMs: fitted };
   }
 }
+
+/**
+ * Output tokens as reported by the upstream (attempts see them before the gateway's usage check,
+ * pipeline/sane-usage.ts), when a count one request can have: an absurd one (1e200) would read as
+ * decoding for free and overflow the JSON fit's moments to NaN for good. Same bound as that check.
+ */
+function tokenCount(n: number | undefined): number | undefined {
+  return n !== undefined && Number.isSafeInteger(n) && n >= 0 && n <= MAX_OUTPUT_TOKENS ? n : undefined;
+}
+const MAX_OUTPUT_TOKENS = 10_000_000;
 
 /** JSON answers learned before their durations are split (the first ones give no TTFT sample). */
 const MIN_FIT_SAMPLES = 4;

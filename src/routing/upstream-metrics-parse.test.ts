@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tritonPage, vllmPage } from '../testing/server-metrics-pages.js';
-import { keepSamples, readServerMetrics } from './upstream-metrics-parse.js';
+import { MAX_KEPT_CHARS, keepSamples, readServerMetrics } from './upstream-metrics-parse.js';
 
 describe('reading vLLM metrics', () => {
   it('sums running and waiting over engines, averages KV-cache use, and has no hit rate on the first scrape', () => {
@@ -91,5 +91,23 @@ describe('keepSamples', () => {
     const filler = Array.from({ length: 20_000 }, (_, i) => `python_gc_objects_collected_total{generation="${i}"} ${i}`).join('\n');
     const text = `${filler}\n# TYPE a gauge\na{x="1"} 1\nab 2\na 3\r\nb\t4`;
     expect(keepSamples(text, new Set(['a', 'b']))).toBe('a{x="1"} 1\na 3\r\nb\t4\n');
+  });
+});
+
+describe('a page made of the lines read (broken or hostile server)', () => {
+  // The parse is synchronous: a 1 MiB page of nothing but wanted lines would block the event
+  // loop ≈180 ms every scrape (every 100 ms at the shortest interval). Past MAX_KEPT_CHARS of
+  // them the scrape is invalid before the parser runs.
+  it('is invalid when the lines read exceed the bound: a million label sets, or one enormous line', () => {
+    const labelSets = Array.from({ length: 20_000 }, (_, i) => `vllm:num_requests_waiting{engine="${i}",model_name="m"} 1`).join('\n');
+    expect(labelSets.length).toBeGreaterThan(MAX_KEPT_CHARS);
+    expect(readServerMetrics('vllm', labelSets, undefined)).toBeUndefined();
+    const oneLine = `vllm:num_requests_waiting{model_name="${'x'.repeat(MAX_KEPT_CHARS)}"} 1\n`;
+    expect(readServerMetrics('vllm', oneLine, undefined)).toBeUndefined();
+  });
+
+  it('still reads a large fleet of label sets within the bound (64 data-parallel engines)', () => {
+    const engines = Array.from({ length: 64 }, (_, i) => `vllm:num_requests_waiting{engine="${i}",model_name="meta-llama/Llama-3.1-70B-Instruct"} 1`).join('\n');
+    expect(readServerMetrics('vllm', `${engines}\n`, undefined)?.load.waiting).toBe(64);
   });
 });

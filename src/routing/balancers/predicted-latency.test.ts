@@ -276,3 +276,34 @@ describe('PredictedLatencyBalancer', () => {
     expect(fleet([]).balancer.pick([])).toBeUndefined();
   });
 });
+
+describe('PredictedLatencyBalancer: load beyond what a model learns from', () => {
+  // Features past the model's range (over 10M tokens in flight, a scrape saying over 1M
+  // waiting) are garbage to learn from, but at pick time they are the most load there is: the
+  // deployment must not then be predicted at its bare average TTFT, as if it were idle.
+  function twoAlike() {
+    const f = fleet([fastPrefill, fastPrefill]);
+    for (let i = 0; i < f.targets.length; i++) f.balancer.pick(f.targets);
+    for (const t of f.targets) for (let i = 0; i < 3; i++) f.serve(t, 1000, 10, 0, { ttftMs: 100, tpotMs: 10 });
+    return f;
+  }
+
+  it('a client holding over 10M tokens in flight on a deployment does not make it look idle to others', () => {
+    const f = twoAlike();
+    // Two requests of n = 8 × max_tokens 700k each on d0; one small one on d1.
+    f.targets[0]!.load.begin(5_600_000);
+    f.targets[0]!.load.begin(5_600_000);
+    f.targets[1]!.load.begin(1000);
+    expect(f.balancer.pick(f.targets, request(1000, 10))?.deploymentName).toBe('d1');
+  });
+
+  it('a scrape reporting an absurd queue does not make its deployment look idle', () => {
+    const f = twoAlike();
+    const load = f.targets[0]!.load;
+    load.begin(1000);
+    load.begin(1000);
+    load.scraped = { atMs: f.clock.nowMs(), waiting: 2_000_000 };
+    f.targets[1]!.load.begin(1000);
+    expect(f.balancer.pick(f.targets, request(1000, 10))?.deploymentName).toBe('d1');
+  });
+});

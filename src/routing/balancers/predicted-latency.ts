@@ -1,6 +1,6 @@
 import { GatewayError } from '../../errors/gateway-error.js';
 import type { Balancer, BalancerContext, LoadCandidate } from '../balancer.js';
-import { FEATURE_COUNT, LatencyModel, STALE_AFTER_MS, writeAttemptFeatures, writeFeatures } from '../latency-model.js';
+import { FEATURE_COUNT, LatencyModel, STALE_AFTER_MS, writeAttemptFeatures, writePickFeatures } from '../latency-model.js';
 import type { RouteRequest } from '../route-request.js';
 import { DECAY_TAU_MS, type AttemptSample, type DerivedLatency, type TargetStats } from '../target-stats.js';
 
@@ -91,7 +91,7 @@ export class PredictedLatencyBalancer implements Balancer {
       const load = c.load;
       const scraped = load.fresh(now);
       const prefixHit = blocks !== undefined && blocks.length > 0 ? load.prefixMatch(blocks) / blocks.length : 0;
-      const ok = writeFeatures(x, request?.promptTokens ?? 0, prefixHit, load.inFlight, load.inFlightTokens, scraped?.waiting, scraped?.kvCacheUsage);
+      const ok = writePickFeatures(x, request?.promptTokens ?? 0, prefixHit, load.inFlight, load.inFlightTokens, scraped?.waiting, scraped?.kvCacheUsage);
       ttft[i] = (ok ? model.predict('ttft', x) : model.stats.ttftMs) ?? NaN;
       tpot[i] = (ok ? model.predict('tpot', x) : model.stats.tpotMs) ?? NaN;
       if (tpot[i]! > worstTpot) worstTpot = tpot[i]!;
