@@ -364,4 +364,25 @@ describe('Executor: a strategy that refuses the hedge', () => {
     expect(await settled).toMatchObject({ v: { value: 'served by a', target: shedding.targets[0], attempts: 1 } });
     expect(call('a').signal.aborted).toBe(false);
   });
+
+  it('a balancer with a bug at the hedge pick: the first attempt is stopped before the request fails', async () => {
+    const { clock, executor, tick } = setup();
+    const m = model([deployment('a', clock), deployment('b', clock)], { afterMs: 100, maxPercent: 10 });
+    let picks = 0;
+    const broken: Balancer = {
+      pick(candidates) {
+        if (picks++ === 0) return candidates[0];
+        throw new TypeError('a bug in a strategy');
+      },
+    };
+    const { attempt, call } = controllable();
+    const settled = run(executor, { ...m, balancer: broken }, attempt).then(
+      (v) => ({ v }),
+      (e: unknown) => ({ e }),
+    );
+    await tick(100);
+    const result = await settled;
+    expect(result).toMatchObject({ e: { outcome: 'internal' } });
+    expect(call('a').signal.aborted).toBe(true);
+  });
 });

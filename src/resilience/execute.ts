@@ -374,7 +374,15 @@ export class Executor {
     clearTimeout(timer);
     // The request already ended (its abort is on its way to the attempt): nothing to hedge.
     if (early !== undefined || input.signal.aborted) return alone(early ?? (await a.settled));
-    const second = this.#pickHedge(state, input);
+    let second: Picked | undefined;
+    try {
+      second = this.#pickHedge(state, input);
+    } catch (err) {
+      // A strategy that throws anything but a refusal is a bug: the first attempt is stopped and
+      // its permit given back before the request fails, not left running for no one.
+      await dispose(a, input);
+      throw err;
+    }
     if (!second) return alone(await a.settled);
     const alias = state.group.alias;
     this.#d.events.hedge({ alias, outcome: 'started' });
