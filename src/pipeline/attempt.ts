@@ -290,7 +290,7 @@ function finished(deps: AttemptDeps, input: AttemptInput<OperationRequest>, star
   d.load.end(input.route.tokens);
   // A hedge's loser stopped before its first content was at least this slow to it.
   const ttftAtLeast = outcome === 'aborted' && detail.ttftMs === undefined && input.signal.reason instanceof HedgeLostError;
-  target.stats.observe({ endMs, outcome, stream: input.request.stream, durationMs, ttftMs: detail.ttftMs, outputTokens: detail.outputTokens, features: detail.features, ttftAtLeast });
+  target.stats.observe({ endMs, outcome, stream: input.request.stream, durationMs, ttftMs: detail.ttftMs, outputTokens: detail.outputTokens, features: detail.features, ttftAtLeast, generates: input.operation !== 'embeddings' });
   input.record.logAttempt(input.attempt, target.alias, d.name, started, durationMs, outcome, status ?? null, detail.ttftMs ?? null);
   deps.events.attemptFinished({
     requestId: input.requestId,

@@ -141,3 +141,19 @@ describe('TargetStats and an upstream that lies about its output tokens', () => 
     expect(s.tpotMs).toBe(10);
   });
 });
+
+describe('TargetStats and empty answers', () => {
+  it('learns nothing of speed from an answer that generated nothing (a deployment answering empty at once must not look fastest)', () => {
+    const s = new TargetStats();
+    s.observe(ok(0, { ttftMs: 300, durationMs: 900, outputTokens: 50, generates: true }));
+    for (let i = 1; i <= 50; i++) {
+      s.observe(ok(i * 100, { ttftMs: 1, durationMs: 1, outputTokens: 0, generates: true }));
+      s.observe(ok(i * 100, { stream: false, durationMs: 1, outputTokens: 0, generates: true }));
+    }
+    expect(s.ttftMs).toBe(300);
+    // Embeddings generate no tokens by nature: their duration is their latency.
+    const e = new TargetStats();
+    e.observe(ok(0, { stream: false, durationMs: 40, outputTokens: 0, generates: false }));
+    expect(e.ttftMs).toBe(40);
+  });
+});

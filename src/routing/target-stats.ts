@@ -47,6 +47,8 @@ export interface AttemptSample {
   readonly outputTokens?: number | undefined;
   /** Present when a listener asked for features (TargetStats.wantsFeatures). */
   readonly features?: AttemptFeatures | undefined;
+  /** True for operations that generate tokens (chat, completions), false for embeddings. */
+  readonly generates?: boolean | undefined;
   /**
    * A stream stopped before its first content because another attempt of the request answered
    * first (a hedge's loser): its TTFT is at least its duration. Learned only when that is slower
@@ -176,6 +178,9 @@ export class TargetStats {
     if (s.ttftAtLeast === true) return { ttftMs: s.stream && s.durationMs > (this.#ttft ?? 0) ? s.durationMs : undefined, tpotMs: undefined };
     if (s.outcome !== 'success' || !(s.durationMs >= 0)) return { ttftMs: undefined, tpotMs: undefined };
     const out = tokenCount(s.outputTokens);
+    // An answer that generated nothing says nothing of how fast the deployment generates, and
+    // one that always answers empty at once (broken or hostile) must not look fastest.
+    if (out === 0 && s.generates === true) return { ttftMs: undefined, tpotMs: undefined };
     if (s.stream) {
       const ttft = s.ttftMs;
       const tpot = ttft !== undefined && out !== undefined && out > 1 ? Math.max(0, s.durationMs - ttft) / (out - 1) : undefined;
