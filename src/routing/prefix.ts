@@ -32,14 +32,16 @@ export class PrefixHasher {
 
   feed(text: string): void {
     if (this.#ended) return;
-    let h = this.#hash;
-    let inBlock = this.#inBlock;
     const blocks = this.blocks;
-    for (let i = 0; i < text.length; i++) {
-      if (blocks.length >= MAX_PREFIX_BLOCKS) break;
-      h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+    // Only as many characters as can still complete a block are read: the cap bounds the loop.
+    const n = Math.min(text.length, (MAX_PREFIX_BLOCKS - blocks.length) * PREFIX_BLOCK_CHARS - this.#inBlock);
+    // Kept as a signed 32-bit integer in the loop (a small integer to V8, never a heap number).
+    let h = this.#hash | 0;
+    let inBlock = this.#inBlock;
+    for (let i = 0; i < n; i++) {
+      h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
       if (++inBlock === PREFIX_BLOCK_CHARS) {
-        blocks.push(h);
+        blocks.push(h >>> 0);
         inBlock = 0;
       }
     }
