@@ -38,8 +38,9 @@ export class RequestRecord implements AttemptRecorder {
   traceId: string | undefined;
   /** The attempts so far (at most MAX_ATTEMPT_LOG), for the request log's timeline. */
   attemptLog: Array<Mutable<AttemptLogEntry>> | undefined;
-  /** The last upstream wait added (merged with any it overlapped), in monotonic ms. */
-  #lastWait: { startMs: number; endMs: number } | undefined;
+  /** The last upstream wait added (merged with any it overlapped), in monotonic ms; NaN before one. */
+  #lastWaitStartMs = NaN;
+  #lastWaitEndMs = NaN;
 
   constructor(
     readonly requestId: string,
@@ -83,15 +84,18 @@ export class RequestRecord implements AttemptRecorder {
   addUpstreamMs(ms: number): void {
     const endMs = this.clock.nowMs();
     const startMs = endMs - ms;
-    const last = this.#lastWait;
-    if (last === undefined || startMs >= last.endMs) {
+    // NaN compares false: the first wait is always added whole.
+    if (!(startMs < this.#lastWaitEndMs)) {
       this.upstreamMs += ms;
-      this.#lastWait = { startMs, endMs };
+      this.#lastWaitStartMs = startMs;
+      this.#lastWaitEndMs = endMs;
       return;
     }
-    const merged = { startMs: Math.min(last.startMs, startMs), endMs: Math.max(last.endMs, endMs) };
-    this.upstreamMs += merged.endMs - merged.startMs - (last.endMs - last.startMs);
-    this.#lastWait = merged;
+    const mergedStart = Math.min(this.#lastWaitStartMs, startMs);
+    const mergedEnd = Math.max(this.#lastWaitEndMs, endMs);
+    this.upstreamMs += mergedEnd - mergedStart - (this.#lastWaitEndMs - this.#lastWaitStartMs);
+    this.#lastWaitStartMs = mergedStart;
+    this.#lastWaitEndMs = mergedEnd;
   }
 
   /**
