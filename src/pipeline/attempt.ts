@@ -91,7 +91,7 @@ export interface StreamValue<Chunk> {
    * Ends the attempt's record, once, when the stream is over: its outcome (success, or how it
    * failed mid-way) and a duration that covers the whole stream. Later calls do nothing.
    */
-  readonly end: (how?: StreamEnd) => void;
+  readonly end: (how?: StreamEnd, usage?: UsageRecord) => void;
 }
 
 /** How a committed stream ended, when not well: an error event from the upstream, or a failure classified by the pump. */
@@ -170,12 +170,13 @@ export async function streamAttempt<Req extends OperationRequest, Chunk>(
           input.record.addUpstreamMs(firstChunkMs - started);
           const status = res.statusCode;
           let ended = false;
-          const end = (how?: StreamEnd): void => {
+          // `usage`: the stream's, when the caller already has it (counting it can cost a tokenizer pass).
+          const end = (how?: StreamEnd, usage?: UsageRecord): void => {
             if (ended) return;
             ended = true;
             const outcome = how === undefined ? 'success' : 'outcome' in how ? how.outcome : classifyStatus(how.error.status ?? 500, how.error, undefined, d.name).outcome;
             const endStatus = how !== undefined && 'error' in how ? how.error.status ?? undefined : status;
-            finished(deps, input, started, outcome, { status: endStatus, responseModel: translator.upstreamModel?.(), timings, ttftMs: firstChunkMs - started, waitCounted: true, outputTokens: translator.usage().completionTokens, features });
+            finished(deps, input, started, outcome, { status: endStatus, responseModel: translator.upstreamModel?.(), timings, ttftMs: firstChunkMs - started, waitCounted: true, outputTokens: how === undefined ? (usage ?? translator.usage()).completionTokens : undefined, features });
           };
           return { ok: true, value: { first, done: step.done, rest, cancel: () => res.body.destroy(), translator, startedMs: started, firstChunkMs, end } };
         }

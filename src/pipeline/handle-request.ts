@@ -332,8 +332,10 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
       }
       done = step.done;
     }
-    value.end();
-    settleUsage(value.translator.usage());
+    // Counted once (a provider that reports no usage is counted with the tokenizer).
+    const usage = value.translator.usage();
+    value.end(undefined, usage);
+    settleUsage(usage);
     if (held) {
       const usage = finalUsage!(held[0]!);
       if (usage) addCost(usage, record);
@@ -360,7 +362,7 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
     // Any path not ended above (none expected) still ends the attempt's record, once.
     value.end({ outcome: 'aborted' });
     // A cut stream is charged by what the translator has (its estimate, marked estimated).
-    settleUsage(value.translator.usage());
+    if (!complete) settleUsage(value.translator.usage());
     // A complete stream reads the upstream body to its end in the background (translateBody), so
     // its connection is reused; the client already has everything. Otherwise the body is cut.
     if (complete) void readToEnd(value);
