@@ -4,16 +4,13 @@ import type { HedgeConfig, RetryConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { gatewayEventNames, type GatewayEvents } from '../observability/events.js';
 import { errorTypeForStatus } from '../providers/chunks.js';
-import { openAiAdapter } from '../providers/openai/adapter.js';
 import type { Balancer } from '../routing/balancer.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
 import { MemoryCooldowns } from '../routing/cooldowns.js';
-import { DeploymentLoad } from '../routing/deployment-load.js';
 import type { RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
-import { TargetStats } from '../routing/target-stats.js';
-import type { UpstreamEndpoint } from '../upstream/send.js';
+import { testDeployment, testTargets } from '../testing/runtime-routes.js';
 import { ClientGoneError } from './abort-reasons.js';
-import { CircuitBreaker, defaultBreakerOptions, type BreakerOptions } from './breaker.js';
+import type { BreakerOptions } from './breaker.js';
 import { classifyStatus, classifyThrown } from './classify.js';
 import { ExecuteError, Executor, type AttemptResult, type ExecuteInput } from './execute.js';
 import { HedgeLostError } from './hedge-attempt.js';
@@ -22,44 +19,14 @@ import { RetryBudget } from './retry-budget.js';
 // Hedging by time to first token (docs/routing.md "Hedging"). Timers are vitest's fake timers,
 // moved together with the executor's ManualClock; attempts are promises the test settles.
 
-const unusedEndpoint = undefined as unknown as UpstreamEndpoint;
 
 function deployment(name: string, clock: Clock, breaker: Partial<BreakerOptions> = {}): RuntimeDeployment {
-  return {
-    name,
-    provider: 'openai',
-    genAiProvider: 'openai',
-    adapter: openAiAdapter,
-    endpoint: unusedEndpoint,
-    basePath: '/v1',
-    serverAddress: `${name}.example`,
-    serverPort: 443,
-    breaker: new CircuitBreaker({ ...defaultBreakerOptions, jitterRatio: 0, ...breaker }, clock, undefined, () => 0.5),
-    load: new DeploymentLoad(),
-  };
+  return testDeployment(name, clock, breaker);
 }
 
 /** An alias over deployments, `priority` strategy: the first offered deployment is always picked. */
 function model(deployments: readonly RuntimeDeployment[], hedge: HedgeConfig | undefined, alias = 'chat'): RuntimeModel {
-  const targets: RuntimeTarget[] = deployments.map((d, index) => {
-    const stats = new TargetStats();
-    return {
-      index,
-      alias,
-      deployment: d,
-      upstreamModel: `${alias}-upstream`,
-      targetInfo: { upstreamModel: `${alias}-upstream`, basePath: d.basePath },
-      weight: 1,
-      priority: index,
-      stats,
-      load: d.load,
-      deploymentName: d.name,
-      latencyMs: () => stats.ttftMs,
-      price: undefined,
-      priceSource: undefined,
-      contextWindow: undefined,
-    };
-  });
+  const targets = testTargets(alias, deployments);
   return { alias, targets, balancer: createBalancer('priority', () => 0.5), fallbacks: [], fallbackOnUnsupportedParameter: false, defaultOutputReserve: 100, ownedBy: 'test', ...(hedge ? { hedge } : {}) };
 }
 

@@ -4,24 +4,20 @@ import type { RetryConfig } from '../config/schema.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { gatewayEventNames, type GatewayEvents } from '../observability/events.js';
 import { errorTypeForStatus } from '../providers/chunks.js';
-import { openAiAdapter } from '../providers/openai/adapter.js';
 import { UpstreamProtocolError } from '../providers/types.js';
 import type { Strategy } from '../routing/balancer.js';
 import { createBalancer } from '../routing/balancers/create-balancer.js';
-import { DeploymentLoad } from '../routing/deployment-load.js';
-import { TargetStats } from '../routing/target-stats.js';
 import { MemoryCooldowns } from '../routing/cooldowns.js';
 import type { RoutePlan, RuntimeDeployment, RuntimeModel, RuntimeTarget } from '../routing/runtime-types.js';
-import type { UpstreamEndpoint } from '../upstream/send.js';
+import { testDeployment, testTargets } from '../testing/runtime-routes.js';
 import { ClientGoneError, DeadlineExceededError } from './abort-reasons.js';
 import { backoffDelayMs } from './backoff.js';
-import { CircuitBreaker, defaultBreakerOptions, type BreakerOptions } from './breaker.js';
+import type { BreakerOptions } from './breaker.js';
 import { classifyStatus, classifyThrown } from './classify.js';
 import { ExecuteError, Executor, type AttemptResult } from './execute.js';
 import { RetryBudget } from './retry-budget.js';
 
 // The executor never touches the endpoint (only attempt functions send), so none is built.
-const unusedEndpoint = undefined as unknown as UpstreamEndpoint;
 const half = (): number => 0.5;
 
 type EventLog = Array<{ name: keyof GatewayEvents; e: unknown }>;
@@ -38,41 +34,12 @@ function recordingEvents(log: EventLog, on: Partial<GatewayEvents> = {}): Gatewa
 }
 
 function deployment(name: string, clock: Clock, breaker: Partial<BreakerOptions> = {}): RuntimeDeployment {
-  return {
-    name,
-    provider: 'openai',
-    genAiProvider: 'openai',
-    adapter: openAiAdapter,
-    endpoint: unusedEndpoint,
-    basePath: '/v1',
-    serverAddress: `${name}.example`,
-    serverPort: 443,
-    breaker: new CircuitBreaker({ ...defaultBreakerOptions, jitterRatio: 0, ...breaker }, clock, undefined, half),
-    load: new DeploymentLoad(),
-  };
+  return testDeployment(name, clock, breaker);
 }
 
 /** A model alias over deployments; with `priority` the first deployment is always preferred if offered. */
 function model(alias: string, deployments: readonly RuntimeDeployment[], strategy: Strategy = 'priority', fallbacks: string[] = []): RuntimeModel {
-  const targets: RuntimeTarget[] = deployments.map((d, index) => {
-    const stats = new TargetStats();
-    return {
-      index,
-      alias,
-      deployment: d,
-      upstreamModel: `${alias}-upstream`,
-      targetInfo: { upstreamModel: `${alias}-upstream`, basePath: d.basePath },
-      weight: 1,
-      priority: index,
-      stats,
-      load: d.load,
-      deploymentName: d.name,
-      latencyMs: () => stats.ttftMs,
-      price: undefined,
-      priceSource: undefined,
-      contextWindow: undefined,
-    };
-  });
+  const targets = testTargets(alias, deployments);
   return { alias, targets, balancer: createBalancer(strategy, half), fallbacks, fallbackOnUnsupportedParameter: false, defaultOutputReserve: 100, ownedBy: 'test' };
 }
 
