@@ -11,6 +11,7 @@ import { TargetStats } from '../../dist/routing/target-stats.js';
 import { readServerMetrics } from '../../dist/routing/upstream-metrics-parse.js';
 import { vllmPage } from '../../dist/testing/server-metrics-pages.js';
 import { seededRandom } from '../../dist/testing/seeded-random.js';
+import parse from 'parse-prometheus-text-format';
 
 const strategies = ['round_robin', 'weighted', 'priority', 'cost', 'least_latency', 'least_loaded', 'prefix_affinity', 'predicted_latency'];
 const system = 'You are a meticulous assistant for an insurance company. '.repeat(100);
@@ -70,5 +71,16 @@ process.stdout.write(`prefix blocks of a ${(chars / 1024).toFixed(1)} KB chat pr
 const stats = new TargetStats();
 process.stdout.write(`TargetStats.observe, stream: ${nsPer((i) => stats.observe({ endMs: i, outcome: 'success', stream: true, durationMs: 500, ttftMs: 80, outputTokens: 100 }), 500_000).toFixed(0)} ns; JSON: ${nsPer((i) => stats.observe({ endMs: i, outcome: 'success', stream: false, durationMs: 500 + (i % 7) * 10, outputTokens: 50 + (i % 7) * 20 }), 500_000).toFixed(0)} ns\n`);
 const page = vllmPage();
-const padded = page + '\n' + Array.from({ length: 3000 }, (_, i) => `vllm:request_latency_seconds_bucket{le="${i}",model_name="m"} ${i}`).join('\n') + '\n';
-process.stdout.write(`scrape parse (filter + parse), ${(padded.length / 1024).toFixed(0)} KB vLLM page: ${(nsPer(() => readServerMetrics('vllm', padded, undefined), 200) / 1e6).toFixed(2)} ms\n`);
+const unread = (bytes) => {
+  const lines = [];
+  for (let i = 0, size = 0; size < bytes; i++) size += lines[lines.push(`vllm:request_latency_seconds_bucket{le="${i}",model_name="meta-llama/Llama-3.1-8B-Instruct"} ${i}`) - 1].length + 1;
+  return lines.join('\n') + '\n';
+};
+const ms = (fn, n) => (nsPer(fn, n) / 1e6).toFixed(2);
+for (const kb of [196, 1024]) {
+  const padded = page + unread(kb * 1024);
+  process.stdout.write(`scrape of a ${kb} KB vLLM page (mostly unread lines): filtered then parsed ${ms(() => readServerMetrics('vllm', padded, undefined), 50)} ms; the whole page parsed ${ms(() => parse(padded), 5)} ms\n`);
+}
+// The worst page a scrape still parses: 128 KiB of lines it reads (hostile or a huge fleet).
+const read = Array.from({ length: 1450 }, (_, i) => `vllm:num_requests_running{engine="${i}",model_name="meta-llama/Llama-3.1-8B-Instruct"} 1`).join('\n') + '\n';
+process.stdout.write(`scrape of ${(read.length / 1024).toFixed(0)} KB of read lines (just under the 128 KiB bound): ${ms(() => readServerMetrics('vllm', read, undefined), 50)} ms\n`);
