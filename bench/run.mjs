@@ -243,7 +243,8 @@ async function measured(t, fn) {
   if (t.child) await probe(t.child, 'start');
   const load = await fn();
   const p = t.child ? await probe(t.child, 'stop') : undefined;
-  const served = load.ok ?? load.total ?? 0;
+  // The probe's window holds a load-open run's warm-up requests too: divide by all it served.
+  const served = load.served ?? load.ok ?? load.total ?? 0;
   return {
     ...load,
     ...(p && served > 0 ? { cpuUsPerRequest: p.cpuMicros / served, allocBytesPerRequest: p.allocatedBytes / served, gcMsTotal: p.gcMicros / 1000, rss: p.rss, cpuBusy: p.cpuMicros / 1000 / p.wallMs } : {}),
