@@ -140,6 +140,12 @@ describe('benchmark report', () => {
     expect(oursSat['p99-1000']).toMatchObject({ met: false, ours: '89.8 ms added (saturated: 800/s served)' });
     const directSat = judge(withPhases({ latency: { ...p.latency, direct: [step(1000, 110, 250, { saturated: true })] } }));
     expect(directSat['p99-1000']).toMatchObject({ met: undefined, why: 'direct saturated at 1,000 req/s' });
+    // Saturated below 1,000 req/s, so never tried there: the p99 goal is missed, the CPU one cannot be compared.
+    const early = judge(withPhases({ latency: { ...p.latency, ours: [step(250, 900, 300000, { saturated: true, achieved: 200 })] } }));
+    expect(early['p99-1000']).toMatchObject({ met: false, ours: 'saturated at 250 req/s (200/s served)' });
+    expect(early.cpu).toMatchObject({ met: undefined, ours: 'saturated at 250 req/s', why: 'ours never reached 1,000 req/s' });
+    const floorEarly = judge(withPhases({ latency: { ...p.latency, floor: [step(250, 900, 300000, { saturated: true, achieved: 200 })] } }));
+    expect(floorEarly.cpu).toMatchObject({ met: undefined, floor: 'saturated at 250 req/s', why: 'the floor never reached 1,000 req/s' });
   });
 
   it('renders a run from before c=1, idle and max-load RSS were measured, saying so', () => {

@@ -47,6 +47,11 @@ export function stepAt(results, target, rate) {
   return results.phases.latency?.[target]?.find((s) => s.offered === rate);
 }
 
+/** The step at which a target saturated below `rate`, so that the latency phase never tried `rate` for it. */
+function saturatedBelow(results, target, rate) {
+  return results.phases.latency?.[target]?.find((s) => s.saturated && s.offered < rate);
+}
+
 /** Percentile of target minus the same percentile of direct at the same offered rate (µs). */
 export function added(results, target, rate, key) {
   const t = stepAt(results, target, rate);
@@ -84,9 +89,13 @@ export function evaluateGoals(results) {
   const cpu = () => {
     const o = stepAt(results, 'ours', 1000);
     const f = stepAt(results, 'floor', 1000);
-    const floor = f?.cpuUsPerRequest === undefined ? undefined : fmtUs(f.cpuUsPerRequest);
+    const floorBelow = saturatedBelow(results, 'floor', 1000);
+    const floor = floorBelow ? `saturated at ${fmtInt(floorBelow.offered)} req/s` : f?.cpuUsPerRequest === undefined ? undefined : fmtUs(f.cpuUsPerRequest);
+    const oursBelow = saturatedBelow(results, 'ours', 1000);
+    if (oursBelow) return notJudged(`saturated at ${fmtInt(oursBelow.offered)} req/s`, floor, 'ours never reached 1,000 req/s');
     if (o?.cpuUsPerRequest === undefined) return notMeasured(floor);
     const ours = fmtUs(o.cpuUsPerRequest);
+    if (floorBelow) return notJudged(ours, floor, 'the floor never reached 1,000 req/s');
     if (floor === undefined) return notJudged(ours, floor, 'the floor has no 1,000 req/s step');
     const sat = [['ours', o], ['the floor', f]].find(([, s]) => s.saturated);
     if (sat) return notJudged(ours, floor, `${sat[0]} saturated at 1,000 req/s`);
@@ -123,11 +132,14 @@ export function evaluateGoals(results) {
     const d = stepAt(results, 'direct', 1000);
     const a = added(results, 'ours', 1000, 'p99');
     const fa = added(results, 'floor', 1000, 'p99');
-    const floor = fa === undefined ? undefined : `${fmtUs(fa)} added`;
+    const floorBelow = saturatedBelow(results, 'floor', 1000);
+    const floor = floorBelow ? `saturated at ${fmtInt(floorBelow.offered)} req/s` : fa === undefined ? undefined : `${fmtUs(fa)} added`;
+    // Ours unable to hold 1,000 req/s has missed the goal; a saturated reference says nothing.
+    const oursBelow = saturatedBelow(results, 'ours', 1000);
+    if (oursBelow) return judged(`saturated at ${fmtInt(oursBelow.offered)} req/s (${fmtInt(oursBelow.achieved)}/s served)`, floor, false);
     if (!o) return notMeasured(floor);
     if (!d) return notJudged(`p99 ${fmtUs(o.latencyUs.p99)}`, floor, 'direct has no 1,000 req/s step');
     const ours = `${fmtUs(a)} added${o.saturated ? ` (saturated: ${fmtInt(o.achieved)}/s served)` : ''}`;
-    // Ours unable to hold 1,000 req/s has missed the goal; a saturated reference says nothing.
     if (o.saturated) return judged(ours, floor, false);
     if (d.saturated) return notJudged(ours, floor, 'direct saturated at 1,000 req/s');
     if (a < 0) return notJudged(ours, floor, 'ours below direct: too noisy to judge');
