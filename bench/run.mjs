@@ -5,9 +5,10 @@
 // ratios hold even on a noisy machine); writes docs/performance.md and its SVG chart. The
 // scaling phase (lib/scaling.mjs) starts its own gateways: `serve --workers 1` and `--workers 2`.
 //
-//   npm run bench                 full run (≈ 7–9 min on 2 cores)
-//   npm run bench -- --quick      smoke run (≈ 2–3 min): shorter steps, fewer rates, 500 streams
-//   options: --targets direct,floor,ours,ours-db,portkey   --phases max,latency,stream,open-streams,scaling
+//   npm run bench                 full run (≈ 8–11 min on 2 cores)
+//   npm run bench -- --quick      smoke run (≈ 3 min): shorter steps, fewer rates, 500 streams
+//   options: --targets direct,floor,ours,ours-db,portkey   --phases max,latency,stream,c1,open-streams,scaling
+//            (every process target's idle RSS is read after start, before any load, whatever the phases)
 //            (also: ours-traced, the gateway with tracing on at 100 % sampling, exporting OTLP to a
 //            loopback sink: `--targets ours,ours-traced` is tracing's cost)
 //            --no-build   --no-report   --streams N   --live N (console streams open on ours-db)
@@ -35,16 +36,16 @@ const { values: opts } = parseArgs({
     baseline: { type: 'string' },
     'unpriced-baseline': { type: 'boolean', default: false },
     'report-from': { type: 'string' },
-    phases: { type: 'string', default: 'max,latency,stream,open-streams,scaling' },
+    phases: { type: 'string', default: 'max,latency,stream,c1,open-streams,scaling' },
     // Console streams (GET /admin/v1/live) held open, reading, on targets with the admin API (ours-db) while measured.
     live: { type: 'string', default: '0' },
   },
 });
 
 if (opts['report-from']) {
-  const { renderReport, renderSvg, renderConsoleTable } = await import('./lib/report.mjs');
+  const { reportFiles, renderConsoleTable } = await import('./lib/report.mjs');
   const saved = JSON.parse(readFileSync(opts['report-from'], 'utf8'));
-  writeReport(saved, renderReport, renderSvg);
+  writeReport(saved, reportFiles);
   process.stdout.write(`${renderConsoleTable(saved)}\n`);
   process.exit(0);
 }
@@ -63,7 +64,7 @@ if (!opts['no-build']) {
 
 const { drain, firstJsonLine, freePort, pinning, probe, runJsonChild, spawnNode, stopAll, waitForHttp } = await import('./lib/processes.mjs');
 const { benchAdminKey, chatBody, chatPath, gatewayConfig, gatewayConfigWithStore, headerSets, holdBody, issueStoreKeys, streamBody, upstreamKey } = await import('./lib/workload.mjs');
-const { renderReport, renderSvg, renderConsoleTable } = await import('./lib/report.mjs');
+const { reportFiles, renderConsoleTable } = await import('./lib/report.mjs');
 const { phaseScaling } = await import('./lib/scaling.mjs');
 const { warmUp } = await import('./lib/warmup.mjs');
 
@@ -80,6 +81,9 @@ const plan = {
   stepWarmupMs: quick ? 300 : 1000,
   streamRate: 100,
   streamMs: quick ? 1500 : 4000,
+  // c=1: one connection, requests back to back (lib/load-serial.mjs), after its own warm-up.
+  c1Seconds: quick ? 3 : 8,
+  c1WarmupSeconds: quick ? 0.5 : 1,
   openStreams: Number(opts.streams ?? (quick ? 500 : 5000)),
 };
 const LOAD_CPU = 0;
@@ -88,11 +92,12 @@ const selected = opts.targets.split(',');
 const lib = (f) => join(benchDir, 'lib', f);
 const probeImport = ['--import', new URL('./lib/probe.mjs', import.meta.url).href];
 
-// A hard stop so an unattended run can never hang: the whole run is bounded.
+// A hard stop so an unattended run can never hang: the whole run is bounded. The quick run's
+// bound leaves room for a shared machine, where the warm-ups alone can reach their caps (5 × 20 s).
 const hardStop = setTimeout(() => {
   process.stderr.write('bench: hard time limit reached, stopping\n');
   void stopAll().then(() => process.exit(3));
-}, (quick ? 5 : 16) * 60_000);
+}, (quick ? 8 : 16) * 60_000);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => void stopAll().then(() => process.exit(130)));
 
 /** The OTLP sink of `ours-traced`, when that target runs. */
@@ -113,10 +118,18 @@ try {
   }
   results.targets = Object.fromEntries(targets.map((t) => [t.name, { label: t.label, url: t.url, notes: t.notes }]));
 
+  // Idle RSS after start (the sanity check's few requests aside), before any load.
+  await new Promise((r) => setTimeout(r, 1000));
+  results.phases.idle = await memorySnapshot(targets);
   const phases = opts.phases.split(',');
-  if (phases.includes('max')) results.phases.max = await phaseMax(targets);
+  if (phases.includes('max')) {
+    results.phases.max = await phaseMax(targets);
+    // maxRss is the process's peak so far, so this is the peak under the max-throughput load.
+    results.phases.peakMaxLoad = await memorySnapshot(targets);
+  }
   if (phases.includes('latency')) results.phases.latency = await phaseLatency(targets);
   if (phases.includes('stream')) results.phases.stream = await phaseStream(targets);
+  if (phases.includes('c1')) results.phases.c1 = await phaseC1(targets);
   results.phases.peakRequestLoad = await memorySnapshot(targets);
   if (phases.includes('open-streams')) results.phases.openStreams = await phaseOpenStreams(targets.filter((t) => t.child));
   results.phases.peakAll = await memorySnapshot(targets);
@@ -134,7 +147,7 @@ try {
   for (const t of targets) if (t.live) log(`${t.name}: live streams received ${t.live.ticks()} ticks (${t.live.bytes()} bytes)`);
   process.stdout.write(`\n${renderConsoleTable(results)}\n`);
   if (!opts['no-report']) {
-    writeReport(results, renderReport, renderSvg);
+    writeReport(results, reportFiles);
   }
 } finally {
   clearTimeout(hardStop);
@@ -175,7 +188,7 @@ async function startTargets(ports) {
     const { port } = await firstJsonLine(child);
     out.push({ name: 'floor', label: 'floor (plain node:http pass-through)', url: `http://127.0.0.1:${port}`, child, headerSets: headerSets('floor', ports), notes: 'no features; one upstream' });
   }
-  if (selected.includes('ours')) out.push(await startOurs('ours', join(root, 'dist', 'main.js'), ports, 'auth (100 tenants), rate limits, metrics, JSON access log, 3 deployments round-robin'));
+  if (selected.includes('ours')) out.push(await startOurs('ours', join(root, 'dist', 'main.js'), ports, 'auth (100 tenants), rate limits, metrics, JSON access log, cost accounting (priced targets), 3 deployments round-robin'));
   if (selected.includes('ours-db')) out.push(await startOursWithStore(ports));
   if (selected.includes('ours-traced')) out.push(await startOursTraced(ports));
   if (opts.baseline) out.push(await startOurs('baseline', resolve(opts.baseline, 'main.js'), ports, 'the same gateway built from an earlier commit'));
@@ -243,7 +256,8 @@ async function measured(t, fn) {
   if (t.child) await probe(t.child, 'start');
   const load = await fn();
   const p = t.child ? await probe(t.child, 'stop') : undefined;
-  const served = load.ok ?? load.total ?? 0;
+  // The probe's window holds a load-open run's warm-up requests too: divide by all it served.
+  const served = load.served ?? load.ok ?? load.total ?? 0;
   return {
     ...load,
     ...(p && served > 0 ? { cpuUsPerRequest: p.cpuMicros / served, allocBytesPerRequest: p.allocatedBytes / served, gcMsTotal: p.gcMicros / 1000, rss: p.rss, cpuBusy: p.cpuMicros / 1000 / p.wallMs } : {}),
@@ -288,6 +302,19 @@ async function phaseStream(targets) {
     const spec = { url: t.url, path: chatPath, rate: plan.streamRate, durationMs: plan.streamMs, warmupMs: plan.stepWarmupMs, body: streamBody, stream: true, headerSets: t.headerSets, connections: 256 };
     out[t.name] = await measured(t, () => runJsonChild([lib('load-open.mjs'), JSON.stringify(spec)], { cpu: LOAD_CPU }));
     log(`  ${t.name}: ttfb p50 ${fmtUs(out[t.name].ttfbUs.p50)} total p50 ${fmtUs(out[t.name].latencyUs.p50)}`);
+  }
+  return out;
+}
+
+async function phaseC1(targets) {
+  log(`phase: c=1, one connection, closed loop, ${plan.c1Seconds} s each`);
+  const out = {};
+  for (const t of targets) {
+    const spec = { url: t.url, path: chatPath, body: chatBody, headerSets: t.headerSets };
+    // Warm-up in its own run, so the probe's window holds only the measured requests.
+    await runJsonChild([lib('load-serial.mjs'), JSON.stringify({ ...spec, durationMs: plan.c1WarmupSeconds * 1000 })], { cpu: LOAD_CPU });
+    out[t.name] = await measured(t, () => runJsonChild([lib('load-serial.mjs'), JSON.stringify({ ...spec, durationMs: plan.c1Seconds * 1000 })], { cpu: LOAD_CPU }));
+    log(`  ${t.name}: p50 ${fmtUs(out[t.name].latencyUs.p50)} p99 ${fmtUs(out[t.name].latencyUs.p99)} (${out[t.name].ok} requests)`);
   }
   return out;
 }
@@ -339,12 +366,12 @@ function machine() {
   return { cpuModel: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), loadAvgStart: loadavg()[0], node: process.version, platform: `${process.platform} ${process.arch}`, honoNodeServer: hono, autocannon: JSON.parse(readFileSync(join(benchDir, 'node_modules', 'autocannon', 'package.json'), 'utf8')).version };
 }
 
-function writeReport(res, renderReport, renderSvg) {
+function writeReport(res, reportFiles) {
   // The profile analysis is prose kept in bench/analysis.md; every number is generated.
   const analysisFile = join(benchDir, 'analysis.md');
-  writeFileSync(join(root, 'docs', 'performance.md'), renderReport(res, existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : ''));
-  writeFileSync(join(root, 'docs', 'performance-latency.svg'), renderSvg(res));
-  process.stdout.write('wrote docs/performance.md and docs/performance-latency.svg\n');
+  const files = reportFiles(res, existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8') : '');
+  for (const [path, text] of Object.entries(files)) writeFileSync(join(root, path), text);
+  process.stdout.write(`wrote ${Object.keys(files).join(', ')}\n`);
 }
 
 function log(s) {

@@ -18,6 +18,8 @@ const warmupCount = Math.round((spec.rate * spec.warmupMs) / 1000);
 const latency = [];
 const ttfb = [];
 let ok = 0;
+/** 200s including the warm-up's: what the gateway's CPU during the whole run is divided by. */
+let served = 0;
 let errors = 0;
 let finished = 0;
 let measuredStart = 0;
@@ -32,6 +34,7 @@ async function one(i, scheduled) {
     statusCounts[res.statusCode] = (statusCounts[res.statusCode] ?? 0) + 1;
     for await (const _chunk of res.body) if (first === 0) first = performance.now();
     const end = performance.now();
+    if (res.statusCode === 200) served++;
     if (res.statusCode !== 200) {
       errors++;
     } else if (i >= warmupCount) {
@@ -73,6 +76,7 @@ const result = {
   offered: spec.rate,
   sent: total - warmupCount,
   ok,
+  served,
   errors: errors + outstanding,
   achieved: ok / measuredSeconds,
   statusCounts,

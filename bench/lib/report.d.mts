@@ -2,8 +2,13 @@
 export interface GoalResult {
   readonly id: string;
   readonly text: string;
-  readonly value: string | undefined;
+  /** Our gateway's number, undefined when not measured. */
+  readonly ours: string | undefined;
+  /** The floor's number for the same goal, undefined when not measured. */
+  readonly floor: string | undefined;
+  /** undefined: not measured, or (with `why`) not judgeable from this run. */
   readonly met: boolean | undefined;
+  readonly why?: string;
 }
 export type BenchResults = Record<string, any>;
 export const goals: ReadonlyArray<{ id: string; text: string }>;
@@ -14,4 +19,5 @@ export function added(results: BenchResults, target: string, rate: number, key: 
 export function evaluateGoals(results: BenchResults): GoalResult[];
 export function renderReport(results: BenchResults, notes?: string): string;
 export function renderSvg(results: BenchResults): string;
+export function reportFiles(results: BenchResults, notes?: string): Record<string, string>;
 export function renderConsoleTable(results: BenchResults): string;
