@@ -2,8 +2,10 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { offsetClock, systemClock, type Clock } from './clock.js';
-import { ConfigError } from './config/load.js';
+// Not config/load.js: that brings the schema (zod, yaml), and serve holds the young generation before it loads.
+import { ConfigError } from './config/config-error.js';
 import { version } from './version.js';
+import { holdYoungGeneration } from './young-generation.js';
 
 // Each command imports what it runs when it runs, so a process loads only its own command's
 // code: `serve` never loads the demo or the fake upstreams, and a cluster primary never loads
@@ -71,6 +73,8 @@ async function demo(args: string[]): Promise<number> {
 }
 
 async function serve(args: string[]): Promise<number> {
+  // Before the gateway's modules load: serveProcess lets it grow once listening (young-generation.ts).
+  holdYoungGeneration();
   const { values } = parseArgs({
     args,
     options: {
