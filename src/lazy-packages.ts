@@ -26,6 +26,16 @@ export const aws = once(() => {
   return { SignatureV4, Sha256, EventStreamCodec, fromUtf8, toUtf8 };
 });
 
+/**
+ * undici's index: its `request` with the global dispatcher (the budget webhook). The upstream
+ * pools need only the pool, which upstream/undici-pool.ts loads without the index (fetch,
+ * WebSocket, caches, mocks: 3 MB of heap).
+ */
+export const undici = once(() => require('undici') as typeof import('undici'));
+
+/** The Prometheus text parser, for scraping servers' own metrics (`deployments.<d>.metrics`). */
+export const prometheusText = once(() => require('parse-prometheus-text-format') as typeof import('parse-prometheus-text-format').default);
+
 /** The Redis client (`state.backend: redis`). */
 export const ioredis = once(() => require('ioredis') as typeof import('ioredis'));
 

@@ -2,8 +2,10 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { offsetClock, systemClock, type Clock } from './clock.js';
-import { ConfigError } from './config/load.js';
+// Not config/load.js: that brings the schema (zod, yaml), and serve holds the young generation before it loads.
+import { ConfigError } from './config/config-error.js';
 import { version } from './version.js';
+import { capYoungGeneration, holdYoungGeneration } from './young-generation.js';
 
 // Each command imports what it runs when it runs, so a process loads only its own command's
 // code: `serve` never loads the demo or the fake upstreams, and a cluster primary never loads
@@ -71,6 +73,8 @@ async function demo(args: string[]): Promise<number> {
 }
 
 async function serve(args: string[]): Promise<number> {
+  // Before the gateway's modules load: serveProcess lets it grow once listening (young-generation.ts).
+  holdYoungGeneration();
   const { values } = parseArgs({
     args,
     options: {
@@ -95,7 +99,13 @@ async function serve(args: string[]): Promise<number> {
   // Tests only: an offset clock (R-07, one replica's clock 30 s ahead).
   const clock = clockOptions(process.env);
   if (cluster.isWorker) return (await import('./cluster/worker.js')).runWorker({ ...options, extra: clock });
-  if (workers > 1) return (await import('./cluster/primary.js')).runPrimary({ ...options, workers });
+  if (workers > 1) {
+    const { runPrimary } = await import('./cluster/primary.js');
+    // The primary answers every worker's limiter calls, request by request: once its modules
+    // are loaded its young generation may grow as a worker's does (a worker's serveProcess does that).
+    capYoungGeneration();
+    return runPrimary({ ...options, workers });
+  }
   return (await import('./lifecycle/serve-process.js')).serveProcess({ ...options, gateway: () => clock });
 }
 

@@ -2,28 +2,14 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from './config-error.js';
 import { configSchema, envRefPattern, isPostgresUrl, isRedisUrl, tenantKeyPattern, type AdminConfig, type BudgetWebhookConfig, type DatabaseConfig, type DeploymentConfig, type ParsedConfig, type RedisConfig, type StateConfig, type TenantConfig } from './schema.js';
 import { Secret } from './secret.js';
 import { resolveTracing, type ResolvedTracing } from './tracing-settings.js';
 
 export type { ResolvedTracing };
-
-/** One problem in a config file, with the path of the offending value. */
-export interface ConfigIssue {
-  readonly path: string;
-  readonly message: string;
-}
-
-/** The config could not be used; `issues` lists every problem found, not just the first. */
-export class ConfigError extends Error {
-  readonly issues: readonly ConfigIssue[];
-
-  constructor(issues: readonly ConfigIssue[], source = 'config') {
-    super(`${source} is invalid:\n${issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
-    this.name = 'ConfigError';
-    this.issues = issues;
-  }
-}
+// Part of the loader's API; in their own file so the CLI can catch them without loading the loader.
+export { ConfigError, type ConfigIssue };
 
 export interface ResolvedAws {
   readonly region: string;

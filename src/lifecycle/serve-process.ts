@@ -1,6 +1,7 @@
 import type { Gateway, GatewayOptions, ReloadResult } from '../app.js';
 import { loadConfig, type GatewayConfig } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
+import { capYoungGeneration } from '../young-generation.js';
 import { compileGateway } from './compile-gateway.js';
 import { watchConfigFile } from './watch-config.js';
 
@@ -92,6 +93,8 @@ export async function serveProcess(options: ServeOptions): Promise<number> {
   }
   log.info({ url: address.url, ...(address.metricsUrl ? { metricsUrl: address.metricsUrl } : {}), ...(address.adminUrl ? { adminUrl: address.adminUrl } : {}), pid: process.pid, models: Object.keys(config.models).length, deployments: Object.keys(config.deployments).length }, 'llm-gateway listening');
   options.onListening?.(gateway, address.url);
+  // Started: from now on the young generation may grow, to its cap (young-generation.ts).
+  capYoungGeneration();
 
   await stopped;
   finished = true;

@@ -4,9 +4,8 @@ import type { ResponsesConfig } from '../config/schema.js';
 import { isStoreUnavailable } from '../control/store/errors.js';
 import { GatewayError } from '../errors/gateway-error.js';
 import { plausibleId, storeErrors, unavailableRetryMs } from '../http/team-routes.js';
-import type { ResponseStore } from './response-store.js';
+import { StoreNotOpenError, type ResponseStore } from './response-store.js';
 import type { SaveBreaker } from './save-breaker.js';
-import { StoreNotOpenError } from './sql-store.js';
 
 export interface ResponsesApiDeps {
   readonly store: ResponseStore;

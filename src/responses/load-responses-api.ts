@@ -16,7 +16,6 @@ import { ResponsesPurge } from './purge.js';
 import { countInputTokens, createResponse } from './create-response.js';
 import { deleteResponse, listInputItems, retrieveResponse } from './read-routes.js';
 import type { ResponseStore } from './response-store.js';
-import { SqlResponseStore } from './sql-store.js';
 import { SaveBreaker } from './save-breaker.js';
 
 export interface ResponsesApiOptions {
@@ -38,15 +37,20 @@ const handlers: Record<string, Handler> = {
   'GET /v1/responses/{response_id}/input_items': listInputItems,
 };
 
-export function responseStoreFor(options: ResponsesApiOptions): ResponseStore {
+export async function responseStoreFor(options: ResponsesApiOptions): Promise<ResponseStore> {
   const { responses } = options.settings;
   const wallMs = (): number => options.clock.wallMs();
-  if (options.db) return new SqlResponseStore({ db: options.db, retentionDays: responses.retentionDays, wallMs });
+  if (options.db) {
+    // Imported here: the SQL store brings drizzle (≈100 modules), which a gateway without a
+    // control plane never needs (bench/micro/startup-memory.mjs).
+    const { SqlResponseStore } = await import('./sql-store.js');
+    return new SqlResponseStore({ db: options.db, retentionDays: responses.retentionDays, wallMs });
+  }
   return new MemoryResponseStore({ retentionDays: responses.retentionDays, maxResponses: responses.memoryMaxResponses, maxBytes: responses.memoryMaxBytes, wallMs });
 }
 
 export async function loadResponsesApi(options: ResponsesApiOptions): Promise<{ routes: Route[]; deps: ResponsesApiDeps; close(): Promise<void> }> {
-  const configured = responseStoreFor(options);
+  const configured = await responseStoreFor(options);
   const store = options.wrapStore ? options.wrapStore(configured) : configured;
   // After a failed save, skip saves for as long as one may take (at least a second), then probe.
   const saveBreaker = new SaveBreaker(options.clock, Math.max(1_000, options.settings.responses.saveTimeoutMs));

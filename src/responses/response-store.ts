@@ -27,6 +27,13 @@ export interface ResponseStore {
   close(): Promise<void>;
 }
 
+/**
+ * The control plane's database is not open yet (it is starting): answered like one that is down.
+ * Here, not in sql-store.ts, so the routes can tell it apart without loading the SQL store and
+ * drizzle (a gateway without a control plane never does).
+ */
+export class StoreNotOpenError extends Error {}
+
 /** One turn to keep. `chain` is the conversation it continued (from `conversation`), if any. */
 export interface NewTurn {
   readonly id: string;

@@ -2,7 +2,7 @@ import { and, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { ResponseItem, ResponseObject } from '../api/responses-types.js';
 import { responses } from '../control/store/schema.js';
 import type { ControlDb } from '../control/store/store.js';
-import { chainAfter, DAY_MS, fits, type ConversationLimits, type ConversationLoad, type NewTurn, type ResponseStore } from './response-store.js';
+import { chainAfter, DAY_MS, fits, StoreNotOpenError, type ConversationLimits, type ConversationLoad, type NewTurn, type ResponseStore } from './response-store.js';
 
 export interface SqlStoreOptions {
   /** The control plane's database once open; undefined before (calls throw, answered 503). */
@@ -14,9 +14,6 @@ export interface SqlStoreOptions {
 /** Expired rows deleted per statement, and statements per purge at most (a backlog is finished by the next runs). */
 const DELETE_BATCH = 500;
 const MAX_STATEMENTS = 20;
-
-/** The database is not open yet (the control plane is starting): answered like one that is down. */
-export class StoreNotOpenError extends Error {}
 
 /**
  * Stored responses in the control plane's database (`responses`, migration 8), shared by every

@@ -1,11 +1,11 @@
 /** The parts of parse-prometheus-text-format@1.1.1 (no types of its own) that upstream-metrics-parse.ts reads. */
 declare module 'parse-prometheus-text-format' {
   /** One sample; histogram and summary families carry buckets/quantiles instead of `value`. */
-  interface PrometheusSample {
+  export interface PrometheusSample {
     readonly value?: string;
     readonly labels?: Readonly<Record<string, string>>;
   }
-  interface PrometheusFamily {
+  export interface PrometheusFamily {
     readonly name: string;
     readonly help: string;
     /** Upper case: COUNTER, GAUGE, HISTOGRAM, SUMMARY, UNTYPED. */

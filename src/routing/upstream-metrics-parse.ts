@@ -7,7 +7,7 @@
  * one Triton) are combined: counts and counters are summed; vLLM's KV-cache use and its v0
  * hit-rate gauge, being shares of each engine's own cache, are averaged.
  */
-import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { prometheusText } from '../lazy-packages.js';
 import type { ScrapedLoad } from './deployment-load.js';
 
 export type ServerMetricsFormat = 'vllm' | 'triton';
@@ -140,7 +140,7 @@ export function keepSamples(text: string, names: ReadonlySet<string>): string {
 /** Per metric name, the sum and count of its samples' values (a name may come as several families). */
 function sampleTotals(text: string): Map<string, Total> {
   const totals = new Map<string, Total>();
-  for (const family of parsePrometheusTextFormat(text)) {
+  for (const family of prometheusText()(text)) {
     let t = totals.get(family.name);
     if (t === undefined) totals.set(family.name, (t = { sum: 0, n: 0, bad: false }));
     for (const sample of family.metrics) {

@@ -6,10 +6,11 @@
  * in place; it ages out after `staleAfterMs` and routing falls back to the live signals alone.
  * Nothing is logged per scrape: gateway_upstream_metrics_scrapes_total counts every outcome.
  */
-import { Pool } from 'undici';
 import type { Clock } from '../clock.js';
 import type { GatewayConfig } from '../config/load.js';
 import type { GatewayEvents } from '../observability/events.js';
+import { prometheusText } from '../lazy-packages.js';
+import { Pool } from '../upstream/undici-pool.js';
 import type { RuntimeDeployment } from './runtime-types.js';
 import { readServerMetrics, type CounterTotals, type ServerMetricsFormat } from './upstream-metrics-parse.js';
 
@@ -180,6 +181,7 @@ export class UpstreamMetrics {
       if (settings === undefined) continue;
       let scraper = this.#scrapers.get(deployment);
       if (scraper === undefined) {
+        prometheusText(); // loaded with the first scraper, not by its first scrape
         scraper = new MetricsScraper(deployment, settings, this.#deps);
         scraper.start();
       }

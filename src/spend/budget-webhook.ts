@@ -7,10 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { request } from 'undici';
 import { sleep } from '../clock.js';
 import type { ResolvedBudgetWebhook } from '../config/load.js';
 import type { BudgetSoftLimitEvent } from '../observability/events.js';
+import { undici } from '../lazy-packages.js';
 import { formatUsd } from './money.js';
 
 /** What the receiver gets (docs/budgets.md, "The webhook"). Money as exact decimal strings. */
@@ -48,11 +48,14 @@ export class BudgetWebhook {
   readonly #deps: BudgetWebhookDeps;
   readonly #queue: SoftLimitPayload[] = [];
   readonly #stop = new AbortController();
+  readonly #request: typeof import('undici').request;
   #running: Promise<void> | undefined;
 
   constructor(config: ResolvedBudgetWebhook, deps: BudgetWebhookDeps) {
     this.#config = config;
     this.#deps = deps;
+    // Loaded when a webhook is configured, at start: never by the first alert.
+    this.#request = undici().request;
   }
 
   /** The event sink: queues the alert and returns at once. */
@@ -115,7 +118,7 @@ export class BudgetWebhook {
     headers['idempotency-key'] = id;
     const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#config.timeoutMs)]);
     try {
-      const res = await request(this.#config.url.reveal(), { method: 'POST', headers, body, signal, headersTimeout: this.#config.timeoutMs, bodyTimeout: this.#config.timeoutMs });
+      const res = await this.#request(this.#config.url.reveal(), { method: 'POST', headers, body, signal, headersTimeout: this.#config.timeoutMs, bodyTimeout: this.#config.timeoutMs });
       // The answer's body is not needed; read a little to free the connection, then stop.
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       if (res.statusCode >= 200 && res.statusCode < 300) return 'ok';

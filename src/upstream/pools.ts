@@ -1,6 +1,6 @@
-import { Pool } from 'undici';
 import type { QueueObserver } from '../queue/wait.js';
 import { PoolGate } from './pool-gate.js';
+import { Pool } from './undici-pool.js';
 
 export interface PoolOptions {
   readonly connections: number;

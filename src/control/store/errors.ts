@@ -1,4 +1,6 @@
-import { DrizzleQueryError } from 'drizzle-orm';
+// The errors entry alone: the package's index loads all of drizzle, which a gateway without a
+// control plane (that imports this file for its routes' error mapping) never needs.
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 
 /** SQLSTATE classes of a lost or refused connection, an admin shutdown, and a cancelled (timed-out) statement. */
 const unavailableStates = /^(08|57P0|57014|53)/;
