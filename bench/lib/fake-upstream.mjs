@@ -7,7 +7,9 @@
 // Prints one JSON line {"ports":[…]} once listening. Non-streaming chat answers a fixed
 // completion; `"stream":true` answers `chunks` SSE chunks `gap-ms` apart (0: back to back),
 // then a usage chunk and [DONE]. A body containing "bench-hold" streams its chunks 500 ms
-// apart (the open-stream memory phase).
+// apart (the open-stream memory phase); `POST /bench/release` makes every such stream open at
+// that moment end at its next chunk (usage and [DONE] as usual), so a sweep that has read the
+// memory of N open streams need not wait for `chunks` × 500 ms.
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
@@ -40,12 +42,21 @@ const tail =
   `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'bench-upstream-model', choices: [], usage: { prompt_tokens: 38, completion_tokens: chunkCount, total_tokens: 38 + chunkCount } })}\n\n` +
   'data: [DONE]\n\n';
 
-function stream(res, gap) {
+/** Ends of the held streams now open, each called by POST /bench/release. */
+const held = new Set();
+
+function stream(res, gap, hold) {
   res.writeHead(200, sseHeaders);
   let i = 0;
+  let released = false;
+  const release = () => (released = true);
+  if (hold) {
+    held.add(release);
+    res.on('close', () => held.delete(release));
+  }
   const next = () => {
     if (res.destroyed) return;
-    if (i < chunkFrames.length) {
+    if (i < chunkFrames.length && !released) {
       res.write(chunkFrames[i++]);
       if (gap > 0) setTimeout(next, gap);
       else setImmediate(next);
@@ -64,9 +75,18 @@ function handle(req, res) {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[]}');
       return;
     }
+    if (req.url === '/bench/release') {
+      const n = held.size;
+      for (const release of held) release();
+      held.clear();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ released: n }));
+      return;
+    }
     const body = parts.length === 1 ? parts[0].toString('latin1') : Buffer.concat(parts).toString('latin1');
-    if (/"stream"\s*:\s*true/.test(body)) stream(res, body.includes('bench-hold') ? holdGapMs : gapMs);
-    else res.writeHead(200, jsonHeaders).end(completion);
+    if (/"stream"\s*:\s*true/.test(body)) {
+      const hold = body.includes('bench-hold');
+      stream(res, hold ? holdGapMs : gapMs, hold);
+    } else res.writeHead(200, jsonHeaders).end(completion);
   });
 }
 
