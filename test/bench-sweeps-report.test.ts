@@ -135,7 +135,7 @@ describe('benchmark report: costs that grow with scale', () => {
       for (const m of svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)) {
         expect(Number(m[1])).toBeGreaterThanOrEqual(80);
         expect(Number(m[1])).toBeLessThanOrEqual(670);
-        expect(Number(m[2])).toBeGreaterThanOrEqual(44);
+        expect(Number(m[2])).toBeGreaterThanOrEqual(62);
         expect(Number(m[2])).toBeLessThanOrEqual(366);
       }
     }

@@ -224,7 +224,7 @@ const W = 760;
 const H = 420;
 const L = 80;
 const R = 90;
-const T = 44;
+const T = 62;
 const B = 54;
 const palette = { ours: '#2ca02c', direct: '#7f7f7f', second: '#1f77b4', goal: '#d62728' };
 
@@ -256,7 +256,7 @@ function axis(spec, values) {
 
 /**
  * A line chart: x (log or linear) against a left axis and, optionally, a right one.
- * series: [{ name, color, axis: 'left'|'right', dash, points: [[x, y]] }];
+ * series: [{ name, color, axis: 'left'|'right', dash, noMarkers, points: [[x, y]] }];
  * goals: horizontal dashed lines [{ axis, y, label }].
  */
 export function lineChart({ title, x, left, right, series: given, goals = [] }) {
@@ -295,15 +295,17 @@ export function lineChart({ title, x, left, right, series: given, goals = [] }) 
     out.push(`<line x1="${L}" y1="${y}" x2="${W - R}" y2="${y}" stroke="${palette.goal}" stroke-dasharray="2 4"/>`);
     out.push(`<text x="${W - R - 4}" y="${(Number(y) - 4).toFixed(1)}" text-anchor="end" fill="${palette.goal}">${esc(g.label)}</text>`);
   }
-  let legendY = T + 8;
+  // The legend is one row between the title and the plot, so it never covers a line.
+  let legendX = L;
   for (const s of series) {
     const a = s.axis === 'right' ? 'right' : 'left';
+    const dash = s.dash ? ' stroke-dasharray="5 4"' : '';
     const pts = s.points.map(([vx, vy]) => `${px(vx)},${py(a, vy)}`).join(' ');
-    out.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ' stroke-dasharray="5 4"' : ''}/>`);
-    for (const [vx, vy] of s.points) out.push(`<circle cx="${px(vx)}" cy="${py(a, vy)}" r="3" fill="${s.color}"/>`);
-    out.push(`<line x1="${L + 12}" y1="${legendY}" x2="${L + 36}" y2="${legendY}" stroke="${s.color}" stroke-width="2"${s.dash ? ' stroke-dasharray="5 4"' : ''}/>`);
-    out.push(`<text x="${L + 42}" y="${legendY + 4}">${esc(s.name)}</text>`);
-    legendY += 18;
+    out.push(`<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    if (!s.noMarkers) for (const [vx, vy] of s.points) out.push(`<circle cx="${px(vx)}" cy="${py(a, vy)}" r="3" fill="${s.color}"/>`);
+    out.push(`<line x1="${legendX}" y1="40" x2="${legendX + 24}" y2="40" stroke="${s.color}" stroke-width="2"${dash}/>`);
+    out.push(`<text x="${legendX + 30}" y="44">${esc(s.name)}</text>`);
+    legendX += 50 + 7 * s.name.length;
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;
@@ -352,7 +354,7 @@ export function renderSweepSvgs(results) {
       series: [
         { name: 'RSS added', color: palette.ours, points: [[0, 0], ...st.map((s) => [s.streams, mb(s.rssOpen - s.rssBefore)])] },
         { name: 'V8 heap added', color: palette.second, dash: true, points: [[0, 0], ...st.map((s) => [s.streams, mb(s.heapOpen - s.heapBefore)])] },
-        { name: `goal: ${fmtBytes(sweepLimits.streamBytes)} per stream`, color: palette.goal, dash: true, points: [[0, 0], [most, mb(most * sweepLimits.streamBytes)]] },
+        { name: `goal: ${fmtBytes(sweepLimits.streamBytes)} per stream`, color: palette.goal, dash: true, noMarkers: true, points: [[0, 0], [most, mb(most * sweepLimits.streamBytes)]] },
       ],
     });
   }
