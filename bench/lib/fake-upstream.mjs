@@ -7,9 +7,10 @@
 // Prints one JSON line {"ports":[…]} once listening. Non-streaming chat answers a fixed
 // completion; `"stream":true` answers `chunks` SSE chunks `gap-ms` apart (0: back to back),
 // then a usage chunk and [DONE]. A body containing "bench-hold" streams its chunks 500 ms
-// apart (the open-stream memory phase); `POST /bench/release` makes every such stream open at
-// that moment end at its next chunk (usage and [DONE] as usual), so a sweep that has read the
-// memory of N open streams need not wait for `chunks` × 500 ms.
+// apart (the open-stream memory phase); after `POST /bench/release` every such stream, open or
+// still to come, ends at its next chunk (usage and [DONE] as usual), so a sweep that has read
+// the memory of N open streams need not wait for `chunks` × 500 ms (the sweeps start a fake of
+// their own for this).
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
@@ -42,21 +43,15 @@ const tail =
   `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'bench-upstream-model', choices: [], usage: { prompt_tokens: 38, completion_tokens: chunkCount, total_tokens: 38 + chunkCount } })}\n\n` +
   'data: [DONE]\n\n';
 
-/** Ends of the held streams now open, each called by POST /bench/release. */
-const held = new Set();
+/** Set by POST /bench/release: held streams end at their next chunk. */
+let holdReleased = false;
 
 function stream(res, gap, hold) {
   res.writeHead(200, sseHeaders);
   let i = 0;
-  let released = false;
-  const release = () => (released = true);
-  if (hold) {
-    held.add(release);
-    res.on('close', () => held.delete(release));
-  }
   const next = () => {
     if (res.destroyed) return;
-    if (i < chunkFrames.length && !released) {
+    if (i < chunkFrames.length && !(hold && holdReleased)) {
       res.write(chunkFrames[i++]);
       if (gap > 0) setTimeout(next, gap);
       else setImmediate(next);
@@ -76,10 +71,8 @@ function handle(req, res) {
       return;
     }
     if (req.url === '/bench/release') {
-      const n = held.size;
-      for (const release of held) release();
-      held.clear();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ released: n }));
+      holdReleased = true;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"released":true}');
       return;
     }
     const body = parts.length === 1 ? parts[0].toString('latin1') : Buffer.concat(parts).toString('latin1');

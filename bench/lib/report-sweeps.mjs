@@ -161,8 +161,8 @@ ${keysTable(k)}
 
 The keys live in the control plane's embedded store (PGlite), filled directly with the gateway's
 own store modules (bench/lib/control-store-fill.mjs: ${fmtInt(k.teams)} teams, the keys spread over them),
-and the gateway loads them all at start. "Idle RSS" is read ${k.settleMs / 1000} s after \`/ready\`, before any
-request. Latency is sequential requests (concurrency 1) for ${k.durationMs / 1000} s, each with a key drawn at random
+and the gateway loads them all at start. "Idle RSS" and heap are read ${k.settleMs / 1000} s after \`/ready\`, before
+any request, after a full GC. Latency is sequential requests (concurrency 1) for ${k.durationMs / 1000} s, each with a key drawn at random
 among all of them (the same seeded sequence for every count), minus the same sequence sent to
 the fake upstream directly just before. Idle RSS grows by ${fmtBytes(perKey(k.steps, 'rss'))} per key and the V8 heap by
 ${fmtBytes(perKey(k.steps, 'heapUsed'))} (from ${fmtInt(k.steps[0]?.keys)} to ${fmtInt(k.steps[k.steps.length - 1]?.keys)} keys).

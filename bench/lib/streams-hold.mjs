@@ -6,8 +6,11 @@
 // still open ("active"), every stream is read to its end (the upstream ends them), and the final
 // tally counts the streams that ended with `data: [DONE]` (waiting at most completeTimeoutMs
 // after all opened): {"open","completed","errors","rejected"}.
+// `maxOpening` paces the opening: at most that many streams wait for their first chunk at once,
+// so a slow server is not sent thousands of connections its accept queue would drop (their
+// retried SYNs then arrive seconds later, or time out).
 //   node streams-hold.mjs '<json spec>'
-//   spec: { url, path, count, body, headerSets, openTimeoutMs, holdMs, complete, completeTimeoutMs }
+//   spec: { url, path, count, body, headerSets, openTimeoutMs, holdMs, complete, completeTimeoutMs, maxOpening }
 import { Pool } from 'undici';
 
 const spec = JSON.parse(process.argv[2]);
@@ -16,6 +19,8 @@ let open = 0;
 let failed = 0;
 let completed = 0;
 let ended = 0;
+/** Streams requested that have not delivered their first chunk (nor failed) yet. */
+let opening = 0;
 const done = '\n\ndata: [DONE]\n\n';
 let announced = false;
 let resolveOpen;
@@ -29,6 +34,7 @@ const announce = () => {
 
 async function one(i) {
   let first = true;
+  opening++;
   try {
     const res = await pool.request({ method: 'POST', path: spec.path, headers: spec.headerSets[i % spec.headerSets.length], body: spec.body });
     if (res.statusCode !== 200) {
@@ -41,6 +47,7 @@ async function one(i) {
     for await (const chunk of res.body) {
       if (first) {
         first = false;
+        opening--;
         if (++open === spec.count) announce();
       }
       if (spec.complete) tail = (tail + chunk.toString('latin1')).slice(-done.length);
@@ -49,17 +56,19 @@ async function one(i) {
   } catch {
     // Disconnected by us at the end, or failed: counted from `open` below.
   } finally {
-    if (!first) ended++;
+    if (first) opening--;
+    else ended++;
   }
 }
 
+const timer = setTimeout(announce, spec.openTimeoutMs ?? 20_000);
 // Open in batches so the accept queues are not flooded by thousands of SYNs at once.
 const streams = [];
-for (let i = 0; i < spec.count; i += 250) {
-  for (let j = i; j < Math.min(spec.count, i + 250); j++) streams.push(one(j));
+for (let i = 0; i < spec.count; ) {
+  const batch = Math.min(250, spec.count - i, (spec.maxOpening ?? Infinity) - opening);
+  for (let j = 0; j < batch; j++) streams.push(one(i++));
   await new Promise((r) => setTimeout(r, 30));
 }
-const timer = setTimeout(announce, spec.openTimeoutMs ?? 20_000);
 await allOpen;
 clearTimeout(timer);
 if (spec.complete) {

@@ -22,9 +22,10 @@ export async function sweepKeys({ plan, ports, dist, log }) {
     const fill = await runJsonChild([lib('control-store-fill.mjs'), JSON.stringify({ dist, dir: dataDir, keys })], { cpu: LOAD_CPU, timeoutMs: 180_000 });
     const gateway = await startGateway({ dist, dir, config: gatewayConfigWithStore(ports, { maxConnections: 1024 }, dataDir), env: { BENCH_ADMIN_KEY: benchAdminKey }, readyPath: '/ready' });
     try {
-      // Idle after start: let start-up's garbage and timers settle before reading memory.
+      // Idle after start: let start-up's timers settle, then read memory after a full GC (what
+      // the keys hold, not start-up's garbage).
       await sleep(settleMs);
-      const idle = await probe(gateway.child, 'memory');
+      const idle = await probe(gateway.child, 'memory', 10_000, { gc: true });
       // The same key sequence (seeded) for direct and the gateway.
       // JIT warm-up as the max phase's (closed loop, at least N requests), spread over keys.
       const headerSets = Array.from({ length: Math.min(keys, 100) }, (_, i) => ({ 'content-type': 'application/json', authorization: `Bearer ${storeKey(i + 1)}` }));

@@ -2,11 +2,12 @@
 // each count, from a fake upstream of their own that sends each stream's chunks 500 ms apart
 // ("bench-hold" bodies). Memory per stream is the gateway's RSS and V8 heap once every stream has
 // delivered its first chunk, minus the same just before they were opened (after a short warm-up
-// of fast streams), over the streams; both readings after a full GC, so the heap is what the
-// streams hold, not garbage the next collection would free. Then the fake is told to end them (POST /bench/release:
-// each sends its usage chunk and [DONE] at its next tick; at most `maxChunks` chunks in any case),
-// and lib/streams-hold.mjs (complete mode), which reads every stream to its end, counts the ones
-// that reached [DONE].
+// of fast streams), over the streams open then; both read after a full GC, so the heap is what
+// the streams hold, not garbage the next collection would free. Then the fake is told to end
+// them (POST /bench/release: each sends its usage chunk and [DONE] at its next tick; at most
+// `maxChunks` chunks in any case), and lib/streams-hold.mjs (complete mode), which reads every
+// stream to its end, counts the ones that reached [DONE]. The client opens at most `maxOpening`
+// at a time (waiting for first chunks), so a busy gateway's accept queue does not overflow.
 //
 // Every stream holds two sockets in the gateway (client and upstream), so N streams need 2N open
 // files plus a reserve: the children get that limit when the hard limit allows it, and otherwise
@@ -56,10 +57,10 @@ export async function sweepStreams({ plan, dist, log }) {
       let final;
       let openMs;
       const holdSeconds = (chunks * chunkGapMs) / 1000;
-      await runJsonChild([lib('streams-hold.mjs'), JSON.stringify({ url: gateway.url, path: chatPath, count, body: holdBody, headerSets: sets, openTimeoutMs: 60_000, complete: true, completeTimeoutMs: holdSeconds * 1000 + 30_000 })], {
+      await runJsonChild([lib('streams-hold.mjs'), JSON.stringify({ url: gateway.url, path: chatPath, count, body: holdBody, headerSets: sets, openTimeoutMs: 90_000, maxOpening: plan.maxOpening, complete: true, completeTimeoutMs: holdSeconds * 1000 + 30_000 })], {
         cpu: LOAD_CPU,
         nofile,
-        timeoutMs: 60_000 + holdSeconds * 1000 + 60_000,
+        timeoutMs: 90_000 + holdSeconds * 1000 + 60_000,
         onLine: (line) => {
           if ('completed' in line) final = line;
           else {
