@@ -2,22 +2,22 @@
 // src/testing/fake-upstream (which records every request and parses every body for the tests):
 // here the fake must cost as little as possible, because it shares a core with the load generator.
 //
-//   node fake-upstream.mjs --ports 0,0,0 [--chunks 20] [--gap-ms 1]
+//   node fake-upstream.mjs --ports 0,0,0 [--chunks 20] [--gap-ms 1] [--hold-gap-ms 500]
 //
 // Prints one JSON line {"ports":[…]} once listening. Non-streaming chat answers a fixed
 // completion; `"stream":true` answers `chunks` SSE chunks `gap-ms` apart (0: back to back),
 // then a usage chunk and [DONE]. A body containing "bench-hold" streams its chunks 500 ms
-// apart (the open-stream memory phase); after `POST /bench/release` every such stream, open or
+// (hold-gap-ms) apart (the open-stream memory phase); after `POST /bench/release` every such stream, open or
 // still to come, ends at its next chunk (usage and [DONE] as usual), so a sweep that has read
 // the memory of N open streams need not wait for `chunks` × 500 ms (the sweeps start a fake of
 // their own for this).
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { ports: { type: 'string', default: '0' }, chunks: { type: 'string', default: '20' }, 'gap-ms': { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { ports: { type: 'string', default: '0' }, chunks: { type: 'string', default: '20' }, 'gap-ms': { type: 'string', default: '1' }, 'hold-gap-ms': { type: 'string', default: '500' } } });
 const chunkCount = Number(values.chunks);
 const gapMs = Number(values['gap-ms']);
-const holdGapMs = 500;
+const holdGapMs = Number(values['hold-gap-ms']);
 
 const completion = Buffer.from(
   JSON.stringify({

@@ -1,6 +1,8 @@
 // Open-streams sweep: up to 10,000 concurrent slow streams through a gateway started fresh for
-// each count, from a fake upstream of their own that sends each stream's chunks 500 ms apart
-// ("bench-hold" bodies). Memory per stream is the gateway's RSS and V8 heap once every stream has
+// each count, from a fake upstream of their own that sends each stream's chunks `chunkGapMs`
+// apart ("bench-hold" bodies; 2 s: relaying chunks costs the gateway ~0.1 ms each, so 10,000
+// streams at the other phases' 500 ms would fill its core with chunks, and this sweep is about
+// the memory an open stream holds). Memory per stream is the gateway's RSS and V8 heap once every stream has
 // delivered its first chunk, minus the same just before they were opened (after a short warm-up
 // of fast streams), over the streams open then; both read after a full GC, so the heap is what
 // the streams hold, not garbage the next collection would free. Then the fake is told to end
@@ -18,7 +20,6 @@ import { firstJsonLine, openFilesLimit, probe, runJsonChild, spawnNode, stopChil
 import { LOAD_CPU, lib, load, scratchDir, sleep, startGateway } from './sweep-gateway.mjs';
 import { chatPath, gatewayConfig, headerSets, holdBody, streamBody } from './workload.mjs';
 
-const chunkGapMs = 500; // the fake's hold mode
 const reserveFiles = 512;
 
 /** The open files N streams need in the gateway, and the most streams that fit under `hard`. */
@@ -30,6 +31,7 @@ export function streamsThatFit(requested, hard) {
 
 export async function sweepStreams({ plan, dist, log }) {
   const limits = openFilesLimit();
+  const { chunkGapMs } = plan;
   log(`  open streams: ${plan.counts.join(', ')} concurrent streams, chunks ${chunkGapMs} ms apart (open files: soft ${limits?.soft ?? 'n/a'}, hard ${limits?.hard ?? 'n/a'})`);
   const steps = [];
   for (const requested of plan.counts) {
@@ -38,7 +40,7 @@ export async function sweepStreams({ plan, dist, log }) {
     if (count < requested) log(`    ${requested} streams need ${fit.needed} open files in the gateway; the hard limit is ${limits.hard}: measuring ${count}`);
     const nofile = limits && fit.needed > limits.soft ? Math.min(fit.needed, limits.hard) : undefined;
     const chunks = plan.maxChunks;
-    const fake = spawnNode([lib('fake-upstream.mjs'), '--ports', '0,0,0', '--chunks', String(chunks), '--gap-ms', '1'], { cpu: LOAD_CPU, nofile });
+    const fake = spawnNode([lib('fake-upstream.mjs'), '--ports', '0,0,0', '--chunks', String(chunks), '--gap-ms', '1', '--hold-gap-ms', String(chunkGapMs)], { cpu: LOAD_CPU, nofile });
     let gateway;
     let ports;
     try {

@@ -18,7 +18,7 @@ export function sweepPlan(quick) {
     keys: { counts: quick ? [100, 1000, 10_000] : [100, 1000, 10_000, 100_000], warmup, warmupMs: 200, durationMs: quick ? 1500 : 3000, settleMs: 1000 },
     routes: { counts: [1, 10, 100, 1000], rate: 1000, warmup, warmupMs: quick ? 500 : 1000, durationMs: quick ? 1500 : 3000 },
     // maxChunks: the streams' length if never released (60 s), a bound, not the usual end.
-    streams: { counts: quick ? [300, 1000] : [1000, 3000, 10_000], warmupMs: 1000, maxChunks: 120, maxOpening: 250 },
+    streams: { counts: quick ? [300, 1000] : [1000, 3000, 10_000], warmupMs: 1000, chunkGapMs: 2000, maxChunks: 30, maxOpening: 250 },
     body: {
       sizes: [
         { bytes: KB, rate: 200 },
