@@ -97,6 +97,8 @@ describe('benchmark report: costs that grow with scale', () => {
     expect(v.keys?.met).toBe(false);
     expect(v.routes?.met).toBe(false);
     expect(v['stream-memory']).toMatchObject({ met: false, value: 'RSS 40.0 KB, V8 heap 20.0 KB' });
+    const quick = byId(withSweeps({ streams: { ...sweeps.streams, steps: [streamStep(300, 300, 20), streamStep(1000, 1000, 25)] } }));
+    expect(quick['stream-memory']).toMatchObject({ met: true, value: 'RSS 25.0 KB, V8 heap 12.5 KB (at 1,000 streams, the most this run tried)' });
     expect(v['stream-complete']).toMatchObject({ met: false, value: '10,990 of 11,000 completed, 10 did not' });
     expect(v['body-cpu']?.met).toBe(false);
     expect(v['body-loop']).toMatchObject({ met: false, value: 'max 35.0 ms (p99 17.5 ms) at 1 MB' });

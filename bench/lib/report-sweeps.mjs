@@ -78,7 +78,7 @@ export function evaluateSweeps(results) {
   const streams = sw.streams?.steps ?? [];
   const big = largestStreams(streams);
   if (big) {
-    const capped = big.streams < sweepLimits.streams ? ` (${fmtInt(big.streams)} streams: ${fmtInt(big.requested)} did not fit the open-files limit)` : '';
+    const capped = big.streams < big.requested ? ` (${fmtInt(big.streams)} streams: ${fmtInt(big.requested)} did not fit the open-files limit)` : big.streams < sweepLimits.streams ? ` (at ${fmtInt(big.streams)} streams, the most this run tried)` : '';
     out.push({ id: 'stream-memory', text: `open streams: memory per stream ≤ ${fmtBytes(sweepLimits.streamBytes)} at ${fmtInt(sweepLimits.streams)} streams`, ...check(big.rssPerStream === undefined ? undefined : `RSS ${fmtBytes(big.rssPerStream)}, V8 heap ${fmtBytes(big.heapPerStream)}${capped}`, big.rssPerStream <= sweepLimits.streamBytes && big.heapPerStream <= sweepLimits.streamBytes && big.active === big.streams) });
     const lost = streams.reduce((n, s) => n + (s.streams - s.completed), 0);
     const total = streams.reduce((n, s) => n + s.streams, 0);
