@@ -80,7 +80,7 @@ describe('benchmark report: costs that grow with scale', () => {
 
   it('judges each sweep against its goal', () => {
     const v = byId(results);
-    expect(v.keys).toMatchObject({ met: true, value: '200 µs → 220 µs; idle RSS 1.0 KB per key' });
+    expect(v.keys).toMatchObject({ met: true, value: '200 µs → 220 µs; per key: idle RSS 1.0 KB, V8 heap 525 B' });
     expect(v.routes).toMatchObject({ met: true, value: '300 µs → 320 µs (+7 %; most 320 µs at 1,000)' });
     expect(v['stream-memory']).toMatchObject({ met: true, value: 'RSS 22.0 KB, V8 heap 11.0 KB (9,700 streams: 10,000 did not fit the open-files limit)' });
     expect(v['stream-complete']).toMatchObject({ met: true, value: '13,700 of 13,700 completed' });
@@ -107,7 +107,7 @@ describe('benchmark report: costs that grow with scale', () => {
   it('writes one table per sweep with the raw numbers, and the verdicts', () => {
     const md = renderSweepsSection(results);
     expect(md.startsWith('## Costs that grow with scale\n')).toBe(true);
-    expect(md).toContain('| keys: added p50 at c=1 flat from 100 to 100,000 keys (within 50 µs) | 200 µs → 220 µs; idle RSS 1.0 KB per key | yes |');
+    expect(md).toContain('| keys: added p50 at c=1 flat from 100 to 100,000 keys (within 50 µs) | 200 µs → 220 µs; per key: idle RSS 1.0 KB, V8 heap 525 B | yes |');
     expect(md).toContain('| 100,000 | 1.20 s | 160.0 MB | 80.0 MB | 100 µs | 320 µs | 220 µs | 270 µs | 6,000 | 0 |');
     expect(md).toContain('| 1,000 | 1,000/s | 1,000/s | 320 µs | 19.5 KB | 32 % | 400 µs | 900 µs | 0 |');
     expect(md).toContain('| 9,700 (of 10,000) | 9,700 | 9,700 | 0 | 2.50 s | 80.0 MB | 288.4 MB | 22.0 KB | 11.0 KB | 100.0 MB |');

@@ -65,7 +65,7 @@ export function evaluateSweeps(results) {
     const last = keys[keys.length - 1];
     const rise = keysAdded(last, 'p50') - keysAdded(first, 'p50');
     const errors = keys.reduce((n, s) => n + s.ours.errors, 0);
-    out.push({ id: 'keys', text: `keys: added p50 at c=1 flat from ${fmtInt(first.keys)} to ${fmtInt(last.keys)} keys (within ${sweepLimits.keysFlatUs} µs)`, ...check(`${fmtUs(keysAdded(first, 'p50'))} → ${fmtUs(keysAdded(last, 'p50'))}; idle RSS ${fmtBytes(perKey(keys, 'rss'))} per key${errors ? `; ${fmtInt(errors)} errors` : ''}`, rise <= sweepLimits.keysFlatUs && errors === 0) });
+    out.push({ id: 'keys', text: `keys: added p50 at c=1 flat from ${fmtInt(first.keys)} to ${fmtInt(last.keys)} keys (within ${sweepLimits.keysFlatUs} µs)`, ...check(`${fmtUs(keysAdded(first, 'p50'))} → ${fmtUs(keysAdded(last, 'p50'))}; per key: idle RSS ${fmtBytes(perKey(keys, 'rss'))}, V8 heap ${fmtBytes(perKey(keys, 'heapUsed'))}${errors ? `; ${fmtInt(errors)} errors` : ''}`, rise <= sweepLimits.keysFlatUs && errors === 0) });
   } else out.push({ id: 'keys', text: 'keys: added p50 at c=1 flat as keys grow', value: undefined, met: undefined });
   const routes = sw.routes?.steps ?? [];
   if (routes.length >= 2) {
