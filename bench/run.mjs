@@ -5,10 +5,11 @@
 // ratios hold even on a noisy machine); writes docs/performance.md and its SVG chart. The
 // scaling phase (lib/scaling.mjs) starts its own gateways: `serve --workers 1` and `--workers 2`.
 //
-//   npm run bench                 full run (≈ 8–11 min on 2 cores)
-//   npm run bench -- --quick      smoke run (≈ 3 min): shorter steps, fewer rates, 500 streams
-//   options: --targets direct,floor,ours,ours-db,portkey   --phases max,latency,stream,c1,open-streams,scaling
+//   npm run bench                 full run (≈ 11–14 min on 2 cores, the sweeps ≈ 3–4 of them)
+//   npm run bench -- --quick      smoke run (≈ 4–5 min): shorter steps, fewer rates, 500 streams
+//   options: --targets direct,floor,ours,ours-db,portkey   --phases max,latency,stream,c1,open-streams,sweeps,scaling
 //            (every process target's idle RSS is read after start, before any load, whatever the phases)
+//            (sweeps: lib/sweeps.mjs, costs that grow with keys, routes, open streams, body size)
 //            (also: ours-traced, the gateway with tracing on at 100 % sampling, exporting OTLP to a
 //            loopback sink: `--targets ours,ours-traced` is tracing's cost)
 //            --no-build   --no-report   --streams N   --live N (console streams open on ours-db)
@@ -36,7 +37,7 @@ const { values: opts } = parseArgs({
     baseline: { type: 'string' },
     'unpriced-baseline': { type: 'boolean', default: false },
     'report-from': { type: 'string' },
-    phases: { type: 'string', default: 'max,latency,stream,c1,open-streams,scaling' },
+    phases: { type: 'string', default: 'max,latency,stream,c1,open-streams,sweeps,scaling' },
     // Console streams (GET /admin/v1/live) held open, reading, on targets with the admin API (ours-db) while measured.
     live: { type: 'string', default: '0' },
   },
@@ -66,6 +67,7 @@ const { drain, firstJsonLine, freePort, pinning, probe, runJsonChild, spawnNode,
 const { benchAdminKey, chatBody, chatPath, gatewayConfig, gatewayConfigWithStore, headerSets, holdBody, issueStoreKeys, streamBody, upstreamKey } = await import('./lib/workload.mjs');
 const { reportFiles, renderConsoleTable } = await import('./lib/report.mjs');
 const { phaseScaling } = await import('./lib/scaling.mjs');
+const { phaseSweeps } = await import('./lib/sweeps.mjs');
 const { warmUp } = await import('./lib/warmup.mjs');
 
 const quick = opts.quick;
@@ -97,7 +99,7 @@ const probeImport = ['--import', new URL('./lib/probe.mjs', import.meta.url).hre
 const hardStop = setTimeout(() => {
   process.stderr.write('bench: hard time limit reached, stopping\n');
   void stopAll().then(() => process.exit(3));
-}, (quick ? 8 : 16) * 60_000);
+}, (quick ? 9 : 22) * 60_000);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => void stopAll().then(() => process.exit(130)));
 
 /** The OTLP sink of `ours-traced`, when that target runs. */
@@ -133,6 +135,7 @@ try {
   results.phases.peakRequestLoad = await memorySnapshot(targets);
   if (phases.includes('open-streams')) results.phases.openStreams = await phaseOpenStreams(targets.filter((t) => t.child));
   results.phases.peakAll = await memorySnapshot(targets);
+  if (phases.includes('sweeps')) results.phases.sweeps = await phaseSweeps({ quick, ports, dist: join(root, 'dist'), log });
   // Last: its gateways are separate processes, started and stopped one at a time.
   if (phases.includes('scaling')) results.phases.scaling = await phaseScaling({ plan, selected, pinnedPorts: ports, gatewayEntry: join(root, 'dist', 'main.js'), log });
   if (tracedSink) results.tracing = await tracingTotals(targets.find((t) => t.name === 'ours-traced'));

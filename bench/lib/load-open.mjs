@@ -6,11 +6,15 @@
 //
 //   node load-open.mjs '<json spec>'   → prints one JSON line of results
 // spec: { url, path, rate, durationMs, warmupMs, body, headerSets: [{…}], stream, connections, drainMs }
+//   or, instead of `body`, `bodiesFile`: a JSON file holding an array of bodies, request i sending
+//   bodies[i % length] (many or large bodies do not fit in one argument: Linux caps it at 128 KB).
+import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import { summarize } from './stats.mjs';
 
 const spec = JSON.parse(process.argv[2]);
 const pool = new Pool(spec.url, { connections: spec.connections ?? 512, pipelining: 1, keepAliveTimeout: 60_000 });
+const bodies = spec.bodiesFile ? JSON.parse(readFileSync(spec.bodiesFile, 'utf8')) : [spec.body];
 const intervalMs = 1000 / spec.rate;
 const total = Math.max(1, Math.round((spec.rate * (spec.warmupMs + spec.durationMs)) / 1000));
 const warmupCount = Math.round((spec.rate * spec.warmupMs) / 1000);
@@ -30,7 +34,7 @@ async function one(i, scheduled) {
   const headers = spec.headerSets[i % spec.headerSets.length];
   let first = 0;
   try {
-    const res = await pool.request({ method: 'POST', path: spec.path, headers, body: spec.body });
+    const res = await pool.request({ method: 'POST', path: spec.path, headers, body: bodies[i % bodies.length] });
     statusCounts[res.statusCode] = (statusCounts[res.statusCode] ?? 0) + 1;
     for await (const _chunk of res.body) if (first === 0) first = performance.now();
     const end = performance.now();

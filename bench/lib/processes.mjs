@@ -1,6 +1,7 @@
 // Child processes for the benchmark: every process started is tracked and stopped (by pid) when
 // the run ends, however it ends.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { request } from 'node:http';
@@ -19,10 +20,18 @@ async function hasTaskset() {
 
 export const pinning = canPin ? 'taskset: gateways on CPU 1, fake upstream and load generators on CPU 0' : 'not pinned (taskset or a second CPU is missing)';
 
-/** Spawns `node …args` pinned to `cpu` (a taskset CPU list: 1, or 0-1) when possible. `ipc` gives the probe its channel. */
-export function spawnNode(args, { cpu, ipc = false, cwd, env } = {}) {
-  const cmd = canPin && cpu !== undefined ? 'taskset' : process.execPath;
-  const argv = canPin && cpu !== undefined ? ['-c', String(cpu), process.execPath, ...args] : args;
+/**
+ * Spawns `node …args` pinned to `cpu` (a taskset CPU list: 1, or 0-1) when possible. `ipc` gives
+ * the probe its channel. `nofile`: the child's open-files limit (ulimit -n), set through bash
+ * before exec; it cannot exceed the hard limit (see openFilesLimit).
+ */
+export function spawnNode(args, { cpu, ipc = false, cwd, env, nofile } = {}) {
+  let cmd = canPin && cpu !== undefined ? 'taskset' : process.execPath;
+  let argv = canPin && cpu !== undefined ? ['-c', String(cpu), process.execPath, ...args] : args;
+  if (nofile !== undefined) {
+    argv = ['-c', `ulimit -n ${Math.floor(nofile)} && exec "$@"`, 'bash', cmd, ...argv];
+    cmd = 'bash';
+  }
   const child = spawn(cmd, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])] });
   started.add(child);
   child.on('exit', () => started.delete(child));
@@ -60,9 +69,20 @@ export function firstJsonLine(child, timeoutMs = 30_000) {
   });
 }
 
+/** The open-files limits of this process (children inherit them): { soft, hard }, undefined off Linux. */
+export function openFilesLimit() {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const [soft, hard] = line.trim().split(/\s{2,}/).slice(1, 3).map((v) => (v === 'unlimited' ? Infinity : Number(v)));
+    return { soft, hard };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs a one-shot load generator child and returns its last JSON stdout line. */
-export async function runJsonChild(args, { cpu, timeoutMs, onLine } = {}) {
-  const child = spawnNode(args, { cpu });
+export async function runJsonChild(args, { cpu, timeoutMs, onLine, nofile } = {}) {
+  const child = spawnNode(args, { cpu, nofile });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8');

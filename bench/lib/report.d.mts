@@ -14,6 +14,7 @@ export type BenchResults = Record<string, any>;
 export const goals: ReadonlyArray<{ id: string; text: string }>;
 export function fmtUs(us: number | undefined): string;
 export function fmtBytes(b: number | undefined): string;
+export function mdTable(header: string[], rows: string[][]): string;
 export function stepAt(results: BenchResults, target: string, rate: number): any;
 export function added(results: BenchResults, target: string, rate: number, key: 'p50' | 'p99'): number | undefined;
 export function evaluateGoals(results: BenchResults): GoalResult[];

@@ -1,5 +1,6 @@
 // Turns a results object (bench/results/latest.raw.json) into docs/performance.md, the SVG chart
 // and the console table. Pure functions: no I/O, so the report can be unit-tested.
+import { renderSweepSvgs, renderSweepsSection } from './report-sweeps.mjs';
 
 const order = ['direct', 'floor', 'baseline', 'ours', 'ours-traced', 'ours-db', 'portkey'];
 const colors = { direct: '#7f7f7f', floor: '#1f77b4', baseline: '#9467bd', ours: '#2ca02c', portkey: '#d62728' };
@@ -176,7 +177,7 @@ function present(results) {
   return order.filter((n) => results.targets[n]);
 }
 
-function mdTable(header, rows) {
+export function mdTable(header, rows) {
   return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
@@ -444,7 +445,7 @@ stay open); RSS and V8 heap are read when every stream has delivered its first c
 30 s), minus the same just before; then the client disconnects them all.
 
 ${scalingSection(results)}
-${notes ? `## Analysis\n\n${notes.trim()}\n` : ''}`;
+${renderSweepsSection(results)}${notes ? `## Analysis\n\n${notes.trim()}\n` : ''}`;
 }
 
 /**
@@ -452,7 +453,9 @@ ${notes ? `## Analysis\n\n${notes.trim()}\n` : ''}`;
  * what test/bench-report.test.ts compares with the committed raw results' rendering.
  */
 export function reportFiles(results, notes = '') {
-  return { 'docs/performance.md': renderReport(results, notes), 'docs/performance-latency.svg': renderSvg(results) };
+  const files = { 'docs/performance.md': renderReport(results, notes), 'docs/performance-latency.svg': renderSvg(results) };
+  for (const [name, svg] of Object.entries(renderSweepSvgs(results))) files[`docs/performance-scaling-${name}.svg`] = svg;
+  return files;
 }
 
 /** Latency (log µs) against offered load (log req/s): solid p99, dashed p50, per target. */

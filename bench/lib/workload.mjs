@@ -102,3 +102,45 @@ export async function issueStoreKeys(url) {
   }
   return sets;
 }
+
+/** The alias of route `i` (0-based) in the routes sweep. */
+export function routeAlias(i) {
+  return `bench-route-${String(i).padStart(4, '0')}`;
+}
+
+/**
+ * The routes sweep's config: `routes` aliases, each with a deployment of its own (its own
+ * connection pool), spread over the fake's ports; everything else as gatewayConfig, the tenants
+ * allowed every model. Request i of the sweep names alias i % routes (routeBodies).
+ */
+export function gatewayConfigWithRoutes(upstreamPorts, routes, options) {
+  const config = gatewayConfig(upstreamPorts, options);
+  const template = Object.values(config.deployments)[0];
+  const [target] = Object.values(config.models)[0].targets;
+  const deployments = {};
+  const models = {};
+  for (let i = 0; i < routes; i++) {
+    const deployment = `deployment-${String(i).padStart(4, '0')}`;
+    deployments[deployment] = { ...template, baseUrl: `http://127.0.0.1:${upstreamPorts[i % upstreamPorts.length]}/v1` };
+    models[routeAlias(i)] = { strategy: 'round_robin', targets: [{ ...target, deployment }] };
+  }
+  const tenants = Object.fromEntries(Object.entries(config.tenants).map(([name, t]) => [name, { ...t, models: ['*'] }]));
+  return { ...config, deployments, models, tenants };
+}
+
+/** chatBody naming each of the `routes` aliases in turn. */
+export function routeBodies(routes) {
+  const base = JSON.parse(chatBody);
+  return Array.from({ length: routes }, (_, i) => JSON.stringify({ ...base, model: routeAlias(i) }));
+}
+
+// Prose-like filler for large prompts: varied words (a tokenizer sees ordinary text, not one
+// repeated token), the same bytes on every run.
+const fillerWords = 'the gateway forwards each request to an upstream model after it checks the key applies the limits counts tokens and records what it cost while streams pass through chunk by chunk'.split(' ');
+
+/** A non-streaming chat request whose one user message is exactly `bytes` bytes of ASCII text. */
+export function promptBody(bytes) {
+  let text = '';
+  for (let i = 0; text.length < bytes; i++) text += `${fillerWords[(i * 7) % fillerWords.length]}${i % 13 === 12 ? '. ' : ' '}`;
+  return JSON.stringify({ model: alias, messages: [{ role: 'user', content: text.slice(0, bytes) }], max_tokens: 64, temperature: 0.2 });
+}

@@ -1,6 +1,7 @@
 // The control plane at scale, on the embedded store (after `npm run build`):
 //   [DIST=dist] node --expose-gc bench/micro/control-snapshot.mjs [KEYS=10000,50000] [SECONDS=5]
-// For each key count: fills a PGlite data directory (100 teams, KEYS keys with one secret each),
+// For each key count: fills a PGlite data directory (bench/lib/control-store-fill.mjs: 100 teams,
+// KEYS keys with one secret each),
 // then measures
 //   1. loadSnapshot() alone: time, heap held by the snapshot, event-loop delay while it runs;
 //   2. a gateway started on that directory: time to listen (first snapshot included), RSS;
@@ -14,14 +15,14 @@ import { pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { request } from 'undici';
+import { fillControlStore, storeKey } from '../lib/control-store-fill.mjs';
 
 // DIST=path/to/dist measures another build (an A/B of one change); default ./dist.
-const dist = pathToFileURL(resolve(process.env.DIST ?? 'dist') + '/').href;
+const distDir = resolve(process.env.DIST ?? 'dist');
+const dist = pathToFileURL(distDir + '/').href;
 const { createGateway } = await import(`${dist}app.js`);
 const { resolveConfig } = await import(`${dist}config/load.js`);
 const { loadSnapshot } = await import(`${dist}control/load-snapshot.js`);
-const { openEmbeddedStore } = await import(`${dist}control/store/embedded-store.js`);
-const { migrate } = await import(`${dist}control/store/migrate.js`);
 const { FakeUpstream } = await import(`${dist}testing/fake-upstream/fake-upstream.js`);
 
 const counts = (process.argv[2] ?? '10000,50000').split(',').map(Number);
@@ -33,23 +34,6 @@ const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
-
-async function fill(dir, keys) {
-  const store = await openEmbeddedStore(dir);
-  await migrate(store);
-  await store.transaction(async (tx) => {
-    await tx.exec(`INSERT INTO teams (name, models, metadata, created_at, updated_at)
-      SELECT 'team-' || g, '["*"]', '{}', now(), now() FROM generate_series(1, 100) g`);
-    await tx.exec(`INSERT INTO api_keys (id, team, role, metadata, prefix, created_at, created_by)
-      SELECT 'key_' || lpad(to_hex(g), 16, '0'), 'team-' || (g % 100 + 1), 'member', '{"owner":"bench"}', 'sk-gw-bench', now(), 'bench'
-      FROM generate_series(1, ${keys}) g`);
-    await tx.exec(`INSERT INTO api_key_secrets (digest, key_id, created_at)
-      SELECT encode(sha256(convert_to('sk-gw-bench-' || g, 'UTF8')), 'hex'), 'key_' || lpad(to_hex(g), 16, '0'), now()
-      FROM generate_series(1, ${keys}) g`);
-    await tx.exec('UPDATE control_state SET version = version + 1');
-  });
-  return store;
-}
 
 async function measureLoad(store) {
   const out = [];
@@ -110,7 +94,7 @@ async function phase(url, writers) {
   loop.enable();
   await Promise.all([
     (async () => {
-      while (performance.now() < until) chats.push(await chatOnce(url, 'sk-gw-bench-1'));
+      while (performance.now() < until) chats.push(await chatOnce(url, storeKey(1)));
     })(),
     ...Array.from({ length: writers }, async () => {
       while (performance.now() < until) writes.push(await adminWrite(url));
@@ -130,7 +114,7 @@ for (const keys of counts) {
   const fake = await FakeUpstream.start({ dialect: 'openai' });
   try {
     const t0 = performance.now();
-    const store = await fill(dir, keys);
+    const store = await fillControlStore({ dist: distDir, dir, keys });
     const fillMs = performance.now() - t0;
     const load = await measureLoad(store);
     await store.close();
@@ -154,7 +138,7 @@ for (const keys of counts) {
     const listenMs = performance.now() - s0;
     gc();
     const rssMB = ms((process.memoryUsage().rss - rssBefore) / 2 ** 20);
-    for (let i = 0; i < 50; i++) await chatOnce(url, 'sk-gw-bench-1'); // warm-up
+    for (let i = 0; i < 50; i++) await chatOnce(url, storeKey(1)); // warm-up
     const phases = [await phase(url, 0), await phase(url, 1), await phase(url, 8)];
     await gateway.close();
     console.log(JSON.stringify({ keys, fillMs: ms(fillMs), loadSnapshot: load, gateway: { listenMs: ms(listenMs), rssAddedMB: rssMB }, phases }, null, 2));
