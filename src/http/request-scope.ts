@@ -152,7 +152,7 @@ export class RequestScope implements ChatReply {
    * client_disconnect rather than a success.
    */
   json(status: number, body: unknown, headers: Readonly<Record<string, string>>): void | Promise<void> {
-    const sent = this.send(status, { ...headers, 'content-type': jsonType }, JSON.stringify(body));
+    const sent = this.send(status, headers, jsonType, JSON.stringify(body));
     // A handler's own JSON answer is a success even with a 5xx (/ready while draining); errors go through error().
     if (this.route?.quiet !== true) this.#recordByEdge(status, 'success', undefined);
     return sent;
@@ -162,13 +162,13 @@ export class RequestScope implements ChatReply {
     const res = this.res;
     if (res.headersSent || res.destroyed) return;
     const surface = this.surface.errors;
-    void this.send(err.status, errorHeaders(err, headers), errorPayload(err, surface, surface === 'anthropic' ? this.requestId : undefined))?.catch(noop);
+    void this.send(err.status, errorHeaders(err, headers), undefined, errorPayload(err, surface, surface === 'anthropic' ? this.requestId : undefined))?.catch(noop);
     this.#recordByEdge(err.status, outcomeForError(err), err.code);
   }
 
   /** A non-JSON body (/metrics, the audit export with its `x-next-cursor`). */
   text(status: number, contentType: string, text: string, headers: Readonly<Record<string, string>> = {}): void {
-    void this.send(status, { ...headers, 'content-type': contentType }, text)?.catch(noop);
+    void this.send(status, headers, contentType, text)?.catch(noop);
     if (this.route?.quiet !== true) this.#recordByEdge(status, 'success', undefined);
   }
 
@@ -205,18 +205,24 @@ export class RequestScope implements ChatReply {
   }
 
   /**
-   * Writes a complete response with the gateway's headers; `headers` is the caller's own object.
+   * Writes a complete response: the caller's headers, then `contentType` and the gateway's own,
+   * each replacing a same-named one in place (as assigning them to a copy of the object did).
+   * They go to writeHead as one flat list, built once: a copy of the object per header added
+   * (one with a dozen keys turns into a slow dictionary) was a large share of a reply's garbage.
    * Every response has a write-stall bound (see body-writer.ts): a small body is written at once
    * and, if the socket could not take it all, the connection is closed when the client reads
    * nothing for the stall timeout; a large one is written in pieces under the global budget of
    * bytes in flight, and the returned promise follows it.
    */
-  send(status: number, headers: Record<string, string>, text: string): void | Promise<void> {
-    headers['x-gateway-request-id'] = this.requestId;
-    headers[clientRequestIdHeader[this.surface.errors]] = this.requestId;
-    headers['content-length'] = String(Buffer.byteLength(text));
+  send(status: number, headers: Readonly<Record<string, string>>, contentType: string | undefined, text: string): void | Promise<void> {
+    const head: string[] = [];
+    for (const name in headers) head.push(name, headers[name]!);
+    if (contentType !== undefined) setHeader(head, 'content-type', contentType);
+    setHeader(head, 'x-gateway-request-id', this.requestId);
+    setHeader(head, clientRequestIdHeader[this.surface.errors], this.requestId);
+    setHeader(head, 'content-length', String(Buffer.byteLength(text)));
     const res = this.res;
-    res.writeHead(status, headers);
+    res.writeHead(status, head);
     if (text.length > pieceChars) return this.#sendInPieces(text);
     res.end(text);
     // Left in the process because the client's window is full: bound how long it may stay.
@@ -293,4 +299,15 @@ function sseFormatFor(events: ApiSurface['events']): SseFormat {
   if (events === 'anthropic') return anthropicSse;
   if (events === 'responses') return responsesSse();
   return openAiSse;
+}
+
+/** Sets a header in a flat [name, value, …] list: replaces the value of the same name, else appends. */
+function setHeader(head: string[], name: string, value: string): void {
+  for (let i = 0; i < head.length; i += 2) {
+    if (head[i] === name) {
+      head[i + 1] = value;
+      return;
+    }
+  }
+  head.push(name, value);
 }

@@ -16,13 +16,21 @@ export function accessLogWriter(logger: Logger): (e: RequestFinishedEvent) => vo
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
   const info = logger.levels.values.info ?? 30;
   const error = logger.levels.values.error ?? 50;
+  const route = fragments('route');
+  const tenant = fragments('tenant');
+  const model = fragments('model');
+  const servedModel = fragments('servedModel');
+  const upstreamModel = fragments('upstreamModel');
+  const deployment = fragments('deployment');
+  const outcome = fragments('outcome');
+  const errorCode = fragments('errorCode');
   return (e) => {
     const level = e.outcome === 'internal_error' ? error : info;
     if (level < logger.levelVal || stream === undefined) return;
     let line = `{"level":${level},"time":${Date.now()}${bindings}`;
-    line += str('requestId', e.requestId) + str('route', e.route) + str('tenant', e.tenant) + str('model', e.model);
-    line += str('servedModel', e.servedModel) + str('upstreamModel', e.upstream?.responseModel) + str('deployment', e.deployment) + num('attempts', e.attempts) + num('status', e.status);
-    line += str('outcome', e.outcome) + str('errorCode', e.errorCode) + `,"stream":${e.stream}`;
+    line += str('requestId', e.requestId) + route(e.route) + tenant(e.tenant) + model(e.model);
+    line += servedModel(e.servedModel) + upstreamModel(e.upstream?.responseModel) + deployment(e.deployment) + num('attempts', e.attempts) + num('status', e.status);
+    line += outcome(e.outcome) + errorCode(e.errorCode) + `,"stream":${e.stream}`;
     line += num('durationMs', round(e.durationMs)) + num('ttftMs', e.timeToFirstTokenMs === undefined ? undefined : round(e.timeToFirstTokenMs));
     line += num('upstreamMs', round(e.upstreamMs)) + str('trace_id', e.traceId);
     if (e.ignoredParams !== undefined) line += str('ignoredParams', e.ignoredParams.join(','));
@@ -31,6 +39,28 @@ export function accessLogWriter(logger: Logger): (e: RequestFinishedEvent) => vo
     if (e.costPico === null) line += ',"cost_usd":null';
     else if (e.costPico !== undefined) line += `,"cost_usd":"${formatUsd(e.costPico)}","cost_estimated":${e.usage?.estimated === true}`;
     stream.write(`${line},"msg":"request"}\n`);
+  };
+}
+
+/** Most values one field keeps before its fragments are made afresh (an upstream names its own model). */
+const maxFragments = 256;
+
+/**
+ * `str(name, value)` for a field whose values repeat (names from configuration, outcomes, error
+ * codes): each value's fragment is made once and reused, instead of two new strings per field
+ * per line. At most `maxFragments` values are kept per field.
+ */
+function fragments(name: string): (value: string | undefined) => string {
+  const made = new Map<string, string>();
+  return (value) => {
+    if (value === undefined) return '';
+    let fragment = made.get(value);
+    if (fragment === undefined) {
+      if (made.size >= maxFragments) made.clear();
+      fragment = str(name, value);
+      made.set(value, fragment);
+    }
+    return fragment;
   };
 }
 

@@ -45,8 +45,27 @@ export function createLogger(options: LoggerOptions): Logger {
   }
   // process.stdout is synchronous on a pipe (the usual case in a container): one write syscall
   // per access-log line on the event loop was ~10 % of the gateway's CPU under load, and one
-  // asynchronous write per line still ~6 %. Lines are batched into 4 KB writes and flushed at
-  // least every 250 ms (so a quiet gateway's lines are never held longer), and pino flushes the
-  // rest synchronously on exit.
-  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 }));
+  // asynchronous write per line still ~6 %. Lines are batched into writes of 32 KB or more and
+  // flushed at least every 250 ms (so a quiet gateway's lines are never held longer), and pino
+  // flushes the rest synchronously on exit. Each write costs the event loop a wake-up of a
+  // thread-pool thread that shares its core: with 4 KB batches (8 lines) the writes were 16-20 %
+  // of the gateway's CPU profile under load, with 32 KB 5-8 % (bench/profile.mjs, writeBuffer).
+  return pino(base, options.destination ?? batchedStdout());
+}
+
+/**
+ * Standard output as pino's SonicBoom in buffer mode, each line handed over as a Buffer. In its
+ * default string mode SonicBoom appends each line to one growing string and measures all of it
+ * (Buffer.byteLength) on every write, then converts each batch back to a Buffer once written:
+ * under load that copied ~5 KB per request line (bench/profile.mjs --alloc, node:buffer
+ * byteLength). Here a line is encoded once and batches are concatenated once per write.
+ * Same bytes, same synchronous flush on exit (pino registers it).
+ */
+function batchedStdout(): { write(line: string): boolean; flush(cb?: (err?: Error) => void): void; flushSync(): void } {
+  const sonic = pino.destination({ dest: 1, sync: false, minLength: 32 * 1024, maxWrite: 64 * 1024, periodicFlush: 250, contentMode: 'buffer' });
+  return {
+    write: (line) => sonic.write(Buffer.from(line, 'utf8') as unknown as string),
+    flush: (cb) => sonic.flush(cb),
+    flushSync: () => sonic.flushSync(),
+  };
 }

@@ -5,7 +5,7 @@ import { GatewayError } from '../errors/gateway-error.js';
 import type { GatewayEvents } from '../observability/events.js';
 import { MemoryConcurrencyLimiter, type ConcurrencyLimiter, type Lease } from '../ratelimit/concurrency.js';
 import { LimitUnavailableError } from '../ratelimit/fallback-limiter.js';
-import type { BucketSpec, BucketState, FailureMode, LimitCheck, LimitDecision, RateLimiter } from '../ratelimit/limiter.js';
+import type { BucketSpec, BucketState, FailureMode, LimitCheck, LimitDecision, LimitKind, RateLimiter } from '../ratelimit/limiter.js';
 import type { RuntimeModel } from '../routing/runtime-types.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Priority } from '../queue/priority.js';
@@ -325,15 +325,22 @@ export class Admission {
   }
 }
 
+/** The header names per kind, made once: names built per request were hashed again on every use. */
+const rateLimitNames: Readonly<Record<LimitKind, { limit: string; remaining: string; reset: string }>> = {
+  requests: { limit: 'x-ratelimit-limit-requests', remaining: 'x-ratelimit-remaining-requests', reset: 'x-ratelimit-reset-requests' },
+  tokens: { limit: 'x-ratelimit-limit-tokens', remaining: 'x-ratelimit-remaining-tokens', reset: 'x-ratelimit-reset-tokens' },
+};
+
 function rateLimitHeaders(states: readonly BucketState[]): Record<string, string> {
   const h: Record<string, string> = {};
   for (const s of states) {
+    const names = rateLimitNames[s.kind];
     // A key's own bucket and its team's share a kind: the headers describe the tighter one.
-    const shown = h[`x-ratelimit-remaining-${s.kind}`];
+    const shown = h[names.remaining];
     if (shown !== undefined && Number(shown) <= s.remaining) continue;
-    h[`x-ratelimit-limit-${s.kind}`] = String(Math.floor(s.limit));
-    h[`x-ratelimit-remaining-${s.kind}`] = String(s.remaining);
-    h[`x-ratelimit-reset-${s.kind}`] = formatResetDuration(s.resetMs);
+    h[names.limit] = String(Math.floor(s.limit));
+    h[names.remaining] = String(s.remaining);
+    h[names.reset] = formatResetDuration(s.resetMs);
   }
   return h;
 }

@@ -9,7 +9,7 @@ import { classifyStatus, classifyThrown } from '../resilience/classify.js';
 import type { RoutePlan, RuntimeTarget } from '../routing/runtime-types.js';
 import { exchangeUpstream, type BodyLimits } from '../upstream/send.js';
 import type { Ticket } from './admission.js';
-import { failBeforeCommit, withDeadline, type Pipeline } from './handle-request.js';
+import { armDeadline, failBeforeCommit, type Pipeline } from './handle-request.js';
 import type { ChatReply, RequestContext } from './reply.js';
 import { RequestRecord } from './request-record.js';
 
@@ -58,7 +58,8 @@ export async function handleCountTokens<Req extends { readonly model: string }>(
   const record = new RequestRecord(ctx.requestId, op.route, 'chat', ctx.startMs, p.clock);
   // Not traced (no spans), but a client's trace id still goes in the log, as on the edge's own answers.
   record.traceId = traceIdOf(ctx.headers?.traceparent);
-  const deadline = withDeadline(ctx, p.timeouts.totalMs);
+  const deadline = ctx.controller;
+  const deadlineTimer = armDeadline(deadline, p.timeouts.totalMs);
   const headers: Record<string, string> = {};
   let ticket: Ticket | undefined;
   try {
@@ -97,7 +98,7 @@ export async function handleCountTokens<Req extends { readonly model: string }>(
     const error = deadline.signal.aborted && !(err instanceof GatewayError) ? classifyThrown(err, deadline.signal, '').error : err;
     failBeforeCommit(error, record, reply, headers, ctx.controller.signal);
   } finally {
-    deadline.dispose();
+    clearTimeout(deadlineTimer);
     // No usage: nothing to reconcile; the concurrency slot is given back.
     ticket?.settle(undefined, undefined);
     if (record.internalCause !== undefined) p.events.internalError({ requestId: ctx.requestId, error: record.internalCause });

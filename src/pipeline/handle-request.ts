@@ -55,7 +55,9 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   reply: ChatReply,
 ): Promise<void> {
   const record = new RequestRecord(ctx.requestId, op.route, op.name, ctx.startMs, p.clock);
-  const deadline = withDeadline(ctx, p.timeouts.totalMs);
+  // The request's one controller: the client's disconnect, the drain and the deadline abort it.
+  const deadline = ctx.controller;
+  const deadlineTimer = armDeadline(deadline, p.timeouts.totalMs);
   const headers: Record<string, string> = {};
   let ticket: Ticket | undefined;
   // Tickets of fallback aliases the request was admitted to (each against its own limits).
@@ -200,7 +202,7 @@ export async function handleRequest<Req extends OperationRequest, Res, Chunk>(
   } catch (err) {
     failBeforeCommit(err instanceof GatewayError && op.inClientTerms ? op.inClientTerms(err) : err, record, reply, headers, ctx.controller.signal);
   } finally {
-    deadline.dispose();
+    clearTimeout(deadlineTimer);
     p.budget.requestFinished();
     // Provider usage is checked and priced once, before limits, metrics and logs see it.
     settleUsage(record.usage);
@@ -475,10 +477,17 @@ function once(fn: () => number): () => number {
   return () => (value ??= fn());
 }
 
-/** The request's own signal: aborted by the client's disconnect, the drain or the overall deadline. */
-export function withDeadline(ctx: RequestContext, totalMs: number): { signal: AbortSignal; dispose: () => void } {
-  const controller = ctx.controller;
-  const timer = setTimeout(() => controller.abort(new DeadlineExceededError(totalMs)), totalMs);
+/**
+ * Aborts the request's controller when its overall deadline passes; the caller clears the timer
+ * when the request ends. The controller and the limit ride as the timer's arguments: no closure
+ * or wrapper object per request.
+ */
+export function armDeadline(controller: AbortController, totalMs: number): NodeJS.Timeout {
+  const timer = setTimeout(abortAtDeadline, totalMs, controller, totalMs);
   timer.unref();
-  return { signal: controller.signal, dispose: () => clearTimeout(timer) };
+  return timer;
+}
+
+function abortAtDeadline(controller: AbortController, totalMs: number): void {
+  controller.abort(new DeadlineExceededError(totalMs));
 }
