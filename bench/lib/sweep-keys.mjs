@@ -1,7 +1,7 @@
 // Keys sweep: 100 → 100,000 API keys in the control plane (embedded store, PGlite), each count on
 // a gateway started fresh on a data directory filled directly (lib/control-store-fill.mjs, in a
 // child on the load CPU). Per count: the time to /ready, the idle RSS and V8 heap after start
-// (before any request), and the latency of sequential requests (concurrency 1, lib/load-seq.mjs)
+// (before any request), and the latency of sequential requests (concurrency 1, lib/load-serial.mjs)
 // each with a key drawn at random among all N, minus the same sequence sent straight to the fake
 // upstream just before: the added latency. A lookup that stays O(1) keeps it flat. Before the
 // measured window each gateway gets the max phase's closed-loop warm-up (it starts cold).
@@ -32,8 +32,8 @@ export async function sweepKeys({ plan, ports, dist, log }) {
       const warmup = await warmUp({ url: gateway.url, path: chatPath, connections: 50, body: chatBody, headerSets }, { ...plan.warmup, cpu: LOAD_CPU });
       if (warmup.failed >= warmup.requests) throw new Error(`keys sweep: every warm-up request failed with ${keys} keys`);
       const spec = { path: chatPath, body: chatBody, warmupMs, durationMs, keys: { prefix: storeKeyPrefix, count: keys, seed: 17 } };
-      const direct = await load('load-seq.mjs', { ...spec, url: `http://127.0.0.1:${ports[0]}` });
-      const ours = await load('load-seq.mjs', { ...spec, url: gateway.url });
+      const direct = await load('load-serial.mjs', { ...spec, url: `http://127.0.0.1:${ports[0]}` });
+      const ours = await load('load-serial.mjs', { ...spec, url: gateway.url });
       const step = {
         keys,
         fillMs: fill.fillMs,
