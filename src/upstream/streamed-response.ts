@@ -63,7 +63,10 @@ export class StreamedResponse implements Dispatcher.DispatchHandler, UpstreamBod
     if (this.#error !== undefined) controller.abort(this.#error);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // undici keeps the raw header buffers on the controller for the call's life (~1.6 KB per
+    // open stream); the parsed `headers` are what is used.
+    controller.rawHeaders = null;
     // An informational answer (100 Continue) is not the response.
     if (statusCode < 200) return;
     const opened = this.#opened;
