@@ -70,7 +70,7 @@ function onData(this: IncomingMessage, chunk: Buffer): void {
 
 function onEnd(this: IncomingMessage): void {
   const reader = this[readerOf] as BodyReader;
-  // Cleared, not deleted: \`delete\` turned every request object into a slow dictionary-mode
+  // Cleared, not deleted: `delete` turned every request object into a slow dictionary-mode
   // object for the rest of its life (Node's own reads of it included).
   this[readerOf] = undefined;
   const { parts, size, scope } = reader;

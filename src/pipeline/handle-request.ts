@@ -293,20 +293,20 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
   record.succeed(200);
   let complete = false;
   let held: Chunk[] | undefined;
-  const forward = async (chunks: readonly Chunk[]): Promise<void> => {
+  // Per chunk: a write's promise, or nothing to wait for (no async wrapper, no closure per call).
+  const forward = (chunks: readonly Chunk[]): Promise<void> | undefined => {
     if (chunks.length > 0) record.payload?.chunks(chunks);
     if (held) {
       held.push(...chunks);
       // A usage chunk with this much after it is not the final one (a broken or hostile
       // upstream): it goes out as it came, without a cost, and nothing more is held for it.
-      if (held.length > maxHeldChunks) await flushHeld();
-      return;
+      return held.length > maxHeldChunks ? flushHeld() : undefined;
     }
-    const at = finalUsage ? chunks.findIndex((c) => finalUsage(c) !== undefined) : -1;
-    if (at < 0) {
-      if (chunks.length > 0) await writer.write(chunks);
-      return;
-    }
+    const at = finalUsage ? usageChunkAt(chunks, finalUsage) : -1;
+    if (at < 0) return chunks.length > 0 ? writer.write(chunks) : undefined;
+    return holdFrom(chunks, at);
+  };
+  const holdFrom = async (chunks: readonly Chunk[], at: number): Promise<void> => {
     if (at > 0) await writer.write(chunks.slice(0, at));
     held = chunks.slice(at);
   };
@@ -318,13 +318,15 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
   };
   try {
     record.markFirstToken();
-    await forward(value.first);
+    const firstWrite = forward(value.first);
+    if (firstWrite) await firstWrite;
     let done = value.done;
     while (!done) {
       const next = await value.rest.next();
       if (next.done) break;
       const step = next.value;
-      await forward(step.chunks);
+      const written = forward(step.chunks);
+      if (written) await written;
       if (step.error) {
         value.end({ error: step.error });
         await flushHeld();
@@ -370,6 +372,12 @@ async function pumpStream<Chunk>(value: StreamValue<Chunk>, writer: StreamWriter
     if (complete) void readToEnd(value);
     else await value.rest.return(undefined).catch(() => undefined);
   }
+}
+
+/** Where the final usage chunk is among `chunks`, or -1. */
+function usageChunkAt<Chunk>(chunks: readonly Chunk[], finalUsage: (chunk: Chunk) => Record<string, unknown> | undefined): number {
+  for (let i = 0; i < chunks.length; i++) if (finalUsage(chunks[i] as Chunk) !== undefined) return i;
+  return -1;
 }
 
 /**

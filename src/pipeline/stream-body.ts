@@ -1,7 +1,7 @@
-import type { Dispatcher } from 'undici';
 import type { StreamStep, StreamTranslator } from '../providers/types.js';
 import { createEventDecoder, type EventDecoder, type StreamFraming } from '../upstream/framing.js';
 import type { SseEvent } from '../upstream/sse-event.js';
+import type { UpstreamBody } from '../upstream/streamed-response.js';
 
 /**
  * After the done step, how much more of the body is read (so its connection can be reused)
@@ -16,16 +16,15 @@ export const drainAfterDone = { maxBytes: 64 * 1024, maxMs: 1_000 } as const;
  * upstream packet becomes one client write. Yields nothing after a step that is done or carries
  * an error; throws what the body or the translator throws (timeouts, resets, protocol errors).
  *
- * After the done step (OpenAI's `[DONE]`, Anthropic's `message_stop`, …) the body stream has not
+ * After the done step (OpenAI's `[DONE]`, Anthropic's `message_stop`, …) the body has not
  * ended yet. Pulled once more, the generator reads the rest and drops it, so the body ends
  * normally; past `drainAfterDone.maxBytes` it stops, which destroys the body (the time bound
- * is the caller's, which destroys the body itself). Returned early instead, the body is
- * destroyed: Node builds an AbortError with its stack for that (costly per stream,
- * bench/analysis.md), and if the end of the chunked body has not arrived by then, undici must
- * close the connection.
+ * is the caller's, which destroys the body itself). Returned early instead, or failed, the
+ * body is destroyed: if the end of the chunked body has not arrived by then, undici must close
+ * the connection (and an abort costs an error with its stack, bench/analysis.md).
  */
 export async function* translateBody<C>(
-  body: Dispatcher.ResponseData['body'],
+  body: UpstreamBody,
   translator: StreamTranslator<C>,
   framing: StreamFraming,
   received?: (chunks: number) => void,
@@ -33,20 +32,28 @@ export async function* translateBody<C>(
   const decoder: EventDecoder = createEventDecoder(framing);
   let finished = false;
   let drained = 0;
-  for await (const buf of body) {
-    if (finished) {
-      drained += (buf as Uint8Array).length;
-      if (drained > drainAfterDone.maxBytes) return;
-      continue;
+  let ended = false;
+  try {
+    for (let pieces = await body.read(); pieces !== null; pieces = await body.read()) {
+      // What arrived since the last read is decoded as one: one upstream packet, one client write.
+      const buf = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
+      if (finished) {
+        drained += buf.length;
+        if (drained > drainAfterDone.maxBytes) return;
+        continue;
+      }
+      const events = decoder.push(buf);
+      received?.(upstreamChunks(events));
+      const step = merge(translator, events);
+      if (step) {
+        yield step;
+        if (step.error) return;
+        finished = step.done;
+      }
     }
-    const events = decoder.push(buf as Uint8Array);
-    received?.(upstreamChunks(events));
-    const step = merge(translator, events);
-    if (step) {
-      yield step;
-      if (step.error) return;
-      finished = step.done;
-    }
+    ended = true;
+  } finally {
+    if (!ended) body.destroy();
   }
   if (finished) return;
   const events = decoder.end();

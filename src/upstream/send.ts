@@ -5,6 +5,7 @@ import type { UpstreamCall } from '../providers/types.js';
 import type { Priority } from '../queue/priority.js';
 import { authorize, type Credentials } from './credentials.js';
 import type { PoolGate, ReleaseSlot } from './pool-gate.js';
+import { StreamedResponse, type StreamedReply } from './streamed-response.js';
 
 /** Where and how to send calls for one deployment; built at compile time. */
 export interface UpstreamEndpoint {
@@ -38,17 +39,26 @@ export interface CallContext {
 }
 
 /**
- * Sends one upstream call and resolves when the response headers arrive. The body is left
- * unread for the caller; its connection slot is given back when the body closes (read to its
- * end or destroyed). Rejects with PoolSaturatedError when no connection slot came in time,
- * with undici's errors (connect, timeout, reset), or with the signal's abort reason, at once.
+ * Sends one streamed upstream call and resolves when the response headers arrive. The body is
+ * left for the caller to read (StreamedResponse); its connection slot is given back when the
+ * body closes (read to its end, failed or destroyed). Rejects with PoolSaturatedError when no
+ * connection slot came in time, with undici's errors (connect, timeout, reset), or with the
+ * signal's abort reason, at once.
  */
-export async function sendUpstream(endpoint: UpstreamEndpoint, call: UpstreamCall, ctx: CallContext): Promise<Dispatcher.ResponseData> {
+export async function sendUpstream(endpoint: UpstreamEndpoint, call: UpstreamCall, ctx: CallContext): Promise<StreamedReply> {
   const { release, headers } = await slotAndHeaders(endpoint, call, ctx);
-  const pending = request(endpoint, call, headers, ctx.signal);
-  // The slot is held as long as undici holds the call, even when the caller stopped waiting.
-  pending.then((res) => releaseOnClose(res.body, release), release);
-  return raceAbort(pending, ctx.signal, (late) => late.body.destroy());
+  const signal = ctx.signal;
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      release();
+      reject(signal.reason);
+      return;
+    }
+    endpoint.pool.dispatch(
+      { method: call.method as Dispatcher.HttpMethod, path: call.path, headers, body: call.body, headersTimeout: endpoint.firstByteTimeoutMs, bodyTimeout: endpoint.idleTimeoutMs },
+      new StreamedResponse(signal, release, resolve, reject),
+    );
+  });
 }
 
 /** A connection slot of the deployment's pool, then the call's auth headers; the slot is given back if signing fails. */
@@ -63,50 +73,6 @@ async function slotAndHeaders(endpoint: UpstreamEndpoint, call: UpstreamCall, ct
     release();
     throw err;
   }
-}
-
-function releaseOnClose(body: Dispatcher.ResponseData['body'], release: ReleaseSlot): void {
-  if (body.closed) release();
-  else body.once('close', release);
-}
-
-/**
- * `promise`, or the signal's reason as soon as it aborts: undici honours an abort only once
- * the call is dispatched. A result that arrives after the abort is handed to `dispose`.
- */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, dispose: (late: T) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const onAbort = (): void => {
-      settled = true;
-      reject(signal.reason);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        if (settled) dispose(value);
-        else resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        if (!settled) reject(err);
-      },
-    );
-  });
-}
-
-function request(endpoint: UpstreamEndpoint, call: UpstreamCall, headers: Record<string, string>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-  return endpoint.pool.request({
-    method: call.method,
-    path: call.path,
-    headers,
-    body: call.body,
-    signal,
-    headersTimeout: endpoint.firstByteTimeoutMs,
-    bodyTimeout: endpoint.idleTimeoutMs,
-  });
 }
 
 /** A whole upstream response, read into memory. */
@@ -197,20 +163,4 @@ function exchange(endpoint: UpstreamEndpoint, call: UpstreamCall, headers: Recor
       },
     );
   });
-}
-
-/** Reads a whole upstream body as text, refusing more than `maxBytes` (a misbehaving upstream must not exhaust memory). */
-export async function readBodyText(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > maxBytes) {
-      body.destroy();
-      throw new Error(`upstream body larger than ${maxBytes} bytes`);
-    }
-    parts.push(buf);
-  }
-  return parts.length === 1 ? (parts[0] as Buffer).toString('utf8') : Buffer.concat(parts).toString('utf8');
 }

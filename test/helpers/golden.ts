@@ -6,10 +6,10 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Dispatcher } from 'undici';
 import { translateBody } from '../../src/pipeline/stream-body.js';
 import type { StreamStep, StreamTranslator, UpstreamErrorInfo } from '../../src/providers/types.js';
 import type { StreamFraming } from '../../src/upstream/framing.js';
+import type { UpstreamBody } from '../../src/upstream/streamed-response.js';
 
 const fixturesRoot = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
@@ -38,13 +38,18 @@ export interface Replay<C> {
 
 /** Feeds `parts` as the body's reads through the real decoder and translator. */
 export async function replay<C>(parts: readonly Uint8Array[], translator: StreamTranslator<C>, framing: StreamFraming): Promise<Replay<C>> {
-  async function* body(): AsyncGenerator<Uint8Array> {
-    for (const part of parts) yield part;
-  }
+  let next = 0;
+  const body: UpstreamBody = {
+    read: async () => {
+      const part = parts[next++];
+      return part === undefined ? null : [Buffer.from(part.buffer, part.byteOffset, part.byteLength)];
+    },
+    destroy: () => undefined,
+  };
   const chunks: C[] = [];
   let error: UpstreamErrorInfo | undefined;
   try {
-    for await (const step of translateBody(body() as unknown as Dispatcher.ResponseData['body'], translator, framing) as AsyncGenerator<StreamStep<C>>) {
+    for await (const step of translateBody(body, translator, framing) as AsyncGenerator<StreamStep<C>>) {
       chunks.push(...step.chunks);
       if (step.error) error = step.error;
     }
