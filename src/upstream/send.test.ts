@@ -1,17 +1,14 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callContext, postCall, startUpstreamServer, type UpstreamServer } from '../testing/upstream-server.js';
 import { PoolGate } from './pool-gate.js';
-import { exchangeUpstream, type CallContext, type UpstreamEndpoint } from './send.js';
+import { exchangeUpstream, type UpstreamEndpoint } from './send.js';
 
-let server: Server;
-let pool: Pool;
+let upstream: UpstreamServer;
 let endpoint: UpstreamEndpoint;
 const limits = { maxBytes: 1024, maxErrorBytes: 256 };
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  upstream = await startUpstreamServer((req, res) => {
     const path = req.url ?? '';
     req.resume();
     if (path === '/ok') res.writeHead(200, { 'content-type': 'application/json', 'x-echo': 'yes' }).end('{"ok":true}');
@@ -24,19 +21,13 @@ beforeAll(async () => {
       setTimeout(() => res.socket?.destroy(), 20);
     } else if (path === '/slow') setTimeout(() => res.writeHead(200).end('{}'), 2_000);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  endpoint = { pool, gate: new PoolGate({ capacity: 8, maxPerTenant: 8, maxWaiting: 8 }), credentials: { kind: 'none' }, secrets: [], firstByteTimeoutMs: 5_000, idleTimeoutMs: 5_000, firstContentTimeoutMs: 5_000, poolQueueMs: 5_000 };
+  endpoint = upstream.endpoint;
 });
 
-afterAll(async () => {
-  await pool.destroy();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => upstream.close());
 
-const ctx = (signal: AbortSignal): CallContext => ({ signal, tenant: 't', maxWaitMs: 5_000, priority: 'normal', weight: 1 });
-const call = (path: string) => ({ method: 'POST' as const, path, headers: { 'content-type': 'application/json' }, body: '{}' });
+const ctx = callContext;
+const call = postCall;
 
 describe('exchangeUpstream', () => {
   it('reads a success body whole, with status and headers', async () => {

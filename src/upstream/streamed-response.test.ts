@@ -1,20 +1,17 @@
-import { createServer, type ServerResponse, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
+import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PoolGate } from './pool-gate.js';
-import { sendUpstream, type CallContext, type UpstreamEndpoint } from './send.js';
+import { callContext, postCall, startUpstreamServer, type UpstreamServer } from '../testing/upstream-server.js';
+import { sendUpstream, type UpstreamEndpoint } from './send.js';
 import { readBodyText, type UpstreamBody } from './streamed-response.js';
 
-let server: Server;
-let pool: Pool;
+let upstream: UpstreamServer;
 let endpoint: UpstreamEndpoint;
 /** The server side of the open `/held` response, written to by the tests. */
 let held: ServerResponse | undefined;
 let heldClosed: Promise<void> = Promise.resolve();
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
+  upstream = await startUpstreamServer((req, res) => {
     req.resume();
     if (req.url === '/stream') {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -32,19 +29,13 @@ beforeAll(async () => {
     } else if (req.url === '/error') res.writeHead(429).end('{"error":{"message":"slow down"}}');
     else if (req.url === '/big-error') res.writeHead(500).end('x'.repeat(4096));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  endpoint = { pool, gate: new PoolGate({ capacity: 8, maxPerTenant: 8, maxWaiting: 8 }), credentials: { kind: 'none' }, secrets: [], firstByteTimeoutMs: 5_000, idleTimeoutMs: 5_000, firstContentTimeoutMs: 5_000, poolQueueMs: 5_000 };
+  endpoint = upstream.endpoint;
 });
 
-afterAll(async () => {
-  await pool.destroy();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => upstream.close());
 
-const ctx = (signal: AbortSignal): CallContext => ({ signal, tenant: 't', maxWaitMs: 5_000, priority: 'normal', weight: 1 });
-const call = (path: string) => ({ method: 'POST' as const, path, headers: { 'content-type': 'application/json' }, body: '{}' });
+const ctx = callContext;
+const call = postCall;
 
 async function readAll(body: UpstreamBody): Promise<string> {
   let text = '';
