@@ -175,6 +175,37 @@ describe('attack: the streamed upstream body (StreamedResponse) with hostile pee
     await slotFree(harness);
   });
 
+  it('content, then a stall past the idle timeout after the commit: one in-band error, outcome timeout, the upstream call cut', async () => {
+    const { harness, upstreamClosed } = await start((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`${chunk({ role: 'assistant', content: '' })}${chunk({ content: 'first' })}`);
+    }, { idleMs: 400 });
+    const started = Date.now();
+    const res = await streamChat(harness);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(res.status).toBe(200);
+    const events = sseData(res.text);
+    expect(events.filter((e) => e.includes('"error"'))).toHaveLength(1);
+    await upstreamClosed;
+    await recorded(harness);
+    expect(await outcomes(harness)).toEqual([['timeout', 1]]);
+    await slotFree(harness);
+  });
+
+  it('an error status whose body never ends: the idle timeout ends the wait, the status is still reported, the slot given back', async () => {
+    const { harness, upstreamClosed } = await start((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.write('{"error":{"message":"over');
+    }, { idleMs: 400 });
+    const started = Date.now();
+    const res = await streamChat(harness);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    await upstreamClosed;
+    expect(await outcomes(harness)).toHaveLength(1);
+    await slotFree(harness);
+  });
+
   it('[DONE] and then a body that never ends (or floods): the client is served at once, the slot is given back', async () => {
     for (const after of ['hold', 'flood'] as const) {
       const { harness, upstreamClosed } = await start((_req, res) => {
