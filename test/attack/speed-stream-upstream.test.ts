@@ -41,7 +41,7 @@ function drainOrClose(res: ServerResponse): Promise<void> {
 type Behaviour = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** An upstream whose first request behaves as `first`, later ones answer a whole short stream. */
-async function start(first: Behaviour, timeouts: Record<string, number> = {}): Promise<{ harness: Harness; upstreamClosed: Promise<void> }> {
+async function start(first: Behaviour, timeouts: Record<string, number> = {}, maxAttempts = 1): Promise<{ harness: Harness; upstreamClosed: Promise<void> }> {
   let calls = 0;
   let closed!: () => void;
   const upstreamClosed = new Promise<void>((resolve) => (closed = resolve));
@@ -57,7 +57,7 @@ async function start(first: Behaviour, timeouts: Record<string, number> = {}): P
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   h = await startHarness({
     config: () => ({
-      retry: { maxAttempts: 1 },
+      retry: { maxAttempts },
       timeouts: { totalMs: 20_000, ...timeouts },
       deployments: { d: { provider: 'vllm', baseUrl: url, maxConnections: 1, tenantConnectionPercent: 100, timeouts: { poolQueueMs: 200 } } },
       models: { m: { targets: [{ deployment: 'd', model: 'x' }] } },
@@ -156,6 +156,15 @@ describe('attack: the streamed upstream body (StreamedResponse) with hostile pee
     await upstreamClosed;
     expect(await outcomes(harness)).toEqual([['timeout', 1]]);
     await slotFree(harness);
+  });
+
+  it('headers then nothing, retried on the same one-connection deployment: the cut attempt\'s slot is free for the retry', async () => {
+    const { harness, upstreamClosed } = await start((_req, res) => res.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders(), { firstContentMs: 300 }, 2);
+    const res = await streamChat(harness);
+    expect(res.status).toBe(200);
+    expect(sseData(res.text).at(-1)).toBe('[DONE]');
+    await upstreamClosed;
+    expect(await outcomes(harness)).toEqual([['success', 1]]);
   });
 
   it('a reset in the middle of an event after the commit: one in-band error, outcome upstream_error, slot given back', async () => {
