@@ -215,6 +215,29 @@ describe('attack: the streamed upstream body (StreamedResponse) with hostile pee
     await slotFree(harness);
   });
 
+  it('an event the translator throws on, before and after the commit, with the body still open: outcome upstream_error, the body cut, slot given back', async () => {
+    for (const before of [true, false]) {
+      const { harness, upstreamClosed } = await start((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`${chunk({ role: 'assistant', content: '' })}${before ? '' : chunk({ content: 'first' })}`);
+        // A separate packet: after the commit when content came first.
+        setTimeout(() => res.write('data: {"choices":[{"delta":\n\n'), 100);
+      });
+      const res = await streamChat(harness);
+      if (before) expect(res.status).toBeGreaterThanOrEqual(500);
+      else expect(sseData(res.text).filter((e) => e.includes('"error"'))).toHaveLength(1);
+      await upstreamClosed;
+      await recorded(harness);
+      expect(await outcomes(harness)).toEqual([['upstream_error', 1]]);
+      await slotFree(harness);
+      await h?.close();
+      h = undefined;
+      server?.closeAllConnections();
+      await new Promise((resolve) => server!.close(resolve));
+      server = undefined;
+    }
+  });
+
   it('[DONE] and then a body that never ends (or floods): the client is served at once, the slot is given back', async () => {
     for (const after of ['hold', 'flood'] as const) {
       const { harness, upstreamClosed } = await start((_req, res) => {
