@@ -54,6 +54,19 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 /**
+ * Most bytes of log lines waiting for standard output. When nobody reads it (a stalled log
+ * collector), lines past this are dropped and counted (`gateway_log_lines_dropped_total`)
+ * instead of queued in memory until the process is killed for it.
+ */
+const maxPendingLogBytes = 16 * 1024 * 1024;
+let droppedLines = 0;
+
+/** Log lines dropped so far because standard output was not being read (see maxPendingLogBytes). */
+export function droppedLogLines(): number {
+  return droppedLines;
+}
+
+/**
  * Standard output as pino's SonicBoom in buffer mode, each line handed over as a Buffer. In its
  * default string mode SonicBoom appends each line to one growing string and measures all of it
  * (Buffer.byteLength) on every write, then converts each batch back to a Buffer once written:
@@ -62,7 +75,8 @@ export function createLogger(options: LoggerOptions): Logger {
  * Same bytes, same synchronous flush on exit (pino registers it).
  */
 function batchedStdout(): { write(line: string): boolean; flush(cb?: (err?: Error) => void): void; flushSync(): void } {
-  const sonic = pino.destination({ dest: 1, sync: false, minLength: 32 * 1024, maxWrite: 64 * 1024, periodicFlush: 250, contentMode: 'buffer' });
+  const sonic = pino.destination({ dest: 1, sync: false, minLength: 32 * 1024, maxWrite: 64 * 1024, maxLength: maxPendingLogBytes, periodicFlush: 250, contentMode: 'buffer' });
+  sonic.on('drop', () => droppedLines++);
   return {
     write: (line) => sonic.write(Buffer.from(line, 'utf8') as unknown as string),
     flush: (cb) => sonic.flush(cb),

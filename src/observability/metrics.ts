@@ -4,6 +4,7 @@ import type { BreakerState } from '../resilience/breaker.js';
 import type { AttemptEvent, ConfigReloadEvent, GatewayEvents, RequestFinishedEvent } from './events.js';
 import { clientDurationBuckets } from './chunk-timings.js';
 import { LabelledCounter, LabelledHistogram, LabelledMoneyCounter } from './labelled-metrics.js';
+import { droppedLogLines } from './logger.js';
 
 /** The bucket boundaries the OpenTelemetry GenAI semantic conventions specify for each instrument. */
 const durationBuckets = clientDurationBuckets;
@@ -137,6 +138,18 @@ export class GatewayMetrics implements Partial<GatewayEvents> {
     this.#breakerState = new Gauge({ name: 'gateway_circuit_breaker_state', help: 'Circuit breaker state per deployment: 0 closed, 1 open, 2 half-open.', labelNames: ['deployment'], registers: r, aggregator: 'max', collect: breakers });
     this.#breakerTransitions = new Counter({ name: 'gateway_circuit_breaker_transitions_total', help: 'Circuit breaker state changes.', labelNames: ['deployment', 'from', 'to'], registers: r });
     this.#budgetDecisions = new LabelledCounter('gateway_budget_decisions_total', 'Budget reservations at admission, by result and the kind of budget that refused.', ['result', 'scope_type'], reg);
+    // Read at scrape time from the logger's own count (a dropped line has no event to count it by).
+    let droppedSeen = 0;
+    new Counter({
+      name: 'gateway_log_lines_dropped_total',
+      help: 'Log lines dropped because standard output was not being read (more than 16 MiB waiting).',
+      registers: r,
+      collect() {
+        const dropped = droppedLogLines();
+        if (dropped > droppedSeen) this.inc(dropped - droppedSeen);
+        droppedSeen = dropped;
+      },
+    });
     this.#budgetDegraded = new Counter({ name: 'gateway_budget_degraded_total', help: 'Budget decisions made without Redis: on the local share (open) or refused (closed).', labelNames: ['mode'], registers: r });
     this.#budgetSoft = new Counter({ name: 'gateway_budget_soft_limit_crossed_total', help: 'Soft budget limits crossed (counted once, by the replica whose settle crossed it).', labelNames: ['scope_type'], registers: r });
     // A ratio is only true in the window it was measured in: once that window ends (the spend
