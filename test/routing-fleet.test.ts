@@ -295,7 +295,9 @@ describe('routing on a vllm-sim fleet', () => {
     // nothing in flight a prefix goes to its home. A deployment left counting L ≥ 1 requests
     // (the most of any) would be over the bound ⌈1.25 × (in flight + 1) / 6⌉ ≤ ⌈1.25 × (3L + 1) / 6⌉
     // < L + 1 on taking one more, so the prefix homed there would move.
-    const shape: VllmSimOptions = { prefillMsPerToken: 0.1, decodeBaseMs: 5, kvCapacityTokens: 16_384 };
+    // Prefill at 0.4 ms a token puts the timeout case (12,000 tokens, 4.8 s) far past the 3 s
+    // deadline while short requests answer well within it, on a busy machine too.
+    const shape: VllmSimOptions = { prefillMsPerToken: 0.4, decodeBaseMs: 5, kvCapacityTokens: 16_384 };
     const fleet = await startFleet({ 'vllm-a': shape, 'vllm-b': shape, 'vllm-c': shape, 'spare-1': {}, 'spare-2': {}, 'spare-3': {} });
     const names = ['vllm-a', 'vllm-b', 'vllm-c'];
     const h = await startGateway(
@@ -307,10 +309,10 @@ describe('routing on a vllm-sim fleet', () => {
         hedged: { strategy: 'priority', hedge: { afterMs: 20, maxPercent: 100 }, targets: targets(names, (_, i) => ({ priority: i })) },
       },
       {
-        // An 800 ms deadline per request (the gateway's own timer: a deployment's firstByteMs is
+        // A 3 s deadline per request (the gateway's own timer: a deployment's firstByteMs is
         // undici's headers timeout, whose timer has a resolution of about a second). Failures must
         // not open breakers: an open breaker hides its deployment from the probes.
-        config: { timeouts: { totalMs: 800 }, circuitBreaker: { failureThreshold: 1_000 } },
+        config: { timeouts: { totalMs: 3_000 }, circuitBreaker: { failureThreshold: 1_000 } },
       },
     );
 
@@ -352,7 +354,7 @@ describe('routing on a vllm-sim fleet', () => {
         // The abort ends the body with an AbortError.
       }
     };
-    // Clients that leave before the first token (2,000 prompt tokens: 200 ms of prefill).
+    // Clients that leave before the first token (2,000 prompt tokens: 800 ms of prefill).
     const abortBeforeFirstToken = async (i: number): Promise<void> => {
       await expect(chat(h.url, { model: 'mix', messages: user(text(`Gone ${i}.`, 8_000)), max_tokens: 4, stream: true }, { signal: AbortSignal.timeout(60) })).rejects.toThrow();
     };
@@ -365,10 +367,10 @@ describe('routing on a vllm-sim fleet', () => {
       ...[0, 1].map((i) => record('too-long', ask('mix', user(text(`Too long ${i}.`, 68_000)), { max_tokens: 4 }))),
       ...[0, 1, 2, 3].map((i) => abortMidStream(i)),
     ]);
-    // Clients gone before the first token; hedges (60 ms prefill, hedged after 20 ms), one at a time.
+    // Clients gone before the first token; hedges (240 ms prefill, hedged after 20 ms), one at a time.
     await Promise.all([0, 1].map((i) => abortBeforeFirstToken(i)));
     for (let i = 0; i < 3; i++) await record('hedged', ask('hedged', user(text(`Hedged ${i}.`, 2_400)), { max_tokens: 4, stream: i % 2 === 0 }));
-    // Past the deadline: 12,000 prompt tokens, 1.2 s of prefill.
+    // Past the deadline: 12,000 prompt tokens, 4.8 s of prefill.
     await Promise.all([0, 1].map((i) => record('timeout', ask('mix', user(text(`Slow ${i}.`, 48_000)), { max_tokens: 4 }))));
 
     expect(tally(statuses)).toEqual({ 'stream 200': 4, 'json 200': 4, 'hedged 200': 3, 'missing 404': 2, 'too-long 400': 2, 'timeout 504': 2 });
