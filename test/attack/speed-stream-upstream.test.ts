@@ -95,6 +95,13 @@ async function slotFree(harness: Harness): Promise<void> {
   expect(sseData(next.text).at(-1)).toBe('[DONE]');
 }
 
+/** The request ended with this one recorded outcome, and its only connection slot is free again. */
+async function endedAs(harness: Harness, outcome: string): Promise<void> {
+  await recorded(harness);
+  expect(await outcomes(harness)).toEqual([[outcome, 1]]);
+  await slotFree(harness);
+}
+
 describe('attack: the streamed upstream body (StreamedResponse) with hostile peers', () => {
   it('a client that stops reading holds the upstream back (bounded buffering), then its disconnect frees the slot', async () => {
     let written = 0;
@@ -179,9 +186,7 @@ describe('attack: the streamed upstream body (StreamedResponse) with hostile pee
     const events = sseData(res.text);
     expect(events.filter((e) => e.includes('"error"'))).toHaveLength(1);
     expect(events).not.toContain('[DONE]');
-    await recorded(harness);
-    expect(await outcomes(harness)).toEqual([['upstream_error', 1]]);
-    await slotFree(harness);
+    await endedAs(harness, 'upstream_error');
   });
 
   it('content, then a stall past the idle timeout after the commit: one in-band error, outcome timeout, the upstream call cut', async () => {
@@ -196,9 +201,7 @@ describe('attack: the streamed upstream body (StreamedResponse) with hostile pee
     const events = sseData(res.text);
     expect(events.filter((e) => e.includes('"error"'))).toHaveLength(1);
     await upstreamClosed;
-    await recorded(harness);
-    expect(await outcomes(harness)).toEqual([['timeout', 1]]);
-    await slotFree(harness);
+    await endedAs(harness, 'timeout');
   });
 
   it('an error status whose body never ends: the idle timeout ends the wait, the status is still reported, the slot given back', async () => {
@@ -227,9 +230,7 @@ describe('attack: the streamed upstream body (StreamedResponse) with hostile pee
       if (before) expect(res.status).toBeGreaterThanOrEqual(500);
       else expect(sseData(res.text).filter((e) => e.includes('"error"'))).toHaveLength(1);
       await upstreamClosed;
-      await recorded(harness);
-      expect(await outcomes(harness)).toEqual([['upstream_error', 1]]);
-      await slotFree(harness);
+      await endedAs(harness, 'upstream_error');
       await h?.close();
       h = undefined;
       server?.closeAllConnections();
